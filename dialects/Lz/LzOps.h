@@ -1,0 +1,51 @@
+//===- LzOps.h - lz dialect operations --------------------------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_DIALECT_LZ_LZOPS_H
+#define LEIBNIZ_DIALECT_LZ_LZOPS_H
+
+#include "Lz/LzDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace leibniz::lz {
+class YieldOp;
+
+/// Fills the body of a scope given its index variables; a null builder
+/// leaves the body empty for the caller to fill.
+using ScopeBodyBuilder = llvm::function_ref<void(
+    mlir::OpBuilder &, mlir::Location, mlir::ValueRange indices)>;
+} // namespace leibniz::lz
+
+#define GET_OP_CLASSES
+#include "Lz/LzOps.h.inc"
+
+namespace leibniz::lz {
+
+/// True for the summation scopes: lz.sum, lz.prod, lz.max and lz.min.
+bool isReductionOp(mlir::Operation *op);
+
+/// The type of the value a scope yields at one point, for a result of type
+/// `resultType` over `numIndices` scope variables: the element type when the
+/// result has exactly `numIndices` dimensions, else the trailing sub-tensor.
+mlir::Type getScopeElementType(mlir::RankedTensorType resultType,
+                               unsigned numIndices);
+
+/// The identity of reduction `op` (lz.sum, lz.prod, lz.max or lz.min) on
+/// scalars of `elementType`: 0, 1, -inf / the smallest signed integer, and
+/// +inf / the largest signed integer.
+mlir::TypedAttr getReductionIdentity(mlir::Operation *op,
+                                     mlir::Type elementType);
+
+} // namespace leibniz::lz
+
+#endif // LEIBNIZ_DIALECT_LZ_LZOPS_H

@@ -1,0 +1,363 @@
+//===- LzOps.td - lz dialect operations --------------------*- tablegen -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_DIALECT_LZ_LZOPS_TD
+#define LEIBNIZ_DIALECT_LZ_LZOPS_TD
+
+include "LzDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinTypes.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class Lz_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Lz_Dialect, mnemonic, traits>;
+
+// Element types that lz arithmetic works on.
+def Lz_Numeric : AnyTypeOf<[AnyFloat, AnySignlessInteger]>;
+def Lz_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+def Lz_NumericOrTensor : AnyTypeOf<[Lz_Numeric, Lz_NumericTensor]>;
+
+//===----------------------------------------------------------------------===//
+// Scopes
+//===----------------------------------------------------------------------===//
+
+def Lz_ForOp : Lz_Op<"for", [RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "traversal scope: builds tensors by an index comprehension";
+  let description = [{
+    `lz.for` binds one `index` variable per range operand and evaluates its
+    body once for every point of the iteration space
+    `[0, r0) x [0, r1) x ...`. The body yields one value per result; the
+    result is the tensor of those values, indexed by the scope variables
+    first and by the yielded value's own dimensions after them. A body that
+    yields a scalar of type `T` over ranges `n, m` gives `tensor<n x m x T>`;
+    a body that yields `tensor<3xT>` gives `tensor<n x m x 3 x T>`.
+
+    The body is pure and the order of evaluation is unspecified: every point
+    is independent. Ranges are evaluated once, before the scope, and must be
+    non-negative. A static result dimension must equal its range when the
+    range is a constant.
+
+    Example (the transpose of `%A : tensor<?x?xf64>`):
+
+    ```mlir
+    %At = lz.for %j < %n, %i < %m : tensor<?x?xf64> {
+      %e = lz.get %A[%i, %j] : tensor<?x?xf64>
+      lz.yield %e : f64
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Index>:$ranges);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+
+  let builders = [
+    // Creates the scope with an entry block holding one index argument per
+    // range, and calls `bodyBuilder` with the index variables to fill it
+    // (including the terminator).
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes,
+                   "::mlir::ValueRange":$ranges,
+                   "::leibniz::lz::ScopeBodyBuilder":$bodyBuilder)>
+  ];
+  let extraClassDeclaration = [{
+    /// The scope's index variables.
+    ::mlir::Block::BlockArgListType getIndices() {
+      return getBody().getArguments();
+    }
+    ::leibniz::lz::YieldOp getYield();
+  }];
+  let hasCustomAssemblyFormat = 1;
+  let hasRegionVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+class Lz_ReductionOp<string mnemonic, string what, string identity>
+    : Lz_Op<mnemonic, [RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "summation scope: the " # what # " of a body over an index space";
+  let description = [{
+    Binds one `index` variable per range operand, evaluates the body at every
+    point of `[0, r0) x [0, r1) x ...` and combines the yielded values with
+  }] # what # [{. A body may yield a scalar or a tensor; tensors are combined
+    elementwise, and every point must yield the same shape. Over an empty
+    iteration space the result is the identity, }] # identity # [{.
+    The result type equals the yielded type.
+
+    Example (a dot product):
+
+    ```mlir
+    %d = lz.}] # mnemonic # [{ %k < %n : f64 {
+      %a = lz.get %x[%k] : tensor<?xf64>
+      %b = lz.get %y[%k] : tensor<?xf64>
+      %p = arith.mulf %a, %b : f64
+      lz.yield %p : f64
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Index>:$ranges);
+  let results = (outs Lz_NumericOrTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+
+  let builders = [
+    // Creates the scope with an entry block holding one index argument per
+    // range, and calls `bodyBuilder` with the index variables to fill it
+    // (including the terminator).
+    OpBuilder<(ins "::mlir::Type":$resultType, "::mlir::ValueRange":$ranges,
+                   "::leibniz::lz::ScopeBodyBuilder":$bodyBuilder)>
+  ];
+  let extraClassDeclaration = [{
+    /// The scope's index variables.
+    ::mlir::Block::BlockArgListType getIndices() {
+      return getBody().getArguments();
+    }
+    ::leibniz::lz::YieldOp getYield();
+    /// The value of the reduction over an empty iteration space as an
+    /// attribute of the result type (a splat for tensors); null for a tensor
+    /// of dynamic shape.
+    ::mlir::TypedAttr getIdentityAttr();
+  }];
+  let hasCustomAssemblyFormat = 1;
+  let hasRegionVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Lz_SumOp : Lz_ReductionOp<"sum", "sum", "zero">;
+def Lz_ProdOp : Lz_ReductionOp<"prod", "product", "one">;
+def Lz_MaxOp : Lz_ReductionOp<"max", "maximum",
+    "`-inf` for floats and the smallest signed value for integers "
+    "(NaN propagates, as in `arith.maximumf`)">;
+def Lz_MinOp : Lz_ReductionOp<"min", "minimum",
+    "`+inf` for floats and the largest signed value for integers "
+    "(NaN propagates, as in `arith.minimumf`)">;
+
+def Lz_YieldOp : Lz_Op<"yield", [Pure, Terminator,
+    ParentOneOf<["ForOp", "SumOp", "ProdOp", "MaxOp", "MinOp", "LoopOp"]>]> {
+  let summary = "yields the values of a scope or a loop body";
+  let description = [{
+    Terminates the body of `lz.for`, the summation scopes and `lz.loop`. In a
+    scope it yields the element(s) at the current point; in a loop it yields
+    the next carried state.
+
+    ```mlir
+    lz.yield %x, %v : f64, tensor<3xf64>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+//===----------------------------------------------------------------------===//
+// Element access, constructors and library operators
+//===----------------------------------------------------------------------===//
+
+def Lz_GetOp : Lz_Op<"get", [Pure,
+    InferTypeOpAdaptor]> {
+  let summary = "reads an element (or a sub-tensor) of a tensor";
+  let description = [{
+    `lz.get %t[%i0, ..., %ik]` reads tensor `%t` at the given indices. With as
+    many indices as `%t` has dimensions the result is the element; with fewer,
+    it is the sub-tensor of the remaining trailing dimensions (`A[i]` of a
+    matrix is its row `i`).
+
+    Reading out of bounds is undefined in optimized code; the reference
+    interpreter reports it as an error at the op's location, and constant
+    indices outside static bounds are rejected by the verifier.
+
+    ```mlir
+    %e = lz.get %A[%i, %j] : tensor<4x?xf64>
+    %row = lz.get %A[%i] : tensor<4x?xf64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$tensor, Variadic<Index>:$indices);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = "$tensor `[` $indices `]` attr-dict `:` type($tensor)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Lz_FillOp : Lz_Op<"fill", [Pure,
+    TypesMatchWith<"value type matches the element type", "result", "value",
+                   "::mlir::cast<::mlir::ShapedType>($_self).getElementType()">]> {
+  let summary = "a tensor whose every element is one value";
+  let description = [{
+    Creates a tensor of the result type filled with `%value`. One `index`
+    size operand is given per dynamic dimension of the result, in order.
+
+    ```mlir
+    %z = lz.fill %zero, %n : tensor<?x3xf64>
+    ```
+  }];
+  let arguments = (ins AnyType:$value, Variadic<Index>:$sizes);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$value (`,` $sizes^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Lz_IotaOp : Lz_Op<"iota", [Pure]> {
+  let summary = "the vector 0, 1, ..., n-1";
+  let description = [{
+    Creates a 1-D tensor whose element `i` is `i`, converted to the element
+    type (integer or float). The size operand is given when the dimension is
+    dynamic and omitted when it is static.
+
+    ```mlir
+    %v = lz.iota %n : tensor<?xf64>
+    %w = lz.iota : tensor<4xi64>
+    ```
+  }];
+  let arguments = (ins Optional<Index>:$size);
+  let results = (outs 1DTensorOf<[AnyFloat, AnySignlessInteger]>:$result);
+  let assemblyFormat = "($size^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Lz_MatmulOp : Lz_Op<"matmul", [Pure]> {
+  let summary = "matrix product, a library operator";
+  let description = [{
+    `C[i, j] = sum_k A[i, k] * B[k, j]` for `A : tensor<m x k x T>` and
+    `B : tensor<k x n x T>`. It means exactly the same as the corresponding
+    `lz.for`/`lz.sum` nest; it exists as an op so that the tensor search and
+    the code generators can instantiate a tuned library kernel for it.
+
+    ```mlir
+    %C = lz.matmul %A, %B : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
+    ```
+  }];
+  let arguments = (ins Lz_NumericTensor:$lhs, Lz_NumericTensor:$rhs);
+  let results = (outs Lz_NumericTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Lz_BatchMatmulOp : Lz_Op<"batch_matmul", [Pure]> {
+  let summary = "batched matrix product, a library operator";
+  let description = [{
+    `C[b, i, j] = sum_k A[b, i, k] * B[b, k, j]` for `A : tensor<p x m x k x T>`
+    and `B : tensor<p x k x n x T>`.
+
+    ```mlir
+    %C = lz.batch_matmul %A, %B : tensor<2x3x4xf32>, tensor<2x4x5xf32> -> tensor<2x3x5xf32>
+    ```
+  }];
+  let arguments = (ins Lz_NumericTensor:$lhs, Lz_NumericTensor:$rhs);
+  let results = (outs Lz_NumericTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Tuples
+//===----------------------------------------------------------------------===//
+
+def Lz_TupleOp : Lz_Op<"tuple", [Pure,
+    InferTypeOpAdaptor]> {
+  let summary = "builds a tuple";
+  let description = [{
+    Makes a value of the builtin `tuple` type from its operands. Tuples nest;
+    the empty tuple is the unit value.
+
+    ```mlir
+    %p = lz.tuple(%x, %v : f64, tensor<3xf64>)
+    %unit = lz.tuple
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$elements);
+  let results = (outs Builtin_Tuple:$result);
+  let assemblyFormat = "(`(` $elements^ `:` type($elements) `)`)? attr-dict";
+  let hasFolder = 1;
+}
+
+def Lz_ProjOp : Lz_Op<"proj", [Pure,
+    InferTypeOpAdaptor]> {
+  let summary = "projects one element out of a tuple";
+  let description = [{
+    `lz.proj %t[i]` is element `i` (counting from zero) of tuple `%t`.
+
+    ```mlir
+    %v = lz.proj %p[1] : tuple<f64, tensor<3xf64>>
+    ```
+  }];
+  let arguments = (ins Builtin_Tuple:$tuple, ConfinedAttr<I64Attr, [IntNonNegative]>:$index);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = "$tuple `[` $index `]` attr-dict `:` type($tuple)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Loops
+//===----------------------------------------------------------------------===//
+
+def Lz_LoopOp : Lz_Op<"loop", [RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+  let summary = "a loop that carries state by value";
+  let description = [{
+    `lz.loop` threads a tuple of state values through repeated evaluation of
+    its body, and returns the final state. It has two forms.
+
+    The counted form runs the body `%n` times (none when `%n <= 0`); the body
+    receives the step number as an `index` and the current state, and yields
+    the next state:
+
+    ```mlir
+    %r:2 = lz.loop %t < %n iter_args(%x = %x0, %v = %v0) : f64, tensor<3xf64> {
+      ...
+      lz.yield %x1, %v1 : f64, tensor<3xf64>
+    }
+    ```
+
+    The `while` form has a condition region, evaluated on the current state
+    before every step and terminated by `lz.condition`, and a body that runs
+    while the condition holds:
+
+    ```mlir
+    %r = lz.loop while (%x0) : f64 cond {
+    ^bb0(%x: f64):
+      %c = arith.cmpf ogt, %x, %eps : f64
+      lz.condition %c
+    } do {
+    ^bb0(%x: f64):
+      %h = arith.mulf %x, %half : f64
+      lz.yield %h : f64
+    }
+    ```
+  }];
+  let arguments = (ins Optional<Index>:$count, Variadic<AnyType>:$inits);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region AnyRegion:$cond, SizedRegion<1>:$body);
+
+  let extraClassDeclaration = [{
+    /// True for the counted form, false for the `while` form.
+    bool isCounted() { return static_cast<bool>(getCount()); }
+    /// The state arguments of the body (without the step of the counted
+    /// form).
+    ::mlir::Block::BlockArgListType getBodyStateArgs() {
+      return getBody().getArguments().drop_front(isCounted() ? 1 : 0);
+    }
+    ::leibniz::lz::YieldOp getYield();
+  }];
+  let hasCustomAssemblyFormat = 1;
+  let hasRegionVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Lz_ConditionOp : Lz_Op<"condition", [Pure, Terminator, HasParent<"LoopOp">]> {
+  let summary = "terminates the condition region of a while loop";
+  let description = [{
+    The loop's body runs again while `%cond` is true.
+
+    ```mlir
+    lz.condition %c
+    ```
+  }];
+  let arguments = (ins I1:$condition);
+  let assemblyFormat = "$condition attr-dict";
+}
+
+#endif // LEIBNIZ_DIALECT_LZ_LZOPS_TD

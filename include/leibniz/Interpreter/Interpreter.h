@@ -1,0 +1,113 @@
+//===- Interpreter.h - The reference interpreter ----------------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+// The reference interpreter evaluates `func` + `lz` + the `arith`, `math`,
+// `scf` and `tensor` ops that the pipelines produce before bufferization, on
+// concrete values. It is the semantic oracle of the compiler: rewrite rules,
+// AD and the tensor search are checked by comparing its results before and
+// after a transformation. It favours clarity and exactness over speed, counts
+// the operations it executes, and reports every run-time error (out-of-bounds
+// read, integer division by zero, unsupported op, ...) at the location of the
+// offending op instead of crashing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_INTERPRETER_INTERPRETER_H
+#define LEIBNIZ_INTERPRETER_INTERPRETER_H
+
+#include "leibniz/Interpreter/RuntimeValue.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+
+namespace leibniz::interp {
+
+class Interpreter;
+
+/// Executes one op: reads its operands with `Interpreter::lookup`, binds its
+/// results with `Interpreter::bind`, and reports errors with
+/// `Interpreter::emitError` before returning failure.
+using OpHandler = std::function<mlir::LogicalResult(Interpreter &,
+                                                    mlir::Operation *)>;
+
+/// The handlers the interpreter knows, keyed by op type.
+class OpHandlerRegistry {
+public:
+  template <typename OpTy>
+  void add(std::function<mlir::LogicalResult(Interpreter &, OpTy)> handler) {
+    handlers[mlir::TypeID::get<OpTy>()] =
+        [handler](Interpreter &interp, mlir::Operation *op) {
+          return handler(interp, llvm::cast<OpTy>(op));
+        };
+  }
+  const OpHandler *lookup(mlir::Operation *op) const;
+
+private:
+  llvm::DenseMap<mlir::TypeID, OpHandler> handlers;
+};
+
+// The handler sets, one per group of dialects (defined next to each other in
+// lib/Interpreter).
+void registerArithMathHandlers(OpHandlerRegistry &registry);
+void registerLzHandlers(OpHandlerRegistry &registry);
+void registerTensorHandlers(OpHandlerRegistry &registry);
+void registerControlFlowHandlers(OpHandlerRegistry &registry);
+
+class Interpreter {
+public:
+  explicit Interpreter(mlir::ModuleOp module);
+
+  /// Calls function `name` of the module. On failure a diagnostic has been
+  /// emitted.
+  mlir::FailureOr<llvm::SmallVector<RuntimeValue>>
+  call(llvm::StringRef name, llvm::ArrayRef<RuntimeValue> args);
+  mlir::FailureOr<llvm::SmallVector<RuntimeValue>>
+  call(mlir::func::FuncOp func, llvm::ArrayRef<RuntimeValue> args);
+
+  /// Runs the single block of `region` with `args` bound to its arguments
+  /// and returns the operands of its terminator.
+  mlir::FailureOr<llvm::SmallVector<RuntimeValue>>
+  runRegion(mlir::Region &region, llvm::ArrayRef<RuntimeValue> args);
+
+  /// The value of an SSA value in the current call.
+  const RuntimeValue &lookup(mlir::Value value) const;
+  const Tensor &lookupTensor(mlir::Value value) const {
+    return lookup(value).getTensor();
+  }
+  /// Binds an SSA value in the current call.
+  void bind(mlir::Value value, RuntimeValue runtimeValue);
+
+  /// Reports a run-time error at `op`.
+  mlir::InFlightDiagnostic emitError(mlir::Operation *op);
+
+  /// How often each op ran since construction or the last reset, by name.
+  const llvm::StringMap<uint64_t> &getOpCounts() const { return opCounts; }
+  /// The total of `getOpCounts`, without terminators.
+  uint64_t getTotalOpCount() const;
+  void resetOpCounts() { opCounts.clear(); }
+
+  mlir::ModuleOp getModule() { return module; }
+
+  /// Calls nested deeper than this fail instead of exhausting the stack.
+  static constexpr unsigned kMaxCallDepth = 2000;
+
+private:
+  mlir::LogicalResult execute(mlir::Operation *op);
+
+  mlir::ModuleOp module;
+  OpHandlerRegistry registry;
+  /// One frame per active call: SSA values are unique within a function, so
+  /// one map per call holds the values of all its nested regions.
+  std::vector<llvm::DenseMap<mlir::Value, RuntimeValue>> frames;
+  llvm::StringMap<uint64_t> opCounts;
+};
+
+} // namespace leibniz::interp
+
+#endif // LEIBNIZ_INTERPRETER_INTERPRETER_H

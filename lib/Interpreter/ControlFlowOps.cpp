@@ -1,0 +1,122 @@
+//===- ControlFlowOps.cpp - Interpreting func and scf ---------------------===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ElementwiseUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace leibniz::interp;
+
+namespace {
+
+SmallVector<RuntimeValue> lookupAll(Interpreter &interp, ValueRange values) {
+  SmallVector<RuntimeValue> result;
+  for (Value value : values)
+    result.push_back(interp.lookup(value));
+  return result;
+}
+
+void bindAll(Interpreter &interp, ValueRange values,
+             ArrayRef<RuntimeValue> runtimeValues) {
+  for (auto [value, runtimeValue] : llvm::zip(values, runtimeValues))
+    interp.bind(value, runtimeValue);
+}
+
+LogicalResult evaluateCall(Interpreter &interp, func::CallOp op) {
+  auto callee =
+      interp.getModule().lookupSymbol<func::FuncOp>(op.getCalleeAttr());
+  if (!callee)
+    return interp.emitError(op) << "no function named " << op.getCalleeAttr();
+  SmallVector<RuntimeValue> args = lookupAll(interp, op.getOperands());
+  FailureOr<SmallVector<RuntimeValue>> results = interp.call(callee, args);
+  if (failed(results))
+    return interp.emitError(op) << "in this call";
+  bindAll(interp, op.getResults(), *results);
+  return success();
+}
+
+LogicalResult evaluateScfFor(Interpreter &interp, scf::ForOp op) {
+  Type ivType = op.getInductionVar().getType();
+  int64_t lb = interp.lookupTensor(op.getLowerBound()).getInt(0);
+  int64_t ub = interp.lookupTensor(op.getUpperBound()).getInt(0);
+  int64_t step = interp.lookupTensor(op.getStep()).getInt(0);
+  if (step <= 0)
+    return interp.emitError(op) << "step " << step << " is not positive";
+  SmallVector<RuntimeValue> state = lookupAll(interp, op.getInitArgs());
+  bool isUnsigned = op.getUnsignedCmp();
+  unsigned width = getIntegerWidth(ivType);
+  for (int64_t iv = lb;
+       isUnsigned ? asUnsigned(width, iv) < asUnsigned(width, ub) : iv < ub;) {
+    SmallVector<RuntimeValue> args{Tensor::getInt(ivType, iv)};
+    llvm::append_range(args, state);
+    FailureOr<SmallVector<RuntimeValue>> next =
+        interp.runRegion(op.getRegion(), args);
+    if (failed(next))
+      return failure();
+    state = std::move(*next);
+    // Stop instead of wrapping around when the next value would overflow.
+    if (__builtin_add_overflow(iv, step, &iv) ||
+        wrapToWidth(width, iv) != iv)
+      break;
+  }
+  bindAll(interp, op.getResults(), state);
+  return success();
+}
+
+LogicalResult evaluateScfIf(Interpreter &interp, scf::IfOp op) {
+  bool cond = interp.lookupTensor(op.getCondition()).getInt(0) != 0;
+  Region &region = cond ? op.getThenRegion() : op.getElseRegion();
+  if (region.empty())
+    return success();
+  FailureOr<SmallVector<RuntimeValue>> results = interp.runRegion(region, {});
+  if (failed(results))
+    return failure();
+  bindAll(interp, op.getResults(), *results);
+  return success();
+}
+
+LogicalResult evaluateScfWhile(Interpreter &interp, scf::WhileOp op) {
+  SmallVector<RuntimeValue> state = lookupAll(interp, op.getInits());
+  while (true) {
+    FailureOr<SmallVector<RuntimeValue>> before =
+        interp.runRegion(op.getBefore(), state);
+    if (failed(before))
+      return failure();
+    SmallVector<RuntimeValue> forwarded(before->begin() + 1, before->end());
+    if ((*before)[0].getTensor().getInt(0) == 0) {
+      bindAll(interp, op.getResults(), forwarded);
+      return success();
+    }
+    FailureOr<SmallVector<RuntimeValue>> after =
+        interp.runRegion(op.getAfter(), forwarded);
+    if (failed(after))
+      return failure();
+    state = std::move(*after);
+  }
+}
+
+LogicalResult evaluateExecuteRegion(Interpreter &interp,
+                                    scf::ExecuteRegionOp op) {
+  FailureOr<SmallVector<RuntimeValue>> results =
+      interp.runRegion(op.getRegion(), {});
+  if (failed(results))
+    return failure();
+  bindAll(interp, op.getResults(), *results);
+  return success();
+}
+
+} // namespace
+
+void leibniz::interp::registerControlFlowHandlers(
+    OpHandlerRegistry &registry) {
+  registry.add<func::CallOp>(evaluateCall);
+  registry.add<scf::ForOp>(evaluateScfFor);
+  registry.add<scf::IfOp>(evaluateScfIf);
+  registry.add<scf::WhileOp>(evaluateScfWhile);
+  registry.add<scf::ExecuteRegionOp>(evaluateExecuteRegion);
+}

@@ -1,0 +1,119 @@
+//===- Interpreter.cpp - The reference interpreter ------------------------===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Interpreter/Interpreter.h"
+#include "leibniz/Interpreter/ValueIO.h"
+
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+using namespace leibniz::interp;
+
+const OpHandler *OpHandlerRegistry::lookup(Operation *op) const {
+  std::optional<RegisteredOperationName> name = op->getRegisteredInfo();
+  if (!name)
+    return nullptr;
+  auto it = handlers.find(name->getTypeID());
+  return it == handlers.end() ? nullptr : &it->second;
+}
+
+Interpreter::Interpreter(ModuleOp module) : module(module) {
+  registerArithMathHandlers(registry);
+  registerLzHandlers(registry);
+  registerTensorHandlers(registry);
+  registerControlFlowHandlers(registry);
+}
+
+FailureOr<SmallVector<RuntimeValue>>
+Interpreter::call(StringRef name, ArrayRef<RuntimeValue> args) {
+  auto func = module.lookupSymbol<func::FuncOp>(name);
+  if (!func)
+    return module.emitError("no function named '") << name << "' to run";
+  return call(func, args);
+}
+
+FailureOr<SmallVector<RuntimeValue>>
+Interpreter::call(func::FuncOp func, ArrayRef<RuntimeValue> args) {
+  if (func.isExternal())
+    return func.emitError("cannot interpret external function '")
+           << func.getSymName() << "'";
+  if (frames.size() >= kMaxCallDepth)
+    return func.emitError("call depth exceeds ")
+           << kMaxCallDepth << " in the interpreter";
+  TypeRange argTypes = func.getArgumentTypes();
+  if (args.size() != argTypes.size())
+    return func.emitError("'")
+           << func.getSymName() << "' takes " << argTypes.size()
+           << " arguments, got " << args.size();
+  for (auto [pos, arg, type] : llvm::enumerate(args, argTypes)) {
+    std::string error;
+    if (!conformsTo(arg, type, error))
+      return func.emitError("argument #") << pos << " of '"
+                                          << func.getSymName() << "': "
+                                          << error;
+  }
+
+  frames.emplace_back();
+  FailureOr<SmallVector<RuntimeValue>> results = runRegion(func.getBody(), args);
+  frames.pop_back();
+  return results;
+}
+
+FailureOr<SmallVector<RuntimeValue>>
+Interpreter::runRegion(Region &region, ArrayRef<RuntimeValue> args) {
+  if (!region.hasOneBlock()) {
+    Operation *parent = region.getParentOp();
+    return parent->emitError("the interpreter runs single-block regions only");
+  }
+  Block &block = region.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), args))
+    bind(arg, value);
+  for (Operation &op : block.without_terminator())
+    if (failed(execute(&op)))
+      return failure();
+  Operation *terminator = block.getTerminator();
+  ++opCounts[terminator->getName().getStringRef()];
+  SmallVector<RuntimeValue> results;
+  for (Value operand : terminator->getOperands())
+    results.push_back(lookup(operand));
+  return results;
+}
+
+LogicalResult Interpreter::execute(Operation *op) {
+  const OpHandler *handler = registry.lookup(op);
+  if (!handler)
+    return emitError(op) << "the interpreter does not support '"
+                         << op->getName() << "'";
+  ++opCounts[op->getName().getStringRef()];
+  return (*handler)(*this, op);
+}
+
+const RuntimeValue &Interpreter::lookup(Value value) const {
+  auto it = frames.back().find(value);
+  assert(it != frames.back().end() && "value used before its definition");
+  return it->second;
+}
+
+void Interpreter::bind(Value value, RuntimeValue runtimeValue) {
+  frames.back()[value] = std::move(runtimeValue);
+}
+
+InFlightDiagnostic Interpreter::emitError(Operation *op) {
+  return op->emitError("run-time error: ");
+}
+
+uint64_t Interpreter::getTotalOpCount() const {
+  uint64_t total = 0;
+  for (const auto &entry : opCounts) {
+    StringRef name = entry.getKey();
+    if (name == "lz.yield" || name == "lz.condition" || name == "scf.yield" ||
+        name == "scf.condition" || name == "func.return" ||
+        name == "tensor.yield")
+      continue;
+    total += entry.getValue();
+  }
+  return total;
+}

@@ -1,0 +1,420 @@
+//===- LzOps.cpp - Interpreting the lz dialect ----------------------------===//
+//
+// Part of Leibniz.
+//
+// Scopes visit their iteration space in row-major order of the index
+// variables; reductions combine the points in that order, starting from the
+// identity, rounding after every step (so a float sum is the sequential sum).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ElementwiseUtils.h"
+
+#include "Lz/LzOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace leibniz;
+using namespace leibniz::interp;
+
+namespace {
+
+/// Reads the ranges of a scope, failing on a negative one.
+FailureOr<SmallVector<int64_t>> readRanges(Interpreter &interp, Operation *op,
+                                           ValueRange ranges) {
+  SmallVector<int64_t> sizes;
+  for (auto [pos, range] : llvm::enumerate(ranges)) {
+    int64_t size = interp.lookupTensor(range).getInt(0);
+    if (size < 0)
+      return interp.emitError(op) << "range #" << pos << " is negative ("
+                                  << size << ")";
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+/// Calls `fn` with every point of the iteration space `sizes` in row-major
+/// order, as index values; stops at the first failure.
+LogicalResult
+forEachPoint(ArrayRef<int64_t> sizes,
+             llvm::function_ref<LogicalResult(ArrayRef<RuntimeValue>)> fn,
+             MLIRContext *context) {
+  for (int64_t size : sizes)
+    if (size == 0)
+      return success();
+  Type indexType = IndexType::get(context);
+  SmallVector<int64_t> point(sizes.size(), 0);
+  SmallVector<RuntimeValue> indices;
+  while (true) {
+    indices.clear();
+    for (int64_t i : point)
+      indices.push_back(Tensor::getInt(indexType, i));
+    if (failed(fn(indices)))
+      return failure();
+    int64_t d = static_cast<int64_t>(sizes.size()) - 1;
+    for (; d >= 0; --d) {
+      if (++point[d] < sizes[d])
+        break;
+      point[d] = 0;
+    }
+    if (d < 0)
+      return success();
+  }
+}
+
+/// Checks a computed shape against the static sizes of `type`.
+LogicalResult checkShape(Interpreter &interp, Operation *op,
+                         RankedTensorType type, ArrayRef<int64_t> shape) {
+  for (auto [dim, size] : llvm::enumerate(shape))
+    if (!type.isDynamicDim(dim) && type.getDimSize(dim) != size)
+      return interp.emitError(op)
+             << "result has size " << size << " in dimension " << dim
+             << " but its type " << type << " says " << type.getDimSize(dim);
+  return success();
+}
+
+LogicalResult evaluateFor(Interpreter &interp, lz::ForOp op) {
+  FailureOr<SmallVector<int64_t>> sizes =
+      readRanges(interp, op, op.getRanges());
+  if (failed(sizes))
+    return failure();
+  int64_t numPoints = 1;
+  for (int64_t size : *sizes)
+    numPoints *= size;
+
+  unsigned numResults = op.getNumResults();
+  // The yielded shape of each result, known from the first point (or from
+  // the type, with dynamic sizes 0, when there is no point).
+  SmallVector<SmallVector<int64_t>> innerShapes(numResults);
+  SmallVector<Tensor> results(numResults);
+  auto createResults = [&]() -> LogicalResult {
+    for (unsigned r = 0; r < numResults; ++r) {
+      auto type = cast<RankedTensorType>(op.getResult(r).getType());
+      SmallVector<int64_t> shape(*sizes);
+      llvm::append_range(shape, innerShapes[r]);
+      if (failed(checkShape(interp, op, type, shape)))
+        return failure();
+      results[r] = Tensor(type.getElementType(), shape);
+    }
+    return success();
+  };
+
+  if (numPoints == 0) {
+    for (unsigned r = 0; r < numResults; ++r) {
+      auto type = cast<RankedTensorType>(op.getResult(r).getType());
+      for (int64_t size : type.getShape().drop_front(sizes->size()))
+        innerShapes[r].push_back(ShapedType::isDynamic(size) ? 0 : size);
+    }
+    if (failed(createResults()))
+      return failure();
+  }
+
+  int64_t point = 0;
+  LogicalResult status = forEachPoint(
+      *sizes,
+      [&](ArrayRef<RuntimeValue> indices) -> LogicalResult {
+        FailureOr<SmallVector<RuntimeValue>> yielded =
+            interp.runRegion(op.getBody(), indices);
+        if (failed(yielded))
+          return failure();
+        for (unsigned r = 0; r < numResults; ++r) {
+          const Tensor &element = (*yielded)[r].getTensor();
+          if (point == 0)
+            innerShapes[r].assign(element.getShape().begin(),
+                                  element.getShape().end());
+          else if (element.getShape() != ArrayRef(innerShapes[r]))
+            return interp.emitError(op)
+                   << "the points of the scope yield tensors of different "
+                      "shapes";
+        }
+        if (point == 0 && failed(createResults()))
+          return failure();
+        for (unsigned r = 0; r < numResults; ++r) {
+          const Tensor &element = (*yielded)[r].getTensor();
+          int64_t count = element.getNumElements();
+          for (int64_t i = 0; i < count; ++i)
+            results[r].set(point * count + i, element.get(i));
+        }
+        ++point;
+        return success();
+      },
+      op.getContext());
+  if (failed(status))
+    return failure();
+  for (unsigned r = 0; r < numResults; ++r)
+    interp.bind(op.getResult(r), std::move(results[r]));
+  return success();
+}
+
+/// Combines two elements of a reduction of kind `op`.
+Scalar combine(Operation *op, Type elementType, Scalar acc, Scalar value) {
+  Scalar result;
+  if (isa<FloatType>(elementType)) {
+    double a = acc.f, b = value.f;
+    if (isa<lz::SumOp>(op))
+      result.f = a + b;
+    else if (isa<lz::ProdOp>(op))
+      result.f = a * b;
+    else if (std::isnan(a) || std::isnan(b))
+      result.f = std::numeric_limits<double>::quiet_NaN();
+    else if (isa<lz::MaxOp>(op))
+      result.f = a == b ? (std::signbit(a) ? b : a) : std::max(a, b);
+    else
+      result.f = a == b ? (std::signbit(a) ? a : b) : std::min(a, b);
+    return result;
+  }
+  uint64_t a = static_cast<uint64_t>(acc.i), b = static_cast<uint64_t>(value.i);
+  if (isa<lz::SumOp>(op))
+    result.i = static_cast<int64_t>(a + b);
+  else if (isa<lz::ProdOp>(op))
+    result.i = static_cast<int64_t>(a * b);
+  else if (isa<lz::MaxOp>(op))
+    result.i = std::max(acc.i, value.i);
+  else
+    result.i = std::min(acc.i, value.i);
+  return result;
+}
+
+LogicalResult evaluateReduction(Interpreter &interp, Operation *op,
+                                ValueRange ranges, Region &body) {
+  FailureOr<SmallVector<int64_t>> sizes = readRanges(interp, op, ranges);
+  if (failed(sizes))
+    return failure();
+  Type resultType = op->getResult(0).getType();
+  Type elementType = getElementTypeOrSelf(resultType);
+  std::optional<Scalar> identity = getScalarFromAttr(
+      lz::getReductionIdentity(op, elementType));
+  if (!identity)
+    return interp.emitError(op) << "no identity for " << elementType;
+
+  std::optional<Tensor> acc;
+  auto type = dyn_cast<RankedTensorType>(resultType);
+  LogicalResult status = forEachPoint(
+      *sizes,
+      [&](ArrayRef<RuntimeValue> indices) -> LogicalResult {
+        FailureOr<SmallVector<RuntimeValue>> yielded =
+            interp.runRegion(body, indices);
+        if (failed(yielded))
+          return failure();
+        const Tensor &value = (*yielded)[0].getTensor();
+        if (!acc) {
+          acc = Tensor(elementType, value.getShape());
+          for (int64_t i = 0, e = acc->getNumElements(); i < e; ++i)
+            acc->set(i, *identity);
+        } else if (acc->getShape() != value.getShape()) {
+          return interp.emitError(op)
+                 << "the points of the scope yield tensors of different "
+                    "shapes";
+        }
+        for (int64_t i = 0, e = acc->getNumElements(); i < e; ++i)
+          acc->set(i, combine(op, elementType, acc->get(i), value.get(i)));
+        return success();
+      },
+      op->getContext());
+  if (failed(status))
+    return failure();
+  if (!acc) {
+    // Empty iteration space: the identity, shaped like the result type.
+    SmallVector<int64_t> shape;
+    if (type)
+      for (int64_t size : type.getShape())
+        shape.push_back(ShapedType::isDynamic(size) ? 0 : size);
+    acc = Tensor(elementType, shape);
+    for (int64_t i = 0, e = acc->getNumElements(); i < e; ++i)
+      acc->set(i, *identity);
+  }
+  if (type && failed(checkShape(interp, op, type, acc->getShape())))
+    return failure();
+  interp.bind(op->getResult(0), std::move(*acc));
+  return success();
+}
+
+template <typename OpTy>
+void addReduction(OpHandlerRegistry &registry) {
+  registry.add<OpTy>([](Interpreter &interp, OpTy op) {
+    return evaluateReduction(interp, op, op.getRanges(), op.getBody());
+  });
+}
+
+LogicalResult evaluateGet(Interpreter &interp, lz::GetOp op) {
+  const Tensor &tensor = interp.lookupTensor(op.getTensor());
+  ArrayRef<int64_t> shape = tensor.getShape();
+  SmallVector<int64_t> index;
+  for (auto [dim, operand] : llvm::enumerate(op.getIndices())) {
+    int64_t i = interp.lookupTensor(operand).getInt(0);
+    if (i < 0 || i >= shape[dim])
+      return interp.emitError(op) << "index " << i << " is out of bounds for "
+                                  << "dimension " << dim << " of size "
+                                  << shape[dim];
+    index.push_back(i);
+  }
+  ArrayRef<int64_t> innerShape = shape.drop_front(index.size());
+  Tensor result(tensor.getElementType(), innerShape);
+  int64_t count = result.getNumElements();
+  index.resize(shape.size(), 0);
+  int64_t offset = tensor.getFlatIndex(index);
+  for (int64_t i = 0; i < count; ++i)
+    result.set(i, tensor.get(offset + i));
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateFill(Interpreter &interp, lz::FillOp op) {
+  RankedTensorType type = op.getResult().getType();
+  SmallVector<int64_t> shape;
+  unsigned next = 0;
+  for (int64_t size : type.getShape()) {
+    if (ShapedType::isDynamic(size)) {
+      size = interp.lookupTensor(op.getSizes()[next++]).getInt(0);
+      if (size < 0)
+        return interp.emitError(op) << "size " << size << " is negative";
+    }
+    shape.push_back(size);
+  }
+  Scalar value = interp.lookupTensor(op.getValue()).get(0);
+  Tensor result(type.getElementType(), shape);
+  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
+    result.set(i, value);
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateIota(Interpreter &interp, lz::IotaOp op) {
+  auto type = cast<RankedTensorType>(op.getResult().getType());
+  int64_t size = op.getSize() ? interp.lookupTensor(op.getSize()).getInt(0)
+                              : type.getDimSize(0);
+  if (size < 0)
+    return interp.emitError(op) << "size " << size << " is negative";
+  Tensor result(type.getElementType(), {size});
+  for (int64_t i = 0; i < size; ++i) {
+    if (result.isFloat())
+      result.setFloat(i, static_cast<double>(i));
+    else
+      result.setInt(i, i);
+  }
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+/// `C[b, i, j] = sum_k A[b, i, k] * B[b, k, j]`, with the rounding of the
+/// equivalent lz.sum: the product and every partial sum are rounded.
+LogicalResult evaluateMatmul(Interpreter &interp, Operation *op) {
+  const Tensor &lhs = interp.lookupTensor(op->getOperand(0));
+  const Tensor &rhs = interp.lookupTensor(op->getOperand(1));
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  bool batched = lhs.getRank() == 3;
+  int64_t batch = batched ? lhs.getShape()[0] : 1;
+  ArrayRef<int64_t> l = lhs.getShape().take_back(2),
+                    r = rhs.getShape().take_back(2);
+  if (l[1] != r[0] || (batched && rhs.getShape()[0] != batch))
+    return interp.emitError(op) << "operand shapes do not match";
+  int64_t m = l[0], k = l[1], n = r[1];
+  SmallVector<int64_t> shape;
+  if (batched)
+    shape.push_back(batch);
+  shape.append({m, n});
+  if (failed(checkShape(interp, op, type, shape)))
+    return failure();
+
+  Tensor result(type.getElementType(), shape);
+  Tensor acc(type.getElementType(), {});
+  bool isFloat = result.isFloat();
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        if (isFloat)
+          acc.setFloat(0, 0.0);
+        else
+          acc.setInt(0, 0);
+        for (int64_t p = 0; p < k; ++p) {
+          Scalar a = lhs.get((b * m + i) * k + p);
+          Scalar c = rhs.get((b * k + p) * n + j);
+          if (isFloat) {
+            double product = roundToFloatType(type.getElementType(), a.f * c.f);
+            acc.setFloat(0, acc.getFloat(0) + product);
+          } else {
+            acc.setInt(0, static_cast<int64_t>(
+                              static_cast<uint64_t>(acc.getInt(0)) +
+                              static_cast<uint64_t>(a.i) *
+                                  static_cast<uint64_t>(c.i)));
+          }
+        }
+        result.set((b * m + i) * n + j, acc.get(0));
+      }
+    }
+  }
+  interp.bind(op->getResult(0), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateLoop(Interpreter &interp, lz::LoopOp op) {
+  SmallVector<RuntimeValue> state;
+  for (Value init : op.getInits())
+    state.push_back(interp.lookup(init));
+
+  if (op.isCounted()) {
+    int64_t count = interp.lookupTensor(op.getCount()).getInt(0);
+    Type indexType = IndexType::get(op.getContext());
+    for (int64_t step = 0; step < count; ++step) {
+      SmallVector<RuntimeValue> args{Tensor::getInt(indexType, step)};
+      llvm::append_range(args, state);
+      FailureOr<SmallVector<RuntimeValue>> next =
+          interp.runRegion(op.getBody(), args);
+      if (failed(next))
+        return failure();
+      state = std::move(*next);
+    }
+  } else {
+    while (true) {
+      FailureOr<SmallVector<RuntimeValue>> cond =
+          interp.runRegion(op.getCond(), state);
+      if (failed(cond))
+        return failure();
+      if ((*cond)[0].getTensor().getInt(0) == 0)
+        break;
+      FailureOr<SmallVector<RuntimeValue>> next =
+          interp.runRegion(op.getBody(), state);
+      if (failed(next))
+        return failure();
+      state = std::move(*next);
+    }
+  }
+  for (auto [result, value] : llvm::zip(op.getResults(), state))
+    interp.bind(result, value);
+  return success();
+}
+
+} // namespace
+
+void leibniz::interp::registerLzHandlers(OpHandlerRegistry &registry) {
+  registry.add<lz::ForOp>(evaluateFor);
+  addReduction<lz::SumOp>(registry);
+  addReduction<lz::ProdOp>(registry);
+  addReduction<lz::MaxOp>(registry);
+  addReduction<lz::MinOp>(registry);
+  registry.add<lz::GetOp>(evaluateGet);
+  registry.add<lz::FillOp>(evaluateFill);
+  registry.add<lz::IotaOp>(evaluateIota);
+  registry.add<lz::MatmulOp>([](Interpreter &interp, lz::MatmulOp op) {
+    return evaluateMatmul(interp, op);
+  });
+  registry.add<lz::BatchMatmulOp>(
+      [](Interpreter &interp, lz::BatchMatmulOp op) {
+        return evaluateMatmul(interp, op);
+      });
+  registry.add<lz::TupleOp>([](Interpreter &interp, lz::TupleOp op) {
+    std::vector<RuntimeValue> elements;
+    for (Value element : op.getElements())
+      elements.push_back(interp.lookup(element));
+    interp.bind(op.getResult(), RuntimeValue::getTuple(std::move(elements)));
+    return success();
+  });
+  registry.add<lz::ProjOp>([](Interpreter &interp, lz::ProjOp op) {
+    interp.bind(op.getResult(),
+                interp.lookup(op.getTuple()).getElements()[op.getIndex()]);
+    return success();
+  });
+  registry.add<lz::LoopOp>(evaluateLoop);
+}

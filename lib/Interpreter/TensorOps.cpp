@@ -1,0 +1,341 @@
+//===- TensorOps.cpp - Interpreting the tensor dialect --------------------===//
+//
+// Part of Leibniz.
+//
+// tensor.empty has undefined contents upstream; the interpreter fills float
+// tensors with NaN (and integer tensors with 0) so that a program that reads
+// them shows it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ElementwiseUtils.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace leibniz::interp;
+
+namespace {
+
+/// The shape of a result of type `type` whose dynamic sizes are `sizes`.
+FailureOr<SmallVector<int64_t>> resolveShape(Interpreter &interp,
+                                             Operation *op,
+                                             RankedTensorType type,
+                                             ValueRange sizes) {
+  SmallVector<int64_t> shape;
+  unsigned next = 0;
+  for (int64_t size : type.getShape()) {
+    if (ShapedType::isDynamic(size)) {
+      size = interp.lookupTensor(sizes[next++]).getInt(0);
+      if (size < 0)
+        return interp.emitError(op) << "size " << size << " is negative";
+    }
+    shape.push_back(size);
+  }
+  return shape;
+}
+
+int64_t readIndex(Interpreter &interp, OpFoldResult ofr) {
+  if (auto attr = dyn_cast<Attribute>(ofr))
+    return cast<IntegerAttr>(attr).getInt();
+  return interp.lookupTensor(cast<Value>(ofr)).getInt(0);
+}
+
+/// Reads full indices and checks them against `shape`.
+FailureOr<int64_t> readFlatIndex(Interpreter &interp, Operation *op,
+                                 const Tensor &tensor, ValueRange indices) {
+  SmallVector<int64_t> index;
+  for (auto [dim, operand] : llvm::enumerate(indices)) {
+    int64_t i = interp.lookupTensor(operand).getInt(0);
+    if (i < 0 || i >= tensor.getShape()[dim])
+      return interp.emitError(op)
+             << "index " << i << " is out of bounds for dimension " << dim
+             << " of size " << tensor.getShape()[dim];
+    index.push_back(i);
+  }
+  return tensor.getFlatIndex(index);
+}
+
+/// Calls `fn(source flat index, slice flat index)` for every element of a
+/// strided slice; fails if the slice leaves the source bounds.
+LogicalResult forEachSliceElement(
+    Interpreter &interp, Operation *op, ArrayRef<int64_t> sourceShape,
+    ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
+    ArrayRef<int64_t> strides,
+    llvm::function_ref<void(int64_t, int64_t)> fn) {
+  for (auto [dim, offset, size, stride] :
+       llvm::enumerate(offsets, sizes, strides)) {
+    if (size == 0)
+      return success();
+    int64_t last = offset + (size - 1) * stride;
+    if (offset < 0 || size < 0 || last < 0 || last >= sourceShape[dim])
+      return interp.emitError(op)
+             << "slice [" << offset << ", size " << size << ", stride "
+             << stride << "] is out of bounds for dimension " << dim
+             << " of size " << sourceShape[dim];
+  }
+  SmallVector<int64_t> point(sizes.size(), 0);
+  int64_t sliceFlat = 0;
+  while (true) {
+    int64_t sourceFlat = 0;
+    for (auto [dim, i] : llvm::enumerate(point))
+      sourceFlat = sourceFlat * sourceShape[dim] + offsets[dim] +
+                   i * strides[dim];
+    fn(sourceFlat, sliceFlat++);
+    int64_t d = static_cast<int64_t>(sizes.size()) - 1;
+    for (; d >= 0; --d) {
+      if (++point[d] < sizes[d])
+        break;
+      point[d] = 0;
+    }
+    if (d < 0)
+      return success();
+  }
+}
+
+LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
+  RankedTensorType type = op.getType();
+  FailureOr<SmallVector<int64_t>> shape =
+      resolveShape(interp, op, type, op.getDynamicSizes());
+  if (failed(shape))
+    return failure();
+  Tensor result(type.getElementType(), *shape);
+  if (result.isFloat())
+    for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
+      result.setFloat(i, std::numeric_limits<double>::quiet_NaN());
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateExtract(Interpreter &interp, tensor::ExtractOp op) {
+  const Tensor &tensor = interp.lookupTensor(op.getTensor());
+  FailureOr<int64_t> flat =
+      readFlatIndex(interp, op, tensor, op.getIndices());
+  if (failed(flat))
+    return failure();
+  interp.bind(op.getResult(),
+              Tensor::getScalar(op.getType(), tensor.get(*flat)));
+  return success();
+}
+
+LogicalResult evaluateInsert(Interpreter &interp, tensor::InsertOp op) {
+  Tensor result = interp.lookupTensor(op.getDest());
+  FailureOr<int64_t> flat = readFlatIndex(interp, op, result, op.getIndices());
+  if (failed(flat))
+    return failure();
+  result.set(*flat, interp.lookupTensor(op.getScalar()).get(0));
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateGenerate(Interpreter &interp, tensor::GenerateOp op) {
+  RankedTensorType type = op.getType();
+  FailureOr<SmallVector<int64_t>> shape =
+      resolveShape(interp, op, type, op.getDynamicExtents());
+  if (failed(shape))
+    return failure();
+  Tensor result(type.getElementType(), *shape);
+  Type indexType = IndexType::get(op.getContext());
+  SmallVector<int64_t> point(shape->size(), 0);
+  for (int64_t flat = 0, e = result.getNumElements(); flat < e; ++flat) {
+    int64_t rest = flat;
+    for (int64_t d = static_cast<int64_t>(shape->size()) - 1; d >= 0; --d) {
+      point[d] = rest % (*shape)[d];
+      rest /= (*shape)[d];
+    }
+    SmallVector<RuntimeValue> indices;
+    for (int64_t i : point)
+      indices.push_back(Tensor::getInt(indexType, i));
+    FailureOr<SmallVector<RuntimeValue>> yielded =
+        interp.runRegion(op.getBody(), indices);
+    if (failed(yielded))
+      return failure();
+    result.set(flat, (*yielded)[0].getTensor().get(0));
+  }
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateDim(Interpreter &interp, tensor::DimOp op) {
+  const Tensor &tensor = interp.lookupTensor(op.getSource());
+  int64_t dim = interp.lookupTensor(op.getIndex()).getInt(0);
+  if (dim < 0 || dim >= tensor.getRank())
+    return interp.emitError(op) << "dimension " << dim
+                                << " is out of range for rank "
+                                << tensor.getRank();
+  interp.bind(op.getResult(),
+              Tensor::getInt(op.getType(), tensor.getShape()[dim]));
+  return success();
+}
+
+LogicalResult evaluateFromElements(Interpreter &interp,
+                                   tensor::FromElementsOp op) {
+  RankedTensorType type = op.getType();
+  Tensor result(type.getElementType(), type.getShape());
+  for (auto [i, element] : llvm::enumerate(op.getElements()))
+    result.set(i, interp.lookupTensor(element).get(0));
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+/// Rebinds the operand with a new type after checking its static sizes.
+LogicalResult evaluateReshapeTo(Interpreter &interp, Operation *op,
+                                const Tensor &source,
+                                ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t size : shape)
+    count *= size;
+  if (count != source.getNumElements())
+    return interp.emitError(op) << "reshape of " << source.getNumElements()
+                                << " elements to " << count << " elements";
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  for (auto [dim, size] : llvm::enumerate(shape))
+    if (!type.isDynamicDim(dim) && type.getDimSize(dim) != size)
+      return interp.emitError(op) << "size " << size << " in dimension "
+                                  << dim << " does not match " << type;
+  interp.bind(op->getResult(0), source.reshaped(shape));
+  return success();
+}
+
+LogicalResult evaluateCast(Interpreter &interp, tensor::CastOp op) {
+  const Tensor &source = interp.lookupTensor(op.getSource());
+  return evaluateReshapeTo(interp, op, source, source.getShape());
+}
+
+LogicalResult evaluateCollapseShape(Interpreter &interp,
+                                    tensor::CollapseShapeOp op) {
+  const Tensor &source = interp.lookupTensor(op.getSrc());
+  SmallVector<int64_t> shape;
+  for (const ReassociationIndices &group : op.getReassociationIndices()) {
+    int64_t size = 1;
+    for (int64_t dim : group)
+      size *= source.getShape()[dim];
+    shape.push_back(size);
+  }
+  return evaluateReshapeTo(interp, op, source, shape);
+}
+
+LogicalResult evaluateExpandShape(Interpreter &interp,
+                                  tensor::ExpandShapeOp op) {
+  const Tensor &source = interp.lookupTensor(op.getSrc());
+  SmallVector<int64_t> shape;
+  for (OpFoldResult size : op.getMixedOutputShape())
+    shape.push_back(readIndex(interp, size));
+  return evaluateReshapeTo(interp, op, source, shape);
+}
+
+LogicalResult evaluateSplat(Interpreter &interp, tensor::SplatOp op) {
+  RankedTensorType type = op.getType();
+  FailureOr<SmallVector<int64_t>> shape =
+      resolveShape(interp, op, type, op.getDynamicSizes());
+  if (failed(shape))
+    return failure();
+  Tensor result(type.getElementType(), *shape);
+  Scalar value = interp.lookupTensor(op.getInput()).get(0);
+  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
+    result.set(i, value);
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateExtractSlice(Interpreter &interp,
+                                   tensor::ExtractSliceOp op) {
+  const Tensor &source = interp.lookupTensor(op.getSource());
+  SmallVector<int64_t> offsets, sizes, strides;
+  for (OpFoldResult ofr : op.getMixedOffsets())
+    offsets.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedSizes())
+    sizes.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedStrides())
+    strides.push_back(readIndex(interp, ofr));
+  Tensor slice(source.getElementType(), sizes);
+  if (failed(forEachSliceElement(
+          interp, op, source.getShape(), offsets, sizes, strides,
+          [&](int64_t from, int64_t to) { slice.set(to, source.get(from)); })))
+    return failure();
+  // Rank-reducing slices drop unit dimensions.
+  SmallVector<int64_t> resultShape;
+  llvm::SmallBitVector dropped = op.getDroppedDims();
+  for (auto [dim, size] : llvm::enumerate(sizes))
+    if (!dropped.test(dim))
+      resultShape.push_back(size);
+  return evaluateReshapeTo(interp, op, slice, resultShape);
+}
+
+LogicalResult evaluateInsertSlice(Interpreter &interp,
+                                  tensor::InsertSliceOp op) {
+  const Tensor &source = interp.lookupTensor(op.getSource());
+  Tensor result = interp.lookupTensor(op.getDest());
+  SmallVector<int64_t> offsets, sizes, strides;
+  for (OpFoldResult ofr : op.getMixedOffsets())
+    offsets.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedSizes())
+    sizes.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedStrides())
+    strides.push_back(readIndex(interp, ofr));
+  int64_t count = 1;
+  for (int64_t size : sizes)
+    count *= size;
+  if (count != source.getNumElements())
+    return interp.emitError(op) << "the slice has " << count
+                                << " elements but the source has "
+                                << source.getNumElements();
+  if (failed(forEachSliceElement(
+          interp, op, result.getShape(), offsets, sizes, strides,
+          [&](int64_t to, int64_t from) { result.set(to, source.get(from)); })))
+    return failure();
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+LogicalResult evaluateConcat(Interpreter &interp, tensor::ConcatOp op) {
+  int64_t dim = op.getDim();
+  SmallVector<const Tensor *> inputs;
+  SmallVector<int64_t> shape;
+  for (Value input : op.getInputs()) {
+    const Tensor &tensor = interp.lookupTensor(input);
+    inputs.push_back(&tensor);
+    if (shape.empty()) {
+      shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+      shape[dim] = 0;
+    }
+    for (auto [d, size] : llvm::enumerate(tensor.getShape()))
+      if (static_cast<int64_t>(d) != dim && size != shape[d])
+        return interp.emitError(op) << "inputs differ in dimension " << d;
+    shape[dim] += tensor.getShape()[dim];
+  }
+  Tensor result(op.getType().getElementType(), shape);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= shape[d];
+  for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d)
+    inner *= shape[d];
+  int64_t out = 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (const Tensor *tensor : inputs) {
+      int64_t chunk = tensor->getShape()[dim] * inner;
+      for (int64_t i = 0; i < chunk; ++i)
+        result.set(out++, tensor->get(o * chunk + i));
+    }
+  return evaluateReshapeTo(interp, op, result, shape);
+}
+
+} // namespace
+
+void leibniz::interp::registerTensorHandlers(OpHandlerRegistry &registry) {
+  registry.add<tensor::EmptyOp>(evaluateEmpty);
+  registry.add<tensor::ExtractOp>(evaluateExtract);
+  registry.add<tensor::InsertOp>(evaluateInsert);
+  registry.add<tensor::GenerateOp>(evaluateGenerate);
+  registry.add<tensor::DimOp>(evaluateDim);
+  registry.add<tensor::FromElementsOp>(evaluateFromElements);
+  registry.add<tensor::CastOp>(evaluateCast);
+  registry.add<tensor::CollapseShapeOp>(evaluateCollapseShape);
+  registry.add<tensor::ExpandShapeOp>(evaluateExpandShape);
+  registry.add<tensor::SplatOp>(evaluateSplat);
+  registry.add<tensor::ExtractSliceOp>(evaluateExtractSlice);
+  registry.add<tensor::InsertSliceOp>(evaluateInsertSlice);
+  registry.add<tensor::ConcatOp>(evaluateConcat);
+}

@@ -1,0 +1,40 @@
+//===- leibniz-opt.cpp - The Leibniz optimizer driver ---------------------===//
+//
+// Part of Leibniz.
+//
+// `mlir-opt` for Leibniz: the Leibniz dialects and passes plus the upstream
+// dialects and passes that the Leibniz pipelines use.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lz/LzDialect.h"
+#include "leibniz/Interpreter/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<leibniz::lz::LzDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
+                  mlir::math::MathDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect>();
+
+  // Upstream passes the Leibniz pipelines use.
+  mlir::registerTransformsPasses();
+  mlir::arith::registerArithPasses();
+
+  // Leibniz passes.
+  leibniz::interp::registerInterpreterPasses();
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "Leibniz optimizer driver\n", registry));
+}
