@@ -57,6 +57,7 @@ std::pair<std::string, int> shortestDigits(double value, Type type) {
   while (digits.size() > 1 && digits.back() == '0')
     digits.pop_back();
   int exp = 0;
+  exponent.consume_front("+");
   exponent.getAsInteger(10, exp);
   return {digits, exp};
 }
@@ -143,6 +144,7 @@ std::vector<std::string> formatFloatElements(const Tensor &tensor,
       while (m.back() == '0')
         m.pop_back();
       int e = 0;
+      exponent.consume_front("+");
       exponent.getAsInteger(10, e);
       char expBuffer[16];
       std::snprintf(expBuffer, sizeof(expBuffer), "e%c%02d",
@@ -167,6 +169,7 @@ std::vector<std::string> formatFloatElements(const Tensor &tensor,
   for (auto [pos, part] : llvm::enumerate(parts)) {
     if (!specials[pos].empty()) {
       result.push_back(specials[pos]);
+      width = std::max(width, result.back().size());
       continue;
     }
     std::string left = std::string(maxLeft - part.first.size(), ' ') +

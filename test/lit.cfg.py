@@ -1,0 +1,25 @@
+# -*- Python -*-
+# lit configuration of the Leibniz test suite.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Leibniz"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.leibniz_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%leibniz_src_root", config.leibniz_src_root))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.leibniz_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["leibniz-opt"], tool_dirs)

@@ -1,0 +1,68 @@
+//===- TestUtils.cpp - Shared helpers of the unit tests -------------------===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtils.h"
+
+#include "Lz/LzDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Parser/Parser.h"
+
+#include "gtest/gtest.h"
+
+using namespace mlir;
+using namespace leibniz;
+
+std::unique_ptr<MLIRContext> test::makeContext() {
+  DialectRegistry registry;
+  registry.insert<lz::LzDialect, arith::ArithDialect, func::FuncDialect,
+                  math::MathDialect, scf::SCFDialect, tensor::TensorDialect>();
+  auto context = std::make_unique<MLIRContext>(registry);
+  context->loadAllAvailableDialects();
+  return context;
+}
+
+OwningOpRef<ModuleOp> test::parse(MLIRContext &context, StringRef source) {
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
+  EXPECT_TRUE(module) << "failed to parse:\n" << source.str();
+  return module;
+}
+
+interp::Tensor test::makeTensor(Type elementType, ArrayRef<int64_t> shape,
+                                ArrayRef<double> values) {
+  interp::Tensor tensor(elementType, shape);
+  EXPECT_EQ(static_cast<int64_t>(values.size()), tensor.getNumElements());
+  for (auto [i, value] : llvm::enumerate(values)) {
+    if (tensor.isFloat())
+      tensor.setFloat(i, value);
+    else
+      tensor.setInt(i, static_cast<int64_t>(value));
+  }
+  return tensor;
+}
+
+std::vector<double> test::randomValues(std::mt19937_64 &rng, size_t count) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<double> values(count);
+  for (double &value : values)
+    value = dist(rng);
+  return values;
+}
+
+SmallVector<interp::RuntimeValue>
+test::run(interp::Interpreter &interpreter, StringRef name,
+          ArrayRef<interp::RuntimeValue> args) {
+  FailureOr<SmallVector<interp::RuntimeValue>> results =
+      interpreter.call(name, args);
+  EXPECT_TRUE(succeeded(results)) << "call to " << name.str() << " failed";
+  if (failed(results))
+    return {};
+  return *results;
+}

@@ -1,0 +1,43 @@
+//===- TestUtils.h - Shared helpers of the unit tests -----------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_TEST_UNIT_TESTUTILS_H
+#define LEIBNIZ_TEST_UNIT_TESTUTILS_H
+
+#include "leibniz/Interpreter/Interpreter.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace leibniz::test {
+
+/// A context with every dialect the interpreter runs.
+std::unique_ptr<mlir::MLIRContext> makeContext();
+
+/// Parses `source`; fails the current test on error.
+mlir::OwningOpRef<mlir::ModuleOp> parse(mlir::MLIRContext &context,
+                                        llvm::StringRef source);
+
+/// A tensor of `type` (f32/f64/i64) with the given shape and elements.
+interp::Tensor makeTensor(mlir::Type elementType,
+                          llvm::ArrayRef<int64_t> shape,
+                          llvm::ArrayRef<double> values);
+
+/// `count` doubles uniform in [-1, 1) from a fixed-seed generator.
+std::vector<double> randomValues(std::mt19937_64 &rng, size_t count);
+
+/// Calls `name` and returns its results; fails the test if the call fails.
+llvm::SmallVector<interp::RuntimeValue>
+run(interp::Interpreter &interpreter, llvm::StringRef name,
+    llvm::ArrayRef<interp::RuntimeValue> args);
+
+} // namespace leibniz::test
+
+#endif // LEIBNIZ_TEST_UNIT_TESTUTILS_H
