@@ -53,8 +53,8 @@ static void buildScopeBody(OpBuilder &builder, OperationState &state,
   bodyBuilder(builder, state.location, block->getArguments());
 }
 
-/// scope-header ::= ssa-id `<` ssa-use (`,` ssa-id `<` ssa-use)*
-///                  attr-dict `:` type-list region
+/// scope ::= ssa-id `<` ssa-use (`,` ssa-id `<` ssa-use)* `:` type-list
+///           region (`attributes` attr-dict)?
 static ParseResult parseScope(OpAsmParser &parser, OperationState &result) {
   Type indexType = parser.getBuilder().getIndexType();
   SmallVector<OpAsmParser::Argument> indices;
@@ -71,11 +71,12 @@ static ParseResult parseScope(OpAsmParser &parser, OperationState &result) {
   } while (succeeded(parser.parseOptionalComma()));
 
   if (parser.resolveOperands(ranges, indexType, result.operands) ||
-      parser.parseOptionalAttrDict(result.attributes) ||
       parser.parseColonTypeList(result.types))
     return failure();
   Region *body = result.addRegion();
-  return parser.parseRegion(*body, indices);
+  if (parser.parseRegion(*body, indices))
+    return failure();
+  return parser.parseOptionalAttrDictWithKeyword(result.attributes);
 }
 
 static void printScope(OpAsmPrinter &p, Operation *op, ValueRange ranges,
@@ -85,11 +86,11 @@ static void printScope(OpAsmPrinter &p, Operation *op, ValueRange ranges,
                         [&](auto pair) {
                           p << std::get<0>(pair) << " < " << std::get<1>(pair);
                         });
-  p.printOptionalAttrDict(op->getAttrs());
   p << " : ";
   llvm::interleaveComma(op->getResultTypes(), p);
   p << ' ';
   p.printRegion(body, /*printEntryBlockArgs=*/false);
+  p.printOptionalAttrDictWithKeyword(op->getAttrs());
 }
 
 /// Checks what every scope needs: one index argument per range, a yield

@@ -33,9 +33,10 @@ LogicalResult evaluateCall(Interpreter &interp, func::CallOp op) {
   if (!callee)
     return interp.emitError(op) << "no function named " << op.getCalleeAttr();
   SmallVector<RuntimeValue> args = lookupAll(interp, op.getOperands());
-  FailureOr<SmallVector<RuntimeValue>> results = interp.call(callee, args);
+  FailureOr<SmallVector<RuntimeValue>> results =
+      interp.call(callee, args, op);
   if (failed(results))
-    return interp.emitError(op) << "in this call";
+    return failure();
   bindAll(interp, op.getResults(), *results);
   return success();
 }

@@ -36,7 +36,8 @@ Interpreter::call(StringRef name, ArrayRef<RuntimeValue> args) {
 }
 
 FailureOr<SmallVector<RuntimeValue>>
-Interpreter::call(func::FuncOp func, ArrayRef<RuntimeValue> args) {
+Interpreter::call(func::FuncOp func, ArrayRef<RuntimeValue> args,
+                  Operation *callSite) {
   if (func.isExternal())
     return func.emitError("cannot interpret external function '")
            << func.getSymName() << "'";
@@ -57,6 +58,7 @@ Interpreter::call(func::FuncOp func, ArrayRef<RuntimeValue> args) {
   }
 
   frames.emplace_back();
+  frames.back().callSite = callSite;
   FailureOr<SmallVector<RuntimeValue>> results = runRegion(func.getBody(), args);
   frames.pop_back();
   return results;
@@ -92,17 +94,22 @@ LogicalResult Interpreter::execute(Operation *op) {
 }
 
 const RuntimeValue &Interpreter::lookup(Value value) const {
-  auto it = frames.back().find(value);
-  assert(it != frames.back().end() && "value used before its definition");
+  auto it = frames.back().values.find(value);
+  assert(it != frames.back().values.end() &&
+         "value used before its definition");
   return it->second;
 }
 
 void Interpreter::bind(Value value, RuntimeValue runtimeValue) {
-  frames.back()[value] = std::move(runtimeValue);
+  frames.back().values[value] = std::move(runtimeValue);
 }
 
 InFlightDiagnostic Interpreter::emitError(Operation *op) {
-  return op->emitError("run-time error: ");
+  InFlightDiagnostic diag = op->emitError("run-time error: ");
+  for (const Frame &frame : llvm::reverse(frames))
+    if (frame.callSite)
+      diag.attachNote(frame.callSite->getLoc()) << "called from here";
+  return diag;
 }
 
 uint64_t Interpreter::getTotalOpCount() const {

@@ -26,10 +26,11 @@ using namespace leibniz::interp;
 
 namespace {
 
+/// The type in quotes, as MLIR diagnostics print types.
 std::string typeToString(Type type) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << type;
+  os << "'" << type << "'";
   return text;
 }
 
@@ -648,10 +649,14 @@ bool leibniz::interp::conformsTo(const RuntimeValue &value, Type type,
   if (!ok) {
     std::string actual;
     llvm::raw_string_ostream os(actual);
-    os << "tensor<";
-    for (int64_t size : tensor.getShape())
-      os << size << "x";
-    os << tensor.getElementType() << ">";
+    if (tensor.getRank() == 0) {
+      os << "'" << tensor.getElementType() << "'";
+    } else {
+      os << "'tensor<";
+      for (int64_t size : tensor.getShape())
+        os << size << "x";
+      os << tensor.getElementType() << ">'";
+    }
     error = "expected a value of type " + typeToString(type) + ", got " +
             actual;
   }

@@ -378,7 +378,7 @@ TEST_F(InterpreterTest, ArgumentsAreCheckedAgainstTheSignature) {
       return %x : tensor<3xf64>
     })mlir",
                      "f", {test::makeTensor(b.getF64Type(), {2}, {1, 2})},
-                     "expected a value of type tensor<3xf64>, got tensor<2xf64>");
+                     "expected a value of type 'tensor<3xf64>', got 'tensor<2xf64>'");
 }
 
 TEST_F(InterpreterTest, SlicesAndConcatenation) {

@@ -67,8 +67,11 @@ public:
   /// emitted.
   mlir::FailureOr<llvm::SmallVector<RuntimeValue>>
   call(llvm::StringRef name, llvm::ArrayRef<RuntimeValue> args);
+  /// Calls `func`; `callSite` is the op that calls it, if any, which run-time
+  /// errors inside the call name in a note.
   mlir::FailureOr<llvm::SmallVector<RuntimeValue>>
-  call(mlir::func::FuncOp func, llvm::ArrayRef<RuntimeValue> args);
+  call(mlir::func::FuncOp func, llvm::ArrayRef<RuntimeValue> args,
+       mlir::Operation *callSite = nullptr);
 
   /// Runs the single block of `region` with `args` bound to its arguments
   /// and returns the operands of its terminator.
@@ -83,7 +86,8 @@ public:
   /// Binds an SSA value in the current call.
   void bind(mlir::Value value, RuntimeValue runtimeValue);
 
-  /// Reports a run-time error at `op`.
+  /// Reports a run-time error at `op`, with a note for every active call
+  /// site, innermost first.
   mlir::InFlightDiagnostic emitError(mlir::Operation *op);
 
   /// How often each op ran since construction or the last reset, by name.
@@ -104,7 +108,11 @@ private:
   OpHandlerRegistry registry;
   /// One frame per active call: SSA values are unique within a function, so
   /// one map per call holds the values of all its nested regions.
-  std::vector<llvm::DenseMap<mlir::Value, RuntimeValue>> frames;
+  struct Frame {
+    llvm::DenseMap<mlir::Value, RuntimeValue> values;
+    mlir::Operation *callSite = nullptr;
+  };
+  std::vector<Frame> frames;
   llvm::StringMap<uint64_t> opCounts;
 };
 

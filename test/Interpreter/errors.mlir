@@ -1,0 +1,65 @@
+// Run-time errors of the interpreter are located diagnostics and fail the
+// pass (exit status 1), never a crash.
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=read args=[1,2,3];3' -o /dev/null 2>&1 | FileCheck %s --check-prefix=OOB
+// OOB: errors.mlir:[[@LINE+3]]:8: error: run-time error: index 3 is out of bounds for dimension 0 of size 3
+// OOB-NOT: Stack dump
+func.func @read(%x: tensor<?xf64>, %i: index) -> f64 {
+  %e = lz.get %x[%i] : tensor<?xf64>
+  return %e : f64
+}
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=divide args=1;0' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DIV
+// DIV: errors.mlir:[[@LINE+2]]:8: error: run-time error: integer division by zero
+func.func @divide(%a: i64, %b: i64) -> i64 {
+  %q = arith.divsi %a, %b : i64
+  return %q : i64
+}
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=negative_range args=-2' -o /dev/null 2>&1 | FileCheck %s --check-prefix=RANGE
+// RANGE: errors.mlir:[[@LINE+3]]:8: error: run-time error: range #0 is negative (-2)
+func.func @negative_range(%n: index) -> f64 {
+  %x = arith.constant 1.0 : f64
+  %s = lz.sum %i < %n : f64 {
+    lz.yield %x : f64
+  }
+  return %s : f64
+}
+
+// An error inside a call points at the failing op and notes the call site.
+// RUN: not leibniz-opt %s --lz-interpret='entry=caller args=[1,2]' -o /dev/null 2>&1 | FileCheck %s --check-prefix=CALL
+// CALL: errors.mlir:{{[0-9]+}}:8: error: run-time error: index 5 is out of bounds
+// CALL: errors.mlir:[[@LINE+3]]:8: note: called from here
+func.func @caller(%x: tensor<?xf64>) -> f64 {
+  %c5 = arith.constant 5 : index
+  %e = func.call @read(%x, %c5) : (tensor<?xf64>, index) -> f64
+  return %e : f64
+}
+
+// Dynamic sizes that contradict a static result type are caught.
+// RUN: not leibniz-opt %s --lz-interpret='entry=shape_mismatch args=3' -o /dev/null 2>&1 | FileCheck %s --check-prefix=SHAPE
+// SHAPE: errors.mlir:[[@LINE+3]]:8: error: run-time error: result has size 3 in dimension 0 but its type 'tensor<4xf64>' says 4
+func.func @shape_mismatch(%n: index) -> tensor<4xf64> {
+  %x = arith.constant 1.0 : f64
+  %t = lz.for %i < %n : tensor<4xf64> {
+    lz.yield %x : f64
+  }
+  return %t : tensor<4xf64>
+}
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=unsupported args=8' -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOHANDLER
+// NOHANDLER: errors.mlir:[[@LINE+2]]:8: error: run-time error: the interpreter does not support 'math.ctlz'
+func.func @unsupported(%a: i64) -> i64 {
+  %c = math.ctlz %a : i64
+  return %c : i64
+}
+
+// Bad pass options are errors too.
+// RUN: not leibniz-opt %s --lz-interpret='entry=nope' -o /dev/null 2>&1 | FileCheck %s --check-prefix=ENTRY
+// ENTRY: error: lz-interpret: no function named 'nope'
+// RUN: not leibniz-opt %s --lz-interpret='entry=divide args=1' -o /dev/null 2>&1 | FileCheck %s --check-prefix=ARITY
+// ARITY: error: lz-interpret: 'divide' takes 2 arguments, but 'args' gives 1
+// RUN: not leibniz-opt %s --lz-interpret='entry=read args=[1,2;0' -o /dev/null 2>&1 | FileCheck %s --check-prefix=LITERAL
+// LITERAL: error: lz-interpret: argument #0: expected ',' or ']' at column 5
+// RUN: not leibniz-opt %s --lz-interpret='entry=shape_mismatch args=1.5' -o /dev/null 2>&1 | FileCheck %s --check-prefix=TYPE
+// TYPE: error: lz-interpret: argument #0: expected an integer of type 'index', got '1.5'
