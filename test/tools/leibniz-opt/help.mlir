@@ -5,8 +5,8 @@
 
 // CHECK: OVERVIEW: Leibniz optimizer driver
 // CHECK: Available Dialects: {{.*}}lz
-// CHECK: --lz-interpret
-// CHECK-SAME: Runs a function with the reference interpreter
-// CHECK: count-ops
-// CHECK: --canonicalize
-// CHECK: --cse
+// CHECK-DAG: --canonicalize
+// CHECK-DAG: --cse
+// CHECK: --lz-interpret {{.*}}Runs a function with the reference interpreter
+// CHECK-NEXT: --args=
+// CHECK: --count-ops

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerates the op and pass references under docs/ from ODS.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${LEIBNIZ_BUILD_DIR:-$root/build}
+cmake --build "$build" --target leibniz-doc
+for doc in dialects/LzOps.md passes/InterpreterPasses.md; do
+  mkdir -p "$root/docs/$(dirname "$doc")"
+  cp "$build/docs/$doc" "$root/docs/$doc"
+done
+echo "updated the generated docs under docs/"
