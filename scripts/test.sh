@@ -7,7 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 
-cmake_args=()
+# Tests build warning-clean: a warning fails the build.
+cmake_args=(-DLEIBNIZ_WERROR=ON)
 if [ "${1:-}" = "--sanitize" ]; then
   export LEIBNIZ_BUILD_DIR=${LEIBNIZ_BUILD_DIR:-$root/build-sanitize}
   cmake_args+=(-DLEIBNIZ_ENABLE_SANITIZERS=ON -DLEIBNIZ_ENABLE_ASSERTIONS=ON

@@ -331,7 +331,7 @@ OpFoldResult GetOp::fold(FoldAdaptor adaptor) {
 
 LogicalResult FillOp::verify() {
   RankedTensorType type = getResult().getType();
-  if (static_cast<int64_t>(getSizes().size()) != type.getNumDynamicDims())
+  if (getSizes().size() != static_cast<size_t>(type.getNumDynamicDims()))
     return emitOpError("expects one size per dynamic dimension of ")
            << type << " (" << type.getNumDynamicDims() << "), got "
            << getSizes().size();
@@ -427,7 +427,7 @@ OpFoldResult TupleOp::fold(FoldAdaptor) {
   Value source;
   for (auto [pos, element] : llvm::enumerate(getElements())) {
     auto proj = element.getDefiningOp<ProjOp>();
-    if (!proj || proj.getIndex() != static_cast<int64_t>(pos) ||
+    if (!proj || proj.getIndex() != pos ||
         (source && proj.getTuple() != source))
       return {};
     source = proj.getTuple();

@@ -35,6 +35,17 @@ double leibniz::interp::apFloatToDouble(const llvm::APFloat &value) {
   return copy.convertToDouble();
 }
 
+LogicalResult leibniz::interp::checkTensorShape(Interpreter &interp,
+                                               Operation *op,
+                                               ArrayRef<int64_t> shape) {
+  if (Tensor::getElementCount(shape))
+    return success();
+  InFlightDiagnostic diag = interp.emitError(op) << "a tensor of shape [";
+  llvm::interleaveComma(shape, diag);
+  return diag << "] has a negative size or more than "
+              << Tensor::kMaxElements << " elements";
+}
+
 std::optional<Scalar> leibniz::interp::getScalarFromAttr(Attribute attr) {
   if (auto floatAttr = dyn_cast<FloatAttr>(attr))
     return Scalar{apFloatToDouble(floatAttr.getValue())};

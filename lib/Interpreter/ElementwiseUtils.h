@@ -27,6 +27,11 @@ using ElementFn = llvm::function_ref<std::optional<Scalar>(
 mlir::LogicalResult evaluateElementwise(Interpreter &interp,
                                         mlir::Operation *op, ElementFn fn);
 
+/// Checks that a tensor of `shape` may be created: no negative size and at
+/// most `Tensor::kMaxElements` elements; reports an error at `op` otherwise.
+mlir::LogicalResult checkTensorShape(Interpreter &interp, mlir::Operation *op,
+                                     llvm::ArrayRef<int64_t> shape);
+
 /// Reads an MLIR scalar attribute (integer or float) as a `Scalar`.
 std::optional<Scalar> getScalarFromAttr(mlir::Attribute attr);
 

@@ -8,6 +8,7 @@
 #include "leibniz/Interpreter/ValueIO.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/Support/thread.h"
 
 using namespace mlir;
 using namespace leibniz::interp;
@@ -20,7 +21,8 @@ const OpHandler *OpHandlerRegistry::lookup(Operation *op) const {
   return it == handlers.end() ? nullptr : &it->second;
 }
 
-Interpreter::Interpreter(ModuleOp module) : module(module) {
+Interpreter::Interpreter(ModuleOp module, InterpreterOptions options)
+    : module(module), options(options) {
   registerArithMathHandlers(registry);
   registerLzHandlers(registry);
   registerTensorHandlers(registry);
@@ -38,12 +40,36 @@ Interpreter::call(StringRef name, ArrayRef<RuntimeValue> args) {
 FailureOr<SmallVector<RuntimeValue>>
 Interpreter::call(func::FuncOp func, ArrayRef<RuntimeValue> args,
                   Operation *callSite) {
+  if (!frames.empty())
+    return callOnThisThread(func, args, callSite);
+  // A top-level call: run it on a thread whose stack size is known, so that
+  // deep nesting in the program is stopped by `isStackExhausted`.
+  FailureOr<SmallVector<RuntimeValue>> results = failure();
+  llvm::thread worker(std::optional<unsigned>(options.stackSize), [&] {
+    char base;
+    stackBase = &base;
+    results = callOnThisThread(func, args, callSite);
+    stackBase = nullptr;
+  });
+  worker.join();
+  return results;
+}
+
+bool Interpreter::isStackExhausted() const {
+  char probe;
+  return stackBase && stackBase - &probe > static_cast<ptrdiff_t>(options.stackBudget);
+}
+
+FailureOr<SmallVector<RuntimeValue>>
+Interpreter::callOnThisThread(func::FuncOp func, ArrayRef<RuntimeValue> args,
+                              Operation *callSite) {
   if (func.isExternal())
     return func.emitError("cannot interpret external function '")
            << func.getSymName() << "'";
-  if (frames.size() >= kMaxCallDepth)
-    return func.emitError("call depth exceeds ")
-           << kMaxCallDepth << " in the interpreter";
+  if (frames.size() >= options.maxCallDepth)
+    return emitError(callSite ? callSite : func.getOperation())
+           << "recursion too deep (more than " << options.maxCallDepth
+           << " nested calls)";
   TypeRange argTypes = func.getArgumentTypes();
   if (args.size() != argTypes.size())
     return func.emitError("'")
@@ -89,6 +115,10 @@ LogicalResult Interpreter::execute(Operation *op) {
   if (!handler)
     return emitError(op) << "the interpreter does not support '"
                          << op->getName() << "'";
+  if (isStackExhausted())
+    return emitError(op) << "recursion too deep (the interpreter's stack "
+                            "budget of "
+                         << options.stackBudget << " bytes is used up)";
   ++opCounts[op->getName().getStringRef()];
   return (*handler)(*this, op);
 }
@@ -106,9 +136,20 @@ void Interpreter::bind(Value value, RuntimeValue runtimeValue) {
 
 InFlightDiagnostic Interpreter::emitError(Operation *op) {
   InFlightDiagnostic diag = op->emitError("run-time error: ");
-  for (const Frame &frame : llvm::reverse(frames))
-    if (frame.callSite)
+  // The innermost call sites explain the error; a deep recursion would
+  // drown it in notes.
+  constexpr size_t kMaxNotes = 8;
+  size_t shown = 0, callers = 0;
+  for (const Frame &frame : llvm::reverse(frames)) {
+    if (!frame.callSite)
+      continue;
+    if (++callers <= kMaxNotes) {
       diag.attachNote(frame.callSite->getLoc()) << "called from here";
+      ++shown;
+    }
+  }
+  if (callers > shown)
+    diag.attachNote() << "and " << callers - shown << " more call sites";
   return diag;
 }
 

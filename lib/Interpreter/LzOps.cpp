@@ -94,7 +94,8 @@ LogicalResult evaluateFor(Interpreter &interp, lz::ForOp op) {
       auto type = cast<RankedTensorType>(op.getResult(r).getType());
       SmallVector<int64_t> shape(*sizes);
       llvm::append_range(shape, innerShapes[r]);
-      if (failed(checkShape(interp, op, type, shape)))
+      if (failed(checkShape(interp, op, type, shape)) ||
+          failed(checkTensorShape(interp, op, shape)))
         return failure();
       results[r] = Tensor(type.getElementType(), shape);
     }
@@ -273,6 +274,8 @@ LogicalResult evaluateFill(Interpreter &interp, lz::FillOp op) {
     }
     shape.push_back(size);
   }
+  if (failed(checkTensorShape(interp, op, shape)))
+    return failure();
   Scalar value = interp.lookupTensor(op.getValue()).get(0);
   Tensor result(type.getElementType(), shape);
   for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
@@ -285,8 +288,8 @@ LogicalResult evaluateIota(Interpreter &interp, lz::IotaOp op) {
   auto type = cast<RankedTensorType>(op.getResult().getType());
   int64_t size = op.getSize() ? interp.lookupTensor(op.getSize()).getInt(0)
                               : type.getDimSize(0);
-  if (size < 0)
-    return interp.emitError(op) << "size " << size << " is negative";
+  if (failed(checkTensorShape(interp, op, {size})))
+    return failure();
   Tensor result(type.getElementType(), {size});
   for (int64_t i = 0; i < size; ++i) {
     if (result.isFloat())
@@ -315,7 +318,8 @@ LogicalResult evaluateMatmul(Interpreter &interp, Operation *op) {
   if (batched)
     shape.push_back(batch);
   shape.append({m, n});
-  if (failed(checkShape(interp, op, type, shape)))
+  if (failed(checkShape(interp, op, type, shape)) ||
+      failed(checkTensorShape(interp, op, shape)))
     return failure();
 
   Tensor result(type.getElementType(), shape);

@@ -49,11 +49,25 @@ uint64_t leibniz::interp::asUnsigned(unsigned width, int64_t value) {
   return static_cast<uint64_t>(value) & ((uint64_t(1) << width) - 1);
 }
 
+std::optional<int64_t> Tensor::getElementCount(ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t size : shape) {
+    if (size < 0)
+      return std::nullopt;
+    if (size == 0)
+      return 0;
+  }
+  for (int64_t size : shape)
+    if (__builtin_mul_overflow(count, size, &count) || count > kMaxElements)
+      return std::nullopt;
+  return count;
+}
+
 Tensor::Tensor(Type elementType, ArrayRef<int64_t> shape)
     : elementType(elementType), shape(shape.begin(), shape.end()) {
-  int64_t count = 1;
-  for (int64_t size : shape)
-    count *= size;
+  std::optional<int64_t> elementCount = getElementCount(shape);
+  assert(elementCount && "tensor shape not checked");
+  int64_t count = elementCount.value_or(0);
   data = std::make_shared<std::vector<Scalar>>(count, Scalar{0.0});
   if (!isFloat())
     for (Scalar &s : *data)

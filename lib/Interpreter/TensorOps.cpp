@@ -34,6 +34,8 @@ FailureOr<SmallVector<int64_t>> resolveShape(Interpreter &interp,
     }
     shape.push_back(size);
   }
+  if (failed(checkTensorShape(interp, op, shape)))
+    return failure();
   return shape;
 }
 
@@ -184,12 +186,14 @@ LogicalResult evaluateFromElements(Interpreter &interp,
 LogicalResult evaluateReshapeTo(Interpreter &interp, Operation *op,
                                 const Tensor &source,
                                 ArrayRef<int64_t> shape) {
-  int64_t count = 1;
-  for (int64_t size : shape)
-    count *= size;
-  if (count != source.getNumElements())
-    return interp.emitError(op) << "reshape of " << source.getNumElements()
-                                << " elements to " << count << " elements";
+  std::optional<int64_t> count = Tensor::getElementCount(shape);
+  if (!count || *count != source.getNumElements()) {
+    InFlightDiagnostic diag = interp.emitError(op)
+                              << "cannot reshape " << source.getNumElements()
+                              << " elements to shape [";
+    llvm::interleaveComma(shape, diag);
+    return diag << "]";
+  }
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
   for (auto [dim, size] : llvm::enumerate(shape))
     if (!type.isDynamicDim(dim) && type.getDimSize(dim) != size)
@@ -250,6 +254,8 @@ LogicalResult evaluateExtractSlice(Interpreter &interp,
     sizes.push_back(readIndex(interp, ofr));
   for (OpFoldResult ofr : op.getMixedStrides())
     strides.push_back(readIndex(interp, ofr));
+  if (failed(checkTensorShape(interp, op, sizes)))
+    return failure();
   Tensor slice(source.getElementType(), sizes);
   if (failed(forEachSliceElement(
           interp, op, source.getShape(), offsets, sizes, strides,

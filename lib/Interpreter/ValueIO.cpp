@@ -358,7 +358,14 @@ private:
       ++pos;
   }
 
-  FailureOr<Literal> parseLiteral(std::string &error) {
+  /// Literals nest at most this deep (tensors of rank 64 and tuples).
+  static constexpr unsigned kMaxDepth = 64;
+
+  FailureOr<Literal> parseLiteral(std::string &error, unsigned depth = 0) {
+    if (depth > kMaxDepth) {
+      error = "literal nests deeper than " + std::to_string(kMaxDepth);
+      return failure();
+    }
     skipSpace();
     if (pos >= text.size()) {
       error = "expected a value at the end of '" + text.str() + "'";
@@ -376,7 +383,7 @@ private:
         return literal;
       }
       while (true) {
-        FailureOr<Literal> element = parseLiteral(error);
+        FailureOr<Literal> element = parseLiteral(error, depth + 1);
         if (failed(element))
           return failure();
         literal.elements.push_back(std::move(*element));
@@ -596,6 +603,12 @@ FailureOr<RuntimeValue> makeRandom(Type type, SplitMix64 &rng,
   if (tensorType)
     for (int64_t size : tensorType.getShape())
       shape.push_back(ShapedType::isDynamic(size) ? dynamicSize : size);
+  if (!Tensor::getElementCount(shape)) {
+    error = "random values of type " + typeToString(type) + " with dynamic "
+            "size " + std::to_string(dynamicSize) +
+            " would have a negative size or too many elements";
+    return failure();
+  }
   Tensor tensor(elementType, shape);
   for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i) {
     uint64_t bits = rng.next();

@@ -63,3 +63,21 @@ func.func @unsupported(%a: i64) -> i64 {
 // LITERAL: error: lz-interpret: argument #0: expected ',' or ']' at column 5
 // RUN: not leibniz-opt %s --lz-interpret='entry=shape_mismatch args=1.5' -o /dev/null 2>&1 | FileCheck %s --check-prefix=TYPE
 // TYPE: error: lz-interpret: argument #0: expected an integer of type 'index', got '1.5'
+
+// Sizes that would exhaust memory are errors before anything is allocated.
+// RUN: not leibniz-opt %s --lz-interpret='entry=huge_fill args=1000000000000' -o /dev/null 2>&1 | FileCheck %s --check-prefix=HUGE
+// HUGE: errors.mlir:[[@LINE+3]]:8: error: run-time error: a tensor of shape [1000000000000, 2] has a negative size or more than 268435456 elements
+func.func @huge_fill(%n: index) -> tensor<?x2xf64> {
+  %x = arith.constant 1.0 : f64
+  %t = lz.fill %x, %n : tensor<?x2xf64>
+  return %t : tensor<?x2xf64>
+}
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=huge_fill args=-1' -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEGFILL
+// NEGFILL: error: run-time error: size -1 is negative
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=read dynamic-size=-1' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DYNSIZE
+// DYNSIZE: error: lz-interpret: argument #0: random values of type 'tensor<?xf64>' with dynamic size -1 would have a negative size or too many elements
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=read args=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]];0' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: error: lz-interpret: argument #0: literal nests deeper than 64

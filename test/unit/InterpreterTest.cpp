@@ -324,7 +324,8 @@ TEST_F(InterpreterTest, ScfLoopsAndConditionalsEqualCpp) {
 /// Runs `name` of `source` expecting a run-time error mentioning `message`.
 void expectRunTimeError(MLIRContext &context, StringRef source,
                         StringRef name, ArrayRef<RuntimeValue> args,
-                        StringRef message) {
+                        StringRef message,
+                        InterpreterOptions options = InterpreterOptions()) {
   auto module = test::parse(context, source);
   ASSERT_TRUE(module);
   std::string diagnostics;
@@ -332,7 +333,7 @@ void expectRunTimeError(MLIRContext &context, StringRef source,
     diagnostics += diag.str() + "\n";
     return success();
   });
-  Interpreter interpreter(*module);
+  Interpreter interpreter(*module, options);
   EXPECT_TRUE(failed(interpreter.call(name, args)));
   EXPECT_NE(diagnostics.find(message.str()), std::string::npos)
       << "diagnostics were: " << diagnostics;
@@ -369,7 +370,31 @@ TEST_F(InterpreterTest, UnboundedRecursionIsAnError) {
       return %r : i64
     })mlir",
                      "f", {Tensor::getInt(b.getI64Type(), 1)},
-                     "call depth exceeds");
+                     "recursion too deep (more than 10000 nested calls)");
+}
+
+TEST_F(InterpreterTest, DeeplyNestedScopesStopBeforeTheStackOverflows) {
+  // Each call nests a sum scope and a counted loop. With no practical call
+  // depth limit, the stack budget is what runs out.
+  InterpreterOptions options;
+  options.maxCallDepth = 1u << 30;
+  options.stackBudget = 1u << 20;
+  expectRunTimeError(*context, R"mlir(
+    func.func @f(%a: i64) -> i64 {
+      %c1 = arith.constant 1 : index
+      %s = lz.sum %i < %c1 : i64 {
+        %r = lz.loop %t < %c1 iter_args(%x = %a) : i64 {
+          %y = func.call @f(%x) : (i64) -> i64
+          lz.yield %y : i64
+        }
+        lz.yield %r : i64
+      }
+      return %s : i64
+    })mlir",
+                     "f", {Tensor::getInt(b.getI64Type(), 1)},
+                     "the interpreter's stack budget of 1048576 bytes is used "
+                     "up",
+                     options);
 }
 
 TEST_F(InterpreterTest, ArgumentsAreCheckedAgainstTheSignature) {

@@ -59,9 +59,21 @@ void registerLzHandlers(OpHandlerRegistry &registry);
 void registerTensorHandlers(OpHandlerRegistry &registry);
 void registerControlFlowHandlers(OpHandlerRegistry &registry);
 
+/// Limits that keep any program from crashing the interpreter.
+struct InterpreterOptions {
+  /// Calls nested deeper than this fail with a diagnostic.
+  unsigned maxCallDepth = 10000;
+  /// A top-level call runs on a thread with a stack of `stackSize` bytes and
+  /// fails with a diagnostic once nesting (calls, scopes, loops) has used
+  /// `stackBudget` bytes of it, so that no program overflows the stack.
+  unsigned stackSize = 256u << 20;
+  unsigned stackBudget = 224u << 20;
+};
+
 class Interpreter {
 public:
-  explicit Interpreter(mlir::ModuleOp module);
+  explicit Interpreter(mlir::ModuleOp module,
+                       InterpreterOptions options = InterpreterOptions());
 
   /// Calls function `name` of the module. On failure a diagnostic has been
   /// emitted.
@@ -86,8 +98,8 @@ public:
   /// Binds an SSA value in the current call.
   void bind(mlir::Value value, RuntimeValue runtimeValue);
 
-  /// Reports a run-time error at `op`, with a note for every active call
-  /// site, innermost first.
+  /// Reports a run-time error at `op`, with notes for the innermost active
+  /// call sites.
   mlir::InFlightDiagnostic emitError(mlir::Operation *op);
 
   /// How often each op ran since construction or the last reset, by name.
@@ -98,13 +110,15 @@ public:
 
   mlir::ModuleOp getModule() { return module; }
 
-  /// Calls nested deeper than this fail instead of exhausting the stack.
-  static constexpr unsigned kMaxCallDepth = 2000;
-
 private:
+  mlir::FailureOr<llvm::SmallVector<RuntimeValue>>
+  callOnThisThread(mlir::func::FuncOp func, llvm::ArrayRef<RuntimeValue> args,
+                   mlir::Operation *callSite);
   mlir::LogicalResult execute(mlir::Operation *op);
+  bool isStackExhausted() const;
 
   mlir::ModuleOp module;
+  InterpreterOptions options;
   OpHandlerRegistry registry;
   /// One frame per active call: SSA values are unique within a function, so
   /// one map per call holds the values of all its nested regions.
@@ -114,6 +128,8 @@ private:
   };
   std::vector<Frame> frames;
   llvm::StringMap<uint64_t> opCounts;
+  /// The stack address at the start of the top-level call.
+  const char *stackBase = nullptr;
 };
 
 } // namespace leibniz::interp

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -49,8 +50,15 @@ uint64_t asUnsigned(unsigned width, int64_t value);
 /// changes under another value that holds it.
 class Tensor {
 public:
+  /// The largest tensor the interpreter creates (2 GiB of elements).
+  static constexpr int64_t kMaxElements = int64_t(1) << 28;
+
+  /// The element count of `shape`, or nullopt when a size is negative or the
+  /// count exceeds `kMaxElements`.
+  static std::optional<int64_t> getElementCount(llvm::ArrayRef<int64_t> shape);
+
   Tensor() = default;
-  /// A zero-filled tensor.
+  /// A zero-filled tensor; `shape` must pass `getElementCount`.
   Tensor(mlir::Type elementType, llvm::ArrayRef<int64_t> shape);
 
   static Tensor getScalar(mlir::Type type, Scalar value);
