@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ElementwiseUtils.h"
+#include "EvaluationUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -22,72 +22,6 @@
 
 using namespace mlir;
 using namespace leibniz::interp;
-
-//===----------------------------------------------------------------------===//
-// Shared helpers
-//===----------------------------------------------------------------------===//
-
-double leibniz::interp::apFloatToDouble(const llvm::APFloat &value) {
-  llvm::APFloat copy = value;
-  bool losesInfo = false;
-  copy.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
-               &losesInfo);
-  return copy.convertToDouble();
-}
-
-LogicalResult leibniz::interp::checkTensorShape(Interpreter &interp,
-                                               Operation *op,
-                                               ArrayRef<int64_t> shape) {
-  if (Tensor::getElementCount(shape))
-    return success();
-  InFlightDiagnostic diag = interp.emitError(op) << "a tensor of shape [";
-  llvm::interleaveComma(shape, diag);
-  return diag << "] has a negative size or more than "
-              << Tensor::kMaxElements << " elements";
-}
-
-std::optional<Scalar> leibniz::interp::getScalarFromAttr(Attribute attr) {
-  if (auto floatAttr = dyn_cast<FloatAttr>(attr))
-    return Scalar{apFloatToDouble(floatAttr.getValue())};
-  if (auto intAttr = dyn_cast<IntegerAttr>(attr)) {
-    if (intAttr.getValue().getBitWidth() > 64)
-      return std::nullopt;
-    Scalar s;
-    s.i = intAttr.getValue().getSExtValue();
-    return s;
-  }
-  return std::nullopt;
-}
-
-LogicalResult leibniz::interp::evaluateElementwise(Interpreter &interp,
-                                                   Operation *op,
-                                                   ElementFn fn) {
-  SmallVector<const Tensor *> operands;
-  ArrayRef<int64_t> shape;
-  for (Value operand : op->getOperands()) {
-    const Tensor &tensor = interp.lookupTensor(operand);
-    operands.push_back(&tensor);
-    if (tensor.getRank() > 0) {
-      if (!shape.empty() && shape != tensor.getShape())
-        return interp.emitError(op) << "operand shapes differ";
-      shape = tensor.getShape();
-    }
-  }
-  Type resultElement = getElementTypeOrSelf(op->getResult(0).getType());
-  Tensor result(resultElement, shape);
-  SmallVector<Scalar> elements(operands.size());
-  std::string error;
-  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i) {
-    for (auto [pos, operand] : llvm::enumerate(operands))
-      elements[pos] = operand->get(operand->getRank() > 0 ? i : 0);
-    std::optional<Scalar> value = fn(elements, error);
-    if (!value)
-      return interp.emitError(op) << error;
-    result.set(i, *value);
-  }
-  interp.bind(op->getResult(0), std::move(result));
-  return success();
-}
 
 namespace {
 

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ElementwiseUtils.h"
+#include "EvaluationUtils.h"
 
 #include "Lz/LzOps.h"
 
@@ -47,21 +47,14 @@ forEachPoint(ArrayRef<int64_t> sizes,
   Type indexType = IndexType::get(context);
   SmallVector<int64_t> point(sizes.size(), 0);
   SmallVector<RuntimeValue> indices;
-  while (true) {
+  do {
     indices.clear();
     for (int64_t i : point)
       indices.push_back(Tensor::getInt(indexType, i));
     if (failed(fn(indices)))
       return failure();
-    int64_t d = static_cast<int64_t>(sizes.size()) - 1;
-    for (; d >= 0; --d) {
-      if (++point[d] < sizes[d])
-        break;
-      point[d] = 0;
-    }
-    if (d < 0)
-      return success();
-  }
+  } while (advancePoint(point, sizes));
+  return success();
 }
 
 /// Checks a computed shape against the static sizes of `type`.
@@ -263,25 +256,8 @@ LogicalResult evaluateGet(Interpreter &interp, lz::GetOp op) {
 }
 
 LogicalResult evaluateFill(Interpreter &interp, lz::FillOp op) {
-  RankedTensorType type = op.getResult().getType();
-  SmallVector<int64_t> shape;
-  unsigned next = 0;
-  for (int64_t size : type.getShape()) {
-    if (ShapedType::isDynamic(size)) {
-      size = interp.lookupTensor(op.getSizes()[next++]).getInt(0);
-      if (size < 0)
-        return interp.emitError(op) << "size " << size << " is negative";
-    }
-    shape.push_back(size);
-  }
-  if (failed(checkTensorShape(interp, op, shape)))
-    return failure();
-  Scalar value = interp.lookupTensor(op.getValue()).get(0);
-  Tensor result(type.getElementType(), shape);
-  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
-    result.set(i, value);
-  interp.bind(op.getResult(), std::move(result));
-  return success();
+  return evaluateSplat(interp, op, op.getResult().getType(), op.getSizes(),
+                       interp.lookupTensor(op.getValue()).get(0));
 }
 
 LogicalResult evaluateIota(Interpreter &interp, lz::IotaOp op) {

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ElementwiseUtils.h"
+#include "EvaluationUtils.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -18,26 +18,6 @@ using namespace mlir;
 using namespace leibniz::interp;
 
 namespace {
-
-/// The shape of a result of type `type` whose dynamic sizes are `sizes`.
-FailureOr<SmallVector<int64_t>> resolveShape(Interpreter &interp,
-                                             Operation *op,
-                                             RankedTensorType type,
-                                             ValueRange sizes) {
-  SmallVector<int64_t> shape;
-  unsigned next = 0;
-  for (int64_t size : type.getShape()) {
-    if (ShapedType::isDynamic(size)) {
-      size = interp.lookupTensor(sizes[next++]).getInt(0);
-      if (size < 0)
-        return interp.emitError(op) << "size " << size << " is negative";
-    }
-    shape.push_back(size);
-  }
-  if (failed(checkTensorShape(interp, op, shape)))
-    return failure();
-  return shape;
-}
 
 int64_t readIndex(Interpreter &interp, OpFoldResult ofr) {
   if (auto attr = dyn_cast<Attribute>(ofr))
@@ -80,21 +60,14 @@ LogicalResult forEachSliceElement(
   }
   SmallVector<int64_t> point(sizes.size(), 0);
   int64_t sliceFlat = 0;
-  while (true) {
+  do {
     int64_t sourceFlat = 0;
     for (auto [dim, i] : llvm::enumerate(point))
       sourceFlat = sourceFlat * sourceShape[dim] + offsets[dim] +
                    i * strides[dim];
     fn(sourceFlat, sliceFlat++);
-    int64_t d = static_cast<int64_t>(sizes.size()) - 1;
-    for (; d >= 0; --d) {
-      if (++point[d] < sizes[d])
-        break;
-      point[d] = 0;
-    }
-    if (d < 0)
-      return success();
-  }
+  } while (advancePoint(point, sizes));
+  return success();
 }
 
 LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
@@ -139,22 +112,20 @@ LogicalResult evaluateGenerate(Interpreter &interp, tensor::GenerateOp op) {
   if (failed(shape))
     return failure();
   Tensor result(type.getElementType(), *shape);
-  Type indexType = IndexType::get(op.getContext());
-  SmallVector<int64_t> point(shape->size(), 0);
-  for (int64_t flat = 0, e = result.getNumElements(); flat < e; ++flat) {
-    int64_t rest = flat;
-    for (int64_t d = static_cast<int64_t>(shape->size()) - 1; d >= 0; --d) {
-      point[d] = rest % (*shape)[d];
-      rest /= (*shape)[d];
-    }
-    SmallVector<RuntimeValue> indices;
-    for (int64_t i : point)
-      indices.push_back(Tensor::getInt(indexType, i));
-    FailureOr<SmallVector<RuntimeValue>> yielded =
-        interp.runRegion(op.getBody(), indices);
-    if (failed(yielded))
-      return failure();
-    result.set(flat, (*yielded)[0].getTensor().get(0));
+  if (result.getNumElements() > 0) {
+    Type indexType = IndexType::get(op.getContext());
+    SmallVector<int64_t> point(shape->size(), 0);
+    int64_t flat = 0;
+    do {
+      SmallVector<RuntimeValue> indices;
+      for (int64_t i : point)
+        indices.push_back(Tensor::getInt(indexType, i));
+      FailureOr<SmallVector<RuntimeValue>> yielded =
+          interp.runRegion(op.getBody(), indices);
+      if (failed(yielded))
+        return failure();
+      result.set(flat++, (*yielded)[0].getTensor().get(0));
+    } while (advancePoint(point, *shape));
   }
   interp.bind(op.getResult(), std::move(result));
   return success();
@@ -230,18 +201,9 @@ LogicalResult evaluateExpandShape(Interpreter &interp,
   return evaluateReshapeTo(interp, op, source, shape);
 }
 
-LogicalResult evaluateSplat(Interpreter &interp, tensor::SplatOp op) {
-  RankedTensorType type = op.getType();
-  FailureOr<SmallVector<int64_t>> shape =
-      resolveShape(interp, op, type, op.getDynamicSizes());
-  if (failed(shape))
-    return failure();
-  Tensor result(type.getElementType(), *shape);
-  Scalar value = interp.lookupTensor(op.getInput()).get(0);
-  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
-    result.set(i, value);
-  interp.bind(op.getResult(), std::move(result));
-  return success();
+LogicalResult evaluateTensorSplat(Interpreter &interp, tensor::SplatOp op) {
+  return evaluateSplat(interp, op, op.getType(), op.getDynamicSizes(),
+                       interp.lookupTensor(op.getInput()).get(0));
 }
 
 LogicalResult evaluateExtractSlice(Interpreter &interp,
@@ -340,7 +302,7 @@ void leibniz::interp::registerTensorHandlers(OpHandlerRegistry &registry) {
   registry.add<tensor::CastOp>(evaluateCast);
   registry.add<tensor::CollapseShapeOp>(evaluateCollapseShape);
   registry.add<tensor::ExpandShapeOp>(evaluateExpandShape);
-  registry.add<tensor::SplatOp>(evaluateSplat);
+  registry.add<tensor::SplatOp>(evaluateTensorSplat);
   registry.add<tensor::ExtractSliceOp>(evaluateExtractSlice);
   registry.add<tensor::InsertSliceOp>(evaluateInsertSlice);
   registry.add<tensor::ConcatOp>(evaluateConcat);

@@ -74,7 +74,7 @@ func.func @huge_fill(%n: index) -> tensor<?x2xf64> {
 }
 
 // RUN: not leibniz-opt %s --lz-interpret='entry=huge_fill args=-1' -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEGFILL
-// NEGFILL: error: run-time error: size -1 is negative
+// NEGFILL: error: run-time error: a tensor of shape [-1, 2] has a negative size
 
 // RUN: not leibniz-opt %s --lz-interpret='entry=read dynamic-size=-1' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DYNSIZE
 // DYNSIZE: error: lz-interpret: argument #0: random values of type 'tensor<?xf64>' with dynamic size -1 would have a negative size or too many elements

@@ -1,14 +1,15 @@
-//===- ElementwiseUtils.h - Elementwise evaluation helpers ------*- C++ -*-===//
+//===- EvaluationUtils.h - Helpers shared by the op handlers ----*- C++ -*-===//
 //
 // Part of Leibniz.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LEIBNIZ_LIB_INTERPRETER_ELEMENTWISEUTILS_H
-#define LEIBNIZ_LIB_INTERPRETER_ELEMENTWISEUTILS_H
+#ifndef LEIBNIZ_LIB_INTERPRETER_EVALUATIONUTILS_H
+#define LEIBNIZ_LIB_INTERPRETER_EVALUATIONUTILS_H
 
 #include "leibniz/Interpreter/Interpreter.h"
 
+#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <optional>
@@ -27,6 +28,31 @@ using ElementFn = llvm::function_ref<std::optional<Scalar>(
 mlir::LogicalResult evaluateElementwise(Interpreter &interp,
                                         mlir::Operation *op, ElementFn fn);
 
+/// Advances `point` to the next point of the iteration space `sizes` in
+/// row-major order; returns false (and leaves `point` all zeros) after the
+/// last one.
+inline bool advancePoint(llvm::MutableArrayRef<int64_t> point,
+                         llvm::ArrayRef<int64_t> sizes) {
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    if (++point[d] < sizes[d])
+      return true;
+    point[d] = 0;
+  }
+  return false;
+}
+
+/// The shape of a result of type `type` whose dynamic sizes are the values
+/// of `dynamicSizes`, in order; fails on a negative or too large shape.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+resolveShape(Interpreter &interp, mlir::Operation *op,
+             mlir::RankedTensorType type, mlir::ValueRange dynamicSizes);
+
+/// Binds the single result of `op`, of type `type`, to a tensor of the
+/// resolved shape with every element `value`.
+mlir::LogicalResult evaluateSplat(Interpreter &interp, mlir::Operation *op,
+                                  mlir::RankedTensorType type,
+                                  mlir::ValueRange dynamicSizes, Scalar value);
+
 /// Checks that a tensor of `shape` may be created: no negative size and at
 /// most `Tensor::kMaxElements` elements; reports an error at `op` otherwise.
 mlir::LogicalResult checkTensorShape(Interpreter &interp, mlir::Operation *op,
@@ -40,4 +66,4 @@ double apFloatToDouble(const llvm::APFloat &value);
 
 } // namespace leibniz::interp
 
-#endif // LEIBNIZ_LIB_INTERPRETER_ELEMENTWISEUTILS_H
+#endif // LEIBNIZ_LIB_INTERPRETER_EVALUATIONUTILS_H
