@@ -17,6 +17,10 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 class Lz_Op<string mnemonic, list<Trait> traits = []>
     : Op<Lz_Dialect, mnemonic, traits>;
 
+// The element types of lz tensors: floats, signless integers and index.
+def Lz_ElementType : AnyTypeOf<[AnyFloat, AnySignlessIntegerOrIndex]>;
+def Lz_Tensor : RankedTensorOf<[AnyFloat, AnySignlessIntegerOrIndex]>;
+
 // Element types that lz arithmetic works on.
 def Lz_Numeric : AnyTypeOf<[AnyFloat, AnySignlessInteger]>;
 def Lz_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
@@ -52,7 +56,7 @@ def Lz_ForOp : Lz_Op<"for", [RecursiveMemoryEffects, SingleBlock]> {
     ```
   }];
   let arguments = (ins Variadic<Index>:$ranges);
-  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let results = (outs Variadic<Lz_Tensor>:$results);
   let regions = (region SizedRegion<1>:$body);
 
   let builders = [
@@ -171,7 +175,7 @@ def Lz_GetOp : Lz_Op<"get", [Pure,
     %row = lz.get %A[%i] : tensor<4x?xf64>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$tensor, Variadic<Index>:$indices);
+  let arguments = (ins Lz_Tensor:$tensor, Variadic<Index>:$indices);
   let results = (outs AnyType:$result);
   let assemblyFormat = "$tensor `[` $indices `]` attr-dict `:` type($tensor)";
   let hasVerifier = 1;
@@ -190,8 +194,8 @@ def Lz_FillOp : Lz_Op<"fill", [Pure,
     %z = lz.fill %zero, %n : tensor<?x3xf64>
     ```
   }];
-  let arguments = (ins AnyType:$value, Variadic<Index>:$sizes);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins Lz_ElementType:$value, Variadic<Index>:$sizes);
+  let results = (outs Lz_Tensor:$result);
   let assemblyFormat = "$value (`,` $sizes^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -13,6 +13,29 @@
 using namespace mlir;
 using namespace leibniz::interp;
 
+bool leibniz::interp::isSupportedType(Type type) {
+  if (auto tuple = dyn_cast<TupleType>(type))
+    return llvm::all_of(tuple.getTypes(), isSupportedType);
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    type = tensor.getElementType();
+  if (isa<FloatType, IndexType>(type))
+    return true;
+  auto integer = dyn_cast<IntegerType>(type);
+  return integer && integer.getWidth() <= 64;
+}
+
+/// The first operand or result type of `op` that the interpreter cannot
+/// represent, or null.
+static Type findUnsupportedType(Operation *op) {
+  for (Type type : op->getOperandTypes())
+    if (!isSupportedType(type))
+      return type;
+  for (Type type : op->getResultTypes())
+    if (!isSupportedType(type))
+      return type;
+  return {};
+}
+
 const OpHandler *OpHandlerRegistry::lookup(Operation *op) const {
   std::optional<RegisteredOperationName> name = op->getRegisteredInfo();
   if (!name)
@@ -115,6 +138,9 @@ LogicalResult Interpreter::execute(Operation *op) {
   if (!handler)
     return emitError(op) << "the interpreter does not support '"
                          << op->getName() << "'";
+  if (Type type = findUnsupportedType(op))
+    return emitError(op) << "the interpreter does not support values of type "
+                         << type;
   if (isStackExhausted())
     return emitError(op) << "recursion too deep (the interpreter's stack "
                             "budget of "

@@ -81,3 +81,11 @@ func.func @huge_fill(%n: index) -> tensor<?x2xf64> {
 
 // RUN: not leibniz-opt %s --lz-interpret='entry=read args=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]];0' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
 // DEEP: error: lz-interpret: argument #0: literal nests deeper than 64
+
+// Values the interpreter cannot represent are reported, not misread.
+// RUN: not leibniz-opt %s --lz-interpret='entry=wide' -o /dev/null 2>&1 | FileCheck %s --check-prefix=WIDE
+// WIDE: errors.mlir:[[@LINE+2]]:8: error: run-time error: the interpreter does not support values of type 'tensor<2xi128>'
+func.func @wide() -> tensor<2xi128> {
+  %c = arith.constant dense<1> : tensor<2xi128>
+  return %c : tensor<2xi128>
+}

@@ -62,7 +62,7 @@ std::string matmulSource(StringRef type) {
   std::string source = kMatmulSource;
   for (size_t pos = source.find('T'); pos != std::string::npos;
        pos = source.find('T', pos + type.size())) {
-    // Only the element-type placeholder is a lone capital T.
+    // The element type is the only lone capital T in the source.
     source.replace(pos, 1, type.str());
   }
   return source;

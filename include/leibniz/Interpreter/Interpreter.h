@@ -30,6 +30,11 @@ namespace leibniz::interp {
 
 class Interpreter;
 
+/// True for the types whose values the interpreter represents: floats,
+/// integers of at most 64 bits and index, ranked tensors of those, and
+/// tuples of supported types.
+bool isSupportedType(mlir::Type type);
+
 /// Executes one op: reads its operands with `Interpreter::lookup`, binds its
 /// results with `Interpreter::bind`, and reports errors with
 /// `Interpreter::emitError` before returning failure.

@@ -114,8 +114,18 @@ func.func @for_negative_range(%x: f64) -> tensor<?xf64> {
 
 // -----
 
+func.func @for_complex_elements(%n: index, %x: complex<f64>) -> tensor<?xcomplex<f64>> {
+  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of floating-point or signless integer or index values, but got 'tensor<?xcomplex<f64>>'}}
+  %0 = lz.for %i < %n : tensor<?xcomplex<f64>> {
+    lz.yield %x : complex<f64>
+  }
+  return %0 : tensor<?xcomplex<f64>>
+}
+
+// -----
+
 func.func @for_result_not_tensor(%n: index, %x: f64) -> f64 {
-  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of any type values, but got 'f64'}}
+  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of floating-point or signless integer or index values, but got 'f64'}}
   %0 = lz.for %i < %n : f64 {
     lz.yield %x : f64
   }
