@@ -41,7 +41,12 @@ const OpHandler *OpHandlerRegistry::lookup(Operation *op) const {
   if (!name)
     return nullptr;
   auto it = handlers.find(name->getTypeID());
-  return it == handlers.end() ? nullptr : &it->second;
+  if (it != handlers.end())
+    return &it->second;
+  for (const auto &[matches, handler] : interfaceHandlers)
+    if (matches(op))
+      return &handler;
+  return nullptr;
 }
 
 Interpreter::Interpreter(ModuleOp module, InterpreterOptions options)
@@ -50,6 +55,7 @@ Interpreter::Interpreter(ModuleOp module, InterpreterOptions options)
   registerLzHandlers(registry);
   registerTensorHandlers(registry);
   registerControlFlowHandlers(registry);
+  registerLinalgHandlers(registry);
 }
 
 FailureOr<SmallVector<RuntimeValue>>
@@ -158,6 +164,16 @@ const RuntimeValue &Interpreter::lookup(Value value) const {
 
 void Interpreter::bind(Value value, RuntimeValue runtimeValue) {
   frames.back().values[value] = std::move(runtimeValue);
+}
+
+void Interpreter::setIterationPoint(Operation *op, ArrayRef<int64_t> point) {
+  frames.back().iterationPoints[op].assign(point.begin(), point.end());
+}
+
+ArrayRef<int64_t> Interpreter::getIterationPoint(Operation *op) const {
+  auto it = frames.back().iterationPoints.find(op);
+  return it == frames.back().iterationPoints.end() ? ArrayRef<int64_t>()
+                                                   : ArrayRef(it->second);
 }
 
 InFlightDiagnostic Interpreter::emitError(Operation *op) {

@@ -55,6 +55,18 @@ func.func @library(%A: tensor<?x?xT>, %B: tensor<?x?xT>) -> tensor<?x?xT> {
   %C = lz.matmul %A, %B : tensor<?x?xT>, tensor<?x?xT> -> tensor<?x?xT>
   return %C : tensor<?x?xT>
 }
+func.func @linalg(%A: tensor<?x?xT>, %B: tensor<?x?xT>) -> tensor<?x?xT> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %A, %c0 : tensor<?x?xT>
+  %n = tensor.dim %B, %c1 : tensor<?x?xT>
+  %zero = arith.constant 0.0 : T
+  %e = tensor.empty(%m, %n) : tensor<?x?xT>
+  %init = linalg.fill ins(%zero : T) outs(%e : tensor<?x?xT>) -> tensor<?x?xT>
+  %C = linalg.matmul ins(%A, %B : tensor<?x?xT>, tensor<?x?xT>)
+                     outs(%init : tensor<?x?xT>) -> tensor<?x?xT>
+  return %C : tensor<?x?xT>
+}
 )mlir";
 
 /// `kMatmulSource` with element type `T` replaced by `type`.
@@ -94,7 +106,7 @@ void checkMatmul(MLIRContext &context, Type elementType,
         expected[i * n + j] = acc;
       }
 
-    for (StringRef fn : {"scopes", "library"}) {
+    for (StringRef fn : {"scopes", "library", "linalg"}) {
       auto results = test::run(interpreter, fn, {A, B});
       ASSERT_EQ(results.size(), 1u);
       const Tensor &C = results[0].getTensor();

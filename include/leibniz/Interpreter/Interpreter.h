@@ -3,8 +3,8 @@
 // Part of Leibniz.
 //
 // The reference interpreter evaluates `func` + `lz` + the `arith`, `math`,
-// `scf` and `tensor` ops that the pipelines produce before bufferization, on
-// concrete values. It is the semantic oracle of the compiler: rewrite rules,
+// `scf`, `tensor` and `linalg` (on tensors) ops that the pipelines produce
+// before bufferization, on concrete values. It is the semantic oracle of the compiler: rewrite rules,
 // AD and the tensor search are checked by comparing its results before and
 // after a transformation. It favours clarity and exactness over speed, counts
 // the operations it executes, and reports every run-time error (out-of-bounds
@@ -51,10 +51,23 @@ public:
           return handler(interp, llvm::cast<OpTy>(op));
         };
   }
+  /// A handler for every op that implements interface `InterfaceTy` and has
+  /// no handler of its own.
+  template <typename InterfaceTy>
+  void addInterface(
+      std::function<mlir::LogicalResult(Interpreter &, InterfaceTy)> handler) {
+    interfaceHandlers.emplace_back(
+        [](mlir::Operation *op) { return llvm::isa<InterfaceTy>(op); },
+        [handler](Interpreter &interp, mlir::Operation *op) {
+          return handler(interp, llvm::cast<InterfaceTy>(op));
+        });
+  }
   const OpHandler *lookup(mlir::Operation *op) const;
 
 private:
   llvm::DenseMap<mlir::TypeID, OpHandler> handlers;
+  std::vector<std::pair<std::function<bool(mlir::Operation *)>, OpHandler>>
+      interfaceHandlers;
 };
 
 // The handler sets, one per group of dialects (defined next to each other in
@@ -63,6 +76,7 @@ void registerArithMathHandlers(OpHandlerRegistry &registry);
 void registerLzHandlers(OpHandlerRegistry &registry);
 void registerTensorHandlers(OpHandlerRegistry &registry);
 void registerControlFlowHandlers(OpHandlerRegistry &registry);
+void registerLinalgHandlers(OpHandlerRegistry &registry);
 
 /// Limits that keep any program from crashing the interpreter.
 struct InterpreterOptions {
@@ -103,6 +117,12 @@ public:
   /// Binds an SSA value in the current call.
   void bind(mlir::Value value, RuntimeValue runtimeValue);
 
+  /// The current point of the iteration space of structured op `op` (a
+  /// linalg op being evaluated), for the ops in its body that read it
+  /// (`linalg.index`). Set by the op's handler, per call frame.
+  void setIterationPoint(mlir::Operation *op, llvm::ArrayRef<int64_t> point);
+  llvm::ArrayRef<int64_t> getIterationPoint(mlir::Operation *op) const;
+
   /// Reports a run-time error at `op`, with notes for the innermost active
   /// call sites.
   mlir::InFlightDiagnostic emitError(mlir::Operation *op);
@@ -129,6 +149,8 @@ private:
   /// one map per call holds the values of all its nested regions.
   struct Frame {
     llvm::DenseMap<mlir::Value, RuntimeValue> values;
+    llvm::DenseMap<mlir::Operation *, llvm::SmallVector<int64_t>>
+        iterationPoints;
     mlir::Operation *callSite = nullptr;
   };
   std::vector<Frame> frames;
