@@ -71,7 +71,7 @@ func.func @named(%x: tensor<2x3xf64>) -> (tensor<3x2xf64>, tensor<2x3xf64>, tens
 }
 
 // Reads through an indexing map are bounds-checked.
-// OOB: linalg.mlir:[[@LINE+8]]:8: error: run-time error: operand #0 is read out of bounds: index 3 in dimension 0 of size 3
+// OOB: linalg.mlir:[[@LINE+7]]:8: error: run-time error: operand #0 is read out of bounds: index 3 in dimension 0 of size 3
 #shift = affine_map<(i) -> (i + 1)>
 #id = affine_map<(i) -> (i)>
 func.func @out_of_bounds(%x: tensor<?xf64>) -> tensor<?xf64> {
