@@ -93,6 +93,23 @@ static void printScope(OpAsmPrinter &p, Operation *op, ValueRange ranges,
   p.printOptionalAttrDictWithKeyword(op->getAttrs());
 }
 
+/// Names the index variables of a scope in printed IR: traversals i, j,
+/// i2, i3, ...; summations k, l, k2, k3, ... (the printer makes the names
+/// unique across nested scopes).
+static void nameScopeIndices(Region &region, OpAsmSetValueNameFn setNameFn,
+                             bool summation) {
+  StringRef first = summation ? "k" : "i", second = summation ? "l" : "j";
+  for (BlockArgument arg : region.getArguments()) {
+    unsigned pos = arg.getArgNumber();
+    if (pos == 0)
+      setNameFn(arg, first);
+    else if (pos == 1)
+      setNameFn(arg, second);
+    else
+      setNameFn(arg, (first + Twine(pos)).str());
+  }
+}
+
 /// Checks what every scope needs: one index argument per range, a yield
 /// terminator, and constant ranges that are non-negative.
 static LogicalResult verifyScopeCommon(Operation *op, ValueRange ranges,
@@ -132,6 +149,11 @@ void ForOp::build(OpBuilder &builder, OperationState &state,
 }
 
 YieldOp ForOp::getYield() { return cast<YieldOp>(getBody().front().back()); }
+
+void ForOp::getAsmBlockArgumentNames(Region &region,
+                                     OpAsmSetValueNameFn setNameFn) {
+  nameScopeIndices(region, setNameFn, /*summation=*/false);
+}
 
 ParseResult ForOp::parse(OpAsmParser &parser, OperationState &result) {
   return parseScope(parser, result);
@@ -245,6 +267,10 @@ static LogicalResult verifyReduction(Operation *op, ValueRange ranges,
     buildScopeBody(builder, state, ranges, bodyBuilder);                       \
   }                                                                            \
   YieldOp OP::getYield() { return cast<YieldOp>(getBody().front().back()); }  \
+  void OP::getAsmBlockArgumentNames(Region &region,                            \
+                                    OpAsmSetValueNameFn setNameFn) {           \
+    nameScopeIndices(region, setNameFn, /*summation=*/true);                   \
+  }                                                                            \
   TypedAttr OP::getIdentityAttr() {                                            \
     return getReductionIdentityFor(*this, getResult().getType());              \
   }                                                                            \
@@ -461,6 +487,16 @@ OpFoldResult ProjOp::fold(FoldAdaptor) {
 //===----------------------------------------------------------------------===//
 
 YieldOp LoopOp::getYield() { return cast<YieldOp>(getBody().front().back()); }
+
+void LoopOp::getAsmBlockArgumentNames(Region &region,
+                                      OpAsmSetValueNameFn setNameFn) {
+  // The step of the counted form is `t`, the states `s`, `s_0`, ...
+  for (BlockArgument arg : region.getArguments())
+    setNameFn(arg, isCounted() && &region == &getBody() &&
+                           arg.getArgNumber() == 0
+                       ? "t"
+                       : "s");
+}
 
 /// loop ::= `lz.loop` ssa-id `<` ssa-use
 ///            `iter_args` `(` (ssa-id `=` ssa-use (`,` ...)*)? `)`

@@ -8,6 +8,7 @@
 #define LEIBNIZ_DIALECT_LZ_LZOPS_TD
 
 include "LzDialect.td"
+include "mlir/IR/OpAsmInterface.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/BuiltinTypes.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
@@ -30,7 +31,8 @@ def Lz_NumericOrTensor : AnyTypeOf<[Lz_Numeric, Lz_NumericTensor]>;
 // Scopes
 //===----------------------------------------------------------------------===//
 
-def Lz_ForOp : Lz_Op<"for", [RecursiveMemoryEffects, SingleBlock]> {
+def Lz_ForOp : Lz_Op<"for", [RecursiveMemoryEffects, SingleBlock,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
   let summary = "traversal scope: builds tensors by an index comprehension";
   let description = [{
     `lz.for` binds one `index` variable per range operand and evaluates its
@@ -80,7 +82,9 @@ def Lz_ForOp : Lz_Op<"for", [RecursiveMemoryEffects, SingleBlock]> {
 }
 
 class Lz_ReductionOp<string mnemonic, string what, string identity>
-    : Lz_Op<mnemonic, [RecursiveMemoryEffects, SingleBlock]> {
+    : Lz_Op<mnemonic, [RecursiveMemoryEffects, SingleBlock,
+        DeclareOpInterfaceMethods<OpAsmOpInterface,
+                                  ["getAsmBlockArgumentNames"]>]> {
   let summary = "summation scope: the " # what # " of a body over an index space";
   let description = [{
     Binds one `index` variable per range operand, evaluates the body at every
@@ -299,7 +303,8 @@ def Lz_ProjOp : Lz_Op<"proj", [Pure,
 // Loops
 //===----------------------------------------------------------------------===//
 
-def Lz_LoopOp : Lz_Op<"loop", [RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+def Lz_LoopOp : Lz_Op<"loop", [RecursiveMemoryEffects, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
   let summary = "a loop that carries state by value";
   let description = [{
     `lz.loop` threads a tuple of state values through repeated evaluation of
