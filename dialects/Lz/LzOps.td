@@ -18,13 +18,18 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 class Lz_Op<string mnemonic, list<Trait> traits = []>
     : Op<Lz_Dialect, mnemonic, traits>;
 
+// The float types of lz: IEEE types with infinities and signed zeros, so
+// that every reduction has an identity, and narrow enough that computing in
+// double and rounding is exact for + - * / and sqrt.
+def Lz_Float : AnyTypeOf<[F16, BF16, F32, F64]>;
+
 // The element types of lz tensors: floats, signless integers and index.
-def Lz_ElementType : AnyTypeOf<[AnyFloat, AnySignlessIntegerOrIndex]>;
-def Lz_Tensor : RankedTensorOf<[AnyFloat, AnySignlessIntegerOrIndex]>;
+def Lz_ElementType : AnyTypeOf<[Lz_Float, AnySignlessIntegerOrIndex]>;
+def Lz_Tensor : RankedTensorOf<[Lz_Float, AnySignlessIntegerOrIndex]>;
 
 // Element types that lz arithmetic works on.
-def Lz_Numeric : AnyTypeOf<[AnyFloat, AnySignlessInteger]>;
-def Lz_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+def Lz_Numeric : AnyTypeOf<[Lz_Float, AnySignlessInteger]>;
+def Lz_NumericTensor : RankedTensorOf<[Lz_Float, AnySignlessInteger]>;
 def Lz_NumericOrTensor : AnyTypeOf<[Lz_Numeric, Lz_NumericTensor]>;
 
 //===----------------------------------------------------------------------===//
@@ -218,7 +223,7 @@ def Lz_IotaOp : Lz_Op<"iota", [Pure]> {
     ```
   }];
   let arguments = (ins Optional<Index>:$size);
-  let results = (outs 1DTensorOf<[AnyFloat, AnySignlessInteger]>:$result);
+  let results = (outs 1DTensorOf<[Lz_Float, AnySignlessInteger]>:$result);
   let assemblyFormat = "($size^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
 #include <cstring>
@@ -337,13 +338,26 @@ void addCast(OpHandlerRegistry &registry,
   });
 }
 
-std::optional<Scalar> signedToFloat(Scalar x, Type, Type, std::string &) {
-  return floatScalar(static_cast<double>(x.i));
+/// Converts an integer to float type `to` with one rounding (through
+/// double first would round twice, e.g. i64 -> f32).
+double integerToFloat(int64_t value, bool isSigned, Type to) {
+  if (to.isF64())
+    return isSigned ? static_cast<double>(value)
+                    : static_cast<double>(static_cast<uint64_t>(value));
+  llvm::APFloat result(cast<FloatType>(to).getFloatSemantics());
+  result.convertFromAPInt(llvm::APInt(64, static_cast<uint64_t>(value)),
+                          isSigned, llvm::APFloat::rmNearestTiesToEven);
+  return apFloatToDouble(result);
 }
-std::optional<Scalar> unsignedToFloat(Scalar x, Type from, Type,
+
+std::optional<Scalar> signedToFloat(Scalar x, Type, Type to, std::string &) {
+  return floatScalar(integerToFloat(x.i, /*isSigned=*/true, to));
+}
+std::optional<Scalar> unsignedToFloat(Scalar x, Type from, Type to,
                                       std::string &) {
+  uint64_t value = asUnsigned(getIntegerWidth(from), x.i);
   return floatScalar(
-      static_cast<double>(asUnsigned(getIntegerWidth(from), x.i)));
+      integerToFloat(static_cast<int64_t>(value), /*isSigned=*/false, to));
 }
 std::optional<Scalar> floatToSigned(Scalar x, Type, Type to,
                                     std::string &error) {
@@ -357,7 +371,7 @@ std::optional<Scalar> floatToUnsigned(Scalar x, Type, Type to,
       floatToInt(x.f, getIntegerWidth(to), /*isSigned=*/false, error);
   return value ? std::optional<Scalar>(intScalar(*value)) : std::nullopt;
 }
-/// Float to float: the result element type rounds.
+/// Float extension: exact; the result element type holds the value.
 std::optional<Scalar> floatToFloat(Scalar x, Type, Type, std::string &) {
   return x;
 }
@@ -411,6 +425,8 @@ LogicalResult evaluateConstant(Interpreter &interp, arith::ConstantOp op) {
   Attribute value = op.getValue();
   if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
     auto type = cast<RankedTensorType>(dense.getType());
+    if (failed(checkTensorShape(interp, op, type.getShape())))
+      return failure();
     Tensor tensor(type.getElementType(), type.getShape());
     int64_t i = 0;
     if (tensor.isFloat()) {
@@ -513,7 +529,37 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
   addCast<arith::FPToSIOp>(registry, floatToSigned);
   addCast<arith::FPToUIOp>(registry, floatToUnsigned);
   addCast<arith::ExtFOp>(registry, floatToFloat);
-  addCast<arith::TruncFOp>(registry, floatToFloat);
+  registry.add<arith::TruncFOp>([](Interpreter &interp, arith::TruncFOp op) {
+    // The source value is exact in double; round it once, in the op's mode.
+    llvm::RoundingMode mode = llvm::RoundingMode::NearestTiesToEven;
+    if (std::optional<arith::RoundingMode> opMode = op.getRoundingmode()) {
+      switch (*opMode) {
+      case arith::RoundingMode::to_nearest_even:
+        break;
+      case arith::RoundingMode::downward:
+        mode = llvm::RoundingMode::TowardNegative;
+        break;
+      case arith::RoundingMode::upward:
+        mode = llvm::RoundingMode::TowardPositive;
+        break;
+      case arith::RoundingMode::toward_zero:
+        mode = llvm::RoundingMode::TowardZero;
+        break;
+      case arith::RoundingMode::to_nearest_away:
+        mode = llvm::RoundingMode::NearestTiesToAway;
+        break;
+      }
+    }
+    const llvm::fltSemantics &semantics =
+        cast<FloatType>(getElementTypeOrSelf(op.getType())).getFloatSemantics();
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          llvm::APFloat value(x[0].f);
+          bool losesInfo = false;
+          value.convert(semantics, mode, &losesInfo);
+          return std::optional<Scalar>(floatScalar(apFloatToDouble(value)));
+        });
+  });
   addCast<arith::ExtSIOp>(registry, signExtendOrTruncate);
   addCast<arith::ExtUIOp>(registry, zeroExtendOrTruncate);
   addCast<arith::TruncIOp>(registry, signExtendOrTruncate);

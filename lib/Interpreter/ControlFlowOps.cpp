@@ -41,29 +41,43 @@ LogicalResult evaluateCall(Interpreter &interp, func::CallOp op) {
   return success();
 }
 
+/// scf.for compares the induction variable with the upper bound as signed
+/// or, with `unsignedCmp`, as unsigned integers of its width; the step is
+/// positive in the same reading. The loop ends before the induction variable
+/// would wrap around.
 LogicalResult evaluateScfFor(Interpreter &interp, scf::ForOp op) {
   Type ivType = op.getInductionVar().getType();
+  unsigned width = getIntegerWidth(ivType);
+  bool isUnsigned = op.getUnsignedCmp();
   int64_t lb = interp.lookupTensor(op.getLowerBound()).getInt(0);
   int64_t ub = interp.lookupTensor(op.getUpperBound()).getInt(0);
   int64_t step = interp.lookupTensor(op.getStep()).getInt(0);
-  if (step <= 0)
+  if (isUnsigned ? asUnsigned(width, step) == 0 : step <= 0)
     return interp.emitError(op) << "step " << step << " is not positive";
+
   SmallVector<RuntimeValue> state = lookupAll(interp, op.getInitArgs());
-  bool isUnsigned = op.getUnsignedCmp();
-  unsigned width = getIntegerWidth(ivType);
-  for (int64_t iv = lb;
-       isUnsigned ? asUnsigned(width, iv) < asUnsigned(width, ub) : iv < ub;) {
-    SmallVector<RuntimeValue> args{Tensor::getInt(ivType, iv)};
+  // Iterate in the wider unsigned or signed domain, where `next` cannot
+  // overflow for widths below 64; at 64 bits, overflow ends the loop.
+  uint64_t uiv = asUnsigned(width, lb), uub = asUnsigned(width, ub),
+           ustep = asUnsigned(width, step);
+  int64_t iv = lb;
+  while (isUnsigned ? uiv < uub : iv < ub) {
+    int64_t current = isUnsigned ? static_cast<int64_t>(uiv) : iv;
+    SmallVector<RuntimeValue> args{Tensor::getInt(ivType, current)};
     llvm::append_range(args, state);
     FailureOr<SmallVector<RuntimeValue>> next =
         interp.runRegion(op.getRegion(), args);
     if (failed(next))
       return failure();
     state = std::move(*next);
-    // Stop instead of wrapping around when the next value would overflow.
-    if (__builtin_add_overflow(iv, step, &iv) ||
-        wrapToWidth(width, iv) != iv)
+    if (isUnsigned) {
+      if (__builtin_add_overflow(uiv, ustep, &uiv) ||
+          (width < 64 && uiv >> width))
+        break;
+    } else if (__builtin_add_overflow(iv, step, &iv) ||
+               wrapToWidth(width, iv) != iv) {
       break;
+    }
   }
   bindAll(interp, op.getResults(), state);
   return success();

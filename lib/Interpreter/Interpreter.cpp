@@ -16,9 +16,13 @@ using namespace leibniz::interp;
 bool leibniz::interp::isSupportedType(Type type) {
   if (auto tuple = dyn_cast<TupleType>(type))
     return llvm::all_of(tuple.getTypes(), isSupportedType);
-  if (auto tensor = dyn_cast<RankedTensorType>(type))
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    if (tensor.getRank() > Tensor::kMaxRank)
+      return false;
     type = tensor.getElementType();
-  if (isa<FloatType, IndexType>(type))
+  }
+  if (type.isF16() || type.isBF16() || type.isF32() || type.isF64() ||
+      type.isIndex())
     return true;
   auto integer = dyn_cast<IntegerType>(type);
   return integer && integer.getWidth() <= 64;
@@ -104,6 +108,11 @@ Interpreter::callOnThisThread(func::FuncOp func, ArrayRef<RuntimeValue> args,
     return func.emitError("'")
            << func.getSymName() << "' takes " << argTypes.size()
            << " arguments, got " << args.size();
+  for (Type type : func.getFunctionType().getInputs())
+    if (!isSupportedType(type))
+      return emitError(func) << "the interpreter does not support values of "
+                                "type "
+                             << type;
   for (auto [pos, arg, type] : llvm::enumerate(args, argTypes)) {
     std::string error;
     if (!conformsTo(arg, type, error))

@@ -99,6 +99,24 @@ LogicalResult evaluateStructured(Interpreter &interp,
     return interp.emitError(op) << "cannot derive the loop ranges";
 
   SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
+  // Operand dimensions indexed by a plain loop variable must span its range
+  // exactly (upstream leaves a mismatch undefined); other reads are
+  // bounds-checked at every point.
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<ShapedType>(operand.get().getType()))
+      continue;
+    unsigned pos = operand.getOperandNumber();
+    ArrayRef<int64_t> shape = interp.lookupTensor(operand.get()).getShape();
+    for (auto [dim, expr] : llvm::enumerate(maps[pos].getResults())) {
+      auto loop = dyn_cast<AffineDimExpr>(expr);
+      if (loop && shape[dim] != (*ranges)[loop.getPosition()])
+        return interp.emitError(op)
+               << "operand #" << pos << " has size " << shape[dim]
+               << " in dimension " << dim << ", but loop d"
+               << loop.getPosition() << " has range "
+               << (*ranges)[loop.getPosition()];
+    }
+  }
   SmallVector<Tensor> outputs;
   for (Value init : linalgOp.getDpsInits())
     outputs.push_back(interp.lookupTensor(init));

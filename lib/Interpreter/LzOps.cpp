@@ -3,8 +3,10 @@
 // Part of Leibniz.
 //
 // Scopes visit their iteration space in row-major order of the index
-// variables; reductions combine the points in that order, starting from the
-// identity, rounding after every step (so a float sum is the sequential sum).
+// variables; reductions fold the points in that order, starting from the
+// first point's value, rounding after every step (so a float sum is the
+// sequential sum, as NumPy's add.reduce). Only an empty iteration space gives
+// the identity.
 //
 //===----------------------------------------------------------------------===//
 
@@ -193,15 +195,16 @@ LogicalResult evaluateReduction(Interpreter &interp, Operation *op,
         if (failed(yielded))
           return failure();
         const Tensor &value = (*yielded)[0].getTensor();
+        // The first point starts the accumulation (so a reduction over one
+        // point is exactly that point's value, -0.0 included).
         if (!acc) {
-          acc = Tensor(elementType, value.getShape());
-          for (int64_t i = 0, e = acc->getNumElements(); i < e; ++i)
-            acc->set(i, *identity);
-        } else if (acc->getShape() != value.getShape()) {
+          acc = value;
+          return success();
+        }
+        if (acc->getShape() != value.getShape())
           return interp.emitError(op)
                  << "the points of the scope yield tensors of different "
                     "shapes";
-        }
         for (int64_t i = 0, e = acc->getNumElements(); i < e; ++i)
           acc->set(i, combine(op, elementType, acc->get(i), value.get(i)));
         return success();
@@ -215,6 +218,8 @@ LogicalResult evaluateReduction(Interpreter &interp, Operation *op,
     if (type)
       for (int64_t size : type.getShape())
         shape.push_back(ShapedType::isDynamic(size) ? 0 : size);
+    if (failed(checkTensorShape(interp, op, shape)))
+      return failure();
     acc = Tensor(elementType, shape);
     for (int64_t i = 0, e = acc->getNumElements(); i < e; ++i)
       acc->set(i, *identity);
@@ -278,7 +283,8 @@ LogicalResult evaluateIota(Interpreter &interp, lz::IotaOp op) {
 }
 
 /// `C[b, i, j] = sum_k A[b, i, k] * B[b, k, j]`, with the rounding of the
-/// equivalent lz.sum: the product and every partial sum are rounded.
+/// equivalent lz.sum: the product and every partial sum are rounded, and the
+/// first product starts the sum.
 LogicalResult evaluateMatmul(Interpreter &interp, Operation *op) {
   const Tensor &lhs = interp.lookupTensor(op->getOperand(0));
   const Tensor &rhs = interp.lookupTensor(op->getOperand(1));
@@ -313,7 +319,7 @@ LogicalResult evaluateMatmul(Interpreter &interp, Operation *op) {
           Scalar c = rhs.get((b * k + p) * n + j);
           if (isFloat) {
             double product = roundToFloatType(type.getElementType(), a.f * c.f);
-            acc.setFloat(0, acc.getFloat(0) + product);
+            acc.setFloat(0, p == 0 ? product : acc.getFloat(0) + product);
           } else {
             acc.setInt(0, static_cast<int64_t>(
                               static_cast<uint64_t>(acc.getInt(0)) +

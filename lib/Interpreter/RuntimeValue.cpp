@@ -8,6 +8,9 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/Support/ErrorHandling.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace leibniz::interp;
@@ -50,6 +53,8 @@ uint64_t leibniz::interp::asUnsigned(unsigned width, int64_t value) {
 }
 
 std::optional<int64_t> Tensor::getElementCount(ArrayRef<int64_t> shape) {
+  if (static_cast<int64_t>(shape.size()) > kMaxRank)
+    return std::nullopt;
   int64_t count = 1;
   for (int64_t size : shape) {
     if (size < 0)
@@ -66,8 +71,9 @@ std::optional<int64_t> Tensor::getElementCount(ArrayRef<int64_t> shape) {
 Tensor::Tensor(Type elementType, ArrayRef<int64_t> shape)
     : elementType(elementType), shape(shape.begin(), shape.end()) {
   std::optional<int64_t> elementCount = getElementCount(shape);
-  assert(elementCount && "tensor shape not checked");
-  int64_t count = elementCount.value_or(0);
+  if (!elementCount)
+    llvm::report_fatal_error("interpreter tensor of an unchecked shape");
+  int64_t count = *elementCount;
   data = std::make_shared<std::vector<Scalar>>(count, Scalar{0.0});
   if (!isFloat())
     for (Scalar &s : *data)
@@ -140,8 +146,15 @@ bool Tensor::operator==(const Tensor &other) const {
   if (elementType != other.elementType || shape != other.shape)
     return false;
   for (int64_t i = 0, e = getNumElements(); i < e; ++i) {
-    if (isFloat() ? getFloat(i) != other.getFloat(i)
-                  : getInt(i) != other.getInt(i))
+    if (!isFloat()) {
+      if (getInt(i) != other.getInt(i))
+        return false;
+      continue;
+    }
+    double a = getFloat(i), b = other.getFloat(i);
+    if (std::isnan(a) && std::isnan(b))
+      continue;
+    if (a != b || std::signbit(a) != std::signbit(b))
       return false;
   }
   return true;

@@ -51,8 +51,11 @@ LogicalResult forEachSliceElement(
        llvm::enumerate(offsets, sizes, strides)) {
     if (size == 0)
       return success();
-    int64_t last = offset + (size - 1) * stride;
-    if (offset < 0 || size < 0 || last < 0 || last >= sourceShape[dim])
+    int64_t span, last;
+    bool overflow = __builtin_mul_overflow(size - 1, stride, &span) ||
+                    __builtin_add_overflow(offset, span, &last);
+    if (overflow || offset < 0 || size < 0 || last < 0 ||
+        last >= sourceShape[dim])
       return interp.emitError(op)
              << "slice [" << offset << ", size " << size << ", stride "
              << stride << "] is out of bounds for dimension " << dim
@@ -243,13 +246,11 @@ LogicalResult evaluateInsertSlice(Interpreter &interp,
     sizes.push_back(readIndex(interp, ofr));
   for (OpFoldResult ofr : op.getMixedStrides())
     strides.push_back(readIndex(interp, ofr));
-  int64_t count = 1;
-  for (int64_t size : sizes)
-    count *= size;
-  if (count != source.getNumElements())
-    return interp.emitError(op) << "the slice has " << count
-                                << " elements but the source has "
-                                << source.getNumElements();
+  std::optional<int64_t> count = Tensor::getElementCount(sizes);
+  if (!count || *count != source.getNumElements())
+    return interp.emitError(op) << "the slice sizes do not match the "
+                                << source.getNumElements()
+                                << " elements of the source";
   if (failed(forEachSliceElement(
           interp, op, result.getShape(), offsets, sizes, strides,
           [&](int64_t to, int64_t from) { result.set(to, source.get(from)); })))
@@ -274,6 +275,8 @@ LogicalResult evaluateConcat(Interpreter &interp, tensor::ConcatOp op) {
         return interp.emitError(op) << "inputs differ in dimension " << d;
     shape[dim] += tensor.getShape()[dim];
   }
+  if (failed(checkTensorShape(interp, op, shape)))
+    return failure();
   Tensor result(op.getType().getElementType(), shape);
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < dim; ++d)

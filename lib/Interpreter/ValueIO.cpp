@@ -11,7 +11,9 @@
 #include "leibniz/Interpreter/ValueIO.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Error.h"
 
 #include <cmath>
 #include <cstdio>
@@ -110,6 +112,7 @@ std::string formatIntScalar(int64_t value, Type type) {
 /// padded so that points line up.
 std::vector<std::string> formatFloatElements(const Tensor &tensor,
                                              ArrayRef<int64_t> shown) {
+  Type elementType = tensor.getElementType();
   double maxAbs = 0, minAbs = INFINITY;
   bool anyFinite = false;
   for (int64_t i : shown) {
@@ -137,13 +140,18 @@ std::vector<std::string> formatFloatElements(const Tensor &tensor,
     }
     char buffer[64];
     std::string text;
+    // The fewest digits (at most kPrecision after the point) that give the
+    // value back in its element type, as NumPy's unique formatting does.
+    const char *format = scientific ? "%.*e" : "%.*f";
+    for (int digits = 0; digits <= kPrecision; ++digits) {
+      std::snprintf(buffer, sizeof(buffer), format, digits, v);
+      if (roundToFloatType(elementType, std::strtod(buffer, nullptr)) == v)
+        break;
+    }
     if (scientific) {
-      std::snprintf(buffer, sizeof(buffer), "%.*e", kPrecision, v);
       StringRef full(buffer);
       auto [mantissa, exponent] = full.split('e');
-      std::string m = mantissa.str();
-      while (m.back() == '0')
-        m.pop_back();
+      text = mantissa.str();
       int e = 0;
       exponent.consume_front("+");
       exponent.getAsInteger(10, e);
@@ -152,13 +160,13 @@ std::vector<std::string> formatFloatElements(const Tensor &tensor,
                     e < 0 ? '-' : '+', std::abs(e));
       exps[pos] = expBuffer;
       maxExp = std::max(maxExp, exps[pos].size());
-      text = m;
     } else {
-      std::snprintf(buffer, sizeof(buffer), "%.*f", kPrecision, v);
       text = buffer;
-      while (text.back() == '0')
-        text.pop_back();
     }
+    if (text.find('.') == std::string::npos)
+      text += ".";
+    while (text.back() == '0')
+      text.pop_back();
     size_t point = text.find('.');
     parts.emplace_back(text.substr(0, point), text.substr(point));
     maxLeft = std::max(maxLeft, parts.back().first.size());
@@ -312,11 +320,17 @@ void leibniz::interp::printValue(llvm::raw_ostream &os,
     return;
   }
   const Tensor &tensor = value.getTensor();
-  if (!isa<RankedTensorType>(type)) {
+  // Scalars and rank-0 tensors print as NumPy prints a scalar or a 0-d
+  // array; arrays with no element as `[]`, whatever their shape.
+  if (tensor.getRank() == 0) {
     if (tensor.isFloat())
       os << formatFloatScalar(tensor.getFloat(0), tensor.getElementType());
     else
       os << formatIntScalar(tensor.getInt(0), tensor.getElementType());
+    return;
+  }
+  if (tensor.getNumElements() == 0) {
+    os << "[]";
     return;
   }
   ArrayPrinter(os, tensor).print();
@@ -448,14 +462,21 @@ FailureOr<Scalar> toScalar(const Literal &literal, Type type,
       scalar.f = lower == "inf" ? (negative ? -INFINITY : INFINITY) : NAN;
       return scalar;
     }
-    std::string copy = text.str();
-    char *end = nullptr;
-    double value = std::strtod(copy.c_str(), &end);
-    if (end != copy.c_str() + copy.size()) {
-      error = "expected a number, got '" + copy + "'";
+    // Decimal to the element type in one rounding (through double first
+    // would round twice for f32).
+    llvm::APFloat value(cast<FloatType>(type).getFloatSemantics());
+    llvm::Expected<llvm::APFloat::opStatus> status = value.convertFromString(
+        text.starts_with("+") ? text.drop_front() : text,
+        llvm::APFloat::rmNearestTiesToEven);
+    if (!status) {
+      llvm::consumeError(status.takeError());
+      error = "expected a number, got '" + text.str() + "'";
       return failure();
     }
-    scalar.f = roundToFloatType(type, value);
+    bool losesInfo = false;
+    value.convert(llvm::APFloat::IEEEdouble(),
+                  llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+    scalar.f = value.convertToDouble();
     return scalar;
   }
   int64_t value;

@@ -89,3 +89,26 @@ func.func @wide() -> tensor<2xi128> {
   %c = arith.constant dense<1> : tensor<2xi128>
   return %c : tensor<2xi128>
 }
+
+// Float types other than f16, bf16, f32 and f64 are not computed in double.
+// RUN: not leibniz-opt %s --lz-interpret='entry=quad' -o /dev/null 2>&1 | FileCheck %s --check-prefix=QUAD
+// QUAD: errors.mlir:[[@LINE+2]]:8: error: run-time error: the interpreter does not support values of type 'f128'
+func.func @quad() -> f128 {
+  %c = arith.constant 1.0 : f128
+  return %c : f128
+}
+
+// Constants and concatenations too large to hold are errors.
+// RUN: not leibniz-opt %s --lz-interpret='entry=big_constant' -o /dev/null 2>&1 | FileCheck %s --check-prefix=BIGCONST
+// BIGCONST: errors.mlir:[[@LINE+2]]:8: error: run-time error: a tensor of shape [100000, 100000] has a negative size or more than 268435456 elements
+func.func @big_constant() -> tensor<100000x100000xf64> {
+  %c = arith.constant dense<1.0> : tensor<100000x100000xf64>
+  return %c : tensor<100000x100000xf64>
+}
+
+// RUN: not leibniz-opt %s --lz-interpret='entry=slice_overflow args=[1,2,3,4,5,6,7,8];4611686018427387905' -o /dev/null 2>&1 | FileCheck %s --check-prefix=SLICE
+// SLICE: errors.mlir:[[@LINE+2]]:8: error: run-time error: slice [0, size 5, stride 4611686018427387905] is out of bounds for dimension 0 of size 8
+func.func @slice_overflow(%x: tensor<8xf64>, %s: index) -> tensor<5xf64> {
+  %r = tensor.extract_slice %x[0] [5] [%s] : tensor<8xf64> to tensor<5xf64>
+  return %r : tensor<5xf64>
+}

@@ -85,3 +85,15 @@ func.func @out_of_bounds(%x: tensor<?xf64>) -> tensor<?xf64> {
   } -> tensor<?xf64>
   return %s : tensor<?xf64>
 }
+
+// Operands whose sizes disagree with the iteration space are reported.
+// RUN: not leibniz-opt %s --lz-interpret='entry=mismatch args=[1,2,3];[1,2,3,4]' -o /dev/null 2>&1 | FileCheck %s --check-prefix=MISMATCH
+// MISMATCH: linalg.mlir:[[@LINE+2]]:8: error: run-time error: operand #1 has size 4 in dimension 0, but loop d0 has range 3
+func.func @mismatch(%x: tensor<?xf64>, %y: tensor<?xf64>) -> tensor<?xf64> {
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<?xf64>) outs(%y : tensor<?xf64>) {
+  ^bb0(%a: f64, %o: f64):
+    linalg.yield %a : f64
+  } -> tensor<?xf64>
+  return %s : tensor<?xf64>
+}

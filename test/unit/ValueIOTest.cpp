@@ -81,6 +81,41 @@ TEST_F(ValueIOTest, FloatArraysAlignLikeNumPy) {
             "[ nan  1.5 -inf]");
 }
 
+TEST_F(ValueIOTest, NarrowFloatsPrintTheirOwnShortestDigits) {
+  EXPECT_EQ(print(test::makeTensor(b.getF32Type(), {2}, {0.3, 0.1})),
+            "[0.3 0.1]");
+  EXPECT_EQ(print(test::makeTensor(b.getF16Type(), {2}, {0.1, 0.2})),
+            "[0.1 0.2]");
+  EXPECT_EQ(print(test::makeTensor(b.getF32Type(), {2}, {1.0 / 3, 2.0})),
+            "[0.33333334 2.        ]");
+  EXPECT_EQ(print(test::makeTensor(b.getF32Type(), {2}, {1e-5, 1.0})),
+            "[1.e-05 1.e+00]");
+  EXPECT_EQ(print(test::makeTensor(b.getF64Type(), {2}, {0.1 + 0.2, 1.0})),
+            "[0.3 1. ]");
+}
+
+TEST_F(ValueIOTest, EmptyAndZeroDimensionalArrays) {
+  EXPECT_EQ(print(test::makeTensor(b.getF64Type(), {2, 0}, {})), "[]");
+  EXPECT_EQ(print(test::makeTensor(b.getF64Type(), {0}, {})), "[]");
+  // A rank-0 tensor prints like NumPy's 0-d array: as a scalar.
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printValue(os, Tensor::getFloat(b.getF64Type(), 1e-20),
+             RankedTensorType::get({}, b.getF64Type()));
+  EXPECT_EQ(text, "1e-20");
+}
+
+TEST_F(ValueIOTest, F32LiteralsRoundOnce) {
+  // 1 + 2^-24 + 1e-28 is just above the midpoint between two f32 values:
+  // rounding it to f32 directly goes up, through double it would go down.
+  std::string error;
+  FailureOr<RuntimeValue> value = parseLiteral(
+      "1.0000000596046447753906250001", b.getF32Type(), error);
+  ASSERT_TRUE(succeeded(value)) << error;
+  EXPECT_EQ(value->getTensor().getFloat(0),
+            static_cast<double>(std::nextafter(1.0f, 2.0f)));
+}
+
 TEST_F(ValueIOTest, ScientificWhenMagnitudesDiffer) {
   Type f64 = b.getF64Type();
   EXPECT_EQ(print(test::makeTensor(f64, {2}, {1e-5, 1.0})),

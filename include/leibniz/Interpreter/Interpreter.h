@@ -30,9 +30,9 @@ namespace leibniz::interp {
 
 class Interpreter;
 
-/// True for the types whose values the interpreter represents: floats,
-/// integers of at most 64 bits and index, ranked tensors of those, and
-/// tuples of supported types.
+/// True for the types whose values the interpreter represents exactly: f16,
+/// bf16, f32, f64, integers of at most 64 bits and index, ranked tensors of
+/// those of rank at most `Tensor::kMaxRank`, and tuples of supported types.
 bool isSupportedType(mlir::Type type);
 
 /// Executes one op: reads its operands with `Interpreter::lookup`, binds its

@@ -52,13 +52,16 @@ class Tensor {
 public:
   /// The largest tensor the interpreter creates (2 GiB of elements).
   static constexpr int64_t kMaxElements = int64_t(1) << 28;
+  /// The largest rank the interpreter handles.
+  static constexpr int64_t kMaxRank = 64;
 
-  /// The element count of `shape`, or nullopt when a size is negative or the
-  /// count exceeds `kMaxElements`.
+  /// The element count of `shape`, or nullopt when a size is negative, the
+  /// count exceeds `kMaxElements` or the rank exceeds `kMaxRank`.
   static std::optional<int64_t> getElementCount(llvm::ArrayRef<int64_t> shape);
 
   Tensor() = default;
-  /// A zero-filled tensor; `shape` must pass `getElementCount`.
+  /// A zero-filled tensor. `shape` must pass `getElementCount`; a shape that
+  /// does not is a fatal error (every handler checks it first).
   Tensor(mlir::Type elementType, llvm::ArrayRef<int64_t> shape);
 
   static Tensor getScalar(mlir::Type type, Scalar value);
@@ -87,6 +90,9 @@ public:
   /// The same elements with another shape of the same element count.
   Tensor reshaped(llvm::ArrayRef<int64_t> newShape) const;
 
+  /// Same element type, shape and elements, where float elements compare
+  /// as values that tell -0 from +0 and NaN equals NaN: "the same result"
+  /// for checking transformations.
   bool operator==(const Tensor &other) const;
 
 private:

@@ -115,7 +115,7 @@ func.func @for_negative_range(%x: f64) -> tensor<?xf64> {
 // -----
 
 func.func @for_complex_elements(%n: index, %x: complex<f64>) -> tensor<?xcomplex<f64>> {
-  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of floating-point or signless integer or index values, but got 'tensor<?xcomplex<f64>>'}}
+  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or signless integer or index values, but got 'tensor<?xcomplex<f64>>'}}
   %0 = lz.for %i < %n : tensor<?xcomplex<f64>> {
     lz.yield %x : complex<f64>
   }
@@ -125,7 +125,7 @@ func.func @for_complex_elements(%n: index, %x: complex<f64>) -> tensor<?xcomplex
 // -----
 
 func.func @for_result_not_tensor(%n: index, %x: f64) -> f64 {
-  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of floating-point or signless integer or index values, but got 'f64'}}
+  // expected-error @+1 {{'lz.for' op result #0 must be variadic of ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or signless integer or index values, but got 'f64'}}
   %0 = lz.for %i < %n : f64 {
     lz.yield %x : f64
   }
@@ -494,4 +494,15 @@ func.func @loop_state_types(%n: index, %x: f64) -> f64 {
     lz.yield %s : f64
   }
   return %0 : f64
+}
+
+// -----
+
+// lz floats are f16, bf16, f32 and f64: every reduction has an identity.
+func.func @max_f8(%n: index, %x: f8E4M3FN) -> f8E4M3FN {
+  // expected-error @+1 {{'lz.max' op result #0 must be}}
+  %0 = lz.max %i < %n : f8E4M3FN {
+    lz.yield %x : f8E4M3FN
+  }
+  return %0 : f8E4M3FN
 }
