@@ -627,7 +627,8 @@ FailureOr<RuntimeValue> makeRandom(Type type, SplitMix64 &rng,
   if (!Tensor::getElementCount(shape)) {
     error = "random values of type " + typeToString(type) + " with dynamic "
             "size " + std::to_string(dynamicSize) +
-            " would have a negative size or too many elements";
+            " would have a negative size, too many elements or a rank above " +
+            std::to_string(Tensor::kMaxRank);
     return failure();
   }
   Tensor tensor(elementType, shape);

@@ -77,7 +77,7 @@ func.func @huge_fill(%n: index) -> tensor<?x2xf64> {
 // NEGFILL: error: run-time error: a tensor of shape [-1, 2] has a negative size
 
 // RUN: not leibniz-opt %s --lz-interpret='entry=read dynamic-size=-1' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DYNSIZE
-// DYNSIZE: error: lz-interpret: argument #0: random values of type 'tensor<?xf64>' with dynamic size -1 would have a negative size or too many elements
+// DYNSIZE: error: lz-interpret: argument #0: random values of type 'tensor<?xf64>' with dynamic size -1 would have a negative size, too many elements or a rank above 64
 
 // RUN: not leibniz-opt %s --lz-interpret='entry=read args=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]];0' -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
 // DEEP: error: lz-interpret: argument #0: literal nests deeper than 64
