@@ -4,8 +4,8 @@
 // for 32 samples and 3 features, targets y = X w* with w* = (1.5, -2, 0.5).
 // Starting from w = 0, 300 steps of
 //   w <- w - lr * X^T (X w - y) / n
-// recover w*. The gradient is written by hand here; once the frontend and
-// the AD issues land, this example becomes a `.lz` program using `grad`.
+// recover w*. The gradient is written by hand: the language frontend and
+// automatic differentiation, which will derive it, do not exist yet.
 //
 //   leibniz-opt least-squares.mlir --lz-interpret=entry=main
 

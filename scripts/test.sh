@@ -13,8 +13,6 @@ if [ "${1:-}" = "--sanitize" ]; then
   export LEIBNIZ_BUILD_DIR=${LEIBNIZ_BUILD_DIR:-$root/build-sanitize}
   cmake_args+=(-DLEIBNIZ_ENABLE_SANITIZERS=ON -DLEIBNIZ_ENABLE_ASSERTIONS=ON
                -DCMAKE_BUILD_TYPE=RelWithDebInfo)
-  # MLIR's own libraries are not instrumented; leaks in them are not ours.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 elif [ -n "${1:-}" ]; then
   echo "usage: scripts/test.sh [--sanitize]" >&2

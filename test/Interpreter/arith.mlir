@@ -1,21 +1,24 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=f32_rounding' -o /dev/null | FileCheck %s --check-prefix=F32
-// RUN: leibniz-opt %s --lz-interpret='entry=int_wrap args=100;100' -o /dev/null | FileCheck %s --check-prefix=WRAP
-// RUN: leibniz-opt %s --lz-interpret='entry=elementwise args=[0,1,4];[2,-2,0.5]' -o /dev/null | FileCheck %s --check-prefix=ELT
-// RUN: leibniz-opt %s --lz-interpret='entry=casts args=-2.75' -o /dev/null | FileCheck %s --check-prefix=CAST
-// RUN: leibniz-opt %s --lz-interpret='entry=division args=-7;2' -o /dev/null | FileCheck %s --check-prefix=DIV
+// RUN: leibniz-opt %s --lz-interpret='entry=f32_rounding' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=F32
+// RUN: leibniz-opt %s --lz-interpret='entry=int_wrap args=100;100' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=WRAP
+// RUN: leibniz-opt %s --lz-interpret='entry=elementwise args=[0,1,4];[2,-2,0.5]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=ELT
+// RUN: leibniz-opt %s --lz-interpret='entry=casts args=-2.75' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=CAST
+// RUN: leibniz-opt %s --lz-interpret='entry=division args=-7;2' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=DIV
 
-// f32 arithmetic is single precision at every step: 0.1f + 0.2f is
-// 0.3f (shortest f32 digits), while in f64 it is 0.30000000000000004.
-// F32:      0.3
-// F32-NEXT: 0.30000000000000004
+// f32 arithmetic rounds to single precision at every step: (1 + 2^-24) is a
+// tie that rounds to 1, and adding 2^-24 again gives 1 again; rounding only
+// at the end would give 1 + 2^-23. In f64 the same sum is exact.
+// F32:      1.0
+// F32-NEXT: 1.0000000596046448
 func.func @f32_rounding() -> (f32, f64) {
-  %a = arith.constant 0.1 : f32
-  %b = arith.constant 0.2 : f32
-  %s = arith.addf %a, %b : f32
-  %c = arith.constant 0.1 : f64
-  %d = arith.constant 0.2 : f64
-  %t = arith.addf %c, %d : f64
-  return %s, %t : f32, f64
+  %one = arith.constant 1.0 : f32
+  %tiny = arith.constant 5.9604644775390625e-08 : f32
+  %a = arith.addf %one, %tiny : f32
+  %b = arith.addf %a, %tiny : f32
+  %one64 = arith.constant 1.0 : f64
+  %tiny64 = arith.constant 2.98023223876953125e-08 : f64
+  %c = arith.addf %one64, %tiny64 : f64
+  %d = arith.addf %c, %tiny64 : f64
+  return %b, %d : f32, f64
 }
 
 // i8 arithmetic wraps: 100 + 100 = -56.

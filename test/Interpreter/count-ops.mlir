@@ -1,4 +1,4 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=dot args=[1,2,3];[4,5,6] count-ops=1' -o /dev/null | FileCheck %s
+// RUN: leibniz-opt %s --lz-interpret='entry=dot args=[1,2,3];[4,5,6] count-ops=1' -o /dev/null | FileCheck %s --match-full-lines
 
 // The interpreter counts executed operations: one multiply and two reads
 // per term of the dot product.

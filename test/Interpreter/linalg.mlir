@@ -1,6 +1,6 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=matmul args=[[1,2],[3,4],[5,6]];[[1,0,-1],[2,1,0]]' -o /dev/null | FileCheck %s --check-prefix=MATMUL
-// RUN: leibniz-opt %s --lz-interpret='entry=generic args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --check-prefix=GENERIC
-// RUN: leibniz-opt %s --lz-interpret='entry=named args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --check-prefix=NAMED
+// RUN: leibniz-opt %s --lz-interpret='entry=matmul args=[[1,2],[3,4],[5,6]];[[1,0,-1],[2,1,0]]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=MATMUL
+// RUN: leibniz-opt %s --lz-interpret='entry=generic args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=GENERIC
+// RUN: leibniz-opt %s --lz-interpret='entry=named args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=NAMED
 // RUN: not leibniz-opt %s --lz-interpret='entry=out_of_bounds args=[1,2,3]' -o /dev/null 2>&1 | FileCheck %s --check-prefix=OOB
 
 // linalg structured ops on tensors, as the lowering of lz produces them.

@@ -1,7 +1,7 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=geometric args=1.0;10' -o /dev/null | FileCheck %s --check-prefix=GEO
-// RUN: leibniz-opt %s --lz-interpret='entry=geometric args=1.0;0' -o /dev/null | FileCheck %s --check-prefix=ZERO
-// RUN: leibniz-opt %s --lz-interpret='entry=collatz args=27' -o /dev/null | FileCheck %s --check-prefix=COLLATZ
-// RUN: leibniz-opt %s --lz-interpret='entry=gradient_descent args=[1,-2,3];100' -o /dev/null | FileCheck %s --check-prefix=GD
+// RUN: leibniz-opt %s --lz-interpret='entry=geometric args=1.0;10' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=GEO
+// RUN: leibniz-opt %s --lz-interpret='entry=geometric args=1.0;0' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=ZERO
+// RUN: leibniz-opt %s --lz-interpret='entry=collatz args=27' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=COLLATZ
+// RUN: leibniz-opt %s --lz-interpret='entry=gradient_descent args=[1,-2,3];100' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=GD
 
 // The counted loop carries (x, sum): x halves, sum adds the old x.
 // GEO: (0.0009765625, 1.998046875)

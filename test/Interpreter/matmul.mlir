@@ -1,5 +1,5 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=scopes args=[[1,2],[3,4],[5,6]];[[1,0,-1],[2,1,0]]' -o /dev/null | FileCheck %s
-// RUN: leibniz-opt %s --lz-interpret='entry=library args=[[1,2],[3,4],[5,6]];[[1,0,-1],[2,1,0]]' -o /dev/null | FileCheck %s
+// RUN: leibniz-opt %s --lz-interpret='entry=scopes args=[[1,2],[3,4],[5,6]];[[1,0,-1],[2,1,0]]' -o /dev/null | FileCheck %s --match-full-lines
+// RUN: leibniz-opt %s --lz-interpret='entry=library args=[[1,2],[3,4],[5,6]];[[1,0,-1],[2,1,0]]' -o /dev/null | FileCheck %s --match-full-lines
 
 // Matrix product written as scopes and as the library operator.
 

@@ -1,6 +1,6 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=vector args=[3,-1.5,2,0.25]' -o /dev/null | FileCheck %s --check-prefix=VEC
-// RUN: leibniz-opt %s --lz-interpret='entry=vector args=[]' -o /dev/null | FileCheck %s --check-prefix=EMPTY
-// RUN: leibniz-opt %s --lz-interpret='entry=integers args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --check-prefix=INT
+// RUN: leibniz-opt %s --lz-interpret='entry=vector args=[3,-1.5,2,0.25]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=VEC
+// RUN: leibniz-opt %s --lz-interpret='entry=vector args=[]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=EMPTY
+// RUN: leibniz-opt %s --lz-interpret='entry=integers args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --match-full-lines --check-prefix=INT
 
 // VEC:      3.75
 // VEC-NEXT: -2.25

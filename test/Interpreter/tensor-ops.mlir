@@ -1,4 +1,4 @@
-// RUN: leibniz-opt %s --lz-interpret='entry=f args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s
+// RUN: leibniz-opt %s --lz-interpret='entry=f args=[[1,2,3],[4,5,6]]' -o /dev/null | FileCheck %s --match-full-lines
 
 // The tensor ops that lowering produces before bufferization.
 

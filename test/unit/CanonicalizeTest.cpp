@@ -5,8 +5,8 @@
 // Every canonicalization must preserve meaning: each program is interpreted
 // before and after `-canonicalize` on seeded random inputs and on inputs
 // made of signed zeros, infinities and NaN, and the results must be
-// identical (-0.0 differs from +0.0, NaN equals NaN). The test also checks
-// that the pattern fired.
+// identical (-0.0 differs from +0.0, NaN equals NaN). Each case also checks
+// that its pattern fired: an op is gone, or the expected form is there.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,8 +31,10 @@ namespace {
 struct Case {
   const char *name;
   const char *source;
-  /// An op name that canonicalization must remove from `@f`.
+  /// An op name that canonicalization must remove from `@f`, or "".
   const char *removedOp;
+  /// Text that the canonicalized module must contain, or "".
+  const char *expectedText = "";
 };
 
 const Case kCases[] = {
@@ -66,7 +68,7 @@ const Case kCases[] = {
         }
         return %s : f64
       })mlir",
-     ""},
+     "", "lz.prod %k < %c5 : f64"},
     {"unit-range-sum", R"mlir(
       func.func @f(%x: tensor<1x2xf64>) -> tensor<2xf64> {
         %c1 = arith.constant 1 : index
@@ -120,6 +122,29 @@ const Case kCases[] = {
         return %p, %u : tensor<2xf64>, tuple<f64, tensor<2xf64>>
       })mlir",
      "lz.proj"},
+    {"fill-of-constant", R"mlir(
+      func.func @f() -> tensor<2x3xf64> {
+        %v = arith.constant 2.5 : f64
+        %t = lz.fill %v : tensor<2x3xf64>
+        return %t : tensor<2x3xf64>
+      })mlir",
+     "lz.fill"},
+    {"get-without-indices", R"mlir(
+      func.func @f(%x: tensor<3xf64>) -> tensor<3xf64> {
+        %t = lz.get %x[] : tensor<3xf64>
+        return %t : tensor<3xf64>
+      })mlir",
+     "lz.get"},
+    {"negative-count-loop", R"mlir(
+      func.func @f(%x: tensor<2xf64>) -> tensor<2xf64> {
+        %n = arith.constant -3 : index
+        %r = lz.loop %t < %n iter_args(%s = %x) : tensor<2xf64> {
+          %d = arith.addf %s, %s : tensor<2xf64>
+          lz.yield %d : tensor<2xf64>
+        }
+        return %r : tensor<2xf64>
+      })mlir",
+     "lz.loop"},
     {"zero-step-loop", R"mlir(
       func.func @f(%x: f64) -> f64 {
         %c0 = arith.constant 0 : index
@@ -202,6 +227,14 @@ TEST_P(CanonicalizeTest, PreservesResults) {
     if (*c.removedOp) {
       EXPECT_FALSE(containsOp(*copy, c.removedOp))
           << c.name << ": '" << c.removedOp << "' was not removed";
+    }
+    if (*c.expectedText) {
+      std::string printed;
+      llvm::raw_string_ostream os(printed);
+      copy->print(os);
+      EXPECT_NE(printed.find(c.expectedText), std::string::npos)
+          << c.name << ": expected '" << c.expectedText << "' in\n"
+          << printed;
     }
 
     Interpreter after(*copy);

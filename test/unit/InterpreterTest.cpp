@@ -191,22 +191,27 @@ TEST_F(InterpreterTest, ReductionsEqualSequentialCpp) {
     })mlir");
   ASSERT_TRUE(module);
   Interpreter interpreter(*module);
-  for (int64_t n : {0, 1, 5, 17}) {
+  Type f64 = b.getF64Type();
+  for (int64_t n : {0, 1, 2, 5, 17}) {
     std::vector<double> x = test::randomValues(rng, n);
+    if (n == 2)
+      x = {-0.0, -0.0}; // A sum of -0.0 is -0.0; starting from +0 is not.
+    // Fold from the first element; the identities only for no element.
     double sum = 0, prod = 1, hi = -INFINITY, lo = INFINITY;
-    for (double v : x) {
-      sum += v;
-      prod *= v;
-      hi = std::max(hi, v);
-      lo = std::min(lo, v);
+    for (auto [i, v] : llvm::enumerate(x)) {
+      sum = i == 0 ? v : sum + v;
+      prod = i == 0 ? v : prod * v;
+      hi = i == 0 ? v : std::max(hi, v);
+      lo = i == 0 ? v : std::min(lo, v);
     }
-    auto results = test::run(
-        interpreter, "f", {test::makeTensor(b.getF64Type(), {n}, x)});
+    auto results =
+        test::run(interpreter, "f", {test::makeTensor(f64, {n}, x)});
     ASSERT_EQ(results.size(), 4u);
-    EXPECT_EQ(results[0].getTensor().getFloat(0), sum) << "n = " << n;
-    EXPECT_EQ(results[1].getTensor().getFloat(0), prod) << "n = " << n;
-    EXPECT_EQ(results[2].getTensor().getFloat(0), hi) << "n = " << n;
-    EXPECT_EQ(results[3].getTensor().getFloat(0), lo) << "n = " << n;
+    // Tensor equality tells -0.0 from +0.0.
+    EXPECT_EQ(results[0].getTensor(), Tensor::getFloat(f64, sum)) << n;
+    EXPECT_EQ(results[1].getTensor(), Tensor::getFloat(f64, prod)) << n;
+    EXPECT_EQ(results[2].getTensor(), Tensor::getFloat(f64, hi)) << n;
+    EXPECT_EQ(results[3].getTensor(), Tensor::getFloat(f64, lo)) << n;
   }
 }
 
