@@ -74,17 +74,13 @@ LogicalResult forEachSliceElement(
 }
 
 LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
-  RankedTensorType type = op.getType();
-  FailureOr<SmallVector<int64_t>> shape =
-      resolveShape(interp, op, type, op.getDynamicSizes());
-  if (failed(shape))
-    return failure();
-  Tensor result(type.getElementType(), *shape);
-  if (result.isFloat())
-    for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
-      result.setFloat(i, std::numeric_limits<double>::quiet_NaN());
-  interp.bind(op.getResult(), std::move(result));
-  return success();
+  Scalar undefined;
+  if (isa<FloatType>(op.getType().getElementType()))
+    undefined.f = std::numeric_limits<double>::quiet_NaN();
+  else
+    undefined.i = 0;
+  return evaluateSplat(interp, op, op.getType(), op.getDynamicSizes(),
+                       undefined);
 }
 
 LogicalResult evaluateExtract(Interpreter &interp, tensor::ExtractOp op) {
