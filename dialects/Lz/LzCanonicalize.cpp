@@ -135,8 +135,8 @@ struct DropUnusedForResults : OpRewritePattern<ForOp> {
     if (keptTypes.size() == op.getNumResults() || keptTypes.empty())
       return failure();
 
-    auto newOp = ForOp::create(rewriter, op.getLoc(), keptTypes,
-                               op.getRanges(), /*bodyBuilder=*/nullptr);
+    auto newOp = ForOp::create(rewriter, op.getLoc(), keptTypes, op.getRanges(),
+                               /*bodyBuilder=*/nullptr);
     Block &newBody = newOp.getBody().front();
     rewriter.mergeBlocks(&op.getBody().front(), &newBody,
                          newBody.getArguments());
@@ -161,7 +161,7 @@ void ForOp::getCanonicalizationPatterns(RewritePatternSet &results,
 }
 
 #define LZ_REDUCTION_CANONICALIZATION(OP)                                      \
-  void OP::getCanonicalizationPatterns(RewritePatternSet &results,            \
+  void OP::getCanonicalizationPatterns(RewritePatternSet &results,             \
                                        MLIRContext *context) {                 \
     results.add<FoldEmptyReduction<OP>, DropUnitRanges<OP>>(context);          \
   }

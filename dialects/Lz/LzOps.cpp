@@ -82,10 +82,9 @@ static ParseResult parseScope(OpAsmParser &parser, OperationState &result) {
 static void printScope(OpAsmPrinter &p, Operation *op, ValueRange ranges,
                        Region &body) {
   p << ' ';
-  llvm::interleaveComma(llvm::zip(body.getArguments(), ranges), p,
-                        [&](auto pair) {
-                          p << std::get<0>(pair) << " < " << std::get<1>(pair);
-                        });
+  llvm::interleaveComma(
+      llvm::zip(body.getArguments(), ranges), p,
+      [&](auto pair) { p << std::get<0>(pair) << " < " << std::get<1>(pair); });
   p << " : ";
   llvm::interleaveComma(op->getResultTypes(), p);
   p << ' ';
@@ -169,8 +168,8 @@ LogicalResult ForOp::verifyRegions() {
   YieldOp yield = getYield();
   if (yield.getValues().size() != getNumResults())
     return emitOpError("yields ")
-           << yield.getValues().size() << " values but has "
-           << getNumResults() << " results";
+           << yield.getValues().size() << " values but has " << getNumResults()
+           << " results";
   unsigned numIndices = getRanges().size();
   for (auto [pos, result, yielded] :
        llvm::enumerate(getResults(), yield.getValues())) {
@@ -252,21 +251,21 @@ static LogicalResult verifyReduction(Operation *op, ValueRange ranges,
   Type resultType = op->getResult(0).getType();
   if (yield.getValues()[0].getType() != resultType)
     return op->emitOpError("yields ")
-           << yield.getValues()[0].getType()
-           << " but its result type is " << resultType;
+           << yield.getValues()[0].getType() << " but its result type is "
+           << resultType;
   if (getElementTypeOrSelf(resultType).isInteger(1))
     return op->emitOpError("cannot reduce values of type i1");
   return success();
 }
 
 #define LZ_DEFINE_REDUCTION(OP)                                                \
-  void OP::build(OpBuilder &builder, OperationState &state, Type resultType,  \
+  void OP::build(OpBuilder &builder, OperationState &state, Type resultType,   \
                  ValueRange ranges, ScopeBodyBuilder bodyBuilder) {            \
     state.addOperands(ranges);                                                 \
     state.addTypes(resultType);                                                \
     buildScopeBody(builder, state, ranges, bodyBuilder);                       \
   }                                                                            \
-  YieldOp OP::getYield() { return cast<YieldOp>(getBody().front().back()); }  \
+  YieldOp OP::getYield() { return cast<YieldOp>(getBody().front().back()); }   \
   void OP::getAsmBlockArgumentNames(Region &region,                            \
                                     OpAsmSetValueNameFn setNameFn) {           \
     nameScopeIndices(region, setNameFn, /*summation=*/true);                   \
@@ -274,7 +273,7 @@ static LogicalResult verifyReduction(Operation *op, ValueRange ranges,
   TypedAttr OP::getIdentityAttr() {                                            \
     return getReductionIdentityFor(*this, getResult().getType());              \
   }                                                                            \
-  ParseResult OP::parse(OpAsmParser &parser, OperationState &result) {        \
+  ParseResult OP::parse(OpAsmParser &parser, OperationState &result) {         \
     return parseScope(parser, result);                                         \
   }                                                                            \
   void OP::print(OpAsmPrinter &p) {                                            \
@@ -367,8 +366,7 @@ LogicalResult FillOp::verify() {
 OpFoldResult FillOp::fold(FoldAdaptor adaptor) {
   auto value = dyn_cast_or_null<TypedAttr>(adaptor.getValue());
   RankedTensorType type = getResult().getType();
-  if (!value || !type.hasStaticShape() ||
-      !isa<IntegerAttr, FloatAttr>(value))
+  if (!value || !type.hasStaticShape() || !isa<IntegerAttr, FloatAttr>(value))
     return {};
   return SplatElementsAttr::get(type, value);
 }
@@ -399,8 +397,7 @@ static bool compatibleSizes(int64_t a, int64_t b) {
 /// rhs[batch..., k, j]` for `rank`-dimensional operands.
 static LogicalResult verifyMatmulShapes(Operation *op, RankedTensorType lhs,
                                         RankedTensorType rhs,
-                                        RankedTensorType result,
-                                        int64_t rank) {
+                                        RankedTensorType result, int64_t rank) {
   if (lhs.getRank() != rank || rhs.getRank() != rank ||
       result.getRank() != rank)
     return op->emitOpError("expects operands and result of rank ")
@@ -492,10 +489,10 @@ void LoopOp::getAsmBlockArgumentNames(Region &region,
                                       OpAsmSetValueNameFn setNameFn) {
   // The step of the counted form is `t`, the states `s`, `s_0`, ...
   for (BlockArgument arg : region.getArguments())
-    setNameFn(arg, isCounted() && &region == &getBody() &&
-                           arg.getArgNumber() == 0
-                       ? "t"
-                       : "s");
+    setNameFn(arg,
+              isCounted() && &region == &getBody() && arg.getArgNumber() == 0
+                  ? "t"
+                  : "s");
 }
 
 /// loop ::= `lz.loop` ssa-id `<` ssa-use
@@ -556,11 +553,10 @@ void LoopOp::print(OpAsmPrinter &p) {
   if (isCounted()) {
     p << ' ' << getBody().getArgument(0) << " < " << getCount()
       << " iter_args(";
-    llvm::interleaveComma(llvm::zip(getBodyStateArgs(), getInits()), p,
-                          [&](auto pair) {
-                            p << std::get<0>(pair) << " = "
-                              << std::get<1>(pair);
-                          });
+    llvm::interleaveComma(
+        llvm::zip(getBodyStateArgs(), getInits()), p, [&](auto pair) {
+          p << std::get<0>(pair) << " = " << std::get<1>(pair);
+        });
     p << ")";
   } else {
     p << " while (" << getInits() << ")";

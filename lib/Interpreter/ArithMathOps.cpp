@@ -201,8 +201,8 @@ std::optional<int64_t> shiftRightSigned(int64_t a, int64_t b, unsigned width,
   return a >> *amount;
 }
 
-std::optional<int64_t> shiftRightUnsigned(int64_t a, int64_t b,
-                                          unsigned width, std::string &error) {
+std::optional<int64_t> shiftRightUnsigned(int64_t a, int64_t b, unsigned width,
+                                          std::string &error) {
   std::optional<int64_t> amount = checkShift(b, width, error);
   if (!amount)
     return std::nullopt;
@@ -331,10 +331,10 @@ void addCast(OpHandlerRegistry &registry,
   registry.add<OpTy>([fn](Interpreter &interp, OpTy op) {
     Type from = getElementTypeOrSelf(op->getOperand(0).getType());
     Type to = getElementTypeOrSelf(op->getResult(0).getType());
-    return evaluateElementwise(
-        interp, op, [&](ArrayRef<Scalar> x, std::string &error) {
-          return fn(x[0], from, to, error);
-        });
+    return evaluateElementwise(interp, op,
+                               [&](ArrayRef<Scalar> x, std::string &error) {
+                                 return fn(x[0], from, to, error);
+                               });
   });
 }
 
@@ -479,12 +479,10 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
       registry, [](int64_t a, int64_t b, unsigned) { return std::max(a, b); });
   addIntBinary<arith::MinSIOp>(
       registry, [](int64_t a, int64_t b, unsigned) { return std::min(a, b); });
-  addIntBinary<arith::MaxUIOp>(registry, [](int64_t a, int64_t b,
-                                            unsigned w) {
+  addIntBinary<arith::MaxUIOp>(registry, [](int64_t a, int64_t b, unsigned w) {
     return asUnsigned(w, a) >= asUnsigned(w, b) ? a : b;
   });
-  addIntBinary<arith::MinUIOp>(registry, [](int64_t a, int64_t b,
-                                            unsigned w) {
+  addIntBinary<arith::MinUIOp>(registry, [](int64_t a, int64_t b, unsigned w) {
     return asUnsigned(w, a) <= asUnsigned(w, b) ? a : b;
   });
   addIntBinary<arith::AndIOp>(
@@ -500,11 +498,11 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
   // Comparisons and selection.
   registry.add<arith::CmpFOp>([](Interpreter &interp, arith::CmpFOp op) {
     arith::CmpFPredicate predicate = op.getPredicate();
-    return evaluateElementwise(interp, op,
-                               [&](ArrayRef<Scalar> x, std::string &) {
-                                 return std::optional<Scalar>(intScalar(
-                                     compareFloat(predicate, x[0].f, x[1].f)));
-                               });
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          return std::optional<Scalar>(
+              intScalar(compareFloat(predicate, x[0].f, x[1].f)));
+        });
   });
   registry.add<arith::CmpIOp>([](Interpreter &interp, arith::CmpIOp op) {
     arith::CmpIPredicate predicate = op.getPredicate();
@@ -516,11 +514,10 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
         });
   });
   registry.add<arith::SelectOp>([](Interpreter &interp, arith::SelectOp op) {
-    return evaluateElementwise(interp, op,
-                               [&](ArrayRef<Scalar> x, std::string &) {
-                                 return std::optional<Scalar>(
-                                     x[0].i != 0 ? x[1] : x[2]);
-                               });
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          return std::optional<Scalar>(x[0].i != 0 ? x[1] : x[2]);
+        });
   });
 
   // Conversions.
@@ -570,20 +567,25 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
   // Math.
   addFloatUnary<math::AbsFOp>(registry, [](double a) { return std::fabs(a); });
   addFloatUnary<math::CeilOp>(registry, [](double a) { return std::ceil(a); });
-  addFloatUnary<math::FloorOp>(registry, [](double a) { return std::floor(a); });
+  addFloatUnary<math::FloorOp>(registry,
+                               [](double a) { return std::floor(a); });
   addFloatUnary<math::RoundOp>(registry, roundF);
   addFloatUnary<math::RoundEvenOp>(registry, roundEvenF);
-  addFloatUnary<math::TruncOp>(registry, [](double a) { return std::trunc(a); });
+  addFloatUnary<math::TruncOp>(registry,
+                               [](double a) { return std::trunc(a); });
   addFloatUnary<math::SqrtOp>(registry, [](double a) { return std::sqrt(a); });
   addFloatUnary<math::RsqrtOp>(registry, rsqrtF);
   addFloatUnary<math::CbrtOp>(registry, [](double a) { return std::cbrt(a); });
   addFloatUnary<math::ExpOp>(registry, [](double a) { return std::exp(a); });
   addFloatUnary<math::Exp2Op>(registry, exp2F);
-  addFloatUnary<math::ExpM1Op>(registry, [](double a) { return std::expm1(a); });
+  addFloatUnary<math::ExpM1Op>(registry,
+                               [](double a) { return std::expm1(a); });
   addFloatUnary<math::LogOp>(registry, [](double a) { return std::log(a); });
   addFloatUnary<math::Log2Op>(registry, [](double a) { return std::log2(a); });
-  addFloatUnary<math::Log10Op>(registry, [](double a) { return std::log10(a); });
-  addFloatUnary<math::Log1pOp>(registry, [](double a) { return std::log1p(a); });
+  addFloatUnary<math::Log10Op>(registry,
+                               [](double a) { return std::log10(a); });
+  addFloatUnary<math::Log1pOp>(registry,
+                               [](double a) { return std::log1p(a); });
   addFloatUnary<math::SinOp>(registry, [](double a) { return std::sin(a); });
   addFloatUnary<math::CosOp>(registry, [](double a) { return std::cos(a); });
   addFloatUnary<math::TanOp>(registry, [](double a) { return std::tan(a); });
@@ -593,20 +595,26 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
   addFloatUnary<math::AsinOp>(registry, [](double a) { return std::asin(a); });
   addFloatUnary<math::AcosOp>(registry, [](double a) { return std::acos(a); });
   addFloatUnary<math::AtanOp>(registry, [](double a) { return std::atan(a); });
-  addFloatUnary<math::AsinhOp>(registry, [](double a) { return std::asinh(a); });
-  addFloatUnary<math::AcoshOp>(registry, [](double a) { return std::acosh(a); });
-  addFloatUnary<math::AtanhOp>(registry, [](double a) { return std::atanh(a); });
+  addFloatUnary<math::AsinhOp>(registry,
+                               [](double a) { return std::asinh(a); });
+  addFloatUnary<math::AcoshOp>(registry,
+                               [](double a) { return std::acosh(a); });
+  addFloatUnary<math::AtanhOp>(registry,
+                               [](double a) { return std::atanh(a); });
   addFloatUnary<math::ErfOp>(registry, [](double a) { return std::erf(a); });
   addFloatUnary<math::ErfcOp>(registry, [](double a) { return std::erfc(a); });
-  addFloatBinary<math::PowFOp>(registry, [](double a, double b) { return std::pow(a, b); });
-  addFloatBinary<math::Atan2Op>(registry, [](double a, double b) { return std::atan2(a, b); });
-  addFloatBinary<math::CopySignOp>(registry, [](double a, double b) { return std::copysign(a, b); });
+  addFloatBinary<math::PowFOp>(
+      registry, [](double a, double b) { return std::pow(a, b); });
+  addFloatBinary<math::Atan2Op>(
+      registry, [](double a, double b) { return std::atan2(a, b); });
+  addFloatBinary<math::CopySignOp>(
+      registry, [](double a, double b) { return std::copysign(a, b); });
   registry.add<math::FmaOp>([](Interpreter &interp, math::FmaOp op) {
-    return evaluateElementwise(interp, op,
-                               [&](ArrayRef<Scalar> x, std::string &) {
-                                 return std::optional<Scalar>(floatScalar(
-                                     std::fma(x[0].f, x[1].f, x[2].f)));
-                               });
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          return std::optional<Scalar>(
+              floatScalar(std::fma(x[0].f, x[1].f, x[2].f)));
+        });
   });
   registry.add<math::FPowIOp>([](Interpreter &interp, math::FPowIOp op) {
     return evaluateElementwise(
@@ -615,16 +623,16 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
               floatScalar(std::pow(x[0].f, static_cast<double>(x[1].i))));
         });
   });
-  addIntBinary<math::IPowIOp>(registry, [](int64_t base, int64_t exponent,
-                                           unsigned) -> int64_t {
-    if (exponent < 0)
-      return base == 1 ? 1 : base == -1 ? (exponent % 2 ? -1 : 1) : 0;
-    uint64_t result = 1, b = static_cast<uint64_t>(base);
-    for (uint64_t e = static_cast<uint64_t>(exponent); e; e >>= 1, b *= b)
-      if (e & 1)
-        result *= b;
-    return static_cast<int64_t>(result);
-  });
+  addIntBinary<math::IPowIOp>(
+      registry, [](int64_t base, int64_t exponent, unsigned) -> int64_t {
+        if (exponent < 0)
+          return base == 1 ? 1 : base == -1 ? (exponent % 2 ? -1 : 1) : 0;
+        uint64_t result = 1, b = static_cast<uint64_t>(base);
+        for (uint64_t e = static_cast<uint64_t>(exponent); e; e >>= 1, b *= b)
+          if (e & 1)
+            result *= b;
+        return static_cast<int64_t>(result);
+      });
   registry.add<math::AbsIOp>([](Interpreter &interp, math::AbsIOp op) {
     return evaluateElementwise(
         interp, op, [&](ArrayRef<Scalar> x, std::string &) {
@@ -634,24 +642,21 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
         });
   });
   registry.add<math::IsNaNOp>([](Interpreter &interp, math::IsNaNOp op) {
-    return evaluateElementwise(interp, op,
-                               [&](ArrayRef<Scalar> x, std::string &) {
-                                 return std::optional<Scalar>(
-                                     intScalar(std::isnan(x[0].f)));
-                               });
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          return std::optional<Scalar>(intScalar(std::isnan(x[0].f)));
+        });
   });
   registry.add<math::IsInfOp>([](Interpreter &interp, math::IsInfOp op) {
-    return evaluateElementwise(interp, op,
-                               [&](ArrayRef<Scalar> x, std::string &) {
-                                 return std::optional<Scalar>(
-                                     intScalar(std::isinf(x[0].f)));
-                               });
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          return std::optional<Scalar>(intScalar(std::isinf(x[0].f)));
+        });
   });
   registry.add<math::IsFiniteOp>([](Interpreter &interp, math::IsFiniteOp op) {
-    return evaluateElementwise(interp, op,
-                               [&](ArrayRef<Scalar> x, std::string &) {
-                                 return std::optional<Scalar>(
-                                     intScalar(std::isfinite(x[0].f)));
-                               });
+    return evaluateElementwise(
+        interp, op, [&](ArrayRef<Scalar> x, std::string &) {
+          return std::optional<Scalar>(intScalar(std::isfinite(x[0].f)));
+        });
   });
 }

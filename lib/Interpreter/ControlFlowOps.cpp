@@ -33,8 +33,7 @@ LogicalResult evaluateCall(Interpreter &interp, func::CallOp op) {
   if (!callee)
     return interp.emitError(op) << "no function named " << op.getCalleeAttr();
   SmallVector<RuntimeValue> args = lookupAll(interp, op.getOperands());
-  FailureOr<SmallVector<RuntimeValue>> results =
-      interp.call(callee, args, op);
+  FailureOr<SmallVector<RuntimeValue>> results = interp.call(callee, args, op);
   if (failed(results))
     return failure();
   bindAll(interp, op.getResults(), *results);
@@ -127,8 +126,7 @@ LogicalResult evaluateExecuteRegion(Interpreter &interp,
 
 } // namespace
 
-void leibniz::interp::registerControlFlowHandlers(
-    OpHandlerRegistry &registry) {
+void leibniz::interp::registerControlFlowHandlers(OpHandlerRegistry &registry) {
   registry.add<func::CallOp>(evaluateCall);
   registry.add<scf::ForOp>(evaluateScfFor);
   registry.add<scf::IfOp>(evaluateScfIf);

@@ -21,14 +21,14 @@ double leibniz::interp::apFloatToDouble(const llvm::APFloat &value) {
 }
 
 LogicalResult leibniz::interp::checkTensorShape(Interpreter &interp,
-                                               Operation *op,
-                                               ArrayRef<int64_t> shape) {
+                                                Operation *op,
+                                                ArrayRef<int64_t> shape) {
   if (Tensor::getElementCount(shape))
     return success();
   InFlightDiagnostic diag = interp.emitError(op) << "a tensor of shape [";
   llvm::interleaveComma(shape, diag);
-  return diag << "] has a negative size or more than "
-              << Tensor::kMaxElements << " elements";
+  return diag << "] has a negative size or more than " << Tensor::kMaxElements
+              << " elements";
 }
 
 FailureOr<SmallVector<int64_t>>
@@ -46,8 +46,7 @@ leibniz::interp::resolveShape(Interpreter &interp, Operation *op,
   return shape;
 }
 
-LogicalResult leibniz::interp::evaluateSplat(Interpreter &interp,
-                                             Operation *op,
+LogicalResult leibniz::interp::evaluateSplat(Interpreter &interp, Operation *op,
                                              RankedTensorType type,
                                              ValueRange dynamicSizes,
                                              Scalar value) {
@@ -104,4 +103,3 @@ LogicalResult leibniz::interp::evaluateElementwise(Interpreter &interp,
   interp.bind(op->getResult(0), std::move(result));
   return success();
 }
-

@@ -90,7 +90,8 @@ Interpreter::call(func::FuncOp func, ArrayRef<RuntimeValue> args,
 
 bool Interpreter::isStackExhausted() const {
   char probe;
-  return stackBase && stackBase - &probe > static_cast<ptrdiff_t>(options.stackBudget);
+  return stackBase &&
+         stackBase - &probe > static_cast<ptrdiff_t>(options.stackBudget);
 }
 
 FailureOr<SmallVector<RuntimeValue>>
@@ -116,14 +117,14 @@ Interpreter::callOnThisThread(func::FuncOp func, ArrayRef<RuntimeValue> args,
   for (auto [pos, arg, type] : llvm::enumerate(args, argTypes)) {
     std::string error;
     if (!conformsTo(arg, type, error))
-      return func.emitError("argument #") << pos << " of '"
-                                          << func.getSymName() << "': "
-                                          << error;
+      return func.emitError("argument #")
+             << pos << " of '" << func.getSymName() << "': " << error;
   }
 
   frames.emplace_back();
   frames.back().callSite = callSite;
-  FailureOr<SmallVector<RuntimeValue>> results = runRegion(func.getBody(), args);
+  FailureOr<SmallVector<RuntimeValue>> results =
+      runRegion(func.getBody(), args);
   frames.pop_back();
   return results;
 }

@@ -24,8 +24,7 @@ namespace {
 
 /// Evaluates an affine expression at concrete dimension values; fails on a
 /// division by zero.
-std::optional<int64_t> evaluateAffine(AffineExpr expr,
-                                      ArrayRef<int64_t> dims) {
+std::optional<int64_t> evaluateAffine(AffineExpr expr, ArrayRef<int64_t> dims) {
   if (auto dim = dyn_cast<AffineDimExpr>(expr))
     return dims[dim.getPosition()];
   if (auto constant = dyn_cast<AffineConstantExpr>(expr))
@@ -88,13 +87,12 @@ LogicalResult evaluateStructured(Interpreter &interp,
   SmallVector<int64_t> operandDims;
   for (OpOperand &operand : op->getOpOperands())
     if (auto type = dyn_cast<ShapedType>(operand.get().getType()))
-      llvm::append_range(
-          operandDims, interp.lookupTensor(operand.get()).getShape());
+      llvm::append_range(operandDims,
+                         interp.lookupTensor(operand.get()).getShape());
   AffineMap shapesToLoops = linalgOp.getShapesToLoopsMap();
   if (!shapesToLoops)
     return interp.emitError(op) << "cannot derive the loop ranges";
-  FailureOr<SmallVector<int64_t>> ranges =
-      applyMap(shapesToLoops, operandDims);
+  FailureOr<SmallVector<int64_t>> ranges = applyMap(shapesToLoops, operandDims);
   if (failed(ranges))
     return interp.emitError(op) << "cannot derive the loop ranges";
 
@@ -152,8 +150,8 @@ LogicalResult evaluateStructured(Interpreter &interp,
             readOperand(i, point, interp.lookupTensor(input));
         if (failed(element))
           return failure();
-        args.push_back(Tensor::getScalar(body.getArgument(i).getType(),
-                                         *element));
+        args.push_back(
+            Tensor::getScalar(body.getArgument(i).getType(), *element));
       }
       for (auto [o, output] : llvm::enumerate(outputs)) {
         FailureOr<Scalar> element = readOperand(numInputs + o, point, output);
@@ -186,10 +184,9 @@ LogicalResult evaluateIndex(Interpreter &interp, linalg::IndexOp op) {
   ArrayRef<int64_t> point =
       parent ? interp.getIterationPoint(parent) : ArrayRef<int64_t>();
   if (op.getDim() >= point.size())
-    return interp.emitError(op) << "no enclosing loop dimension "
-                                << op.getDim();
-  interp.bind(op.getResult(),
-              Tensor::getInt(op.getType(), point[op.getDim()]));
+    return interp.emitError(op)
+           << "no enclosing loop dimension " << op.getDim();
+  interp.bind(op.getResult(), Tensor::getInt(op.getType(), point[op.getDim()]));
   return success();
 }
 

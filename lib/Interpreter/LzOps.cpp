@@ -30,8 +30,8 @@ FailureOr<SmallVector<int64_t>> readRanges(Interpreter &interp, Operation *op,
   for (auto [pos, range] : llvm::enumerate(ranges)) {
     int64_t size = interp.lookupTensor(range).getInt(0);
     if (size < 0)
-      return interp.emitError(op) << "range #" << pos << " is negative ("
-                                  << size << ")";
+      return interp.emitError(op)
+             << "range #" << pos << " is negative (" << size << ")";
     sizes.push_back(size);
   }
   return sizes;
@@ -180,8 +180,8 @@ LogicalResult evaluateReduction(Interpreter &interp, Operation *op,
     return failure();
   Type resultType = op->getResult(0).getType();
   Type elementType = getElementTypeOrSelf(resultType);
-  std::optional<Scalar> identity = getScalarFromAttr(
-      lz::getReductionIdentity(op, elementType));
+  std::optional<Scalar> identity =
+      getScalarFromAttr(lz::getReductionIdentity(op, elementType));
   if (!identity)
     return interp.emitError(op) << "no identity for " << elementType;
 
@@ -230,8 +230,7 @@ LogicalResult evaluateReduction(Interpreter &interp, Operation *op,
   return success();
 }
 
-template <typename OpTy>
-void addReduction(OpHandlerRegistry &registry) {
+template <typename OpTy> void addReduction(OpHandlerRegistry &registry) {
   registry.add<OpTy>([](Interpreter &interp, OpTy op) {
     return evaluateReduction(interp, op, op.getRanges(), op.getBody());
   });
@@ -244,9 +243,9 @@ LogicalResult evaluateGet(Interpreter &interp, lz::GetOp op) {
   for (auto [dim, operand] : llvm::enumerate(op.getIndices())) {
     int64_t i = interp.lookupTensor(operand).getInt(0);
     if (i < 0 || i >= shape[dim])
-      return interp.emitError(op) << "index " << i << " is out of bounds for "
-                                  << "dimension " << dim << " of size "
-                                  << shape[dim];
+      return interp.emitError(op)
+             << "index " << i << " is out of bounds for "
+             << "dimension " << dim << " of size " << shape[dim];
     index.push_back(i);
   }
   ArrayRef<int64_t> innerShape = shape.drop_front(index.size());
@@ -321,10 +320,10 @@ LogicalResult evaluateMatmul(Interpreter &interp, Operation *op) {
             double product = roundToFloatType(type.getElementType(), a.f * c.f);
             acc.setFloat(0, p == 0 ? product : acc.getFloat(0) + product);
           } else {
-            acc.setInt(0, static_cast<int64_t>(
-                              static_cast<uint64_t>(acc.getInt(0)) +
-                              static_cast<uint64_t>(a.i) *
-                                  static_cast<uint64_t>(c.i)));
+            acc.setInt(
+                0, static_cast<int64_t>(static_cast<uint64_t>(acc.getInt(0)) +
+                                        static_cast<uint64_t>(a.i) *
+                                            static_cast<uint64_t>(c.i)));
           }
         }
         result.set((b * m + i) * n + j, acc.get(0));

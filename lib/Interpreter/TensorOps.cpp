@@ -42,11 +42,11 @@ FailureOr<int64_t> readFlatIndex(Interpreter &interp, Operation *op,
 
 /// Calls `fn(source flat index, slice flat index)` for every element of a
 /// strided slice; fails if the slice leaves the source bounds.
-LogicalResult forEachSliceElement(
-    Interpreter &interp, Operation *op, ArrayRef<int64_t> sourceShape,
-    ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
-    ArrayRef<int64_t> strides,
-    llvm::function_ref<void(int64_t, int64_t)> fn) {
+LogicalResult
+forEachSliceElement(Interpreter &interp, Operation *op,
+                    ArrayRef<int64_t> sourceShape, ArrayRef<int64_t> offsets,
+                    ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides,
+                    llvm::function_ref<void(int64_t, int64_t)> fn) {
   for (auto [dim, offset, size, stride] :
        llvm::enumerate(offsets, sizes, strides)) {
     if (size == 0)
@@ -66,8 +66,8 @@ LogicalResult forEachSliceElement(
   do {
     int64_t sourceFlat = 0;
     for (auto [dim, i] : llvm::enumerate(point))
-      sourceFlat = sourceFlat * sourceShape[dim] + offsets[dim] +
-                   i * strides[dim];
+      sourceFlat =
+          sourceFlat * sourceShape[dim] + offsets[dim] + i * strides[dim];
     fn(sourceFlat, sliceFlat++);
   } while (advancePoint(point, sizes));
   return success();
@@ -85,8 +85,7 @@ LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
 
 LogicalResult evaluateExtract(Interpreter &interp, tensor::ExtractOp op) {
   const Tensor &tensor = interp.lookupTensor(op.getTensor());
-  FailureOr<int64_t> flat =
-      readFlatIndex(interp, op, tensor, op.getIndices());
+  FailureOr<int64_t> flat = readFlatIndex(interp, op, tensor, op.getIndices());
   if (failed(flat))
     return failure();
   interp.bind(op.getResult(),
@@ -134,9 +133,9 @@ LogicalResult evaluateDim(Interpreter &interp, tensor::DimOp op) {
   const Tensor &tensor = interp.lookupTensor(op.getSource());
   int64_t dim = interp.lookupTensor(op.getIndex()).getInt(0);
   if (dim < 0 || dim >= tensor.getRank())
-    return interp.emitError(op) << "dimension " << dim
-                                << " is out of range for rank "
-                                << tensor.getRank();
+    return interp.emitError(op)
+           << "dimension " << dim << " is out of range for rank "
+           << tensor.getRank();
   interp.bind(op.getResult(),
               Tensor::getInt(op.getType(), tensor.getShape()[dim]));
   return success();
@@ -154,8 +153,7 @@ LogicalResult evaluateFromElements(Interpreter &interp,
 
 /// Rebinds the operand with a new type after checking its static sizes.
 LogicalResult evaluateReshapeTo(Interpreter &interp, Operation *op,
-                                const Tensor &source,
-                                ArrayRef<int64_t> shape) {
+                                const Tensor &source, ArrayRef<int64_t> shape) {
   std::optional<int64_t> count = Tensor::getElementCount(shape);
   if (!count || *count != source.getNumElements()) {
     InFlightDiagnostic diag = interp.emitError(op)
@@ -167,8 +165,8 @@ LogicalResult evaluateReshapeTo(Interpreter &interp, Operation *op,
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
   for (auto [dim, size] : llvm::enumerate(shape))
     if (!type.isDynamicDim(dim) && type.getDimSize(dim) != size)
-      return interp.emitError(op) << "size " << size << " in dimension "
-                                  << dim << " does not match " << type;
+      return interp.emitError(op) << "size " << size << " in dimension " << dim
+                                  << " does not match " << type;
   interp.bind(op->getResult(0), source.reshaped(shape));
   return success();
 }
@@ -244,9 +242,9 @@ LogicalResult evaluateInsertSlice(Interpreter &interp,
     strides.push_back(readIndex(interp, ofr));
   std::optional<int64_t> count = Tensor::getElementCount(sizes);
   if (!count || *count != source.getNumElements())
-    return interp.emitError(op) << "the slice sizes do not match the "
-                                << source.getNumElements()
-                                << " elements of the source";
+    return interp.emitError(op)
+           << "the slice sizes do not match the " << source.getNumElements()
+           << " elements of the source";
   if (failed(forEachSliceElement(
           interp, op, result.getShape(), offsets, sizes, strides,
           [&](int64_t to, int64_t from) { result.set(to, source.get(from)); })))

@@ -156,8 +156,8 @@ std::vector<std::string> formatFloatElements(const Tensor &tensor,
       exponent.consume_front("+");
       exponent.getAsInteger(10, e);
       char expBuffer[16];
-      std::snprintf(expBuffer, sizeof(expBuffer), "e%c%02d",
-                    e < 0 ? '-' : '+', std::abs(e));
+      std::snprintf(expBuffer, sizeof(expBuffer), "e%c%02d", e < 0 ? '-' : '+',
+                    std::abs(e));
       exps[pos] = expBuffer;
       maxExp = std::max(maxExp, exps[pos].size());
     } else {
@@ -181,8 +181,8 @@ std::vector<std::string> formatFloatElements(const Tensor &tensor,
       width = std::max(width, result.back().size());
       continue;
     }
-    std::string left = std::string(maxLeft - part.first.size(), ' ') +
-                       part.first;
+    std::string left =
+        std::string(maxLeft - part.first.size(), ' ') + part.first;
     std::string right = part.second;
     // Scientific mantissas pad with zeros, positional fractions with spaces.
     right += std::string(maxRight - right.size(), scientific ? '0' : ' ');
@@ -481,13 +481,12 @@ FailureOr<Scalar> toScalar(const Literal &literal, Type type,
   }
   int64_t value;
   if (text.getAsInteger(10, value)) {
-    error = "expected an integer of type " + typeToString(type) +
-            ", got '" + text.str() + "'";
+    error = "expected an integer of type " + typeToString(type) + ", got '" +
+            text.str() + "'";
     return failure();
   }
   if (wrapToWidth(getIntegerWidth(type), value) != value) {
-    error = "integer " + text.str() + " does not fit in " +
-            typeToString(type);
+    error = "integer " + text.str() + " does not fit in " + typeToString(type);
     return failure();
   }
   scalar.i = value;
@@ -570,8 +569,7 @@ FailureOr<RuntimeValue> literalToValue(const Literal &literal, Type type,
 
 } // namespace
 
-FailureOr<RuntimeValue> leibniz::interp::parseLiteral(StringRef text,
-                                                      Type type,
+FailureOr<RuntimeValue> leibniz::interp::parseLiteral(StringRef text, Type type,
                                                       std::string &error) {
   FailureOr<Literal> literal = LiteralParser(text).parse(error);
   if (failed(literal))
@@ -625,8 +623,10 @@ FailureOr<RuntimeValue> makeRandom(Type type, SplitMix64 &rng,
     for (int64_t size : tensorType.getShape())
       shape.push_back(ShapedType::isDynamic(size) ? dynamicSize : size);
   if (!Tensor::getElementCount(shape)) {
-    error = "random values of type " + typeToString(type) + " with dynamic "
-            "size " + std::to_string(dynamicSize) +
+    error = "random values of type " + typeToString(type) +
+            " with dynamic "
+            "size " +
+            std::to_string(dynamicSize) +
             " would have a negative size, too many elements or a rank above " +
             std::to_string(Tensor::kMaxRank);
     return failure();
@@ -668,8 +668,7 @@ bool leibniz::interp::conformsTo(const RuntimeValue &value, Type type,
     return true;
   }
   if (value.isTuple()) {
-    error = "expected a value of type " + typeToString(type) +
-            ", got a tuple";
+    error = "expected a value of type " + typeToString(type) + ", got a tuple";
     return false;
   }
   const Tensor &tensor = value.getTensor();
@@ -692,8 +691,8 @@ bool leibniz::interp::conformsTo(const RuntimeValue &value, Type type,
         os << size << "x";
       os << tensor.getElementType() << ">'";
     }
-    error = "expected a value of type " + typeToString(type) + ", got " +
-            actual;
+    error =
+        "expected a value of type " + typeToString(type) + ", got " + actual;
   }
   return ok;
 }

@@ -28,16 +28,16 @@ namespace {
 
 /// The ops under test, as `arith.<name>` on two operands of one type.
 const char *const kBinaryOps[] = {
-    "addi",  "subi",  "muli",  "divsi", "divui", "remsi", "remui",
-    "floordivsi", "ceildivsi", "maxsi", "minsi", "maxui", "minui",
-    "andi",  "ori",   "xori",  "shli",  "shrsi", "shrui"};
+    "addi",       "subi",      "muli",  "divsi", "divui", "remsi", "remui",
+    "floordivsi", "ceildivsi", "maxsi", "minsi", "maxui", "minui", "andi",
+    "ori",        "xori",      "shli",  "shrsi", "shrui"};
 
 std::string makeSource(StringRef type) {
   std::string source;
   for (StringRef op : kBinaryOps)
-    source += ("func.func @" + op + "(%a: " + type + ", %b: " + type +
-               ") -> " + type + " {\n  %r = arith." + op + " %a, %b : " +
-               type + "\n  return %r : " + type + "\n}\n")
+    source += ("func.func @" + op + "(%a: " + type + ", %b: " + type + ") -> " +
+               type + " {\n  %r = arith." + op + " %a, %b : " + type +
+               "\n  return %r : " + type + "\n}\n")
                   .str();
   return source;
 }
@@ -104,8 +104,7 @@ std::optional<S> expected(StringRef op, S a, S b) {
   return std::nullopt;
 }
 
-template <typename S, typename U>
-void checkWidth(StringRef typeName) {
+template <typename S, typename U> void checkWidth(StringRef typeName) {
   auto context = test::makeContext();
   Type type = IntegerType::get(context.get(), std::numeric_limits<U>::digits);
   auto module = test::parse(*context, makeSource(typeName));

@@ -192,9 +192,8 @@ RuntimeValue withSpecialFloats(const RuntimeValue &value, unsigned &next) {
 
 bool containsOp(ModuleOp module, StringRef name) {
   bool found = false;
-  module.walk([&](Operation *op) {
-    found |= op->getName().getStringRef() == name;
-  });
+  module.walk(
+      [&](Operation *op) { found |= op->getName().getStringRef() == name; });
   return found;
 }
 

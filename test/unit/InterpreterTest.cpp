@@ -81,8 +81,8 @@ std::string matmulSource(StringRef type) {
 }
 
 template <typename Real>
-void checkMatmul(MLIRContext &context, Type elementType,
-                 StringRef typeName, std::mt19937_64 &rng) {
+void checkMatmul(MLIRContext &context, Type elementType, StringRef typeName,
+                 std::mt19937_64 &rng) {
   auto module = test::parse(context, matmulSource(typeName));
   ASSERT_TRUE(module);
   Interpreter interpreter(*module);
@@ -113,8 +113,8 @@ void checkMatmul(MLIRContext &context, Type elementType,
       ASSERT_EQ(C.getShape(), ArrayRef<int64_t>({m, n}));
       for (int64_t i = 0; i < m * n; ++i)
         EXPECT_EQ(C.getFloat(i), static_cast<double>(expected[i]))
-            << fn.str() << " element " << i << " of " << m << "x" << k
-            << "x" << n;
+            << fn.str() << " element " << i << " of " << m << "x" << k << "x"
+            << n;
     }
   }
 }
@@ -160,8 +160,8 @@ TEST_F(InterpreterTest, BatchMatmulEqualsCppLoops) {
       for (int64_t j = 0; j < 5; ++j) {
         double acc = 0;
         for (int64_t p = 0; p < 4; ++p)
-          acc += A.getFloat((q * 3 + i) * 4 + p) *
-                 B.getFloat((q * 4 + p) * 5 + j);
+          acc +=
+              A.getFloat((q * 3 + i) * 4 + p) * B.getFloat((q * 4 + p) * 5 + j);
         EXPECT_EQ(C.getFloat((q * 3 + i) * 5 + j), acc);
       }
 }
@@ -204,8 +204,7 @@ TEST_F(InterpreterTest, ReductionsEqualSequentialCpp) {
       hi = i == 0 ? v : std::max(hi, v);
       lo = i == 0 ? v : std::min(lo, v);
     }
-    auto results =
-        test::run(interpreter, "f", {test::makeTensor(f64, {n}, x)});
+    auto results = test::run(interpreter, "f", {test::makeTensor(f64, {n}, x)});
     ASSERT_EQ(results.size(), 4u);
     // Tensor equality tells -0.0 from +0.0.
     EXPECT_EQ(results[0].getTensor(), Tensor::getFloat(f64, sum)) << n;
@@ -339,9 +338,8 @@ TEST_F(InterpreterTest, ScfLoopsAndConditionalsEqualCpp) {
 }
 
 /// Runs `name` of `source` expecting a run-time error mentioning `message`.
-void expectRunTimeError(MLIRContext &context, StringRef source,
-                        StringRef name, ArrayRef<RuntimeValue> args,
-                        StringRef message,
+void expectRunTimeError(MLIRContext &context, StringRef source, StringRef name,
+                        ArrayRef<RuntimeValue> args, StringRef message,
                         InterpreterOptions options = InterpreterOptions()) {
   auto module = test::parse(context, source);
   ASSERT_TRUE(module);
@@ -369,15 +367,15 @@ TEST_F(InterpreterTest, OutOfBoundsReadIsAnErrorNotACrash) {
 }
 
 TEST_F(InterpreterTest, IntegerDivisionByZeroIsAnError) {
-  expectRunTimeError(*context, R"mlir(
+  expectRunTimeError(
+      *context, R"mlir(
     func.func @f(%a: i64, %b: i64) -> i64 {
       %q = arith.divsi %a, %b : i64
       return %q : i64
     })mlir",
-                     "f",
-                     {Tensor::getInt(b.getI64Type(), 7),
-                      Tensor::getInt(b.getI64Type(), 0)},
-                     "integer division by zero");
+      "f",
+      {Tensor::getInt(b.getI64Type(), 7), Tensor::getInt(b.getI64Type(), 0)},
+      "integer division by zero");
 }
 
 TEST_F(InterpreterTest, UnboundedRecursionIsAnError) {
@@ -415,12 +413,13 @@ TEST_F(InterpreterTest, DeeplyNestedScopesStopBeforeTheStackOverflows) {
 }
 
 TEST_F(InterpreterTest, ArgumentsAreCheckedAgainstTheSignature) {
-  expectRunTimeError(*context, R"mlir(
+  expectRunTimeError(
+      *context, R"mlir(
     func.func @f(%x: tensor<3xf64>) -> tensor<3xf64> {
       return %x : tensor<3xf64>
     })mlir",
-                     "f", {test::makeTensor(b.getF64Type(), {2}, {1, 2})},
-                     "expected a value of type 'tensor<3xf64>', got 'tensor<2xf64>'");
+      "f", {test::makeTensor(b.getF64Type(), {2}, {1, 2})},
+      "expected a value of type 'tensor<3xf64>', got 'tensor<2xf64>'");
 }
 
 TEST_F(InterpreterTest, SlicesAndConcatenation) {

@@ -26,8 +26,7 @@ mlir::OwningOpRef<mlir::ModuleOp> parse(mlir::MLIRContext &context,
                                         llvm::StringRef source);
 
 /// A tensor of `type` (f32/f64/i64) with the given shape and elements.
-interp::Tensor makeTensor(mlir::Type elementType,
-                          llvm::ArrayRef<int64_t> shape,
+interp::Tensor makeTensor(mlir::Type elementType, llvm::ArrayRef<int64_t> shape,
                           llvm::ArrayRef<double> values);
 
 /// `count` doubles uniform in [-1, 1) from a fixed-seed generator.

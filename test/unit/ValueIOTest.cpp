@@ -27,10 +27,10 @@ protected:
   ValueIOTest() : context(test::makeContext()), b(context.get()) {}
 
   std::string print(const Tensor &tensor) {
-    Type type = tensor.getRank() == 0
-                    ? tensor.getElementType()
-                    : RankedTensorType::get(tensor.getShape(),
-                                            tensor.getElementType());
+    Type type =
+        tensor.getRank() == 0
+            ? tensor.getElementType()
+            : RankedTensorType::get(tensor.getShape(), tensor.getElementType());
     std::string text;
     llvm::raw_string_ostream os(text);
     printValue(os, tensor, type);
@@ -109,8 +109,8 @@ TEST_F(ValueIOTest, F32LiteralsRoundOnce) {
   // 1 + 2^-24 + 1e-28 is just above the midpoint between two f32 values:
   // rounding it to f32 directly goes up, through double it would go down.
   std::string error;
-  FailureOr<RuntimeValue> value = parseLiteral(
-      "1.0000000596046447753906250001", b.getF32Type(), error);
+  FailureOr<RuntimeValue> value =
+      parseLiteral("1.0000000596046447753906250001", b.getF32Type(), error);
   ASSERT_TRUE(succeeded(value)) << error;
   EXPECT_EQ(value->getTensor().getFloat(0),
             static_cast<double>(std::nextafter(1.0f, 2.0f)));
@@ -118,8 +118,7 @@ TEST_F(ValueIOTest, F32LiteralsRoundOnce) {
 
 TEST_F(ValueIOTest, ScientificWhenMagnitudesDiffer) {
   Type f64 = b.getF64Type();
-  EXPECT_EQ(print(test::makeTensor(f64, {2}, {1e-5, 1.0})),
-            "[1.e-05 1.e+00]");
+  EXPECT_EQ(print(test::makeTensor(f64, {2}, {1e-5, 1.0})), "[1.e-05 1.e+00]");
   EXPECT_EQ(print(test::makeTensor(f64, {2}, {1.5e-5, 1.0})),
             "[1.5e-05 1.0e+00]");
   EXPECT_EQ(print(test::makeTensor(f64, {2}, {1e8, 1.0})), "[1.e+08 1.e+00]");
@@ -162,8 +161,8 @@ TEST_F(ValueIOTest, TuplesPrintInParentheses) {
 
 TEST_F(ValueIOTest, ParsesLiteralsOfTheExpectedType) {
   std::string error;
-  auto matrix = RankedTensorType::get({ShapedType::kDynamic, 2},
-                                      b.getF64Type());
+  auto matrix =
+      RankedTensorType::get({ShapedType::kDynamic, 2}, b.getF64Type());
   FailureOr<RuntimeValue> value =
       parseLiteral("[[1, 2.5], [-3e2, 4]]", matrix, error);
   ASSERT_TRUE(succeeded(value)) << error;

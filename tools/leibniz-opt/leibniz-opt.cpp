@@ -35,6 +35,6 @@ int main(int argc, char **argv) {
   // Leibniz passes.
   leibniz::interp::registerInterpreterPasses();
 
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "Leibniz optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Leibniz optimizer driver\n", registry));
 }

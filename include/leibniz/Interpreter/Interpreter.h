@@ -4,12 +4,12 @@
 //
 // The reference interpreter evaluates `func` + `lz` + the `arith`, `math`,
 // `scf`, `tensor` and `linalg` (on tensors) ops that the pipelines produce
-// before bufferization, on concrete values. It is the semantic oracle of the compiler: rewrite rules,
-// AD and the tensor search are checked by comparing its results before and
-// after a transformation. It favours clarity and exactness over speed, counts
-// the operations it executes, and reports every run-time error (out-of-bounds
-// read, integer division by zero, unsupported op, ...) at the location of the
-// offending op instead of crashing.
+// before bufferization, on concrete values. It is the semantic oracle of the
+// compiler: rewrite rules, AD and the tensor search are checked by comparing
+// its results before and after a transformation. It favours clarity and
+// exactness over speed, counts the operations it executes, and reports every
+// run-time error (out-of-bounds read, integer division by zero, unsupported op,
+// ...) at the location of the offending op instead of crashing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,18 +38,18 @@ bool isSupportedType(mlir::Type type);
 /// Executes one op: reads its operands with `Interpreter::lookup`, binds its
 /// results with `Interpreter::bind`, and reports errors with
 /// `Interpreter::emitError` before returning failure.
-using OpHandler = std::function<mlir::LogicalResult(Interpreter &,
-                                                    mlir::Operation *)>;
+using OpHandler =
+    std::function<mlir::LogicalResult(Interpreter &, mlir::Operation *)>;
 
 /// The handlers the interpreter knows, keyed by op type.
 class OpHandlerRegistry {
 public:
   template <typename OpTy>
   void add(std::function<mlir::LogicalResult(Interpreter &, OpTy)> handler) {
-    handlers[mlir::TypeID::get<OpTy>()] =
-        [handler](Interpreter &interp, mlir::Operation *op) {
-          return handler(interp, llvm::cast<OpTy>(op));
-        };
+    handlers[mlir::TypeID::get<OpTy>()] = [handler](Interpreter &interp,
+                                                    mlir::Operation *op) {
+      return handler(interp, llvm::cast<OpTy>(op));
+    };
   }
   /// A handler for every op that implements interface `InterfaceTy` and has
   /// no handler of its own.

@@ -28,8 +28,7 @@ void printValue(llvm::raw_ostream &os, const RuntimeValue &value,
 /// nested `[...]` lists for tensors (their nesting gives the dynamic sizes),
 /// `(a, b)` for tuples. On failure returns an explanation in `error`.
 mlir::FailureOr<RuntimeValue> parseLiteral(llvm::StringRef text,
-                                           mlir::Type type,
-                                           std::string &error);
+                                           mlir::Type type, std::string &error);
 
 /// Seeded random data of type `type`: floats uniform in [-1, 1), integers
 /// uniform in [0, 10), booleans fair; dynamic dimensions get `dynamicSize`.
@@ -40,8 +39,7 @@ mlir::FailureOr<RuntimeValue> makeRandomValue(mlir::Type type, uint64_t seed,
 
 /// Checks that `value` has type `type` (dynamic dimensions match any size);
 /// on mismatch returns false and explains in `error`.
-bool conformsTo(const RuntimeValue &value, mlir::Type type,
-                std::string &error);
+bool conformsTo(const RuntimeValue &value, mlir::Type type, std::string &error);
 
 } // namespace leibniz::interp
 
