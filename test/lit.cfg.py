@@ -8,7 +8,7 @@ from lit.llvm import llvm_config
 
 config.name = "Leibniz"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".lz"]
 config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 
@@ -22,4 +22,4 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.leibniz_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["leibniz-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["leibniz", "leibniz-opt"], tool_dirs)

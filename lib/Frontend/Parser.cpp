@@ -23,13 +23,12 @@ class Parser {
 public:
   Parser(const llvm::SourceMgr &sourceMgr, unsigned bufferId,
          Lexer::ErrorFn errorFn)
-      : errorFn(std::move(errorFn)) {
-    Lexer lexer(sourceMgr, bufferId,
-                [this](SMLoc loc, const llvm::Twine &m) { error(loc, m); });
-    do
-      tokens.push_back(lexer.lex());
-    while (!tokens.back().is(Token::eof));
-  }
+      : lexer(sourceMgr, bufferId,
+              [this](SMLoc loc, const llvm::Twine &m) {
+                hadError = true;
+                this->errorFn(loc, m);
+              }),
+        errorFn(std::move(errorFn)) {}
 
   std::optional<ModuleAST> parseModule();
 
@@ -43,21 +42,31 @@ private:
   const Token &cur() {
     if (!newlinesSignificant())
       skipNewlines();
-    return tokens[pos];
+    return tokenAt(pos);
+  }
+  /// The token at `index`, lexed on demand so that lexer and parser errors
+  /// come out in source order.
+  const Token &tokenAt(size_t index) {
+    while (tokens.size() <= index) {
+      if (!tokens.empty() && tokens.back().is(Token::eof))
+        return tokens.back();
+      tokens.push_back(lexer.lex());
+    }
+    return tokens[index];
   }
   bool newlinesSignificant() const {
     return bracketStack.empty() || bracketStack.back();
   }
   void skipNewlines() {
-    while (tokens[pos].is(Token::newline))
+    while (tokenAt(pos).is(Token::newline))
       ++pos;
   }
   /// The kind of the first token after the current one and any line breaks.
   Token::Kind peekPastNewlines() {
     size_t p = pos;
-    while (tokens[p].is(Token::newline))
+    while (tokenAt(p).is(Token::newline))
       ++p;
-    return tokens[p].getKind();
+    return tokenAt(p).getKind();
   }
   /// Skips line breaks if the next real token is `kind`.
   void skipNewlinesBefore(Token::Kind kind) {
@@ -91,7 +100,9 @@ private:
   }
   bool error(SMLoc loc, const llvm::Twine &message) {
     hadError = true;
-    errorFn(loc, message);
+    // The lexer has already reported a malformed token: one error is enough.
+    if (!tokenAt(pos).is(Token::error))
+      errorFn(loc, message);
     return false;
   }
   /// Reports an error where an expression was being parsed.
@@ -152,6 +163,7 @@ private:
   bool parseExprList(Token::Kind close, std::vector<ExprPtr> &exprs,
                      llvm::StringRef context);
 
+  Lexer lexer;
   std::vector<Token> tokens;
   size_t pos = 0;
   std::vector<bool> bracketStack;
@@ -184,7 +196,7 @@ std::optional<ModuleAST> Parser::parseModule() {
     bracketStack.clear();
     while (!cur().is(Token::eof)) {
       if (cur().isAny({Token::kw_def, Token::kw_import}) && pos > 0 &&
-          tokens[pos - 1].is(Token::newline))
+          tokenAt(pos - 1).is(Token::newline))
         break;
       Token token = consume();
       if (token.is(Token::newline) &&
@@ -470,7 +482,8 @@ ExprPtr Parser::parsePostfix() {
         do {
           CallExprAST::Arg arg;
           arg.loc = cur().getLoc();
-          if (cur().is(Token::identifier) && tokens[pos + 1].is(Token::equal)) {
+          if (cur().is(Token::identifier) &&
+              tokenAt(pos + 1).is(Token::equal)) {
             arg.name = consume().getSpelling().str();
             consume();
           } else if (!args.empty() && !args.back().name.empty()) {
@@ -497,7 +510,7 @@ ExprPtr Parser::parsePostfix() {
         return fail(loc, "expected at least one index");
       expr = std::make_unique<IndexExprAST>(loc, std::move(expr),
                                             std::move(indices));
-    } else if (cur().is(Token::dot) && tokens[pos + 1].is(Token::integer)) {
+    } else if (cur().is(Token::dot) && tokenAt(pos + 1).is(Token::integer)) {
       consume();
       Token index = consume();
       std::optional<int64_t> value = index.getIntegerValue();
@@ -540,7 +553,7 @@ ExprPtr Parser::parsePrimary() {
   case Token::kw_prod:
   case Token::kw_max:
   case Token::kw_min:
-    if (tokens[pos + 1].is(Token::l_paren))
+    if (tokenAt(pos + 1).is(Token::l_paren))
       return std::make_unique<VarExprAST>(loc, consume().getSpelling().str());
     return parseScope();
   case Token::kw_for:
