@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build ccache g++ python3 diffutils
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev libopenblas-dev
+  clang-22 libclang-rt-22-dev
 )
 
 missing=()
