@@ -70,47 +70,30 @@ Token Lexer::lex() {
       case '@':
         return formToken(Token::at, start);
       case '-':
-        if (curPtr != buffer.end() && *curPtr == '>') {
-          ++curPtr;
-          return formToken(Token::arrow, start);
-        }
-        return formToken(Token::minus, start);
+        return consumeIf('>') ? formToken(Token::arrow, start)
+                              : formToken(Token::minus, start);
       case '=':
-        if (curPtr != buffer.end() && (*curPtr == '=' || *curPtr == '>')) {
-          return formToken(
-              *curPtr++ == '=' ? Token::equal_equal : Token::fat_arrow, start);
-        }
-        return formToken(Token::equal, start);
+        if (consumeIf('='))
+          return formToken(Token::equal_equal, start);
+        return consumeIf('>') ? formToken(Token::fat_arrow, start)
+                              : formToken(Token::equal, start);
       case '!':
-        if (curPtr != buffer.end() && *curPtr == '=') {
-          ++curPtr;
-          return formToken(Token::bang_equal, start);
-        }
-        return formToken(Token::bang, start);
+        return consumeIf('=') ? formToken(Token::bang_equal, start)
+                              : formToken(Token::bang, start);
       case '<':
-        if (curPtr != buffer.end() && *curPtr == '=') {
-          ++curPtr;
-          return formToken(Token::less_equal, start);
-        }
-        return formToken(Token::less, start);
+        return consumeIf('=') ? formToken(Token::less_equal, start)
+                              : formToken(Token::less, start);
       case '>':
-        if (curPtr != buffer.end() && *curPtr == '=') {
-          ++curPtr;
-          return formToken(Token::greater_equal, start);
-        }
-        return formToken(Token::greater, start);
+        return consumeIf('=') ? formToken(Token::greater_equal, start)
+                              : formToken(Token::greater, start);
       case '&':
-        if (curPtr != buffer.end() && *curPtr == '&') {
-          ++curPtr;
-          return formToken(Token::amp_amp, start);
-        }
-        return emitError(start, "unexpected '&'; did you mean '&&'?");
+        return consumeIf('&')
+                   ? formToken(Token::amp_amp, start)
+                   : emitError(start, "unexpected '&'; did you mean '&&'?");
       case '|':
-        if (curPtr != buffer.end() && *curPtr == '|') {
-          ++curPtr;
-          return formToken(Token::pipe_pipe, start);
-        }
-        return emitError(start, "unexpected '|'; did you mean '||'?");
+        return consumeIf('|')
+                   ? formToken(Token::pipe_pipe, start)
+                   : emitError(start, "unexpected '|'; did you mean '||'?");
       case '"':
         return lexString(start);
       default:

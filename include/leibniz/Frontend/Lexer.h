@@ -29,6 +29,13 @@ public:
   Token lex();
 
 private:
+  /// Consumes the next character if it is `c`.
+  bool consumeIf(char c) {
+    if (curPtr == buffer.end() || *curPtr != c)
+      return false;
+    ++curPtr;
+    return true;
+  }
   Token formToken(Token::Kind kind, const char *start) {
     return Token(kind, llvm::StringRef(start, curPtr - start));
   }
