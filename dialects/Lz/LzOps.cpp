@@ -372,6 +372,22 @@ OpFoldResult FillOp::fold(FoldAdaptor adaptor) {
 }
 
 //===----------------------------------------------------------------------===//
+// RandomOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RandomOp::verify() {
+  if (getDistribution() != "uniform" && getDistribution() != "normal")
+    return emitOpError("distribution must be \"uniform\" or \"normal\", not \"")
+           << getDistribution() << "\"";
+  RankedTensorType type = getResult().getType();
+  if (getSizes().size() != static_cast<size_t>(type.getNumDynamicDims()))
+    return emitOpError("expects one size per dynamic dimension of ")
+           << type << " (" << type.getNumDynamicDims() << "), got "
+           << getSizes().size();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // IotaOp
 //===----------------------------------------------------------------------===//
 

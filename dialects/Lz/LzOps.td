@@ -374,4 +374,48 @@ def Lz_ConditionOp : Lz_Op<"condition", [Pure, Terminator, HasParent<"LoopOp">]>
   let assemblyFormat = "$condition attr-dict";
 }
 
+//===----------------------------------------------------------------------===//
+// Random numbers and debugging
+//===----------------------------------------------------------------------===//
+
+def Lz_RandomOp : Lz_Op<"random", [Pure]> {
+  let summary = "counter-based pseudo-random numbers";
+  let description = [{
+    A tensor of pseudo-random floats of the given sizes: uniform in
+    `[0, 1)` (`distribution = "uniform"`) or standard normal
+    (`distribution = "normal"`). Element `e` (in C order) is a function of
+    `$seed` and `e` only, computed with the Philox-4x32-10 counter-based
+    generator, so the same program gives the same numbers on every target
+    and in every order of evaluation. Uniform numbers take the top 53 bits
+    of one 64-bit output; normal numbers use the Box-Muller transform on two.
+
+    ```mlir
+    %x = lz.random "normal" %seed, %n : tensor<?xf64>
+    ```
+  }];
+  let arguments = (ins StrAttr:$distribution, I64:$seed,
+                       Variadic<Index>:$sizes);
+  let results = (outs RankedTensorOf<[Lz_Float]>:$result);
+  let assemblyFormat = [{
+    $distribution $seed (`,` $sizes^)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Lz_PrintOp : Lz_Op<"print", [MemoryEffects<[MemWrite]>,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "prints a value at run time and returns it";
+  let description = [{
+    Prints `$input` (NumPy style) when it runs and returns it unchanged; for
+    debugging. It has a side effect, so it is not removed as dead code.
+
+    ```mlir
+    %y = lz.print %x : tensor<3xf64>
+    ```
+  }];
+  let arguments = (ins AnyType:$input);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 #endif // LEIBNIZ_DIALECT_LZ_LZOPS_TD

@@ -60,6 +60,7 @@ Interpreter::Interpreter(ModuleOp module, InterpreterOptions options)
   registerTensorHandlers(registry);
   registerControlFlowHandlers(registry);
   registerLinalgHandlers(registry);
+  registerADHandlers(registry);
 }
 
 FailureOr<SmallVector<RuntimeValue>>

@@ -13,6 +13,10 @@
 #include "EvaluationUtils.h"
 
 #include "Lz/LzOps.h"
+#include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Runtime/Philox.h"
+
+#include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <limits>
@@ -281,6 +285,38 @@ LogicalResult evaluateIota(Interpreter &interp, lz::IotaOp op) {
   return success();
 }
 
+/// Element `e` (in C order) of the result is Philox-4x32-10 of counter `e`
+/// under the seed as key.
+LogicalResult evaluateRandom(Interpreter &interp, lz::RandomOp op) {
+  RankedTensorType type = op.getResult().getType();
+  SmallVector<int64_t> shape;
+  auto sizes = op.getSizes().begin();
+  for (int64_t dim : type.getShape())
+    shape.push_back(ShapedType::isDynamic(dim)
+                        ? interp.lookupTensor(*sizes++).getInt(0)
+                        : dim);
+  if (failed(checkTensorShape(interp, op, shape)))
+    return failure();
+  auto seed =
+      static_cast<uint64_t>(interp.lookupTensor(op.getSeed()).getInt(0));
+  bool normal = op.getDistribution() == "normal";
+  Tensor result(type.getElementType(), shape);
+  for (int64_t e = 0, n = result.getNumElements(); e < n; ++e)
+    result.setFloat(e, normal ? runtime::philoxNormal(e, seed)
+                              : runtime::philoxUniform(e, seed));
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
+/// Prints the value to standard output, then returns it.
+LogicalResult evaluatePrint(Interpreter &interp, lz::PrintOp op) {
+  const RuntimeValue &value = interp.lookup(op.getInput());
+  printValue(llvm::outs(), value, op.getInput().getType());
+  llvm::outs() << "\n";
+  interp.bind(op.getResult(), value);
+  return success();
+}
+
 /// `C[b, i, j] = sum_k A[b, i, k] * B[b, k, j]`, with the rounding of the
 /// equivalent lz.sum: the product and every partial sum are rounded, and the
 /// first product starts the sum.
@@ -382,6 +418,8 @@ void leibniz::interp::registerLzHandlers(OpHandlerRegistry &registry) {
   registry.add<lz::GetOp>(evaluateGet);
   registry.add<lz::FillOp>(evaluateFill);
   registry.add<lz::IotaOp>(evaluateIota);
+  registry.add<lz::RandomOp>(evaluateRandom);
+  registry.add<lz::PrintOp>(evaluatePrint);
   registry.add<lz::MatmulOp>([](Interpreter &interp, lz::MatmulOp op) {
     return evaluateMatmul(interp, op);
   });

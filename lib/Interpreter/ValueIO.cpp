@@ -10,6 +10,7 @@
 
 #include "leibniz/Interpreter/ValueIO.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 using namespace mlir;
 using namespace leibniz::interp;
@@ -695,4 +697,143 @@ bool leibniz::interp::conformsTo(const RuntimeValue &value, Type type,
         "expected a value of type " + typeToString(type) + ", got " + actual;
   }
   return ok;
+}
+
+//===----------------------------------------------------------------------===//
+// .npy files
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The value of `key` in the header dictionary of a .npy file: the text
+/// after `'key':` up to the next top-level comma or the closing brace.
+std::optional<StringRef> getHeaderEntry(StringRef header, StringRef key) {
+  size_t pos = header.find(("'" + key + "'").str());
+  if (pos == StringRef::npos)
+    return std::nullopt;
+  StringRef rest = header.drop_front(pos + key.size() + 2).ltrim();
+  if (!rest.consume_front(":"))
+    return std::nullopt;
+  rest = rest.ltrim();
+  if (rest.starts_with("(")) {
+    size_t close = rest.find(')');
+    if (close == StringRef::npos)
+      return std::nullopt;
+    return rest.take_front(close + 1);
+  }
+  return rest.take_until([](char c) { return c == ',' || c == '}'; }).rtrim();
+}
+} // namespace
+
+FailureOr<RuntimeValue> leibniz::interp::readNpy(MLIRContext *context,
+                                                 StringRef contents,
+                                                 std::string &error) {
+  auto fail = [&](const Twine &message) {
+    error = message.str();
+    return failure();
+  };
+  if (!contents.consume_front("\x93NUMPY") || contents.size() < 2)
+    return fail("not a .npy file (bad magic string)");
+  auto major = static_cast<unsigned char>(contents[0]);
+  contents = contents.drop_front(2);
+  size_t headerSize;
+  if (major == 1) {
+    if (contents.size() < 2)
+      return fail("truncated .npy header");
+    headerSize = static_cast<unsigned char>(contents[0]) |
+                 static_cast<unsigned char>(contents[1]) << 8;
+    contents = contents.drop_front(2);
+  } else if (major == 2 || major == 3) {
+    if (contents.size() < 4)
+      return fail("truncated .npy header");
+    headerSize = 0;
+    for (int i = 3; i >= 0; --i)
+      headerSize = headerSize << 8 | static_cast<unsigned char>(contents[i]);
+    contents = contents.drop_front(4);
+  } else {
+    return fail("unsupported .npy format version " + Twine(major));
+  }
+  if (contents.size() < headerSize)
+    return fail("truncated .npy header");
+  StringRef header = contents.take_front(headerSize);
+  StringRef data = contents.drop_front(headerSize);
+
+  std::optional<StringRef> descr = getHeaderEntry(header, "descr");
+  std::optional<StringRef> fortran = getHeaderEntry(header, "fortran_order");
+  std::optional<StringRef> shapeText = getHeaderEntry(header, "shape");
+  if (!descr || !fortran || !shapeText)
+    return fail("malformed .npy header: " + header.trim());
+  if (*fortran != "False")
+    return fail("Fortran-order .npy files are not supported; save the array "
+                "in C order");
+  Builder builder(context);
+  StringRef dtype = descr->trim("'\"");
+  Type elementType;
+  size_t itemSize;
+  if (dtype == "<f8")
+    elementType = builder.getF64Type(), itemSize = 8;
+  else if (dtype == "<f4")
+    elementType = builder.getF32Type(), itemSize = 4;
+  else if (dtype == "<i8")
+    elementType = builder.getI64Type(), itemSize = 8;
+  else if (dtype == "<i4")
+    elementType = builder.getI32Type(), itemSize = 4;
+  else if (dtype == "|b1")
+    elementType = builder.getI1Type(), itemSize = 1;
+  else
+    return fail("unsupported .npy element type '" + dtype +
+                "'; expected little-endian f8, f4, i8, i4 or b1");
+
+  SmallVector<int64_t> shape;
+  StringRef dims = shapeText->trim().drop_front().drop_back();
+  SmallVector<StringRef> parts;
+  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef part : parts) {
+    part = part.trim();
+    if (part.empty())
+      continue;
+    int64_t dim;
+    if (part.getAsInteger(10, dim) || dim < 0)
+      return fail("malformed .npy shape " + *shapeText);
+    shape.push_back(dim);
+  }
+  if (static_cast<int64_t>(shape.size()) > Tensor::kMaxRank)
+    return fail("the .npy array has too many dimensions");
+  std::optional<int64_t> count = Tensor::getElementCount(shape);
+  if (!count || *count > Tensor::kMaxElements)
+    return fail("the .npy array is too large");
+  if (data.size() != static_cast<size_t>(*count) * itemSize)
+    return fail("the .npy file has " + Twine(data.size()) +
+                " bytes of data but its header needs " +
+                Twine(*count * itemSize) + " (truncated or corrupt)");
+
+  Tensor tensor(elementType, shape);
+  auto readBits = [&](int64_t index) {
+    uint64_t bits = 0;
+    for (size_t b = itemSize; b-- > 0;)
+      bits = bits << 8 |
+             static_cast<unsigned char>(data[index * itemSize + b]);
+    return bits;
+  };
+  for (int64_t i = 0; i < *count; ++i) {
+    uint64_t bits = readBits(i);
+    if (dtype == "<f8") {
+      double value;
+      std::memcpy(&value, &bits, sizeof(value));
+      tensor.setFloat(i, value);
+    } else if (dtype == "<f4") {
+      auto narrow = static_cast<uint32_t>(bits);
+      float value;
+      std::memcpy(&value, &narrow, sizeof(value));
+      tensor.setFloat(i, value);
+    } else if (dtype == "<i4") {
+      tensor.setInt(i, static_cast<int32_t>(bits));
+    } else if (dtype == "|b1") {
+      if (bits > 1)
+        return fail("the .npy file holds a bool that is neither 0 nor 1");
+      tensor.setInt(i, static_cast<int64_t>(bits));
+    } else {
+      tensor.setInt(i, static_cast<int64_t>(bits));
+    }
+  }
+  return RuntimeValue(std::move(tensor));
 }

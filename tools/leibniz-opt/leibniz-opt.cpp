@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AD/ADDialect.h"
 #include "Lz/LzDialect.h"
 #include "leibniz/Interpreter/Passes.h"
 
@@ -23,10 +24,10 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<leibniz::lz::LzDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
-                  mlir::math::MathDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect>();
+  registry.insert<leibniz::ad::ADDialect, leibniz::lz::LzDialect,
+                  mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
 
   // Upstream passes the Leibniz pipelines use.
   mlir::registerTransformsPasses();

@@ -3,40 +3,59 @@
 // Part of Leibniz.
 //
 // `leibniz <command> [options] <file.lz>`. Each command is a subcommand
-// with its own `--help`. Today: `emit --emit=ast`. Semantic analysis, IR
-// generation and running programs are not built yet.
+// with its own `--help`:
+//   emit   print the program at a stage of compilation
+//   check  report the program's errors, print nothing else
+//   run    run a definition and print its result
 //
 //===----------------------------------------------------------------------===//
 
+#include "AD/ADOps.h"
 #include "leibniz/Frontend/AST.h"
-#include "leibniz/Frontend/Diagnostics.h"
-#include "leibniz/Frontend/Parser.h"
+#include "leibniz/Frontend/Frontend.h"
+#include "leibniz/Frontend/MLIRGen.h"
+#include "leibniz/Interpreter/Interpreter.h"
+#include "leibniz/Interpreter/ValueIO.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+using namespace mlir;
 using namespace leibniz;
 namespace cl = llvm::cl;
 
 namespace {
 
-cl::SubCommand emitCommand("emit", "Print a program at a stage of compilation");
+cl::SubCommand emitCommand("emit",
+                           "Print a program at a stage of compilation");
+cl::SubCommand checkCommand("check",
+                            "Check a program and report its errors");
+cl::SubCommand runCommand("run", "Run a definition of a program and print "
+                                 "its result");
 
 /// The stages `emit` can print, in the order of compilation.
-enum class Stage { AST };
+enum class Stage { AST, Lz };
 
-cl::opt<Stage>
-    emitStage("emit", cl::desc("The stage to print"),
-              cl::values(clEnumValN(Stage::AST, "ast",
-                                    "the syntax tree, as S-expressions")),
-              cl::init(Stage::AST), cl::sub(emitCommand));
+cl::opt<Stage> emitStage(
+    "emit", cl::desc("The stage to print"),
+    cl::values(clEnumValN(Stage::AST, "ast",
+                          "the syntax tree, as S-expressions"),
+               clEnumValN(Stage::Lz, "lz",
+                          "the checked program as lz and ad IR")),
+    cl::init(Stage::Lz), cl::sub(emitCommand));
 
-cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
-                                   cl::Required, cl::sub(emitCommand));
+cl::opt<std::string> inputFilename(cl::Positional,
+                                   cl::desc("<input .lz file>"), cl::Required,
+                                   cl::sub(emitCommand), cl::sub(checkCommand),
+                                   cl::sub(runCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
@@ -44,34 +63,47 @@ cl::opt<std::string> outputFilename("o",
                                     cl::value_desc("file"), cl::init("-"),
                                     cl::sub(emitCommand));
 
-/// Parses the input file; errors go through MLIR's diagnostic handler with
-/// the source line and a caret.
-std::optional<frontend::ModuleAST> parseInput(mlir::MLIRContext &context,
-                                              llvm::SourceMgr &sourceMgr) {
-  std::string errorMessage;
-  std::unique_ptr<llvm::MemoryBuffer> file =
-      mlir::openInputFile(inputFilename, &errorMessage);
-  if (!file) {
-    llvm::errs() << "leibniz: " << errorMessage << "\n";
-    return std::nullopt;
-  }
-  unsigned bufferId =
-      sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  return frontend::parseModule(
-      sourceMgr, bufferId, [&](llvm::SMLoc loc, const llvm::Twine &message) {
-        mlir::emitError(frontend::getLocation(&context, sourceMgr, loc))
-            << message;
-      });
+cl::opt<bool> noStdlib("no-stdlib",
+                       cl::desc("Do not put the standard library in scope"),
+                       cl::init(false), cl::sub(emitCommand),
+                       cl::sub(checkCommand), cl::sub(runCommand));
+
+cl::opt<bool> checkStdlib(
+    "check-stdlib",
+    cl::desc("Check every standard library definition, used or not"),
+    cl::init(false), cl::sub(checkCommand));
+
+enum class Engine { Interp };
+
+cl::opt<Engine> engine(
+    "engine", cl::desc("How to run the program"),
+    cl::values(clEnumValN(Engine::Interp, "interp",
+                          "the reference interpreter (exact IR semantics)")),
+    cl::init(Engine::Interp), cl::sub(runCommand));
+
+cl::opt<std::string> entryName("entry",
+                               cl::desc("The definition to run (default: "
+                                        "main)"),
+                               cl::value_desc("name"), cl::init("main"),
+                               cl::sub(runCommand));
+
+cl::list<std::string>
+    argValues("arg",
+              cl::desc("An argument of the entry: name=value, where value is "
+                       "a literal (0.5, [1, 2], (1.0, [2.0])) or a .npy file"),
+              cl::value_desc("name=value"), cl::sub(runCommand));
+
+/// Parses and checks the input; errors go through MLIR's diagnostic handler
+/// with the source line and a caret.
+FailureOr<frontend::LoadedProgram> load(MLIRContext &context,
+                                        llvm::SourceMgr &sourceMgr) {
+  frontend::LoadOptions options;
+  options.withStdlib = !noStdlib;
+  options.checkStdlib = checkStdlib;
+  return frontend::loadProgram(context, sourceMgr, inputFilename, options);
 }
 
-int runEmit() {
-  mlir::MLIRContext context;
-  llvm::SourceMgr sourceMgr;
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  std::optional<frontend::ModuleAST> module = parseInput(context, sourceMgr);
-  if (!module)
-    return 1;
-
+int emitAST(frontend::LoadedProgram &program) {
   std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFilename, &errorMessage);
@@ -79,12 +111,230 @@ int runEmit() {
     llvm::errs() << "leibniz: " << errorMessage << "\n";
     return 1;
   }
-  switch (emitStage) {
-  case Stage::AST:
-    frontend::dump(*module, output->os());
-    break;
-  }
+  // The main file is the last one loaded.
+  frontend::dump(*program.asts.back(), output->os());
   output->keep();
+  return 0;
+}
+
+int runEmit() {
+  MLIRContext context;
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  FailureOr<frontend::LoadedProgram> loaded = load(context, sourceMgr);
+  if (failed(loaded))
+    return 1;
+  if (emitStage == Stage::AST)
+    return emitAST(*loaded);
+  FailureOr<frontend::Program> program =
+      frontend::generateProgram(context, sourceMgr, loaded->modules);
+  if (failed(program))
+    return 1;
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << "leibniz: " << errorMessage << "\n";
+    return 1;
+  }
+  program->getModule().print(output->os());
+  output->os() << "\n";
+  output->keep();
+  return 0;
+}
+
+int runCheck() {
+  MLIRContext context;
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  FailureOr<frontend::LoadedProgram> loaded = load(context, sourceMgr);
+  if (failed(loaded))
+    return 1;
+  return failed(frontend::generateProgram(context, sourceMgr, loaded->modules))
+             ? 1
+             : 0;
+}
+
+/// What a transformation that the compiler does not expand yet is called
+/// in the language.
+std::string describeUnsupported(Operation *op) {
+  StringRef name = op->getName().stripDialect();
+  if (auto jacobian = dyn_cast<ad::JacobianOp>(op))
+    return jacobian.getMode() == "fwd" ? "jacfwd" : "jacrev";
+  if (auto grad = dyn_cast<ad::GradOp>(op))
+    return grad.getMode() == "fwd" ? "grad (forward mode)"
+                                   : "grad (reverse mode)";
+  return name.str();
+}
+
+/// Reports the `ad` transformations reachable from `entry`: they are not
+/// expanded yet, so the program cannot run.
+LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry) {
+  SymbolTable symbols(module);
+  llvm::StringSet<> visited;
+  SmallVector<func::FuncOp> worklist = {entry};
+  bool ok = true;
+  while (!worklist.empty()) {
+    func::FuncOp func = worklist.pop_back_val();
+    if (!visited.insert(func.getName()).second)
+      continue;
+    func.walk([&](Operation *op) {
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+          worklist.push_back(callee);
+        return;
+      }
+      if (isa<ad::ADDialect>(op->getDialect()) && !isa<ad::StopGradientOp>(op)) {
+        op->emitError() << "not supported yet: " << describeUnsupported(op)
+                        << "; programs that differentiate or optimize can be "
+                           "checked and emitted ('leibniz emit') but not run";
+        ok = false;
+      }
+    });
+  }
+  return success(ok);
+}
+
+/// The argument values of the entry from `--arg name=value`.
+FailureOr<SmallVector<interp::RuntimeValue>>
+parseArguments(MLIRContext &context, const frontend::Program &program,
+               func::FuncOp entry) {
+  SmallVector<std::string> names = program.getParameterNames(entry.getName());
+  SmallVector<std::optional<interp::RuntimeValue>> values(names.size());
+  bool ok = true;
+  auto error = [&]() -> llvm::raw_ostream & {
+    ok = false;
+    return llvm::errs() << "leibniz: error: ";
+  };
+  for (const std::string &arg : argValues) {
+    auto [name, text] = StringRef(arg).split('=');
+    if (!StringRef(arg).contains('=')) {
+      error() << "--arg needs name=value, got '" << arg << "'\n";
+      continue;
+    }
+    auto it = llvm::find(names, name);
+    if (it == names.end()) {
+      error() << "'" << entry.getName() << "' has no parameter '" << name
+              << "'";
+      if (!names.empty()) {
+        llvm::errs() << "; its parameters are";
+        for (const std::string &known : names)
+          llvm::errs() << " " << known;
+      }
+      llvm::errs() << "\n";
+      continue;
+    }
+    unsigned index = it - names.begin();
+    if (values[index]) {
+      error() << "argument '" << name << "' is given twice\n";
+      continue;
+    }
+    Type type = entry.getArgumentTypes()[index];
+    std::string message;
+    FailureOr<interp::RuntimeValue> value = failure();
+    if (text.ends_with(".npy")) {
+      std::string errorMessage;
+      std::unique_ptr<llvm::MemoryBuffer> file =
+          mlir::openInputFile(text, &errorMessage);
+      if (!file) {
+        error() << "argument '" << name << "': " << errorMessage << "\n";
+        continue;
+      }
+      value = interp::readNpy(&context, file->getBuffer(), message);
+      if (failed(value)) {
+        error() << "argument '" << name << "': " << text << ": " << message
+                << "\n";
+        continue;
+      }
+    } else {
+      value = interp::parseLiteral(text, type, message);
+      if (failed(value)) {
+        error() << "argument '" << name << "': " << message << "\n";
+        continue;
+      }
+    }
+    if (!interp::conformsTo(*value, type, message)) {
+      error() << "argument '" << name << "': " << message << "\n";
+      continue;
+    }
+    values[index] = *value;
+  }
+  for (auto [i, value] : llvm::enumerate(values))
+    if (!value)
+      error() << "missing argument '" << names[i] << "' of '"
+              << entry.getName() << "' (give it with --arg " << names[i]
+              << "=...)\n";
+  if (!ok)
+    return failure();
+
+  // Size parameters must agree across the arguments.
+  frontend::ArgumentShapes shapes;
+  std::function<void(const interp::RuntimeValue &,
+                     std::vector<std::vector<int64_t>> &)>
+      collect = [&](const interp::RuntimeValue &value,
+                    std::vector<std::vector<int64_t>> &out) {
+        if (value.isTuple()) {
+          for (const interp::RuntimeValue &element : value.getElements())
+            collect(element, out);
+          return;
+        }
+        const interp::Tensor &tensor = value.getTensor();
+        if (tensor.getRank() > 0)
+          out.emplace_back(tensor.getShape().begin(), tensor.getShape().end());
+      };
+  SmallVector<interp::RuntimeValue> result;
+  for (const auto &value : values) {
+    collect(*value, shapes.emplace_back());
+    result.push_back(*value);
+  }
+  if (failed(program.checkArgumentShapes(
+          entry.getName(), shapes,
+          NameLoc::get(StringAttr::get(&context, "--arg")))))
+    return failure();
+  return result;
+}
+
+int runRun() {
+  MLIRContext context;
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  FailureOr<frontend::LoadedProgram> loaded = load(context, sourceMgr);
+  if (failed(loaded))
+    return 1;
+  FailureOr<frontend::Program> program =
+      frontend::generateProgram(context, sourceMgr, loaded->modules);
+  if (failed(program))
+    return 1;
+  ModuleOp module = program->getModule();
+  auto entry = SymbolTable(module).lookup<func::FuncOp>(entryName);
+  if (!entry || entry.isPrivate()) {
+    llvm::errs() << "leibniz: error: the program has no definition '"
+                 << entryName << "'"
+                 << (entryName == "main" ? "; define 'main' or choose the "
+                                           "definition with --entry"
+                                         : "")
+                 << "\n";
+    return 1;
+  }
+  if (failed(checkRunnable(module, entry)))
+    return 1;
+  FailureOr<SmallVector<interp::RuntimeValue>> args =
+      parseArguments(context, *program, entry);
+  if (failed(args))
+    return 1;
+  interp::Interpreter interpreter(module);
+  FailureOr<SmallVector<interp::RuntimeValue>> results =
+      interpreter.call(entry, *args);
+  if (failed(results))
+    return 1;
+  for (auto [result, type] :
+       llvm::zip(*results, entry.getFunctionType().getResults())) {
+    interp::printValue(llvm::outs(), result, type);
+    llvm::outs() << "\n";
+  }
   return 0;
 }
 
@@ -95,13 +345,22 @@ int main(int argc, char **argv) {
   if (!cl::ParseCommandLineOptions(
           argc, argv,
           "Leibniz compiler driver\n\n"
-          "  leibniz emit --emit=ast prog.lz   print the syntax tree\n\n"
-          "Semantic analysis, IR generation and running programs are not "
-          "built yet.\n",
+          "  leibniz run prog.lz                  run main() and print its "
+          "value\n"
+          "  leibniz run prog.lz --entry f --arg x=data.npy --arg lam=0.1\n"
+          "  leibniz check prog.lz                report errors only\n"
+          "  leibniz emit --emit=lz prog.lz       print the IR "
+          "(--emit=ast: the syntax tree)\n\n"
+          "Each command has its own --help.\n",
           &llvm::errs()))
     return 1;
   if (emitCommand)
     return runEmit();
-  llvm::errs() << "leibniz: expected a command; see 'leibniz --help'\n";
+  if (checkCommand)
+    return runCheck();
+  if (runCommand)
+    return runRun();
+  llvm::errs() << "leibniz: expected a command (run, check or emit); see "
+                  "'leibniz --help'\n";
   return 1;
 }

@@ -77,6 +77,7 @@ void registerLzHandlers(OpHandlerRegistry &registry);
 void registerTensorHandlers(OpHandlerRegistry &registry);
 void registerControlFlowHandlers(OpHandlerRegistry &registry);
 void registerLinalgHandlers(OpHandlerRegistry &registry);
+void registerADHandlers(OpHandlerRegistry &registry);
 
 /// Limits that keep any program from crashing the interpreter.
 struct InterpreterOptions {

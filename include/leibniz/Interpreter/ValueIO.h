@@ -41,6 +41,14 @@ mlir::FailureOr<RuntimeValue> makeRandomValue(mlir::Type type, uint64_t seed,
 /// on mismatch returns false and explains in `error`.
 bool conformsTo(const RuntimeValue &value, mlir::Type type, std::string &error);
 
+/// Reads a tensor from the contents of a NumPy `.npy` file (format versions
+/// 1 to 3): little-endian `f8`, `f4`, `i8`, `i4` or `b1` elements in C
+/// order. Other element types, Fortran order, and truncated or malformed
+/// files are errors explained in `error`.
+mlir::FailureOr<RuntimeValue> readNpy(mlir::MLIRContext *context,
+                                      llvm::StringRef contents,
+                                      std::string &error);
+
 } // namespace leibniz::interp
 
 #endif // LEIBNIZ_INTERPRETER_VALUEIO_H
