@@ -1027,11 +1027,11 @@ LogicalResult parseWrt(MLIRGenerator &gen, SMLoc loc, StringRef name,
            *v.literal >= 0;
   };
   if (data.type.isTuple()) {
-    if (data.literalElements.empty() ||
-        !llvm::all_of(data.literalElements, isIndex))
+    if (data.elements.empty() ||
+        !llvm::all_of(data.elements, isIndex))
       return fail();
     fn.wrt.clear();
-    for (const TValue &element : data.literalElements)
+    for (const TValue &element : data.elements)
       fn.wrt.push_back(static_cast<int64_t>(*element.literal));
     fn.wrtTuple = true;
     return success();

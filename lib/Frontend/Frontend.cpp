@@ -32,8 +32,9 @@ namespace {
 class Loader {
 public:
   Loader(MLIRContext &context, llvm::SourceMgr &sourceMgr,
-         LoadedProgram &program)
-      : context(context), sourceMgr(sourceMgr), program(program) {}
+         LoadedProgram &program, bool followImports)
+      : context(context), sourceMgr(sourceMgr), program(program),
+        followImports(followImports) {}
 
   /// Parses the buffer and then the files it imports.
   LogicalResult parseBuffer(unsigned bufferId, bool isLibrary) {
@@ -48,6 +49,8 @@ public:
         sourceMgr.getMemoryBuffer(bufferId)->getBufferIdentifier());
     bool ok = true;
     for (const ImportAST &import : ast->imports) {
+      if (!followImports)
+        break;
       llvm::SmallString<256> path(import.path);
       if (!llvm::sys::path::is_absolute(path) && !directory.empty()) {
         path = directory;
@@ -75,7 +78,7 @@ public:
         mlir::emitError(getLocation(&context, sourceMgr, importLoc))
             << "cannot import '" << path << "': " << errorMessage;
       else
-        mlir::emitError(UnknownLoc::get(&context)) << errorMessage;
+        llvm::errs() << "leibniz: error: " << errorMessage << "\n";
       return failure();
     }
     unsigned bufferId = sourceMgr.AddNewSourceBuffer(std::move(file), importLoc);
@@ -86,6 +89,7 @@ private:
   MLIRContext &context;
   llvm::SourceMgr &sourceMgr;
   LoadedProgram &program;
+  bool followImports;
   llvm::StringSet<> loaded;
 };
 } // namespace
@@ -95,7 +99,7 @@ leibniz::frontend::loadProgram(MLIRContext &context,
                                llvm::SourceMgr &sourceMgr, StringRef filename,
                                const LoadOptions &options) {
   LoadedProgram program;
-  Loader loader(context, sourceMgr, program);
+  Loader loader(context, sourceMgr, program, options.followImports);
   bool ok = true;
   if (options.withStdlib) {
     for (auto [name, source] : getStdlibFiles()) {

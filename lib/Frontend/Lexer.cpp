@@ -127,14 +127,15 @@ Token Lexer::lexIdentifierOrKeyword(const char *start) {
 }
 
 /// number ::= digit+ (`.` digit+)? ([eE] [+-]? digit+)?
-/// Right after a `.` only digit+ is read: `t.0.1` projects twice.
+/// Directly after a `.` (no space between) only digit+ is read: `t.0.1`
+/// projects twice, while `for i < 3. 1.0` has the body `1.0`.
 Token Lexer::lexNumber(const char *start) {
   auto digits = [&] {
     while (curPtr != buffer.end() && llvm::isDigit(*curPtr))
       ++curPtr;
   };
   digits();
-  if (lastKind == Token::dot)
+  if (lastKind == Token::dot && start != buffer.begin() && start[-1] == '.')
     return formToken(Token::integer, start);
 
   bool isFloat = false;

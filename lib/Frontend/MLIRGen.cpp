@@ -178,7 +178,7 @@ Value MLIRGenerator::materialize(const TValue &value) {
     return scalarConstant(kind, *value.literal);
   }
   if (value.type.isTuple())
-    return materialize(makeTuple(value.literalElements));
+    return materialize(makeTuple(value.elements));
   assert(value.size && "a value without an SSA value is a literal or a size");
   return toI64(materializeSize(*value.size));
 }
@@ -513,8 +513,8 @@ TValue MLIRGenerator::getElement(const TValue &tensor,
 
 TValue MLIRGenerator::project(const TValue &tuple, unsigned index) {
   Ty type = tuple.type.elements[index];
-  if (!tuple.value && !tuple.literalElements.empty())
-    return tuple.literalElements[index];
+  if (!tuple.value)
+    return tuple.elements[index];
   Value value = materialize(tuple);
   if (auto tupleOp = value.getDefiningOp<lz::TupleOp>())
     return makeValue(type, tupleOp.getElements()[index]);
@@ -1024,6 +1024,7 @@ LogicalResult MLIRGenerator::generateDef(const DefAST &def,
     env.emplace_back(signature.paramNames[i],
                      Val::getData(makeValue(param, entry->getArgument(i))));
 
+  expectedType = declaredResult ? &*declaredResult : nullptr;
   FailureOr<Val> body = gen(*def.body);
   if (failed(body))
     return failure();
@@ -1251,6 +1252,8 @@ MLIRGenerator::liftFunction(SMLoc loc, const FnValue &fn,
 //===----------------------------------------------------------------------===//
 
 FailureOr<Val> MLIRGenerator::gen(const ExprAST &expr) {
+  // The expected type applies to this expression only.
+  const Ty *expected = std::exchange(expectedType, nullptr);
   switch (expr.getKind()) {
   case ExprAST::Number:
     return genNumber(cast<NumberExprAST>(expr));
@@ -1280,9 +1283,9 @@ FailureOr<Val> MLIRGenerator::gen(const ExprAST &expr) {
   case ExprAST::Tuple:
     return genTuple(cast<TupleExprAST>(expr));
   case ExprAST::If:
-    return genIf(cast<IfExprAST>(expr));
+    return genIf(cast<IfExprAST>(expr), expected);
   case ExprAST::Scope:
-    return genScope(cast<ScopeExprAST>(expr));
+    return genScope(cast<ScopeExprAST>(expr), expected);
   case ExprAST::Lambda: {
     auto fn = std::make_shared<FnValue>();
     fn->kind = FnValue::Lambda;
@@ -1291,7 +1294,7 @@ FailureOr<Val> MLIRGenerator::gen(const ExprAST &expr) {
     return Val::getFunction(std::move(fn));
   }
   case ExprAST::Block:
-    return genBlock(cast<BlockExprAST>(expr));
+    return genBlock(cast<BlockExprAST>(expr), expected);
   case ExprAST::Loop:
     return genLoop(cast<LoopExprAST>(expr));
   }
@@ -1540,6 +1543,19 @@ FailureOr<Val> MLIRGenerator::genBinary(const BinaryExprAST &expr) {
     lhs = coerce(loc, *lhs, kind);
   if (rhs->weak)
     rhs = coerce(loc, *rhs, kind);
+  // Sums, differences and products of sizes stay size expressions, and
+  // become IR only where they are used.
+  if (kind == ScalarKind::I64 && lhs->type.isScalar() &&
+      rhs->type.isScalar() && lhs->size && rhs->size &&
+      (op == Token::plus || op == Token::minus || op == Token::star)) {
+    TValue result;
+    result.type = Ty::getScalar(ScalarKind::I64);
+    result.owner = current;
+    result.size = op == Token::plus    ? *lhs->size + *rhs->size
+                  : op == Token::minus ? *lhs->size - *rhs->size
+                                       : *lhs->size * *rhs->size;
+    return Val::getData(result);
+  }
   ScalarKind resultKind = comparison ? ScalarKind::Bool : kind;
   FailureOr<TValue> result =
       elementwise(loc, {*lhs, *rhs}, resultKind, what,
@@ -1548,16 +1564,6 @@ FailureOr<Val> MLIRGenerator::genBinary(const BinaryExprAST &expr) {
                   });
   if (failed(result))
     return failure();
-  // Sizes stay known through + - *.
-  if (kind == ScalarKind::I64 && result->type.isScalar() && lhs->size &&
-      rhs->size) {
-    if (op == Token::plus)
-      result->size = *lhs->size + *rhs->size;
-    else if (op == Token::minus)
-      result->size = *lhs->size - *rhs->size;
-    else if (op == Token::star)
-      result->size = *lhs->size * *rhs->size;
-  }
   return Val::getData(*result);
 }
 
@@ -1763,29 +1769,21 @@ FailureOr<Val> MLIRGenerator::genTuple(const TupleExprAST &expr) {
     }
     elements.push_back(value->data);
   }
-  // A tuple of literals stays a compile-time value until it is used.
-  if (!elements.empty() && llvm::all_of(elements, [](const TValue &element) {
-        return element.literal || !element.literalElements.empty();
-      })) {
-    std::vector<Ty> types;
-    for (TValue &element : elements) {
-      if (element.weak)
-        element = *coerce(expr.getLoc(), element, element.type.scalar);
-      types.push_back(element.type);
-    }
-    TValue tuple;
-    tuple.type = Ty::getTuple(std::move(types));
-    tuple.owner = current;
-    tuple.literalElements.assign(elements.begin(), elements.end());
-    return Val::getData(tuple);
-  }
-  for (TValue &element : elements)
+  std::vector<Ty> types;
+  for (TValue &element : elements) {
     if (element.weak)
       element = *coerce(expr.getLoc(), element, element.type.scalar);
-  return Val::getData(makeTuple(elements));
+    types.push_back(element.type);
+  }
+  TValue tuple;
+  tuple.type = Ty::getTuple(std::move(types));
+  tuple.owner = current;
+  tuple.elements.assign(elements.begin(), elements.end());
+  return Val::getData(tuple);
 }
 
-FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr) {
+FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr,
+                                    const Ty *expected) {
   FailureOr<TValue> cond = genData(*expr.cond);
   if (failed(cond))
     return failure();
@@ -1799,12 +1797,14 @@ FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr) {
   Value condValue = materialize(*cond);
   // Both branches are generated into blocks of their own.
   ScopeBuilder thenScope(*this, 0);
+  expectedType = expected;
   FailureOr<Val> thenVal = gen(*expr.thenExpr);
   if (failed(thenVal))
     return failure();
   OpBuilder::InsertPoint thenEnd = builder.saveInsertionPoint();
   thenScope.restore();
   ScopeBuilder elseScope(*this, 0);
+  expectedType = expected;
   FailureOr<Val> elseVal = gen(*expr.elseExpr);
   if (failed(elseVal))
     return failure();
@@ -1853,7 +1853,8 @@ FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr) {
       makeValue(type, castValue(ifOp.getResult(0), type.getMLIRType(&context))));
 }
 
-FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr) {
+FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr,
+                                       const Ty *expected) {
   // Explicit ranges are evaluated outside the scope.
   std::vector<PendingRange> pending(expr.vars.size());
   SmallVector<std::optional<SizeExpr>> ranges;
@@ -1892,6 +1893,21 @@ FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr) {
     ranges.push_back(toSize(*range, name));
   }
 
+  // A traversal whose type is expected (the body of a definition with a
+  // declared result type) takes the ranges it does not give from it.
+  std::optional<Ty> bodyExpected;
+  if (expected && expr.scope == Token::kw_for && expected->isTensor() &&
+      expected->getRank() >= expr.vars.size()) {
+    for (auto [i, var] : llvm::enumerate(expr.vars)) {
+      if (ranges[i])
+        continue;
+      pending[i].range = expected->dims[i];
+      pending[i].rangeLoc = expr.getLoc();
+    }
+    bodyExpected = Ty::getTensor(
+        expected->scalar, ArrayRef(expected->dims).drop_front(expr.vars.size()));
+  }
+
   ScopeBuilder scope(*this, expr.vars.size());
   size_t envSize = env.size();
   for (auto [i, var] : llvm::enumerate(expr.vars)) {
@@ -1900,6 +1916,8 @@ FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr) {
       value.pending = &pending[i];
     env.emplace_back(var.name, value);
   }
+  if (bodyExpected)
+    expectedType = &*bodyExpected;
   FailureOr<Val> body = gen(*expr.body);
   env.resize(envSize);
   if (failed(body))
@@ -1963,7 +1981,8 @@ LogicalResult MLIRGenerator::bindPattern(const PatternAST &pattern, Val value) {
   return success();
 }
 
-FailureOr<Val> MLIRGenerator::genBlock(const BlockExprAST &expr) {
+FailureOr<Val> MLIRGenerator::genBlock(const BlockExprAST &expr,
+                                       const Ty *expected) {
   size_t envSize = env.size();
   llvm::scope_exit restore([&] { env.resize(envSize); });
   for (const BlockExprAST::Let &let : expr.lets) {
@@ -1971,6 +1990,7 @@ FailureOr<Val> MLIRGenerator::genBlock(const BlockExprAST &expr) {
     if (failed(value) || failed(bindPattern(let.pattern, *value)))
       return failure();
   }
+  expectedType = expected;
   return gen(*expr.result);
 }
 

@@ -51,9 +51,11 @@ struct TValue {
   /// For an i64 scalar that equals a size expression (a size parameter,
   /// `size(x, 0)`, an integer literal, sums and products of those).
   std::optional<SizeExpr> size;
-  /// For a tuple of literals (`(0, 2)`): its elements, materialized only
-  /// when the tuple is used as data.
-  std::vector<TValue> literalElements;
+  /// For a tuple built in the source (`(a, 2)`): its elements. Such a tuple
+  /// has no SSA value until it is used as a whole, so that destructuring
+  /// and projections need no IR and literal tuples stay compile-time
+  /// values (`wrt = (0, 2)`).
+  std::vector<TValue> elements;
 };
 
 /// Any value the language can name: run-time data, or a compile-time
@@ -218,9 +220,9 @@ public:
   mlir::FailureOr<Val> genIndex(const IndexExprAST &expr);
   mlir::FailureOr<Val> genProject(const ProjectExprAST &expr);
   mlir::FailureOr<Val> genTuple(const TupleExprAST &expr);
-  mlir::FailureOr<Val> genIf(const IfExprAST &expr);
-  mlir::FailureOr<Val> genScope(const ScopeExprAST &expr);
-  mlir::FailureOr<Val> genBlock(const BlockExprAST &expr);
+  mlir::FailureOr<Val> genIf(const IfExprAST &expr, const Ty *expected);
+  mlir::FailureOr<Val> genScope(const ScopeExprAST &expr, const Ty *expected);
+  mlir::FailureOr<Val> genBlock(const BlockExprAST &expr, const Ty *expected);
   mlir::FailureOr<Val> genLoop(const LoopExprAST &expr);
   mlir::LogicalResult bindPattern(const PatternAST &pattern, Val value);
 
@@ -324,6 +326,9 @@ public:
   /// Every function generated so far (atoms refer to them).
   std::vector<std::unique_ptr<FunctionState>> functionStates;
   FunctionState *current = nullptr;
+  /// The type the next generated expression is expected to have, if known:
+  /// `for` scopes take missing ranges from it.
+  const Ty *expectedType = nullptr;
   /// Lambda applications inlined into the current definition.
   unsigned inlined = 0;
   Env env;

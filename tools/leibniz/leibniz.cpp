@@ -100,6 +100,11 @@ FailureOr<frontend::LoadedProgram> load(MLIRContext &context,
   frontend::LoadOptions options;
   options.withStdlib = !noStdlib;
   options.checkStdlib = checkStdlib;
+  // The syntax tree is of the main file alone.
+  if (emitCommand && emitStage == Stage::AST) {
+    options.withStdlib = false;
+    options.followImports = false;
+  }
   return frontend::loadProgram(context, sourceMgr, inputFilename, options);
 }
 

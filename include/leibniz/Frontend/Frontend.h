@@ -30,6 +30,8 @@ struct LoadOptions {
   bool withStdlib = true;
   /// Checks the standard library completely, as if it were user code.
   bool checkStdlib = false;
+  /// Loads the files that `import` names (off: parse the main file only).
+  bool followImports = true;
 };
 
 /// Parses `filename` ("-" for standard input) and its imports into
