@@ -84,6 +84,35 @@ FailureOr<TValue> expectArray(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
   return data;
 }
 
+/// An array operand whose weak literals stay weak, to be unified with
+/// another operand.
+FailureOr<TValue> expectArrayOperand(MLIRGenerator &gen, SMLoc loc,
+                                     StringRef builtin, const Val &value,
+                                     StringRef what) {
+  FailureOr<TValue> data = expectData(gen, loc, builtin, value, what);
+  if (failed(data))
+    return failure();
+  if (!data->type.isArray()) {
+    gen.emitError(loc) << "'" << builtin << "' needs a scalar or a tensor for "
+                       << what << ", not " << gen.describe(data->type);
+    return failure();
+  }
+  return data;
+}
+
+/// Unifies two operands and gives the weak literals left their default
+/// type.
+LogicalResult unifyOperands(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
+                            TValue &lhs, TValue &rhs) {
+  if (failed(gen.unifyScalars(loc, lhs, rhs, ("'" + builtin + "'").str())))
+    return failure();
+  if (lhs.weak)
+    lhs = *gen.coerce(loc, lhs, lhs.type.scalar);
+  if (rhs.weak)
+    rhs = *gen.coerce(loc, rhs, rhs.type.scalar);
+  return success();
+}
+
 FailureOr<TValue> expectFloat(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
                               const Val &value, StringRef what) {
   FailureOr<TValue> data = expectArray(gen, loc, builtin, value, what);
@@ -352,14 +381,15 @@ FailureOr<Val> minMaxPow(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return toVal(reduceAll(
         gen, name == "max" ? Token::kw_max : Token::kw_min, *x));
   }
-  FailureOr<TValue> a = expectArray(gen, loc, name, args[0], "argument 1");
+  FailureOr<TValue> a =
+      expectArrayOperand(gen, loc, name, args[0], "argument 1");
   FailureOr<TValue> b =
-      succeeded(a) ? expectArray(gen, loc, name, args[1], "argument 2")
+      succeeded(a) ? expectArrayOperand(gen, loc, name, args[1], "argument 2")
                    : FailureOr<TValue>(failure());
   if (failed(a) || failed(b))
     return failure();
   TValue lhs = *a, rhs = *b;
-  if (failed(gen.unifyScalars(loc, lhs, rhs, ("'" + name + "'").str())))
+  if (failed(unifyOperands(gen, loc, name, lhs, rhs)))
     return failure();
   ScalarKind kind = lhs.type.scalar;
   if (kind == ScalarKind::Bool || (name == "pow" && !isFloat(kind) &&
@@ -431,12 +461,8 @@ FailureOr<Val> selectBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                           "'if' for tuples";
     return failure();
   }
-  if (failed(gen.unifyScalars(loc, lhs, rhs, "'select'")))
+  if (failed(unifyOperands(gen, loc, name, lhs, rhs)))
     return failure();
-  if (lhs.weak)
-    lhs = *gen.coerce(loc, lhs, lhs.type.scalar);
-  if (rhs.weak)
-    rhs = *gen.coerce(loc, rhs, rhs.type.scalar);
   return toVal(gen.elementwise(loc, {*cond, lhs, rhs}, lhs.type.scalar,
                                "'select'", [&](ArrayRef<Value> x) {
                                  return arith::SelectOp::create(
@@ -1592,8 +1618,11 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       gen.emitError(loc) << "'steps' must not be negative";
       return failure();
     }
-    Value stepsIndex = gen.toIndex(gen.scalarConvert(
-        gen.materialize(*steps), steps->type.scalar, ScalarKind::I64));
+    Value stepsIndex =
+        steps->size ? gen.materializeSize(*steps->size)
+                    : gen.toIndex(gen.scalarConvert(gen.materialize(*steps),
+                                                    steps->type.scalar,
+                                                    ScalarKind::I64));
     if (name == "minimize") {
       bool trace = false;
       if (args.has(4)) {

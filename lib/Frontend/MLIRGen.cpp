@@ -522,6 +522,17 @@ TValue MLIRGenerator::project(const TValue &tuple, unsigned index) {
                                             static_cast<int64_t>(index)));
 }
 
+TValue MLIRGenerator::makeLazyTuple(ArrayRef<TValue> elements) {
+  std::vector<Ty> types;
+  for (const TValue &element : elements)
+    types.push_back(element.type);
+  TValue tuple;
+  tuple.type = Ty::getTuple(std::move(types));
+  tuple.owner = current;
+  tuple.elements.assign(elements.begin(), elements.end());
+  return tuple;
+}
+
 TValue MLIRGenerator::makeTuple(ArrayRef<TValue> elements) {
   std::vector<Ty> types;
   SmallVector<Value> values;
@@ -1567,6 +1578,19 @@ FailureOr<Val> MLIRGenerator::genBinary(const BinaryExprAST &expr) {
   return Val::getData(*result);
 }
 
+/// Where an expression starts in the source: `f` for `f(x)(y)`.
+static SMLoc getStartLoc(const ExprAST &expr) {
+  if (auto *call = dyn_cast<CallExprAST>(&expr))
+    return getStartLoc(*call->callee);
+  if (auto *index = dyn_cast<IndexExprAST>(&expr))
+    return getStartLoc(*index->base);
+  if (auto *project = dyn_cast<ProjectExprAST>(&expr))
+    return getStartLoc(*project->base);
+  if (auto *binary = dyn_cast<BinaryExprAST>(&expr))
+    return getStartLoc(*binary->lhs);
+  return expr.getLoc();
+}
+
 FailureOr<Val> MLIRGenerator::genCall(const CallExprAST &expr) {
   SmallVector<Val, 2> args;
   SmallVector<std::pair<std::string, Val>, 2> named;
@@ -1590,11 +1614,11 @@ FailureOr<Val> MLIRGenerator::genCall(const CallExprAST &expr) {
     named.emplace_back(arg.name, *value);
   }
   if (callee->kind != Val::Function) {
-    emitError(expr.callee->getLoc()) << "cannot call " << describe(*callee)
+    emitError(getStartLoc(*expr.callee)) << "cannot call " << describe(*callee)
                              << "; only functions can be called";
     return failure();
   }
-  return apply(expr.callee->getLoc(), *callee->fn, args, named);
+  return apply(getStartLoc(*expr.callee), *callee->fn, args, named);
 }
 
 FailureOr<Val>
@@ -1769,17 +1793,10 @@ FailureOr<Val> MLIRGenerator::genTuple(const TupleExprAST &expr) {
     }
     elements.push_back(value->data);
   }
-  std::vector<Ty> types;
-  for (TValue &element : elements) {
+  for (TValue &element : elements)
     if (element.weak)
       element = *coerce(expr.getLoc(), element, element.type.scalar);
-    types.push_back(element.type);
-  }
-  TValue tuple;
-  tuple.type = Ty::getTuple(std::move(types));
-  tuple.owner = current;
-  tuple.elements.assign(elements.begin(), elements.end());
-  return Val::getData(tuple);
+  return Val::getData(makeLazyTuple(elements));
 }
 
 FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr,
@@ -2013,7 +2030,8 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
     }
     if (steps->weak)
       steps = coerce(expr.count->getLoc(), *steps, ScalarKind::I64);
-    count = toIndex(materialize(*steps));
+    count = steps->size ? materializeSize(*steps->size)
+                        : toIndex(materialize(*steps));
   }
   // A tuple state is carried as separate values.
   const Ty stateType = init->type;
@@ -2042,11 +2060,13 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
       state.push_back(makeValue(
           value.type, scope.block->addArgument(type, getLoc(expr.getLoc()))));
     if (withStep) {
-      TValue step = makeValue(Ty::getScalar(ScalarKind::I64),
-                              toI64(scope.block->getArgument(0)));
-      env.emplace_back(expr.stepVar, Val::getData(step));
+      Value step = toI64(scope.block->getArgument(0));
+      scope.casts.push_back(step.getDefiningOp());
+      env.emplace_back(expr.stepVar,
+                       Val::getData(makeValue(Ty::getScalar(ScalarKind::I64),
+                                              step)));
     }
-    TValue whole = stateType.isTuple() ? makeTuple(state) : state.front();
+    TValue whole = stateType.isTuple() ? makeLazyTuple(state) : state.front();
     if (failed(bindPattern(expr.state, Val::getData(whole))))
       return failure();
     return fn();
@@ -2105,7 +2125,7 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
   SmallVector<TValue, 2> results;
   for (auto [value, result] : llvm::zip(inits, loop.getResults()))
     results.push_back(makeValue(value.type, result));
-  return Val::getData(stateType.isTuple() ? makeTuple(results)
+  return Val::getData(stateType.isTuple() ? makeLazyTuple(results)
                                           : results.front());
 }
 

@@ -286,6 +286,8 @@ public:
   TValue getElement(const TValue &tensor, llvm::ArrayRef<TValue> indices);
   TValue project(const TValue &tuple, unsigned index);
   TValue makeTuple(llvm::ArrayRef<TValue> elements);
+  /// A tuple of `elements` that becomes IR only where it is used whole.
+  TValue makeLazyTuple(llvm::ArrayRef<TValue> elements);
 
   // Scalar operations on SSA values of scalar kind `kind`.
   mlir::Value scalarBinary(Token::Kind op, ScalarKind kind, mlir::Value lhs,
