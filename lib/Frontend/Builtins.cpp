@@ -1199,7 +1199,8 @@ FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
         return transformError(*this, loc,
                               "'" + fn.name + "' differentiates argument " +
                                   Twine(index) + " but the function gets " +
-                                  Twine(values->size()) + " arguments");
+                                  Twine(values->size()) + " argument" +
+                                  (values->size() == 1 ? "" : "s"));
       if (llvm::count(fn.wrt, index) > 1)
         return transformError(*this, loc,
                               "'wrt' lists argument " + Twine(index) +
@@ -1706,9 +1707,11 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
         expectInteger(gen, loc, name, args[2], "'iters'");
     if (failed(count))
       return failure();
-    iters = gen.toIndex(gen.scalarConvert(gen.materialize(*count),
-                                          count->type.scalar,
-                                          ScalarKind::I64));
+    iters = count->size
+                ? gen.materializeSize(*count->size)
+                : gen.toIndex(gen.scalarConvert(gen.materialize(*count),
+                                                count->type.scalar,
+                                                ScalarKind::I64));
   } else {
     iters = gen.getIndexConstant(100);
   }

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
@@ -2133,6 +2134,69 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
 // Programs
 //===----------------------------------------------------------------------===//
 
+/// True for the transformations that differentiate in reverse mode.
+static bool isReverseMode(Operation *op) {
+  if (isa<ad::VjpOp, ad::HessianOp, ad::HvpOp>(op))
+    return true;
+  if (auto grad = dyn_cast<ad::GradOp>(op))
+    return grad.getMode() == "rev";
+  if (auto grad = dyn_cast<ad::ValueAndGradOp>(op))
+    return grad.getMode() == "rev";
+  if (auto jacobian = dyn_cast<ad::JacobianOp>(op))
+    return jacobian.getMode() == "rev";
+  return false;
+}
+
+LogicalResult MLIRGenerator::checkReverseThroughWhile() {
+  SymbolTable symbols(module);
+  // The first while loop that a function runs, through calls and the
+  // functions that transformations apply; solves are differentiated
+  // implicitly, so their functions do not count.
+  llvm::DenseMap<Operation *, Operation *> whileLoops;
+  std::function<Operation *(func::FuncOp)> findWhile =
+      [&](func::FuncOp func) -> Operation * {
+    auto [it, inserted] = whileLoops.try_emplace(func, nullptr);
+    if (!inserted)
+      return it->second;
+    Operation *found = nullptr;
+    func.walk([&](Operation *op) {
+      if (auto loop = dyn_cast<lz::LoopOp>(op); loop && !loop.isCounted()) {
+        found = op;
+        return WalkResult::interrupt();
+      }
+      if (isa<ad::ArgminOp, ad::RootOp, ad::FixedPointOp>(op))
+        return WalkResult::advance();
+      auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
+      if (!callee)
+        return WalkResult::advance();
+      if (auto target = symbols.lookup<func::FuncOp>(callee.getValue()))
+        found = findWhile(target);
+      return found ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    whileLoops[func] = found;
+    return found;
+  };
+  bool ok = true;
+  module.walk([&](Operation *op) {
+    if (!isReverseMode(op))
+      return;
+    auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
+    auto target = symbols.lookup<func::FuncOp>(callee.getValue());
+    if (!target)
+      return;
+    if (Operation *loop = findWhile(target)) {
+      InFlightDiagnostic diag = op->emitError();
+      diag << "reverse-mode differentiation through a while loop is not "
+              "supported: use a counted loop ('for t < T'), forward mode "
+              "(mode = \"fwd\", jvp, jacfwd), or argmin/root/fixed_point to "
+              "differentiate the solution implicitly";
+      diag.attachNote(loop->getLoc()) << "the while loop is here";
+      ok = false;
+    }
+  });
+  return success(ok);
+}
+
 FailureOr<Program>
 MLIRGenerator::generate(ArrayRef<SourceModule> modules) {
   registerFrontendDialects(context);
@@ -2170,7 +2234,8 @@ MLIRGenerator::generate(ArrayRef<SourceModule> modules) {
         failedAny = true;
     }
   }
-  if (failedAny)
+  bool whileLoopsOk = succeeded(checkReverseThroughWhile());
+  if (failedAny || !whileLoopsOk)
     return failure();
   // Library definitions are private: only user definitions are entry points.
   for (auto &[name, signature] : signatures->byName)

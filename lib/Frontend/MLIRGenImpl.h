@@ -166,6 +166,9 @@ public:
   MLIRGenerator(mlir::MLIRContext &context, const llvm::SourceMgr &sourceMgr);
 
   mlir::FailureOr<Program> generate(llvm::ArrayRef<SourceModule> modules);
+  /// Reports reverse-mode transformations of functions that run a while
+  /// loop: reverse mode cannot replay a loop of unknown length.
+  mlir::LogicalResult checkReverseThroughWhile();
 
   //===--------------------------------------------------------------------===//
   // Diagnostics
