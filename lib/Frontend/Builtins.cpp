@@ -37,8 +37,8 @@ struct Args {
   const Val &operator[](unsigned i) const { return *slots[i]; }
 };
 
-using Handler = std::function<FailureOr<Val>(MLIRGenerator &, SMLoc,
-                                             StringRef, const Args &)>;
+using Handler = std::function<FailureOr<Val>(MLIRGenerator &, SMLoc, StringRef,
+                                             const Args &)>;
 
 struct BuiltinInfo {
   std::vector<StringRef> params;
@@ -75,10 +75,10 @@ FailureOr<TValue> expectArray(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
     return failure();
   }
   if (data->weak) {
-    ScalarKind kind = data->type.scalar == ScalarKind::F64 &&
-                              isInteger(weakKind)
-                          ? ScalarKind::F64
-                          : weakKind;
+    ScalarKind kind =
+        data->type.scalar == ScalarKind::F64 && isInteger(weakKind)
+            ? ScalarKind::F64
+            : weakKind;
     return gen.coerce(loc, *data, kind);
   }
   return data;
@@ -127,9 +127,9 @@ FailureOr<TValue> expectFloat(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
   return data;
 }
 
-FailureOr<TValue> expectTensor(MLIRGenerator &gen, SMLoc loc,
-                               StringRef builtin, const Val &value,
-                               StringRef what, unsigned minRank = 1) {
+FailureOr<TValue> expectTensor(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
+                               const Val &value, StringRef what,
+                               unsigned minRank = 1) {
   FailureOr<TValue> data = expectArray(gen, loc, builtin, value, what);
   if (failed(data))
     return failure();
@@ -196,10 +196,9 @@ expectFunction(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
 }
 
 /// The `dtype` argument of a constructor: a float type name.
-FailureOr<ScalarKind> getDtype(MLIRGenerator &gen, SMLoc loc,
-                               StringRef builtin, const Args &args,
-                               unsigned slot, ScalarKind fallback,
-                               bool floatOnly) {
+FailureOr<ScalarKind> getDtype(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
+                               const Args &args, unsigned slot,
+                               ScalarKind fallback, bool floatOnly) {
   if (!args.has(slot))
     return fallback;
   FailureOr<std::string> name =
@@ -224,8 +223,7 @@ FailureOr<SmallVector<SizeExpr>> getSizes(MLIRGenerator &gen, SMLoc loc,
                                           ArrayRef<Val> values) {
   SmallVector<SizeExpr> sizes;
   for (auto [i, value] : llvm::enumerate(values)) {
-    FailureOr<TValue> size =
-        expectInteger(gen, loc, builtin, value, "a size");
+    FailureOr<TValue> size = expectInteger(gen, loc, builtin, value, "a size");
     if (failed(size))
       return failure();
     if (size->literal && *size->literal < 0) {
@@ -286,7 +284,7 @@ Value elementCount(MLIRGenerator &gen, const TValue &x, ScalarKind kind) {
 Value buildUnaryMath(MLIRGenerator &gen, StringRef name, ScalarKind kind,
                      Value x) {
   OpBuilder &b = gen.builder;
-  Location loc = b.getUnknownLoc();
+  Location loc = gen.currentLoc;
   bool fp = isFloat(kind);
   auto zero = [&] { return gen.scalarConstant(kind, 0); };
   auto one = [&] { return gen.scalarConstant(kind, 1); };
@@ -336,8 +334,8 @@ Value buildUnaryMath(MLIRGenerator &gen, StringRef name, ScalarKind kind,
   Value positive = gen.scalarBinary(Token::greater, kind, x, zero());
   Value negative = gen.scalarBinary(Token::less, kind, x, zero());
   Value minusOne = gen.scalarConstant(kind, -1);
-  Value inner = arith::SelectOp::create(b, loc, negative, minusOne,
-                                        fp ? x : zero());
+  Value inner =
+      arith::SelectOp::create(b, loc, negative, minusOne, fp ? x : zero());
   return arith::SelectOp::create(b, loc, positive, one(), inner);
 }
 
@@ -355,11 +353,10 @@ FailureOr<Val> unaryMath(MLIRGenerator &gen, SMLoc loc, StringRef name,
     gen.emitError(loc) << "'" << name << "' needs numbers, not bool";
     return failure();
   }
-  return toVal(gen.elementwise(loc, *x, kind, ("'" + name + "'").str(),
-                               [&](ArrayRef<Value> operands) {
-                                 return buildUnaryMath(gen, name, kind,
-                                                       operands[0]);
-                               }));
+  return toVal(gen.elementwise(
+      loc, *x, kind, ("'" + name + "'").str(), [&](ArrayRef<Value> operands) {
+        return buildUnaryMath(gen, name, kind, operands[0]);
+      }));
 }
 
 /// `min(a, b)`, `max(a, b)`, `pow(a, b)` elementwise; `min(x)`, `max(x)`
@@ -378,8 +375,8 @@ FailureOr<Val> minMaxPow(MLIRGenerator &gen, SMLoc loc, StringRef name,
       gen.emitError(loc) << "'" << name << "' needs numbers, not bool";
       return failure();
     }
-    return toVal(reduceAll(
-        gen, name == "max" ? Token::kw_max : Token::kw_min, *x));
+    return toVal(
+        reduceAll(gen, name == "max" ? Token::kw_max : Token::kw_min, *x));
   }
   FailureOr<TValue> a =
       expectArrayOperand(gen, loc, name, args[0], "argument 1");
@@ -392,8 +389,8 @@ FailureOr<Val> minMaxPow(MLIRGenerator &gen, SMLoc loc, StringRef name,
   if (failed(unifyOperands(gen, loc, name, lhs, rhs)))
     return failure();
   ScalarKind kind = lhs.type.scalar;
-  if (kind == ScalarKind::Bool || (name == "pow" && !isFloat(kind) &&
-                                   !isInteger(kind))) {
+  if (kind == ScalarKind::Bool ||
+      (name == "pow" && !isFloat(kind) && !isInteger(kind))) {
     gen.emitError(loc) << "'" << name << "' needs numbers, not bool";
     return failure();
   }
@@ -401,7 +398,7 @@ FailureOr<Val> minMaxPow(MLIRGenerator &gen, SMLoc loc, StringRef name,
       loc, {lhs, rhs}, kind, ("'" + name + "'").str(),
       [&](ArrayRef<Value> x) -> Value {
         OpBuilder &b = gen.builder;
-        Location l = b.getUnknownLoc();
+        Location l = gen.currentLoc;
         bool fp = isFloat(kind);
         if (name == "pow")
           return gen.scalarBinary(Token::caret, kind, x[0], x[1]);
@@ -431,11 +428,10 @@ FailureOr<Val> castBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return dataVal(gen.makeLiteral(value, to, false));
   }
   ScalarKind from = x->type.scalar;
-  return toVal(gen.elementwise(loc, *x, to, ("'" + name + "'").str(),
-                               [&](ArrayRef<Value> operands) {
-                                 return gen.scalarConvert(operands[0], from,
-                                                          to);
-                               }));
+  return toVal(gen.elementwise(
+      loc, *x, to, ("'" + name + "'").str(), [&](ArrayRef<Value> operands) {
+        return gen.scalarConvert(operands[0], from, to);
+      }));
 }
 
 FailureOr<Val> selectBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
@@ -450,9 +446,9 @@ FailureOr<Val> selectBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return failure();
   }
   FailureOr<TValue> a = expectData(gen, loc, name, args[1], "argument 2");
-  FailureOr<TValue> b =
-      succeeded(a) ? expectData(gen, loc, name, args[2], "argument 3")
-                   : FailureOr<TValue>(failure());
+  FailureOr<TValue> b = succeeded(a)
+                            ? expectData(gen, loc, name, args[2], "argument 3")
+                            : FailureOr<TValue>(failure());
   if (failed(a) || failed(b))
     return failure();
   TValue lhs = *a, rhs = *b;
@@ -463,14 +459,13 @@ FailureOr<Val> selectBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   }
   if (failed(unifyOperands(gen, loc, name, lhs, rhs)))
     return failure();
-  return toVal(gen.elementwise(loc, {*cond, lhs, rhs}, lhs.type.scalar,
-                               "'select'", [&](ArrayRef<Value> x) {
-                                 return arith::SelectOp::create(
-                                            gen.builder,
-                                            gen.builder.getUnknownLoc(), x[0],
-                                            x[1], x[2])
-                                     .getResult();
-                               }));
+  return toVal(gen.elementwise(
+      loc, {*cond, lhs, rhs}, lhs.type.scalar, "'select'",
+      [&](ArrayRef<Value> x) {
+        return arith::SelectOp::create(gen.builder, gen.currentLoc,
+                                       x[0], x[1], x[2])
+            .getResult();
+      }));
 }
 
 //===----------------------------------------------------------------------===//
@@ -479,11 +474,11 @@ FailureOr<Val> selectBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
 
 FailureOr<Val> reductionBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                                 const Args &args) {
-  FailureOr<TValue> x = name == "sum" || name == "prod"
-                            ? expectArray(gen, loc, name, args[0],
-                                          "its argument", ScalarKind::I64)
-                            : expectFloat(gen, loc, name, args[0],
-                                          "its argument");
+  FailureOr<TValue> x =
+      name == "sum" || name == "prod"
+          ? expectArray(gen, loc, name, args[0], "its argument",
+                        ScalarKind::I64)
+          : expectFloat(gen, loc, name, args[0], "its argument");
   if (failed(x))
     return failure();
   if (x->type.scalar == ScalarKind::Bool) {
@@ -498,9 +493,8 @@ FailureOr<Val> reductionBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     FailureOr<TValue> total = reduceAll(gen, Token::kw_sum, *x);
     if (failed(total))
       return failure();
-    Value mean =
-        gen.scalarBinary(Token::slash, kind, gen.materialize(*total),
-                         elementCount(gen, *x, kind));
+    Value mean = gen.scalarBinary(Token::slash, kind, gen.materialize(*total),
+                                  elementCount(gen, *x, kind));
     return dataVal(gen.makeValue(Ty::getScalar(kind), mean));
   }
   // norm: the L2 norm of all elements.
@@ -513,7 +507,7 @@ FailureOr<Val> reductionBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       });
   if (failed(squares))
     return failure();
-  Value norm = math::SqrtOp::create(gen.builder, gen.builder.getUnknownLoc(),
+  Value norm = math::SqrtOp::create(gen.builder, gen.currentLoc,
                                     gen.materialize(*squares));
   return dataVal(gen.makeValue(Ty::getScalar(kind), norm));
 }
@@ -569,8 +563,7 @@ FailureOr<Val> reshapeBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   FailureOr<TValue> x = expectArray(gen, loc, name, args[0], "its argument");
   if (failed(x))
     return failure();
-  FailureOr<SmallVector<SizeExpr>> dims =
-      getSizes(gen, loc, name, args.rest);
+  FailureOr<SmallVector<SizeExpr>> dims = getSizes(gen, loc, name, args.rest);
   if (failed(dims))
     return failure();
   SizeExpr from = SizeExpr::getConstant(1), to = SizeExpr::getConstant(1);
@@ -591,7 +584,7 @@ FailureOr<Val> reshapeBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   return toVal(gen.buildFor(*dims, [&](ArrayRef<TValue> indices) {
     // The position in C order, then the source indices.
     OpBuilder &b = gen.builder;
-    Location l = b.getUnknownLoc();
+    Location l = gen.currentLoc;
     Value linear = gen.getIndexConstant(0);
     for (auto [index, dim] : llvm::zip(indices, *dims)) {
       linear = arith::MulIOp::create(b, l, linear, gen.materializeSize(dim));
@@ -601,9 +594,9 @@ FailureOr<Val> reshapeBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     SmallVector<TValue, 2> source(x->type.getRank());
     for (int d = x->type.getRank() - 1; d >= 0; --d) {
       Value size = gen.materializeSize(x->type.dims[d]);
-      source[d] = gen.makeValue(
-          Ty::getScalar(ScalarKind::I64),
-          gen.toI64(arith::RemUIOp::create(b, l, linear, size)));
+      source[d] =
+          gen.makeValue(Ty::getScalar(ScalarKind::I64),
+                        gen.toI64(arith::RemUIOp::create(b, l, linear, size)));
       linear = arith::DivUIOp::create(b, l, linear, size);
     }
     return FailureOr<TValue>(gen.getElement(*x, source));
@@ -631,16 +624,16 @@ FailureOr<Val> concatBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return failure();
   }
   SizeExpr n1 = lhs.type.dims[0];
-  Ty rowType = Ty::getTensor(lhs.type.scalar,
-                             ArrayRef(lhs.type.dims).drop_front());
+  Ty rowType =
+      Ty::getTensor(lhs.type.scalar, ArrayRef(lhs.type.dims).drop_front());
   Type rowIR = rowType.getMLIRType(&gen.context);
   return toVal(gen.buildFor({n1 + rhs.type.dims[0]}, [&](ArrayRef<TValue> i) {
     OpBuilder &b = gen.builder;
-    Location l = b.getUnknownLoc();
+    Location l = gen.currentLoc;
     Value index = gen.toIndex(gen.materialize(i[0]));
     Value first = gen.materializeSize(n1);
-    Value inFirst = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult,
-                                          index, first);
+    Value inFirst =
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, index, first);
     auto ifOp = scf::IfOp::create(b, l, TypeRange{rowIR}, inFirst, true, true);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -648,8 +641,8 @@ FailureOr<Val> concatBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       scf::YieldOp::create(b, l, gen.materialize(gen.getElement(lhs, i[0])));
       b.setInsertionPointToStart(&ifOp.getElseRegion().front());
       Value shifted = arith::SubIOp::create(b, l, index, first);
-      TValue j = gen.makeValue(Ty::getScalar(ScalarKind::I64),
-                               gen.toI64(shifted));
+      TValue j =
+          gen.makeValue(Ty::getScalar(ScalarKind::I64), gen.toI64(shifted));
       scf::YieldOp::create(b, l, gen.materialize(gen.getElement(rhs, j)));
     }
     return FailureOr<TValue>(gen.makeValue(rowType, ifOp.getResult(0)));
@@ -662,9 +655,9 @@ FailureOr<Val> sliceBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   if (failed(x))
     return failure();
   FailureOr<TValue> lo = expectInteger(gen, loc, name, args[1], "'lo'");
-  FailureOr<TValue> hi =
-      succeeded(lo) ? expectInteger(gen, loc, name, args[2], "'hi'")
-                    : FailureOr<TValue>(failure());
+  FailureOr<TValue> hi = succeeded(lo)
+                             ? expectInteger(gen, loc, name, args[2], "'hi'")
+                             : FailureOr<TValue>(failure());
   if (failed(lo) || failed(hi))
     return failure();
   std::optional<int64_t> n = x->type.dims[0].getConstantValue();
@@ -681,10 +674,9 @@ FailureOr<Val> sliceBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   SizeExpr hiSize = gen.toSize(*hi, "hi");
   TValue start = *lo;
   return toVal(gen.buildFor({hiSize - loSize}, [&](ArrayRef<TValue> i) {
-    Value index = arith::AddIOp::create(gen.builder,
-                                        gen.builder.getUnknownLoc(),
-                                        gen.materialize(i[0]),
-                                        gen.materialize(start));
+    Value index =
+        arith::AddIOp::create(gen.builder, gen.currentLoc,
+                              gen.materialize(i[0]), gen.materialize(start));
     TValue j = gen.makeValue(Ty::getScalar(ScalarKind::I64), index);
     return FailureOr<TValue>(gen.getElement(*x, j));
   }));
@@ -700,10 +692,10 @@ FailureOr<TValue> softmaxVector(MLIRGenerator &gen, const TValue &x) {
   FailureOr<TValue> e = gen.buildFor(x.type.dims, [&](ArrayRef<TValue> i) {
     Value xi = gen.materialize(gen.getElement(x, i));
     Value shifted = gen.scalarBinary(Token::minus, kind, xi, m);
-    return FailureOr<TValue>(gen.makeValue(
-        Ty::getScalar(kind),
-        math::ExpOp::create(gen.builder, gen.builder.getUnknownLoc(),
-                            shifted)));
+    return FailureOr<TValue>(
+        gen.makeValue(Ty::getScalar(kind),
+                      math::ExpOp::create(
+                          gen.builder, gen.currentLoc, shifted)));
   });
   if (failed(e))
     return failure();
@@ -746,7 +738,7 @@ FailureOr<Val> logsumexpBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return dataVal(*x);
   ScalarKind kind = x->type.scalar;
   OpBuilder &b = gen.builder;
-  Location l = b.getUnknownLoc();
+  Location l = gen.currentLoc;
   FailureOr<TValue> max = reduceAll(gen, Token::kw_max, *x);
   if (failed(max))
     return failure();
@@ -757,8 +749,8 @@ FailureOr<Val> logsumexpBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                                        math::AbsFOp::create(b, l, m), inf);
   Value shift =
       arith::SelectOp::create(b, l, finite, m, gen.scalarConstant(kind, 0));
-  FailureOr<TValue> total = gen.buildReduction(
-      Token::kw_sum, x->type.dims, [&](ArrayRef<TValue> i) {
+  FailureOr<TValue> total =
+      gen.buildReduction(Token::kw_sum, x->type.dims, [&](ArrayRef<TValue> i) {
         Value xi = gen.materialize(gen.getElement(*x, i));
         Value e = math::ExpOp::create(
             gen.builder, l, gen.scalarBinary(Token::minus, kind, xi, shift));
@@ -803,7 +795,7 @@ TValue fill(MLIRGenerator &gen, ScalarKind kind, ArrayRef<SizeExpr> dims,
   Ty type = Ty::getTensor(kind, dims);
   if (type.isScalar())
     return gen.makeValue(type, value);
-  Value result = lz::FillOp::create(gen.builder, gen.builder.getUnknownLoc(),
+  Value result = lz::FillOp::create(gen.builder, gen.currentLoc,
                                     type.getMLIRType(&gen.context), value,
                                     getDynamicSizes(gen, dims));
   return gen.makeValue(type, result);
@@ -814,7 +806,8 @@ FailureOr<Val> zerosOnes(MLIRGenerator &gen, SMLoc loc, StringRef name,
   FailureOr<ScalarKind> kind =
       getDtype(gen, loc, name, args, 0, ScalarKind::F64, false);
   FailureOr<SmallVector<SizeExpr>> dims =
-      succeeded(kind) ? getSizes(gen, loc, name, args.rest) : FailureOr<SmallVector<SizeExpr>>(failure());
+      succeeded(kind) ? getSizes(gen, loc, name, args.rest)
+                      : FailureOr<SmallVector<SizeExpr>>(failure());
   if (failed(dims))
     return failure();
   return dataVal(fill(gen, *kind, *dims,
@@ -831,15 +824,16 @@ FailureOr<Val> fullBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                        << gen.describe(value->type);
     return failure();
   }
-  FailureOr<ScalarKind> kind = getDtype(
-      gen, loc, name, args, 1,
-      value->weak ? ScalarKind::F64 : value->type.scalar, false);
+  FailureOr<ScalarKind> kind =
+      getDtype(gen, loc, name, args, 1,
+               value->weak ? ScalarKind::F64 : value->type.scalar, false);
   if (failed(kind))
     return failure();
-  FailureOr<TValue> coerced = gen.coerceTo(loc, *value, Ty::getScalar(*kind),
-                                           "the value of 'full'");
+  FailureOr<TValue> coerced =
+      gen.coerceTo(loc, *value, Ty::getScalar(*kind), "the value of 'full'");
   FailureOr<SmallVector<SizeExpr>> dims =
-      succeeded(coerced) ? getSizes(gen, loc, name, args.rest) : FailureOr<SmallVector<SizeExpr>>(failure());
+      succeeded(coerced) ? getSizes(gen, loc, name, args.rest)
+                         : FailureOr<SmallVector<SizeExpr>>(failure());
   if (failed(dims))
     return failure();
   return dataVal(fill(gen, *kind, *dims, gen.materialize(*coerced)));
@@ -847,12 +841,11 @@ FailureOr<Val> fullBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
 
 FailureOr<Val> iotaBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                            const Args &args) {
-  FailureOr<SmallVector<SizeExpr>> dims =
-      getSizes(gen, loc, name, {args[0]});
+  FailureOr<SmallVector<SizeExpr>> dims = getSizes(gen, loc, name, {args[0]});
   FailureOr<ScalarKind> kind =
-      succeeded(dims) ? getDtype(gen, loc, name, args, 1, ScalarKind::F64,
-                                 false)
-                      : FailureOr<ScalarKind>(failure());
+      succeeded(dims)
+          ? getDtype(gen, loc, name, args, 1, ScalarKind::F64, false)
+          : FailureOr<ScalarKind>(failure());
   if (failed(kind))
     return failure();
   if (*kind == ScalarKind::Bool) {
@@ -861,27 +854,26 @@ FailureOr<Val> iotaBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   }
   Ty type = Ty::getTensor(*kind, *dims);
   SmallVector<Value> sizes = getDynamicSizes(gen, *dims);
-  Value result = lz::IotaOp::create(
-      gen.builder, gen.getLoc(loc), type.getMLIRType(&gen.context),
-      sizes.empty() ? Value() : sizes.front());
+  Value result = lz::IotaOp::create(gen.builder, gen.getLoc(loc),
+                                    type.getMLIRType(&gen.context),
+                                    sizes.empty() ? Value() : sizes.front());
   return dataVal(gen.makeValue(type, result));
 }
 
 FailureOr<Val> eyeBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                           const Args &args) {
-  FailureOr<SmallVector<SizeExpr>> dims =
-      getSizes(gen, loc, name, {args[0]});
+  FailureOr<SmallVector<SizeExpr>> dims = getSizes(gen, loc, name, {args[0]});
   FailureOr<ScalarKind> kind =
-      succeeded(dims) ? getDtype(gen, loc, name, args, 1, ScalarKind::F64,
-                                 false)
-                      : FailureOr<ScalarKind>(failure());
+      succeeded(dims)
+          ? getDtype(gen, loc, name, args, 1, ScalarKind::F64, false)
+          : FailureOr<ScalarKind>(failure());
   if (failed(kind))
     return failure();
   SizeExpr n = (*dims)[0];
   return toVal(gen.buildFor({n, n}, [&](ArrayRef<TValue> ij) {
-    Value same = gen.scalarBinary(Token::equal_equal, ScalarKind::I64,
-                                  gen.materialize(ij[0]),
-                                  gen.materialize(ij[1]));
+    Value same =
+        gen.scalarBinary(Token::equal_equal, ScalarKind::I64,
+                         gen.materialize(ij[0]), gen.materialize(ij[1]));
     Value value = gen.scalarConvert(same, ScalarKind::Bool, *kind);
     return FailureOr<TValue>(gen.makeValue(Ty::getScalar(*kind), value));
   }));
@@ -895,13 +887,13 @@ FailureOr<Val> randomBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   FailureOr<ScalarKind> kind =
       getDtype(gen, loc, name, args, 1, ScalarKind::F64, true);
   FailureOr<SmallVector<SizeExpr>> dims =
-      succeeded(kind) ? getSizes(gen, loc, name, args.rest) : FailureOr<SmallVector<SizeExpr>>(failure());
+      succeeded(kind) ? getSizes(gen, loc, name, args.rest)
+                      : FailureOr<SmallVector<SizeExpr>>(failure());
   if (failed(dims))
     return failure();
   Ty type = Ty::getTensor(*kind, *dims);
-  Value seedValue =
-      gen.scalarConvert(gen.materialize(*seed), seed->type.scalar,
-                        ScalarKind::I64);
+  Value seedValue = gen.scalarConvert(gen.materialize(*seed), seed->type.scalar,
+                                      ScalarKind::I64);
   if (type.isScalar()) {
     // A scalar is the first element of a one-element tensor.
     Ty one = Ty::getTensor(*kind, {SizeExpr::getConstant(1)});
@@ -911,10 +903,10 @@ FailureOr<Val> randomBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     TValue zero = gen.makeLiteral(0, ScalarKind::I64, false);
     return dataVal(gen.getElement(gen.makeValue(one, tensor), zero));
   }
-  Value result = lz::RandomOp::create(
-      gen.builder, gen.getLoc(loc), type.getMLIRType(&gen.context),
-      name == "randn" ? "normal" : "uniform", seedValue,
-      getDynamicSizes(gen, *dims));
+  Value result = lz::RandomOp::create(gen.builder, gen.getLoc(loc),
+                                      type.getMLIRType(&gen.context),
+                                      name == "randn" ? "normal" : "uniform",
+                                      seedValue, getDynamicSizes(gen, *dims));
   return dataVal(gen.makeValue(type, result));
 }
 
@@ -962,9 +954,8 @@ FailureOr<Val> mapBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   FailureOr<TValue> xs = expectTensor(gen, loc, name, args[1], "argument 2");
   if (failed(xs))
     return failure();
-  FailureOr<TValue> ys = zip ? expectTensor(gen, loc, name, args[2],
-                                            "argument 3")
-                             : xs;
+  FailureOr<TValue> ys =
+      zip ? expectTensor(gen, loc, name, args[2], "argument 3") : xs;
   if (failed(ys))
     return failure();
   if (zip && xs->type.dims[0] != ys->type.dims[0]) {
@@ -986,8 +977,9 @@ FailureOr<Val> reduceBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   auto fn = expectFunction(gen, loc, name, args[0], "argument 1");
   if (failed(fn))
     return failure();
-  FailureOr<TValue> init = expectArray(gen, loc, name, args[1], "the initial "
-                                                                "value");
+  FailureOr<TValue> init = expectArray(gen, loc, name, args[1],
+                                       "the initial "
+                                       "value");
   FailureOr<TValue> xs =
       succeeded(init) ? expectTensor(gen, loc, name, args[2], "argument 3")
                       : FailureOr<TValue>(failure());
@@ -1053,8 +1045,7 @@ LogicalResult parseWrt(MLIRGenerator &gen, SMLoc loc, StringRef name,
            *v.literal >= 0;
   };
   if (data.type.isTuple()) {
-    if (data.elements.empty() ||
-        !llvm::all_of(data.elements, isIndex))
+    if (data.elements.empty() || !llvm::all_of(data.elements, isIndex))
       return fail();
     fn.wrt.clear();
     for (const TValue &element : data.elements)
@@ -1102,7 +1093,7 @@ FailureOr<Val> transformBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
 
 /// Data arguments of a transformed function; weak literals become f64.
 FailureOr<SmallVector<TValue, 2>> dataArgs(MLIRGenerator &gen, SMLoc loc,
-                                        StringRef name, ArrayRef<Val> args) {
+                                           StringRef name, ArrayRef<Val> args) {
   SmallVector<TValue, 2> values;
   for (auto [i, arg] : llvm::enumerate(args)) {
     if (arg.kind != Val::Data) {
@@ -1172,7 +1163,8 @@ Ty jacobianType(const Ty &outer, const Ty &inner) {
 
 FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
                                              ArrayRef<Val> args) {
-  FailureOr<SmallVector<TValue, 2>> values = dataArgs(*this, loc, fn.name, args);
+  FailureOr<SmallVector<TValue, 2>> values =
+      dataArgs(*this, loc, fn.name, args);
   if (failed(values))
     return failure();
   FailureOr<Lifted> lifted = lift(*this, loc, *fn.inner, *values);
@@ -1202,9 +1194,8 @@ FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
                                   Twine(values->size()) + " argument" +
                                   (values->size() == 1 ? "" : "s"));
       if (llvm::count(fn.wrt, index) > 1)
-        return transformError(*this, loc,
-                              "'wrt' lists argument " + Twine(index) +
-                                  " twice");
+        return transformError(
+            *this, loc, "'wrt' lists argument " + Twine(index) + " twice");
       if (!isDifferentiable((*values)[index].type))
         return transformError(
             *this, loc,
@@ -1218,17 +1209,16 @@ FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
     ValueRange grads;
     Value value;
     if (fn.name == "grad") {
-      auto grad = ad::GradOp::create(builder, irLoc, gradTypes, callee,
-                                     lifted->operands, lifted->captures,
-                                     builder.getDenseI64ArrayAttr(fn.wrt),
-                                     builder.getStringAttr(fn.mode));
+      auto grad = ad::GradOp::create(
+          builder, irLoc, gradTypes, callee, lifted->operands, lifted->captures,
+          builder.getDenseI64ArrayAttr(fn.wrt), builder.getStringAttr(fn.mode));
       op = grad;
       grads = grad.getGradients();
     } else {
       auto vg = ad::ValueAndGradOp::create(
           builder, irLoc, result.getMLIRType(&context), gradTypes, callee,
-          lifted->operands, lifted->captures, builder.getDenseI64ArrayAttr(fn.wrt),
-                                     builder.getStringAttr(fn.mode));
+          lifted->operands, lifted->captures,
+          builder.getDenseI64ArrayAttr(fn.wrt), builder.getStringAttr(fn.mode));
       op = vg;
       grads = vg.getGradients();
       value = vg.getValue();
@@ -1240,8 +1230,7 @@ FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
       gradValues.push_back(
           makeValue(type, castValue(grad, type.getMLIRType(&context))));
     }
-    TValue gradient =
-        fn.wrtTuple ? makeTuple(gradValues) : gradValues.front();
+    TValue gradient = fn.wrtTuple ? makeTuple(gradValues) : gradValues.front();
     if (fn.name == "grad")
       return Val::getData(gradient);
     return Val::getData(makeTuple({makeLocalValue(result, value), gradient}));
@@ -1273,15 +1262,14 @@ FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
       type = jacobianType(result, input);
     }
     Type irType = type.getMLIRType(&context);
-    Value op =
-        fn.name == "hessian"
-            ? ad::HessianOp::create(builder, irLoc, irType, callee,
-                                    lifted->operands, lifted->captures)
-                  .getResult()
-            : ad::JacobianOp::create(builder, irLoc, irType, callee,
-                                     lifted->operands, lifted->captures,
-                                     builder.getStringAttr(fn.mode))
-                  .getResult();
+    Value op = fn.name == "hessian"
+                   ? ad::HessianOp::create(builder, irLoc, irType, callee,
+                                           lifted->operands, lifted->captures)
+                         .getResult()
+                   : ad::JacobianOp::create(builder, irLoc, irType, callee,
+                                            lifted->operands, lifted->captures,
+                                            builder.getStringAttr(fn.mode))
+                         .getResult();
     return Val::getData(makeLocalValue(type, op));
   }
   llvm_unreachable("unknown transformation");
@@ -1298,8 +1286,8 @@ FailureOr<Val> directTransform(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return failure();
   // Primals (and tangents) are tuples of the arguments; a non-tuple is a
   // single argument.
-  auto spread = [&](const Val &value, StringRef what)
-      -> FailureOr<SmallVector<Val, 2>> {
+  auto spread = [&](const Val &value,
+                    StringRef what) -> FailureOr<SmallVector<Val, 2>> {
     FailureOr<TValue> data = expectData(gen, loc, name, value, what);
     if (failed(data))
       return failure();
@@ -1364,13 +1352,12 @@ FailureOr<Val> directTransform(MLIRGenerator &gen, SMLoc loc, StringRef name,
           gen.emitError(loc) << "a tangent must be data";
         return failure();
       }
-      tangentValues.push_back(
-          gen.castValue(gen.materialize(*coerced),
-                        lifted->operands[i].getType()));
+      tangentValues.push_back(gen.castValue(gen.materialize(*coerced),
+                                            lifted->operands[i].getType()));
     }
-    auto op = ad::JvpOp::create(gen.builder, irLoc, resultIR, resultIR, callee,
-                                lifted->operands, tangentValues,
-                                lifted->captures);
+    auto op =
+        ad::JvpOp::create(gen.builder, irLoc, resultIR, resultIR, callee,
+                          lifted->operands, tangentValues, lifted->captures);
     return Val::getData(
         gen.makeTuple({gen.makeLocalValue(result, op.getValue()),
                        gen.makeLocalValue(result, op.getTangent())}));
@@ -1399,8 +1386,9 @@ FailureOr<Val> directTransform(MLIRGenerator &gen, SMLoc loc, StringRef name,
       cotangents.push_back(gen.makeValue(
           value.type,
           gen.castValue(cotangent, value.type.getMLIRType(&gen.context))));
-    return Val::getData(gen.makeTuple(
-        {gen.makeLocalValue(result, op.getValue()), gen.makeTuple(cotangents)}));
+    return Val::getData(
+        gen.makeTuple({gen.makeLocalValue(result, op.getValue()),
+                       gen.makeTuple(cotangents)}));
   }
 
   // hvp
@@ -1418,10 +1406,9 @@ FailureOr<Val> directTransform(MLIRGenerator &gen, SMLoc loc, StringRef name,
   if (failed(coerced))
     return failure();
   Type inputIR = lifted->operands[0].getType();
-  auto op = ad::HvpOp::create(gen.builder, irLoc, inputIR, callee,
-                              lifted->operands,
-                              gen.castValue(gen.materialize(*coerced), inputIR),
-                              lifted->captures);
+  auto op = ad::HvpOp::create(
+      gen.builder, irLoc, inputIR, callee, lifted->operands,
+      gen.castValue(gen.materialize(*coerced), inputIR), lifted->captures);
   const Ty &type = (*values)[0].type;
   return Val::getData(gen.makeValue(
       type, gen.castValue(op.getResult(), type.getMLIRType(&gen.context))));
@@ -1607,23 +1594,21 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   Builder b(&gen.context);
 
   if (minimization) {
-    FailureOr<DictionaryAttr> opt = expectConfig(
-        gen, loc, name, args, 2, ConfigKind::Optimizer, "opt", "");
+    FailureOr<DictionaryAttr> opt =
+        expectConfig(gen, loc, name, args, 2, ConfigKind::Optimizer, "opt", "");
     if (failed(opt))
       return failure();
-    FailureOr<TValue> steps =
-        expectInteger(gen, loc, name, args[3], "'steps'");
+    FailureOr<TValue> steps = expectInteger(gen, loc, name, args[3], "'steps'");
     if (failed(steps))
       return failure();
     if (steps->literal && *steps->literal < 0) {
       gen.emitError(loc) << "'steps' must not be negative";
       return failure();
     }
-    Value stepsIndex =
-        steps->size ? gen.materializeSize(*steps->size)
-                    : gen.toIndex(gen.scalarConvert(gen.materialize(*steps),
-                                                    steps->type.scalar,
-                                                    ScalarKind::I64));
+    Value stepsIndex = steps->size ? gen.materializeSize(*steps->size)
+                                   : gen.toIndex(gen.scalarConvert(
+                                         gen.materialize(*steps),
+                                         steps->type.scalar, ScalarKind::I64));
     if (name == "minimize") {
       bool trace = false;
       if (args.has(4)) {
@@ -1638,26 +1623,26 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       Ty lossesType;
       Type lossesIR;
       if (trace) {
-        lossesType = Ty::getTensor(result.scalar,
-                                   {gen.toSize(*steps, "steps")});
+        lossesType =
+            Ty::getTensor(result.scalar, {gen.toSize(*steps, "steps")});
         lossesIR = lossesType.getMLIRType(&gen.context);
       }
       auto op = ad::MinimizeOp::create(
-          gen.builder, irLoc, x0IR, lossesIR, callee, operand,
-          lifted->captures, stepsIndex, *opt,
-          trace ? b.getUnitAttr() : UnitAttr());
+          gen.builder, irLoc, x0IR, lossesIR, callee, operand, lifted->captures,
+          stepsIndex, *opt, trace ? b.getUnitAttr() : UnitAttr());
       Val x = finish(op.getResult());
       if (!trace)
         return x;
-      TValue losses = gen.makeValue(
-          lossesType, gen.castValue(op.getLosses(), lossesIR));
+      TValue losses =
+          gen.makeValue(lossesType, gen.castValue(op.getLosses(), lossesIR));
       return Val::getData(gen.makeTuple({x.data, losses}));
     }
     double tol = 1e-10;
     if (args.has(4)) {
       const Val &value = args[4];
       if (value.kind != Val::Data || !value.data.literal ||
-          !value.data.type.isScalar() || value.data.type.scalar == ScalarKind::Bool ||
+          !value.data.type.isScalar() ||
+          value.data.type.scalar == ScalarKind::Bool ||
           !(*value.data.literal >= 0)) {
         gen.emitError(loc)
             << "'tol' of 'argmin' must be a non-negative constant number";
@@ -1665,9 +1650,8 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       }
       tol = *value.data.literal;
     }
-    FailureOr<DictionaryAttr> implicit =
-        expectConfig(gen, loc, name, args, 5, ConfigKind::LinearSolver,
-                     "implicit", "cg");
+    FailureOr<DictionaryAttr> implicit = expectConfig(
+        gen, loc, name, args, 5, ConfigKind::LinearSolver, "implicit", "cg");
     if (failed(implicit))
       return failure();
     if (!args.has(5))
@@ -1681,18 +1665,16 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   }
 
   if (name == "root") {
-    FailureOr<DictionaryAttr> solver =
-        expectConfig(gen, loc, name, args, 2, ConfigKind::RootSolver,
-                     "solver", "newton");
+    FailureOr<DictionaryAttr> solver = expectConfig(
+        gen, loc, name, args, 2, ConfigKind::RootSolver, "solver", "newton");
     if (failed(solver))
       return failure();
     if (!args.has(2))
       solver = b.getDictionaryAttr(
           {b.getNamedAttr("name", b.getStringAttr("newton")),
            b.getNamedAttr("iters", b.getI64IntegerAttr(20))});
-    FailureOr<DictionaryAttr> implicit =
-        expectConfig(gen, loc, name, args, 3, ConfigKind::LinearSolver,
-                     "implicit", "gmres");
+    FailureOr<DictionaryAttr> implicit = expectConfig(
+        gen, loc, name, args, 3, ConfigKind::LinearSolver, "implicit", "gmres");
     if (failed(implicit))
       return failure();
     auto op = ad::RootOp::create(gen.builder, irLoc, x0IR, callee, operand,
@@ -1703,15 +1685,13 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   // fixed_point
   Value iters;
   if (args.has(2)) {
-    FailureOr<TValue> count =
-        expectInteger(gen, loc, name, args[2], "'iters'");
+    FailureOr<TValue> count = expectInteger(gen, loc, name, args[2], "'iters'");
     if (failed(count))
       return failure();
-    iters = count->size
-                ? gen.materializeSize(*count->size)
-                : gen.toIndex(gen.scalarConvert(gen.materialize(*count),
-                                                count->type.scalar,
-                                                ScalarKind::I64));
+    iters = count->size ? gen.materializeSize(*count->size)
+                        : gen.toIndex(gen.scalarConvert(gen.materialize(*count),
+                                                        count->type.scalar,
+                                                        ScalarKind::I64));
   } else {
     iters = gen.getIndexConstant(100);
   }
@@ -1719,15 +1699,15 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       expectConfig(gen, loc, name, args, 3, ConfigKind::FixedPointSolver,
                    "solver", "iterate");
   FailureOr<DictionaryAttr> implicit =
-      succeeded(solver) ? expectConfig(gen, loc, name, args, 4,
-                                       ConfigKind::LinearSolver, "implicit",
-                                       "gmres")
-                        : FailureOr<DictionaryAttr>(failure());
+      succeeded(solver)
+          ? expectConfig(gen, loc, name, args, 4, ConfigKind::LinearSolver,
+                         "implicit", "gmres")
+          : FailureOr<DictionaryAttr>(failure());
   if (failed(implicit))
     return failure();
-  auto op = ad::FixedPointOp::create(gen.builder, irLoc, x0IR, callee,
-                                     operand, lifted->captures, iters,
-                                     *solver, *implicit);
+  auto op =
+      ad::FixedPointOp::create(gen.builder, irLoc, x0IR, callee, operand,
+                               lifted->captures, iters, *solver, *implicit);
   return finish(op.getResult());
 }
 
@@ -1838,8 +1818,8 @@ MLIRGenerator::callBuiltin(SMLoc loc, StringRef name, ArrayRef<Val> args,
     if (it == info.params.end()) {
       std::vector<std::string> candidates(info.params.begin(),
                                           info.params.end());
-      emitError(loc) << "'" << name << "' has no parameter '" << argName
-                     << "'" << suggest(argName, candidates);
+      emitError(loc) << "'" << name << "' has no parameter '" << argName << "'"
+                     << suggest(argName, candidates);
       return failure();
     }
     unsigned index = it - info.params.begin();

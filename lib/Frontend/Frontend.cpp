@@ -81,7 +81,8 @@ public:
         llvm::errs() << "leibniz: error: " << errorMessage << "\n";
       return failure();
     }
-    unsigned bufferId = sourceMgr.AddNewSourceBuffer(std::move(file), importLoc);
+    unsigned bufferId =
+        sourceMgr.AddNewSourceBuffer(std::move(file), importLoc);
     return parseBuffer(bufferId, /*isLibrary=*/false);
   }
 
@@ -95,9 +96,8 @@ private:
 } // namespace
 
 FailureOr<LoadedProgram>
-leibniz::frontend::loadProgram(MLIRContext &context,
-                               llvm::SourceMgr &sourceMgr, StringRef filename,
-                               const LoadOptions &options) {
+leibniz::frontend::loadProgram(MLIRContext &context, llvm::SourceMgr &sourceMgr,
+                               StringRef filename, const LoadOptions &options) {
   LoadedProgram program;
   Loader loader(context, sourceMgr, program, options.followImports);
   bool ok = true;

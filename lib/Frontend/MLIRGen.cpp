@@ -55,6 +55,7 @@ void leibniz::frontend::registerFrontendDialects(MLIRContext &context) {
 MLIRGenerator::MLIRGenerator(MLIRContext &context,
                              const llvm::SourceMgr &sourceMgr)
     : context(context), sourceMgr(sourceMgr), builder(&context),
+      currentLoc(UnknownLoc::get(&context)),
       signatures(std::make_unique<Program::Signatures>()) {}
 
 //===----------------------------------------------------------------------===//
@@ -148,7 +149,7 @@ TValue MLIRGenerator::makeLiteral(double value, ScalarKind kind, bool weak) {
 }
 
 Value MLIRGenerator::scalarConstant(ScalarKind kind, double value) {
-  Location loc = builder.getUnknownLoc();
+  Location loc = currentLoc;
   switch (kind) {
   case ScalarKind::F32:
     return arith::ConstantOp::create(builder, loc,
@@ -229,7 +230,7 @@ Value MLIRGenerator::castValue(Value value, Type type) {
 }
 
 Value MLIRGenerator::getIndexConstant(int64_t value) {
-  return arith::ConstantIndexOp::create(builder, builder.getUnknownLoc(),
+  return arith::ConstantIndexOp::create(builder, currentLoc,
                                         value);
 }
 
@@ -256,15 +257,16 @@ Value MLIRGenerator::toI64(Value value) {
 Value MLIRGenerator::materializeSize(const SizeExpr &size) {
   if (std::optional<int64_t> constant = size.getConstantValue())
     return getIndexConstant(*constant);
-  Location loc = builder.getUnknownLoc();
+  Location loc = currentLoc;
   Value sum;
   for (const auto &[monomial, coefficient] : size.getTerms()) {
     Value product;
     for (unsigned atom : monomial) {
       Value factor = use(atoms[atom].value, atoms[atom].owner);
-      product = product ? arith::MulIOp::create(builder, loc, product, factor)
-                              .getResult()
-                        : factor;
+      product =
+          product
+              ? arith::MulIOp::create(builder, loc, product, factor).getResult()
+              : factor;
     }
     if (!product)
       product = getIndexConstant(coefficient);
@@ -344,10 +346,10 @@ FailureOr<TValue> MLIRGenerator::coerce(SMLoc loc, TValue value,
 FailureOr<TValue> MLIRGenerator::coerceTo(SMLoc loc, TValue value,
                                           const Ty &type, StringRef what) {
   if (value.weak && type.isScalar() && value.type.isScalar()) {
-    if (type.scalar == ScalarKind::Bool || (isInteger(type.scalar) &&
-                                            value.type.scalar != ScalarKind::I64)) {
-      emitError(loc) << what << " has type " << describe(value.type)
-                     << " but " << describe(type) << " is expected";
+    if (type.scalar == ScalarKind::Bool ||
+        (isInteger(type.scalar) && value.type.scalar != ScalarKind::I64)) {
+      emitError(loc) << what << " has type " << describe(value.type) << " but "
+                     << describe(type) << " is expected";
       return failure();
     }
     return coerce(loc, value, type.scalar);
@@ -385,8 +387,8 @@ LogicalResult MLIRGenerator::unifyScalars(SMLoc loc, TValue &lhs, TValue &rhs,
   }
   if (a != b) {
     emitError(loc) << "the operands of " << what
-                   << " have different element types: "
-                   << describe(lhs.type) << " and " << describe(rhs.type)
+                   << " have different element types: " << describe(lhs.type)
+                   << " and " << describe(rhs.type)
                    << "; convert one with f32(...), f64(...) or i64(...)";
     return failure();
   }
@@ -427,7 +429,7 @@ Value MLIRGenerator::scalarConvert(Value value, ScalarKind from,
 
 Value MLIRGenerator::scalarBinary(Token::Kind op, ScalarKind kind, Value lhs,
                                   Value rhs) {
-  Location loc = builder.getUnknownLoc();
+  Location loc = currentLoc;
   bool fp = isFloat(kind);
   switch (op) {
   case Token::plus:
@@ -505,10 +507,11 @@ TValue MLIRGenerator::getElement(const TValue &tensor,
   SmallVector<Value> indexValues;
   for (const TValue &index : indices)
     indexValues.push_back(toIndex(materialize(index)));
-  Value element = lz::GetOp::create(builder, builder.getUnknownLoc(),
+  Value element = lz::GetOp::create(builder, currentLoc,
                                     materialize(tensor), indexValues);
-  Ty type = Ty::getTensor(tensor.type.scalar,
-                          ArrayRef(tensor.type.dims).drop_front(indices.size()));
+  Ty type =
+      Ty::getTensor(tensor.type.scalar,
+                    ArrayRef(tensor.type.dims).drop_front(indices.size()));
   return makeValue(type, element);
 }
 
@@ -541,9 +544,9 @@ TValue MLIRGenerator::makeTuple(ArrayRef<TValue> elements) {
     types.push_back(element.type);
     values.push_back(materialize(element));
   }
-  return makeValue(Ty::getTuple(std::move(types)),
-                   lz::TupleOp::create(builder, builder.getUnknownLoc(),
-                                       values));
+  return makeValue(
+      Ty::getTuple(std::move(types)),
+      lz::TupleOp::create(builder, currentLoc, values));
 }
 
 //===----------------------------------------------------------------------===//
@@ -559,7 +562,7 @@ public:
       : gen(gen), block(new Block()), saved(gen.builder.saveInsertionPoint()) {
     for (unsigned i = 0; i < numIndices; ++i)
       block->addArgument(gen.builder.getIndexType(),
-                         gen.builder.getUnknownLoc());
+                         gen.currentLoc);
     gen.builder.setInsertionPointToStart(block);
     for (BlockArgument arg : block->getArguments()) {
       Value index = gen.toI64(arg);
@@ -714,9 +717,10 @@ FailureOr<TValue> MLIRGenerator::buildReduction(
   return finishScope(*this, SMLoc(), kind, scope, ranges, result);
 }
 
-FailureOr<TValue> MLIRGenerator::elementwise(
-    SMLoc loc, ArrayRef<TValue> operands, ScalarKind resultKind, StringRef what,
-    llvm::function_ref<Value(ArrayRef<Value>)> fn) {
+FailureOr<TValue>
+MLIRGenerator::elementwise(SMLoc loc, ArrayRef<TValue> operands,
+                           ScalarKind resultKind, StringRef what,
+                           llvm::function_ref<Value(ArrayRef<Value>)> fn) {
   const TValue *shaped = nullptr;
   for (const TValue &operand : operands) {
     if (!operand.type.isArray()) {
@@ -743,16 +747,15 @@ FailureOr<TValue> MLIRGenerator::elementwise(
       scalars.push_back(materialize(operand));
     return makeValue(Ty::getScalar(resultKind), fn(scalars));
   }
-  return buildFor(shaped->type.dims,
-                  [&](ArrayRef<TValue> indices) -> FailureOr<TValue> {
-                    SmallVector<Value> scalars;
-                    for (const TValue &operand : operands)
-                      scalars.push_back(
-                          operand.type.isTensor()
-                              ? materialize(getElement(operand, indices))
-                              : materialize(operand));
-                    return makeValue(Ty::getScalar(resultKind), fn(scalars));
-                  });
+  return buildFor(
+      shaped->type.dims, [&](ArrayRef<TValue> indices) -> FailureOr<TValue> {
+        SmallVector<Value> scalars;
+        for (const TValue &operand : operands)
+          scalars.push_back(operand.type.isTensor()
+                                ? materialize(getElement(operand, indices))
+                                : materialize(operand));
+        return makeValue(Ty::getScalar(resultKind), fn(scalars));
+      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -767,7 +770,8 @@ struct TypeResolver {
   FailureOr<SizeExpr> resolveSize(const ExprAST &expr) {
     if (auto *number = dyn_cast<NumberExprAST>(&expr)) {
       int64_t value;
-      if (number->isFloat || StringRef(number->spelling).getAsInteger(10, value)) {
+      if (number->isFloat ||
+          StringRef(number->spelling).getAsInteger(10, value)) {
         gen.emitError(expr.getLoc())
             << "a size must be a non-negative integer, not "
             << number->spelling;
@@ -1008,8 +1012,8 @@ LogicalResult MLIRGenerator::generateDef(const DefAST &def,
         Value value = entry->getArgument(tensor.param);
         for (int64_t index : tensor.projections)
           value = lz::ProjOp::create(builder, loc, value, index);
-        Value size = tensor::DimOp::create(builder, loc, value,
-                                           static_cast<int64_t>(d));
+        Value size =
+            tensor::DimOp::create(builder, loc, value, static_cast<int64_t>(d));
         if (offset != 0)
           size = arith::SubIOp::create(builder, loc, size,
                                        getIndexConstant(offset));
@@ -1126,9 +1130,8 @@ FailureOr<Ty> MLIRGenerator::unifyCall(SMLoc loc, const Signature &signature,
           (arg - SizeExpr::getConstant(offset)).divideExactly(scale);
       if (!solution) {
         emitError(loc) << "cannot infer size parameter '" << atoms[atom].name
-                       << "' of '" << signature.name << "': "
-                       << describe(param) << " = " << describe(arg)
-                       << " has no integer solution";
+                       << "' of '" << signature.name << "': " << describe(param)
+                       << " = " << describe(arg) << " has no integer solution";
         return failure();
       }
       bindings[atom] = *solution;
@@ -1189,8 +1192,8 @@ FailureOr<Val> MLIRGenerator::callDef(SMLoc loc, const Signature &signature,
   for (auto [value, param] : llvm::zip(values, signature.params))
     operands.push_back(
         castValue(materialize(value), param.getMLIRType(&context)));
-  auto call = func::CallOp::create(builder, getLoc(loc), signature.func,
-                                   operands);
+  auto call =
+      func::CallOp::create(builder, getLoc(loc), signature.func, operands);
   return Val::getData(makeLocalValue(*resultType, call.getResult(0)));
 }
 
@@ -1243,8 +1246,7 @@ MLIRGenerator::liftFunction(SMLoc loc, const FnValue &fn,
   if (failed(body))
     return failure();
   if (body->kind != Val::Data) {
-    emitError(loc) << "the function must return data, not "
-                   << describe(*body);
+    emitError(loc) << "the function must return data, not " << describe(*body);
     return failure();
   }
   TValue result = body->data;
@@ -1266,6 +1268,10 @@ MLIRGenerator::liftFunction(SMLoc loc, const FnValue &fn,
 FailureOr<Val> MLIRGenerator::gen(const ExprAST &expr) {
   // The expected type applies to this expression only.
   const Ty *expected = std::exchange(expectedType, nullptr);
+  // The IR of the expression is located at it.
+  Location savedLoc = currentLoc;
+  currentLoc = getLoc(expr.getLoc());
+  llvm::scope_exit restoreLoc([&] { currentLoc = savedLoc; });
   switch (expr.getKind()) {
   case ExprAST::Number:
     return genNumber(cast<NumberExprAST>(expr));
@@ -1329,20 +1335,20 @@ FailureOr<Val> MLIRGenerator::genNumber(const NumberExprAST &expr) {
   if (expr.isFloat) {
     double value;
     if (spelling.getAsDouble(value) || !std::isfinite(value)) {
-      emitError(expr.getLoc()) << "float literal " << spelling
-                               << " is out of range";
+      emitError(expr.getLoc())
+          << "float literal " << spelling << " is out of range";
       return failure();
     }
     return Val::getData(makeLiteral(value, ScalarKind::F64, true));
   }
   int64_t value;
   if (spelling.getAsInteger(10, value)) {
-    emitError(expr.getLoc()) << "integer literal " << spelling
-                             << " does not fit in i64";
+    emitError(expr.getLoc())
+        << "integer literal " << spelling << " does not fit in i64";
     return failure();
   }
-  TValue literal = makeLiteral(static_cast<double>(value), ScalarKind::I64,
-                               true);
+  TValue literal =
+      makeLiteral(static_cast<double>(value), ScalarKind::I64, true);
   literal.size = SizeExpr::getConstant(value);
   return Val::getData(literal);
 }
@@ -1380,24 +1386,24 @@ FailureOr<Val> MLIRGenerator::genUnary(const UnaryExprAST &expr) {
   if (failed(operand))
     return failure();
   if (!operand->type.isArray()) {
-    emitError(expr.getLoc()) << Token::getKindDescription(expr.op)
-                             << " needs a scalar or a tensor, not "
-                             << describe(operand->type);
+    emitError(expr.getLoc())
+        << Token::getKindDescription(expr.op)
+        << " needs a scalar or a tensor, not " << describe(operand->type);
     return failure();
   }
   ScalarKind kind = operand->type.scalar;
   if (expr.op == Token::bang) {
     if (kind != ScalarKind::Bool) {
-      emitError(expr.getLoc()) << "'!' needs bool, not "
-                               << describe(operand->type);
+      emitError(expr.getLoc())
+          << "'!' needs bool, not " << describe(operand->type);
       return failure();
     }
     if (operand->literal)
-      return Val::getData(makeLiteral(*operand->literal ? 0 : 1,
-                                      ScalarKind::Bool, false));
+      return Val::getData(
+          makeLiteral(*operand->literal ? 0 : 1, ScalarKind::Bool, false));
     FailureOr<TValue> result = elementwise(
         expr.getLoc(), *operand, kind, "'!'", [&](ArrayRef<Value> args) {
-          return arith::XOrIOp::create(builder, builder.getUnknownLoc(),
+          return arith::XOrIOp::create(builder, currentLoc,
                                        args[0],
                                        scalarConstant(ScalarKind::Bool, 1))
               .getResult();
@@ -1419,7 +1425,7 @@ FailureOr<Val> MLIRGenerator::genUnary(const UnaryExprAST &expr) {
   }
   FailureOr<TValue> result = elementwise(
       expr.getLoc(), *operand, kind, "'-'", [&](ArrayRef<Value> args) {
-        Location loc = builder.getUnknownLoc();
+        Location loc = currentLoc;
         if (isFloat(kind))
           return arith::NegFOp::create(builder, loc, args[0]).getResult();
         return arith::SubIOp::create(builder, loc, scalarConstant(kind, 0),
@@ -1557,8 +1563,8 @@ FailureOr<Val> MLIRGenerator::genBinary(const BinaryExprAST &expr) {
     rhs = coerce(loc, *rhs, kind);
   // Sums, differences and products of sizes stay size expressions, and
   // become IR only where they are used.
-  if (kind == ScalarKind::I64 && lhs->type.isScalar() &&
-      rhs->type.isScalar() && lhs->size && rhs->size &&
+  if (kind == ScalarKind::I64 && lhs->type.isScalar() && rhs->type.isScalar() &&
+      lhs->size && rhs->size &&
       (op == Token::plus || op == Token::minus || op == Token::star)) {
     TValue result;
     result.type = Ty::getScalar(ScalarKind::I64);
@@ -1569,11 +1575,10 @@ FailureOr<Val> MLIRGenerator::genBinary(const BinaryExprAST &expr) {
     return Val::getData(result);
   }
   ScalarKind resultKind = comparison ? ScalarKind::Bool : kind;
-  FailureOr<TValue> result =
-      elementwise(loc, {*lhs, *rhs}, resultKind, what,
-                  [&](ArrayRef<Value> args) {
-                    return scalarBinary(op, kind, args[0], args[1]);
-                  });
+  FailureOr<TValue> result = elementwise(
+      loc, {*lhs, *rhs}, resultKind, what, [&](ArrayRef<Value> args) {
+        return scalarBinary(op, kind, args[0], args[1]);
+      });
   if (failed(result))
     return failure();
   return Val::getData(*result);
@@ -1616,7 +1621,7 @@ FailureOr<Val> MLIRGenerator::genCall(const CallExprAST &expr) {
   }
   if (callee->kind != Val::Function) {
     emitError(getStartLoc(*expr.callee)) << "cannot call " << describe(*callee)
-                             << "; only functions can be called";
+                                         << "; only functions can be called";
     return failure();
   }
   return apply(getStartLoc(*expr.callee), *callee->fn, args, named);
@@ -1643,7 +1648,8 @@ MLIRGenerator::apply(SMLoc loc, const FnValue &fn, ArrayRef<Val> args,
     }
     useSites.push_back(loc);
     llvm::scope_exit popSite([&] { useSites.pop_back(); });
-    FailureOr<const Signature *> signature = getSignature(*defs.lookup(fn.name));
+    FailureOr<const Signature *> signature =
+        getSignature(*defs.lookup(fn.name));
     if (failed(signature))
       return failure();
     return callDef(loc, **signature, args);
@@ -1657,10 +1663,10 @@ MLIRGenerator::apply(SMLoc loc, const FnValue &fn, ArrayRef<Val> args,
     return failure();
   }
   if (args.size() != lambda.params.size()) {
-    emitError(loc) << "the lambda takes " << lambda.params.size()
-                   << " argument" << (lambda.params.size() == 1 ? "" : "s")
-                   << " but " << args.size()
-                   << (args.size() == 1 ? " was" : " were") << " given";
+    emitError(loc) << "the lambda takes " << lambda.params.size() << " argument"
+                   << (lambda.params.size() == 1 ? "" : "s") << " but "
+                   << args.size() << (args.size() == 1 ? " was" : " were")
+                   << " given";
     return failure();
   }
   if (++inlined > kInlineBudget) {
@@ -1681,9 +1687,9 @@ MLIRGenerator::apply(SMLoc loc, const FnValue &fn, ArrayRef<Val> args,
       if (failed(type))
         return failure();
       if (value.kind != Val::Data) {
-        emitError(param.loc) << "parameter '" << param.name << "' has type "
-                             << describe(*type) << " but gets "
-                             << describe(value);
+        emitError(param.loc)
+            << "parameter '" << param.name << "' has type " << describe(*type)
+            << " but gets " << describe(value);
         return failure();
       }
       FailureOr<TValue> coerced = coerceTo(
@@ -1708,9 +1714,8 @@ FailureOr<Val> MLIRGenerator::genIndex(const IndexExprAST &expr) {
     return failure();
   }
   if (expr.indices.size() > base->type.getRank()) {
-    emitError(expr.getLoc())
-        << "too many indices: " << expr.indices.size() << " for "
-        << describe(base->type);
+    emitError(expr.getLoc()) << "too many indices: " << expr.indices.size()
+                             << " for " << describe(base->type);
     return failure();
   }
   SmallVector<TValue, 2> indices;
@@ -1727,10 +1732,10 @@ FailureOr<Val> MLIRGenerator::genIndex(const IndexExprAST &expr) {
             pending->rangeLoc = var->getLoc();
           } else if (*pending->range != dim) {
             InFlightDiagnostic diag = emitError(var->getLoc());
-            diag << "conflicting ranges for '" << var->name << "': "
-                 << describe(*pending->range) << " and " << describe(dim)
-                 << " (dimension " << i << " of " << describe(base->type)
-                 << ")";
+            diag << "conflicting ranges for '" << var->name
+                 << "': " << describe(*pending->range) << " and "
+                 << describe(dim) << " (dimension " << i << " of "
+                 << describe(base->type) << ")";
             diag.attachNote(getLoc(pending->rangeLoc))
                 << "the range " << describe(*pending->range)
                 << " was inferred here";
@@ -1800,8 +1805,7 @@ FailureOr<Val> MLIRGenerator::genTuple(const TupleExprAST &expr) {
   return Val::getData(makeLazyTuple(elements));
 }
 
-FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr,
-                                    const Ty *expected) {
+FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr, const Ty *expected) {
   FailureOr<TValue> cond = genData(*expr.cond);
   if (failed(cond))
     return failure();
@@ -1833,7 +1837,8 @@ FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr,
     return failure();
   }
   TValue a = thenVal->data, b = elseVal->data;
-  if (a.type.isScalar() && b.type.isScalar() && a.type.scalar != b.type.scalar) {
+  if (a.type.isScalar() && b.type.isScalar() &&
+      a.type.scalar != b.type.scalar) {
     if (a.weak && !b.weak)
       a.type.scalar = b.type.scalar, a.weak = false;
     else if (b.weak && !a.weak)
@@ -1842,9 +1847,9 @@ FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr,
       a.type.scalar = b.type.scalar = ScalarKind::F64;
   }
   if (a.type != b.type) {
-    emitError(expr.getLoc()) << "the branches of 'if' have different types: "
-                             << describe(a.type) << " and "
-                             << describe(b.type);
+    emitError(expr.getLoc())
+        << "the branches of 'if' have different types: " << describe(a.type)
+        << " and " << describe(b.type);
     return failure();
   }
   Ty type = a.type;
@@ -1865,10 +1870,11 @@ FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr,
   thenScope.moveBlockInto(ifOp.getThenRegion());
   elseScope.moveBlockInto(ifOp.getElseRegion());
   if (inner)
-    type = localizeSizes(type, ifOp.getResult(0),
-                         [&](unsigned atom) { return atoms[atom].depth > depth; });
-  return Val::getData(
-      makeValue(type, castValue(ifOp.getResult(0), type.getMLIRType(&context))));
+    type = localizeSizes(type, ifOp.getResult(0), [&](unsigned atom) {
+      return atoms[atom].depth > depth;
+    });
+  return Val::getData(makeValue(
+      type, castValue(ifOp.getResult(0), type.getMLIRType(&context))));
 }
 
 FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr,
@@ -1893,9 +1899,9 @@ FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr,
     if (failed(range))
       return failure();
     if (!range->type.isScalar() || !isInteger(range->type.scalar)) {
-      emitError(var.range->getLoc()) << "the range of '" << var.name
-                                     << "' must be an integer, not "
-                                     << describe(range->type);
+      emitError(var.range->getLoc())
+          << "the range of '" << var.name << "' must be an integer, not "
+          << describe(range->type);
       return failure();
     }
     if (range->literal && *range->literal < 0) {
@@ -1922,8 +1928,9 @@ FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr,
       pending[i].range = expected->dims[i];
       pending[i].rangeLoc = expr.getLoc();
     }
-    bodyExpected = Ty::getTensor(
-        expected->scalar, ArrayRef(expected->dims).drop_front(expr.vars.size()));
+    bodyExpected =
+        Ty::getTensor(expected->scalar,
+                      ArrayRef(expected->dims).drop_front(expr.vars.size()));
   }
 
   ScopeBuilder scope(*this, expr.vars.size());
@@ -1969,9 +1976,8 @@ FailureOr<Val> MLIRGenerator::genScope(const ScopeExprAST &expr,
     }
     finalRanges.push_back(*pending[i].range);
   }
-  FailureOr<TValue> result =
-      finishScope(*this, expr.getLoc(), expr.scope, scope, finalRanges,
-                  body->data);
+  FailureOr<TValue> result = finishScope(*this, expr.getLoc(), expr.scope,
+                                         scope, finalRanges, body->data);
   if (failed(result))
     return failure();
   return Val::getData(*result);
@@ -2025,8 +2031,7 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
       return failure();
     if (!steps->type.isScalar() || !isInteger(steps->type.scalar)) {
       emitError(expr.count->getLoc())
-          << "the step count must be an integer, not "
-          << describe(steps->type);
+          << "the step count must be an integer, not " << describe(steps->type);
       return failure();
     }
     if (steps->weak)
@@ -2063,9 +2068,9 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
     if (withStep) {
       Value step = toI64(scope.block->getArgument(0));
       scope.casts.push_back(step.getDefiningOp());
-      env.emplace_back(expr.stepVar,
-                       Val::getData(makeValue(Ty::getScalar(ScalarKind::I64),
-                                              step)));
+      env.emplace_back(
+          expr.stepVar,
+          Val::getData(makeValue(Ty::getScalar(ScalarKind::I64), step)));
     }
     TValue whole = stateType.isTuple() ? makeLazyTuple(state) : state.front();
     if (failed(bindPattern(expr.state, Val::getData(whole))))
@@ -2084,8 +2089,8 @@ FailureOr<Val> MLIRGenerator::genLoop(const LoopExprAST &expr) {
     SmallVector<Value> yielded;
     if (stateType.isTuple())
       for (unsigned i = 0; i < stateType.elements.size(); ++i)
-        yielded.push_back(castValue(materialize(project(*coerced, i)),
-                                    types[i]));
+        yielded.push_back(
+            castValue(materialize(project(*coerced, i)), types[i]));
     else
       yielded.push_back(castValue(materialize(*coerced), types[0]));
     lz::YieldOp::create(builder, getLoc(expr.body->getLoc()), yielded);
@@ -2197,11 +2202,9 @@ LogicalResult MLIRGenerator::checkReverseThroughWhile() {
   return success(ok);
 }
 
-FailureOr<Program>
-MLIRGenerator::generate(ArrayRef<SourceModule> modules) {
+FailureOr<Program> MLIRGenerator::generate(ArrayRef<SourceModule> modules) {
   registerFrontendDialects(context);
-  Location loc = builder.getUnknownLoc();
-  module = ModuleOp::create(loc);
+  module = ModuleOp::create(UnknownLoc::get(&context));
   OwningOpRef<ModuleOp> owned(module);
 
   bool failedAny = false;
@@ -2267,7 +2270,8 @@ leibniz::frontend::generateProgram(MLIRContext &context,
 
 LogicalResult Program::checkArgumentShapes(StringRef name,
                                            const ArgumentShapes &shapes,
-                                           Location loc) const {
+                                           std::string &error) const {
+  llvm::raw_string_ostream os(error);
   auto it = signatures->byName.find(name.str());
   if (it == signatures->byName.end())
     return success();
@@ -2297,22 +2301,23 @@ LogicalResult Program::checkArgumentShapes(StringRef name,
         if (!linear)
           continue;
         auto [atom, scale, offset] = *linear;
-        if ((shape[d] - offset) % scale != 0 || (shape[d] - offset) / scale < 0) {
-          return mlir::emitError(loc)
-                 << "argument '" << signature.paramNames[i] << "' of '"
-                 << name << "' has size " << shape[d] << " in dimension "
-                 << d << ", which does not fit " << show(*tensor.type);
+        if ((shape[d] - offset) % scale != 0 ||
+            (shape[d] - offset) / scale < 0) {
+          os << "argument '" << signature.paramNames[i] << "' of '" << name
+             << "' has size " << shape[d] << " in dimension " << d
+             << ", which does not fit " << show(*tensor.type);
+          return failure();
         }
         int64_t value = (shape[d] - offset) / scale;
-        auto [entry, inserted] = bindings.try_emplace(
-            atom, value, signature.paramNames[i]);
-        if (!inserted && entry->second.first != value)
-          return mlir::emitError(loc)
-                 << "argument '" << signature.paramNames[i] << "' of '"
-                 << name << "' has type " << show(param) << " with "
-                 << atomName(atom) << " = " << value << ", but argument '"
-                 << entry->second.second << "' gives " << atomName(atom)
-                 << " = " << entry->second.first;
+        auto [entry, inserted] =
+            bindings.try_emplace(atom, value, signature.paramNames[i]);
+        if (!inserted && entry->second.first != value) {
+          os << "argument '" << signature.paramNames[i] << "' of '" << name
+             << "' has type " << show(param) << " with " << atomName(atom)
+             << " = " << value << ", but argument '" << entry->second.second
+             << "' gives " << atomName(atom) << " = " << entry->second.first;
+          return failure();
+        }
       }
       for (auto [d, dim] : llvm::enumerate(tensor.type->dims)) {
         bool known = true;
@@ -2326,11 +2331,12 @@ LogicalResult Program::checkArgumentShapes(StringRef name,
               SizeExpr::getConstant(found->second.first));
         });
         std::optional<int64_t> size = value.getConstantValue();
-        if (known && size && *size != shape[d])
-          return mlir::emitError(loc)
-                 << "argument '" << signature.paramNames[i] << "' of '"
-                 << name << "' has size " << shape[d] << " in dimension " << d
-                 << " but " << show(*tensor.type) << " needs " << *size;
+        if (known && size && *size != shape[d]) {
+          os << "argument '" << signature.paramNames[i] << "' of '" << name
+             << "' has size " << shape[d] << " in dimension " << d << " but "
+             << show(*tensor.type) << " needs " << *size;
+          return failure();
+        }
       }
     }
   }

@@ -202,9 +202,8 @@ public:
                                 llvm::MutableArrayRef<TValue> args);
   /// A function symbol for `fn` applied to arguments of the types of
   /// `args`: the definition itself, or a new private function.
-  mlir::FailureOr<const Signature *> liftFunction(llvm::SMLoc loc,
-                                                  const FnValue &fn,
-                                                  llvm::ArrayRef<TValue> args);
+  mlir::FailureOr<const Signature *>
+  liftFunction(llvm::SMLoc loc, const FnValue &fn, llvm::ArrayRef<TValue> args);
   /// Values of other functions used here become captures.
   mlir::Value use(mlir::Value value, FunctionState *owner);
   mlir::Value use(const TValue &value);
@@ -271,20 +270,18 @@ public:
 
   /// Applies `fn` to the scalars at every point of the operands (scalars
   /// broadcast; tensors must have equal shapes).
-  mlir::FailureOr<TValue> elementwise(
-      llvm::SMLoc loc, llvm::ArrayRef<TValue> operands, ScalarKind resultKind,
-      llvm::StringRef what,
-      llvm::function_ref<mlir::Value(llvm::ArrayRef<mlir::Value>)> fn);
-  /// Builds `lz.for` over `ranges` whose body `fn` returns the element.
   mlir::FailureOr<TValue>
-  buildFor(llvm::ArrayRef<SizeExpr> ranges,
-           llvm::function_ref<mlir::FailureOr<TValue>(llvm::ArrayRef<TValue>)>
-               body);
+  elementwise(llvm::SMLoc loc, llvm::ArrayRef<TValue> operands,
+              ScalarKind resultKind, llvm::StringRef what,
+              llvm::function_ref<mlir::Value(llvm::ArrayRef<mlir::Value>)> fn);
+  /// Builds `lz.for` over `ranges` whose body `fn` returns the element.
+  mlir::FailureOr<TValue> buildFor(
+      llvm::ArrayRef<SizeExpr> ranges,
+      llvm::function_ref<mlir::FailureOr<TValue>(llvm::ArrayRef<TValue>)> body);
   /// Builds a reduction scope (`kind` is kw_sum, kw_prod, kw_max, kw_min).
   mlir::FailureOr<TValue> buildReduction(
       Token::Kind kind, llvm::ArrayRef<SizeExpr> ranges,
-      llvm::function_ref<mlir::FailureOr<TValue>(llvm::ArrayRef<TValue>)>
-          body);
+      llvm::function_ref<mlir::FailureOr<TValue>(llvm::ArrayRef<TValue>)> body);
   /// Element (or sub-tensor) `indices` of tensor `tensor`.
   TValue getElement(const TValue &tensor, llvm::ArrayRef<TValue> indices);
   TValue project(const TValue &tuple, unsigned index);
@@ -307,8 +304,8 @@ public:
   mlir::FailureOr<Val>
   callBuiltin(llvm::SMLoc loc, llvm::StringRef name, llvm::ArrayRef<Val> args,
               llvm::ArrayRef<std::pair<std::string, Val>> named);
-  mlir::FailureOr<Val>
-  applyTransform(llvm::SMLoc loc, const FnValue &fn, llvm::ArrayRef<Val> args);
+  mlir::FailureOr<Val> applyTransform(llvm::SMLoc loc, const FnValue &fn,
+                                      llvm::ArrayRef<Val> args);
 
   //===--------------------------------------------------------------------===//
   // State
@@ -317,6 +314,8 @@ public:
   mlir::MLIRContext &context;
   const llvm::SourceMgr &sourceMgr;
   mlir::OpBuilder builder;
+  /// The location of the expression being generated, for its IR.
+  mlir::Location currentLoc;
   mlir::ModuleOp module;
   std::unique_ptr<Program::Signatures> signatures;
 

@@ -251,7 +251,8 @@ mlir::Type Ty::getMLIRType(mlir::MLIRContext *context) const {
     llvm::SmallVector<int64_t> shape;
     for (const SizeExpr &dim : dims) {
       std::optional<int64_t> value = dim.getConstantValue();
-      shape.push_back(value && *value >= 0 ? *value : mlir::ShapedType::kDynamic);
+      shape.push_back(value && *value >= 0 ? *value
+                                           : mlir::ShapedType::kDynamic);
     }
     return mlir::RankedTensorType::get(shape, getScalarType(context, scalar));
   }

@@ -34,28 +34,25 @@ namespace cl = llvm::cl;
 
 namespace {
 
-cl::SubCommand emitCommand("emit",
-                           "Print a program at a stage of compilation");
-cl::SubCommand checkCommand("check",
-                            "Check a program and report its errors");
+cl::SubCommand emitCommand("emit", "Print a program at a stage of compilation");
+cl::SubCommand checkCommand("check", "Check a program and report its errors");
 cl::SubCommand runCommand("run", "Run a definition of a program and print "
                                  "its result");
 
 /// The stages `emit` can print, in the order of compilation.
 enum class Stage { AST, Lz };
 
-cl::opt<Stage> emitStage(
-    "emit", cl::desc("The stage to print"),
-    cl::values(clEnumValN(Stage::AST, "ast",
-                          "the syntax tree, as S-expressions"),
-               clEnumValN(Stage::Lz, "lz",
-                          "the checked program as lz and ad IR")),
-    cl::init(Stage::Lz), cl::sub(emitCommand));
+cl::opt<Stage>
+    emitStage("emit", cl::desc("The stage to print"),
+              cl::values(clEnumValN(Stage::AST, "ast",
+                                    "the syntax tree, as S-expressions"),
+                         clEnumValN(Stage::Lz, "lz",
+                                    "the checked program as lz and ad IR")),
+              cl::init(Stage::Lz), cl::sub(emitCommand));
 
-cl::opt<std::string> inputFilename(cl::Positional,
-                                   cl::desc("<input .lz file>"), cl::Required,
-                                   cl::sub(emitCommand), cl::sub(checkCommand),
-                                   cl::sub(runCommand));
+cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
+                                   cl::Required, cl::sub(emitCommand),
+                                   cl::sub(checkCommand), cl::sub(runCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
@@ -191,7 +188,8 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry) {
           worklist.push_back(callee);
         return;
       }
-      if (isa<ad::ADDialect>(op->getDialect()) && !isa<ad::StopGradientOp>(op)) {
+      if (isa<ad::ADDialect>(op->getDialect()) &&
+          !isa<ad::StopGradientOp>(op)) {
         op->emitError() << "not supported yet: " << describeUnsupported(op)
                         << "; programs that differentiate or optimize can be "
                            "checked and emitted ('leibniz emit') but not run";
@@ -208,6 +206,8 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
                func::FuncOp entry) {
   SmallVector<std::string> names = program.getParameterNames(entry.getName());
   SmallVector<std::optional<interp::RuntimeValue>> values(names.size());
+  // Parameters with an argument, valid or not.
+  SmallVector<bool> given(names.size(), false);
   bool ok = true;
   auto error = [&]() -> llvm::raw_ostream & {
     ok = false;
@@ -232,10 +232,11 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
       continue;
     }
     unsigned index = it - names.begin();
-    if (values[index]) {
+    if (given[index]) {
       error() << "argument '" << name << "' is given twice\n";
       continue;
     }
+    given[index] = true;
     Type type = entry.getArgumentTypes()[index];
     std::string message;
     FailureOr<interp::RuntimeValue> value = failure();
@@ -267,10 +268,9 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
     values[index] = *value;
   }
   for (auto [i, value] : llvm::enumerate(values))
-    if (!value)
-      error() << "missing argument '" << names[i] << "' of '"
-              << entry.getName() << "' (give it with --arg " << names[i]
-              << "=...)\n";
+    if (!given[i])
+      error() << "missing argument '" << names[i] << "' of '" << entry.getName()
+              << "' (give it with --arg " << names[i] << "=...)\n";
   if (!ok)
     return failure();
 
@@ -294,10 +294,11 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
     collect(*value, shapes.emplace_back());
     result.push_back(*value);
   }
-  if (failed(program.checkArgumentShapes(
-          entry.getName(), shapes,
-          NameLoc::get(StringAttr::get(&context, "--arg")))))
+  std::string message;
+  if (failed(program.checkArgumentShapes(entry.getName(), shapes, message))) {
+    error() << message << "\n";
     return failure();
+  }
   return result;
 }
 

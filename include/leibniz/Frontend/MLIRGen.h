@@ -46,11 +46,11 @@ public:
 
   /// Checks that arguments of the given shapes fit the size parameters of
   /// definition `name` (for instance that `x: f64[n]` and `y: f64[n]` get
-  /// vectors of equal length); on mismatch reports an error at `loc` that
-  /// names the parameter, the expected type and the shape given.
+  /// vectors of equal length); on mismatch explains in `error`, naming the
+  /// parameter, the expected type and the shape given.
   mlir::LogicalResult checkArgumentShapes(llvm::StringRef name,
                                           const ArgumentShapes &shapes,
-                                          mlir::Location loc) const;
+                                          std::string &error) const;
 
   /// The names of the parameters of definition `name`.
   llvm::SmallVector<std::string> getParameterNames(llvm::StringRef name) const;
