@@ -142,10 +142,13 @@ void SizeExpr::print(llvm::raw_ostream &os,
     os << "0";
     return;
   }
-  // Highest degree first, the constant last: `2 * n + 1`.
+  // Highest degree first, atoms in order, the constant last: `2 * n + 1`.
+  std::vector<std::pair<Monomial, int64_t>> sorted(terms.begin(), terms.end());
+  llvm::stable_sort(sorted, [](const auto &a, const auto &b) {
+    return a.first.size() > b.first.size();
+  });
   bool first = true;
-  for (auto it = terms.rbegin(); it != terms.rend(); ++it) {
-    const auto &[monomial, coefficient] = *it;
+  for (const auto &[monomial, coefficient] : sorted) {
     int64_t magnitude = coefficient;
     if (!first) {
       os << (coefficient < 0 ? " - " : " + ");

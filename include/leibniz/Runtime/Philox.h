@@ -20,23 +20,30 @@
 
 namespace leibniz::runtime {
 
-/// The four 32-bit words of Philox-4x32-10 for `counter` under `key`.
-inline std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t key) {
+/// Philox-4x32-10 of a 128-bit counter under a 64-bit key.
+inline std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> c,
+                                          std::array<uint32_t, 2> k) {
   constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  std::array<uint32_t, 4> c = {static_cast<uint32_t>(counter),
-                               static_cast<uint32_t>(counter >> 32), 0, 0};
-  uint32_t k0 = static_cast<uint32_t>(key),
-           k1 = static_cast<uint32_t>(key >> 32);
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = uint64_t(kMul0) * c[0], p1 = uint64_t(kMul1) * c[2];
-    c = {static_cast<uint32_t>(p1 >> 32) ^ c[1] ^ k0, static_cast<uint32_t>(p1),
-         static_cast<uint32_t>(p0 >> 32) ^ c[3] ^ k1,
+    c = {static_cast<uint32_t>(p1 >> 32) ^ c[1] ^ k[0],
+         static_cast<uint32_t>(p1),
+         static_cast<uint32_t>(p0 >> 32) ^ c[3] ^ k[1],
          static_cast<uint32_t>(p0)};
-    k0 += kWeyl0;
-    k1 += kWeyl1;
+    k[0] += kWeyl0;
+    k[1] += kWeyl1;
   }
   return c;
+}
+
+/// The four 32-bit words for element `counter` of the stream `key`: the
+/// counter's low and high words, then zeros; the key's low and high words.
+inline std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t key) {
+  return philox4x32(
+      {static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), 0,
+       0},
+      {static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32)});
 }
 
 /// A double uniform in [0, 1): the top 53 bits of the first 64-bit output.
