@@ -459,13 +459,13 @@ FailureOr<Val> selectBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   }
   if (failed(unifyOperands(gen, loc, name, lhs, rhs)))
     return failure();
-  return toVal(gen.elementwise(
-      loc, {*cond, lhs, rhs}, lhs.type.scalar, "'select'",
-      [&](ArrayRef<Value> x) {
-        return arith::SelectOp::create(gen.builder, gen.currentLoc,
-                                       x[0], x[1], x[2])
-            .getResult();
-      }));
+  return toVal(gen.elementwise(loc, {*cond, lhs, rhs}, lhs.type.scalar,
+                               "'select'", [&](ArrayRef<Value> x) {
+                                 return arith::SelectOp::create(
+                                            gen.builder, gen.currentLoc, x[0],
+                                            x[1], x[2])
+                                     .getResult();
+                               }));
 }
 
 //===----------------------------------------------------------------------===//
@@ -692,10 +692,9 @@ FailureOr<TValue> softmaxVector(MLIRGenerator &gen, const TValue &x) {
   FailureOr<TValue> e = gen.buildFor(x.type.dims, [&](ArrayRef<TValue> i) {
     Value xi = gen.materialize(gen.getElement(x, i));
     Value shifted = gen.scalarBinary(Token::minus, kind, xi, m);
-    return FailureOr<TValue>(
-        gen.makeValue(Ty::getScalar(kind),
-                      math::ExpOp::create(
-                          gen.builder, gen.currentLoc, shifted)));
+    return FailureOr<TValue>(gen.makeValue(
+        Ty::getScalar(kind),
+        math::ExpOp::create(gen.builder, gen.currentLoc, shifted)));
   });
   if (failed(e))
     return failure();

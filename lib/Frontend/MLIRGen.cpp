@@ -230,8 +230,7 @@ Value MLIRGenerator::castValue(Value value, Type type) {
 }
 
 Value MLIRGenerator::getIndexConstant(int64_t value) {
-  return arith::ConstantIndexOp::create(builder, currentLoc,
-                                        value);
+  return arith::ConstantIndexOp::create(builder, currentLoc, value);
 }
 
 Value MLIRGenerator::toIndex(Value value) {
@@ -507,8 +506,8 @@ TValue MLIRGenerator::getElement(const TValue &tensor,
   SmallVector<Value> indexValues;
   for (const TValue &index : indices)
     indexValues.push_back(toIndex(materialize(index)));
-  Value element = lz::GetOp::create(builder, currentLoc,
-                                    materialize(tensor), indexValues);
+  Value element =
+      lz::GetOp::create(builder, currentLoc, materialize(tensor), indexValues);
   Ty type =
       Ty::getTensor(tensor.type.scalar,
                     ArrayRef(tensor.type.dims).drop_front(indices.size()));
@@ -544,9 +543,8 @@ TValue MLIRGenerator::makeTuple(ArrayRef<TValue> elements) {
     types.push_back(element.type);
     values.push_back(materialize(element));
   }
-  return makeValue(
-      Ty::getTuple(std::move(types)),
-      lz::TupleOp::create(builder, currentLoc, values));
+  return makeValue(Ty::getTuple(std::move(types)),
+                   lz::TupleOp::create(builder, currentLoc, values));
 }
 
 //===----------------------------------------------------------------------===//
@@ -561,8 +559,7 @@ public:
   ScopeBuilder(MLIRGenerator &gen, unsigned numIndices)
       : gen(gen), block(new Block()), saved(gen.builder.saveInsertionPoint()) {
     for (unsigned i = 0; i < numIndices; ++i)
-      block->addArgument(gen.builder.getIndexType(),
-                         gen.currentLoc);
+      block->addArgument(gen.builder.getIndexType(), gen.currentLoc);
     gen.builder.setInsertionPointToStart(block);
     for (BlockArgument arg : block->getArguments()) {
       Value index = gen.toI64(arg);
@@ -1403,8 +1400,7 @@ FailureOr<Val> MLIRGenerator::genUnary(const UnaryExprAST &expr) {
           makeLiteral(*operand->literal ? 0 : 1, ScalarKind::Bool, false));
     FailureOr<TValue> result = elementwise(
         expr.getLoc(), *operand, kind, "'!'", [&](ArrayRef<Value> args) {
-          return arith::XOrIOp::create(builder, currentLoc,
-                                       args[0],
+          return arith::XOrIOp::create(builder, currentLoc, args[0],
                                        scalarConstant(ScalarKind::Bool, 1))
               .getResult();
         });

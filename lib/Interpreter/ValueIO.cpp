@@ -810,8 +810,7 @@ FailureOr<RuntimeValue> leibniz::interp::readNpy(MLIRContext *context,
   auto readBits = [&](int64_t index) {
     uint64_t bits = 0;
     for (size_t b = itemSize; b-- > 0;)
-      bits = bits << 8 |
-             static_cast<unsigned char>(data[index * itemSize + b]);
+      bits = bits << 8 | static_cast<unsigned char>(data[index * itemSize + b]);
     return bits;
   };
   for (int64_t i = 0; i < *count; ++i) {

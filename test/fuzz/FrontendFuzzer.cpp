@@ -27,7 +27,8 @@ using namespace leibniz::frontend;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // One context for all inputs: creating one is slower than an input.
   static mlir::MLIRContext *context = [] {
-    auto *context = new mlir::MLIRContext(mlir::MLIRContext::Threading::DISABLED);
+    auto *context =
+        new mlir::MLIRContext(mlir::MLIRContext::Threading::DISABLED);
     registerFrontendDialects(*context);
     return context;
   }();

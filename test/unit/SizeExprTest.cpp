@@ -36,8 +36,8 @@ TEST(SizeExprTest, Normalizes) {
 
 TEST(SizeExprTest, LinearForms) {
   SizeExpr a = SizeExpr::getAtom(0), b = SizeExpr::getAtom(1);
-  auto linear = (SizeExpr::getConstant(3) * a + SizeExpr::getConstant(2))
-                    .getLinearForm();
+  auto linear =
+      (SizeExpr::getConstant(3) * a + SizeExpr::getConstant(2)).getLinearForm();
   ASSERT_TRUE(linear.has_value());
   EXPECT_EQ(std::get<0>(*linear), 0u);
   EXPECT_EQ(std::get<1>(*linear), 3);
