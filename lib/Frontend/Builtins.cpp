@@ -232,7 +232,14 @@ FailureOr<SmallVector<SizeExpr>> getSizes(MLIRGenerator &gen, SMLoc loc,
                          << " is negative";
       return failure();
     }
-    sizes.push_back(gen.toSize(*size, "size" + std::to_string(i)));
+    SizeExpr expr = gen.toSize(*size, "size" + std::to_string(i));
+    if (std::optional<int64_t> constant = expr.getConstantValue();
+        constant && *constant < 0) {
+      gen.emitError(loc) << "'" << builtin << "': size " << *constant
+                         << " is negative";
+      return failure();
+    }
+    sizes.push_back(expr);
   }
   return sizes;
 }
@@ -421,7 +428,8 @@ FailureOr<Val> castBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                        << gen.describe(x->type);
     return failure();
   }
-  if (x->literal) {
+  // Literals convert at compile time, where the conversion is defined.
+  if (x->literal && !(isInteger(to) && !(std::abs(*x->literal) < 0x1p31))) {
     double value = *x->literal;
     if (isInteger(to))
       value = std::trunc(value);

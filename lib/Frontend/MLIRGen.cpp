@@ -118,6 +118,19 @@ std::string MLIRGenerator::suggest(StringRef name,
 // Values
 //===----------------------------------------------------------------------===//
 
+/// A double as an int64, saturating (NaN is 0): integer literals are exact
+/// in a double (the frontend keeps larger ones out of literals), and
+/// conversions of float literals are folded only in range.
+static int64_t toInt64(double value) {
+  if (!(value == value))
+    return 0;
+  if (value >= 0x1p63)
+    return INT64_MAX;
+  if (value < -0x1p63)
+    return INT64_MIN;
+  return static_cast<int64_t>(value);
+}
+
 /// A number as short as it can be written and read back exactly.
 static std::string formatLiteral(double value) {
   char buffer[32];
@@ -138,6 +151,14 @@ TValue MLIRGenerator::makeValue(Ty type, Value value) {
 }
 
 TValue MLIRGenerator::makeLiteral(double value, ScalarKind kind, bool weak) {
+  // A literal of a narrow type holds the value that type can represent, so
+  // that folding computes what the program would.
+  if (kind == ScalarKind::F32)
+    value = std::abs(value) < 0x1.ffffffp127
+                ? static_cast<float>(value)
+                : std::copysign(std::numeric_limits<double>::infinity(), value);
+  else if (kind == ScalarKind::I32)
+    value = static_cast<int32_t>(static_cast<uint32_t>(toInt64(value)));
   TValue result;
   result.type = Ty::getScalar(kind);
   result.literal = value;
@@ -159,10 +180,11 @@ Value MLIRGenerator::scalarConstant(ScalarKind kind, double value) {
                                      builder.getF64FloatAttr(value));
   case ScalarKind::I32:
     return arith::ConstantOp::create(
-        builder, loc, builder.getI32IntegerAttr(static_cast<int32_t>(value)));
+        builder, loc, builder.getI32IntegerAttr(
+            static_cast<int32_t>(static_cast<uint32_t>(toInt64(value)))));
   case ScalarKind::I64:
     return arith::ConstantOp::create(
-        builder, loc, builder.getI64IntegerAttr(static_cast<int64_t>(value)));
+        builder, loc, builder.getI64IntegerAttr(toInt64(value)));
   case ScalarKind::Bool:
     return arith::ConstantOp::create(builder, loc,
                                      builder.getBoolAttr(value != 0));
@@ -1344,6 +1366,16 @@ FailureOr<Val> MLIRGenerator::genNumber(const NumberExprAST &expr) {
         << "integer literal " << spelling << " does not fit in i64";
     return failure();
   }
+  // Literals are doubles at compile time: an integer beyond 2^53 is an i64
+  // constant from the start.
+  if (value > (int64_t(1) << 53)) {
+    TValue exact = makeValue(
+        Ty::getScalar(ScalarKind::I64),
+        arith::ConstantOp::create(builder, currentLoc,
+                                  builder.getI64IntegerAttr(value)));
+    exact.size = SizeExpr::getConstant(value);
+    return Val::getData(exact);
+  }
   TValue literal =
       makeLiteral(static_cast<double>(value), ScalarKind::I64, true);
   literal.size = SizeExpr::getConstant(value);
@@ -1750,7 +1782,7 @@ FailureOr<Val> MLIRGenerator::genIndex(const IndexExprAST &expr) {
       return failure();
     }
     if (index->literal) {
-      auto value = static_cast<int64_t>(*index->literal);
+      int64_t value = toInt64(*index->literal);
       std::optional<int64_t> size = dim.getConstantValue();
       if (value < 0 || (size && value >= *size)) {
         emitError(indexExpr->getLoc())
@@ -1834,14 +1866,9 @@ FailureOr<Val> MLIRGenerator::genIf(const IfExprAST &expr, const Ty *expected) {
   }
   TValue a = thenVal->data, b = elseVal->data;
   if (a.type.isScalar() && b.type.isScalar() &&
-      a.type.scalar != b.type.scalar) {
-    if (a.weak && !b.weak)
-      a.type.scalar = b.type.scalar, a.weak = false;
-    else if (b.weak && !a.weak)
-      b.type.scalar = a.type.scalar, b.weak = false;
-    else if (a.weak && b.weak)
-      a.type.scalar = b.type.scalar = ScalarKind::F64;
-  }
+      a.type.scalar != b.type.scalar &&
+      failed(unifyScalars(expr.getLoc(), a, b, "the branches of 'if'")))
+    return failure();
   if (a.type != b.type) {
     emitError(expr.getLoc())
         << "the branches of 'if' have different types: " << describe(a.type)

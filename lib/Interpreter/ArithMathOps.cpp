@@ -18,6 +18,7 @@
 #include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -315,7 +316,9 @@ std::optional<int64_t> floatToInt(double value, unsigned width, bool isSigned,
   double lo = isSigned ? -std::ldexp(1.0, width - 1) : 0.0;
   double hi = isSigned ? std::ldexp(1.0, width - 1) : std::ldexp(1.0, width);
   if (std::isnan(value) || truncated < lo || truncated >= hi) {
-    error = "float value " + std::to_string(value) + " does not fit in " +
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", value);
+    error = "float value " + std::string(text) + " does not fit in " +
             (isSigned ? "a signed " : "an unsigned ") + std::to_string(width) +
             "-bit integer";
     return std::nullopt;
