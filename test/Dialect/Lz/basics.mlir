@@ -130,3 +130,14 @@ func.func @loops(%x0: f64, %v0: tensor<3xf64>, %n: index) -> (f64, f64) {
   }
   return %r#0, %w : f64, f64
 }
+
+// CHECK-LABEL: func.func @random_and_print
+// CHECK: lz.random "normal" %{{.*}}, %{{.*}} : tensor<?x3xf64>
+// CHECK: lz.random "uniform" %{{.*}} : tensor<2xf32>
+// CHECK: lz.print %{{.*}} : tensor<2xf32>
+func.func @random_and_print(%seed: i64, %n: index) -> tensor<2xf32> {
+  %a = lz.random "normal" %seed, %n : tensor<?x3xf64>
+  %b = lz.random "uniform" %seed : tensor<2xf32>
+  %c = lz.print %b : tensor<2xf32>
+  return %c : tensor<2xf32>
+}

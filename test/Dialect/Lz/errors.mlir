@@ -506,3 +506,19 @@ func.func @max_f8(%n: index, %x: f8E4M3FN) -> f8E4M3FN {
   }
   return %0 : f8E4M3FN
 }
+
+// -----
+
+func.func @random_distribution(%seed: i64) -> tensor<2xf64> {
+  // expected-error @+1 {{'lz.random' op distribution must be "uniform" or "normal", not "gamma"}}
+  %0 = lz.random "gamma" %seed : tensor<2xf64>
+  return %0 : tensor<2xf64>
+}
+
+// -----
+
+func.func @random_sizes(%seed: i64, %n: index) -> tensor<2xf64> {
+  // expected-error @+1 {{'lz.random' op expects one size per dynamic dimension of 'tensor<2xf64>' (0), got 1}}
+  %0 = lz.random "uniform" %seed, %n : tensor<2xf64>
+  return %0 : tensor<2xf64>
+}
