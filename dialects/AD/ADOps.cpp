@@ -49,10 +49,14 @@ static bool typesAgree(Type a, Type b) {
 }
 
 /// Looks up `callee` and checks that `args` followed by `captures` match its
-/// parameters and that it returns exactly one value.
+/// parameters and that it returns exactly one value; with `needsArgs`, that
+/// there is an argument to differentiate.
 static FailureOr<func::FuncOp>
 verifyCallee(Operation *op, SymbolTableCollection &symbols,
-             FlatSymbolRefAttr callee, ValueRange args, ValueRange captures) {
+             FlatSymbolRefAttr callee, ValueRange args, ValueRange captures,
+             bool needsArgs = false) {
+  if (needsArgs && args.empty())
+    return op->emitOpError("needs an argument to differentiate");
   auto func = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, callee);
   if (!func)
     return op->emitOpError("callee ") << callee << " does not name a function";
@@ -218,12 +222,10 @@ LogicalResult JacobianOp::verifySymbolUses(SymbolTableCollection &symbols) {
   if (getMode() != "fwd" && getMode() != "rev")
     return emitOpError("mode must be \"fwd\" or \"rev\", not \"")
            << getMode() << "\"";
-  FailureOr<func::FuncOp> func =
-      verifyCallee(*this, symbols, getCalleeAttr(), getArgs(), getCaptures());
+  FailureOr<func::FuncOp> func = verifyCallee(*this, symbols, getCalleeAttr(),
+                                              getArgs(), getCaptures(), true);
   if (failed(func))
     return failure();
-  if (getArgs().empty())
-    return emitOpError("needs an argument to differentiate");
   FailureOr<Type> expected = getJacobianType(
       *this, func->getFunctionType().getResult(0), getArgs().front().getType());
   if (failed(expected))
@@ -232,12 +234,10 @@ LogicalResult JacobianOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 LogicalResult HessianOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  FailureOr<func::FuncOp> func =
-      verifyCallee(*this, symbols, getCalleeAttr(), getArgs(), getCaptures());
+  FailureOr<func::FuncOp> func = verifyCallee(*this, symbols, getCalleeAttr(),
+                                              getArgs(), getCaptures(), true);
   if (failed(func))
     return failure();
-  if (getArgs().empty())
-    return emitOpError("needs an argument to differentiate");
   Type result = func->getFunctionType().getResult(0);
   if (!isa<FloatType>(result))
     return emitOpError("the Hessian needs a function that returns a float "
@@ -251,12 +251,10 @@ LogicalResult HessianOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 LogicalResult HvpOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  FailureOr<func::FuncOp> func =
-      verifyCallee(*this, symbols, getCalleeAttr(), getArgs(), getCaptures());
+  FailureOr<func::FuncOp> func = verifyCallee(*this, symbols, getCalleeAttr(),
+                                              getArgs(), getCaptures(), true);
   if (failed(func))
     return failure();
-  if (getArgs().empty())
-    return emitOpError("needs an argument to differentiate");
   if (!isa<FloatType>(func->getFunctionType().getResult(0)))
     return emitOpError("a Hessian-vector product needs a function that "
                        "returns a float scalar");

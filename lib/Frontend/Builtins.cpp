@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 using namespace leibniz;
@@ -288,6 +289,11 @@ Value elementCount(MLIRGenerator &gen, const TValue &x, ScalarKind kind) {
 // Elementwise math
 //===----------------------------------------------------------------------===//
 
+template <typename OpTy>
+Value createUnary(OpBuilder &builder, Location loc, Value x) {
+  return OpTy::create(builder, loc, x);
+}
+
 Value buildUnaryMath(MLIRGenerator &gen, StringRef name, ScalarKind kind,
                      Value x) {
   OpBuilder &b = gen.builder;
@@ -295,26 +301,20 @@ Value buildUnaryMath(MLIRGenerator &gen, StringRef name, ScalarKind kind,
   bool fp = isFloat(kind);
   auto zero = [&] { return gen.scalarConstant(kind, 0); };
   auto one = [&] { return gen.scalarConstant(kind, 1); };
-  if (name == "exp")
-    return math::ExpOp::create(b, loc, x);
-  if (name == "log")
-    return math::LogOp::create(b, loc, x);
-  if (name == "sqrt")
-    return math::SqrtOp::create(b, loc, x);
-  if (name == "sin")
-    return math::SinOp::create(b, loc, x);
-  if (name == "cos")
-    return math::CosOp::create(b, loc, x);
-  if (name == "tan")
-    return math::TanOp::create(b, loc, x);
-  if (name == "tanh")
-    return math::TanhOp::create(b, loc, x);
-  if (name == "erf")
-    return math::ErfOp::create(b, loc, x);
-  if (name == "floor")
-    return math::FloorOp::create(b, loc, x);
-  if (name == "ceil")
-    return math::CeilOp::create(b, loc, x);
+  using Builder = Value (*)(OpBuilder &, Location, Value);
+  if (Builder simple = llvm::StringSwitch<Builder>(name)
+                           .Case("exp", createUnary<math::ExpOp>)
+                           .Case("log", createUnary<math::LogOp>)
+                           .Case("sqrt", createUnary<math::SqrtOp>)
+                           .Case("sin", createUnary<math::SinOp>)
+                           .Case("cos", createUnary<math::CosOp>)
+                           .Case("tan", createUnary<math::TanOp>)
+                           .Case("tanh", createUnary<math::TanhOp>)
+                           .Case("erf", createUnary<math::ErfOp>)
+                           .Case("floor", createUnary<math::FloorOp>)
+                           .Case("ceil", createUnary<math::CeilOp>)
+                           .Default(nullptr))
+    return simple(b, loc, x);
   if (name == "sigmoid") {
     // 1 / (1 + exp(-x))
     Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));

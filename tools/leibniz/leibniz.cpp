@@ -90,73 +90,67 @@ cl::list<std::string>
                        "a literal (0.5, [1, 2], (1.0, [2.0])) or a .npy file"),
               cl::value_desc("name=value"), cl::sub(runCommand));
 
-/// Parses and checks the input; errors go through MLIR's diagnostic handler
-/// with the source line and a caret.
-FailureOr<frontend::LoadedProgram> load(MLIRContext &context,
-                                        llvm::SourceMgr &sourceMgr) {
-  frontend::LoadOptions options;
-  options.withStdlib = !noStdlib;
-  options.checkStdlib = checkStdlib;
-  // The syntax tree is of the main file alone.
-  if (emitCommand && emitStage == Stage::AST) {
-    options.withStdlib = false;
-    options.followImports = false;
-  }
-  return frontend::loadProgram(context, sourceMgr, inputFilename, options);
-}
+/// One compilation of the input: errors go through MLIR's diagnostic
+/// handler with the source line and a caret.
+struct Compilation {
+  Compilation() { context.printOpOnDiagnostic(false); }
 
-int emitAST(frontend::LoadedProgram &program) {
-  std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output) {
-    llvm::errs() << "leibniz: " << errorMessage << "\n";
-    return 1;
+  /// Parses the input and what it imports.
+  FailureOr<frontend::LoadedProgram> load() {
+    frontend::LoadOptions options;
+    options.withStdlib = !noStdlib;
+    options.checkStdlib = checkStdlib;
+    // The syntax tree is of the main file alone.
+    if (emitCommand && emitStage == Stage::AST) {
+      options.withStdlib = false;
+      options.followImports = false;
+    }
+    return frontend::loadProgram(context, sourceMgr, inputFilename, options);
   }
-  // The main file is the last one loaded.
-  frontend::dump(*program.asts.back(), output->os());
-  output->keep();
-  return 0;
-}
+
+  /// Parses and checks the input, and generates its IR.
+  FailureOr<frontend::Program> compile() {
+    FailureOr<frontend::LoadedProgram> loaded = load();
+    if (failed(loaded))
+      return failure();
+    return frontend::generateProgram(context, sourceMgr, loaded->modules);
+  }
+
+  MLIRContext context;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler{sourceMgr, &context};
+};
 
 int runEmit() {
-  MLIRContext context;
-  context.printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  FailureOr<frontend::LoadedProgram> loaded = load(context, sourceMgr);
-  if (failed(loaded))
-    return 1;
-  if (emitStage == Stage::AST)
-    return emitAST(*loaded);
-  FailureOr<frontend::Program> program =
-      frontend::generateProgram(context, sourceMgr, loaded->modules);
-  if (failed(program))
-    return 1;
+  Compilation compilation;
   std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output) {
-    llvm::errs() << "leibniz: " << errorMessage << "\n";
-    return 1;
+  std::unique_ptr<llvm::ToolOutputFile> output;
+  auto openOutput = [&] {
+    output = mlir::openOutputFile(outputFilename, &errorMessage);
+    if (!output)
+      llvm::errs() << "leibniz: " << errorMessage << "\n";
+    return static_cast<bool>(output);
+  };
+  if (emitStage == Stage::AST) {
+    FailureOr<frontend::LoadedProgram> loaded = compilation.load();
+    if (failed(loaded) || !openOutput())
+      return 1;
+    // The main file is the last one loaded.
+    frontend::dump(*loaded->asts.back(), output->os());
+  } else {
+    FailureOr<frontend::Program> program = compilation.compile();
+    if (failed(program) || !openOutput())
+      return 1;
+    program->getModule().print(output->os());
+    output->os() << "\n";
   }
-  program->getModule().print(output->os());
-  output->os() << "\n";
   output->keep();
   return 0;
 }
 
 int runCheck() {
-  MLIRContext context;
-  context.printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  FailureOr<frontend::LoadedProgram> loaded = load(context, sourceMgr);
-  if (failed(loaded))
-    return 1;
-  return failed(frontend::generateProgram(context, sourceMgr, loaded->modules))
-             ? 1
-             : 0;
+  Compilation compilation;
+  return failed(compilation.compile()) ? 1 : 0;
 }
 
 /// What a transformation that the compiler does not expand yet is called
@@ -303,15 +297,8 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
 }
 
 int runRun() {
-  MLIRContext context;
-  context.printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  FailureOr<frontend::LoadedProgram> loaded = load(context, sourceMgr);
-  if (failed(loaded))
-    return 1;
-  FailureOr<frontend::Program> program =
-      frontend::generateProgram(context, sourceMgr, loaded->modules);
+  Compilation compilation;
+  FailureOr<frontend::Program> program = compilation.compile();
   if (failed(program))
     return 1;
   ModuleOp module = program->getModule();
@@ -328,7 +315,7 @@ int runRun() {
   if (failed(checkRunnable(module, entry)))
     return 1;
   FailureOr<SmallVector<interp::RuntimeValue>> args =
-      parseArguments(context, *program, entry);
+      parseArguments(compilation.context, *program, entry);
   if (failed(args))
     return 1;
   interp::Interpreter interpreter(module);
