@@ -63,28 +63,6 @@ FailureOr<TValue> expectData(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
   return value.data;
 }
 
-/// An array operand (scalar or tensor); weak literals become `weakKind`.
-FailureOr<TValue> expectArray(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
-                              const Val &value, StringRef what,
-                              ScalarKind weakKind = ScalarKind::F64) {
-  FailureOr<TValue> data = expectData(gen, loc, builtin, value, what);
-  if (failed(data))
-    return failure();
-  if (!data->type.isArray()) {
-    gen.emitError(loc) << "'" << builtin << "' needs a scalar or a tensor for "
-                       << what << ", not " << gen.describe(data->type);
-    return failure();
-  }
-  if (data->weak) {
-    ScalarKind kind =
-        data->type.scalar == ScalarKind::F64 && isInteger(weakKind)
-            ? ScalarKind::F64
-            : weakKind;
-    return gen.coerce(loc, *data, kind);
-  }
-  return data;
-}
-
 /// An array operand whose weak literals stay weak, to be unified with
 /// another operand.
 FailureOr<TValue> expectArrayOperand(MLIRGenerator &gen, SMLoc loc,
@@ -99,6 +77,20 @@ FailureOr<TValue> expectArrayOperand(MLIRGenerator &gen, SMLoc loc,
     return failure();
   }
   return data;
+}
+
+/// An array operand (scalar or tensor); weak literals become `weakKind`
+/// (float literals stay floats).
+FailureOr<TValue> expectArray(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
+                              const Val &value, StringRef what,
+                              ScalarKind weakKind = ScalarKind::F64) {
+  FailureOr<TValue> data = expectArrayOperand(gen, loc, builtin, value, what);
+  if (failed(data) || !data->weak)
+    return data;
+  bool floatLiteral = data->type.scalar == ScalarKind::F64;
+  return gen.coerce(loc, *data,
+                    floatLiteral && isInteger(weakKind) ? ScalarKind::F64
+                                                        : weakKind);
 }
 
 /// Unifies two operands and gives the weak literals left their default
