@@ -123,12 +123,11 @@ static LogicalResult verifyGradients(Operation *op, func::FuncOp func,
   if (wrt.size() != gradients.size())
     return op->emitOpError("has ") << gradients.size() << " gradients for "
                                    << wrt.size() << " differentiated arguments";
-  llvm::SmallDenseSet<int64_t> seen;
   for (auto [index, gradient] : llvm::zip(wrt, gradients)) {
     if (index < 0 || index >= static_cast<int64_t>(args.size()))
       return op->emitOpError("differentiates argument ")
              << index << " of " << args.size();
-    if (!seen.insert(index).second)
+    if (llvm::count(wrt, index) > 1)
       return op->emitOpError("differentiates argument ") << index << " twice";
     Type argType = args[index].getType();
     if (!isDifferentiableType(argType))
