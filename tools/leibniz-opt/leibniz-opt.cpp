@@ -9,6 +9,7 @@
 
 #include "AD/ADDialect.h"
 #include "Lz/LzDialect.h"
+#include "leibniz/Conversion/Passes.h"
 #include "leibniz/Interpreter/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
 
   // Leibniz passes.
   leibniz::interp::registerInterpreterPasses();
+  leibniz::conversion::registerConversionPasses();
 
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Leibniz optimizer driver\n", registry));

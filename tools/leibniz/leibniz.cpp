@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AD/ADOps.h"
+#include "leibniz/Conversion/Passes.h"
 #include "leibniz/Frontend/AST.h"
 #include "leibniz/Frontend/Frontend.h"
 #include "leibniz/Frontend/MLIRGen.h"
@@ -21,6 +22,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
@@ -40,14 +42,16 @@ cl::SubCommand runCommand("run", "Run a definition of a program and print "
                                  "its result");
 
 /// The stages `emit` can print, in the order of compilation.
-enum class Stage { AST, Lz };
+enum class Stage { AST, Lz, Linalg };
 
 cl::opt<Stage>
     emitStage("emit", cl::desc("The stage to print"),
               cl::values(clEnumValN(Stage::AST, "ast",
                                     "the syntax tree, as S-expressions"),
                          clEnumValN(Stage::Lz, "lz",
-                                    "the checked program as lz and ad IR")),
+                                    "the checked program as lz and ad IR"),
+                         clEnumValN(Stage::Linalg, "linalg",
+                                    "lz lowered to tensor, scf and linalg")),
               cl::init(Stage::Lz), cl::sub(emitCommand));
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
@@ -139,7 +143,15 @@ int runEmit() {
     frontend::dump(*loaded->asts.back(), output->os());
   } else {
     FailureOr<frontend::Program> program = compilation.compile();
-    if (failed(program) || !openOutput())
+    if (failed(program))
+      return 1;
+    if (emitStage >= Stage::Linalg) {
+      PassManager pm(&compilation.context);
+      pm.addPass(conversion::createLowerLz());
+      if (failed(pm.run(program->getModule())))
+        return 1;
+    }
+    if (!openOutput())
       return 1;
     program->getModule().print(output->os());
     output->os() << "\n";

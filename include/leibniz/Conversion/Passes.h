@@ -1,0 +1,27 @@
+//===- Passes.h - Conversion passes -----------------------------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_CONVERSION_PASSES_H
+#define LEIBNIZ_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace leibniz::conversion {
+
+#define GEN_PASS_DECL
+#include "leibniz/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "leibniz/Conversion/Passes.h.inc"
+
+} // namespace leibniz::conversion
+
+#endif // LEIBNIZ_CONVERSION_PASSES_H

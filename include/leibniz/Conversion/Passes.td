@@ -1,0 +1,47 @@
+//===- Passes.td - Conversion passes -----------------------*- tablegen -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_CONVERSION_PASSES_TD
+#define LEIBNIZ_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
+  let summary = "Lowers lz scopes, reads, constructors and loops to the "
+                "upstream tensor, scf, linalg and arith dialects";
+  let description = [{
+    Rewrites the `lz` operations into upstream dialects on tensors, keeping
+    the program's meaning exactly (the reference interpreter gives the same
+    results before and after):
+
+    | lz | becomes |
+    |---|---|
+    | `lz.for` yielding one scalar | `tensor.generate` |
+    | `lz.for` yielding tensors or several results | an `scf.for` nest building the results with `tensor.insert` / `tensor.insert_slice` |
+    | `lz.sum`, `lz.prod`, `lz.max`, `lz.min` | an `scf.for` nest carrying the accumulator, combined in the scope's order |
+    | `lz.get` | `tensor.extract`, or a rank-reducing `tensor.extract_slice` for a sub-tensor |
+    | `lz.fill`, `lz.iota` | `linalg.fill` on `tensor.empty`, `tensor.generate` |
+    | `lz.matmul`, `lz.batch_matmul` | `linalg.matmul`, `linalg.batch_matmul` |
+    | `lz.loop` | `scf.for` (counted) or `scf.while` |
+
+    Float sums start from `-0.0`, the identity of IEEE addition, so that a
+    sum equals the interpreter's fold from the first point bit for bit; an
+    empty scalar sum is `+0.0`. Tuples, `lz.random` and `lz.print` are left
+    as they are.
+
+    ```
+    leibniz-opt prog.mlir --lower-lz
+    ```
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // LEIBNIZ_CONVERSION_PASSES_TD

@@ -1,0 +1,428 @@
+//===- LowerLz.cpp - lz to tensor, scf and linalg -------------------------===//
+//
+// Part of Leibniz.
+//
+// Each lz op is rewritten in place, innermost first, so that a scope's body
+// is already lowered when the scope is. Scopes whose body yields tensors,
+// and all reductions, run as one `scf.for` over the linearized iteration
+// space after peeling its first point: the first point gives the shapes of
+// the yielded tensors and starts the reduction, exactly as the interpreter
+// folds from the first point.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Conversion/Passes.h"
+
+#include "Lz/LzOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace leibniz::conversion {
+#define GEN_PASS_DEF_LOWERLZ
+#include "leibniz/Conversion/Passes.h.inc"
+} // namespace leibniz::conversion
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace {
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// The sizes of every dimension of a tensor value.
+SmallVector<Value> getSizes(OpBuilder &b, Location loc, Value tensor) {
+  SmallVector<Value> sizes;
+  auto type = cast<RankedTensorType>(tensor.getType());
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(tensor::DimOp::create(b, loc, tensor, d));
+  return sizes;
+}
+
+/// The sizes of the dynamic dimensions of `type` among `sizes`.
+SmallVector<Value> getDynamicSizes(RankedTensorType type, ValueRange sizes) {
+  SmallVector<Value> dynamic;
+  for (auto [dim, size] : llvm::zip(type.getShape(), sizes))
+    if (ShapedType::isDynamic(dim))
+      dynamic.push_back(size);
+  return dynamic;
+}
+
+/// An empty tensor of `type` with the given sizes of all dimensions.
+Value createEmpty(OpBuilder &b, Location loc, RankedTensorType type,
+                  ValueRange sizes) {
+  return tensor::EmptyOp::create(b, loc, type, getDynamicSizes(type, sizes));
+}
+
+/// The indices of point `linear` of the iteration space `ranges` in C order.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
+                               ValueRange ranges) {
+  SmallVector<Value> indices(ranges.size());
+  for (int i = ranges.size() - 1; i >= 0; --i) {
+    indices[i] = arith::RemUIOp::create(b, loc, linear, ranges[i]);
+    linear = arith::DivUIOp::create(b, loc, linear, ranges[i]);
+  }
+  return indices;
+}
+
+/// Moves the ops of `body` (but its terminator) before the insertion point,
+/// with its arguments replaced by `args`; returns the terminator's operands.
+SmallVector<Value> moveBody(RewriterBase &rewriter, Block &body,
+                            ValueRange args) {
+  for (auto [arg, value] : llvm::zip(body.getArguments(), args))
+    rewriter.replaceAllUsesWith(arg, value);
+  Operation *terminator = body.getTerminator();
+  SmallVector<Value> results(terminator->getOperands());
+  Block *dest = rewriter.getInsertionBlock();
+  dest->getOperations().splice(rewriter.getInsertionPoint(),
+                               body.getOperations(), body.begin(),
+                               Block::iterator(terminator));
+  return results;
+}
+
+/// Clones the ops of `body` (but its terminator) at the insertion point with
+/// its arguments mapped to `args`; returns the mapped terminator operands.
+SmallVector<Value> cloneBody(RewriterBase &rewriter, Block &body,
+                             ValueRange args) {
+  IRMapping mapping;
+  mapping.map(body.getArguments(), args);
+  for (Operation &op : body.without_terminator())
+    rewriter.clone(op, mapping);
+  SmallVector<Value> results;
+  for (Value value : body.getTerminator()->getOperands())
+    results.push_back(mapping.lookupOrDefault(value));
+  return results;
+}
+
+/// Combines two values of a reduction (elementwise for tensors).
+Value combine(OpBuilder &b, Location loc, Operation *reduction, Value acc,
+              Value x) {
+  if (auto type = dyn_cast<RankedTensorType>(acc.getType())) {
+    SmallVector<Value> sizes = getSizes(b, loc, acc);
+    return tensor::GenerateOp::create(
+        b, loc, type, getDynamicSizes(type, sizes),
+        [&](OpBuilder &nested, Location nestedLoc, ValueRange indices) {
+          Value a = tensor::ExtractOp::create(nested, nestedLoc, acc, indices);
+          Value e = tensor::ExtractOp::create(nested, nestedLoc, x, indices);
+          tensor::YieldOp::create(nested, nestedLoc,
+                                  combine(nested, nestedLoc, reduction, a, e));
+        });
+  }
+  bool fp = isa<FloatType>(acc.getType());
+  if (isa<lz::SumOp>(reduction))
+    return fp ? arith::AddFOp::create(b, loc, acc, x).getResult()
+              : arith::AddIOp::create(b, loc, acc, x).getResult();
+  if (isa<lz::ProdOp>(reduction))
+    return fp ? arith::MulFOp::create(b, loc, acc, x).getResult()
+              : arith::MulIOp::create(b, loc, acc, x).getResult();
+  if (isa<lz::MaxOp>(reduction))
+    return fp ? arith::MaximumFOp::create(b, loc, acc, x).getResult()
+              : arith::MaxSIOp::create(b, loc, acc, x).getResult();
+  return fp ? arith::MinimumFOp::create(b, loc, acc, x).getResult()
+            : arith::MinSIOp::create(b, loc, acc, x).getResult();
+}
+
+/// The value of an empty scope: the identity of a reduction, or a tensor
+/// with no elements for a traversal. Dynamic sizes that the empty scope
+/// does not determine are 0.
+Value getEmptyResult(OpBuilder &b, Location loc, Operation *scope, Type type,
+                     ValueRange ranges) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  SmallVector<Value> sizes;
+  if (tensorType) {
+    for (int64_t d = 0; d < tensorType.getRank(); ++d)
+      sizes.push_back(isa<lz::ForOp>(scope) && d < (int64_t)ranges.size()
+                          ? ranges[d]
+                          : indexConstant(b, loc, 0));
+  }
+  if (isa<lz::ForOp>(scope))
+    return createEmpty(b, loc, tensorType, sizes);
+  Type elementType = tensorType ? tensorType.getElementType() : type;
+  auto identity = cast<TypedAttr>(lz::getReductionIdentity(scope, elementType));
+  Value scalar = arith::ConstantOp::create(b, loc, identity);
+  if (!tensorType)
+    return scalar;
+  Value empty = createEmpty(b, loc, tensorType, sizes);
+  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
+}
+
+/// Writes the values yielded at point `indices` into the results.
+SmallVector<Value> insertPoint(OpBuilder &b, Location loc, ValueRange results,
+                               ValueRange values, ValueRange indices) {
+  SmallVector<Value> updated;
+  for (auto [result, value] : llvm::zip(results, values)) {
+    auto valueType = dyn_cast<RankedTensorType>(value.getType());
+    if (!valueType) {
+      updated.push_back(
+          tensor::InsertOp::create(b, loc, value, result, indices));
+      continue;
+    }
+    SmallVector<OpFoldResult> offsets(indices.begin(), indices.end());
+    SmallVector<OpFoldResult> sizes(indices.size(), b.getIndexAttr(1));
+    SmallVector<OpFoldResult> strides(
+        cast<RankedTensorType>(result.getType()).getRank(), b.getIndexAttr(1));
+    for (OpFoldResult size : tensor::getMixedSizes(b, loc, value)) {
+      offsets.push_back(b.getIndexAttr(0));
+      sizes.push_back(size);
+    }
+    updated.push_back(tensor::InsertSliceOp::create(b, loc, value, result,
+                                                    offsets, sizes, strides));
+  }
+  return updated;
+}
+
+/// Lowers a scope by peeling its first point and looping over the others.
+void lowerPeeled(RewriterBase &rewriter, Operation *scope) {
+  Location loc = scope->getLoc();
+  Block &body = scope->getRegion(0).front();
+  ValueRange ranges = scope->getOperands();
+  bool traversal = isa<lz::ForOp>(scope);
+
+  Value count = ranges.empty() ? indexConstant(rewriter, loc, 1) : ranges[0];
+  for (Value range : ranges.drop_front(ranges.empty() ? 0 : 1))
+    count = arith::MulIOp::create(rewriter, loc, count, range);
+  Value zero = indexConstant(rewriter, loc, 0);
+  Value one = indexConstant(rewriter, loc, 1);
+  Value nonEmpty = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::sgt, count, zero);
+  auto ifOp = scf::IfOp::create(rewriter, loc, scope->getResultTypes(),
+                                nonEmpty, /*withElseRegion=*/true);
+
+  // The else branch: the scope is empty.
+  rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  SmallVector<Value> emptyResults;
+  for (Type type : scope->getResultTypes())
+    emptyResults.push_back(getEmptyResult(rewriter, loc, scope, type, ranges));
+  scf::YieldOp::create(rewriter, loc, emptyResults);
+
+  // The then branch: the first point, then a loop over the others.
+  rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  SmallVector<Value> origin(ranges.size(), zero);
+  SmallVector<Value> first = cloneBody(rewriter, body, origin);
+  SmallVector<Value> inits;
+  if (traversal) {
+    for (auto [result, value] : llvm::zip(scope->getResults(), first)) {
+      SmallVector<Value> sizes(ranges);
+      if (isa<RankedTensorType>(value.getType()))
+        llvm::append_range(sizes, getSizes(rewriter, loc, value));
+      inits.push_back(createEmpty(
+          rewriter, loc, cast<RankedTensorType>(result.getType()), sizes));
+    }
+    inits = insertPoint(rewriter, loc, inits, first, origin);
+  } else {
+    inits = first;
+  }
+  auto loop = scf::ForOp::create(
+      rewriter, loc, one, count, one, inits,
+      [&](OpBuilder &, Location, Value linear, ValueRange accs) {
+        SmallVector<Value> indices = delinearize(rewriter, loc, linear, ranges);
+        SmallVector<Value> values = moveBody(rewriter, body, indices);
+        SmallVector<Value> next;
+        if (traversal)
+          next = insertPoint(rewriter, loc, accs, values, indices);
+        else
+          next.push_back(combine(rewriter, loc, scope, accs[0], values[0]));
+        scf::YieldOp::create(rewriter, loc, next);
+      });
+  SmallVector<Value> results(loop.getResults());
+  for (auto [i, result] : llvm::enumerate(results))
+    if (result.getType() != scope->getResult(i).getType())
+      results[i] = tensor::CastOp::create(
+          rewriter, loc, scope->getResult(i).getType(), result);
+  scf::YieldOp::create(rewriter, loc, results);
+  rewriter.replaceOp(scope, ifOp.getResults());
+}
+
+/// `lz.for` yielding one scalar: `tensor.generate`.
+void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getResult(0).getType());
+  auto generate = tensor::GenerateOp::create(
+      rewriter, loc, type, getDynamicSizes(type, op.getRanges()),
+      [&](OpBuilder &, Location, ValueRange indices) {
+        SmallVector<Value> values =
+            moveBody(rewriter, op.getBody().front(), indices);
+        tensor::YieldOp::create(rewriter, loc, values.front());
+      });
+  rewriter.replaceOp(op, generate.getResult());
+}
+
+void lowerGet(RewriterBase &rewriter, lz::GetOp op) {
+  Location loc = op.getLoc();
+  Value tensor = op.getTensor();
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (static_cast<int64_t>(op.getIndices().size()) == type.getRank()) {
+    rewriter.replaceOpWithNewOp<tensor::ExtractOp>(op, tensor, op.getIndices());
+    return;
+  }
+  // A sub-tensor: a rank-reducing slice.
+  SmallVector<OpFoldResult> offsets(op.getIndices().begin(),
+                                    op.getIndices().end());
+  SmallVector<OpFoldResult> sizes(offsets.size(), rewriter.getIndexAttr(1));
+  SmallVector<OpFoldResult> strides(type.getRank(), rewriter.getIndexAttr(1));
+  SmallVector<OpFoldResult> all = tensor::getMixedSizes(rewriter, loc, tensor);
+  for (int64_t d = offsets.size(); d < type.getRank(); ++d) {
+    offsets.push_back(rewriter.getIndexAttr(0));
+    sizes.push_back(all[d]);
+  }
+  rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+      op, cast<RankedTensorType>(op.getResult().getType()), tensor, offsets,
+      sizes, strides);
+}
+
+void lowerFill(RewriterBase &rewriter, lz::FillOp op) {
+  RankedTensorType type = op.getResult().getType();
+  Value empty =
+      tensor::EmptyOp::create(rewriter, op.getLoc(), type, op.getSizes());
+  rewriter.replaceOp(
+      op, linalg::FillOp::create(rewriter, op.getLoc(), op.getValue(), empty)
+              .getResult(0));
+}
+
+void lowerIota(RewriterBase &rewriter, lz::IotaOp op) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getResult().getType());
+  SmallVector<Value> sizes;
+  if (Value size = op.getSize())
+    sizes.push_back(size);
+  auto generate = tensor::GenerateOp::create(
+      rewriter, loc, type, sizes,
+      [&](OpBuilder &b, Location nestedLoc, ValueRange indices) {
+        Type element = type.getElementType();
+        Value i = arith::IndexCastOp::create(b, nestedLoc, b.getI64Type(),
+                                             indices[0]);
+        Value value;
+        if (isa<FloatType>(element))
+          value = arith::SIToFPOp::create(b, nestedLoc, element, i);
+        else if (element.getIntOrFloatBitWidth() < 64)
+          value = arith::TruncIOp::create(b, nestedLoc, element, i);
+        else
+          value = i;
+        tensor::YieldOp::create(b, nestedLoc, value);
+      });
+  rewriter.replaceOp(op, generate.getResult());
+}
+
+/// `lz.matmul` and `lz.batch_matmul`: the linalg ops, accumulating into
+/// `-0.0` (for floats), the identity of IEEE addition, so that the first
+/// product starts the sum as in the interpreter.
+template <typename LinalgOp>
+void lowerMatmul(RewriterBase &rewriter, Operation *op) {
+  Location loc = op->getLoc();
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  SmallVector<Value> sizes = getSizes(rewriter, loc, lhs);
+  sizes.back() = tensor::DimOp::create(
+      rewriter, loc, rhs, cast<RankedTensorType>(rhs.getType()).getRank() - 1);
+  Type element = type.getElementType();
+  TypedAttr zero =
+      isa<FloatType>(element)
+          ? TypedAttr(FloatAttr::get(
+                element,
+                APFloat::getZero(cast<FloatType>(element).getFloatSemantics(),
+                                 /*Negative=*/true)))
+          : TypedAttr(IntegerAttr::get(element, 0));
+  Value init = linalg::FillOp::create(
+                   rewriter, loc,
+                   arith::ConstantOp::create(rewriter, loc, zero).getResult(),
+                   createEmpty(rewriter, loc, type, sizes))
+                   .getResult(0);
+  rewriter.replaceOp(op,
+                     LinalgOp::create(rewriter, loc, TypeRange{type},
+                                      ValueRange{lhs, rhs}, ValueRange{init})
+                         ->getResults());
+}
+
+void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
+  Location loc = op.getLoc();
+  if (op.isCounted()) {
+    Value zero = indexConstant(rewriter, loc, 0);
+    Value one = indexConstant(rewriter, loc, 1);
+    auto loop = scf::ForOp::create(
+        rewriter, loc, zero, op.getCount(), one, op.getInits(),
+        [&](OpBuilder &, Location, Value step, ValueRange state) {
+          SmallVector<Value> args = {step};
+          llvm::append_range(args, state);
+          SmallVector<Value> next =
+              moveBody(rewriter, op.getBody().front(), args);
+          scf::YieldOp::create(rewriter, loc, next);
+        });
+    rewriter.replaceOp(op, loop.getResults());
+    return;
+  }
+  auto loop = scf::WhileOp::create(
+      rewriter, loc, op.getResultTypes(), op.getInits(),
+      [&](OpBuilder &, Location, ValueRange state) {
+        SmallVector<Value> cond =
+            moveBody(rewriter, op.getCond().front(), state);
+        scf::ConditionOp::create(rewriter, loc, cond.front(), state);
+      },
+      [&](OpBuilder &, Location, ValueRange state) {
+        SmallVector<Value> next =
+            moveBody(rewriter, op.getBody().front(), state);
+        scf::YieldOp::create(rewriter, loc, next);
+      });
+  rewriter.replaceOp(op, loop.getResults());
+}
+
+/// Lowers one op; returns false for ops that stay.
+bool lowerOp(RewriterBase &rewriter, Operation *op) {
+  rewriter.setInsertionPoint(op);
+  if (auto forOp = dyn_cast<lz::ForOp>(op)) {
+    if (forOp.getNumResults() == 1 &&
+        !isa<RankedTensorType>(forOp.getYield().getOperand(0).getType()))
+      lowerGenerate(rewriter, forOp);
+    else
+      lowerPeeled(rewriter, op);
+    return true;
+  }
+  if (lz::isReductionOp(op)) {
+    lowerPeeled(rewriter, op);
+    return true;
+  }
+  if (auto get = dyn_cast<lz::GetOp>(op)) {
+    lowerGet(rewriter, get);
+    return true;
+  }
+  if (auto fill = dyn_cast<lz::FillOp>(op)) {
+    lowerFill(rewriter, fill);
+    return true;
+  }
+  if (auto iota = dyn_cast<lz::IotaOp>(op)) {
+    lowerIota(rewriter, iota);
+    return true;
+  }
+  if (isa<lz::MatmulOp>(op)) {
+    lowerMatmul<linalg::MatmulOp>(rewriter, op);
+    return true;
+  }
+  if (isa<lz::BatchMatmulOp>(op)) {
+    lowerMatmul<linalg::BatchMatmulOp>(rewriter, op);
+    return true;
+  }
+  if (auto loop = dyn_cast<lz::LoopOp>(op)) {
+    lowerLoop(rewriter, loop);
+    return true;
+  }
+  return false;
+}
+
+struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
+  void runOnOperation() override {
+    // Innermost first: a scope's body is lowered before the scope.
+    SmallVector<Operation *> ops;
+    getOperation().walk<WalkOrder::PostOrder>([&](Operation *op) {
+      if (isa<lz::LzDialect>(op->getDialect()) &&
+          !op->hasTrait<OpTrait::IsTerminator>())
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (Operation *op : ops)
+      lowerOp(rewriter, op);
+  }
+};
+
+} // namespace

@@ -1,0 +1,96 @@
+// RUN: leibniz-opt %s --lower-lz | FileCheck %s
+// RUN: leibniz-opt %s --lower-lz | leibniz-opt > /dev/null
+
+// Each lz op's lowering; lower-lz-interpret.mlir checks that the results do
+// not change.
+
+// A traversal that yields scalars is a tensor.generate; reads are extracts.
+// CHECK-LABEL: func.func @transpose
+// CHECK-NOT: lz.
+// CHECK: tensor.generate %{{.*}}, %{{.*}} {
+// CHECK: ^bb0(%[[J:.*]]: index, %[[I:.*]]: index):
+// CHECK:   %[[E:.*]] = tensor.extract %arg0[%[[I]], %[[J]]]
+// CHECK:   tensor.yield %[[E]] : f64
+func.func @transpose(%A: tensor<?x?xf64>, %m: index, %n: index) -> tensor<?x?xf64> {
+  %T = lz.for %j < %n, %i < %m : tensor<?x?xf64> {
+    %e = lz.get %A[%i, %j] : tensor<?x?xf64>
+    lz.yield %e : f64
+  }
+  return %T : tensor<?x?xf64>
+}
+
+// A reduction peels its first point and folds the others in a loop over
+// the linearized iteration space; an empty one is the identity.
+// CHECK-LABEL: func.func @total
+// CHECK: %[[COUNT:.*]] = arith.muli %arg1, %arg2
+// CHECK: %[[NONEMPTY:.*]] = arith.cmpi sgt, %[[COUNT]]
+// CHECK: scf.if %[[NONEMPTY]] -> (f64) {
+// CHECK:   %[[FIRST:.*]] = tensor.extract %arg0[%c0, %c0]
+// CHECK:   scf.for %[[L:.*]] = %c1 to %[[COUNT]] step %c1 iter_args(%[[ACC:.*]] = %[[FIRST]]) -> (f64) {
+// CHECK:     arith.remui %[[L]]
+// CHECK:     arith.addf %[[ACC]]
+// CHECK: } else {
+// CHECK:   arith.constant 0.000000e+00 : f64
+func.func @total(%A: tensor<?x?xf64>, %m: index, %n: index) -> f64 {
+  %s = lz.sum %i < %m, %j < %n : f64 {
+    %e = lz.get %A[%i, %j] : tensor<?x?xf64>
+    lz.yield %e : f64
+  }
+  return %s : f64
+}
+
+// A traversal that yields sub-tensors inserts them as slices; reading a row
+// is a rank-reducing slice.
+// CHECK-LABEL: func.func @rows
+// CHECK: tensor.extract_slice %arg0[%c0, 0] [1, %{{.*}}] [1, 1] : tensor<?x?xf64> to tensor<?xf64>
+// CHECK: tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf64>
+// CHECK: tensor.insert_slice
+// CHECK: scf.for
+// CHECK: tensor.insert_slice
+func.func @rows(%A: tensor<?x?xf64>, %m: index) -> tensor<?x?xf64> {
+  %R = lz.for %i < %m : tensor<?x?xf64> {
+    %row = lz.get %A[%i] : tensor<?x?xf64>
+    lz.yield %row : tensor<?xf64>
+  }
+  return %R : tensor<?x?xf64>
+}
+
+// Constructors and library operators; matmul accumulates into -0.0.
+// CHECK-LABEL: func.func @library
+// CHECK: linalg.fill ins(%{{.*}} : f64) outs(%{{.*}} : tensor<?xf64>)
+// CHECK: tensor.generate
+// CHECK: arith.sitofp
+// CHECK: %[[NZ:.*]] = arith.constant -0.000000e+00 : f64
+// CHECK: linalg.fill ins(%[[NZ]] : f64)
+// CHECK: linalg.matmul
+func.func @library(%A: tensor<2x3xf64>, %B: tensor<3x4xf64>, %n: index, %v: f64)
+    -> (tensor<?xf64>, tensor<?xf64>, tensor<2x4xf64>) {
+  %f = lz.fill %v, %n : tensor<?xf64>
+  %i = lz.iota %n : tensor<?xf64>
+  %C = lz.matmul %A, %B : tensor<2x3xf64>, tensor<3x4xf64> -> tensor<2x4xf64>
+  return %f, %i, %C : tensor<?xf64>, tensor<?xf64>, tensor<2x4xf64>
+}
+
+// Loops become scf.for and scf.while.
+// CHECK-LABEL: func.func @loops
+// CHECK: scf.for %{{.*}} = %c0 to %arg1 step %c1 iter_args
+// CHECK: scf.while
+// CHECK: scf.condition
+// CHECK: } do {
+func.func @loops(%x0: f64, %n: index) -> f64 {
+  %x = lz.loop %t < %n iter_args(%x = %x0) : f64 {
+    %y = arith.mulf %x, %x : f64
+    lz.yield %y : f64
+  }
+  %half = arith.constant 0.5 : f64
+  %w = lz.loop while (%x) : f64 cond {
+  ^bb0(%y: f64):
+    %c = arith.cmpf ogt, %y, %half : f64
+    lz.condition %c
+  } do {
+  ^bb0(%y: f64):
+    %h = arith.mulf %y, %half : f64
+    lz.yield %h : f64
+  }
+  return %w : f64
+}
