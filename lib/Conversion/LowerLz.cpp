@@ -16,6 +16,7 @@
 #include "Lz/LzOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -336,6 +337,109 @@ void lowerMatmul(RewriterBase &rewriter, Operation *op) {
                          ->getResults());
 }
 
+/// The four 32-bit words of Philox-4x32-10 for a 64-bit counter and key,
+/// as in include/leibniz/Runtime/Philox.h.
+SmallVector<Value, 4> buildPhilox(OpBuilder &b, Location loc, Value counter,
+                                  Value key) {
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto c32 = [&](uint32_t value) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(i32, static_cast<int32_t>(value)));
+  };
+  Value shift = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32));
+  auto low = [&](Value v) -> Value {
+    return arith::TruncIOp::create(b, loc, i32, v);
+  };
+  auto high = [&](Value v) -> Value {
+    return low(arith::ShRUIOp::create(b, loc, v, shift));
+  };
+  SmallVector<Value, 4> c = {low(counter), high(counter), c32(0), c32(0)};
+  Value k0 = low(key), k1 = high(key);
+  Value m0 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0xD2511F53));
+  Value m1 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0xCD9E8D57));
+  for (int round = 0; round < 10; ++round) {
+    Value p0 = arith::MulIOp::create(b, loc, m0,
+                                     arith::ExtUIOp::create(b, loc, i64, c[0]));
+    Value p1 = arith::MulIOp::create(b, loc, m1,
+                                     arith::ExtUIOp::create(b, loc, i64, c[2]));
+    Value x0 = arith::XOrIOp::create(
+        b, loc, arith::XOrIOp::create(b, loc, high(p1), c[1]), k0);
+    Value x2 = arith::XOrIOp::create(
+        b, loc, arith::XOrIOp::create(b, loc, high(p0), c[3]), k1);
+    c = {x0, low(p1), x2, low(p0)};
+    k0 = arith::AddIOp::create(b, loc, k0, c32(0x9E3779B9u));
+    k1 = arith::AddIOp::create(b, loc, k1, c32(0xBB67AE85u));
+  }
+  return c;
+}
+
+/// `lz.random`: Philox-4x32-10 of each element's position in C order,
+/// computed inline so that every target gives the interpreter's numbers.
+void lowerRandom(RewriterBase &rewriter, lz::RandomOp op) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getResult().getType();
+  SmallVector<Value> sizes;
+  auto dynamic = op.getSizes().begin();
+  for (int64_t dim : type.getShape())
+    sizes.push_back(ShapedType::isDynamic(dim)
+                        ? *dynamic++
+                        : indexConstant(rewriter, loc, dim));
+  bool normal = op.getDistribution() == "normal";
+  auto generate = tensor::GenerateOp::create(
+      rewriter, loc, type, op.getSizes(),
+      [&](OpBuilder &b, Location l, ValueRange indices) {
+        Value linear = indexConstant(b, l, 0);
+        for (auto [index, size] : llvm::zip(indices, sizes))
+          linear = arith::AddIOp::create(
+              b, l, arith::MulIOp::create(b, l, linear, size), index);
+        Type i64 = b.getI64Type(), f64 = b.getF64Type();
+        Value counter = arith::IndexCastOp::create(b, l, i64, linear);
+        SmallVector<Value, 4> w = buildPhilox(b, l, counter, op.getSeed());
+        Value c32 = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(32));
+        Value c11 = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(11));
+        Value scale =
+            arith::ConstantOp::create(b, l, b.getF64FloatAttr(0x1p-53));
+        auto join = [&](Value lo, Value hi) -> Value {
+          Value h = arith::ShLIOp::create(
+              b, l, arith::ExtUIOp::create(b, l, i64, hi), c32);
+          return arith::OrIOp::create(b, l, h,
+                                      arith::ExtUIOp::create(b, l, i64, lo));
+        };
+        // A double in [0, 1) from the top 53 bits, plus `offset` units.
+        auto unit = [&](Value bits, int64_t offset) -> Value {
+          Value top = arith::ShRUIOp::create(b, l, bits, c11);
+          if (offset)
+            top = arith::AddIOp::create(
+                b, l, top,
+                arith::ConstantOp::create(b, l, b.getI64IntegerAttr(offset)));
+          return arith::MulFOp::create(
+              b, l, arith::UIToFPOp::create(b, l, f64, top), scale);
+        };
+        Value value;
+        if (!normal) {
+          value = unit(join(w[0], w[1]), 0);
+        } else {
+          Value u1 = unit(join(w[0], w[1]), 1);
+          Value u2 = unit(join(w[2], w[3]), 0);
+          Value minusTwo =
+              arith::ConstantOp::create(b, l, b.getF64FloatAttr(-2.0));
+          Value twoPi = arith::ConstantOp::create(
+              b, l, b.getF64FloatAttr(6.283185307179586));
+          Value radius = math::SqrtOp::create(
+              b, l,
+              arith::MulFOp::create(b, l, minusTwo,
+                                    math::LogOp::create(b, l, u1)));
+          Value angle =
+              math::CosOp::create(b, l, arith::MulFOp::create(b, l, twoPi, u2));
+          value = arith::MulFOp::create(b, l, radius, angle);
+        }
+        if (type.getElementType() != f64)
+          value = arith::TruncFOp::create(b, l, type.getElementType(), value);
+        tensor::YieldOp::create(b, l, value);
+      });
+  rewriter.replaceOp(op, generate.getResult());
+}
+
 void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
   Location loc = op.getLoc();
   if (op.isCounted()) {
@@ -405,6 +509,10 @@ bool lowerOp(RewriterBase &rewriter, Operation *op) {
   }
   if (auto loop = dyn_cast<lz::LoopOp>(op)) {
     lowerLoop(rewriter, loop);
+    return true;
+  }
+  if (auto random = dyn_cast<lz::RandomOp>(op)) {
+    lowerRandom(rewriter, random);
     return true;
   }
   return false;

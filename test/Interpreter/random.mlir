@@ -1,4 +1,5 @@
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null | FileCheck %s --match-full-lines
+// RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null | FileCheck %s --match-full-lines
 
 // lz.random: element 0 of seed 0 is Philox-4x32-10 of the zero counter under
 // the zero key, (0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8): uniform

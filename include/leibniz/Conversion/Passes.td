@@ -26,11 +26,12 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     | `lz.fill`, `lz.iota` | `linalg.fill` on `tensor.empty`, `tensor.generate` |
     | `lz.matmul`, `lz.batch_matmul` | `linalg.matmul`, `linalg.batch_matmul` |
     | `lz.loop` | `scf.for` (counted) or `scf.while` |
+    | `lz.random` | `tensor.generate` computing Philox-4x32-10 inline in `arith` |
 
     Float sums start from `-0.0`, the identity of IEEE addition, so that a
     sum equals the interpreter's fold from the first point bit for bit; an
-    empty scalar sum is `+0.0`. Tuples, `lz.random` and `lz.print` are left
-    as they are.
+    empty scalar sum is `+0.0`. Tuples and `lz.print` are left as they
+    are.
 
     ```
     leibniz-opt prog.mlir --lower-lz
@@ -39,6 +40,7 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
   let dependentDialects = [
     "mlir::arith::ArithDialect",
     "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect",
     "mlir::scf::SCFDialect",
     "mlir::tensor::TensorDialect"
   ];
