@@ -10,6 +10,7 @@
 #include "AD/ADDialect.h"
 #include "Lz/LzDialect.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Interpreter/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,13 +31,10 @@ int main(int argc, char **argv) {
                   mlir::linalg::LinalgDialect, mlir::math::MathDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
 
-  // Upstream passes the Leibniz pipelines use.
-  mlir::registerTransformsPasses();
-  mlir::arith::registerArithPasses();
-
   // Leibniz passes.
   leibniz::interp::registerInterpreterPasses();
-  leibniz::conversion::registerConversionPasses();
+  leibniz::driver::registerPipelines();
+  leibniz::driver::registerPipelineDependencies(registry);
 
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Leibniz optimizer driver\n", registry));

@@ -12,6 +12,7 @@
 
 #include "AD/ADOps.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Frontend/AST.h"
 #include "leibniz/Frontend/Frontend.h"
 #include "leibniz/Frontend/MLIRGen.h"
@@ -24,7 +25,10 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -42,7 +46,7 @@ cl::SubCommand runCommand("run", "Run a definition of a program and print "
                                  "its result");
 
 /// The stages `emit` can print, in the order of compilation.
-enum class Stage { AST, Lz, Linalg };
+enum class Stage { AST, Lz, Linalg, LLVMMLIR, LLVM };
 
 cl::opt<Stage>
     emitStage("emit", cl::desc("The stage to print"),
@@ -51,7 +55,10 @@ cl::opt<Stage>
                          clEnumValN(Stage::Lz, "lz",
                                     "the checked program as lz and ad IR"),
                          clEnumValN(Stage::Linalg, "linalg",
-                                    "lz lowered to tensor, scf and linalg")),
+                                    "lz lowered to tensor, scf and linalg"),
+                         clEnumValN(Stage::LLVMMLIR, "llvm-mlir",
+                                    "the CPU pipeline's LLVM dialect"),
+                         clEnumValN(Stage::LLVM, "llvm", "LLVM IR")),
               cl::init(Stage::Lz), cl::sub(emitCommand));
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
@@ -97,7 +104,15 @@ cl::list<std::string>
 /// One compilation of the input: errors go through MLIR's diagnostic
 /// handler with the source line and a caret.
 struct Compilation {
-  Compilation() { context.printOpOnDiagnostic(false); }
+  Compilation() : context(makeRegistry()) {
+    context.printOpOnDiagnostic(false);
+  }
+
+  static DialectRegistry makeRegistry() {
+    DialectRegistry registry;
+    driver::registerPipelineDependencies(registry);
+    return registry;
+  }
 
   /// Parses the input and what it imports.
   FailureOr<frontend::LoadedProgram> load() {
@@ -125,6 +140,8 @@ struct Compilation {
   SourceMgrDiagnosticHandler handler{sourceMgr, &context};
 };
 
+LogicalResult checkCompilable(ModuleOp module);
+
 int runEmit() {
   Compilation compilation;
   std::string errorMessage;
@@ -145,15 +162,31 @@ int runEmit() {
     FailureOr<frontend::Program> program = compilation.compile();
     if (failed(program))
       return 1;
+    ModuleOp module = program->getModule();
     if (emitStage >= Stage::Linalg) {
       PassManager pm(&compilation.context);
-      pm.addPass(conversion::createLowerLz());
-      if (failed(pm.run(program->getModule())))
+      if (emitStage == Stage::Linalg)
+        pm.addPass(conversion::createLowerLz());
+      else if (failed(checkCompilable(module)) ||
+               failed(driver::buildCPUPipeline(pm)))
+        return 1;
+      if (failed(pm.run(module)))
         return 1;
     }
     if (!openOutput())
       return 1;
-    program->getModule().print(output->os());
+    if (emitStage == Stage::LLVM) {
+      llvm::LLVMContext llvmContext;
+      std::unique_ptr<llvm::Module> llvmModule =
+          translateModuleToLLVMIR(module, llvmContext);
+      if (!llvmModule) {
+        llvm::errs() << "leibniz: error: cannot translate to LLVM IR\n";
+        return 1;
+      }
+      llvmModule->print(output->os(), nullptr);
+    } else {
+      module.print(output->os());
+    }
     output->os() << "\n";
   }
   output->keep();
@@ -203,6 +236,23 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry) {
       }
     });
   }
+  return success(ok);
+}
+
+/// Reports the operations that the CPU pipeline cannot compile yet.
+LogicalResult checkCompilable(ModuleOp module) {
+  bool ok = true;
+  module.walk([&](Operation *op) {
+    if (isa<ad::ADDialect>(op->getDialect())) {
+      op->emitError() << "not supported yet: " << describeUnsupported(op)
+                      << "; programs that differentiate or optimize can be "
+                         "checked and emitted as lz IR but not compiled";
+      ok = false;
+    } else if (op->getName().getStringRef() == "lz.print") {
+      op->emitError() << "not supported yet: print in compiled code";
+      ok = false;
+    }
+  });
   return success(ok);
 }
 
@@ -347,6 +397,7 @@ int runRun() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  driver::registerPipelines();
   if (!cl::ParseCommandLineOptions(
           argc, argv,
           "Leibniz compiler driver\n\n"

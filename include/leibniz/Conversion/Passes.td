@@ -46,4 +46,22 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
   ];
 }
 
+def DecomposeTuples : Pass<"lz-decompose-tuples", "mlir::ModuleOp"> {
+  let summary = "Replaces tuples by their elements, through functions, "
+                "calls and structured control flow";
+  let description = [{
+    Code generation has no tuples: every value of a (nested) tuple type is
+    replaced by its leaves, in order. Function parameters and results, call
+    operands and results, returns, and the values carried by `scf.if`,
+    `scf.for` and `scf.while` are flattened; `lz.tuple` and `lz.proj`
+    disappear. A function `(tuple<f64, tuple<i64, f32>>) -> tuple<>` becomes
+    `(f64, i64, f32) -> ()`.
+
+    ```
+    leibniz-opt prog.mlir --lower-lz --lz-decompose-tuples
+    ```
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
 #endif // LEIBNIZ_CONVERSION_PASSES_TD

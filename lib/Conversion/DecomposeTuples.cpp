@@ -1,0 +1,156 @@
+//===- DecomposeTuples.cpp - Tuples into their elements
+//--------------------===//
+//
+// Part of Leibniz.
+//
+// A 1:N dialect conversion: the type converter maps a tuple type to the
+// types of its leaves, and the patterns of `func`, `scf` and the two tuple
+// ops of `lz` follow it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Conversion/Passes.h"
+
+#include "Lz/LzOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace leibniz::conversion {
+#define GEN_PASS_DEF_DECOMPOSETUPLES
+#include "leibniz/Conversion/Passes.h.inc"
+} // namespace leibniz::conversion
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace {
+
+void flattenType(Type type, SmallVectorImpl<Type> &leaves) {
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    for (Type element : tuple.getTypes())
+      flattenType(element, leaves);
+    return;
+  }
+  leaves.push_back(type);
+}
+
+/// The number of leaves of a type.
+unsigned countLeaves(Type type) {
+  SmallVector<Type> leaves;
+  flattenType(type, leaves);
+  return leaves.size();
+}
+
+/// Rebuilds a value of tuple type `type` from its leaves, consuming them.
+Value buildTuple(OpBuilder &b, Location loc, Type type, ValueRange &leaves) {
+  auto tuple = dyn_cast<TupleType>(type);
+  if (!tuple) {
+    Value leaf = leaves.front();
+    leaves = leaves.drop_front();
+    return leaf;
+  }
+  SmallVector<Value> elements;
+  for (Type element : tuple.getTypes())
+    elements.push_back(buildTuple(b, loc, element, leaves));
+  return lz::TupleOp::create(b, loc, elements);
+}
+
+/// The leaves of a value of tuple type.
+void extractLeaves(OpBuilder &b, Location loc, Value value,
+                   SmallVectorImpl<Value> &leaves) {
+  auto tuple = dyn_cast<TupleType>(value.getType());
+  if (!tuple) {
+    leaves.push_back(value);
+    return;
+  }
+  for (unsigned i = 0; i < tuple.size(); ++i)
+    extractLeaves(b, loc, lz::ProjOp::create(b, loc, value, i), leaves);
+}
+
+class TupleTypeConverter : public TypeConverter {
+public:
+  TupleTypeConverter() {
+    addConversion([](Type type) { return type; });
+    addConversion([](TupleType type, SmallVectorImpl<Type> &leaves) {
+      flattenType(type, leaves);
+      return success();
+    });
+    addSourceMaterialization(
+        [](OpBuilder &b, Type type, ValueRange inputs, Location loc) -> Value {
+          if (!isa<TupleType>(type))
+            return Value();
+          return buildTuple(b, loc, type, inputs);
+        });
+    addTargetMaterialization([](OpBuilder &b, TypeRange types,
+                                ValueRange inputs, Location loc,
+                                Type) -> SmallVector<Value> {
+      if (inputs.size() != 1 || !isa<TupleType>(inputs[0].getType()))
+        return {};
+      SmallVector<Value> leaves;
+      extractLeaves(b, loc, inputs[0], leaves);
+      return leaves;
+    });
+  }
+};
+
+/// `lz.tuple`: its elements' leaves.
+struct TupleOpLowering : public OpConversionPattern<lz::TupleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(lz::TupleOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> leaves;
+    for (ValueRange element : adaptor.getElements())
+      llvm::append_range(leaves, element);
+    rewriter.replaceOpWithMultiple(op, {leaves});
+    return success();
+  }
+};
+
+/// `lz.proj`: the leaves of the projected element.
+struct ProjOpLowering : public OpConversionPattern<lz::ProjOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(lz::ProjOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<TupleType>(op.getTuple().getType());
+    unsigned begin = 0;
+    for (unsigned i = 0; i < op.getIndex(); ++i)
+      begin += countLeaves(type.getType(i));
+    unsigned count = countLeaves(type.getType(op.getIndex()));
+    ValueRange leaves = adaptor.getTuple();
+    rewriter.replaceOpWithMultiple(op,
+                                   {ValueRange(leaves.slice(begin, count))});
+    return success();
+  }
+};
+
+struct DecomposeTuplesPass
+    : public conversion::impl::DecomposeTuplesBase<DecomposeTuplesPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    TupleTypeConverter converter;
+    RewritePatternSet patterns(context);
+    ConversionTarget target(*context);
+    target.addIllegalOp<lz::TupleOp, lz::ProjOp>();
+    target.markUnknownOpDynamicallyLegal([&](Operation *op) {
+      if (auto func = dyn_cast<func::FuncOp>(op))
+        return converter.isSignatureLegal(func.getFunctionType());
+      return converter.isLegal(op);
+    });
+    patterns.add<TupleOpLowering, ProjOpLowering>(converter, context);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
+                                                                   converter);
+    populateCallOpTypeConversionPattern(patterns, converter);
+    populateReturnOpTypeConversionPattern(patterns, converter);
+    scf::populateSCFStructuralTypeConversions(converter, patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

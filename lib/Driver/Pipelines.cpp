@@ -1,0 +1,64 @@
+//===- Pipelines.cpp - The compilation pipelines --------------------------===//
+//
+// Part of Leibniz.
+//
+// The CPU pipeline: lz is lowered to tensor/scf/linalg and tuples are
+// decomposed; one-shot bufferization (across function boundaries) turns
+// tensors into buffers, ownership-based deallocation frees them; then
+// everything is lowered to the LLVM dialect. It is written as a pass
+// pipeline string so that `leibniz-opt` can run it, or any prefix of it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Driver/Pipelines.h"
+
+#include "leibniz/Conversion/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+using namespace mlir;
+
+void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+std::string leibniz::driver::getCPUPipeline() {
+  return // lz to upstream dialects on tensors, without tuples.
+         "lower-lz,lz-decompose-tuples,canonicalize,cse,"
+         // Tensors to buffers, and their deallocation.
+         "one-shot-bufferize{bufferize-function-boundaries "
+         "allow-return-allocs-from-loops "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "ownership-based-buffer-deallocation,canonicalize,"
+         "buffer-deallocation-simplification,bufferization-lower-deallocations,"
+         "convert-bufferization-to-memref,"
+         "canonicalize,cse,"
+         // Loops and the LLVM dialect.
+         "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+         "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+         "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+         "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+         "reconcile-unrealized-casts";
+}
+
+LogicalResult leibniz::driver::buildCPUPipeline(OpPassManager &pm) {
+  return parsePassPipeline(getCPUPipeline(), pm);
+}
+
+void leibniz::driver::registerPipelines() {
+  registerAllPasses();
+  conversion::registerConversionPasses();
+  PassPipelineRegistration<>(
+      "leibniz-cpu-to-llvm",
+      "The CPU pipeline: lz to the LLVM dialect (lower-lz, tuple "
+      "decomposition, bufferization, deallocation, lowering to LLVM)",
+      [](OpPassManager &pm) { (void)buildCPUPipeline(pm); });
+}
