@@ -32,21 +32,21 @@ void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
 
 std::string leibniz::driver::getCPUPipeline() {
   return // lz to upstream dialects on tensors, without tuples.
-         "lower-lz,lz-decompose-tuples,canonicalize,cse,"
-         // Tensors to buffers, and their deallocation.
-         "one-shot-bufferize{bufferize-function-boundaries "
-         "allow-return-allocs-from-loops "
-         "function-boundary-type-conversion=identity-layout-map},"
-         "ownership-based-buffer-deallocation,canonicalize,"
-         "buffer-deallocation-simplification,bufferization-lower-deallocations,"
-         "convert-bufferization-to-memref,"
-         "canonicalize,cse,"
-         // Loops and the LLVM dialect.
-         "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-         "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-         "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-         "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
-         "reconcile-unrealized-casts";
+      "lower-lz,lz-decompose-tuples,canonicalize,cse,"
+      // Tensors to buffers, and their deallocation.
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "allow-return-allocs-from-loops "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "ownership-based-buffer-deallocation,canonicalize,"
+      "buffer-deallocation-simplification,bufferization-lower-deallocations,"
+      "convert-bufferization-to-memref,"
+      "canonicalize,cse,"
+      // Loops and the LLVM dialect.
+      "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+      "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+      "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+      "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+      "reconcile-unrealized-casts";
 }
 
 LogicalResult leibniz::driver::buildCPUPipeline(OpPassManager &pm) {

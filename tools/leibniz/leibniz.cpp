@@ -12,6 +12,7 @@
 
 #include "AD/ADOps.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/JIT.h"
 #include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Frontend/AST.h"
 #include "leibniz/Frontend/Frontend.h"
@@ -81,12 +82,14 @@ cl::opt<bool> checkStdlib(
     cl::desc("Check every standard library definition, used or not"),
     cl::init(false), cl::sub(checkCommand));
 
-enum class Engine { Interp };
+enum class Engine { Interp, JIT };
 
 cl::opt<Engine> engine(
     "engine", cl::desc("How to run the program"),
     cl::values(clEnumValN(Engine::Interp, "interp",
-                          "the reference interpreter (exact IR semantics)")),
+                          "the reference interpreter (exact IR semantics)"),
+               clEnumValN(Engine::JIT, "jit",
+                          "compiled code: the CPU pipeline and the LLVM JIT")),
     cl::init(Engine::Interp), cl::sub(runCommand));
 
 cl::opt<std::string> entryName("entry",
@@ -211,10 +214,11 @@ std::string describeUnsupported(Operation *op) {
 }
 
 /// Reports the `ad` transformations reachable from `entry`: they are not
-/// expanded yet, so the program cannot run.
-LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry) {
+/// expanded yet, so the program cannot run. Returns the names of the
+/// functions that `entry` calls, itself included, in `reachable`.
+LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
+                            llvm::StringSet<> &visited) {
   SymbolTable symbols(module);
-  llvm::StringSet<> visited;
   SmallVector<func::FuncOp> worklist = {entry};
   bool ok = true;
   while (!worklist.empty()) {
@@ -239,10 +243,16 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry) {
   return success(ok);
 }
 
-/// Reports the operations that the CPU pipeline cannot compile yet.
+/// Reports the operations that the CPU pipeline cannot compile yet, and
+/// replaces `ad.stop_gradient`, the identity at run time, by its operand.
 LogicalResult checkCompilable(ModuleOp module) {
   bool ok = true;
   module.walk([&](Operation *op) {
+    if (auto stop = dyn_cast<ad::StopGradientOp>(op)) {
+      stop.getResult().replaceAllUsesWith(stop.getInput());
+      stop.erase();
+      return;
+    }
     if (isa<ad::ADDialect>(op->getDialect())) {
       op->emitError() << "not supported yet: " << describeUnsupported(op)
                       << "; programs that differentiate or optimize can be "
@@ -374,19 +384,30 @@ int runRun() {
                  << "\n";
     return 1;
   }
-  if (failed(checkRunnable(module, entry)))
+  llvm::StringSet<> reachable;
+  if (failed(checkRunnable(module, entry, reachable)))
     return 1;
   FailureOr<SmallVector<interp::RuntimeValue>> args =
       parseArguments(compilation.context, *program, entry);
   if (failed(args))
     return 1;
-  interp::Interpreter interpreter(module);
-  FailureOr<SmallVector<interp::RuntimeValue>> results =
-      interpreter.call(entry, *args);
+  SmallVector<Type> resultTypes(entry.getFunctionType().getResults());
+  FailureOr<SmallVector<interp::RuntimeValue>> results;
+  if (engine == Engine::JIT) {
+    // Only what the entry runs is compiled.
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (!reachable.contains(func.getName()))
+        func.erase();
+    if (failed(checkCompilable(module)))
+      return 1;
+    results = driver::runJIT(module, entryName, *args);
+  } else {
+    interp::Interpreter interpreter(module);
+    results = interpreter.call(entry, *args);
+  }
   if (failed(results))
     return 1;
-  for (auto [result, type] :
-       llvm::zip(*results, entry.getFunctionType().getResults())) {
+  for (auto [result, type] : llvm::zip(*results, resultTypes)) {
     interp::printValue(llvm::outs(), result, type);
     llvm::outs() << "\n";
   }

@@ -1,0 +1,296 @@
+//===- JIT.cpp - Running compiled programs --------------------------------===//
+//
+// Part of Leibniz.
+//
+// The entry gets a C interface (`llvm.emit_c_interface`): a tensor leaf is
+// passed as a pointer to a strided memref descriptor, a scalar by value, and
+// the results come back in a struct whose address is the first argument
+// (or, for a single scalar, as the return value). This file lays out those
+// descriptors and structs in memory, following the C layout of the LLVM
+// types that the lowering produces.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Driver/JIT.h"
+#include "leibniz/Driver/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+using namespace mlir;
+using namespace leibniz;
+using interp::RuntimeValue;
+using interp::Tensor;
+
+namespace {
+
+void flattenTypes(Type type, SmallVectorImpl<Type> &leaves) {
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    for (Type element : tuple.getTypes())
+      flattenTypes(element, leaves);
+    return;
+  }
+  leaves.push_back(type);
+}
+
+void flattenValues(const RuntimeValue &value,
+                   SmallVectorImpl<const Tensor *> &leaves) {
+  if (value.isTuple()) {
+    for (const RuntimeValue &element : value.getElements())
+      flattenValues(element, leaves);
+    return;
+  }
+  leaves.push_back(&value.getTensor());
+}
+
+/// The byte size of a scalar in memory (i1 takes a byte).
+size_t getScalarSize(Type type) {
+  unsigned bits = type.getIntOrFloatBitWidth();
+  return bits <= 8 ? 1 : bits / 8;
+}
+
+/// Size and alignment of a leaf in the results struct.
+std::pair<size_t, size_t> getLeafLayout(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return {24 + 16 * tensor.getRank(), 8};
+  size_t size = getScalarSize(type);
+  return {size, size};
+}
+
+size_t alignTo(size_t offset, size_t alignment) {
+  return (offset + alignment - 1) / alignment * alignment;
+}
+
+void writeScalar(char *dest, Type type, interp::Scalar value) {
+  if (type.isF64()) {
+    double v = value.f;
+    std::memcpy(dest, &v, 8);
+  } else if (type.isF32()) {
+    float v = static_cast<float>(value.f);
+    std::memcpy(dest, &v, 4);
+  } else {
+    int64_t v = value.i;
+    std::memcpy(dest, &v, getScalarSize(type)); // little-endian
+  }
+}
+
+interp::Scalar readScalar(const char *src, Type type) {
+  interp::Scalar value;
+  if (type.isF64()) {
+    std::memcpy(&value.f, src, 8);
+  } else if (type.isF32()) {
+    float v;
+    std::memcpy(&v, src, 4);
+    value.f = v;
+  } else {
+    unsigned width = type.getIntOrFloatBitWidth();
+    int64_t v = 0;
+    std::memcpy(&v, src, getScalarSize(type));
+    if (width == 1)
+      v &= 1;
+    else if (width < 64)
+      v = llvm::SignExtend64(v, width);
+    value.i = v;
+  }
+  return value;
+}
+
+/// A strided memref descriptor: allocated and aligned pointers, offset,
+/// sizes, strides.
+struct Descriptor {
+  std::vector<int64_t> words;
+  explicit Descriptor(unsigned rank) : words(3 + 2 * rank) {}
+};
+
+/// Builds a tensor from a descriptor at `src` and returns its allocation.
+void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
+  void *allocated, *aligned;
+  int64_t offset;
+  std::memcpy(&allocated, src, 8);
+  std::memcpy(&aligned, src + 8, 8);
+  std::memcpy(&offset, src + 16, 8);
+  unsigned rank = type.getRank();
+  SmallVector<int64_t> sizes(rank), strides(rank);
+  std::memcpy(sizes.data(), src + 24, 8 * rank);
+  std::memcpy(strides.data(), src + 24 + 8 * rank, 8 * rank);
+  Type element = type.getElementType();
+  tensor = Tensor(element, sizes);
+  size_t scalarSize = getScalarSize(element);
+  const char *base = static_cast<const char *>(aligned) + offset * scalarSize;
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t e = 0, n = tensor.getNumElements(); e < n; ++e) {
+    int64_t position = 0;
+    for (unsigned d = 0; d < rank; ++d)
+      position += index[d] * strides[d];
+    tensor.set(e, readScalar(base + position * scalarSize, element));
+    for (int d = rank - 1; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return allocated;
+}
+
+RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    std::vector<RuntimeValue> elements;
+    for (Type element : tuple.getTypes())
+      elements.push_back(rebuild(element, leaves));
+    return RuntimeValue::getTuple(std::move(elements));
+  }
+  RuntimeValue value = leaves.front();
+  leaves = leaves.drop_front();
+  return value;
+}
+
+} // namespace
+
+FailureOr<SmallVector<RuntimeValue>>
+leibniz::driver::runJIT(ModuleOp module, StringRef entry,
+                        ArrayRef<RuntimeValue> args) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func)
+    return module.emitError() << "no function named '" << entry << "'";
+  FunctionType signature = func.getFunctionType();
+  func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+
+  PassManager pm(module.getContext());
+  if (failed(buildCPUPipeline(pm)) || failed(pm.run(module)))
+    return failure();
+
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  ExecutionEngineOptions options;
+  auto transformer = makeOptimizingTransformer(3, 0, nullptr);
+  options.transformer = transformer;
+  auto engine = ExecutionEngine::create(module, options);
+  if (!engine)
+    return module.emitError()
+           << "cannot compile: " << llvm::toString(engine.takeError());
+  // The runtime functions the lowering calls (copies between strided
+  // buffers).
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    symbols[interner("memrefCopy")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
+        llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
+
+  // Arguments: scalars by value, tensors as pointers to descriptors.
+  SmallVector<Type> argTypes, resultTypes;
+  for (Type type : signature.getInputs())
+    flattenTypes(type, argTypes);
+  for (Type type : signature.getResults())
+    flattenTypes(type, resultTypes);
+  SmallVector<const Tensor *> argValues;
+  for (const RuntimeValue &arg : args)
+    flattenValues(arg, argValues);
+  if (argValues.size() != argTypes.size())
+    return module.emitError() << "'" << entry << "' takes " << argTypes.size()
+                              << " values, got " << argValues.size();
+
+  std::vector<std::vector<char>> buffers;
+  std::vector<Descriptor> descriptors;
+  std::vector<void *> descriptorPointers;
+  std::vector<std::array<char, 8>> scalars;
+  descriptors.reserve(argTypes.size());
+  descriptorPointers.reserve(argTypes.size());
+  scalars.reserve(argTypes.size());
+  SmallVector<void *> packed;
+  std::set<void *> argumentBuffers;
+
+  // The results: a struct whose address is the first argument, unless the
+  // only result is a scalar, which is returned.
+  bool returnsScalar =
+      resultTypes.size() == 1 && !isa<RankedTensorType>(resultTypes[0]);
+  SmallVector<size_t> resultOffsets;
+  size_t resultSize = 0;
+  for (Type type : resultTypes) {
+    auto [size, alignment] = getLeafLayout(type);
+    resultSize = alignTo(resultSize, alignment);
+    resultOffsets.push_back(resultSize);
+    resultSize += size;
+  }
+  std::vector<char> results(std::max<size_t>(resultSize, 8), 0);
+  void *resultPointer = results.data();
+  if (!resultTypes.empty() && !returnsScalar)
+    packed.push_back(&resultPointer);
+
+  for (auto [type, value] : llvm::zip(argTypes, argValues)) {
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    if (!tensorType) {
+      scalars.emplace_back();
+      writeScalar(scalars.back().data(), type, value->get(0));
+      packed.push_back(scalars.back().data());
+      continue;
+    }
+    Type element = tensorType.getElementType();
+    size_t scalarSize = getScalarSize(element);
+    buffers.emplace_back(std::max<int64_t>(value->getNumElements(), 1) *
+                         scalarSize);
+    char *data = buffers.back().data();
+    for (int64_t e = 0; e < value->getNumElements(); ++e)
+      writeScalar(data + e * scalarSize, element, value->get(e));
+    argumentBuffers.insert(data);
+    unsigned rank = tensorType.getRank();
+    Descriptor &descriptor = descriptors.emplace_back(rank);
+    void *pointer = data;
+    std::memcpy(&descriptor.words[0], &pointer, 8);
+    std::memcpy(&descriptor.words[1], &pointer, 8);
+    descriptor.words[2] = 0;
+    SmallVector<int64_t> strides = value->getStrides();
+    for (unsigned d = 0; d < rank; ++d) {
+      descriptor.words[3 + d] = value->getShape()[d];
+      descriptor.words[3 + rank + d] = strides[d];
+    }
+    descriptorPointers.push_back(descriptor.words.data());
+    packed.push_back(&descriptorPointers.back());
+  }
+  if (returnsScalar)
+    packed.push_back(results.data());
+
+  if (llvm::Error error =
+          (*engine)->invokePacked(("_mlir_ciface_" + entry).str(), packed))
+    return module.emitError() << "cannot run '" << entry
+                              << "': " << llvm::toString(std::move(error));
+
+  // Read the results back and free the buffers the program allocated.
+  SmallVector<RuntimeValue> leaves;
+  std::set<void *> toFree;
+  for (auto [type, offset] : llvm::zip(resultTypes, resultOffsets)) {
+    const char *src = results.data() + offset;
+    if (auto tensorType = dyn_cast<RankedTensorType>(type)) {
+      Tensor tensor;
+      void *allocated = readTensor(src, tensorType, tensor);
+      if (!argumentBuffers.count(allocated))
+        toFree.insert(allocated);
+      leaves.push_back(RuntimeValue(std::move(tensor)));
+      continue;
+    }
+    Tensor scalar(type, {});
+    scalar.set(0, readScalar(src, type));
+    leaves.push_back(RuntimeValue(std::move(scalar)));
+  }
+  for (void *allocated : toFree)
+    std::free(allocated);
+  SmallVector<RuntimeValue> values;
+  ArrayRef<RuntimeValue> remaining = leaves;
+  for (Type type : signature.getResults())
+    values.push_back(rebuild(type, remaining));
+  return values;
+}
