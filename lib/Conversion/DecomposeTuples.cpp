@@ -26,21 +26,22 @@ namespace leibniz::conversion {
 using namespace mlir;
 using namespace leibniz;
 
-namespace {
-
-void flattenType(Type type, SmallVectorImpl<Type> &leaves) {
+void leibniz::conversion::flattenTupleType(Type type,
+                                           SmallVectorImpl<Type> &leaves) {
   if (auto tuple = dyn_cast<TupleType>(type)) {
     for (Type element : tuple.getTypes())
-      flattenType(element, leaves);
+      flattenTupleType(element, leaves);
     return;
   }
   leaves.push_back(type);
 }
 
+namespace {
+
 /// The number of leaves of a type.
 unsigned countLeaves(Type type) {
   SmallVector<Type> leaves;
-  flattenType(type, leaves);
+  conversion::flattenTupleType(type, leaves);
   return leaves.size();
 }
 
@@ -75,7 +76,7 @@ public:
   TupleTypeConverter() {
     addConversion([](Type type) { return type; });
     addConversion([](TupleType type, SmallVectorImpl<Type> &leaves) {
-      flattenType(type, leaves);
+      conversion::flattenTupleType(type, leaves);
       return success();
     });
     addSourceMaterialization(

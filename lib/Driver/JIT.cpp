@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/Driver/JIT.h"
+#include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,15 +33,6 @@ using interp::RuntimeValue;
 using interp::Tensor;
 
 namespace {
-
-void flattenTypes(Type type, SmallVectorImpl<Type> &leaves) {
-  if (auto tuple = dyn_cast<TupleType>(type)) {
-    for (Type element : tuple.getTypes())
-      flattenTypes(element, leaves);
-    return;
-  }
-  leaves.push_back(type);
-}
 
 void flattenValues(const RuntimeValue &value,
                    SmallVectorImpl<const Tensor *> &leaves) {
@@ -194,9 +186,9 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   // Arguments: scalars by value, tensors as pointers to descriptors.
   SmallVector<Type> argTypes, resultTypes;
   for (Type type : signature.getInputs())
-    flattenTypes(type, argTypes);
+    conversion::flattenTupleType(type, argTypes);
   for (Type type : signature.getResults())
-    flattenTypes(type, resultTypes);
+    conversion::flattenTupleType(type, resultTypes);
   SmallVector<const Tensor *> argValues;
   for (const RuntimeValue &arg : args)
     flattenValues(arg, argValues);

@@ -23,6 +23,11 @@ namespace leibniz::conversion {
 #define GEN_PASS_REGISTRATION
 #include "leibniz/Conversion/Passes.h.inc"
 
+/// The leaves of a (nested) tuple type, in order, as tuple decomposition
+/// passes them; a type that is not a tuple is its own leaf.
+void flattenTupleType(mlir::Type type,
+                      llvm::SmallVectorImpl<mlir::Type> &leaves);
+
 } // namespace leibniz::conversion
 
 #endif // LEIBNIZ_CONVERSION_PASSES_H
