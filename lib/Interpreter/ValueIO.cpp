@@ -836,3 +836,57 @@ FailureOr<RuntimeValue> leibniz::interp::readNpy(MLIRContext *context,
   }
   return RuntimeValue(std::move(tensor));
 }
+
+FailureOr<std::string> leibniz::interp::writeNpy(const Tensor &tensor,
+                                                 std::string &error) {
+  Type type = tensor.getElementType();
+  std::string descr;
+  size_t itemSize;
+  if (type.isF64())
+    descr = "<f8", itemSize = 8;
+  else if (type.isF32())
+    descr = "<f4", itemSize = 4;
+  else if (type.isInteger(64))
+    descr = "<i8", itemSize = 8;
+  else if (type.isInteger(32))
+    descr = "<i4", itemSize = 4;
+  else if (type.isInteger(1))
+    descr = "|b1", itemSize = 1;
+  else {
+    error = "cannot write elements of type " + typeToString(type) +
+            " to a .npy file";
+    return failure();
+  }
+  std::string shape = "(";
+  for (int64_t dim : tensor.getShape())
+    shape += std::to_string(dim) + (tensor.getRank() == 1 ? "," : ", ");
+  shape += ")";
+  std::string header = "{'descr': '" + descr +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // The header, its newline and the 10-byte prefix fill a multiple of 64.
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string contents = "\x93NUMPY";
+  contents += '\x01';
+  contents += '\x00';
+  contents += static_cast<char>(header.size() & 0xff);
+  contents += static_cast<char>(header.size() >> 8);
+  contents += header;
+  for (int64_t e = 0; e < tensor.getNumElements(); ++e) {
+    uint64_t bits;
+    if (type.isF64()) {
+      double value = tensor.getFloat(e);
+      std::memcpy(&bits, &value, 8);
+    } else if (type.isF32()) {
+      float value = static_cast<float>(tensor.getFloat(e));
+      uint32_t narrow;
+      std::memcpy(&narrow, &value, 4);
+      bits = narrow;
+    } else {
+      bits = static_cast<uint64_t>(tensor.getInt(e));
+    }
+    for (size_t b = 0; b < itemSize; ++b)
+      contents += static_cast<char>(bits >> (8 * b) & 0xff);
+  }
+  return contents;
+}

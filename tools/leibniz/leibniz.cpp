@@ -104,6 +104,12 @@ cl::list<std::string>
                        "a literal (0.5, [1, 2], (1.0, [2.0])) or a .npy file"),
               cl::value_desc("name=value"), cl::sub(runCommand));
 
+cl::opt<std::string> outFile(
+    "out",
+    cl::desc("Also write the result to this .npy file (a tuple result: one "
+             "file per element, named <stem>.0.npy, <stem>.1.npy, ...)"),
+    cl::value_desc("file.npy"), cl::sub(runCommand));
+
 /// One compilation of the input: errors go through MLIR's diagnostic
 /// handler with the source line and a caret.
 struct Compilation {
@@ -368,6 +374,48 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
   return result;
 }
 
+/// Writes the leaves of the results to `--out`: the file itself for one
+/// tensor or scalar, `<stem>.<i>.npy` (nested: `<stem>.<i>.<j>.npy`) for
+/// the elements of a tuple.
+LogicalResult writeResults(ArrayRef<interp::RuntimeValue> results) {
+  StringRef stem = StringRef(outFile).ends_with(".npy")
+                       ? StringRef(outFile).drop_back(4)
+                       : StringRef(outFile);
+  std::function<LogicalResult(const interp::RuntimeValue &, std::string)>
+      write = [&](const interp::RuntimeValue &value,
+                  std::string path) -> LogicalResult {
+    if (value.isTuple()) {
+      for (auto [i, element] : llvm::enumerate(value.getElements()))
+        if (failed(write(element, path + "." + std::to_string(i))))
+          return failure();
+      return success();
+    }
+    std::string error;
+    FailureOr<std::string> contents =
+        interp::writeNpy(value.getTensor(), error);
+    std::string file = path + ".npy";
+    if (failed(contents)) {
+      llvm::errs() << "leibniz: error: " << file << ": " << error << "\n";
+      return failure();
+    }
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        mlir::openOutputFile(file, &error);
+    if (!output) {
+      llvm::errs() << "leibniz: error: " << error << "\n";
+      return failure();
+    }
+    output->os() << *contents;
+    output->keep();
+    return success();
+  };
+  if (results.size() == 1)
+    return write(results.front(), stem.str());
+  for (auto [i, result] : llvm::enumerate(results))
+    if (failed(write(result, (stem + "." + std::to_string(i)).str())))
+      return failure();
+  return success();
+}
+
 int runRun() {
   Compilation compilation;
   FailureOr<frontend::Program> program = compilation.compile();
@@ -406,6 +454,8 @@ int runRun() {
     results = interpreter.call(entry, *args);
   }
   if (failed(results))
+    return 1;
+  if (!outFile.empty() && failed(writeResults(*results)))
     return 1;
   for (auto [result, type] : llvm::zip(*results, resultTypes)) {
     interp::printValue(llvm::outs(), result, type);
