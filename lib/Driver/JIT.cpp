@@ -15,6 +15,7 @@
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/Pipelines.h"
 
+#include "leibniz/Interpreter/ValueIO.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -133,6 +134,77 @@ void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
   return allocated;
 }
 
+//===----------------------------------------------------------------------===//
+// The print functions of compiled code
+//===----------------------------------------------------------------------===//
+
+/// The context of the program being run, for the print functions' types.
+MLIRContext *printContext = nullptr;
+
+void printScalar(Type type, interp::Scalar value) {
+  Tensor scalar(type, {});
+  scalar.set(0, value);
+  interp::printValue(llvm::outs(), RuntimeValue(std::move(scalar)), type);
+  llvm::outs() << "\n";
+}
+
+/// Prints a tensor passed as an unranked memref {rank, descriptor}.
+void printTensor(const void *unranked, Type element) {
+  int64_t rank;
+  const char *descriptor;
+  std::memcpy(&rank, unranked, 8);
+  std::memcpy(&descriptor, static_cast<const char *>(unranked) + 8, 8);
+  auto type = RankedTensorType::get(
+      SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
+  Tensor tensor;
+  readTensor(descriptor, type, tensor);
+  interp::printValue(llvm::outs(), RuntimeValue(std::move(tensor)), type);
+  llvm::outs() << "\n";
+}
+
+extern "C" {
+void leibnizPrintF64(double value) {
+  interp::Scalar s;
+  s.f = value;
+  printScalar(Float64Type::get(printContext), s);
+}
+void leibnizPrintF32(float value) {
+  interp::Scalar s;
+  s.f = value;
+  printScalar(Float32Type::get(printContext), s);
+}
+void leibnizPrintI64(int64_t value) {
+  interp::Scalar s;
+  s.i = value;
+  printScalar(IntegerType::get(printContext, 64), s);
+}
+void leibnizPrintI32(int32_t value) {
+  interp::Scalar s;
+  s.i = value;
+  printScalar(IntegerType::get(printContext, 32), s);
+}
+void leibnizPrintI1(bool value) {
+  interp::Scalar s;
+  s.i = value;
+  printScalar(IntegerType::get(printContext, 1), s);
+}
+void leibnizPrintTensorF64(const void *m) {
+  printTensor(m, Float64Type::get(printContext));
+}
+void leibnizPrintTensorF32(const void *m) {
+  printTensor(m, Float32Type::get(printContext));
+}
+void leibnizPrintTensorI64(const void *m) {
+  printTensor(m, IntegerType::get(printContext, 64));
+}
+void leibnizPrintTensorI32(const void *m) {
+  printTensor(m, IntegerType::get(printContext, 32));
+}
+void leibnizPrintTensorI1(const void *m) {
+  printTensor(m, IntegerType::get(printContext, 1));
+}
+}
+
 RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
   if (auto tuple = dyn_cast<TupleType>(type)) {
     std::vector<RuntimeValue> elements;
@@ -159,6 +231,7 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   PassManager pm(module.getContext());
   if (failed(buildCPUPipeline(pm)) || failed(pm.run(module)))
     return failure();
+  printContext = module.getContext();
 
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
@@ -177,9 +250,21 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   // buffers).
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
-    symbols[interner("memrefCopy")] = {
-        llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
-        llvm::JITSymbolFlags::Exported};
+    auto add = [&](StringRef name, auto *function) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("memrefCopy", &memrefCopy);
+    add("leibniz_print_f64", &leibnizPrintF64);
+    add("leibniz_print_f32", &leibnizPrintF32);
+    add("leibniz_print_i64", &leibnizPrintI64);
+    add("leibniz_print_i32", &leibnizPrintI32);
+    add("leibniz_print_i1", &leibnizPrintI1);
+    add("_mlir_ciface_leibniz_print_tensor_f64", &leibnizPrintTensorF64);
+    add("_mlir_ciface_leibniz_print_tensor_f32", &leibnizPrintTensorF32);
+    add("_mlir_ciface_leibniz_print_tensor_i64", &leibnizPrintTensorI64);
+    add("_mlir_ciface_leibniz_print_tensor_i32", &leibnizPrintTensorI32);
+    add("_mlir_ciface_leibniz_print_tensor_i1", &leibnizPrintTensorI1);
     return symbols;
   });
 

@@ -32,7 +32,7 @@ void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
 
 std::string leibniz::driver::getCPUPipeline() {
   return // lz to upstream dialects on tensors, without tuples.
-      "lower-lz,lz-decompose-tuples,canonicalize,cse,"
+      "lower-lz-print,lower-lz,lz-decompose-tuples,canonicalize,cse,"
       // Tensors to buffers, and their deallocation.
       "one-shot-bufferize{bufferize-function-boundaries "
       "allow-return-allocs-from-loops "

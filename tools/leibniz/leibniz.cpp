@@ -264,9 +264,6 @@ LogicalResult checkCompilable(ModuleOp module) {
                       << "; programs that differentiate or optimize can be "
                          "checked and emitted as lz IR but not compiled";
       ok = false;
-    } else if (op->getName().getStringRef() == "lz.print") {
-      op->emitError() << "not supported yet: print in compiled code";
-      ok = false;
     }
   });
   return success(ok);

@@ -64,4 +64,19 @@ def DecomposeTuples : Pass<"lz-decompose-tuples", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::scf::SCFDialect"];
 }
 
+def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
+  let summary = "Lowers lz.print to calls of the runtime's print functions";
+  let description = [{
+    Compiled code prints through functions that the program's runtime
+    provides: `lz.print` of a scalar becomes a call of
+    `leibniz_print_<type>` (for instance `leibniz_print_f64(double)`), of a
+    tensor a call of `leibniz_print_tensor_<type>` with the tensor cast to
+    an unranked tensor, which becomes an unranked memref with a C interface
+    after bufferization. The printed value replaces the result. The JIT
+    provides these functions; they print as the interpreter does.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 #endif // LEIBNIZ_CONVERSION_PASSES_TD
