@@ -16,8 +16,8 @@
 #include "leibniz/Driver/Pipelines.h"
 
 #include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Runtime/Runtime.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -134,77 +134,6 @@ void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
   return allocated;
 }
 
-//===----------------------------------------------------------------------===//
-// The print functions of compiled code
-//===----------------------------------------------------------------------===//
-
-/// The context of the program being run, for the print functions' types.
-MLIRContext *printContext = nullptr;
-
-void printScalar(Type type, interp::Scalar value) {
-  Tensor scalar(type, {});
-  scalar.set(0, value);
-  interp::printValue(llvm::outs(), RuntimeValue(std::move(scalar)), type);
-  llvm::outs() << "\n";
-}
-
-/// Prints a tensor passed as an unranked memref {rank, descriptor}.
-void printTensor(const void *unranked, Type element) {
-  int64_t rank;
-  const char *descriptor;
-  std::memcpy(&rank, unranked, 8);
-  std::memcpy(&descriptor, static_cast<const char *>(unranked) + 8, 8);
-  auto type = RankedTensorType::get(
-      SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
-  Tensor tensor;
-  readTensor(descriptor, type, tensor);
-  interp::printValue(llvm::outs(), RuntimeValue(std::move(tensor)), type);
-  llvm::outs() << "\n";
-}
-
-extern "C" {
-void leibnizPrintF64(double value) {
-  interp::Scalar s;
-  s.f = value;
-  printScalar(Float64Type::get(printContext), s);
-}
-void leibnizPrintF32(float value) {
-  interp::Scalar s;
-  s.f = value;
-  printScalar(Float32Type::get(printContext), s);
-}
-void leibnizPrintI64(int64_t value) {
-  interp::Scalar s;
-  s.i = value;
-  printScalar(IntegerType::get(printContext, 64), s);
-}
-void leibnizPrintI32(int32_t value) {
-  interp::Scalar s;
-  s.i = value;
-  printScalar(IntegerType::get(printContext, 32), s);
-}
-void leibnizPrintI1(bool value) {
-  interp::Scalar s;
-  s.i = value;
-  printScalar(IntegerType::get(printContext, 1), s);
-}
-void leibnizPrintTensorF64(const void *m) {
-  printTensor(m, Float64Type::get(printContext));
-}
-void leibnizPrintTensorF32(const void *m) {
-  printTensor(m, Float32Type::get(printContext));
-}
-void leibnizPrintTensorI64(const void *m) {
-  printTensor(m, IntegerType::get(printContext, 64));
-}
-void leibnizPrintTensorI32(const void *m) {
-  printTensor(m, IntegerType::get(printContext, 32));
-}
-void leibnizPrintTensorI1(const void *m) {
-  printTensor(m, IntegerType::get(printContext, 1));
-}
-}
-
 RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
   if (auto tuple = dyn_cast<TupleType>(type)) {
     std::vector<RuntimeValue> elements;
@@ -231,7 +160,6 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   PassManager pm(module.getContext());
   if (failed(buildCPUPipeline(pm)) || failed(pm.run(module)))
     return failure();
-  printContext = module.getContext();
 
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
@@ -246,8 +174,7 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   if (!engine)
     return module.emitError()
            << "cannot compile: " << llvm::toString(engine.takeError());
-  // The runtime functions the lowering calls (copies between strided
-  // buffers).
+  // The runtime functions that compiled code calls.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     auto add = [&](StringRef name, auto *function) {
@@ -255,16 +182,23 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
                                  llvm::JITSymbolFlags::Exported};
     };
     add("memrefCopy", &memrefCopy);
-    add("leibniz_print_f64", &leibnizPrintF64);
-    add("leibniz_print_f32", &leibnizPrintF32);
-    add("leibniz_print_i64", &leibnizPrintI64);
-    add("leibniz_print_i32", &leibnizPrintI32);
-    add("leibniz_print_i1", &leibnizPrintI1);
-    add("_mlir_ciface_leibniz_print_tensor_f64", &leibnizPrintTensorF64);
-    add("_mlir_ciface_leibniz_print_tensor_f32", &leibnizPrintTensorF32);
-    add("_mlir_ciface_leibniz_print_tensor_i64", &leibnizPrintTensorI64);
-    add("_mlir_ciface_leibniz_print_tensor_i32", &leibnizPrintTensorI32);
-    add("_mlir_ciface_leibniz_print_tensor_i1", &leibnizPrintTensorI1);
+    add("leibniz_check_failed", &leibniz_check_failed);
+    add("leibniz_bounds_failed", &leibniz_bounds_failed);
+    add("leibniz_print_f64", &leibniz_print_f64);
+    add("leibniz_print_f32", &leibniz_print_f32);
+    add("leibniz_print_i64", &leibniz_print_i64);
+    add("leibniz_print_i32", &leibniz_print_i32);
+    add("leibniz_print_i1", &leibniz_print_i1);
+    add("_mlir_ciface_leibniz_print_tensor_f64",
+        &_mlir_ciface_leibniz_print_tensor_f64);
+    add("_mlir_ciface_leibniz_print_tensor_f32",
+        &_mlir_ciface_leibniz_print_tensor_f32);
+    add("_mlir_ciface_leibniz_print_tensor_i64",
+        &_mlir_ciface_leibniz_print_tensor_i64);
+    add("_mlir_ciface_leibniz_print_tensor_i32",
+        &_mlir_ciface_leibniz_print_tensor_i32);
+    add("_mlir_ciface_leibniz_print_tensor_i1",
+        &_mlir_ciface_leibniz_print_tensor_i1);
     return symbols;
   });
 
@@ -341,10 +275,19 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   if (returnsScalar)
     packed.push_back(results.data());
 
-  if (llvm::Error error =
-          (*engine)->invokePacked(("_mlir_ciface_" + entry).str(), packed))
+  auto function = (*engine)->lookupPacked(("_mlir_ciface_" + entry).str());
+  if (!function)
     return module.emitError() << "cannot run '" << entry
-                              << "': " << llvm::toString(std::move(error));
+                              << "': " << llvm::toString(function.takeError());
+  // What the program prints goes out before the caller prints its results.
+  int status = leibniz_call_guarded(*function, packed.data());
+  std::fflush(stdout);
+  if (status != 0) {
+    // A failed run-time check; the buffers the program allocated so far are
+    // not freed.
+    llvm::errs() << leibniz_last_error() << "\n";
+    return failure();
+  }
 
   // Read the results back and free the buffers the program allocated.
   SmallVector<RuntimeValue> leaves;

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Runtime/Format.h"
+#include "leibniz/Runtime/Npy.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -22,6 +24,7 @@
 #include <cstring>
 
 using namespace mlir;
+using namespace leibniz;
 using namespace leibniz::interp;
 
 //===----------------------------------------------------------------------===//
@@ -38,272 +41,18 @@ std::string typeToString(Type type) {
   return text;
 }
 
-constexpr int64_t kThreshold = 1000;
-constexpr int64_t kEdgeItems = 3;
-constexpr size_t kLineWidth = 75;
-constexpr int kPrecision = 8;
-
-/// The shortest decimal digits that round-trip `value` at the precision of
-/// `type`, as (mantissa digits without the point, decimal exponent).
-std::pair<std::string, int> shortestDigits(double value, Type type) {
-  char buffer[64];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof(buffer), "%.*e", precision - 1, value);
-    double back = std::strtod(buffer, nullptr);
-    if (roundToFloatType(type, back) == value)
-      break;
-  }
-  StringRef text(buffer);
-  auto [mantissa, exponent] = text.split('e');
-  std::string digits;
-  for (char c : mantissa)
-    if (llvm::isDigit(c))
-      digits.push_back(c);
-  while (digits.size() > 1 && digits.back() == '0')
-    digits.pop_back();
-  int exp = 0;
-  exponent.consume_front("+");
-  exponent.getAsInteger(10, exp);
-  return {digits, exp};
-}
-
-std::string formatSpecialFloat(double value) {
-  if (std::isnan(value))
-    return "nan";
-  return value < 0 ? "-inf" : "inf";
-}
-
-/// Python's repr of a float scalar: positional for exponents in [-4, 16),
-/// scientific otherwise, always with a point or an exponent.
-std::string formatFloatScalar(double value, Type type) {
-  if (!std::isfinite(value))
-    return formatSpecialFloat(value);
-  std::string sign = std::signbit(value) ? "-" : "";
-  auto [digits, exp] = shortestDigits(std::fabs(value), type);
-  if (exp < -4 || exp >= 16) {
-    std::string result = sign + digits.substr(0, 1);
-    if (digits.size() > 1)
-      result += "." + digits.substr(1);
-    char buffer[16];
-    std::snprintf(buffer, sizeof(buffer), "e%c%02d", exp < 0 ? '-' : '+',
-                  std::abs(exp));
-    return result + buffer;
-  }
-  std::string intPart, fracPart;
-  if (exp < 0) {
-    intPart = "0";
-    fracPart = std::string(-exp - 1, '0') + digits;
-  } else if (static_cast<int>(digits.size()) <= exp + 1) {
-    intPart = digits + std::string(exp + 1 - digits.size(), '0');
-    fracPart = "0";
-  } else {
-    intPart = digits.substr(0, exp + 1);
-    fracPart = digits.substr(exp + 1);
-  }
-  return sign + intPart + "." + fracPart;
-}
-
-std::string formatIntScalar(int64_t value, Type type) {
+/// The runtime's element type for `type`; other float types print as f64.
+runtime::DType toDType(Type type) {
+  if (type.isF32())
+    return runtime::DType::F32;
   if (type.isInteger(1))
-    return value ? "True" : "False";
-  return std::to_string(value);
+    return runtime::DType::I1;
+  if (type.isInteger(32))
+    return runtime::DType::I32;
+  if (isa<FloatType>(type))
+    return runtime::DType::F64;
+  return runtime::DType::I64;
 }
-
-/// Formats the elements of a float tensor NumPy's way: one mode for the
-/// whole array (positional or scientific), digits trimmed per element, then
-/// padded so that points line up.
-std::vector<std::string> formatFloatElements(const Tensor &tensor,
-                                             ArrayRef<int64_t> shown) {
-  Type elementType = tensor.getElementType();
-  double maxAbs = 0, minAbs = INFINITY;
-  bool anyFinite = false;
-  for (int64_t i : shown) {
-    double v = tensor.getFloat(i);
-    if (!std::isfinite(v) || v == 0)
-      continue;
-    anyFinite = true;
-    maxAbs = std::max(maxAbs, std::fabs(v));
-    minAbs = std::min(minAbs, std::fabs(v));
-  }
-  bool scientific =
-      anyFinite && (maxAbs >= 1e8 || minAbs < 1e-4 || maxAbs / minAbs > 1e3);
-
-  // Split each element into the parts before and after the point.
-  std::vector<std::pair<std::string, std::string>> parts;
-  std::vector<std::string> specials(shown.size());
-  size_t maxLeft = 0, maxRight = 0, maxExp = 0;
-  std::vector<std::string> exps(shown.size());
-  for (auto [pos, i] : llvm::enumerate(shown)) {
-    double v = tensor.getFloat(i);
-    if (!std::isfinite(v)) {
-      specials[pos] = formatSpecialFloat(v);
-      parts.emplace_back();
-      continue;
-    }
-    char buffer[64];
-    std::string text;
-    // The fewest digits (at most kPrecision after the point) that give the
-    // value back in its element type, as NumPy's unique formatting does.
-    const char *format = scientific ? "%.*e" : "%.*f";
-    for (int digits = 0; digits <= kPrecision; ++digits) {
-      std::snprintf(buffer, sizeof(buffer), format, digits, v);
-      if (roundToFloatType(elementType, std::strtod(buffer, nullptr)) == v)
-        break;
-    }
-    if (scientific) {
-      StringRef full(buffer);
-      auto [mantissa, exponent] = full.split('e');
-      text = mantissa.str();
-      int e = 0;
-      exponent.consume_front("+");
-      exponent.getAsInteger(10, e);
-      char expBuffer[16];
-      std::snprintf(expBuffer, sizeof(expBuffer), "e%c%02d", e < 0 ? '-' : '+',
-                    std::abs(e));
-      exps[pos] = expBuffer;
-      maxExp = std::max(maxExp, exps[pos].size());
-    } else {
-      text = buffer;
-    }
-    if (text.find('.') == std::string::npos)
-      text += ".";
-    while (text.back() == '0')
-      text.pop_back();
-    size_t point = text.find('.');
-    parts.emplace_back(text.substr(0, point), text.substr(point));
-    maxLeft = std::max(maxLeft, parts.back().first.size());
-    maxRight = std::max(maxRight, parts.back().second.size());
-  }
-
-  std::vector<std::string> result;
-  size_t width = 0;
-  for (auto [pos, part] : llvm::enumerate(parts)) {
-    if (!specials[pos].empty()) {
-      result.push_back(specials[pos]);
-      width = std::max(width, result.back().size());
-      continue;
-    }
-    std::string left =
-        std::string(maxLeft - part.first.size(), ' ') + part.first;
-    std::string right = part.second;
-    // Scientific mantissas pad with zeros, positional fractions with spaces.
-    right += std::string(maxRight - right.size(), scientific ? '0' : ' ');
-    result.push_back(left + right + exps[pos]);
-    width = std::max(width, result.back().size());
-  }
-  for (std::string &s : result)
-    if (s.size() < width)
-      s = std::string(width - s.size(), ' ') + s;
-  return result;
-}
-
-class ArrayPrinter {
-public:
-  ArrayPrinter(llvm::raw_ostream &os, const Tensor &tensor)
-      : os(os), tensor(tensor), strides(tensor.getStrides()) {
-    summarize = tensor.getNumElements() > kThreshold;
-    std::vector<int64_t> shown;
-    collectShown(0, 0, shown);
-    std::vector<std::string> texts;
-    Type elementType = tensor.getElementType();
-    if (tensor.isFloat()) {
-      texts = formatFloatElements(tensor, shown);
-    } else {
-      size_t width = 0;
-      for (int64_t i : shown) {
-        texts.push_back(formatIntScalar(tensor.getInt(i), elementType));
-        width = std::max(width, texts.back().size());
-      }
-      for (std::string &s : texts)
-        s = std::string(width - s.size(), ' ') + s;
-    }
-    for (auto [i, text] : llvm::zip(shown, texts))
-      formatted[i] = text;
-  }
-
-  void print() {
-    if (tensor.getRank() == 0) {
-      os << formatted.begin()->second;
-      return;
-    }
-    std::string line;
-    printDim(0, 0, line);
-    os << line;
-  }
-
-private:
-  /// The positions shown along a dimension of size `size`.
-  SmallVector<int64_t> shownPositions(int64_t size) const {
-    SmallVector<int64_t> positions;
-    if (summarize && size > 2 * kEdgeItems) {
-      for (int64_t i = 0; i < kEdgeItems; ++i)
-        positions.push_back(i);
-      positions.push_back(-1); // The ellipsis.
-      for (int64_t i = size - kEdgeItems; i < size; ++i)
-        positions.push_back(i);
-    } else {
-      for (int64_t i = 0; i < size; ++i)
-        positions.push_back(i);
-    }
-    return positions;
-  }
-
-  void collectShown(int64_t dim, int64_t offset, std::vector<int64_t> &out) {
-    if (dim == tensor.getRank()) {
-      out.push_back(offset);
-      return;
-    }
-    for (int64_t i : shownPositions(tensor.getShape()[dim]))
-      if (i >= 0)
-        collectShown(dim + 1, offset + i * strides[dim], out);
-  }
-
-  /// Appends dimension `dim` at `offset` to `text`, whose last line is the
-  /// current output line.
-  void printDim(int64_t dim, int64_t offset, std::string &text) {
-    int64_t rank = tensor.getRank();
-    std::string indent(dim + 1, ' ');
-    text += "[";
-    SmallVector<int64_t> positions = shownPositions(tensor.getShape()[dim]);
-    if (dim == rank - 1) {
-      size_t lineStart = text.rfind('\n');
-      lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
-      bool first = true;
-      for (auto [n, i] : llvm::enumerate(positions)) {
-        std::string word = i < 0 ? "..." : formatted[offset + i];
-        bool last = n + 1 == positions.size();
-        size_t needed = text.size() - lineStart + (first ? 0 : 1) +
-                        word.size() + (last ? dim + 1 : 0);
-        if (!first && needed > kLineWidth) {
-          text += "\n" + indent;
-          lineStart = text.size() - indent.size();
-        } else if (!first) {
-          text += " ";
-        }
-        text += word;
-        first = false;
-      }
-      text += "]";
-      return;
-    }
-    std::string separator = "\n" + std::string(rank - dim - 2, '\n') + indent;
-    for (auto [n, i] : llvm::enumerate(positions)) {
-      if (n > 0)
-        text += separator;
-      if (i < 0)
-        text += "...";
-      else
-        printDim(dim + 1, offset + i * strides[dim], text);
-    }
-    text += "]";
-  }
-
-  llvm::raw_ostream &os;
-  const Tensor &tensor;
-  SmallVector<int64_t> strides;
-  bool summarize = false;
-  llvm::DenseMap<int64_t, std::string> formatted;
-};
 
 } // namespace
 
@@ -322,20 +71,21 @@ void leibniz::interp::printValue(llvm::raw_ostream &os,
     return;
   }
   const Tensor &tensor = value.getTensor();
-  // Scalars and rank-0 tensors print as NumPy prints a scalar or a 0-d
-  // array; arrays with no element as `[]`, whatever their shape.
-  if (tensor.getRank() == 0) {
-    if (tensor.isFloat())
-      os << formatFloatScalar(tensor.getFloat(0), tensor.getElementType());
-    else
-      os << formatIntScalar(tensor.getInt(0), tensor.getElementType());
-    return;
-  }
-  if (tensor.getNumElements() == 0) {
-    os << "[]";
-    return;
-  }
-  ArrayPrinter(os, tensor).print();
+  runtime::ArrayView view{toDType(tensor.getElementType()),
+                          tensor.getData(),
+                          {},
+                          {},
+                          /*wide=*/true};
+  view.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  SmallVector<int64_t> strides = tensor.getStrides();
+  view.strides.assign(strides.begin(), strides.end());
+  Type elementType = tensor.getElementType();
+  if (isa<FloatType>(elementType) && !elementType.isF64() &&
+      !elementType.isF32())
+    view.roundToPrecision = [elementType](double v) {
+      return roundToFloatType(elementType, v);
+    };
+  os << runtime::formatArray(view);
 }
 
 //===----------------------------------------------------------------------===//
@@ -703,136 +453,39 @@ bool leibniz::interp::conformsTo(const RuntimeValue &value, Type type,
 // .npy files
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// The value of `key` in the header dictionary of a .npy file: the text
-/// after `'key':` up to the next top-level comma or the closing brace.
-std::optional<StringRef> getHeaderEntry(StringRef header, StringRef key) {
-  size_t pos = header.find(("'" + key + "'").str());
-  if (pos == StringRef::npos)
-    return std::nullopt;
-  StringRef rest = header.drop_front(pos + key.size() + 2).ltrim();
-  if (!rest.consume_front(":"))
-    return std::nullopt;
-  rest = rest.ltrim();
-  if (rest.starts_with("(")) {
-    size_t close = rest.find(')');
-    if (close == StringRef::npos)
-      return std::nullopt;
-    return rest.take_front(close + 1);
-  }
-  return rest.take_until([](char c) { return c == ',' || c == '}'; }).rtrim();
-}
-} // namespace
-
 FailureOr<RuntimeValue> leibniz::interp::readNpy(MLIRContext *context,
                                                  StringRef contents,
                                                  std::string &error) {
-  auto fail = [&](const Twine &message) {
-    error = message.str();
+  runtime::NpyArray array;
+  if (!runtime::parseNpy(std::string_view(contents.data(), contents.size()),
+                         array, error, Tensor::kMaxRank, Tensor::kMaxElements))
     return failure();
-  };
-  if (!contents.consume_front("\x93NUMPY") || contents.size() < 2)
-    return fail("not a .npy file (bad magic string)");
-  auto major = static_cast<unsigned char>(contents[0]);
-  contents = contents.drop_front(2);
-  size_t headerSize;
-  if (major == 1) {
-    if (contents.size() < 2)
-      return fail("truncated .npy header");
-    headerSize = static_cast<unsigned char>(contents[0]) |
-                 static_cast<unsigned char>(contents[1]) << 8;
-    contents = contents.drop_front(2);
-  } else if (major == 2 || major == 3) {
-    if (contents.size() < 4)
-      return fail("truncated .npy header");
-    headerSize = 0;
-    for (int i = 3; i >= 0; --i)
-      headerSize = headerSize << 8 | static_cast<unsigned char>(contents[i]);
-    contents = contents.drop_front(4);
-  } else {
-    return fail("unsupported .npy format version " + Twine(major));
-  }
-  if (contents.size() < headerSize)
-    return fail("truncated .npy header");
-  StringRef header = contents.take_front(headerSize);
-  StringRef data = contents.drop_front(headerSize);
-
-  std::optional<StringRef> descr = getHeaderEntry(header, "descr");
-  std::optional<StringRef> fortran = getHeaderEntry(header, "fortran_order");
-  std::optional<StringRef> shapeText = getHeaderEntry(header, "shape");
-  if (!descr || !fortran || !shapeText)
-    return fail("malformed .npy header: " + header.trim());
-  if (*fortran != "False")
-    return fail("Fortran-order .npy files are not supported; save the array "
-                "in C order");
   Builder builder(context);
-  StringRef dtype = descr->trim("'\"");
   Type elementType;
-  size_t itemSize;
-  if (dtype == "<f8")
-    elementType = builder.getF64Type(), itemSize = 8;
-  else if (dtype == "<f4")
-    elementType = builder.getF32Type(), itemSize = 4;
-  else if (dtype == "<i8")
-    elementType = builder.getI64Type(), itemSize = 8;
-  else if (dtype == "<i4")
-    elementType = builder.getI32Type(), itemSize = 4;
-  else if (dtype == "|b1")
-    elementType = builder.getI1Type(), itemSize = 1;
-  else
-    return fail("unsupported .npy element type '" + dtype +
-                "'; expected little-endian f8, f4, i8, i4 or b1");
-
-  SmallVector<int64_t> shape;
-  StringRef dims = shapeText->trim().drop_front().drop_back();
-  SmallVector<StringRef> parts;
-  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
-  for (StringRef part : parts) {
-    part = part.trim();
-    if (part.empty())
-      continue;
-    int64_t dim;
-    if (part.getAsInteger(10, dim) || dim < 0)
-      return fail("malformed .npy shape " + *shapeText);
-    shape.push_back(dim);
+  switch (array.dtype) {
+  case runtime::DType::F64:
+    elementType = builder.getF64Type();
+    break;
+  case runtime::DType::F32:
+    elementType = builder.getF32Type();
+    break;
+  case runtime::DType::I64:
+    elementType = builder.getI64Type();
+    break;
+  case runtime::DType::I32:
+    elementType = builder.getI32Type();
+    break;
+  case runtime::DType::I1:
+    elementType = builder.getI1Type();
+    break;
   }
-  if (static_cast<int64_t>(shape.size()) > Tensor::kMaxRank)
-    return fail("the .npy array has too many dimensions");
-  std::optional<int64_t> count = Tensor::getElementCount(shape);
-  if (!count || *count > Tensor::kMaxElements)
-    return fail("the .npy array is too large");
-  if (data.size() != static_cast<size_t>(*count) * itemSize)
-    return fail("the .npy file has " + Twine(data.size()) +
-                " bytes of data but its header needs " +
-                Twine(*count * itemSize) + " (truncated or corrupt)");
-
-  Tensor tensor(elementType, shape);
-  auto readBits = [&](int64_t index) {
-    uint64_t bits = 0;
-    for (size_t b = itemSize; b-- > 0;)
-      bits = bits << 8 | static_cast<unsigned char>(data[index * itemSize + b]);
-    return bits;
-  };
-  for (int64_t i = 0; i < *count; ++i) {
-    uint64_t bits = readBits(i);
-    if (dtype == "<f8") {
-      double value;
-      std::memcpy(&value, &bits, sizeof(value));
-      tensor.setFloat(i, value);
-    } else if (dtype == "<f4") {
-      auto narrow = static_cast<uint32_t>(bits);
-      float value;
-      std::memcpy(&value, &narrow, sizeof(value));
-      tensor.setFloat(i, value);
-    } else if (dtype == "<i4") {
-      tensor.setInt(i, static_cast<int32_t>(bits));
-    } else if (dtype == "|b1") {
-      if (bits > 1)
-        return fail("the .npy file holds a bool that is neither 0 nor 1");
-      tensor.setInt(i, static_cast<int64_t>(bits));
-    } else {
-      tensor.setInt(i, static_cast<int64_t>(bits));
-    }
+  Tensor tensor(elementType, array.shape);
+  runtime::ArrayView view{array.dtype, array.data.data(), {}, {}};
+  for (int64_t i = 0, e = array.getNumElements(); i < e; ++i) {
+    if (runtime::isFloat(array.dtype))
+      tensor.setFloat(i, view.getFloat(i));
+    else
+      tensor.setInt(i, view.getInt(i));
   }
   return RuntimeValue(std::move(tensor));
 }
@@ -840,53 +493,30 @@ FailureOr<RuntimeValue> leibniz::interp::readNpy(MLIRContext *context,
 FailureOr<std::string> leibniz::interp::writeNpy(const Tensor &tensor,
                                                  std::string &error) {
   Type type = tensor.getElementType();
-  std::string descr;
-  size_t itemSize;
-  if (type.isF64())
-    descr = "<f8", itemSize = 8;
-  else if (type.isF32())
-    descr = "<f4", itemSize = 4;
-  else if (type.isInteger(64))
-    descr = "<i8", itemSize = 8;
-  else if (type.isInteger(32))
-    descr = "<i4", itemSize = 4;
-  else if (type.isInteger(1))
-    descr = "|b1", itemSize = 1;
-  else {
+  if (!type.isF64() && !type.isF32() && !type.isInteger(64) &&
+      !type.isInteger(32) && !type.isInteger(1)) {
     error = "cannot write elements of type " + typeToString(type) +
             " to a .npy file";
     return failure();
   }
-  std::string shape = "(";
-  for (int64_t dim : tensor.getShape())
-    shape += std::to_string(dim) + (tensor.getRank() == 1 ? "," : ", ");
-  shape += ")";
-  std::string header = "{'descr': '" + descr +
-                       "', 'fortran_order': False, 'shape': " + shape + ", }";
-  // The header, its newline and the 10-byte prefix fill a multiple of 64.
-  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
-  header += '\n';
-  std::string contents = "\x93NUMPY";
-  contents += '\x01';
-  contents += '\x00';
-  contents += static_cast<char>(header.size() & 0xff);
-  contents += static_cast<char>(header.size() >> 8);
-  contents += header;
+  runtime::DType dtype = toDType(type);
+  size_t itemSize = runtime::getDTypeSize(dtype);
+  std::vector<char> data(tensor.getNumElements() * itemSize);
   for (int64_t e = 0; e < tensor.getNumElements(); ++e) {
-    uint64_t bits;
-    if (type.isF64()) {
+    char *dest = data.data() + e * itemSize;
+    if (dtype == runtime::DType::F64) {
       double value = tensor.getFloat(e);
-      std::memcpy(&bits, &value, 8);
-    } else if (type.isF32()) {
+      std::memcpy(dest, &value, 8);
+    } else if (dtype == runtime::DType::F32) {
       float value = static_cast<float>(tensor.getFloat(e));
-      uint32_t narrow;
-      std::memcpy(&narrow, &value, 4);
-      bits = narrow;
+      std::memcpy(dest, &value, 4);
     } else {
-      bits = static_cast<uint64_t>(tensor.getInt(e));
+      int64_t value = tensor.getInt(e);
+      std::memcpy(dest, &value, itemSize); // little-endian
     }
-    for (size_t b = 0; b < itemSize; ++b)
-      contents += static_cast<char>(bits >> (8 * b) & 0xff);
   }
-  return contents;
+  return runtime::serializeNpy(
+      dtype,
+      std::vector<int64_t>(tensor.getShape().begin(), tensor.getShape().end()),
+      data.data());
 }

@@ -77,6 +77,8 @@ public:
   Scalar get(int64_t flat) const { return (*data)[flat]; }
   double getFloat(int64_t flat) const { return (*data)[flat].f; }
   int64_t getInt(int64_t flat) const { return (*data)[flat].i; }
+  /// The elements in row-major order (null for an empty tensor).
+  const Scalar *getData() const { return data ? data->data() : nullptr; }
   /// Sets an element, rounding or wrapping it to the element type.
   void set(int64_t flat, Scalar value);
   void setFloat(int64_t flat, double value);

@@ -1,0 +1,69 @@
+//===- Runtime.h - The run-time support of compiled code --------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+// The functions that compiled Leibniz code calls: printing, copies between
+// strided buffers, and the reports of failed run-time checks. The JIT
+// resolves them in the compiler's process; `leibniz compile` links them
+// into the library it writes. Plain C++ with a C interface, no LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_RUNTIME_RUNTIME_H
+#define LEIBNIZ_RUNTIME_RUNTIME_H
+
+#include <cstdint>
+
+extern "C" {
+
+/// An unranked memref as compiled code passes it: the rank and a pointer to
+/// a ranked descriptor {allocated, aligned, offset, sizes[rank],
+/// strides[rank]}.
+struct LeibnizUnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+
+/// `lz.print` of a scalar: prints the value and a newline to stdout.
+void leibniz_print_f64(double value);
+void leibniz_print_f32(float value);
+void leibniz_print_i64(int64_t value);
+void leibniz_print_i32(int32_t value);
+void leibniz_print_i1(bool value);
+
+/// `lz.print` of a tensor, with its C interface.
+void _mlir_ciface_leibniz_print_tensor_f64(LeibnizUnrankedMemRef *tensor);
+void _mlir_ciface_leibniz_print_tensor_f32(LeibnizUnrankedMemRef *tensor);
+void _mlir_ciface_leibniz_print_tensor_i64(LeibnizUnrankedMemRef *tensor);
+void _mlir_ciface_leibniz_print_tensor_i32(LeibnizUnrankedMemRef *tensor);
+void _mlir_ciface_leibniz_print_tensor_i1(LeibnizUnrankedMemRef *tensor);
+
+/// Copies the elements of a strided buffer into another of the same shape
+/// (the function that MLIR's memref lowering calls for `memref.copy`).
+void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
+                LeibnizUnrankedMemRef *dest);
+
+/// Reports a failed run-time check (`--checks`) and leaves the compiled
+/// code: back to the innermost `leibniz_call_guarded`, which returns
+/// failure, or, outside one, by printing the message and exiting with
+/// status 1.
+[[noreturn]] void leibniz_check_failed(const char *message);
+
+/// A failed bounds check: `index` is outside [0, size). `location` is the
+/// source location of the read, "file:line:col".
+[[noreturn]] void leibniz_bounds_failed(const char *location, int64_t index,
+                                        int64_t size);
+
+/// Calls `function(arguments)`, a packed entry of compiled code. Returns 0,
+/// or 1 when a run-time check failed; its message is then in
+/// `leibniz_last_error()`.
+int leibniz_call_guarded(void (*function)(void **), void **arguments);
+
+/// The message of the last failed check on this thread ("" if none).
+const char *leibniz_last_error(void);
+
+/// Sets the message that `leibniz_last_error` returns.
+void leibniz_set_error(const char *message);
+}
+
+#endif // LEIBNIZ_RUNTIME_RUNTIME_H

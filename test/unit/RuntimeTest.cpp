@@ -1,0 +1,176 @@
+//===- RuntimeTest.cpp - Tests of the run-time support --------------------===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Runtime/Runtime.h"
+#include "leibniz/Runtime/Format.h"
+#include "leibniz/Runtime/Npy.h"
+
+#include "gtest/gtest.h"
+
+#include <cstring>
+
+using namespace leibniz::runtime;
+
+namespace {
+
+std::string npyWithHeader(const std::string &header, size_t dataBytes) {
+  std::string text = header;
+  text.append((64 - (10 + text.size() + 1) % 64) % 64, ' ');
+  text += '\n';
+  std::string file = "\x93NUMPY";
+  file += '\x01';
+  file += '\x00';
+  file += static_cast<char>(text.size() & 0xff);
+  file += static_cast<char>(text.size() >> 8);
+  return file + text + std::string(dataBytes, '\0');
+}
+
+std::string parseError(const std::string &contents) {
+  NpyArray array;
+  std::string error;
+  EXPECT_FALSE(parseNpy(contents, array, error, 8, 1 << 20));
+  return error;
+}
+
+TEST(NpyTest, RoundTripsEveryElementType) {
+  double f64[] = {1.5, -0.0, 3e300};
+  float f32[] = {0.1f, 2.0f};
+  int64_t i64[] = {-1, INT64_MAX};
+  int32_t i32[] = {7, -8, 9};
+  bool i1[] = {true, false};
+  struct Case {
+    DType dtype;
+    std::vector<int64_t> shape;
+    const void *data;
+  } cases[] = {{DType::F64, {3}, f64},
+               {DType::F32, {1, 2}, f32},
+               {DType::I64, {2}, i64},
+               {DType::I32, {3, 1}, i32},
+               {DType::I1, {2}, i1}};
+  for (const Case &c : cases) {
+    std::string file = serializeNpy(c.dtype, c.shape, c.data);
+    NpyArray array;
+    std::string error;
+    ASSERT_TRUE(parseNpy(file, array, error, 8, 100)) << error;
+    EXPECT_EQ(array.dtype, c.dtype);
+    EXPECT_EQ(array.shape, c.shape);
+    ASSERT_EQ(array.data.size(),
+              array.getNumElements() * getDTypeSize(c.dtype));
+    EXPECT_EQ(std::memcmp(array.data.data(), c.data, array.data.size()), 0);
+  }
+}
+
+TEST(NpyTest, HeadersAlignTo64Bytes) {
+  double value = 1;
+  std::string file = serializeNpy(DType::F64, {}, &value);
+  EXPECT_EQ((file.size() - 8) % 64, 0u);
+}
+
+TEST(NpyTest, ReportsEveryMalformedFile) {
+  EXPECT_EQ(parseError("PK\x03\x04"), "not a .npy file (bad magic string)");
+  EXPECT_EQ(parseError(std::string("\x93NUMPY\x04\x00", 8)),
+            "unsupported .npy format version 4");
+  EXPECT_EQ(parseError(std::string("\x93NUMPY\x01\x00\x50", 9)),
+            "truncated .npy header");
+  EXPECT_EQ(parseError(std::string("\x93NUMPY\x01\x00\x50\x00{'descr'", 17)),
+            "truncated .npy header");
+  EXPECT_EQ(
+      parseError(npyWithHeader(
+          "{'descr': '<f8', 'fortran_order': True, 'shape': (2,), }", 16)),
+      "Fortran-order .npy files are not supported; save the array in "
+      "C order");
+  EXPECT_EQ(
+      parseError(npyWithHeader(
+          "{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }", 32)),
+      "unsupported .npy element type '<c16'; expected little-endian "
+      "f8, f4, i8, i4 or b1");
+  EXPECT_EQ(
+      parseError(npyWithHeader(
+          "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", 16)),
+      "unsupported .npy element type '>f8'; expected little-endian "
+      "f8, f4, i8, i4 or b1");
+  EXPECT_EQ(
+      parseError(npyWithHeader(
+          "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 8)),
+      "the .npy file has 8 bytes of data but its header needs 16 "
+      "(truncated or corrupt)");
+  EXPECT_EQ(
+      parseError(npyWithHeader(
+          "{'descr': '<f8', 'fortran_order': False, 'shape': (x,), }", 8)),
+      "malformed .npy shape (x,)");
+  EXPECT_EQ(parseError(npyWithHeader(
+                "{'descr': '<f8', 'fortran_order': False, 'shape': "
+                "(99999999999, 99999999999), }",
+                0)),
+            "the .npy array is too large");
+  EXPECT_EQ(parseError(npyWithHeader("{'descr': '<f8'}", 0)),
+            "malformed .npy header: {'descr': '<f8'}");
+  std::string bools = npyWithHeader(
+      "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }", 1);
+  bools.back() = 2;
+  EXPECT_EQ(parseError(bools),
+            "the .npy file holds a bool that is neither 0 nor 1");
+}
+
+TEST(FormatTest, PrintsPackedBuffersOfEveryType) {
+  float f32[] = {1.0f / 3, 2.0f};
+  ArrayView view{DType::F32, f32, {2}, {1}};
+  EXPECT_EQ(formatArray(view), "[0.33333334 2.        ]");
+  int32_t i32[] = {1, -20, 3, 4};
+  // A transposed view: strides pick the column-major order.
+  ArrayView transposed{DType::I32, i32, {2, 2}, {1, 2}};
+  EXPECT_EQ(formatArray(transposed), "[[  1   3]\n [-20   4]]");
+  bool i1[] = {true, false};
+  EXPECT_EQ(formatArray(ArrayView{DType::I1, i1, {2}, {1}}), "[ True False]");
+  EXPECT_EQ(formatScalar(DType::F64, 1e-5, 0), "1e-05");
+  EXPECT_EQ(formatScalar(DType::F32, 0.1f, 0), "0.1");
+  EXPECT_EQ(formatScalar(DType::I64, 0, -3), "-3");
+}
+
+/// A rank-2 descriptor {allocated, aligned, offset, sizes, strides}.
+struct Descriptor2 {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+};
+
+TEST(RuntimeTest, MemrefCopyFollowsStrides) {
+  double source[6] = {0, 1, 2, 3, 4, 5}; // a 2x3 matrix
+  double dest[6] = {};
+  // Copy its transpose view (3x2, strides 1, 3) into a contiguous 3x2.
+  Descriptor2 from{source, source, 0, {3, 2}, {1, 3}};
+  Descriptor2 to{dest, dest, 0, {3, 2}, {2, 1}};
+  LeibnizUnrankedMemRef fromRef{2, &from}, toRef{2, &to};
+  memrefCopy(sizeof(double), &fromRef, &toRef);
+  double expected[6] = {0, 3, 1, 4, 2, 5};
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(dest[i], expected[i]);
+}
+
+void failingEntry(void **arguments) {
+  *static_cast<int *>(arguments[0]) = 1;
+  leibniz_bounds_failed("prog.lz:3:7", 5, 4);
+}
+
+void succeedingEntry(void **arguments) {
+  *static_cast<int *>(arguments[0]) = 2;
+}
+
+TEST(RuntimeTest, FailedChecksReturnToTheGuard) {
+  int reached = 0;
+  void *arguments[] = {&reached};
+  EXPECT_EQ(leibniz_call_guarded(failingEntry, arguments), 1);
+  EXPECT_EQ(reached, 1);
+  EXPECT_STREQ(leibniz_last_error(),
+               "prog.lz:3:7: error: index 5 is out of bounds for a dimension "
+               "of size 4");
+  EXPECT_EQ(leibniz_call_guarded(succeedingEntry, arguments), 0);
+  EXPECT_EQ(reached, 2);
+}
+
+} // namespace
