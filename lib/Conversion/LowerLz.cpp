@@ -237,6 +237,49 @@ void lowerPeeled(RewriterBase &rewriter, Operation *scope) {
   rewriter.replaceOp(scope, ifOp.getResults());
 }
 
+/// A reduction to a scalar: a loop nest in the scope's order carrying the
+/// accumulator from the identity. A float sum starts from -0.0, the identity
+/// of IEEE addition (bit for bit, unlike +0.0), so that the fold equals the
+/// interpreter's fold from the first point; an empty float sum is +0.0.
+void lowerScalarReduction(RewriterBase &rewriter, Operation *scope) {
+  Location loc = scope->getLoc();
+  Block &body = scope->getRegion(0).front();
+  ValueRange ranges = scope->getOperands();
+  Type type = scope->getResult(0).getType();
+  bool floatSum = isa<lz::SumOp>(scope) && isa<FloatType>(type);
+  TypedAttr identity = lz::getReductionIdentity(scope, type);
+  if (floatSum)
+    identity = rewriter.getFloatAttr(type, -0.0);
+  Value init = arith::ConstantOp::create(rewriter, loc, identity);
+  SmallVector<Value> lowerBounds(ranges.size(),
+                                 indexConstant(rewriter, loc, 0));
+  SmallVector<Value> steps(ranges.size(), indexConstant(rewriter, loc, 1));
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lowerBounds, ranges, steps, ValueRange{init},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange indices,
+          ValueRange accs) -> scf::ValueVector {
+        rewriter.setInsertionPoint(b.getInsertionBlock(),
+                                   b.getInsertionPoint());
+        SmallVector<Value> values = moveBody(rewriter, body, indices);
+        return {combine(rewriter, nestedLoc, scope, accs[0], values[0])};
+      });
+  rewriter.setInsertionPointAfter(scope);
+  Value result = nest.results.front();
+  if (floatSum && !ranges.empty()) {
+    Value empty = indexConstant(rewriter, loc, 0);
+    Value isEmpty = arith::ConstantIntOp::create(rewriter, loc, 0, 1);
+    for (Value range : ranges)
+      isEmpty = arith::OrIOp::create(
+          rewriter, loc, isEmpty,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle, range,
+                                empty));
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getFloatAttr(type, 0.0));
+    result = arith::SelectOp::create(rewriter, loc, isEmpty, zero, result);
+  }
+  rewriter.replaceOp(scope, result);
+}
+
 /// `lz.for` yielding one scalar: `tensor.generate`.
 void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
   Location loc = op.getLoc();
@@ -484,7 +527,10 @@ bool lowerOp(RewriterBase &rewriter, Operation *op) {
     return true;
   }
   if (lz::isReductionOp(op)) {
-    lowerPeeled(rewriter, op);
+    if (isa<RankedTensorType>(op->getResult(0).getType()))
+      lowerPeeled(rewriter, op);
+    else
+      lowerScalarReduction(rewriter, op);
     return true;
   }
   if (auto get = dyn_cast<lz::GetOp>(op)) {

@@ -134,6 +134,19 @@ void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
   return allocated;
 }
 
+/// Reports the message of a failed run-time check at its source location.
+LogicalResult emitRunTimeError(MLIRContext *context, StringRef message) {
+  auto [where, what] = message.split(": error: ");
+  auto [rest, column] = where.rsplit(':');
+  auto [file, line] = rest.rsplit(':');
+  unsigned lineNumber, columnNumber;
+  if (what.empty() || line.getAsInteger(10, lineNumber) ||
+      column.getAsInteger(10, columnNumber))
+    return emitError(UnknownLoc::get(context)) << message;
+  return emitError(FileLineColLoc::get(context, file, lineNumber, columnNumber))
+         << "run-time error: " << what;
+}
+
 RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
   if (auto tuple = dyn_cast<TupleType>(type)) {
     std::vector<RuntimeValue> elements;
@@ -150,7 +163,8 @@ RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
 
 FailureOr<SmallVector<RuntimeValue>>
 leibniz::driver::runJIT(ModuleOp module, StringRef entry,
-                        ArrayRef<RuntimeValue> args) {
+                        ArrayRef<RuntimeValue> args,
+                        const CPUPipelineOptions &pipelineOptions) {
   auto func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func)
     return module.emitError() << "no function named '" << entry << "'";
@@ -158,7 +172,7 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
 
   PassManager pm(module.getContext());
-  if (failed(buildCPUPipeline(pm)) || failed(pm.run(module)))
+  if (failed(buildCPUPipeline(pm, pipelineOptions)) || failed(pm.run(module)))
     return failure();
 
   static bool initialized = [] {
@@ -168,8 +182,11 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   }();
   (void)initialized;
   ExecutionEngineOptions options;
-  auto transformer = makeOptimizingTransformer(3, 0, nullptr);
+  auto transformer =
+      makeOptimizingTransformer(pipelineOptions.optLevel, 0, nullptr);
   options.transformer = transformer;
+  options.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(pipelineOptions.optLevel);
   auto engine = ExecutionEngine::create(module, options);
   if (!engine)
     return module.emitError()
@@ -283,10 +300,10 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   int status = leibniz_call_guarded(*function, packed.data());
   std::fflush(stdout);
   if (status != 0) {
-    // A failed run-time check; the buffers the program allocated so far are
-    // not freed.
-    llvm::errs() << leibniz_last_error() << "\n";
-    return failure();
+    // A failed run-time check, "file:line:col: error: message", reported
+    // as the interpreter reports it. The buffers that the program allocated
+    // so far are not freed.
+    return emitRunTimeError(module.getContext(), leibniz_last_error());
   }
 
   // Read the results back and free the buffers the program allocated.

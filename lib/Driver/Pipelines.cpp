@@ -30,35 +30,67 @@ void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
   registerLLVMDialectTranslation(registry);
 }
 
-std::string leibniz::driver::getCPUPipeline() {
-  return // lz to upstream dialects on tensors, without tuples.
-      "lower-lz-print,lower-lz,lz-decompose-tuples,canonicalize,cse,"
-      // Tensors to buffers, and their deallocation.
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "allow-return-allocs-from-loops "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "ownership-based-buffer-deallocation,canonicalize,"
-      "buffer-deallocation-simplification,bufferization-lower-deallocations,"
-      "convert-bufferization-to-memref,"
-      "canonicalize,cse,"
-      // Loops and the LLVM dialect.
+std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
+  bool optimize = options.optLevel > 0;
+  std::string pipeline =
+      // lz to upstream dialects on tensors, without tuples.
+      "lower-lz-print,lower-lz,";
+  if (options.checks)
+    pipeline += "lz-runtime-checks,";
+  pipeline += "lz-decompose-tuples,";
+  if (optimize)
+    pipeline += "canonicalize,cse,";
+  if (options.checks && optimize)
+    pipeline += "int-range-optimizations,canonicalize,";
+  // Tensors to buffers, and their deallocation.
+  pipeline += "one-shot-bufferize{bufferize-function-boundaries "
+              "allow-return-allocs-from-loops "
+              "function-boundary-type-conversion=identity-layout-map},"
+              "ownership-based-buffer-deallocation,canonicalize,"
+              "buffer-deallocation-simplification,"
+              "bufferization-lower-deallocations,"
+              "convert-bufferization-to-memref,";
+  if (optimize)
+    pipeline += "canonicalize,cse,";
+  // Loops and the LLVM dialect.
+  pipeline +=
       "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
       "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
       "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
       "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
       "reconcile-unrealized-casts";
+  return pipeline;
 }
 
-LogicalResult leibniz::driver::buildCPUPipeline(OpPassManager &pm) {
-  return parsePassPipeline(getCPUPipeline(), pm);
+LogicalResult
+leibniz::driver::buildCPUPipeline(OpPassManager &pm,
+                                  const CPUPipelineOptions &options) {
+  return parsePassPipeline(getCPUPipeline(options), pm);
 }
+
+namespace {
+struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
+  Option<unsigned> optLevel{*this, "opt-level",
+                            llvm::cl::desc("Optimization level, 0 to 3"),
+                            llvm::cl::init(2)};
+  Option<bool> checks{*this, "checks",
+                      llvm::cl::desc("Insert run-time checks of reads and "
+                                     "integer divisions"),
+                      llvm::cl::init(false)};
+};
+} // namespace
 
 void leibniz::driver::registerPipelines() {
   registerAllPasses();
   conversion::registerConversionPasses();
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineCLOptions>(
       "leibniz-cpu-to-llvm",
       "The CPU pipeline: lz to the LLVM dialect (lower-lz, tuple "
       "decomposition, bufferization, deallocation, lowering to LLVM)",
-      [](OpPassManager &pm) { (void)buildCPUPipeline(pm); });
+      [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
+        CPUPipelineOptions options;
+        options.optLevel = cl.optLevel;
+        options.checks = cl.checks;
+        (void)buildCPUPipeline(pm, options);
+      });
 }

@@ -127,14 +127,15 @@ void leibniz_check_failed(const char *message) {
   std::exit(1);
 }
 
-void leibniz_bounds_failed(const char *location, int64_t index, int64_t size) {
+void leibniz_bounds_failed(const char *location, int64_t index, int64_t dim,
+                           int64_t size) {
   // No object with a destructor may live here: the report jumps away.
   static thread_local char message[1024];
   std::snprintf(message, sizeof(message),
-                "%s: error: index %lld is out of bounds for a dimension of "
-                "size %lld",
+                "%s: error: index %lld is out of bounds for dimension %lld "
+                "of size %lld",
                 location, static_cast<long long>(index),
-                static_cast<long long>(size));
+                static_cast<long long>(dim), static_cast<long long>(size));
   leibniz_check_failed(message);
 }
 

@@ -19,18 +19,17 @@ func.func @transpose(%A: tensor<?x?xf64>, %m: index, %n: index) -> tensor<?x?xf6
   return %T : tensor<?x?xf64>
 }
 
-// A reduction peels its first point and folds the others in a loop over
-// the linearized iteration space; an empty one is the identity.
+// A scalar reduction is a loop nest in the scope's order, carrying the
+// accumulator from the identity; a float sum starts from -0.0 and an empty
+// one is +0.0.
 // CHECK-LABEL: func.func @total
-// CHECK: %[[COUNT:.*]] = arith.muli %arg1, %arg2
-// CHECK: %[[NONEMPTY:.*]] = arith.cmpi sgt, %[[COUNT]]
-// CHECK: scf.if %[[NONEMPTY]] -> (f64) {
-// CHECK:   %[[FIRST:.*]] = tensor.extract %arg0[%c0, %c0]
-// CHECK:   scf.for %[[L:.*]] = %c1 to %[[COUNT]] step %c1 iter_args(%[[ACC:.*]] = %[[FIRST]]) -> (f64) {
-// CHECK:     arith.remui %[[L]]
-// CHECK:     arith.addf %[[ACC]]
-// CHECK: } else {
-// CHECK:   arith.constant 0.000000e+00 : f64
+// CHECK: %[[INIT:.*]] = arith.constant -0.000000e+00 : f64
+// CHECK: %[[SUM:.*]] = scf.for %[[I:.*]] = %c0 to %arg1 step %c1 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f64) {
+// CHECK:   scf.for %[[J:.*]] = %c0 to %arg2 step %c1 iter_args(%[[ACC2:.*]] = %[[ACC]]) -> (f64) {
+// CHECK:     %[[E:.*]] = tensor.extract %arg0[%[[I]], %[[J]]]
+// CHECK:     arith.addf %[[ACC2]], %[[E]]
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
+// CHECK: arith.select %{{.*}}, %[[ZERO]], %[[SUM]] : f64
 func.func @total(%A: tensor<?x?xf64>, %m: index, %n: index) -> f64 {
   %s = lz.sum %i < %m, %j < %n : f64 {
     %e = lz.get %A[%i, %j] : tensor<?x?xf64>

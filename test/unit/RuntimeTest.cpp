@@ -154,7 +154,7 @@ TEST(RuntimeTest, MemrefCopyFollowsStrides) {
 
 void failingEntry(void **arguments) {
   *static_cast<int *>(arguments[0]) = 1;
-  leibniz_bounds_failed("prog.lz:3:7", 5, 4);
+  leibniz_bounds_failed("prog.lz:3:7", 5, 1, 4);
 }
 
 void succeedingEntry(void **arguments) {
@@ -167,7 +167,7 @@ TEST(RuntimeTest, FailedChecksReturnToTheGuard) {
   EXPECT_EQ(leibniz_call_guarded(failingEntry, arguments), 1);
   EXPECT_EQ(reached, 1);
   EXPECT_STREQ(leibniz_last_error(),
-               "prog.lz:3:7: error: index 5 is out of bounds for a dimension "
+               "prog.lz:3:7: error: index 5 is out of bounds for dimension 1 "
                "of size 4");
   EXPECT_EQ(leibniz_call_guarded(succeedingEntry, arguments), 0);
   EXPECT_EQ(reached, 2);

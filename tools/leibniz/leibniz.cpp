@@ -90,7 +90,27 @@ cl::opt<Engine> engine(
                           "the reference interpreter (exact IR semantics)"),
                clEnumValN(Engine::JIT, "jit",
                           "compiled code: the CPU pipeline and the LLVM JIT")),
-    cl::init(Engine::Interp), cl::sub(runCommand));
+    cl::init(Engine::JIT), cl::sub(runCommand));
+
+cl::opt<char> optLevel("O",
+                       cl::desc("Optimization level of compiled code: -O0, "
+                                "-O1, -O2 (default) or -O3"),
+                       cl::Prefix, cl::init('2'), cl::sub(emitCommand),
+                       cl::sub(runCommand));
+
+cl::opt<bool> runtimeChecks(
+    "checks",
+    cl::desc("Check reads and integer divisions in compiled code, reporting "
+             "the source location of a failure"),
+    cl::init(false), cl::sub(emitCommand));
+
+// `leibniz run` checks by default: it is where programs are developed.
+cl::opt<bool> runChecks(
+    "checks",
+    cl::desc("Check reads and integer divisions in compiled code, reporting "
+             "the source location of a failure (default: on; the "
+             "interpreter always checks)"),
+    cl::init(true), cl::sub(runCommand));
 
 cl::opt<std::string> entryName("entry",
                                cl::desc("The definition to run (default: "
@@ -151,7 +171,23 @@ struct Compilation {
 
 LogicalResult checkCompilable(ModuleOp module);
 
+/// The CPU pipeline's options from the command line.
+FailureOr<driver::CPUPipelineOptions> getPipelineOptions() {
+  if (optLevel < '0' || optLevel > '3') {
+    llvm::errs() << "leibniz: error: invalid optimization level -O"
+                 << optLevel.getValue() << "; expected -O0, -O1, -O2 or -O3\n";
+    return failure();
+  }
+  driver::CPUPipelineOptions options;
+  options.optLevel = optLevel - '0';
+  options.checks = runCommand ? runChecks : runtimeChecks;
+  return options;
+}
+
 int runEmit() {
+  FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
+  if (failed(pipelineOptions))
+    return 1;
   Compilation compilation;
   std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> output;
@@ -177,7 +213,7 @@ int runEmit() {
       if (emitStage == Stage::Linalg)
         pm.addPass(conversion::createLowerLz());
       else if (failed(checkCompilable(module)) ||
-               failed(driver::buildCPUPipeline(pm)))
+               failed(driver::buildCPUPipeline(pm, *pipelineOptions)))
         return 1;
       if (failed(pm.run(module)))
         return 1;
@@ -414,6 +450,9 @@ LogicalResult writeResults(ArrayRef<interp::RuntimeValue> results) {
 }
 
 int runRun() {
+  FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
+  if (failed(pipelineOptions))
+    return 1;
   Compilation compilation;
   FailureOr<frontend::Program> program = compilation.compile();
   if (failed(program))
@@ -445,7 +484,7 @@ int runRun() {
         func.erase();
     if (failed(checkCompilable(module)))
       return 1;
-    results = driver::runJIT(module, entryName, *args);
+    results = driver::runJIT(module, entryName, *args, *pipelineOptions);
   } else {
     interp::Interpreter interpreter(module);
     results = interpreter.call(entry, *args);

@@ -79,4 +79,31 @@ def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
+  let summary = "Checks reads and integer divisions at run time, reporting "
+                "the source location";
+  let description = [{
+    Compiled code does not check what the interpreter checks, unless this
+    pass (the driver's `--checks`) inserts the checks: after `lower-lz`,
+    every `tensor.extract` and `tensor.extract_slice` whose index can be out
+    of bounds, and every integer division or remainder whose divisor can be
+    zero (or, for signed division, whose operands can overflow), is guarded
+    by an `scf.if` that calls the runtime when the check fails:
+
+    ```
+    leibniz_bounds_failed("prog.lz:3:14", index, dim, size)
+    leibniz_check_failed("prog.lz:5:9: error: integer division by zero")
+    ```
+
+    The runtime reports the error and leaves the compiled code. The location
+    is the first file location in the operation's location. Checks on
+    constant indices into static shapes are not inserted; the others that
+    integer range analysis proves redundant are removed by
+    `int-range-optimizations` and `canonicalize` after this pass.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 #endif // LEIBNIZ_CONVERSION_PASSES_TD

@@ -12,19 +12,27 @@
 
 namespace leibniz::driver {
 
-/// The dialects, interfaces and translations that the pipelines need.
+/// How the CPU pipeline compiles.
+struct CPUPipelineOptions {
+  /// 0 to 3, as `-O0`..`-O3`: the MLIR passes that run, and the LLVM
+  /// optimization level of the JIT and of `leibniz compile`.
+  unsigned optLevel = 2;
+  /// Insert run-time checks of reads and integer divisions.
+  bool checks = false;
+};
+
 void registerPipelineDependencies(mlir::DialectRegistry &registry);
 
-/// Registers the passes the pipelines use and the named pipelines
-/// (`leibniz-opt --leibniz-cpu-to-llvm`).
+/// Registers every pass that the pipelines use and the named pipeline
+/// `leibniz-cpu-to-llvm{opt-level=N checks=B}`.
 void registerPipelines();
 
-/// The textual form of the CPU pipeline from `lz` to the LLVM dialect, as
-/// the passes of a module pass manager.
-std::string getCPUPipeline();
+/// The CPU pipeline, from lz and ad (without transformations left) to the
+/// LLVM dialect, as a pass pipeline string.
+std::string getCPUPipeline(const CPUPipelineOptions &options = {});
 
-/// Adds the CPU pipeline to `pm`.
-mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm);
+mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
+                                     const CPUPipelineOptions &options = {});
 
 } // namespace leibniz::driver
 

@@ -49,10 +49,10 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
 /// status 1.
 [[noreturn]] void leibniz_check_failed(const char *message);
 
-/// A failed bounds check: `index` is outside [0, size). `location` is the
-/// source location of the read, "file:line:col".
+/// A failed bounds check: `index` is outside [0, size) in dimension `dim`.
+/// `location` is the source location of the read, "file:line:col".
 [[noreturn]] void leibniz_bounds_failed(const char *location, int64_t index,
-                                        int64_t size);
+                                        int64_t dim, int64_t size);
 
 /// Calls `function(arguments)`, a packed entry of compiled code. Returns 0,
 /// or 1 when a run-time check failed; its message is then in

@@ -1,0 +1,262 @@
+//===- InsertRuntimeChecks.cpp - Run-time checks of compiled code ---------===//
+//
+// Part of Leibniz.
+//
+// Guards reads and integer divisions with checks that call the runtime
+// (leibniz/Runtime/Runtime.h) when they fail. The messages are private
+// constant globals holding "file:line:col" or the whole message.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Conversion/Passes.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace leibniz::conversion {
+#define GEN_PASS_DEF_INSERTRUNTIMECHECKS
+#include "leibniz/Conversion/Passes.h.inc"
+} // namespace leibniz::conversion
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace {
+
+constexpr StringLiteral kBoundsFailed = "leibniz_bounds_failed";
+constexpr StringLiteral kCheckFailed = "leibniz_check_failed";
+
+/// "file:line:col" of the first file location in `loc`, or "<unknown>".
+std::string formatLocation(Location loc) {
+  std::string text = "<unknown>";
+  loc->walk([&](Location inner) {
+    if (auto file = dyn_cast<FileLineColLoc>(inner)) {
+      text = (file.getFilename().getValue() + ":" + Twine(file.getLine()) +
+              ":" + Twine(file.getColumn()))
+                 .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return text;
+}
+
+class CheckBuilder {
+public:
+  explicit CheckBuilder(ModuleOp module) : module(module) {}
+
+  /// Calls `leibniz_bounds_failed` unless 0 <= index < size.
+  void checkIndex(OpBuilder &b, Location loc, Value index, Value size,
+                  int64_t dim) {
+    Value inBounds =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, index, size);
+    Value message = getString(b, loc, formatLocation(loc));
+    Value args[] = {message, toI64(b, loc, index),
+                    arith::ConstantIntOp::create(b, loc, dim, 64),
+                    toI64(b, loc, size)};
+    callUnless(b, loc, inBounds, kBoundsFailed, args);
+  }
+
+  /// Calls `leibniz_check_failed` with `what` unless `ok`.
+  void check(OpBuilder &b, Location loc, Value ok, StringRef what) {
+    Value message =
+        getString(b, loc, formatLocation(loc) + ": error: " + what.str());
+    callUnless(b, loc, ok, kCheckFailed, {message});
+  }
+
+private:
+  Value toI64(OpBuilder &b, Location loc, Value value) {
+    if (value.getType().isIndex())
+      return arith::IndexCastOp::create(b, loc, b.getI64Type(), value);
+    if (value.getType().getIntOrFloatBitWidth() < 64)
+      return arith::ExtSIOp::create(b, loc, b.getI64Type(), value);
+    return value;
+  }
+
+  void callUnless(OpBuilder &b, Location loc, Value ok, StringRef callee,
+                  ValueRange args) {
+    declare(callee, args);
+    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    func::CallOp::create(b, loc, callee, TypeRange(), args);
+  }
+
+  void declare(StringRef name, ValueRange args) {
+    if (module.lookupSymbol(name))
+      return;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    auto func = func::FuncOp::create(
+        b, module.getLoc(), name,
+        b.getFunctionType(TypeRange(ValueRange(args)), {}));
+    func.setPrivate();
+  }
+
+  /// The address of a private constant holding `text` and a NUL.
+  Value getString(OpBuilder &b, Location loc, const std::string &text) {
+    auto [it, inserted] = strings.try_emplace(text);
+    if (inserted) {
+      OpBuilder moduleBuilder = OpBuilder::atBlockEnd(module.getBody());
+      std::string value = text + '\0';
+      auto type = LLVM::LLVMArrayType::get(
+          IntegerType::get(module.getContext(), 8), value.size());
+      std::string name = "__leibniz_check_" + std::to_string(strings.size());
+      auto global = LLVM::GlobalOp::create(
+          moduleBuilder, loc, type, /*isConstant=*/true, LLVM::Linkage::Private,
+          name, moduleBuilder.getStringAttr(value));
+      it->second = global.getSymName().str();
+    }
+    return LLVM::AddressOfOp::create(
+        b, loc, LLVM::LLVMPointerType::get(module.getContext()), it->second);
+  }
+
+  ModuleOp module;
+  llvm::StringMap<std::string> strings;
+};
+
+/// The size of dimension `dim` of `tensor`.
+Value getDimSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (!type.isDynamicDim(dim))
+    return arith::ConstantIndexOp::create(b, loc, type.getDimSize(dim));
+  return tensor::DimOp::create(b, loc, tensor, dim);
+}
+
+/// The exclusive upper bound of `index` when it is known to lie in
+/// [0, bound): the induction variable of an `scf.for` from a non-negative
+/// constant, or an index of a `tensor.generate`.
+Value getIndexBound(OpBuilder &b, Value index) {
+  auto arg = dyn_cast<BlockArgument>(index);
+  if (!arg)
+    return {};
+  Operation *owner = arg.getOwner()->getParentOp();
+  if (auto loop = dyn_cast<scf::ForOp>(owner)) {
+    std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (index != loop.getInductionVar() || !lower || *lower < 0 || !step ||
+        *step <= 0)
+      return {};
+    return loop.getUpperBound();
+  }
+  if (auto generate = dyn_cast<tensor::GenerateOp>(owner)) {
+    RankedTensorType type = generate.getType();
+    unsigned dim = arg.getArgNumber();
+    if (!type.isDynamicDim(dim))
+      return arith::ConstantIndexOp::create(b, generate.getLoc(),
+                                            type.getDimSize(dim));
+    return generate.getDynamicExtents()[type.getDynamicDimIndex(dim)];
+  }
+  return {};
+}
+
+/// Whether `index` is known to lie in [0, size of `dim` of `tensor`).
+bool isKnownInBounds(OpBuilder &b, Value index, Value tensor, int64_t dim) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  std::optional<int64_t> constant = getConstantIntValue(index);
+  if (constant && !type.isDynamicDim(dim))
+    return *constant >= 0 && *constant < type.getDimSize(dim);
+  Value bound = getIndexBound(b, index);
+  if (!bound)
+    return false;
+  if (!type.isDynamicDim(dim)) {
+    std::optional<int64_t> constantBound = getConstantIntValue(bound);
+    return constantBound && *constantBound <= type.getDimSize(dim);
+  }
+  // The same dimension of the same tensor, as the range inference makes it.
+  auto dimOp = bound.getDefiningOp<tensor::DimOp>();
+  return dimOp && dimOp.getSource() == tensor &&
+         dimOp.getConstantIndex() == dim;
+}
+
+void checkExtract(CheckBuilder &checks, tensor::ExtractOp op) {
+  OpBuilder b(op);
+  for (auto [dim, index] : llvm::enumerate(op.getIndices()))
+    if (!isKnownInBounds(b, index, op.getTensor(), dim))
+      checks.checkIndex(b, op.getLoc(), index,
+                        getDimSize(b, op.getLoc(), op.getTensor(), dim), dim);
+}
+
+/// A slice of unit strides: each dynamic offset lies in
+/// [0, size(dim) - sliceSize], checked as offset < size(dim) - sliceSize + 1.
+void checkExtractSlice(CheckBuilder &checks, tensor::ExtractSliceOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  for (auto [dim, offset] : llvm::enumerate(op.getMixedOffsets())) {
+    auto value = dyn_cast<Value>(offset);
+    if (!value)
+      continue;
+    Value sliceSize =
+        getValueOrCreateConstantIndexOp(b, loc, op.getMixedSizes()[dim]);
+    Value limit = arith::SubIOp::create(
+        b, loc, getDimSize(b, loc, op.getSource(), dim), sliceSize);
+    limit = arith::AddIOp::create(b, loc, limit,
+                                  arith::ConstantIndexOp::create(b, loc, 1));
+    checks.checkIndex(b, loc, value, limit, dim);
+  }
+}
+
+/// Integer division and remainder: the divisor is not zero, and a signed
+/// quotient does not overflow (min / -1).
+void checkDivision(CheckBuilder &checks, Operation *op, bool isSigned,
+                   bool isRemainder) {
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  std::optional<int64_t> divisor = getConstantIntValue(rhs);
+  if (divisor && *divisor != 0 && *divisor != -1)
+    return;
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  Type type = rhs.getType();
+  auto constant = [&](int64_t value) -> Value {
+    if (type.isIndex())
+      return arith::ConstantIndexOp::create(b, loc, value);
+    return arith::ConstantIntOp::create(b, loc, type, value);
+  };
+  Value nonZero =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rhs, constant(0));
+  checks.check(b, loc, nonZero,
+               isRemainder ? "integer remainder by zero"
+                           : "integer division by zero");
+  if (!isSigned || isRemainder || type.isIndex())
+    return;
+  unsigned width = type.getIntOrFloatBitWidth();
+  Value min = arith::ConstantIntOp::create(
+      b, loc, type, APInt::getSignedMinValue(width).getSExtValue());
+  Value isMin =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lhs, min);
+  Value isMinusOne = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           rhs, constant(-1));
+  Value overflows = arith::AndIOp::create(b, loc, isMin, isMinusOne);
+  Value ok = arith::XOrIOp::create(b, loc, overflows,
+                                   arith::ConstantIntOp::create(b, loc, 1, 1));
+  checks.check(b, loc, ok, "signed integer division overflows");
+}
+
+struct InsertRuntimeChecksPass
+    : public conversion::impl::InsertRuntimeChecksBase<
+          InsertRuntimeChecksPass> {
+  void runOnOperation() override {
+    CheckBuilder checks(getOperation());
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<tensor::ExtractOp, tensor::ExtractSliceOp, arith::DivSIOp,
+              arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+              arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      if (auto extract = dyn_cast<tensor::ExtractOp>(op))
+        checkExtract(checks, extract);
+      else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+        checkExtractSlice(checks, slice);
+      else
+        checkDivision(checks, op,
+                      isa<arith::DivSIOp, arith::RemSIOp, arith::FloorDivSIOp,
+                          arith::CeilDivSIOp>(op),
+                      isa<arith::RemSIOp, arith::RemUIOp>(op));
+    }
+  }
+};
+
+} // namespace
