@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build ccache g++ python3 python3-numpy diffutils
+  cmake ninja-build ccache gcc g++ binutils python3 python3-numpy diffutils
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev libopenblas-dev
   clang-22 libclang-rt-22-dev

@@ -27,6 +27,7 @@ namespace {
 
 constexpr StringLiteral kBoundsFailed = "leibniz_bounds_failed";
 constexpr StringLiteral kCheckFailed = "leibniz_check_failed";
+constexpr StringLiteral kSizeFailed = "leibniz_size_failed";
 
 /// "file:line:col" of the first file location in `loc`, or "<unknown>".
 std::string formatLocation(Location loc) {
@@ -57,6 +58,16 @@ public:
                     arith::ConstantIntOp::create(b, loc, dim, 64),
                     toI64(b, loc, size)};
     callUnless(b, loc, inBounds, kBoundsFailed, args);
+  }
+
+  /// Calls `leibniz_size_failed` unless size >= 0.
+  void checkSize(OpBuilder &b, Location loc, Value size) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value ok =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, size, zero);
+    Value message = getString(b, loc, formatLocation(loc));
+    Value args[] = {message, toI64(b, loc, size)};
+    callUnless(b, loc, ok, kSizeFailed, args);
   }
 
   /// Calls `leibniz_check_failed` with `what` unless `ok`.
@@ -197,6 +208,16 @@ void checkExtractSlice(CheckBuilder &checks, tensor::ExtractSliceOp op) {
   }
 }
 
+/// The dynamic sizes of a new tensor are not negative.
+void checkSizes(CheckBuilder &checks, Operation *op, ValueRange sizes) {
+  OpBuilder b(op);
+  for (Value size : sizes) {
+    std::optional<int64_t> constant = getConstantIntValue(size);
+    if (!constant || *constant < 0)
+      checks.checkSize(b, op->getLoc(), size);
+  }
+}
+
 /// Integer division and remainder: the divisor is not zero, and a signed
 /// quotient does not overflow (min / -1).
 void checkDivision(CheckBuilder &checks, Operation *op, bool isSigned,
@@ -240,9 +261,10 @@ struct InsertRuntimeChecksPass
     CheckBuilder checks(getOperation());
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<tensor::ExtractOp, tensor::ExtractSliceOp, arith::DivSIOp,
-              arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
-              arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp>(op))
+      if (isa<tensor::ExtractOp, tensor::ExtractSliceOp, tensor::GenerateOp,
+              tensor::EmptyOp, arith::DivSIOp, arith::DivUIOp, arith::RemSIOp,
+              arith::RemUIOp, arith::FloorDivSIOp, arith::CeilDivSIOp,
+              arith::CeilDivUIOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -250,6 +272,10 @@ struct InsertRuntimeChecksPass
         checkExtract(checks, extract);
       else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
         checkExtractSlice(checks, slice);
+      else if (auto generate = dyn_cast<tensor::GenerateOp>(op))
+        checkSizes(checks, op, generate.getDynamicExtents());
+      else if (auto empty = dyn_cast<tensor::EmptyOp>(op))
+        checkSizes(checks, op, empty.getDynamicSizes());
       else
         checkDivision(checks, op,
                       isa<arith::DivSIOp, arith::RemSIOp, arith::FloorDivSIOp,

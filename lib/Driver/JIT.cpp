@@ -201,6 +201,7 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
     add("memrefCopy", &memrefCopy);
     add("leibniz_check_failed", &leibniz_check_failed);
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
+    add("leibniz_size_failed", &leibniz_size_failed);
     add("leibniz_print_f64", &leibniz_print_f64);
     add("leibniz_print_f32", &leibniz_print_f32);
     add("leibniz_print_i64", &leibniz_print_i64);

@@ -180,11 +180,12 @@ Value MLIRGenerator::scalarConstant(ScalarKind kind, double value) {
                                      builder.getF64FloatAttr(value));
   case ScalarKind::I32:
     return arith::ConstantOp::create(
-        builder, loc, builder.getI32IntegerAttr(
+        builder, loc,
+        builder.getI32IntegerAttr(
             static_cast<int32_t>(static_cast<uint32_t>(toInt64(value)))));
   case ScalarKind::I64:
-    return arith::ConstantOp::create(
-        builder, loc, builder.getI64IntegerAttr(toInt64(value)));
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getI64IntegerAttr(toInt64(value)));
   case ScalarKind::Bool:
     return arith::ConstantOp::create(builder, loc,
                                      builder.getBoolAttr(value != 0));
@@ -1369,10 +1370,10 @@ FailureOr<Val> MLIRGenerator::genNumber(const NumberExprAST &expr) {
   // Literals are doubles at compile time: an integer beyond 2^53 is an i64
   // constant from the start.
   if (value > (int64_t(1) << 53)) {
-    TValue exact = makeValue(
-        Ty::getScalar(ScalarKind::I64),
-        arith::ConstantOp::create(builder, currentLoc,
-                                  builder.getI64IntegerAttr(value)));
+    TValue exact =
+        makeValue(Ty::getScalar(ScalarKind::I64),
+                  arith::ConstantOp::create(builder, currentLoc,
+                                            builder.getI64IntegerAttr(value)));
     exact.size = SizeExpr::getConstant(value);
     return Val::getData(exact);
   }
@@ -2364,6 +2365,65 @@ LogicalResult Program::checkArgumentShapes(StringRef name,
     }
   }
   return success();
+}
+
+namespace {
+/// Appends the constraints of the tensor leaves of `type`, numbering its
+/// leaves from `leaf`.
+void collectDimensionConstraints(
+    const Ty &type, unsigned param, unsigned &leaf,
+    std::vector<Program::DimensionConstraint> &out) {
+  if (type.isTuple()) {
+    for (const Ty &element : type.elements)
+      collectDimensionConstraints(element, param, leaf, out);
+    return;
+  }
+  for (auto [d, dim] : llvm::enumerate(type.dims)) {
+    Program::DimensionConstraint constraint{
+        param, leaf,          static_cast<unsigned>(d), dim.getLinearForm(),
+        "",    dim.getAtoms()};
+    llvm::raw_string_ostream os(constraint.expression);
+    dim.print(os, [](unsigned atom) { return "s" + std::to_string(atom); });
+    out.push_back(std::move(constraint));
+  }
+  ++leaf;
+}
+} // namespace
+
+std::vector<Program::DimensionConstraint>
+Program::getDimensionConstraints(StringRef name) const {
+  std::vector<DimensionConstraint> constraints;
+  auto it = signatures->byName.find(name.str());
+  if (it == signatures->byName.end())
+    return constraints;
+  unsigned leaf = 0;
+  for (auto [i, param] : llvm::enumerate(it->second.params))
+    collectDimensionConstraints(param, i, leaf, constraints);
+  return constraints;
+}
+
+SmallVector<std::string> Program::getParameterTypes(StringRef name) const {
+  SmallVector<std::string> types;
+  auto it = signatures->byName.find(name.str());
+  if (it == signatures->byName.end())
+    return types;
+  auto atomName = [&](unsigned atom) { return signatures->atomNames[atom]; };
+  for (const Ty &param : it->second.params) {
+    llvm::raw_string_ostream os(types.emplace_back());
+    param.print(os, atomName);
+  }
+  return types;
+}
+
+std::string Program::getResultType(StringRef name) const {
+  std::string text;
+  auto it = signatures->byName.find(name.str());
+  if (it == signatures->byName.end())
+    return text;
+  llvm::raw_string_ostream os(text);
+  it->second.result.print(
+      os, [&](unsigned atom) { return signatures->atomNames[atom]; });
+  return text;
 }
 
 SmallVector<std::string> Program::getParameterNames(StringRef name) const {

@@ -139,6 +139,13 @@ void leibniz_bounds_failed(const char *location, int64_t index, int64_t dim,
   leibniz_check_failed(message);
 }
 
+void leibniz_size_failed(const char *location, int64_t size) {
+  static thread_local char message[1024];
+  std::snprintf(message, sizeof(message), "%s: error: size %lld is negative",
+                location, static_cast<long long>(size));
+  leibniz_check_failed(message);
+}
+
 int leibniz_call_guarded(void (*function)(void **), void **arguments) {
   std::jmp_buf guard;
   std::jmp_buf *outer = activeGuard;

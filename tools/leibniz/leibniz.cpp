@@ -12,6 +12,7 @@
 
 #include "AD/ADOps.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/AOT.h"
 #include "leibniz/Driver/JIT.h"
 #include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Frontend/AST.h"
@@ -31,8 +32,11 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
@@ -45,26 +49,30 @@ cl::SubCommand emitCommand("emit", "Print a program at a stage of compilation");
 cl::SubCommand checkCommand("check", "Check a program and report its errors");
 cl::SubCommand runCommand("run", "Run a definition of a program and print "
                                  "its result");
+cl::SubCommand compileCommand(
+    "compile", "Compile a program to a shared library (.so) or an object file "
+               "(.o) with a C interface");
 
 /// The stages `emit` can print, in the order of compilation.
-enum class Stage { AST, Lz, Linalg, LLVMMLIR, LLVM };
+enum class Stage { AST, Lz, Linalg, LLVMMLIR, LLVM, Asm };
 
-cl::opt<Stage>
-    emitStage("emit", cl::desc("The stage to print"),
-              cl::values(clEnumValN(Stage::AST, "ast",
-                                    "the syntax tree, as S-expressions"),
-                         clEnumValN(Stage::Lz, "lz",
-                                    "the checked program as lz and ad IR"),
-                         clEnumValN(Stage::Linalg, "linalg",
-                                    "lz lowered to tensor, scf and linalg"),
-                         clEnumValN(Stage::LLVMMLIR, "llvm-mlir",
-                                    "the CPU pipeline's LLVM dialect"),
-                         clEnumValN(Stage::LLVM, "llvm", "LLVM IR")),
-              cl::init(Stage::Lz), cl::sub(emitCommand));
+cl::opt<Stage> emitStage(
+    "emit", cl::desc("The stage to print"),
+    cl::values(
+        clEnumValN(Stage::AST, "ast", "the syntax tree, as S-expressions"),
+        clEnumValN(Stage::Lz, "lz", "the checked program as lz and ad IR"),
+        clEnumValN(Stage::Linalg, "linalg",
+                   "lz lowered to tensor, scf and linalg"),
+        clEnumValN(Stage::LLVMMLIR, "llvm-mlir",
+                   "the CPU pipeline's LLVM dialect"),
+        clEnumValN(Stage::LLVM, "llvm", "LLVM IR, before LLVM's optimizations"),
+        clEnumValN(Stage::Asm, "asm", "optimized assembly for the host CPU")),
+    cl::init(Stage::Lz), cl::sub(emitCommand));
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
                                    cl::Required, cl::sub(emitCommand),
-                                   cl::sub(checkCommand), cl::sub(runCommand));
+                                   cl::sub(checkCommand), cl::sub(runCommand),
+                                   cl::sub(compileCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
@@ -75,7 +83,37 @@ cl::opt<std::string> outputFilename("o",
 cl::opt<bool> noStdlib("no-stdlib",
                        cl::desc("Do not put the standard library in scope"),
                        cl::init(false), cl::sub(emitCommand),
-                       cl::sub(checkCommand), cl::sub(runCommand));
+                       cl::sub(checkCommand), cl::sub(runCommand),
+                       cl::sub(compileCommand));
+
+cl::opt<std::string> libraryFilename(
+    "o", cl::desc("The library to write: lib<name>.so or <name>.o"),
+    cl::value_desc("file"), cl::Required, cl::sub(compileCommand));
+
+cl::opt<std::string> headerFilename(
+    "header",
+    cl::desc("The C header to write (default: <prefix>.h next to the "
+             "library)"),
+    cl::value_desc("file.h"), cl::sub(compileCommand));
+
+cl::opt<std::string> symbolPrefix(
+    "prefix",
+    cl::desc("The prefix of the C functions, <prefix>_<definition> "
+             "(default: the library's name without lib and extension)"),
+    cl::value_desc("name"), cl::sub(compileCommand));
+
+cl::list<std::string>
+    exportNames("export",
+                cl::desc("The definitions to export (default: every "
+                         "definition of the program)"),
+                cl::value_desc("f,g,..."), cl::CommaSeparated,
+                cl::sub(compileCommand));
+
+cl::opt<std::string>
+    cCompiler("cc",
+              cl::desc("The C compiler that compiles the interface and links "
+                       "(default: $CC, else cc)"),
+              cl::value_desc("program"), cl::sub(compileCommand));
 
 cl::opt<bool> checkStdlib(
     "check-stdlib",
@@ -96,13 +134,13 @@ cl::opt<char> optLevel("O",
                        cl::desc("Optimization level of compiled code: -O0, "
                                 "-O1, -O2 (default) or -O3"),
                        cl::Prefix, cl::init('2'), cl::sub(emitCommand),
-                       cl::sub(runCommand));
+                       cl::sub(runCommand), cl::sub(compileCommand));
 
 cl::opt<bool> runtimeChecks(
     "checks",
     cl::desc("Check reads and integer divisions in compiled code, reporting "
              "the source location of a failure"),
-    cl::init(false), cl::sub(emitCommand));
+    cl::init(false), cl::sub(emitCommand), cl::sub(compileCommand));
 
 // `leibniz run` checks by default: it is where programs are developed.
 cl::opt<bool> runChecks(
@@ -220,7 +258,14 @@ int runEmit() {
     }
     if (!openOutput())
       return 1;
-    if (emitStage == Stage::LLVM) {
+    if (emitStage == Stage::Asm) {
+      FailureOr<std::string> code =
+          driver::emitNativeCode(module, pipelineOptions->optLevel,
+                                 /*assembly=*/true);
+      if (failed(code))
+        return 1;
+      output->os() << *code;
+    } else if (emitStage == Stage::LLVM) {
       llvm::LLVMContext llvmContext;
       std::unique_ptr<llvm::Module> llvmModule =
           translateModuleToLLVMIR(module, llvmContext);
@@ -500,6 +545,239 @@ int runRun() {
   return 0;
 }
 
+/// Runs `program` with `args`; reports a failure with the command line.
+LogicalResult runTool(StringRef program, ArrayRef<std::string> args) {
+  SmallVector<StringRef> argv = {program};
+  for (const std::string &arg : args)
+    argv.push_back(arg);
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, {}, 0, 0,
+                                         &message);
+  if (status == 0)
+    return success();
+  llvm::errs() << "leibniz: error: '" << llvm::join(argv, " ") << "' failed"
+               << (message.empty() ? "" : ": " + message) << "\n";
+  return failure();
+}
+
+LogicalResult writeFile(StringRef path, StringRef contents) {
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> file =
+      mlir::openOutputFile(path, &error);
+  if (!file) {
+    llvm::errs() << "leibniz: error: " << error << "\n";
+    return failure();
+  }
+  file->os() << contents;
+  file->keep();
+  return success();
+}
+
+/// The C identifier that names a library's functions by default: the
+/// library's file name without `lib` and extensions.
+std::string getDefaultPrefix(StringRef library) {
+  StringRef stem = llvm::sys::path::filename(library);
+  stem = stem.take_until([](char c) { return c == '.'; });
+  stem.consume_front("lib");
+  std::string prefix;
+  for (char c : stem)
+    prefix += llvm::isAlnum(c) ? c : '_';
+  if (prefix.empty() || llvm::isDigit(prefix.front()))
+    prefix = "lz_" + prefix;
+  return prefix;
+}
+
+int runCompile(const char *argv0) {
+  FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
+  if (failed(pipelineOptions))
+    return 1;
+  StringRef library = libraryFilename;
+  bool shared = library.ends_with(".so");
+  if (!shared && !library.ends_with(".o")) {
+    llvm::errs() << "leibniz: error: cannot tell what to write from '"
+                 << library << "'; name a shared library '.so' or an object "
+                 << "file '.o'\n";
+    return 1;
+  }
+  std::string prefix =
+      symbolPrefix.empty() ? getDefaultPrefix(library) : symbolPrefix;
+  if (prefix.empty() ||
+      !llvm::all_of(prefix,
+                    [](char c) { return llvm::isAlnum(c) || c == '_'; }) ||
+      llvm::isDigit(prefix.front())) {
+    llvm::errs() << "leibniz: error: the prefix '" << prefix
+                 << "' is not a C identifier\n";
+    return 1;
+  }
+  // The runtime that the library links, installed next to this program.
+  SmallString<128> runtime(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(llvm::sys::fs::getMainExecutable(
+          argv0, reinterpret_cast<void *>(&runCompile)))));
+  llvm::sys::path::append(runtime, "lib", "libleibniz_runtime.a");
+  if (!llvm::sys::fs::exists(runtime)) {
+    llvm::errs() << "leibniz: error: the runtime library " << runtime
+                 << " is missing\n";
+    return 1;
+  }
+  std::string cc = cCompiler;
+  if (cc.empty())
+    cc = std::getenv("CC") && *std::getenv("CC") ? std::getenv("CC") : "cc";
+  llvm::ErrorOr<std::string> ccPath = llvm::sys::findProgramByName(cc);
+  if (!ccPath) {
+    llvm::errs() << "leibniz: error: cannot find the C compiler '" << cc
+                 << "'; name one with --cc or $CC\n";
+    return 1;
+  }
+
+  Compilation compilation;
+  FailureOr<frontend::Program> program = compilation.compile();
+  if (failed(program))
+    return 1;
+  ModuleOp module = program->getModule();
+  SymbolTable symbols(module);
+
+  // The exported definitions and their C interface.
+  SmallVector<func::FuncOp> exports;
+  if (exportNames.empty()) {
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func.isPrivate())
+        exports.push_back(func);
+  } else {
+    for (const std::string &name : exportNames) {
+      auto func = symbols.lookup<func::FuncOp>(name);
+      if (!func || func.isPrivate()) {
+        llvm::errs() << "leibniz: error: the program has no definition '"
+                     << name << "' to export\n";
+        return 1;
+      }
+      exports.push_back(func);
+    }
+  }
+  if (exports.empty()) {
+    llvm::errs() << "leibniz: error: the program has no definition to "
+                    "export\n";
+    return 1;
+  }
+  llvm::StringSet<> reachable;
+  bool ok = true;
+  for (func::FuncOp func : exports)
+    ok &= succeeded(checkRunnable(module, func, reachable));
+  if (!ok)
+    return 1;
+  std::vector<driver::ExportedFunction> functions;
+  for (func::FuncOp func : exports) {
+    driver::ExportedFunction &function = functions.emplace_back();
+    function.name = func.getName().str();
+    function.entrySymbol = prefix + "__lz_" + function.name;
+    function.type = func.getFunctionType();
+    for (const std::string &name : program->getParameterNames(func.getName()))
+      function.paramNames.push_back(name);
+    for (const std::string &type : program->getParameterTypes(func.getName()))
+      function.paramTypes.push_back(type);
+    function.resultType = program->getResultType(func.getName());
+    function.constraints = program->getDimensionConstraints(func.getName());
+  }
+  std::string error;
+  FailureOr<driver::CInterface> interface = driver::generateCInterface(
+      prefix, llvm::sys::path::filename(inputFilename), functions, error);
+  if (failed(interface)) {
+    llvm::errs() << "leibniz: error: " << error << "\n";
+    return 1;
+  }
+
+  // Compile what the exports run, with symbols of the library's own.
+  for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    if (!reachable.contains(func.getName()))
+      func.erase();
+  for (func::FuncOp func : exports)
+    func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
+    if (failed(symbols.rename(
+            func, StringAttr::get(module.getContext(),
+                                  prefix + "__lz_" + func.getName().str()))))
+      return 1;
+  if (failed(checkCompilable(module)))
+    return 1;
+  PassManager pm(&compilation.context);
+  if (failed(driver::buildCPUPipeline(pm, *pipelineOptions)) ||
+      failed(pm.run(module)))
+    return 1;
+  FailureOr<std::string> object = driver::emitNativeCode(
+      module, pipelineOptions->optLevel, /*assembly=*/false);
+  if (failed(object))
+    return 1;
+
+  // The header, then the library: the object, the compiled wrappers and the
+  // runtime, linked by the C compiler.
+  std::string header = headerFilename;
+  if (header.empty()) {
+    SmallString<128> path(llvm::sys::path::parent_path(library));
+    llvm::sys::path::append(path, prefix + ".h");
+    header = path.str().str();
+  }
+  if (failed(writeFile(header, interface->header)))
+    return 1;
+  SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("leibniz-compile", dir)) {
+    llvm::errs() << "leibniz: error: cannot create a temporary directory: "
+                 << ec.message() << "\n";
+    return 1;
+  }
+  auto temp = [&](StringRef name) {
+    SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  };
+  std::string objectFile = temp("program.o"), wrapperSource = temp("c-abi.c"),
+              wrapperObject = temp("c-abi.o"), versionScript = temp("exports"),
+              linked = temp("linked.o");
+  std::string exported = prefix + "_last_error";
+  for (const driver::ExportedFunction &function : functions)
+    exported += "\n" + prefix + "_" + function.name;
+  auto link = [&]() -> LogicalResult {
+    if (failed(writeFile(objectFile, *object)) ||
+        failed(writeFile(wrapperSource, interface->wrappers)) ||
+        failed(runTool(*ccPath, {"-c", "-O2", "-fPIC", "-std=c11", "-o",
+                                 wrapperObject, wrapperSource})))
+      return failure();
+    if (shared) {
+      std::string script = "{\n  global:\n";
+      for (StringRef name : llvm::split(exported, '\n'))
+        script += "    " + name.str() + ";\n";
+      script += "  local: *;\n};\n";
+      return success(
+          succeeded(writeFile(versionScript, script)) &&
+          succeeded(
+              runTool(*ccPath, {"-shared", "-o", library.str(), wrapperObject,
+                                objectFile, runtime.str().str(),
+                                "-Wl,--version-script=" + versionScript,
+                                "-lstdc++", "-lm"})));
+    }
+    // An object file: one relocatable link, then every symbol but the
+    // interface is made local, so that objects of several libraries link
+    // together.
+    llvm::ErrorOr<std::string> objcopy =
+        llvm::sys::findProgramByName("objcopy");
+    if (!objcopy) {
+      llvm::errs() << "leibniz: error: cannot find objcopy\n";
+      return failure();
+    }
+    std::vector<std::string> keep = {"--wildcard"};
+    for (StringRef name : llvm::split(exported, '\n'))
+      keep.push_back("--keep-global-symbol=" + name.str());
+    keep.push_back(linked);
+    keep.push_back(library.str());
+    return success(succeeded(runTool(*ccPath, {"-r", "-nostdlib", "-o", linked,
+                                               wrapperObject, objectFile,
+                                               runtime.str().str()})) &&
+                   succeeded(runTool(*objcopy, keep)));
+  };
+  LogicalResult linkedOk = link();
+  llvm::sys::fs::remove_directories(dir);
+  return succeeded(linkedOk) ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -511,6 +789,8 @@ int main(int argc, char **argv) {
           "  leibniz run prog.lz                  run main() and print its "
           "value\n"
           "  leibniz run prog.lz --entry f --arg x=data.npy --arg lam=0.1\n"
+          "  leibniz compile prog.lz -o libprog.so   a library with a C "
+          "header (prog.h)\n"
           "  leibniz check prog.lz                report errors only\n"
           "  leibniz emit --emit=lz prog.lz       print the IR "
           "(--emit=ast: the syntax tree)\n\n"
@@ -523,7 +803,10 @@ int main(int argc, char **argv) {
     return runCheck();
   if (runCommand)
     return runRun();
-  llvm::errs() << "leibniz: expected a command (run, check or emit); see "
+  if (compileCommand)
+    return runCompile(argv[0]);
+  llvm::errs() << "leibniz: expected a command (run, compile, check or "
+                  "emit); see "
                   "'leibniz --help'\n";
   return 1;
 }

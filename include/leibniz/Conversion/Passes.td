@@ -87,8 +87,10 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
     pass (the driver's `--checks`) inserts the checks: after `lower-lz`,
     every `tensor.extract` and `tensor.extract_slice` whose index can be out
     of bounds, and every integer division or remainder whose divisor can be
-    zero (or, for signed division, whose operands can overflow), is guarded
-    by an `scf.if` that calls the runtime when the check fails:
+    zero (or, for signed division, whose operands can overflow), and every
+    new tensor (`tensor.generate`, `tensor.empty`) whose size can be
+    negative, is guarded by an `scf.if` that calls the runtime when the check
+    fails:
 
     ```
     leibniz_bounds_failed("prog.lz:3:14", index, dim, size)

@@ -52,6 +52,30 @@ public:
                                           const ArgumentShapes &shapes,
                                           std::string &error) const;
 
+  /// One dimension of a tensor leaf of a parameter of a definition, for
+  /// checking shapes outside the compiler (the C interface of compiled
+  /// libraries). The size is `scale * s<atom> + offset` when `linear` is
+  /// set, else `expression`, a C expression over variables `s<atom>`, the
+  /// size atoms (size parameters and the like).
+  struct DimensionConstraint {
+    unsigned param;
+    /// The index of the tensor among the leaves (tensors and scalars) of
+    /// all the parameters, flattened in order.
+    unsigned leaf;
+    unsigned dim;
+    std::optional<std::tuple<unsigned, int64_t, int64_t>> linear;
+    std::string expression;
+    /// The atoms that `expression` uses.
+    llvm::SmallVector<unsigned> atoms;
+  };
+  std::vector<DimensionConstraint>
+  getDimensionConstraints(llvm::StringRef name) const;
+
+  /// The types of the parameters and of the result of definition `name`
+  /// as the language writes them (`f64[n, 3]`).
+  llvm::SmallVector<std::string> getParameterTypes(llvm::StringRef name) const;
+  std::string getResultType(llvm::StringRef name) const;
+
   /// The names of the parameters of definition `name`.
   llvm::SmallVector<std::string> getParameterNames(llvm::StringRef name) const;
 

@@ -48,8 +48,7 @@ bool conformsTo(const RuntimeValue &value, mlir::Type type, std::string &error);
 /// The contents of a NumPy `.npy` file (format version 1.0, C order) holding
 /// `tensor`: `f8`, `f4`, `i8`, `i4` or `b1` elements; other element types
 /// are an error explained in `error`.
-mlir::FailureOr<std::string> writeNpy(const Tensor &tensor,
-                                      std::string &error);
+mlir::FailureOr<std::string> writeNpy(const Tensor &tensor, std::string &error);
 
 mlir::FailureOr<RuntimeValue> readNpy(mlir::MLIRContext *context,
                                       llvm::StringRef contents,

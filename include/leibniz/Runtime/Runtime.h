@@ -54,6 +54,10 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
 [[noreturn]] void leibniz_bounds_failed(const char *location, int64_t index,
                                         int64_t dim, int64_t size);
 
+/// A failed size check: a tensor of negative `size` (a scope's range, or
+/// a size computed from the arguments' sizes).
+[[noreturn]] void leibniz_size_failed(const char *location, int64_t size);
+
 /// Calls `function(arguments)`, a packed entry of compiled code. Returns 0,
 /// or 1 when a run-time check failed; its message is then in
 /// `leibniz_last_error()`.

@@ -1,0 +1,474 @@
+//===- AOT.cpp - Ahead-of-time compilation to native code -----------------===//
+//
+// Part of Leibniz.
+//
+// The C interface of a compiled library is generated as C source: for each
+// exported definition a function that checks the argument shapes, builds
+// the memref descriptors that the compiled entry's C interface
+// (`_mlir_ciface_*`) takes, calls it under the runtime's guard (so that a
+// failed run-time check returns an error code), and hands each tensor
+// result to the caller as a buffer of its own, which the caller frees with
+// free().
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Driver/AOT.h"
+#include "leibniz/Conversion/Passes.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <set>
+
+using namespace mlir;
+using namespace leibniz;
+using namespace leibniz::driver;
+
+FailureOr<std::string> leibniz::driver::emitNativeCode(ModuleOp module,
+                                                       unsigned optLevel,
+                                                       bool assembly) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return module.emitError()
+           << "cannot target the host: " << llvm::toString(builder.takeError());
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  builder->setCodeGenOptLevel(static_cast<llvm::CodeGenOptLevel>(optLevel));
+  auto targetMachine = builder->createTargetMachine();
+  if (!targetMachine)
+    return module.emitError() << "cannot target the host: "
+                              << llvm::toString(targetMachine.takeError());
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return module.emitError() << "cannot translate the module to LLVM IR";
+  llvmModule->setDataLayout((*targetMachine)->createDataLayout());
+  llvmModule->setTargetTriple((*targetMachine)->getTargetTriple());
+  auto optimize = makeOptimizingTransformer(optLevel, 0, targetMachine->get());
+  if (llvm::Error error = optimize(llvmModule.get()))
+    return module.emitError()
+           << "cannot optimize: " << llvm::toString(std::move(error));
+
+  llvm::SmallString<0> code;
+  llvm::raw_svector_ostream os(code);
+  llvm::legacy::PassManager passes;
+  if ((*targetMachine)
+          ->addPassesToEmitFile(passes, os, nullptr,
+                                assembly ? llvm::CodeGenFileType::AssemblyFile
+                                         : llvm::CodeGenFileType::ObjectFile))
+    return module.emitError() << "the host target cannot emit this file type";
+  passes.run(*llvmModule);
+  return std::string(code.str());
+}
+
+//===----------------------------------------------------------------------===//
+// The C interface
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A scalar or tensor in the C interface: a parameter or result leaf.
+struct Leaf {
+  std::string name;
+  Type type;
+};
+
+void flattenLeaves(Type type, const std::string &name,
+                   std::vector<Leaf> &leaves) {
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    for (auto [i, element] : llvm::enumerate(tuple.getTypes()))
+      flattenLeaves(element, name + "_" + std::to_string(i), leaves);
+    return;
+  }
+  leaves.push_back({name, type});
+}
+
+FailureOr<std::string> getCType(Type type, std::string &error) {
+  if (type.isF64())
+    return std::string("double");
+  if (type.isF32())
+    return std::string("float");
+  if (type.isInteger(64) || type.isIndex())
+    return std::string("int64_t");
+  if (type.isInteger(32))
+    return std::string("int32_t");
+  if (type.isInteger(1))
+    return std::string("bool");
+  llvm::raw_string_ostream(error) << "type " << type << " has no C type";
+  return failure();
+}
+
+/// Quotes `text` as a C string literal.
+std::string quote(StringRef text) {
+  std::string result = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      result += '\\';
+    if (c == '\n') {
+      result += "\\n";
+      continue;
+    }
+    result += c;
+  }
+  return result + "\"";
+}
+
+class InterfaceWriter {
+public:
+  InterfaceWriter(StringRef prefix) : prefix(prefix) {}
+
+  LogicalResult addFunction(const ExportedFunction &function,
+                            std::string &error);
+
+  std::string getHeader(StringRef source) const;
+  std::string getWrappers() const;
+
+private:
+  std::string memrefType(int64_t rank) {
+    ranks.insert(rank);
+    return "lz_memref_" + std::to_string(rank);
+  }
+
+  std::string prefix;
+  std::set<int64_t> ranks;
+  std::string declarations; // For the header.
+  std::string definitions;  // For the wrappers.
+};
+
+LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
+                                           std::string &error) {
+  std::string cName = prefix + "_" + function.name;
+  std::vector<Leaf> params, results;
+  for (auto [i, type] : llvm::enumerate(function.type.getInputs()))
+    flattenLeaves(type, function.paramNames[i], params);
+  ArrayRef<Type> resultTypes = function.type.getResults();
+  if (resultTypes.size() == 1 && isa<TupleType>(resultTypes[0]))
+    resultTypes = cast<TupleType>(resultTypes[0]).getTypes();
+  for (auto [i, type] : llvm::enumerate(resultTypes))
+    flattenLeaves(type, "r" + std::to_string(i), results);
+
+  // The header: the result struct and the prototype.
+  std::string &h = declarations;
+  h += "\n/* " + function.name + "(";
+  for (auto [i, name] : llvm::enumerate(function.paramNames))
+    h += (i ? ", " : "") + name + ": " + function.paramTypes[i];
+  h += ") -> " + function.resultType + " */\n";
+  std::string resultStruct = cName + "_result";
+  h += "typedef struct " + resultStruct + " {\n";
+  for (const Leaf &leaf : results) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+    FailureOr<std::string> cType =
+        getCType(tensor ? tensor.getElementType() : leaf.type, error);
+    if (failed(cType))
+      return failure();
+    if (!tensor) {
+      h += "  " + *cType + " " + leaf.name + ";\n";
+      continue;
+    }
+    h += "  " + *cType + " *" + leaf.name + "; /* malloc'd: free() it */\n";
+    if (tensor.getRank() > 0)
+      h += "  int64_t " + leaf.name + "_shape[" +
+           std::to_string(tensor.getRank()) + "];\n";
+  }
+  if (results.empty())
+    h += "  char unused;\n";
+  h += "} " + resultStruct + ";\n";
+  std::string prototype = "int " + cName + "(";
+  for (const Leaf &leaf : params) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+    FailureOr<std::string> cType =
+        getCType(tensor ? tensor.getElementType() : leaf.type, error);
+    if (failed(cType))
+      return failure();
+    if (!tensor) {
+      prototype += *cType + " " + leaf.name + ", ";
+      continue;
+    }
+    prototype += "const " + *cType + " *" + leaf.name + ", ";
+    if (tensor.getRank() > 0)
+      prototype += "const int64_t *" + leaf.name + "_shape, ";
+  }
+  prototype += resultStruct + " *result)";
+  h += prototype + ";\n";
+
+  // The wrapper: the compiled entry's results and call frame.
+  std::string &c = definitions;
+  std::string out = "lz_" + function.name + "_out";
+  bool returnsScalar =
+      results.size() == 1 && !isa<RankedTensorType>(results[0].type);
+  c += "\ntypedef struct {\n";
+  for (const Leaf &leaf : results) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+    c += "  " +
+         (tensor ? memrefType(tensor.getRank()) : *getCType(leaf.type, error)) +
+         " " + leaf.name + ";\n";
+  }
+  if (results.empty())
+    c += "  char unused;\n";
+  c += "} " + out + ";\n";
+  std::string frame = "lz_" + function.name + "_frame";
+  c += "typedef struct {\n  " + out + " out;\n";
+  for (const Leaf &leaf : params) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+    c += "  " +
+         (tensor ? memrefType(tensor.getRank()) : *getCType(leaf.type, error)) +
+         " " + leaf.name + ";\n";
+  }
+  c += "} " + frame + ";\n";
+
+  std::string entry = "_mlir_ciface_" + function.entrySymbol;
+  std::string entryParams, callArgs;
+  auto addParam = [&](const std::string &type, const std::string &arg) {
+    entryParams += (entryParams.empty() ? "" : ", ") + type;
+    callArgs += (callArgs.empty() ? "" : ", ") + arg;
+  };
+  if (!results.empty() && !returnsScalar)
+    addParam(out + " *", "&frame->out");
+  for (const Leaf &leaf : params) {
+    if (auto tensor = dyn_cast<RankedTensorType>(leaf.type))
+      addParam(memrefType(tensor.getRank()) + " *", "&frame->" + leaf.name);
+    else
+      addParam(*getCType(leaf.type, error), "frame->" + leaf.name);
+  }
+  std::string entryResult =
+      returnsScalar ? *getCType(results[0].type, error) : "void";
+  c += "extern " + entryResult + " " + entry + "(" +
+       (entryParams.empty() ? "void" : entryParams) + ");\n";
+  c += "static void lz_" + function.name + "_call(void **args) {\n";
+  c += "  " + frame + " *frame = (" + frame + " *)args[0];\n";
+  c += std::string("  ") +
+       (returnsScalar ? "frame->out." + results[0].name + " = " : "") + entry +
+       "(" + callArgs + ");\n}\n";
+
+  // The exported function.
+  c += "\n" + prototype + " {\n";
+  c += "  " + frame + " frame;\n  memset(&frame, 0, sizeof(frame));\n";
+  c += "  void *args[1] = {&frame};\n";
+  c += "  if (!result) {\n    leibniz_set_error(" +
+       quote(cName + ": the result pointer is null") +
+       ");\n    return LEIBNIZ_ERROR_ARGUMENT;\n  }\n";
+  // Shapes: bind the size atoms from the linear dimensions, then check
+  // every dimension.
+  std::set<unsigned> atoms;
+  for (const auto &constraint : function.constraints) {
+    if (constraint.linear)
+      atoms.insert(std::get<0>(*constraint.linear));
+    atoms.insert(constraint.atoms.begin(), constraint.atoms.end());
+  }
+  for (unsigned atom : atoms)
+    c += llvm::formatv("  int64_t s{0} = 0;\n  int s{0}_known = 0;\n", atom)
+             .str();
+  auto shapeOf = [&](unsigned leaf, unsigned dim) {
+    return params[leaf].name + "_shape[" + std::to_string(dim) + "]";
+  };
+  auto shapeError = [&](const frontend::Program::DimensionConstraint &k) {
+    std::string format = cName + ": argument '" + function.paramNames[k.param] +
+                         "' of type " + function.paramTypes[k.param] +
+                         " has size %lld in "
+                         "dimension " +
+                         std::to_string(k.dim) +
+                         ", which does not fit the other arguments";
+    // Names and types hold no `%`.
+    return "    snprintf(lz_message, sizeof(lz_message), " + quote(format) +
+           ", (long long)" + shapeOf(k.leaf, k.dim) +
+           ");\n    leibniz_set_error(lz_message);\n"
+           "    return LEIBNIZ_ERROR_SHAPE;\n";
+  };
+  for (const auto &k : function.constraints) {
+    if (!k.linear)
+      continue;
+    auto [atom, scale, offset] = *k.linear;
+    std::string dim = shapeOf(k.leaf, k.dim);
+    c += llvm::formatv("  if (({0} - ({1})) % ({2}) != 0 || ({0} - ({1})) / "
+                       "({2}) < 0 ||\n      (s{3}_known && s{3} != ({0} - "
+                       "({1})) / ({2}))) {{\n",
+                       dim, offset, scale, atom)
+             .str();
+    c += shapeError(k) + "  }\n";
+    c += llvm::formatv("  s{0} = ({1} - ({2})) / ({3});\n  s{0}_known = 1;\n",
+                       atom, dim, offset, scale)
+             .str();
+  }
+  for (const auto &k : function.constraints) {
+    if (k.linear)
+      continue;
+    std::string known;
+    for (unsigned atom : k.atoms)
+      known += "s" + std::to_string(atom) + "_known && ";
+    c += "  if (" + known + "(" + k.expression +
+         ") != " + shapeOf(k.leaf, k.dim) + ") {\n" + shapeError(k) + "  }\n";
+  }
+  // Arguments.
+  for (const Leaf &leaf : params) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+    if (!tensor) {
+      c += "  frame." + leaf.name + " = " + leaf.name + ";\n";
+      continue;
+    }
+    c += "  frame." + leaf.name + ".allocated = frame." + leaf.name +
+         ".aligned = (void *)" + leaf.name + ";\n";
+    int64_t rank = tensor.getRank();
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      c += llvm::formatv("  frame.{0}.sizes[{1}] = {0}_shape[{1}];\n",
+                         leaf.name, d)
+               .str();
+      c += llvm::formatv("  frame.{0}.strides[{1}] = ", leaf.name, d).str() +
+           (d == rank - 1 ? std::string("1")
+                          : llvm::formatv("frame.{0}.strides[{1}] * "
+                                          "frame.{0}.sizes[{1}]",
+                                          leaf.name, d + 1)
+                                .str()) +
+           ";\n";
+    }
+  }
+  c += "  if (leibniz_call_guarded(lz_" + function.name +
+       "_call, args) != 0)\n    return LEIBNIZ_ERROR_CHECK;\n";
+  // Results: a tensor that is an argument's buffer, a view into a buffer,
+  // or a buffer handed out already is copied.
+  unsigned numTensors = 0;
+  for (const Leaf &leaf : results)
+    numTensors += isa<RankedTensorType>(leaf.type);
+  if (numTensors) {
+    c += "  void *owned[" + std::to_string(numTensors) +
+         "];\n  int numOwned = 0;\n";
+    c += "  void *freed[" + std::to_string(numTensors) +
+         "];\n  int numFreed = 0;\n";
+  }
+  for (const Leaf &leaf : results) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+    if (!tensor) {
+      c += "  result->" + leaf.name + " = frame.out." + leaf.name + ";\n";
+      continue;
+    }
+    std::string elementType = *getCType(tensor.getElementType(), error);
+    std::string m = "frame.out." + leaf.name;
+    c += "  {\n    int64_t count = 1;\n";
+    for (int64_t d = 0; d < tensor.getRank(); ++d)
+      c += llvm::formatv("    result->{0}_shape[{1}] = {2}.sizes[{1}];\n"
+                         "    count *= {2}.sizes[{1}];\n",
+                         leaf.name, d, m)
+               .str();
+    c += "    " + elementType + " *data = (" + elementType + " *)" + m +
+         ".aligned + " + m + ".offset;\n";
+    c += "    int shared = (void *)data != " + m + ".allocated;\n";
+    for (const Leaf &param : params)
+      if (isa<RankedTensorType>(param.type))
+        c += "    shared |= " + m + ".allocated == (void *)" + param.name +
+             ";\n";
+    c += "    for (int i = 0; i < numOwned; ++i)\n      shared |= " + m +
+         ".allocated == owned[i];\n";
+    c += "    if (!shared) {\n      owned[numOwned++] = " + m +
+         ".allocated;\n      result->" + leaf.name + " = data;\n";
+    c += "    } else {\n      result->" + leaf.name + " = (" + elementType +
+         " *)malloc(count ? count * sizeof(" + elementType + ") : 1);\n";
+    c += "      if (!result->" + leaf.name + ") {\n        leibniz_set_error(" +
+         quote(cName + ": out of memory") +
+         ");\n        return LEIBNIZ_ERROR_MEMORY;\n      }\n";
+    c += "      memcpy(result->" + leaf.name + ", data, count * sizeof(" +
+         elementType + "));\n";
+    c += "      freed[numFreed++] = " + m + ".allocated;\n    }\n  }\n";
+  }
+  if (numTensors) {
+    // Free the buffers that were copied unless an argument or a result
+    // owns them.
+    c += "  for (int i = 0; i < numFreed; ++i) {\n    int keep = 0;\n";
+    for (const Leaf &param : params)
+      if (isa<RankedTensorType>(param.type))
+        c += "    keep |= freed[i] == (void *)" + param.name + ";\n";
+    c += "    for (int j = 0; j < numOwned; ++j)\n      keep |= freed[i] == "
+         "owned[j];\n";
+    c += "    for (int j = 0; j < i; ++j)\n      keep |= freed[i] == "
+         "freed[j];\n";
+    c += "    if (!keep)\n      free(freed[i]);\n  }\n";
+  }
+  c += "  leibniz_set_error(\"\");\n  return LEIBNIZ_OK;\n}\n";
+  return success(error.empty());
+}
+
+std::string InterfaceWriter::getHeader(StringRef source) const {
+  std::string guard = llvm::StringRef(prefix).upper() + "_H";
+  std::string h;
+  h +=
+      "/* The C interface of " + source.str() +
+      ", compiled by leibniz compile.\n"
+      " *\n"
+      " * Every function returns LEIBNIZ_OK (0) or an error code, and then\n"
+      " * " +
+      prefix +
+      "_last_error() says what went wrong. A tensor argument is a pointer\n"
+      " * to its elements in C order and, unless it is a scalar, a pointer to\n"
+      " * its shape. A tensor result is a buffer of its own, allocated with\n"
+      " * malloc; free it with free(). Tuples are flattened: element i of\n"
+      " * parameter p is p_i, element i of the result is r<i>. */\n";
+  h += "#ifndef " + guard + "\n#define " + guard + "\n\n";
+  h += "#include <stdbool.h>\n#include <stdint.h>\n\n";
+  h += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  h += "#ifndef LEIBNIZ_STATUS_CODES\n#define LEIBNIZ_STATUS_CODES\n"
+       "enum {\n"
+       "  LEIBNIZ_OK = 0,\n"
+       "  LEIBNIZ_ERROR_SHAPE = 1,    /* argument sizes do not fit */\n"
+       "  LEIBNIZ_ERROR_CHECK = 2,    /* a run-time check failed */\n"
+       "  LEIBNIZ_ERROR_MEMORY = 3,   /* out of memory */\n"
+       "  LEIBNIZ_ERROR_ARGUMENT = 4  /* a null result pointer */\n"
+       "};\n#endif\n\n";
+  h += "/* The message of the last error on this thread (\"\" if none). */\n";
+  h += "const char *" + prefix + "_last_error(void);\n";
+  h += declarations;
+  h += "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " + guard + " */\n";
+  return h;
+}
+
+std::string InterfaceWriter::getWrappers() const {
+  std::string c = "/* The wrappers of the C interface (generated). */\n";
+  c += "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n";
+  c += "static _Thread_local char lz_message[512];\n";
+  c += "int leibniz_call_guarded(void (*function)(void **), void **args);\n";
+  c += "const char *leibniz_last_error(void);\n";
+  c += "void leibniz_set_error(const char *message);\n\n";
+  for (int64_t rank : ranks) {
+    c += "typedef struct {\n  void *allocated;\n  void *aligned;\n"
+         "  int64_t offset;\n";
+    if (rank > 0)
+      c += llvm::formatv("  int64_t sizes[{0}];\n  int64_t strides[{0}];\n",
+                         rank)
+               .str();
+    c += "} lz_memref_" + std::to_string(rank) + ";\n";
+  }
+  c += "\nconst char *" + prefix +
+       "_last_error(void) { return leibniz_last_error(); }\n";
+  return c + definitions;
+}
+
+} // namespace
+
+FailureOr<CInterface>
+leibniz::driver::generateCInterface(StringRef prefix, StringRef source,
+                                    ArrayRef<ExportedFunction> functions,
+                                    std::string &error) {
+  InterfaceWriter writer(prefix);
+  for (const ExportedFunction &function : functions)
+    if (failed(writer.addFunction(function, error))) {
+      error = "cannot export '" + function.name + "': " + error;
+      return failure();
+    }
+  CInterface interface;
+  interface.header = writer.getHeader(source);
+  // The wrappers see the header's declarations first.
+  interface.wrappers = interface.header + "\n" + writer.getWrappers();
+  return interface;
+}
