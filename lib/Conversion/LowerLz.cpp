@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -100,7 +101,7 @@ SmallVector<Value> cloneBody(RewriterBase &rewriter, Block &body,
 
 /// Combines two values of a reduction (elementwise for tensors).
 Value combine(OpBuilder &b, Location loc, Operation *reduction, Value acc,
-              Value x) {
+              Value x, bool reassociate = false) {
   if (auto type = dyn_cast<RankedTensorType>(acc.getType())) {
     SmallVector<Value> sizes = getSizes(b, loc, acc);
     return tensor::GenerateOp::create(
@@ -113,11 +114,13 @@ Value combine(OpBuilder &b, Location loc, Operation *reduction, Value acc,
         });
   }
   bool fp = isa<FloatType>(acc.getType());
+  auto flags =
+      reassociate ? arith::FastMathFlags::reassoc : arith::FastMathFlags::none;
   if (isa<lz::SumOp>(reduction))
-    return fp ? arith::AddFOp::create(b, loc, acc, x).getResult()
+    return fp ? arith::AddFOp::create(b, loc, acc, x, flags).getResult()
               : arith::AddIOp::create(b, loc, acc, x).getResult();
   if (isa<lz::ProdOp>(reduction))
-    return fp ? arith::MulFOp::create(b, loc, acc, x).getResult()
+    return fp ? arith::MulFOp::create(b, loc, acc, x, flags).getResult()
               : arith::MulIOp::create(b, loc, acc, x).getResult();
   if (isa<lz::MaxOp>(reduction))
     return fp ? arith::MaximumFOp::create(b, loc, acc, x).getResult()
@@ -241,7 +244,8 @@ void lowerPeeled(RewriterBase &rewriter, Operation *scope) {
 /// accumulator from the identity. A float sum starts from -0.0, the identity
 /// of IEEE addition (bit for bit, unlike +0.0), so that the fold equals the
 /// interpreter's fold from the first point; an empty float sum is +0.0.
-void lowerScalarReduction(RewriterBase &rewriter, Operation *scope) {
+void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
+                          bool reassociate) {
   Location loc = scope->getLoc();
   Block &body = scope->getRegion(0).front();
   ValueRange ranges = scope->getOperands();
@@ -261,7 +265,8 @@ void lowerScalarReduction(RewriterBase &rewriter, Operation *scope) {
         rewriter.setInsertionPoint(b.getInsertionBlock(),
                                    b.getInsertionPoint());
         SmallVector<Value> values = moveBody(rewriter, body, indices);
-        return {combine(rewriter, nestedLoc, scope, accs[0], values[0])};
+        return {combine(rewriter, nestedLoc, scope, accs[0], values[0],
+                        reassociate)};
       });
   rewriter.setInsertionPointAfter(scope);
   Value result = nest.results.front();
@@ -515,8 +520,18 @@ void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
   rewriter.replaceOp(op, loop.getResults());
 }
 
+/// Whether the innermost loop of a reduction is long enough for vectorizing
+/// it to pay: not a constant below 16 (a 3x3 stencil's loops are not).
+bool isWorthVectorizing(Operation *scope) {
+  if (scope->getNumOperands() == 0)
+    return false;
+  std::optional<int64_t> inner =
+      getConstantIntValue(scope->getOperands().back());
+  return !inner || *inner >= 16;
+}
+
 /// Lowers one op; returns false for ops that stay.
-bool lowerOp(RewriterBase &rewriter, Operation *op) {
+bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate) {
   rewriter.setInsertionPoint(op);
   if (auto forOp = dyn_cast<lz::ForOp>(op)) {
     if (forOp.getNumResults() == 1 &&
@@ -530,7 +545,7 @@ bool lowerOp(RewriterBase &rewriter, Operation *op) {
     if (isa<RankedTensorType>(op->getResult(0).getType()))
       lowerPeeled(rewriter, op);
     else
-      lowerScalarReduction(rewriter, op);
+      lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op));
     return true;
   }
   if (auto get = dyn_cast<lz::GetOp>(op)) {
@@ -565,6 +580,8 @@ bool lowerOp(RewriterBase &rewriter, Operation *op) {
 }
 
 struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
+  using LowerLzBase::LowerLzBase;
+
   void runOnOperation() override {
     // Innermost first: a scope's body is lowered before the scope.
     SmallVector<Operation *> ops;
@@ -575,7 +592,7 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops)
-      lowerOp(rewriter, op);
+      lowerOp(rewriter, op, reassociate);
   }
 };
 

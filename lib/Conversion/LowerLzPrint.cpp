@@ -6,6 +6,8 @@
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+
 #include "Lz/LzOps.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -54,9 +56,13 @@ struct LowerLzPrintPass
       Value input = op.getInput();
       builder.setInsertionPoint(op);
       if (auto tensor = dyn_cast<RankedTensorType>(input.getType())) {
+        // The printed copy is a buffer of its own: a cast to an unranked
+        // tensor must bufferize in place, which the input may not allow.
+        Value copy = bufferization::AllocTensorOp::create(
+            builder, op.getLoc(), tensor, ValueRange(), /*copy=*/input);
         auto unranked = UnrankedTensorType::get(tensor.getElementType());
         Value cast =
-            tensor::CastOp::create(builder, op.getLoc(), unranked, input);
+            tensor::CastOp::create(builder, op.getLoc(), unranked, copy);
         func::FuncOp callee = getFunction(
             "leibniz_print_tensor_" + getTypeSuffix(tensor.getElementType()),
             unranked, true);

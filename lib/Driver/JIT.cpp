@@ -24,6 +24,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/TargetSelect.h"
 
+#ifdef LEIBNIZ_HAVE_BLAS
+#include <cblas.h>
+#endif
+
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -199,6 +203,10 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
                                  llvm::JITSymbolFlags::Exported};
     };
     add("memrefCopy", &memrefCopy);
+#ifdef LEIBNIZ_HAVE_BLAS
+    add("cblas_dgemm", &cblas_dgemm);
+    add("cblas_sgemm", &cblas_sgemm);
+#endif
     add("leibniz_check_failed", &leibniz_check_failed);
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
     add("leibniz_size_failed", &leibniz_size_failed);

@@ -30,32 +30,47 @@ void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
   registerLLVMDialectTranslation(registry);
 }
 
+bool leibniz::driver::isBLASAvailable() {
+#ifdef LEIBNIZ_HAVE_BLAS
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
   bool optimize = options.optLevel > 0;
-  std::string pipeline =
-      // lz to upstream dialects on tensors, without tuples.
-      "lower-lz-print,lower-lz,";
+  // lz to upstream dialects on tensors, without tuples. -O3 lets float
+  // reductions be reassociated.
+  std::string pipeline = "lower-lz-print,lower-lz{reassociate=";
+  pipeline += options.optLevel >= 3 ? "true}," : "false},";
   if (options.checks)
     pipeline += "lz-runtime-checks,";
   pipeline += "lz-decompose-tuples,";
   if (optimize)
-    pipeline += "canonicalize,cse,";
+    pipeline += "lz-canonicalize,cse,";
   if (options.checks && optimize)
-    pipeline += "int-range-optimizations,canonicalize,";
+    pipeline += "int-range-optimizations,lz-canonicalize,";
   // Tensors to buffers, and their deallocation.
   pipeline += "one-shot-bufferize{bufferize-function-boundaries "
               "allow-return-allocs-from-loops "
-              "function-boundary-type-conversion=identity-layout-map},"
+              "function-boundary-type-conversion=identity-layout-map "
+              "unknown-type-conversion=identity-layout-map},"
               "ownership-based-buffer-deallocation,canonicalize,"
               "buffer-deallocation-simplification,"
               "bufferization-lower-deallocations,"
               "convert-bufferization-to-memref,";
   if (optimize)
     pipeline += "canonicalize,cse,";
+  // Matrix products: BLAS at -O3, else loops in the i, k, j order.
+  bool blas = options.optLevel >= 3 && isBLASAvailable();
+  pipeline += std::string("func.func(lz-lower-matmul{blas=") +
+              (blas ? "true" : "false") + "}),";
   // Loops and the LLVM dialect.
   pipeline +=
       "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-      "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+      "expand-strided-metadata,lower-affine,"
+      "finalize-memref-to-llvm{use-aligned-alloc},"
       "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
       "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
       "reconcile-unrealized-casts";

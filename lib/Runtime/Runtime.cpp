@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace leibniz::runtime;
 
@@ -92,30 +93,55 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
   };
   const char *from = base(source->descriptor);
   char *to = base(dest->descriptor);
+  std::vector<int64_t> sizes(rank), fromStrides(rank), toStrides(rank);
   int64_t count = 1;
-  for (int64_t d = 0; d < rank; ++d)
-    count *= field(source->descriptor, 3 + d);
+  for (int64_t d = 0; d < rank; ++d) {
+    sizes[d] = field(source->descriptor, 3 + d);
+    fromStrides[d] = field(source->descriptor, 3 + rank + d);
+    toStrides[d] = field(dest->descriptor, 3 + rank + d);
+    count *= sizes[d];
+  }
   if (count == 0)
     return;
-  // Walk the index space in C order, with an odometer over the dimensions.
-  int64_t index[16] = {0};
-  int64_t *indices = rank <= 16 ? index : new int64_t[rank]();
-  for (int64_t e = 0; e < count; ++e) {
+  // Both contiguous in C order: one block.
+  bool contiguous = true;
+  for (int64_t d = rank - 1, expected = 1; d >= 0; --d) {
+    if (sizes[d] != 1 &&
+        (fromStrides[d] != expected || toStrides[d] != expected))
+      contiguous = false;
+    expected *= sizes[d];
+  }
+  if (contiguous) {
+    std::memmove(to, from, count * elementSize);
+    return;
+  }
+  // Otherwise the innermost dimension at a time (a block when both of its
+  // strides are 1), with an odometer over the others.
+  int64_t inner = rank ? sizes[rank - 1] : 1;
+  int64_t fromInner = rank ? fromStrides[rank - 1] : 1;
+  int64_t toInner = rank ? toStrides[rank - 1] : 1;
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t row = 0, rows = count / inner; row < rows; ++row) {
     int64_t fromOffset = 0, toOffset = 0;
-    for (int64_t d = 0; d < rank; ++d) {
-      fromOffset += indices[d] * field(source->descriptor, 3 + rank + d);
-      toOffset += indices[d] * field(dest->descriptor, 3 + rank + d);
+    for (int64_t d = 0; d + 1 < rank; ++d) {
+      fromOffset += index[d] * fromStrides[d];
+      toOffset += index[d] * toStrides[d];
     }
-    std::memcpy(to + toOffset * elementSize, from + fromOffset * elementSize,
-                elementSize);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++indices[d] < field(source->descriptor, 3 + d))
+    const char *src = from + fromOffset * elementSize;
+    char *dst = to + toOffset * elementSize;
+    if (fromInner == 1 && toInner == 1) {
+      std::memmove(dst, src, inner * elementSize);
+    } else {
+      for (int64_t i = 0; i < inner; ++i)
+        std::memcpy(dst + i * toInner * elementSize,
+                    src + i * fromInner * elementSize, elementSize);
+    }
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      if (++index[d] < sizes[d])
         break;
-      indices[d] = 0;
+      index[d] = 0;
     }
   }
-  if (indices != index)
-    delete[] indices;
 }
 
 void leibniz_check_failed(const char *message) {

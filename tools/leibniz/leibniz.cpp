@@ -702,6 +702,8 @@ int runCompile(const char *argv0) {
   if (failed(driver::buildCPUPipeline(pm, *pipelineOptions)) ||
       failed(pm.run(module)))
     return 1;
+  bool callsBLAS =
+      module.lookupSymbol("cblas_dgemm") || module.lookupSymbol("cblas_sgemm");
   FailureOr<std::string> object = driver::emitNativeCode(
       module, pipelineOptions->optLevel, /*assembly=*/false);
   if (failed(object))
@@ -746,13 +748,19 @@ int runCompile(const char *argv0) {
       for (StringRef name : llvm::split(exported, '\n'))
         script += "    " + name.str() + ";\n";
       script += "  local: *;\n};\n";
-      return success(
-          succeeded(writeFile(versionScript, script)) &&
-          succeeded(
-              runTool(*ccPath, {"-shared", "-o", library.str(), wrapperObject,
-                                objectFile, runtime.str().str(),
-                                "-Wl,--version-script=" + versionScript,
-                                "-lstdc++", "-lm"})));
+      std::vector<std::string> args = {"-shared",
+                                       "-o",
+                                       library.str(),
+                                       wrapperObject,
+                                       objectFile,
+                                       runtime.str().str(),
+                                       "-Wl,--version-script=" + versionScript};
+      if (callsBLAS)
+        args.push_back("-lopenblas");
+      args.push_back("-lstdc++");
+      args.push_back("-lm");
+      return success(succeeded(writeFile(versionScript, script)) &&
+                     succeeded(runTool(*ccPath, args)));
     }
     // An object file: one relocatable link, then every symbol but the
     // interface is made local, so that objects of several libraries link

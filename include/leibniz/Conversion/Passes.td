@@ -30,13 +30,20 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
 
     Float sums start from `-0.0`, the identity of IEEE addition, so that a
     sum equals the interpreter's fold from the first point bit for bit; an
-    empty scalar sum is `+0.0`. Tuples and `lz.print` are left as they
-    are.
+    empty scalar sum is `+0.0`. With `reassociate` (the driver's `-O3`),
+    the combining operations of scalar float reductions carry the
+    `reassoc` fast-math flag, which lets LLVM vectorize them: the sum is
+    then taken in another order and differs from the interpreter's in the
+    last bits. Tuples and `lz.print` are left as they are.
 
     ```
     leibniz-opt prog.mlir --lower-lz
     ```
   }];
+  let options = [
+    Option<"reassociate", "reassociate", "bool", "false",
+           "Let float reductions be reassociated (vectorized)">
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
     "mlir::linalg::LinalgDialect",
@@ -71,11 +78,13 @@ def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
     provides: `lz.print` of a scalar becomes a call of
     `leibniz_print_<type>` (for instance `leibniz_print_f64(double)`), of a
     tensor a call of `leibniz_print_tensor_<type>` with the tensor cast to
-    an unranked tensor, which becomes an unranked memref with a C interface
-    after bufferization. The printed value replaces the result. The JIT
+    an unranked tensor (of a copy, which bufferizes to a buffer of its
+    own), which becomes an unranked memref with a C interface after
+    bufferization. The printed value replaces the result. The JIT
     provides these functions; they print as the interpreter does.
   }];
-  let dependentDialects = ["mlir::func::FuncDialect",
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::func::FuncDialect",
                            "mlir::tensor::TensorDialect"];
 }
 
@@ -106,6 +115,45 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect",
                            "mlir::func::FuncDialect",
                            "mlir::scf::SCFDialect"];
+}
+
+def LowerMatmul : Pass<"lz-lower-matmul", "mlir::func::FuncOp"> {
+  let summary = "Lowers matrix products on buffers to loops in the "
+                "cache-friendly order or to calls of BLAS";
+  let description = [{
+    `linalg.matmul` and `linalg.batch_matmul` on memrefs (after
+    bufferization) become loops in the order (batch,) i, k, j, which read
+    both operands along rows and give every element the sum over k in
+    ascending order, as the interpreter does: bit for bit the results of
+    `convert-linalg-to-loops`, several times faster.
+
+    With `blas`, products of `f64` or `f32` whose rows are contiguous call
+    `cblas_dgemm` / `cblas_sgemm` (row-major, accumulating into the result)
+    when m * n * k is at least `blas-threshold`, and the loops otherwise.
+    BLAS sums in its own order, with fused multiply-adds: the results
+    differ from the interpreter's in the last bits. The program must then
+    be linked with a CBLAS (OpenBLAS).
+  }];
+  let options = [
+    Option<"blas", "blas", "bool", "false",
+           "Call CBLAS for large float products">,
+    Option<"blasThreshold", "blas-threshold", "int64_t", "32768",
+           "The least m * n * k for which BLAS is called">
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def Canonicalize : Pass<"lz-canonicalize"> {
+  let summary = "Canonicalization that does not duplicate computations";
+  let description = [{
+    The `canonicalize` pass, except that a read of a `tensor.generate`
+    (`tensor.extract`) is replaced by a copy of the generator's body only
+    when that read is the generator's only use. Upstream's pattern copies
+    the body into every read, which computes an expensive element (an
+    `exp`) once per read instead of once.
+  }];
 }
 
 #endif // LEIBNIZ_CONVERSION_PASSES_TD

@@ -15,11 +15,17 @@ namespace leibniz::driver {
 /// How the CPU pipeline compiles.
 struct CPUPipelineOptions {
   /// 0 to 3, as `-O0`..`-O3`: the MLIR passes that run, and the LLVM
-  /// optimization level of the JIT and of `leibniz compile`.
+  /// optimization level of the JIT and of `leibniz compile`. Up to -O2,
+  /// compiled code computes the interpreter's results bit for bit; -O3
+  /// calls BLAS for large matrix products.
   unsigned optLevel = 2;
   /// Insert run-time checks of reads and integer divisions.
   bool checks = false;
 };
+
+/// Whether Leibniz was built with a CBLAS (OpenBLAS), which compiled code
+/// calls for matrix products at -O3.
+bool isBLASAvailable();
 
 void registerPipelineDependencies(mlir::DialectRegistry &registry);
 

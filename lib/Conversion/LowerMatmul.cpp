@@ -1,0 +1,252 @@
+//===- LowerMatmul.cpp - Matrix products on buffers -----------------------===//
+//
+// Part of Leibniz.
+//
+// C[b, i, j] += A[b, i, k] * B[b, k, j] as loops b, i, k, j, or as calls of
+// cblas_?gemm(RowMajor, NoTrans, NoTrans, M, N, K, 1, A, lda, B, ldb, 1, C,
+// ldc) guarded by a size threshold, with the loops as the other branch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Conversion/Passes.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace leibniz::conversion {
+#define GEN_PASS_DEF_LOWERMATMUL
+#include "leibniz/Conversion/Passes.h.inc"
+} // namespace leibniz::conversion
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace {
+
+// The CBLAS enumerators.
+constexpr int kRowMajor = 101;
+constexpr int kNoTrans = 111;
+
+/// A product: the three operands and whether they have a batch dimension.
+struct Product {
+  Value a, b, c;
+  bool batched;
+};
+
+Value index(OpBuilder &builder, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(builder, loc, value);
+}
+
+/// The loops (batch,) i, k, j.
+void buildLoops(OpBuilder &builder, Location loc, const Product &p) {
+  unsigned first = p.batched ? 1 : 0;
+  auto dim = [&](Value memref, unsigned d) -> Value {
+    return memref::DimOp::create(builder, loc, memref, d);
+  };
+  SmallVector<Value> lower, upper, steps;
+  if (p.batched)
+    upper.push_back(dim(p.c, 0));
+  upper.push_back(dim(p.c, first));     // i
+  upper.push_back(dim(p.a, first + 1)); // k
+  upper.push_back(dim(p.c, first + 1)); // j
+  lower.assign(upper.size(), index(builder, loc, 0));
+  steps.assign(upper.size(), index(builder, loc, 1));
+  bool isFloat =
+      isa<FloatType>(cast<MemRefType>(p.c.getType()).getElementType());
+  scf::buildLoopNest(
+      builder, loc, lower, upper, steps,
+      [&](OpBuilder &b, Location nested, ValueRange ivs) {
+        SmallVector<Value> batch(ivs.take_front(first));
+        Value i = ivs[first], k = ivs[first + 1], j = ivs[first + 2];
+        auto at = [&](Value row, Value col) {
+          SmallVector<Value> indices(batch);
+          indices.push_back(row);
+          indices.push_back(col);
+          return indices;
+        };
+        Value a = memref::LoadOp::create(b, nested, p.a, at(i, k));
+        Value x = memref::LoadOp::create(b, nested, p.b, at(k, j));
+        Value acc = memref::LoadOp::create(b, nested, p.c, at(i, j));
+        Value sum =
+            isFloat
+                ? arith::AddFOp::create(b, nested, acc,
+                                        arith::MulFOp::create(b, nested, a, x))
+                      .getResult()
+                : arith::AddIOp::create(b, nested, acc,
+                                        arith::MulIOp::create(b, nested, a, x))
+                      .getResult();
+        memref::StoreOp::create(b, nested, sum, p.c, at(i, j));
+      });
+}
+
+/// Whether the rows of `memref` are contiguous (innermost stride 1).
+bool hasContiguousRows(Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return !strides.empty() && strides.back() == 1;
+}
+
+class BlasBuilder {
+public:
+  BlasBuilder(ModuleOp module, OpBuilder &builder, Location loc)
+      : module(module), builder(builder), loc(loc) {}
+
+  Value i32(Value indexValue) {
+    return arith::IndexCastOp::create(builder, loc, builder.getI32Type(),
+                                      indexValue);
+  }
+
+  /// The address of element [batch..., 0, 0] of `memref`, and its leading
+  /// dimension (the stride of its rows).
+  std::pair<Value, Value> pointerAndLd(Value memref, Value batch) {
+    auto type = cast<MemRefType>(memref.getType());
+    auto metadata =
+        memref::ExtractStridedMetadataOp::create(builder, loc, memref);
+    Value offset = metadata.getOffset();
+    if (batch)
+      offset = arith::AddIOp::create(
+          builder, loc, offset,
+          arith::MulIOp::create(builder, loc, batch, metadata.getStrides()[0]));
+    Value bytes = arith::MulIOp::create(
+        builder, loc, offset,
+        index(builder, loc, type.getElementTypeBitWidth() / 8));
+    Value base =
+        memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, memref);
+    Value address = arith::AddIOp::create(builder, loc, base, bytes);
+    Value address64 =
+        arith::IndexCastOp::create(builder, loc, builder.getI64Type(), address);
+    Value pointer = LLVM::IntToPtrOp::create(
+        builder, loc, LLVM::LLVMPointerType::get(builder.getContext()),
+        address64);
+    unsigned rank = type.getRank();
+    return {pointer, i32(metadata.getStrides()[rank - 2])};
+  }
+
+  void call(const Product &p, Value batch) {
+    auto type = cast<MemRefType>(p.c.getType());
+    Type element = type.getElementType();
+    unsigned first = p.batched ? 1 : 0;
+    StringRef name = element.isF64() ? "cblas_dgemm" : "cblas_sgemm";
+    Type i32Type = builder.getI32Type();
+    Type ptrType = LLVM::LLVMPointerType::get(builder.getContext());
+    SmallVector<Type> argTypes = {i32Type, i32Type, i32Type, i32Type, i32Type,
+                                  i32Type, element, ptrType, i32Type, ptrType,
+                                  i32Type, element, ptrType, i32Type};
+    if (!module.lookupSymbol(name)) {
+      OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+      auto func = func::FuncOp::create(top, loc, name,
+                                       top.getFunctionType(argTypes, {}));
+      func.setPrivate();
+    }
+    auto constant32 = [&](int value) -> Value {
+      return arith::ConstantIntOp::create(builder, loc, value, 32);
+    };
+    Value one = arith::ConstantOp::create(builder, loc,
+                                          builder.getFloatAttr(element, 1.0));
+    Value m = i32(memref::DimOp::create(builder, loc, p.c, first));
+    Value n = i32(memref::DimOp::create(builder, loc, p.c, first + 1));
+    Value k = i32(memref::DimOp::create(builder, loc, p.a, first + 1));
+    auto [a, lda] = pointerAndLd(p.a, batch);
+    auto [b, ldb] = pointerAndLd(p.b, batch);
+    auto [c, ldc] = pointerAndLd(p.c, batch);
+    Value args[] = {constant32(kRowMajor),
+                    constant32(kNoTrans),
+                    constant32(kNoTrans),
+                    m,
+                    n,
+                    k,
+                    one,
+                    a,
+                    lda,
+                    b,
+                    ldb,
+                    one,
+                    c,
+                    ldc};
+    func::CallOp::create(builder, loc, name, TypeRange(), args);
+  }
+
+private:
+  ModuleOp module;
+  OpBuilder &builder;
+  Location loc;
+};
+
+struct LowerMatmulPass
+    : public conversion::impl::LowerMatmulBase<LowerMatmulPass> {
+  using LowerMatmulBase::LowerMatmulBase;
+
+  void runOnOperation() override {
+    SmallVector<Operation *> products;
+    getOperation().walk([&](Operation *op) {
+      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
+          llvm::all_of(op->getOperandTypes(),
+                       [](Type type) { return isa<MemRefType>(type); }))
+        products.push_back(op);
+    });
+    auto module = getOperation()->getParentOfType<ModuleOp>();
+    for (Operation *op : products) {
+      auto linalgOp = cast<linalg::LinalgOp>(op);
+      // Only the plain products: no transposed or broadcast operands.
+      if (!linalgOp.getIndexingMapsArray().empty() &&
+          linalgOp.getIndexingMapsArray() !=
+              (isa<linalg::MatmulOp>(op)
+                   ? linalg::MatmulOp::getDefaultIndexingMaps(op->getContext())
+                   : linalg::BatchMatmulOp::getDefaultIndexingMaps(
+                         op->getContext())))
+        continue;
+      Product p{op->getOperand(0), op->getOperand(1), op->getOperand(2),
+                isa<linalg::BatchMatmulOp>(op)};
+      OpBuilder builder(op);
+      Location loc = op->getLoc();
+      Type element = cast<MemRefType>(p.c.getType()).getElementType();
+      bool useBlas = blas && (element.isF64() || element.isF32()) &&
+                     hasContiguousRows(p.a) && hasContiguousRows(p.b) &&
+                     hasContiguousRows(p.c);
+      if (!useBlas) {
+        buildLoops(builder, loc, p);
+        op->erase();
+        continue;
+      }
+      // BLAS above the threshold, the loops below it.
+      unsigned first = p.batched ? 1 : 0;
+      Value work = arith::MulIOp::create(
+          builder, loc,
+          arith::MulIOp::create(
+              builder, loc, memref::DimOp::create(builder, loc, p.c, first),
+              memref::DimOp::create(builder, loc, p.c, first + 1)),
+          memref::DimOp::create(builder, loc, p.a, first + 1));
+      Value large =
+          arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, work,
+                                index(builder, loc, blasThreshold));
+      auto ifOp = scf::IfOp::create(builder, loc, large, true);
+      {
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPointToStart(ifOp.thenBlock());
+        BlasBuilder blasBuilder(module, builder, loc);
+        if (!p.batched) {
+          blasBuilder.call(p, Value());
+        } else {
+          scf::buildLoopNest(builder, loc, {index(builder, loc, 0)},
+                             {memref::DimOp::create(builder, loc, p.c, 0)},
+                             {index(builder, loc, 1)},
+                             [&](OpBuilder &b, Location, ValueRange ivs) {
+                               OpBuilder::InsertionGuard inner(builder);
+                               builder.setInsertionPoint(b.getInsertionBlock(),
+                                                         b.getInsertionPoint());
+                               blasBuilder.call(p, ivs[0]);
+                             });
+        }
+        builder.setInsertionPointToStart(ifOp.elseBlock());
+        buildLoops(builder, loc, p);
+      }
+      op->erase();
+    }
+  }
+};
+
+} // namespace
