@@ -14,6 +14,7 @@
 
 #include "leibniz/Driver/AOT.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/Optimize.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -59,8 +60,9 @@ FailureOr<std::string> leibniz::driver::emitNativeCode(ModuleOp module,
     return module.emitError() << "cannot translate the module to LLVM IR";
   llvmModule->setDataLayout((*targetMachine)->createDataLayout());
   llvmModule->setTargetTriple((*targetMachine)->getTargetTriple());
-  auto optimize = makeOptimizingTransformer(optLevel, 0, targetMachine->get());
-  if (llvm::Error error = optimize(llvmModule.get()))
+  if (llvm::Error error =
+          optimizeModule(*llvmModule, optLevel, targetMachine->get(),
+                         usesVectorMathLibrary(optLevel)))
     return module.emitError()
            << "cannot optimize: " << llvm::toString(std::move(error));
 

@@ -13,6 +13,7 @@
 
 #include "leibniz/Driver/JIT.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/Optimize.h"
 #include "leibniz/Driver/Pipelines.h"
 
 #include "leibniz/Interpreter/ValueIO.h"
@@ -22,6 +23,8 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/TargetSelect.h"
 
 #ifdef LEIBNIZ_HAVE_BLAS
@@ -185,12 +188,25 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
     return true;
   }();
   (void)initialized;
+  // LLVM's optimizations for the host CPU; at -O3 with libmvec's vector
+  // math functions when the process can load them.
+  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostBuilder)
+    return module.emitError() << "cannot target the host: "
+                              << llvm::toString(hostBuilder.takeError());
+  auto targetMachine = hostBuilder->createTargetMachine();
+  if (!targetMachine)
+    return module.emitError() << "cannot target the host: "
+                              << llvm::toString(targetMachine.takeError());
+  unsigned optLevel = pipelineOptions.optLevel;
+  bool vectorMath =
+      usesVectorMathLibrary(optLevel) &&
+      !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
   ExecutionEngineOptions options;
   auto transformer =
-      makeOptimizingTransformer(pipelineOptions.optLevel, 0, nullptr);
+      makeTransformer(optLevel, targetMachine->get(), vectorMath);
   options.transformer = transformer;
-  options.jitCodeGenOptLevel =
-      static_cast<llvm::CodeGenOptLevel>(pipelineOptions.optLevel);
+  options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(optLevel);
   auto engine = ExecutionEngine::create(module, options);
   if (!engine)
     return module.emitError()

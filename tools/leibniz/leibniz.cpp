@@ -14,6 +14,7 @@
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/AOT.h"
 #include "leibniz/Driver/JIT.h"
+#include "leibniz/Driver/Optimize.h"
 #include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Frontend/AST.h"
 #include "leibniz/Frontend/Frontend.h"
@@ -757,6 +758,8 @@ int runCompile(const char *argv0) {
                                        "-Wl,--version-script=" + versionScript};
       if (callsBLAS)
         args.push_back("-lopenblas");
+      if (driver::usesVectorMathLibrary(pipelineOptions->optLevel))
+        args.push_back("-lmvec");
       args.push_back("-lstdc++");
       args.push_back("-lm");
       return success(succeeded(writeFile(versionScript, script)) &&

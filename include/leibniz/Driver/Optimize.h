@@ -1,0 +1,40 @@
+//===- Optimize.h - LLVM's optimizations of compiled code -------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_DRIVER_OPTIMIZE_H
+#define LEIBNIZ_DRIVER_OPTIMIZE_H
+
+#include "llvm/Support/Error.h"
+
+#include <functional>
+
+namespace llvm {
+class Module;
+class TargetMachine;
+} // namespace llvm
+
+namespace leibniz::driver {
+
+/// Whether code at `optLevel` calls the vector math functions of glibc's
+/// libmvec (vectorized `exp`, `log`, `sin`, ...): at -O3 on x86-64 Linux.
+bool usesVectorMathLibrary(unsigned optLevel);
+
+/// Runs LLVM's default pipeline at `optLevel` on `module` for
+/// `targetMachine`. With `vectorMath`, the loop vectorizer may call
+/// libmvec's vector variants of math functions, which are accurate to a few
+/// ulps where libm's are (nearly) correctly rounded; the code must then be
+/// linked with libmvec.
+llvm::Error optimizeModule(llvm::Module &module, unsigned optLevel,
+                           llvm::TargetMachine *targetMachine, bool vectorMath);
+
+/// `optimizeModule` as the transformer of MLIR's ExecutionEngine.
+std::function<llvm::Error(llvm::Module *)>
+makeTransformer(unsigned optLevel, llvm::TargetMachine *targetMachine,
+                bool vectorMath);
+
+} // namespace leibniz::driver
+
+#endif // LEIBNIZ_DRIVER_OPTIMIZE_H
