@@ -53,11 +53,13 @@ public:
                   int64_t dim) {
     Value inBounds =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, index, size);
-    Value message = getString(b, loc, formatLocation(loc));
-    Value args[] = {message, toI64(b, loc, index),
-                    arith::ConstantIntOp::create(b, loc, dim, 64),
-                    toI64(b, loc, size)};
-    callUnless(b, loc, inBounds, kBoundsFailed, args);
+    callUnless(b, loc, inBounds, kBoundsFailed, [&](OpBuilder &nested) {
+      return SmallVector<Value>{
+          getString(nested, loc, formatLocation(loc)),
+          toI64(nested, loc, index),
+          arith::ConstantIntOp::create(nested, loc, dim, 64),
+          toI64(nested, loc, size)};
+    });
   }
 
   /// Calls `leibniz_size_failed` unless size >= 0.
@@ -65,16 +67,18 @@ public:
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value ok =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, size, zero);
-    Value message = getString(b, loc, formatLocation(loc));
-    Value args[] = {message, toI64(b, loc, size)};
-    callUnless(b, loc, ok, kSizeFailed, args);
+    callUnless(b, loc, ok, kSizeFailed, [&](OpBuilder &nested) {
+      return SmallVector<Value>{getString(nested, loc, formatLocation(loc)),
+                                toI64(nested, loc, size)};
+    });
   }
 
   /// Calls `leibniz_check_failed` with `what` unless `ok`.
   void check(OpBuilder &b, Location loc, Value ok, StringRef what) {
-    Value message =
-        getString(b, loc, formatLocation(loc) + ": error: " + what.str());
-    callUnless(b, loc, ok, kCheckFailed, {message});
+    callUnless(b, loc, ok, kCheckFailed, [&](OpBuilder &nested) {
+      return SmallVector<Value>{getString(
+          nested, loc, formatLocation(loc) + ": error: " + what.str())};
+    });
   }
 
 private:
@@ -86,12 +90,15 @@ private:
     return value;
   }
 
+  /// `if (!ok) callee(args...)`, with the arguments (the message and the
+  /// values it reports) computed only when the check fails.
   void callUnless(OpBuilder &b, Location loc, Value ok, StringRef callee,
-                  ValueRange args) {
-    declare(callee, args);
+                  function_ref<SmallVector<Value>(OpBuilder &)> buildArgs) {
     auto ifOp = scf::IfOp::create(b, loc, ok, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> args = buildArgs(b);
+    declare(callee, args);
     func::CallOp::create(b, loc, callee, TypeRange(), args);
   }
 

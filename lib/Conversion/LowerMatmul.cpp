@@ -11,10 +11,12 @@
 #include "leibniz/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace leibniz::conversion {
+#define GEN_PASS_DEF_LINALGTOLOOPS
 #define GEN_PASS_DEF_LOWERMATMUL
 #include "leibniz/Conversion/Passes.h.inc"
 } // namespace leibniz::conversion
@@ -245,6 +247,27 @@ struct LowerMatmulPass
         buildLoops(builder, loc, p);
       }
       op->erase();
+    }
+  }
+};
+
+struct LinalgToLoopsPass
+    : public conversion::impl::LinalgToLoopsBase<LinalgToLoopsPass> {
+  void runOnOperation() override {
+    // Post-order: a body's linalg operations before the operation itself.
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk<WalkOrder::PostOrder>(
+        [&](linalg::LinalgOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      if (!op.hasPureBufferSemantics())
+        continue;
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToLoops(rewriter, op))) {
+        op.emitError("cannot lower to loops");
+        return signalPassFailure();
+      }
+      rewriter.eraseOp(op);
     }
   }
 };

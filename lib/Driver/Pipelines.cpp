@@ -60,20 +60,22 @@ std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
               "buffer-deallocation-simplification,"
               "bufferization-lower-deallocations,"
               "convert-bufferization-to-memref,";
-  if (optimize)
-    pipeline += "canonicalize,cse,";
-  // Matrix products: BLAS at -O3, else loops in the i, k, j order.
+  // Matrix products: BLAS at -O3, else loops in the i, k, j order. Then
+  // every linalg operation becomes loops before CSE runs on buffers: CSE
+  // would merge the `linalg.index` of a nested `linalg.map` with its
+  // parent's.
   bool blas = options.optLevel >= 3 && isBLASAvailable();
   pipeline += std::string("func.func(lz-lower-matmul{blas=") +
-              (blas ? "true" : "false") + "}),";
-  // Loops and the LLVM dialect.
-  pipeline +=
-      "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-      "expand-strided-metadata,lower-affine,"
-      "finalize-memref-to-llvm{use-aligned-alloc},"
-      "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-      "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
-      "reconcile-unrealized-casts";
+              (blas ? "true" : "false") + "},lz-linalg-to-loops),";
+  if (optimize)
+    pipeline += "canonicalize,cse,";
+  // The LLVM dialect.
+  pipeline += "lower-affine,convert-scf-to-cf,"
+              "expand-strided-metadata,lower-affine,"
+              "finalize-memref-to-llvm{use-aligned-alloc},"
+              "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+              "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+              "reconcile-unrealized-casts";
   return pipeline;
 }
 

@@ -156,4 +156,18 @@ def Canonicalize : Pass<"lz-canonicalize"> {
   }];
 }
 
+def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
+  let summary = "Lowers linalg operations on buffers to scf loops, the "
+                "innermost first";
+  let description = [{
+    `convert-linalg-to-loops`, applied to the linalg operations innermost
+    first. A `linalg.map` inside the body of another (a `tensor.generate`
+    nested in a `tensor.generate`, bufferized) must be lowered before its
+    parent: lowering the parent first makes the `linalg.index` operations
+    of the inner body refer to the parent's loops.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 #endif // LEIBNIZ_CONVERSION_PASSES_TD
