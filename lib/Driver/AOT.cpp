@@ -90,6 +90,23 @@ struct Leaf {
   Type type;
 };
 
+/// `name` as a C identifier of the interface: C keywords, `result` and the
+/// wrappers' own `lz_` names get a trailing underscore.
+std::string toCIdentifier(StringRef name) {
+  static const char *const kReserved[] = {
+      "auto",     "break",    "case",     "char",    "const",   "continue",
+      "default",  "do",       "double",   "else",    "enum",    "extern",
+      "float",    "for",      "goto",     "if",      "inline",  "int",
+      "long",     "register", "restrict", "return",  "short",   "signed",
+      "sizeof",   "static",   "struct",   "switch",  "typedef", "union",
+      "unsigned", "void",     "volatile", "while",   "bool",    "true",
+      "false",    "result",   "_Bool",    "NULL",    "memset",  "memcpy",
+      "malloc",   "free",     "snprintf", "int64_t", "int32_t"};
+  if (name.starts_with("lz_") || llvm::is_contained(kReserved, name))
+    return (name + "_").str();
+  return name.str();
+}
+
 void flattenLeaves(Type type, const std::string &name,
                    std::vector<Leaf> &leaves) {
   if (auto tuple = dyn_cast<TupleType>(type)) {
@@ -157,7 +174,7 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   std::string cName = prefix + "_" + function.name;
   std::vector<Leaf> params, results;
   for (auto [i, type] : llvm::enumerate(function.type.getInputs()))
-    flattenLeaves(type, function.paramNames[i], params);
+    flattenLeaves(type, toCIdentifier(function.paramNames[i]), params);
   ArrayRef<Type> resultTypes = function.type.getResults();
   if (resultTypes.size() == 1 && isa<TupleType>(resultTypes[0]))
     resultTypes = cast<TupleType>(resultTypes[0]).getTypes();
@@ -259,8 +276,8 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
 
   // The exported function.
   c += "\n" + prototype + " {\n";
-  c += "  " + frame + " frame;\n  memset(&frame, 0, sizeof(frame));\n";
-  c += "  void *args[1] = {&frame};\n";
+  c += "  " + frame + " lz_frame;\n  memset(&lz_frame, 0, sizeof(lz_frame));\n";
+  c += "  void *lz_args[1] = {&lz_frame};\n";
   c += "  if (!result) {\n    leibniz_set_error(" +
        quote(cName + ": the result pointer is null") +
        ");\n    return LEIBNIZ_ERROR_ARGUMENT;\n  }\n";
@@ -273,7 +290,8 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
     atoms.insert(constraint.atoms.begin(), constraint.atoms.end());
   }
   for (unsigned atom : atoms)
-    c += llvm::formatv("  int64_t s{0} = 0;\n  int s{0}_known = 0;\n", atom)
+    c += llvm::formatv("  int64_t lz_s{0} = 0;\n  int lz_s{0}_known = 0;\n",
+                       atom)
              .str();
   auto shapeOf = [&](unsigned leaf, unsigned dim) {
     return params[leaf].name + "_shape[" + std::to_string(dim) + "]";
@@ -296,14 +314,16 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
       continue;
     auto [atom, scale, offset] = *k.linear;
     std::string dim = shapeOf(k.leaf, k.dim);
-    c += llvm::formatv("  if (({0} - ({1})) % ({2}) != 0 || ({0} - ({1})) / "
-                       "({2}) < 0 ||\n      (s{3}_known && s{3} != ({0} - "
-                       "({1})) / ({2}))) {{\n",
-                       dim, offset, scale, atom)
-             .str();
+    c +=
+        llvm::formatv("  if (({0} - ({1})) % ({2}) != 0 || ({0} - ({1})) / "
+                      "({2}) < 0 ||\n      (lz_s{3}_known && lz_s{3} != ({0} - "
+                      "({1})) / ({2}))) {{\n",
+                      dim, offset, scale, atom)
+            .str();
     c += shapeError(k) + "  }\n";
-    c += llvm::formatv("  s{0} = ({1} - ({2})) / ({3});\n  s{0}_known = 1;\n",
-                       atom, dim, offset, scale)
+    c += llvm::formatv(
+             "  lz_s{0} = ({1} - ({2})) / ({3});\n  lz_s{0}_known = 1;\n", atom,
+             dim, offset, scale)
              .str();
   }
   for (const auto &k : function.constraints) {
@@ -311,7 +331,7 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
       continue;
     std::string known;
     for (unsigned atom : k.atoms)
-      known += "s" + std::to_string(atom) + "_known && ";
+      known += "lz_s" + std::to_string(atom) + "_known && ";
     c += "  if (" + known + "(" + k.expression +
          ") != " + shapeOf(k.leaf, k.dim) + ") {\n" + shapeError(k) + "  }\n";
   }
@@ -319,84 +339,87 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   for (const Leaf &leaf : params) {
     auto tensor = dyn_cast<RankedTensorType>(leaf.type);
     if (!tensor) {
-      c += "  frame." + leaf.name + " = " + leaf.name + ";\n";
+      c += "  lz_frame." + leaf.name + " = " + leaf.name + ";\n";
       continue;
     }
-    c += "  frame." + leaf.name + ".allocated = frame." + leaf.name +
+    c += "  lz_frame." + leaf.name + ".allocated = lz_frame." + leaf.name +
          ".aligned = (void *)" + leaf.name + ";\n";
     int64_t rank = tensor.getRank();
     for (int64_t d = rank - 1; d >= 0; --d) {
-      c += llvm::formatv("  frame.{0}.sizes[{1}] = {0}_shape[{1}];\n",
+      c += llvm::formatv("  lz_frame.{0}.sizes[{1}] = {0}_shape[{1}];\n",
                          leaf.name, d)
                .str();
-      c += llvm::formatv("  frame.{0}.strides[{1}] = ", leaf.name, d).str() +
+      c += llvm::formatv("  lz_frame.{0}.strides[{1}] = ", leaf.name, d).str() +
            (d == rank - 1 ? std::string("1")
-                          : llvm::formatv("frame.{0}.strides[{1}] * "
-                                          "frame.{0}.sizes[{1}]",
+                          : llvm::formatv("lz_frame.{0}.strides[{1}] * "
+                                          "lz_frame.{0}.sizes[{1}]",
                                           leaf.name, d + 1)
                                 .str()) +
            ";\n";
     }
   }
   c += "  if (leibniz_call_guarded(lz_" + function.name +
-       "_call, args) != 0)\n    return LEIBNIZ_ERROR_CHECK;\n";
+       "_call, lz_args) != 0)\n    return LEIBNIZ_ERROR_CHECK;\n";
   // Results: a tensor that is an argument's buffer, a view into a buffer,
   // or a buffer handed out already is copied.
   unsigned numTensors = 0;
   for (const Leaf &leaf : results)
     numTensors += isa<RankedTensorType>(leaf.type);
   if (numTensors) {
-    c += "  void *owned[" + std::to_string(numTensors) +
-         "];\n  int numOwned = 0;\n";
-    c += "  void *freed[" + std::to_string(numTensors) +
-         "];\n  int numFreed = 0;\n";
+    c += "  void *lz_owned[" + std::to_string(numTensors) +
+         "];\n  int lz_num_owned = 0;\n";
+    c += "  void *lz_freed[" + std::to_string(numTensors) +
+         "];\n  int lz_num_freed = 0;\n";
   }
   for (const Leaf &leaf : results) {
     auto tensor = dyn_cast<RankedTensorType>(leaf.type);
     if (!tensor) {
-      c += "  result->" + leaf.name + " = frame.out." + leaf.name + ";\n";
+      c += "  result->" + leaf.name + " = lz_frame.out." + leaf.name + ";\n";
       continue;
     }
     std::string elementType = *getCType(tensor.getElementType(), error);
-    std::string m = "frame.out." + leaf.name;
-    c += "  {\n    int64_t count = 1;\n";
+    std::string m = "lz_frame.out." + leaf.name;
+    c += "  {\n    int64_t lz_count = 1;\n";
     for (int64_t d = 0; d < tensor.getRank(); ++d)
       c += llvm::formatv("    result->{0}_shape[{1}] = {2}.sizes[{1}];\n"
-                         "    count *= {2}.sizes[{1}];\n",
+                         "    lz_count *= {2}.sizes[{1}];\n",
                          leaf.name, d, m)
                .str();
-    c += "    " + elementType + " *data = (" + elementType + " *)" + m +
+    c += "    " + elementType + " *lz_data = (" + elementType + " *)" + m +
          ".aligned + " + m + ".offset;\n";
-    c += "    int shared = (void *)data != " + m + ".allocated;\n";
+    c += "    int lz_shared = (void *)lz_data != " + m + ".allocated;\n";
     for (const Leaf &param : params)
       if (isa<RankedTensorType>(param.type))
-        c += "    shared |= " + m + ".allocated == (void *)" + param.name +
+        c += "    lz_shared |= " + m + ".allocated == (void *)" + param.name +
              ";\n";
-    c += "    for (int i = 0; i < numOwned; ++i)\n      shared |= " + m +
-         ".allocated == owned[i];\n";
-    c += "    if (!shared) {\n      owned[numOwned++] = " + m +
-         ".allocated;\n      result->" + leaf.name + " = data;\n";
+    c += "    for (int lz_i = 0; lz_i < lz_num_owned; ++lz_i)\n      lz_shared "
+         "|= " +
+         m + ".allocated == lz_owned[lz_i];\n";
+    c += "    if (!lz_shared) {\n      lz_owned[lz_num_owned++] = " + m +
+         ".allocated;\n      result->" + leaf.name + " = lz_data;\n";
     c += "    } else {\n      result->" + leaf.name + " = (" + elementType +
-         " *)malloc(count ? count * sizeof(" + elementType + ") : 1);\n";
+         " *)malloc(lz_count ? lz_count * sizeof(" + elementType + ") : 1);\n";
     c += "      if (!result->" + leaf.name + ") {\n        leibniz_set_error(" +
          quote(cName + ": out of memory") +
          ");\n        return LEIBNIZ_ERROR_MEMORY;\n      }\n";
-    c += "      memcpy(result->" + leaf.name + ", data, count * sizeof(" +
+    c += "      memcpy(result->" + leaf.name + ", lz_data, lz_count * sizeof(" +
          elementType + "));\n";
-    c += "      freed[numFreed++] = " + m + ".allocated;\n    }\n  }\n";
+    c += "      lz_freed[lz_num_freed++] = " + m + ".allocated;\n    }\n  }\n";
   }
   if (numTensors) {
     // Free the buffers that were copied unless an argument or a result
     // owns them.
-    c += "  for (int i = 0; i < numFreed; ++i) {\n    int keep = 0;\n";
+    c += "  for (int lz_i = 0; lz_i < lz_num_freed; ++lz_i) {\n    int lz_keep "
+         "= 0;\n";
     for (const Leaf &param : params)
       if (isa<RankedTensorType>(param.type))
-        c += "    keep |= freed[i] == (void *)" + param.name + ";\n";
-    c += "    for (int j = 0; j < numOwned; ++j)\n      keep |= freed[i] == "
-         "owned[j];\n";
-    c += "    for (int j = 0; j < i; ++j)\n      keep |= freed[i] == "
-         "freed[j];\n";
-    c += "    if (!keep)\n      free(freed[i]);\n  }\n";
+        c += "    lz_keep |= lz_freed[lz_i] == (void *)" + param.name + ";\n";
+    c +=
+        "    for (int lz_j = 0; lz_j < lz_num_owned; ++lz_j)\n      lz_keep |= "
+        "lz_freed[lz_i] == lz_owned[lz_j];\n";
+    c += "    for (int lz_j = 0; lz_j < lz_i; ++lz_j)\n      lz_keep |= "
+         "lz_freed[lz_i] == lz_freed[lz_j];\n";
+    c += "    if (!lz_keep)\n      free(lz_freed[lz_i]);\n  }\n";
   }
   c += "  leibniz_set_error(\"\");\n  return LEIBNIZ_OK;\n}\n";
   return success(error.empty());

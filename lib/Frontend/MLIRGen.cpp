@@ -2383,7 +2383,7 @@ void collectDimensionConstraints(
         param, leaf,          static_cast<unsigned>(d), dim.getLinearForm(),
         "",    dim.getAtoms()};
     llvm::raw_string_ostream os(constraint.expression);
-    dim.print(os, [](unsigned atom) { return "s" + std::to_string(atom); });
+    dim.print(os, [](unsigned atom) { return "lz_s" + std::to_string(atom); });
     out.push_back(std::move(constraint));
   }
   ++leaf;

@@ -54,8 +54,8 @@ public:
 
   /// One dimension of a tensor leaf of a parameter of a definition, for
   /// checking shapes outside the compiler (the C interface of compiled
-  /// libraries). The size is `scale * s<atom> + offset` when `linear` is
-  /// set, else `expression`, a C expression over variables `s<atom>`, the
+  /// libraries). The size is `scale * lz_s<atom> + offset` when `linear` is
+  /// set, else `expression`, a C expression over variables `lz_s<atom>`, the
   /// size atoms (size parameters and the like).
   struct DimensionConstraint {
     unsigned param;
