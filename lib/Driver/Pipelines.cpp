@@ -2,11 +2,14 @@
 //
 // Part of Leibniz.
 //
-// The CPU pipeline: lz is lowered to tensor/scf/linalg and tuples are
-// decomposed; one-shot bufferization (across function boundaries) turns
-// tensors into buffers, ownership-based deallocation frees them; then
-// everything is lowered to the LLVM dialect. It is written as a pass
-// pipeline string so that `leibniz-opt` can run it, or any prefix of it.
+// The CPU pipeline: lz is lowered to tensor/scf/linalg (with run-time
+// checks under `checks`) and tuples are decomposed; one-shot bufferization
+// (across function boundaries) turns tensors into buffers, ownership-based
+// deallocation frees them; matrix products and the other linalg operations
+// become loops or BLAS calls; then everything is lowered to the LLVM
+// dialect. The optimization level selects canonicalization, reassociation
+// and BLAS. It is written as a pass pipeline string so that `leibniz-opt`
+// can run it, or any prefix of it.
 //
 //===----------------------------------------------------------------------===//
 
