@@ -19,12 +19,10 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <set>
@@ -36,19 +34,7 @@ using namespace leibniz::driver;
 FailureOr<std::string> leibniz::driver::emitNativeCode(ModuleOp module,
                                                        unsigned optLevel,
                                                        bool assembly) {
-  static bool initialized = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    return true;
-  }();
-  (void)initialized;
-  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!builder)
-    return module.emitError()
-           << "cannot target the host: " << llvm::toString(builder.takeError());
-  builder->setRelocationModel(llvm::Reloc::PIC_);
-  builder->setCodeGenOptLevel(static_cast<llvm::CodeGenOptLevel>(optLevel));
-  auto targetMachine = builder->createTargetMachine();
+  auto targetMachine = createHostTargetMachine(optLevel, /*pic=*/true);
   if (!targetMachine)
     return module.emitError() << "cannot target the host: "
                               << llvm::toString(targetMachine.takeError());
@@ -132,6 +118,12 @@ FailureOr<std::string> getCType(Type type, std::string &error) {
   return failure();
 }
 
+/// The C type of a scalar leaf, or of the elements of a tensor leaf.
+FailureOr<std::string> getElementCType(const Leaf &leaf, std::string &error) {
+  auto tensor = dyn_cast<RankedTensorType>(leaf.type);
+  return getCType(tensor ? tensor.getElementType() : leaf.type, error);
+}
+
 /// Quotes `text` as a C string literal.
 std::string quote(StringRef text) {
   std::string result = "\"";
@@ -191,8 +183,7 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   h += "typedef struct " + resultStruct + " {\n";
   for (const Leaf &leaf : results) {
     auto tensor = dyn_cast<RankedTensorType>(leaf.type);
-    FailureOr<std::string> cType =
-        getCType(tensor ? tensor.getElementType() : leaf.type, error);
+    FailureOr<std::string> cType = getElementCType(leaf, error);
     if (failed(cType))
       return failure();
     if (!tensor) {
@@ -210,8 +201,7 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   std::string prototype = "int " + cName + "(";
   for (const Leaf &leaf : params) {
     auto tensor = dyn_cast<RankedTensorType>(leaf.type);
-    FailureOr<std::string> cType =
-        getCType(tensor ? tensor.getElementType() : leaf.type, error);
+    FailureOr<std::string> cType = getElementCType(leaf, error);
     if (failed(cType))
       return failure();
     if (!tensor) {

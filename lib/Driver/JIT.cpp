@@ -23,9 +23,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/DynamicLibrary.h"
-#include "llvm/Support/TargetSelect.h"
 
 #ifdef LEIBNIZ_HAVE_BLAS
 #include <cblas.h>
@@ -182,23 +180,13 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   if (failed(buildCPUPipeline(pm, pipelineOptions)) || failed(pm.run(module)))
     return failure();
 
-  static bool initialized = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    return true;
-  }();
-  (void)initialized;
   // LLVM's optimizations for the host CPU; at -O3 with libmvec's vector
   // math functions when the process can load them.
-  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!hostBuilder)
-    return module.emitError() << "cannot target the host: "
-                              << llvm::toString(hostBuilder.takeError());
-  auto targetMachine = hostBuilder->createTargetMachine();
+  unsigned optLevel = pipelineOptions.optLevel;
+  auto targetMachine = createHostTargetMachine(optLevel, /*pic=*/false);
   if (!targetMachine)
     return module.emitError() << "cannot target the host: "
                               << llvm::toString(targetMachine.takeError());
-  unsigned optLevel = pipelineOptions.optLevel;
   bool vectorMath =
       usesVectorMathLibrary(optLevel) &&
       !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");

@@ -10,6 +10,7 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <memory>
 
 namespace llvm {
 class Module;
@@ -17,6 +18,11 @@ class TargetMachine;
 } // namespace llvm
 
 namespace leibniz::driver {
+
+/// A target machine for the host CPU (as -march=native) at `optLevel`,
+/// position-independent when `pic`. Initializes the native target once.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createHostTargetMachine(unsigned optLevel, bool pic);
 
 /// Whether code at `optLevel` calls the vector math functions of glibc's
 /// libmvec (vectorized `exp`, `log`, `sin`, ...): at -O3 on x86-64 Linux.
