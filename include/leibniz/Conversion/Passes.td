@@ -80,8 +80,9 @@ def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
     tensor a call of `leibniz_print_tensor_<type>` with the tensor cast to
     an unranked tensor (of a copy, which bufferizes to a buffer of its
     own), which becomes an unranked memref with a C interface after
-    bufferization. The printed value replaces the result. The JIT
-    provides these functions; they print as the interpreter does.
+    bufferization. The printed value replaces the result. The runtime
+    (`lib/Runtime`, linked by the JIT and by compiled libraries) provides
+    these functions; they print as the interpreter does.
   }];
   let dependentDialects = ["mlir::bufferization::BufferizationDialect",
                            "mlir::func::FuncDialect",

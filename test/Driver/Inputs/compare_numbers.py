@@ -2,7 +2,7 @@
 
     compare_numbers.py EXPECTED ACTUAL RTOL
 
-The texts must be equal once every number is replaced by a placeholder, and
+The texts must be equal once every number is replaced by the same marker, and
 each pair of numbers must satisfy |a - e| <= RTOL * max(|e|, 1e-300) (equal
 integers, equal infinities and NaNs). Exits 1 with the first difference.
 """
