@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/Runtime/Runtime.h"
+#include "Guard.h"
 #include "leibniz/Runtime/Format.h"
 
 #include <csetjmp>
@@ -18,7 +19,8 @@ using namespace leibniz::runtime;
 
 namespace {
 
-/// The innermost `leibniz_call_guarded` on this thread.
+/// Where a failed check on this thread jumps: the innermost
+/// `leibniz_call_guarded`, or the chunk of a parallel loop.
 thread_local std::jmp_buf *activeGuard = nullptr;
 thread_local std::string lastError;
 
@@ -53,6 +55,12 @@ void printTensor(LeibnizUnrankedMemRef *tensor, DType dtype) {
 }
 
 } // namespace
+
+std::jmp_buf *leibniz::runtime::setCheckGuard(std::jmp_buf *guard) {
+  std::jmp_buf *previous = activeGuard;
+  activeGuard = guard;
+  return previous;
+}
 
 extern "C" {
 

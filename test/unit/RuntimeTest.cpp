@@ -10,7 +10,9 @@
 
 #include "gtest/gtest.h"
 
+#include <atomic>
 #include <cstring>
+#include <vector>
 
 using namespace leibniz::runtime;
 
@@ -171,6 +173,89 @@ TEST(RuntimeTest, FailedChecksReturnToTheGuard) {
                "of size 4");
   EXPECT_EQ(leibniz_call_guarded(succeedingEntry, arguments), 0);
   EXPECT_EQ(reached, 2);
+}
+
+/// Counts the visits of each iteration; iterations at or above `failFrom`
+/// fail a bounds check reporting their index.
+struct Visits {
+  std::vector<std::atomic<int>> counts;
+  int64_t failFrom;
+  std::atomic<int> nestedCalls{0};
+  explicit Visits(int64_t n, int64_t failFrom = INT64_MAX)
+      : counts(n), failFrom(failFrom) {}
+};
+
+void visitRange(void *context, int64_t begin, int64_t end) {
+  auto *visits = static_cast<Visits *>(context);
+  for (int64_t i = begin; i < end; ++i) {
+    if (i >= visits->failFrom)
+      leibniz_bounds_failed("prog.lz:1:1", i, 0, visits->failFrom);
+    ++visits->counts[i];
+  }
+}
+
+void parallelEntry(void **arguments) {
+  auto *visits = static_cast<Visits *>(arguments[0]);
+  leibniz_parallel_for(visitRange, visits, 0, visits->counts.size(),
+                       /*cost=*/1 << 20);
+}
+
+TEST(ParallelTest, VisitsEveryIterationOnce) {
+  for (int64_t threads : {1, 2, 3, 8}) {
+    leibniz_set_num_threads(threads);
+    EXPECT_EQ(leibniz_get_num_threads(), threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      Visits visits(n);
+      void *arguments[] = {&visits};
+      ASSERT_EQ(leibniz_call_guarded(parallelEntry, arguments), 0);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(visits.counts[i].load(), 1) << "iteration " << i;
+    }
+  }
+}
+
+void nestedRange(void *context, int64_t begin, int64_t end) {
+  auto *visits = static_cast<Visits *>(context);
+  ++visits->nestedCalls;
+  // A loop started from inside a parallel loop runs on the calling thread:
+  // one call covering its whole range.
+  Visits inner(16);
+  leibniz_parallel_for(visitRange, &inner, 0, 16, 1 << 20);
+  for (int64_t i = 0; i < 16; ++i)
+    EXPECT_EQ(inner.counts[i].load(), 1);
+  visitRange(context, begin, end);
+}
+
+TEST(ParallelTest, NestedLoopsRunOnTheirThread) {
+  leibniz_set_num_threads(4);
+  Visits visits(64);
+  leibniz_parallel_for(nestedRange, &visits, 0, 64, 1 << 20);
+  for (int64_t i = 0; i < 64; ++i)
+    EXPECT_EQ(visits.counts[i].load(), 1);
+  // Split into chunks, so the body ran more than once.
+  EXPECT_GT(visits.nestedCalls.load(), 1);
+}
+
+TEST(ParallelTest, SmallLoopsRunOnTheCallingThread) {
+  leibniz_set_num_threads(4);
+  Visits visits(64);
+  leibniz_parallel_for(nestedRange, &visits, 0, 64, /*cost=*/1);
+  EXPECT_EQ(visits.nestedCalls.load(), 1);
+}
+
+TEST(ParallelTest, ReportsTheFirstFailingIteration) {
+  for (int64_t threads : {1, 2, 4}) {
+    leibniz_set_num_threads(threads);
+    Visits visits(1000, /*failFrom=*/337);
+    void *arguments[] = {&visits};
+    EXPECT_EQ(leibniz_call_guarded(parallelEntry, arguments), 1);
+    EXPECT_STREQ(leibniz_last_error(),
+                 "prog.lz:1:1: error: index 337 is out of bounds for "
+                 "dimension 0 of size 337");
+    // Every iteration before the failure ran.
+    for (int64_t i = 0; i < 337; ++i)
+      EXPECT_EQ(visits.counts[i].load(), 1) << "iteration " << i;
+  }
 }
 
 } // namespace

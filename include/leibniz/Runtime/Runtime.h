@@ -68,6 +68,22 @@ const char *leibniz_last_error(void);
 
 /// Sets the message that `leibniz_last_error` returns.
 void leibniz_set_error(const char *message);
+
+/// Runs `body(context, b, e)` over chunks [b, e) that cover [begin, end),
+/// on the calling thread and the runtime's worker threads, and returns when
+/// all are done. `cost` estimates the work of one iteration; loops whose
+/// total estimate is small, and loops started from inside a parallel loop,
+/// run on the calling thread alone. A failed run-time check in any chunk
+/// is reported as the failure of the first failing iteration in order, as
+/// a sequential loop would report it.
+void leibniz_parallel_for(void (*body)(void *, int64_t, int64_t), void *context,
+                          int64_t begin, int64_t end, int64_t cost);
+
+/// The number of threads that parallel loops use: the calling thread and
+/// `count - 1` workers. Initially the value of the environment variable
+/// LEIBNIZ_NUM_THREADS, or else the number of cores. `count` < 1 means 1.
+void leibniz_set_num_threads(int64_t count);
+int64_t leibniz_get_num_threads(void);
 }
 
 #endif // LEIBNIZ_RUNTIME_RUNTIME_H
