@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace leibniz::interp;
@@ -82,6 +83,49 @@ LogicalResult evaluateScfFor(Interpreter &interp, scf::ForOp op) {
   return success();
 }
 
+/// scf.forall runs its points in row-major order; the parallel insertions
+/// of each point write into the shared outputs.
+LogicalResult evaluateScfForall(Interpreter &interp, scf::ForallOp op) {
+  SmallVector<int64_t> lbs, steps, tripCounts;
+  for (auto [lb, ub, step] :
+       llvm::zip(op.getMixedLowerBound(), op.getMixedUpperBound(),
+                 op.getMixedStep())) {
+    int64_t lower = readIndex(interp, lb), upper = readIndex(interp, ub),
+            stride = readIndex(interp, step);
+    if (stride <= 0)
+      return interp.emitError(op) << "step " << stride << " is not positive";
+    lbs.push_back(lower);
+    steps.push_back(stride);
+    tripCounts.push_back(upper <= lower ? 0 : (upper - lower - 1) / stride + 1);
+  }
+  SmallVector<RuntimeValue> outputs = lookupAll(interp, op.getOutputs());
+  bool empty = llvm::is_contained(tripCounts, 0);
+  SmallVector<int64_t> point(tripCounts.size(), 0);
+  unsigned numIvs = tripCounts.size();
+  Type indexType = IndexType::get(op.getContext());
+  do {
+    if (empty)
+      break;
+    SmallVector<RuntimeValue> args;
+    for (auto [d, index] : llvm::enumerate(point))
+      args.push_back(Tensor::getInt(indexType, lbs[d] + index * steps[d]));
+    llvm::append_range(args, outputs);
+    if (failed(interp.runRegion(op.getRegion(), args)))
+      return failure();
+    for (Operation &yielding : op.getTerminator().getYieldingOps()) {
+      auto insert = cast<tensor::ParallelInsertSliceOp>(yielding);
+      auto dest = cast<BlockArgument>(insert.getDest());
+      Tensor result = outputs[dest.getArgNumber() - numIvs].getTensor();
+      if (failed(insertSlice(interp, insert,
+                             interp.lookupTensor(insert.getSource()), result)))
+        return failure();
+      outputs[dest.getArgNumber() - numIvs] = std::move(result);
+    }
+  } while (advancePoint(point, tripCounts));
+  bindAll(interp, op.getResults(), outputs);
+  return success();
+}
+
 LogicalResult evaluateScfIf(Interpreter &interp, scf::IfOp op) {
   bool cond = interp.lookupTensor(op.getCondition()).getInt(0) != 0;
   Region &region = cond ? op.getThenRegion() : op.getElseRegion();
@@ -129,6 +173,7 @@ LogicalResult evaluateExecuteRegion(Interpreter &interp,
 void leibniz::interp::registerControlFlowHandlers(OpHandlerRegistry &registry) {
   registry.add<func::CallOp>(evaluateCall);
   registry.add<scf::ForOp>(evaluateScfFor);
+  registry.add<scf::ForallOp>(evaluateScfForall);
   registry.add<scf::IfOp>(evaluateScfIf);
   registry.add<scf::WhileOp>(evaluateScfWhile);
   registry.add<scf::ExecuteRegionOp>(evaluateExecuteRegion);

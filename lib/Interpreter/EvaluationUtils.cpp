@@ -103,3 +103,9 @@ LogicalResult leibniz::interp::evaluateElementwise(Interpreter &interp,
   interp.bind(op->getResult(0), std::move(result));
   return success();
 }
+
+int64_t leibniz::interp::readIndex(Interpreter &interp, OpFoldResult ofr) {
+  if (auto attr = dyn_cast<Attribute>(ofr))
+    return cast<IntegerAttr>(attr).getInt();
+  return interp.lookupTensor(cast<Value>(ofr)).getInt(0);
+}

@@ -10,6 +10,7 @@
 #include "leibniz/Interpreter/Interpreter.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <optional>
@@ -57,6 +58,15 @@ mlir::LogicalResult evaluateSplat(Interpreter &interp, mlir::Operation *op,
 /// most `Tensor::kMaxElements` elements; reports an error at `op` otherwise.
 mlir::LogicalResult checkTensorShape(Interpreter &interp, mlir::Operation *op,
                                      llvm::ArrayRef<int64_t> shape);
+
+/// The value of a static or dynamic index.
+int64_t readIndex(Interpreter &interp, mlir::OpFoldResult ofr);
+
+/// Writes `source` into the slice of `dest` that `op` (an insert_slice or
+/// parallel_insert_slice) describes.
+mlir::LogicalResult insertSlice(Interpreter &interp,
+                                mlir::OffsetSizeAndStrideOpInterface op,
+                                const Tensor &source, Tensor &dest);
 
 /// Reads an MLIR scalar attribute (integer or float) as a `Scalar`.
 std::optional<Scalar> getScalarFromAttr(mlir::Attribute attr);

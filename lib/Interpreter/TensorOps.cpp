@@ -19,12 +19,6 @@ using namespace leibniz::interp;
 
 namespace {
 
-int64_t readIndex(Interpreter &interp, OpFoldResult ofr) {
-  if (auto attr = dyn_cast<Attribute>(ofr))
-    return cast<IntegerAttr>(attr).getInt();
-  return interp.lookupTensor(cast<Value>(ofr)).getInt(0);
-}
-
 /// Reads full indices and checks them against `shape`.
 FailureOr<int64_t> readFlatIndex(Interpreter &interp, Operation *op,
                                  const Tensor &tensor, ValueRange indices) {
@@ -231,23 +225,9 @@ LogicalResult evaluateExtractSlice(Interpreter &interp,
 
 LogicalResult evaluateInsertSlice(Interpreter &interp,
                                   tensor::InsertSliceOp op) {
-  const Tensor &source = interp.lookupTensor(op.getSource());
   Tensor result = interp.lookupTensor(op.getDest());
-  SmallVector<int64_t> offsets, sizes, strides;
-  for (OpFoldResult ofr : op.getMixedOffsets())
-    offsets.push_back(readIndex(interp, ofr));
-  for (OpFoldResult ofr : op.getMixedSizes())
-    sizes.push_back(readIndex(interp, ofr));
-  for (OpFoldResult ofr : op.getMixedStrides())
-    strides.push_back(readIndex(interp, ofr));
-  std::optional<int64_t> count = Tensor::getElementCount(sizes);
-  if (!count || *count != source.getNumElements())
-    return interp.emitError(op)
-           << "the slice sizes do not match the " << source.getNumElements()
-           << " elements of the source";
-  if (failed(forEachSliceElement(
-          interp, op, result.getShape(), offsets, sizes, strides,
-          [&](int64_t to, int64_t from) { result.set(to, source.get(from)); })))
+  if (failed(
+          insertSlice(interp, op, interp.lookupTensor(op.getSource()), result)))
     return failure();
   interp.bind(op.getResult(), std::move(result));
   return success();
@@ -288,6 +268,26 @@ LogicalResult evaluateConcat(Interpreter &interp, tensor::ConcatOp op) {
 }
 
 } // namespace
+
+LogicalResult leibniz::interp::insertSlice(Interpreter &interp,
+                                           OffsetSizeAndStrideOpInterface op,
+                                           const Tensor &source, Tensor &dest) {
+  SmallVector<int64_t> offsets, sizes, strides;
+  for (OpFoldResult ofr : op.getMixedOffsets())
+    offsets.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedSizes())
+    sizes.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedStrides())
+    strides.push_back(readIndex(interp, ofr));
+  std::optional<int64_t> count = Tensor::getElementCount(sizes);
+  if (!count || *count != source.getNumElements())
+    return interp.emitError(op)
+           << "the slice sizes do not match the " << source.getNumElements()
+           << " elements of the source";
+  return forEachSliceElement(
+      interp, op, dest.getShape(), offsets, sizes, strides,
+      [&](int64_t to, int64_t from) { dest.set(to, source.get(from)); });
+}
 
 void leibniz::interp::registerTensorHandlers(OpHandlerRegistry &registry) {
   registry.add<tensor::EmptyOp>(evaluateEmpty);
