@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Runs the benchmark suite and writes docs/benchmarks.md.
 
-    bench/run.py [--threads N] [--only PREFIX] [--no-write]
+    bench/run.py [--threads N,M,...] [--only PREFIX] [--no-write]
 
 Compiles bench/programs.lz with `leibniz compile -O3`, builds the harness
 (hand-written C++ baselines and OpenBLAS, -O3 -march=native), times every
 case with Leibniz and the baselines in the same run, times the PyTorch
 baseline (python3-torch) when it is installed, measures the compile time of
 `leibniz run`, prints a table and writes docs/benchmarks.md with a plot.
-Everything runs with the same number of threads (OPENBLAS_NUM_THREADS,
-torch.set_num_threads).
+This is done for each thread count (default: 1 and the number of cores);
+Leibniz, OpenBLAS and PyTorch then use that many threads
+(LEIBNIZ_NUM_THREADS, OPENBLAS_NUM_THREADS, OMP_NUM_THREADS,
+torch.set_num_threads); the hand-written C++ is sequential.
 """
 
 import argparse
@@ -71,6 +73,48 @@ def time_torch(name, threads):
             fn()
         samples.append((time.perf_counter() - start) / reps)
     return statistics.median(samples)
+
+
+def thread_env(threads):
+    env = dict(os.environ)
+    for name in ("LEIBNIZ_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "OMP_NUM_THREADS"):
+        env[name] = str(threads)
+    return env
+
+
+def measure(threads, only):
+    """The rows of the table for one thread count."""
+    env = thread_env(threads)
+    output = run([str(OUT / "harness"), only], env=env,
+                 stdout=subprocess.PIPE).stdout
+    rows, by_case = [], {}
+    for line in output.splitlines():
+        case, impl, elements, seconds, difference = line.split("\t")
+        if case not in by_case:
+            by_case[case] = {"case": case, "elements": int(elements)}
+            rows.append(by_case[case])
+        by_case[case][impl] = float(seconds)
+        if impl == "leibniz":
+            by_case[case]["difference"] = float(difference)
+    # PyTorch in a process of its own: its BLAS reads the thread count from
+    # the environment when it is loaded.
+    torch_output = run([sys.executable, __file__, "--torch-worker",
+                        "--threads", str(threads)], env=env,
+                       input="\n".join(by_case) + "\n",
+                       stdout=subprocess.PIPE).stdout
+    for line in torch_output.splitlines():
+        case, seconds = line.split("\t")
+        if case in by_case and seconds != "-":
+            by_case[case]["pytorch"] = float(seconds)
+    return rows
+
+
+def torch_worker(threads):
+    """Times the PyTorch baseline of the cases named on stdin."""
+    for case in sys.stdin.read().splitlines():
+        seconds = time_torch(case, threads)
+        print(f"{case}\t{'-' if seconds is None else seconds}", flush=True)
 
 
 def compile_time():
@@ -151,32 +195,7 @@ def plot(rows, path):
     path.write_text("\n".join(out) + "\n")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--only", default="")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-
-    compile_seconds = build()
-    # Before PyTorch is imported, for its BLAS too.
-    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    env = dict(os.environ)
-    output = run([str(OUT / "harness"), args.only], env=env,
-                 stdout=subprocess.PIPE).stdout
-    rows, by_case = [], {}
-    for line in output.splitlines():
-        case, impl, elements, seconds, difference = line.split("\t")
-        if case not in by_case:
-            by_case[case] = {"case": case, "elements": int(elements)}
-            rows.append(by_case[case])
-        by_case[case][impl] = float(seconds)
-        if impl == "leibniz":
-            by_case[case]["difference"] = float(difference)
-    for row in rows:
-        row["pytorch"] = time_torch(row["case"], args.threads)
-
+def format_table(rows):
     header = ("| case | elements | Leibniz | C++ | OpenBLAS | PyTorch | "
               "C++/Leibniz | OpenBLAS/Leibniz | PyTorch/Leibniz | rel. diff. |")
     table = [header, "|" + "---|" * 10]
@@ -189,13 +208,45 @@ def main():
             f"| {fmt_ratio(row.get('openblas'), row['leibniz'])} "
             f"| {fmt_ratio(row.get('pytorch'), row['leibniz'])} "
             f"| {row['difference']:.1e} |")
-    print("\n".join(table))
+    return "\n".join(table)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cores = os.cpu_count() or 1
+    parser.add_argument("--threads", default="1" if cores == 1 else f"1,{cores}",
+                        help="comma-separated thread counts")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--torch-worker", action="store_true",
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    try:
+        thread_counts = [int(t) for t in args.threads.split(",")]
+        if any(t < 1 for t in thread_counts):
+            raise ValueError
+    except ValueError:
+        sys.exit(f"bench: --threads takes positive counts, got '{args.threads}'")
+    if args.torch_worker:
+        torch_worker(thread_counts[0])
+        return
+
+    compile_seconds = build()
+    tables = []
+    first_rows = None
+    for threads in thread_counts:
+        rows = measure(threads, args.only)
+        first_rows = first_rows or rows
+        title = f"### {threads} thread{'s' if threads > 1 else ''}"
+        table = format_table(rows)
+        print(title + "\n\n" + table + "\n")
+        tables.append(title + "\n\n" + table)
     times = compile_time()
     print(f"compile: leibniz compile of programs.lz {compile_seconds:.2f} s; "
           f"{times}")
     if args.no_write or args.only:
         return
-    plot(rows, ROOT / "docs" / "benchmarks.svg")
+    plot(first_rows, ROOT / "docs" / "benchmarks.svg")
     try:
         import torch
         torch_version = torch.__version__
@@ -211,7 +262,9 @@ def main():
         pass
     template = (ROOT / "bench" / "benchmarks.md.in").read_text()
     text = template.format(
-        table="\n".join(table), cpu=cpu, threads=args.threads,
+        tables="\n\n".join(tables), cpu=cpu,
+        threads=" and ".join(str(t) for t in thread_counts),
+        plot_threads=thread_counts[0],
         torch=torch_version, date=time.strftime("%Y-%m-%d"),
         compile_lib=f"{compile_seconds:.2f} s", lines=times["lines"],
         check=f"{times['check']:.2f} s", run=f"{times['run']:.2f} s",

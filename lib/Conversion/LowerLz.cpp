@@ -3,11 +3,12 @@
 // Part of Leibniz.
 //
 // Each lz op is rewritten in place, innermost first, so that a scope's body
-// is already lowered when the scope is. Scopes whose body yields tensors,
-// and all reductions, run as one `scf.for` over the linearized iteration
-// space after peeling its first point: the first point gives the shapes of
-// the yielded tensors and starts the reduction, exactly as the interpreter
-// folds from the first point.
+// is already lowered when the scope is. Scopes whose body yields tensors
+// run their first point, which gives the shapes of the yielded tensors,
+// then one loop over the other points of the linearized iteration space:
+// an `scf.forall` when every yielded value is a tensor (the points write
+// disjoint slices), else an `scf.for`. Scalar reductions are `scf.for`
+// nests carrying the accumulator.
 //
 //===----------------------------------------------------------------------===//
 
@@ -153,27 +154,37 @@ Value getEmptyResult(OpBuilder &b, Location loc, Operation *scope, Type type,
   return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
 }
 
+/// The slice of a traversal's result that the tensor `value` yielded at
+/// point `indices` fills.
+struct PointSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+PointSlice getPointSlice(OpBuilder &b, Location loc, Value value,
+                         ValueRange indices) {
+  PointSlice slice;
+  slice.offsets.assign(indices.begin(), indices.end());
+  slice.sizes.assign(indices.size(), b.getIndexAttr(1));
+  for (OpFoldResult size : tensor::getMixedSizes(b, loc, value)) {
+    slice.offsets.push_back(b.getIndexAttr(0));
+    slice.sizes.push_back(size);
+  }
+  slice.strides.assign(slice.sizes.size(), b.getIndexAttr(1));
+  return slice;
+}
+
 /// Writes the values yielded at point `indices` into the results.
 SmallVector<Value> insertPoint(OpBuilder &b, Location loc, ValueRange results,
                                ValueRange values, ValueRange indices) {
   SmallVector<Value> updated;
   for (auto [result, value] : llvm::zip(results, values)) {
-    auto valueType = dyn_cast<RankedTensorType>(value.getType());
-    if (!valueType) {
+    if (!isa<RankedTensorType>(value.getType())) {
       updated.push_back(
           tensor::InsertOp::create(b, loc, value, result, indices));
       continue;
     }
-    SmallVector<OpFoldResult> offsets(indices.begin(), indices.end());
-    SmallVector<OpFoldResult> sizes(indices.size(), b.getIndexAttr(1));
-    SmallVector<OpFoldResult> strides(
-        cast<RankedTensorType>(result.getType()).getRank(), b.getIndexAttr(1));
-    for (OpFoldResult size : tensor::getMixedSizes(b, loc, value)) {
-      offsets.push_back(b.getIndexAttr(0));
-      sizes.push_back(size);
-    }
-    updated.push_back(tensor::InsertSliceOp::create(b, loc, value, result,
-                                                    offsets, sizes, strides));
+    PointSlice slice = getPointSlice(b, loc, value, indices);
+    updated.push_back(tensor::InsertSliceOp::create(
+        b, loc, value, result, slice.offsets, slice.sizes, slice.strides));
   }
   return updated;
 }
@@ -219,19 +230,46 @@ void lowerPeeled(RewriterBase &rewriter, Operation *scope) {
   } else {
     inits = first;
   }
-  auto loop = scf::ForOp::create(
-      rewriter, loc, one, count, one, inits,
-      [&](OpBuilder &, Location, Value linear, ValueRange accs) {
-        SmallVector<Value> indices = delinearize(rewriter, loc, linear, ranges);
-        SmallVector<Value> values = moveBody(rewriter, body, indices);
-        SmallVector<Value> next;
-        if (traversal)
-          next = insertPoint(rewriter, loc, accs, values, indices);
-        else
-          next.push_back(combine(rewriter, loc, scope, accs[0], values[0]));
-        scf::YieldOp::create(rewriter, loc, next);
-      });
-  SmallVector<Value> results(loop.getResults());
+  SmallVector<Value> results;
+  if (traversal && llvm::all_of(first, [](Value value) {
+        return isa<RankedTensorType>(value.getType());
+      })) {
+    // The points of a traversal yielding tensors fill disjoint slices:
+    // they may run in any order, or at once.
+    auto loop = scf::ForallOp::create(rewriter, loc, {OpFoldResult(one)},
+                                      {OpFoldResult(count)},
+                                      {OpFoldResult(one)}, inits, std::nullopt);
+    rewriter.setInsertionPoint(loop.getTerminator());
+    SmallVector<Value> indices =
+        delinearize(rewriter, loc, loop.getInductionVar(0), ranges);
+    SmallVector<Value> values = moveBody(rewriter, body, indices);
+    SmallVector<PointSlice> slices;
+    for (Value value : values)
+      slices.push_back(getPointSlice(rewriter, loc, value, indices));
+    rewriter.setInsertionPointToStart(loop.getTerminator().getBody());
+    for (auto [output, value, slice] :
+         llvm::zip(loop.getRegionIterArgs(), values, slices))
+      tensor::ParallelInsertSliceOp::create(rewriter, loc, value, output,
+                                            slice.offsets, slice.sizes,
+                                            slice.strides);
+    results.assign(loop.getResults().begin(), loop.getResults().end());
+    rewriter.setInsertionPointAfter(loop);
+  } else {
+    auto loop = scf::ForOp::create(
+        rewriter, loc, one, count, one, inits,
+        [&](OpBuilder &, Location, Value linear, ValueRange accs) {
+          SmallVector<Value> indices =
+              delinearize(rewriter, loc, linear, ranges);
+          SmallVector<Value> values = moveBody(rewriter, body, indices);
+          SmallVector<Value> next;
+          if (traversal)
+            next = insertPoint(rewriter, loc, accs, values, indices);
+          else
+            next.push_back(combine(rewriter, loc, scope, accs[0], values[0]));
+          scf::YieldOp::create(rewriter, loc, next);
+        });
+    results.assign(loop.getResults().begin(), loop.getResults().end());
+  }
   for (auto [i, result] : llvm::enumerate(results))
     if (result.getType() != scope->getResult(i).getType())
       results[i] = tensor::CastOp::create(

@@ -253,6 +253,17 @@ struct LowerMatmulPass
 
 struct LinalgToLoopsPass
     : public conversion::impl::LinalgToLoopsBase<LinalgToLoopsPass> {
+  using Base::Base;
+
+  /// Whether `op` is in no loop and no other linalg operation.
+  static bool isOutermost(Operation *op) {
+    for (Operation *parent = op->getParentOp(); parent;
+         parent = parent->getParentOp())
+      if (isa<LoopLikeOpInterface, linalg::LinalgOp>(parent))
+        return false;
+    return true;
+  }
+
   void runOnOperation() override {
     // Post-order: a body's linalg operations before the operation itself.
     SmallVector<linalg::LinalgOp> ops;
@@ -263,6 +274,14 @@ struct LinalgToLoopsPass
       if (!op.hasPureBufferSemantics())
         continue;
       rewriter.setInsertionPoint(op);
+      if (parallel && isOutermost(op)) {
+        if (failed(linalg::linalgOpToParallelLoops(rewriter, op))) {
+          op.emitError("cannot lower to parallel loops");
+          return signalPassFailure();
+        }
+        rewriter.eraseOp(op);
+        continue;
+      }
       if (failed(linalg::linalgOpToLoops(rewriter, op))) {
         op.emitError("cannot lower to loops");
         return signalPassFailure();

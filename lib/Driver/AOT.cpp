@@ -443,6 +443,10 @@ std::string InterfaceWriter::getHeader(StringRef source) const {
        "};\n#endif\n\n";
   h += "/* The message of the last error on this thread (\"\" if none). */\n";
   h += "const char *" + prefix + "_last_error(void);\n";
+  h += "/* The number of threads that the library's parallel loops use, the\n"
+       " * calling thread included (initially $LEIBNIZ_NUM_THREADS, or the\n"
+       " * number of cores). */\n";
+  h += "void " + prefix + "_set_num_threads(int64_t count);\n";
   h += declarations;
   h += "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " + guard + " */\n";
   return h;
@@ -454,7 +458,8 @@ std::string InterfaceWriter::getWrappers() const {
   c += "static _Thread_local char lz_message[512];\n";
   c += "int leibniz_call_guarded(void (*function)(void **), void **args);\n";
   c += "const char *leibniz_last_error(void);\n";
-  c += "void leibniz_set_error(const char *message);\n\n";
+  c += "void leibniz_set_error(const char *message);\n";
+  c += "void leibniz_set_num_threads(int64_t count);\n\n";
   for (int64_t rank : ranks) {
     c += "typedef struct {\n  void *allocated;\n  void *aligned;\n"
          "  int64_t offset;\n";
@@ -466,6 +471,8 @@ std::string InterfaceWriter::getWrappers() const {
   }
   c += "\nconst char *" + prefix +
        "_last_error(void) { return leibniz_last_error(); }\n";
+  c += "void " + prefix +
+       "_set_num_threads(int64_t count) { leibniz_set_num_threads(count); }\n";
   return c + definitions;
 }
 

@@ -6,10 +6,11 @@
 // checks under `checks`) and tuples are decomposed; one-shot bufferization
 // (across function boundaries) turns tensors into buffers, ownership-based
 // deallocation frees them; matrix products and the other linalg operations
-// become loops or BLAS calls; then everything is lowered to the LLVM
-// dialect. The optimization level selects canonicalization, reassociation
-// and BLAS. It is written as a pass pipeline string so that `leibniz-opt`
-// can run it, or any prefix of it.
+// become loops or BLAS calls; from -O1 the outermost parallel loops are
+// outlined for the runtime's thread pool; then everything is lowered to the
+// LLVM dialect. The optimization level selects canonicalization,
+// reassociation, BLAS and parallel loops. It is written as a pass pipeline
+// string so that `leibniz-opt` can run it, or any prefix of it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,16 +63,19 @@ std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
               "ownership-based-buffer-deallocation,canonicalize,"
               "buffer-deallocation-simplification,"
               "bufferization-lower-deallocations,"
-              "convert-bufferization-to-memref,";
+              "convert-bufferization-to-memref,scf-forall-to-parallel,";
   // Matrix products: BLAS at -O3, else loops in the i, k, j order. Then
   // every linalg operation becomes loops before CSE runs on buffers: CSE
   // would merge the `linalg.index` of a nested `linalg.map` with its
   // parent's.
   bool blas = options.optLevel >= 3 && isBLASAvailable();
+  // From -O1, the outermost parallel loops run on the thread pool.
   pipeline += std::string("func.func(lz-lower-matmul{blas=") +
-              (blas ? "true" : "false") + "},lz-linalg-to-loops),";
+              (blas ? "true" : "false") +
+              "},lz-linalg-to-loops{parallel=" + (optimize ? "true" : "false") +
+              "}),";
   if (optimize)
-    pipeline += "canonicalize,cse,";
+    pipeline += "lz-outline-parallel,canonicalize,cse,";
   // The LLVM dialect.
   pipeline += "lower-affine,convert-scf-to-cf,"
               "expand-strided-metadata,lower-affine,"
@@ -79,6 +83,8 @@ std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
               "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
               "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
               "reconcile-unrealized-casts";
+  if (optimize)
+    pipeline += ",lz-lower-parallel-launch";
   return pipeline;
 }
 

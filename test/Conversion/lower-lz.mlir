@@ -39,13 +39,15 @@ func.func @total(%A: tensor<?x?xf64>, %m: index, %n: index) -> f64 {
 }
 
 // A traversal that yields sub-tensors inserts them as slices; reading a row
-// is a rank-reducing slice.
+// is a rank-reducing slice. The first point gives the shape of the result;
+// the others fill it in any order (scf.forall).
 // CHECK-LABEL: func.func @rows
 // CHECK: tensor.extract_slice %arg0[%c0, 0] [1, %{{.*}}] [1, 1] : tensor<?x?xf64> to tensor<?xf64>
 // CHECK: tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf64>
-// CHECK: tensor.insert_slice
-// CHECK: scf.for
-// CHECK: tensor.insert_slice
+// CHECK: %[[FIRST:.*]] = tensor.insert_slice
+// CHECK: scf.forall (%[[I:.*]]) = (%c1) to (%arg1) step (%c1) shared_outs(%[[OUT:.*]] = %[[FIRST]])
+// CHECK: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
 func.func @rows(%A: tensor<?x?xf64>, %m: index) -> tensor<?x?xf64> {
   %R = lz.for %i < %m : tensor<?x?xf64> {
     %row = lz.get %A[%i] : tensor<?x?xf64>

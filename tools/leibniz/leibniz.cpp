@@ -21,6 +21,7 @@
 #include "leibniz/Frontend/MLIRGen.h"
 #include "leibniz/Interpreter/Interpreter.h"
 #include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -150,6 +151,12 @@ cl::opt<bool> runChecks(
              "the source location of a failure (default: on; the "
              "interpreter always checks)"),
     cl::init(true), cl::sub(runCommand));
+
+cl::opt<unsigned> numThreads(
+    "threads",
+    cl::desc("Threads for the parallel loops of compiled code (default: "
+             "$LEIBNIZ_NUM_THREADS, or the number of cores)"),
+    cl::value_desc("n"), cl::init(0), cl::sub(runCommand));
 
 cl::opt<std::string> entryName("entry",
                                cl::desc("The definition to run (default: "
@@ -530,6 +537,13 @@ int runRun() {
         func.erase();
     if (failed(checkCompilable(module)))
       return 1;
+    if (numThreads.getNumOccurrences()) {
+      if (numThreads == 0) {
+        llvm::errs() << "leibniz: error: --threads must be at least 1\n";
+        return 1;
+      }
+      leibniz_set_num_threads(numThreads);
+    }
     results = driver::runJIT(module, entryName, *args, *pipelineOptions);
   } else {
     interp::Interpreter interpreter(module);
@@ -735,7 +749,7 @@ int runCompile(const char *argv0) {
   std::string objectFile = temp("program.o"), wrapperSource = temp("c-abi.c"),
               wrapperObject = temp("c-abi.o"), versionScript = temp("exports"),
               linked = temp("linked.o");
-  std::string exported = prefix + "_last_error";
+  std::string exported = prefix + "_last_error\n" + prefix + "_set_num_threads";
   for (const driver::ExportedFunction &function : functions)
     exported += "\n" + prefix + "_" + function.name;
   auto link = [&]() -> LogicalResult {

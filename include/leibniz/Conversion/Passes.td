@@ -20,7 +20,8 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     | lz | becomes |
     |---|---|
     | `lz.for` yielding one scalar | `tensor.generate` |
-    | `lz.for` yielding tensors or several results | an `scf.for` nest building the results with `tensor.insert` / `tensor.insert_slice` |
+    | `lz.for` yielding tensors | its first point, which gives the shape of the results, then an `scf.forall` over the others, each writing its slices (`tensor.parallel_insert_slice`) |
+    | `lz.for` yielding several results, some scalars | its first point, then an `scf.for` over the others building the results with `tensor.insert` / `tensor.insert_slice` |
     | `lz.sum`, `lz.prod`, `lz.max`, `lz.min` | an `scf.for` nest carrying the accumulator, combined in the scope's order |
     | `lz.get` | `tensor.extract`, or a rank-reducing `tensor.extract_slice` for a sub-tensor |
     | `lz.fill`, `lz.iota` | `linalg.fill` on `tensor.empty`, `tensor.generate` |
@@ -166,9 +167,55 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
     nested in a `tensor.generate`, bufferized) must be lowered before its
     parent: lowering the parent first makes the `linalg.index` operations
     of the inner body refer to the parent's loops.
+
+    With `parallel`, an operation that is not nested in a loop or in
+    another linalg operation becomes an `scf.parallel` over its parallel
+    dimensions (for `lz-outline-parallel`); nested ones become `scf.for`
+    nests, which run on one thread.
   }];
+  let options = [
+    Option<"parallel", "parallel", "bool", "false",
+           "Lower outermost operations to scf.parallel">
+  ];
   let dependentDialects = ["mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];
+}
+
+def OutlineParallel : Pass<"lz-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Outlines the outermost parallel loops for the runtime's "
+                "thread pool";
+  let description = [{
+    Each `scf.parallel` without results that is not nested in another loop
+    of its function, and that prints nothing (directly or through the
+    functions it calls), has its body moved to a new private function
+    `@<function>__par<N>(captured values..., %begin: index, %end: index)`
+    that runs the iterations [begin, end) of the first dimension (counted
+    from 0) and all of the others. The loop is replaced by a call of the
+    declaration `@<function>__par<N>__launch`, of the same type, with the
+    iteration range [0, trip count); the declaration carries the body
+    (`leibniz.parallel_body`) and an estimate of the work of one iteration
+    (`leibniz.parallel_cost`). `lz-lower-parallel-launch` turns these calls
+    into calls of the runtime's `leibniz_parallel_for` after the lowering
+    to the LLVM dialect.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def LowerParallelLaunch : Pass<"lz-lower-parallel-launch", "mlir::ModuleOp"> {
+  let summary = "Lowers the launches of outlined parallel loops to calls of "
+                "leibniz_parallel_for";
+  let description = [{
+    On the LLVM dialect: each call of a launch declaration that
+    `lz-outline-parallel` created stores its captured values into a
+    stack-allocated struct and calls
+    `leibniz_parallel_for(@<body>__task, %context, %begin, %end, %cost)`;
+    `@<body>__task(context, begin, end)` loads them and calls the body.
+    The declarations are removed.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
 #endif // LEIBNIZ_CONVERSION_PASSES_TD

@@ -1,0 +1,79 @@
+// RUN: leibniz-opt %s --lz-outline-parallel --split-input-file | FileCheck %s
+
+// The body of an outermost parallel loop moves to a function of the values
+// it uses and of an iteration range of its first dimension; constants are
+// copied into it. The cost is that of the body (4 operations) times the
+// inner trip count (4). The loop becomes a call of the launch declaration, over
+// the trip count.
+// CHECK-LABEL: func.func @scale
+// CHECK-SAME: (%[[X:.*]]: memref<?x4xf64>, %[[Y:.*]]: memref<?x4xf64>, %[[A:.*]]: f64)
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[N:.*]] = memref.dim %[[X]], %[[C0]]
+// CHECK: %[[TRIPS:.*]] = arith.divui
+// CHECK: call @scale__par__launch(%[[X]], %[[A]], %[[Y]], %{{.*}}, %[[TRIPS]])
+// CHECK-NOT: scf.parallel
+// CHECK: return
+// CHECK: func.func private @scale__par__launch(memref<?x4xf64>, f64, memref<?x4xf64>, index, index)
+// CHECK-SAME: leibniz.parallel_body = @scale__par
+// CHECK-SAME: leibniz.parallel_cost = 16 : i64
+// CHECK: func.func private @scale__par(%[[BX:.*]]: memref<?x4xf64>, %[[BA:.*]]: f64, %[[BY:.*]]: memref<?x4xf64>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
+// CHECK-SAME: llvm.linkage = #llvm.linkage<internal>
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[LO:.*]] = arith.muli %[[BEGIN]], %{{.*}} : index
+// CHECK-DAG: %[[HI:.*]] = arith.muli %[[END]], %{{.*}} : index
+// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %[[C4]])
+// CHECK: memref.load %[[BX]][%[[I]], %[[J]]]
+// CHECK: arith.mulf %{{.*}}, %[[BA]]
+// CHECK: memref.store %{{.*}}, %[[BY]][%[[I]], %[[J]]]
+func.func @scale(%x: memref<?x4xf64>, %y: memref<?x4xf64>, %a: f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %n = memref.dim %x, %c0 : memref<?x4xf64>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c4) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<?x4xf64>
+    %w = arith.mulf %v, %a : f64
+    memref.store %w, %y[%i, %j] : memref<?x4xf64>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Loops nested in another loop stay, and so do loops that print, directly
+// or through a call.
+// CHECK-LABEL: func.func @nested
+// CHECK: scf.for
+// CHECK: scf.parallel
+// CHECK-LABEL: func.func @prints
+// CHECK: scf.parallel
+// CHECK: call @show
+// CHECK-NOT: __launch
+func.func private @leibniz_print_f64(f64)
+func.func @show(%v: f64) {
+  call @leibniz_print_f64(%v) : (f64) -> ()
+  return
+}
+func.func @nested(%x: memref<?xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %cst = arith.constant 1.0 : f64
+  scf.for %k = %c0 to %n step %c1 {
+    scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+      memref.store %cst, %x[%i] : memref<?xf64>
+      scf.reduce
+    }
+  }
+  return
+}
+func.func @prints(%x: memref<?xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %v = memref.load %x[%i] : memref<?xf64>
+    func.call @show(%v) : (f64) -> ()
+    scf.reduce
+  }
+  return
+}
