@@ -84,11 +84,13 @@ void work(Job &job) {
 }
 
 /// Waits briefly for `ready()` by spinning, which is much faster to wake
-/// than a condition variable when loops follow each other closely. Returns
-/// whether `ready()` became true.
+/// than a condition variable when loops follow each other closely. After
+/// the first microseconds the spinning thread yields its core at each
+/// round, so that other threads (OpenBLAS's, the program's) can run.
+/// Returns whether `ready()` became true.
 template <typename Ready> bool spinUntil(Ready ready) {
   auto deadline = std::chrono::steady_clock::now() + kSpinTime;
-  for (;;) {
+  for (int round = 0;; ++round) {
     for (int i = 0; i < 64; ++i) {
       if (ready())
         return true;
@@ -98,6 +100,8 @@ template <typename Ready> bool spinUntil(Ready ready) {
     }
     if (std::chrono::steady_clock::now() > deadline)
       return ready();
+    if (round >= 16)
+      std::this_thread::yield();
   }
 }
 
