@@ -13,7 +13,9 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_LINALGTOLOOPS
@@ -128,7 +130,8 @@ public:
     return {pointer, i32(metadata.getStrides()[rank - 2])};
   }
 
-  void call(const Product &p, Value batch) {
+  /// C = A B + beta C; beta is 1 or, with `overwrite`, 0.
+  void call(const Product &p, Value batch, bool overwrite = false) {
     auto type = cast<MemRefType>(p.c.getType());
     Type element = type.getElementType();
     unsigned first = p.batched ? 1 : 0;
@@ -149,6 +152,10 @@ public:
     };
     Value one = arith::ConstantOp::create(builder, loc,
                                           builder.getFloatAttr(element, 1.0));
+    Value beta = overwrite
+                     ? arith::ConstantOp::create(
+                           builder, loc, builder.getFloatAttr(element, 0.0))
+                     : one;
     Value m = i32(memref::DimOp::create(builder, loc, p.c, first));
     Value n = i32(memref::DimOp::create(builder, loc, p.c, first + 1));
     Value k = i32(memref::DimOp::create(builder, loc, p.a, first + 1));
@@ -166,7 +173,7 @@ public:
                     lda,
                     b,
                     ldb,
-                    one,
+                    beta,
                     c,
                     ldc};
     func::CallOp::create(builder, loc, name, TypeRange(), args);
@@ -177,6 +184,25 @@ private:
   OpBuilder &builder;
   Location loc;
 };
+
+/// The `linalg.fill` of zeros (either sign) into `product`'s result just
+/// before it, with only operations free of memory effects in between: BLAS
+/// can overwrite the result instead.
+linalg::FillOp getZeroFill(Operation *product, Value result) {
+  for (Operation *op = product->getPrevNode(); op; op = op->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+      FloatAttr value;
+      if (fill.getOutputs()[0] == result &&
+          matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+          value.getValue().isZero())
+        return fill;
+      return {};
+    }
+    if (!isMemoryEffectFree(op))
+      return {};
+  }
+  return {};
+}
 
 struct LowerMatmulPass
     : public conversion::impl::LowerMatmulBase<LowerMatmulPass> {
@@ -226,12 +252,17 @@ struct LowerMatmulPass
           arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, work,
                                 index(builder, loc, blasThreshold));
       auto ifOp = scf::IfOp::create(builder, loc, large, true);
+      // A product into zeros needs them in the loops only: BLAS
+      // overwrites the result.
+      linalg::FillOp zeroFill = getZeroFill(op, p.c);
+      if (zeroFill)
+        zeroFill->moveBefore(ifOp.elseBlock(), ifOp.elseBlock()->begin());
       {
         OpBuilder::InsertionGuard guard(builder);
         builder.setInsertionPointToStart(ifOp.thenBlock());
         BlasBuilder blasBuilder(module, builder, loc);
         if (!p.batched) {
-          blasBuilder.call(p, Value());
+          blasBuilder.call(p, Value(), /*overwrite=*/bool(zeroFill));
         } else {
           scf::buildLoopNest(builder, loc, {index(builder, loc, 0)},
                              {memref::DimOp::create(builder, loc, p.c, 0)},
@@ -240,10 +271,11 @@ struct LowerMatmulPass
                                OpBuilder::InsertionGuard inner(builder);
                                builder.setInsertionPoint(b.getInsertionBlock(),
                                                          b.getInsertionPoint());
-                               blasBuilder.call(p, ivs[0]);
+                               blasBuilder.call(p, ivs[0],
+                                                /*overwrite=*/bool(zeroFill));
                              });
         }
-        builder.setInsertionPointToStart(ifOp.elseBlock());
+        builder.setInsertionPoint(ifOp.elseBlock()->getTerminator());
         buildLoops(builder, loc, p);
       }
       op->erase();

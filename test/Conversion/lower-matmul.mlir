@@ -40,3 +40,20 @@ func.func @batched(%a: memref<2x3x4xi64>, %b: memref<2x4x5xi64>, %c: memref<2x3x
   linalg.batch_matmul ins(%a, %b : memref<2x3x4xi64>, memref<2x4x5xi64>) outs(%c : memref<2x3x5xi64>)
   return
 }
+
+// A product into zeros: BLAS overwrites the result (beta = 0), and the
+// zeros are written in the loops' branch only.
+// BLAS-LABEL: func.func @fresh
+// BLAS-NOT: linalg.fill
+// BLAS: scf.if
+// BLAS: %[[BETA:.*]] = arith.constant 0.000000e+00 : f64
+// BLAS: call @cblas_dgemm({{.*}}, %[[BETA]], %{{.*}}, %{{.*}})
+// BLAS: } else {
+// BLAS-NEXT: linalg.fill
+// BLAS: scf.for
+func.func @fresh(%a: memref<?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?xf64>) {
+  %zero = arith.constant -0.0 : f64
+  linalg.fill ins(%zero : f64) outs(%c : memref<?x?xf64>)
+  linalg.matmul ins(%a, %b : memref<?x?xf64>, memref<?x?xf64>) outs(%c : memref<?x?xf64>)
+  return
+}
