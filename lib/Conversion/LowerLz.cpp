@@ -278,14 +278,148 @@ void lowerPeeled(RewriterBase &rewriter, Operation *scope) {
   rewriter.replaceOp(scope, ifOp.getResults());
 }
 
+/// A rough estimate of the work of one point of a scope's body, in simple
+/// operations; a nested scope or loop counts 16 runs of its body.
+int64_t estimateBodyCost(Region &region) {
+  int64_t cost = 0;
+  for (Operation &op : region.getOps()) {
+    int64_t nested = 0;
+    for (Region &inner : op.getRegions())
+      nested = std::max(nested, estimateBodyCost(inner));
+    cost += 1 + 16 * nested;
+  }
+  return std::min<int64_t>(cost, 1 << 20);
+}
+
+/// Whether `op` is outside every scope and loop of its function.
+bool isOutermost(Operation *op) {
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (isa<func::FuncOp>(parent))
+      return true;
+    if (!isa<scf::IfOp>(parent))
+      return false;
+  }
+  return true;
+}
+
+/// A loop nest over [lowerBounds, upperBounds) in the scope's order,
+/// folding the body's values into `init`. With `copy`, the body is cloned
+/// and the scope keeps it.
+Value buildReductionNest(RewriterBase &rewriter, Location loc, Operation *scope,
+                         ValueRange lowerBounds, ValueRange upperBounds,
+                         Value init, bool reassociate, bool copy) {
+  Block &body = scope->getRegion(0).front();
+  SmallVector<Value> steps(upperBounds.size(), indexConstant(rewriter, loc, 1));
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lowerBounds, upperBounds, steps, ValueRange{init},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange indices,
+          ValueRange accs) -> scf::ValueVector {
+        rewriter.setInsertionPoint(b.getInsertionBlock(),
+                                   b.getInsertionPoint());
+        SmallVector<Value> values = copy ? cloneBody(rewriter, body, indices)
+                                         : moveBody(rewriter, body, indices);
+        return {combine(rewriter, nestedLoc, scope, accs[0], values[0],
+                        reassociate)};
+      });
+  return nest.results.empty() ? init : nest.results.front();
+}
+
+/// The work (estimated operations) of one partition of a split reduction,
+/// and the most partitions.
+constexpr int64_t kPartitionWork = 1 << 15;
+constexpr int64_t kMaxPartitions = 64;
+
+/// A reassociated reduction split along its first range into partitions,
+/// as many as its estimated work calls for (at most kMaxPartitions), whose
+/// partial results an `scf.forall` computes and a loop combines in order.
+/// The number of partitions depends on the sizes only, not on the number
+/// of threads, so the result does not either. One partition is the plain
+/// loop nest.
+Value buildSplitReduction(RewriterBase &rewriter, Location loc,
+                          Operation *scope, Value init) {
+  ValueRange ranges = scope->getOperands();
+  Type type = init.getType();
+  Value zero = indexConstant(rewriter, loc, 0);
+  Value one = indexConstant(rewriter, loc, 1);
+  Value work =
+      indexConstant(rewriter, loc, estimateBodyCost(scope->getRegion(0)));
+  for (Value range : ranges)
+    work = arith::MulIOp::create(
+        rewriter, loc, work,
+        arith::MaxSIOp::create(rewriter, loc, range, zero));
+  Value parts = arith::DivSIOp::create(
+      rewriter, loc, work, indexConstant(rewriter, loc, kPartitionWork));
+  parts = arith::MinSIOp::create(rewriter, loc, parts,
+                                 indexConstant(rewriter, loc, kMaxPartitions));
+  parts = arith::MinSIOp::create(rewriter, loc, parts, ranges[0]);
+  Value split = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt,
+                                      parts, one);
+  auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{type}, split,
+                                /*withElseRegion=*/true);
+
+  // The partitions: partition p covers [p * n / parts, (p + 1) * n / parts)
+  // of the first range.
+  rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  auto partialsType = RankedTensorType::get({ShapedType::kDynamic}, type);
+  Value partials =
+      tensor::EmptyOp::create(rewriter, loc, partialsType, ValueRange{parts});
+  auto loop = scf::ForallOp::create(rewriter, loc, {OpFoldResult(zero)},
+                                    {OpFoldResult(parts)}, {OpFoldResult(one)},
+                                    ValueRange{partials}, std::nullopt);
+  rewriter.setInsertionPoint(loop.getTerminator());
+  Value p = loop.getInductionVar(0);
+  auto boundary = [&](Value index) {
+    return arith::DivSIOp::create(
+        rewriter, loc, arith::MulIOp::create(rewriter, loc, index, ranges[0]),
+        parts);
+  };
+  SmallVector<Value> lowerBounds(ranges.size(), zero);
+  SmallVector<Value> upperBounds(ranges);
+  lowerBounds[0] = boundary(p);
+  upperBounds[0] = boundary(arith::AddIOp::create(rewriter, loc, p, one));
+  Value partial =
+      buildReductionNest(rewriter, loc, scope, lowerBounds, upperBounds, init,
+                         /*reassociate=*/true, /*copy=*/true);
+  Value element = tensor::FromElementsOp::create(
+      rewriter, loc, RankedTensorType::get({1}, type), ValueRange{partial});
+  rewriter.setInsertionPointToStart(loop.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      rewriter, loc, element, loop.getRegionIterArgs()[0],
+      ArrayRef<OpFoldResult>{p},
+      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
+      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+  rewriter.setInsertionPointAfter(loop);
+  auto combineLoop = scf::ForOp::create(
+      rewriter, loc, zero, parts, one, ValueRange{init},
+      [&](OpBuilder &b, Location nestedLoc, Value index, ValueRange accs) {
+        Value value =
+            tensor::ExtractOp::create(b, nestedLoc, loop.getResult(0), index);
+        scf::YieldOp::create(b, nestedLoc,
+                             combine(b, nestedLoc, scope, accs[0], value,
+                                     /*reassociate=*/true));
+      });
+  scf::YieldOp::create(rewriter, loc, combineLoop.getResult(0));
+
+  // One partition: the plain nest, with the scope's body.
+  rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  SmallVector<Value> origin(ranges.size(), zero);
+  Value result = buildReductionNest(rewriter, loc, scope, origin, ranges, init,
+                                    /*reassociate=*/true, /*copy=*/false);
+  scf::YieldOp::create(rewriter, loc, result);
+  rewriter.setInsertionPointAfter(ifOp);
+  return ifOp.getResult(0);
+}
+
 /// A reduction to a scalar: a loop nest in the scope's order carrying the
 /// accumulator from the identity. A float sum starts from -0.0, the identity
 /// of IEEE addition (bit for bit, unlike +0.0), so that the fold equals the
 /// interpreter's fold from the first point; an empty float sum is +0.0.
+/// With `split`, the reduction is reassociated and split into partitions
+/// that may run in parallel.
 void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
-                          bool reassociate) {
+                          bool reassociate, bool split) {
   Location loc = scope->getLoc();
-  Block &body = scope->getRegion(0).front();
   ValueRange ranges = scope->getOperands();
   Type type = scope->getResult(0).getType();
   bool floatSum = isa<lz::SumOp>(scope) && isa<FloatType>(type);
@@ -293,21 +427,16 @@ void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
   if (floatSum)
     identity = rewriter.getFloatAttr(type, -0.0);
   Value init = arith::ConstantOp::create(rewriter, loc, identity);
-  SmallVector<Value> lowerBounds(ranges.size(),
-                                 indexConstant(rewriter, loc, 0));
-  SmallVector<Value> steps(ranges.size(), indexConstant(rewriter, loc, 1));
-  scf::LoopNest nest = scf::buildLoopNest(
-      rewriter, loc, lowerBounds, ranges, steps, ValueRange{init},
-      [&](OpBuilder &b, Location nestedLoc, ValueRange indices,
-          ValueRange accs) -> scf::ValueVector {
-        rewriter.setInsertionPoint(b.getInsertionBlock(),
-                                   b.getInsertionPoint());
-        SmallVector<Value> values = moveBody(rewriter, body, indices);
-        return {combine(rewriter, nestedLoc, scope, accs[0], values[0],
-                        reassociate)};
-      });
+  Value result;
+  if (split && !ranges.empty()) {
+    result = buildSplitReduction(rewriter, loc, scope, init);
+  } else {
+    SmallVector<Value> lowerBounds(ranges.size(),
+                                   indexConstant(rewriter, loc, 0));
+    result = buildReductionNest(rewriter, loc, scope, lowerBounds, ranges, init,
+                                reassociate, /*copy=*/false);
+  }
   rewriter.setInsertionPointAfter(scope);
-  Value result = nest.results.front();
   if (floatSum && !ranges.empty()) {
     Value empty = indexConstant(rewriter, loc, 0);
     Value isEmpty = arith::ConstantIntOp::create(rewriter, loc, 0, 1);
@@ -583,7 +712,8 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate) {
     if (isa<RankedTensorType>(op->getResult(0).getType()))
       lowerPeeled(rewriter, op);
     else
-      lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op));
+      lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op),
+                           reassociate && isOutermost(op));
     return true;
   }
   if (auto get = dyn_cast<lz::GetOp>(op)) {

@@ -37,7 +37,6 @@ using namespace leibniz;
 namespace {
 
 constexpr StringLiteral kBodyAttr = "leibniz.parallel_body";
-constexpr StringLiteral kCostAttr = "leibniz.parallel_cost";
 
 /// The trip count assumed for a loop whose bounds are not constants.
 constexpr int64_t kUnknownTripCount = 16;
@@ -71,38 +70,135 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
   return sum;
 }
 
-/// A rough estimate of the work of running `region` once, in simple
-/// operations: inner loops count their body times their trip count (or
+int64_t estimateCost(Region &region);
+
+/// A rough estimate of the work of running `op` once, in simple operations:
+/// an inner loop counts its body times its trip count (or
 /// kUnknownTripCount), calls and math functions count more than one.
+int64_t estimateCostOfOp(Operation &op) {
+  int64_t own = 1;
+  if (isa<func::CallOp, memref::CopyOp>(op))
+    own = 32;
+  else if (isa<math::MathDialect>(op.getDialect()))
+    own = 8;
+  int64_t nested = 0;
+  for (Region &inner : op.getRegions())
+    nested = std::max(nested, estimateCost(inner));
+  int64_t trips = 1;
+  if (auto loop = dyn_cast<scf::ForOp>(op)) {
+    trips = getConstantTripCount(loop.getLowerBound(), loop.getUpperBound(),
+                                 loop.getStep())
+                .value_or(kUnknownTripCount);
+  } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+    for (auto [lb, ub, step] :
+         llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))
+      trips = saturatingMul(
+          trips,
+          getConstantTripCount(lb, ub, step).value_or(kUnknownTripCount));
+  } else if (isa<scf::WhileOp>(op)) {
+    trips = kUnknownTripCount;
+  }
+  return saturatingAdd(own, saturatingMul(trips, nested));
+}
+
+/// The estimate of running `region` once.
 int64_t estimateCost(Region &region) {
   int64_t cost = 0;
-  for (Operation &op : region.getOps()) {
-    int64_t own = 1;
-    if (isa<func::CallOp, memref::CopyOp>(op))
-      own = 32;
-    else if (isa<math::MathDialect>(op.getDialect()))
-      own = 8;
-    int64_t nested = 0;
-    for (Region &inner : op.getRegions())
-      nested = std::max(nested, estimateCost(inner));
-    int64_t trips = 1;
-    if (auto loop = dyn_cast<scf::ForOp>(op)) {
-      trips = getConstantTripCount(loop.getLowerBound(), loop.getUpperBound(),
-                                   loop.getStep())
-                  .value_or(kUnknownTripCount);
-    } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
-      for (auto [lb, ub, step] : llvm::zip(
-               loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))
-        trips = saturatingMul(
-            trips,
-            getConstantTripCount(lb, ub, step).value_or(kUnknownTripCount));
-    } else if (isa<scf::WhileOp>(op)) {
-      trips = kUnknownTripCount;
-    }
-    cost =
-        saturatingAdd(cost, saturatingAdd(own, saturatingMul(trips, nested)));
-  }
+  for (Operation &op : region.getOps())
+    cost = saturatingAdd(cost, estimateCostOfOp(op));
   return std::max<int64_t>(cost, 1);
+}
+
+/// The trip count max(0, ceil((upper - lower) / step)) at run time.
+Value buildTripCount(OpBuilder &builder, Location loc, Value lower, Value upper,
+                     Value step) {
+  Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+  Value distance = arith::MaxSIOp::create(
+      builder, loc, arith::SubIOp::create(builder, loc, upper, lower), zero);
+  return arith::DivUIOp::create(
+      builder, loc,
+      arith::SubIOp::create(builder, loc,
+                            arith::AddIOp::create(builder, loc, distance, step),
+                            one),
+      step);
+}
+
+/// Recomputes `value`, defined in `loop` from values defined above it and
+/// from its first induction variable, at the builder's point for the first
+/// iteration (the induction variable at its lower bound). Fails for values
+/// that need anything else (a load, an inner loop's result).
+FailureOr<Value> materializeAtFirstIteration(OpBuilder &builder,
+                                             scf::ParallelOp loop, Value value,
+                                             IRMapping &mapping,
+                                             unsigned depth = 0) {
+  if (Value known = mapping.lookupOrNull(value))
+    return known;
+  if (!loop->isAncestor(value.getParentRegion()->getParentOp()))
+    return value;
+  if (value == loop.getInductionVars().front()) {
+    mapping.map(value, loop.getLowerBound().front());
+    return loop.getLowerBound().front();
+  }
+  Operation *def = value.getDefiningOp();
+  if (!def || depth > 8 || !isa<arith::ArithDialect>(def->getDialect()) ||
+      def->getNumRegions() != 0)
+    return failure();
+  for (Value operand : def->getOperands())
+    if (failed(materializeAtFirstIteration(builder, loop, operand, mapping,
+                                           depth + 1)))
+      return failure();
+  Operation *clone = builder.clone(*def, mapping);
+  return clone->getResult(cast<OpResult>(value).getResultNumber());
+}
+
+/// The estimated work of one iteration of `loop`, computed before it runs:
+/// estimateCost's estimate, except that the trip counts of the loops
+/// directly in its body, and those of its inner dimensions, are their
+/// values at run time when they can be computed there (for the first
+/// iteration).
+Value buildCostEstimate(OpBuilder &builder, Location loc,
+                        scf::ParallelOp loop) {
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  };
+  IRMapping mapping;
+  auto tripCount = [&](Value lb, Value ub, Value step) -> Value {
+    if (std::optional<int64_t> trips = getConstantTripCount(lb, ub, step))
+      return constant(*trips);
+    FailureOr<Value> lower =
+        materializeAtFirstIteration(builder, loop, lb, mapping);
+    FailureOr<Value> upper =
+        materializeAtFirstIteration(builder, loop, ub, mapping);
+    FailureOr<Value> stride =
+        materializeAtFirstIteration(builder, loop, step, mapping);
+    if (failed(lower) || failed(upper) || failed(stride))
+      return constant(kUnknownTripCount);
+    return buildTripCount(builder, loc, *lower, *upper, *stride);
+  };
+
+  int64_t fixed = 0;
+  Value cost;
+  for (Operation &op : loop.getRegion().getOps()) {
+    auto inner = dyn_cast<scf::ForOp>(op);
+    if (!inner) {
+      fixed = saturatingAdd(fixed, estimateCostOfOp(op));
+      continue;
+    }
+    Value term =
+        arith::MulIOp::create(builder, loc,
+                              tripCount(inner.getLowerBound(),
+                                        inner.getUpperBound(), inner.getStep()),
+                              constant(estimateCost(inner.getRegion())));
+    cost = cost ? arith::AddIOp::create(builder, loc, cost, term) : term;
+  }
+  cost = cost ? arith::AddIOp::create(builder, loc, cost, constant(fixed))
+              : constant(fixed);
+  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound().drop_front(),
+                                       loop.getUpperBound().drop_front(),
+                                       loop.getStep().drop_front()))
+    cost = arith::MulIOp::create(builder, loc, cost, tripCount(lb, ub, step));
+  return cost;
 }
 
 /// The functions that print, directly or through the functions they call.
@@ -232,35 +328,23 @@ struct OutlineParallelPass
     builder.setInsertionPointAfter(clone);
     func::ReturnOp::create(builder, loc);
 
-    // The launch declaration, and its call with the trip count.
+    // The launch declaration, and its call with the trip count and the
+    // estimated work of an iteration.
     builder.setInsertionPoint(body);
-    auto launch = func::FuncOp::create(
-        builder, loc, body.getSymName().str() + "__launch", type);
+    argTypes.push_back(indexType);
+    auto launch =
+        func::FuncOp::create(builder, loc, body.getSymName().str() + "__launch",
+                             FunctionType::get(context, argTypes, {}));
     launch.setPrivate();
     symbols.insert(launch);
     launch->setAttr(kBodyAttr, FlatSymbolRefAttr::get(body));
-    int64_t cost = estimateCost(loop.getRegion());
-    for (auto [lb, ub, st] : llvm::zip(loop.getLowerBound().drop_front(),
-                                       loop.getUpperBound().drop_front(),
-                                       loop.getStep().drop_front()))
-      cost = saturatingMul(
-          cost, getConstantTripCount(lb, ub, st).value_or(kUnknownTripCount));
-    launch->setAttr(kCostAttr, builder.getI64IntegerAttr(cost));
 
     builder.setInsertionPoint(loop);
-    // The trip count max(0, ceil((upper - lower) / step)).
     Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
-    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    Value distance = arith::MaxSIOp::create(
-        builder, loc, arith::SubIOp::create(builder, loc, upper, lower), zero);
-    Value trips = arith::DivUIOp::create(
-        builder, loc,
-        arith::SubIOp::create(
-            builder, loc, arith::AddIOp::create(builder, loc, distance, step),
-            one),
-        step);
+    Value trips = buildTripCount(builder, loc, lower, upper, step);
+    Value cost = buildCostEstimate(builder, loc, loop);
     SmallVector<Value> operands(captures.begin(), captures.end());
-    operands.append({zero, trips});
+    operands.append({zero, trips, cost});
     func::CallOp::create(builder, loc, launch, operands);
     loop.erase();
   }
@@ -304,17 +388,19 @@ struct LowerParallelLaunchPass
 
     for (LLVM::LLVMFuncOp launch : launches) {
       auto bodyRef = dyn_cast<FlatSymbolRefAttr>(launch->getAttr(kBodyAttr));
-      auto cost = dyn_cast_or_null<IntegerAttr>(launch->getAttr(kCostAttr));
       auto body = bodyRef ? symbols.lookup<LLVM::LLVMFuncOp>(bodyRef.getValue())
                           : LLVM::LLVMFuncOp();
+      // (captured values..., begin, end, cost); the body has no cost.
       ArrayRef<Type> params = launch.getFunctionType().getParams();
-      if (!body || !cost || params.size() < 2 ||
-          body.getFunctionType() != launch.getFunctionType()) {
+      if (!body || params.size() < 3 ||
+          params.take_back(3) != ArrayRef<Type>{i64Type, i64Type, i64Type} ||
+          body.getFunctionType().getParams() != params.drop_back() ||
+          !isa<LLVM::LLVMVoidType>(body.getFunctionType().getReturnType())) {
         launch.emitError("malformed parallel launch declaration");
         return signalPassFailure();
       }
       auto contextType =
-          LLVM::LLVMStructType::getLiteral(context, params.drop_back(2));
+          LLVM::LLVMStructType::getLiteral(context, params.drop_back(3));
       LLVM::LLVMFuncOp task =
           createTask(builder, symbols, body, contextType, ptrType, i64Type);
 
@@ -334,7 +420,7 @@ struct LowerParallelLaunchPass
                                              contextType, count);
         builder.setInsertionPoint(call);
         ValueRange args = call.getArgOperands();
-        for (auto [i, value] : llvm::enumerate(args.drop_back(2))) {
+        for (auto [i, value] : llvm::enumerate(args.drop_back(3))) {
           Value field = LLVM::GEPOp::create(
               builder, callLoc, ptrType, contextType, frame,
               ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
@@ -342,13 +428,10 @@ struct LowerParallelLaunchPass
         }
         Value taskAddress = LLVM::AddressOfOp::create(builder, callLoc, ptrType,
                                                       task.getSymName());
-        Value costValue =
-            LLVM::ConstantOp::create(builder, callLoc, i64Type,
-                                     builder.getI64IntegerAttr(cost.getInt()));
-        LLVM::CallOp::create(builder, callLoc, runtime,
-                             ValueRange{taskAddress, frame,
-                                        args[args.size() - 2],
-                                        args[args.size() - 1], costValue});
+        LLVM::CallOp::create(
+            builder, callLoc, runtime,
+            ValueRange{taskAddress, frame, args[args.size() - 3],
+                       args[args.size() - 2], args[args.size() - 1]});
         call.erase();
       }
       symbols.erase(launch);

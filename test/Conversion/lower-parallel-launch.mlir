@@ -1,10 +1,11 @@
 // RUN: leibniz-opt %s --lz-lower-parallel-launch --split-input-file --verify-diagnostics | FileCheck %s
 
-// A launch stores the captured values into a struct allocated on the
-// caller's entry and passes it, with the task that unpacks it, the
-// iteration range and the cost, to the runtime.
+// A launch (captured values, iteration range, cost) stores the captured
+// values into a struct allocated on the caller's entry and passes it, with
+// the task that unpacks it, the iteration range and the cost, to the
+// runtime.
 // CHECK-LABEL: llvm.func @f
-// CHECK-SAME: (%[[P:.*]]: !llvm.ptr, %[[A:.*]]: f64, %[[N:.*]]: i64)
+// CHECK-SAME: (%[[P:.*]]: !llvm.ptr, %[[A:.*]]: f64, %[[N:.*]]: i64, %[[COST:.*]]: i64)
 // CHECK: %[[FRAME:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(ptr, f64)>
 // CHECK: %[[ZERO:.*]] = llvm.mlir.constant(0 : i64)
 // CHECK: %[[F0:.*]] = llvm.getelementptr %[[FRAME]][0, 0]
@@ -12,7 +13,6 @@
 // CHECK: %[[F1:.*]] = llvm.getelementptr %[[FRAME]][0, 1]
 // CHECK: llvm.store %[[A]], %[[F1]]
 // CHECK: %[[TASK:.*]] = llvm.mlir.addressof @f__par__task
-// CHECK: %[[COST:.*]] = llvm.mlir.constant(5 : i64)
 // CHECK: llvm.call @leibniz_parallel_for(%[[TASK]], %[[FRAME]], %[[ZERO]], %[[N]], %[[COST]])
 // CHECK-NOT: f__par__launch
 // CHECK: llvm.func internal @f__par__task(%[[CTX:.*]]: !llvm.ptr, %[[B:.*]]: i64, %[[E:.*]]: i64)
@@ -22,12 +22,12 @@
 // CHECK: %[[L1:.*]] = llvm.load %[[G1]] : !llvm.ptr -> f64
 // CHECK: llvm.call @f__par(%[[L0]], %[[L1]], %[[B]], %[[E]])
 // CHECK: llvm.func @leibniz_parallel_for(!llvm.ptr, !llvm.ptr, i64, i64, i64)
-llvm.func @f(%p: !llvm.ptr, %a: f64, %n: i64) {
+llvm.func @f(%p: !llvm.ptr, %a: f64, %n: i64, %cost: i64) {
   %c0 = llvm.mlir.constant(0 : i64) : i64
-  llvm.call @f__par__launch(%p, %a, %c0, %n) : (!llvm.ptr, f64, i64, i64) -> ()
+  llvm.call @f__par__launch(%p, %a, %c0, %n, %cost) : (!llvm.ptr, f64, i64, i64, i64) -> ()
   llvm.return
 }
-llvm.func @f__par__launch(!llvm.ptr, f64, i64, i64) attributes {leibniz.parallel_body = @f__par, leibniz.parallel_cost = 5 : i64}
+llvm.func @f__par__launch(!llvm.ptr, f64, i64, i64, i64) attributes {leibniz.parallel_body = @f__par}
 llvm.func internal @f__par(%p: !llvm.ptr, %a: f64, %b: i64, %e: i64) {
   llvm.return
 }
@@ -35,4 +35,13 @@ llvm.func internal @f__par(%p: !llvm.ptr, %a: f64, %b: i64, %e: i64) {
 // -----
 
 // expected-error @below {{malformed parallel launch declaration}}
-llvm.func @g__par__launch(!llvm.ptr, i64, i64) attributes {leibniz.parallel_body = @missing, leibniz.parallel_cost = 5 : i64}
+llvm.func @g__par__launch(!llvm.ptr, i64, i64, i64) attributes {leibniz.parallel_body = @missing}
+
+// -----
+
+// The body must take the launch's operands but the cost.
+llvm.func internal @h__par(%p: !llvm.ptr, %b: i64, %e: i64, %c: i64) {
+  llvm.return
+}
+// expected-error @below {{malformed parallel launch declaration}}
+llvm.func @h__par__launch(!llvm.ptr, i64, i64, i64) attributes {leibniz.parallel_body = @h__par}

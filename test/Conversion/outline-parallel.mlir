@@ -1,27 +1,25 @@
-// RUN: leibniz-opt %s --lz-outline-parallel --split-input-file | FileCheck %s
+// RUN: leibniz-opt %s --lz-outline-parallel --canonicalize --split-input-file | FileCheck %s
 
 // The body of an outermost parallel loop moves to a function of the values
 // it uses and of an iteration range of its first dimension; constants are
-// copied into it. The cost is that of the body (4 operations) times the
-// inner trip count (4). The loop becomes a call of the launch declaration, over
-// the trip count.
+// copied into it. The loop becomes a call of the launch declaration, over
+// the trip count, with the estimated work of an iteration: that of the body
+// (4 operations) times the inner trip count (4).
 // CHECK-LABEL: func.func @scale
 // CHECK-SAME: (%[[X:.*]]: memref<?x4xf64>, %[[Y:.*]]: memref<?x4xf64>, %[[A:.*]]: f64)
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
-// CHECK-DAG: %[[N:.*]] = memref.dim %[[X]], %[[C0]]
-// CHECK: %[[TRIPS:.*]] = arith.divui
-// CHECK: call @scale__par__launch(%[[X]], %[[A]], %[[Y]], %{{.*}}, %[[TRIPS]])
+// CHECK: %[[N:.*]] = memref.dim %[[X]], %[[C0]]
+// CHECK: %[[TRIPS:.*]] = arith.maxsi %[[N]], %[[C0]]
+// CHECK: call @scale__par__launch(%[[X]], %[[A]], %[[Y]], %[[C0]], %[[TRIPS]], %[[C16]])
 // CHECK-NOT: scf.parallel
 // CHECK: return
-// CHECK: func.func private @scale__par__launch(memref<?x4xf64>, f64, memref<?x4xf64>, index, index)
+// CHECK: func.func private @scale__par__launch(memref<?x4xf64>, f64, memref<?x4xf64>, index, index, index)
 // CHECK-SAME: leibniz.parallel_body = @scale__par
-// CHECK-SAME: leibniz.parallel_cost = 16 : i64
 // CHECK: func.func private @scale__par(%[[BX:.*]]: memref<?x4xf64>, %[[BA:.*]]: f64, %[[BY:.*]]: memref<?x4xf64>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
 // CHECK-SAME: llvm.linkage = #llvm.linkage<internal>
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
-// CHECK-DAG: %[[LO:.*]] = arith.muli %[[BEGIN]], %{{.*}} : index
-// CHECK-DAG: %[[HI:.*]] = arith.muli %[[END]], %{{.*}} : index
-// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %[[C4]])
+// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%[[BEGIN]], %{{.*}}) to (%[[END]], %[[C4]])
 // CHECK: memref.load %[[BX]][%[[I]], %[[J]]]
 // CHECK: arith.mulf %{{.*}}, %[[BA]]
 // CHECK: memref.store %{{.*}}, %[[BY]][%[[I]], %[[J]]]
@@ -73,6 +71,39 @@ func.func @prints(%x: memref<?xf64>, %n: index) {
   scf.parallel (%i) = (%c0) to (%n) step (%c1) {
     %v = memref.load %x[%i] : memref<?xf64>
     func.call @show(%v) : (f64) -> ()
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// The cost of an iteration is computed before the loop runs: a loop in the
+// body whose bounds depend only on the induction variable and on values
+// from outside counts its trip count at the first iteration (here m - 0)
+// times the cost of its body (3: the load, the add and the yield), plus the
+// other operations (the store and the terminator).
+// CHECK-LABEL: func.func @rows
+// CHECK-SAME: (%[[X:.*]]: memref<?x?xf64>, %[[S:.*]]: memref<?xf64>, %[[N:.*]]: index, %[[M:.*]]: index)
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[TRIPS:.*]] = arith.maxsi %[[N]], %[[C0]]
+// CHECK: %[[INNER:.*]] = arith.maxsi %[[M]], %[[C0]]
+// CHECK: %[[WORK:.*]] = arith.muli %[[INNER]], %[[C3]]
+// CHECK: %[[COST:.*]] = arith.addi %[[WORK]], %[[C2]]
+// CHECK: call @rows__par__launch(%[[X]], %[[M]], %[[S]], %[[C0]], %[[TRIPS]], %[[COST]])
+func.func @rows(%x: memref<?x?xf64>, %s: memref<?xf64>, %n: index, %m: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %t = scf.for %j = %i to %m step %c1 iter_args(%acc = %zero) -> (f64) {
+      %v = memref.load %x[%i, %j] : memref<?x?xf64>
+      %a = arith.addf %acc, %v : f64
+      scf.yield %a : f64
+    }
+    memref.store %t, %s[%i] : memref<?xf64>
     scf.reduce
   }
   return

@@ -257,7 +257,8 @@ int runEmit() {
     if (emitStage >= Stage::Linalg) {
       PassManager pm(&compilation.context);
       if (emitStage == Stage::Linalg)
-        pm.addPass(conversion::createLowerLz());
+        pm.addPass(conversion::createLowerLz(
+            {/*reassociate=*/pipelineOptions->optLevel >= 3}));
       else if (failed(checkCompilable(module)) ||
                failed(driver::buildCPUPipeline(pm, *pipelineOptions)))
         return 1;

@@ -35,7 +35,12 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     the combining operations of scalar float reductions carry the
     `reassoc` fast-math flag, which lets LLVM vectorize them: the sum is
     then taken in another order and differs from the interpreter's in the
-    last bits. Tuples and `lz.print` are left as they are.
+    last bits. With `reassociate`, a scalar reduction outside every scope
+    and loop is also split along its first range into partitions (one per
+    2^15 estimated operations, at most 64), whose partial results an
+    `scf.forall` computes and a loop combines in order; the number of
+    partitions depends on the sizes only, so the result does not depend on
+    the number of threads. Tuples and `lz.print` are left as they are.
 
     ```
     leibniz-opt prog.mlir --lower-lz
@@ -132,8 +137,10 @@ def LowerMatmul : Pass<"lz-lower-matmul", "mlir::func::FuncOp"> {
     With `blas`, products of `f64` or `f32` whose rows are contiguous call
     `cblas_dgemm` / `cblas_sgemm` (row-major, accumulating into the result)
     when m * n * k is at least `blas-threshold`, and the loops otherwise.
-    BLAS sums in its own order, with fused multiply-adds: the results
-    differ from the interpreter's in the last bits. The program must then
+    A product into a result just filled with zeros overwrites it instead
+    (beta = 0), and the fill moves into the loops' branch. BLAS sums in its
+    own order, with fused multiply-adds: the results differ from the
+    interpreter's in the last bits. The program must then
     be linked with a CBLAS (OpenBLAS).
   }];
   let options = [
@@ -191,12 +198,16 @@ def OutlineParallel : Pass<"lz-outline-parallel", "mlir::ModuleOp"> {
     `@<function>__par<N>(captured values..., %begin: index, %end: index)`
     that runs the iterations [begin, end) of the first dimension (counted
     from 0) and all of the others. The loop is replaced by a call of the
-    declaration `@<function>__par<N>__launch`, of the same type, with the
-    iteration range [0, trip count); the declaration carries the body
-    (`leibniz.parallel_body`) and an estimate of the work of one iteration
-    (`leibniz.parallel_cost`). `lz-lower-parallel-launch` turns these calls
-    into calls of the runtime's `leibniz_parallel_for` after the lowering
-    to the LLVM dialect.
+    declaration `@<function>__par<N>__launch(captured values..., %begin,
+    %end, %cost)`, which names the body (`leibniz.parallel_body`), with the
+    iteration range [0, trip count) and an estimate of the work of one
+    iteration computed just before the loop: operations count 1 (calls and
+    copies 32, math functions 8), loops their body times their trip count,
+    which is the value at the first iteration when it can be computed from
+    the induction variable and values from outside, else a constant or 16.
+    The runtime runs loops of little estimated work on one thread.
+    `lz-lower-parallel-launch` turns these calls into calls of the runtime's
+    `leibniz_parallel_for` after the lowering to the LLVM dialect.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::func::FuncDialect",
