@@ -197,16 +197,25 @@ LogicalResult evaluateTensorSplat(Interpreter &interp, tensor::SplatOp op) {
                        interp.lookupTensor(op.getInput()).get(0));
 }
 
+/// The offsets, sizes and strides of a slice operation.
+struct Slice {
+  SmallVector<int64_t> offsets, sizes, strides;
+};
+Slice readSlice(Interpreter &interp, OffsetSizeAndStrideOpInterface op) {
+  Slice slice;
+  for (OpFoldResult ofr : op.getMixedOffsets())
+    slice.offsets.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedSizes())
+    slice.sizes.push_back(readIndex(interp, ofr));
+  for (OpFoldResult ofr : op.getMixedStrides())
+    slice.strides.push_back(readIndex(interp, ofr));
+  return slice;
+}
+
 LogicalResult evaluateExtractSlice(Interpreter &interp,
                                    tensor::ExtractSliceOp op) {
   const Tensor &source = interp.lookupTensor(op.getSource());
-  SmallVector<int64_t> offsets, sizes, strides;
-  for (OpFoldResult ofr : op.getMixedOffsets())
-    offsets.push_back(readIndex(interp, ofr));
-  for (OpFoldResult ofr : op.getMixedSizes())
-    sizes.push_back(readIndex(interp, ofr));
-  for (OpFoldResult ofr : op.getMixedStrides())
-    strides.push_back(readIndex(interp, ofr));
+  auto [offsets, sizes, strides] = readSlice(interp, op);
   if (failed(checkTensorShape(interp, op, sizes)))
     return failure();
   Tensor slice(source.getElementType(), sizes);
@@ -272,13 +281,7 @@ LogicalResult evaluateConcat(Interpreter &interp, tensor::ConcatOp op) {
 LogicalResult leibniz::interp::insertSlice(Interpreter &interp,
                                            OffsetSizeAndStrideOpInterface op,
                                            const Tensor &source, Tensor &dest) {
-  SmallVector<int64_t> offsets, sizes, strides;
-  for (OpFoldResult ofr : op.getMixedOffsets())
-    offsets.push_back(readIndex(interp, ofr));
-  for (OpFoldResult ofr : op.getMixedSizes())
-    sizes.push_back(readIndex(interp, ofr));
-  for (OpFoldResult ofr : op.getMixedStrides())
-    strides.push_back(readIndex(interp, ofr));
+  auto [offsets, sizes, strides] = readSlice(interp, op);
   std::optional<int64_t> count = Tensor::getElementCount(sizes);
   if (!count || *count != source.getNumElements())
     return interp.emitError(op)
