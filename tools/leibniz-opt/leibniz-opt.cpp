@@ -12,6 +12,7 @@
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Interpreter/Passes.h"
+#include "leibniz/Rewrite/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -25,6 +26,10 @@
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
+  int status;
+  if (leibniz::rewrite::handleRewriteOptions(argc, argv, status))
+    return status;
+
   mlir::DialectRegistry registry;
   registry.insert<leibniz::ad::ADDialect, leibniz::lz::LzDialect,
                   mlir::arith::ArithDialect, mlir::func::FuncDialect,
@@ -33,6 +38,7 @@ int main(int argc, char **argv) {
 
   // Leibniz passes.
   leibniz::interp::registerInterpreterPasses();
+  leibniz::rewrite::registerRewritePasses();
   leibniz::driver::registerPipelines();
   leibniz::driver::registerPipelineDependencies(registry);
 

@@ -1,0 +1,44 @@
+//===- Passes.td - Rewrite passes --------------------------*- tablegen -*-===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_REWRITE_PASSES_TD
+#define LEIBNIZ_REWRITE_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LzRewrite : Pass<"lz-rewrite", "mlir::ModuleOp"> {
+  let summary = "Rewrites the program with a strategy of named rules";
+  let description = [{
+    Applies an ELEVATE-style strategy, written in the strategy language of
+    docs/rewriting.md, to the module: the module is the program point, its
+    functions are its children, the operations of a function's body are the
+    function's children, and so on.
+
+    ```
+    leibniz-opt prog.mlir --lz-rewrite='normalize(fuse-for-get <+ tuple-proj) ; topDown(try(dce))'
+    leibniz-opt prog.mlir --lz-rewrite='strategy=cleanup stats=true'
+    ```
+
+    The option string is the strategy itself unless it starts with
+    `strategy=` or `stats=` (a strategy with spaces then needs quotes:
+    `strategy="a <+ b" stats=true`).
+
+    A strategy that fails is an error. A malformed strategy is an error
+    with the column of the mistake; so is a strategy that would not mean
+    what it means in ELEVATE when run in place (a left choice that may fail
+    after it changed the program, or a predicate that changes it).
+    `leibniz-opt --list-rules` lists the rules and strategies, and
+    `leibniz-opt --print-strategy=NAME` prints a definition.
+  }];
+  let options = [
+    Option<"strategy", "strategy", "std::string", "\"cleanup\"",
+           "The strategy to apply (default: the named strategy cleanup)">,
+    Option<"stats", "stats", "bool", "false",
+           "Print how often each rule fired to stderr">
+  ];
+}
+
+#endif // LEIBNIZ_REWRITE_PASSES_TD
