@@ -24,8 +24,11 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SetVector.h"
 
+#include <functional>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace leibniz::rewrite;
@@ -158,23 +161,87 @@ private:
   std::string error;
 };
 
-/// Records what happens to operations while a rule rewrites.
+/// Records what happens to operations while a rule rewrites and, for the
+/// worklist of `normalize`, the operations whose rules may now apply
+/// differently: new and modified operations, the users of replaced
+/// results, and the producers of the operands of replaced and erased
+/// operations (which may have become dead).
 struct Tracker : public RewriterBase::Listener {
   void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint) override {
     erased.erase(op);
+    if (affected)
+      affected->insert(op);
+  }
+  void notifyOperationModified(Operation *op) override {
+    if (affected)
+      affected->insert(op);
   }
   void notifyOperationReplaced(Operation *op, ValueRange values) override {
+    replacements[op] = nullptr;
     for (Value value : values)
       if (Operation *def = value.getDefiningOp()) {
         replacements[op] = def;
-        return;
+        break;
       }
-    replacements[op] = nullptr;
+    if (affected)
+      for (Operation *user : op->getUsers())
+        affected->insert(user);
   }
-  void notifyOperationErased(Operation *op) override { erased.insert(op); }
+  void notifyOperationErased(Operation *op) override {
+    erased.insert(op);
+    if (!affected)
+      return;
+    affected->remove(op);
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        affected->insert(def);
+    if (onErase)
+      onErase(op);
+  }
 
   llvm::DenseSet<Operation *> erased;
   llvm::DenseMap<Operation *, Operation *> replacements;
+  llvm::SetVector<Operation *> *affected = nullptr;
+  std::function<void(Operation *)> onErase;
+};
+
+/// Whether `a` comes before `b` in pre-order.
+bool precedes(Operation *a, Operation *b) {
+  if (a == b)
+    return false;
+  // The paths from the outermost ancestor down to each.
+  auto path = [](Operation *op) {
+    SmallVector<Operation *> ops;
+    for (; op; op = op->getParentOp())
+      ops.push_back(op);
+    std::reverse(ops.begin(), ops.end());
+    return ops;
+  };
+  SmallVector<Operation *> pa = path(a), pb = path(b);
+  size_t i = 0;
+  while (i < pa.size() && i < pb.size() && pa[i] == pb[i])
+    ++i;
+  if (i == pa.size())
+    return true; // `a` encloses `b`.
+  if (i == pb.size())
+    return false;
+  Operation *x = pa[i], *y = pb[i];
+  if (x->getBlock() == y->getBlock())
+    return x->isBeforeInBlock(y);
+  if (x->getParentRegion() != y->getParentRegion())
+    return x->getParentRegion()->getRegionNumber() <
+           y->getParentRegion()->getRegionNumber();
+  for (Block &block : *x->getParentRegion()) {
+    if (&block == x->getBlock())
+      return true;
+    if (&block == y->getBlock())
+      return false;
+  }
+  llvm_unreachable("blocks of a region not found in it");
+}
+
+struct PreOrder {
+  bool operator()(Operation *a, Operation *b) const { return precedes(a, b); }
 };
 
 /// A strategy with the environment of its parameters.
@@ -237,14 +304,26 @@ public:
       for (const StrategyRef &operand : strategy.operands)
         args->push_back({operand.get(), env});
       const Definition &definition = *strategy.definition;
+      if (definition.prelude && definition.name == "normalize" && !reference) {
+        SmallVector<const Rule *> rules;
+        if (collectRules(args->front(), rules))
+          return normalize(rules, point);
+      }
       if (definition.prelude && definition.name == "repeat") {
         // try(s ; repeat(s)), as a loop.
         const Closure &s = args->front();
         for (;;) {
+          unsigned before = changes;
           FailureOr<Operation *> next =
               apply(*s.strategy, point, s.environment);
           if (failed(next))
             return point;
+          if (changes == before) {
+            // ELEVATE's repeat(s) diverges here; report it instead.
+            reportError(point, "'repeat' would not terminate: its strategy "
+                               "succeeded without changing the program");
+            return failure();
+          }
           point = *next;
         }
       }
@@ -255,8 +334,84 @@ public:
   }
 
   llvm::StringMap<unsigned> statistics;
+  /// Whether `normalize` runs as defined instead of with the worklist.
+  bool reference = false;
+  bool errorReported = false;
 
 private:
+  void reportError(Operation *point, const Twine &message) {
+    errorReported = true;
+    emitError(point ? point->getLoc() : UnknownLoc::get(rewriter.getContext()),
+              message);
+  }
+
+  /// The rules of a left choice of rules (r1 <+ r2 <+ ...), through
+  /// parameters; false for any other strategy.
+  bool collectRules(const Closure &closure,
+                    SmallVectorImpl<const Rule *> &rules) {
+    const Strategy &strategy = *closure.strategy;
+    switch (strategy.kind) {
+    case Strategy::Kind::Rule:
+      if (strategy.rule->isPredicate())
+        return false;
+      rules.push_back(strategy.rule);
+      return true;
+    case Strategy::Kind::Choice:
+      return collectRules({strategy.operands[0].get(), closure.environment},
+                          rules) &&
+             collectRules({strategy.operands[1].get(), closure.environment},
+                          rules);
+    case Strategy::Kind::Param:
+      return collectRules((*closure.environment)[strategy.param], rules);
+    default:
+      return false;
+    }
+  }
+
+  /// normalize(r1 <+ r2 <+ ...) with a worklist: the rules apply at the
+  /// first operation in pre-order where one applies, the first that applies
+  /// there, until none applies anywhere, exactly as the definition
+  /// (repeat(topDown(...)), restarting from the point) does. Only the
+  /// operations that a rewrite may have affected are tried again.
+  FailureOr<Operation *> normalize(ArrayRef<const Rule *> rules,
+                                   Operation *point) {
+    if (!point)
+      return point;
+    std::set<Operation *, PreOrder> candidates;
+    point->walk<WalkOrder::PreOrder>(
+        [&](Operation *op) { candidates.insert(op); });
+    llvm::SetVector<Operation *> affected;
+    tracker.affected = &affected;
+    tracker.onErase = [&](Operation *op) { candidates.erase(op); };
+    while (!candidates.empty()) {
+      Operation *op = *candidates.begin();
+      bool fired = false;
+      for (const Rule *rule : rules) {
+        affected.clear();
+        if (succeeded(applyRule(*rule, op))) {
+          fired = true;
+          break;
+        }
+      }
+      if (!fired) {
+        candidates.erase(candidates.begin());
+        continue;
+      }
+      for (Operation *changed : affected) {
+        if (tracker.erased.contains(changed))
+          continue;
+        // Rules at an enclosing operation may depend on what it holds
+        // (whether it is dead).
+        for (Operation *op = changed; op && op != point->getParentOp();
+             op = op->getParentOp())
+          candidates.insert(op);
+      }
+    }
+    tracker.affected = nullptr;
+    tracker.onErase = nullptr;
+    return point;
+  }
+
   FailureOr<Operation *> applyRule(const Rule &rule, Operation *point) {
     if (!point)
       return failure();
@@ -264,8 +419,10 @@ private:
     rewriter.setInsertionPoint(point);
     if (failed(rule.apply(point, rewriter)))
       return failure();
-    if (!rule.isPredicate())
+    if (!rule.isPredicate()) {
       ++statistics[rule.getName()];
+      ++changes;
+    }
     if (!tracker.erased.contains(point))
       return point;
     return tracker.replacements.lookup(point);
@@ -304,6 +461,8 @@ private:
 
   Tracker tracker;
   PatternRewriter rewriter;
+  /// The number of rewrites so far.
+  unsigned changes = 0;
 };
 
 StrategyEngine::StrategyEngine(MLIRContext *context)
@@ -325,6 +484,12 @@ FailureOr<Operation *> StrategyEngine::apply(const Strategy &strategy,
     return emitError(point->getLoc(), "invalid strategy: ") << error;
   return impl->apply(strategy, point, std::make_shared<std::vector<Closure>>());
 }
+
+void StrategyEngine::setReferenceNormalize(bool reference) {
+  impl->reference = reference;
+}
+
+bool StrategyEngine::hasReportedError() const { return impl->errorReported; }
 
 const llvm::StringMap<unsigned> &StrategyEngine::getStatistics() const {
   return impl->statistics;

@@ -32,7 +32,7 @@ struct LzRewritePass
       function_ref<LogicalResult(const Twine &)> errorHandler) override {
     StringRef text = options.trim();
     if (text.empty() || text.starts_with("strategy=") ||
-        text.starts_with("stats="))
+        text.starts_with("stats=") || text.starts_with("reference="))
       return Base::initializeOptions(options, errorHandler);
     strategy = text.str();
     return success();
@@ -56,7 +56,10 @@ struct LzRewritePass
       return signalPassFailure();
     }
     StrategyEngine engine(&getContext());
+    engine.setReferenceNormalize(reference);
     FailureOr<Operation *> result = engine.apply(**parsed, module);
+    if (engine.hasReportedError())
+      return signalPassFailure();
     if (stats) {
       for (const auto &rule : library.getRules().getRules())
         if (unsigned count = engine.getStatistics().lookup(rule->getName()))

@@ -172,24 +172,6 @@ void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
 class CanonicalizeTest : public ::testing::TestWithParam<Case> {};
 
-/// `value` with its float elements replaced, in turn, by the values that
-/// tell rewrites apart when random data does not: signed zeros, infinities
-/// and NaN.
-RuntimeValue withSpecialFloats(const RuntimeValue &value, unsigned &next) {
-  static const double specials[] = {-0.0, 0.0, INFINITY, -INFINITY, NAN, -1.5};
-  if (value.isTuple()) {
-    std::vector<RuntimeValue> elements;
-    for (const RuntimeValue &element : value.getElements())
-      elements.push_back(withSpecialFloats(element, next));
-    return RuntimeValue::getTuple(std::move(elements));
-  }
-  Tensor tensor = value.getTensor();
-  if (tensor.isFloat())
-    for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i)
-      tensor.setFloat(i, specials[next++ % std::size(specials)]);
-  return tensor;
-}
-
 bool containsOp(ModuleOp module, StringRef name) {
   bool found = false;
   module.walk(
@@ -214,7 +196,7 @@ TEST_P(CanonicalizeTest, PreservesResults) {
       FailureOr<RuntimeValue> arg =
           makeRandomValue(type, seed * 100 + pos, 3, error);
       ASSERT_TRUE(succeeded(arg)) << error;
-      args.push_back(seed < 3 ? *arg : withSpecialFloats(*arg, next));
+      args.push_back(seed < 3 ? *arg : test::withSpecialFloats(*arg, next));
     }
     Interpreter before(*module);
     auto expected = test::run(before, "f", args);

@@ -18,6 +18,9 @@
 
 #include "gtest/gtest.h"
 
+#include <cmath>
+#include <iterator>
+
 using namespace mlir;
 using namespace leibniz;
 
@@ -67,4 +70,23 @@ test::run(interp::Interpreter &interpreter, StringRef name,
   if (failed(results))
     return {};
   return *results;
+}
+
+interp::RuntimeValue
+leibniz::test::withSpecialFloats(const interp::RuntimeValue &value,
+                                 unsigned &next) {
+  using interp::RuntimeValue;
+  using interp::Tensor;
+  static const double specials[] = {-0.0, 0.0, INFINITY, -INFINITY, NAN, -1.5};
+  if (value.isTuple()) {
+    std::vector<RuntimeValue> elements;
+    for (const RuntimeValue &element : value.getElements())
+      elements.push_back(withSpecialFloats(element, next));
+    return RuntimeValue::getTuple(std::move(elements));
+  }
+  Tensor tensor = value.getTensor();
+  if (tensor.isFloat())
+    for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i)
+      tensor.setFloat(i, specials[next++ % std::size(specials)]);
+  return tensor;
 }

@@ -32,6 +32,12 @@ interp::Tensor makeTensor(mlir::Type elementType, llvm::ArrayRef<int64_t> shape,
 /// `count` doubles uniform in [-1, 1) from a fixed-seed generator.
 std::vector<double> randomValues(std::mt19937_64 &rng, size_t count);
 
+/// `value` with its float elements replaced, in turn, by the values that
+/// tell rewrites apart when random data does not: signed zeros, infinities
+/// and NaN. `next` says where in that list to continue.
+interp::RuntimeValue withSpecialFloats(const interp::RuntimeValue &value,
+                                       unsigned &next);
+
 /// Calls `name` and returns its results; fails the test if the call fails.
 llvm::SmallVector<interp::RuntimeValue>
 run(interp::Interpreter &interpreter, llvm::StringRef name,

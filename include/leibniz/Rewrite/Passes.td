@@ -23,8 +23,14 @@ def LzRewrite : Pass<"lz-rewrite", "mlir::ModuleOp"> {
     ```
 
     The option string is the strategy itself unless it starts with
-    `strategy=` or `stats=` (a strategy with spaces then needs quotes:
-    `strategy="a <+ b" stats=true`).
+    `strategy=`, `stats=` or `reference=` (a strategy with spaces then
+    needs quotes: `strategy="a <+ b" stats=true`).
+
+    `normalize(r1 <+ r2 <+ ...)` over rules runs with a worklist: after a
+    rewrite only the operations it may have affected are tried again,
+    always the first in pre-order, which gives exactly the result of the
+    definition `repeat(topDown(...))`; `reference=true` runs the
+    definition instead (the tests compare the two).
 
     A strategy that fails is an error. A malformed strategy is an error
     with the column of the mistake; so is a strategy that would not mean
@@ -37,7 +43,10 @@ def LzRewrite : Pass<"lz-rewrite", "mlir::ModuleOp"> {
     Option<"strategy", "strategy", "std::string", "\"cleanup\"",
            "The strategy to apply (default: the named strategy cleanup)">,
     Option<"stats", "stats", "bool", "false",
-           "Print how often each rule fired to stderr">
+           "Print how often each rule fired to stderr">,
+    Option<"reference", "reference", "bool", "false",
+           "Run normalize over rule sets as defined, restarting from the "
+           "root after each rewrite, instead of with the worklist">
   ];
 }
 

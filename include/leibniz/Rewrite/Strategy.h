@@ -131,6 +131,15 @@ public:
   mlir::FailureOr<mlir::Operation *> apply(const Strategy &strategy,
                                            mlir::Operation *point);
 
+  /// Runs `normalize` over a choice of rules as defined (restarting from
+  /// the point after each rewrite) instead of with the worklist, which
+  /// gives the same result faster.
+  void setReferenceNormalize(bool reference);
+
+  /// Whether an error was emitted while applying (a `repeat` that would
+  /// not terminate).
+  bool hasReportedError() const;
+
   /// How often each rule succeeded.
   const llvm::StringMap<unsigned> &getStatistics() const;
 

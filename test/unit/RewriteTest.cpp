@@ -1,0 +1,343 @@
+//===- RewriteTest.cpp - Strategies and rules -----------------------------===//
+//
+// Part of Leibniz.
+//
+// The combinators' semantics on small programs, including the point a
+// strategy leaves and the propagation of failure; and every rule's
+// soundness: each program is interpreted before and after normalize(rule)
+// on seeded random inputs and on inputs made of signed zeros, infinities
+// and NaN, and the results must be identical, with the rule having fired.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtils.h"
+
+#include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Rewrite/Strategy.h"
+
+#include "Lz/LzOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+
+#include "gtest/gtest.h"
+
+using namespace mlir;
+using namespace leibniz;
+using namespace leibniz::interp;
+using namespace leibniz::rewrite;
+
+namespace {
+
+StrategyRef parseStrategy(StringRef text) {
+  StrategyError error;
+  FailureOr<StrategyRef> strategy = StrategyLibrary::getLz().parse(text, error);
+  EXPECT_TRUE(succeeded(strategy))
+      << text.str() << ": column " << error.column << ": " << error.message;
+  return succeeded(strategy) ? *strategy : StrategyRef();
+}
+
+/// The first operation named `name` in `module`.
+Operation *findOp(ModuleOp module, StringRef name) {
+  Operation *found = nullptr;
+  module.walk([&](Operation *op) {
+    if (!found && op->getName().getStringRef() == name)
+      found = op;
+  });
+  return found;
+}
+
+const char *kProgram = R"mlir(
+func.func @f(%x: tensor<?xf64>, %n: index, %j: index, %a: f64) -> (f64, f64) {
+  %sq = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %s = arith.mulf %e, %e : f64
+    lz.yield %s : f64
+  }
+  %r = lz.get %sq[%j] : tensor<?xf64>
+  %m = arith.mulf %a, %a : f64
+  %t = lz.tuple(%m, %r : f64, f64)
+  %p = lz.proj %t[0] : tuple<f64, f64>
+  return %p, %r : f64, f64
+}
+)mlir";
+
+class StrategyTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    context = test::makeContext();
+    module = test::parse(*context, kProgram);
+    ASSERT_TRUE(module);
+    func = cast<func::FuncOp>(findOp(*module, "func.func"));
+  }
+
+  FailureOr<Operation *> apply(StringRef text, Operation *point) {
+    StrategyRef strategy = parseStrategy(text);
+    if (!strategy)
+      return failure();
+    StrategyEngine engine(context.get());
+    return engine.apply(*strategy, point);
+  }
+
+  std::unique_ptr<MLIRContext> context;
+  OwningOpRef<ModuleOp> module;
+  func::FuncOp func;
+};
+
+TEST_F(StrategyTest, IdAndFail) {
+  EXPECT_EQ(*apply("id", func), func.getOperation());
+  EXPECT_TRUE(failed(apply("fail", func)));
+  EXPECT_TRUE(failed(apply("id ; fail", func)));
+  EXPECT_EQ(*apply("fail <+ id", func), func.getOperation());
+}
+
+TEST_F(StrategyTest, ARuleMovesThePointToTheReplacement) {
+  // proj(tuple(m, r))[0] is m: the point becomes m's operation.
+  Operation *proj = findOp(*module, "lz.proj");
+  Operation *mul =
+      proj->getOperand(0).getDefiningOp()->getOperand(0).getDefiningOp();
+  FailureOr<Operation *> point = apply("tuple-proj", proj);
+  ASSERT_TRUE(succeeded(point));
+  EXPECT_EQ(*point, mul);
+  EXPECT_EQ(findOp(*module, "lz.proj"), nullptr);
+}
+
+TEST_F(StrategyTest, AFailingRuleChangesNothing) {
+  Operation *get = findOp(*module, "lz.get");
+  // The first get is inside the traversal and reads an argument.
+  EXPECT_TRUE(failed(apply("fuse-for-get", get)));
+  EXPECT_TRUE(failed(apply("tuple-proj <+ for-size", get)));
+  EXPECT_EQ(findOp(*module, "lz.get"), get);
+}
+
+TEST_F(StrategyTest, SequenceRunsAtTheNewPoint) {
+  Operation *proj = findOp(*module, "lz.proj");
+  // After tuple-proj the point is the multiplication, not a projection.
+  EXPECT_TRUE(failed(apply("tuple-proj ; tuple-proj", proj)));
+  module = test::parse(*context, kProgram);
+  proj = findOp(*module, "lz.proj");
+  EXPECT_TRUE(succeeded(apply("tuple-proj ; not(is-get)", proj)));
+}
+
+TEST_F(StrategyTest, TraversalsVisitDirectChildren) {
+  // The function's children are the operations of its body: a traversal,
+  // a read, a product, a tuple, a projection and the return.
+  EXPECT_TRUE(succeeded(apply("one(is-for)", func)));
+  EXPECT_TRUE(failed(apply("all(is-for)", func)));
+  EXPECT_TRUE(succeeded(apply("some(is-get)", func)));
+  EXPECT_TRUE(failed(apply("some(is-sum)", func)));
+  // The read inside the traversal is not a child of the function.
+  EXPECT_TRUE(succeeded(apply("one(is-for ; one(is-get))", func)));
+  EXPECT_TRUE(failed(apply("all(not(is-get))", func)));
+  // one applies its strategy to the first child where it succeeds only.
+  ASSERT_TRUE(succeeded(apply("one(tuple-proj <+ fuse-for-get)", func)));
+  EXPECT_NE(findOp(*module, "lz.proj"), nullptr);
+}
+
+TEST_F(StrategyTest, PredicatesAndConditionals) {
+  Operation *forOp = findOp(*module, "lz.for");
+  EXPECT_TRUE(succeeded(apply("is-for", forOp)));
+  EXPECT_TRUE(failed(apply("not(is-for)", forOp)));
+  EXPECT_TRUE(succeeded(apply("if(is-for, id, fail)", forOp)));
+  EXPECT_TRUE(failed(apply("if(is-sum, id, fail)", forOp)));
+  EXPECT_TRUE(succeeded(apply("contains(is-get)", forOp)));
+  EXPECT_TRUE(failed(apply("contains(is-sum)", func)));
+}
+
+TEST_F(StrategyTest, WholeTreeTraversals) {
+  // topDown finds the first match in pre-order: the read of the traversal.
+  ASSERT_TRUE(succeeded(apply("topDown(fuse-for-get <+ tuple-proj)", func)));
+  EXPECT_NE(findOp(*module, "lz.proj"), nullptr);
+  // normalize rewrites to a fixed point; cleanup also removes dead code.
+  ASSERT_TRUE(succeeded(apply("cleanup", *module)));
+  EXPECT_EQ(findOp(*module, "lz.proj"), nullptr);
+  EXPECT_EQ(findOp(*module, "lz.for"), nullptr);
+  // allTopDown fails where its strategy fails at any point.
+  EXPECT_TRUE(failed(apply("allTopDown(is-func)", *module)));
+  EXPECT_TRUE(succeeded(apply("tryAll(dce)", *module)));
+}
+
+TEST_F(StrategyTest, StrategiesThatCannotBeUndoneAreRejected) {
+  std::string error;
+  EXPECT_TRUE(failed(StrategyEngine::verify(
+      *parseStrategy("(tuple-proj ; fail) <+ id"), error)));
+  EXPECT_TRUE(
+      failed(StrategyEngine::verify(*parseStrategy("not(tuple-proj)"), error)));
+  EXPECT_TRUE(succeeded(
+      StrategyEngine::verify(*parseStrategy("repeat(topDown(dce))"), error)));
+  EXPECT_TRUE(succeeded(StrategyEngine::verify(
+      *parseStrategy("not(is-for) <+ (is-get ; fail)"), error)));
+}
+
+TEST(StrategyLanguageTest, PrintsWhatItParses) {
+  for (const char *text :
+       {"topDown(try(dce))", "a <+ b", "fuse-for-get ; dce <+ id",
+        "(dce <+ id) ; dce", "if(is-for, all(dce), one(dce))"}) {
+    StrategyError error;
+    FailureOr<StrategyRef> strategy =
+        StrategyLibrary::getLz().parse(text, error);
+    if (StringRef(text) == "a <+ b") {
+      EXPECT_TRUE(failed(strategy));
+      EXPECT_EQ(error.column, 1u);
+      continue;
+    }
+    ASSERT_TRUE(succeeded(strategy)) << text << ": " << error.message;
+    EXPECT_EQ(printStrategy(**strategy), text);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The rules preserve meaning
+//===----------------------------------------------------------------------===//
+
+struct RuleCase {
+  const char *rule;
+  /// A function @f whose results the rule must not change.
+  const char *source;
+};
+
+const RuleCase kRuleCases[] = {
+    {"fuse-for-get", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %i: index, %j: index) -> (f64, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %n = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %t = lz.for %a < %n, %b < %m : tensor<?x?xf64> {
+    %e = lz.get %x[%b, %a] : tensor<?x?xf64>
+    %s = arith.addf %e, %e : f64
+    lz.yield %s : f64
+  }
+  %ii = arith.remui %i, %n : index
+  %jj = arith.remui %j, %m : index
+  %r = lz.get %t[%ii, %jj] : tensor<?x?xf64>
+  %row = lz.get %t[%ii] : tensor<?x?xf64>
+  return %r, %row : f64, tensor<?xf64>
+})mlir"},
+    {"for-size", R"mlir(
+func.func @f(%x: tensor<?xf64>) -> (index, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %t = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    lz.yield %e : f64
+  }
+  %d = tensor.dim %t, %c0 : tensor<?xf64>
+  return %d, %t : index, tensor<?xf64>
+})mlir"},
+    {"tuple-proj", R"mlir(
+func.func @f(%a: f64, %b: tensor<?xf64>) -> (f64, tensor<?xf64>) {
+  %t = lz.tuple(%a, %b : f64, tensor<?xf64>)
+  %p = lz.proj %t[0] : tuple<f64, tensor<?xf64>>
+  %q = lz.proj %t[1] : tuple<f64, tensor<?xf64>>
+  return %p, %q : f64, tensor<?xf64>
+})mlir"},
+    {"dce", R"mlir(
+func.func @f(%a: f64, %n: index) -> f64 {
+  %u = arith.mulf %a, %a : f64
+  %t = lz.for %i < %n : tensor<?xf64> {
+    lz.yield %a : f64
+  }
+  %s = arith.addf %a, %a : f64
+  return %s : f64
+})mlir"},
+    {"add-zero", R"mlir(
+func.func @f(%a: f64, %k: i64) -> (f64, f64, f64, f64, i64, i64) {
+  %nz = arith.constant -0.0 : f64
+  %pz = arith.constant 0.0 : f64
+  %z = arith.constant 0 : i64
+  %r1 = arith.addf %a, %nz : f64
+  %r2 = arith.addf %nz, %a : f64
+  %r3 = arith.subf %a, %pz : f64
+  %r4 = arith.addf %a, %pz : f64
+  %r5 = arith.addi %k, %z : i64
+  %r6 = arith.subi %k, %z : i64
+  return %r1, %r2, %r3, %r4, %r5, %r6 : f64, f64, f64, f64, i64, i64
+})mlir"},
+    {"mul-one", R"mlir(
+func.func @f(%a: f64, %k: i64) -> (f64, f64, f64, i64) {
+  %one = arith.constant 1.0 : f64
+  %i1 = arith.constant 1 : i64
+  %r1 = arith.mulf %a, %one : f64
+  %r2 = arith.mulf %one, %a : f64
+  %r3 = arith.divf %a, %one : f64
+  %r4 = arith.muli %i1, %k : i64
+  return %r1, %r2, %r3, %r4 : f64, f64, f64, i64
+})mlir"},
+    {"mul-zero-int", R"mlir(
+func.func @f(%k: i64, %a: f64) -> (i64, i64, f64) {
+  %z = arith.constant 0 : i64
+  %fz = arith.constant 0.0 : f64
+  %r1 = arith.muli %k, %z : i64
+  %r2 = arith.muli %z, %k : i64
+  %r3 = arith.mulf %a, %fz : f64
+  return %r1, %r2, %r3 : i64, i64, f64
+})mlir"},
+};
+
+void PrintTo(const RuleCase &c, std::ostream *os) { *os << c.rule; }
+
+class RuleTest : public ::testing::TestWithParam<RuleCase> {};
+
+TEST_P(RuleTest, PreservesResults) {
+  const RuleCase &c = GetParam();
+  auto context = test::makeContext();
+  auto module = test::parse(*context, c.source);
+  ASSERT_TRUE(module);
+  auto func = module->lookupSymbol<func::FuncOp>("f");
+  ASSERT_TRUE(func);
+
+  OwningOpRef<ModuleOp> rewritten = cast<ModuleOp>((*module)->clone());
+  StrategyEngine engine(context.get());
+  StrategyRef strategy =
+      parseStrategy(std::string("normalize(") + c.rule + ")");
+  ASSERT_TRUE(strategy);
+  ASSERT_TRUE(succeeded(engine.apply(*strategy, *rewritten)));
+  EXPECT_GT(engine.getStatistics().lookup(c.rule), 0u)
+      << c.rule << " did not fire";
+  ASSERT_TRUE(succeeded(mlir::verify(*rewritten)));
+
+  for (uint64_t seed = 0; seed < 6; ++seed) {
+    SmallVector<RuntimeValue> args;
+    unsigned next = seed;
+    for (auto [pos, type] : llvm::enumerate(func.getArgumentTypes())) {
+      std::string error;
+      FailureOr<RuntimeValue> arg =
+          makeRandomValue(type, seed * 100 + pos, 3, error);
+      ASSERT_TRUE(succeeded(arg)) << error;
+      args.push_back(seed < 3 ? *arg : test::withSpecialFloats(*arg, next));
+    }
+    Interpreter before(*module);
+    auto expected = test::run(before, "f", args);
+    Interpreter after(*rewritten);
+    auto actual = test::run(after, "f", args);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (auto [a, e] : llvm::zip(actual, expected))
+      EXPECT_TRUE(a == e) << c.rule << " changed a result (seed " << seed
+                          << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Lz, RuleTest, ::testing::ValuesIn(kRuleCases),
+                         [](const ::testing::TestParamInfo<RuleCase> &info) {
+                           std::string name = info.param.rule;
+                           for (char &ch : name)
+                             if (ch == '-')
+                               ch = '_';
+                           return name;
+                         });
+
+/// Every rule of the library has a semantic test above (predicates aside).
+TEST(RuleTest, EveryRuleIsTested) {
+  for (const auto &rule : getLzRules().getRules()) {
+    if (rule->isPredicate())
+      continue;
+    bool tested = llvm::any_of(kRuleCases, [&](const RuleCase &c) {
+      return rule->getName() == c.rule;
+    });
+    EXPECT_TRUE(tested) << "no semantic test of rule " << rule->getName().str();
+  }
+}
+
+} // namespace
