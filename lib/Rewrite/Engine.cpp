@@ -167,10 +167,19 @@ private:
 /// results, and the producers of the operands of replaced and erased
 /// operations (which may have become dead).
 struct Tracker : public RewriterBase::Listener {
-  void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint) override {
+  void notifyOperationInserted(Operation *op,
+                               OpBuilder::InsertPoint previous) override {
     erased.erase(op);
-    if (affected)
-      affected->insert(op);
+    if (!affected)
+      return;
+    affected->insert(op);
+    // A moved operation: where it was, its enclosing operation changed,
+    // and the worklist's order is no longer valid.
+    if (previous.isSet()) {
+      moved = true;
+      if (Operation *parent = previous.getBlock()->getParentOp())
+        affected->insert(parent);
+    }
   }
   void notifyOperationModified(Operation *op) override {
     if (affected)
@@ -203,6 +212,8 @@ struct Tracker : public RewriterBase::Listener {
   llvm::DenseMap<Operation *, Operation *> replacements;
   llvm::SetVector<Operation *> *affected = nullptr;
   std::function<void(Operation *)> onErase;
+  /// Whether an operation moved since this was last reset.
+  bool moved = false;
 };
 
 /// Whether `a` comes before `b` in pre-order.
@@ -382,12 +393,18 @@ private:
         [&](Operation *op) { candidates.insert(op); });
     llvm::SetVector<Operation *> affected;
     tracker.affected = &affected;
-    tracker.onErase = [&](Operation *op) { candidates.erase(op); };
+    // While the order is valid, erased operations leave the worklist as
+    // they go; after a move, it is rebuilt once the rule is done.
+    tracker.onErase = [&](Operation *op) {
+      if (!tracker.moved)
+        candidates.erase(op);
+    };
     while (!candidates.empty()) {
       Operation *op = *candidates.begin();
       bool fired = false;
       for (const Rule *rule : rules) {
         affected.clear();
+        tracker.moved = false;
         if (succeeded(applyRule(*rule, op))) {
           fired = true;
           break;
@@ -396,6 +413,16 @@ private:
       if (!fired) {
         candidates.erase(candidates.begin());
         continue;
+      }
+      if (tracker.moved) {
+        // Only pointers are read here: erased operations are gone.
+        std::vector<Operation *> kept;
+        for (Operation *candidate : candidates)
+          if (!tracker.erased.contains(candidate))
+            kept.push_back(candidate);
+        candidates.clear();
+        candidates.insert(kept.begin(), kept.end());
+        tracker.moved = false;
       }
       for (Operation *changed : affected) {
         if (tracker.erased.contains(changed))

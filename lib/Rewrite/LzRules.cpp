@@ -14,9 +14,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 using namespace mlir;
@@ -170,6 +173,244 @@ LogicalResult mulZeroInt(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether `op` computes a value and nothing else, and cannot fail at run
+/// time (so that it may run where it did not: reads can be out of bounds,
+/// integer divisions can divide by zero).
+bool isSafeToMove(Operation *op) {
+  return op->getNumRegions() == 0 && op->getNumResults() > 0 && isPure(op) &&
+         !isa<lz::GetOp>(op);
+}
+
+/// The scopes and loops of lz.
+bool isScopeOp(Operation *op) {
+  return isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+             lz::LoopOp>(op);
+}
+
+/// An operation in the body of a scope or loop that uses nothing defined
+/// inside it moves before it (let-floating, loop-invariant code motion).
+LogicalResult hoistInvariant(Operation *op, PatternRewriter &rewriter) {
+  Operation *scope = op->getParentOp();
+  if (!scope || !isScopeOp(scope) || !isSafeToMove(op))
+    return failure();
+  for (Value operand : op->getOperands())
+    if (scope->isAncestor(operand.getParentRegion()->getParentOp()))
+      return failure();
+  rewriter.moveOpBefore(op, scope);
+  return success();
+}
+
+/// An operation equal to one that dominates it (same name, operands,
+/// attributes and types) is replaced by it: the first such operation in
+/// program order.
+LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
+  if (op->getNumOperands() == 0 || !isSafeToMove(op))
+    return failure();
+  Operation *best = nullptr;
+  for (Operation *other : op->getOperand(0).getUsers()) {
+    if (other == op || other->getNumRegions() != 0 ||
+        !OperationEquivalence::isEquivalentTo(
+            other, op, OperationEquivalence::IgnoreLocations))
+      continue;
+    // `other` must come before `op` in a block that encloses it.
+    Operation *ancestor = other->getBlock()->findAncestorOpInBlock(*op);
+    if (!ancestor || ancestor == other || !other->isBeforeInBlock(ancestor))
+      continue;
+    // Of two that dominate `op`, the one in the outer block comes first.
+    auto comesFirst = [](Operation *a, Operation *b) {
+      if (a->getBlock() == b->getBlock())
+        return a->isBeforeInBlock(b);
+      return a->getBlock()->findAncestorOpInBlock(*b) != nullptr;
+    };
+    if (!best || comesFirst(other, best))
+      best = other;
+  }
+  if (!best)
+    return failure();
+  rewriter.replaceOp(op, best->getResults());
+  return success();
+}
+
+/// `scf.if` on a constant condition is the branch it takes.
+LogicalResult constantIf(Operation *op, PatternRewriter &rewriter) {
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  if (!ifOp)
+    return failure();
+  IntegerAttr condition;
+  if (!matchPattern(ifOp.getCondition(), m_Constant(&condition)))
+    return failure();
+  Region &taken = condition.getValue().isZero() ? ifOp.getElseRegion()
+                                                : ifOp.getThenRegion();
+  if (taken.empty()) {
+    if (ifOp.getNumResults() != 0)
+      return failure();
+    rewriter.eraseOp(ifOp);
+    return success();
+  }
+  Block &block = taken.front();
+  auto yield = cast<scf::YieldOp>(block.getTerminator());
+  SmallVector<Value> results(yield.getOperands());
+  rewriter.inlineBlockBefore(&block, ifOp);
+  rewriter.eraseOp(yield);
+  rewriter.replaceOp(ifOp, results);
+  return success();
+}
+
+/// sum k < n. (if k == j then a(k) else 0), with j not depending on k:
+/// only the point j contributes, so the sum is
+/// if 0 <= j < n then a(j) else the sum of zeros. Exactly, in IEEE
+/// arithmetic: with +0.0 as the zero, a(j) is summed with zeros when
+/// n > 1 (a(j) + 0.0, which turns -0.0 into +0.0); with -0.0, the sum is
+/// a(j), and the sum of zeros is -0.0 unless the sum is empty (+0.0). The
+/// other operations of the body must not be able to fail (they no longer
+/// run at every point).
+LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
+  auto sum = dyn_cast<lz::SumOp>(op);
+  if (!sum || sum.getRanges().size() != 1)
+    return failure();
+  Block &body = sum.getBody().front();
+  Value k = body.getArgument(0);
+  auto ifOp = sum.getYield().getOperand(0).getDefiningOp<scf::IfOp>();
+  if (!ifOp || ifOp->getBlock() != &body || ifOp.getNumResults() != 1 ||
+      ifOp.getElseRegion().empty())
+    return failure();
+  Type type = sum.getResult().getType();
+  // The zero.
+  Value zero =
+      cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator()).getOperand(0);
+  Attribute zeroAttr;
+  if (!matchPattern(zero, m_Constant(&zeroAttr)))
+    return failure();
+  bool negativeZero = false;
+  if (auto f = dyn_cast<FloatAttr>(zeroAttr)) {
+    if (!f.getValue().isZero())
+      return failure();
+    negativeZero = f.getValue().isNegative();
+  } else if (auto i = dyn_cast<IntegerAttr>(zeroAttr)) {
+    if (!i.getValue().isZero())
+      return failure();
+  } else {
+    return failure();
+  }
+  // The condition k == j, k possibly cast to a 64-bit integer.
+  auto cmp = ifOp.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+    return failure();
+  auto isIndex = [&](Value v) {
+    if (v == k)
+      return true;
+    auto cast = v.getDefiningOp<arith::IndexCastOp>();
+    return cast && cast.getIn() == k && cast.getType().isInteger(64);
+  };
+  auto isOutside = [&](Value v) {
+    return !sum->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  Value j;
+  if (isIndex(cmp.getLhs()) && isOutside(cmp.getRhs()))
+    j = cmp.getRhs();
+  else if (isIndex(cmp.getRhs()) && isOutside(cmp.getLhs()))
+    j = cmp.getLhs();
+  else
+    return failure();
+  for (Operation &inner : body.without_terminator())
+    if (&inner != ifOp && !isSafeToMove(&inner))
+      return failure();
+
+  Location loc = sum.getLoc();
+  rewriter.setInsertionPoint(sum);
+  Value n = sum.getRanges()[0];
+  Type jType = j.getType();
+  Value nInJ =
+      jType.isIndex()
+          ? n
+          : arith::IndexCastOp::create(rewriter, loc, jType, n).getResult();
+  Value jZero = arith::ConstantOp::create(rewriter, loc, jType,
+                                          rewriter.getZeroAttr(jType));
+  // One operation per statement: the order of the IR does not depend on
+  // the order in which the compiler evaluates arguments.
+  Value notNegative =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, j, jZero);
+  Value belowSize =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, j, nInJ);
+  Value inRange = arith::AndIOp::create(rewriter, loc, notNegative, belowSize);
+  bool isFloat = isa<FloatType>(type);
+  auto newIf = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
+                                 /*withElseRegion=*/true);
+  // The point j.
+  rewriter.setInsertionPointToStart(newIf.thenBlock());
+  Value jIndex = jType.isIndex()
+                     ? j
+                     : arith::IndexCastOp::create(rewriter, loc,
+                                                  rewriter.getIndexType(), j)
+                           .getResult();
+  IRMapping mapping;
+  mapping.map(k, jIndex);
+  for (Operation &inner : body.without_terminator())
+    if (&inner != ifOp)
+      rewriter.clone(inner, mapping);
+  for (Operation &inner : ifOp.thenBlock()->without_terminator())
+    rewriter.clone(inner, mapping);
+  Value value = mapping.lookupOrDefault(
+      cast<scf::YieldOp>(ifOp.thenBlock()->getTerminator()).getOperand(0));
+  if (isFloat && !negativeZero) {
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value plusZero = arith::ConstantOp::create(
+        rewriter, loc, type, rewriter.getFloatAttr(type, 0.0));
+    Value withZeros = arith::AddFOp::create(rewriter, loc, value, plusZero);
+    Value single =
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, n, one);
+    value = arith::SelectOp::create(rewriter, loc, single, value, withZeros);
+  }
+  scf::YieldOp::create(rewriter, loc, value);
+  // No point: the sum of zeros.
+  rewriter.setInsertionPointToStart(newIf.elseBlock());
+  Value zeros;
+  if (isFloat && negativeZero) {
+    Value zeroIndex = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value empty = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::sle, n, zeroIndex);
+    Value plusZero = arith::ConstantOp::create(
+        rewriter, loc, type, rewriter.getFloatAttr(type, 0.0));
+    Value minusZero = arith::ConstantOp::create(
+        rewriter, loc, type, rewriter.getFloatAttr(type, -0.0));
+    zeros = arith::SelectOp::create(rewriter, loc, empty, plusZero, minusZero);
+  } else {
+    zeros = arith::ConstantOp::create(rewriter, loc, type,
+                                      rewriter.getZeroAttr(type));
+  }
+  scf::YieldOp::create(rewriter, loc, zeros);
+  rewriter.replaceOp(sum, newIf.getResults());
+  return success();
+}
+
+/// A traversal that yields several results is split into one traversal
+/// per result, each with a copy of the body (loop fission; dce then
+/// removes what each copy does not need). `lz.loop`s are not split: their
+/// state values depend on each other.
+LogicalResult forFission(Operation *op, PatternRewriter &rewriter) {
+  auto forOp = dyn_cast<lz::ForOp>(op);
+  if (!forOp || forOp.getNumResults() < 2)
+    return failure();
+  SmallVector<Value> results;
+  Block &body = forOp.getBody().front();
+  for (auto [i, result] : llvm::enumerate(forOp.getResults())) {
+    auto single = lz::ForOp::create(
+        rewriter, forOp.getLoc(), TypeRange{result.getType()},
+        forOp.getRanges(), [&](OpBuilder &b, Location loc, ValueRange indices) {
+          IRMapping mapping;
+          mapping.map(body.getArguments(), indices);
+          for (Operation &inner : body.without_terminator())
+            b.clone(inner, mapping);
+          lz::YieldOp::create(b, loc,
+                              ValueRange{mapping.lookupOrDefault(
+                                  forOp.getYield().getOperand(i))});
+        });
+    results.push_back(single.getResult(0));
+  }
+  rewriter.replaceOp(forOp, results);
+  return success();
+}
+
 template <typename OpTy> LogicalResult isOp(Operation *op, PatternRewriter &) {
   return success(isa<OpTy>(op));
 }
@@ -207,6 +448,21 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       addZero);
   add("mul-one", "x * 1 -> x, x / 1.0 -> x", mulOne);
   add("mul-zero-int", "integer x * 0 -> 0", mulZeroInt);
+  add("hoist-invariant",
+      "moves an operation that uses nothing of a scope's or loop's body "
+      "before it (let-floating; not reads and divisions, which can fail)",
+      hoistInvariant);
+  add("cse", "replaces an operation by an equal one that dominates it",
+      commonSubexpression);
+  add("sum-onehot",
+      "sum k < n. (if k == j then a else 0) -> if 0 <= j < n then a[k := j] "
+      "else 0, exactly (signed zeros)",
+      sumOneHot);
+  add("for-fission",
+      "for i. (a, b) -> (for i. a, for i. b): one traversal per result",
+      forFission);
+  add("if-constant", "if true then a else b -> a (and the else branch)",
+      constantIf);
   // Predicates.
   add("is-for", "the point is a traversal (lz.for)", isOp<lz::ForOp>, true);
   add("is-sum", "the point is a sum (lz.sum)", isOp<lz::SumOp>, true);

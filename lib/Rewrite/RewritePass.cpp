@@ -21,6 +21,9 @@ using namespace leibniz::rewrite;
 
 namespace {
 
+/// Set by leibniz-opt --lz-rewrite-stats.
+bool printStatistics = false;
+
 struct LzRewritePass
     : public leibniz::rewrite::impl::LzRewriteBase<LzRewritePass> {
   using Base::Base;
@@ -60,7 +63,7 @@ struct LzRewritePass
     FailureOr<Operation *> result = engine.apply(**parsed, module);
     if (engine.hasReportedError())
       return signalPassFailure();
-    if (stats) {
+    if (stats || printStatistics) {
       for (const auto &rule : library.getRules().getRules())
         if (unsigned count = engine.getStatistics().lookup(rule->getName()))
           llvm::errs() << rule->getName() << ": " << count << "\n";
@@ -75,8 +78,18 @@ struct LzRewritePass
 
 } // namespace
 
-bool leibniz::rewrite::handleRewriteOptions(int argc, char **argv,
+bool leibniz::rewrite::handleRewriteOptions(int &argc, char **argv,
                                             int &status) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    if (arg == "--lz-rewrite-stats" || arg == "-lz-rewrite-stats")
+      printStatistics = true;
+    else
+      argv[kept++] = argv[i];
+  }
+  argc = kept;
+  argv[argc] = nullptr;
   const StrategyLibrary &library = StrategyLibrary::getLz();
   for (int i = 1; i < argc; ++i) {
     llvm::StringRef arg = argv[i];

@@ -257,7 +257,8 @@ const char *const kPrelude[] = {
 /// fwd-ad-opt and rev-ad-opt; until then they clean up.
 const char *const kNamed[] = {
     "cleanup = normalize(tuple-proj <+ fuse-for-get <+ for-size <+ add-zero "
-    "<+ mul-one <+ mul-zero-int <+ dce)",
+    "<+ mul-one <+ mul-zero-int <+ sum-onehot <+ if-constant <+ cse <+ "
+    "hoist-invariant <+ dce)",
     "fwd-ad-opt = cleanup",
     "rev-ad-opt = cleanup",
 };

@@ -4,6 +4,11 @@
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(tuple-proj)' | FileCheck %s --check-prefix=PROJ
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(add-zero <+ mul-one <+ mul-zero-int)' | FileCheck %s --check-prefix=RING
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(dce)' | FileCheck %s --check-prefix=DCE
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(hoist-invariant)' | FileCheck %s --check-prefix=HOIST
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(cse)' | FileCheck %s --check-prefix=CSE
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(if-constant)' | FileCheck %s --check-prefix=IF
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(sum-onehot)' | FileCheck %s --check-prefix=ONEHOT
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(for-fission) ; normalize(dce)' | FileCheck %s --check-prefix=FISSION
 
 // FUSE-LABEL: func.func @fuse
 // FUSE-SAME: (%[[X:.*]]: tensor<?xf64>, %[[N:.*]]: index, %[[J:.*]]: index)
@@ -88,4 +93,119 @@ func.func @dead(%x: f64, %n: index) -> f64 {
     lz.yield %x : f64
   }
   return %x : f64
+}
+
+// -----
+
+// HOIST-LABEL: func.func @hoist
+// HOIST-SAME: (%[[X:.*]]: tensor<?xf64>, %[[A:.*]]: f64, %[[N:.*]]: index)
+// HOIST: %[[S:.*]] = arith.mulf %[[A]], %{{.*}} : f64
+// HOIST: lz.for
+// HOIST: lz.get %[[X]]
+// HOIST: arith.addf %{{.*}}, %[[S]]
+// A read can fail (out of bounds): it stays, even when invariant.
+// HOIST: lz.sum
+// HOIST-NEXT: lz.get %[[X]][%{{.*}}]
+// HOIST: lz.yield
+func.func @hoist(%x: tensor<?xf64>, %a: f64, %n: index) -> (tensor<?xf64>, f64) {
+  %t = lz.for %i < %n : tensor<?xf64> {
+    %two = arith.constant 2.0 : f64
+    %s = arith.mulf %a, %two : f64
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %r = arith.addf %e, %s : f64
+    lz.yield %r : f64
+  }
+  %c0 = arith.constant 0 : index
+  %u = lz.sum %i < %n : f64 {
+    %e = lz.get %x[%c0] : tensor<?xf64>
+    lz.yield %e : f64
+  }
+  return %t, %u : tensor<?xf64>, f64
+}
+
+// -----
+
+// CSE-LABEL: func.func @cse
+// CSE: %[[P:.*]] = arith.mulf %arg0, %arg1
+// CSE-NEXT: arith.addf %[[P]], %[[P]]
+// CSE: lz.for
+// CSE-NEXT: lz.yield %[[P]]
+func.func @cse(%a: f64, %b: f64, %n: index) -> (f64, tensor<?xf64>) {
+  %p = arith.mulf %a, %b : f64
+  %q = arith.mulf %a, %b : f64
+  %r = arith.addf %p, %q : f64
+  %t = lz.for %i < %n : tensor<?xf64> {
+    %s = arith.mulf %a, %b : f64
+    lz.yield %s : f64
+  }
+  return %r, %t : f64, tensor<?xf64>
+}
+
+// -----
+
+// IF-LABEL: func.func @if
+// IF-NOT: scf.if
+// IF: %[[M:.*]] = arith.mulf %arg0, %arg0
+// IF: return %[[M]]
+func.func @if(%a: f64) -> f64 {
+  %true = arith.constant true
+  %r = scf.if %true -> (f64) {
+    %s = arith.mulf %a, %a : f64
+    scf.yield %s : f64
+  } else {
+    scf.yield %a : f64
+  }
+  return %r : f64
+}
+
+// -----
+
+// A sum over a one-hot vector is its one point, if it is in range; with
+// +0.0 as the zero, a(j) + 0.0 when there are other points.
+// ONEHOT-LABEL: func.func @onehot
+// ONEHOT-SAME: (%[[X:.*]]: tensor<?xf64>, %[[J:.*]]: i64)
+// ONEHOT-NOT: lz.sum
+// ONEHOT: %[[IN:.*]] = arith.andi
+// ONEHOT: scf.if %[[IN]] -> (f64) {
+// ONEHOT:   %[[JI:.*]] = arith.index_cast %[[J]] : i64 to index
+// ONEHOT:   %[[E:.*]] = lz.get %[[X]][%[[JI]]]
+// ONEHOT:   %[[PLUS:.*]] = arith.addf %[[E]], %{{.*}}
+// ONEHOT:   arith.select %{{.*}}, %[[E]], %[[PLUS]]
+// ONEHOT: } else {
+// ONEHOT:   arith.constant 0.000000e+00 : f64
+func.func @onehot(%x: tensor<?xf64>, %j: i64) -> f64 {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %s = lz.sum %k < %n : f64 {
+    %kk = arith.index_cast %k : index to i64
+    %hit = arith.cmpi eq, %kk, %j : i64
+    %v = scf.if %hit -> (f64) {
+      %e = lz.get %x[%k] : tensor<?xf64>
+      scf.yield %e : f64
+    } else {
+      %z = arith.constant 0.0 : f64
+      scf.yield %z : f64
+    }
+    lz.yield %v : f64
+  }
+  return %s : f64
+}
+
+// -----
+
+// FISSION-LABEL: func.func @fission
+// FISSION: %[[A:.*]] = lz.for %{{.*}} < %{{.*}} : tensor<?xf64> {
+// FISSION:   arith.mulf
+// FISSION: %[[B:.*]] = lz.for %{{.*}} < %{{.*}} : tensor<?xi64> {
+// FISSION-NOT: arith.mulf
+// FISSION:   arith.index_cast
+// FISSION: return %[[A]], %[[B]]
+func.func @fission(%x: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xi64>) {
+  %a, %b = lz.for %i < %n : tensor<?xf64>, tensor<?xi64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %s = arith.mulf %e, %e : f64
+    %k = arith.index_cast %i : index to i64
+    lz.yield %s, %k : f64, i64
+  }
+  return %a, %b : tensor<?xf64>, tensor<?xi64>
 }

@@ -21,6 +21,7 @@
 #include "leibniz/Frontend/MLIRGen.h"
 #include "leibniz/Interpreter/Interpreter.h"
 #include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Rewrite/Strategy.h"
 #include "leibniz/Runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -152,6 +153,13 @@ cl::opt<bool> runChecks(
              "interpreter always checks)"),
     cl::init(true), cl::sub(runCommand));
 
+cl::opt<std::string> strategyText(
+    "strategy",
+    cl::desc("Rewrite the program with this strategy before compiling or "
+             "running it (docs/rewriting.md), e.g. --strategy=cleanup"),
+    cl::value_desc("strategy"), cl::sub(emitCommand), cl::sub(runCommand),
+    cl::sub(compileCommand));
+
 cl::opt<unsigned> numThreads(
     "threads",
     cl::desc("Threads for the parallel loops of compiled code (default: "
@@ -202,12 +210,46 @@ struct Compilation {
     return frontend::loadProgram(context, sourceMgr, inputFilename, options);
   }
 
-  /// Parses and checks the input, and generates its IR.
+  /// Parses and checks the input, and generates its IR, rewritten with
+  /// --strategy if given.
   FailureOr<frontend::Program> compile() {
     FailureOr<frontend::LoadedProgram> loaded = load();
     if (failed(loaded))
       return failure();
-    return frontend::generateProgram(context, sourceMgr, loaded->modules);
+    FailureOr<frontend::Program> program =
+        frontend::generateProgram(context, sourceMgr, loaded->modules);
+    if (failed(program) || failed(rewrite(program->getModule())))
+      return failure();
+    return program;
+  }
+
+  /// Applies --strategy to `module`.
+  LogicalResult rewrite(ModuleOp module) {
+    if (strategyText.empty())
+      return success();
+    const rewrite::StrategyLibrary &library = rewrite::StrategyLibrary::getLz();
+    rewrite::StrategyError error;
+    FailureOr<rewrite::StrategyRef> strategy =
+        library.parse(strategyText, error);
+    if (failed(strategy)) {
+      llvm::errs() << "leibniz: error: --strategy: column " << error.column
+                   << ": " << error.message << "\n  " << strategyText << "\n  "
+                   << std::string(error.column - 1, ' ') << "^\n";
+      return failure();
+    }
+    std::string invalid;
+    if (failed(rewrite::StrategyEngine::verify(**strategy, invalid))) {
+      llvm::errs() << "leibniz: error: --strategy: " << invalid << "\n";
+      return failure();
+    }
+    rewrite::StrategyEngine engine(&context);
+    if (failed(engine.apply(**strategy, module))) {
+      if (!engine.hasReportedError())
+        llvm::errs() << "leibniz: error: the strategy '" << strategyText
+                     << "' failed\n";
+      return failure();
+    }
+    return success();
   }
 
   MLIRContext context;

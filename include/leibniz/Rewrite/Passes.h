@@ -20,8 +20,9 @@ namespace leibniz::rewrite {
 
 /// Handles leibniz-opt's --list-rules and --print-strategy=NAME: prints
 /// and returns true if one of them is among the arguments (`status` is
-/// then the exit status).
-bool handleRewriteOptions(int argc, char **argv, int &status);
+/// then the exit status). Removes --lz-rewrite-stats from the arguments,
+/// which makes every lz-rewrite pass print its statistics.
+bool handleRewriteOptions(int &argc, char **argv, int &status);
 
 } // namespace leibniz::rewrite
 

@@ -43,7 +43,8 @@ def LzRewrite : Pass<"lz-rewrite", "mlir::ModuleOp"> {
     Option<"strategy", "strategy", "std::string", "\"cleanup\"",
            "The strategy to apply (default: the named strategy cleanup)">,
     Option<"stats", "stats", "bool", "false",
-           "Print how often each rule fired to stderr">,
+           "Print how often each rule fired to stderr (also: leibniz-opt "
+           "--lz-rewrite-stats)">,
     Option<"reference", "reference", "bool", "false",
            "Run normalize over rule sets as defined, restarting from the "
            "root after each rewrite, instead of with the worklist">

@@ -125,9 +125,10 @@ public:
 
   /// Applies `strategy` at `point`. On success, returns the point that now
   /// stands where `point` stood (itself, its replacement, or null if it was
-  /// erased). On failure the IR is unchanged; a strategy whose failure
-  /// could follow a change is rejected before it runs (its error is
-  /// emitted at `point`).
+  /// erased). A failure leaves the IR unchanged unless the strategy can
+  /// fail after a change (`rule ; fail`); within a strategy, such parts
+  /// are rejected where a choice would have to undo them (verify), and
+  /// the error is emitted at `point`.
   mlir::FailureOr<mlir::Operation *> apply(const Strategy &strategy,
                                            mlir::Operation *point);
 
