@@ -181,6 +181,14 @@ struct Tracker : public RewriterBase::Listener {
         affected->insert(parent);
     }
   }
+  void notifyBlockInserted(Block *block, Region *previous,
+                           Region::iterator) override {
+    // A moved block moves its operations.
+    if (previous)
+      moved = true;
+    if (affected && block->getParentOp())
+      affected->insert(block->getParentOp());
+  }
   void notifyOperationModified(Operation *op) override {
     if (affected)
       affected->insert(op);

@@ -411,6 +411,87 @@ LogicalResult forFission(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether state value `index` of `loop` feeds nothing but itself: not the
+/// other state values, not the condition, and no operation with effects.
+bool isDeadState(lz::LoopOp loop, unsigned index) {
+  if (!loop.getResult(index).use_empty())
+    return false;
+  auto depends = [&](Region &region, Value arg, ValueRange others) {
+    DenseSet<Value> dependent = {arg};
+    bool effects = false;
+    region.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (!llvm::any_of(op->getOperands(),
+                        [&](Value v) { return dependent.contains(v); }))
+        return;
+      if (!op->hasTrait<OpTrait::IsTerminator>() && !isMemoryEffectFree(op))
+        effects = true;
+      // The operation and those enclosing it, up to the region, depend.
+      for (Operation *ancestor = op; ancestor != region.getParentOp();
+           ancestor = ancestor->getParentOp())
+        dependent.insert(ancestor->result_begin(), ancestor->result_end());
+    });
+    return effects ||
+           llvm::any_of(others, [&](Value v) { return dependent.contains(v); });
+  };
+  SmallVector<Value> others;
+  for (auto [i, value] : llvm::enumerate(loop.getYield().getOperands()))
+    if (i != index)
+      others.push_back(value);
+  if (depends(loop.getBody(), loop.getBodyStateArgs()[index], others))
+    return false;
+  if (loop.isCounted() || loop.getCond().empty())
+    return true;
+  Block &cond = loop.getCond().front();
+  return !depends(loop.getCond(), cond.getArgument(index),
+                  cond.getTerminator()->getOperands());
+}
+
+/// A state value of an `lz.loop` that nothing uses (its result is unused,
+/// and neither the other state values nor the condition depend on it) is
+/// removed: the loop no longer computes it.
+LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
+  auto loop = dyn_cast<lz::LoopOp>(op);
+  if (!loop)
+    return failure();
+  unsigned numState = loop.getInits().size();
+  unsigned index = 0;
+  while (index < numState && !isDeadState(loop, index))
+    ++index;
+  if (index == numState)
+    return failure();
+
+  SmallVector<Value> inits(loop.getInits());
+  Value init = inits[index];
+  inits.erase(inits.begin() + index);
+  SmallVector<Type> types(loop.getResultTypes());
+  types.erase(types.begin() + index);
+  auto newLoop = lz::LoopOp::create(rewriter, loop.getLoc(), types,
+                                    loop.getCount(), inits);
+  // The regions move over; the state's argument is replaced by its initial
+  // value in the operations that only computed it (dce removes them).
+  auto dropState = [&](Region &region, unsigned argument) {
+    Block &block = region.front();
+    rewriter.replaceAllUsesWith(block.getArgument(argument), init);
+    block.eraseArgument(argument);
+  };
+  rewriter.inlineRegionBefore(loop.getBody(), newLoop.getBody(),
+                              newLoop.getBody().end());
+  lz::YieldOp yield = newLoop.getYield();
+  rewriter.modifyOpInPlace(yield, [&] { yield->eraseOperand(index); });
+  dropState(newLoop.getBody(), index + (newLoop.isCounted() ? 1 : 0));
+  if (!loop.getCond().empty()) {
+    rewriter.inlineRegionBefore(loop.getCond(), newLoop.getCond(),
+                                newLoop.getCond().end());
+    dropState(newLoop.getCond(), index);
+  }
+  unsigned next = 0;
+  for (auto [i, result] : llvm::enumerate(loop.getResults()))
+    if (i != index)
+      rewriter.replaceAllUsesWith(result, newLoop.getResult(next++));
+  rewriter.eraseOp(loop);
+  return success();
+}
+
 template <typename OpTy> LogicalResult isOp(Operation *op, PatternRewriter &) {
   return success(isa<OpTy>(op));
 }
@@ -461,6 +542,10 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
   add("for-fission",
       "for i. (a, b) -> (for i. a, for i. b): one traversal per result",
       forFission);
+  add("loop-dead-state",
+      "removes a state value of a loop that neither the result nor the other "
+      "state values nor the condition use",
+      loopDeadState);
   add("if-constant", "if true then a else b -> a (and the else branch)",
       constantIf);
   // Predicates.

@@ -258,7 +258,7 @@ const char *const kPrelude[] = {
 const char *const kNamed[] = {
     "cleanup = normalize(tuple-proj <+ fuse-for-get <+ for-size <+ add-zero "
     "<+ mul-one <+ mul-zero-int <+ sum-onehot <+ if-constant <+ cse <+ "
-    "hoist-invariant <+ dce)",
+    "hoist-invariant <+ loop-dead-state <+ dce)",
     "fwd-ad-opt = cleanup",
     "rev-ad-opt = cleanup",
 };

@@ -9,6 +9,7 @@
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(if-constant)' | FileCheck %s --check-prefix=IF
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(sum-onehot)' | FileCheck %s --check-prefix=ONEHOT
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(for-fission) ; normalize(dce)' | FileCheck %s --check-prefix=FISSION
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-dead-state <+ dce)' | FileCheck %s --check-prefix=DEAD
 
 // FUSE-LABEL: func.func @fuse
 // FUSE-SAME: (%[[X:.*]]: tensor<?xf64>, %[[N:.*]]: index, %[[J:.*]]: index)
@@ -208,4 +209,24 @@ func.func @fission(%x: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xi64
     lz.yield %s, %k : f64, i64
   }
   return %a, %b : tensor<?xf64>, tensor<?xi64>
+}
+
+// -----
+
+// The third state value feeds only itself: it goes. The first feeds the
+// second, which is used: both stay.
+// DEAD-LABEL: func.func @dead_state
+// DEAD: %[[R:.*]]:2 = lz.loop %{{.*}} < %{{.*}} iter_args(%[[A:.*]] = %arg0, %[[B:.*]] = %arg0) : f64, f64 {
+// DEAD-NEXT: arith.mulf %[[A]], %[[A]]
+// DEAD-NEXT: arith.addf %[[B]], %[[A]]
+// DEAD-NEXT: lz.yield
+// DEAD: return %[[R]]#1
+func.func @dead_state(%x: f64, %n: index) -> f64 {
+  %r:3 = lz.loop %t < %n iter_args(%a = %x, %b = %x, %c = %x) : f64, f64, f64 {
+    %a2 = arith.mulf %a, %a : f64
+    %b2 = arith.addf %b, %a : f64
+    %c2 = arith.addf %c, %b : f64
+    lz.yield %a2, %b2, %c2 : f64, f64, f64
+  }
+  return %r#1 : f64
 }

@@ -314,6 +314,31 @@ func.func @f(%x: tensor<?xf64>) -> (tensor<?xf64>, tensor<?xi64>, tensor<?x?xf64
   }
   return %a, %b, %c : tensor<?xf64>, tensor<?xi64>, tensor<?x?xf64>
 })mlir"},
+    {"loop-dead-state", R"mlir(
+func.func @f(%x: f64, %nn: index) -> (f64, f64) {
+  %c4 = arith.constant 4 : index
+  %n = arith.remui %nn, %c4 : index
+  %r:3 = lz.loop %t < %n iter_args(%a = %x, %b = %x, %c = %x) : f64, f64, f64 {
+    %a2 = arith.mulf %a, %a : f64
+    %b2 = arith.addf %b, %a : f64
+    %c2 = arith.addf %c, %b : f64
+    lz.yield %a2, %b2, %c2 : f64, f64, f64
+  }
+  %w:3 = lz.loop while (%x, %x, %x) : f64, f64, f64 cond {
+  ^bb0(%a: f64, %b: f64, %c: f64):
+    %lim = arith.constant 100.0 : f64
+    %go = arith.cmpf olt, %a, %lim : f64
+    lz.condition %go
+  } do {
+  ^bb0(%a: f64, %b: f64, %c: f64):
+    %two = arith.constant 2.0 : f64
+    %a2 = arith.addf %a, %two : f64
+    %b2 = arith.mulf %b, %c : f64
+    %c2 = arith.addf %c, %b : f64
+    lz.yield %a2, %b2, %c2 : f64, f64, f64
+  }
+  return %r#1, %w#0 : f64, f64
+})mlir"},
     {"if-constant", R"mlir(
 func.func @f(%a: f64) -> (f64, f64) {
   %true = arith.constant true
