@@ -245,6 +245,9 @@ bool precedes(Operation *a, Operation *b) {
   if (i == pb.size())
     return false;
   Operation *x = pa[i], *y = pb[i];
+  // Operations in different trees (one not inserted yet): a fixed order.
+  if (i == 0)
+    return std::less<Operation *>()(x, y);
   if (x->getBlock() == y->getBlock())
     return x->isBeforeInBlock(y);
   if (x->getParentRegion() != y->getParentRegion())
