@@ -204,7 +204,10 @@ LogicalResult hoistInvariant(Operation *op, PatternRewriter &rewriter) {
 /// attributes and types) is replaced by it: the first such operation in
 /// program order.
 LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
-  if (op->getNumOperands() == 0 || !isSafeToMove(op))
+  // Nothing moves: the equal operation already ran before `op`, so reads
+  // and divisions qualify too; only effects and regions do not.
+  if (op->getNumOperands() == 0 || op->getNumResults() == 0 ||
+      op->getNumRegions() != 0 || !isMemoryEffectFree(op))
     return failure();
   Operation *best = nullptr;
   for (Operation *other : op->getOperand(0).getUsers()) {

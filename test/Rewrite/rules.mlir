@@ -131,7 +131,11 @@ func.func @hoist(%x: tensor<?xf64>, %a: f64, %n: index) -> (tensor<?xf64>, f64) 
 // CSE-NEXT: arith.addf %[[P]], %[[P]]
 // CSE: lz.for
 // CSE-NEXT: lz.yield %[[P]]
-func.func @cse(%a: f64, %b: f64, %n: index) -> (f64, tensor<?xf64>) {
+// Reads and divisions too: the first one already ran.
+// CSE: %[[E:.*]] = lz.get %arg3[%arg2]
+// CSE-NEXT: %[[D:.*]] = arith.divsi %arg4, %arg4
+// CSE-NEXT: return %{{.*}}, %{{.*}}, %[[E]], %[[E]], %[[D]], %[[D]]
+func.func @cse(%a: f64, %b: f64, %n: index, %x: tensor<?xf64>, %k: i64) -> (f64, tensor<?xf64>, f64, f64, i64, i64) {
   %p = arith.mulf %a, %b : f64
   %q = arith.mulf %a, %b : f64
   %r = arith.addf %p, %q : f64
@@ -139,7 +143,11 @@ func.func @cse(%a: f64, %b: f64, %n: index) -> (f64, tensor<?xf64>) {
     %s = arith.mulf %a, %b : f64
     lz.yield %s : f64
   }
-  return %r, %t : f64, tensor<?xf64>
+  %e1 = lz.get %x[%n] : tensor<?xf64>
+  %e2 = lz.get %x[%n] : tensor<?xf64>
+  %d1 = arith.divsi %k, %k : i64
+  %d2 = arith.divsi %k, %k : i64
+  return %r, %t, %e1, %e2, %d1, %d2 : f64, tensor<?xf64>, f64, f64, i64, i64
 }
 
 // -----

@@ -292,7 +292,7 @@ func.func @f(%x: tensor<?xf64>, %a: f64) -> (tensor<?xf64>, f64) {
   return %t, %u : tensor<?xf64>, f64
 })mlir"},
     {"cse", R"mlir(
-func.func @f(%a: f64, %b: f64, %n: index) -> (f64, tensor<?xf64>) {
+func.func @f(%a: f64, %b: f64, %n: index, %x: tensor<?xf64>, %k: i64) -> (f64, tensor<?xf64>, f64, i64) {
   %p = arith.mulf %a, %b : f64
   %q = arith.mulf %a, %b : f64
   %r = arith.addf %p, %q : f64
@@ -300,7 +300,17 @@ func.func @f(%a: f64, %b: f64, %n: index) -> (f64, tensor<?xf64>) {
     %s = arith.mulf %a, %b : f64
     lz.yield %s : f64
   }
-  return %r, %t : f64, tensor<?xf64>
+  %c3 = arith.constant 3 : index
+  %i = arith.remui %n, %c3 : index
+  %e1 = lz.get %x[%i] : tensor<?xf64>
+  %e2 = lz.get %x[%i] : tensor<?xf64>
+  %e = arith.subf %e1, %e2 : f64
+  %c1 = arith.constant 1 : i64
+  %m = arith.ori %k, %c1 : i64
+  %d1 = arith.divsi %k, %m : i64
+  %d2 = arith.divsi %k, %m : i64
+  %d = arith.subi %d1, %d2 : i64
+  return %r, %t, %e, %d : f64, tensor<?xf64>, f64, i64
 })mlir"},
     {"for-fission", R"mlir(
 func.func @f(%x: tensor<?xf64>) -> (tensor<?xf64>, tensor<?xi64>, tensor<?x?xf64>) {
