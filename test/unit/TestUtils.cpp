@@ -6,6 +6,8 @@
 
 #include "TestUtils.h"
 
+#include "leibniz/Interpreter/ValueIO.h"
+
 #include "Lz/LzDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -89,4 +91,30 @@ leibniz::test::withSpecialFloats(const interp::RuntimeValue &value,
     for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i)
       tensor.setFloat(i, specials[next++ % std::size(specials)]);
   return tensor;
+}
+
+void leibniz::test::expectSameResults(ModuleOp before, ModuleOp after,
+                                      StringRef name, unsigned runs,
+                                      StringRef what) {
+  auto func = before.lookupSymbol<func::FuncOp>(name);
+  ASSERT_TRUE(func) << "no function " << name.str();
+  for (uint64_t seed = 0; seed < runs; ++seed) {
+    SmallVector<interp::RuntimeValue> args;
+    unsigned next = seed;
+    for (auto [pos, type] : llvm::enumerate(func.getArgumentTypes())) {
+      std::string error;
+      FailureOr<interp::RuntimeValue> arg =
+          interp::makeRandomValue(type, seed * 100 + pos, 3, error);
+      ASSERT_TRUE(succeeded(arg)) << error;
+      args.push_back(seed % 2 ? *arg : withSpecialFloats(*arg, next));
+    }
+    interp::Interpreter original(before);
+    auto expected = run(original, name, args);
+    interp::Interpreter transformed(after);
+    auto actual = run(transformed, name, args);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (auto [a, e] : llvm::zip(actual, expected))
+      EXPECT_TRUE(a == e) << what.str() << " changed a result (seed " << seed
+                          << ")";
+  }
 }

@@ -38,6 +38,14 @@ std::vector<double> randomValues(std::mt19937_64 &rng, size_t count);
 interp::RuntimeValue withSpecialFloats(const interp::RuntimeValue &value,
                                        unsigned &next);
 
+/// Interprets function `name` of `before` and of `after` on `runs` inputs
+/// (seeded random values, every other run with signed zeros, infinities
+/// and NaN in the floats) and expects identical results (-0.0 differs from
+/// +0.0, NaN equals NaN); `what` names the transformation in messages.
+void expectSameResults(mlir::ModuleOp before, mlir::ModuleOp after,
+                       llvm::StringRef name, unsigned runs,
+                       llvm::StringRef what);
+
 /// Calls `name` and returns its results; fails the test if the call fails.
 llvm::SmallVector<interp::RuntimeValue>
 run(interp::Interpreter &interpreter, llvm::StringRef name,
