@@ -16,6 +16,7 @@
 
 #include "leibniz/Driver/Pipelines.h"
 
+#include "leibniz/AD/Forward.h"
 #include "leibniz/Conversion/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -29,6 +30,7 @@ using namespace mlir;
 
 void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
   registerAllDialects(registry);
+  leibniz::ad::registerDerivativeModels(registry);
   registerAllExtensions(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);

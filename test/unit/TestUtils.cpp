@@ -6,6 +6,7 @@
 
 #include "TestUtils.h"
 
+#include "leibniz/AD/Forward.h"
 #include "leibniz/Interpreter/ValueIO.h"
 
 #include "Lz/LzDialect.h"
@@ -31,6 +32,7 @@ std::unique_ptr<MLIRContext> test::makeContext() {
   registry.insert<lz::LzDialect, arith::ArithDialect, func::FuncDialect,
                   linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
                   tensor::TensorDialect>();
+  leibniz::ad::registerDerivativeModels(registry);
   auto context = std::make_unique<MLIRContext>(registry);
   context->loadAllAvailableDialects();
   return context;

@@ -9,6 +9,7 @@
 
 #include "AD/ADDialect.h"
 #include "Lz/LzDialect.h"
+#include "leibniz/AD/Passes.h"
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/Pipelines.h"
 #include "leibniz/Interpreter/Passes.h"
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
   // Leibniz passes.
   leibniz::interp::registerInterpreterPasses();
   leibniz::rewrite::registerRewritePasses();
+  leibniz::ad::registerADPasses();
   leibniz::driver::registerPipelines();
   leibniz::driver::registerPipelineDependencies(registry);
 

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AD/ADOps.h"
+#include "leibniz/AD/Forward.h"
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/AOT.h"
 #include "leibniz/Driver/JIT.h"
@@ -31,6 +32,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Support/Format.h"
+
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -41,6 +44,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include <cmath>
+#include <random>
 
 using namespace mlir;
 using namespace leibniz;
@@ -52,18 +57,27 @@ cl::SubCommand emitCommand("emit", "Print a program at a stage of compilation");
 cl::SubCommand checkCommand("check", "Check a program and report its errors");
 cl::SubCommand runCommand("run", "Run a definition of a program and print "
                                  "its result");
+cl::SubCommand
+    gradcheckCommand("gradcheck",
+                     "Compare a definition's forward-mode derivatives with "
+                     "central finite differences at seeded random points");
 cl::SubCommand compileCommand(
     "compile", "Compile a program to a shared library (.so) or an object file "
                "(.o) with a C interface");
 
 /// The stages `emit` can print, in the order of compilation.
-enum class Stage { AST, Lz, Linalg, LLVMMLIR, LLVM, Asm };
+enum class Stage { AST, Lz, LzAD, LzOpt, Linalg, LLVMMLIR, LLVM, Asm };
 
 cl::opt<Stage> emitStage(
     "emit", cl::desc("The stage to print"),
     cl::values(
         clEnumValN(Stage::AST, "ast", "the syntax tree, as S-expressions"),
         clEnumValN(Stage::Lz, "lz", "the checked program as lz and ad IR"),
+        clEnumValN(Stage::LzAD, "lz-ad",
+                   "after differentiation: the derivatives as lz IR"),
+        clEnumValN(Stage::LzOpt, "lz-opt",
+                   "after the rewrite strategy (fwd-ad-opt after forward "
+                   "mode, or --strategy)"),
         clEnumValN(Stage::Linalg, "linalg",
                    "lz lowered to tensor, scf and linalg"),
         clEnumValN(Stage::LLVMMLIR, "llvm-mlir",
@@ -75,7 +89,8 @@ cl::opt<Stage> emitStage(
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
                                    cl::Required, cl::sub(emitCommand),
                                    cl::sub(checkCommand), cl::sub(runCommand),
-                                   cl::sub(compileCommand));
+                                   cl::sub(compileCommand),
+                                   cl::sub(gradcheckCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
@@ -87,7 +102,7 @@ cl::opt<bool> noStdlib("no-stdlib",
                        cl::desc("Do not put the standard library in scope"),
                        cl::init(false), cl::sub(emitCommand),
                        cl::sub(checkCommand), cl::sub(runCommand),
-                       cl::sub(compileCommand));
+                       cl::sub(compileCommand), cl::sub(gradcheckCommand));
 
 cl::opt<std::string> libraryFilename(
     "o", cl::desc("The library to write: lib<name>.so or <name>.o"),
@@ -158,7 +173,7 @@ cl::opt<std::string> strategyText(
     cl::desc("Rewrite the program with this strategy before compiling or "
              "running it (docs/rewriting.md), e.g. --strategy=cleanup"),
     cl::value_desc("strategy"), cl::sub(emitCommand), cl::sub(runCommand),
-    cl::sub(compileCommand));
+    cl::sub(compileCommand), cl::sub(gradcheckCommand));
 
 cl::opt<unsigned> numThreads(
     "threads",
@@ -170,13 +185,44 @@ cl::opt<std::string> entryName("entry",
                                cl::desc("The definition to run (default: "
                                         "main)"),
                                cl::value_desc("name"), cl::init("main"),
-                               cl::sub(runCommand));
+                               cl::sub(runCommand), cl::sub(gradcheckCommand));
 
 cl::list<std::string>
     argValues("arg",
               cl::desc("An argument of the entry: name=value, where value is "
                        "a literal (0.5, [1, 2], (1.0, [2.0])) or a .npy file"),
-              cl::value_desc("name=value"), cl::sub(runCommand));
+              cl::value_desc("name=value"), cl::sub(runCommand),
+              cl::sub(gradcheckCommand));
+
+cl::opt<unsigned> gradcheckDirections(
+    "directions", cl::desc("Random directions per argument (default: 3)"),
+    cl::value_desc("k"), cl::init(3), cl::sub(gradcheckCommand));
+
+cl::list<std::string> gradcheckWrt(
+    "wrt",
+    cl::desc("The arguments to differentiate (default: every float "
+             "argument)"),
+    cl::value_desc("x,y,..."), cl::CommaSeparated, cl::sub(gradcheckCommand));
+
+cl::opt<uint64_t> gradcheckSeed(
+    "seed", cl::desc("Seed of the random points and directions (default: 0)"),
+    cl::init(0), cl::sub(gradcheckCommand));
+
+cl::opt<int64_t> gradcheckSize(
+    "size", cl::desc("Every dynamic size of a random argument (default: 4)"),
+    cl::value_desc("n"), cl::init(4), cl::sub(gradcheckCommand));
+
+cl::opt<double> gradcheckTolerance(
+    "tol",
+    cl::desc("The largest relative error that passes (default: 1e-6): "
+             "|jvp - fd| / max(1, |fd|) per output element"),
+    cl::init(1e-6), cl::sub(gradcheckCommand));
+
+cl::opt<double> gradcheckStep(
+    "step",
+    cl::desc("The step of the central differences, relative to the "
+             "largest magnitude of the argument (default: 1e-6)"),
+    cl::init(1e-6), cl::sub(gradcheckCommand));
 
 cl::opt<std::string> outFile(
     "out",
@@ -210,21 +256,43 @@ struct Compilation {
     return frontend::loadProgram(context, sourceMgr, inputFilename, options);
   }
 
-  /// Parses and checks the input, and generates its IR, rewritten with
-  /// --strategy if given.
-  FailureOr<frontend::Program> compile() {
+  /// Parses and checks the input and generates its IR; up to `until`,
+  /// expands the forward-mode derivatives and rewrites the program with
+  /// --strategy, or with fwd-ad-opt where there were derivatives.
+  FailureOr<frontend::Program> compile(Stage until = Stage::LzOpt) {
     FailureOr<frontend::LoadedProgram> loaded = load();
     if (failed(loaded))
       return failure();
     FailureOr<frontend::Program> program =
         frontend::generateProgram(context, sourceMgr, loaded->modules);
-    if (failed(program) || failed(rewrite(program->getModule())))
+    if (failed(program) || until < Stage::LzAD)
+      return program;
+    ModuleOp module = program->getModule();
+    bool differentiated = false;
+    module.walk([&](Operation *op) {
+      differentiated |= isa<ad::JvpOp>(op) || hasMode(op, "fwd");
+    });
+    if (failed(ad::expandForwardMode(module)))
+      return failure();
+    if (until < Stage::LzOpt)
+      return program;
+    StringRef strategy = strategyText;
+    if (strategy.empty() && differentiated)
+      strategy = "fwd-ad-opt";
+    if (failed(rewrite(module, strategy)))
       return failure();
     return program;
   }
 
-  /// Applies --strategy to `module`.
-  LogicalResult rewrite(ModuleOp module) {
+  /// Whether `op` is a transformation in `mode`.
+  static bool hasMode(Operation *op, StringRef mode) {
+    auto attr = op->getAttrOfType<StringAttr>("mode");
+    return isa<ad::ADDialect>(op->getDialect()) && attr &&
+           attr.getValue() == mode;
+  }
+
+  /// Applies `strategyText` to `module`.
+  LogicalResult rewrite(ModuleOp module, StringRef strategyText) {
     if (strategyText.empty())
       return success();
     const rewrite::StrategyLibrary &library = rewrite::StrategyLibrary::getLz();
@@ -292,7 +360,13 @@ int runEmit() {
     // The main file is the last one loaded.
     frontend::dump(*loaded->asts.back(), output->os());
   } else {
-    FailureOr<frontend::Program> program = compilation.compile();
+    if (!strategyText.empty() && emitStage < Stage::LzOpt) {
+      llvm::errs() << "leibniz: error: --strategy rewrites the program "
+                      "after differentiation; emit it with --emit=lz-opt or "
+                      "a later stage\n";
+      return 1;
+    }
+    FailureOr<frontend::Program> program = compilation.compile(emitStage);
     if (failed(program))
       return 1;
     ModuleOp module = program->getModule();
@@ -404,7 +478,7 @@ LogicalResult checkCompilable(ModuleOp module) {
 /// The argument values of the entry from `--arg name=value`.
 FailureOr<SmallVector<interp::RuntimeValue>>
 parseArguments(MLIRContext &context, const frontend::Program &program,
-               func::FuncOp entry) {
+               func::FuncOp entry, bool randomFloats = false) {
   SmallVector<std::string> names = program.getParameterNames(entry.getName());
   SmallVector<std::optional<interp::RuntimeValue>> values(names.size());
   // Parameters with an argument, valid or not.
@@ -467,6 +541,22 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
       continue;
     }
     values[index] = *value;
+  }
+  for (auto [i, value] : llvm::enumerate(values)) {
+    Type type = entry.getArgumentTypes()[i];
+    if (given[i] || !randomFloats || !ad::hasTangent(type))
+      continue;
+    // Floats, float tensors and tuples of those without an argument are
+    // random.
+    std::string message;
+    FailureOr<interp::RuntimeValue> random = interp::makeRandomValue(
+        type, gradcheckSeed * 1000 + i, gradcheckSize, message);
+    if (failed(random)) {
+      error() << "argument '" << names[i] << "': " << message << "\n";
+      continue;
+    }
+    value = *random;
+    given[i] = true;
   }
   for (auto [i, value] : llvm::enumerate(values))
     if (!given[i])
@@ -848,6 +938,181 @@ int runCompile(const char *argv0) {
 
 } // namespace
 
+//===----------------------------------------------------------------------===//
+// gradcheck
+//===----------------------------------------------------------------------===//
+
+/// `value` with every float element replaced by `f(element, other's)`,
+/// where `other` has the same structure.
+interp::RuntimeValue combine(const interp::RuntimeValue &value,
+                             const interp::RuntimeValue &other,
+                             llvm::function_ref<double(double, double)> f) {
+  if (value.isTuple()) {
+    std::vector<interp::RuntimeValue> elements;
+    for (auto [a, b] : llvm::zip(value.getElements(), other.getElements()))
+      elements.push_back(combine(a, b, f));
+    return interp::RuntimeValue::getTuple(std::move(elements));
+  }
+  const interp::Tensor &a = value.getTensor();
+  if (!a.isFloat())
+    return value;
+  interp::Tensor result(a.getElementType(), a.getShape());
+  const interp::Tensor &b = other.getTensor();
+  for (int64_t i = 0; i < a.getNumElements(); ++i)
+    result.setFloat(i, f(a.getFloat(i), b.getFloat(i)));
+  return result;
+}
+
+/// The float elements of `value`, in order.
+void flatten(const interp::RuntimeValue &value, SmallVectorImpl<double> &out) {
+  if (value.isTuple()) {
+    for (const interp::RuntimeValue &element : value.getElements())
+      flatten(element, out);
+    return;
+  }
+  const interp::Tensor &tensor = value.getTensor();
+  if (tensor.isFloat())
+    for (int64_t i = 0; i < tensor.getNumElements(); ++i)
+      out.push_back(tensor.getFloat(i));
+}
+
+/// A direction shaped like `value`: floats uniform in [-1, 1).
+interp::RuntimeValue randomLike(const interp::RuntimeValue &value,
+                                std::mt19937_64 &random) {
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  return combine(value, value, [&](double, double) { return uniform(random); });
+}
+
+int runGradcheck() {
+  Compilation compilation;
+  FailureOr<frontend::Program> program = compilation.compile(Stage::LzAD);
+  if (failed(program))
+    return 1;
+  ModuleOp module = program->getModule();
+  auto entry = SymbolTable(module).lookup<func::FuncOp>(entryName);
+  if (!entry || entry.isPrivate()) {
+    llvm::errs() << "leibniz: error: the program has no definition '"
+                 << entryName << "'; choose one with --entry\n";
+    return 1;
+  }
+  if (gradcheckDirections == 0 || gradcheckStep <= 0.0 ||
+      !(gradcheckTolerance >= 0.0)) {
+    llvm::errs() << "leibniz: error: --directions and --step must be "
+                    "positive and --tol not negative\n";
+    return 1;
+  }
+  llvm::StringSet<> reachable;
+  if (failed(checkRunnable(module, entry, reachable)))
+    return 1;
+  SmallVector<std::string> names = program->getParameterNames(entry.getName());
+  FailureOr<SmallVector<interp::RuntimeValue>> args =
+      parseArguments(compilation.context, *program, entry,
+                     /*randomFloats=*/true);
+  if (failed(args))
+    return 1;
+  if (!llvm::any_of(entry.getFunctionType().getResults(), ad::hasTangent)) {
+    llvm::errs() << "leibniz: error: '" << entryName
+                 << "' has no float result to differentiate\n";
+    return 1;
+  }
+  for (const std::string &name : gradcheckWrt) {
+    auto it = llvm::find(names, name);
+    if (it == names.end()) {
+      llvm::errs() << "leibniz: error: --wrt: '" << entryName
+                   << "' has no parameter '" << name << "'\n";
+      return 1;
+    }
+    if (!ad::hasTangent(entry.getArgumentTypes()[it - names.begin()])) {
+      llvm::errs() << "leibniz: error: --wrt: parameter '" << name
+                   << "' is not a float, a float tensor or a tuple of "
+                      "those\n";
+      return 1;
+    }
+  }
+  // The derivative with respect to each float argument, optimized like
+  // the derivatives of a program.
+  SmallVector<std::pair<unsigned, func::FuncOp>> derivatives;
+  for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes())) {
+    if (!ad::hasTangent(type) ||
+        (!gradcheckWrt.empty() && !llvm::is_contained(gradcheckWrt, names[i])))
+      continue;
+    SmallVector<bool> active(entry.getNumArguments(), false);
+    active[i] = true;
+    FailureOr<func::FuncOp> derivative =
+        ad::buildForwardDerivative(module, entry, active);
+    if (failed(derivative))
+      return 1;
+    derivatives.emplace_back(i, *derivative);
+  }
+  if (derivatives.empty()) {
+    llvm::errs() << "leibniz: error: '" << entryName
+                 << "' has no float argument to differentiate\n";
+    return 1;
+  }
+  StringRef strategy =
+      strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
+  if (failed(compilation.rewrite(module, strategy)))
+    return 1;
+
+  interp::Interpreter interpreter(module);
+  unsigned numResults = entry.getNumResults();
+  std::mt19937_64 random(gradcheckSeed);
+  bool passed = true;
+  for (auto [index, derivative] : derivatives) {
+    const interp::RuntimeValue &x = (*args)[index];
+    SmallVector<double> magnitudes;
+    flatten(x, magnitudes);
+    double scale = 1.0;
+    for (double m : magnitudes)
+      scale = std::max(scale, std::abs(m));
+    double h = gradcheckStep * scale;
+    double worst = 0.0;
+    for (unsigned k = 0; k < gradcheckDirections; ++k) {
+      interp::RuntimeValue v = randomLike(x, random);
+      SmallVector<interp::RuntimeValue> operands(*args);
+      operands.push_back(v);
+      FailureOr<SmallVector<interp::RuntimeValue>> jvp =
+          interpreter.call(derivative, operands);
+      auto shifted = [&](double sign) {
+        SmallVector<interp::RuntimeValue> point(*args);
+        point[index] =
+            combine(x, v, [&](double a, double d) { return a + sign * h * d; });
+        return interpreter.call(entry, point);
+      };
+      FailureOr<SmallVector<interp::RuntimeValue>> plus = shifted(1.0);
+      FailureOr<SmallVector<interp::RuntimeValue>> minus = shifted(-1.0);
+      if (failed(jvp) || failed(plus) || failed(minus))
+        return 1;
+      SmallVector<double> tangent, high, low;
+      for (unsigned r = 0; r < numResults; ++r) {
+        flatten((*jvp)[numResults + r], tangent);
+        flatten((*plus)[r], high);
+        flatten((*minus)[r], low);
+      }
+      for (auto [t, a, b] : llvm::zip(tangent, high, low)) {
+        double fd = (a - b) / (2.0 * h);
+        double error = std::abs(t - fd) / std::max(1.0, std::abs(fd));
+        // NaN is the worst error.
+        if (!(error <= worst))
+          worst = std::isnan(error) ? error : std::max(worst, error);
+      }
+    }
+    bool ok = worst <= gradcheckTolerance;
+    passed &= ok;
+    llvm::outs() << llvm::format("%-12s", names[index].c_str())
+                 << " worst relative error " << llvm::format("%.3e", worst)
+                 << " over " << gradcheckDirections << " directions"
+                 << (ok ? "" : "  FAILED") << "\n";
+  }
+  if (!passed) {
+    llvm::errs() << "leibniz: error: gradcheck failed: an error exceeds "
+                    "--tol="
+                 << gradcheckTolerance << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   driver::registerPipelines();
@@ -860,6 +1125,8 @@ int main(int argc, char **argv) {
           "  leibniz compile prog.lz -o libprog.so   a library with a C "
           "header (prog.h)\n"
           "  leibniz check prog.lz                report errors only\n"
+          "  leibniz gradcheck prog.lz --entry f  check derivatives against "
+          "finite differences\n"
           "  leibniz emit --emit=lz prog.lz       print the IR "
           "(--emit=ast: the syntax tree)\n\n"
           "Each command has its own --help.\n",
@@ -873,8 +1140,10 @@ int main(int argc, char **argv) {
     return runRun();
   if (compileCommand)
     return runCompile(argv[0]);
-  llvm::errs() << "leibniz: expected a command (run, compile, check or "
-                  "emit); see "
+  if (gradcheckCommand)
+    return runGradcheck();
+  llvm::errs() << "leibniz: expected a command (run, compile, check, "
+                  "emit or gradcheck); see "
                   "'leibniz --help'\n";
   return 1;
 }
