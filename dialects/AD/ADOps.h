@@ -25,6 +25,12 @@ namespace leibniz::ad {
 /// tensors of floats, and tuples of those.
 bool isDifferentiableType(mlir::Type type);
 
+/// The attribute that marks a traversal over the directions of a forward
+/// gradient or Jacobian: its body evaluates the function's derivative
+/// along one direction, so what it computes without the direction is the
+/// function's own evaluation, which a derivative presupposes.
+inline constexpr llvm::StringLiteral kDirectionsAttr = "ad.directions";
+
 } // namespace leibniz::ad
 
 #endif // LEIBNIZ_DIALECT_AD_ADOPS_H

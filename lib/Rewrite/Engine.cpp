@@ -164,8 +164,10 @@ private:
 /// Records what happens to operations while a rule rewrites and, for the
 /// worklist of `normalize`, the operations whose rules may now apply
 /// differently: new and modified operations, the users of replaced
-/// results, and the producers of the operands of replaced and erased
-/// operations (which may have become dead).
+/// results, the producers of the operands of new, replaced and erased
+/// operations (which may have become dead, or gained a use), the
+/// producers of replacement values, and the other users of a moved
+/// operation's operands (which it may now dominate).
 struct Tracker : public RewriterBase::Listener {
   void notifyOperationInserted(Operation *op,
                                OpBuilder::InsertPoint previous) override {
@@ -173,6 +175,15 @@ struct Tracker : public RewriterBase::Listener {
     if (!affected)
       return;
     affected->insert(op);
+    // The producers of its operands have a new user; a moved operation may
+    // now dominate operations equal to it, which use the same operands.
+    for (Value operand : op->getOperands()) {
+      if (Operation *def = operand.getDefiningOp())
+        affected->insert(def);
+      if (previous.isSet())
+        for (Operation *user : operand.getUsers())
+          affected->insert(user);
+    }
     // A moved operation: where it was, its enclosing operation changed,
     // and the worklist's order is no longer valid.
     if (previous.isSet()) {
@@ -200,9 +211,13 @@ struct Tracker : public RewriterBase::Listener {
         replacements[op] = def;
         break;
       }
-    if (affected)
+    if (affected) {
       for (Operation *user : op->getUsers())
         affected->insert(user);
+      for (Value value : values)
+        if (Operation *def = value.getDefiningOp())
+          affected->insert(def);
+    }
   }
   void notifyOperationErased(Operation *op) override {
     erased.insert(op);

@@ -10,6 +10,7 @@
 
 #include "leibniz/Rewrite/Rule.h"
 
+#include "AD/ADOps.h"
 #include "Lz/LzOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -75,6 +76,27 @@ LogicalResult fuseForGet(Operation *op, PatternRewriter &rewriter) {
   rewriter.replaceOp(get,
                      mapping.lookupOrDefault(forOp.getYield().getOperand(0)));
   return success();
+}
+
+/// fuse-for-get where computing one element costs a bounded amount: the
+/// body holds no scope, loop or call, so reading an element where it is
+/// needed never repeats a reduction.
+LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
+  auto get = dyn_cast<lz::GetOp>(op);
+  if (!get)
+    return failure();
+  auto forOp = get.getTensor().getDefiningOp<lz::ForOp>();
+  if (!forOp)
+    return failure();
+  WalkResult walk = forOp.getBody().walk([](Operation *inner) {
+    return isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+               lz::LoopOp, func::CallOp>(inner)
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  return fuseForGet(op, rewriter);
 }
 
 /// `tensor.dim (lz.for %i < n, ...), d` is the range of dimension `d`.
@@ -187,17 +209,67 @@ bool isScopeOp(Operation *op) {
              lz::LoopOp>(op);
 }
 
+/// Whether `op`, with what its regions hold, computes values and nothing
+/// else and cannot fail: a safe operation, or a scope or conditional of
+/// such operations.
+bool isSafeToMoveWithRegions(Operation *op) {
+  if (op->getNumRegions() == 0)
+    return isSafeToMove(op);
+  if (!(isScopeOp(op) || isa<scf::IfOp>(op)) || !isMemoryEffectFree(op))
+    return false;
+  WalkResult walk = op->walk([&](Operation *inner) {
+    if (inner == op || inner->hasTrait<OpTrait::IsTerminator>())
+      return WalkResult::advance();
+    if (inner->getNumRegions() != 0 ? isScopeOp(inner) || isa<scf::IfOp>(inner)
+                                    : isSafeToMove(inner))
+      return WalkResult::advance();
+    return WalkResult::interrupt();
+  });
+  return !walk.wasInterrupted();
+}
+
+/// Whether `op` uses a value defined inside `scope`, in its operands or in
+/// its regions.
+bool usesValuesOf(Operation *op, Operation *scope) {
+  auto inside = [&](Value v) {
+    return scope->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  if (llvm::any_of(op->getOperands(), inside))
+    return true;
+  if (op->getNumRegions() == 0)
+    return false;
+  llvm::SetVector<Value> used;
+  getUsedValuesDefinedAbove(op->getRegions(), used);
+  return llvm::any_of(used, inside);
+}
+
 /// An operation in the body of a scope or loop that uses nothing defined
-/// inside it moves before it (let-floating, loop-invariant code motion).
+/// inside it moves before it (let-floating, loop-invariant code motion):
+/// operations that cannot fail, with their regions; out of a traversal
+/// over the directions of a derivative (`ad.directions`), every operation
+/// without effects, since what does not depend on the direction is the
+/// evaluation of the function that the derivative presupposes.
 LogicalResult hoistInvariant(Operation *op, PatternRewriter &rewriter) {
   Operation *scope = op->getParentOp();
-  if (!scope || !isScopeOp(scope) || !isSafeToMove(op))
+  if (!scope || !isScopeOp(scope) || op->hasTrait<OpTrait::IsTerminator>() ||
+      op->getNumResults() == 0)
     return failure();
-  for (Value operand : op->getOperands())
-    if (scope->isAncestor(operand.getParentRegion()->getParentOp()))
-      return failure();
+  bool directions = scope->hasAttr(ad::kDirectionsAttr);
+  if (!isSafeToMoveWithRegions(op) && !(directions && isMemoryEffectFree(op)))
+    return failure();
+  if (usesValuesOf(op, scope))
+    return failure();
   rewriter.moveOpBefore(op, scope);
   return success();
+}
+
+/// Whether `a` and `b` are the same value or equal constants.
+bool sameValue(Value a, Value b) {
+  if (a == b)
+    return true;
+  Attribute x, y;
+  return a.getType() == b.getType() && matchPattern(a, m_Constant(&x)) &&
+         matchPattern(b, m_Constant(&y)) && x == y;
 }
 
 /// An operation equal to one that dominates it (same name, operands,
@@ -213,7 +285,9 @@ LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
   for (Operation *other : op->getOperand(0).getUsers()) {
     if (other == op || other->getNumRegions() != 0 ||
         !OperationEquivalence::isEquivalentTo(
-            other, op, OperationEquivalence::IgnoreLocations))
+            other, op,
+            [](Value a, Value b) { return success(sameValue(a, b)); },
+            /*markEquivalent=*/nullptr, OperationEquivalence::IgnoreLocations))
       continue;
     // `other` must come before `op` in a block that encloses it.
     Operation *ancestor = other->getBlock()->findAncestorOpInBlock(*op);
@@ -231,6 +305,278 @@ LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
   if (!best)
     return failure();
   rewriter.replaceOp(op, best->getResults());
+  return success();
+}
+
+/// `x * 0.0` and `0.0 * x` are 0.0 in real arithmetic (not in IEEE: with
+/// an infinite or NaN `x` the product is NaN, with a negative `x` it is
+/// -0.0).
+LogicalResult mulZeroReal(Operation *op, PatternRewriter &rewriter) {
+  auto mul = dyn_cast<arith::MulFOp>(op);
+  if (!mul)
+    return failure();
+  auto isZero = [](Value v) {
+    FloatAttr attr;
+    return matchPattern(v, m_Constant(&attr)) && attr.getValue().isZero();
+  };
+  Value zero = isZero(mul.getRhs())   ? mul.getRhs()
+               : isZero(mul.getLhs()) ? mul.getLhs()
+                                      : Value();
+  if (!zero)
+    return failure();
+  rewriter.replaceOp(op, zero);
+  return success();
+}
+
+/// `x + 0.0`, `0.0 + x` and `x - 0.0` are `x`, `0.0 - x` is `-x`, `-0.0` is
+/// `0.0` and `0.0 / x` is `0.0`, in real arithmetic (IEEE differs in the
+/// sign of zero, and `0.0 / x` where `x` is 0 or NaN).
+LogicalResult addZeroReal(Operation *op, PatternRewriter &rewriter) {
+  auto isZero = [](Value v) {
+    FloatAttr attr;
+    return matchPattern(v, m_Constant(&attr)) && attr.getValue().isZero();
+  };
+  if (auto add = dyn_cast<arith::AddFOp>(op)) {
+    if (isZero(add.getRhs()) || isZero(add.getLhs())) {
+      rewriter.replaceOp(op,
+                         isZero(add.getRhs()) ? add.getLhs() : add.getRhs());
+      return success();
+    }
+    return failure();
+  }
+  if (auto sub = dyn_cast<arith::SubFOp>(op)) {
+    if (isZero(sub.getRhs())) {
+      rewriter.replaceOp(op, sub.getLhs());
+      return success();
+    }
+    if (isZero(sub.getLhs())) {
+      rewriter.replaceOpWithNewOp<arith::NegFOp>(op, sub.getRhs());
+      return success();
+    }
+    return failure();
+  }
+  if (auto neg = dyn_cast<arith::NegFOp>(op)) {
+    if (!isZero(neg.getOperand()))
+      return failure();
+    rewriter.replaceOp(op, neg.getOperand());
+    return success();
+  }
+  if (auto div = dyn_cast<arith::DivFOp>(op)) {
+    if (!isZero(div.getLhs()))
+      return failure();
+    rewriter.replaceOp(op, div.getLhs());
+    return success();
+  }
+  return failure();
+}
+
+/// An operation without regions whose operand is a conditional with one
+/// result, used only here and defined in the same block, moves into both
+/// branches: `f(if c then a else b) -> if c then f(a) else f(b)`. The
+/// branches then compute what the operation computed (one-hot values meet
+/// the ring rules there).
+LogicalResult pushIntoIf(Operation *op, PatternRewriter &rewriter) {
+  if (op->getNumRegions() != 0 || op->getNumResults() != 1 ||
+      !isSafeToMove(op) || isa<scf::YieldOp, lz::YieldOp>(op))
+    return failure();
+  scf::IfOp ifOp;
+  unsigned position = 0;
+  for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+    auto candidate = operand.getDefiningOp<scf::IfOp>();
+    if (candidate && candidate->getBlock() == op->getBlock() &&
+        candidate.getNumResults() == 1 && !candidate.getElseRegion().empty() &&
+        candidate->hasOneUse() &&
+        llvm::count(op->getOperands(), operand) == 1) {
+      ifOp = candidate;
+      position = i;
+      break;
+    }
+  }
+  if (!ifOp)
+    return failure();
+  Type type = op->getResult(0).getType();
+  rewriter.setInsertionPoint(op);
+  auto newIf = scf::IfOp::create(rewriter, ifOp.getLoc(), TypeRange{type},
+                                 ifOp.getCondition(),
+                                 /*withElseRegion=*/true);
+  for (auto [from, to] :
+       {std::pair(ifOp.thenBlock(), &newIf.getThenRegion()),
+        std::pair(ifOp.elseBlock(), &newIf.getElseRegion())}) {
+    Block *block = &to->front();
+    // The builder may have added a terminator.
+    if (!block->empty())
+      rewriter.eraseOp(&block->back());
+    auto yield = cast<scf::YieldOp>(from->getTerminator());
+    Value value = yield.getOperand(0);
+    rewriter.inlineBlockBefore(from, block, block->end());
+    rewriter.setInsertionPoint(yield);
+    IRMapping mapping;
+    mapping.map(op->getOperand(position), value);
+    Operation *copy = rewriter.clone(*op, mapping);
+    rewriter.modifyOpInPlace(yield,
+                             [&] { yield->setOperand(0, copy->getResult(0)); });
+  }
+  rewriter.replaceOp(op, newIf.getResults());
+  rewriter.eraseOp(ifOp);
+  return success();
+}
+
+/// A conditional inside a branch of a conditional on the same condition
+/// takes that branch's side.
+LogicalResult ifSameCondition(Operation *op, PatternRewriter &rewriter) {
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  if (!ifOp)
+    return failure();
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    auto outer = dyn_cast<scf::IfOp>(parent);
+    if (!outer || !sameValue(outer.getCondition(), ifOp.getCondition()))
+      continue;
+    bool inThen = outer.getThenRegion().isAncestor(op->getParentRegion());
+    Region &taken = inThen ? ifOp.getThenRegion() : ifOp.getElseRegion();
+    if (taken.empty())
+      return failure();
+    Block &block = taken.front();
+    auto yield = cast<scf::YieldOp>(block.getTerminator());
+    SmallVector<Value> results(yield.getOperands());
+    rewriter.inlineBlockBefore(&block, ifOp);
+    rewriter.eraseOp(yield);
+    rewriter.replaceOp(ifOp, results);
+    return success();
+  }
+  return failure();
+}
+
+/// A conditional whose branches yield the same values, computing nothing
+/// else, is those values; so is `select c, a, a`.
+LogicalResult ifEqualBranches(Operation *op, PatternRewriter &rewriter) {
+  if (auto select = dyn_cast<arith::SelectOp>(op)) {
+    if (!sameValue(select.getTrueValue(), select.getFalseValue()))
+      return failure();
+    rewriter.replaceOp(op, select.getTrueValue());
+    return success();
+  }
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  if (!ifOp || ifOp.getNumResults() == 0 || ifOp.getElseRegion().empty())
+    return failure();
+  auto onlyYield = [](Block *block) {
+    return &block->front() == &block->back();
+  };
+  // Constants in the branches count as the same value.
+  auto thenYield = cast<scf::YieldOp>(ifOp.thenBlock()->getTerminator());
+  auto elseYield = cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator());
+  auto isLocalConstant = [](Operation *def) {
+    return def && def->hasTrait<OpTrait::ConstantLike>();
+  };
+  auto allowed = [&](Block *block) {
+    return llvm::all_of(block->without_terminator(), [&](Operation &inner) {
+      return isLocalConstant(&inner);
+    });
+  };
+  if (!(onlyYield(ifOp.thenBlock()) || allowed(ifOp.thenBlock())) ||
+      !(onlyYield(ifOp.elseBlock()) || allowed(ifOp.elseBlock())))
+    return failure();
+  SmallVector<Value> results;
+  for (auto [a, b] :
+       llvm::zip(thenYield.getOperands(), elseYield.getOperands())) {
+    if (!sameValue(a, b))
+      return failure();
+    results.push_back(a);
+  }
+  // Constants defined in a branch move out with it.
+  Block &block = *ifOp.thenBlock();
+  rewriter.inlineBlockBefore(&block, ifOp);
+  rewriter.eraseOp(thenYield);
+  rewriter.replaceOp(ifOp, results);
+  return success();
+}
+
+/// An operation that cannot fail, all of whose uses are in one branch of a
+/// conditional in the same block, moves into that branch: it then runs only
+/// where it is needed.
+LogicalResult sinkIntoIf(Operation *op, PatternRewriter &rewriter) {
+  if (op->getNumRegions() != 0 || op->use_empty() || !isMemoryEffectFree(op) ||
+      op->hasTrait<OpTrait::ConstantLike>() ||
+      op->hasTrait<OpTrait::IsTerminator>())
+    return failure();
+  Region *target = nullptr;
+  for (Operation *user : op->getUsers()) {
+    Operation *ancestor = op->getBlock()->findAncestorOpInBlock(*user);
+    auto ifOp = dyn_cast_or_null<scf::IfOp>(ancestor);
+    if (!ifOp || ancestor == user)
+      return failure();
+    Region *region = ifOp.getThenRegion().isAncestor(user->getParentRegion())
+                         ? &ifOp.getThenRegion()
+                         : &ifOp.getElseRegion();
+    if (target && target != region)
+      return failure();
+    target = region;
+  }
+  rewriter.moveOpBefore(op, &target->front(), target->front().begin());
+  return success();
+}
+
+/// A call of a private function (a derivative or a lambda) with one block
+/// that does not call itself is replaced by the function's body.
+LogicalResult inlineCall(Operation *op, PatternRewriter &rewriter) {
+  auto call = dyn_cast<func::CallOp>(op);
+  if (!call)
+    return failure();
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      op, call.getCalleeAttr());
+  if (!callee || !callee.isPrivate() || callee.isExternal() ||
+      !callee.getBody().hasOneBlock() || callee->isAncestor(op))
+    return failure();
+  WalkResult recursive = callee.walk([&](func::CallOp inner) {
+    return inner.getCallee() == callee.getName() ? WalkResult::interrupt()
+                                                 : WalkResult::advance();
+  });
+  if (recursive.wasInterrupted())
+    return failure();
+  Block &body = callee.getBody().front();
+  IRMapping mapping;
+  mapping.map(body.getArguments(), call.getOperands());
+  for (Operation &inner : body.without_terminator())
+    rewriter.clone(inner, mapping);
+  SmallVector<Value> results;
+  for (Value v : body.getTerminator()->getOperands())
+    results.push_back(mapping.lookupOrDefault(v));
+  rewriter.replaceOp(op, results);
+  return success();
+}
+
+/// A matrix product with an operand computed by a traversal becomes its
+/// scopes, `for i, j. sum k. A[i, k] * B[k, j]` (the meaning of lz.matmul),
+/// so that fusion can read the traversal's elements.
+LogicalResult matmulToScopes(Operation *op, PatternRewriter &rewriter) {
+  auto matmul = dyn_cast<lz::MatmulOp>(op);
+  if (!matmul || !(matmul.getLhs().getDefiningOp<lz::ForOp>() ||
+                   matmul.getRhs().getDefiningOp<lz::ForOp>()))
+    return failure();
+  Value lhs = matmul.getLhs(), rhs = matmul.getRhs();
+  auto resultType = cast<RankedTensorType>(matmul.getType());
+  Type element = resultType.getElementType();
+  Location loc = op->getLoc();
+  Value rows = tensor::DimOp::create(rewriter, loc, lhs, 0);
+  Value columns = tensor::DimOp::create(rewriter, loc, rhs, 1);
+  Value inner = tensor::DimOp::create(rewriter, loc, lhs, 1);
+  auto forOp = lz::ForOp::create(
+      rewriter, loc, TypeRange{resultType}, ValueRange{rows, columns},
+      [&](OpBuilder &b, Location loc, ValueRange ij) {
+        Value sum = lz::SumOp::create(
+            b, loc, element, ValueRange{inner},
+            [&](OpBuilder &b, Location loc, ValueRange k) {
+              Value a = lz::GetOp::create(b, loc, lhs, ValueRange{ij[0], k[0]});
+              Value c = lz::GetOp::create(b, loc, rhs, ValueRange{k[0], ij[1]});
+              Value product =
+                  isa<FloatType>(element)
+                      ? arith::MulFOp::create(b, loc, a, c).getResult()
+                      : arith::MulIOp::create(b, loc, a, c).getResult();
+              lz::YieldOp::create(b, loc, ValueRange{product});
+            });
+        lz::YieldOp::create(b, loc, ValueRange{sum});
+      });
+  rewriter.replaceOp(op, forOp.getResults());
   return success();
 }
 
@@ -521,6 +867,10 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "(for i. e)[j] -> e[i := j]: a read of one element of a traversal "
       "computes that element",
       fuseForGet);
+  add("fuse-cheap-for-get",
+      "fuse-for-get where the traversal's body has no scope, loop or call "
+      "(an element costs a bounded amount)",
+      fuseCheapForGet);
   add("for-size", "size(for i < n. e, 0) -> n: the size of a traversal",
       forSize);
   add("tuple-proj", "(a, b).0 -> a: a projection of a tuple", tupleProj);
@@ -551,6 +901,34 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       loopDeadState);
   add("if-constant", "if true then a else b -> a (and the else branch)",
       constantIf);
+  add("mul-zero-real",
+      "x * 0.0 -> 0.0, in real arithmetic (not IEEE: x infinite or NaN, "
+      "signed zeros)",
+      mulZeroReal);
+  add("add-zero-real",
+      "x + 0.0 -> x, 0.0 - x -> -x, -0.0 -> 0.0, 0.0 / x -> 0.0, in real "
+      "arithmetic (not IEEE: signed zeros, 0.0 / 0.0)",
+      addZeroReal);
+  add("push-into-if",
+      "f(if c then a else b) -> if c then f(a) else f(b), for a "
+      "conditional used once",
+      pushIntoIf);
+  add("if-same-condition",
+      "if c then (if c then a else b) else e -> if c then a else e",
+      ifSameCondition);
+  add("if-equal-branches", "if c then a else a -> a; select(c, a, a) -> a",
+      ifEqualBranches);
+  add("sink-into-if",
+      "moves an operation without effects into the one branch that uses it",
+      sinkIntoIf);
+  add("inline-call",
+      "replaces a call of a private function (a derivative, a lambda) by "
+      "its body",
+      inlineCall);
+  add("matmul-to-scopes",
+      "A @ B -> for i, j. sum k. A[i, k] * B[k, j] when A or B is a "
+      "traversal",
+      matmulToScopes);
   // Predicates.
   add("is-for", "the point is a traversal (lz.for)", isOp<lz::ForOp>, true);
   add("is-sum", "the point is a sum (lz.sum)", isOp<lz::SumOp>, true);

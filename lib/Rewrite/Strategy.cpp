@@ -253,13 +253,27 @@ const char *const kPrelude[] = {
     "contains(p) = topDown(p)",
 };
 
-/// The named strategies of the pipelines. The AD issues fill the slots
-/// fwd-ad-opt and rev-ad-opt; until then they clean up.
+/// The named strategies of the pipelines. The reverse-mode issue fills the
+/// slot rev-ad-opt; until then it cleans up.
+///
+/// fwd-ad-opt optimizes forward-mode derivatives (docs/ad.md): first the
+/// derivatives are inlined and split from the primal computation, which
+/// floats out of the traversals over directions; then the one-hot seeds
+/// are fused into their reads, pushed through arithmetic into their
+/// conditionals, and collapsed by the ring rules and sum-onehot.
 const char *const kNamed[] = {
     "cleanup = normalize(tuple-proj <+ fuse-for-get <+ for-size <+ add-zero "
     "<+ mul-one <+ mul-zero-int <+ sum-onehot <+ if-constant <+ cse <+ "
     "hoist-invariant <+ loop-dead-state <+ dce)",
-    "fwd-ad-opt = cleanup",
+    "fwd-ad-split = normalize(inline-call <+ tuple-proj <+ for-size <+ "
+    "for-fission <+ cse <+ dce <+ hoist-invariant)",
+    "fwd-ad-onehot = normalize(fuse-cheap-for-get <+ matmul-to-scopes <+ "
+    "tuple-proj <+ for-size <+ if-constant <+ if-same-condition <+ "
+    "if-equal-branches <+ mul-one <+ mul-zero-int <+ mul-zero-real <+ "
+    "add-zero <+ add-zero-real <+ push-into-if <+ sum-onehot <+ "
+    "sink-into-if <+ cse <+ hoist-invariant <+ for-fission <+ "
+    "loop-dead-state <+ dce)",
+    "fwd-ad-opt = fwd-ad-split ; fwd-ad-onehot",
     "rev-ad-opt = cleanup",
 };
 

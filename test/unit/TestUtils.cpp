@@ -9,6 +9,7 @@
 #include "leibniz/AD/Forward.h"
 #include "leibniz/Interpreter/ValueIO.h"
 
+#include "AD/ADDialect.h"
 #include "Lz/LzDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -29,9 +30,9 @@ using namespace leibniz;
 
 std::unique_ptr<MLIRContext> test::makeContext() {
   DialectRegistry registry;
-  registry.insert<lz::LzDialect, arith::ArithDialect, func::FuncDialect,
-                  linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+  registry.insert<ad::ADDialect, lz::LzDialect, arith::ArithDialect,
+                  func::FuncDialect, linalg::LinalgDialect, math::MathDialect,
+                  scf::SCFDialect, tensor::TensorDialect>();
   leibniz::ad::registerDerivativeModels(registry);
   auto context = std::make_unique<MLIRContext>(registry);
   context->loadAllAvailableDialects();
@@ -95,9 +96,34 @@ leibniz::test::withSpecialFloats(const interp::RuntimeValue &value,
   return tensor;
 }
 
+/// Equal values, where -0.0 equals +0.0 (and NaN equals NaN).
+static bool equalUpToZeroSign(const interp::RuntimeValue &a,
+                              const interp::RuntimeValue &b) {
+  if (a.isTuple() || b.isTuple()) {
+    if (!a.isTuple() || !b.isTuple() ||
+        a.getElements().size() != b.getElements().size())
+      return false;
+    return llvm::all_of(
+        llvm::zip(a.getElements(), b.getElements()), [](auto pair) {
+          return equalUpToZeroSign(std::get<0>(pair), std::get<1>(pair));
+        });
+  }
+  const interp::Tensor &x = a.getTensor(), &y = b.getTensor();
+  if (!x.isFloat())
+    return x == y;
+  if (x.getShape() != y.getShape())
+    return false;
+  for (int64_t i = 0; i < x.getNumElements(); ++i) {
+    double u = x.getFloat(i), v = y.getFloat(i);
+    if (!(u == v || (std::isnan(u) && std::isnan(v))))
+      return false;
+  }
+  return true;
+}
+
 void leibniz::test::expectSameResults(ModuleOp before, ModuleOp after,
                                       StringRef name, unsigned runs,
-                                      StringRef what) {
+                                      StringRef what, bool realArithmetic) {
   auto func = before.lookupSymbol<func::FuncOp>(name);
   ASSERT_TRUE(func) << "no function " << name.str();
   for (uint64_t seed = 0; seed < runs; ++seed) {
@@ -108,7 +134,8 @@ void leibniz::test::expectSameResults(ModuleOp before, ModuleOp after,
       FailureOr<interp::RuntimeValue> arg =
           interp::makeRandomValue(type, seed * 100 + pos, 3, error);
       ASSERT_TRUE(succeeded(arg)) << error;
-      args.push_back(seed % 2 ? *arg : withSpecialFloats(*arg, next));
+      args.push_back(
+          seed % 2 || realArithmetic ? *arg : withSpecialFloats(*arg, next));
     }
     interp::Interpreter original(before);
     auto expected = run(original, name, args);
@@ -116,7 +143,7 @@ void leibniz::test::expectSameResults(ModuleOp before, ModuleOp after,
     auto actual = run(transformed, name, args);
     ASSERT_EQ(actual.size(), expected.size());
     for (auto [a, e] : llvm::zip(actual, expected))
-      EXPECT_TRUE(a == e) << what.str() << " changed a result (seed " << seed
-                          << ")";
+      EXPECT_TRUE(realArithmetic ? equalUpToZeroSign(a, e) : a == e)
+          << what.str() << " changed a result (seed " << seed << ")";
   }
 }

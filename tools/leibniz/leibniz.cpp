@@ -32,6 +32,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/Format.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -280,6 +281,11 @@ struct Compilation {
     if (strategy.empty() && differentiated)
       strategy = "fwd-ad-opt";
     if (failed(rewrite(module, strategy)))
+      return failure();
+    // Derivatives that were inlined everywhere.
+    PassManager pm(&context);
+    pm.addPass(createSymbolDCEPass());
+    if (failed(pm.run(module)))
       return failure();
     return program;
   }

@@ -108,11 +108,6 @@ mlir::FailureOr<mlir::func::FuncOp>
 buildForwardDerivative(mlir::ModuleOp module, mlir::func::FuncOp func,
                        llvm::ArrayRef<bool> active);
 
-/// The attribute that marks a traversal over the directions of a forward
-/// gradient or Jacobian: its body evaluates the function's derivative
-/// along one direction.
-inline constexpr llvm::StringLiteral kDirectionsAttr = "ad.directions";
-
 } // namespace leibniz::ad
 
 #endif // LEIBNIZ_AD_FORWARD_H
