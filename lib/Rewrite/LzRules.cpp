@@ -732,6 +732,171 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// The one-hot condition `k == j` of a conditional in a one-range sum,
+/// `j` not depending on `k`: returns `j`, or null.
+Value getOneHotPoint(lz::SumOp sum, scf::IfOp ifOp) {
+  Value k = sum.getBody().front().getArgument(0);
+  auto cmp = ifOp.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+    return Value();
+  auto isIndex = [&](Value v) {
+    if (v == k)
+      return true;
+    auto cast = v.getDefiningOp<arith::IndexCastOp>();
+    return cast && cast.getIn() == k && cast.getType().isInteger(64);
+  };
+  auto isOutside = [&](Value v) {
+    return !sum->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  if (isIndex(cmp.getLhs()) && isOutside(cmp.getRhs()))
+    return cmp.getRhs();
+  if (isIndex(cmp.getRhs()) && isOutside(cmp.getLhs()))
+    return cmp.getLhs();
+  return Value();
+}
+
+/// sum k < n. (if k == j then a(k) else b(k)), j not depending on k, is
+/// (sum k < n. b(k)) + (if 0 <= j < n then a(j) - b(j) else 0), in real
+/// arithmetic (the float sum is reassociated). The body runs at j only
+/// where the original sum ran it.
+LogicalResult sumOneHotSplit(Operation *op, PatternRewriter &rewriter) {
+  auto sum = dyn_cast<lz::SumOp>(op);
+  if (!sum || sum.getRanges().size() != 1 ||
+      !isa<FloatType>(sum.getResult().getType()))
+    return failure();
+  Block &body = sum.getBody().front();
+  auto ifOp = sum.getYield().getOperand(0).getDefiningOp<scf::IfOp>();
+  if (!ifOp || ifOp->getBlock() != &body || ifOp.getNumResults() != 1 ||
+      ifOp.getElseRegion().empty() || !isMemoryEffectFree(sum))
+    return failure();
+  Value j = getOneHotPoint(sum, ifOp);
+  if (!j)
+    return failure();
+  Type type = sum.getResult().getType();
+  Location loc = sum.getLoc();
+  Value n = sum.getRanges()[0];
+  rewriter.setInsertionPoint(sum);
+  // The sum of the else branch.
+  auto rest = lz::SumOp::create(
+      rewriter, loc, type, ValueRange{n},
+      [&](OpBuilder &b, Location loc, ValueRange k) {
+        IRMapping mapping;
+        mapping.map(body.getArgument(0), k[0]);
+        for (Operation &inner : body.without_terminator())
+          if (&inner != ifOp)
+            b.clone(inner, mapping);
+        for (Operation &inner : ifOp.elseBlock()->without_terminator())
+          b.clone(inner, mapping);
+        Value value = mapping.lookupOrDefault(
+            cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator())
+                .getOperand(0));
+        lz::YieldOp::create(b, loc, ValueRange{value});
+      });
+  // The correction at the point j.
+  Type jType = j.getType();
+  Value nInJ =
+      jType.isIndex()
+          ? n
+          : arith::IndexCastOp::create(rewriter, loc, jType, n).getResult();
+  Value jZero = arith::ConstantOp::create(rewriter, loc, jType,
+                                          rewriter.getZeroAttr(jType));
+  Value notNegative =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, j, jZero);
+  Value belowSize =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, j, nInJ);
+  Value inRange = arith::AndIOp::create(rewriter, loc, notNegative, belowSize);
+  auto point = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
+                                 /*withElseRegion=*/true);
+  rewriter.setInsertionPointToStart(point.thenBlock());
+  Value jIndex = jType.isIndex()
+                     ? j
+                     : arith::IndexCastOp::create(rewriter, loc,
+                                                  rewriter.getIndexType(), j)
+                           .getResult();
+  IRMapping mapping;
+  mapping.map(body.getArgument(0), jIndex);
+  for (Operation &inner : body.without_terminator())
+    if (&inner != ifOp)
+      rewriter.clone(inner, mapping);
+  IRMapping thenMapping = mapping;
+  for (Operation &inner : ifOp.thenBlock()->without_terminator())
+    rewriter.clone(inner, thenMapping);
+  for (Operation &inner : ifOp.elseBlock()->without_terminator())
+    rewriter.clone(inner, mapping);
+  Value a = thenMapping.lookupOrDefault(
+      cast<scf::YieldOp>(ifOp.thenBlock()->getTerminator()).getOperand(0));
+  Value b = mapping.lookupOrDefault(
+      cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator()).getOperand(0));
+  Value difference = arith::SubFOp::create(rewriter, loc, a, b);
+  scf::YieldOp::create(rewriter, loc, difference);
+  rewriter.setInsertionPointToStart(point.elseBlock());
+  Value zero = arith::ConstantOp::create(rewriter, loc, type,
+                                         rewriter.getZeroAttr(type));
+  scf::YieldOp::create(rewriter, loc, zero);
+  rewriter.setInsertionPointAfter(point);
+  rewriter.replaceOpWithNewOp<arith::AddFOp>(sum, rest.getResult(),
+                                             point.getResult(0));
+  return success();
+}
+
+/// A sum whose body yields the constant +0.0 (or an integer 0) is that
+/// constant, exactly: +0.0 + +0.0 is +0.0, and an empty sum is +0.0.
+LogicalResult sumZero(Operation *op, PatternRewriter &rewriter) {
+  auto sum = dyn_cast<lz::SumOp>(op);
+  if (!sum)
+    return failure();
+  Attribute value;
+  if (!matchPattern(sum.getYield().getOperand(0), m_Constant(&value)))
+    return failure();
+  auto f = dyn_cast<FloatAttr>(value);
+  auto i = dyn_cast<IntegerAttr>(value);
+  if (!(f && f.getValue().isPosZero()) && !(i && i.getValue().isZero()))
+    return failure();
+  rewriter.replaceOpWithNewOp<arith::ConstantOp>(sum, cast<TypedAttr>(value));
+  return success();
+}
+
+/// sum k. (x * f(k)), x not depending on k, is x * (sum k. f(k)); so for
+/// f(k) * x and for a negation, in real arithmetic (rounding and the sign
+/// of an empty sum differ).
+LogicalResult sumFactor(Operation *op, PatternRewriter &rewriter) {
+  auto sum = dyn_cast<lz::SumOp>(op);
+  if (!sum || !isa<FloatType>(sum.getResult().getType()) ||
+      !isMemoryEffectFree(sum))
+    return failure();
+  Value yielded = sum.getYield().getOperand(0);
+  Operation *def = yielded.getDefiningOp();
+  if (!def || def->getBlock() != &sum.getBody().front() || !yielded.hasOneUse())
+    return failure();
+  auto isOutside = [&](Value v) {
+    return !sum->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  Value factor, rest;
+  if (auto mul = dyn_cast<arith::MulFOp>(def)) {
+    if (isOutside(mul.getLhs()))
+      factor = mul.getLhs(), rest = mul.getRhs();
+    else if (isOutside(mul.getRhs()))
+      factor = mul.getRhs(), rest = mul.getLhs();
+  } else if (auto neg = dyn_cast<arith::NegFOp>(def)) {
+    rest = neg.getOperand();
+  }
+  if (!rest || (factor == nullptr && !isa<arith::NegFOp>(def)))
+    return failure();
+  Location loc = sum.getLoc();
+  rewriter.modifyOpInPlace(sum.getYield(),
+                           [&] { sum.getYield()->setOperand(0, rest); });
+  rewriter.eraseOp(def);
+  rewriter.setInsertionPointAfter(sum);
+  Value result =
+      factor
+          ? arith::MulFOp::create(rewriter, loc, factor, sum.getResult())
+                .getResult()
+          : arith::NegFOp::create(rewriter, loc, sum.getResult()).getResult();
+  rewriter.replaceAllUsesExcept(sum.getResult(), result,
+                                result.getDefiningOp());
+  return success();
+}
+
 /// A traversal that yields several results is split into one traversal
 /// per result, each with a copy of the body (loop fission; dce then
 /// removes what each copy does not need). `lz.loop`s are not split: their
@@ -921,6 +1086,15 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
   add("sink-into-if",
       "moves an operation without effects into the one branch that uses it",
       sinkIntoIf);
+  add("sum-onehot-split",
+      "sum k. (if k == j then a(k) else b(k)) -> (sum k. b(k)) + (a(j) - "
+      "b(j) if 0 <= j < n), in real arithmetic (reassociates)",
+      sumOneHotSplit);
+  add("sum-zero", "sum k. 0.0 -> 0.0 (+0.0, or an integer 0): exact", sumZero);
+  add("sum-factor",
+      "sum k. x * f(k) -> x * sum k. f(k) for x not depending on k, and "
+      "sum k. -f(k) -> -(sum k. f(k)), in real arithmetic",
+      sumFactor);
   add("inline-call",
       "replaces a call of a private function (a derivative, a lambda) by "
       "its body",

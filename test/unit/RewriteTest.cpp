@@ -196,7 +196,7 @@ struct RuleCase {
   /// A function @f whose results the rule must not change.
   const char *source;
   /// The rule holds in real arithmetic only: the inputs are finite and
-  /// results may differ in the sign of zeros.
+  /// results may differ in the sign of zeros and by rounding.
   bool realArithmetic = false;
 };
 
@@ -544,6 +544,63 @@ func.func @f(%A: tensor<?x?xf64>, %x: tensor<?xf64>) -> tensor<?x?xf64> {
   %R = lz.matmul %A, %B : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
   return %R : tensor<?x?xf64>
 })mlir"},
+
+    {"sum-zero", R"mlir(
+func.func @f(%nn: index) -> (f64, i64) {
+  %c3 = arith.constant 3 : index
+  %n = arith.remui %nn, %c3 : index
+  %s = lz.sum %k < %n : f64 {
+    %z = arith.constant 0.0 : f64
+    lz.yield %z : f64
+  }
+  %t = lz.sum %k < %n : i64 {
+    %z = arith.constant 0 : i64
+    lz.yield %z : i64
+  }
+  return %s, %t : f64, i64
+})mlir"},
+    // One-hot at j mod 5 - 1: in range, out of range or negative.
+    {"sum-onehot-split", R"mlir(
+func.func @f(%x: tensor<?xf64>, %jj: i64, %a: f64) -> f64 {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %c5 = arith.constant 5 : i64
+  %c1 = arith.constant 1 : i64
+  %m = arith.remui %jj, %c5 : i64
+  %j = arith.subi %m, %c1 : i64
+  %s = lz.sum %k < %n : f64 {
+    %e = lz.get %x[%k] : tensor<?xf64>
+    %kk = arith.index_cast %k : index to i64
+    %hit = arith.cmpi eq, %kk, %j : i64
+    %v = scf.if %hit -> (f64) {
+      %d = arith.mulf %e, %e : f64
+      scf.yield %d : f64
+    } else {
+      %d = arith.mulf %e, %a : f64
+      scf.yield %d : f64
+    }
+    lz.yield %v : f64
+  }
+  return %s : f64
+})mlir",
+     true},
+    {"sum-factor", R"mlir(
+func.func @f(%x: tensor<?xf64>, %a: f64) -> (f64, f64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %s = lz.sum %k < %n : f64 {
+    %e = lz.get %x[%k] : tensor<?xf64>
+    %d = arith.mulf %e, %a : f64
+    lz.yield %d : f64
+  }
+  %t = lz.sum %k < %n : f64 {
+    %e = lz.get %x[%k] : tensor<?xf64>
+    %d = arith.negf %e : f64
+    lz.yield %d : f64
+  }
+  return %s, %t : f64, f64
+})mlir",
+     true},
 };
 
 void PrintTo(const RuleCase &c, std::ostream *os) { *os << c.rule; }

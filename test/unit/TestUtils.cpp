@@ -96,8 +96,9 @@ leibniz::test::withSpecialFloats(const interp::RuntimeValue &value,
   return tensor;
 }
 
-/// Equal values, where -0.0 equals +0.0 (and NaN equals NaN).
-static bool equalUpToZeroSign(const interp::RuntimeValue &a,
+/// Equal values up to rounding (a relative 1e-12, at least 1e-12 absolute),
+/// so -0.0 equals +0.0 (and NaN equals NaN).
+static bool equalInRealArithmetic(const interp::RuntimeValue &a,
                               const interp::RuntimeValue &b) {
   if (a.isTuple() || b.isTuple()) {
     if (!a.isTuple() || !b.isTuple() ||
@@ -105,7 +106,7 @@ static bool equalUpToZeroSign(const interp::RuntimeValue &a,
       return false;
     return llvm::all_of(
         llvm::zip(a.getElements(), b.getElements()), [](auto pair) {
-          return equalUpToZeroSign(std::get<0>(pair), std::get<1>(pair));
+          return equalInRealArithmetic(std::get<0>(pair), std::get<1>(pair));
         });
   }
   const interp::Tensor &x = a.getTensor(), &y = b.getTensor();
@@ -115,7 +116,9 @@ static bool equalUpToZeroSign(const interp::RuntimeValue &a,
     return false;
   for (int64_t i = 0; i < x.getNumElements(); ++i) {
     double u = x.getFloat(i), v = y.getFloat(i);
-    if (!(u == v || (std::isnan(u) && std::isnan(v))))
+    if (!(std::abs(u - v) <=
+              1e-12 * std::max({1.0, std::abs(u), std::abs(v)}) ||
+          (std::isnan(u) && std::isnan(v))))
       return false;
   }
   return true;
@@ -143,7 +146,7 @@ void leibniz::test::expectSameResults(ModuleOp before, ModuleOp after,
     auto actual = run(transformed, name, args);
     ASSERT_EQ(actual.size(), expected.size());
     for (auto [a, e] : llvm::zip(actual, expected))
-      EXPECT_TRUE(realArithmetic ? equalUpToZeroSign(a, e) : a == e)
+      EXPECT_TRUE(realArithmetic ? equalInRealArithmetic(a, e) : a == e)
           << what.str() << " changed a result (seed " << seed << ")";
   }
 }

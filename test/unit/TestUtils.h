@@ -44,8 +44,9 @@ interp::RuntimeValue withSpecialFloats(const interp::RuntimeValue &value,
 /// +0.0, NaN equals NaN); `what` names the transformation in messages.
 ///
 /// With `realArithmetic`, for rewrites that hold in real arithmetic but
-/// not in IEEE (x * 0 -> 0), the inputs are finite and results may differ
-/// in the sign of zeros.
+/// not in IEEE (x * 0 -> 0, reassociation), the inputs are finite and
+/// results may differ in the sign of zeros and by rounding (1e-12 relative
+/// to the larger magnitude, or absolute below 1).
 void expectSameResults(mlir::ModuleOp before, mlir::ModuleOp after,
                        llvm::StringRef name, unsigned runs,
                        llvm::StringRef what, bool realArithmetic = false);

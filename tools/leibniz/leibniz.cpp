@@ -149,6 +149,12 @@ cl::opt<Engine> engine(
                           "compiled code: the CPU pipeline and the LLVM JIT")),
     cl::init(Engine::JIT), cl::sub(runCommand));
 
+cl::opt<bool> countOps(
+    "count-ops",
+    cl::desc("With --engine=interp, print the number of executed operations "
+             "(terminators aside) to stderr: the cost measure of docs/ad.md"),
+    cl::init(false), cl::sub(runCommand));
+
 cl::opt<char> optLevel("O",
                        cl::desc("Optimization level of compiled code: -O0, "
                                 "-O1, -O2 (default) or -O3"),
@@ -669,6 +675,11 @@ int runRun() {
     return 1;
   SmallVector<Type> resultTypes(entry.getFunctionType().getResults());
   FailureOr<SmallVector<interp::RuntimeValue>> results;
+  if (countOps && engine != Engine::Interp) {
+    llvm::errs() << "leibniz: error: --count-ops counts the interpreter's "
+                    "operations; use it with --engine=interp\n";
+    return 1;
+  }
   if (engine == Engine::JIT) {
     // Only what the entry runs is compiled.
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
@@ -687,6 +698,8 @@ int runRun() {
   } else {
     interp::Interpreter interpreter(module);
     results = interpreter.call(entry, *args);
+    if (countOps)
+      llvm::errs() << "operations: " << interpreter.getTotalOpCount() << "\n";
   }
   if (failed(results))
     return 1;

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Measures what fwd-ad-opt does to forward-mode gradients.
+
+    bench/fwd_ad.py [--no-write]
+
+For the forward-mode gradient of each function of bench/fwd-ad.lz, at two
+sizes: the operations the reference interpreter executes (`leibniz run
+--engine=interp --count-ops`) for the primal function, for the unoptimized
+dual-number program (`--strategy=id`) and for the program after
+fwd-ad-opt;
+and, at the larger size, the run time of both compiled at -O2 (`leibniz
+compile`, the unoptimized one with --strategy=id), called through the C
+interface, in the same run. Both compiled gradients must agree. Writes the
+table into docs/benchmarks.md and bench/benchmarks.md.in between the
+fwd-ad markers.
+"""
+
+import argparse
+import ctypes
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+OUT = BUILD / "bench"
+SOURCE = ROOT / "bench" / "fwd-ad.lz"
+BEGIN = "<!-- fwd-ad begin -->"
+END = "<!-- fwd-ad end -->"
+
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True)
+
+
+def gmm_inputs(rng, n, d, k):
+    t = d * (d + 1) // 2
+    return [rng.standard_normal(k), rng.standard_normal((k, d)),
+            0.3 * rng.standard_normal((k, t)), rng.standard_normal((n, d)),
+            1.0, d + 1]
+
+
+# name, primal, a description of the sizes, and inputs for each size.
+CASES = [
+    ("dot", "dot2", [("n = 64", 64), ("n = 512", 512)],
+     lambda rng, n: [rng.standard_normal(n), rng.standard_normal(n)]),
+    ("least squares", "lsq", [("n = 64, d = 16", (64, 16)),
+                              ("n = 256, d = 64", (256, 64))],
+     lambda rng, s: [rng.standard_normal(s[1]),
+                     rng.standard_normal((s[0], s[1])),
+                     rng.standard_normal(s[0])]),
+    ("softmax cross-entropy", "xent", [("n = 64", 64), ("n = 256", 256)],
+     lambda rng, n: [rng.standard_normal(n),
+                     np.full(n, 1.0 / n)]),
+    ("GMM (means)", "gmm", [("n = 16, d = 3, k = 4", (16, 3, 4)),
+                            ("n = 64, d = 5, k = 8", (64, 5, 8))],
+     lambda rng, s: gmm_inputs(rng, *s)),
+    ("MLP (first bias)", "mlp_loss",
+     [("b = 8, i = 8, h = 16, o = 4", (8, 8, 16, 4)),
+      ("b = 32, i = 16, h = 64, o = 8", (32, 16, 64, 8))],
+     lambda rng, s: [rng.standard_normal(s[2]),
+                     rng.standard_normal((s[0], s[1])),
+                     0.3 * rng.standard_normal((s[1], s[2])),
+                     0.3 * rng.standard_normal((s[2], s[3])),
+                     rng.standard_normal((s[0], s[3]))]),
+]
+PARAMETERS = {"dot2": ["x", "y"], "lsq": ["w", "X", "y"], "xent": ["z", "p"],
+              "gmm": ["alphas", "means", "icf", "x", "gamma", "m"],
+              "mlp_loss": ["b1", "X", "W1", "W2", "T"]}
+GRADIENTS = {"dot2": "dot_grad", "lsq": "lsq_grad", "xent": "xent_grad",
+             "gmm": "gmm_grad", "mlp_loss": "mlp_grad"}
+
+
+def count_ops(entry, params, inputs, strategy):
+    """The interpreter's operation count of `entry` on `inputs`."""
+    args = []
+    for name, value in zip(params, inputs):
+        if isinstance(value, (int, float)):
+            args.append(f"--arg={name}={value!r}")
+        else:
+            path = OUT / f"fwd-ad-{name}.npy"
+            np.save(path, np.asarray(value, dtype=np.float64))
+            args.append(f"--arg={name}={path}")
+    err = run([str(BUILD / "bin" / "leibniz"), "run", "--engine=interp",
+               "--count-ops", f"--strategy={strategy}", str(SOURCE),
+               "--entry", entry, *args]).stderr
+    for line in err.splitlines():
+        if line.startswith("operations: "):
+            return int(line.split(":")[1])
+    sys.exit(f"bench: no operation count for {entry}")
+
+
+class Library:
+    """A compiled library, called through its C interface."""
+
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(str(path))
+        self.libc = ctypes.CDLL(None)
+        self.prefix = path.stem[3:]
+
+    def call(self, name, inputs, rank):
+        class Result(ctypes.Structure):
+            _fields_ = [("r0", ctypes.POINTER(ctypes.c_double)),
+                        ("shape", ctypes.c_int64 * rank)]
+        args, keep = [], []
+        for value in inputs:
+            if isinstance(value, int):
+                args.append(ctypes.c_int64(value))
+            elif isinstance(value, float):
+                args.append(ctypes.c_double(value))
+            else:
+                array = np.ascontiguousarray(value, dtype=np.float64)
+                shape = np.array(array.shape, dtype=np.int64)
+                keep += [array, shape]
+                args += [array.ctypes.data_as(ctypes.c_void_p),
+                         shape.ctypes.data_as(ctypes.c_void_p)]
+        result = Result()
+        fn = getattr(self.lib, f"{self.prefix}_{name}")
+        if fn(*args, ctypes.byref(result)) != 0:
+            sys.exit(f"bench: {name} failed")
+        shape = tuple(result.shape)
+        values = np.ctypeslib.as_array(result.r0, shape=shape).copy()
+        self.libc.free(result.r0)
+        return values
+
+    def time(self, name, inputs, rank):
+        """Median seconds per call over 5 batches of at least 0.1 s."""
+        self.call(name, inputs, rank)
+        samples = []
+        for _ in range(5):
+            calls, start = 0, time.perf_counter()
+            while True:
+                self.call(name, inputs, rank)
+                calls += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= 0.1:
+                    break
+            samples.append(elapsed / calls)
+        return statistics.median(samples)
+
+
+def seconds(s):
+    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    leibniz = str(BUILD / "bin" / "leibniz")
+    exports = ",".join(GRADIENTS.values())
+    libs = {}
+    for kind, extra in (("plain", ["--strategy=id"]), ("opt", [])):
+        path = OUT / f"libfwd{kind}.so"
+        run([leibniz, "compile", "-O2", *extra, str(SOURCE), "-o", str(path),
+             "--export", exports])
+        libs[kind] = Library(path)
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for title, primal, sizes, make in CASES:
+        grad = GRADIENTS[primal]
+        for index, (size, shape) in enumerate(sizes):
+            inputs = make(rng, shape)
+            params = PARAMETERS[primal]
+            base = count_ops(primal, params, inputs, "id")
+            plain = count_ops(grad, params, inputs, "id")
+            opt = count_ops(grad, params, inputs, "fwd-ad-opt")
+            row = [title, size, f"{base:,}", f"{plain:,}", f"{opt:,}",
+                   f"{plain / opt:.1f}×", f"{opt / base:.1f}"]
+            if index == len(sizes) - 1:
+                rank = np.asarray(inputs[1 if primal == "gmm" else 0]).ndim
+                a = libs["plain"].call(grad, inputs, rank)
+                b = libs["opt"].call(grad, inputs, rank)
+                if not np.allclose(a, b, rtol=1e-9, atol=1e-12):
+                    sys.exit(f"bench: the two gradients of {primal} differ")
+                t_plain = libs["plain"].time(grad, inputs, rank)
+                t_opt = libs["opt"].time(grad, inputs, rank)
+                row += [seconds(t_plain), seconds(t_opt),
+                        f"{t_plain / t_opt:.1f}×"]
+            else:
+                row += ["", "", ""]
+            rows.append(row)
+            print(" | ".join(row), flush=True)
+
+    header = ["gradient", "size", "primal ops", "unoptimized ops",
+              "fwd-ad-opt ops", "ops saved", "ops / primal",
+              "unoptimized time", "fwd-ad-opt time", "speedup"]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    table = "\n".join(lines)
+    print(table)
+    if args.no_write:
+        return
+    for path in (ROOT / "docs" / "benchmarks.md",
+                 ROOT / "bench" / "benchmarks.md.in"):
+        text = path.read_text()
+        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+        path.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+    print("bench: wrote the forward-mode table into docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
