@@ -458,8 +458,10 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
       if (isa<ad::ADDialect>(op->getDialect()) &&
           !isa<ad::StopGradientOp>(op)) {
         op->emitError() << "not supported yet: " << describeUnsupported(op)
-                        << "; programs that differentiate or optimize can be "
-                           "checked and emitted ('leibniz emit') but not run";
+                        << "; programs with reverse-mode derivatives, "
+                           "optimization or implicit differentiation can be "
+                           "checked and emitted ('leibniz emit') but not run "
+                           "(forward mode runs: jvp, jacfwd, mode = \"fwd\")";
         ok = false;
       }
     });
@@ -479,7 +481,8 @@ LogicalResult checkCompilable(ModuleOp module) {
     }
     if (isa<ad::ADDialect>(op->getDialect())) {
       op->emitError() << "not supported yet: " << describeUnsupported(op)
-                      << "; programs that differentiate or optimize can be "
+                      << "; programs with reverse-mode derivatives, "
+                         "optimization or implicit differentiation can be "
                          "checked and emitted as lz IR but not compiled";
       ok = false;
     }
