@@ -271,7 +271,8 @@ const char *const kNamed[] = {
     "tuple-proj <+ for-size <+ if-constant <+ if-same-condition <+ "
     "if-equal-branches <+ mul-one <+ mul-zero-int <+ mul-zero-real <+ "
     "add-zero <+ add-zero-real <+ push-into-if <+ sum-onehot <+ "
-    "sum-zero <+ sum-onehot-split <+ sum-factor <+ sink-into-if <+ cse <+ hoist-invariant <+ for-fission <+ "
+    "sum-zero <+ sum-onehot-split <+ sum-factor <+ sink-into-if <+ cse <+ "
+    "hoist-invariant <+ for-fission <+ "
     "loop-dead-state <+ dce)",
     "fwd-ad-opt = fwd-ad-split ; fwd-ad-onehot",
     "rev-ad-opt = cleanup",

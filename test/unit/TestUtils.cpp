@@ -99,7 +99,7 @@ leibniz::test::withSpecialFloats(const interp::RuntimeValue &value,
 /// Equal values up to rounding (a relative 1e-12, at least 1e-12 absolute),
 /// so -0.0 equals +0.0 (and NaN equals NaN).
 static bool equalInRealArithmetic(const interp::RuntimeValue &a,
-                              const interp::RuntimeValue &b) {
+                                  const interp::RuntimeValue &b) {
   if (a.isTuple() || b.isTuple()) {
     if (!a.isTuple() || !b.isTuple() ||
         a.getElements().size() != b.getElements().size())
