@@ -79,6 +79,40 @@ FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
   if (callee.isExternal())
     return callee.emitError("cannot differentiate '")
            << callee.getName() << "': it has no body";
+  if (!callee.getBody().hasOneBlock())
+    return callee.emitError("cannot differentiate '")
+           << callee.getName() << "': it has several blocks";
+  // The values the transformation can give tangents or zeros.
+  std::function<bool(Type)> supported = [&](Type type) {
+    if (isa<FloatType, IntegerType, IndexType>(type))
+      return true;
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      return supported(tensor.getElementType());
+    if (auto tuple = dyn_cast<TupleType>(type))
+      return llvm::all_of(tuple.getTypes(), supported);
+    return false;
+  };
+  // The first value of an unsupported type, or null.
+  auto findUnsupported = [&](ValueRange values) -> Value {
+    for (Value v : values)
+      if (!supported(v.getType()))
+        return v;
+    return Value();
+  };
+  WalkResult walk = callee.walk([&](Operation *op) {
+    Value bad = findUnsupported(op->getResults());
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        if (!bad)
+          bad = findUnsupported(block.getArguments());
+    if (!bad)
+      return WalkResult::advance();
+    op->emitError("cannot differentiate a value of type ")
+        << bad.getType() << " in forward mode";
+    return WalkResult::interrupt();
+  });
+  if (walk.wasInterrupted())
+    return failure();
 
   FunctionType type = callee.getFunctionType();
   SmallVector<Type> inputs(type.getInputs());

@@ -1,0 +1,79 @@
+// RUN: leibniz-opt %s --ad-forward --split-input-file -verify-diagnostics
+
+func.func @f(%x: f64) -> f64 {
+  // expected-error @+1 {{cannot differentiate a value of type 'vector<4xf64>' in forward mode}}
+  %v = vector.broadcast %x : f64 to vector<4xf64>
+  %e = vector.extract %v[0] : f64 from vector<4xf64>
+  return %e : f64
+}
+func.func @g(%x: f64, %dx: f64) -> f64 {
+  %y, %dy = ad.jvp @f(%x) tangents(%dx) : (f64, f64) -> (f64, f64)
+  return %dy : f64
+}
+
+// -----
+
+func.func @f(%x: f64, %y: f64) -> f64 {
+  // expected-error @+1 {{cannot differentiate 'math.atan2' in forward mode}}
+  %a = math.atan2 %x, %y : f64
+  return %a : f64
+}
+func.func @g(%x: f64, %dx: f64) -> f64 {
+  %y, %dy = ad.jvp @f(%x) tangents(%dx) captures(%x) : (f64, f64, f64) -> (f64, f64)
+  return %dy : f64
+}
+
+// -----
+
+// Reverse mode is not built: forward mode cannot go through it.
+func.func @sq(%x: f64) -> f64 {
+  %p = arith.mulf %x, %x : f64
+  return %p : f64
+}
+func.func @f(%x: f64) -> f64 {
+  // expected-error @+1 {{cannot differentiate 'ad.grad' in forward mode}}
+  %g = ad.grad @sq(%x) {wrt = array<i64: 0>} : (f64) -> f64
+  return %g : f64
+}
+func.func @g(%x: f64, %dx: f64) -> f64 {
+  %y, %dy = ad.jvp @f(%x) tangents(%dx) : (f64, f64) -> (f64, f64)
+  return %dy : f64
+}
+
+// -----
+
+func.func @f(%x: tensor<3x2xf64>) -> tensor<2xf64> {
+  %c3 = arith.constant 3 : index
+  // expected-error @+1 {{cannot differentiate 'lz.max' over tensors in forward mode}}
+  %m = lz.max %k < %c3 : tensor<2xf64> {
+    %r = lz.get %x[%k] : tensor<3x2xf64>
+    lz.yield %r : tensor<2xf64>
+  }
+  return %m : tensor<2xf64>
+}
+func.func @g(%x: tensor<3x2xf64>, %dx: tensor<3x2xf64>) -> tensor<2xf64> {
+  %y, %dy = ad.jvp @f(%x) tangents(%dx) : (tensor<3x2xf64>, tensor<3x2xf64>) -> (tensor<2xf64>, tensor<2xf64>)
+  return %dy : tensor<2xf64>
+}
+
+// -----
+
+// expected-error @+1 {{cannot differentiate 'f': it has no body}}
+func.func private @f(%x: f64) -> f64
+func.func @g(%x: f64, %dx: f64) -> f64 {
+  %y, %dy = ad.jvp @f(%x) tangents(%dx) : (f64, f64) -> (f64, f64)
+  return %dy : f64
+}
+
+// -----
+
+// expected-error @+1 {{cannot differentiate 'f': it has several blocks}}
+func.func @f(%x: f64) -> f64 {
+  cf.br ^bb1
+^bb1:
+  return %x : f64
+}
+func.func @g(%x: f64, %dx: f64) -> f64 {
+  %y, %dy = ad.jvp @f(%x) tangents(%dx) : (f64, f64) -> (f64, f64)
+  return %dy : f64
+}
