@@ -50,14 +50,12 @@ namespace leibniz::ad {
 /// The derivative functions of one module, created on demand.
 class ForwardTransform {
 public:
-  explicit ForwardTransform(ModuleOp module)
-      : module(module), symbols(module) {}
+  explicit ForwardTransform(ModuleOp module) : symbols(module) {}
 
   FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
                                         ArrayRef<bool> active);
 
 private:
-  ModuleOp module;
   SymbolTable symbols;
   /// The derivative of each function for each set of active arguments.
   llvm::DenseMap<std::pair<Operation *, unsigned>, func::FuncOp> derivatives;
@@ -74,8 +72,13 @@ FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
     mask += a ? '1' : '0';
   unsigned id = activeSets.try_emplace(mask, activeSets.size()).first->second;
   auto [it, inserted] = derivatives.try_emplace({callee, id}, nullptr);
-  if (!inserted)
+  // A derivative that is being built (for a recursive call) is known; a
+  // null one failed.
+  if (!inserted) {
+    if (!it->second)
+      return failure();
     return it->second;
+  }
   if (callee.isExternal())
     return callee.emitError("cannot differentiate '")
            << callee.getName() << "': it has no body";

@@ -283,6 +283,17 @@ createScope(OpBuilder &builder, Operation *op, ValueRange ranges,
   return builder.create(state);
 }
 
+/// Records the results of `newOp` as the values of `op`'s results,
+/// followed by the tangents of the results listed in `active`.
+void mapResults(ForwardBuilder &forward, Operation *op, Operation *newOp,
+                ArrayRef<unsigned> active) {
+  unsigned n = op->getNumResults();
+  for (unsigned i = 0; i < n; ++i)
+    forward.setPrimal(op->getResult(i), newOp->getResult(i));
+  for (auto [k, i] : llvm::enumerate(active))
+    forward.setTangent(op->getResult(i), newOp->getResult(n + k));
+}
+
 /// lz.for: one traversal of the primal values and the tangents, for the
 /// results whose elements have tangents.
 LogicalResult forJvp(Operation *op, ForwardBuilder &forward) {
@@ -317,11 +328,7 @@ LogicalResult forJvp(Operation *op, ForwardBuilder &forward) {
           mapped.push_back(mapping.lookupOrDefault(v));
         return mapped;
       });
-  for (auto [i, result] : llvm::enumerate(forOp.getResults()))
-    forward.setPrimal(result, newOp->getResult(i));
-  for (auto [k, i] : llvm::enumerate(active))
-    forward.setTangent(forOp.getResult(i),
-                       newOp->getResult(forOp.getNumResults() + k));
+  mapResults(forward, op, newOp, active);
   return success();
 }
 
@@ -490,10 +497,7 @@ LogicalResult loopJvp(Operation *op, ForwardBuilder &forward) {
   for (unsigned i : active)
     yields.push_back(forward.tangentOrZero(next[i]));
   lz::YieldOp::create(builder, loc, yields);
-  for (auto [i, result] : llvm::enumerate(loop.getResults()))
-    forward.setPrimal(result, newLoop.getResult(i));
-  for (auto [k, i] : llvm::enumerate(active))
-    forward.setTangent(loop.getResult(i), newLoop.getResult(numState + k));
+  mapResults(forward, op, newLoop, active);
   return success();
 }
 
@@ -535,11 +539,7 @@ LogicalResult ifJvp(Operation *op, ForwardBuilder &forward) {
     builder.setInsertionPointToEnd(&newBlock);
     scf::YieldOp::create(builder, loc, yields);
   }
-  for (auto [i, result] : llvm::enumerate(ifOp.getResults()))
-    forward.setPrimal(result, newIf.getResult(i));
-  for (auto [k, i] : llvm::enumerate(active))
-    forward.setTangent(ifOp.getResult(i),
-                       newIf.getResult(ifOp.getNumResults() + k));
+  mapResults(forward, op, newIf, active);
   return success();
 }
 
@@ -606,6 +606,21 @@ void attachScalar(MLIRContext *context, PartialsFn partials) {
 
 using P = SmallVector<Value, 2>;
 
+/// The partial derivatives of max(a, b) (or min): 1 for the operand that is
+/// larger (smaller), a half each at a tie.
+template <bool isMax> SmallVector<Value, 2> extremumPartials(Partials &p) {
+  Value half = p.c(0.5);
+  Value first =
+      p.cmp(isMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT,
+            p.x[0], p.x[1]);
+  Value second =
+      p.cmp(isMax ? arith::CmpFPredicate::OLT : arith::CmpFPredicate::OGT,
+            p.x[0], p.x[1]);
+  Value a = p.select(first, p.c(1.0), p.select(second, p.c(0.0), half));
+  Value b = p.select(first, p.c(0.0), p.select(second, p.c(1.0), half));
+  return {a, b};
+}
+
 void attachArith(MLIRContext *context) {
   attach<arith::AddFOp>(context, addJvp);
   attach<arith::SubFOp>(context, addJvp);
@@ -622,24 +637,9 @@ void attachArith(MLIRContext *context) {
     return P{inverse, p.neg(p.mul(p.y, inverse))};
   });
   // Ties split evenly.
-  auto extremum = [](Partials &p) {
-    Value half = p.c(0.5);
-    Value greater = p.cmp(arith::CmpFPredicate::OGT, p.x[0], p.x[1]);
-    Value less = p.cmp(arith::CmpFPredicate::OLT, p.x[0], p.x[1]);
-    Value a = p.select(greater, p.c(1.0), p.select(less, p.c(0.0), half));
-    Value b = p.select(greater, p.c(0.0), p.select(less, p.c(1.0), half));
-    return P{a, b};
-  };
-  attachScalar<arith::MaximumFOp>(context, extremum);
-  attachScalar<arith::MaxNumFOp>(context, extremum);
-  attachScalar<arith::MinimumFOp>(context, [](Partials &p) {
-    Value half = p.c(0.5);
-    Value greater = p.cmp(arith::CmpFPredicate::OGT, p.x[0], p.x[1]);
-    Value less = p.cmp(arith::CmpFPredicate::OLT, p.x[0], p.x[1]);
-    Value a = p.select(less, p.c(1.0), p.select(greater, p.c(0.0), half));
-    Value b = p.select(less, p.c(0.0), p.select(greater, p.c(1.0), half));
-    return P{a, b};
-  });
+  attachScalar<arith::MaximumFOp>(context, extremumPartials<true>);
+  attachScalar<arith::MaxNumFOp>(context, extremumPartials<true>);
+  attachScalar<arith::MinimumFOp>(context, extremumPartials<false>);
 }
 
 void attachMath(MLIRContext *context) {

@@ -308,6 +308,12 @@ LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether `v` is a float constant zero of either sign.
+bool isFloatZero(Value v) {
+  FloatAttr attr;
+  return matchPattern(v, m_Constant(&attr)) && attr.getValue().isZero();
+}
+
 /// `x * 0.0` and `0.0 * x` are 0.0 in real arithmetic (not in IEEE: with
 /// an infinite or NaN `x` the product is NaN, with a negative `x` it is
 /// -0.0).
@@ -315,13 +321,9 @@ LogicalResult mulZeroReal(Operation *op, PatternRewriter &rewriter) {
   auto mul = dyn_cast<arith::MulFOp>(op);
   if (!mul)
     return failure();
-  auto isZero = [](Value v) {
-    FloatAttr attr;
-    return matchPattern(v, m_Constant(&attr)) && attr.getValue().isZero();
-  };
-  Value zero = isZero(mul.getRhs())   ? mul.getRhs()
-               : isZero(mul.getLhs()) ? mul.getLhs()
-                                      : Value();
+  Value zero = isFloatZero(mul.getRhs())   ? mul.getRhs()
+               : isFloatZero(mul.getLhs()) ? mul.getLhs()
+                                           : Value();
   if (!zero)
     return failure();
   rewriter.replaceOp(op, zero);
@@ -332,10 +334,7 @@ LogicalResult mulZeroReal(Operation *op, PatternRewriter &rewriter) {
 /// `0.0` and `0.0 / x` is `0.0`, in real arithmetic (IEEE differs in the
 /// sign of zero, and `0.0 / x` where `x` is 0 or NaN).
 LogicalResult addZeroReal(Operation *op, PatternRewriter &rewriter) {
-  auto isZero = [](Value v) {
-    FloatAttr attr;
-    return matchPattern(v, m_Constant(&attr)) && attr.getValue().isZero();
-  };
+  auto isZero = isFloatZero;
   if (auto add = dyn_cast<arith::AddFOp>(op)) {
     if (isZero(add.getRhs()) || isZero(add.getLhs())) {
       rewriter.replaceOp(op,
@@ -605,6 +604,54 @@ LogicalResult constantIf(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// The one-hot condition `k == j` of a conditional in a one-range sum,
+/// `j` not depending on `k`: returns `j`, or null.
+Value getOneHotPoint(lz::SumOp sum, scf::IfOp ifOp) {
+  Value k = sum.getBody().front().getArgument(0);
+  auto cmp = ifOp.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+    return Value();
+  auto isIndex = [&](Value v) {
+    if (v == k)
+      return true;
+    auto cast = v.getDefiningOp<arith::IndexCastOp>();
+    return cast && cast.getIn() == k && cast.getType().isInteger(64);
+  };
+  auto isOutside = [&](Value v) {
+    return !sum->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  if (isIndex(cmp.getLhs()) && isOutside(cmp.getRhs()))
+    return cmp.getRhs();
+  if (isIndex(cmp.getRhs()) && isOutside(cmp.getLhs()))
+    return cmp.getLhs();
+  return Value();
+}
+
+/// `0 <= j < n`, for `j` an index or an integer and `n` an index.
+Value buildInRange(PatternRewriter &rewriter, Location loc, Value j, Value n) {
+  Type jType = j.getType();
+  Value nInJ =
+      jType.isIndex()
+          ? n
+          : arith::IndexCastOp::create(rewriter, loc, jType, n).getResult();
+  Value jZero = arith::ConstantOp::create(rewriter, loc, jType,
+                                          rewriter.getZeroAttr(jType));
+  // One operation per statement: the order of the IR does not depend on
+  // the order in which the compiler evaluates arguments.
+  Value notNegative =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, j, jZero);
+  Value belowSize =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, j, nInJ);
+  return arith::AndIOp::create(rewriter, loc, notNegative, belowSize);
+}
+
+/// `j` as an index.
+Value castToIndex(PatternRewriter &rewriter, Location loc, Value j) {
+  if (j.getType().isIndex())
+    return j;
+  return arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), j);
+}
+
 /// sum k < n. (if k == j then a(k) else 0), with j not depending on k:
 /// only the point j contributes, so the sum is
 /// if 0 <= j < n then a(j) else the sum of zeros. Exactly, in IEEE
@@ -618,7 +665,6 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   if (!sum || sum.getRanges().size() != 1)
     return failure();
   Block &body = sum.getBody().front();
-  Value k = body.getArgument(0);
   auto ifOp = sum.getYield().getOperand(0).getDefiningOp<scf::IfOp>();
   if (!ifOp || ifOp->getBlock() != &body || ifOp.getNumResults() != 1 ||
       ifOp.getElseRegion().empty())
@@ -641,25 +687,8 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   } else {
     return failure();
   }
-  // The condition k == j, k possibly cast to a 64-bit integer.
-  auto cmp = ifOp.getCondition().getDefiningOp<arith::CmpIOp>();
-  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
-    return failure();
-  auto isIndex = [&](Value v) {
-    if (v == k)
-      return true;
-    auto cast = v.getDefiningOp<arith::IndexCastOp>();
-    return cast && cast.getIn() == k && cast.getType().isInteger(64);
-  };
-  auto isOutside = [&](Value v) {
-    return !sum->isAncestor(v.getParentRegion()->getParentOp());
-  };
-  Value j;
-  if (isIndex(cmp.getLhs()) && isOutside(cmp.getRhs()))
-    j = cmp.getRhs();
-  else if (isIndex(cmp.getRhs()) && isOutside(cmp.getLhs()))
-    j = cmp.getLhs();
-  else
+  Value j = getOneHotPoint(sum, ifOp);
+  if (!j)
     return failure();
   for (Operation &inner : body.without_terminator())
     if (&inner != ifOp && !isSafeToMove(&inner))
@@ -668,32 +697,15 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   Location loc = sum.getLoc();
   rewriter.setInsertionPoint(sum);
   Value n = sum.getRanges()[0];
-  Type jType = j.getType();
-  Value nInJ =
-      jType.isIndex()
-          ? n
-          : arith::IndexCastOp::create(rewriter, loc, jType, n).getResult();
-  Value jZero = arith::ConstantOp::create(rewriter, loc, jType,
-                                          rewriter.getZeroAttr(jType));
-  // One operation per statement: the order of the IR does not depend on
-  // the order in which the compiler evaluates arguments.
-  Value notNegative =
-      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, j, jZero);
-  Value belowSize =
-      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, j, nInJ);
-  Value inRange = arith::AndIOp::create(rewriter, loc, notNegative, belowSize);
+  Value inRange = buildInRange(rewriter, loc, j, n);
   bool isFloat = isa<FloatType>(type);
   auto newIf = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
                                  /*withElseRegion=*/true);
   // The point j.
   rewriter.setInsertionPointToStart(newIf.thenBlock());
-  Value jIndex = jType.isIndex()
-                     ? j
-                     : arith::IndexCastOp::create(rewriter, loc,
-                                                  rewriter.getIndexType(), j)
-                           .getResult();
+  Value jIndex = castToIndex(rewriter, loc, j);
   IRMapping mapping;
-  mapping.map(k, jIndex);
+  mapping.map(body.getArgument(0), jIndex);
   for (Operation &inner : body.without_terminator())
     if (&inner != ifOp)
       rewriter.clone(inner, mapping);
@@ -730,29 +742,6 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   scf::YieldOp::create(rewriter, loc, zeros);
   rewriter.replaceOp(sum, newIf.getResults());
   return success();
-}
-
-/// The one-hot condition `k == j` of a conditional in a one-range sum,
-/// `j` not depending on `k`: returns `j`, or null.
-Value getOneHotPoint(lz::SumOp sum, scf::IfOp ifOp) {
-  Value k = sum.getBody().front().getArgument(0);
-  auto cmp = ifOp.getCondition().getDefiningOp<arith::CmpIOp>();
-  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
-    return Value();
-  auto isIndex = [&](Value v) {
-    if (v == k)
-      return true;
-    auto cast = v.getDefiningOp<arith::IndexCastOp>();
-    return cast && cast.getIn() == k && cast.getType().isInteger(64);
-  };
-  auto isOutside = [&](Value v) {
-    return !sum->isAncestor(v.getParentRegion()->getParentOp());
-  };
-  if (isIndex(cmp.getLhs()) && isOutside(cmp.getRhs()))
-    return cmp.getRhs();
-  if (isIndex(cmp.getRhs()) && isOutside(cmp.getLhs()))
-    return cmp.getLhs();
-  return Value();
 }
 
 /// sum k < n. (if k == j then a(k) else b(k)), j not depending on k, is
@@ -793,26 +782,11 @@ LogicalResult sumOneHotSplit(Operation *op, PatternRewriter &rewriter) {
         lz::YieldOp::create(b, loc, ValueRange{value});
       });
   // The correction at the point j.
-  Type jType = j.getType();
-  Value nInJ =
-      jType.isIndex()
-          ? n
-          : arith::IndexCastOp::create(rewriter, loc, jType, n).getResult();
-  Value jZero = arith::ConstantOp::create(rewriter, loc, jType,
-                                          rewriter.getZeroAttr(jType));
-  Value notNegative =
-      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, j, jZero);
-  Value belowSize =
-      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, j, nInJ);
-  Value inRange = arith::AndIOp::create(rewriter, loc, notNegative, belowSize);
+  Value inRange = buildInRange(rewriter, loc, j, n);
   auto point = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
                                  /*withElseRegion=*/true);
   rewriter.setInsertionPointToStart(point.thenBlock());
-  Value jIndex = jType.isIndex()
-                     ? j
-                     : arith::IndexCastOp::create(rewriter, loc,
-                                                  rewriter.getIndexType(), j)
-                           .getResult();
+  Value jIndex = castToIndex(rewriter, loc, j);
   IRMapping mapping;
   mapping.map(body.getArgument(0), jIndex);
   for (Operation &inner : body.without_terminator())

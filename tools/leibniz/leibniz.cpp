@@ -650,6 +650,20 @@ LogicalResult writeResults(ArrayRef<interp::RuntimeValue> results) {
   return success();
 }
 
+/// The definition that --entry names, or null after an error.
+func::FuncOp lookupEntry(ModuleOp module) {
+  auto entry = SymbolTable(module).lookup<func::FuncOp>(entryName);
+  if (entry && !entry.isPrivate())
+    return entry;
+  llvm::errs() << "leibniz: error: the program has no definition '" << entryName
+               << "'"
+               << (entryName == "main" ? "; define 'main' or choose the "
+                                         "definition with --entry"
+                                       : "")
+               << "\n";
+  return nullptr;
+}
+
 int runRun() {
   FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
   if (failed(pipelineOptions))
@@ -659,16 +673,9 @@ int runRun() {
   if (failed(program))
     return 1;
   ModuleOp module = program->getModule();
-  auto entry = SymbolTable(module).lookup<func::FuncOp>(entryName);
-  if (!entry || entry.isPrivate()) {
-    llvm::errs() << "leibniz: error: the program has no definition '"
-                 << entryName << "'"
-                 << (entryName == "main" ? "; define 'main' or choose the "
-                                           "definition with --entry"
-                                         : "")
-                 << "\n";
+  func::FuncOp entry = lookupEntry(module);
+  if (!entry)
     return 1;
-  }
   llvm::StringSet<> reachable;
   if (failed(checkRunnable(module, entry, reachable)))
     return 1;
@@ -1011,12 +1018,9 @@ int runGradcheck() {
   if (failed(program))
     return 1;
   ModuleOp module = program->getModule();
-  auto entry = SymbolTable(module).lookup<func::FuncOp>(entryName);
-  if (!entry || entry.isPrivate()) {
-    llvm::errs() << "leibniz: error: the program has no definition '"
-                 << entryName << "'; choose one with --entry\n";
+  func::FuncOp entry = lookupEntry(module);
+  if (!entry)
     return 1;
-  }
   if (gradcheckDirections == 0 || gradcheckStep <= 0.0 ||
       !(gradcheckTolerance >= 0.0)) {
     llvm::errs() << "leibniz: error: --directions and --step must be "
