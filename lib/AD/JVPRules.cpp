@@ -721,6 +721,9 @@ void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
     attach<lz::MaxOp>(context, reductionJvp);
     attach<lz::MinOp>(context, reductionJvp);
     attach<lz::LoopOp>(context, loopJvp);
+    // Constructors of constants: no operand has a tangent.
+    attach<lz::IotaOp>(context, zeroJvp);
+    attach<lz::RandomOp>(context, zeroJvp);
   });
   registry.addExtension(+[](MLIRContext *context, ADDialect *) {
     attach<StopGradientOp>(context, zeroJvp);
