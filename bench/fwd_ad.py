@@ -8,9 +8,9 @@ sizes: the operations the reference interpreter executes (`leibniz run
 --engine=interp --count-ops`) for the primal function, for the unoptimized
 dual-number program (`--strategy=id`) and for the program after
 fwd-ad-opt;
-and, at the larger size, the run time of both compiled at -O2 (`leibniz
-compile`, the unoptimized one with --strategy=id), called through the C
-interface, in the same run. Both compiled gradients must agree. Writes the
+and, at the larger size, the run time of the function and of both
+gradients compiled at -O2 (`leibniz compile`, the unoptimized one with
+--strategy=id), called through the C interface, in the same run. Both compiled gradients must agree. Writes the
 table into docs/benchmarks.md and bench/benchmarks.md.in between the
 fwd-ad markers.
 """
@@ -103,9 +103,12 @@ class Library:
         self.prefix = path.stem[3:]
 
     def call(self, name, inputs, rank):
+        """Calls `name`; its result is a tensor of rank `rank`, or a f64
+        scalar for rank 0."""
         class Result(ctypes.Structure):
-            _fields_ = [("r0", ctypes.POINTER(ctypes.c_double)),
-                        ("shape", ctypes.c_int64 * rank)]
+            _fields_ = ([("r0", ctypes.c_double)] if rank == 0 else
+                        [("r0", ctypes.POINTER(ctypes.c_double)),
+                         ("shape", ctypes.c_int64 * rank)])
         args, keep = [], []
         for value in inputs:
             if isinstance(value, int):
@@ -122,6 +125,8 @@ class Library:
         fn = getattr(self.lib, f"{self.prefix}_{name}")
         if fn(*args, ctypes.byref(result)) != 0:
             sys.exit(f"bench: {name} failed")
+        if rank == 0:
+            return result.r0
         shape = tuple(result.shape)
         values = np.ctypeslib.as_array(result.r0, shape=shape).copy()
         self.libc.free(result.r0)
@@ -153,7 +158,7 @@ def main():
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     leibniz = str(BUILD / "bin" / "leibniz")
-    exports = ",".join(GRADIENTS.values())
+    exports = ",".join(list(GRADIENTS) + list(GRADIENTS.values()))
     libs = {}
     for kind, extra in (("plain", ["--strategy=id"]), ("opt", [])):
         path = OUT / f"libfwd{kind}.so"
@@ -181,16 +186,18 @@ def main():
                     sys.exit(f"bench: the two gradients of {primal} differ")
                 t_plain = libs["plain"].time(grad, inputs, rank)
                 t_opt = libs["opt"].time(grad, inputs, rank)
-                row += [seconds(t_plain), seconds(t_opt),
-                        f"{t_plain / t_opt:.1f}×"]
+                t_primal = libs["opt"].time(primal, inputs, 0)
+                row += [seconds(t_primal), seconds(t_plain), seconds(t_opt),
+                        f"{t_plain / t_opt:.1f}×", f"{t_opt / t_primal:.1f}"]
             else:
-                row += ["", "", ""]
+                row += ["", "", "", "", ""]
             rows.append(row)
             print(" | ".join(row), flush=True)
 
     header = ["gradient", "size", "primal ops", "unoptimized ops",
-              "fwd-ad-opt ops", "ops saved", "ops / primal",
-              "unoptimized time", "fwd-ad-opt time", "speedup"]
+              "fwd-ad-opt ops", "ops saved", "ops / primal", "primal time",
+              "unoptimized time", "fwd-ad-opt time", "speedup",
+              "time / primal"]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]

@@ -26,6 +26,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -682,8 +683,18 @@ void attachMath(MLIRContext *context) {
   });
   attachScalar<math::AbsFOp>(context,
                              [](Partials &p) { return P{p.sign(p.x[0])}; });
-  // d(a^b) = b a^(b-1) da + a^b log(a) db
+  // d(a^b) = b a^(b-1) da + a^b log(a) db; with a constant exponent c,
+  // c a^(c-1) da, where a^1 is a.
   attachScalar<math::PowFOp>(context, [](Partials &p) {
+    FloatAttr exponent;
+    if (matchPattern(p.x[1], m_Constant(&exponent))) {
+      double c = exponent.getValueAsDouble();
+      Value lower = c == 2.0
+                        ? p.x[0]
+                        : math::PowFOp::create(p.b, p.loc, p.x[0], p.c(c - 1.0))
+                              .getResult();
+      return P{p.mul(p.x[1], lower), Value()};
+    }
     Value lower =
         math::PowFOp::create(p.b, p.loc, p.x[0], p.sub(p.x[1], p.c(1.0)));
     Value log = math::LogOp::create(p.b, p.loc, p.x[0]);
