@@ -275,19 +275,28 @@ struct Compilation {
     if (failed(program) || until < Stage::LzAD)
       return program;
     ModuleOp module = program->getModule();
-    bool differentiated = false;
+    // The functions that take forward-mode derivatives.
+    llvm::SetVector<StringRef> differentiating;
     module.walk([&](Operation *op) {
-      differentiated |= isa<ad::JvpOp>(op) || hasMode(op, "fwd");
+      if (isa<ad::JvpOp>(op) || hasMode(op, "fwd"))
+        differentiating.insert(
+            op->getParentOfType<func::FuncOp>().getSymName());
     });
     if (failed(ad::expandForwardMode(module)))
       return failure();
     if (until < Stage::LzOpt)
       return program;
-    StringRef strategy = strategyText;
-    if (strategy.empty() && differentiated)
-      strategy = "fwd-ad-opt";
-    if (failed(rewrite(module, strategy)))
-      return failure();
+    // --strategy rewrites the whole program; fwd-ad-opt, which may use real
+    // arithmetic, only the functions with derivatives.
+    if (!strategyText.empty()) {
+      if (failed(rewrite(module, strategyText)))
+        return failure();
+    } else {
+      SymbolTable symbols(module);
+      for (StringRef name : differentiating)
+        if (failed(rewrite(symbols.lookup(name), "fwd-ad-opt")))
+          return failure();
+    }
     // Derivatives that were inlined everywhere.
     PassManager pm(&context);
     pm.addPass(createSymbolDCEPass());
@@ -303,8 +312,8 @@ struct Compilation {
            attr.getValue() == mode;
   }
 
-  /// Applies `strategyText` to `module`.
-  LogicalResult rewrite(ModuleOp module, StringRef strategyText) {
+  /// Applies `strategyText` to `point`, the module or a function.
+  LogicalResult rewrite(Operation *point, StringRef strategyText) {
     if (strategyText.empty())
       return success();
     const rewrite::StrategyLibrary &library = rewrite::StrategyLibrary::getLz();
@@ -323,7 +332,7 @@ struct Compilation {
       return failure();
     }
     rewrite::StrategyEngine engine(&context);
-    if (failed(engine.apply(**strategy, module))) {
+    if (failed(engine.apply(**strategy, point))) {
       if (!engine.hasReportedError())
         llvm::errs() << "leibniz: error: the strategy '" << strategyText
                      << "' failed\n";
@@ -1077,8 +1086,9 @@ int runGradcheck() {
   }
   StringRef strategy =
       strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
-  if (failed(compilation.rewrite(module, strategy)))
-    return 1;
+  for (auto [index, derivative] : derivatives)
+    if (failed(compilation.rewrite(derivative, strategy)))
+      return 1;
 
   interp::Interpreter interpreter(module);
   unsigned numResults = entry.getNumResults();
