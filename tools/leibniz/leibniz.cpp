@@ -177,8 +177,10 @@ cl::opt<bool> runChecks(
 
 cl::opt<std::string> strategyText(
     "strategy",
-    cl::desc("Rewrite the program with this strategy before compiling or "
-             "running it (docs/rewriting.md), e.g. --strategy=cleanup"),
+    cl::desc("Rewrite the program with this strategy after differentiation, "
+             "instead of fwd-ad-opt on the functions with forward-mode "
+             "derivatives (docs/rewriting.md), e.g. --strategy=cleanup or "
+             "--strategy=id"),
     cl::value_desc("strategy"), cl::sub(emitCommand), cl::sub(runCommand),
     cl::sub(compileCommand), cl::sub(gradcheckCommand));
 
