@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the main demo: least-squares regression by
-# gradient descent, written in the Leibniz language, compiled (CPU pipeline,
-# LLVM JIT) and, for comparison, interpreted.
+# gradient descent, written in the Leibniz language with its gradient
+# derived by forward-mode differentiation, compiled (CPU pipeline, LLVM
+# JIT) and, for comparison, interpreted.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
