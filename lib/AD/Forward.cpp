@@ -362,14 +362,18 @@ FailureOr<Value> buildDirectionalDerivatives(ForwardBuilder &forward,
                                              unsigned argIndex,
                                              ArrayRef<unsigned> path) {
   OpBuilder &builder = forward.getBuilder();
+  Type resultType = callee.getFunctionType().getResult(0);
+  Value arg = operands[argIndex];
+  Value leaf = project(builder, loc, arg, path);
+  if (auto tensor = dyn_cast<RankedTensorType>(leaf.getType());
+      tensor && tensor.getRank() == 0)
+    return emitError(loc, "forward-mode gradients and Jacobians with respect "
+                          "to a tensor of rank 0 are not supported");
   SmallVector<bool> active(operands.size(), false);
   active[argIndex] = true;
   FailureOr<func::FuncOp> derivative = forward.getDerivative(callee, active);
   if (failed(derivative))
     return failure();
-  Type resultType = callee.getFunctionType().getResult(0);
-  Value arg = operands[argIndex];
-  Value leaf = project(builder, loc, arg, path);
   auto evaluate = [&](OpBuilder &b, Value seed) {
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPoint(b.getInsertionBlock(), b.getInsertionPoint());

@@ -77,3 +77,15 @@ func.func @g(%x: f64, %dx: f64) -> f64 {
   %y, %dy = ad.jvp @f(%x) tangents(%dx) : (f64, f64) -> (f64, f64)
   return %dy : f64
 }
+
+// -----
+
+func.func @f(%x: tensor<f64>) -> f64 {
+  %e = tensor.extract %x[] : tensor<f64>
+  return %e : f64
+}
+func.func @g(%x: tensor<f64>) -> tensor<f64> {
+  // expected-error @+1 {{forward-mode gradients and Jacobians with respect to a tensor of rank 0 are not supported}}
+  %d = ad.grad @f(%x) {wrt = array<i64: 0>, mode = "fwd"} : (tensor<f64>) -> tensor<f64>
+  return %d : tensor<f64>
+}
