@@ -20,8 +20,9 @@ def AD_DerivativeOpInterface : OpInterface<"DerivativeOpInterface"> {
     `jvp` is the forward-mode rule: given the tangents of the operands (a
     null tangent is zero), it emits the tangents of the results. For an
     operation without regions, the primal operation is already cloned when
-    the rule runs; an operation with regions emits its primal as well, with
-    the transformation's help for its bodies (`ForwardBuilder`).
+    the rule runs; an operation with regions, and a call (which calls the
+    callee's derivative instead), emits its primal as well, with the
+    transformation's help for its bodies (`ForwardBuilder`).
   }];
   let methods = [
     InterfaceMethod<[{

@@ -165,6 +165,11 @@ FailureOr<func::FuncOp> ForwardBuilder::getDerivative(func::FuncOp callee,
   return transform.getDerivative(callee, active);
 }
 
+void ForwardBuilder::setTangent(Value original, Value value) {
+  if (value && hasTangent(original.getType()))
+    tangents[original] = value;
+}
+
 Value ForwardBuilder::tangentOrZero(Value original) {
   if (Value t = tangent(original))
     return t;
@@ -258,7 +263,9 @@ LogicalResult ForwardBuilder::transformOp(Operation *op) {
   if (!rule)
     return op->emitError("cannot differentiate '")
            << op->getName() << "' in forward mode";
-  if (op->getNumRegions() == 0)
+  // Operations with regions, and calls (which call the derivative), emit
+  // their primal themselves.
+  if (op->getNumRegions() == 0 && !isa<func::CallOp>(op))
     builder.clone(*op, primals);
   return rule.jvp(*this);
 }

@@ -406,8 +406,13 @@ LogicalResult reductionJvp(Operation *op, ForwardBuilder &forward) {
     };
     Value numerator = ties(true);
     Value count = ties(false);
+    // Over no points the extremum is a constant (an infinity).
+    Value zero = constant(builder, 0.0);
+    Value none = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OEQ,
+                                       count, zero);
+    Value mean = arith::DivFOp::create(builder, loc, numerator, count);
     forward.setTangent(op->getResult(0),
-                       arith::DivFOp::create(builder, loc, numerator, count));
+                       arith::SelectOp::create(builder, loc, none, zero, mean));
     return success();
   }
   assert(isa<lz::ProdOp>(op) && "unknown reduction");
@@ -639,7 +644,6 @@ void attachArith(MLIRContext *context) {
   });
   // Ties split evenly.
   attachScalar<arith::MaximumFOp>(context, extremumPartials<true>);
-  attachScalar<arith::MaxNumFOp>(context, extremumPartials<true>);
   attachScalar<arith::MinimumFOp>(context, extremumPartials<false>);
 }
 
@@ -689,6 +693,8 @@ void attachMath(MLIRContext *context) {
     FloatAttr exponent;
     if (matchPattern(p.x[1], m_Constant(&exponent))) {
       double c = exponent.getValueAsDouble();
+      if (c == 0.0)
+        return P{Value(), Value()};
       Value lower = c == 2.0
                         ? p.x[0]
                         : math::PowFOp::create(p.b, p.loc, p.x[0], p.c(c - 1.0))

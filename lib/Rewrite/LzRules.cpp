@@ -209,25 +209,6 @@ bool isScopeOp(Operation *op) {
              lz::LoopOp>(op);
 }
 
-/// Whether `op`, with what its regions hold, computes values and nothing
-/// else and cannot fail: a safe operation, or a scope or conditional of
-/// such operations.
-bool isSafeToMoveWithRegions(Operation *op) {
-  if (op->getNumRegions() == 0)
-    return isSafeToMove(op);
-  if (!(isScopeOp(op) || isa<scf::IfOp>(op)) || !isMemoryEffectFree(op))
-    return false;
-  WalkResult walk = op->walk([&](Operation *inner) {
-    if (inner == op || inner->hasTrait<OpTrait::IsTerminator>())
-      return WalkResult::advance();
-    if (inner->getNumRegions() != 0 ? isScopeOp(inner) || isa<scf::IfOp>(inner)
-                                    : isSafeToMove(inner))
-      return WalkResult::advance();
-    return WalkResult::interrupt();
-  });
-  return !walk.wasInterrupted();
-}
-
 /// Whether `op` uses a value defined inside `scope`, in its operands or in
 /// its regions.
 bool usesValuesOf(Operation *op, Operation *scope) {
@@ -245,17 +226,18 @@ bool usesValuesOf(Operation *op, Operation *scope) {
 
 /// An operation in the body of a scope or loop that uses nothing defined
 /// inside it moves before it (let-floating, loop-invariant code motion):
-/// operations that cannot fail, with their regions; out of a traversal
-/// over the directions of a derivative (`ad.directions`), every operation
-/// without effects, since what does not depend on the direction is the
-/// evaluation of the function that the derivative presupposes.
+/// operations without regions that cannot fail; out of a traversal over
+/// the directions of a derivative (`ad.directions`), every operation
+/// without effects, scopes and loops included, since what does not depend
+/// on the direction is the evaluation of the function that the derivative
+/// presupposes.
 LogicalResult hoistInvariant(Operation *op, PatternRewriter &rewriter) {
   Operation *scope = op->getParentOp();
   if (!scope || !isScopeOp(scope) || op->hasTrait<OpTrait::IsTerminator>() ||
       op->getNumResults() == 0)
     return failure();
   bool directions = scope->hasAttr(ad::kDirectionsAttr);
-  if (!isSafeToMoveWithRegions(op) && !(directions && isMemoryEffectFree(op)))
+  if (!isSafeToMove(op) && !(directions && isMemoryEffectFree(op)))
     return failure();
   if (usesValuesOf(op, scope))
     return failure();
@@ -515,6 +497,29 @@ LogicalResult sinkIntoIf(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether `func` calls itself, directly or through other functions.
+bool isRecursive(func::FuncOp func) {
+  SmallVector<func::FuncOp> worklist = {func};
+  llvm::SmallPtrSet<Operation *, 8> seen;
+  while (!worklist.empty()) {
+    func::FuncOp current = worklist.pop_back_val();
+    bool found = false;
+    current.walk([&](func::CallOp call) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (!callee)
+        return;
+      if (callee == func)
+        found = true;
+      else if (seen.insert(callee).second)
+        worklist.push_back(callee);
+    });
+    if (found)
+      return true;
+  }
+  return false;
+}
+
 /// A call of a private function (a derivative or a lambda) with one block
 /// that does not call itself is replaced by the function's body.
 LogicalResult inlineCall(Operation *op, PatternRewriter &rewriter) {
@@ -524,13 +529,8 @@ LogicalResult inlineCall(Operation *op, PatternRewriter &rewriter) {
   auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
       op, call.getCalleeAttr());
   if (!callee || !callee.isPrivate() || callee.isExternal() ||
-      !callee.getBody().hasOneBlock() || callee->isAncestor(op))
-    return failure();
-  WalkResult recursive = callee.walk([&](func::CallOp inner) {
-    return inner.getCallee() == callee.getName() ? WalkResult::interrupt()
-                                                 : WalkResult::advance();
-  });
-  if (recursive.wasInterrupted())
+      !callee.getBody().hasOneBlock() || callee->isAncestor(op) ||
+      isRecursive(callee))
     return failure();
   Block &body = callee.getBody().front();
   IRMapping mapping;
@@ -669,6 +669,9 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   if (!ifOp || ifOp->getBlock() != &body || ifOp.getNumResults() != 1 ||
       ifOp.getElseRegion().empty())
     return failure();
+  // The conditional's value is the sum's summand and nothing else.
+  if (!ifOp->hasOneUse())
+    return failure();
   Type type = sum.getResult().getType();
   // The zero.
   Value zero =
@@ -744,10 +747,22 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether `op` computes a value for every input, in real arithmetic: no
+/// reads, divisions or functions with a restricted domain.
+bool isTotal(Operation &op) {
+  return isa<arith::ConstantOp, arith::AddFOp, arith::SubFOp, arith::MulFOp,
+             arith::NegFOp, arith::SelectOp, arith::CmpFOp, arith::CmpIOp,
+             arith::ExtFOp, arith::TruncFOp, arith::AddIOp, arith::SubIOp,
+             arith::MulIOp, arith::AndIOp, arith::OrIOp, arith::XOrIOp,
+             arith::IndexCastOp, arith::SIToFPOp, arith::MaximumFOp,
+             arith::MinimumFOp>(op);
+}
+
 /// sum k < n. (if k == j then a(k) else b(k)), j not depending on k, is
 /// (sum k < n. b(k)) + (if 0 <= j < n then a(j) - b(j) else 0), in real
 /// arithmetic (the float sum is reassociated). The body runs at j only
-/// where the original sum ran it.
+/// where the original sum ran it; the else branch, also computed at j,
+/// must be total (`isTotal`).
 LogicalResult sumOneHotSplit(Operation *op, PatternRewriter &rewriter) {
   auto sum = dyn_cast<lz::SumOp>(op);
   if (!sum || sum.getRanges().size() != 1 ||
@@ -756,10 +771,15 @@ LogicalResult sumOneHotSplit(Operation *op, PatternRewriter &rewriter) {
   Block &body = sum.getBody().front();
   auto ifOp = sum.getYield().getOperand(0).getDefiningOp<scf::IfOp>();
   if (!ifOp || ifOp->getBlock() != &body || ifOp.getNumResults() != 1 ||
-      ifOp.getElseRegion().empty() || !isMemoryEffectFree(sum))
+      ifOp.getElseRegion().empty() || !ifOp->hasOneUse() ||
+      !isMemoryEffectFree(sum))
     return failure();
   Value j = getOneHotPoint(sum, ifOp);
   if (!j)
+    return failure();
+  // b(j) is computed where the original computed a(j): b must be defined
+  // everywhere.
+  if (!llvm::all_of(ifOp.elseBlock()->without_terminator(), isTotal))
     return failure();
   Type type = sum.getResult().getType();
   Location loc = sum.getLoc();
@@ -817,7 +837,7 @@ LogicalResult sumOneHotSplit(Operation *op, PatternRewriter &rewriter) {
 /// constant, exactly: +0.0 + +0.0 is +0.0, and an empty sum is +0.0.
 LogicalResult sumZero(Operation *op, PatternRewriter &rewriter) {
   auto sum = dyn_cast<lz::SumOp>(op);
-  if (!sum)
+  if (!sum || !isMemoryEffectFree(sum))
     return failure();
   Attribute value;
   if (!matchPattern(sum.getYield().getOperand(0), m_Constant(&value)))

@@ -49,10 +49,9 @@ public:
   void setPrimal(mlir::Value original, mlir::Value value) {
     primals.map(original, value);
   }
-  void setTangent(mlir::Value original, mlir::Value value) {
-    if (value)
-      tangents[original] = value;
-  }
+  /// Records the tangent of `original`; values without tangents (integers)
+  /// keep none.
+  void setTangent(mlir::Value original, mlir::Value value);
   /// The tangent of `original`, materialized as zeros where it is zero.
   mlir::Value tangentOrZero(mlir::Value original);
 
