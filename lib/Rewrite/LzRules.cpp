@@ -652,6 +652,25 @@ Value castToIndex(PatternRewriter &rewriter, Location loc, Value j) {
   return arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), j);
 }
 
+/// Creates `if 0 <= j < n` with a result of `type` before `sum`, and in its
+/// then branch the operations of the sum's body but `ifOp`, at the point
+/// j; returns the conditional, with the builder in its then branch and
+/// `mapping` from the body to the copies.
+scf::IfOp buildAtPoint(PatternRewriter &rewriter, lz::SumOp sum, scf::IfOp ifOp,
+                       Value j, Type type, IRMapping &mapping) {
+  Location loc = sum.getLoc();
+  Block &body = sum.getBody().front();
+  Value inRange = buildInRange(rewriter, loc, j, sum.getRanges()[0]);
+  auto point = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
+                                 /*withElseRegion=*/true);
+  rewriter.setInsertionPointToStart(point.thenBlock());
+  mapping.map(body.getArgument(0), castToIndex(rewriter, loc, j));
+  for (Operation &inner : body.without_terminator())
+    if (&inner != ifOp)
+      rewriter.clone(inner, mapping);
+  return point;
+}
+
 /// sum k < n. (if k == j then a(k) else 0), with j not depending on k:
 /// only the point j contributes, so the sum is
 /// if 0 <= j < n then a(j) else the sum of zeros. Exactly, in IEEE
@@ -700,18 +719,10 @@ LogicalResult sumOneHot(Operation *op, PatternRewriter &rewriter) {
   Location loc = sum.getLoc();
   rewriter.setInsertionPoint(sum);
   Value n = sum.getRanges()[0];
-  Value inRange = buildInRange(rewriter, loc, j, n);
   bool isFloat = isa<FloatType>(type);
-  auto newIf = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
-                                 /*withElseRegion=*/true);
   // The point j.
-  rewriter.setInsertionPointToStart(newIf.thenBlock());
-  Value jIndex = castToIndex(rewriter, loc, j);
   IRMapping mapping;
-  mapping.map(body.getArgument(0), jIndex);
-  for (Operation &inner : body.without_terminator())
-    if (&inner != ifOp)
-      rewriter.clone(inner, mapping);
+  scf::IfOp newIf = buildAtPoint(rewriter, sum, ifOp, j, type, mapping);
   for (Operation &inner : ifOp.thenBlock()->without_terminator())
     rewriter.clone(inner, mapping);
   Value value = mapping.lookupOrDefault(
@@ -802,16 +813,8 @@ LogicalResult sumOneHotSplit(Operation *op, PatternRewriter &rewriter) {
         lz::YieldOp::create(b, loc, ValueRange{value});
       });
   // The correction at the point j.
-  Value inRange = buildInRange(rewriter, loc, j, n);
-  auto point = scf::IfOp::create(rewriter, loc, TypeRange{type}, inRange,
-                                 /*withElseRegion=*/true);
-  rewriter.setInsertionPointToStart(point.thenBlock());
-  Value jIndex = castToIndex(rewriter, loc, j);
   IRMapping mapping;
-  mapping.map(body.getArgument(0), jIndex);
-  for (Operation &inner : body.without_terminator())
-    if (&inner != ifOp)
-      rewriter.clone(inner, mapping);
+  scf::IfOp point = buildAtPoint(rewriter, sum, ifOp, j, type, mapping);
   IRMapping thenMapping = mapping;
   for (Operation &inner : ifOp.thenBlock()->without_terminator())
     rewriter.clone(inner, thenMapping);
