@@ -290,6 +290,113 @@ LZ_DEFINE_REDUCTION(MinOp)
 #undef LZ_DEFINE_REDUCTION
 
 //===----------------------------------------------------------------------===//
+// AccumulateOp
+//===----------------------------------------------------------------------===//
+
+void AccumulateOp::build(OpBuilder &builder, OperationState &state,
+                         Type resultType, ValueRange ranges, ValueRange sizes,
+                         ScopeBodyBuilder bodyBuilder) {
+  state.addOperands(ranges);
+  state.addOperands(sizes);
+  state.addTypes(resultType);
+  state.getOrAddProperties<Properties>().operandSegmentSizes = {
+      static_cast<int32_t>(ranges.size()), static_cast<int32_t>(sizes.size())};
+  buildScopeBody(builder, state, ranges, bodyBuilder);
+}
+
+YieldOp AccumulateOp::getYield() {
+  return cast<YieldOp>(getBody().front().back());
+}
+
+OperandRange AccumulateOp::getTargetIndices() {
+  return getYield().getValues().drop_back();
+}
+
+Value AccumulateOp::getTargetValue() { return getYield().getValues().back(); }
+
+void AccumulateOp::getAsmBlockArgumentNames(Region &region,
+                                            OpAsmSetValueNameFn setNameFn) {
+  nameScopeIndices(region, setNameFn, /*summation=*/true);
+}
+
+/// accumulate ::= ssa-id `<` ssa-use (`,` ssa-id `<` ssa-use)*
+///                (`into` `(` ssa-use-list `)`)? `:` type region
+///                (`attributes` attr-dict)?
+ParseResult AccumulateOp::parse(OpAsmParser &parser, OperationState &result) {
+  Type indexType = parser.getBuilder().getIndexType();
+  SmallVector<OpAsmParser::Argument> indices;
+  SmallVector<OpAsmParser::UnresolvedOperand> ranges, sizes;
+  do {
+    OpAsmParser::Argument index;
+    OpAsmParser::UnresolvedOperand range;
+    if (parser.parseArgument(index) || parser.parseLess() ||
+        parser.parseOperand(range))
+      return failure();
+    index.type = indexType;
+    indices.push_back(index);
+    ranges.push_back(range);
+  } while (succeeded(parser.parseOptionalComma()));
+  if (succeeded(parser.parseOptionalKeyword("into")) &&
+      parser.parseOperandList(sizes, OpAsmParser::Delimiter::Paren))
+    return failure();
+  Type type;
+  if (parser.resolveOperands(ranges, indexType, result.operands) ||
+      parser.resolveOperands(sizes, indexType, result.operands) ||
+      parser.parseColonType(type))
+    return failure();
+  result.addTypes(type);
+  result.getOrAddProperties<Properties>().operandSegmentSizes = {
+      static_cast<int32_t>(ranges.size()), static_cast<int32_t>(sizes.size())};
+  Region *body = result.addRegion();
+  if (parser.parseRegion(*body, indices))
+    return failure();
+  return parser.parseOptionalAttrDictWithKeyword(result.attributes);
+}
+
+void AccumulateOp::print(OpAsmPrinter &p) {
+  p << ' ';
+  llvm::interleaveComma(llvm::zip(getBody().getArguments(), getRanges()), p,
+                        [&](auto pair) {
+                          p << std::get<0>(pair) << " < " << std::get<1>(pair);
+                        });
+  if (!getSizes().empty())
+    p << " into (" << getSizes() << ")";
+  p << " : " << getType() << ' ';
+  p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
+  p.printOptionalAttrDictWithKeyword(
+      (*this)->getAttrs(), /*elidedAttrs=*/{getOperandSegmentSizesAttrName()});
+}
+
+LogicalResult AccumulateOp::verifyRegions() {
+  if (failed(verifyScopeCommon(*this, getRanges(), getBody())))
+    return failure();
+  auto type = cast<RankedTensorType>(getType());
+  if (getSizes().size() != type.getNumDynamicDims())
+    return emitOpError("expects ")
+           << type.getNumDynamicDims() << " sizes for the dynamic dimensions of "
+           << type << ", got " << getSizes().size();
+  ValueRange yielded = getYield().getValues();
+  if (yielded.empty())
+    return emitOpError("expects its body to yield indices and a value");
+  unsigned numIndices = yielded.size() - 1;
+  Type element = getScopeElementType(type, numIndices);
+  if (!element)
+    return emitOpError("yields ")
+           << numIndices << " indices into a tensor of rank "
+           << type.getRank();
+  for (Value index : yielded.drop_back())
+    if (!index.getType().isIndex())
+      return emitOpError("expects the yielded indices to be of type 'index', "
+                         "got ")
+             << index.getType();
+  if (yielded.back().getType() != element)
+    return emitOpError("expects the body to yield a value of type ")
+           << element << " after " << numIndices << " indices, got "
+           << yielded.back().getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // GetOp
 //===----------------------------------------------------------------------===//
 

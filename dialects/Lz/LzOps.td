@@ -146,13 +146,71 @@ def Lz_MinOp : Lz_ReductionOp<"min", "minimum",
     "`+inf` for floats and the largest signed value for integers "
     "(NaN propagates, as in `arith.minimumf`)">;
 
+def Lz_AccumulateOp : Lz_Op<"accumulate", [RecursiveMemoryEffects, AttrSizedOperandSegments,
+    SingleBlock, DeclareOpInterfaceMethods<OpAsmOpInterface,
+                                           ["getAsmBlockArgumentNames"]>]> {
+  let summary = "functional scatter-add: sums values into a tensor at indices";
+  let description = [{
+    Binds one `index` variable per range operand like `lz.sum`, and at every
+    point of the iteration space evaluates a body that yields `k` indices
+    (`k` at most the rank of the result) followed by a value: an element
+    when `k` equals the rank, else the sub-tensor of the trailing
+    dimensions. The result is a tensor of zeros of the result type, with
+    dynamic sizes given after `into`, to which every point adds its value at
+    its indices, in row-major order of the points. It is the transpose of
+    reading a tensor (`lz.get`), and the form reverse-mode differentiation
+    gives the cotangent of a tensor that a scope reads: it costs one
+    addition per point, where the equivalent `lz.sum` of one-hot tensors
+    costs the whole tensor per point.
+
+    Indices outside the result are undefined in optimized code; the
+    reference interpreter reports them as errors.
+
+    ```mlir
+    // The histogram of the values of %idx (a gather's transpose).
+    %h = lz.accumulate %k < %n into (%m) : tensor<?xf64> {
+      %j = lz.get %idx[%k] : tensor<?xindex>
+      %v = lz.get %w[%k] : tensor<?xf64>
+      lz.yield %j, %v : index, f64
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Index>:$ranges, Variadic<Index>:$sizes);
+  let results = (outs RankedTensorOf<[Lz_Float, AnySignlessInteger]>:$result);
+  let regions = (region SizedRegion<1>:$body);
+
+  let builders = [
+    // Creates the scope with an entry block holding one index argument per
+    // range, and calls `bodyBuilder` with the index variables to fill it
+    // (including the terminator).
+    OpBuilder<(ins "::mlir::Type":$resultType, "::mlir::ValueRange":$ranges,
+                   "::mlir::ValueRange":$sizes,
+                   "::leibniz::lz::ScopeBodyBuilder":$bodyBuilder)>
+  ];
+  let extraClassDeclaration = [{
+    /// The scope's index variables.
+    ::mlir::Block::BlockArgListType getIndices() {
+      return getBody().getArguments();
+    }
+    ::leibniz::lz::YieldOp getYield();
+    /// The indices the body yields.
+    ::mlir::OperandRange getTargetIndices();
+    /// The value the body yields.
+    ::mlir::Value getTargetValue();
+  }];
+  let hasCustomAssemblyFormat = 1;
+  let hasRegionVerifier = 1;
+}
+
 def Lz_YieldOp : Lz_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["ForOp", "SumOp", "ProdOp", "MaxOp", "MinOp", "LoopOp"]>]> {
+    ParentOneOf<["ForOp", "SumOp", "ProdOp", "MaxOp", "MinOp", "AccumulateOp",
+                "LoopOp"]>]> {
   let summary = "yields the values of a scope or a loop body";
   let description = [{
-    Terminates the body of `lz.for`, the summation scopes and `lz.loop`. In a
-    scope it yields the element(s) at the current point; in a loop it yields
-    the next carried state.
+    Terminates the body of `lz.for`, the summation scopes, `lz.accumulate`
+    and `lz.loop`. In a scope it yields the element(s) at the current point
+    (and, in `lz.accumulate`, their indices); in a loop it yields the next
+    carried state.
 
     ```mlir
     lz.yield %x, %v : f64, tensor<3xf64>

@@ -498,6 +498,63 @@ void lowerFill(RewriterBase &rewriter, lz::FillOp op) {
               .getResult(0));
 }
 
+/// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
+/// the scope's order that adds each point's value (element by element for a
+/// sub-tensor) at its indices.
+void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  Type elementType = type.getElementType();
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type, op.getSizes());
+  Value zero = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getZeroAttr(elementType));
+  Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  Value c0 = indexConstant(rewriter, loc, 0);
+  Value c1 = indexConstant(rewriter, loc, 1);
+  SmallVector<Value> lowerBounds(op.getRanges().size(), c0);
+  SmallVector<Value> steps(op.getRanges().size(), c1);
+  Block &body = op.getBody().front();
+  SmallVector<Value> ranges(op.getRanges());
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lowerBounds, ranges, steps, ValueRange{init},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange indices,
+          ValueRange accs) -> scf::ValueVector {
+        rewriter.setInsertionPoint(b.getInsertionBlock(),
+                                   b.getInsertionPoint());
+        SmallVector<Value> yielded = moveBody(rewriter, body, indices);
+        Value value = yielded.back();
+        ValueRange target = ArrayRef(yielded).drop_back();
+        auto valueType = dyn_cast<RankedTensorType>(value.getType());
+        SmallVector<Value> innerSizes;
+        if (valueType)
+          innerSizes = getSizes(rewriter, nestedLoc, value);
+        SmallVector<Value> innerLower(innerSizes.size(), c0);
+        SmallVector<Value> innerSteps(innerSizes.size(), c1);
+        scf::LoopNest inner = scf::buildLoopNest(
+            rewriter, nestedLoc, innerLower, innerSizes, innerSteps,
+            ValueRange{accs[0]},
+            [&](OpBuilder &ib, Location innerLoc, ValueRange at,
+                ValueRange innerAccs) -> scf::ValueVector {
+              SmallVector<Value> position(target);
+              llvm::append_range(position, at);
+              Value x = valueType ? tensor::ExtractOp::create(ib, innerLoc,
+                                                              value, at)
+                                        .getResult()
+                                  : value;
+              Value old = tensor::ExtractOp::create(ib, innerLoc, innerAccs[0],
+                                                    position);
+              Value sum =
+                  isa<FloatType>(elementType)
+                      ? arith::AddFOp::create(ib, innerLoc, old, x).getResult()
+                      : arith::AddIOp::create(ib, innerLoc, old, x).getResult();
+              return {tensor::InsertOp::create(ib, innerLoc, sum, innerAccs[0],
+                                               position)};
+            });
+        return {inner.results.empty() ? accs[0] : inner.results.front()};
+      });
+  rewriter.replaceOp(op, nest.results.empty() ? init : nest.results.front());
+}
+
 void lowerIota(RewriterBase &rewriter, lz::IotaOp op) {
   Location loc = op.getLoc();
   auto type = cast<RankedTensorType>(op.getResult().getType());
@@ -714,6 +771,10 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate) {
     else
       lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op),
                            reassociate && isOutermost(op));
+    return true;
+  }
+  if (auto accumulate = dyn_cast<lz::AccumulateOp>(op)) {
+    lowerAccumulate(rewriter, accumulate);
     return true;
   }
   if (auto get = dyn_cast<lz::GetOp>(op)) {

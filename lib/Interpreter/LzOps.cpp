@@ -240,6 +240,72 @@ template <typename OpTy> void addReduction(OpHandlerRegistry &registry) {
   });
 }
 
+/// Zeros of the result type, then every point's value added at its indices
+/// in row-major order of the points.
+LogicalResult evaluateAccumulate(Interpreter &interp, lz::AccumulateOp op) {
+  FailureOr<SmallVector<int64_t>> ranges =
+      readRanges(interp, op, op.getRanges());
+  if (failed(ranges))
+    return failure();
+  auto type = cast<RankedTensorType>(op.getType());
+  SmallVector<int64_t> shape;
+  auto sizes = op.getSizes().begin();
+  for (auto [dim, size] : llvm::enumerate(type.getShape())) {
+    shape.push_back(ShapedType::isDynamic(size)
+                        ? interp.lookupTensor(*sizes++).getInt(0)
+                        : size);
+    if (shape.back() < 0)
+      return interp.emitError(op) << "size " << shape.back()
+                                  << " of dimension " << dim << " is negative";
+  }
+  if (failed(checkTensorShape(interp, op, shape)))
+    return failure();
+  Type elementType = type.getElementType();
+  bool isFloat = isa<FloatType>(elementType);
+  Tensor result(elementType, shape);
+  unsigned numIndices = op.getTargetIndices().size();
+  ArrayRef<int64_t> innerShape = ArrayRef(shape).drop_front(numIndices);
+  LogicalResult status = forEachPoint(
+      *ranges,
+      [&](ArrayRef<RuntimeValue> indices) -> LogicalResult {
+        FailureOr<SmallVector<RuntimeValue>> yielded =
+            interp.runRegion(op.getBody(), indices);
+        if (failed(yielded))
+          return failure();
+        SmallVector<int64_t> target;
+        for (unsigned d = 0; d < numIndices; ++d) {
+          int64_t i = (*yielded)[d].getTensor().getInt(0);
+          if (i < 0 || i >= shape[d])
+            return interp.emitError(op)
+                   << "index " << i << " is out of bounds for dimension " << d
+                   << " of size " << shape[d];
+          target.push_back(i);
+        }
+        const Tensor &value = yielded->back().getTensor();
+        if (value.getShape() != innerShape)
+          return interp.emitError(op)
+                 << "a point yields a value of a shape other than the "
+                    "trailing dimensions of the result";
+        target.resize(shape.size(), 0);
+        int64_t offset = result.getFlatIndex(target);
+        for (int64_t e = 0, n = value.getNumElements(); e < n; ++e) {
+          Scalar acc = result.get(offset + e), x = value.get(e);
+          if (isFloat)
+            acc.f = acc.f + x.f;
+          else
+            acc.i = static_cast<int64_t>(static_cast<uint64_t>(acc.i) +
+                                         static_cast<uint64_t>(x.i));
+          result.set(offset + e, acc);
+        }
+        return success();
+      },
+      op.getContext());
+  if (failed(status))
+    return failure();
+  interp.bind(op.getResult(), std::move(result));
+  return success();
+}
+
 LogicalResult evaluateGet(Interpreter &interp, lz::GetOp op) {
   const Tensor &tensor = interp.lookupTensor(op.getTensor());
   ArrayRef<int64_t> shape = tensor.getShape();
@@ -415,6 +481,7 @@ void leibniz::interp::registerLzHandlers(OpHandlerRegistry &registry) {
   addReduction<lz::ProdOp>(registry);
   addReduction<lz::MaxOp>(registry);
   addReduction<lz::MinOp>(registry);
+  registry.add<lz::AccumulateOp>(evaluateAccumulate);
   registry.add<lz::GetOp>(evaluateGet);
   registry.add<lz::FillOp>(evaluateFill);
   registry.add<lz::IotaOp>(evaluateIota);

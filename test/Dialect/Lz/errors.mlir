@@ -205,7 +205,7 @@ func.func @sum_terminator(%n: index) -> f64 {
 // -----
 
 func.func @yield_outside(%x: f64) -> f64 {
-  // expected-error @+1 {{'lz.yield' op expects parent op to be one of 'lz.for, lz.sum, lz.prod, lz.max, lz.min, lz.loop'}}
+  // expected-error @+1 {{'lz.yield' op expects parent op to be one of 'lz.for, lz.sum, lz.prod, lz.max, lz.min, lz.accumulate, lz.loop'}}
   lz.yield %x : f64
 }
 
@@ -520,5 +520,50 @@ func.func @random_distribution(%seed: i64) -> tensor<2xf64> {
 func.func @random_sizes(%seed: i64, %n: index) -> tensor<2xf64> {
   // expected-error @+1 {{'lz.random' op expects one size per dynamic dimension of 'tensor<2xf64>' (0), got 1}}
   %0 = lz.random "uniform" %seed, %n : tensor<2xf64>
+  return %0 : tensor<2xf64>
+}
+
+// -----
+
+func.func @accumulate_sizes(%n: index) -> tensor<?xf64> {
+  // expected-error @+1 {{'lz.accumulate' op expects 1 sizes for the dynamic dimensions of 'tensor<?xf64>', got 0}}
+  %0 = lz.accumulate %k < %n : tensor<?xf64> {
+    %x = arith.constant 1.0 : f64
+    lz.yield %k, %x : index, f64
+  }
+  return %0 : tensor<?xf64>
+}
+
+// -----
+
+func.func @accumulate_rank(%n: index) -> tensor<2xf64> {
+  // expected-error @+1 {{'lz.accumulate' op yields 2 indices into a tensor of rank 1}}
+  %0 = lz.accumulate %k < %n : tensor<2xf64> {
+    %x = arith.constant 1.0 : f64
+    lz.yield %k, %k, %x : index, index, f64
+  }
+  return %0 : tensor<2xf64>
+}
+
+// -----
+
+func.func @accumulate_value(%n: index) -> tensor<2x2xf64> {
+  // expected-error @+1 {{'lz.accumulate' op expects the body to yield a value of type 'tensor<2xf64>' after 1 indices, got 'f64'}}
+  %0 = lz.accumulate %k < %n : tensor<2x2xf64> {
+    %x = arith.constant 1.0 : f64
+    lz.yield %k, %x : index, f64
+  }
+  return %0 : tensor<2x2xf64>
+}
+
+// -----
+
+func.func @accumulate_index_type(%n: index) -> tensor<2xf64> {
+  // expected-error @+1 {{'lz.accumulate' op expects the yielded indices to be of type 'index', got 'i64'}}
+  %0 = lz.accumulate %k < %n : tensor<2xf64> {
+    %x = arith.constant 1.0 : f64
+    %i = arith.constant 1 : i64
+    lz.yield %i, %x : i64, f64
+  }
   return %0 : tensor<2xf64>
 }
