@@ -11,6 +11,7 @@
 
 namespace leibniz::ad {
 class ForwardBuilder;
+class ReverseBuilder;
 } // namespace leibniz::ad
 
 #include "AD/DerivativeInterface.h.inc"

@@ -23,6 +23,13 @@ def AD_DerivativeOpInterface : OpInterface<"DerivativeOpInterface"> {
     the rule runs; an operation with regions, and a call (which calls the
     callee's derivative instead), emits its primal as well, with the
     transformation's help for its bodies (`ForwardBuilder`).
+
+    `vjp` is the reverse-mode rule, the transpose of the linear part of
+    `jvp`: given the cotangents of the results (a null cotangent is zero),
+    it adds the cotangents of its inputs: its operands and, for an operation
+    with regions, the values its bodies use from outside. It runs in the
+    reverse sweep, after the forward sweep has computed every primal value
+    (`ReverseBuilder`).
   }];
   let methods = [
     InterfaceMethod<[{
@@ -31,6 +38,12 @@ def AD_DerivativeOpInterface : OpInterface<"DerivativeOpInterface"> {
         (and, for operations with regions, their primal values).
       }], "::mlir::LogicalResult", "jvp",
       (ins "::leibniz::ad::ForwardBuilder &":$builder)>,
+    InterfaceMethod<[{
+        Emits the reverse-mode derivative of this operation with `builder`
+        at its insertion point: the cotangents of its inputs, given those of
+        its results.
+      }], "::mlir::LogicalResult", "vjp",
+      (ins "::leibniz::ad::ReverseBuilder &":$builder)>,
   ];
 }
 

@@ -17,6 +17,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/AD/Forward.h"
+#include "leibniz/AD/Reverse.h"
+
+#include "Rules.h"
 
 #include "AD/ADOps.h"
 #include "Lz/LzOps.h"
@@ -42,6 +45,72 @@ bool leibniz::ad::hasTangent(Type type) {
 }
 
 //===----------------------------------------------------------------------===//
+// Zeros and sums of tangents and cotangents
+//===----------------------------------------------------------------------===//
+
+Value ad::detail::buildZeros(OpBuilder &builder, Location loc, Value value) {
+  Type type = value.getType();
+  if (isa<FloatType, IntegerType, IndexType>(type))
+    return arith::ConstantOp::create(builder, loc, type,
+                                     builder.getZeroAttr(type));
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    Type element = tensor.getElementType();
+    Value zero = arith::ConstantOp::create(builder, loc, element,
+                                           builder.getZeroAttr(element));
+    SmallVector<Value> sizes;
+    for (auto [i, size] : llvm::enumerate(tensor.getShape()))
+      if (ShapedType::isDynamic(size))
+        sizes.push_back(tensor::DimOp::create(builder, loc, value, i));
+    return lz::FillOp::create(builder, loc, type, zero, sizes);
+  }
+  auto tuple = cast<TupleType>(type);
+  SmallVector<Value> elements;
+  for (unsigned i = 0; i < tuple.size(); ++i) {
+    Value element = lz::ProjOp::create(builder, loc, value, i);
+    elements.push_back(buildZeros(builder, loc, element));
+  }
+  return lz::TupleOp::create(builder, loc, type, elements);
+}
+
+Value ad::detail::buildAdd(OpBuilder &builder, Location loc, Value lhs,
+                           Value rhs) {
+  if (!lhs)
+    return rhs;
+  if (!rhs)
+    return lhs;
+  Type type = lhs.getType();
+  if (isa<FloatType>(type))
+    return arith::AddFOp::create(builder, loc, lhs, rhs);
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    if (!isa<FloatType>(tensor.getElementType()))
+      return lhs;
+    SmallVector<Value> ranges;
+    for (int64_t i = 0; i < tensor.getRank(); ++i)
+      ranges.push_back(tensor::DimOp::create(builder, loc, lhs, i));
+    auto sum =
+        lz::ForOp::create(builder, loc, TypeRange{type}, ranges,
+                          [&](OpBuilder &b, Location loc, ValueRange indices) {
+                            Value x = lz::GetOp::create(b, loc, lhs, indices);
+                            Value y = lz::GetOp::create(b, loc, rhs, indices);
+                            Value z = arith::AddFOp::create(b, loc, x, y);
+                            lz::YieldOp::create(b, loc, ValueRange{z});
+                          });
+    return sum.getResult(0);
+  }
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    SmallVector<Value> elements;
+    for (unsigned i = 0; i < tuple.size(); ++i) {
+      Value x = lz::ProjOp::create(builder, loc, lhs, i);
+      Value y = lz::ProjOp::create(builder, loc, rhs, i);
+      elements.push_back(buildAdd(builder, loc, x, y));
+    }
+    return lz::TupleOp::create(builder, loc, type, elements);
+  }
+  // Integers have no tangent: theirs are zeros.
+  return lhs;
+}
+
+//===----------------------------------------------------------------------===//
 // The transformation of functions
 //===----------------------------------------------------------------------===//
 
@@ -50,13 +119,13 @@ namespace leibniz::ad {
 /// The derivative functions of one module, created on demand.
 class ForwardTransform {
 public:
-  explicit ForwardTransform(ModuleOp module) : symbols(module) {}
+  explicit ForwardTransform(SymbolTable &symbols) : symbols(symbols) {}
 
   FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
                                         ArrayRef<bool> active);
 
 private:
-  SymbolTable symbols;
+  SymbolTable &symbols;
   /// The derivative of each function for each set of active arguments.
   llvm::DenseMap<std::pair<Operation *, unsigned>, func::FuncOp> derivatives;
   /// The bits of the key above: the active set as a string.
@@ -177,64 +246,11 @@ Value ForwardBuilder::tangentOrZero(Value original) {
 }
 
 Value ForwardBuilder::zerosLike(Location loc, Value value) {
-  Type type = value.getType();
-  if (isa<FloatType, IntegerType, IndexType>(type))
-    return arith::ConstantOp::create(builder, loc, type,
-                                     builder.getZeroAttr(type));
-  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-    Type element = tensor.getElementType();
-    Value zero = arith::ConstantOp::create(builder, loc, element,
-                                           builder.getZeroAttr(element));
-    SmallVector<Value> sizes;
-    for (auto [i, size] : llvm::enumerate(tensor.getShape()))
-      if (ShapedType::isDynamic(size))
-        sizes.push_back(tensor::DimOp::create(builder, loc, value, i));
-    return lz::FillOp::create(builder, loc, type, zero, sizes);
-  }
-  auto tuple = cast<TupleType>(type);
-  SmallVector<Value> elements;
-  for (unsigned i = 0; i < tuple.size(); ++i) {
-    Value element = lz::ProjOp::create(builder, loc, value, i);
-    elements.push_back(zerosLike(loc, element));
-  }
-  return lz::TupleOp::create(builder, loc, type, elements);
+  return ad::detail::buildZeros(builder, loc, value);
 }
 
 Value ForwardBuilder::add(Location loc, Value lhs, Value rhs) {
-  if (!lhs)
-    return rhs;
-  if (!rhs)
-    return lhs;
-  Type type = lhs.getType();
-  if (isa<FloatType>(type))
-    return arith::AddFOp::create(builder, loc, lhs, rhs);
-  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-    if (!isa<FloatType>(tensor.getElementType()))
-      return lhs;
-    SmallVector<Value> ranges;
-    for (int64_t i = 0; i < tensor.getRank(); ++i)
-      ranges.push_back(tensor::DimOp::create(builder, loc, lhs, i));
-    auto sum =
-        lz::ForOp::create(builder, loc, TypeRange{type}, ranges,
-                          [&](OpBuilder &b, Location loc, ValueRange indices) {
-                            Value x = lz::GetOp::create(b, loc, lhs, indices);
-                            Value y = lz::GetOp::create(b, loc, rhs, indices);
-                            Value z = arith::AddFOp::create(b, loc, x, y);
-                            lz::YieldOp::create(b, loc, ValueRange{z});
-                          });
-    return sum.getResult(0);
-  }
-  if (auto tuple = dyn_cast<TupleType>(type)) {
-    SmallVector<Value> elements;
-    for (unsigned i = 0; i < tuple.size(); ++i) {
-      Value x = lz::ProjOp::create(builder, loc, lhs, i);
-      Value y = lz::ProjOp::create(builder, loc, rhs, i);
-      elements.push_back(add(loc, x, y));
-    }
-    return lz::TupleOp::create(builder, loc, type, elements);
-  }
-  // Integers have no tangent: theirs are zeros.
-  return lhs;
+  return ad::detail::buildAdd(builder, loc, lhs, rhs);
 }
 
 bool ForwardBuilder::capturesTangent(Operation *op) const {
@@ -283,39 +299,6 @@ SmallVector<Value> getSizes(OpBuilder &builder, Location loc, Value value) {
   for (int64_t i = 0; i < type.getRank(); ++i)
     sizes.push_back(tensor::DimOp::create(builder, loc, value, i));
   return sizes;
-}
-
-/// The one-hot tensor shaped like `value` with a one at `point`:
-/// for i. if i == point then 1 else 0.
-Value buildOneHot(OpBuilder &builder, Location loc, Value value,
-                  ValueRange point) {
-  auto type = cast<RankedTensorType>(value.getType());
-  Type element = type.getElementType();
-  auto forOp = lz::ForOp::create(
-      builder, loc, TypeRange{type}, getSizes(builder, loc, value),
-      [&](OpBuilder &b, Location loc, ValueRange indices) {
-        Value condition;
-        for (auto [i, p] : llvm::zip(indices, point)) {
-          Value equal =
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, p);
-          condition = condition
-                          ? arith::AndIOp::create(b, loc, condition, equal)
-                          : equal;
-        }
-        auto ifOp = scf::IfOp::create(b, loc, TypeRange{element}, condition,
-                                      /*withElseRegion=*/true);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        Value one = arith::ConstantOp::create(b, loc, element,
-                                              b.getFloatAttr(element, 1.0));
-        scf::YieldOp::create(b, loc, one);
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        Value zero = arith::ConstantOp::create(b, loc, element,
-                                               b.getFloatAttr(element, 0.0));
-        scf::YieldOp::create(b, loc, zero);
-        b.setInsertionPointAfter(ifOp);
-        lz::YieldOp::create(b, loc, ifOp.getResults());
-      });
-  return forOp.getResult(0);
 }
 
 /// A float leaf of an argument: the path of tuple projections to it.
@@ -408,7 +391,7 @@ FailureOr<Value> buildDirectionalDerivatives(ForwardBuilder &forward,
       builder, loc, TypeRange{RankedTensorType::get(shape, element)},
       getSizes(builder, loc, leaf),
       [&](OpBuilder &b, Location loc, ValueRange point) {
-        Value seed = buildOneHot(b, loc, leaf, point);
+        Value seed = ad::detail::buildOneHot(b, loc, leaf, point);
         lz::YieldOp::create(b, loc, ValueRange{evaluate(b, seed)});
       });
   directions->setAttr(kDirectionsAttr, builder.getUnitAttr());
@@ -556,46 +539,64 @@ LogicalResult expandOp(ForwardTransform &transform, Operation *op,
 
 } // namespace
 
+/// The one-hot tensor shaped like `value` with a one at `point`:
+/// for i. if i == point then 1 else 0.
+Value ad::detail::buildOneHot(OpBuilder &builder, Location loc, Value value,
+                             ValueRange point) {
+  auto type = cast<RankedTensorType>(value.getType());
+  Type element = type.getElementType();
+  auto forOp = lz::ForOp::create(
+      builder, loc, TypeRange{type}, getSizes(builder, loc, value),
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        Value condition;
+        for (auto [i, p] : llvm::zip(indices, point)) {
+          Value equal =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, p);
+          condition = condition
+                          ? arith::AndIOp::create(b, loc, condition, equal)
+                          : equal;
+        }
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange{element}, condition,
+                                      /*withElseRegion=*/true);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        Value one = arith::ConstantOp::create(b, loc, element,
+                                              b.getFloatAttr(element, 1.0));
+        scf::YieldOp::create(b, loc, one);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        Value zero = arith::ConstantOp::create(b, loc, element,
+                                               b.getFloatAttr(element, 0.0));
+        scf::YieldOp::create(b, loc, zero);
+        b.setInsertionPointAfter(ifOp);
+        lz::YieldOp::create(b, loc, ifOp.getResults());
+      });
+  return forOp.getResult(0);
+}
+
+ForwardExpansion::ForwardExpansion(SymbolTable &symbols)
+    : transform(std::make_unique<ForwardTransform>(symbols)), symbols(symbols) {
+}
+
+ForwardExpansion::~ForwardExpansion() = default;
+
+LogicalResult ForwardExpansion::expand(Operation *op) {
+  return expandOp(*transform, op, symbols);
+}
+
+bool leibniz::ad::isForwardMode(Operation *op) {
+  if (isa<JvpOp>(op))
+    return true;
+  auto mode = op->getAttrOfType<StringAttr>("mode");
+  return isa<ADDialect>(op->getDialect()) && mode && mode.getValue() == "fwd";
+}
+
 LogicalResult leibniz::ad::expandForwardMode(ModuleOp module) {
-  ForwardTransform transform(module);
-  SymbolTable symbols(module);
-  // A function's transformations are expanded after those of the functions
-  // it calls or transforms, so that derivatives are taken of plain IR.
-  llvm::DenseMap<Operation *, bool> done;
-  std::function<LogicalResult(func::FuncOp)> expand =
-      [&](func::FuncOp func) -> LogicalResult {
-    if (!done.try_emplace(func, false).second)
-      return success();
-    SmallVector<Operation *> transformations;
-    WalkResult walk = func.walk([&](Operation *op) {
-      auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
-      if (!callee)
-        return WalkResult::advance();
-      if (auto target = symbols.lookup<func::FuncOp>(callee.getValue()))
-        if (failed(expand(target)))
-          return WalkResult::interrupt();
-      if (isa<ADDialect>(op->getDialect()))
-        transformations.push_back(op);
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
-      return failure();
-    for (Operation *op : transformations)
-      if (failed(expandOp(transform, op, symbols)))
-        return failure();
-    done[func] = true;
-    return success();
-  };
-  SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
-  for (func::FuncOp func : functions)
-    if (failed(expand(func)))
-      return failure();
-  return success();
+  return expandDerivatives(module, /*forward=*/true, /*reverse=*/false);
 }
 
 FailureOr<func::FuncOp>
 leibniz::ad::buildForwardDerivative(ModuleOp module, func::FuncOp func,
                                     ArrayRef<bool> active) {
-  ForwardTransform transform(module);
+  SymbolTable symbols(module);
+  ForwardTransform transform(symbols);
   return transform.getDerivative(func, active);
 }

@@ -15,7 +15,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Rules.h"
+
 #include "leibniz/AD/Forward.h"
+#include "leibniz/AD/Reverse.h"
 
 #include "AD/ADOps.h"
 #include "Lz/LzDialect.h"
@@ -35,54 +38,28 @@
 using namespace mlir;
 using namespace leibniz;
 using namespace leibniz::ad;
+using namespace leibniz::ad::detail;
+
+llvm::StringMap<PartialsFn> &leibniz::ad::detail::getScalarRules() {
+  static llvm::StringMap<PartialsFn> rules;
+  return rules;
+}
+
+llvm::StringMap<ForwardRuleFn> &leibniz::ad::detail::getForwardRules() {
+  static llvm::StringMap<ForwardRuleFn> rules;
+  return rules;
+}
+
+llvm::StringMap<ReverseRuleFn> &leibniz::ad::detail::getReverseRules() {
+  static llvm::StringMap<ReverseRuleFn> rules;
+  return rules;
+}
 
 namespace {
 
 //===----------------------------------------------------------------------===//
 // Scalar functions by their partial derivatives
 //===----------------------------------------------------------------------===//
-
-/// Builds the partial derivatives of a scalar operation from its operands
-/// `x` and its result `y`, all values of the derivative program.
-struct Partials {
-  OpBuilder &b;
-  Location loc;
-  ValueRange x;
-  Value y;
-
-  Value c(double value) {
-    return arith::ConstantOp::create(b, loc, y.getType(),
-                                     b.getFloatAttr(y.getType(), value));
-  }
-  Value add(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
-  Value sub(Value l, Value r) { return arith::SubFOp::create(b, loc, l, r); }
-  Value mul(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
-  Value div(Value l, Value r) { return arith::DivFOp::create(b, loc, l, r); }
-  Value neg(Value v) { return arith::NegFOp::create(b, loc, v); }
-  Value cmp(arith::CmpFPredicate predicate, Value l, Value r) {
-    return arith::CmpFOp::create(b, loc, predicate, l, r);
-  }
-  Value select(Value condition, Value t, Value f) {
-    return arith::SelectOp::create(b, loc, condition, t, f);
-  }
-  /// The sign of `v`, with 0 at 0.
-  Value sign(Value v) {
-    Value zero = c(0.0);
-    return select(
-        cmp(arith::CmpFPredicate::OGT, v, zero), c(1.0),
-        select(cmp(arith::CmpFPredicate::OLT, v, zero), c(-1.0), zero));
-  }
-};
-
-/// The partial derivatives with respect to each operand; a null partial is
-/// zero.
-using PartialsFn = SmallVector<Value, 2> (*)(Partials &);
-
-/// The scalar rules, by operation name.
-llvm::StringMap<PartialsFn> &getScalarRules() {
-  static llvm::StringMap<PartialsFn> rules;
-  return rules;
-}
 
 /// The tangent of a scalar operation: the sum of its partial derivatives
 /// times the tangents of its operands.
@@ -448,6 +425,54 @@ LogicalResult reductionJvp(Operation *op, ForwardBuilder &forward) {
   return success();
 }
 
+/// lz.accumulate is linear in the values it adds: the tangent accumulates
+/// their tangents at the same indices.
+LogicalResult accumulateJvp(Operation *op, ForwardBuilder &forward) {
+  auto accumulate = cast<lz::AccumulateOp>(op);
+  OpBuilder &builder = forward.getBuilder();
+  Block &body = accumulate.getBody().front();
+  std::unique_ptr<Block> block = mapArguments(forward, body);
+  SmallVector<Value> primalYield, tangentYield;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(block.get());
+    if (failed(forward.transformOps(body)))
+      return failure();
+    for (Value v : accumulate.getYield().getValues())
+      primalYield.push_back(forward.primal(v));
+    Value t = forward.tangent(accumulate.getTargetValue());
+    if (t) {
+      tangentYield.assign(primalYield.begin(), primalYield.end() - 1);
+      tangentYield.push_back(t);
+    }
+  }
+  SmallVector<Value> ranges, sizes;
+  for (Value range : accumulate.getRanges())
+    ranges.push_back(forward.primal(range));
+  for (Value size : accumulate.getSizes())
+    sizes.push_back(forward.primal(size));
+  auto build = [&](ArrayRef<Value> yields) {
+    auto newOp = lz::AccumulateOp::create(builder, op->getLoc(),
+                                          accumulate.getType(), ranges, sizes,
+                                          /*bodyBuilder=*/nullptr);
+    IRMapping mapping;
+    Block &newBody = newOp.getBody().front();
+    mapping.map(block->getArguments(), newBody.getArguments());
+    OpBuilder inner = OpBuilder::atBlockEnd(&newBody);
+    for (Operation &nested : *block)
+      inner.clone(nested, mapping);
+    SmallVector<Value> mapped;
+    for (Value v : yields)
+      mapped.push_back(mapping.lookupOrDefault(v));
+    lz::YieldOp::create(inner, op->getLoc(), mapped);
+    return newOp.getResult();
+  };
+  forward.setPrimal(accumulate.getResult(), build(primalYield));
+  if (!tangentYield.empty())
+    forward.setTangent(accumulate.getResult(), build(tangentYield));
+  return success();
+}
+
 /// lz.loop: the state carries the tangents of its float values.
 LogicalResult loopJvp(Operation *op, ForwardBuilder &forward) {
   auto loop = cast<lz::LoopOp>(op);
@@ -584,23 +609,26 @@ LogicalResult callJvp(Operation *op, ForwardBuilder &forward) {
 // Registration
 //===----------------------------------------------------------------------===//
 
-using RuleFn = LogicalResult (*)(Operation *, ForwardBuilder &);
-
-llvm::StringMap<RuleFn> &getRules() {
-  static llvm::StringMap<RuleFn> rules;
-  return rules;
-}
-
 template <typename OpTy>
 struct RuleModel
     : public DerivativeOpInterface::ExternalModel<RuleModel<OpTy>, OpTy> {
   LogicalResult jvp(Operation *op, ForwardBuilder &forward) const {
-    return getRules().lookup(op->getName().getStringRef())(op, forward);
+    return getForwardRules().lookup(op->getName().getStringRef())(op, forward);
+  }
+  LogicalResult vjp(Operation *op, ReverseBuilder &reverse) const {
+    StringRef name = op->getName().getStringRef();
+    ReverseRuleFn rule = getReverseRules().lookup(name);
+    if (!rule && getScalarRules().count(name))
+      rule = scalarVjp;
+    if (!rule)
+      return op->emitError("cannot differentiate '")
+             << op->getName() << "' in reverse mode";
+    return rule(op, reverse);
   }
 };
 
-template <typename OpTy> void attach(MLIRContext *context, RuleFn rule) {
-  getRules()[OpTy::getOperationName()] = rule;
+template <typename OpTy> void attach(MLIRContext *context, ForwardRuleFn rule) {
+  getForwardRules()[OpTy::getOperationName()] = rule;
   OpTy::template attachInterface<RuleModel<OpTy>>(*context);
 }
 
@@ -719,6 +747,7 @@ void attachMath(MLIRContext *context) {
 } // namespace
 
 void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
+  registerReverseRules();
   registry.addExtension(+[](MLIRContext *context, arith::ArithDialect *) {
     attachArith(context);
   });
@@ -738,6 +767,7 @@ void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
     attach<lz::MaxOp>(context, reductionJvp);
     attach<lz::MinOp>(context, reductionJvp);
     attach<lz::LoopOp>(context, loopJvp);
+    attach<lz::AccumulateOp>(context, accumulateJvp);
     // Constructors of constants: no operand has a tangent.
     attach<lz::IotaOp>(context, zeroJvp);
     attach<lz::RandomOp>(context, zeroJvp);

@@ -90,7 +90,7 @@ LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
     return failure();
   WalkResult walk = forOp.getBody().walk([](Operation *inner) {
     return isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
-               lz::LoopOp, func::CallOp>(inner)
+               lz::AccumulateOp, lz::LoopOp, func::CallOp>(inner)
                ? WalkResult::interrupt()
                : WalkResult::advance();
   });
@@ -206,7 +206,7 @@ bool isSafeToMove(Operation *op) {
 /// The scopes and loops of lz.
 bool isScopeOp(Operation *op) {
   return isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
-             lz::LoopOp>(op);
+             lz::AccumulateOp, lz::LoopOp>(op);
 }
 
 /// Whether `op` uses a value defined inside `scope`, in its operands or in
@@ -1003,14 +1003,167 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether `range` is provably the size of dimension `dim` of `tensor`:
+/// `tensor.dim` of it, or a constant equal to a static size.
+bool isSizeOf(Value range, Value tensor, int64_t dim) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (!type.isDynamicDim(dim)) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    return size && *size == type.getDimSize(dim);
+  }
+  auto dimOp = range.getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index =
+      dimOp ? dimOp.getConstantIndex() : std::nullopt;
+  return dimOp && dimOp.getSource() == tensor && index && *index == dim;
+}
+
+/// `for i < size(t, 0), ... . t[i, ...]` is `t`.
+LogicalResult forIdentity(Operation *op, PatternRewriter &rewriter) {
+  auto forOp = dyn_cast<lz::ForOp>(op);
+  if (!forOp || forOp.getNumResults() != 1)
+    return failure();
+  Block &body = forOp.getBody().front();
+  auto get = dyn_cast<lz::GetOp>(&body.front());
+  if (!get || forOp.getYield().getOperand(0) != get.getResult() ||
+      get.getIndices() != ValueRange(body.getArguments()))
+    return failure();
+  Value tensor = get.getTensor();
+  if (forOp.getBody().isAncestor(tensor.getParentRegion()))
+    return failure();
+  for (auto [d, range] : llvm::enumerate(forOp.getRanges()))
+    if (!isSizeOf(range, tensor, d))
+      return failure();
+  Value result = tensor;
+  if (result.getType() != forOp.getResult(0).getType())
+    result = tensor::CastOp::create(rewriter, op->getLoc(),
+                                    forOp.getResult(0).getType(), result);
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
+/// `accumulate i < n, k < m. (i, e)` into a tensor of size n is
+/// `for i. sum k. e`: the yielded indices are distinct scope variables whose
+/// ranges are the sizes of their dimensions, so that every element receives
+/// exactly the points of the other variables.
+LogicalResult accumulateToFor(Operation *op, PatternRewriter &rewriter) {
+  auto accumulate = dyn_cast<lz::AccumulateOp>(op);
+  if (!accumulate)
+    return failure();
+  auto type = cast<RankedTensorType>(accumulate.getType());
+  Block &body = accumulate.getBody().front();
+  SmallVector<unsigned> targets;
+  for (Value index : accumulate.getTargetIndices()) {
+    auto arg = dyn_cast<BlockArgument>(index);
+    if (!arg || arg.getOwner() != &body ||
+        llvm::is_contained(targets, arg.getArgNumber()))
+      return failure();
+    targets.push_back(arg.getArgNumber());
+  }
+  ValueRange ranges = accumulate.getRanges();
+  unsigned nextSize = 0;
+  for (auto [d, target] : llvm::enumerate(targets)) {
+    Value range = ranges[target];
+    if (type.isDynamicDim(d)) {
+      if (!sameValue(range, accumulate.getSizes()[nextSize++]))
+        return failure();
+    } else {
+      std::optional<int64_t> size = getConstantIntValue(range);
+      if (!size || *size != type.getDimSize(d))
+        return failure();
+    }
+  }
+  SmallVector<Value> forRanges, sumRanges;
+  SmallVector<unsigned> others;
+  for (unsigned target : targets)
+    forRanges.push_back(ranges[target]);
+  for (unsigned i = 0; i < ranges.size(); ++i)
+    if (!llvm::is_contained(targets, i)) {
+      others.push_back(i);
+      sumRanges.push_back(ranges[i]);
+    }
+  Location loc = op->getLoc();
+  Value value = accumulate.getTargetValue();
+  auto cloneBody = [&](OpBuilder &b, IRMapping &mapping) {
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, mapping);
+    return mapping.lookupOrDefault(value);
+  };
+  auto forOp = lz::ForOp::create(
+      rewriter, loc, TypeRange{type}, forRanges,
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        for (auto [target, index] : llvm::zip(targets, indices))
+          mapping.map(body.getArgument(target), index);
+        if (others.empty()) {
+          lz::YieldOp::create(b, loc, cloneBody(b, mapping));
+          return;
+        }
+        auto sum = lz::SumOp::create(
+            b, loc, value.getType(), sumRanges,
+            [&](OpBuilder &sb, Location loc, ValueRange sumIndices) {
+              for (auto [other, index] : llvm::zip(others, sumIndices))
+                mapping.map(body.getArgument(other), index);
+              lz::YieldOp::create(sb, loc, cloneBody(sb, mapping));
+            });
+        lz::YieldOp::create(b, loc, sum.getResult());
+      });
+  rewriter.replaceOp(op, forOp.getResult(0));
+  return success();
+}
+
+/// `sum i. (accumulate j. (idx, e))` is `accumulate i, j. (idx, e)`: one
+/// accumulation over the product of the spaces, instead of a tensor per
+/// point, when the accumulation's ranges and sizes do not depend on `i`.
+LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
+  auto sum = dyn_cast<lz::SumOp>(op);
+  if (!sum)
+    return failure();
+  Block &body = sum.getBody().front();
+  Value yielded = sum.getYield().getOperand(0);
+  auto accumulate = yielded.getDefiningOp<lz::AccumulateOp>();
+  if (!accumulate || accumulate->getBlock() != &body || !yielded.hasOneUse())
+    return failure();
+  auto outside = [&](Value v) {
+    return !sum.getBody().isAncestor(v.getParentRegion());
+  };
+  if (!llvm::all_of(accumulate.getRanges(), outside) ||
+      !llvm::all_of(accumulate.getSizes(), outside))
+    return failure();
+  // The rest of the sum's body runs at every point of the product.
+  for (Operation &inner : body.without_terminator())
+    if (&inner != accumulate && !isMemoryEffectFree(&inner))
+      return failure();
+  SmallVector<Value> ranges(sum.getRanges());
+  llvm::append_range(ranges, accumulate.getRanges());
+  unsigned numOuter = sum.getRanges().size();
+  Block &inner = accumulate.getBody().front();
+  auto merged = lz::AccumulateOp::create(
+      rewriter, op->getLoc(), accumulate.getType(), ranges,
+      accumulate.getSizes(),
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        mapping.map(body.getArguments(), indices.take_front(numOuter));
+        for (Operation &outer : body.without_terminator())
+          if (&outer != accumulate)
+            b.clone(outer, mapping);
+        mapping.map(inner.getArguments(), indices.drop_front(numOuter));
+        for (Operation &op : inner.without_terminator())
+          b.clone(op, mapping);
+        SmallVector<Value> yields;
+        for (Value v : accumulate.getYield().getValues())
+          yields.push_back(mapping.lookupOrDefault(v));
+        lz::YieldOp::create(b, loc, yields);
+      });
+  rewriter.replaceOp(op, merged.getResult());
+  return success();
+}
+
 template <typename OpTy> LogicalResult isOp(Operation *op, PatternRewriter &) {
   return success(isa<OpTy>(op));
 }
 
 LogicalResult isScope(Operation *op, PatternRewriter &) {
-  return success(
-      isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp, lz::LoopOp>(
-          op));
+  return success(isScopeOp(op));
 }
 
 LogicalResult isUnused(Operation *op, PatternRewriter &) {
@@ -1100,6 +1253,15 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "A @ B -> for i, j. sum k. A[i, k] * B[k, j] when A or B is a "
       "traversal",
       matmulToScopes);
+  add("for-identity", "for i < size(t, 0). t[i] -> t: exact", forIdentity);
+  add("accumulate-to-for",
+      "accumulate i < n, k. (i, e) -> for i. sum k. e when n is the size: "
+      "in real arithmetic (signed zeros, reassociation)",
+      accumulateToFor);
+  add("sum-accumulate",
+      "sum i. (accumulate j. (idx, e)) -> accumulate i, j. (idx, e), in real "
+      "arithmetic (reassociates)",
+      sumAccumulate);
   // Predicates.
   add("is-for", "the point is a traversal (lz.for)", isOp<lz::ForOp>, true);
   add("is-sum", "the point is a sum (lz.sum)", isOp<lz::SumOp>, true);

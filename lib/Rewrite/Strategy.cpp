@@ -253,14 +253,19 @@ const char *const kPrelude[] = {
     "contains(p) = topDown(p)",
 };
 
-/// The named strategies of the pipelines. The reverse-mode issue fills the
-/// slot rev-ad-opt; until then it cleans up.
+/// The named strategies of the pipelines.
 ///
 /// fwd-ad-opt optimizes forward-mode derivatives (docs/ad.md): first the
 /// derivatives are inlined and split from the primal computation, which
 /// floats out of the traversals over directions; then the one-hot seeds
 /// are fused into their reads, pushed through arithmetic into their
 /// conditionals, and collapsed by the ring rules and sum-onehot.
+///
+/// rev-ad-opt optimizes reverse-mode derivatives: the derivatives are
+/// inlined and the primal computation shared; then the accumulations of
+/// cotangents merge across nested scopes and become traversals where their
+/// indices are the scope's variables, zero cotangents vanish by the ring
+/// rules, and what each copy of a reversed body does not need is removed.
 const char *const kNamed[] = {
     "cleanup = normalize(tuple-proj <+ fuse-for-get <+ for-size <+ add-zero "
     "<+ mul-one <+ mul-zero-int <+ sum-onehot <+ if-constant <+ cse <+ "
@@ -275,7 +280,14 @@ const char *const kNamed[] = {
     "hoist-invariant <+ for-fission <+ "
     "loop-dead-state <+ dce)",
     "fwd-ad-opt = fwd-ad-split ; fwd-ad-onehot",
-    "rev-ad-opt = cleanup",
+    "rev-ad-split = normalize(inline-call <+ tuple-proj <+ for-size <+ "
+    "cse <+ dce <+ hoist-invariant)",
+    "rev-ad-fuse = normalize(fuse-cheap-for-get <+ for-identity <+ "
+    "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
+    "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
+    "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
+    "cse <+ hoist-invariant <+ for-fission <+ loop-dead-state <+ dce)",
+    "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 
 } // namespace

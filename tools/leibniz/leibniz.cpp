@@ -12,6 +12,7 @@
 
 #include "AD/ADOps.h"
 #include "leibniz/AD/Forward.h"
+#include "leibniz/AD/Reverse.h"
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/AOT.h"
 #include "leibniz/Driver/JIT.h"
@@ -277,14 +278,20 @@ struct Compilation {
     if (failed(program) || until < Stage::LzAD)
       return program;
     ModuleOp module = program->getModule();
-    // The functions that take forward-mode derivatives.
-    llvm::SetVector<StringRef> differentiating;
+    // The functions that take forward-mode and reverse-mode derivatives.
+    llvm::SetVector<StringRef> forward, reverse;
     module.walk([&](Operation *op) {
-      if (isa<ad::JvpOp>(op) || hasMode(op, "fwd"))
-        differentiating.insert(
-            op->getParentOfType<func::FuncOp>().getSymName());
+      if (!isa<ad::ADDialect>(op->getDialect()))
+        return;
+      StringRef name = op->getParentOfType<func::FuncOp>().getSymName();
+      if (ad::isForwardMode(op))
+        forward.insert(name);
+      else if (isa<ad::GradOp, ad::ValueAndGradOp, ad::VjpOp, ad::JacobianOp,
+                   ad::HessianOp, ad::HvpOp>(op))
+        reverse.insert(name);
     });
-    if (failed(ad::expandForwardMode(module)))
+    if (failed(ad::expandDerivatives(module, /*forward=*/true,
+                                     /*reverse=*/true)))
       return failure();
     if (until < Stage::LzOpt)
       return program;
@@ -295,8 +302,11 @@ struct Compilation {
         return failure();
     } else {
       SymbolTable symbols(module);
-      for (StringRef name : differentiating)
+      for (StringRef name : forward)
         if (failed(rewrite(symbols.lookup(name), "fwd-ad-opt")))
+          return failure();
+      for (StringRef name : reverse)
+        if (failed(rewrite(symbols.lookup(name), "rev-ad-opt")))
           return failure();
     }
     // Derivatives that were inlined everywhere.
@@ -305,13 +315,6 @@ struct Compilation {
     if (failed(pm.run(module)))
       return failure();
     return program;
-  }
-
-  /// Whether `op` is a transformation in `mode`.
-  static bool hasMode(Operation *op, StringRef mode) {
-    auto attr = op->getAttrOfType<StringAttr>("mode");
-    return isa<ad::ADDialect>(op->getDialect()) && attr &&
-           attr.getValue() == mode;
   }
 
   /// Applies `strategyText` to `point`, the module or a function.
@@ -436,18 +439,6 @@ int runCheck() {
   return failed(compilation.compile()) ? 1 : 0;
 }
 
-/// What a transformation that the compiler does not expand yet is called
-/// in the language.
-std::string describeUnsupported(Operation *op) {
-  StringRef name = op->getName().stripDialect();
-  if (auto jacobian = dyn_cast<ad::JacobianOp>(op))
-    return jacobian.getMode() == "fwd" ? "jacfwd" : "jacrev";
-  if (auto grad = dyn_cast<ad::GradOp>(op))
-    return grad.getMode() == "fwd" ? "grad (forward mode)"
-                                   : "grad (reverse mode)";
-  return name.str();
-}
-
 /// Reports the `ad` transformations reachable from `entry`: they are not
 /// expanded yet, so the program cannot run. Returns the names of the
 /// functions that `entry` calls, itself included, in `reachable`.
@@ -468,11 +459,11 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
       }
       if (isa<ad::ADDialect>(op->getDialect()) &&
           !isa<ad::StopGradientOp>(op)) {
-        op->emitError() << "not supported yet: " << describeUnsupported(op)
-                        << "; programs with reverse-mode derivatives, "
-                           "optimization or implicit differentiation can be "
-                           "checked and emitted ('leibniz emit') but not run "
-                           "(forward mode runs: jvp, jacfwd, mode = \"fwd\")";
+        op->emitError() << "not supported yet: "
+                        << op->getName().stripDialect()
+                        << "; programs with optimization or implicit "
+                           "differentiation can be checked and emitted "
+                           "('leibniz emit') but not run";
         ok = false;
       }
     });
@@ -491,10 +482,10 @@ LogicalResult checkCompilable(ModuleOp module) {
       return;
     }
     if (isa<ad::ADDialect>(op->getDialect())) {
-      op->emitError() << "not supported yet: " << describeUnsupported(op)
-                      << "; programs with reverse-mode derivatives, "
-                         "optimization or implicit differentiation can be "
-                         "checked and emitted as lz IR but not compiled";
+      op->emitError() << "not supported yet: " << op->getName().stripDialect()
+                      << "; programs with optimization or implicit "
+                         "differentiation can be checked and emitted as lz "
+                         "IR but not compiled";
       ok = false;
     }
   });

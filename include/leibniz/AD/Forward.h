@@ -20,8 +20,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <memory>
+
 namespace mlir {
 class DialectRegistry;
+class SymbolTable;
 } // namespace mlir
 
 namespace leibniz::ad {
@@ -91,6 +94,26 @@ bool hasTangent(mlir::Type type);
 /// Attaches the derivative rules to the operations of lz, ad, arith, math,
 /// tensor, scf and func.
 void registerDerivativeModels(mlir::DialectRegistry &registry);
+
+/// The expansion of forward-mode transformations, sharing the derivative
+/// functions it creates.
+class ForwardExpansion {
+public:
+  explicit ForwardExpansion(mlir::SymbolTable &symbols);
+  ~ForwardExpansion();
+
+  /// Expands `op` into plain lz IR if it is a forward-mode transformation;
+  /// does nothing for the others.
+  mlir::LogicalResult expand(mlir::Operation *op);
+
+private:
+  std::unique_ptr<ForwardTransform> transform;
+  mlir::SymbolTable &symbols;
+};
+
+/// Whether `op` is a forward-mode transformation: `ad.jvp`, or an `ad`
+/// operation in mode "fwd".
+bool isForwardMode(mlir::Operation *op);
 
 /// Expands every forward-mode transformation of `module` (`ad.jvp`,
 /// `ad.jacobian` in mode "fwd", `ad.grad` and `ad.value_and_grad` in mode

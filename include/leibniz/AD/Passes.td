@@ -42,4 +42,44 @@ def ADForward : Pass<"ad-forward", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ADReverse : Pass<"ad-reverse", "mlir::ModuleOp"> {
+  let summary = "Expands the reverse-mode transformations into lz IR";
+  let description = [{
+    Replaces `ad.grad`, `ad.value_and_grad` and `ad.jacobian` in mode
+    `"rev"`, and `ad.vjp`, by calls of reverse derivative functions: for
+    each function and set of differentiated arguments, a private function
+    `@f__vjp_<mask>` that takes the arguments followed by the cotangents of
+    the results, and returns the results followed by the cotangents of the
+    differentiated arguments. `ad.hessian` and `ad.hvp` become forward
+    mode applied to a gradient function `@f__grad` (forward over reverse),
+    expanded here too.
+
+    The transformation is purely functional and runs on the unary form of
+    each body (docs/ad.md): a forward sweep computes the primal values, a
+    reverse sweep applies each operation's transpose rule
+    (`DerivativeOpInterface::vjp`); the cotangents of shared values are
+    sums, the cotangents of tensor elements are accumulated with
+    `lz.accumulate`, and counted loops keep their states in stacks
+    (tensors indexed by the step). The result is correct but recomputes
+    scope bodies once per cotangent it accumulates; the rewrite strategy
+    `rev-ad-opt` makes it efficient. Forward-mode transformations are left
+    as they are, except those that `ad.hessian` and `ad.hvp` create.
+  }];
+  let dependentDialects = ["::leibniz::lz::LzDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ADPrintUnaryForm : Pass<"ad-print-unary-form", "mlir::ModuleOp"> {
+  let summary = "Prints the unary form of every function body";
+  let description = [{
+    Prints, for every function with a body, the unary form that reverse
+    mode runs on: the nodes of the body with their inputs (operands, then
+    the values their regions capture), and the sharing of every value
+    (`discard`, `linear`, or `dup` with the input slots of its copies).
+    For debugging and tests; the IR is unchanged.
+  }];
+}
+
 #endif // LEIBNIZ_AD_PASSES_TD

@@ -1,0 +1,118 @@
+//===- Rules.h - Shared parts of the derivative rules -----------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+// What the forward rules (JVPRules.cpp) and the reverse rules
+// (VJPRules.cpp) share: scalar functions declared once by their partial
+// derivatives, and the tables of rules by operation name that the external
+// models of DerivativeOpInterface dispatch to.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_LIB_AD_RULES_H
+#define LEIBNIZ_LIB_AD_RULES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace leibniz::ad {
+
+class ForwardBuilder;
+class ReverseBuilder;
+struct Cotangent;
+
+namespace detail {
+
+/// Builds the partial derivatives of a scalar operation from its operands
+/// `x` and its result `y`, all values of the derivative program.
+struct Partials {
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  mlir::ValueRange x;
+  mlir::Value y;
+
+  mlir::Value c(double value) {
+    return mlir::arith::ConstantOp::create(b, loc, y.getType(),
+                                           b.getFloatAttr(y.getType(), value));
+  }
+  mlir::Value add(mlir::Value l, mlir::Value r) {
+    return mlir::arith::AddFOp::create(b, loc, l, r);
+  }
+  mlir::Value sub(mlir::Value l, mlir::Value r) {
+    return mlir::arith::SubFOp::create(b, loc, l, r);
+  }
+  mlir::Value mul(mlir::Value l, mlir::Value r) {
+    return mlir::arith::MulFOp::create(b, loc, l, r);
+  }
+  mlir::Value div(mlir::Value l, mlir::Value r) {
+    return mlir::arith::DivFOp::create(b, loc, l, r);
+  }
+  mlir::Value neg(mlir::Value v) {
+    return mlir::arith::NegFOp::create(b, loc, v);
+  }
+  mlir::Value cmp(mlir::arith::CmpFPredicate predicate, mlir::Value l,
+                  mlir::Value r) {
+    return mlir::arith::CmpFOp::create(b, loc, predicate, l, r);
+  }
+  mlir::Value select(mlir::Value condition, mlir::Value t, mlir::Value f) {
+    return mlir::arith::SelectOp::create(b, loc, condition, t, f);
+  }
+  /// The sign of `v`, with 0 at 0.
+  mlir::Value sign(mlir::Value v) {
+    mlir::Value zero = c(0.0);
+    return select(cmp(mlir::arith::CmpFPredicate::OGT, v, zero), c(1.0),
+                  select(cmp(mlir::arith::CmpFPredicate::OLT, v, zero),
+                         c(-1.0), zero));
+  }
+};
+
+/// The partial derivatives of a scalar operation with respect to each
+/// operand; a null partial is zero.
+using PartialsFn = llvm::SmallVector<mlir::Value, 2> (*)(Partials &);
+
+/// The scalar operations' partial derivatives, by operation name.
+llvm::StringMap<PartialsFn> &getScalarRules();
+
+using ForwardRuleFn = mlir::LogicalResult (*)(mlir::Operation *,
+                                              ForwardBuilder &);
+using ReverseRuleFn = mlir::LogicalResult (*)(mlir::Operation *,
+                                              ReverseBuilder &);
+
+/// The forward and reverse rules, by operation name.
+llvm::StringMap<ForwardRuleFn> &getForwardRules();
+llvm::StringMap<ReverseRuleFn> &getReverseRules();
+
+/// Fills the table of reverse rules (VJPRules.cpp).
+void registerReverseRules();
+
+/// The reverse rule of the scalar operations declared by their partial
+/// derivatives.
+mlir::LogicalResult scalarVjp(mlir::Operation *op, ReverseBuilder &reverse);
+
+/// The forward sweep of a counted loop whose state depends on the
+/// differentiated arguments: the loop, extended to keep each step's state
+/// in stacks (tensors indexed by the step), which it records as the loop's
+/// residuals for its reverse rule.
+mlir::LogicalResult buildLoopForwardSweep(ReverseBuilder &reverse,
+                                          mlir::Operation *loop);
+
+/// Zeros shaped like `value`: scalars, tensors (sizes from `value`) and
+/// tuples.
+mlir::Value buildZeros(mlir::OpBuilder &builder, mlir::Location loc,
+                       mlir::Value value);
+/// `a + b` for scalars, tensors and tuples; null operands are zero.
+mlir::Value buildAdd(mlir::OpBuilder &builder, mlir::Location loc,
+                     mlir::Value a, mlir::Value b);
+/// The one-hot tensor shaped like `value` with a one at `point`.
+mlir::Value buildOneHot(mlir::OpBuilder &builder, mlir::Location loc,
+                        mlir::Value value, mlir::ValueRange point);
+/// The dense value of `cotangent`, the cotangent of `primalValue` (a value
+/// of the derivative program); null for zero.
+mlir::Value materialize(mlir::OpBuilder &builder, mlir::Location loc,
+                        mlir::Value primalValue, const Cotangent &cotangent);
+
+} // namespace detail
+} // namespace leibniz::ad
+
+#endif // LEIBNIZ_LIB_AD_RULES_H
