@@ -355,10 +355,9 @@ ParseResult AccumulateOp::parse(OpAsmParser &parser, OperationState &result) {
 
 void AccumulateOp::print(OpAsmPrinter &p) {
   p << ' ';
-  llvm::interleaveComma(llvm::zip(getBody().getArguments(), getRanges()), p,
-                        [&](auto pair) {
-                          p << std::get<0>(pair) << " < " << std::get<1>(pair);
-                        });
+  llvm::interleaveComma(
+      llvm::zip(getBody().getArguments(), getRanges()), p,
+      [&](auto pair) { p << std::get<0>(pair) << " < " << std::get<1>(pair); });
   if (!getSizes().empty())
     p << " into (" << getSizes() << ")";
   p << " : " << getType() << ' ';
@@ -372,9 +371,9 @@ LogicalResult AccumulateOp::verifyRegions() {
     return failure();
   auto type = cast<RankedTensorType>(getType());
   if (getSizes().size() != type.getNumDynamicDims())
-    return emitOpError("expects ")
-           << type.getNumDynamicDims() << " sizes for the dynamic dimensions of "
-           << type << ", got " << getSizes().size();
+    return emitOpError("expects ") << type.getNumDynamicDims()
+                                   << " sizes for the dynamic dimensions of "
+                                   << type << ", got " << getSizes().size();
   ValueRange yielded = getYield().getValues();
   if (yielded.empty())
     return emitOpError("expects its body to yield indices and a value");
@@ -382,8 +381,7 @@ LogicalResult AccumulateOp::verifyRegions() {
   Type element = getScopeElementType(type, numIndices);
   if (!element)
     return emitOpError("yields ")
-           << numIndices << " indices into a tensor of rank "
-           << type.getRank();
+           << numIndices << " indices into a tensor of rank " << type.getRank();
   for (Value index : yielded.drop_back())
     if (!index.getType().isIndex())
       return emitOpError("expects the yielded indices to be of type 'index', "

@@ -542,7 +542,7 @@ LogicalResult expandOp(ForwardTransform &transform, Operation *op,
 /// The one-hot tensor shaped like `value` with a one at `point`:
 /// for i. if i == point then 1 else 0.
 Value ad::detail::buildOneHot(OpBuilder &builder, Location loc, Value value,
-                             ValueRange point) {
+                              ValueRange point) {
   auto type = cast<RankedTensorType>(value.getType());
   Type element = type.getElementType();
   auto forOp = lz::ForOp::create(

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "leibniz/AD/Forward.h"
 #include "leibniz/AD/Passes.h"
+#include "leibniz/AD/Forward.h"
 #include "leibniz/AD/Reverse.h"
 
 #include "Lz/LzDialect.h"

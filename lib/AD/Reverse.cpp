@@ -80,8 +80,8 @@ void UnaryForm::print(llvm::raw_ostream &os) const {
     names[value] = "c" + std::to_string(i);
   for (auto [n, node] : llvm::enumerate(nodes))
     for (OpResult result : node.op->getResults())
-      names[result] =
-          "v" + std::to_string(n) + "." + std::to_string(result.getResultNumber());
+      names[result] = "v" + std::to_string(n) + "." +
+                      std::to_string(result.getResultNumber());
   auto printSharing = [&](Value value) {
     ArrayRef<Copy> uses = getCopies(value);
     os << "  " << names[value] << ": ";
@@ -189,13 +189,13 @@ Value ad::detail::materialize(OpBuilder &builder, Location loc,
       if (ShapedType::isDynamic(size))
         sizes.push_back(tensor::DimOp::create(builder, loc, primalValue, i));
     Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    auto accumulate = lz::AccumulateOp::create(
-        builder, loc, type, ValueRange{one}, sizes,
-        [&](OpBuilder &b, Location loc, ValueRange) {
-          SmallVector<Value> yields(term.indices);
-          yields.push_back(term.value);
-          lz::YieldOp::create(b, loc, yields);
-        });
+    auto accumulate =
+        lz::AccumulateOp::create(builder, loc, type, ValueRange{one}, sizes,
+                                 [&](OpBuilder &b, Location loc, ValueRange) {
+                                   SmallVector<Value> yields(term.indices);
+                                   yields.push_back(term.value);
+                                   lz::YieldOp::create(b, loc, yields);
+                                 });
     result = buildAdd(builder, loc, result, accumulate.getResult());
   }
   return result;
@@ -261,8 +261,8 @@ std::unique_ptr<llvm::DenseSet<Value>> computeVaried(func::FuncOp func,
       for (Region &region : op->getRegions())
         for (Block &block : region)
           if (block.mightHaveTerminator())
-            in = in || llvm::any_of(block.getTerminator()->getOperands(),
-                                    isVaried);
+            in = in ||
+                 llvm::any_of(block.getTerminator()->getOperands(), isVaried);
       if (in)
         for (Value result : op->getResults())
           mark(result);
@@ -456,8 +456,8 @@ LogicalResult ReverseBuilder::run(Block &block, SeedFn seeds,
   for (const UnaryForm::Node &node : nodes.drop_back()) {
     Operation *op = node.op;
     auto loop = dyn_cast<lz::LoopOp>(op);
-    if (loop && llvm::any_of(op->getResults(),
-                             [&](Value r) { return isVaried(r); })) {
+    if (loop &&
+        llvm::any_of(op->getResults(), [&](Value r) { return isVaried(r); })) {
       if (failed(ad::detail::buildLoopForwardSweep(*this, loop)))
         return failure();
       continue;
@@ -534,7 +534,6 @@ leibniz::ad::buildReverseDerivative(ModuleOp module, func::FuncOp func,
   return transform.getDerivative(func, active);
 }
 
-
 //===----------------------------------------------------------------------===//
 // Expansion of the transformations
 //===----------------------------------------------------------------------===//
@@ -554,11 +553,9 @@ public:
 private:
   /// Calls the reverse derivative of `callee` with respect to `active` on
   /// `operands` and the result cotangents `seeds`.
-  FailureOr<func::CallOp> callDerivative(OpBuilder &builder, Location loc,
-                                         func::FuncOp callee,
-                                         ValueRange operands,
-                                         ArrayRef<bool> active,
-                                         ValueRange seeds);
+  FailureOr<func::CallOp>
+  callDerivative(OpBuilder &builder, Location loc, func::FuncOp callee,
+                 ValueRange operands, ArrayRef<bool> active, ValueRange seeds);
   /// A private function with the signature of `callee` that returns its
   /// gradient with respect to its first argument.
   FailureOr<func::FuncOp> getGradientFunction(func::FuncOp callee,
@@ -572,14 +569,20 @@ private:
 
 } // namespace
 
-FailureOr<func::CallOp> ReverseExpansion::callDerivative(
-    OpBuilder &builder, Location loc, func::FuncOp callee, ValueRange operands,
-    ArrayRef<bool> active, ValueRange seeds) {
+FailureOr<func::CallOp>
+ReverseExpansion::callDerivative(OpBuilder &builder, Location loc,
+                                 func::FuncOp callee, ValueRange operands,
+                                 ArrayRef<bool> active, ValueRange seeds) {
   FailureOr<func::FuncOp> derivative = transform.getDerivative(callee, active);
   if (failed(derivative))
     return failure();
   SmallVector<Value> callOperands(operands);
   llvm::append_range(callOperands, seeds);
+  // Values of more precise types than the function's (static sizes).
+  for (auto [operand, type] :
+       llvm::zip(callOperands, derivative->getFunctionType().getInputs()))
+    if (operand.getType() != type)
+      operand = tensor::CastOp::create(builder, loc, type, operand);
   return func::CallOp::create(builder, loc, *derivative, callOperands);
 }
 
@@ -591,14 +594,14 @@ static Value buildOne(OpBuilder &builder, Location loc, Type type) {
                                    builder.getFloatAttr(type, 1.0));
 }
 
-FailureOr<func::FuncOp> ReverseExpansion::getGradientFunction(func::FuncOp callee,
-                                                              Location loc) {
+FailureOr<func::FuncOp>
+ReverseExpansion::getGradientFunction(func::FuncOp callee, Location loc) {
   if (func::FuncOp existing = gradientFunctions.lookup(callee))
     return existing;
   FunctionType type = callee.getFunctionType();
   if (type.getNumResults() != 1 || !isa<FloatType>(type.getResult(0)))
-    return emitError(loc, "'") << callee.getName()
-                               << "' must return one float scalar";
+    return emitError(loc, "'")
+           << callee.getName() << "' must return one float scalar";
   OpBuilder detached(callee.getContext());
   auto gradient = func::FuncOp::create(
       detached, callee.getLoc(), (callee.getName() + "__grad").str(),
@@ -654,12 +657,12 @@ LogicalResult ReverseExpansion::expand(Operation *op) {
       return failure();
     SmallVector<Value> results;
     if (withValue)
-      results.push_back(call->getResult(0));
+      results.push_back(
+          castTo(call->getResult(0), grad->getResult(0).getType()));
     for (auto [w, expected] : llvm::zip(grad.getWrt(), grad.getGradients())) {
       unsigned position = llvm::count(ArrayRef(active).take_front(w), true);
-      results.push_back(
-          castTo(call->getResult(type.getNumResults() + position),
-                 expected.getType()));
+      results.push_back(castTo(call->getResult(type.getNumResults() + position),
+                               expected.getType()));
     }
     grad->replaceAllUsesWith(results);
     grad->erase();
@@ -681,10 +684,11 @@ LogicalResult ReverseExpansion::expand(Operation *op) {
         callDerivative(builder, loc, callee, operands, active, seeds);
     if (failed(call))
       return failure();
-    SmallVector<Value> results = {call->getResult(0)};
+    SmallVector<Value> results = {
+        castTo(call->getResult(0), vjp.getValue().getType())};
     for (auto [i, expected] : llvm::enumerate(vjp.getCotangents()))
-      results.push_back(
-          castTo(call->getResult(type.getNumResults() + i), expected.getType()));
+      results.push_back(castTo(call->getResult(type.getNumResults() + i),
+                               expected.getType()));
     vjp->replaceAllUsesWith(results);
     vjp.erase();
     return success();
@@ -762,9 +766,9 @@ LogicalResult ReverseExpansion::expand(Operation *op) {
     for (Value arg : hvp.getArgs().drop_front())
       tangents.push_back(ad::detail::buildZeros(builder, loc, arg));
     Type gradType = type.getInput(0);
-    auto jvp = JvpOp::create(builder, loc, gradType, gradType,
-                             gradient->getSymName(), hvp.getArgs(), tangents,
-                             hvp.getCaptures());
+    auto jvp =
+        JvpOp::create(builder, loc, gradType, gradType, gradient->getSymName(),
+                      hvp.getArgs(), tangents, hvp.getCaptures());
     hvp.replaceAllUsesWith(castTo(jvp.getTangent(), hvp.getType()));
     hvp.erase();
     return forward.expand(jvp);

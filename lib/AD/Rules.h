@@ -61,9 +61,9 @@ struct Partials {
   /// The sign of `v`, with 0 at 0.
   mlir::Value sign(mlir::Value v) {
     mlir::Value zero = c(0.0);
-    return select(cmp(mlir::arith::CmpFPredicate::OGT, v, zero), c(1.0),
-                  select(cmp(mlir::arith::CmpFPredicate::OLT, v, zero),
-                         c(-1.0), zero));
+    return select(
+        cmp(mlir::arith::CmpFPredicate::OGT, v, zero), c(1.0),
+        select(cmp(mlir::arith::CmpFPredicate::OLT, v, zero), c(-1.0), zero));
   }
 };
 

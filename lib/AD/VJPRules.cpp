@@ -40,14 +40,20 @@ LogicalResult ad::detail::scalarVjp(Operation *op, ReverseBuilder &reverse) {
   PartialsFn fn = getScalarRules().lookup(op->getName().getStringRef());
   SmallVector<Value, 2> derivatives = fn(partials);
   Value cotangent = reverse.cotangent(op->getResult(0));
-  for (auto [operand, derivative] :
-       llvm::zip(op->getOpOperands(), derivatives))
+  for (auto [operand, derivative] : llvm::zip(op->getOpOperands(), derivatives))
     if (derivative && reverse.isVaried(operand.get()))
       reverse.addCotangent(operand, partials.mul(derivative, cotangent));
   return success();
 }
 
 namespace {
+
+/// A builder at the end of `block`, which may not be in a region yet.
+OpBuilder atEndOf(MLIRContext *context, Block *block) {
+  OpBuilder builder(context);
+  builder.setInsertionPointToEnd(block);
+  return builder;
+}
 
 /// The sizes of every dimension of `value`, a ranked tensor.
 SmallVector<Value> getSizes(OpBuilder &builder, Location loc, Value value) {
@@ -79,9 +85,9 @@ LogicalResult addVjp(Operation *op, ReverseBuilder &reverse) {
   if (isa<arith::AddFOp>(op)) {
     reverse.addCotangent(op->getOpOperand(1), cotangent);
   } else if (reverse.isVaried(op->getOperand(1))) {
-    reverse.addCotangent(op->getOpOperand(1),
-                         arith::NegFOp::create(reverse.getBuilder(),
-                                               op->getLoc(), cotangent));
+    reverse.addCotangent(
+        op->getOpOperand(1),
+        arith::NegFOp::create(reverse.getBuilder(), op->getLoc(), cotangent));
   }
   return success();
 }
@@ -162,14 +168,12 @@ LogicalResult fillVjp(Operation *op, ReverseBuilder &reverse) {
   if (fill.getType().getRank() == 0) {
     total = lz::GetOp::create(builder, loc, cotangent, ValueRange{});
   } else {
-    total = lz::SumOp::create(builder, loc, element,
-                              getSizes(builder, loc, cotangent),
-                              [&](OpBuilder &b, Location loc,
-                                  ValueRange indices) {
-                                Value e = lz::GetOp::create(b, loc, cotangent,
-                                                            indices);
-                                lz::YieldOp::create(b, loc, e);
-                              })
+    total = lz::SumOp::create(
+                builder, loc, element, getSizes(builder, loc, cotangent),
+                [&](OpBuilder &b, Location loc, ValueRange indices) {
+                  Value e = lz::GetOp::create(b, loc, cotangent, indices);
+                  lz::YieldOp::create(b, loc, e);
+                })
                 .getResult();
   }
   reverse.addCotangent(fill->getOpOperand(0), total);
@@ -188,8 +192,8 @@ Value transposeLast(OpBuilder &builder, Location loc, Value value) {
       [&](OpBuilder &b, Location loc, ValueRange indices) {
         SmallVector<Value> read(indices);
         std::swap(read[read.size() - 1], read[read.size() - 2]);
-        lz::YieldOp::create(
-            b, loc, ValueRange{lz::GetOp::create(b, loc, value, read)});
+        lz::YieldOp::create(b, loc,
+                            ValueRange{lz::GetOp::create(b, loc, value, read)});
       });
   return forOp.getResult(0);
 }
@@ -223,9 +227,9 @@ LogicalResult tupleVjp(Operation *op, ReverseBuilder &reverse) {
   Value cotangent = reverse.cotangent(tuple.getResult());
   for (OpOperand &element : tuple->getOpOperands())
     if (reverse.isVaried(element.get()))
-      reverse.addCotangent(element, lz::ProjOp::create(
-                                        reverse.getBuilder(), op->getLoc(),
-                                        cotangent, element.getOperandNumber()));
+      reverse.addCotangent(
+          element, lz::ProjOp::create(reverse.getBuilder(), op->getLoc(),
+                                      cotangent, element.getOperandNumber()));
   return success();
 }
 
@@ -244,11 +248,10 @@ LogicalResult projVjp(Operation *op, ReverseBuilder &reverse) {
 
 /// Creates `scope` (lz.sum or lz.accumulate) over `ranges`, whose body is a
 /// copy of `block` followed by the yield of what `finish` returns.
-Value createReduction(OpBuilder &builder, Location loc, StringRef name,
-                      Type type, ValueRange ranges, ValueRange sizes,
-                      Block &block,
-                      function_ref<SmallVector<Value>(OpBuilder &, IRMapping &)>
-                          finish) {
+Value createReduction(
+    OpBuilder &builder, Location loc, StringRef name, Type type,
+    ValueRange ranges, ValueRange sizes, Block &block,
+    function_ref<SmallVector<Value>(OpBuilder &, IRMapping &)> finish) {
   auto fill = [&](OpBuilder &b, Location loc, ValueRange indices) {
     IRMapping mapping;
     mapping.map(block.getArguments(), indices);
@@ -274,7 +277,7 @@ Cotangent reduceOverPoints(OpBuilder &builder, Location loc, ValueRange ranges,
   if (Value dense = cotangent.dense) {
     if (auto tuple = dyn_cast<TupleType>(dense.getType())) {
       // Element by element, projected in the block.
-      OpBuilder inner = OpBuilder::atBlockEnd(&block);
+      OpBuilder inner = atEndOf(builder.getContext(), &block);
       for (unsigned i = 0; i < tuple.size(); ++i) {
         Cotangent element(lz::ProjOp::create(inner, loc, dense, i));
         Value projected =
@@ -286,27 +289,25 @@ Cotangent reduceOverPoints(OpBuilder &builder, Location loc, ValueRange ranges,
               {i, std::make_shared<Cotangent>(std::move(sum))});
       }
     } else {
-      total.dense =
-          createReduction(builder, loc, lz::SumOp::getOperationName(),
-                          dense.getType(), ranges, {}, block,
-                          [&](OpBuilder &, IRMapping &mapping) {
-                            return SmallVector<Value>{
-                                mapping.lookupOrDefault(dense)};
-                          });
+      total.dense = createReduction(
+          builder, loc, lz::SumOp::getOperationName(), dense.getType(), ranges,
+          {}, block, [&](OpBuilder &, IRMapping &mapping) {
+            return SmallVector<Value>{mapping.lookupOrDefault(dense)};
+          });
     }
   }
   for (const Cotangent::SparseTerm &term : cotangent.sparse) {
     SmallVector<Value> sizes = getDynamicSizes(builder, loc, primalValue);
-    Value accumulated = createReduction(
-        builder, loc, lz::AccumulateOp::getOperationName(),
-        primalValue.getType(), ranges, sizes, block,
-        [&](OpBuilder &, IRMapping &mapping) {
-          SmallVector<Value> yields;
-          for (Value index : term.indices)
-            yields.push_back(mapping.lookupOrDefault(index));
-          yields.push_back(mapping.lookupOrDefault(term.value));
-          return yields;
-        });
+    Value accumulated =
+        createReduction(builder, loc, lz::AccumulateOp::getOperationName(),
+                        primalValue.getType(), ranges, sizes, block,
+                        [&](OpBuilder &, IRMapping &mapping) {
+                          SmallVector<Value> yields;
+                          for (Value index : term.indices)
+                            yields.push_back(mapping.lookupOrDefault(index));
+                          yields.push_back(mapping.lookupOrDefault(term.value));
+                          return yields;
+                        });
     total.dense = buildAdd(builder, loc, total.dense, accumulated);
   }
   for (auto &[index, element] : cotangent.elements) {
@@ -470,20 +471,19 @@ LogicalResult accumulateVjp(Operation *op, ReverseBuilder &reverse) {
   auto accumulate = cast<lz::AccumulateOp>(op);
   Value cotangent = reverse.cotangent(accumulate.getResult());
   Block &body = accumulate.getBody().front();
-  FailureOr<ReversedBlock> reversed = reverse.reverseBlock(
-      body, [&](ReverseBuilder &inner, OpBuilder &b) {
+  FailureOr<ReversedBlock> reversed =
+      reverse.reverseBlock(body, [&](ReverseBuilder &inner, OpBuilder &b) {
         SmallVector<Value> seeds(accumulate.getTargetIndices().size());
         SmallVector<Value> indices;
         for (Value index : accumulate.getTargetIndices())
           indices.push_back(inner.primal(index));
-        seeds.push_back(
-            lz::GetOp::create(b, op->getLoc(), cotangent, indices));
+        seeds.push_back(lz::GetOp::create(b, op->getLoc(), cotangent, indices));
         return seeds;
       });
   if (failed(reversed))
     return failure();
-  reduceContext(reverse, op,
-                primalRanges(reverse, accumulate.getRanges()), *reversed);
+  reduceContext(reverse, op, primalRanges(reverse, accumulate.getRanges()),
+                *reversed);
   return success();
 }
 
@@ -548,8 +548,8 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
         if (inside)
           kept.sparse.push_back(term);
         else
-          outputs.push_back({captured, static_cast<int>(b),
-                             static_cast<unsigned>(t)});
+          outputs.push_back(
+              {captured, static_cast<int>(b), static_cast<unsigned>(t)});
       }
     }
   }
@@ -565,7 +565,7 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
   // Each branch's yields.
   std::array<SmallVector<Value>, 2> yields;
   for (auto [b, branch] : llvm::enumerate(branches)) {
-    OpBuilder inner = OpBuilder::atBlockEnd(branch->block.get());
+    OpBuilder inner = atEndOf(op->getContext(), branch->block.get());
     for (const Output &output : outputs) {
       Value primalCaptured = reverse.primal(output.captured);
       if (output.branch < 0) {
@@ -591,9 +591,8 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
   auto newIf = scf::IfOp::create(builder, loc, types,
                                  reverse.primal(ifOp.getCondition()),
                                  /*withElseRegion=*/true);
-  for (auto [b, region] :
-       llvm::enumerate(std::array<Region *, 2>{&newIf.getThenRegion(),
-                                               &newIf.getElseRegion()})) {
+  for (auto [b, region] : llvm::enumerate(std::array<Region *, 2>{
+           &newIf.getThenRegion(), &newIf.getElseRegion()})) {
     Block &target = region->front();
     if (!target.empty())
       target.back().erase();
@@ -641,9 +640,8 @@ LogicalResult callVjp(Operation *op, ReverseBuilder &reverse) {
     if (!hasTangent(result.getType()))
       continue;
     Value cotangent = reverse.cotangent(result);
-    operands.push_back(cotangent
-                           ? cotangent
-                           : reverse.zerosLike(loc, reverse.primal(result)));
+    operands.push_back(
+        cotangent ? cotangent : reverse.zerosLike(loc, reverse.primal(result)));
   }
   auto newCall = func::CallOp::create(builder, loc, *derivative, operands);
   unsigned next = call.getNumResults();
@@ -681,8 +679,8 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
   OpBuilder &builder = reverse.getBuilder();
   // No step for a count below 1; the stacks are sized by the clamped count.
   Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
-  Value steps = arith::MaxSIOp::create(
-      builder, loc, reverse.primal(loop.getCount()), zero);
+  Value steps = arith::MaxSIOp::create(builder, loc,
+                                       reverse.primal(loop.getCount()), zero);
   SmallVector<Value> inits;
   SmallVector<Type> types(loop.getResultTypes());
   for (Value init : loop.getInits())
@@ -703,9 +701,8 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
   unsigned numState = loop.getInits().size();
   auto newLoop = lz::LoopOp::create(builder, loc, types, steps, inits);
   Block &body = loop.getBody().front();
-  Block *newBody = builder.createBlock(&newLoop.getBody());
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(newBody);
+  Block *newBody = builder.createBlock(&newLoop.getBody());
   Value step = newBody->addArgument(builder.getIndexType(), loc);
   IRMapping mapping;
   mapping.map(body.getArgument(0), step);
@@ -725,16 +722,16 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
           tensor::InsertOp::create(builder, loc, value, stack, step));
       continue;
     }
-    SmallVector<OpFoldResult> offsets = {step}, sizes = {builder.getIndexAttr(1)},
+    SmallVector<OpFoldResult> offsets = {step},
+                              sizes = {builder.getIndexAttr(1)},
                               strides = {builder.getIndexAttr(1)};
     for (int64_t d = 0; d < tensor.getRank(); ++d) {
       offsets.push_back(builder.getIndexAttr(0));
-      sizes.push_back(tensor.isDynamicDim(d)
-                          ? OpFoldResult(tensor::DimOp::create(builder, loc,
-                                                               value, d)
-                                             .getResult())
-                          : OpFoldResult(builder.getIndexAttr(
-                                tensor.getDimSize(d))));
+      sizes.push_back(
+          tensor.isDynamicDim(d)
+              ? OpFoldResult(
+                    tensor::DimOp::create(builder, loc, value, d).getResult())
+              : OpFoldResult(builder.getIndexAttr(tensor.getDimSize(d))));
       strides.push_back(builder.getIndexAttr(1));
     }
     pushed.push_back(tensor::InsertSliceOp::create(builder, loc, value, stack,
@@ -795,9 +792,9 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
   SmallVector<Value> inits;
   for (unsigned i : active) {
     Value cotangent = reverse.cotangent(loop.getResult(i));
-    inits.push_back(cotangent ? cotangent
-                              : reverse.zerosLike(
-                                    loc, reverse.primal(loop.getResult(i))));
+    inits.push_back(
+        cotangent ? cotangent
+                  : reverse.zerosLike(loc, reverse.primal(loop.getResult(i))));
   }
   SmallVector<Value> captured;
   for (auto &entry : reversed->context) {
@@ -808,42 +805,44 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
   for (Value init : inits)
     types.push_back(init.getType());
   auto newLoop = lz::LoopOp::create(builder, loc, types, steps, inits);
-  Block *newBody = builder.createBlock(&newLoop.getBody());
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(newBody);
-  Value u = newBody->addArgument(builder.getIndexType(), loc);
-  SmallVector<Value> carried;
-  for (Type type : types)
-    carried.push_back(newBody->addArgument(type, loc));
-  // Step t = steps - 1 - u, and its state from the stacks.
-  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-  Value last = arith::SubIOp::create(builder, loc, steps, one);
-  Value t = arith::SubIOp::create(builder, loc, last, u);
-  block.getArgument(0).replaceAllUsesWith(t);
-  for (unsigned i = 0; i < numState; ++i)
-    block.getArgument(1 + i).replaceAllUsesWith(
-        lz::GetOp::create(builder, loc, stacks[i], ValueRange{t}));
-  for (auto [k, i] : llvm::enumerate(active))
-    block.getArgument(1 + numState + k).replaceAllUsesWith(carried[k]);
-  newBody->getOperations().splice(newBody->end(), block.getOperations());
-  builder.setInsertionPointToEnd(newBody);
-  SmallVector<Value> yields;
-  for (unsigned i : active) {
-    BlockArgument arg = body.getArgument(1 + i);
-    Value cotangent = materialize(builder, loc, reverse.primal(loop.getResult(i)),
-                                  reversed->arguments[arg.getArgNumber()]);
-    yields.push_back(cotangent ? cotangent
-                               : buildZeros(builder, loc,
-                                            reverse.primal(loop.getResult(i))));
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *newBody = builder.createBlock(&newLoop.getBody());
+    Value u = newBody->addArgument(builder.getIndexType(), loc);
+    SmallVector<Value> carried;
+    for (Type type : types)
+      carried.push_back(newBody->addArgument(type, loc));
+    // Step t = steps - 1 - u, and its state from the stacks.
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+    Value last = arith::SubIOp::create(builder, loc, steps, one);
+    Value t = arith::SubIOp::create(builder, loc, last, u);
+    block.getArgument(0).replaceAllUsesWith(t);
+    for (unsigned i = 0; i < numState; ++i)
+      block.getArgument(1 + i).replaceAllUsesWith(
+          lz::GetOp::create(builder, loc, stacks[i], ValueRange{t}));
+    for (auto [k, i] : llvm::enumerate(active))
+      block.getArgument(1 + numState + k).replaceAllUsesWith(carried[k]);
+    newBody->getOperations().splice(newBody->end(), block.getOperations());
+    builder.setInsertionPointToEnd(newBody);
+    SmallVector<Value> yields;
+    for (unsigned i : active) {
+      BlockArgument arg = body.getArgument(1 + i);
+      Value cotangent =
+          materialize(builder, loc, reverse.primal(loop.getResult(i)),
+                      reversed->arguments[arg.getArgNumber()]);
+      yields.push_back(
+          cotangent
+              ? cotangent
+              : buildZeros(builder, loc, reverse.primal(loop.getResult(i))));
+    }
+    for (auto [k, value] : llvm::enumerate(captured)) {
+      Value sum = carried[active.size() + k];
+      Value contribution = materialize(builder, loc, reverse.primal(value),
+                                       reversed->context[value]);
+      yields.push_back(buildAdd(builder, loc, sum, contribution));
+    }
+    lz::YieldOp::create(builder, loc, yields);
   }
-  for (auto [k, value] : llvm::enumerate(captured)) {
-    Value sum = carried[active.size() + k];
-    Value contribution = materialize(builder, loc, reverse.primal(value),
-                                     reversed->context[value]);
-    yields.push_back(buildAdd(builder, loc, sum, contribution));
-  }
-  lz::YieldOp::create(builder, loc, yields);
-  builder.setInsertionPointAfter(newLoop);
   for (auto [k, i] : llvm::enumerate(active))
     reverse.addCotangent(loop->getOpOperand(1 + i), newLoop.getResult(k));
   for (auto [k, value] : llvm::enumerate(captured))

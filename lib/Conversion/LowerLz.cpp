@@ -537,10 +537,10 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
                 ValueRange innerAccs) -> scf::ValueVector {
               SmallVector<Value> position(target);
               llvm::append_range(position, at);
-              Value x = valueType ? tensor::ExtractOp::create(ib, innerLoc,
-                                                              value, at)
-                                        .getResult()
-                                  : value;
+              Value x = valueType
+                            ? tensor::ExtractOp::create(ib, innerLoc, value, at)
+                                  .getResult()
+                            : value;
               Value old = tensor::ExtractOp::create(ib, innerLoc, innerAccs[0],
                                                     position);
               Value sum =

@@ -255,8 +255,8 @@ LogicalResult evaluateAccumulate(Interpreter &interp, lz::AccumulateOp op) {
                         ? interp.lookupTensor(*sizes++).getInt(0)
                         : size);
     if (shape.back() < 0)
-      return interp.emitError(op) << "size " << shape.back()
-                                  << " of dimension " << dim << " is negative";
+      return interp.emitError(op) << "size " << shape.back() << " of dimension "
+                                  << dim << " is negative";
   }
   if (failed(checkTensorShape(interp, op, shape)))
     return failure();

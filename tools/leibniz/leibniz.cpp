@@ -228,6 +228,13 @@ cl::opt<double> gradcheckTolerance(
              "|jvp - fd| / max(1, |fd|) per output element"),
     cl::init(1e-6), cl::sub(gradcheckCommand));
 
+cl::opt<std::string> gradcheckMode(
+    "mode",
+    cl::desc("The modes to check: fwd, rev or both (default: both; both "
+             "also checks them against each other)"),
+    cl::value_desc("fwd|rev|both"), cl::init("both"),
+    cl::sub(gradcheckCommand));
+
 cl::opt<double> gradcheckStep(
     "step",
     cl::desc("The step of the central differences, relative to the "
@@ -459,8 +466,7 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
       }
       if (isa<ad::ADDialect>(op->getDialect()) &&
           !isa<ad::StopGradientOp>(op)) {
-        op->emitError() << "not supported yet: "
-                        << op->getName().stripDialect()
+        op->emitError() << "not supported yet: " << op->getName().stripDialect()
                         << "; programs with optimization or implicit "
                            "differentiation can be checked and emitted "
                            "('leibniz emit') but not run";
@@ -1023,6 +1029,12 @@ int runGradcheck() {
   func::FuncOp entry = lookupEntry(module);
   if (!entry)
     return 1;
+  if (gradcheckMode != "fwd" && gradcheckMode != "rev" &&
+      gradcheckMode != "both") {
+    llvm::errs() << "leibniz: error: --mode must be fwd, rev or both, not '"
+                 << gradcheckMode << "'\n";
+    return 1;
+  }
   if (gradcheckDirections == 0 || gradcheckStep <= 0.0 ||
       !(gradcheckTolerance >= 0.0)) {
     llvm::errs() << "leibniz: error: --directions and --step must be "
@@ -1057,37 +1069,69 @@ int runGradcheck() {
       return 1;
     }
   }
-  // The derivative with respect to each float argument, optimized like
-  // the derivatives of a program.
-  SmallVector<std::pair<unsigned, func::FuncOp>> derivatives;
-  for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes())) {
-    if (!ad::hasTangent(type) ||
-        (!gradcheckWrt.empty() && !llvm::is_contained(gradcheckWrt, names[i])))
-      continue;
-    SmallVector<bool> active(entry.getNumArguments(), false);
-    active[i] = true;
-    FailureOr<func::FuncOp> derivative =
-        ad::buildForwardDerivative(module, entry, active);
-    if (failed(derivative))
-      return 1;
-    derivatives.emplace_back(i, *derivative);
-  }
-  if (derivatives.empty()) {
+  // The forward derivative with respect to each float argument, and one
+  // reverse derivative with respect to all of them, optimized like the
+  // derivatives of a program.
+  bool checkForward = gradcheckMode != "rev";
+  bool checkReverse = gradcheckMode != "fwd";
+  SmallVector<unsigned> checked;
+  for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
+    if (ad::hasTangent(type) &&
+        (gradcheckWrt.empty() || llvm::is_contained(gradcheckWrt, names[i])))
+      checked.push_back(i);
+  if (checked.empty()) {
     llvm::errs() << "leibniz: error: '" << entryName
                  << "' has no float argument to differentiate\n";
     return 1;
   }
-  StringRef strategy =
-      strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
-  for (auto [index, derivative] : derivatives)
-    if (failed(compilation.rewrite(derivative, strategy)))
+  llvm::DenseMap<unsigned, func::FuncOp> forward;
+  func::FuncOp reverse;
+  for (unsigned i : checked) {
+    if (!checkForward)
+      break;
+    SmallVector<bool> active(entry.getNumArguments(), false);
+    active[i] = true;
+    FailureOr<func::FuncOp> derivative =
+        ad::buildForwardDerivative(module, entry, active);
+    if (failed(derivative) ||
+        failed(compilation.rewrite(*derivative, strategyText.empty()
+                                                    ? StringRef("fwd-ad-opt")
+                                                    : StringRef(strategyText))))
       return 1;
+    forward[i] = *derivative;
+  }
+  if (checkReverse) {
+    SmallVector<bool> active(entry.getNumArguments(), false);
+    for (unsigned i : checked)
+      active[i] = true;
+    FailureOr<func::FuncOp> derivative =
+        ad::buildReverseDerivative(module, entry, active);
+    if (failed(derivative) ||
+        failed(compilation.rewrite(*derivative, strategyText.empty()
+                                                    ? StringRef("rev-ad-opt")
+                                                    : StringRef(strategyText))))
+      return 1;
+    reverse = *derivative;
+  }
 
   interp::Interpreter interpreter(module);
   unsigned numResults = entry.getNumResults();
   std::mt19937_64 random(gradcheckSeed);
   bool passed = true;
-  for (auto [index, derivative] : derivatives) {
+  auto dot = [](ArrayRef<double> a, ArrayRef<double> b) {
+    double sum = 0.0;
+    for (auto [x, y] : llvm::zip(a, b))
+      sum += x * y;
+    return sum;
+  };
+  // Relative errors, NaN being the worst.
+  auto record = [](double &worst, double value, double reference) {
+    double error =
+        std::abs(value - reference) / std::max(1.0, std::abs(reference));
+    if (!(error <= worst))
+      worst = std::isnan(error) ? error : std::max(worst, error);
+  };
+  for (auto [position, index] : llvm::enumerate(checked)) {
     const interp::RuntimeValue &x = (*args)[index];
     SmallVector<double> magnitudes;
     flatten(x, magnitudes);
@@ -1095,13 +1139,9 @@ int runGradcheck() {
     for (double m : magnitudes)
       scale = std::max(scale, std::abs(m));
     double h = gradcheckStep * scale;
-    double worst = 0.0;
+    double worstForward = 0.0, worstReverse = 0.0, worstModes = 0.0;
     for (unsigned k = 0; k < gradcheckDirections; ++k) {
       interp::RuntimeValue v = randomLike(x, random);
-      SmallVector<interp::RuntimeValue> operands(*args);
-      operands.push_back(v);
-      FailureOr<SmallVector<interp::RuntimeValue>> jvp =
-          interpreter.call(derivative, operands);
       auto shifted = [&](double sign) {
         SmallVector<interp::RuntimeValue> point(*args);
         point[index] =
@@ -1110,28 +1150,72 @@ int runGradcheck() {
       };
       FailureOr<SmallVector<interp::RuntimeValue>> plus = shifted(1.0);
       FailureOr<SmallVector<interp::RuntimeValue>> minus = shifted(-1.0);
-      if (failed(jvp) || failed(plus) || failed(minus))
+      if (failed(plus) || failed(minus))
         return 1;
-      SmallVector<double> tangent, high, low;
+      SmallVector<double> fd;
+      SmallVector<double> high, low;
       for (unsigned r = 0; r < numResults; ++r) {
-        flatten((*jvp)[numResults + r], tangent);
         flatten((*plus)[r], high);
         flatten((*minus)[r], low);
       }
-      for (auto [t, a, b] : llvm::zip(tangent, high, low)) {
-        double fd = (a - b) / (2.0 * h);
-        double error = std::abs(t - fd) / std::max(1.0, std::abs(fd));
-        // NaN is the worst error.
-        if (!(error <= worst))
-          worst = std::isnan(error) ? error : std::max(worst, error);
+      for (auto [a, b] : llvm::zip(high, low))
+        fd.push_back((a - b) / (2.0 * h));
+      SmallVector<double> tangent;
+      if (checkForward) {
+        SmallVector<interp::RuntimeValue> operands(*args);
+        operands.push_back(v);
+        FailureOr<SmallVector<interp::RuntimeValue>> jvp =
+            interpreter.call(forward[index], operands);
+        if (failed(jvp))
+          return 1;
+        for (unsigned r = 0; r < numResults; ++r)
+          flatten((*jvp)[numResults + r], tangent);
+        for (auto [t, d] : llvm::zip(tangent, fd))
+          record(worstForward, t, d);
       }
+      if (!checkReverse)
+        continue;
+      // A random output cotangent w: <w, J v> by finite differences (and
+      // forward mode) against <J^T w, v> by reverse mode.
+      SmallVector<interp::RuntimeValue> operands(*args);
+      SmallVector<double> w;
+      for (unsigned r = 0; r < numResults; ++r) {
+        if (!ad::hasTangent(entry.getResultTypes()[r]))
+          continue;
+        operands.push_back(randomLike((*plus)[r], random));
+        flatten(operands.back(), w);
+      }
+      FailureOr<SmallVector<interp::RuntimeValue>> vjp =
+          interpreter.call(reverse, operands);
+      if (failed(vjp))
+        return 1;
+      SmallVector<double> cotangent, direction;
+      flatten((*vjp)[numResults + position], cotangent);
+      flatten(v, direction);
+      double reverseValue = dot(cotangent, direction);
+      record(worstReverse, reverseValue, dot(w, fd));
+      if (checkForward)
+        record(worstModes, reverseValue, dot(w, tangent));
     }
+    double worst = std::max({worstForward, worstReverse, worstModes});
+    if (std::isnan(worstForward) || std::isnan(worstReverse) ||
+        std::isnan(worstModes))
+      worst = std::numeric_limits<double>::quiet_NaN();
     bool ok = worst <= gradcheckTolerance;
     passed &= ok;
     llvm::outs() << llvm::format("%-12s", names[index].c_str())
                  << " worst relative error " << llvm::format("%.3e", worst)
-                 << " over " << gradcheckDirections << " directions"
-                 << (ok ? "" : "  FAILED") << "\n";
+                 << " over " << gradcheckDirections << " directions (";
+    if (checkForward)
+      llvm::outs() << "forward " << llvm::format("%.1e", worstForward);
+    if (checkForward && checkReverse)
+      llvm::outs() << ", ";
+    if (checkReverse)
+      llvm::outs() << "reverse " << llvm::format("%.1e", worstReverse);
+    if (checkForward && checkReverse)
+      llvm::outs() << ", forward vs reverse "
+                   << llvm::format("%.1e", worstModes);
+    llvm::outs() << ")" << (ok ? "" : "  FAILED") << "\n";
   }
   if (!passed) {
     llvm::errs() << "leibniz: error: gradcheck failed: an error exceeds "

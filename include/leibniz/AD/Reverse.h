@@ -195,8 +195,7 @@ public:
   /// Reverses `block`, a body of the current operation, into a new block
   /// whose arguments stand for the block's; `seeds` gives the cotangents of
   /// its output.
-  mlir::FailureOr<ReversedBlock> reverseBlock(mlir::Block &block,
-                                              SeedFn seeds);
+  mlir::FailureOr<ReversedBlock> reverseBlock(mlir::Block &block, SeedFn seeds);
 
   /// Runs the forward sweep and the reverse sweep of `block` at the
   /// insertion point; the block's arguments must be mapped. The results
