@@ -258,18 +258,48 @@ bool sameValue(Value a, Value b) {
 /// attributes and types) is replaced by it: the first such operation in
 /// program order.
 LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
-  // Nothing moves: the equal operation already ran before `op`, so reads
-  // and divisions qualify too; only effects and regions do not.
+  // A constant: the first equal one before it in its block or in an
+  // enclosing block (up to the function).
+  if (op->getNumOperands() == 0 && op->hasTrait<OpTrait::ConstantLike>()) {
+    Operation *best = nullptr;
+    for (Operation *anchor = op; anchor && anchor->getBlock();
+         anchor = anchor->getParentOp()) {
+      for (Operation &other : *anchor->getBlock()) {
+        if (&other == anchor)
+          break;
+        if (other.getName() == op->getName() &&
+            other.getAttrDictionary() == op->getAttrDictionary() &&
+            other.getResultTypes() == op->getResultTypes()) {
+          best = &other;
+          break;
+        }
+      }
+      if (anchor->getParentOp() &&
+          anchor->getParentOp()->hasTrait<OpTrait::IsIsolatedFromAbove>())
+        break;
+    }
+    if (!best)
+      return failure();
+    rewriter.replaceOp(op, best->getResults());
+    return success();
+  }
+  // Nothing moves: the equal operation already ran before `op`, so reads,
+  // divisions and scopes qualify too; only effects do not.
   if (op->getNumOperands() == 0 || op->getNumResults() == 0 ||
-      op->getNumRegions() != 0 || !isMemoryEffectFree(op))
+      !isMemoryEffectFree(op))
     return failure();
   Operation *best = nullptr;
   for (Operation *other : op->getOperand(0).getUsers()) {
-    if (other == op || other->getNumRegions() != 0 ||
+    // Values of the regions (arguments, results) found equivalent.
+    llvm::DenseMap<Value, Value> equivalent;
+    if (other == op ||
         !OperationEquivalence::isEquivalentTo(
             other, op,
-            [](Value a, Value b) { return success(sameValue(a, b)); },
-            /*markEquivalent=*/nullptr, OperationEquivalence::IgnoreLocations))
+            [&](Value a, Value b) {
+              return success(sameValue(a, b) || equivalent.lookup(a) == b);
+            },
+            [&](Value a, Value b) { equivalent[a] = b; },
+            OperationEquivalence::IgnoreLocations))
       continue;
     // `other` must come before `op` in a block that encloses it.
     Operation *ancestor = other->getBlock()->findAncestorOpInBlock(*op);
@@ -1111,9 +1141,29 @@ LogicalResult accumulateToFor(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether computing `value` in `block` involves a scope, a loop, a
+/// conditional or a call: its backward slice within the block.
+bool isCostly(Value value, Block &block, llvm::DenseMap<Value, bool> &memo) {
+  auto it = memo.find(value);
+  if (it != memo.end())
+    return it->second;
+  Operation *def = value.getDefiningOp();
+  bool costly = false;
+  if (def && def->getBlock() == &block) {
+    costly = def->getNumRegions() != 0 || isa<func::CallOp>(def);
+    for (Value operand : def->getOperands())
+      costly = costly || isCostly(operand, block, memo);
+  }
+  memo[value] = costly;
+  return costly;
+}
+
 /// `sum i. (accumulate j. (idx, e))` is `accumulate i, j. (idx, e)`: one
 /// accumulation over the product of the spaces, instead of a tensor per
 /// point, when the accumulation's ranges and sizes do not depend on `i`.
+/// What the accumulation uses of the sum's body is recomputed at every
+/// point of the product where it is cheap, and otherwise computed once per
+/// point of `i` by a traversal before it (`for i. v`) and read.
 LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   auto sum = dyn_cast<lz::SumOp>(op);
   if (!sum)
@@ -1129,22 +1179,69 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   if (!llvm::all_of(accumulate.getRanges(), outside) ||
       !llvm::all_of(accumulate.getSizes(), outside))
     return failure();
-  // The rest of the sum's body runs at every point of the product.
   for (Operation &inner : body.without_terminator())
     if (&inner != accumulate && !isMemoryEffectFree(&inner))
       return failure();
+  // The values of the sum's body that the accumulation uses, and those of
+  // them to compute once per point of `i`.
+  llvm::SetVector<Value> used;
+  getUsedValuesDefinedAbove(accumulate.getBody(), used);
+  llvm::DenseMap<Value, bool> memo;
+  SmallVector<Value> stored;
+  for (Value value : used) {
+    if (outside(value) || isa<BlockArgument>(value) ||
+        !isCostly(value, body, memo))
+      continue;
+    if (!isa<FloatType, IntegerType, IndexType, RankedTensorType>(
+            value.getType()))
+      return failure();
+    stored.push_back(value);
+  }
+  Location loc = op->getLoc();
+  unsigned numOuter = sum.getRanges().size();
+  SmallVector<Value> tables;
+  if (!stored.empty()) {
+    SmallVector<Type> types;
+    for (Value value : stored) {
+      SmallVector<int64_t> shape(numOuter, ShapedType::kDynamic);
+      Type element = value.getType();
+      if (auto tensor = dyn_cast<RankedTensorType>(element)) {
+        llvm::append_range(shape, tensor.getShape());
+        element = tensor.getElementType();
+      }
+      types.push_back(RankedTensorType::get(shape, element));
+    }
+    auto table = lz::ForOp::create(
+        rewriter, loc, types, sum.getRanges(),
+        [&](OpBuilder &b, Location loc, ValueRange indices) {
+          IRMapping mapping;
+          mapping.map(body.getArguments(), indices);
+          for (Operation &outer : body.without_terminator())
+            if (&outer != accumulate)
+              b.clone(outer, mapping);
+          SmallVector<Value> yields;
+          for (Value value : stored)
+            yields.push_back(mapping.lookupOrDefault(value));
+          lz::YieldOp::create(b, loc, yields);
+        });
+    llvm::append_range(tables, table.getResults());
+  }
   SmallVector<Value> ranges(sum.getRanges());
   llvm::append_range(ranges, accumulate.getRanges());
-  unsigned numOuter = sum.getRanges().size();
   Block &inner = accumulate.getBody().front();
   auto merged = lz::AccumulateOp::create(
-      rewriter, op->getLoc(), accumulate.getType(), ranges,
-      accumulate.getSizes(),
+      rewriter, loc, accumulate.getType(), ranges, accumulate.getSizes(),
       [&](OpBuilder &b, Location loc, ValueRange indices) {
         IRMapping mapping;
-        mapping.map(body.getArguments(), indices.take_front(numOuter));
+        ValueRange outerIndices = indices.take_front(numOuter);
+        mapping.map(body.getArguments(), outerIndices);
+        for (auto [value, table] : llvm::zip(stored, tables))
+          mapping.map(value, lz::GetOp::create(b, loc, table, outerIndices));
         for (Operation &outer : body.without_terminator())
-          if (&outer != accumulate)
+          if (&outer != accumulate &&
+              llvm::none_of(outer.getResults(), [&](Value result) {
+                return mapping.contains(result);
+              }))
             b.clone(outer, mapping);
         mapping.map(inner.getArguments(), indices.drop_front(numOuter));
         for (Operation &op : inner.without_terminator())

@@ -1,0 +1,110 @@
+"""The cheap gradient principle as a property of the reverse-mode gradients
+of the benchmark corpus (bench/rev-ad.lz): at two sizes, the operations the
+reference interpreter executes for each gradient are at most 4 times those
+of its function, and the ratio does not grow with the size (an
+accumulation of cotangents that costs a whole tensor per point would make
+it grow with the size).
+
+    cheap_gradient.py LEIBNIZ CORPUS WORKDIR
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+LIMIT = 4.0
+
+
+def gmm_inputs(rng, n, d, k):
+    t = d * (d + 1) // 2
+    return {"alphas": rng.standard_normal(k), "means": rng.standard_normal((k, d)),
+            "icf": 0.3 * rng.standard_normal((k, t)),
+            "x": rng.standard_normal((n, d)), "gamma": 1.0, "m": d + 1}
+
+
+# name, primal, gradient, and the inputs at a small and a large size.
+CASES = [
+    ("dot", "dot2", "dot_grad",
+     lambda rng, s: {"x": rng.standard_normal(s), "y": rng.standard_normal(s)},
+     (32, 256)),
+    ("least squares", "lsq", "lsq_grad",
+     lambda rng, s: {"w": rng.standard_normal(4), "X": rng.standard_normal((s, 4)),
+                     "y": rng.standard_normal(s)},
+     (16, 128)),
+    ("softmax cross-entropy", "xent", "xent_grad",
+     lambda rng, s: {"z": rng.standard_normal(s), "p": rng.dirichlet(np.ones(s))},
+     (32, 256)),
+    ("gather", "gather", "gather_grad",
+     lambda rng, s: {"x": rng.standard_normal(s // 2),
+                     "idx": rng.integers(0, s // 2, s).astype(np.int64),
+                     "w": rng.standard_normal(s)},
+     (32, 256)),
+    ("conv3x3", "conv", "conv_grad",
+     lambda rng, s: {"X": rng.standard_normal((2, s + 2, s + 2)),
+                     "K": rng.standard_normal((2, 2, 3, 3))},
+     (4, 12)),
+    ("1000-step loop", "descent", "descent_grad",
+     lambda rng, s: {"x0": rng.standard_normal(s), "a": rng.uniform(0.5, 1.5, s),
+                     "lr": 0.1, "steps": 1000},
+     (2, 8)),
+    ("GMM", "gmm", "gmm_grad", lambda rng, s: gmm_inputs(rng, s, 3, 4), (8, 64)),
+    ("MLP", "mlp_loss", "mlp_grad",
+     lambda rng, s: {"X": rng.standard_normal((s, 4)), "W1": rng.standard_normal((4, 8)),
+                     "b1": rng.standard_normal(8), "W2": rng.standard_normal((8, 3)),
+                     "T": rng.standard_normal((s, 3))},
+     (8, 64)),
+]
+
+
+def count_ops(leibniz, corpus, entry, args):
+    cmd = [leibniz, "run", "--engine=interp", "--count-ops", corpus,
+           "--entry", entry]
+    for name, value in args.items():
+        cmd += ["--arg", f"{name}={value}"]
+    result = subprocess.run(cmd, text=True, capture_output=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{result.stderr}")
+    for line in result.stderr.splitlines():
+        if line.startswith("operations: "):
+            return int(line.split()[1])
+    sys.exit(f"no operation count from {' '.join(cmd)}")
+
+
+def main():
+    leibniz, corpus, workdir = sys.argv[1:4]
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    failures = []
+    for name, primal, gradient, make, sizes in CASES:
+        ratios = []
+        for size in sizes:
+            args = {}
+            for arg, value in make(rng, size).items():
+                if isinstance(value, np.ndarray):
+                    path = work / f"{primal}-{size}-{arg}.npy"
+                    np.save(path, value)
+                    args[arg] = str(path)
+                else:
+                    args[arg] = repr(value)
+            base = count_ops(leibniz, corpus, primal, args)
+            ops = count_ops(leibniz, corpus, gradient, args)
+            ratios.append(ops / base)
+            print(f"{name:22} size {size:4}: {base:9} primal, {ops:9} gradient, "
+                  f"ratio {ops / base:.2f}")
+        if max(ratios) > LIMIT:
+            failures.append(f"{name}: ratio {max(ratios):.2f} exceeds {LIMIT}")
+        if ratios[1] > ratios[0] * 1.05:
+            failures.append(f"{name}: ratio grows from {ratios[0]:.2f} to "
+                            f"{ratios[1]:.2f}")
+    for failure in failures:
+        print("FAILED:", failure)
+    if failures:
+        sys.exit(1)
+    print("cheap gradient principle holds")
+
+
+if __name__ == "__main__":
+    main()
