@@ -9,7 +9,7 @@ from lit.llvm import llvm_config
 
 config.name = "Leibniz"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".lz"]
+config.suffixes = [".mlir", ".lz", ".test"]
 config.excludes = ["Inputs", "unit", "fuzz", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 

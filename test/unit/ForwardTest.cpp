@@ -1,21 +1,24 @@
-//===- ForwardTest.cpp - Forward-mode rules against finite differences ----===//
+//===- ForwardTest.cpp - Derivative rules against finite differences ------===//
 //
 // Part of Leibniz.
 //
-// Every scalar operation with a forward-mode rule, differentiated with
-// respect to each operand at several points (edge cases included) and
-// compared with central finite differences in f64. Where the derivative
-// is not defined the table gives the documented convention instead. The
-// rules of the structural operations (reads, scopes, loops, conditionals,
-// calls, tuples, products) are checked by test/AD against finite
-// differences through `leibniz gradcheck`; the last test makes sure no
-// operation with a rule is left out of both.
+// Every scalar operation with derivative rules, differentiated with
+// respect to each operand at several points (edge cases included) in both
+// modes: the forward rule against central finite differences in f64, and
+// the reverse rule against the forward one (<ȳ, J ẋ> = <Jᵀ ȳ, ẋ> for a
+// cotangent ȳ and one-hot tangents ẋ). Where the derivative is not defined
+// the table gives the documented convention instead, which both modes
+// follow. The rules of the structural operations (reads, scopes, loops,
+// conditionals, calls, tuples, products) are checked by test/AD against
+// finite differences and against each other through `leibniz gradcheck`;
+// the last test makes sure no operation with rules is left out of both.
 //
 //===----------------------------------------------------------------------===//
 
 #include "TestUtils.h"
 
 #include "leibniz/AD/Forward.h"
+#include "leibniz/AD/Reverse.h"
 #include "leibniz/Interpreter/Interpreter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -88,7 +91,7 @@ const char *const kStructuralOps[] = {
     "lz.matmul",    "lz.batch_matmul",  "lz.print",     "lz.tuple", "lz.proj",
     "lz.for",       "lz.sum",           "lz.prod",      "lz.max",   "lz.min",
     "lz.loop",      "lz.iota",          "lz.random",    "scf.if",   "func.call",
-    "tensor.cast",  "ad.stop_gradient",
+    "tensor.cast",  "ad.stop_gradient", "lz.accumulate",
 };
 
 std::string buildSource(const ScalarCase &c) {
@@ -158,6 +161,54 @@ TEST_P(ScalarJvpTest, MatchesFiniteDifferences) {
   }
 }
 
+/// The reverse rule is the transpose of the forward one: for the cotangent
+/// ȳ, the cotangent of operand i is ȳ times the tangent along the one-hot
+/// direction e_i.
+TEST_P(ScalarJvpTest, ReverseIsTransposeOfForward) {
+  const ScalarCase &c = GetParam();
+  auto context = test::makeContext();
+  auto module = test::parse(*context, buildSource(c));
+  ASSERT_TRUE(module);
+  auto f = module->lookupSymbol<func::FuncOp>("f");
+  SmallVector<bool> active(c.arity, true);
+  FailureOr<func::FuncOp> forward =
+      ad::buildForwardDerivative(*module, f, active);
+  ASSERT_TRUE(succeeded(forward));
+  FailureOr<func::FuncOp> reverse =
+      ad::buildReverseDerivative(*module, f, active);
+  ASSERT_TRUE(succeeded(reverse));
+  ASSERT_TRUE(succeeded(mlir::verify(*module)));
+  StringRef forwardName = forward->getName();
+  StringRef reverseName = reverse->getName();
+  interp::Interpreter interpreter(*module);
+  const double cotangent = -0.7;
+  for (const Point &point : c.points) {
+    SmallVector<interp::RuntimeValue> args;
+    for (double x : point.x)
+      args.push_back(scalar(*context, x));
+    SmallVector<interp::RuntimeValue> reverseArgs(args);
+    reverseArgs.push_back(scalar(*context, cotangent));
+    for (unsigned wrt = 0; wrt < c.arity; ++wrt) {
+      SmallVector<interp::RuntimeValue> forwardArgs(args);
+      for (unsigned i = 0; i < c.arity; ++i)
+        forwardArgs.push_back(scalar(*context, i == wrt ? 1.0 : 0.0));
+      double jvp = evaluate(interpreter, forwardName, forwardArgs, 1);
+      double vjp = evaluate(interpreter, reverseName, reverseArgs, 1 + wrt);
+      EXPECT_NEAR(vjp, cotangent * jvp,
+                  1e-15 * std::max(1.0, std::abs(cotangent * jvp)))
+          << c.op << " with respect to operand " << wrt << " at point "
+          << ::testing::PrintToString(point.x);
+      if (point.convention) {
+        EXPECT_EQ(vjp, cotangent * (*point.convention)[wrt])
+            << c.op << " does not follow its convention in reverse mode";
+      }
+    }
+    // The value is the function's.
+    EXPECT_EQ(evaluate(interpreter, reverseName, reverseArgs, 0),
+              evaluate(interpreter, "f", args, 0));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Ops, ScalarJvpTest, ::testing::ValuesIn(kScalarCases),
                          [](const ::testing::TestParamInfo<ScalarCase> &info) {
                            std::string name = info.param.op;
@@ -181,7 +232,7 @@ TEST(ScalarJvpTest, EveryRuleIsTested) {
         llvm::any_of(kScalarCases,
                      [&](const ScalarCase &c) { return op == c.op; }) ||
         llvm::is_contained(kStructuralOps, op);
-    EXPECT_TRUE(tested) << "no test of the forward-mode rule of " << op.str();
+    EXPECT_TRUE(tested) << "no test of the derivative rules of " << op.str();
   }
   EXPECT_EQ(withRules, std::size(kScalarCases) + std::size(kStructuralOps));
 }

@@ -601,6 +601,62 @@ func.func @f(%x: tensor<?xf64>, %a: f64) -> (f64, f64) {
   return %s, %t : f64, f64
 })mlir",
      true},
+    {"for-identity", R"mlir(
+func.func @f(%x: tensor<?x?xf64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %n = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %t = lz.for %i < %m, %j < %n : tensor<?x?xf64> {
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    lz.yield %e : f64
+  }
+  return %t : tensor<?x?xf64>
+})mlir"},
+    // Rows: the target is the first variable, the second is summed.
+    {"accumulate-to-for", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %n = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %r = lz.accumulate %k < %m, %l < %n into (%m) : tensor<?xf64> {
+    %e = lz.get %x[%k, %l] : tensor<?x?xf64>
+    %p = arith.mulf %e, %a : f64
+    lz.yield %k, %p : index, f64
+  }
+  %t = lz.accumulate %k < %n, %l < %m into (%m, %n) : tensor<?x?xf64> {
+    %e = lz.get %x[%l, %k] : tensor<?x?xf64>
+    lz.yield %l, %k, %e : index, index, f64
+  }
+  return %r, %t : tensor<?xf64>, tensor<?x?xf64>
+})mlir",
+     true},
+    // A gather's transpose inside a sum, with a costly value per point.
+    {"sum-accumulate", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %w: tensor<?xf64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %n = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %s = lz.sum %k < %m : tensor<?xf64> {
+    %row = lz.sum %l < %n : f64 {
+      %e = lz.get %x[%k, %l] : tensor<?x?xf64>
+      lz.yield %e : f64
+    }
+    %a = lz.accumulate %l < %n into (%n) : tensor<?xf64> {
+      %e = lz.get %x[%k, %l] : tensor<?x?xf64>
+      %v = arith.mulf %e, %row : f64
+      %wi = arith.remui %l, %n : index
+      %j = arith.subi %n, %c1 : index
+      %t = arith.subi %j, %wi : index
+      lz.yield %t, %v : index, f64
+    }
+    lz.yield %a : tensor<?xf64>
+  }
+  return %s : tensor<?xf64>
+})mlir",
+     true},
 };
 
 void PrintTo(const RuleCase &c, std::ostream *os) { *os << c.rule; }
