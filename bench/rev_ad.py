@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Measures reverse-mode gradients against their functions and PyTorch.
+
+    bench/rev_ad.py [--no-write] [--threads N]
+
+For every function of bench/rev-ad.lz: the run time of the function and of
+its reverse-mode gradient (with respect to every float argument), both
+compiled at -O2 (`leibniz compile`) and called through the C interface, and
+the time of the same gradient by PyTorch's CPU autograd (forward and
+backward), all with the same number of threads (default 1) and in the same
+run. The gradients must agree with PyTorch's to 1e-8 (relative). Writes
+the table into docs/benchmarks.md and bench/benchmarks.md.in between the
+rev-ad markers.
+"""
+
+import argparse
+import ctypes
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+OUT = BUILD / "bench"
+SOURCE = ROOT / "bench" / "rev-ad.lz"
+BEGIN = "<!-- rev-ad begin -->"
+END = "<!-- rev-ad end -->"
+
+
+def run(cmd, env=None):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True,
+                          env=env)
+
+
+def gmm_inputs(rng, n, d, k):
+    t = d * (d + 1) // 2
+    return [rng.standard_normal(k), rng.standard_normal((k, d)),
+            0.3 * rng.standard_normal((k, t)), rng.standard_normal((n, d)),
+            1.0, d + 1]
+
+
+def torch_gmm(torch, alphas, means, icf, x, gamma, m):
+    n, d = x.shape
+    k = alphas.shape[0]
+    qdiags = torch.exp(icf[:, :d])
+    sum_qs = icf[:, :d].sum(1)
+    # The lower-triangular factor L of each component, from icf.
+    rows, cols = torch.tril_indices(d, d, -1)
+    order = torch.argsort(cols * d + rows)
+    L = torch.zeros(k, d, d, dtype=x.dtype)
+    L[:, rows[order], cols[order]] = icf[:, d:]
+    Q = torch.diag_embed(qdiags) + L
+    xc = x[:, None, :] - means[None, :, :]
+    Qxc = torch.einsum("krq,nkq->nkr", Q, xc)
+    inner = alphas + sum_qs - 0.5 * (Qxc ** 2).sum(2)
+    slse = torch.logsumexp(inner, 1).sum()
+    prior = (0.5 * gamma ** 2 * ((qdiags ** 2).sum(1) + (icf[:, d:] ** 2).sum(1))
+             - m * sum_qs).sum()
+    return slse - n * torch.logsumexp(alphas, 0) + prior
+
+
+# name, entry, PyTorch function, inputs, the indices of the differentiated
+# inputs, a description of the sizes.
+def cases(torch):
+    F = torch.nn.functional
+    return [
+        ("dot", "dot2", lambda x, y: (x * y).sum(),
+         lambda rng: [rng.standard_normal(100000), rng.standard_normal(100000)],
+         (0, 1), "n = 100000"),
+        ("least squares", "lsq",
+         lambda w, X, y: 0.5 * ((X @ w - y) ** 2).mean(),
+         lambda rng: [rng.standard_normal(64), rng.standard_normal((2000, 64)),
+                      rng.standard_normal(2000)],
+         (0, 1, 2), "n = 2000, d = 64"),
+        ("softmax cross-entropy", "xent",
+         lambda z, p: -(p * F.log_softmax(z, 0)).sum(),
+         lambda rng: [rng.standard_normal(100000),
+                      rng.dirichlet(np.ones(100000))],
+         (0, 1), "n = 100000"),
+        ("gather", "gather",
+         lambda x, idx, w: (torch.sin(x[idx]) * w).sum(),
+         lambda rng: [rng.standard_normal(10000),
+                      rng.integers(0, 10000, 100000).astype(np.int64),
+                      rng.standard_normal(100000)],
+         (0, 2), "n = 100000, m = 10000"),
+        ("conv3x3", "conv",
+         lambda X, K: torch.tanh(F.conv2d(X[None], K)).sum(),
+         lambda rng: [rng.standard_normal((16, 34, 34)),
+                      0.1 * rng.standard_normal((16, 16, 3, 3))],
+         (0, 1), "c = f = 16, 32×32"),
+        ("1000-step loop", "descent", None,
+         lambda rng: [rng.standard_normal(1000), rng.uniform(0.5, 1.5, 1000),
+                      0.01, 1000],
+         (0, 1, 2), "n = 1000, 1000 steps"),
+        ("GMM", "gmm", lambda *a: torch_gmm(torch, *a),
+         lambda rng: gmm_inputs(rng, 1000, 10, 25), (0, 1, 2),
+         "n = 1000, d = 10, k = 25"),
+        ("MLP", "mlp_loss",
+         lambda X, W1, b1, W2, T: (((torch.relu(X @ W1 + b1) @ W2) - T) ** 2).mean(),
+         lambda rng: [rng.standard_normal((256, 64)),
+                      0.1 * rng.standard_normal((64, 128)),
+                      0.1 * rng.standard_normal(128),
+                      0.1 * rng.standard_normal((128, 10)),
+                      rng.standard_normal((256, 10))],
+         (1, 2, 3), "b = 256, 64-128-10"),
+    ]
+
+
+def torch_descent(torch, x0, a, lr, steps):
+    x = x0
+    for _ in range(steps):
+        x = x - lr * (a * x - 1.0)
+    return ((x - 0.5) ** 2).sum()
+
+
+class Library:
+    """A compiled library, called through its C interface."""
+
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(str(path))
+        self.libc = ctypes.CDLL(None)
+        self.prefix = path.stem[3:]
+
+    def call(self, name, inputs, ranks):
+        """Calls `name`, whose results have the ranks `ranks` (0 for a f64
+        scalar); returns them."""
+        fields = []
+        for i, rank in enumerate(ranks):
+            if rank == 0:
+                fields.append((f"r{i}", ctypes.c_double))
+            else:
+                fields += [(f"r{i}", ctypes.POINTER(ctypes.c_double)),
+                           (f"r{i}_shape", ctypes.c_int64 * rank)]
+
+        class Result(ctypes.Structure):
+            _fields_ = fields
+        args, keep = [], []
+        for value in inputs:
+            if isinstance(value, int):
+                args.append(ctypes.c_int64(value))
+            elif isinstance(value, float):
+                args.append(ctypes.c_double(value))
+            else:
+                array = np.ascontiguousarray(value)
+                shape = np.array(array.shape, dtype=np.int64)
+                keep += [array, shape]
+                args += [array.ctypes.data_as(ctypes.c_void_p),
+                         shape.ctypes.data_as(ctypes.c_void_p)]
+        result = Result()
+        fn = getattr(self.lib, f"{self.prefix}_{name}")
+        if fn(*args, ctypes.byref(result)) != 0:
+            sys.exit(f"bench: {name} failed")
+        values = []
+        for i, rank in enumerate(ranks):
+            if rank == 0:
+                values.append(getattr(result, f"r{i}"))
+                continue
+            shape = tuple(getattr(result, f"r{i}_shape"))
+            pointer = getattr(result, f"r{i}")
+            values.append(np.ctypeslib.as_array(pointer, shape=shape).copy())
+            self.libc.free(pointer)
+        return values
+
+
+def best_time(fn):
+    """Median seconds per call over 5 batches of at least 0.2 s."""
+    fn()
+    samples = []
+    for _ in range(5):
+        calls, start = 0, time.perf_counter()
+        while True:
+            fn()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= 0.2:
+                break
+        samples.append(elapsed / calls)
+    return statistics.median(samples)
+
+
+def seconds(s):
+    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    os.environ["LEIBNIZ_NUM_THREADS"] = str(args.threads)
+    # glibc gives every large block back to the system when it is freed, so
+    # that each call that returns a large tensor pays for fresh pages; keep
+    # them, for the compiled code and PyTorch alike (mallopt:
+    # M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3).
+    libc = ctypes.CDLL(None)
+    libc.mallopt(-1, 1 << 30)
+    libc.mallopt(-3, 1 << 30)
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.set_default_dtype(torch.float64)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    leibniz = str(BUILD / "bin" / "leibniz")
+    path = OUT / "librevad.so"
+    entries = ["dot2", "lsq", "xent", "gather", "conv", "descent", "gmm",
+               "mlp_loss"]
+    exports = ",".join(entries + [e.replace("2", "").replace("_loss", "")
+                                  + "_grad" for e in entries])
+    run([leibniz, "compile", "-O2", str(SOURCE), "-o", str(path),
+         "--export", exports])
+    lib = Library(path)
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for title, entry, torch_fn, make, wrt, size in cases(torch):
+        gradient = entry.replace("2", "").replace("_loss", "") + "_grad"
+        inputs = make(rng)
+        ranks = [np.asarray(inputs[i]).ndim for i in wrt]
+        ours = lib.call(gradient, inputs, ranks)
+        t_primal = best_time(lambda: lib.call(entry, inputs, [0]))
+        t_grad = best_time(lambda: lib.call(gradient, inputs, ranks))
+
+        def torch_inputs():
+            values = []
+            for i, value in enumerate(inputs):
+                if isinstance(value, np.ndarray):
+                    t = torch.from_numpy(value)
+                    values.append(t.requires_grad_(True) if i in wrt else t)
+                elif i in wrt:
+                    values.append(torch.tensor(value, requires_grad=True))
+                else:
+                    values.append(value)
+            return values
+        fn = torch_fn or (lambda *a: torch_descent(torch, *a))
+
+        def torch_gradient():
+            values = torch_inputs()
+            fn(*values).backward()
+            return [values[i].grad.numpy() for i in wrt]
+        theirs = torch_gradient()
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            scale = max(1.0, float(np.max(np.abs(b))))
+            if not np.allclose(a, b, rtol=1e-8, atol=1e-8 * scale):
+                sys.exit(f"bench: the gradient of {entry} with respect to "
+                         f"argument {wrt[i]} differs from PyTorch's")
+        t_torch = best_time(torch_gradient)
+        row = [title, size, seconds(t_primal), seconds(t_grad),
+               f"{t_grad / t_primal:.1f}", seconds(t_torch),
+               f"{t_torch / t_grad:.1f}×"]
+        rows.append(row)
+        print(" | ".join(row), flush=True)
+
+    # The operation counts of the cheap-gradient test, at its sizes.
+    counts = subprocess.run(
+        [sys.executable, str(ROOT / "test" / "AD" / "Inputs" / "cheap_gradient.py"),
+         leibniz, str(SOURCE), str(OUT / "cheap-gradient")],
+        text=True, capture_output=True).stdout
+    count_rows = []
+    for line in counts.splitlines():
+        if " size " not in line:
+            continue
+        name, rest = line.split(" size ", 1)
+        size, rest = rest.split(":", 1)
+        fields = [f.strip() for f in rest.split(",")]
+        count_rows.append([name.strip(), size.strip(),
+                           f"{int(fields[0].split()[0]):,}",
+                           f"{int(fields[1].split()[0]):,}",
+                           fields[2].split()[1]])
+
+    header = ["gradient", "size", "primal", "gradient", "gradient / primal",
+              "PyTorch autograd", "Leibniz speedup"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", "| gradient | size | primal ops | gradient ops | ops / primal |",
+              "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in count_rows]
+    table = "\n".join(lines)
+    print(table)
+    if args.no_write:
+        return
+    for target in (ROOT / "docs" / "benchmarks.md",
+                   ROOT / "bench" / "benchmarks.md.in"):
+        text = target.read_text()
+        if BEGIN not in text:
+            sys.exit(f"bench: no {BEGIN} marker in {target}")
+        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+        target.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+    print("bench: wrote the reverse-mode table into docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
