@@ -79,7 +79,7 @@ cl::opt<Stage> emitStage(
                    "after differentiation: the derivatives as lz IR"),
         clEnumValN(Stage::LzOpt, "lz-opt",
                    "after the rewrite strategy (fwd-ad-opt after forward "
-                   "mode, or --strategy)"),
+                   "mode, rev-ad-opt after reverse mode, or --strategy)"),
         clEnumValN(Stage::Linalg, "linalg",
                    "lz lowered to tensor, scf and linalg"),
         clEnumValN(Stage::LLVMMLIR, "llvm-mlir",
@@ -179,7 +179,7 @@ cl::opt<bool> runChecks(
 cl::opt<std::string> strategyText(
     "strategy",
     cl::desc("Rewrite the program with this strategy after differentiation, "
-             "instead of fwd-ad-opt on the functions with forward-mode "
+             "instead of fwd-ad-opt and rev-ad-opt on the functions with "
              "derivatives (docs/rewriting.md), e.g. --strategy=cleanup or "
              "--strategy=id"),
     cl::value_desc("strategy"), cl::sub(emitCommand), cl::sub(runCommand),
@@ -275,7 +275,8 @@ struct Compilation {
 
   /// Parses and checks the input and generates its IR; up to `until`,
   /// expands the forward-mode derivatives and rewrites the program with
-  /// --strategy, or with fwd-ad-opt where there were derivatives.
+  /// --strategy, or with fwd-ad-opt and rev-ad-opt where there were
+  /// derivatives.
   FailureOr<frontend::Program> compile(Stage until = Stage::LzOpt) {
     FailureOr<frontend::LoadedProgram> loaded = load();
     if (failed(loaded))
@@ -302,8 +303,8 @@ struct Compilation {
       return failure();
     if (until < Stage::LzOpt)
       return program;
-    // --strategy rewrites the whole program; fwd-ad-opt, which may use real
-    // arithmetic, only the functions with derivatives.
+    // --strategy rewrites the whole program; fwd-ad-opt and rev-ad-opt,
+    // which may use real arithmetic, only the functions with derivatives.
     if (!strategyText.empty()) {
       if (failed(rewrite(module, strategyText)))
         return failure();
