@@ -309,7 +309,11 @@ YieldOp AccumulateOp::getYield() {
 }
 
 OperandRange AccumulateOp::getTargetIndices() {
-  return getYield().getValues().drop_back();
+  return getYield().getValues().drop_front(getMasked() ? 1 : 0).drop_back();
+}
+
+Value AccumulateOp::getMask() {
+  return getMasked() ? getYield().getValues().front() : Value();
 }
 
 Value AccumulateOp::getTargetValue() { return getYield().getValues().back(); }
@@ -375,6 +379,11 @@ LogicalResult AccumulateOp::verifyRegions() {
                                    << " sizes for the dynamic dimensions of "
                                    << type << ", got " << getSizes().size();
   ValueRange yielded = getYield().getValues();
+  if (getMasked()) {
+    if (yielded.empty() || !yielded.front().getType().isInteger(1))
+      return emitOpError("is masked: expects its body to yield an i1 first");
+    yielded = yielded.drop_front();
+  }
   if (yielded.empty())
     return emitOpError("expects its body to yield indices and a value");
   unsigned numIndices = yielded.size() - 1;

@@ -163,6 +163,11 @@ def Lz_AccumulateOp : Lz_Op<"accumulate", [RecursiveMemoryEffects, AttrSizedOper
     addition per point, where the equivalent `lz.sum` of one-hot tensors
     costs the whole tensor per point.
 
+    With the `masked` attribute the body yields an `i1` first: the points
+    where it is false add nothing, and their indices and value are not
+    used. (A triangular accumulation merged into a rectangular one by the
+    rewrite rules is masked.)
+
     Indices outside the result are undefined in optimized code; the
     reference interpreter reports them as errors.
 
@@ -175,7 +180,8 @@ def Lz_AccumulateOp : Lz_Op<"accumulate", [RecursiveMemoryEffects, AttrSizedOper
     }
     ```
   }];
-  let arguments = (ins Variadic<Index>:$ranges, Variadic<Index>:$sizes);
+  let arguments = (ins Variadic<Index>:$ranges, Variadic<Index>:$sizes,
+                       UnitAttr:$masked);
   let results = (outs RankedTensorOf<[Lz_Float, AnySignlessInteger]>:$result);
   let regions = (region SizedRegion<1>:$body);
 
@@ -195,6 +201,8 @@ def Lz_AccumulateOp : Lz_Op<"accumulate", [RecursiveMemoryEffects, AttrSizedOper
     ::leibniz::lz::YieldOp getYield();
     /// The indices the body yields.
     ::mlir::OperandRange getTargetIndices();
+    /// The mask the body yields, or null without the `masked` attribute.
+    ::mlir::Value getMask();
     /// The value the body yields.
     ::mlir::Value getTargetValue();
   }];

@@ -452,9 +452,10 @@ LogicalResult accumulateJvp(Operation *op, ForwardBuilder &forward) {
   for (Value size : accumulate.getSizes())
     sizes.push_back(forward.primal(size));
   auto build = [&](ArrayRef<Value> yields) {
-    auto newOp = lz::AccumulateOp::create(builder, op->getLoc(),
-                                          accumulate.getType(), ranges, sizes,
-                                          /*bodyBuilder=*/nullptr);
+    auto newOp =
+        lz::AccumulateOp::create(builder, op->getLoc(), accumulate.getType(),
+                                 ranges, sizes, lz::ScopeBodyBuilder());
+    newOp.setMasked(accumulate.getMasked());
     IRMapping mapping;
     Block &newBody = newOp.getBody().front();
     mapping.map(block->getArguments(), newBody.getArguments());

@@ -469,15 +469,39 @@ LogicalResult reductionVjp(Operation *op, ReverseBuilder &reverse) {
 /// cotangent's element at its indices.
 LogicalResult accumulateVjp(Operation *op, ReverseBuilder &reverse) {
   auto accumulate = cast<lz::AccumulateOp>(op);
+  if (accumulate.getMasked() &&
+      isa<RankedTensorType>(accumulate.getTargetValue().getType()))
+    return op->emitError("cannot differentiate a masked 'lz.accumulate' of "
+                         "sub-tensors in reverse mode");
   Value cotangent = reverse.cotangent(accumulate.getResult());
   Block &body = accumulate.getBody().front();
-  FailureOr<ReversedBlock> reversed =
-      reverse.reverseBlock(body, [&](ReverseBuilder &inner, OpBuilder &b) {
-        SmallVector<Value> seeds(accumulate.getTargetIndices().size());
+  FailureOr<ReversedBlock> reversed = reverse.reverseBlock(
+      body, [&](ReverseBuilder &inner, OpBuilder &b) -> SmallVector<Value> {
+        Location loc = op->getLoc();
+        SmallVector<Value> seeds(accumulate.getYield().getNumOperands() - 1);
         SmallVector<Value> indices;
         for (Value index : accumulate.getTargetIndices())
           indices.push_back(inner.primal(index));
-        seeds.push_back(lz::GetOp::create(b, op->getLoc(), cotangent, indices));
+        if (!accumulate.getMasked()) {
+          seeds.push_back(lz::GetOp::create(b, loc, cotangent, indices));
+          return seeds;
+        }
+        // Masked: the cotangent's element where the mask holds (the
+        // indices of the other points need not be valid).
+        Type type = accumulate.getTargetValue().getType();
+        auto ifOp = scf::IfOp::create(
+            b, loc, inner.primal(accumulate.getMask()),
+            [&](OpBuilder &tb, Location loc) {
+              scf::YieldOp::create(
+                  tb, loc,
+                  ValueRange{lz::GetOp::create(tb, loc, cotangent, indices)});
+            },
+            [&](OpBuilder &eb, Location loc) {
+              scf::YieldOp::create(eb, loc,
+                                   ValueRange{arith::ConstantOp::create(
+                                       eb, loc, type, eb.getZeroAttr(type))});
+            });
+        seeds.push_back(ifOp.getResult(0));
         return seeds;
       });
   if (failed(reversed))

@@ -500,7 +500,7 @@ void lowerFill(RewriterBase &rewriter, lz::FillOp op) {
 
 /// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
 /// the scope's order that adds each point's value (element by element for a
-/// sub-tensor) at its indices.
+/// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
 void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
   Location loc = op.getLoc();
   auto type = cast<RankedTensorType>(op.getType());
@@ -514,6 +514,7 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
   SmallVector<Value> lowerBounds(op.getRanges().size(), c0);
   SmallVector<Value> steps(op.getRanges().size(), c1);
   Block &body = op.getBody().front();
+  bool masked = op.getMasked();
   SmallVector<Value> ranges(op.getRanges());
   scf::LoopNest nest = scf::buildLoopNest(
       rewriter, loc, lowerBounds, ranges, steps, ValueRange{init},
@@ -522,35 +523,51 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
         rewriter.setInsertionPoint(b.getInsertionBlock(),
                                    b.getInsertionPoint());
         SmallVector<Value> yielded = moveBody(rewriter, body, indices);
+        Value mask = masked ? yielded.front() : Value();
         Value value = yielded.back();
-        ValueRange target = ArrayRef(yielded).drop_back();
+        ValueRange target = ArrayRef(yielded).drop_front(masked).drop_back();
         auto valueType = dyn_cast<RankedTensorType>(value.getType());
-        SmallVector<Value> innerSizes;
-        if (valueType)
-          innerSizes = getSizes(rewriter, nestedLoc, value);
-        SmallVector<Value> innerLower(innerSizes.size(), c0);
-        SmallVector<Value> innerSteps(innerSizes.size(), c1);
-        scf::LoopNest inner = scf::buildLoopNest(
-            rewriter, nestedLoc, innerLower, innerSizes, innerSteps,
-            ValueRange{accs[0]},
-            [&](OpBuilder &ib, Location innerLoc, ValueRange at,
-                ValueRange innerAccs) -> scf::ValueVector {
-              SmallVector<Value> position(target);
-              llvm::append_range(position, at);
-              Value x = valueType
-                            ? tensor::ExtractOp::create(ib, innerLoc, value, at)
-                                  .getResult()
-                            : value;
-              Value old = tensor::ExtractOp::create(ib, innerLoc, innerAccs[0],
-                                                    position);
-              Value sum =
-                  isa<FloatType>(elementType)
-                      ? arith::AddFOp::create(ib, innerLoc, old, x).getResult()
-                      : arith::AddIOp::create(ib, innerLoc, old, x).getResult();
-              return {tensor::InsertOp::create(ib, innerLoc, sum, innerAccs[0],
-                                               position)};
+        auto update = [&](OpBuilder &ub, Location updateLoc, Value acc) {
+          SmallVector<Value> innerSizes;
+          if (valueType)
+            innerSizes = getSizes(ub, updateLoc, value);
+          SmallVector<Value> innerLower(innerSizes.size(), c0);
+          SmallVector<Value> innerSteps(innerSizes.size(), c1);
+          scf::LoopNest inner = scf::buildLoopNest(
+              ub, updateLoc, innerLower, innerSizes, innerSteps,
+              ValueRange{acc},
+              [&](OpBuilder &ib, Location innerLoc, ValueRange at,
+                  ValueRange innerAccs) -> scf::ValueVector {
+                SmallVector<Value> position(target);
+                llvm::append_range(position, at);
+                Value x = valueType ? tensor::ExtractOp::create(ib, innerLoc,
+                                                                value, at)
+                                          .getResult()
+                                    : value;
+                Value old = tensor::ExtractOp::create(ib, innerLoc,
+                                                      innerAccs[0], position);
+                Value sum = isa<FloatType>(elementType)
+                                ? arith::AddFOp::create(ib, innerLoc, old, x)
+                                      .getResult()
+                                : arith::AddIOp::create(ib, innerLoc, old, x)
+                                      .getResult();
+                return {tensor::InsertOp::create(ib, innerLoc, sum,
+                                                 innerAccs[0], position)};
+              });
+          return inner.results.empty() ? acc : inner.results.front();
+        };
+        if (!mask)
+          return {update(rewriter, nestedLoc, accs[0])};
+        // Masked: the points whose mask is false add nothing.
+        auto ifOp = scf::IfOp::create(
+            rewriter, nestedLoc, mask,
+            [&](OpBuilder &tb, Location thenLoc) {
+              scf::YieldOp::create(tb, thenLoc, update(tb, thenLoc, accs[0]));
+            },
+            [&](OpBuilder &eb, Location elseLoc) {
+              scf::YieldOp::create(eb, elseLoc, accs[0]);
             });
-        return {inner.results.empty() ? accs[0] : inner.results.front()};
+        return {ifOp.getResult(0)};
       });
   rewriter.replaceOp(op, nest.results.empty() ? init : nest.results.front());
 }

@@ -241,7 +241,8 @@ template <typename OpTy> void addReduction(OpHandlerRegistry &registry) {
 }
 
 /// Zeros of the result type, then every point's value added at its indices
-/// in row-major order of the points.
+/// in row-major order of the points (those whose mask is true, when
+/// masked).
 LogicalResult evaluateAccumulate(Interpreter &interp, lz::AccumulateOp op) {
   FailureOr<SmallVector<int64_t>> ranges =
       readRanges(interp, op, op.getRanges());
@@ -272,9 +273,12 @@ LogicalResult evaluateAccumulate(Interpreter &interp, lz::AccumulateOp op) {
             interp.runRegion(op.getBody(), indices);
         if (failed(yielded))
           return failure();
+        unsigned first = op.getMasked() ? 1 : 0;
+        if (first && (*yielded)[0].getTensor().getInt(0) == 0)
+          return success();
         SmallVector<int64_t> target;
         for (unsigned d = 0; d < numIndices; ++d) {
-          int64_t i = (*yielded)[d].getTensor().getInt(0);
+          int64_t i = (*yielded)[first + d].getTensor().getInt(0);
           if (i < 0 || i >= shape[d])
             return interp.emitError(op)
                    << "index " << i << " is out of bounds for dimension " << d

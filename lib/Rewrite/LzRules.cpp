@@ -292,14 +292,14 @@ LogicalResult commonSubexpression(Operation *op, PatternRewriter &rewriter) {
   for (Operation *other : op->getOperand(0).getUsers()) {
     // Values of the regions (arguments, results) found equivalent.
     llvm::DenseMap<Value, Value> equivalent;
-    if (other == op ||
-        !OperationEquivalence::isEquivalentTo(
-            other, op,
-            [&](Value a, Value b) {
-              return success(sameValue(a, b) || equivalent.lookup(a) == b);
-            },
-            [&](Value a, Value b) { equivalent[a] = b; },
-            OperationEquivalence::IgnoreLocations))
+    if (other == op || !OperationEquivalence::isEquivalentTo(
+                           other, op,
+                           [&](Value a, Value b) {
+                             return success(sameValue(a, b) ||
+                                            equivalent.lookup(a) == b);
+                           },
+                           [&](Value a, Value b) { equivalent[a] = b; },
+                           OperationEquivalence::IgnoreLocations))
       continue;
     // `other` must come before `op` in a block that encloses it.
     Operation *ancestor = other->getBlock()->findAncestorOpInBlock(*op);
@@ -1077,7 +1077,7 @@ LogicalResult forIdentity(Operation *op, PatternRewriter &rewriter) {
 /// exactly the points of the other variables.
 LogicalResult accumulateToFor(Operation *op, PatternRewriter &rewriter) {
   auto accumulate = dyn_cast<lz::AccumulateOp>(op);
-  if (!accumulate)
+  if (!accumulate || accumulate.getMasked())
     return failure();
   auto type = cast<RankedTensorType>(accumulate.getType());
   Block &body = accumulate.getBody().front();
@@ -1160,7 +1160,10 @@ bool isCostly(Value value, Block &block, llvm::DenseMap<Value, bool> &memo) {
 
 /// `sum i. (accumulate j. (idx, e))` is `accumulate i, j. (idx, e)`: one
 /// accumulation over the product of the spaces, instead of a tensor per
-/// point, when the accumulation's ranges and sizes do not depend on `i`.
+/// point, when the accumulation's sizes do not depend on `i` and its ranges
+/// do not either, or are variables of the sum (`sum i. accumulate j < i`, a
+/// triangular space: then `j` ranges over the range of `i` and the points
+/// with `j >= i` are masked out, without running the body).
 /// What the accumulation uses of the sum's body is recomputed at every
 /// point of the product where it is cheap, and otherwise computed once per
 /// point of `i` by a traversal before it (`for i. v`) and read.
@@ -1176,8 +1179,26 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   auto outside = [&](Value v) {
     return !sum.getBody().isAncestor(v.getParentRegion());
   };
-  if (!llvm::all_of(accumulate.getRanges(), outside) ||
-      !llvm::all_of(accumulate.getSizes(), outside))
+  if (!llvm::all_of(accumulate.getSizes(), outside))
+    return failure();
+  // A range that is a variable of the sum (a triangular space) becomes that
+  // variable's range, and the points beyond it are masked out.
+  unsigned numOuter = sum.getRanges().size();
+  SmallVector<Value> innerRanges;
+  SmallVector<std::pair<unsigned, unsigned>> bounds;
+  for (auto [j, range] : llvm::enumerate(accumulate.getRanges())) {
+    if (outside(range)) {
+      innerRanges.push_back(range);
+      continue;
+    }
+    auto arg = dyn_cast<BlockArgument>(range);
+    if (!arg || arg.getOwner() != &body)
+      return failure();
+    innerRanges.push_back(sum.getRanges()[arg.getArgNumber()]);
+    bounds.push_back({static_cast<unsigned>(j), arg.getArgNumber()});
+  }
+  Type valueType = accumulate.getTargetValue().getType();
+  if (!bounds.empty() && !isa<FloatType, IntegerType>(valueType))
     return failure();
   for (Operation &inner : body.without_terminator())
     if (&inner != accumulate && !isMemoryEffectFree(&inner))
@@ -1198,7 +1219,6 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
     stored.push_back(value);
   }
   Location loc = op->getLoc();
-  unsigned numOuter = sum.getRanges().size();
   SmallVector<Value> tables;
   if (!stored.empty()) {
     SmallVector<Type> types;
@@ -1211,24 +1231,25 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
       }
       types.push_back(RankedTensorType::get(shape, element));
     }
-    auto table = lz::ForOp::create(
-        rewriter, loc, types, sum.getRanges(),
-        [&](OpBuilder &b, Location loc, ValueRange indices) {
-          IRMapping mapping;
-          mapping.map(body.getArguments(), indices);
-          for (Operation &outer : body.without_terminator())
-            if (&outer != accumulate)
-              b.clone(outer, mapping);
-          SmallVector<Value> yields;
-          for (Value value : stored)
-            yields.push_back(mapping.lookupOrDefault(value));
-          lz::YieldOp::create(b, loc, yields);
-        });
+    auto table =
+        lz::ForOp::create(rewriter, loc, types, sum.getRanges(),
+                          [&](OpBuilder &b, Location loc, ValueRange indices) {
+                            IRMapping mapping;
+                            mapping.map(body.getArguments(), indices);
+                            for (Operation &outer : body.without_terminator())
+                              if (&outer != accumulate)
+                                b.clone(outer, mapping);
+                            SmallVector<Value> yields;
+                            for (Value value : stored)
+                              yields.push_back(mapping.lookupOrDefault(value));
+                            lz::YieldOp::create(b, loc, yields);
+                          });
     llvm::append_range(tables, table.getResults());
   }
   SmallVector<Value> ranges(sum.getRanges());
-  llvm::append_range(ranges, accumulate.getRanges());
+  llvm::append_range(ranges, innerRanges);
   Block &inner = accumulate.getBody().front();
+  bool masked = accumulate.getMasked() || !bounds.empty();
   auto merged = lz::AccumulateOp::create(
       rewriter, loc, accumulate.getType(), ranges, accumulate.getSizes(),
       [&](OpBuilder &b, Location loc, ValueRange indices) {
@@ -1244,15 +1265,110 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
               }))
             b.clone(outer, mapping);
         mapping.map(inner.getArguments(), indices.drop_front(numOuter));
-        for (Operation &op : inner.without_terminator())
-          b.clone(op, mapping);
-        SmallVector<Value> yields;
-        for (Value v : accumulate.getYield().getValues())
-          yields.push_back(mapping.lookupOrDefault(v));
-        lz::YieldOp::create(b, loc, yields);
+        // The inner body's yields, with a mask when the result is masked.
+        auto cloneInner = [&](OpBuilder &ib) {
+          for (Operation &op : inner.without_terminator())
+            ib.clone(op, mapping);
+          SmallVector<Value> yields;
+          if (masked && !accumulate.getMasked())
+            yields.push_back(arith::ConstantIntOp::create(ib, loc, 1, 1));
+          for (Value v : accumulate.getYield().getValues())
+            yields.push_back(mapping.lookupOrDefault(v));
+          return yields;
+        };
+        if (bounds.empty()) {
+          lz::YieldOp::create(b, loc, cloneInner(b));
+          return;
+        }
+        // Only the points of the triangular space run the body.
+        Value inside;
+        for (auto [j, k] : bounds) {
+          Value below =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                    indices[numOuter + j], indices[k]);
+          inside =
+              inside ? arith::AndIOp::create(b, loc, inside, below) : below;
+        }
+        auto ifOp = scf::IfOp::create(
+            b, loc, inside,
+            [&](OpBuilder &tb, Location loc) {
+              scf::YieldOp::create(tb, loc, cloneInner(tb));
+            },
+            [&](OpBuilder &eb, Location loc) {
+              SmallVector<Value> none = {
+                  arith::ConstantIntOp::create(eb, loc, 0, 1)};
+              Value zeroIndex = arith::ConstantIndexOp::create(eb, loc, 0);
+              for (unsigned d = 0; d < accumulate.getTargetIndices().size();
+                   ++d)
+                none.push_back(zeroIndex);
+              none.push_back(arith::ConstantOp::create(
+                  eb, loc, valueType, eb.getZeroAttr(valueType)));
+              scf::YieldOp::create(eb, loc, none);
+            });
+        lz::YieldOp::create(b, loc, ifOp.getResults());
       });
+  merged.setMasked(masked);
   rewriter.replaceOp(op, merged.getResult());
   return success();
+}
+
+/// Two traversals over the same ranges in a function's body become one
+/// with the results of both, when the later one uses nothing of the earlier
+/// one and nothing defined between them (horizontal fusion): one pass over
+/// the points, whose bodies `cse` can then share. Traversals nested in
+/// scopes are left as they are, so that equal scopes in the bodies being
+/// fused stay equal.
+LogicalResult forFusion(Operation *op, PatternRewriter &rewriter) {
+  auto later = dyn_cast<lz::ForOp>(op);
+  if (!later || !isa<func::FuncOp>(later->getParentOp()))
+    return failure();
+  llvm::SetVector<Value> used(later->getOperands().begin(),
+                              later->getOperands().end());
+  getUsedValuesDefinedAbove(later.getBody(), used);
+  for (Operation *prev = later->getPrevNode(); prev;
+       prev = prev->getPrevNode()) {
+    auto earlier = dyn_cast<lz::ForOp>(prev);
+    bool usesPrev = llvm::any_of(prev->getResults(),
+                                 [&](Value v) { return used.contains(v); });
+    if (earlier && !usesPrev &&
+        earlier.getRanges().size() == later.getRanges().size() &&
+        llvm::all_of(llvm::zip(earlier.getRanges(), later.getRanges()),
+                     [](auto pair) {
+                       return sameValue(std::get<0>(pair), std::get<1>(pair));
+                     }) &&
+        earlier->getDiscardableAttrDictionary() ==
+            later->getDiscardableAttrDictionary()) {
+      rewriter.setInsertionPoint(earlier);
+      SmallVector<Type> types(earlier.getResultTypes());
+      llvm::append_range(types, later.getResultTypes());
+      auto fused = lz::ForOp::create(
+          rewriter, op->getLoc(), types, earlier.getRanges(),
+          [&](OpBuilder &b, Location loc, ValueRange indices) {
+            SmallVector<Value> yields;
+            for (lz::ForOp part : {earlier, later}) {
+              IRMapping mapping;
+              mapping.map(part.getIndices(), indices);
+              Block &body = part.getBody().front();
+              for (Operation &inner : body.without_terminator())
+                b.clone(inner, mapping);
+              for (Value v : part.getYield().getValues())
+                yields.push_back(mapping.lookupOrDefault(v));
+            }
+            lz::YieldOp::create(b, loc, yields);
+          });
+      fused->setDiscardableAttrs(earlier->getDiscardableAttrDictionary());
+      unsigned numEarlier = earlier.getNumResults();
+      rewriter.replaceOp(earlier, fused.getResults().take_front(numEarlier));
+      rewriter.replaceOp(later, fused.getResults().drop_front(numEarlier));
+      return success();
+    }
+    // The later traversal cannot move above what it uses.
+    if (usesPrev)
+      return failure();
+    if (!isMemoryEffectFree(prev))
+      return failure();
+  }
+  return failure();
 }
 
 template <typename OpTy> LogicalResult isOp(Operation *op, PatternRewriter &) {
@@ -1351,6 +1467,10 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "traversal",
       matmulToScopes);
   add("for-identity", "for i < size(t, 0). t[i] -> t: exact", forIdentity);
+  add("for-fusion",
+      "for i. a; ...; for i. b -> for i. (a, b): horizontal fusion of "
+      "traversals over the same ranges, the later using nothing between",
+      forFusion);
   add("accumulate-to-for",
       "accumulate i < n, k. (i, e) -> for i. sum k. e when n is the size: "
       "in real arithmetic (signed zeros, reassociation)",

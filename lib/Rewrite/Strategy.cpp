@@ -286,7 +286,8 @@ const char *const kNamed[] = {
     "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
-    "cse <+ hoist-invariant <+ for-fission <+ loop-dead-state <+ dce)",
+    "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
+    "normalize(for-fusion <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 

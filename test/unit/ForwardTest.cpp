@@ -87,10 +87,11 @@ const ScalarCase kScalarCases[] = {
 
 /// The operations whose rules test/AD checks through programs.
 const char *const kStructuralOps[] = {
-    "arith.select", "arith.extf",       "arith.truncf", "lz.get",   "lz.fill",
-    "lz.matmul",    "lz.batch_matmul",  "lz.print",     "lz.tuple", "lz.proj",
-    "lz.for",       "lz.sum",           "lz.prod",      "lz.max",   "lz.min",
-    "lz.loop",      "lz.iota",          "lz.random",    "scf.if",   "func.call",
+    "arith.select", "arith.extf",       "arith.truncf",    "lz.get",
+    "lz.fill",      "lz.matmul",        "lz.batch_matmul", "lz.print",
+    "lz.tuple",     "lz.proj",          "lz.for",          "lz.sum",
+    "lz.prod",      "lz.max",           "lz.min",          "lz.loop",
+    "lz.iota",      "lz.random",        "scf.if",          "func.call",
     "tensor.cast",  "ad.stop_gradient", "lz.accumulate",
 };
 

@@ -632,9 +632,10 @@ func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>) {
   return %r, %t : tensor<?xf64>, tensor<?x?xf64>
 })mlir",
      true},
-    // A gather's transpose inside a sum, with a costly value per point.
+    // A gather's transpose inside a sum, with a costly value per point; and
+    // a triangular one (j < k), merged with a mask.
     {"sum-accumulate", R"mlir(
-func.func @f(%x: tensor<?x?xf64>, %w: tensor<?xf64>) -> tensor<?xf64> {
+func.func @f(%x: tensor<?x?xf64>, %w: tensor<?xf64>) -> (tensor<?xf64>, tensor<?xf64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %m = tensor.dim %x, %c0 : tensor<?x?xf64>
@@ -654,9 +655,36 @@ func.func @f(%x: tensor<?x?xf64>, %w: tensor<?xf64>) -> tensor<?xf64> {
     }
     lz.yield %a : tensor<?xf64>
   }
-  return %s : tensor<?xf64>
+  %t = lz.sum %k < %n : tensor<?xf64> {
+    %a = lz.accumulate %j < %k into (%n) : tensor<?xf64> {
+      %e = lz.get %x[%c0, %j] : tensor<?x?xf64>
+      %f = lz.get %w[%k] : tensor<?xf64>
+      %v = arith.mulf %e, %f : f64
+      lz.yield %j, %v : index, f64
+    }
+    lz.yield %a : tensor<?xf64>
+  }
+  return %s, %t : tensor<?xf64>, tensor<?xf64>
 })mlir",
      true},
+    {"for-fusion", R"mlir(
+func.func @f(%x: tensor<?xf64>, %a: f64) -> (tensor<?xf64>, f64, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %b = arith.addf %a, %a : f64
+  %t = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %s = arith.mulf %e, %a : f64
+    lz.yield %s : f64
+  }
+  %c = arith.mulf %a, %a : f64
+  %u = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %s = arith.mulf %e, %b : f64
+    lz.yield %s : f64
+  }
+  return %t, %c, %u : tensor<?xf64>, f64, tensor<?xf64>
+})mlir"},
 };
 
 void PrintTo(const RuleCase &c, std::ostream *os) { *os << c.rule; }

@@ -71,3 +71,21 @@ func.func @out_of_bounds() -> tensor<3xf64> {
   }
   return %h : tensor<3xf64>
 }
+
+// A masked accumulation: the points whose mask is false add nothing, and
+// their (out-of-bounds) indices are not used. The lower triangle of ones
+// below the diagonal of a 3x3 matrix, summed by rows: [0, 1, 2].
+// RUN: leibniz-opt %s --lz-interpret=entry=masked -o /dev/null | FileCheck %s --check-prefix=MASKED
+// RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=masked -o /dev/null | FileCheck %s --check-prefix=MASKED
+// MASKED: [0. 1. 2.]
+func.func @masked() -> tensor<3xf64> {
+  %c3 = arith.constant 3 : index
+  %c7 = arith.constant 7 : index
+  %h = lz.accumulate %k < %c3, %l < %c3 : tensor<3xf64> {
+    %below = arith.cmpi ult, %l, %k : index
+    %i = arith.select %below, %k, %c7 : index
+    %one = arith.constant 1.0 : f64
+    lz.yield %below, %i, %one : i1, index, f64
+  } attributes {masked}
+  return %h : tensor<3xf64>
+}

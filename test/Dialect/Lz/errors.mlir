@@ -567,3 +567,14 @@ func.func @accumulate_index_type(%n: index) -> tensor<2xf64> {
   }
   return %0 : tensor<2xf64>
 }
+
+// -----
+
+func.func @accumulate_mask(%n: index) -> tensor<2xf64> {
+  // expected-error @+1 {{'lz.accumulate' op is masked: expects its body to yield an i1 first}}
+  %0 = lz.accumulate %k < %n : tensor<2xf64> {
+    %x = arith.constant 1.0 : f64
+    lz.yield %k, %x : index, f64
+  } attributes {masked}
+  return %0 : tensor<2xf64>
+}
