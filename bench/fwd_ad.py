@@ -16,14 +16,13 @@ fwd-ad markers.
 """
 
 import argparse
-import ctypes
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from clib import Library, best_time, seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -94,64 +93,6 @@ def count_ops(entry, params, inputs, strategy):
     sys.exit(f"bench: no operation count for {entry}")
 
 
-class Library:
-    """A compiled library, called through its C interface."""
-
-    def __init__(self, path):
-        self.lib = ctypes.CDLL(str(path))
-        self.libc = ctypes.CDLL(None)
-        self.prefix = path.stem[3:]
-
-    def call(self, name, inputs, rank):
-        """Calls `name`; its result is a tensor of rank `rank`, or a f64
-        scalar for rank 0."""
-        class Result(ctypes.Structure):
-            _fields_ = ([("r0", ctypes.c_double)] if rank == 0 else
-                        [("r0", ctypes.POINTER(ctypes.c_double)),
-                         ("shape", ctypes.c_int64 * rank)])
-        args, keep = [], []
-        for value in inputs:
-            if isinstance(value, int):
-                args.append(ctypes.c_int64(value))
-            elif isinstance(value, float):
-                args.append(ctypes.c_double(value))
-            else:
-                array = np.ascontiguousarray(value, dtype=np.float64)
-                shape = np.array(array.shape, dtype=np.int64)
-                keep += [array, shape]
-                args += [array.ctypes.data_as(ctypes.c_void_p),
-                         shape.ctypes.data_as(ctypes.c_void_p)]
-        result = Result()
-        fn = getattr(self.lib, f"{self.prefix}_{name}")
-        if fn(*args, ctypes.byref(result)) != 0:
-            sys.exit(f"bench: {name} failed")
-        if rank == 0:
-            return result.r0
-        shape = tuple(result.shape)
-        values = np.ctypeslib.as_array(result.r0, shape=shape).copy()
-        self.libc.free(result.r0)
-        return values
-
-    def time(self, name, inputs, rank):
-        """Median seconds per call over 5 batches of at least 0.1 s."""
-        self.call(name, inputs, rank)
-        samples = []
-        for _ in range(5):
-            calls, start = 0, time.perf_counter()
-            while True:
-                self.call(name, inputs, rank)
-                calls += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= 0.1:
-                    break
-            samples.append(elapsed / calls)
-        return statistics.median(samples)
-
-
-def seconds(s):
-    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true")
@@ -180,13 +121,16 @@ def main():
                    f"{plain / opt:.1f}×", f"{opt / base:.1f}"]
             if index == len(sizes) - 1:
                 rank = np.asarray(inputs[1 if primal == "gmm" else 0]).ndim
-                a = libs["plain"].call(grad, inputs, rank)
-                b = libs["opt"].call(grad, inputs, rank)
+                a = libs["plain"].call(grad, inputs, [rank])[0]
+                b = libs["opt"].call(grad, inputs, [rank])[0]
                 if not np.allclose(a, b, rtol=1e-9, atol=1e-12):
                     sys.exit(f"bench: the two gradients of {primal} differ")
-                t_plain = libs["plain"].time(grad, inputs, rank)
-                t_opt = libs["opt"].time(grad, inputs, rank)
-                t_primal = libs["opt"].time(primal, inputs, 0)
+                t_plain = best_time(
+                    lambda: libs["plain"].call(grad, inputs, [rank]), 0.1)
+                t_opt = best_time(
+                    lambda: libs["opt"].call(grad, inputs, [rank]), 0.1)
+                t_primal = best_time(
+                    lambda: libs["opt"].call(primal, inputs, [0]), 0.1)
                 row += [seconds(t_primal), seconds(t_plain), seconds(t_opt),
                         f"{t_plain / t_opt:.1f}×", f"{t_opt / t_primal:.1f}"]
             else:

@@ -16,13 +16,13 @@ rev-ad markers.
 import argparse
 import ctypes
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from clib import Library, best_time, seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -116,75 +116,6 @@ def torch_descent(torch, x0, a, lr, steps):
     for _ in range(steps):
         x = x - lr * (a * x - 1.0)
     return ((x - 0.5) ** 2).sum()
-
-
-class Library:
-    """A compiled library, called through its C interface."""
-
-    def __init__(self, path):
-        self.lib = ctypes.CDLL(str(path))
-        self.libc = ctypes.CDLL(None)
-        self.prefix = path.stem[3:]
-
-    def call(self, name, inputs, ranks):
-        """Calls `name`, whose results have the ranks `ranks` (0 for a f64
-        scalar); returns them."""
-        fields = []
-        for i, rank in enumerate(ranks):
-            if rank == 0:
-                fields.append((f"r{i}", ctypes.c_double))
-            else:
-                fields += [(f"r{i}", ctypes.POINTER(ctypes.c_double)),
-                           (f"r{i}_shape", ctypes.c_int64 * rank)]
-
-        class Result(ctypes.Structure):
-            _fields_ = fields
-        args, keep = [], []
-        for value in inputs:
-            if isinstance(value, int):
-                args.append(ctypes.c_int64(value))
-            elif isinstance(value, float):
-                args.append(ctypes.c_double(value))
-            else:
-                array = np.ascontiguousarray(value)
-                shape = np.array(array.shape, dtype=np.int64)
-                keep += [array, shape]
-                args += [array.ctypes.data_as(ctypes.c_void_p),
-                         shape.ctypes.data_as(ctypes.c_void_p)]
-        result = Result()
-        fn = getattr(self.lib, f"{self.prefix}_{name}")
-        if fn(*args, ctypes.byref(result)) != 0:
-            sys.exit(f"bench: {name} failed")
-        values = []
-        for i, rank in enumerate(ranks):
-            if rank == 0:
-                values.append(getattr(result, f"r{i}"))
-                continue
-            shape = tuple(getattr(result, f"r{i}_shape"))
-            pointer = getattr(result, f"r{i}")
-            values.append(np.ctypeslib.as_array(pointer, shape=shape).copy())
-            self.libc.free(pointer)
-        return values
-
-
-def best_time(fn):
-    """Median seconds per call over 5 batches of at least 0.2 s."""
-    fn()
-    samples = []
-    for _ in range(5):
-        calls, start = 0, time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= 0.2:
-                break
-        samples.append(elapsed / calls)
-    return statistics.median(samples)
-
-
-def seconds(s):
-    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
 
 
 def main():

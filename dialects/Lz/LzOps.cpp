@@ -53,12 +53,12 @@ static void buildScopeBody(OpBuilder &builder, OperationState &state,
   bodyBuilder(builder, state.location, block->getArguments());
 }
 
-/// scope ::= ssa-id `<` ssa-use (`,` ssa-id `<` ssa-use)* `:` type-list
-///           region (`attributes` attr-dict)?
-static ParseResult parseScope(OpAsmParser &parser, OperationState &result) {
+/// ranges ::= ssa-id `<` ssa-use (`,` ssa-id `<` ssa-use)*
+static ParseResult
+parseScopeRanges(OpAsmParser &parser,
+                 SmallVectorImpl<OpAsmParser::Argument> &indices,
+                 SmallVectorImpl<OpAsmParser::UnresolvedOperand> &ranges) {
   Type indexType = parser.getBuilder().getIndexType();
-  SmallVector<OpAsmParser::Argument> indices;
-  SmallVector<OpAsmParser::UnresolvedOperand> ranges;
   do {
     OpAsmParser::Argument index;
     OpAsmParser::UnresolvedOperand range;
@@ -69,8 +69,16 @@ static ParseResult parseScope(OpAsmParser &parser, OperationState &result) {
     indices.push_back(index);
     ranges.push_back(range);
   } while (succeeded(parser.parseOptionalComma()));
+  return success();
+}
 
-  if (parser.resolveOperands(ranges, indexType, result.operands) ||
+/// scope ::= ranges `:` type-list region (`attributes` attr-dict)?
+static ParseResult parseScope(OpAsmParser &parser, OperationState &result) {
+  Type indexType = parser.getBuilder().getIndexType();
+  SmallVector<OpAsmParser::Argument> indices;
+  SmallVector<OpAsmParser::UnresolvedOperand> ranges;
+  if (parseScopeRanges(parser, indices, ranges) ||
+      parser.resolveOperands(ranges, indexType, result.operands) ||
       parser.parseColonTypeList(result.types))
     return failure();
   Region *body = result.addRegion();
@@ -323,23 +331,14 @@ void AccumulateOp::getAsmBlockArgumentNames(Region &region,
   nameScopeIndices(region, setNameFn, /*summation=*/true);
 }
 
-/// accumulate ::= ssa-id `<` ssa-use (`,` ssa-id `<` ssa-use)*
-///                (`into` `(` ssa-use-list `)`)? `:` type region
+/// accumulate ::= ranges (`into` `(` ssa-use-list `)`)? `:` type region
 ///                (`attributes` attr-dict)?
 ParseResult AccumulateOp::parse(OpAsmParser &parser, OperationState &result) {
   Type indexType = parser.getBuilder().getIndexType();
   SmallVector<OpAsmParser::Argument> indices;
   SmallVector<OpAsmParser::UnresolvedOperand> ranges, sizes;
-  do {
-    OpAsmParser::Argument index;
-    OpAsmParser::UnresolvedOperand range;
-    if (parser.parseArgument(index) || parser.parseLess() ||
-        parser.parseOperand(range))
-      return failure();
-    index.type = indexType;
-    indices.push_back(index);
-    ranges.push_back(range);
-  } while (succeeded(parser.parseOptionalComma()));
+  if (parseScopeRanges(parser, indices, ranges))
+    return failure();
   if (succeeded(parser.parseOptionalKeyword("into")) &&
       parser.parseOperandList(sizes, OpAsmParser::Delimiter::Paren))
     return failure();

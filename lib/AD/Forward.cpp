@@ -84,6 +84,12 @@ Value ad::detail::buildAdd(OpBuilder &builder, Location loc, Value lhs,
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
     if (!isa<FloatType>(tensor.getElementType()))
       return lhs;
+    if (tensor.getRank() == 0) {
+      Value x = lz::GetOp::create(builder, loc, lhs, ValueRange{});
+      Value y = lz::GetOp::create(builder, loc, rhs, ValueRange{});
+      Value z = arith::AddFOp::create(builder, loc, x, y);
+      return lz::FillOp::create(builder, loc, type, z, ValueRange{});
+    }
     SmallVector<Value> ranges;
     for (int64_t i = 0; i < tensor.getRank(); ++i)
       ranges.push_back(tensor::DimOp::create(builder, loc, lhs, i));
@@ -114,47 +120,31 @@ Value ad::detail::buildAdd(OpBuilder &builder, Location loc, Value lhs,
 // The transformation of functions
 //===----------------------------------------------------------------------===//
 
-namespace leibniz::ad {
+SmallVector<Value> ad::detail::getSizes(OpBuilder &builder, Location loc,
+                                        Value value) {
+  SmallVector<Value> sizes;
+  auto type = cast<RankedTensorType>(value.getType());
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    sizes.push_back(tensor::DimOp::create(builder, loc, value, i));
+  return sizes;
+}
 
-/// The derivative functions of one module, created on demand.
-class ForwardTransform {
-public:
-  explicit ForwardTransform(SymbolTable &symbols) : symbols(symbols) {}
-
-  FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
-                                        ArrayRef<bool> active);
-
-private:
-  SymbolTable &symbols;
-  /// The derivative of each function for each set of active arguments.
-  llvm::DenseMap<std::pair<Operation *, unsigned>, func::FuncOp> derivatives;
-  /// The bits of the key above: the active set as a string.
-  llvm::StringMap<unsigned> activeSets;
-};
-
-} // namespace leibniz::ad
-
-FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
-                                                        ArrayRef<bool> active) {
+std::string ad::detail::getMask(ArrayRef<bool> active) {
   std::string mask;
   for (bool a : active)
     mask += a ? '1' : '0';
-  unsigned id = activeSets.try_emplace(mask, activeSets.size()).first->second;
-  auto [it, inserted] = derivatives.try_emplace({callee, id}, nullptr);
-  // A derivative that is being built (for a recursive call) is known; a
-  // null one failed.
-  if (!inserted) {
-    if (!it->second)
-      return failure();
-    return it->second;
-  }
+  return mask;
+}
+
+LogicalResult ad::detail::checkDifferentiable(func::FuncOp callee,
+                                              StringRef mode) {
   if (callee.isExternal())
     return callee.emitError("cannot differentiate '")
            << callee.getName() << "': it has no body";
   if (!callee.getBody().hasOneBlock())
     return callee.emitError("cannot differentiate '")
            << callee.getName() << "': it has several blocks";
-  // The values the transformation can give tangents or zeros.
+  // The values the transformations can give derivatives or zeros.
   std::function<bool(Type)> supported = [&](Type type) {
     if (isa<FloatType, IntegerType, IndexType>(type))
       return true;
@@ -180,10 +170,45 @@ FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
     if (!bad)
       return WalkResult::advance();
     op->emitError("cannot differentiate a value of type ")
-        << bad.getType() << " in forward mode";
+        << bad.getType() << " in " << mode << " mode";
     return WalkResult::interrupt();
   });
-  if (walk.wasInterrupted())
+  return failure(walk.wasInterrupted());
+}
+
+namespace leibniz::ad {
+
+/// The derivative functions of one module, created on demand.
+class ForwardTransform {
+public:
+  explicit ForwardTransform(SymbolTable &symbols) : symbols(symbols) {}
+
+  FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
+                                        ArrayRef<bool> active);
+
+private:
+  SymbolTable &symbols;
+  /// The derivative of each function for each set of active arguments.
+  llvm::DenseMap<std::pair<Operation *, unsigned>, func::FuncOp> derivatives;
+  /// The bits of the key above: the active set as a string.
+  llvm::StringMap<unsigned> activeSets;
+};
+
+} // namespace leibniz::ad
+
+FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
+                                                        ArrayRef<bool> active) {
+  std::string mask = ad::detail::getMask(active);
+  unsigned id = activeSets.try_emplace(mask, activeSets.size()).first->second;
+  auto [it, inserted] = derivatives.try_emplace({callee, id}, nullptr);
+  // A derivative that is being built (for a recursive call) is known; a
+  // null one failed.
+  if (!inserted) {
+    if (!it->second)
+      return failure();
+    return it->second;
+  }
+  if (failed(ad::detail::checkDifferentiable(callee, "forward")))
     return failure();
 
   FunctionType type = callee.getFunctionType();
@@ -292,15 +317,6 @@ LogicalResult ForwardBuilder::transformOp(Operation *op) {
 
 namespace {
 
-/// The sizes of `value`, a ranked tensor, as index values.
-SmallVector<Value> getSizes(OpBuilder &builder, Location loc, Value value) {
-  SmallVector<Value> sizes;
-  auto type = cast<RankedTensorType>(value.getType());
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    sizes.push_back(tensor::DimOp::create(builder, loc, value, i));
-  return sizes;
-}
-
 /// A float leaf of an argument: the path of tuple projections to it.
 using Path = SmallVector<unsigned, 2>;
 
@@ -389,7 +405,7 @@ FailureOr<Value> buildDirectionalDerivatives(ForwardBuilder &forward,
   }
   auto directions = lz::ForOp::create(
       builder, loc, TypeRange{RankedTensorType::get(shape, element)},
-      getSizes(builder, loc, leaf),
+      ad::detail::getSizes(builder, loc, leaf),
       [&](OpBuilder &b, Location loc, ValueRange point) {
         Value seed = ad::detail::buildOneHot(b, loc, leaf, point);
         lz::YieldOp::create(b, loc, ValueRange{evaluate(b, seed)});
@@ -406,7 +422,7 @@ Value transposeJacobian(OpBuilder &builder, Location loc, Value jacobian,
   unsigned rank = type.getRank();
   if (inputRank == 0 || inputRank == rank)
     return jacobian;
-  SmallVector<Value> sizes = getSizes(builder, loc, jacobian);
+  SmallVector<Value> sizes = ad::detail::getSizes(builder, loc, jacobian);
   SmallVector<Value> ranges(sizes.begin() + inputRank, sizes.end());
   ranges.append(sizes.begin(), sizes.begin() + inputRank);
   auto forOp = lz::ForOp::create(
@@ -546,7 +562,7 @@ Value ad::detail::buildOneHot(OpBuilder &builder, Location loc, Value value,
   auto type = cast<RankedTensorType>(value.getType());
   Type element = type.getElementType();
   auto forOp = lz::ForOp::create(
-      builder, loc, TypeRange{type}, getSizes(builder, loc, value),
+      builder, loc, TypeRange{type}, ad::detail::getSizes(builder, loc, value),
       [&](OpBuilder &b, Location loc, ValueRange indices) {
         Value condition;
         for (auto [i, p] : llvm::zip(indices, point)) {

@@ -425,6 +425,27 @@ LogicalResult reductionJvp(Operation *op, ForwardBuilder &forward) {
   return success();
 }
 
+/// The tensor operations that reverse mode's loops emit (tensor.insert,
+/// tensor.insert_slice, tensor.extract, tensor.extract_slice) are linear in
+/// their leading `n` operands (the values moved; the others are indices):
+/// the same operation on the tangents, zeros standing for zero tangents.
+template <unsigned n>
+LogicalResult linearJvp(Operation *op, ForwardBuilder &forward) {
+  bool any = false;
+  for (unsigned i = 0; i < n; ++i)
+    any = any || forward.tangent(op->getOperand(i));
+  if (!any)
+    return success();
+  IRMapping mapping;
+  for (Value operand : op->getOperands())
+    mapping.map(operand, forward.primal(operand));
+  for (unsigned i = 0; i < n; ++i)
+    mapping.map(op->getOperand(i), forward.tangentOrZero(op->getOperand(i)));
+  Operation *tangent = forward.getBuilder().clone(*op, mapping);
+  forward.setTangent(op->getResult(0), tangent->getResult(0));
+  return success();
+}
+
 /// lz.accumulate is linear in the values it adds: the tangent accumulates
 /// their tangents at the same indices.
 LogicalResult accumulateJvp(Operation *op, ForwardBuilder &forward) {
@@ -778,6 +799,10 @@ void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
   });
   registry.addExtension(+[](MLIRContext *context, tensor::TensorDialect *) {
     attach<tensor::CastOp>(context, castJvp);
+    attach<tensor::InsertOp>(context, linearJvp<2>);
+    attach<tensor::InsertSliceOp>(context, linearJvp<2>);
+    attach<tensor::ExtractOp>(context, linearJvp<1>);
+    attach<tensor::ExtractSliceOp>(context, linearJvp<1>);
   });
   registry.addExtension(+[](MLIRContext *context, scf::SCFDialect *) {
     attach<scf::IfOp>(context, ifJvp);

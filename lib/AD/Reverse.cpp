@@ -125,9 +125,9 @@ void UnaryForm::print(llvm::raw_ostream &os) const {
 // Cotangents
 //===----------------------------------------------------------------------===//
 
-Cotangent Cotangent::getSparse(ValueRange indices, Value value) {
+Cotangent Cotangent::getSparse(ValueRange indices, Value value, Value mask) {
   Cotangent result;
-  result.sparse.push_back({SmallVector<Value>(indices), value});
+  result.sparse.push_back({SmallVector<Value>(indices), value, mask});
   return result;
 }
 
@@ -192,10 +192,14 @@ Value ad::detail::materialize(OpBuilder &builder, Location loc,
     auto accumulate =
         lz::AccumulateOp::create(builder, loc, type, ValueRange{one}, sizes,
                                  [&](OpBuilder &b, Location loc, ValueRange) {
-                                   SmallVector<Value> yields(term.indices);
+                                   SmallVector<Value> yields;
+                                   if (term.mask)
+                                     yields.push_back(term.mask);
+                                   llvm::append_range(yields, term.indices);
                                    yields.push_back(term.value);
                                    lz::YieldOp::create(b, loc, yields);
                                  });
+    accumulate.setMasked(static_cast<bool>(term.mask));
     result = buildAdd(builder, loc, result, accumulate.getResult());
   }
   return result;
@@ -275,9 +279,7 @@ std::unique_ptr<llvm::DenseSet<Value>> computeVaried(func::FuncOp func,
 
 FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
                                                         ArrayRef<bool> active) {
-  std::string mask;
-  for (bool a : active)
-    mask += a ? '1' : '0';
+  std::string mask = ad::detail::getMask(active);
   unsigned id = activeSets.try_emplace(mask, activeSets.size()).first->second;
   auto [it, inserted] = derivatives.try_emplace({callee, id}, nullptr);
   if (!inserted) {
@@ -285,40 +287,7 @@ FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
       return failure();
     return it->second;
   }
-  if (callee.isExternal())
-    return callee.emitError("cannot differentiate '")
-           << callee.getName() << "': it has no body";
-  if (!callee.getBody().hasOneBlock())
-    return callee.emitError("cannot differentiate '")
-           << callee.getName() << "': it has several blocks";
-  std::function<bool(Type)> supported = [&](Type type) {
-    if (isa<FloatType, IntegerType, IndexType>(type))
-      return true;
-    if (auto tensor = dyn_cast<RankedTensorType>(type))
-      return supported(tensor.getElementType());
-    if (auto tuple = dyn_cast<TupleType>(type))
-      return llvm::all_of(tuple.getTypes(), supported);
-    return false;
-  };
-  WalkResult walk = callee.walk([&](Operation *op) {
-    auto check = [&](ValueRange values) {
-      for (Value v : values)
-        if (!supported(v.getType())) {
-          op->emitError("cannot differentiate a value of type ")
-              << v.getType() << " in reverse mode";
-          return false;
-        }
-      return true;
-    };
-    if (!check(op->getResults()))
-      return WalkResult::interrupt();
-    for (Region &region : op->getRegions())
-      for (Block &block : region)
-        if (!check(block.getArguments()))
-          return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  if (walk.wasInterrupted())
+  if (failed(ad::detail::checkDifferentiable(callee, "reverse")))
     return failure();
 
   FunctionType type = callee.getFunctionType();
@@ -356,8 +325,9 @@ FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
     return values;
   };
   if (failed(reverse.run(body, seedFn, reversed))) {
-    it->second = nullptr;
-    derivative.erase();
+    // The map may have grown while the callees were differentiated.
+    derivatives[{callee, id}] = nullptr;
+    symbols.erase(derivative);
     return failure();
   }
   Location loc = callee.getLoc();
@@ -450,14 +420,27 @@ LogicalResult ReverseBuilder::run(Block &block, SeedFn seeds,
     if (!primals.contains(value))
       primals.map(value, primal(value));
 
-  // The forward sweep: every primal value, and the residuals that loops
-  // keep for their reverse.
+  // The values whose cotangents can be nonzero: those that reach the
+  // output through operations other than stop_gradient.
   ArrayRef<UnaryForm::Node> nodes = unary.getNodes();
+  llvm::DenseSet<Value> reaching(nodes.back().inputs.begin(),
+                                 nodes.back().inputs.end());
+  for (const UnaryForm::Node &node : llvm::reverse(nodes.drop_back())) {
+    if (isa<StopGradientOp>(node.op) ||
+        llvm::none_of(node.op->getResults(),
+                      [&](Value r) { return reaching.contains(r); }))
+      continue;
+    reaching.insert(node.inputs.begin(), node.inputs.end());
+  }
+
+  // The forward sweep: every primal value, and the residuals that loops
+  // whose results reach the output keep for their reverse.
   for (const UnaryForm::Node &node : nodes.drop_back()) {
     Operation *op = node.op;
     auto loop = dyn_cast<lz::LoopOp>(op);
-    if (loop &&
-        llvm::any_of(op->getResults(), [&](Value r) { return isVaried(r); })) {
+    if (loop && llvm::any_of(op->getResults(), [&](Value r) {
+          return isVaried(r) && reaching.contains(r);
+        })) {
       if (failed(ad::detail::buildLoopForwardSweep(*this, loop)))
         return failure();
       continue;
@@ -630,18 +613,21 @@ LogicalResult ReverseExpansion::expand(Operation *op) {
       op->getAttrOfType<FlatSymbolRefAttr>("callee").getValue());
   OpBuilder builder(op);
   Location loc = op->getLoc();
-  auto operandsOf = [](auto transformOp) {
-    SmallVector<Value> operands(transformOp.getArgs());
-    llvm::append_range(operands, transformOp.getCaptures());
-    return operands;
-  };
-  // A result of the derivative, cast to the type the operation declares.
+  // A value cast to the type a function or the operation declares (they
+  // may differ in static sizes).
   auto castTo = [&](Value value, Type type) -> Value {
     if (value.getType() == type)
       return value;
     return tensor::CastOp::create(builder, loc, type, value);
   };
   FunctionType type = callee.getFunctionType();
+  auto operandsOf = [&](auto transformOp) {
+    SmallVector<Value> operands(transformOp.getArgs());
+    llvm::append_range(operands, transformOp.getCaptures());
+    for (auto [operand, input] : llvm::zip(operands, type.getInputs()))
+      operand = castTo(operand, input);
+    return operands;
+  };
 
   auto expandGradients = [&](auto grad, bool withValue) -> LogicalResult {
     SmallVector<Value> operands = operandsOf(grad);
@@ -750,9 +736,12 @@ LogicalResult ReverseExpansion::expand(Operation *op) {
     FailureOr<func::FuncOp> gradient = getGradientFunction(callee, loc);
     if (failed(gradient))
       return failure();
+    SmallVector<Value> operands = operandsOf(hessian);
+    unsigned numArgs = hessian.getArgs().size();
     auto jacobian = JacobianOp::create(
         builder, loc, hessian.getType(), gradient->getSymName(),
-        hessian.getArgs(), hessian.getCaptures(), "fwd");
+        ArrayRef(operands).take_front(numArgs),
+        ArrayRef(operands).drop_front(numArgs), "fwd");
     hessian.replaceAllUsesWith(jacobian.getResult());
     hessian.erase();
     return forward.expand(jacobian);
@@ -762,13 +751,15 @@ LogicalResult ReverseExpansion::expand(Operation *op) {
     FailureOr<func::FuncOp> gradient = getGradientFunction(callee, loc);
     if (failed(gradient))
       return failure();
-    SmallVector<Value> tangents = {hvp.getTangent()};
-    for (Value arg : hvp.getArgs().drop_front())
+    SmallVector<Value> operands = operandsOf(hvp);
+    ArrayRef<Value> args = ArrayRef(operands).take_front(hvp.getArgs().size());
+    SmallVector<Value> tangents = {castTo(hvp.getTangent(), type.getInput(0))};
+    for (Value arg : args.drop_front())
       tangents.push_back(ad::detail::buildZeros(builder, loc, arg));
     Type gradType = type.getInput(0);
-    auto jvp =
-        JvpOp::create(builder, loc, gradType, gradType, gradient->getSymName(),
-                      hvp.getArgs(), tangents, hvp.getCaptures());
+    auto jvp = JvpOp::create(builder, loc, gradType, gradType,
+                             gradient->getSymName(), args, tangents,
+                             ArrayRef(operands).drop_front(args.size()));
     hvp.replaceAllUsesWith(castTo(jvp.getTangent(), hvp.getType()));
     hvp.erase();
     return forward.expand(jvp);

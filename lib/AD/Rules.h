@@ -13,6 +13,7 @@
 #define LEIBNIZ_LIB_AD_RULES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -82,6 +83,20 @@ using ReverseRuleFn = mlir::LogicalResult (*)(mlir::Operation *,
 /// The forward and reverse rules, by operation name.
 llvm::StringMap<ForwardRuleFn> &getForwardRules();
 llvm::StringMap<ReverseRuleFn> &getReverseRules();
+
+/// The set of differentiated arguments as a string of 0s and 1s, as in the
+/// names of derivative functions.
+std::string getMask(llvm::ArrayRef<bool> active);
+
+/// Checks that `callee` can be differentiated: it has one block, and every
+/// value is a float, an integer, an index, a tensor of those or a tuple of
+/// those. Errors name `mode` ("forward" or "reverse").
+mlir::LogicalResult checkDifferentiable(mlir::func::FuncOp callee,
+                                        llvm::StringRef mode);
+
+/// The sizes of every dimension of `value`, a ranked tensor.
+llvm::SmallVector<mlir::Value> getSizes(mlir::OpBuilder &builder,
+                                        mlir::Location loc, mlir::Value value);
 
 /// Fills the table of reverse rules (VJPRules.cpp).
 void registerReverseRules();

@@ -55,15 +55,6 @@ OpBuilder atEndOf(MLIRContext *context, Block *block) {
   return builder;
 }
 
-/// The sizes of every dimension of `value`, a ranked tensor.
-SmallVector<Value> getSizes(OpBuilder &builder, Location loc, Value value) {
-  SmallVector<Value> sizes;
-  auto type = cast<RankedTensorType>(value.getType());
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    sizes.push_back(tensor::DimOp::create(builder, loc, value, i));
-  return sizes;
-}
-
 /// The sizes of the dynamic dimensions of `value`, a ranked tensor.
 SmallVector<Value> getDynamicSizes(OpBuilder &builder, Location loc,
                                    Value value) {
@@ -154,6 +145,96 @@ LogicalResult getVjp(Operation *op, ReverseBuilder &reverse) {
   reverse.addCotangent(
       get->getOpOperand(0),
       Cotangent::getSparse(indices, reverse.cotangent(get.getResult())));
+  return success();
+}
+
+/// tensor.extract is a read: a sparse contribution, as lz.get.
+LogicalResult extractVjp(Operation *op, ReverseBuilder &reverse) {
+  auto extract = cast<tensor::ExtractOp>(op);
+  SmallVector<Value> indices;
+  for (Value index : extract.getIndices())
+    indices.push_back(reverse.primal(index));
+  reverse.addCotangent(
+      extract->getOpOperand(0),
+      Cotangent::getSparse(indices, reverse.cotangent(extract.getResult())));
+  return success();
+}
+
+/// tensor.insert: the scalar's cotangent is the element of the result's,
+/// the destination's is the result's with that element zero.
+LogicalResult insertVjp(Operation *op, ReverseBuilder &reverse) {
+  auto insert = cast<tensor::InsertOp>(op);
+  OpBuilder &builder = reverse.getBuilder();
+  Location loc = op->getLoc();
+  Value cotangent = reverse.cotangent(insert.getResult());
+  SmallVector<Value> indices;
+  for (Value index : insert.getIndices())
+    indices.push_back(reverse.primal(index));
+  if (reverse.isVaried(insert.getScalar()))
+    reverse.addCotangent(
+        insert->getOpOperand(0),
+        tensor::ExtractOp::create(builder, loc, cotangent, indices));
+  if (reverse.isVaried(insert.getDest())) {
+    Type type = insert.getScalar().getType();
+    Value zero = arith::ConstantOp::create(builder, loc, type,
+                                           builder.getZeroAttr(type));
+    reverse.addCotangent(
+        insert->getOpOperand(1),
+        tensor::InsertOp::create(builder, loc, zero, cotangent, indices));
+  }
+  return success();
+}
+
+/// tensor.extract_slice: the slice's cotangent inserted into zeros.
+LogicalResult extractSliceVjp(Operation *op, ReverseBuilder &reverse) {
+  auto extract = cast<tensor::ExtractSliceOp>(op);
+  OpBuilder &builder = reverse.getBuilder();
+  Location loc = op->getLoc();
+  IRMapping mapping;
+  for (Value operand : op->getOperands())
+    mapping.map(operand, reverse.primal(operand));
+  Value zeros = reverse.zerosLike(loc, reverse.primal(extract.getSource()));
+  auto insert = tensor::InsertSliceOp::create(
+      builder, loc, reverse.cotangent(extract.getResult()), zeros,
+      extract.getMixedOffsets(), extract.getMixedSizes(),
+      extract.getMixedStrides());
+  // The offsets and sizes are values of the derivative program.
+  for (OpOperand &operand : insert->getOpOperands())
+    operand.set(mapping.lookupOrDefault(operand.get()));
+  reverse.addCotangent(extract->getOpOperand(0), insert.getResult());
+  return success();
+}
+
+/// tensor.insert_slice: the source's cotangent is the slice of the
+/// result's, the destination's is the result's with the slice zero.
+LogicalResult insertSliceVjp(Operation *op, ReverseBuilder &reverse) {
+  auto insert = cast<tensor::InsertSliceOp>(op);
+  OpBuilder &builder = reverse.getBuilder();
+  Location loc = op->getLoc();
+  Value cotangent = reverse.cotangent(insert.getResult());
+  IRMapping mapping;
+  for (Value operand : op->getOperands())
+    mapping.map(operand, reverse.primal(operand));
+  auto remap = [&](Operation *created) {
+    for (OpOperand &operand : created->getOpOperands())
+      operand.set(mapping.lookupOrDefault(operand.get()));
+  };
+  if (reverse.isVaried(insert.getSource())) {
+    auto slice = tensor::ExtractSliceOp::create(
+        builder, loc, insert.getSourceType(), cotangent,
+        insert.getMixedOffsets(), insert.getMixedSizes(),
+        insert.getMixedStrides());
+    remap(slice);
+    reverse.addCotangent(insert->getOpOperand(0), slice.getResult());
+  }
+  if (reverse.isVaried(insert.getDest())) {
+    Value zeros = reverse.zerosLike(loc, reverse.primal(insert.getSource()));
+    auto cleared = tensor::InsertSliceOp::create(
+        builder, loc, zeros, cotangent, insert.getMixedOffsets(),
+        insert.getMixedSizes(), insert.getMixedStrides());
+    remap(cleared);
+    reverse.addCotangent(insert->getOpOperand(1), cleared.getResult());
+  }
   return success();
 }
 
@@ -298,16 +379,20 @@ Cotangent reduceOverPoints(OpBuilder &builder, Location loc, ValueRange ranges,
   }
   for (const Cotangent::SparseTerm &term : cotangent.sparse) {
     SmallVector<Value> sizes = getDynamicSizes(builder, loc, primalValue);
-    Value accumulated =
-        createReduction(builder, loc, lz::AccumulateOp::getOperationName(),
-                        primalValue.getType(), ranges, sizes, block,
-                        [&](OpBuilder &, IRMapping &mapping) {
-                          SmallVector<Value> yields;
-                          for (Value index : term.indices)
-                            yields.push_back(mapping.lookupOrDefault(index));
-                          yields.push_back(mapping.lookupOrDefault(term.value));
-                          return yields;
-                        });
+    Value accumulated = createReduction(
+        builder, loc, lz::AccumulateOp::getOperationName(),
+        primalValue.getType(), ranges, sizes, block,
+        [&](OpBuilder &, IRMapping &mapping) {
+          SmallVector<Value> yields;
+          if (term.mask)
+            yields.push_back(mapping.lookupOrDefault(term.mask));
+          for (Value index : term.indices)
+            yields.push_back(mapping.lookupOrDefault(index));
+          yields.push_back(mapping.lookupOrDefault(term.value));
+          return yields;
+        });
+    if (term.mask)
+      cast<lz::AccumulateOp>(accumulated.getDefiningOp()).setMasked(true);
     total.dense = buildAdd(builder, loc, total.dense, accumulated);
   }
   for (auto &[index, element] : cotangent.elements) {
@@ -569,7 +654,7 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
         bool inside = llvm::any_of(term.indices, [&](Value index) {
           return isDefinedIn(index, *branch->block);
         });
-        if (inside)
+        if (inside || isa<RankedTensorType>(term.value.getType()))
           kept.sparse.push_back(term);
         else
           outputs.push_back(
@@ -603,9 +688,17 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
       }
       const Cotangent::SparseTerm &term =
           branches[output.branch]->context[output.captured].sparse[output.term];
-      yields[b].push_back(static_cast<int>(b) == output.branch
-                              ? term.value
-                              : buildZeros(inner, loc, term.value));
+      bool own = static_cast<int>(b) == output.branch;
+      Type type = term.value.getType();
+      yields[b].push_back(own ? term.value
+                              : arith::ConstantOp::create(
+                                    inner, loc, type, inner.getZeroAttr(type))
+                                    .getResult());
+      // A mask the branch computes passes out too (false from the other).
+      if (term.mask)
+        yields[b].push_back(
+            own ? term.mask
+                : arith::ConstantIntOp::create(inner, loc, 0, 1).getResult());
     }
   }
   SmallVector<Type> types;
@@ -625,16 +718,31 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
     OpBuilder inner = OpBuilder::atBlockEnd(&target);
     scf::YieldOp::create(inner, loc, yields[b]);
   }
-  for (auto [i, output] : llvm::enumerate(outputs)) {
-    Value value = newIf.getResult(i);
+  // A sparse term counts only where its branch ran: its indices need not
+  // be valid elsewhere (a read guarded by the condition).
+  Value condition = reverse.primal(ifOp.getCondition());
+  Value otherwise;
+  unsigned next = 0;
+  for (const Output &output : outputs) {
+    Value value = newIf.getResult(next++);
     if (output.branch < 0) {
       reverse.addCaptureCotangent(output.captured, Cotangent(value));
       continue;
     }
     const Cotangent::SparseTerm &term =
         branches[output.branch]->context[output.captured].sparse[output.term];
-    reverse.addCaptureCotangent(output.captured,
-                                Cotangent::getSparse(term.indices, value));
+    Value mask = condition;
+    if (output.branch == 1) {
+      if (!otherwise) {
+        Value one = arith::ConstantIntOp::create(builder, loc, 1, 1);
+        otherwise = arith::XOrIOp::create(builder, loc, condition, one);
+      }
+      mask = otherwise;
+    }
+    if (term.mask)
+      mask = arith::AndIOp::create(builder, loc, mask, newIf.getResult(next++));
+    reverse.addCaptureCotangent(
+        output.captured, Cotangent::getSparse(term.indices, value, mask));
   }
   return success();
 }
@@ -889,6 +997,10 @@ void ad::detail::registerReverseRules() {
   add<arith::ExtFOp>(castVjp);
   add<arith::TruncFOp>(castVjp);
   add<tensor::CastOp>(castVjp);
+  add<tensor::ExtractOp>(extractVjp);
+  add<tensor::InsertOp>(insertVjp);
+  add<tensor::ExtractSliceOp>(extractSliceVjp);
+  add<tensor::InsertSliceOp>(insertSliceVjp);
   add<math::FloorOp>(zeroVjp);
   add<math::CeilOp>(zeroVjp);
   add<math::RoundOp>(zeroVjp);

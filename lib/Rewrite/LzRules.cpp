@@ -1054,7 +1054,8 @@ LogicalResult forIdentity(Operation *op, PatternRewriter &rewriter) {
     return failure();
   Block &body = forOp.getBody().front();
   auto get = dyn_cast<lz::GetOp>(&body.front());
-  if (!get || forOp.getYield().getOperand(0) != get.getResult() ||
+  if (!get || body.getOperations().size() != 2 ||
+      forOp.getYield().getOperand(0) != get.getResult() ||
       get.getIndices() != ValueRange(body.getArguments()))
     return failure();
   Value tensor = get.getTensor();
@@ -1089,6 +1090,8 @@ LogicalResult accumulateToFor(Operation *op, PatternRewriter &rewriter) {
       return failure();
     targets.push_back(arg.getArgNumber());
   }
+  if (targets.empty())
+    return failure();
   ValueRange ranges = accumulate.getRanges();
   unsigned nextSize = 0;
   for (auto [d, target] : llvm::enumerate(targets)) {
@@ -1158,6 +1161,40 @@ bool isCostly(Value value, Block &block, llvm::DenseMap<Value, bool> &memo) {
   return costly;
 }
 
+/// Whether the shape of `value`, a tensor, is known to be given by values
+/// that `outside` accepts: a static shape, a traversal or fill over such
+/// sizes, an accumulation into such sizes, a reduction whose body yields
+/// such a tensor, a cast of one.
+bool hasShapeFrom(Value value, function_ref<bool(Value)> outside) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type)
+    return false;
+  if (type.hasStaticShape())
+    return true;
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return false;
+  if (auto forOp = dyn_cast<lz::ForOp>(def)) {
+    if (!llvm::all_of(forOp.getRanges(), outside))
+      return false;
+    if (type.getRank() == static_cast<int64_t>(forOp.getRanges().size()))
+      return true;
+    // The body yields tensors: their shape too.
+    unsigned index = cast<OpResult>(value).getResultNumber();
+    return hasShapeFrom(forOp.getYield().getOperand(index), outside);
+  }
+  if (auto fill = dyn_cast<lz::FillOp>(def))
+    return llvm::all_of(fill.getSizes(), outside);
+  if (auto accumulate = dyn_cast<lz::AccumulateOp>(def))
+    return llvm::all_of(accumulate.getSizes(), outside);
+  if (lz::isReductionOp(def))
+    return hasShapeFrom(
+        def->getRegion(0).front().getTerminator()->getOperand(0), outside);
+  if (auto cast = dyn_cast<tensor::CastOp>(def))
+    return hasShapeFrom(cast.getSource(), outside);
+  return false;
+}
+
 /// `sum i. (accumulate j. (idx, e))` is `accumulate i, j. (idx, e)`: one
 /// accumulation over the product of the spaces, instead of a tensor per
 /// point, when the accumulation's sizes do not depend on `i` and its ranges
@@ -1213,8 +1250,9 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
     if (outside(value) || isa<BlockArgument>(value) ||
         !isCostly(value, body, memo))
       continue;
-    if (!isa<FloatType, IntegerType, IndexType, RankedTensorType>(
-            value.getType()))
+    // Scalars, and tensors whose shape does not depend on the point.
+    if (!isa<FloatType, IntegerType, IndexType>(value.getType()) &&
+        !hasShapeFrom(value, outside))
       return failure();
     stored.push_back(value);
   }
@@ -1320,7 +1358,8 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
 /// fused stay equal.
 LogicalResult forFusion(Operation *op, PatternRewriter &rewriter) {
   auto later = dyn_cast<lz::ForOp>(op);
-  if (!later || !isa<func::FuncOp>(later->getParentOp()))
+  if (!later || !isa<func::FuncOp>(later->getParentOp()) ||
+      !isMemoryEffectFree(later))
     return failure();
   llvm::SetVector<Value> used(later->getOperands().begin(),
                               later->getOperands().end());
@@ -1330,7 +1369,7 @@ LogicalResult forFusion(Operation *op, PatternRewriter &rewriter) {
     auto earlier = dyn_cast<lz::ForOp>(prev);
     bool usesPrev = llvm::any_of(prev->getResults(),
                                  [&](Value v) { return used.contains(v); });
-    if (earlier && !usesPrev &&
+    if (earlier && !usesPrev && isMemoryEffectFree(earlier) &&
         earlier.getRanges().size() == later.getRanges().size() &&
         llvm::all_of(llvm::zip(earlier.getRanges(), later.getRanges()),
                      [](auto pair) {

@@ -98,6 +98,10 @@ struct Cotangent {
   struct SparseTerm {
     llvm::SmallVector<mlir::Value> indices;
     mlir::Value value;
+    /// An i1 without which the term adds nothing (null: always), and where
+    /// it is false the indices need not be valid: the condition of the
+    /// branch that read the tensor.
+    mlir::Value mask;
   };
 
   mlir::Value dense;
@@ -108,7 +112,8 @@ struct Cotangent {
 
   Cotangent() = default;
   explicit Cotangent(mlir::Value dense) : dense(dense) {}
-  static Cotangent getSparse(mlir::ValueRange indices, mlir::Value value);
+  static Cotangent getSparse(mlir::ValueRange indices, mlir::Value value,
+                             mlir::Value mask = nullptr);
   static Cotangent getElement(unsigned index, Cotangent element);
 
   bool isZero() const { return !dense && sparse.empty() && elements.empty(); }
