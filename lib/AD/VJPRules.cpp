@@ -136,27 +136,15 @@ LogicalResult identityVjp(Operation *op, ReverseBuilder &reverse) {
 LogicalResult zeroVjp(Operation *, ReverseBuilder &) { return success(); }
 
 /// A read's transpose adds the cotangent at the read's indices: a sparse
-/// contribution, accumulated where it leaves its scope.
-LogicalResult getVjp(Operation *op, ReverseBuilder &reverse) {
-  auto get = cast<lz::GetOp>(op);
+/// contribution, accumulated where it leaves its scope. For lz.get and
+/// tensor.extract, whose operands are the tensor and the indices.
+LogicalResult readVjp(Operation *op, ReverseBuilder &reverse) {
   SmallVector<Value> indices;
-  for (Value index : get.getIndices())
+  for (Value index : op->getOperands().drop_front())
     indices.push_back(reverse.primal(index));
   reverse.addCotangent(
-      get->getOpOperand(0),
-      Cotangent::getSparse(indices, reverse.cotangent(get.getResult())));
-  return success();
-}
-
-/// tensor.extract is a read: a sparse contribution, as lz.get.
-LogicalResult extractVjp(Operation *op, ReverseBuilder &reverse) {
-  auto extract = cast<tensor::ExtractOp>(op);
-  SmallVector<Value> indices;
-  for (Value index : extract.getIndices())
-    indices.push_back(reverse.primal(index));
-  reverse.addCotangent(
-      extract->getOpOperand(0),
-      Cotangent::getSparse(indices, reverse.cotangent(extract.getResult())));
+      op->getOpOperand(0),
+      Cotangent::getSparse(indices, reverse.cotangent(op->getResult(0))));
   return success();
 }
 
@@ -997,7 +985,7 @@ void ad::detail::registerReverseRules() {
   add<arith::ExtFOp>(castVjp);
   add<arith::TruncFOp>(castVjp);
   add<tensor::CastOp>(castVjp);
-  add<tensor::ExtractOp>(extractVjp);
+  add<tensor::ExtractOp>(readVjp);
   add<tensor::InsertOp>(insertVjp);
   add<tensor::ExtractSliceOp>(extractSliceVjp);
   add<tensor::InsertSliceOp>(insertSliceVjp);
@@ -1005,7 +993,7 @@ void ad::detail::registerReverseRules() {
   add<math::CeilOp>(zeroVjp);
   add<math::RoundOp>(zeroVjp);
   add<math::TruncOp>(zeroVjp);
-  add<lz::GetOp>(getVjp);
+  add<lz::GetOp>(readVjp);
   add<lz::FillOp>(fillVjp);
   add<lz::MatmulOp>(productVjp);
   add<lz::BatchMatmulOp>(productVjp);
