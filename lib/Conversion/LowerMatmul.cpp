@@ -216,7 +216,9 @@ struct LowerMatmulPass
                        [](Type type) { return isa<MemRefType>(type); }))
         products.push_back(op);
     });
-    auto module = getOperation()->getParentOfType<ModuleOp>();
+    // A module pass: the BLAS declarations are added to the module, which
+    // passes on functions, running in parallel, must not change.
+    ModuleOp module = getOperation();
     for (Operation *op : products) {
       auto linalgOp = cast<linalg::LinalgOp>(op);
       // Only the plain products: no transposed or broadcast operands.

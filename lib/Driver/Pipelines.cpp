@@ -72,10 +72,9 @@ std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
   // parent's.
   bool blas = options.optLevel >= 3 && isBLASAvailable();
   // From -O1, the outermost parallel loops run on the thread pool.
-  pipeline += std::string("func.func(lz-lower-matmul{blas=") +
-              (blas ? "true" : "false") +
-              "},lz-linalg-to-loops{parallel=" + (optimize ? "true" : "false") +
-              "}),";
+  pipeline += std::string("lz-lower-matmul{blas=") + (blas ? "true" : "false") +
+              "},func.func(lz-linalg-to-loops{parallel=" +
+              (optimize ? "true" : "false") + "}),";
   if (optimize)
     pipeline += "lz-outline-parallel,canonicalize,cse,";
   // The LLVM dialect.

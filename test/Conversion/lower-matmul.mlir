@@ -1,5 +1,5 @@
-// RUN: leibniz-opt %s --pass-pipeline="builtin.module(func.func(lz-lower-matmul))" | FileCheck %s --check-prefix=LOOPS
-// RUN: leibniz-opt %s --pass-pipeline="builtin.module(func.func(lz-lower-matmul{blas=true}))" | FileCheck %s --check-prefix=BLAS
+// RUN: leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul)" | FileCheck %s --check-prefix=LOOPS
+// RUN: leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul{blas=true})" | FileCheck %s --check-prefix=BLAS
 
 // Without a BLAS, loops i, k, j, accumulating into C in k's order.
 // LOOPS-LABEL: func.func @product

@@ -124,7 +124,7 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
-def LowerMatmul : Pass<"lz-lower-matmul", "mlir::func::FuncOp"> {
+def LowerMatmul : Pass<"lz-lower-matmul", "mlir::ModuleOp"> {
   let summary = "Lowers matrix products on buffers to loops in the "
                 "cache-friendly order or to calls of BLAS";
   let description = [{
