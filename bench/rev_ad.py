@@ -7,8 +7,9 @@ For every function of bench/rev-ad.lz: the run time of the function and of
 its reverse-mode gradient (with respect to every float argument), both
 compiled at -O2 (`leibniz compile`) and called through the C interface, and
 the time of the same gradient by PyTorch's CPU autograd (forward and
-backward), all with the same number of threads (default 1) and in the same
-run. The gradients must agree with PyTorch's to 1e-8 (relative). Writes
+backward) and, for the dot product, least squares and the MLP, by the
+hand-written C++ of bench/rev_ad_baseline.cpp (compiled at -O2), all with
+the same number of threads (default 1) and in the same run. The gradients must agree with PyTorch's to 1e-8 (relative). Writes
 the table into docs/benchmarks.md and bench/benchmarks.md.in between the
 rev-ad markers.
 """
@@ -111,6 +112,33 @@ def cases(torch):
     ]
 
 
+def baseline_gradient(lib, entry, inputs):
+    """The hand-written gradient of `entry`, or None where there is none."""
+    p = ctypes.c_void_p
+    def ptr(a):
+        return a.ctypes.data_as(p)
+    if entry == "dot2":
+        x, y = inputs
+        gx, gy = np.empty_like(x), np.empty_like(y)
+        lib.dot_grad(ptr(x), ptr(y), ctypes.c_int64(x.size), ptr(gx), ptr(gy))
+        return [gx, gy]
+    if entry == "lsq":
+        w, X, y = inputs
+        gw, gX, gy = np.empty_like(w), np.empty_like(X), np.empty_like(y)
+        lib.lsq_grad(ptr(w), ptr(X), ptr(y), ctypes.c_int64(X.shape[0]),
+                     ctypes.c_int64(X.shape[1]), ptr(gw), ptr(gX), ptr(gy))
+        return [gw, gX, gy]
+    if entry == "mlp_loss":
+        X, W1, b1, W2, T = inputs
+        gW1, gb1, gW2 = np.empty_like(W1), np.empty_like(b1), np.empty_like(W2)
+        lib.mlp_grad(ptr(X), ptr(W1), ptr(b1), ptr(W2), ptr(T),
+                     *[ctypes.c_int64(s) for s in (X.shape[0], X.shape[1],
+                                                   W1.shape[1], W2.shape[1])],
+                     ptr(gW1), ptr(gb1), ptr(gW2))
+        return [gW1, gb1, gW2]
+    return None
+
+
 def torch_descent(torch, x0, a, lr, steps):
     x = x0
     for _ in range(steps):
@@ -145,6 +173,10 @@ def main():
     run([leibniz, "compile", "-O2", str(SOURCE), "-o", str(path),
          "--export", exports])
     lib = Library(path)
+    baseline_path = OUT / "librevadbaseline.so"
+    run(["c++", "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-o",
+         str(baseline_path), str(ROOT / "bench" / "rev_ad_baseline.cpp")])
+    baseline = ctypes.CDLL(str(baseline_path))
 
     rows = []
     rng = np.random.default_rng(0)
@@ -183,6 +215,17 @@ def main():
         row = [title, size, seconds(t_primal), seconds(t_grad),
                f"{t_grad / t_primal:.1f}", seconds(t_torch),
                f"{t_torch / t_grad:.1f}×"]
+        hand = baseline_gradient(baseline, entry, inputs)
+        if hand is None:
+            row += ["", ""]
+        else:
+            for a, b in zip(ours, hand):
+                if not np.allclose(a, b, rtol=1e-10, atol=1e-12):
+                    sys.exit(f"bench: the gradient of {entry} differs from "
+                             "the hand-written one")
+            t_hand = best_time(lambda: baseline_gradient(baseline, entry,
+                                                         inputs))
+            row += [seconds(t_hand), f"{t_grad / t_hand:.1f}"]
         rows.append(row)
         print(" | ".join(row), flush=True)
 
@@ -204,7 +247,8 @@ def main():
                            fields[2].split()[1]])
 
     header = ["gradient", "size", "primal", "gradient", "gradient / primal",
-              "PyTorch autograd", "Leibniz speedup"]
+              "PyTorch autograd", "Leibniz speedup", "hand-written C++",
+              "Leibniz / C++"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", "| gradient | size | primal ops | gradient ops | ops / primal |",
