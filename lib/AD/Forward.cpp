@@ -129,6 +129,21 @@ SmallVector<Value> ad::detail::getSizes(OpBuilder &builder, Location loc,
   return sizes;
 }
 
+std::optional<func::FuncOp>
+ad::detail::DerivativeCache::lookup(func::FuncOp callee,
+                                    ArrayRef<bool> active) const {
+  auto it = derivatives.find({callee, getMask(active)});
+  if (it == derivatives.end())
+    return std::nullopt;
+  return it->second;
+}
+
+void ad::detail::DerivativeCache::set(func::FuncOp callee,
+                                      ArrayRef<bool> active,
+                                      func::FuncOp derivative) {
+  derivatives[{callee, getMask(active)}] = derivative;
+}
+
 std::string ad::detail::getMask(ArrayRef<bool> active) {
   std::string mask;
   for (bool a : active)
@@ -188,26 +203,22 @@ public:
 
 private:
   SymbolTable &symbols;
-  /// The derivative of each function for each set of active arguments.
-  llvm::DenseMap<std::pair<Operation *, unsigned>, func::FuncOp> derivatives;
-  /// The bits of the key above: the active set as a string.
-  llvm::StringMap<unsigned> activeSets;
+  ad::detail::DerivativeCache derivatives;
 };
 
 } // namespace leibniz::ad
 
 FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
                                                         ArrayRef<bool> active) {
-  std::string mask = ad::detail::getMask(active);
-  unsigned id = activeSets.try_emplace(mask, activeSets.size()).first->second;
-  auto [it, inserted] = derivatives.try_emplace({callee, id}, nullptr);
   // A derivative that is being built (for a recursive call) is known; a
   // null one failed.
-  if (!inserted) {
-    if (!it->second)
+  if (std::optional<func::FuncOp> known = derivatives.lookup(callee, active)) {
+    if (!*known)
       return failure();
-    return it->second;
+    return *known;
   }
+  derivatives.set(callee, active, nullptr);
+  std::string mask = ad::detail::getMask(active);
   if (failed(ad::detail::checkDifferentiable(callee, "forward")))
     return failure();
 
@@ -226,7 +237,7 @@ FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
       FunctionType::get(callee.getContext(), inputs, results));
   derivative.setPrivate();
   symbols.insert(derivative);
-  it->second = derivative;
+  derivatives.set(callee, active, derivative);
 
   Block &body = callee.getBody().front();
   Block *entry = derivative.addEntryBlock();

@@ -221,8 +221,7 @@ public:
 
 private:
   SymbolTable &symbols;
-  llvm::DenseMap<std::pair<Operation *, unsigned>, func::FuncOp> derivatives;
-  llvm::StringMap<unsigned> activeSets;
+  ad::detail::DerivativeCache derivatives;
   /// The varied values of every derivative, which must outlive it.
   std::vector<std::unique_ptr<llvm::DenseSet<Value>>> variedSets;
 };
@@ -279,14 +278,15 @@ std::unique_ptr<llvm::DenseSet<Value>> computeVaried(func::FuncOp func,
 
 FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
                                                         ArrayRef<bool> active) {
-  std::string mask = ad::detail::getMask(active);
-  unsigned id = activeSets.try_emplace(mask, activeSets.size()).first->second;
-  auto [it, inserted] = derivatives.try_emplace({callee, id}, nullptr);
-  if (!inserted) {
-    if (!it->second)
+  // A derivative that is being built (for a recursive call) is known; a
+  // null one failed.
+  if (std::optional<func::FuncOp> known = derivatives.lookup(callee, active)) {
+    if (!*known)
       return failure();
-    return it->second;
+    return *known;
   }
+  derivatives.set(callee, active, nullptr);
+  std::string mask = ad::detail::getMask(active);
   if (failed(ad::detail::checkDifferentiable(callee, "reverse")))
     return failure();
 
@@ -306,7 +306,7 @@ FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
       FunctionType::get(callee.getContext(), inputs, results));
   derivative.setPrivate();
   symbols.insert(derivative);
-  it->second = derivative;
+  derivatives.set(callee, active, derivative);
 
   variedSets.push_back(computeVaried(callee, active));
   Block &body = callee.getBody().front();
@@ -325,8 +325,7 @@ FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
     return values;
   };
   if (failed(reverse.run(body, seedFn, reversed))) {
-    // The map may have grown while the callees were differentiated.
-    derivatives[{callee, id}] = nullptr;
+    derivatives.set(callee, active, nullptr);
     symbols.erase(derivative);
     return failure();
   }

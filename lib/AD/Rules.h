@@ -17,6 +17,10 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <map>
+#include <optional>
+#include <string>
+
 namespace leibniz::ad {
 
 class ForwardBuilder;
@@ -93,6 +97,22 @@ std::string getMask(llvm::ArrayRef<bool> active);
 /// those. Errors name `mode` ("forward" or "reverse").
 mlir::LogicalResult checkDifferentiable(mlir::func::FuncOp callee,
                                         llvm::StringRef mode);
+
+/// The derivative functions that a transformation created, by function and
+/// set of differentiated arguments.
+class DerivativeCache {
+public:
+  /// The derivative of `callee` for `active` if one was begun: the
+  /// function, or null where it failed; std::nullopt where none was.
+  std::optional<mlir::func::FuncOp> lookup(mlir::func::FuncOp callee,
+                                           llvm::ArrayRef<bool> active) const;
+  void set(mlir::func::FuncOp callee, llvm::ArrayRef<bool> active,
+           mlir::func::FuncOp derivative);
+
+private:
+  std::map<std::pair<mlir::Operation *, std::string>, mlir::func::FuncOp>
+      derivatives;
+};
 
 /// The sizes of every dimension of `value`, a ranked tensor.
 llvm::SmallVector<mlir::Value> getSizes(mlir::OpBuilder &builder,
