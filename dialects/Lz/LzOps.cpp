@@ -27,6 +27,44 @@ bool leibniz::lz::isReductionOp(Operation *op) {
   return isa<SumOp, ProdOp, MaxOp, MinOp>(op);
 }
 
+void leibniz::lz::getTupleLeafTypes(Type type,
+                                    SmallVectorImpl<Type> &leaves) {
+  auto tuple = dyn_cast<TupleType>(type);
+  if (!tuple) {
+    leaves.push_back(type);
+    return;
+  }
+  for (Type element : tuple.getTypes())
+    getTupleLeafTypes(element, leaves);
+}
+
+void leibniz::lz::buildTupleLeaves(OpBuilder &builder, Location loc,
+                                   Value value,
+                                   SmallVectorImpl<Value> &leaves) {
+  auto tuple = dyn_cast<TupleType>(value.getType());
+  if (!tuple) {
+    leaves.push_back(value);
+    return;
+  }
+  for (unsigned i = 0; i < tuple.size(); ++i)
+    buildTupleLeaves(builder, loc, ProjOp::create(builder, loc, value, i),
+                     leaves);
+}
+
+Value leibniz::lz::buildTupleFromLeaves(OpBuilder &builder, Location loc,
+                                        Type type, ValueRange &leaves) {
+  auto tuple = dyn_cast<TupleType>(type);
+  if (!tuple) {
+    Value leaf = leaves.front();
+    leaves = leaves.drop_front();
+    return leaf;
+  }
+  SmallVector<Value> elements;
+  for (Type element : tuple.getTypes())
+    elements.push_back(buildTupleFromLeaves(builder, loc, element, leaves));
+  return TupleOp::create(builder, loc, elements);
+}
+
 Type leibniz::lz::getScopeElementType(RankedTensorType resultType,
                                       unsigned numIndices) {
   if (resultType.getRank() < numIndices)

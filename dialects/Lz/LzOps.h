@@ -46,6 +46,22 @@ mlir::Type getScopeElementType(mlir::RankedTensorType resultType,
 mlir::TypedAttr getReductionIdentity(mlir::Operation *op,
                                      mlir::Type elementType);
 
+/// The leaves of a (nested) tuple type, in order; a type that is not a
+/// tuple is its own leaf.
+void getTupleLeafTypes(mlir::Type type,
+                       llvm::SmallVectorImpl<mlir::Type> &leaves);
+
+/// The leaves of `value`, projected out of its (nested) tuples in order; a
+/// value that is not a tuple is its own leaf.
+void buildTupleLeaves(mlir::OpBuilder &builder, mlir::Location loc,
+                      mlir::Value value,
+                      llvm::SmallVectorImpl<mlir::Value> &leaves);
+
+/// Rebuilds a value of type `type` from the front of `leaves`, which it
+/// consumes; the inverse of `buildTupleLeaves`.
+mlir::Value buildTupleFromLeaves(mlir::OpBuilder &builder, mlir::Location loc,
+                                 mlir::Type type, mlir::ValueRange &leaves);
+
 } // namespace leibniz::lz
 
 #endif // LEIBNIZ_DIALECT_LZ_LZOPS_H

@@ -274,6 +274,56 @@ std::unique_ptr<llvm::DenseSet<Value>> computeVaried(func::FuncOp func,
   return varied;
 }
 
+/// Rewrites each counted loop of `func` whose state holds tuples into a
+/// loop over the tuples' leaves, which the body rebuilds into tuples: the
+/// forward sweep then keeps one stack per leaf. The rewrite preserves the
+/// function's meaning, and `tuple-proj` removes the tuples it builds.
+void flattenLoopStates(func::FuncOp func) {
+  SmallVector<lz::LoopOp> loops;
+  func.walk([&](lz::LoopOp loop) {
+    if (loop.isCounted() && llvm::any_of(loop.getInits(), [](Value init) {
+          return isa<TupleType>(init.getType());
+        }))
+      loops.push_back(loop);
+  });
+  // Inner loops come first; rewriting one leaves its enclosing loop intact.
+  for (lz::LoopOp loop : loops) {
+    OpBuilder builder(loop);
+    Location loc = loop.getLoc();
+    SmallVector<Value> inits;
+    for (Value init : loop.getInits())
+      lz::buildTupleLeaves(builder, loc, init, inits);
+    SmallVector<Type> types;
+    for (Value init : inits)
+      types.push_back(init.getType());
+    auto newLoop =
+        lz::LoopOp::create(builder, loc, types, loop.getCount(), inits);
+    Block &body = loop.getBody().front();
+    Block *newBody = builder.createBlock(&newLoop.getBody());
+    body.getArgument(0).replaceAllUsesWith(
+        newBody->addArgument(builder.getIndexType(), loc));
+    for (Type type : types)
+      newBody->addArgument(type, loc);
+    ValueRange leaves = newBody->getArguments().drop_front();
+    for (BlockArgument arg : body.getArguments().drop_front())
+      arg.replaceAllUsesWith(
+          lz::buildTupleFromLeaves(builder, loc, arg.getType(), leaves));
+    newBody->getOperations().splice(newBody->end(), body.getOperations());
+    lz::YieldOp yield = newLoop.getYield();
+    builder.setInsertionPoint(yield);
+    SmallVector<Value> next;
+    for (Value value : yield.getValues())
+      lz::buildTupleLeaves(builder, loc, value, next);
+    yield->setOperands(next);
+    builder.setInsertionPointAfter(newLoop);
+    ValueRange results = newLoop.getResults();
+    for (Value result : loop.getResults())
+      result.replaceAllUsesWith(
+          lz::buildTupleFromLeaves(builder, loc, result.getType(), results));
+    loop.erase();
+  }
+}
+
 } // namespace
 
 FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
@@ -308,6 +358,7 @@ FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
   symbols.insert(derivative);
   derivatives.set(callee, active, derivative);
 
+  flattenLoopStates(callee);
   variedSets.push_back(computeVaried(callee, active));
   Block &body = callee.getBody().front();
   Block *entry = derivative.addEntryBlock();

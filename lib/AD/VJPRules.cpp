@@ -792,10 +792,6 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
         "reverse mode cannot differentiate a 'while' loop, whose number of "
         "steps depends on its state; differentiate the solution implicitly "
         "with argmin, root or fixed_point, or use a counted loop");
-  for (Value init : loop.getInits())
-    if (isa<TupleType>(init.getType()))
-      return op->emitError("reverse mode does not support loops whose state "
-                           "holds tuples yet");
   OpBuilder &builder = reverse.getBuilder();
   // No step for a count below 1; the stacks are sized by the clamped count.
   Value zero = arith::ConstantIndexOp::create(builder, loc, 0);

@@ -28,12 +28,7 @@ using namespace leibniz;
 
 void leibniz::conversion::flattenTupleType(Type type,
                                            SmallVectorImpl<Type> &leaves) {
-  if (auto tuple = dyn_cast<TupleType>(type)) {
-    for (Type element : tuple.getTypes())
-      flattenTupleType(element, leaves);
-    return;
-  }
-  leaves.push_back(type);
+  lz::getTupleLeafTypes(type, leaves);
 }
 
 namespace {
@@ -41,34 +36,8 @@ namespace {
 /// The number of leaves of a type.
 unsigned countLeaves(Type type) {
   SmallVector<Type> leaves;
-  conversion::flattenTupleType(type, leaves);
+  lz::getTupleLeafTypes(type, leaves);
   return leaves.size();
-}
-
-/// Rebuilds a value of tuple type `type` from its leaves, consuming them.
-Value buildTuple(OpBuilder &b, Location loc, Type type, ValueRange &leaves) {
-  auto tuple = dyn_cast<TupleType>(type);
-  if (!tuple) {
-    Value leaf = leaves.front();
-    leaves = leaves.drop_front();
-    return leaf;
-  }
-  SmallVector<Value> elements;
-  for (Type element : tuple.getTypes())
-    elements.push_back(buildTuple(b, loc, element, leaves));
-  return lz::TupleOp::create(b, loc, elements);
-}
-
-/// The leaves of a value of tuple type.
-void extractLeaves(OpBuilder &b, Location loc, Value value,
-                   SmallVectorImpl<Value> &leaves) {
-  auto tuple = dyn_cast<TupleType>(value.getType());
-  if (!tuple) {
-    leaves.push_back(value);
-    return;
-  }
-  for (unsigned i = 0; i < tuple.size(); ++i)
-    extractLeaves(b, loc, lz::ProjOp::create(b, loc, value, i), leaves);
 }
 
 class TupleTypeConverter : public TypeConverter {
@@ -83,7 +52,7 @@ public:
         [](OpBuilder &b, Type type, ValueRange inputs, Location loc) -> Value {
           if (!isa<TupleType>(type))
             return Value();
-          return buildTuple(b, loc, type, inputs);
+          return lz::buildTupleFromLeaves(b, loc, type, inputs);
         });
     addTargetMaterialization([](OpBuilder &b, TypeRange types,
                                 ValueRange inputs, Location loc,
@@ -91,7 +60,7 @@ public:
       if (inputs.size() != 1 || !isa<TupleType>(inputs[0].getType()))
         return {};
       SmallVector<Value> leaves;
-      extractLeaves(b, loc, inputs[0], leaves);
+      lz::buildTupleLeaves(b, loc, inputs[0], leaves);
       return leaves;
     });
   }

@@ -52,22 +52,6 @@ func.func @g(%x: tensor<3x2xf64>) -> tensor<3x2xf64> {
 
 // -----
 
-func.func @f(%x: f64, %n: index) -> f64 {
-  %t = lz.tuple(%x, %x : f64, f64)
-  // expected-error @+1 {{reverse mode does not support loops whose state holds tuples yet}}
-  %r = lz.loop %i < %n iter_args(%s = %t) : tuple<f64, f64> {
-    lz.yield %s : tuple<f64, f64>
-  }
-  %p = lz.proj %r[0] : tuple<f64, f64>
-  return %p : f64
-}
-func.func @g(%x: f64, %n: index) -> f64 {
-  %d = ad.grad @f(%x, %n) {wrt = array<i64: 0>} : (f64, index) -> f64
-  return %d : f64
-}
-
-// -----
-
 // expected-error @+1 {{cannot differentiate 'f': it has no body}}
 func.func private @f(%x: f64) -> f64
 func.func @g(%x: f64) -> f64 {

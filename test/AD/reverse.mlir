@@ -69,3 +69,36 @@ func.func @scalar_tensor() -> tensor<f64> {
   %d = ad.grad @cube0(%c) {wrt = array<i64: 0>} : (tensor<f64>) -> tensor<f64>
   return %d : tensor<f64>
 }
+
+// A loop whose state holds a tuple keeps one stack per leaf: the loop is
+// rewritten over the leaves first. Two steps of (p, q) -> (p q, q + p)
+// from (x, x) give p + q = 2 x^3 + x^2 + 2 x, whose derivative at 0.5 is
+// 6 x^2 + 2 x + 2 = 4.5.
+// RUN: leibniz-opt %s --ad-reverse --lz-interpret='entry=tupled args=0.5' -o /dev/null | FileCheck %s --check-prefix=TUPLED
+// RUN: leibniz-opt %s --ad-reverse --lz-rewrite=rev-ad-opt --lz-interpret='entry=tupled args=0.5' -o /dev/null | FileCheck %s --check-prefix=TUPLED
+// RUN: leibniz-opt %s --ad-reverse | FileCheck %s --check-prefix=LEAVES
+// TUPLED: 4.5
+// LEAVES-LABEL: func.func @pairs(
+// LEAVES: lz.loop %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) : f64, f64 {
+// LEAVES-LABEL: func.func private @pairs__vjp_1(
+// LEAVES: lz.loop %{{.*}} iter_args({{.*}}) : f64, f64, tensor<?xf64>, tensor<?xf64> {
+func.func @pairs(%x: f64) -> f64 {
+  %c2 = arith.constant 2 : index
+  %t = lz.tuple(%x, %x : f64, f64)
+  %r = lz.loop %i < %c2 iter_args(%s = %t) : tuple<f64, f64> {
+    %p = lz.proj %s[0] : tuple<f64, f64>
+    %q = lz.proj %s[1] : tuple<f64, f64>
+    %pq = arith.mulf %p, %q : f64
+    %qp = arith.addf %q, %p : f64
+    %n = lz.tuple(%pq, %qp : f64, f64)
+    lz.yield %n : tuple<f64, f64>
+  }
+  %a = lz.proj %r[0] : tuple<f64, f64>
+  %b = lz.proj %r[1] : tuple<f64, f64>
+  %sum = arith.addf %a, %b : f64
+  return %sum : f64
+}
+func.func @tupled(%x: f64) -> f64 {
+  %d = ad.grad @pairs(%x) {wrt = array<i64: 0>} : (f64) -> f64
+  return %d : f64
+}
