@@ -1,10 +1,11 @@
 // Hand-written reverse-mode gradients of bench/rev-ad.lz's dot product,
-// least squares and MLP, the baseline of bench/rev_ad.py: plain loops in
+// least squares, MLP and Gaussian mixture model, the baseline of bench/rev_ad.py: plain loops in
 // C++, compiled at -O2 like the Leibniz code they are compared with, with
 // the loop orders a careful programmer would pick (rows contiguous). Each
 // computes the gradient with respect to the same arguments as the
 // corresponding `*_grad` definition, into buffers the caller provides.
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -95,6 +96,88 @@ void mlp_grad(const double *X, const double *W1, const double *b1,
       for (int64_t j = 0; j < h; ++j)
         g[j] += xv * dz[j];
     }
+  }
+}
+
+// The GMM objective of ADBench (bench/rev-ad.lz's `gmm`) with respect to
+// alphas, means and icf. Each component's Q = diag(exp(icf[:d])) + L, with
+// L's strictly lower part stored column by column in icf[d:]. Per point:
+// z = Q (x - mean), main = alpha + sum(icf[:d]) - |z|^2 / 2, and the
+// log-sum-exp over components weighs each component's reverse by its
+// softmax weight.
+void gmm_grad(const double *alphas, const double *means, const double *icf,
+              const double *x, double gamma, int64_t m, int64_t n, int64_t d,
+              int64_t k, double *galphas, double *gmeans, double *gicf) {
+  int64_t t = d * (d + 1) / 2;
+  std::vector<double> qdiag(k * d), sumq(k, 0.0), xc(k * d), z(k * d),
+      main(k), dz(d);
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < d; ++j) {
+      qdiag[c * d + j] = std::exp(icf[c * t + j]);
+      sumq[c] += icf[c * t + j];
+    }
+  for (int64_t c = 0; c < k; ++c)
+    galphas[c] = 0.0;
+  for (int64_t i = 0; i < k * d; ++i)
+    gmeans[i] = 0.0;
+  for (int64_t i = 0; i < k * t; ++i)
+    gicf[i] = 0.0;
+  for (int64_t p = 0; p < n; ++p) {
+    const double *xp = x + p * d;
+    double top = -INFINITY;
+    for (int64_t c = 0; c < k; ++c) {
+      const double *mu = means + c * d;
+      const double *l = icf + c * t + d;
+      double *e = &xc[c * d], *zc = &z[c * d];
+      for (int64_t j = 0; j < d; ++j) {
+        e[j] = xp[j] - mu[j];
+        zc[j] = qdiag[c * d + j] * e[j];
+      }
+      // Column q of L holds rows q + 1 .. d - 1.
+      for (int64_t q = 0, at = 0; q < d; ++q)
+        for (int64_t r = q + 1; r < d; ++r)
+          zc[r] += l[at++] * e[q];
+      double norm = 0.0;
+      for (int64_t j = 0; j < d; ++j)
+        norm += zc[j] * zc[j];
+      main[c] = alphas[c] + sumq[c] - 0.5 * norm;
+      top = std::fmax(top, main[c]);
+    }
+    double total = 0.0;
+    for (int64_t c = 0; c < k; ++c)
+      total += std::exp(main[c] - top);
+    for (int64_t c = 0; c < k; ++c) {
+      double w = std::exp(main[c] - top) / total;
+      const double *l = icf + c * t + d;
+      const double *e = &xc[c * d], *zc = &z[c * d];
+      double *gq = gicf + c * t, *gl = gicf + c * t + d, *gmu = gmeans + c * d;
+      galphas[c] += w;
+      for (int64_t j = 0; j < d; ++j) {
+        dz[j] = -w * zc[j];
+        gq[j] += w + dz[j] * e[j] * qdiag[c * d + j];
+        gmu[j] -= qdiag[c * d + j] * dz[j];
+      }
+      for (int64_t q = 0, at = 0; q < d; ++q)
+        for (int64_t r = q + 1; r < d; ++r, ++at) {
+          gl[at] += dz[r] * e[q];
+          gmu[q] -= l[at] * dz[r];
+        }
+    }
+  }
+  // - n logsumexp(alphas) and the Wishart prior.
+  double top = -INFINITY, total = 0.0;
+  for (int64_t c = 0; c < k; ++c)
+    top = std::fmax(top, alphas[c]);
+  for (int64_t c = 0; c < k; ++c)
+    total += std::exp(alphas[c] - top);
+  for (int64_t c = 0; c < k; ++c) {
+    galphas[c] -= double(n) * std::exp(alphas[c] - top) / total;
+    for (int64_t j = 0; j < d; ++j) {
+      double q = qdiag[c * d + j];
+      gicf[c * t + j] += gamma * gamma * q * q - double(m);
+    }
+    for (int64_t j = d; j < t; ++j)
+      gicf[c * t + j] += gamma * gamma * icf[c * t + j];
   }
 }
 }

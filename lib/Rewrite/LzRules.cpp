@@ -1350,15 +1350,17 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
-/// Two traversals over the same ranges in a function's body become one
-/// with the results of both, when the later one uses nothing of the earlier
-/// one and nothing defined between them (horizontal fusion): one pass over
-/// the points, whose bodies `cse` can then share. Traversals nested in
-/// scopes are left as they are, so that equal scopes in the bodies being
-/// fused stay equal.
-LogicalResult forFusion(Operation *op, PatternRewriter &rewriter) {
+/// Two traversals over the same ranges in one block become one with the
+/// results of both, when the later one uses nothing of the earlier one and
+/// nothing defined between them (horizontal fusion): one pass over the
+/// points, whose bodies `cse` can then share. `nested` selects the
+/// traversals of a scope's body rather than those of a function's body:
+/// fusing the outer ones first keeps equal scopes in the bodies being fused
+/// equal, so that `cse` merges them before their own traversals fuse.
+LogicalResult fuseTraversals(Operation *op, PatternRewriter &rewriter,
+                             bool nested) {
   auto later = dyn_cast<lz::ForOp>(op);
-  if (!later || !isa<func::FuncOp>(later->getParentOp()) ||
+  if (!later || isa<func::FuncOp>(later->getParentOp()) != !nested ||
       !isMemoryEffectFree(later))
     return failure();
   llvm::SetVector<Value> used(later->getOperands().begin(),
@@ -1408,6 +1410,14 @@ LogicalResult forFusion(Operation *op, PatternRewriter &rewriter) {
       return failure();
   }
   return failure();
+}
+
+LogicalResult forFusion(Operation *op, PatternRewriter &rewriter) {
+  return fuseTraversals(op, rewriter, /*nested=*/false);
+}
+
+LogicalResult nestedForFusion(Operation *op, PatternRewriter &rewriter) {
+  return fuseTraversals(op, rewriter, /*nested=*/true);
 }
 
 template <typename OpTy> LogicalResult isOp(Operation *op, PatternRewriter &) {
@@ -1510,6 +1520,10 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "for i. a; ...; for i. b -> for i. (a, b): horizontal fusion of "
       "traversals over the same ranges, the later using nothing between",
       forFusion);
+  add("nested-for-fusion",
+      "for-fusion of the traversals in a scope's body rather than a "
+      "function's",
+      nestedForFusion);
   add("accumulate-to-for",
       "accumulate i < n, k. (i, e) -> for i. sum k. e when n is the size: "
       "in real arithmetic (signed zeros, reassociation)",

@@ -287,7 +287,8 @@ const char *const kNamed[] = {
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
     "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
-    "normalize(for-fusion <+ cse <+ dce)",
+    "normalize(for-fusion <+ cse <+ dce) ; "
+    "normalize(nested-for-fusion <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 

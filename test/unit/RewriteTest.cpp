@@ -685,6 +685,37 @@ func.func @f(%x: tensor<?xf64>, %a: f64) -> (tensor<?xf64>, f64, tensor<?xf64>) 
   }
   return %t, %c, %u : tensor<?xf64>, f64, tensor<?xf64>
 })mlir"},
+    {"nested-for-fusion", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %a: f64) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %r = lz.for %i < %n : tensor<?xf64> {
+    %t = lz.for %j < %m : tensor<?xf64> {
+      %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+      %s = arith.mulf %e, %a : f64
+      lz.yield %s : f64
+    }
+    %b = lz.sum %j < %m : f64 {
+      %e = lz.get %t[%j] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %u = lz.for %j < %m : tensor<?xf64> {
+      %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+      %s = arith.subf %e, %a : f64
+      lz.yield %s : f64
+    }
+    %c = lz.sum %j < %m : f64 {
+      %e = lz.get %u[%j] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      lz.yield %f : f64
+    }
+    %v = arith.addf %b, %c : f64
+    lz.yield %v : f64
+  }
+  return %r : tensor<?xf64>
+})mlir"},
 };
 
 void PrintTo(const RuleCase &c, std::ostream *os) { *os << c.rule; }
