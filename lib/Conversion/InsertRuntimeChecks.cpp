@@ -11,6 +11,7 @@
 #include "leibniz/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
@@ -269,7 +270,7 @@ struct InsertRuntimeChecksPass
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<tensor::ExtractOp, tensor::ExtractSliceOp, tensor::GenerateOp,
-              tensor::EmptyOp, arith::DivSIOp, arith::DivUIOp, arith::RemSIOp,
+              tensor::EmptyOp, bufferization::AllocTensorOp, arith::DivSIOp, arith::DivUIOp, arith::RemSIOp,
               arith::RemUIOp, arith::FloorDivSIOp, arith::CeilDivSIOp,
               arith::CeilDivUIOp>(op))
         ops.push_back(op);
@@ -283,6 +284,8 @@ struct InsertRuntimeChecksPass
         checkSizes(checks, op, generate.getDynamicExtents());
       else if (auto empty = dyn_cast<tensor::EmptyOp>(op))
         checkSizes(checks, op, empty.getDynamicSizes());
+      else if (auto alloc = dyn_cast<bufferization::AllocTensorOp>(op))
+        checkSizes(checks, op, alloc.getDynamicSizes());
       else
         checkDivision(checks, op,
                       isa<arith::DivSIOp, arith::RemSIOp, arith::FloorDivSIOp,

@@ -16,6 +16,7 @@
 
 #include "Lz/LzOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -57,7 +58,10 @@ SmallVector<Value> getDynamicSizes(RankedTensorType type, ValueRange sizes) {
 /// An empty tensor of `type` with the given sizes of all dimensions.
 Value createEmpty(OpBuilder &b, Location loc, RankedTensorType type,
                   ValueRange sizes) {
-  return tensor::EmptyOp::create(b, loc, type, getDynamicSizes(type, sizes));
+  // Not tensor.empty, which CSE merges: the results of a traversal would
+  // then share one buffer, and bufferization would copy each of them.
+  return bufferization::AllocTensorOp::create(b, loc, type,
+                                              getDynamicSizes(type, sizes));
 }
 
 /// The indices of point `linear` of the iteration space `ranges` in C order.

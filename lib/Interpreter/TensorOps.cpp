@@ -10,6 +10,7 @@
 
 #include "EvaluationUtils.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <limits>
@@ -67,14 +68,29 @@ forEachSliceElement(Interpreter &interp, Operation *op,
   return success();
 }
 
-LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
+/// The contents of a new tensor: NaN for floats, 0 for integers.
+Scalar getUndefined(RankedTensorType type) {
   Scalar undefined;
-  if (isa<FloatType>(op.getType().getElementType()))
+  if (isa<FloatType>(type.getElementType()))
     undefined.f = std::numeric_limits<double>::quiet_NaN();
   else
     undefined.i = 0;
+  return undefined;
+}
+
+LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
   return evaluateSplat(interp, op, op.getType(), op.getDynamicSizes(),
-                       undefined);
+                       getUndefined(op.getType()));
+}
+
+/// bufferization.alloc_tensor, which the lowering of scopes creates: a new
+/// tensor like tensor.empty.
+LogicalResult evaluateAllocTensor(Interpreter &interp,
+                                  bufferization::AllocTensorOp op) {
+  if (op.getCopy())
+    return op.emitOpError("with a copy is not supported by the interpreter");
+  return evaluateSplat(interp, op, op.getType(), op.getDynamicSizes(),
+                       getUndefined(op.getType()));
 }
 
 LogicalResult evaluateExtract(Interpreter &interp, tensor::ExtractOp op) {
@@ -294,6 +310,7 @@ LogicalResult leibniz::interp::insertSlice(Interpreter &interp,
 
 void leibniz::interp::registerTensorHandlers(OpHandlerRegistry &registry) {
   registry.add<tensor::EmptyOp>(evaluateEmpty);
+  registry.add<bufferization::AllocTensorOp>(evaluateAllocTensor);
   registry.add<tensor::ExtractOp>(evaluateExtract);
   registry.add<tensor::InsertOp>(evaluateInsert);
   registry.add<tensor::GenerateOp>(evaluateGenerate);

@@ -40,10 +40,12 @@ func.func @total(%A: tensor<?x?xf64>, %m: index, %n: index) -> f64 {
 
 // A traversal that yields sub-tensors inserts them as slices; reading a row
 // is a rank-reducing slice. The first point gives the shape of the result;
-// the others fill it in any order (scf.forall).
+// the others fill it in any order (scf.forall). The result is a
+// bufferization.alloc_tensor, which CSE does not merge with another
+// result's: two results sharing one empty tensor would each be copied.
 // CHECK-LABEL: func.func @rows
 // CHECK: tensor.extract_slice %arg0[%c0, 0] [1, %{{.*}}] [1, 1] : tensor<?x?xf64> to tensor<?xf64>
-// CHECK: tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf64>
+// CHECK: bufferization.alloc_tensor(%{{.*}}, %{{.*}}) : tensor<?x?xf64>
 // CHECK: %[[FIRST:.*]] = tensor.insert_slice
 // CHECK: scf.forall (%[[I:.*]]) = (%c1) to (%arg1) step (%c1) shared_outs(%[[OUT:.*]] = %[[FIRST]])
 // CHECK: scf.forall.in_parallel
