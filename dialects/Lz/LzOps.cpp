@@ -27,8 +27,7 @@ bool leibniz::lz::isReductionOp(Operation *op) {
   return isa<SumOp, ProdOp, MaxOp, MinOp>(op);
 }
 
-void leibniz::lz::getTupleLeafTypes(Type type,
-                                    SmallVectorImpl<Type> &leaves) {
+void leibniz::lz::getTupleLeafTypes(Type type, SmallVectorImpl<Type> &leaves) {
   auto tuple = dyn_cast<TupleType>(type);
   if (!tuple) {
     leaves.push_back(type);

@@ -151,6 +151,14 @@ std::string ad::detail::getMask(ArrayRef<bool> active) {
   return mask;
 }
 
+LogicalResult ad::detail::emitNoRule(Operation *op, StringRef mode) {
+  if (isa<ArgminOp, RootOp, FixedPointOp>(op))
+    return op->emitError("not supported yet: the implicit derivative of '")
+           << op->getName().stripDialect() << "' (" << mode << " mode)";
+  return op->emitError("cannot differentiate '")
+         << op->getName() << "' in " << mode << " mode";
+}
+
 LogicalResult ad::detail::checkDifferentiable(func::FuncOp callee,
                                               StringRef mode) {
   if (callee.isExternal())
@@ -313,8 +321,7 @@ LogicalResult ForwardBuilder::transformOp(Operation *op) {
   }
   auto rule = dyn_cast<DerivativeOpInterface>(op);
   if (!rule)
-    return op->emitError("cannot differentiate '")
-           << op->getName() << "' in forward mode";
+    return ad::detail::emitNoRule(op, "forward");
   // Operations with regions, and calls (which call the derivative), emit
   // their primal themselves.
   if (op->getNumRegions() == 0 && !isa<func::CallOp>(op))

@@ -6,6 +6,7 @@
 
 #include "leibniz/AD/Passes.h"
 #include "leibniz/AD/Forward.h"
+#include "leibniz/AD/Optimize.h"
 #include "leibniz/AD/Reverse.h"
 
 #include "Lz/LzDialect.h"
@@ -17,6 +18,7 @@
 
 namespace leibniz::ad {
 #define GEN_PASS_DEF_ADFORWARD
+#define GEN_PASS_DEF_ADMINIMIZE
 #define GEN_PASS_DEF_ADREVERSE
 #define GEN_PASS_DEF_ADPRINTUNARYFORM
 #include "leibniz/AD/Passes.h.inc"
@@ -38,6 +40,14 @@ struct ADReversePass : public leibniz::ad::impl::ADReverseBase<ADReversePass> {
     if (failed(leibniz::ad::expandDerivatives(getOperation(),
                                               /*forward=*/false,
                                               /*reverse=*/true)))
+      signalPassFailure();
+  }
+};
+
+struct ADMinimizePass
+    : public leibniz::ad::impl::ADMinimizeBase<ADMinimizePass> {
+  void runOnOperation() override {
+    if (failed(leibniz::ad::expandOptimizerLoops(getOperation())))
       signalPassFailure();
   }
 };

@@ -519,8 +519,7 @@ LogicalResult ReverseBuilder::run(Block &block, SeedFn seeds,
       continue;
     auto rule = dyn_cast<DerivativeOpInterface>(op);
     if (!rule)
-      return op->emitError("cannot differentiate '")
-             << op->getName() << "' in reverse mode";
+      return ad::detail::emitNoRule(op, "reverse");
     currentNode = n;
     if (failed(rule.vjp(*this)))
       return failure();

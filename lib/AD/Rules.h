@@ -92,6 +92,11 @@ llvm::StringMap<ReverseRuleFn> &getReverseRules();
 /// names of derivative functions.
 std::string getMask(llvm::ArrayRef<bool> active);
 
+/// The error for an operation without a derivative rule in `mode` ("forward"
+/// or "reverse"); the solves whose implicit derivatives are not built yet
+/// say so.
+mlir::LogicalResult emitNoRule(mlir::Operation *op, llvm::StringRef mode);
+
 /// Checks that `callee` can be differentiated: it has one block, and every
 /// value is a float, an integer, an index, a tensor of those or a tuple of
 /// those. Errors name `mode` ("forward" or "reverse").

@@ -270,9 +270,9 @@ struct InsertRuntimeChecksPass
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<tensor::ExtractOp, tensor::ExtractSliceOp, tensor::GenerateOp,
-              tensor::EmptyOp, bufferization::AllocTensorOp, arith::DivSIOp, arith::DivUIOp, arith::RemSIOp,
-              arith::RemUIOp, arith::FloorDivSIOp, arith::CeilDivSIOp,
-              arith::CeilDivUIOp>(op))
+              tensor::EmptyOp, bufferization::AllocTensorOp, arith::DivSIOp,
+              arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+              arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {

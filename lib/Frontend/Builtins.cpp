@@ -1609,6 +1609,12 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                                          gen.materialize(*steps),
                                          steps->type.scalar, ScalarKind::I64));
     if (name == "minimize") {
+      // The optimizer's update rule (lib/Std/optimizers.lz), which the
+      // expansion of ad.minimize calls.
+      StringRef optName = opt->getAs<StringAttr>("name").getValue();
+      if (const DefAST *rule = gen.defs.lookup((optName + "_rule").str()))
+        if (failed(gen.getSignature(*rule)))
+          return failure();
       bool trace = false;
       if (args.has(4)) {
         const Val &flag = args[4];

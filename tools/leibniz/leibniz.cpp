@@ -12,6 +12,7 @@
 
 #include "AD/ADOps.h"
 #include "leibniz/AD/Forward.h"
+#include "leibniz/AD/Optimize.h"
 #include "leibniz/AD/Reverse.h"
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/AOT.h"
@@ -295,9 +296,13 @@ struct Compilation {
       if (ad::isForwardMode(op))
         forward.insert(name);
       else if (isa<ad::GradOp, ad::ValueAndGradOp, ad::VjpOp, ad::JacobianOp,
-                   ad::HessianOp, ad::HvpOp>(op))
+                   ad::HessianOp, ad::HvpOp, ad::MinimizeOp>(op))
         reverse.insert(name);
     });
+    // Optimizer loops first: their gradients are reverse-mode
+    // transformations.
+    if (failed(ad::expandOptimizerLoops(module)))
+      return failure();
     if (failed(ad::expandDerivatives(module, /*forward=*/true,
                                      /*reverse=*/true)))
       return failure();
@@ -459,21 +464,27 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
     func::FuncOp func = worklist.pop_back_val();
     if (!visited.insert(func.getName()).second)
       continue;
-    func.walk([&](Operation *op) {
-      if (auto call = dyn_cast<func::CallOp>(op)) {
-        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-          worklist.push_back(callee);
-        return;
-      }
-      if (isa<ad::ADDialect>(op->getDialect()) &&
-          !isa<ad::StopGradientOp>(op)) {
-        op->emitError() << "not supported yet: " << op->getName().stripDialect()
-                        << "; programs with optimization or implicit "
-                           "differentiation can be checked and emitted "
-                           "('leibniz emit') but not run";
-        ok = false;
-      }
-    });
+    func.walk(
+        [&](Operation *op) {
+          if (auto call = dyn_cast<func::CallOp>(op)) {
+            if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+              worklist.push_back(callee);
+            return;
+          }
+          if (isa<ad::ADDialect>(op->getDialect()) &&
+              !isa<ad::StopGradientOp>(op)) {
+            op->emitError()
+                << "not supported yet: " << op->getName().stripDialect()
+                << (isa<ad::MinimizeOp>(op)
+                        ? " of a function that uses argmin, root or "
+                          "fixed_point, whose implicit derivatives are not "
+                          "built"
+                        : "")
+                << "; programs with implicit differentiation can be "
+                   "checked and emitted ('leibniz emit') but not run";
+            ok = false;
+          }
+        });
   }
   return success(ok);
 }
@@ -489,10 +500,15 @@ LogicalResult checkCompilable(ModuleOp module) {
       return;
     }
     if (isa<ad::ADDialect>(op->getDialect())) {
-      op->emitError() << "not supported yet: " << op->getName().stripDialect()
-                      << "; programs with optimization or implicit "
-                         "differentiation can be checked and emitted as lz "
-                         "IR but not compiled";
+      op->emitError()
+          << "not supported yet: " << op->getName().stripDialect()
+          << (isa<ad::MinimizeOp>(op)
+                  ? " of a function that uses argmin, root or "
+                    "fixed_point, whose implicit derivatives are not "
+                    "built"
+                  : "")
+          << "; programs with implicit differentiation can be "
+             "checked and emitted as lz IR but not compiled";
       ok = false;
     }
   });

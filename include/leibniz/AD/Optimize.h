@@ -1,0 +1,31 @@
+//===- Optimize.h - Optimizer loops -----------------------------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+// `ad.minimize` runs an optimizer of the standard library on a scalar
+// function. Its expansion is an `lz.loop` over the steps whose body takes
+// the function's value and gradient (`ad.value_and_grad`, which reverse mode
+// then expands) and applies the optimizer's update rule, a function of the
+// standard library written in the language (`<name>_rule`,
+// lib/Std/optimizers.lz), to every element of every parameter tensor.
+// Differentiating a program through `minimize` differentiates that loop.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_AD_OPTIMIZE_H
+#define LEIBNIZ_AD_OPTIMIZE_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+namespace leibniz::ad {
+
+/// Expands every `ad.minimize` of `module` into its loop. The update rules
+/// are the module's functions `@<optimizer>_rule`; a missing or ill-typed
+/// rule, an optimizer without an elementwise rule, a missing or unknown
+/// hyperparameter, or parameters that are not floats are errors at the
+/// operation.
+mlir::LogicalResult expandOptimizerLoops(mlir::ModuleOp module);
+
+} // namespace leibniz::ad
+
+#endif // LEIBNIZ_AD_OPTIMIZE_H

@@ -1,0 +1,377 @@
+//===- Optimize.cpp - Optimizer loops -------------------------------------===//
+//
+// Part of Leibniz.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/AD/Optimize.h"
+
+#include "Rules.h"
+
+#include "AD/ADOps.h"
+#include "Lz/LzOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <optional>
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace {
+
+/// A hyperparameter of an optimizer: its name in the configuration, and
+/// its default (none: the user must give it).
+struct Hyperparameter {
+  StringRef name;
+  std::optional<double> fallback;
+  bool isBool = false;
+};
+
+/// An optimizer whose update is elementwise: the number of state values
+/// per element (zero before the first step), and the hyperparameters in
+/// the order of its rule's arguments. The defaults are OPTIMIZERS.md's.
+struct OptimizerInfo {
+  StringRef name;
+  unsigned numState;
+  SmallVector<Hyperparameter> hyperparameters;
+};
+
+ArrayRef<OptimizerInfo> getOptimizers() {
+  static const OptimizerInfo optimizers[] = {
+      {"sgd", 0, {{"lr", std::nullopt}}},
+      {"momentum",
+       1,
+       {{"lr", std::nullopt}, {"beta", 0.9}, {"nesterov", 0.0, true}}},
+      {"adam",
+       2,
+       {{"lr", std::nullopt},
+        {"b1", 0.9},
+        {"b2", 0.999},
+        {"eps", 1e-8},
+        {"eps_root", 0.0}}},
+      {"adamw",
+       2,
+       {{"lr", std::nullopt},
+        {"b1", 0.9},
+        {"b2", 0.999},
+        {"eps", 1e-8},
+        {"wd", 1e-4}}},
+      {"lion",
+       1,
+       {{"lr", std::nullopt}, {"b1", 0.9}, {"b2", 0.99}, {"wd", 1e-3}}},
+      {"ademamix",
+       3,
+       {{"lr", std::nullopt},
+        {"b1", 0.9},
+        {"b2", 0.999},
+        {"b3", 0.9999},
+        {"alpha", 5.0},
+        {"eps", 1e-8},
+        {"wd", 0.0},
+        {"t_alpha", 0.0},
+        {"t_b3", 0.0}}},
+  };
+  return optimizers;
+}
+
+/// The expansion of one `ad.minimize`.
+class MinimizeExpansion {
+public:
+  MinimizeExpansion(ad::MinimizeOp op, SymbolTable &symbols)
+      : op(op), symbols(symbols), builder(op), loc(op.getLoc()) {}
+
+  LogicalResult expand();
+
+private:
+  /// Checks the configuration and the rule, and builds the hyperparameters'
+  /// constants.
+  LogicalResult prepare();
+  /// The new value and states of a leaf of the parameters.
+  SmallVector<Value> update(OpBuilder &b, Value x, Value g, ValueRange states,
+                            Value t);
+  /// Calls the rule on scalars, converting from and to `type`.
+  SmallVector<Value> callRule(OpBuilder &b, Type type, Value x, Value g,
+                              ValueRange states, Value t);
+
+  ad::MinimizeOp op;
+  SymbolTable &symbols;
+  OpBuilder builder;
+  Location loc;
+  const OptimizerInfo *info = nullptr;
+  func::FuncOp rule;
+  SmallVector<Value> hyperparameters;
+};
+
+} // namespace
+
+LogicalResult MinimizeExpansion::prepare() {
+  DictionaryAttr config = op.getOptimizer();
+  auto name = config.getAs<StringAttr>("name");
+  if (!name)
+    return op.emitOpError("needs an optimizer configuration with a 'name'");
+  for (const OptimizerInfo &candidate : getOptimizers())
+    if (candidate.name == name.getValue())
+      info = &candidate;
+  if (!info)
+    return op.emitError("not supported yet: the optimizer '")
+           << name.getValue() << "' in 'minimize'";
+  for (NamedAttribute entry : config) {
+    if (entry.getName() == "name")
+      continue;
+    if (llvm::none_of(info->hyperparameters, [&](const Hyperparameter &h) {
+          return h.name == entry.getName().getValue();
+        }))
+      return op.emitOpError("the optimizer '")
+             << name.getValue() << "' has no hyperparameter '"
+             << entry.getName().getValue() << "'";
+  }
+
+  std::string ruleName = (name.getValue() + "_rule").str();
+  rule = symbols.lookup<func::FuncOp>(ruleName);
+  if (!rule || rule.isExternal())
+    return op.emitOpError("needs the update rule '@")
+           << ruleName << "' of the optimizer (lib/Std/optimizers.lz)";
+  Type f64 = builder.getF64Type(), i1 = builder.getI1Type();
+  SmallVector<Type> inputs = {f64, f64};
+  inputs.append(info->numState, f64);
+  inputs.push_back(f64);
+  for (const Hyperparameter &h : info->hyperparameters)
+    inputs.push_back(h.isBool ? i1 : f64);
+  SmallVector<Type> results(1 + info->numState, f64);
+  Type result = info->numState == 0
+                    ? f64
+                    : Type(TupleType::get(builder.getContext(), results));
+  if (rule.getFunctionType() !=
+      FunctionType::get(builder.getContext(), inputs, result))
+    return op.emitOpError("the update rule '@")
+           << ruleName << "' must have the type "
+           << FunctionType::get(builder.getContext(), inputs, result)
+           << ", not " << rule.getFunctionType();
+
+  for (const Hyperparameter &h : info->hyperparameters) {
+    Attribute attr = config.get(h.name);
+    std::optional<double> value = h.fallback;
+    if (auto number = dyn_cast_if_present<FloatAttr>(attr))
+      value = number.getValueAsDouble();
+    else if (auto integer = dyn_cast_if_present<IntegerAttr>(attr))
+      value = static_cast<double>(integer.getValue().getSExtValue());
+    else if (auto flag = dyn_cast_if_present<BoolAttr>(attr))
+      value = flag.getValue() ? 1.0 : 0.0;
+    else if (attr)
+      return op.emitOpError("the hyperparameter '")
+             << h.name << "' of '" << name.getValue()
+             << "' must be a number or a bool, not " << attr;
+    if (!value)
+      return op.emitError("the optimizer '")
+             << name.getValue() << "' needs '" << h.name << "'";
+    if (h.isBool)
+      hyperparameters.push_back(
+          arith::ConstantIntOp::create(builder, loc, *value != 0.0, 1));
+    else
+      hyperparameters.push_back(arith::ConstantOp::create(
+          builder, loc, f64, builder.getF64FloatAttr(*value)));
+  }
+  return success();
+}
+
+SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
+                                               Value g, ValueRange states,
+                                               Value t) {
+  Type f64 = b.getF64Type();
+  auto widen = [&](Value value) -> Value {
+    return type == f64 ? value : arith::ExtFOp::create(b, loc, f64, value);
+  };
+  SmallVector<Value> operands = {widen(x), widen(g)};
+  for (Value state : states)
+    operands.push_back(widen(state));
+  operands.push_back(t);
+  llvm::append_range(operands, hyperparameters);
+  Value result = func::CallOp::create(b, loc, rule, operands).getResult(0);
+  SmallVector<Value> values;
+  if (info->numState == 0)
+    values.push_back(result);
+  else
+    for (unsigned i = 0; i <= info->numState; ++i)
+      values.push_back(lz::ProjOp::create(b, loc, result, i));
+  if (type != f64)
+    for (Value &value : values)
+      value = arith::TruncFOp::create(b, loc, type, value);
+  return values;
+}
+
+SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
+                                             ValueRange states, Value t) {
+  auto tensor = dyn_cast<RankedTensorType>(x.getType());
+  if (!tensor)
+    return callRule(b, x.getType(), x, g, states, t);
+  Type element = tensor.getElementType();
+  if (tensor.getRank() == 0) {
+    auto read = [&](Value value) {
+      return lz::GetOp::create(b, loc, value, ValueRange{}).getResult();
+    };
+    SmallVector<Value> scalars;
+    for (Value state : states)
+      scalars.push_back(read(state));
+    SmallVector<Value> values =
+        callRule(b, element, read(x), read(g), scalars, t);
+    for (Value &value : values)
+      value = lz::FillOp::create(b, loc, tensor, value, ValueRange{});
+    return values;
+  }
+  // One traversal of the leaf's elements computes its value and states.
+  SmallVector<Value> ranges;
+  for (int64_t d = 0; d < tensor.getRank(); ++d)
+    ranges.push_back(tensor::DimOp::create(b, loc, x, d));
+  SmallVector<Type> types(1 + states.size(), tensor);
+  auto traversal = lz::ForOp::create(
+      b, loc, types, ranges,
+      [&](OpBuilder &inner, Location loc, ValueRange indices) {
+        auto read = [&](Value value) {
+          return lz::GetOp::create(inner, loc, value, indices).getResult();
+        };
+        SmallVector<Value> scalars;
+        for (Value state : states)
+          scalars.push_back(read(state));
+        lz::YieldOp::create(
+            inner, loc, callRule(inner, element, read(x), read(g), scalars, t));
+      });
+  return SmallVector<Value>(traversal.getResults());
+}
+
+LogicalResult MinimizeExpansion::expand() {
+  if (failed(prepare()))
+    return failure();
+  Value init = op.getInit();
+  SmallVector<Type> leafTypes;
+  lz::getTupleLeafTypes(init.getType(), leafTypes);
+  for (Type type : leafTypes) {
+    Type element = type;
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      element = tensor.getElementType();
+    if (!isa<FloatType>(element) || element.getIntOrFloatBitWidth() > 64)
+      return op.emitError("'minimize' needs parameters that are floats, "
+                          "float tensors or tuples of those, not ")
+             << init.getType();
+  }
+
+  auto callee = symbols.lookup<func::FuncOp>(op.getCallee());
+  if (!callee || callee.getNumResults() != 1 ||
+      !isa<FloatType>(callee.getResultTypes()[0]))
+    return op.emitOpError("needs a function '@")
+           << op.getCallee() << "' that returns a float scalar";
+  Type lossType = callee.getResultTypes()[0];
+
+  // The state: the parameters' leaves, each leaf's optimizer states, and
+  // the losses.
+  SmallVector<Value> leaves;
+  lz::buildTupleLeaves(builder, loc, init, leaves);
+  unsigned numLeaves = leaves.size(), numState = info->numState;
+  SmallVector<Value> inits(leaves);
+  for (Value leaf : leaves)
+    for (unsigned s = 0; s < numState; ++s)
+      inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  Value losses;
+  if (op.getTrace()) {
+    auto type = cast<RankedTensorType>(op.getLosses().getType());
+    Type element = type.getElementType();
+    Value zero = arith::ConstantOp::create(builder, loc, element,
+                                           builder.getZeroAttr(element));
+    SmallVector<Value> sizes;
+    if (type.isDynamicDim(0))
+      sizes.push_back(op.getSteps());
+    inits.push_back(lz::FillOp::create(builder, loc, type, zero, sizes));
+  }
+  SmallVector<Type> types;
+  for (Value value : inits)
+    types.push_back(value.getType());
+
+  auto loop = lz::LoopOp::create(builder, loc, types, op.getSteps(), inits);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    Value step = body->addArgument(builder.getIndexType(), loc);
+    for (Type type : types)
+      body->addArgument(type, loc);
+    ValueRange state = body->getArguments().drop_front();
+    ValueRange xs = state.take_front(numLeaves);
+    ValueRange params = xs;
+    Value x = lz::buildTupleFromLeaves(builder, loc, init.getType(), params);
+    auto valueAndGrad = ad::ValueAndGradOp::create(
+        builder, loc, lossType, TypeRange{x.getType()}, op.getCalleeAttr(),
+        ValueRange{x}, op.getCaptures(), builder.getDenseI64ArrayAttr({0}),
+        builder.getStringAttr("rev"));
+    SmallVector<Value> gradients;
+    lz::buildTupleLeaves(builder, loc, valueAndGrad.getGradients()[0],
+                         gradients);
+    // t = step + 1, as a float.
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+    Value count = arith::AddIOp::create(builder, loc, step, one);
+    Value t =
+        arith::UIToFPOp::create(builder, loc, builder.getF64Type(),
+                                arith::IndexCastUIOp::create(
+                                    builder, loc, builder.getI64Type(), count));
+    SmallVector<Value> nextLeaves, nextStates;
+    for (unsigned i = 0; i < numLeaves; ++i) {
+      ValueRange states =
+          state.drop_front(numLeaves + i * numState).take_front(numState);
+      SmallVector<Value> values =
+          update(builder, xs[i], gradients[i], states, t);
+      nextLeaves.push_back(values[0]);
+      llvm::append_range(nextStates, ArrayRef(values).drop_front());
+    }
+    SmallVector<Value> yields(nextLeaves);
+    llvm::append_range(yields, nextStates);
+    if (op.getTrace())
+      yields.push_back(tensor::InsertOp::create(
+          builder, loc, valueAndGrad.getValue(), state.back(), step));
+    lz::YieldOp::create(builder, loc, yields);
+  }
+  ValueRange results = loop.getResults().take_front(numLeaves);
+  Value result =
+      lz::buildTupleFromLeaves(builder, loc, init.getType(), results);
+  op.getResult().replaceAllUsesWith(result);
+  if (op.getTrace())
+    op.getLosses().replaceAllUsesWith(loop.getResults().back());
+  op.erase();
+  return success();
+}
+
+/// Whether `func`, or a function it calls, solves with argmin, root or
+/// fixed_point, whose implicit derivatives are not built yet.
+static bool usesImplicitSolve(func::FuncOp func, SymbolTable &symbols,
+                              llvm::SmallPtrSetImpl<Operation *> &seen) {
+  if (!seen.insert(func).second)
+    return false;
+  WalkResult result = func.walk([&](Operation *op) {
+    if (isa<ad::ArgminOp, ad::RootOp, ad::FixedPointOp>(op))
+      return WalkResult::interrupt();
+    // Calls, and the functions that transformations name.
+    if (auto symbol = op->getAttrOfType<FlatSymbolRefAttr>("callee"))
+      if (auto callee = symbols.lookup<func::FuncOp>(symbol.getValue()))
+        if (usesImplicitSolve(callee, symbols, seen))
+          return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
+  SmallVector<ad::MinimizeOp> ops;
+  module.walk([&](ad::MinimizeOp op) { ops.push_back(op); });
+  SymbolTable symbols(module);
+  bool ok = true;
+  for (ad::MinimizeOp op : ops) {
+    // Left as it is, so that only running it is an error.
+    llvm::SmallPtrSet<Operation *, 8> seen;
+    auto callee = symbols.lookup<func::FuncOp>(op.getCallee());
+    if (callee && usesImplicitSolve(callee, symbols, seen))
+      continue;
+    if (failed(MinimizeExpansion(op, symbols).expand()))
+      ok = false;
+  }
+  return success(ok);
+}

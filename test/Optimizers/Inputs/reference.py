@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""The reference of test/Optimizers/steps.lz: NumPy implementations of the
+optimizers of docs/optimization.md, written from the formulas, not from
+the standard library.
+
+    reference.py STEM
+
+reads STEM.0.npy, STEM.1.npy, ... (the results of `leibniz run --out
+STEM.npy`) and compares them, to 1e-12, with five steps of each optimizer
+on the same two problems.
+"""
+
+import math
+import sys
+
+import numpy as np
+
+STEPS = 5
+
+
+def quadratic(x):
+    a = 1.0 + np.arange(4)
+    c = 0.5 * np.arange(4) - 1.0
+    return 0.5 * np.sum(a * (x - c) ** 2), a * (x - c)
+
+
+def tupled(p):
+    W, b = p
+    i = np.arange(2)[:, None]
+    j = np.arange(3)[None, :]
+    T = 0.3 * (i + 1) - 0.2 * j
+    r = W * b - T
+    return np.sum(r ** 2) + 0.1 * b ** 4, [2 * r * b, np.sum(2 * r * W) + 0.4 * b ** 3]
+
+
+class Sgd:
+    def __init__(self, lr):
+        self.lr = lr
+
+    def init(self, x):
+        return None
+
+    def step(self, x, g, s, t):
+        return x - self.lr * g, None
+
+
+class Momentum:
+    def __init__(self, lr, beta=0.9, nesterov=False):
+        self.lr, self.beta, self.nesterov = lr, beta, nesterov
+
+    def init(self, x):
+        return np.zeros_like(x)
+
+    def step(self, x, g, m, t):
+        m = self.beta * m + g
+        direction = self.beta * m + g if self.nesterov else m
+        return x - self.lr * direction, m
+
+
+class Adam:
+    def __init__(self, lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, wd=None):
+        self.lr, self.b1, self.b2, self.eps = lr, b1, b2, eps
+        self.eps_root, self.wd = eps_root, wd
+
+    def init(self, x):
+        return (np.zeros_like(x), np.zeros_like(x))
+
+    def step(self, x, g, s, t):
+        m, v = s
+        m = self.b1 * m + (1 - self.b1) * g
+        v = self.b2 * v + (1 - self.b2) * g * g
+        mhat = m / (1 - self.b1 ** t)
+        vhat = v / (1 - self.b2 ** t)
+        u = mhat / (np.sqrt(vhat + self.eps_root) + self.eps)
+        if self.wd is not None:
+            u = u + self.wd * x
+        return x - self.lr * u, (m, v)
+
+
+class Lion:
+    def __init__(self, lr, b1=0.9, b2=0.99, wd=1e-3):
+        self.lr, self.b1, self.b2, self.wd = lr, b1, b2, wd
+
+    def init(self, x):
+        return np.zeros_like(x)
+
+    def step(self, x, g, m, t):
+        c = self.b1 * m + (1 - self.b1) * g
+        x = x - self.lr * (np.sign(c) + self.wd * x)
+        return x, self.b2 * m + (1 - self.b2) * g
+
+
+class AdEMAMix:
+    def __init__(self, lr, b1=0.9, b2=0.999, b3=0.9999, alpha=5.0, eps=1e-8,
+                 wd=0.0, t_alpha=None, t_b3=None):
+        self.lr, self.b1, self.b2, self.b3 = lr, b1, b2, b3
+        self.alpha, self.eps, self.wd = alpha, eps, wd
+        self.t_alpha, self.t_b3 = t_alpha, t_b3
+
+    def init(self, x):
+        return tuple(np.zeros_like(x) for _ in range(3))
+
+    def step(self, x, g, s, t):
+        m1, m2, v = s
+        alpha, b3 = self.alpha, self.b3
+        if self.t_alpha:
+            alpha = self.alpha * min(1.0, t / self.t_alpha)
+        if self.t_b3:
+            f = lambda beta: math.log(0.5) / math.log(beta) - 1
+            s_ = min(1.0, t / self.t_b3)
+            b3 = 0.5 ** (1 / ((1 - s_) * f(self.b1) + s_ * f(self.b3) + 1))
+        m1 = self.b1 * m1 + (1 - self.b1) * g
+        m2 = b3 * m2 + (1 - b3) * g
+        v = self.b2 * v + (1 - self.b2) * g * g
+        mhat = m1 / (1 - self.b1 ** t)
+        vhat = v / (1 - self.b2 ** t)
+        u = (mhat + alpha * m2) / (np.sqrt(vhat) + self.eps) + self.wd * x
+        return x - self.lr * u, (m1, m2, v)
+
+
+# The order of steps.lz's main.
+OPTIMIZERS = [
+    Sgd(0.1),
+    Momentum(0.1, beta=0.9),
+    Momentum(0.1, nesterov=True),
+    Adam(0.1),
+    Adam(0.05, eps_root=1e-8),
+    Adam(0.1, wd=0.01),
+    Lion(0.01),
+    AdEMAMix(0.1),
+    AdEMAMix(0.1, t_alpha=3, t_b3=3),
+]
+
+
+def minimize(f, leaves, opt):
+    """Five steps on a list of leaves (arrays or floats); the final leaves
+    and the loss before every step."""
+    leaves = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
+    states = [opt.init(leaf) for leaf in leaves]
+    losses = []
+    for k in range(STEPS):
+        loss, grads = f(leaves)
+        losses.append(loss)
+        for i, (leaf, g) in enumerate(zip(leaves, grads)):
+            leaves[i], states[i] = opt.step(leaf, np.asarray(g), states[i], k + 1)
+    return leaves, np.array(losses)
+
+
+def main():
+    stem = sys.argv[1]
+    x0 = np.array([0.3 - 0.25 * i + 0.1 * i * i for i in range(4)])
+    W0 = np.array([[0.1 * (j + 1) - 0.2 * i + 0.05 * i * j for j in range(3)]
+                   for i in range(2)])
+    expected = []
+    for opt in OPTIMIZERS:
+        (x,), lq = minimize(lambda p: (lambda v, g: (v, [g]))(*quadratic(p[0])),
+                            [x0], opt)
+        (W, b), lt = minimize(tupled, [W0, 1.5], opt)
+        expected += [x, lq, W, b, lt]
+    worst = 0.0
+    for n, want in enumerate(expected):
+        got = np.load(f"{stem}.{n}.npy")
+        scale = np.maximum(np.abs(want), 1e-3)
+        error = float(np.max(np.abs(got - want) / scale))
+        worst = max(worst, error)
+        if not error <= 1e-12:
+            sys.exit(f"reference: result {n} (optimizer {n // 5}) differs by "
+                     f"{error:.3g}:\n  got      {got}\n  expected {want}")
+    print(f"{len(OPTIMIZERS)} optimizers agree with the reference "
+          f"(worst relative error {worst:.2g})")
+
+
+if __name__ == "__main__":
+    main()
