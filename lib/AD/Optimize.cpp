@@ -78,13 +78,36 @@ ArrayRef<OptimizerInfo> getOptimizers() {
   return optimizers;
 }
 
-/// The expansion of one `ad.minimize`.
+/// What an optimizer loop runs: `ad.minimize`, or the solve of
+/// `ad.argmin`, which stops updating once the gradient's norm is at most
+/// `tol`.
+struct OptimizerLoop {
+  Operation *op;
+  FlatSymbolRefAttr callee;
+  Value init;
+  ValueRange captures;
+  Value steps;
+  DictionaryAttr optimizer;
+  /// The losses result of a traced `ad.minimize`, or null.
+  Value losses;
+  std::optional<double> tol;
+
+  InFlightDiagnostic emitOpError(const Twine &message) {
+    return op->emitOpError(message);
+  }
+  InFlightDiagnostic emitError(const Twine &message) {
+    return op->emitError(message);
+  }
+};
+
+/// The expansion of one optimizer loop.
 class MinimizeExpansion {
 public:
-  MinimizeExpansion(ad::MinimizeOp op, SymbolTable &symbols)
-      : op(op), symbols(symbols), builder(op), loc(op.getLoc()) {}
+  MinimizeExpansion(OptimizerLoop op, SymbolTable &symbols)
+      : op(op), symbols(symbols), builder(op.op), loc(op.op->getLoc()) {}
 
-  LogicalResult expand();
+  /// The loop's final parameters.
+  FailureOr<Value> expand();
 
 private:
   /// Checks the configuration and the rule, and builds the hyperparameters'
@@ -92,12 +115,12 @@ private:
   LogicalResult prepare();
   /// The new value and states of a leaf of the parameters.
   SmallVector<Value> update(OpBuilder &b, Value x, Value g, ValueRange states,
-                            Value t);
+                            Value t, Value stop);
   /// Calls the rule on scalars, converting from and to `type`.
   SmallVector<Value> callRule(OpBuilder &b, Type type, Value x, Value g,
                               ValueRange states, Value t);
 
-  ad::MinimizeOp op;
+  OptimizerLoop op;
   SymbolTable &symbols;
   OpBuilder builder;
   Location loc;
@@ -109,7 +132,7 @@ private:
 } // namespace
 
 LogicalResult MinimizeExpansion::prepare() {
-  DictionaryAttr config = op.getOptimizer();
+  DictionaryAttr config = op.optimizer;
   auto name = config.getAs<StringAttr>("name");
   if (!name)
     return op.emitOpError("needs an optimizer configuration with a 'name'");
@@ -118,7 +141,8 @@ LogicalResult MinimizeExpansion::prepare() {
       info = &candidate;
   if (!info)
     return op.emitError("not supported yet: the optimizer '")
-           << name.getValue() << "' in 'minimize'";
+           << name.getValue() << "' in '" << op.op->getName().stripDialect()
+           << "'";
   for (NamedAttribute entry : config) {
     if (entry.getName() == "name")
       continue;
@@ -204,10 +228,23 @@ SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
 }
 
 SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
-                                             ValueRange states, Value t) {
+                                             ValueRange states, Value t,
+                                             Value stop) {
+  // The rule's results, or the old values where `stop` holds.
+  auto apply = [&](OpBuilder &b, Type type, Value x, Value g,
+                   ValueRange states) {
+    SmallVector<Value> values = callRule(b, type, x, g, states, t);
+    if (!stop)
+      return values;
+    SmallVector<Value> old = {x};
+    llvm::append_range(old, states);
+    for (auto [value, previous] : llvm::zip(values, old))
+      value = arith::SelectOp::create(b, loc, stop, previous, value);
+    return values;
+  };
   auto tensor = dyn_cast<RankedTensorType>(x.getType());
   if (!tensor)
-    return callRule(b, x.getType(), x, g, states, t);
+    return apply(b, x.getType(), x, g, states);
   Type element = tensor.getElementType();
   if (tensor.getRank() == 0) {
     auto read = [&](Value value) {
@@ -216,8 +253,7 @@ SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
     SmallVector<Value> scalars;
     for (Value state : states)
       scalars.push_back(read(state));
-    SmallVector<Value> values =
-        callRule(b, element, read(x), read(g), scalars, t);
+    SmallVector<Value> values = apply(b, element, read(x), read(g), scalars);
     for (Value &value : values)
       value = lz::FillOp::create(b, loc, tensor, value, ValueRange{});
     return values;
@@ -236,16 +272,16 @@ SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
         SmallVector<Value> scalars;
         for (Value state : states)
           scalars.push_back(read(state));
-        lz::YieldOp::create(
-            inner, loc, callRule(inner, element, read(x), read(g), scalars, t));
+        lz::YieldOp::create(inner, loc,
+                            apply(inner, element, read(x), read(g), scalars));
       });
   return SmallVector<Value>(traversal.getResults());
 }
 
-LogicalResult MinimizeExpansion::expand() {
+FailureOr<Value> MinimizeExpansion::expand() {
   if (failed(prepare()))
     return failure();
-  Value init = op.getInit();
+  Value init = op.init;
   SmallVector<Type> leafTypes;
   lz::getTupleLeafTypes(init.getType(), leafTypes);
   for (Type type : leafTypes) {
@@ -253,16 +289,18 @@ LogicalResult MinimizeExpansion::expand() {
     if (auto tensor = dyn_cast<RankedTensorType>(type))
       element = tensor.getElementType();
     if (!isa<FloatType>(element) || element.getIntOrFloatBitWidth() > 64)
-      return op.emitError("'minimize' needs parameters that are floats, "
-                          "float tensors or tuples of those, not ")
+      return op.emitError("'")
+             << op.op->getName().stripDialect()
+             << "' needs parameters that are floats, float tensors or tuples "
+                "of those, not "
              << init.getType();
   }
 
-  auto callee = symbols.lookup<func::FuncOp>(op.getCallee());
+  auto callee = symbols.lookup<func::FuncOp>(op.callee.getValue());
   if (!callee || callee.getNumResults() != 1 ||
       !isa<FloatType>(callee.getResultTypes()[0]))
-    return op.emitOpError("needs a function '@")
-           << op.getCallee() << "' that returns a float scalar";
+    return op.emitOpError("needs a function '")
+           << op.callee << "' that returns a float scalar";
   Type lossType = callee.getResultTypes()[0];
 
   // The state: the parameters' leaves, each leaf's optimizer states, and
@@ -274,22 +312,21 @@ LogicalResult MinimizeExpansion::expand() {
   for (Value leaf : leaves)
     for (unsigned s = 0; s < numState; ++s)
       inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
-  Value losses;
-  if (op.getTrace()) {
-    auto type = cast<RankedTensorType>(op.getLosses().getType());
+  if (op.losses) {
+    auto type = cast<RankedTensorType>(op.losses.getType());
     Type element = type.getElementType();
     Value zero = arith::ConstantOp::create(builder, loc, element,
                                            builder.getZeroAttr(element));
     SmallVector<Value> sizes;
     if (type.isDynamicDim(0))
-      sizes.push_back(op.getSteps());
+      sizes.push_back(op.steps);
     inits.push_back(lz::FillOp::create(builder, loc, type, zero, sizes));
   }
   SmallVector<Type> types;
   for (Value value : inits)
     types.push_back(value.getType());
 
-  auto loop = lz::LoopOp::create(builder, loc, types, op.getSteps(), inits);
+  auto loop = lz::LoopOp::create(builder, loc, types, op.steps, inits);
   {
     OpBuilder::InsertionGuard guard(builder);
     Block *body = builder.createBlock(&loop.getBody());
@@ -301,12 +338,22 @@ LogicalResult MinimizeExpansion::expand() {
     ValueRange params = xs;
     Value x = lz::buildTupleFromLeaves(builder, loc, init.getType(), params);
     auto valueAndGrad = ad::ValueAndGradOp::create(
-        builder, loc, lossType, TypeRange{x.getType()}, op.getCalleeAttr(),
-        ValueRange{x}, op.getCaptures(), builder.getDenseI64ArrayAttr({0}),
+        builder, loc, lossType, TypeRange{x.getType()}, op.callee,
+        ValueRange{x}, op.captures, builder.getDenseI64ArrayAttr({0}),
         builder.getStringAttr("rev"));
     SmallVector<Value> gradients;
     lz::buildTupleLeaves(builder, loc, valueAndGrad.getGradients()[0],
                          gradients);
+    // A solve stops where the gradient's norm is at most tol: the update
+    // is skipped, and the next step finds the same gradient.
+    Value stop;
+    if (op.tol) {
+      Value norm = ad::detail::buildLeafDot(builder, loc, gradients, gradients);
+      Value limit = arith::ConstantOp::create(
+          builder, loc, builder.getF64FloatAttr(*op.tol * *op.tol));
+      stop = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
+                                   norm, limit);
+    }
     // t = step + 1, as a float.
     Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     Value count = arith::AddIOp::create(builder, loc, step, one);
@@ -319,13 +366,13 @@ LogicalResult MinimizeExpansion::expand() {
       ValueRange states =
           state.drop_front(numLeaves + i * numState).take_front(numState);
       SmallVector<Value> values =
-          update(builder, xs[i], gradients[i], states, t);
+          update(builder, xs[i], gradients[i], states, t, stop);
       nextLeaves.push_back(values[0]);
       llvm::append_range(nextStates, ArrayRef(values).drop_front());
     }
     SmallVector<Value> yields(nextLeaves);
     llvm::append_range(yields, nextStates);
-    if (op.getTrace())
+    if (op.losses)
       yields.push_back(tensor::InsertOp::create(
           builder, loc, valueAndGrad.getValue(), state.back(), step));
     lz::YieldOp::create(builder, loc, yields);
@@ -333,21 +380,19 @@ LogicalResult MinimizeExpansion::expand() {
   ValueRange results = loop.getResults().take_front(numLeaves);
   Value result =
       lz::buildTupleFromLeaves(builder, loc, init.getType(), results);
-  op.getResult().replaceAllUsesWith(result);
-  if (op.getTrace())
-    op.getLosses().replaceAllUsesWith(loop.getResults().back());
-  op.erase();
-  return success();
+  if (op.losses)
+    op.losses.replaceAllUsesWith(loop.getResults().back());
+  return result;
 }
 
-/// Whether `func`, or a function it calls, solves with argmin, root or
+/// Whether `func`, or a function it calls, solves with root or
 /// fixed_point, whose implicit derivatives are not built yet.
 static bool usesImplicitSolve(func::FuncOp func, SymbolTable &symbols,
                               llvm::SmallPtrSetImpl<Operation *> &seen) {
   if (!seen.insert(func).second)
     return false;
   WalkResult result = func.walk([&](Operation *op) {
-    if (isa<ad::ArgminOp, ad::RootOp, ad::FixedPointOp>(op))
+    if (isa<ad::RootOp, ad::FixedPointOp>(op))
       return WalkResult::interrupt();
     // Calls, and the functions that transformations name.
     if (auto symbol = op->getAttrOfType<FlatSymbolRefAttr>("callee"))
@@ -370,8 +415,46 @@ LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
     auto callee = symbols.lookup<func::FuncOp>(op.getCallee());
     if (callee && usesImplicitSolve(callee, symbols, seen))
       continue;
-    if (failed(MinimizeExpansion(op, symbols).expand()))
+    OptimizerLoop loop = {op,
+                          op.getCalleeAttr(),
+                          op.getInit(),
+                          op.getCaptures(),
+                          op.getSteps(),
+                          op.getOptimizer(),
+                          op.getLosses(),
+                          std::nullopt};
+    FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
+    if (failed(result)) {
       ok = false;
+      continue;
+    }
+    op.getResult().replaceAllUsesWith(*result);
+    op.erase();
+  }
+  return success(ok);
+}
+
+LogicalResult leibniz::ad::expandSolves(ModuleOp module) {
+  SmallVector<ad::ArgminOp> ops;
+  module.walk([&](ad::ArgminOp op) { ops.push_back(op); });
+  SymbolTable symbols(module);
+  bool ok = true;
+  for (ad::ArgminOp op : ops) {
+    OptimizerLoop loop = {op,
+                          op.getCalleeAttr(),
+                          op.getInit(),
+                          op.getCaptures(),
+                          op.getSteps(),
+                          op.getOptimizer(),
+                          Value(),
+                          op.getTol().convertToDouble()};
+    FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
+    if (failed(result)) {
+      ok = false;
+      continue;
+    }
+    op.getResult().replaceAllUsesWith(*result);
+    op.erase();
   }
   return success(ok);
 }

@@ -19,6 +19,7 @@
 namespace leibniz::ad {
 #define GEN_PASS_DEF_ADFORWARD
 #define GEN_PASS_DEF_ADMINIMIZE
+#define GEN_PASS_DEF_ADSOLVE
 #define GEN_PASS_DEF_ADREVERSE
 #define GEN_PASS_DEF_ADPRINTUNARYFORM
 #include "leibniz/AD/Passes.h.inc"
@@ -48,6 +49,13 @@ struct ADMinimizePass
     : public leibniz::ad::impl::ADMinimizeBase<ADMinimizePass> {
   void runOnOperation() override {
     if (failed(leibniz::ad::expandOptimizerLoops(getOperation())))
+      signalPassFailure();
+  }
+};
+
+struct ADSolvePass : public leibniz::ad::impl::ADSolveBase<ADSolvePass> {
+  void runOnOperation() override {
+    if (failed(leibniz::ad::expandSolves(getOperation())))
       signalPassFailure();
   }
 };

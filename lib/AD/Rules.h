@@ -92,6 +92,20 @@ llvm::StringMap<ReverseRuleFn> &getReverseRules();
 /// names of derivative functions.
 std::string getMask(llvm::ArrayRef<bool> active);
 
+/// Σ over the leaves `a` and `b` (scalars and tensors, as tuple leaves) of
+/// the sums of their elementwise products, in f64.
+mlir::Value buildLeafDot(mlir::OpBuilder &builder, mlir::Location loc,
+                         mlir::ValueRange a, mlir::ValueRange b);
+/// alpha a + y leaf by leaf (alpha a where `y` is empty); `alpha` is an
+/// f64 scalar.
+llvm::SmallVector<mlir::Value>
+buildLeafAxpy(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value alpha,
+              mlir::ValueRange a, mlir::ValueRange y);
+
+/// The reverse rule of `ad.argmin`, by the implicit function theorem
+/// (Implicit.cpp).
+mlir::LogicalResult argminVjp(mlir::Operation *op, ReverseBuilder &reverse);
+
 /// The error for an operation without a derivative rule in `mode` ("forward"
 /// or "reverse"); the solves whose implicit derivatives are not built yet
 /// say so.

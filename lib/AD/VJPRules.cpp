@@ -994,6 +994,7 @@ void ad::detail::registerReverseRules() {
   add<lz::MatmulOp>(productVjp);
   add<lz::BatchMatmulOp>(productVjp);
   add<lz::PrintOp>(identityVjp);
+  add<ArgminOp>(ad::detail::argminVjp);
   add<lz::TupleOp>(tupleVjp);
   add<lz::ProjOp>(projVjp);
   add<lz::ForOp>(forVjp);

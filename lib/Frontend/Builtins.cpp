@@ -1608,13 +1608,13 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                                    : gen.toIndex(gen.scalarConvert(
                                          gen.materialize(*steps),
                                          steps->type.scalar, ScalarKind::I64));
+    // The optimizer's update rule (lib/Std/optimizers.lz), which the
+    // expansions of ad.minimize and ad.argmin call.
+    StringRef optName = opt->getAs<StringAttr>("name").getValue();
+    if (const DefAST *rule = gen.defs.lookup((optName + "_rule").str()))
+      if (failed(gen.getSignature(*rule)))
+        return failure();
     if (name == "minimize") {
-      // The optimizer's update rule (lib/Std/optimizers.lz), which the
-      // expansion of ad.minimize calls.
-      StringRef optName = opt->getAs<StringAttr>("name").getValue();
-      if (const DefAST *rule = gen.defs.lookup((optName + "_rule").str()))
-        if (failed(gen.getSignature(*rule)))
-          return failure();
       bool trace = false;
       if (args.has(4)) {
         const Val &flag = args[4];

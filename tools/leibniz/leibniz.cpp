@@ -296,7 +296,7 @@ struct Compilation {
       if (ad::isForwardMode(op))
         forward.insert(name);
       else if (isa<ad::GradOp, ad::ValueAndGradOp, ad::VjpOp, ad::JacobianOp,
-                   ad::HessianOp, ad::HvpOp, ad::MinimizeOp>(op))
+                   ad::HessianOp, ad::HvpOp, ad::MinimizeOp, ad::ArgminOp>(op))
         reverse.insert(name);
     });
     // Optimizer loops first: their gradients are reverse-mode
@@ -304,6 +304,12 @@ struct Compilation {
     if (failed(ad::expandOptimizerLoops(module)))
       return failure();
     if (failed(ad::expandDerivatives(module, /*forward=*/true,
+                                     /*reverse=*/true)))
+      return failure();
+    // Then the solves, differentiated implicitly above, with the gradients
+    // of their loops.
+    if (failed(ad::expandSolves(module)) ||
+        failed(ad::expandDerivatives(module, /*forward=*/true,
                                      /*reverse=*/true)))
       return failure();
     if (until < Stage::LzOpt)
@@ -476,7 +482,7 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
             op->emitError()
                 << "not supported yet: " << op->getName().stripDialect()
                 << (isa<ad::MinimizeOp>(op)
-                        ? " of a function that uses argmin, root or "
+                        ? " of a function that uses root or "
                           "fixed_point, whose implicit derivatives are not "
                           "built"
                         : "")
@@ -503,7 +509,7 @@ LogicalResult checkCompilable(ModuleOp module) {
       op->emitError()
           << "not supported yet: " << op->getName().stripDialect()
           << (isa<ad::MinimizeOp>(op)
-                  ? " of a function that uses argmin, root or "
+                  ? " of a function that uses root or "
                     "fixed_point, whose implicit derivatives are not "
                     "built"
                   : "")

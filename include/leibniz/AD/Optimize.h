@@ -26,6 +26,13 @@ namespace leibniz::ad {
 /// operation.
 mlir::LogicalResult expandOptimizerLoops(mlir::ModuleOp module);
 
+/// Expands every `ad.argmin` of `module` into its solve: the loop of
+/// `ad.minimize` that stops updating once the gradient's norm is at most
+/// `tol`. Runs after differentiation, which takes the derivatives of
+/// `ad.argmin` by the implicit function theorem, and before the
+/// `ad.value_and_grad` of the loops it creates are expanded.
+mlir::LogicalResult expandSolves(mlir::ModuleOp module);
+
 } // namespace leibniz::ad
 
 #endif // LEIBNIZ_AD_OPTIMIZE_H

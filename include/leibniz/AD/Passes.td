@@ -99,6 +99,22 @@ def ADMinimize : Pass<"ad-minimize", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ADSolve : Pass<"ad-solve", "mlir::ModuleOp"> {
+  let summary = "Expands the solves of ad.argmin";
+  let description = [{
+    Replaces every `ad.argmin` by the loop of `ad-minimize` that stops
+    updating once the norm of the gradient is at most `tol` (the step is
+    skipped, and the next step finds the same gradient). Run after
+    `ad-reverse`, which differentiates `ad.argmin` by the implicit function
+    theorem rather than through its loop; the `ad.value_and_grad` of the
+    loops it creates are then expanded by `ad-reverse` again.
+  }];
+  let dependentDialects = ["::leibniz::lz::LzDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def ADPrintUnaryForm : Pass<"ad-print-unary-form", "mlir::ModuleOp"> {
   let summary = "Prints the unary form of every function body";
   let description = [{

@@ -1,0 +1,309 @@
+//===- Implicit.cpp - Implicit differentiation ----------------------------===//
+//
+// Part of Leibniz.
+//
+// The derivatives of solves by the implicit function theorem. For
+// x*(θ) = argmin_x f(x, θ), the optimality condition is G(x*, θ) = 0 with
+// G = ∇ₓf; with A = ∂ₓG (the Hessian, symmetric) and B = ∂θG, reverse mode
+// solves A u = x̄ and gives θ̄ = −Bᵀu. The products with A and Bᵀ are
+// matrix-free: reverse mode over the reverse derivative of f (Aᵀu and Bᵀu
+// are the cotangents of x and θ of ⟨G(x, θ), u⟩). No derivative flows into
+// the solve's initial point.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Rules.h"
+
+#include "AD/ADOps.h"
+#include "Lz/LzOps.h"
+#include "leibniz/AD/Reverse.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+using namespace leibniz;
+using namespace leibniz::ad;
+
+/// `value` as an f64 scalar.
+static Value toF64(OpBuilder &b, Location loc, Value value) {
+  Type f64 = b.getF64Type();
+  if (value.getType() == f64)
+    return value;
+  return arith::ExtFOp::create(b, loc, f64, value);
+}
+
+Value ad::detail::buildLeafDot(OpBuilder &builder, Location loc, ValueRange a,
+                               ValueRange b) {
+  Value total =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
+  for (auto [x, y] : llvm::zip(a, b)) {
+    Value term;
+    auto tensor = dyn_cast<RankedTensorType>(x.getType());
+    if (!tensor) {
+      term = arith::MulFOp::create(builder, loc, toF64(builder, loc, x),
+                                   toF64(builder, loc, y));
+    } else {
+      SmallVector<Value> ranges = getSizes(builder, loc, x);
+      term = lz::SumOp::create(
+                 builder, loc, builder.getF64Type(), ranges,
+                 [&](OpBuilder &inner, Location loc, ValueRange indices) {
+                   Value xi = lz::GetOp::create(inner, loc, x, indices);
+                   Value yi = lz::GetOp::create(inner, loc, y, indices);
+                   Value product =
+                       arith::MulFOp::create(inner, loc, toF64(inner, loc, xi),
+                                             toF64(inner, loc, yi));
+                   lz::YieldOp::create(inner, loc, ValueRange{product});
+                 })
+                 .getResult();
+    }
+    total = arith::AddFOp::create(builder, loc, total, term);
+  }
+  return total;
+}
+
+SmallVector<Value> ad::detail::buildLeafAxpy(OpBuilder &builder, Location loc,
+                                             Value alpha, ValueRange a,
+                                             ValueRange y) {
+  SmallVector<Value> results;
+  for (auto [i, x] : llvm::enumerate(a)) {
+    Value other = y.empty() ? Value() : y[i];
+    // alpha x_k (+ y_k) for an element type `type`.
+    auto combine = [&](OpBuilder &b, Type type, Value xk, Value yk) -> Value {
+      Value scale = alpha;
+      if (type != alpha.getType())
+        scale = arith::TruncFOp::create(b, loc, type, alpha);
+      Value product = arith::MulFOp::create(b, loc, scale, xk);
+      return yk ? arith::AddFOp::create(b, loc, product, yk).getResult()
+                : product;
+    };
+    auto tensor = dyn_cast<RankedTensorType>(x.getType());
+    if (!tensor) {
+      results.push_back(combine(builder, x.getType(), x, other));
+      continue;
+    }
+    if (tensor.getRank() == 0) {
+      Value xk = lz::GetOp::create(builder, loc, x, ValueRange{});
+      Value yk =
+          other
+              ? lz::GetOp::create(builder, loc, other, ValueRange{}).getResult()
+              : Value();
+      results.push_back(lz::FillOp::create(
+          builder, loc, tensor,
+          combine(builder, tensor.getElementType(), xk, yk), ValueRange{}));
+      continue;
+    }
+    SmallVector<Value> ranges = getSizes(builder, loc, x);
+    auto traversal = lz::ForOp::create(
+        builder, loc, TypeRange{tensor}, ranges,
+        [&](OpBuilder &inner, Location loc, ValueRange indices) {
+          Value xk = lz::GetOp::create(inner, loc, x, indices);
+          Value yk =
+              other ? lz::GetOp::create(inner, loc, other, indices).getResult()
+                    : Value();
+          lz::YieldOp::create(
+              inner, loc,
+              ValueRange{combine(inner, tensor.getElementType(), xk, yk)});
+        });
+    results.push_back(traversal.getResult(0));
+  }
+  return results;
+}
+
+namespace {
+
+/// The settings of a linear solver configuration.
+struct LinearSolver {
+  int64_t iters = 100;
+  double tol = 1e-10;
+};
+
+FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config) {
+  auto name = config.getAs<StringAttr>("name");
+  if (!name || name.getValue() != "cg")
+    return op->emitError("not supported yet: the linear solver '")
+           << (name ? name.getValue() : "") << "' of '"
+           << op->getName().stripDialect() << "' (only cg is built)";
+  LinearSolver solver;
+  if (auto iters = config.getAs<IntegerAttr>("iters"))
+    solver.iters = iters.getInt();
+  if (auto tol = config.getAs<FloatAttr>("tol"))
+    solver.tol = tol.getValueAsDouble();
+  else if (auto tol = config.getAs<IntegerAttr>("tol"))
+    solver.tol = static_cast<double>(tol.getInt());
+  if (solver.iters < 0 || !(solver.tol >= 0.0))
+    return op->emitOpError("needs a linear solver with iters >= 0 and tol "
+                           ">= 0");
+  return solver;
+}
+
+/// Solves A u = rhs by conjugate gradients, A symmetric positive definite,
+/// given by `apply` on the leaves of a vector; stops once the residual's
+/// norm is at most tol times the right-hand side's (the later steps keep
+/// the state).
+SmallVector<Value> solveConjugateGradients(
+    OpBuilder &builder, Location loc,
+    function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+    ValueRange rhs, const LinearSolver &solver) {
+  unsigned n = rhs.size();
+  SmallVector<Value> inits;
+  for (Value leaf : rhs)
+    inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  llvm::append_range(inits, rhs); // r
+  llvm::append_range(inits, rhs); // p
+  Value rs = ad::detail::buildLeafDot(builder, loc, rhs, rhs);
+  inits.push_back(rs);
+  Value limit = arith::MulFOp::create(
+      builder, loc, rs,
+      arith::ConstantOp::create(
+          builder, loc, builder.getF64FloatAttr(solver.tol * solver.tol)));
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  Value iters = arith::ConstantIndexOp::create(builder, loc, solver.iters);
+  auto loop = lz::LoopOp::create(builder, loc, types, iters, inits);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    body->addArgument(builder.getIndexType(), loc);
+    for (Type type : types)
+      body->addArgument(type, loc);
+    ValueRange state = body->getArguments().drop_front();
+    ValueRange u = state.take_front(n), r = state.slice(n, n),
+               p = state.slice(2 * n, n);
+    Value rsOld = state.back();
+    Value done = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
+                                       rsOld, limit);
+    auto step = scf::IfOp::create(
+        builder, loc, done,
+        [&](OpBuilder &b, Location loc) {
+          scf::YieldOp::create(b, loc, state);
+        },
+        [&](OpBuilder &b, Location loc) {
+          SmallVector<Value> ap = apply(b, p);
+          Value alpha = arith::DivFOp::create(
+              b, loc, rsOld, ad::detail::buildLeafDot(b, loc, p, ap));
+          SmallVector<Value> next =
+              ad::detail::buildLeafAxpy(b, loc, alpha, p, u);
+          Value minusAlpha = arith::NegFOp::create(b, loc, alpha);
+          SmallVector<Value> residual =
+              ad::detail::buildLeafAxpy(b, loc, minusAlpha, ap, r);
+          Value rsNew = ad::detail::buildLeafDot(b, loc, residual, residual);
+          Value beta = arith::DivFOp::create(b, loc, rsNew, rsOld);
+          SmallVector<Value> direction =
+              ad::detail::buildLeafAxpy(b, loc, beta, p, residual);
+          SmallVector<Value> yields(next);
+          llvm::append_range(yields, residual);
+          llvm::append_range(yields, direction);
+          yields.push_back(rsNew);
+          scf::YieldOp::create(b, loc, yields);
+        });
+    lz::YieldOp::create(builder, loc, step.getResults());
+  }
+  return SmallVector<Value>(loop.getResults().take_front(n));
+}
+
+/// `value` cast to `type` where their static sizes differ.
+Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
+  if (value.getType() == type)
+    return value;
+  return tensor::CastOp::create(builder, loc, type, value);
+}
+
+} // namespace
+
+LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
+  auto argmin = cast<ArgminOp>(op);
+  Location loc = op->getLoc();
+  Value cotangent = reverse.cotangent(argmin.getResult());
+  if (!cotangent)
+    return success();
+  SmallVector<unsigned> varied;
+  for (auto [i, captured] : llvm::enumerate(argmin.getCaptures()))
+    if (reverse.isVaried(captured))
+      varied.push_back(i);
+  if (varied.empty())
+    return success();
+  FailureOr<LinearSolver> solver = getLinearSolver(op, argmin.getImplicit());
+  if (failed(solver))
+    return failure();
+  auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      op, argmin.getCalleeAttr());
+  if (!f)
+    return op->emitOpError("needs a function '")
+           << argmin.getCalleeAttr() << "'";
+
+  // G: (x, θ..., ȳ) -> (f, ∇ₓf); its reverse derivatives with respect to x
+  // (A u) and to the varied captures (Bᵀu).
+  unsigned numArgs = f.getNumArguments();
+  SmallVector<bool> wrtX(numArgs, false);
+  wrtX[0] = true;
+  FailureOr<func::FuncOp> gradient = reverse.getDerivative(f, wrtX);
+  if (failed(gradient))
+    return failure();
+  unsigned numGradientArgs = gradient->getNumArguments();
+  SmallVector<bool> gx(numGradientArgs, false), gtheta(numGradientArgs, false);
+  gx[0] = true;
+  for (unsigned i : varied)
+    gtheta[1 + i] = true;
+  FailureOr<func::FuncOp> hessian = reverse.getDerivative(*gradient, gx);
+  if (failed(hessian))
+    return failure();
+  FailureOr<func::FuncOp> mixed = reverse.getDerivative(*gradient, gtheta);
+  if (failed(mixed))
+    return failure();
+
+  OpBuilder &builder = reverse.getBuilder();
+  Value solution = reverse.primal(argmin.getResult());
+  Type lossType = f.getResultTypes()[0];
+  Value one = arith::ConstantOp::create(builder, loc, lossType,
+                                        builder.getFloatAttr(lossType, 1.0));
+  Value zero = arith::ConstantOp::create(builder, loc, lossType,
+                                         builder.getFloatAttr(lossType, 0.0));
+  // The operands of G's derivatives, before the cotangent of ∇ₓf.
+  auto operandsWith = [&](OpBuilder &b, func::FuncOp callee, Value v) {
+    SmallVector<Value> operands = {solution};
+    for (Value captured : argmin.getCaptures())
+      operands.push_back(reverse.primal(captured));
+    operands.push_back(one);
+    operands.push_back(zero);
+    operands.push_back(v);
+    for (auto [operand, type] :
+         llvm::zip(operands, callee.getFunctionType().getInputs()))
+      operand = castTo(b, loc, operand, type);
+    return operands;
+  };
+  Type xType = argmin.getResult().getType();
+  auto leavesOf = [&](OpBuilder &b, Value value) {
+    SmallVector<Value> leaves;
+    lz::buildTupleLeaves(b, loc, value, leaves);
+    return leaves;
+  };
+  auto vectorOf = [&](OpBuilder &b, ValueRange leaves) {
+    return lz::buildTupleFromLeaves(b, loc, xType, leaves);
+  };
+  auto applyHessian = [&](OpBuilder &b, ValueRange v) {
+    auto call = func::CallOp::create(b, loc, *hessian,
+                                     operandsWith(b, *hessian, vectorOf(b, v)));
+    return leavesOf(b, castTo(b, loc, call.getResult(2), xType));
+  };
+  SmallVector<Value> u = solveConjugateGradients(
+      builder, loc, applyHessian, leavesOf(builder, cotangent), *solver);
+
+  // θ̄ = −Bᵀu: the cotangents of θ for the cotangent −u of ∇ₓf.
+  Value minusOne =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
+  Value minusU =
+      vectorOf(builder, buildLeafAxpy(builder, loc, minusOne, u, {}));
+  auto call = func::CallOp::create(builder, loc, *mixed,
+                                   operandsWith(builder, *mixed, minusU));
+  for (auto [k, i] : llvm::enumerate(varied)) {
+    OpOperand &operand = argmin->getOpOperand(1 + i);
+    reverse.addCotangent(operand, castTo(builder, loc, call.getResult(2 + k),
+                                         operand.get().getType()));
+  }
+  return success();
+}
