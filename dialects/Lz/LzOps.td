@@ -484,4 +484,22 @@ def Lz_PrintOp : Lz_Op<"print", [MemoryEffects<[MemWrite]>,
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Lz_CheckToleranceOp : Lz_Op<"check_tolerance",
+    [MemoryEffects<[MemWrite]>]> {
+  let summary = "reports a value above its tolerance at run time";
+  let description = [{
+    Unless `$value <= $limit` (a NaN is not), reports that `$what` is
+    `$value`, above the tolerance `$limit`: a warning on stderr, at the
+    operation's location, and the program goes on; or, when the module has
+    the unit attribute `lz.strict_tolerances` (`--strict`), a run-time
+    error that stops it. Solves report with it that they did not converge.
+
+    ```mlir
+    lz.check_tolerance %norm, %tol, "the norm of argmin's gradient"
+    ```
+  }];
+  let arguments = (ins F64:$value, F64:$limit, StrAttr:$what);
+  let assemblyFormat = "$value `,` $limit `,` $what attr-dict";
+}
+
 #endif // LEIBNIZ_DIALECT_LZ_LZOPS_TD

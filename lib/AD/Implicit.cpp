@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
@@ -143,11 +144,11 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config) {
 /// Solves A u = rhs by conjugate gradients, A symmetric positive definite,
 /// given by `apply` on the leaves of a vector; stops once the residual's
 /// norm is at most tol times the right-hand side's (the later steps keep
-/// the state).
+/// the state), and reports a final residual above that as `what`.
 SmallVector<Value> solveConjugateGradients(
     OpBuilder &builder, Location loc,
     function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
-    ValueRange rhs, const LinearSolver &solver) {
+    ValueRange rhs, const LinearSolver &solver, StringRef what) {
   unsigned n = rhs.size();
   SmallVector<Value> inits;
   for (Value leaf : rhs)
@@ -203,6 +204,10 @@ SmallVector<Value> solveConjugateGradients(
         });
     lz::YieldOp::create(builder, loc, step.getResults());
   }
+  // The residual of the last step, against the tolerance.
+  Value residual = math::SqrtOp::create(builder, loc, loop.getResults().back());
+  Value bound = math::SqrtOp::create(builder, loc, limit);
+  lz::CheckToleranceOp::create(builder, loc, residual, bound, what);
   return SmallVector<Value>(loop.getResults().take_front(n));
 }
 
@@ -291,7 +296,8 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
     return leavesOf(b, castTo(b, loc, call.getResult(2), xType));
   };
   SmallVector<Value> u = solveConjugateGradients(
-      builder, loc, applyHessian, leavesOf(builder, cotangent), *solver);
+      builder, loc, applyHessian, leavesOf(builder, cotangent), *solver,
+      "the residual of the implicit linear solve (cg) of 'argmin'");
 
   // θ̄ = −Bᵀu: the cotangents of θ for the cotangent −u of ∇ₓf.
   Value minusOne =

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -382,6 +383,25 @@ FailureOr<Value> MinimizeExpansion::expand() {
       lz::buildTupleFromLeaves(builder, loc, init.getType(), results);
   if (op.losses)
     op.losses.replaceAllUsesWith(loop.getResults().back());
+  // A solve reports a gradient above its tolerance at the solution.
+  if (op.tol) {
+    auto valueAndGrad = ad::ValueAndGradOp::create(
+        builder, loc, lossType, TypeRange{result.getType()}, op.callee,
+        ValueRange{result}, op.captures, builder.getDenseI64ArrayAttr({0}),
+        builder.getStringAttr("rev"));
+    SmallVector<Value> gradients;
+    lz::buildTupleLeaves(builder, loc, valueAndGrad.getGradients()[0],
+                         gradients);
+    Value norm = math::SqrtOp::create(
+        builder, loc,
+        ad::detail::buildLeafDot(builder, loc, gradients, gradients));
+    Value tol = arith::ConstantOp::create(builder, loc,
+                                          builder.getF64FloatAttr(*op.tol));
+    lz::CheckToleranceOp::create(
+        builder, loc, norm, tol,
+        builder.getStringAttr("the norm of the gradient at the solution of '" +
+                              op.op->getName().stripDialect() + "'"));
+  }
   return result;
 }
 

@@ -10,6 +10,8 @@
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "RuntimeCalls.h"
+
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/Builders.h"
@@ -23,117 +25,9 @@ namespace leibniz::conversion {
 
 using namespace mlir;
 using namespace leibniz;
+using leibniz::conversion::detail::CheckBuilder;
 
 namespace {
-
-constexpr StringLiteral kBoundsFailed = "leibniz_bounds_failed";
-constexpr StringLiteral kCheckFailed = "leibniz_check_failed";
-constexpr StringLiteral kSizeFailed = "leibniz_size_failed";
-
-/// "file:line:col" of the first file location in `loc`, or "<unknown>".
-std::string formatLocation(Location loc) {
-  std::string text = "<unknown>";
-  loc->walk([&](Location inner) {
-    if (auto file = dyn_cast<FileLineColLoc>(inner)) {
-      text = (file.getFilename().getValue() + ":" + Twine(file.getLine()) +
-              ":" + Twine(file.getColumn()))
-                 .str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return text;
-}
-
-class CheckBuilder {
-public:
-  explicit CheckBuilder(ModuleOp module) : module(module) {}
-
-  /// Calls `leibniz_bounds_failed` unless 0 <= index < size.
-  void checkIndex(OpBuilder &b, Location loc, Value index, Value size,
-                  int64_t dim) {
-    Value inBounds =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, index, size);
-    callUnless(b, loc, inBounds, kBoundsFailed, [&](OpBuilder &nested) {
-      return SmallVector<Value>{
-          getString(nested, loc, formatLocation(loc)),
-          toI64(nested, loc, index),
-          arith::ConstantIntOp::create(nested, loc, dim, 64),
-          toI64(nested, loc, size)};
-    });
-  }
-
-  /// Calls `leibniz_size_failed` unless size >= 0.
-  void checkSize(OpBuilder &b, Location loc, Value size) {
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value ok =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, size, zero);
-    callUnless(b, loc, ok, kSizeFailed, [&](OpBuilder &nested) {
-      return SmallVector<Value>{getString(nested, loc, formatLocation(loc)),
-                                toI64(nested, loc, size)};
-    });
-  }
-
-  /// Calls `leibniz_check_failed` with `what` unless `ok`.
-  void check(OpBuilder &b, Location loc, Value ok, StringRef what) {
-    callUnless(b, loc, ok, kCheckFailed, [&](OpBuilder &nested) {
-      return SmallVector<Value>{getString(
-          nested, loc, formatLocation(loc) + ": error: " + what.str())};
-    });
-  }
-
-private:
-  Value toI64(OpBuilder &b, Location loc, Value value) {
-    if (value.getType().isIndex())
-      return arith::IndexCastOp::create(b, loc, b.getI64Type(), value);
-    if (value.getType().getIntOrFloatBitWidth() < 64)
-      return arith::ExtSIOp::create(b, loc, b.getI64Type(), value);
-    return value;
-  }
-
-  /// `if (!ok) callee(args...)`, with the arguments (the message and the
-  /// values it reports) computed only when the check fails.
-  void callUnless(OpBuilder &b, Location loc, Value ok, StringRef callee,
-                  function_ref<SmallVector<Value>(OpBuilder &)> buildArgs) {
-    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    SmallVector<Value> args = buildArgs(b);
-    declare(callee, args);
-    func::CallOp::create(b, loc, callee, TypeRange(), args);
-  }
-
-  void declare(StringRef name, ValueRange args) {
-    if (module.lookupSymbol(name))
-      return;
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    auto func = func::FuncOp::create(
-        b, module.getLoc(), name,
-        b.getFunctionType(TypeRange(ValueRange(args)), {}));
-    func.setPrivate();
-  }
-
-  /// The address of a private constant holding `text` and a NUL.
-  Value getString(OpBuilder &b, Location loc, const std::string &text) {
-    auto [it, inserted] = strings.try_emplace(text);
-    if (inserted) {
-      OpBuilder moduleBuilder = OpBuilder::atBlockEnd(module.getBody());
-      std::string value = text + '\0';
-      auto type = LLVM::LLVMArrayType::get(
-          IntegerType::get(module.getContext(), 8), value.size());
-      std::string name = "__leibniz_check_" + std::to_string(strings.size());
-      auto global = LLVM::GlobalOp::create(
-          moduleBuilder, loc, type, /*isConstant=*/true, LLVM::Linkage::Private,
-          name, moduleBuilder.getStringAttr(value));
-      it->second = global.getSymName().str();
-    }
-    return LLVM::AddressOfOp::create(
-        b, loc, LLVM::LLVMPointerType::get(module.getContext()), it->second);
-  }
-
-  ModuleOp module;
-  llvm::StringMap<std::string> strings;
-};
 
 /// The size of dimension `dim` of `tensor`.
 Value getDimSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) {

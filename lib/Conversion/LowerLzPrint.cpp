@@ -6,6 +6,8 @@
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "RuntimeCalls.h"
+
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 
 #include "Lz/LzOps.h"
@@ -79,6 +81,15 @@ struct LowerLzPrintPass
         return;
       }
       op.getResult().replaceAllUsesWith(input);
+      op.erase();
+    });
+    // Tolerances: a call of the runtime when the value is above its limit.
+    conversion::detail::CheckBuilder checks(module);
+    bool strict = module->hasAttr("lz.strict_tolerances");
+    module.walk([&](lz::CheckToleranceOp op) {
+      builder.setInsertionPoint(op);
+      checks.checkTolerance(builder, op.getLoc(), op.getValue(), op.getLimit(),
+                            op.getWhat(), strict);
       op.erase();
     });
     if (!ok)

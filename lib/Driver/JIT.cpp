@@ -214,6 +214,7 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
     add("leibniz_check_failed", &leibniz_check_failed);
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
     add("leibniz_size_failed", &leibniz_size_failed);
+    add("leibniz_tolerance_failed", &leibniz_tolerance_failed);
     add("leibniz_parallel_for", &leibniz_parallel_for);
     add("leibniz_print_f64", &leibniz_print_f64);
     add("leibniz_print_f32", &leibniz_print_f32);

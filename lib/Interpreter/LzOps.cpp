@@ -16,6 +16,7 @@
 #include "leibniz/Interpreter/ValueIO.h"
 #include "leibniz/Runtime/Philox.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -387,6 +388,25 @@ LogicalResult evaluatePrint(Interpreter &interp, lz::PrintOp op) {
   return success();
 }
 
+/// A value above its tolerance: a warning, or under the module's
+/// `lz.strict_tolerances`, a run-time error.
+LogicalResult evaluateCheckTolerance(Interpreter &interp,
+                                     lz::CheckToleranceOp op) {
+  double value = interp.lookupTensor(op.getValue()).getFloat(0);
+  double limit = interp.lookupTensor(op.getLimit()).getFloat(0);
+  if (value <= limit)
+    return success();
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  os << op.getWhat() << " is " << llvm::format("%.3g", value)
+     << ", above the tolerance " << llvm::format("%.3g", limit);
+  auto module = op->getParentOfType<ModuleOp>();
+  if (module && module->hasAttr("lz.strict_tolerances"))
+    return interp.emitError(op) << message;
+  op->emitWarning(message);
+  return success();
+}
+
 /// `C[b, i, j] = sum_k A[b, i, k] * B[b, k, j]`, with the rounding of the
 /// equivalent lz.sum: the product and every partial sum are rounded, and the
 /// first product starts the sum.
@@ -491,6 +511,7 @@ void leibniz::interp::registerLzHandlers(OpHandlerRegistry &registry) {
   registry.add<lz::IotaOp>(evaluateIota);
   registry.add<lz::RandomOp>(evaluateRandom);
   registry.add<lz::PrintOp>(evaluatePrint);
+  registry.add<lz::CheckToleranceOp>(evaluateCheckTolerance);
   registry.add<lz::MatmulOp>([](Interpreter &interp, lz::MatmulOp op) {
     return evaluateMatmul(interp, op);
   });

@@ -180,6 +180,18 @@ void leibniz_size_failed(const char *location, int64_t size) {
   leibniz_check_failed(message);
 }
 
+void leibniz_tolerance_failed(const char *location, const char *what,
+                              double value, double limit, bool strict) {
+  static thread_local char message[1024];
+  std::snprintf(message, sizeof(message),
+                "%s: %s: %s is %.3g, above the tolerance %.3g", location,
+                strict ? "error" : "warning", what, value, limit);
+  if (strict)
+    leibniz_check_failed(message);
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", message);
+}
+
 int leibniz_call_guarded(void (*function)(void **), void **arguments) {
   std::jmp_buf guard;
   std::jmp_buf *outer = activeGuard;

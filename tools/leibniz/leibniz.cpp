@@ -177,6 +177,14 @@ cl::opt<bool> runChecks(
              "interpreter always checks)"),
     cl::init(true), cl::sub(runCommand));
 
+cl::opt<bool> strictTolerances(
+    "strict",
+    cl::desc("Make a solve that misses its tolerance (argmin's gradient, "
+             "its implicit linear solve) a run-time error instead of a "
+             "warning"),
+    cl::init(false), cl::sub(runCommand), cl::sub(compileCommand),
+    cl::sub(emitCommand), cl::sub(gradcheckCommand));
+
 cl::opt<std::string> strategyText(
     "strategy",
     cl::desc("Rewrite the program with this strategy after differentiation, "
@@ -284,9 +292,13 @@ struct Compilation {
       return failure();
     FailureOr<frontend::Program> program =
         frontend::generateProgram(context, sourceMgr, loaded->modules);
-    if (failed(program) || until < Stage::LzAD)
+    if (failed(program))
       return program;
     ModuleOp module = program->getModule();
+    if (strictTolerances)
+      module->setAttr("lz.strict_tolerances", UnitAttr::get(&context));
+    if (until < Stage::LzAD)
+      return program;
     // The functions that take forward-mode and reverse-mode derivatives.
     llvm::SetVector<StringRef> forward, reverse;
     module.walk([&](Operation *op) {

@@ -80,7 +80,8 @@ def DecomposeTuples : Pass<"lz-decompose-tuples", "mlir::ModuleOp"> {
 }
 
 def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
-  let summary = "Lowers lz.print to calls of the runtime's print functions";
+  let summary = "Lowers lz.print and lz.check_tolerance to calls of the "
+                "runtime";
   let description = [{
     Compiled code prints through functions that the program's runtime
     provides: `lz.print` of a scalar becomes a call of
@@ -91,8 +92,16 @@ def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
     bufferization. The printed value replaces the result. The runtime
     (`lib/Runtime`, linked by the JIT and by compiled libraries) provides
     these functions; they print as the interpreter does.
+
+    `lz.check_tolerance` becomes a call of `leibniz_tolerance_failed` when
+    its value is above its limit, with its location and what it checks as
+    constant strings; it warns on stderr, or stops the program with an
+    error when the module has the unit attribute `lz.strict_tolerances`.
   }];
-  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+  let dependentDialects = ["mlir::LLVM::LLVMDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::bufferization::BufferizationDialect",
                            "mlir::func::FuncDialect",
                            "mlir::tensor::TensorDialect"];
 }

@@ -58,6 +58,12 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
 /// a size computed from the arguments' sizes).
 [[noreturn]] void leibniz_size_failed(const char *location, int64_t size);
 
+/// A value above its tolerance (`lz.check_tolerance` at `location`):
+/// prints a warning that `what` is `value`, above `limit`, to stderr, or,
+/// with `strict`, reports it as a failed check.
+void leibniz_tolerance_failed(const char *location, const char *what,
+                              double value, double limit, bool strict);
+
 /// Calls `function(arguments)`, a packed entry of compiled code. Returns 0,
 /// or 1 when a run-time check failed; its message is then in
 /// `leibniz_last_error()`.
