@@ -152,7 +152,7 @@ std::string ad::detail::getMask(ArrayRef<bool> active) {
 }
 
 LogicalResult ad::detail::emitNoRule(Operation *op, StringRef mode) {
-  if (isa<ArgminOp, RootOp, FixedPointOp>(op))
+  if (isa<RootOp, FixedPointOp>(op))
     return op->emitError("not supported yet: the implicit derivative of '")
            << op->getName().stripDialect() << "' (" << mode << " mode)";
   return op->emitError("cannot differentiate '")
@@ -208,6 +208,9 @@ public:
 
   FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
                                         ArrayRef<bool> active);
+
+  /// Reverse derivatives, where the expansion has reverse mode.
+  ForwardExpansion::ReverseDerivatives reverseDerivatives;
 
 private:
   SymbolTable &symbols;
@@ -272,6 +275,16 @@ FailureOr<func::FuncOp> ForwardTransform::getDerivative(func::FuncOp callee,
 //===----------------------------------------------------------------------===//
 // ForwardBuilder
 //===----------------------------------------------------------------------===//
+
+FailureOr<func::FuncOp>
+ForwardBuilder::getReverseDerivative(Operation *user, func::FuncOp callee,
+                                     ArrayRef<bool> active) {
+  if (!transform.reverseDerivatives)
+    return user->emitError("needs reverse mode for its forward derivative "
+                           "(run ad-reverse, or the driver, rather than "
+                           "ad-forward alone)");
+  return transform.reverseDerivatives(callee, active);
+}
 
 FailureOr<func::FuncOp> ForwardBuilder::getDerivative(func::FuncOp callee,
                                                       ArrayRef<bool> active) {
@@ -611,6 +624,10 @@ ForwardExpansion::ForwardExpansion(SymbolTable &symbols)
 }
 
 ForwardExpansion::~ForwardExpansion() = default;
+
+void ForwardExpansion::setReverseDerivatives(ReverseDerivatives derivatives) {
+  transform->reverseDerivatives = std::move(derivatives);
+}
 
 LogicalResult ForwardExpansion::expand(Operation *op) {
   return expandOp(*transform, op, symbols);

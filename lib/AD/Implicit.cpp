@@ -16,6 +16,7 @@
 
 #include "AD/ADOps.h"
 #include "Lz/LzOps.h"
+#include "leibniz/AD/Forward.h"
 #include "leibniz/AD/Reverse.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -220,9 +221,76 @@ Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
 
 } // namespace
 
+namespace {
+
+/// What both rules of `ad.argmin` need: its linear solver, its objective,
+/// and the vectors of the solve (the leaves of the parameters' type).
+struct ImplicitArgmin {
+  ArgminOp op;
+  func::FuncOp f;
+  LinearSolver solver;
+  Location loc;
+
+  static FailureOr<ImplicitArgmin> get(ArgminOp op) {
+    FailureOr<LinearSolver> solver = getLinearSolver(op, op.getImplicit());
+    if (failed(solver))
+      return failure();
+    auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        op, op.getCalleeAttr());
+    if (!f)
+      return op->emitOpError("needs a function '") << op.getCalleeAttr() << "'";
+    return ImplicitArgmin{op, f, *solver, op.getLoc()};
+  }
+
+  /// The arguments marked for the derivative of the objective with
+  /// respect to the parameters.
+  SmallVector<bool> wrtParameters() {
+    SmallVector<bool> active(f.getNumArguments(), false);
+    active[0] = true;
+    return active;
+  }
+
+  SmallVector<Value> leavesOf(OpBuilder &b, Value value) {
+    SmallVector<Value> leaves;
+    lz::buildTupleLeaves(b, loc, value, leaves);
+    return leaves;
+  }
+  Value vectorOf(OpBuilder &b, ValueRange leaves) {
+    return lz::buildTupleFromLeaves(b, loc, op.getResult().getType(), leaves);
+  }
+
+  /// The operands of a derivative of G = (x, θ..., ȳ) -> (f, ȳ∇ₓf) at the
+  /// solution with ȳ = 1, followed by `extra`, cast to `callee`'s inputs.
+  SmallVector<Value> operandsOf(OpBuilder &b, func::FuncOp callee,
+                                Value solution, ValueRange captures,
+                                ValueRange extra) {
+    Type lossType = f.getResultTypes()[0];
+    SmallVector<Value> operands = {solution};
+    llvm::append_range(operands, captures);
+    operands.push_back(arith::ConstantOp::create(
+        b, loc, lossType, b.getFloatAttr(lossType, 1.0)));
+    llvm::append_range(operands, extra);
+    for (auto [operand, type] :
+         llvm::zip(operands, callee.getFunctionType().getInputs()))
+      operand = castTo(b, loc, operand, type);
+    return operands;
+  }
+
+  /// The solution of A u = rhs by the configured solver.
+  SmallVector<Value>
+  solve(OpBuilder &b,
+        function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+        ValueRange rhs) {
+    return solveConjugateGradients(
+        b, loc, apply, rhs, solver,
+        "the residual of the implicit linear solve (cg) of 'argmin'");
+  }
+};
+
+} // namespace
+
 LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
   auto argmin = cast<ArgminOp>(op);
-  Location loc = op->getLoc();
   Value cotangent = reverse.cotangent(argmin.getResult());
   if (!cotangent)
     return success();
@@ -232,21 +300,15 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
       varied.push_back(i);
   if (varied.empty())
     return success();
-  FailureOr<LinearSolver> solver = getLinearSolver(op, argmin.getImplicit());
-  if (failed(solver))
+  FailureOr<ImplicitArgmin> implicit = ImplicitArgmin::get(argmin);
+  if (failed(implicit))
     return failure();
-  auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      op, argmin.getCalleeAttr());
-  if (!f)
-    return op->emitOpError("needs a function '")
-           << argmin.getCalleeAttr() << "'";
+  Location loc = implicit->loc;
 
   // G: (x, θ..., ȳ) -> (f, ∇ₓf); its reverse derivatives with respect to x
   // (A u) and to the varied captures (Bᵀu).
-  unsigned numArgs = f.getNumArguments();
-  SmallVector<bool> wrtX(numArgs, false);
-  wrtX[0] = true;
-  FailureOr<func::FuncOp> gradient = reverse.getDerivative(f, wrtX);
+  FailureOr<func::FuncOp> gradient =
+      reverse.getDerivative(implicit->f, implicit->wrtParameters());
   if (failed(gradient))
     return failure();
   unsigned numGradientArgs = gradient->getNumArguments();
@@ -263,53 +325,99 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
 
   OpBuilder &builder = reverse.getBuilder();
   Value solution = reverse.primal(argmin.getResult());
-  Type lossType = f.getResultTypes()[0];
-  Value one = arith::ConstantOp::create(builder, loc, lossType,
-                                        builder.getFloatAttr(lossType, 1.0));
+  SmallVector<Value> captures;
+  for (Value captured : argmin.getCaptures())
+    captures.push_back(reverse.primal(captured));
+  Type lossType = implicit->f.getResultTypes()[0];
   Value zero = arith::ConstantOp::create(builder, loc, lossType,
                                          builder.getFloatAttr(lossType, 0.0));
-  // The operands of G's derivatives, before the cotangent of ∇ₓf.
-  auto operandsWith = [&](OpBuilder &b, func::FuncOp callee, Value v) {
-    SmallVector<Value> operands = {solution};
-    for (Value captured : argmin.getCaptures())
-      operands.push_back(reverse.primal(captured));
-    operands.push_back(one);
-    operands.push_back(zero);
-    operands.push_back(v);
-    for (auto [operand, type] :
-         llvm::zip(operands, callee.getFunctionType().getInputs()))
-      operand = castTo(b, loc, operand, type);
-    return operands;
-  };
   Type xType = argmin.getResult().getType();
-  auto leavesOf = [&](OpBuilder &b, Value value) {
-    SmallVector<Value> leaves;
-    lz::buildTupleLeaves(b, loc, value, leaves);
-    return leaves;
-  };
-  auto vectorOf = [&](OpBuilder &b, ValueRange leaves) {
-    return lz::buildTupleFromLeaves(b, loc, xType, leaves);
+  // The cotangents of G's results: none for f, v for ∇ₓf.
+  auto call = [&](OpBuilder &b, func::FuncOp callee, Value v) {
+    return func::CallOp::create(
+        b, loc, callee,
+        implicit->operandsOf(b, callee, solution, captures, {zero, v}));
   };
   auto applyHessian = [&](OpBuilder &b, ValueRange v) {
-    auto call = func::CallOp::create(b, loc, *hessian,
-                                     operandsWith(b, *hessian, vectorOf(b, v)));
-    return leavesOf(b, castTo(b, loc, call.getResult(2), xType));
+    Value hv = call(b, *hessian, implicit->vectorOf(b, v)).getResult(2);
+    return implicit->leavesOf(b, castTo(b, loc, hv, xType));
   };
-  SmallVector<Value> u = solveConjugateGradients(
-      builder, loc, applyHessian, leavesOf(builder, cotangent), *solver,
-      "the residual of the implicit linear solve (cg) of 'argmin'");
+  SmallVector<Value> u = implicit->solve(
+      builder, applyHessian, implicit->leavesOf(builder, cotangent));
 
   // θ̄ = −Bᵀu: the cotangents of θ for the cotangent −u of ∇ₓf.
   Value minusOne =
       arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
   Value minusU =
-      vectorOf(builder, buildLeafAxpy(builder, loc, minusOne, u, {}));
-  auto call = func::CallOp::create(builder, loc, *mixed,
-                                   operandsWith(builder, *mixed, minusU));
+      implicit->vectorOf(builder, buildLeafAxpy(builder, loc, minusOne, u, {}));
+  func::CallOp cotangents = call(builder, *mixed, minusU);
   for (auto [k, i] : llvm::enumerate(varied)) {
     OpOperand &operand = argmin->getOpOperand(1 + i);
-    reverse.addCotangent(operand, castTo(builder, loc, call.getResult(2 + k),
-                                         operand.get().getType()));
+    reverse.addCotangent(operand,
+                         castTo(builder, loc, cotangents.getResult(2 + k),
+                                operand.get().getType()));
   }
+  return success();
+}
+
+LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
+  auto argmin = cast<ArgminOp>(op);
+  SmallVector<unsigned> active;
+  for (auto [i, captured] : llvm::enumerate(argmin.getCaptures()))
+    if (forward.tangent(captured))
+      active.push_back(i);
+  // No tangent flows from the initial point.
+  if (active.empty())
+    return success();
+  FailureOr<ImplicitArgmin> implicit = ImplicitArgmin::get(argmin);
+  if (failed(implicit))
+    return failure();
+  Location loc = implicit->loc;
+
+  // The forward derivatives of G = (x, θ..., ȳ) -> (f, ∇ₓf) along x (A v)
+  // and along the captures that have tangents (B θ̇).
+  FailureOr<func::FuncOp> gradient =
+      forward.getReverseDerivative(op, implicit->f, implicit->wrtParameters());
+  if (failed(gradient))
+    return failure();
+  unsigned numGradientArgs = gradient->getNumArguments();
+  SmallVector<bool> gx(numGradientArgs, false), gtheta(numGradientArgs, false);
+  gx[0] = true;
+  for (unsigned i : active)
+    gtheta[1 + i] = true;
+  FailureOr<func::FuncOp> alongX = forward.getDerivative(*gradient, gx);
+  if (failed(alongX))
+    return failure();
+  FailureOr<func::FuncOp> alongTheta = forward.getDerivative(*gradient, gtheta);
+  if (failed(alongTheta))
+    return failure();
+
+  OpBuilder &builder = forward.getBuilder();
+  Value solution = forward.primal(argmin.getResult());
+  SmallVector<Value> captures, tangents;
+  for (Value captured : argmin.getCaptures())
+    captures.push_back(forward.primal(captured));
+  for (unsigned i : active)
+    tangents.push_back(forward.tangent(argmin.getCaptures()[i]));
+  Type xType = argmin.getResult().getType();
+  // The tangent of ∇ₓf, after G's results and the tangent of f.
+  auto tangentOfGradient = [&](OpBuilder &b, func::FuncOp callee,
+                               ValueRange extra) {
+    auto call = func::CallOp::create(
+        b, loc, callee,
+        implicit->operandsOf(b, callee, solution, captures, extra));
+    return implicit->leavesOf(b, castTo(b, loc, call.getResult(3), xType));
+  };
+  auto applyHessian = [&](OpBuilder &b, ValueRange v) {
+    return tangentOfGradient(b, *alongX, implicit->vectorOf(b, v));
+  };
+  // A ẋ = −B θ̇.
+  Value minusOne =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
+  SmallVector<Value> rhs =
+      buildLeafAxpy(builder, loc, minusOne,
+                    tangentOfGradient(builder, *alongTheta, tangents), {});
+  SmallVector<Value> tangent = implicit->solve(builder, applyHessian, rhs);
+  forward.setTangent(argmin.getResult(), implicit->vectorOf(builder, tangent));
   return success();
 }

@@ -796,10 +796,7 @@ void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
   });
   registry.addExtension(+[](MLIRContext *context, ADDialect *) {
     attach<StopGradientOp>(context, zeroJvp);
-    // Reverse mode only, so far.
-    attach<ArgminOp>(context, [](Operation *op, ForwardBuilder &) {
-      return ad::detail::emitNoRule(op, "forward");
-    });
+    attach<ArgminOp>(context, ad::detail::argminJvp);
   });
   registry.addExtension(+[](MLIRContext *context, tensor::TensorDialect *) {
     attach<tensor::CastOp>(context, castJvp);

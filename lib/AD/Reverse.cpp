@@ -582,6 +582,12 @@ public:
 
   LogicalResult expand(Operation *op);
 
+  /// The reverse derivative of `callee` with respect to `active`.
+  FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
+                                        ArrayRef<bool> active) {
+    return transform.getDerivative(callee, active);
+  }
+
 private:
   /// Calls the reverse derivative of `callee` with respect to `active` on
   /// `operands` and the result cotangents `seeds`.
@@ -821,6 +827,11 @@ LogicalResult leibniz::ad::expandDerivatives(ModuleOp module, bool forward,
   SymbolTable symbols(module);
   ForwardExpansion forwardExpansion(symbols);
   ReverseExpansion reverseExpansion(symbols, forwardExpansion);
+  if (reverse)
+    forwardExpansion.setReverseDerivatives(
+        [&](func::FuncOp callee, ArrayRef<bool> active) {
+          return reverseExpansion.getDerivative(callee, active);
+        });
   // A function's transformations are expanded after those of the functions
   // it calls or transforms, so that derivatives are taken of plain IR.
   llvm::DenseSet<Operation *> visited;

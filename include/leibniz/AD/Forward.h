@@ -20,6 +20,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <functional>
 #include <memory>
 
 namespace mlir {
@@ -79,6 +80,12 @@ public:
   /// active ones, and returns the results followed by their tangents.
   mlir::FailureOr<mlir::func::FuncOp>
   getDerivative(mlir::func::FuncOp callee, llvm::ArrayRef<bool> active);
+  /// The reverse derivative of `callee` (as ReverseBuilder::getDerivative),
+  /// where the expansion has reverse mode too; the rules of implicit
+  /// differentiation take forward derivatives of reverse ones.
+  mlir::FailureOr<mlir::func::FuncOp>
+  getReverseDerivative(mlir::Operation *user, mlir::func::FuncOp callee,
+                       llvm::ArrayRef<bool> active);
 
 private:
   ForwardTransform &transform;
@@ -105,6 +112,11 @@ public:
   /// Expands `op` into plain lz IR if it is a forward-mode transformation;
   /// does nothing for the others.
   mlir::LogicalResult expand(mlir::Operation *op);
+
+  /// The source of reverse derivatives for the rules that need them.
+  using ReverseDerivatives = std::function<mlir::FailureOr<mlir::func::FuncOp>(
+      mlir::func::FuncOp, llvm::ArrayRef<bool>)>;
+  void setReverseDerivatives(ReverseDerivatives derivatives);
 
 private:
   std::unique_ptr<ForwardTransform> transform;
