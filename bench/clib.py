@@ -76,3 +76,16 @@ def best_time(fn, batch=0.2):
 
 def seconds(s):
     return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def write_table(root, name, table):
+    """Writes `table` into docs/benchmarks.md and bench/benchmarks.md.in
+    between the markers `<!-- name begin -->` and `<!-- name end -->`."""
+    begin, end = f"<!-- {name} begin -->", f"<!-- {name} end -->"
+    for target in (root / "docs" / "benchmarks.md",
+                   root / "bench" / "benchmarks.md.in"):
+        text = target.read_text()
+        if begin not in text:
+            sys.exit(f"bench: no {begin} marker in {target}")
+        start, stop = text.index(begin) + len(begin), text.index(end)
+        target.write_text(text[:start] + "\n" + table + "\n" + text[stop:])

@@ -22,14 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from clib import Library, best_time, seconds
+from clib import Library, best_time, seconds, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 OUT = BUILD / "bench"
 SOURCE = ROOT / "bench" / "fwd-ad.lz"
-BEGIN = "<!-- fwd-ad begin -->"
-END = "<!-- fwd-ad end -->"
 
 
 def run(cmd):
@@ -149,11 +147,7 @@ def main():
     print(table)
     if args.no_write:
         return
-    for path in (ROOT / "docs" / "benchmarks.md",
-                 ROOT / "bench" / "benchmarks.md.in"):
-        text = path.read_text()
-        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
-        path.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+    write_table(ROOT, "fwd-ad", table)
     print("bench: wrote the forward-mode table into docs/benchmarks.md")
 
 

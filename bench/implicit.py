@@ -34,12 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clib import Library, write_table  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 OUT = BUILD / "bench"
 LIBRARY = OUT / "libimplicit.so"
-BEGIN = "<!-- implicit begin -->"
-END = "<!-- implicit end -->"
 LAM = 0.1
 
 
@@ -76,8 +77,6 @@ def child(method, steps):
         torch.set_num_threads(1)
         run = lambda: torch_hypergradient(torch, X, y, Xv, yv, steps)
     else:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from clib import Library
         lib = Library(LIBRARY)
         run = lambda: lib.call(f"hyper_{method}",
                                [LAM, X, y, Xv, yv, steps], [0])[0]
@@ -147,13 +146,7 @@ def main():
     print(table)
     if args.no_write:
         return
-    for target in (ROOT / "docs" / "benchmarks.md",
-                   ROOT / "bench" / "benchmarks.md.in"):
-        text = target.read_text()
-        if BEGIN not in text:
-            sys.exit(f"bench: no {BEGIN} marker in {target}")
-        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
-        target.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+    write_table(ROOT, "implicit", table)
     print("bench: wrote the implicit-differentiation table into "
           "docs/benchmarks.md")
 

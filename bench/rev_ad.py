@@ -26,14 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from clib import Library, best_time, seconds
+from clib import Library, best_time, seconds, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 OUT = BUILD / "bench"
 SOURCE = ROOT / "bench" / "rev-ad.lz"
-BEGIN = "<!-- rev-ad begin -->"
-END = "<!-- rev-ad end -->"
 
 
 def run(cmd, env=None):
@@ -290,13 +288,7 @@ def main():
     print(table)
     if args.no_write:
         return
-    for target in (ROOT / "docs" / "benchmarks.md",
-                   ROOT / "bench" / "benchmarks.md.in"):
-        text = target.read_text()
-        if BEGIN not in text:
-            sys.exit(f"bench: no {BEGIN} marker in {target}")
-        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
-        target.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+    write_table(ROOT, "rev-ad", table)
     print("bench: wrote the reverse-mode table into docs/benchmarks.md")
 
 

@@ -259,6 +259,18 @@ struct ImplicitArgmin {
     return lz::buildTupleFromLeaves(b, loc, op.getResult().getType(), leaves);
   }
 
+  /// The masks of G's derivatives along x and along the captures
+  /// `captures`, for G = `gradient`.
+  std::pair<SmallVector<bool>, SmallVector<bool>>
+  getMasks(func::FuncOp gradient, ArrayRef<unsigned> captures) {
+    SmallVector<bool> alongX(gradient.getNumArguments(), false);
+    SmallVector<bool> alongTheta(alongX);
+    alongX[0] = true;
+    for (unsigned i : captures)
+      alongTheta[1 + i] = true;
+    return {alongX, alongTheta};
+  }
+
   /// The operands of a derivative of G = (x, θ..., ȳ) -> (f, ȳ∇ₓf) at the
   /// solution with ȳ = 1, followed by `extra`, cast to `callee`'s inputs.
   SmallVector<Value> operandsOf(OpBuilder &b, func::FuncOp callee,
@@ -287,6 +299,16 @@ struct ImplicitArgmin {
   }
 };
 
+/// The indices of the captures of `op` for which `isActive` holds.
+SmallVector<unsigned> getActiveCaptures(ArgminOp op,
+                                        function_ref<bool(Value)> isActive) {
+  SmallVector<unsigned> active;
+  for (auto [i, captured] : llvm::enumerate(op.getCaptures()))
+    if (isActive(captured))
+      active.push_back(i);
+  return active;
+}
+
 } // namespace
 
 LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
@@ -294,10 +316,8 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
   Value cotangent = reverse.cotangent(argmin.getResult());
   if (!cotangent)
     return success();
-  SmallVector<unsigned> varied;
-  for (auto [i, captured] : llvm::enumerate(argmin.getCaptures()))
-    if (reverse.isVaried(captured))
-      varied.push_back(i);
+  SmallVector<unsigned> varied = getActiveCaptures(
+      argmin, [&](Value captured) { return reverse.isVaried(captured); });
   if (varied.empty())
     return success();
   FailureOr<ImplicitArgmin> implicit = ImplicitArgmin::get(argmin);
@@ -311,11 +331,7 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
       reverse.getDerivative(implicit->f, implicit->wrtParameters());
   if (failed(gradient))
     return failure();
-  unsigned numGradientArgs = gradient->getNumArguments();
-  SmallVector<bool> gx(numGradientArgs, false), gtheta(numGradientArgs, false);
-  gx[0] = true;
-  for (unsigned i : varied)
-    gtheta[1 + i] = true;
+  auto [gx, gtheta] = implicit->getMasks(*gradient, varied);
   FailureOr<func::FuncOp> hessian = reverse.getDerivative(*gradient, gx);
   if (failed(hessian))
     return failure();
@@ -362,10 +378,9 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
 
 LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
   auto argmin = cast<ArgminOp>(op);
-  SmallVector<unsigned> active;
-  for (auto [i, captured] : llvm::enumerate(argmin.getCaptures()))
-    if (forward.tangent(captured))
-      active.push_back(i);
+  SmallVector<unsigned> active = getActiveCaptures(argmin, [&](Value captured) {
+    return forward.tangent(captured) != nullptr;
+  });
   // No tangent flows from the initial point.
   if (active.empty())
     return success();
@@ -380,11 +395,7 @@ LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
       forward.getReverseDerivative(op, implicit->f, implicit->wrtParameters());
   if (failed(gradient))
     return failure();
-  unsigned numGradientArgs = gradient->getNumArguments();
-  SmallVector<bool> gx(numGradientArgs, false), gtheta(numGradientArgs, false);
-  gx[0] = true;
-  for (unsigned i : active)
-    gtheta[1 + i] = true;
+  auto [gx, gtheta] = implicit->getMasks(*gradient, active);
   FailureOr<func::FuncOp> alongX = forward.getDerivative(*gradient, gx);
   if (failed(alongX))
     return failure();

@@ -117,6 +117,18 @@ private:
   /// The new value and states of a leaf of the parameters.
   SmallVector<Value> update(OpBuilder &b, Value x, Value g, ValueRange states,
                             Value t, Value stop);
+  /// The function's value at `x` and the leaves of its gradient.
+  std::pair<Value, SmallVector<Value>> buildValueAndGradient(Type lossType,
+                                                             Value x) {
+    auto valueAndGrad = ad::ValueAndGradOp::create(
+        builder, loc, lossType, TypeRange{x.getType()}, op.callee,
+        ValueRange{x}, op.captures, builder.getDenseI64ArrayAttr({0}),
+        builder.getStringAttr("rev"));
+    SmallVector<Value> gradients;
+    lz::buildTupleLeaves(builder, loc, valueAndGrad.getGradients()[0],
+                         gradients);
+    return {valueAndGrad.getValue(), gradients};
+  }
   /// Calls the rule on scalars, converting from and to `type`.
   SmallVector<Value> callRule(OpBuilder &b, Type type, Value x, Value g,
                               ValueRange states, Value t);
@@ -338,13 +350,7 @@ FailureOr<Value> MinimizeExpansion::expand() {
     ValueRange xs = state.take_front(numLeaves);
     ValueRange params = xs;
     Value x = lz::buildTupleFromLeaves(builder, loc, init.getType(), params);
-    auto valueAndGrad = ad::ValueAndGradOp::create(
-        builder, loc, lossType, TypeRange{x.getType()}, op.callee,
-        ValueRange{x}, op.captures, builder.getDenseI64ArrayAttr({0}),
-        builder.getStringAttr("rev"));
-    SmallVector<Value> gradients;
-    lz::buildTupleLeaves(builder, loc, valueAndGrad.getGradients()[0],
-                         gradients);
+    auto [loss, gradients] = buildValueAndGradient(lossType, x);
     // A solve stops where the gradient's norm is at most tol: the update
     // is skipped, and the next step finds the same gradient.
     Value stop;
@@ -374,8 +380,8 @@ FailureOr<Value> MinimizeExpansion::expand() {
     SmallVector<Value> yields(nextLeaves);
     llvm::append_range(yields, nextStates);
     if (op.losses)
-      yields.push_back(tensor::InsertOp::create(
-          builder, loc, valueAndGrad.getValue(), state.back(), step));
+      yields.push_back(
+          tensor::InsertOp::create(builder, loc, loss, state.back(), step));
     lz::YieldOp::create(builder, loc, yields);
   }
   ValueRange results = loop.getResults().take_front(numLeaves);
@@ -385,13 +391,8 @@ FailureOr<Value> MinimizeExpansion::expand() {
     op.losses.replaceAllUsesWith(loop.getResults().back());
   // A solve reports a gradient above its tolerance at the solution.
   if (op.tol) {
-    auto valueAndGrad = ad::ValueAndGradOp::create(
-        builder, loc, lossType, TypeRange{result.getType()}, op.callee,
-        ValueRange{result}, op.captures, builder.getDenseI64ArrayAttr({0}),
-        builder.getStringAttr("rev"));
-    SmallVector<Value> gradients;
-    lz::buildTupleLeaves(builder, loc, valueAndGrad.getGradients()[0],
-                         gradients);
+    SmallVector<Value> gradients =
+        buildValueAndGradient(lossType, result).second;
     Value norm = math::SqrtOp::create(
         builder, loc,
         ad::detail::buildLeafDot(builder, loc, gradients, gradients));
@@ -424,6 +425,16 @@ static bool usesImplicitSolve(func::FuncOp func, SymbolTable &symbols,
   return result.wasInterrupted();
 }
 
+/// Replaces the operation of `loop` by its expansion.
+static LogicalResult expandInPlace(OptimizerLoop loop, SymbolTable &symbols) {
+  FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
+  if (failed(result))
+    return failure();
+  loop.op->getResult(0).replaceAllUsesWith(*result);
+  loop.op->erase();
+  return success();
+}
+
 LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
   SmallVector<ad::MinimizeOp> ops;
   module.walk([&](ad::MinimizeOp op) { ops.push_back(op); });
@@ -443,13 +454,8 @@ LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
                           op.getOptimizer(),
                           op.getLosses(),
                           std::nullopt};
-    FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
-    if (failed(result)) {
+    if (failed(expandInPlace(loop, symbols)))
       ok = false;
-      continue;
-    }
-    op.getResult().replaceAllUsesWith(*result);
-    op.erase();
   }
   return success(ok);
 }
@@ -468,13 +474,8 @@ LogicalResult leibniz::ad::expandSolves(ModuleOp module) {
                           op.getOptimizer(),
                           Value(),
                           op.getTol().convertToDouble()};
-    FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
-    if (failed(result)) {
+    if (failed(expandInPlace(loop, symbols)))
       ok = false;
-      continue;
-    }
-    op.getResult().replaceAllUsesWith(*result);
-    op.erase();
   }
   return success(ok);
 }

@@ -470,6 +470,17 @@ int runCheck() {
   return failed(compilation.compile()) ? 1 : 0;
 }
 
+/// Reports an `ad` operation left unexpanded: what programs with it can
+/// still do is `can`.
+void emitNotSupported(Operation *op, StringRef can) {
+  op->emitError() << "not supported yet: " << op->getName().stripDialect()
+                  << (isa<ad::MinimizeOp>(op)
+                          ? " of a function that uses root or fixed_point, "
+                            "whose implicit derivatives are not built"
+                          : "")
+                  << "; programs with implicit differentiation can be " << can;
+}
+
 /// Reports the `ad` transformations reachable from `entry`: they are not
 /// expanded yet, so the program cannot run. Returns the names of the
 /// functions that `entry` calls, itself included, in `reachable`.
@@ -482,27 +493,19 @@ LogicalResult checkRunnable(ModuleOp module, func::FuncOp entry,
     func::FuncOp func = worklist.pop_back_val();
     if (!visited.insert(func.getName()).second)
       continue;
-    func.walk(
-        [&](Operation *op) {
-          if (auto call = dyn_cast<func::CallOp>(op)) {
-            if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-              worklist.push_back(callee);
-            return;
-          }
-          if (isa<ad::ADDialect>(op->getDialect()) &&
-              !isa<ad::StopGradientOp>(op)) {
-            op->emitError()
-                << "not supported yet: " << op->getName().stripDialect()
-                << (isa<ad::MinimizeOp>(op)
-                        ? " of a function that uses root or "
-                          "fixed_point, whose implicit derivatives are not "
-                          "built"
-                        : "")
-                << "; programs with implicit differentiation can be "
-                   "checked and emitted ('leibniz emit') but not run";
-            ok = false;
-          }
-        });
+    func.walk([&](Operation *op) {
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+          worklist.push_back(callee);
+        return;
+      }
+      if (isa<ad::ADDialect>(op->getDialect()) &&
+          !isa<ad::StopGradientOp>(op)) {
+        emitNotSupported(op, "checked and emitted ('leibniz emit') but "
+                             "not run");
+        ok = false;
+      }
+    });
   }
   return success(ok);
 }
@@ -518,15 +521,7 @@ LogicalResult checkCompilable(ModuleOp module) {
       return;
     }
     if (isa<ad::ADDialect>(op->getDialect())) {
-      op->emitError()
-          << "not supported yet: " << op->getName().stripDialect()
-          << (isa<ad::MinimizeOp>(op)
-                  ? " of a function that uses root or "
-                    "fixed_point, whose implicit derivatives are not "
-                    "built"
-                  : "")
-          << "; programs with implicit differentiation can be "
-             "checked and emitted as lz IR but not compiled";
+      emitNotSupported(op, "checked and emitted as lz IR but not compiled");
       ok = false;
     }
   });
