@@ -152,7 +152,7 @@ std::string ad::detail::getMask(ArrayRef<bool> active) {
 }
 
 LogicalResult ad::detail::emitNoRule(Operation *op, StringRef mode) {
-  if (isa<RootOp, FixedPointOp>(op))
+  if (isa<RootOp>(op))
     return op->emitError("not supported yet: the implicit derivative of '")
            << op->getName().stripDialect() << "' (" << mode << " mode)";
   return op->emitError("cannot differentiate '")

@@ -117,29 +117,100 @@ SmallVector<Value> ad::detail::buildLeafAxpy(OpBuilder &builder, Location loc,
 
 namespace {
 
-/// The settings of a linear solver configuration.
+/// The settings of a linear solver configuration: conjugate gradients
+/// (symmetric positive definite operators) or a Neumann series.
 struct LinearSolver {
+  enum Kind { CG, Neumann } kind = CG;
   int64_t iters = 100;
   double tol = 1e-10;
+  double alpha = 1.0;
 };
 
-FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config) {
+FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
+                                        bool symmetric) {
   auto name = config.getAs<StringAttr>("name");
-  if (!name || name.getValue() != "cg")
-    return op->emitError("not supported yet: the linear solver '")
-           << (name ? name.getValue() : "") << "' of '"
-           << op->getName().stripDialect() << "' (only cg is built)";
+  StringRef kind = name ? name.getValue() : "";
   LinearSolver solver;
-  if (auto iters = config.getAs<IntegerAttr>("iters"))
-    solver.iters = iters.getInt();
-  if (auto tol = config.getAs<FloatAttr>("tol"))
-    solver.tol = tol.getValueAsDouble();
-  else if (auto tol = config.getAs<IntegerAttr>("tol"))
-    solver.tol = static_cast<double>(tol.getInt());
-  if (solver.iters < 0 || !(solver.tol >= 0.0))
-    return op->emitOpError("needs a linear solver with iters >= 0 and tol "
-                           ">= 0");
+  if (kind == "neumann")
+    solver.kind = LinearSolver::Neumann;
+  else if (kind != "cg")
+    return op->emitError("not supported yet: the linear solver '")
+           << kind << "' of '" << op->getName().stripDialect()
+           << "' (cg and neumann are built)";
+  else if (!symmetric)
+    return op->emitError("the linear solver 'cg' needs a symmetric operator; "
+                         "the implicit derivative of '")
+           << op->getName().stripDialect() << "' takes 'neumann'";
+  auto number = [&](StringRef key) -> std::optional<double> {
+    if (auto value = config.getAs<FloatAttr>(key))
+      return value.getValueAsDouble();
+    if (auto value = config.getAs<IntegerAttr>(key))
+      return static_cast<double>(value.getInt());
+    return std::nullopt;
+  };
+  if (std::optional<double> iters =
+          number(solver.kind == LinearSolver::CG ? "iters" : "terms"))
+    solver.iters = static_cast<int64_t>(*iters);
+  if (std::optional<double> tol = number("tol"))
+    solver.tol = *tol;
+  if (std::optional<double> alpha = number("alpha"))
+    solver.alpha = *alpha;
+  if (solver.iters < 0 || !(solver.tol >= 0.0) || !(solver.alpha > 0.0))
+    return op->emitOpError("needs a linear solver with iters >= 0, tol >= 0 "
+                           "and alpha > 0");
   return solver;
+}
+
+/// Sums the Neumann series of A⁻¹ rhs: p = α Σ_k (I − αA)^k rhs over
+/// `solver.iters` terms (Lorraine et al.), which converges when the
+/// spectral radius of I − αA is below 1; reports a last term above tol
+/// times the right-hand side as `what`.
+SmallVector<Value>
+solveNeumann(OpBuilder &builder, Location loc,
+             function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+             ValueRange rhs, const LinearSolver &solver, StringRef what) {
+  unsigned n = rhs.size();
+  SmallVector<Value> inits(rhs);
+  llvm::append_range(inits, rhs);
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  Value terms = arith::ConstantIndexOp::create(builder, loc, solver.iters);
+  Value minusAlpha = arith::ConstantOp::create(
+      builder, loc, builder.getF64FloatAttr(-solver.alpha));
+  auto loop = lz::LoopOp::create(builder, loc, types, terms, inits);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    body->addArgument(builder.getIndexType(), loc);
+    for (Type type : types)
+      body->addArgument(type, loc);
+    ValueRange state = body->getArguments().drop_front();
+    ValueRange v = state.take_front(n), p = state.drop_front(n);
+    SmallVector<Value> next = ad::detail::buildLeafAxpy(
+        builder, loc, minusAlpha, apply(builder, v), v);
+    Value one =
+        arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(1.0));
+    SmallVector<Value> sum =
+        ad::detail::buildLeafAxpy(builder, loc, one, next, p);
+    SmallVector<Value> yields(next);
+    llvm::append_range(yields, sum);
+    lz::YieldOp::create(builder, loc, yields);
+  }
+  ValueRange last = loop.getResults().take_front(n);
+  Value term = math::SqrtOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, last, last));
+  Value scale = math::SqrtOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, rhs, rhs));
+  Value bound = arith::MulFOp::create(
+      builder, loc, scale,
+      arith::ConstantOp::create(builder, loc,
+                                builder.getF64FloatAttr(solver.tol)));
+  lz::CheckToleranceOp::create(builder, loc, term, bound, what);
+  Value alpha = arith::ConstantOp::create(
+      builder, loc, builder.getF64FloatAttr(solver.alpha));
+  return ad::detail::buildLeafAxpy(builder, loc, alpha,
+                                   loop.getResults().drop_front(n), {});
 }
 
 /// Solves A u = rhs by conjugate gradients, A symmetric positive definite,
@@ -223,6 +294,21 @@ Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
 
 namespace {
 
+/// Solves A u = rhs with `solver`, for the implicit derivative of `what`.
+SmallVector<Value>
+solveLinear(OpBuilder &b, Location loc, const LinearSolver &solver,
+            function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+            ValueRange rhs, StringRef what) {
+  if (solver.kind == LinearSolver::CG)
+    return solveConjugateGradients(
+        b, loc, apply, rhs, solver,
+        ("the residual of the implicit linear solve (cg) of '" + what + "'")
+            .str());
+  return solveNeumann(
+      b, loc, apply, rhs, solver,
+      ("the last term of the implicit Neumann series of '" + what + "'").str());
+}
+
 /// What both rules of `ad.argmin` need: its linear solver, its objective,
 /// and the vectors of the solve (the leaves of the parameters' type).
 struct ImplicitArgmin {
@@ -232,7 +318,8 @@ struct ImplicitArgmin {
   Location loc;
 
   static FailureOr<ImplicitArgmin> get(ArgminOp op) {
-    FailureOr<LinearSolver> solver = getLinearSolver(op, op.getImplicit());
+    FailureOr<LinearSolver> solver =
+        getLinearSolver(op, op.getImplicit(), /*symmetric=*/true);
     if (failed(solver))
       return failure();
     auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
@@ -293,9 +380,7 @@ struct ImplicitArgmin {
   solve(OpBuilder &b,
         function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
         ValueRange rhs) {
-    return solveConjugateGradients(
-        b, loc, apply, rhs, solver,
-        "the residual of the implicit linear solve (cg) of 'argmin'");
+    return solveLinear(b, loc, solver, apply, rhs, "argmin");
   }
 };
 
@@ -430,5 +515,177 @@ LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
                     tangentOfGradient(builder, *alongTheta, tangents), {});
   SmallVector<Value> tangent = implicit->solve(builder, applyHessian, rhs);
   forward.setTangent(argmin.getResult(), implicit->vectorOf(builder, tangent));
+  return success();
+}
+
+namespace {
+
+/// What both rules of `ad.fixed_point` need: for x* = T(x*, θ), with
+/// J = ∂ₓT, the solve of (I − J) ẋ = ∂θT θ̇ or (I − Jᵀ) u = x̄.
+struct ImplicitFixedPoint {
+  FixedPointOp op;
+  func::FuncOp map;
+  LinearSolver solver;
+  Location loc;
+
+  static FailureOr<ImplicitFixedPoint> get(FixedPointOp op) {
+    FailureOr<LinearSolver> solver =
+        getLinearSolver(op, op.getImplicit(), /*symmetric=*/false);
+    if (failed(solver))
+      return failure();
+    auto map = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        op, op.getCalleeAttr());
+    if (!map)
+      return op->emitOpError("needs a function '") << op.getCalleeAttr() << "'";
+    return ImplicitFixedPoint{op, map, *solver, op.getLoc()};
+  }
+
+  /// The masks of T's arguments: x alone, and the captures `captures`.
+  std::pair<SmallVector<bool>, SmallVector<bool>>
+  getMasks(ArrayRef<unsigned> captures) {
+    SmallVector<bool> alongX(map.getNumArguments(), false);
+    SmallVector<bool> alongTheta(alongX);
+    alongX[0] = true;
+    for (unsigned i : captures)
+      alongTheta[1 + i] = true;
+    return {alongX, alongTheta};
+  }
+
+  /// Calls a derivative of T at (x*, θ) followed by `extra`; returns its
+  /// result `index` as leaves of the parameters' type.
+  SmallVector<Value> call(OpBuilder &b, func::FuncOp callee, Value solution,
+                          ValueRange captures, ValueRange extra,
+                          unsigned index) {
+    SmallVector<Value> operands = {solution};
+    llvm::append_range(operands, captures);
+    llvm::append_range(operands, extra);
+    for (auto [operand, type] :
+         llvm::zip(operands, callee.getFunctionType().getInputs()))
+      operand = castTo(b, loc, operand, type);
+    auto result = func::CallOp::create(b, loc, callee, operands);
+    SmallVector<Value> leaves;
+    lz::buildTupleLeaves(
+        b, loc,
+        castTo(b, loc, result.getResult(index), op.getResult().getType()),
+        leaves);
+    return leaves;
+  }
+  Value vectorOf(OpBuilder &b, ValueRange leaves) {
+    return lz::buildTupleFromLeaves(b, loc, op.getResult().getType(), leaves);
+  }
+
+  /// Solves (I − K) w = rhs, where `product` applies K (J or Jᵀ).
+  SmallVector<Value>
+  solve(OpBuilder &b,
+        function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> product,
+        ValueRange rhs) {
+    Value minusOne = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(-1.0));
+    auto apply = [&](OpBuilder &inner, ValueRange v) {
+      return ad::detail::buildLeafAxpy(inner, loc, minusOne, product(inner, v),
+                                       v);
+    };
+    return solveLinear(b, loc, solver, apply, rhs, "fixed_point");
+  }
+};
+
+SmallVector<unsigned> getActiveCaptures(FixedPointOp op,
+                                        function_ref<bool(Value)> isActive) {
+  SmallVector<unsigned> active;
+  for (auto [i, captured] : llvm::enumerate(op.getCaptures()))
+    if (isActive(captured))
+      active.push_back(i);
+  return active;
+}
+
+} // namespace
+
+LogicalResult ad::detail::fixedPointVjp(Operation *op,
+                                        ReverseBuilder &reverse) {
+  auto fixedPoint = cast<FixedPointOp>(op);
+  Value cotangent = reverse.cotangent(fixedPoint.getResult());
+  if (!cotangent)
+    return success();
+  SmallVector<unsigned> varied = getActiveCaptures(
+      fixedPoint, [&](Value captured) { return reverse.isVaried(captured); });
+  if (varied.empty())
+    return success();
+  FailureOr<ImplicitFixedPoint> implicit = ImplicitFixedPoint::get(fixedPoint);
+  if (failed(implicit))
+    return failure();
+  auto [alongX, alongTheta] = implicit->getMasks(varied);
+  FailureOr<func::FuncOp> transposed =
+      reverse.getDerivative(implicit->map, alongX);
+  if (failed(transposed))
+    return failure();
+  FailureOr<func::FuncOp> mixed =
+      reverse.getDerivative(implicit->map, alongTheta);
+  if (failed(mixed))
+    return failure();
+  OpBuilder &builder = reverse.getBuilder();
+  Location loc = implicit->loc;
+  Value solution = reverse.primal(fixedPoint.getResult());
+  SmallVector<Value> captures;
+  for (Value captured : fixedPoint.getCaptures())
+    captures.push_back(reverse.primal(captured));
+  // (I − Jᵀ) u = x̄, then θ̄ = (∂θT)ᵀ u.
+  auto product = [&](OpBuilder &b, ValueRange v) {
+    return implicit->call(b, *transposed, solution, captures,
+                          implicit->vectorOf(b, v), 1);
+  };
+  SmallVector<Value> leaves;
+  lz::buildTupleLeaves(builder, loc, cotangent, leaves);
+  SmallVector<Value> u = implicit->solve(builder, product, leaves);
+  SmallVector<Value> operands = {solution};
+  llvm::append_range(operands, captures);
+  operands.push_back(implicit->vectorOf(builder, u));
+  for (auto [operand, type] :
+       llvm::zip(operands, mixed->getFunctionType().getInputs()))
+    operand = castTo(builder, loc, operand, type);
+  auto call = func::CallOp::create(builder, loc, *mixed, operands);
+  for (auto [k, i] : llvm::enumerate(varied)) {
+    OpOperand &operand = fixedPoint->getOpOperand(1 + i);
+    reverse.addCotangent(operand, castTo(builder, loc, call.getResult(1 + k),
+                                         operand.get().getType()));
+  }
+  return success();
+}
+
+LogicalResult ad::detail::fixedPointJvp(Operation *op,
+                                        ForwardBuilder &forward) {
+  auto fixedPoint = cast<FixedPointOp>(op);
+  SmallVector<unsigned> active =
+      getActiveCaptures(fixedPoint, [&](Value captured) {
+        return forward.tangent(captured) != nullptr;
+      });
+  if (active.empty())
+    return success();
+  FailureOr<ImplicitFixedPoint> implicit = ImplicitFixedPoint::get(fixedPoint);
+  if (failed(implicit))
+    return failure();
+  auto [alongX, alongTheta] = implicit->getMasks(active);
+  FailureOr<func::FuncOp> linear = forward.getDerivative(implicit->map, alongX);
+  if (failed(linear))
+    return failure();
+  FailureOr<func::FuncOp> mixed =
+      forward.getDerivative(implicit->map, alongTheta);
+  if (failed(mixed))
+    return failure();
+  OpBuilder &builder = forward.getBuilder();
+  Value solution = forward.primal(fixedPoint.getResult());
+  SmallVector<Value> captures, tangents;
+  for (Value captured : fixedPoint.getCaptures())
+    captures.push_back(forward.primal(captured));
+  for (unsigned i : active)
+    tangents.push_back(forward.tangent(fixedPoint.getCaptures()[i]));
+  // (I − J) ẋ = ∂θT θ̇.
+  auto product = [&](OpBuilder &b, ValueRange v) {
+    return implicit->call(b, *linear, solution, captures,
+                          implicit->vectorOf(b, v), 1);
+  };
+  SmallVector<Value> rhs =
+      implicit->call(builder, *mixed, solution, captures, tangents, 1);
+  SmallVector<Value> tangent = implicit->solve(builder, product, rhs);
+  forward.setTangent(fixedPoint.getResult(),
+                     implicit->vectorOf(builder, tangent));
   return success();
 }

@@ -797,6 +797,7 @@ void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, ADDialect *) {
     attach<StopGradientOp>(context, zeroJvp);
     attach<ArgminOp>(context, ad::detail::argminJvp);
+    attach<FixedPointOp>(context, ad::detail::fixedPointJvp);
   });
   registry.addExtension(+[](MLIRContext *context, tensor::TensorDialect *) {
     attach<tensor::CastOp>(context, castJvp);

@@ -406,14 +406,14 @@ FailureOr<Value> MinimizeExpansion::expand() {
   return result;
 }
 
-/// Whether `func`, or a function it calls, solves with root or
-/// fixed_point, whose implicit derivatives are not built yet.
+/// Whether `func`, or a function it calls, solves with root, whose
+/// implicit derivative is not built yet.
 static bool usesImplicitSolve(func::FuncOp func, SymbolTable &symbols,
                               llvm::SmallPtrSetImpl<Operation *> &seen) {
   if (!seen.insert(func).second)
     return false;
   WalkResult result = func.walk([&](Operation *op) {
-    if (isa<ad::RootOp, ad::FixedPointOp>(op))
+    if (isa<ad::RootOp>(op))
       return WalkResult::interrupt();
     // Calls, and the functions that transformations name.
     if (auto symbol = op->getAttrOfType<FlatSymbolRefAttr>("callee"))
@@ -460,7 +460,77 @@ LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
   return success(ok);
 }
 
+/// Replaces `op` by `iters` applications of its map from its initial
+/// point, and reports a result that is not a fixed point:
+/// ‖T(x) − x‖ > 1e-10 (1 + ‖x‖).
+static LogicalResult expandFixedPoint(ad::FixedPointOp op,
+                                      SymbolTable &symbols) {
+  auto solver = op.getSolver().getAs<StringAttr>("name");
+  if (!solver || solver.getValue() != "iterate")
+    return op.emitError("not supported yet: the fixed-point solver '")
+           << (solver ? solver.getValue() : "") << "' (iterate is built)";
+  auto map = symbols.lookup<func::FuncOp>(op.getCallee());
+  if (!map)
+    return op.emitOpError("needs a function '") << op.getCallee() << "'";
+  OpBuilder builder(op);
+  Location loc = op.getLoc();
+  Type type = op.getResult().getType();
+  auto apply = [&](OpBuilder &b, Value x) {
+    SmallVector<Value> operands = {x};
+    llvm::append_range(operands, op.getCaptures());
+    for (auto [operand, input] :
+         llvm::zip(operands, map.getFunctionType().getInputs()))
+      if (operand.getType() != input)
+        operand = tensor::CastOp::create(b, loc, input, operand);
+    Value result = func::CallOp::create(b, loc, map, operands).getResult(0);
+    if (result.getType() != type)
+      result = tensor::CastOp::create(b, loc, type, result);
+    return result;
+  };
+  auto loop = lz::LoopOp::create(builder, loc, TypeRange{type}, op.getIters(),
+                                 ValueRange{op.getInit()});
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    body->addArgument(builder.getIndexType(), loc);
+    Value x = body->addArgument(type, loc);
+    lz::YieldOp::create(builder, loc, ValueRange{apply(builder, x)});
+  }
+  Value result = loop.getResult(0);
+  SmallVector<Value> xs, next;
+  lz::buildTupleLeaves(builder, loc, result, xs);
+  lz::buildTupleLeaves(builder, loc, apply(builder, result), next);
+  Value minusOne =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
+  SmallVector<Value> residual =
+      ad::detail::buildLeafAxpy(builder, loc, minusOne, xs, next);
+  Value norm = math::SqrtOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, residual, residual));
+  Value size = math::SqrtOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, xs, xs));
+  Value one =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(1.0));
+  Value limit = arith::MulFOp::create(
+      builder, loc, arith::AddFOp::create(builder, loc, one, size),
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(1e-10)));
+  lz::CheckToleranceOp::create(
+      builder, loc, norm, limit,
+      builder.getStringAttr("the residual |T(x) - x| of 'fixed_point'"));
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
 LogicalResult leibniz::ad::expandSolves(ModuleOp module) {
+  SmallVector<ad::FixedPointOp> fixedPoints;
+  module.walk([&](ad::FixedPointOp op) { fixedPoints.push_back(op); });
+  SymbolTable fixedPointSymbols(module);
+  bool fixedPointsOk = true;
+  for (ad::FixedPointOp op : fixedPoints)
+    if (failed(expandFixedPoint(op, fixedPointSymbols)))
+      fixedPointsOk = false;
+  if (!fixedPointsOk)
+    return failure();
   SmallVector<ad::ArgminOp> ops;
   module.walk([&](ad::ArgminOp op) { ops.push_back(op); });
   SymbolTable symbols(module);

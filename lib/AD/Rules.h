@@ -107,6 +107,9 @@ buildLeafAxpy(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value alpha,
 mlir::LogicalResult argminVjp(mlir::Operation *op, ReverseBuilder &reverse);
 /// The forward rule of `ad.argmin`, by the implicit function theorem.
 mlir::LogicalResult argminJvp(mlir::Operation *op, ForwardBuilder &forward);
+/// The rules of `ad.fixed_point`, by the implicit function theorem.
+mlir::LogicalResult fixedPointVjp(mlir::Operation *op, ReverseBuilder &reverse);
+mlir::LogicalResult fixedPointJvp(mlir::Operation *op, ForwardBuilder &forward);
 
 /// The error for an operation without a derivative rule in `mode` ("forward"
 /// or "reverse"); the solves whose implicit derivatives are not built yet

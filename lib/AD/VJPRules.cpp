@@ -995,6 +995,7 @@ void ad::detail::registerReverseRules() {
   add<lz::BatchMatmulOp>(productVjp);
   add<lz::PrintOp>(identityVjp);
   add<ArgminOp>(ad::detail::argminVjp);
+  add<FixedPointOp>(ad::detail::fixedPointVjp);
   add<lz::TupleOp>(tupleVjp);
   add<lz::ProjOp>(projVjp);
   add<lz::ForOp>(forVjp);

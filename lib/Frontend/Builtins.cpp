@@ -1706,7 +1706,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   FailureOr<DictionaryAttr> implicit =
       succeeded(solver)
           ? expectConfig(gen, loc, name, args, 4, ConfigKind::LinearSolver,
-                         "implicit", "gmres")
+                         "implicit", "neumann")
           : FailureOr<DictionaryAttr>(failure());
   if (failed(implicit))
     return failure();

@@ -114,9 +114,9 @@ const char *const kStructuralOps[] = {
     "tensor.insert_slice",
     "tensor.extract",
     "tensor.extract_slice",
-    // Reverse mode by the implicit function theorem; forward mode reports
-    // that it is not built (test/Optimizers/implicit.lz, Errors/).
+    // Both modes by the implicit function theorem (test/Optimizers/).
     "ad.argmin",
+    "ad.fixed_point",
 };
 
 std::string buildSource(const ScalarCase &c) {

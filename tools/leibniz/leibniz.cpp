@@ -308,7 +308,8 @@ struct Compilation {
       if (ad::isForwardMode(op))
         forward.insert(name);
       else if (isa<ad::GradOp, ad::ValueAndGradOp, ad::VjpOp, ad::JacobianOp,
-                   ad::HessianOp, ad::HvpOp, ad::MinimizeOp, ad::ArgminOp>(op))
+                   ad::HessianOp, ad::HvpOp, ad::MinimizeOp, ad::ArgminOp,
+                   ad::FixedPointOp>(op))
         reverse.insert(name);
     });
     // Optimizer loops first: their gradients are reverse-mode
@@ -475,8 +476,8 @@ int runCheck() {
 void emitNotSupported(Operation *op, StringRef can) {
   op->emitError() << "not supported yet: " << op->getName().stripDialect()
                   << (isa<ad::MinimizeOp>(op)
-                          ? " of a function that uses root or fixed_point, "
-                            "whose implicit derivatives are not built"
+                          ? " of a function that uses root, whose implicit "
+                            "derivative is not built"
                           : "")
                   << "; programs with implicit differentiation can be " << can;
 }
