@@ -309,48 +309,43 @@ solveLinear(OpBuilder &b, Location loc, const LinearSolver &solver,
       ("the last term of the implicit Neumann series of '" + what + "'").str());
 }
 
-/// What both rules of `ad.argmin` need: its linear solver, its objective,
-/// and the vectors of the solve (the leaves of the parameters' type).
-struct ImplicitArgmin {
-  ArgminOp op;
+/// What the rules of a solve (`ad.argmin`, `ad.fixed_point`) share: its
+/// linear solver, its function, and the vectors of the solve (the leaves
+/// of the parameters' type).
+template <typename OpTy> struct ImplicitSolve {
+  OpTy op;
   func::FuncOp f;
   LinearSolver solver;
   Location loc;
 
-  static FailureOr<ImplicitArgmin> get(ArgminOp op) {
+  /// `symmetric`: whether the solve's operator is (CG is refused if not).
+  static FailureOr<ImplicitSolve> get(OpTy op, bool symmetric) {
     FailureOr<LinearSolver> solver =
-        getLinearSolver(op, op.getImplicit(), /*symmetric=*/true);
+        getLinearSolver(op, op.getImplicit(), symmetric);
     if (failed(solver))
       return failure();
     auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
         op, op.getCalleeAttr());
     if (!f)
       return op->emitOpError("needs a function '") << op.getCalleeAttr() << "'";
-    return ImplicitArgmin{op, f, *solver, op.getLoc()};
+    return ImplicitSolve{op, f, *solver, op.getLoc()};
   }
 
-  /// The arguments marked for the derivative of the objective with
-  /// respect to the parameters.
-  SmallVector<bool> wrtParameters() {
-    SmallVector<bool> active(f.getNumArguments(), false);
-    active[0] = true;
+  /// The indices of the captures for which `isActive` holds.
+  SmallVector<unsigned> getActiveCaptures(function_ref<bool(Value)> isActive) {
+    SmallVector<unsigned> active;
+    for (auto [i, captured] : llvm::enumerate(op.getCaptures()))
+      if (isActive(captured))
+        active.push_back(i);
     return active;
   }
 
-  SmallVector<Value> leavesOf(OpBuilder &b, Value value) {
-    SmallVector<Value> leaves;
-    lz::buildTupleLeaves(b, loc, value, leaves);
-    return leaves;
-  }
-  Value vectorOf(OpBuilder &b, ValueRange leaves) {
-    return lz::buildTupleFromLeaves(b, loc, op.getResult().getType(), leaves);
-  }
-
-  /// The masks of G's derivatives along x and along the captures
-  /// `captures`, for G = `gradient`.
-  std::pair<SmallVector<bool>, SmallVector<bool>>
-  getMasks(func::FuncOp gradient, ArrayRef<unsigned> captures) {
-    SmallVector<bool> alongX(gradient.getNumArguments(), false);
+  /// For a function whose arguments are the parameters, the captures and
+  /// more (`callee`): the masks of the parameters alone and of the captures
+  /// `captures`.
+  static std::pair<SmallVector<bool>, SmallVector<bool>>
+  getMasks(func::FuncOp callee, ArrayRef<unsigned> captures) {
+    SmallVector<bool> alongX(callee.getNumArguments(), false);
     SmallVector<bool> alongTheta(alongX);
     alongX[0] = true;
     for (unsigned i : captures)
@@ -358,21 +353,27 @@ struct ImplicitArgmin {
     return {alongX, alongTheta};
   }
 
-  /// The operands of a derivative of G = (x, θ..., ȳ) -> (f, ȳ∇ₓf) at the
-  /// solution with ȳ = 1, followed by `extra`, cast to `callee`'s inputs.
-  SmallVector<Value> operandsOf(OpBuilder &b, func::FuncOp callee,
-                                Value solution, ValueRange captures,
-                                ValueRange extra) {
-    Type lossType = f.getResultTypes()[0];
+  SmallVector<Value> leavesOf(OpBuilder &b, Value value) {
+    SmallVector<Value> leaves;
+    lz::buildTupleLeaves(
+        b, loc, castTo(b, loc, value, op.getResult().getType()), leaves);
+    return leaves;
+  }
+  Value vectorOf(OpBuilder &b, ValueRange leaves) {
+    return lz::buildTupleFromLeaves(b, loc, op.getResult().getType(), leaves);
+  }
+
+  /// Calls `callee` on the solution, the captures and then `extra`, cast
+  /// to its inputs.
+  func::CallOp call(OpBuilder &b, func::FuncOp callee, Value solution,
+                    ValueRange captures, ValueRange extra) {
     SmallVector<Value> operands = {solution};
     llvm::append_range(operands, captures);
-    operands.push_back(arith::ConstantOp::create(
-        b, loc, lossType, b.getFloatAttr(lossType, 1.0)));
     llvm::append_range(operands, extra);
     for (auto [operand, type] :
          llvm::zip(operands, callee.getFunctionType().getInputs()))
       operand = castTo(b, loc, operand, type);
-    return operands;
+    return func::CallOp::create(b, loc, callee, operands);
   }
 
   /// The solution of A u = rhs by the configured solver.
@@ -380,18 +381,26 @@ struct ImplicitArgmin {
   solve(OpBuilder &b,
         function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
         ValueRange rhs) {
-    return solveLinear(b, loc, solver, apply, rhs, "argmin");
+    return solveLinear(b, loc, solver, apply, rhs,
+                       op->getName().stripDialect());
   }
 };
 
-/// The indices of the captures of `op` for which `isActive` holds.
-SmallVector<unsigned> getActiveCaptures(ArgminOp op,
-                                        function_ref<bool(Value)> isActive) {
-  SmallVector<unsigned> active;
-  for (auto [i, captured] : llvm::enumerate(op.getCaptures()))
-    if (isActive(captured))
-      active.push_back(i);
+using ImplicitArgmin = ImplicitSolve<ArgminOp>;
+using ImplicitFixedPoint = ImplicitSolve<FixedPointOp>;
+
+/// The parameters' derivative of the objective of an argmin.
+SmallVector<bool> getWrtParameters(func::FuncOp f) {
+  SmallVector<bool> active(f.getNumArguments(), false);
+  active[0] = true;
   return active;
+}
+
+/// The constant 1 of the objective's type: the seed ȳ of its reverse
+/// derivative G = (x, θ..., ȳ) -> (f, ȳ∇ₓf).
+Value getSeed(OpBuilder &b, Location loc, func::FuncOp f) {
+  Type type = f.getResultTypes()[0];
+  return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, 1.0));
 }
 
 } // namespace
@@ -401,22 +410,23 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
   Value cotangent = reverse.cotangent(argmin.getResult());
   if (!cotangent)
     return success();
-  SmallVector<unsigned> varied = getActiveCaptures(
-      argmin, [&](Value captured) { return reverse.isVaried(captured); });
-  if (varied.empty())
-    return success();
-  FailureOr<ImplicitArgmin> implicit = ImplicitArgmin::get(argmin);
+  FailureOr<ImplicitArgmin> implicit =
+      ImplicitArgmin::get(argmin, /*symmetric=*/true);
   if (failed(implicit))
     return failure();
+  SmallVector<unsigned> varied = implicit->getActiveCaptures(
+      [&](Value captured) { return reverse.isVaried(captured); });
+  if (varied.empty())
+    return success();
   Location loc = implicit->loc;
 
   // G: (x, θ..., ȳ) -> (f, ∇ₓf); its reverse derivatives with respect to x
   // (A u) and to the varied captures (Bᵀu).
   FailureOr<func::FuncOp> gradient =
-      reverse.getDerivative(implicit->f, implicit->wrtParameters());
+      reverse.getDerivative(implicit->f, getWrtParameters(implicit->f));
   if (failed(gradient))
     return failure();
-  auto [gx, gtheta] = implicit->getMasks(*gradient, varied);
+  auto [gx, gtheta] = ImplicitArgmin::getMasks(*gradient, varied);
   FailureOr<func::FuncOp> hessian = reverse.getDerivative(*gradient, gx);
   if (failed(hessian))
     return failure();
@@ -429,19 +439,17 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
   SmallVector<Value> captures;
   for (Value captured : argmin.getCaptures())
     captures.push_back(reverse.primal(captured));
+  Value seed = getSeed(builder, loc, implicit->f);
   Type lossType = implicit->f.getResultTypes()[0];
   Value zero = arith::ConstantOp::create(builder, loc, lossType,
                                          builder.getFloatAttr(lossType, 0.0));
-  Type xType = argmin.getResult().getType();
   // The cotangents of G's results: none for f, v for ∇ₓf.
   auto call = [&](OpBuilder &b, func::FuncOp callee, Value v) {
-    return func::CallOp::create(
-        b, loc, callee,
-        implicit->operandsOf(b, callee, solution, captures, {zero, v}));
+    return implicit->call(b, callee, solution, captures, {seed, zero, v});
   };
   auto applyHessian = [&](OpBuilder &b, ValueRange v) {
-    Value hv = call(b, *hessian, implicit->vectorOf(b, v)).getResult(2);
-    return implicit->leavesOf(b, castTo(b, loc, hv, xType));
+    return implicit->leavesOf(
+        b, call(b, *hessian, implicit->vectorOf(b, v)).getResult(2));
   };
   SmallVector<Value> u = implicit->solve(
       builder, applyHessian, implicit->leavesOf(builder, cotangent));
@@ -463,24 +471,24 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
 
 LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
   auto argmin = cast<ArgminOp>(op);
-  SmallVector<unsigned> active = getActiveCaptures(argmin, [&](Value captured) {
-    return forward.tangent(captured) != nullptr;
-  });
+  FailureOr<ImplicitArgmin> implicit =
+      ImplicitArgmin::get(argmin, /*symmetric=*/true);
+  if (failed(implicit))
+    return failure();
+  SmallVector<unsigned> active = implicit->getActiveCaptures(
+      [&](Value captured) { return forward.tangent(captured) != nullptr; });
   // No tangent flows from the initial point.
   if (active.empty())
     return success();
-  FailureOr<ImplicitArgmin> implicit = ImplicitArgmin::get(argmin);
-  if (failed(implicit))
-    return failure();
   Location loc = implicit->loc;
 
   // The forward derivatives of G = (x, θ..., ȳ) -> (f, ∇ₓf) along x (A v)
   // and along the captures that have tangents (B θ̇).
-  FailureOr<func::FuncOp> gradient =
-      forward.getReverseDerivative(op, implicit->f, implicit->wrtParameters());
+  FailureOr<func::FuncOp> gradient = forward.getReverseDerivative(
+      op, implicit->f, getWrtParameters(implicit->f));
   if (failed(gradient))
     return failure();
-  auto [gx, gtheta] = implicit->getMasks(*gradient, active);
+  auto [gx, gtheta] = ImplicitArgmin::getMasks(*gradient, active);
   FailureOr<func::FuncOp> alongX = forward.getDerivative(*gradient, gx);
   if (failed(alongX))
     return failure();
@@ -495,14 +503,15 @@ LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
     captures.push_back(forward.primal(captured));
   for (unsigned i : active)
     tangents.push_back(forward.tangent(argmin.getCaptures()[i]));
-  Type xType = argmin.getResult().getType();
+  Value seed = getSeed(builder, loc, implicit->f);
   // The tangent of ∇ₓf, after G's results and the tangent of f.
   auto tangentOfGradient = [&](OpBuilder &b, func::FuncOp callee,
                                ValueRange extra) {
-    auto call = func::CallOp::create(
-        b, loc, callee,
-        implicit->operandsOf(b, callee, solution, captures, extra));
-    return implicit->leavesOf(b, castTo(b, loc, call.getResult(3), xType));
+    SmallVector<Value> operands = {seed};
+    llvm::append_range(operands, extra);
+    return implicit->leavesOf(
+        b,
+        implicit->call(b, callee, solution, captures, operands).getResult(3));
   };
   auto applyHessian = [&](OpBuilder &b, ValueRange v) {
     return tangentOfGradient(b, *alongX, implicit->vectorOf(b, v));
@@ -518,86 +527,20 @@ LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
   return success();
 }
 
-namespace {
-
-/// What both rules of `ad.fixed_point` need: for x* = T(x*, θ), with
-/// J = ∂ₓT, the solve of (I − J) ẋ = ∂θT θ̇ or (I − Jᵀ) u = x̄.
-struct ImplicitFixedPoint {
-  FixedPointOp op;
-  func::FuncOp map;
-  LinearSolver solver;
-  Location loc;
-
-  static FailureOr<ImplicitFixedPoint> get(FixedPointOp op) {
-    FailureOr<LinearSolver> solver =
-        getLinearSolver(op, op.getImplicit(), /*symmetric=*/false);
-    if (failed(solver))
-      return failure();
-    auto map = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-        op, op.getCalleeAttr());
-    if (!map)
-      return op->emitOpError("needs a function '") << op.getCalleeAttr() << "'";
-    return ImplicitFixedPoint{op, map, *solver, op.getLoc()};
-  }
-
-  /// The masks of T's arguments: x alone, and the captures `captures`.
-  std::pair<SmallVector<bool>, SmallVector<bool>>
-  getMasks(ArrayRef<unsigned> captures) {
-    SmallVector<bool> alongX(map.getNumArguments(), false);
-    SmallVector<bool> alongTheta(alongX);
-    alongX[0] = true;
-    for (unsigned i : captures)
-      alongTheta[1 + i] = true;
-    return {alongX, alongTheta};
-  }
-
-  /// Calls a derivative of T at (x*, θ) followed by `extra`; returns its
-  /// result `index` as leaves of the parameters' type.
-  SmallVector<Value> call(OpBuilder &b, func::FuncOp callee, Value solution,
-                          ValueRange captures, ValueRange extra,
-                          unsigned index) {
-    SmallVector<Value> operands = {solution};
-    llvm::append_range(operands, captures);
-    llvm::append_range(operands, extra);
-    for (auto [operand, type] :
-         llvm::zip(operands, callee.getFunctionType().getInputs()))
-      operand = castTo(b, loc, operand, type);
-    auto result = func::CallOp::create(b, loc, callee, operands);
-    SmallVector<Value> leaves;
-    lz::buildTupleLeaves(
-        b, loc,
-        castTo(b, loc, result.getResult(index), op.getResult().getType()),
-        leaves);
-    return leaves;
-  }
-  Value vectorOf(OpBuilder &b, ValueRange leaves) {
-    return lz::buildTupleFromLeaves(b, loc, op.getResult().getType(), leaves);
-  }
-
-  /// Solves (I − K) w = rhs, where `product` applies K (J or Jᵀ).
-  SmallVector<Value>
-  solve(OpBuilder &b,
-        function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> product,
-        ValueRange rhs) {
-    Value minusOne = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(-1.0));
-    auto apply = [&](OpBuilder &inner, ValueRange v) {
-      return ad::detail::buildLeafAxpy(inner, loc, minusOne, product(inner, v),
-                                       v);
-    };
-    return solveLinear(b, loc, solver, apply, rhs, "fixed_point");
-  }
-};
-
-SmallVector<unsigned> getActiveCaptures(FixedPointOp op,
-                                        function_ref<bool(Value)> isActive) {
-  SmallVector<unsigned> active;
-  for (auto [i, captured] : llvm::enumerate(op.getCaptures()))
-    if (isActive(captured))
-      active.push_back(i);
-  return active;
+/// Solves (I − K) w = rhs for a fixed point, where `product` applies K
+/// (J or Jᵀ).
+static SmallVector<Value> solveFixedPointSystem(
+    ImplicitFixedPoint &implicit, OpBuilder &builder,
+    function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> product,
+    ValueRange rhs) {
+  Location loc = implicit.loc;
+  Value minusOne =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
+  auto apply = [&](OpBuilder &b, ValueRange v) {
+    return ad::detail::buildLeafAxpy(b, loc, minusOne, product(b, v), v);
+  };
+  return implicit.solve(builder, apply, rhs);
 }
-
-} // namespace
 
 LogicalResult ad::detail::fixedPointVjp(Operation *op,
                                         ReverseBuilder &reverse) {
@@ -605,20 +548,21 @@ LogicalResult ad::detail::fixedPointVjp(Operation *op,
   Value cotangent = reverse.cotangent(fixedPoint.getResult());
   if (!cotangent)
     return success();
-  SmallVector<unsigned> varied = getActiveCaptures(
-      fixedPoint, [&](Value captured) { return reverse.isVaried(captured); });
-  if (varied.empty())
-    return success();
-  FailureOr<ImplicitFixedPoint> implicit = ImplicitFixedPoint::get(fixedPoint);
+  FailureOr<ImplicitFixedPoint> implicit =
+      ImplicitFixedPoint::get(fixedPoint, /*symmetric=*/false);
   if (failed(implicit))
     return failure();
-  auto [alongX, alongTheta] = implicit->getMasks(varied);
+  SmallVector<unsigned> varied = implicit->getActiveCaptures(
+      [&](Value captured) { return reverse.isVaried(captured); });
+  if (varied.empty())
+    return success();
+  auto [alongX, alongTheta] = ImplicitFixedPoint::getMasks(implicit->f, varied);
   FailureOr<func::FuncOp> transposed =
-      reverse.getDerivative(implicit->map, alongX);
+      reverse.getDerivative(implicit->f, alongX);
   if (failed(transposed))
     return failure();
   FailureOr<func::FuncOp> mixed =
-      reverse.getDerivative(implicit->map, alongTheta);
+      reverse.getDerivative(implicit->f, alongTheta);
   if (failed(mixed))
     return failure();
   OpBuilder &builder = reverse.getBuilder();
@@ -629,19 +573,15 @@ LogicalResult ad::detail::fixedPointVjp(Operation *op,
     captures.push_back(reverse.primal(captured));
   // (I − Jᵀ) u = x̄, then θ̄ = (∂θT)ᵀ u.
   auto product = [&](OpBuilder &b, ValueRange v) {
-    return implicit->call(b, *transposed, solution, captures,
-                          implicit->vectorOf(b, v), 1);
+    return implicit->leavesOf(b, implicit
+                                     ->call(b, *transposed, solution, captures,
+                                            implicit->vectorOf(b, v))
+                                     .getResult(1));
   };
-  SmallVector<Value> leaves;
-  lz::buildTupleLeaves(builder, loc, cotangent, leaves);
-  SmallVector<Value> u = implicit->solve(builder, product, leaves);
-  SmallVector<Value> operands = {solution};
-  llvm::append_range(operands, captures);
-  operands.push_back(implicit->vectorOf(builder, u));
-  for (auto [operand, type] :
-       llvm::zip(operands, mixed->getFunctionType().getInputs()))
-    operand = castTo(builder, loc, operand, type);
-  auto call = func::CallOp::create(builder, loc, *mixed, operands);
+  SmallVector<Value> u = solveFixedPointSystem(
+      *implicit, builder, product, implicit->leavesOf(builder, cotangent));
+  func::CallOp call = implicit->call(builder, *mixed, solution, captures,
+                                     implicit->vectorOf(builder, u));
   for (auto [k, i] : llvm::enumerate(varied)) {
     OpOperand &operand = fixedPoint->getOpOperand(1 + i);
     reverse.addCotangent(operand, castTo(builder, loc, call.getResult(1 + k),
@@ -653,21 +593,20 @@ LogicalResult ad::detail::fixedPointVjp(Operation *op,
 LogicalResult ad::detail::fixedPointJvp(Operation *op,
                                         ForwardBuilder &forward) {
   auto fixedPoint = cast<FixedPointOp>(op);
-  SmallVector<unsigned> active =
-      getActiveCaptures(fixedPoint, [&](Value captured) {
-        return forward.tangent(captured) != nullptr;
-      });
-  if (active.empty())
-    return success();
-  FailureOr<ImplicitFixedPoint> implicit = ImplicitFixedPoint::get(fixedPoint);
+  FailureOr<ImplicitFixedPoint> implicit =
+      ImplicitFixedPoint::get(fixedPoint, /*symmetric=*/false);
   if (failed(implicit))
     return failure();
-  auto [alongX, alongTheta] = implicit->getMasks(active);
-  FailureOr<func::FuncOp> linear = forward.getDerivative(implicit->map, alongX);
+  SmallVector<unsigned> active = implicit->getActiveCaptures(
+      [&](Value captured) { return forward.tangent(captured) != nullptr; });
+  if (active.empty())
+    return success();
+  auto [alongX, alongTheta] = ImplicitFixedPoint::getMasks(implicit->f, active);
+  FailureOr<func::FuncOp> linear = forward.getDerivative(implicit->f, alongX);
   if (failed(linear))
     return failure();
   FailureOr<func::FuncOp> mixed =
-      forward.getDerivative(implicit->map, alongTheta);
+      forward.getDerivative(implicit->f, alongTheta);
   if (failed(mixed))
     return failure();
   OpBuilder &builder = forward.getBuilder();
@@ -678,13 +617,15 @@ LogicalResult ad::detail::fixedPointJvp(Operation *op,
   for (unsigned i : active)
     tangents.push_back(forward.tangent(fixedPoint.getCaptures()[i]));
   // (I − J) ẋ = ∂θT θ̇.
-  auto product = [&](OpBuilder &b, ValueRange v) {
-    return implicit->call(b, *linear, solution, captures,
-                          implicit->vectorOf(b, v), 1);
+  auto tangentOf = [&](OpBuilder &b, func::FuncOp callee, ValueRange extra) {
+    return implicit->leavesOf(
+        b, implicit->call(b, callee, solution, captures, extra).getResult(1));
   };
-  SmallVector<Value> rhs =
-      implicit->call(builder, *mixed, solution, captures, tangents, 1);
-  SmallVector<Value> tangent = implicit->solve(builder, product, rhs);
+  auto product = [&](OpBuilder &b, ValueRange v) {
+    return tangentOf(b, *linear, implicit->vectorOf(b, v));
+  };
+  SmallVector<Value> tangent = solveFixedPointSystem(
+      *implicit, builder, product, tangentOf(builder, *mixed, tangents));
   forward.setTangent(fixedPoint.getResult(),
                      implicit->vectorOf(builder, tangent));
   return success();
