@@ -31,6 +31,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -324,6 +325,10 @@ struct Compilation {
     if (failed(ad::expandSolves(module)) ||
         failed(ad::expandDerivatives(module, /*forward=*/true,
                                      /*reverse=*/true)))
+      return failure();
+    // The expansions build IR by hand: every consumer (the interpreter of
+    // gradcheck included) gets verified IR.
+    if (failed(verify(module)))
       return failure();
     if (until < Stage::LzOpt)
       return program;
