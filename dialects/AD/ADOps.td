@@ -255,13 +255,15 @@ def AD_ArgminOp : AD_TransformOp<"argmin"> {
 def AD_RootOp : AD_TransformOp<"root"> {
   let summary = "a root of a function, differentiated implicitly";
   let description = [{
-    `x*` with `@F(x*) = 0`, found by `solver` from `$init`; `@F` maps its
-    first argument's type to itself. The derivative comes from the implicit
-    function theorem with the linear solver `implicit`.
+    `x*` with `@F(x*) = 0`, found by `solver` (`newton` or `broyden`, with
+    `iters` and `tol`) from `$init`; `@F` maps its first argument's type to
+    itself. The derivative comes from the implicit function theorem with
+    the linear solver `implicit`: `A ẋ = −B θ̇` and `Aᵀu = x̄`, `θ̄ = −Bᵀu`
+    for `A = ∂ₓF`, `B = ∂θF`. `ad-solve` expands it after differentiation.
 
     ```mlir
     %x = ad.root @F(%x0) captures(%a) {solver = {name = "newton", iters = 20 : i64},
-        implicit = {name = "gmres"}} : (tensor<?xf64>, f64) -> tensor<?xf64>
+        implicit = {name = "bicgstab"}} : (tensor<?xf64>, f64) -> tensor<?xf64>
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$callee, AnyType:$init,

@@ -152,9 +152,6 @@ std::string ad::detail::getMask(ArrayRef<bool> active) {
 }
 
 LogicalResult ad::detail::emitNoRule(Operation *op, StringRef mode) {
-  if (isa<RootOp>(op))
-    return op->emitError("not supported yet: the implicit derivative of '")
-           << op->getName().stripDialect() << "' (" << mode << " mode)";
   return op->emitError("cannot differentiate '")
          << op->getName() << "' in " << mode << " mode";
 }
@@ -649,5 +646,9 @@ leibniz::ad::buildForwardDerivative(ModuleOp module, func::FuncOp func,
                                     ArrayRef<bool> active) {
   SymbolTable symbols(module);
   ForwardTransform transform(symbols);
+  // The forward rules that need reverse derivatives (argmin's) get them.
+  transform.reverseDerivatives = [&](func::FuncOp callee, ArrayRef<bool> wrt) {
+    return buildReverseDerivative(module, callee, wrt);
+  };
   return transform.getDerivative(func, active);
 }

@@ -118,12 +118,15 @@ SmallVector<Value> ad::detail::buildLeafAxpy(OpBuilder &builder, Location loc,
 namespace {
 
 /// The settings of a linear solver configuration: conjugate gradients
-/// (symmetric positive definite operators) or a Neumann series.
+/// (symmetric positive definite operators), BiCGSTAB (general operators),
+/// a Neumann series, or a dense LU solve of the operator's matrix.
 struct LinearSolver {
-  enum Kind { CG, Neumann } kind = CG;
+  enum Kind { CG, BiCGStab, Neumann, Direct } kind = CG;
   int64_t iters = 100;
   double tol = 1e-10;
   double alpha = 1.0;
+  /// For `Direct`: the standard library's `lu_solve` (lib/Std/linalg.lz).
+  func::FuncOp dense;
 };
 
 FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
@@ -131,16 +134,34 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
   auto name = config.getAs<StringAttr>("name");
   StringRef kind = name ? name.getValue() : "";
   LinearSolver solver;
-  if (kind == "neumann")
+  if (kind == "neumann") {
     solver.kind = LinearSolver::Neumann;
-  else if (kind != "cg")
+  } else if (kind == "bicgstab") {
+    solver.kind = LinearSolver::BiCGStab;
+  } else if (kind == "direct") {
+    solver.kind = LinearSolver::Direct;
+    Type f64 = Float64Type::get(op->getContext());
+    auto vector = RankedTensorType::get({ShapedType::kDynamic}, f64);
+    auto matrix = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+    solver.dense = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        op, StringAttr::get(op->getContext(), "lu_solve"));
+    if (!solver.dense ||
+        solver.dense.getFunctionType() !=
+            FunctionType::get(op->getContext(), {matrix, vector}, {vector}))
+      return op->emitError("the linear solver 'direct' of '")
+             << op->getName().stripDialect()
+             << "' needs the standard library's 'lu_solve'";
+  } else if (kind != "cg") {
     return op->emitError("not supported yet: the linear solver '")
            << kind << "' of '" << op->getName().stripDialect()
-           << "' (cg and neumann are built)";
-  else if (!symmetric)
+           << "' (cg, bicgstab, neumann and direct are built)";
+  } else if (!symmetric) {
     return op->emitError("the linear solver 'cg' needs a symmetric operator; "
                          "the implicit derivative of '")
-           << op->getName().stripDialect() << "' takes 'neumann'";
+           << op->getName().stripDialect()
+           << "' takes 'bicgstab', 'neumann' or 'direct'";
+  }
   auto number = [&](StringRef key) -> std::optional<double> {
     if (auto value = config.getAs<FloatAttr>(key))
       return value.getValueAsDouble();
@@ -149,7 +170,7 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
     return std::nullopt;
   };
   if (std::optional<double> iters =
-          number(solver.kind == LinearSolver::CG ? "iters" : "terms"))
+          number(solver.kind == LinearSolver::Neumann ? "terms" : "iters"))
     solver.iters = static_cast<int64_t>(*iters);
   if (std::optional<double> tol = number("tol"))
     solver.tol = *tol;
@@ -283,6 +304,102 @@ SmallVector<Value> solveConjugateGradients(
   return SmallVector<Value>(loop.getResults().take_front(n));
 }
 
+/// Solves A u = rhs by BiCGSTAB (van der Vorst), for general operators,
+/// with the shadow residual r̂ = rhs; as CG, it stops once the residual's
+/// norm is at most tol times the right-hand side's and reports a final
+/// residual above that (a breakdown gives NaN, which is reported too).
+SmallVector<Value>
+solveBiCGStab(OpBuilder &builder, Location loc,
+              function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+              ValueRange rhs, const LinearSolver &solver, StringRef what) {
+  unsigned n = rhs.size();
+  auto constant = [&](OpBuilder &b, double value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+  };
+  SmallVector<Value> zeros;
+  for (Value leaf : rhs)
+    zeros.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  SmallVector<Value> inits(zeros);  // u
+  llvm::append_range(inits, rhs);   // r
+  llvm::append_range(inits, zeros); // p
+  llvm::append_range(inits, zeros); // v
+  Value one = constant(builder, 1.0);
+  inits.append({one, one, one}); // ρ, α, ω
+  Value limit = arith::MulFOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, rhs, rhs),
+      constant(builder, solver.tol * solver.tol));
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  Value iters = arith::ConstantIndexOp::create(builder, loc, solver.iters);
+  auto loop = lz::LoopOp::create(builder, loc, types, iters, inits);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    body->addArgument(builder.getIndexType(), loc);
+    for (Type type : types)
+      body->addArgument(type, loc);
+    ValueRange state = body->getArguments().drop_front();
+    ValueRange u = state.take_front(n), r = state.slice(n, n),
+               p = state.slice(2 * n, n), v = state.slice(3 * n, n);
+    Value rho = state[4 * n], alpha = state[4 * n + 1],
+          omega = state[4 * n + 2];
+    Value done = arith::CmpFOp::create(
+        builder, loc, arith::CmpFPredicate::OLE,
+        ad::detail::buildLeafDot(builder, loc, r, r), limit);
+    auto step = scf::IfOp::create(
+        builder, loc, done,
+        [&](OpBuilder &b, Location loc) {
+          scf::YieldOp::create(b, loc, state);
+        },
+        [&](OpBuilder &b, Location loc) {
+          using ad::detail::buildLeafAxpy;
+          using ad::detail::buildLeafDot;
+          Value rhoNext = buildLeafDot(b, loc, rhs, r);
+          Value beta = arith::MulFOp::create(
+              b, loc, arith::DivFOp::create(b, loc, rhoNext, rho),
+              arith::DivFOp::create(b, loc, alpha, omega));
+          // p = r + β (p − ω v)
+          SmallVector<Value> pv =
+              buildLeafAxpy(b, loc, arith::NegFOp::create(b, loc, omega), v, p);
+          SmallVector<Value> pNext = buildLeafAxpy(b, loc, beta, pv, r);
+          SmallVector<Value> vNext = apply(b, pNext);
+          Value alphaNext = arith::DivFOp::create(
+              b, loc, rhoNext, buildLeafDot(b, loc, rhs, vNext));
+          SmallVector<Value> sv = buildLeafAxpy(
+              b, loc, arith::NegFOp::create(b, loc, alphaNext), vNext, r);
+          SmallVector<Value> t = apply(b, sv);
+          // ω = ⟨t, s⟩ / ⟨t, t⟩, and 0 when t = 0 (then s = 0 too).
+          Value tt = buildLeafDot(b, loc, t, t);
+          Value positive = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OGT, tt, constant(b, 0.0));
+          Value omegaNext = arith::SelectOp::create(
+              b, loc, positive,
+              arith::DivFOp::create(b, loc, buildLeafDot(b, loc, t, sv), tt),
+              constant(b, 0.0));
+          SmallVector<Value> uNext =
+              buildLeafAxpy(b, loc, omegaNext, sv,
+                            buildLeafAxpy(b, loc, alphaNext, pNext, u));
+          SmallVector<Value> rNext = buildLeafAxpy(
+              b, loc, arith::NegFOp::create(b, loc, omegaNext), t, sv);
+          SmallVector<Value> yields(uNext);
+          llvm::append_range(yields, rNext);
+          llvm::append_range(yields, pNext);
+          llvm::append_range(yields, vNext);
+          yields.append({rhoNext, alphaNext, omegaNext});
+          scf::YieldOp::create(b, loc, yields);
+        });
+    lz::YieldOp::create(builder, loc, step.getResults());
+  }
+  ValueRange results = loop.getResults();
+  ValueRange residual = results.slice(n, n);
+  Value norm = math::SqrtOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, residual, residual));
+  lz::CheckToleranceOp::create(builder, loc, norm,
+                               math::SqrtOp::create(builder, loc, limit), what);
+  return SmallVector<Value>(results.take_front(n));
+}
+
 /// `value` cast to `type` where their static sizes differ.
 Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
   if (value.getType() == type)
@@ -290,20 +407,121 @@ Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
   return tensor::CastOp::create(builder, loc, type, value);
 }
 
+/// Solves A u = rhs for a vector of one f64 scalar or vector leaf by
+/// building A's matrix, a column A e_j per product, and solving it with
+/// `solver.dense`; reports a residual |A u − rhs| above tol times the
+/// right-hand side's norm (a singular A gives NaN) as `what`.
+FailureOr<SmallVector<Value>>
+solveDirect(OpBuilder &builder, Location loc, Operation *op,
+            function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+            ValueRange rhs, const LinearSolver &solver, StringRef what) {
+  Type f64 = builder.getF64Type();
+  auto leafType = rhs.size() == 1 ? dyn_cast<RankedTensorType>(rhs[0].getType())
+                                  : RankedTensorType();
+  bool scalar = rhs.size() == 1 && rhs[0].getType() == f64;
+  if (!scalar && (!leafType || leafType.getRank() != 1 ||
+                  leafType.getElementType() != f64))
+    return op->emitError("not supported yet: the linear solver 'direct' of '")
+           << op->getName().stripDialect()
+           << "' on parameters other than an f64 scalar or vector";
+  SmallVector<Value> u;
+  if (scalar) {
+    Value a = apply(builder, ValueRange{arith::ConstantOp::create(
+                                 builder, loc, builder.getF64FloatAttr(1.0))})
+                  .front();
+    u.push_back(arith::DivFOp::create(builder, loc, rhs[0], a));
+  } else {
+    // The rows of Aᵀ, then A.
+    Value b = rhs[0];
+    Value n = tensor::DimOp::create(builder, loc, b, 0);
+    auto matrix = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+    Value zero =
+        arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
+    Value init =
+        lz::FillOp::create(builder, loc, matrix, zero, ValueRange{n, n});
+    auto loop = lz::LoopOp::create(builder, loc, TypeRange{matrix}, n,
+                                   ValueRange{init});
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      Block *body = builder.createBlock(&loop.getBody());
+      Value j = body->addArgument(builder.getIndexType(), loc);
+      Value rows = body->addArgument(matrix, loc);
+      Value column =
+          apply(builder,
+                ValueRange{ad::detail::buildOneHot(builder, loc, b, {j})})
+              .front();
+      column = castTo(builder, loc, column,
+                      RankedTensorType::get({ShapedType::kDynamic}, f64));
+      SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
+      SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
+                                           builder.getIndexAttr(1)};
+      Value next = tensor::InsertSliceOp::create(builder, loc, column, rows,
+                                                 offsets, sizes, strides);
+      lz::YieldOp::create(builder, loc, ValueRange{next});
+    }
+    Value rows = loop.getResult(0);
+    Value a = lz::ForOp::create(
+                  builder, loc, TypeRange{matrix}, ValueRange{n, n},
+                  [&](OpBuilder &inner, Location loc, ValueRange indices) {
+                    Value element = lz::GetOp::create(
+                        inner, loc, rows, ValueRange{indices[1], indices[0]});
+                    lz::YieldOp::create(inner, loc, ValueRange{element});
+                  })
+                  .getResult(0);
+    func::FuncOp dense = solver.dense;
+    Value x =
+        func::CallOp::create(
+            builder, loc, dense,
+            ValueRange{a, castTo(builder, loc, b, dense.getArgumentTypes()[1])})
+            .getResult(0);
+    u.push_back(castTo(builder, loc, x, leafType));
+  }
+  // The residual of the solution, against the tolerance.
+  Value minusOne =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
+  SmallVector<Value> residual =
+      ad::detail::buildLeafAxpy(builder, loc, minusOne, apply(builder, u), rhs);
+  Value norm = math::SqrtOp::create(
+      builder, loc, ad::detail::buildLeafDot(builder, loc, residual, residual));
+  Value bound = arith::MulFOp::create(
+      builder, loc,
+      math::SqrtOp::create(builder, loc,
+                           ad::detail::buildLeafDot(builder, loc, rhs, rhs)),
+      arith::ConstantOp::create(builder, loc,
+                                builder.getF64FloatAttr(solver.tol)));
+  lz::CheckToleranceOp::create(builder, loc, norm, bound, what);
+  return u;
+}
+
 } // namespace
 
 namespace {
 
-/// Solves A u = rhs with `solver`, for the implicit derivative of `what`.
-SmallVector<Value>
-solveLinear(OpBuilder &b, Location loc, const LinearSolver &solver,
+/// Solves A u = rhs with `solver`, for the implicit derivative of `op`.
+FailureOr<SmallVector<Value>>
+solveLinear(OpBuilder &b, Location loc, Operation *op,
+            const LinearSolver &solver,
             function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
-            ValueRange rhs, StringRef what) {
-  if (solver.kind == LinearSolver::CG)
-    return solveConjugateGradients(
-        b, loc, apply, rhs, solver,
-        ("the residual of the implicit linear solve (cg) of '" + what + "'")
-            .str());
+            ValueRange rhs) {
+  StringRef what = op->getName().stripDialect();
+  auto residualOf = [&](StringRef name) {
+    return ("the residual of the implicit linear solve (" + name + ") of '" +
+            what + "'")
+        .str();
+  };
+  switch (solver.kind) {
+  case LinearSolver::CG:
+    return solveConjugateGradients(b, loc, apply, rhs, solver,
+                                   residualOf("cg"));
+  case LinearSolver::BiCGStab:
+    return solveBiCGStab(b, loc, apply, rhs, solver, residualOf("bicgstab"));
+  case LinearSolver::Direct:
+    return solveDirect(b, loc, op, apply, rhs, solver, residualOf("direct"));
+  case LinearSolver::Neumann:
+    break;
+  }
   return solveNeumann(
       b, loc, apply, rhs, solver,
       ("the last term of the implicit Neumann series of '" + what + "'").str());
@@ -377,17 +595,15 @@ template <typename OpTy> struct ImplicitSolve {
   }
 
   /// The solution of A u = rhs by the configured solver.
-  SmallVector<Value>
+  FailureOr<SmallVector<Value>>
   solve(OpBuilder &b,
         function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
         ValueRange rhs) {
-    return solveLinear(b, loc, solver, apply, rhs,
-                       op->getName().stripDialect());
+    return solveLinear(b, loc, op, solver, apply, rhs);
   }
 };
 
 using ImplicitArgmin = ImplicitSolve<ArgminOp>;
-using ImplicitFixedPoint = ImplicitSolve<FixedPointOp>;
 
 /// The parameters' derivative of the objective of an argmin.
 SmallVector<bool> getWrtParameters(func::FuncOp f) {
@@ -451,14 +667,16 @@ LogicalResult ad::detail::argminVjp(Operation *op, ReverseBuilder &reverse) {
     return implicit->leavesOf(
         b, call(b, *hessian, implicit->vectorOf(b, v)).getResult(2));
   };
-  SmallVector<Value> u = implicit->solve(
+  FailureOr<SmallVector<Value>> u = implicit->solve(
       builder, applyHessian, implicit->leavesOf(builder, cotangent));
+  if (failed(u))
+    return failure();
 
   // θ̄ = −Bᵀu: the cotangents of θ for the cotangent −u of ∇ₓf.
   Value minusOne =
       arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
-  Value minusU =
-      implicit->vectorOf(builder, buildLeafAxpy(builder, loc, minusOne, u, {}));
+  Value minusU = implicit->vectorOf(
+      builder, buildLeafAxpy(builder, loc, minusOne, *u, {}));
   func::CallOp cotangents = call(builder, *mixed, minusU);
   for (auto [k, i] : llvm::enumerate(varied)) {
     OpOperand &operand = argmin->getOpOperand(1 + i);
@@ -522,18 +740,33 @@ LogicalResult ad::detail::argminJvp(Operation *op, ForwardBuilder &forward) {
   SmallVector<Value> rhs =
       buildLeafAxpy(builder, loc, minusOne,
                     tangentOfGradient(builder, *alongTheta, tangents), {});
-  SmallVector<Value> tangent = implicit->solve(builder, applyHessian, rhs);
-  forward.setTangent(argmin.getResult(), implicit->vectorOf(builder, tangent));
+  FailureOr<SmallVector<Value>> tangent =
+      implicit->solve(builder, applyHessian, rhs);
+  if (failed(tangent))
+    return failure();
+  forward.setTangent(argmin.getResult(), implicit->vectorOf(builder, *tangent));
   return success();
 }
 
-/// Solves (I − K) w = rhs for a fixed point, where `product` applies K
-/// (J or Jᵀ).
-static SmallVector<Value> solveFixedPointSystem(
-    ImplicitFixedPoint &implicit, OpBuilder &builder,
+/// The rules of `ad.fixed_point` and `ad.root` share their form: with
+/// K = ∂ₓM the derivative of the solve's map M along x, the operator is
+/// A = I − K for a fixed point (M = T) and A = K for a root (M = F); the
+/// right-hand sides from ∂θM have the sign s = +1 for a fixed point and
+/// s = −1 for a root: A ẋ = s ∂θM θ̇ (forward) and Aᵀ u = x̄, θ̄ = s ∂θMᵀ u
+/// (reverse).
+template <typename OpTy> static constexpr bool isFixedPoint() {
+  return std::is_same_v<OpTy, FixedPointOp>;
+}
+
+/// Solves A w = rhs, where `product` applies K (or Kᵀ).
+template <typename OpTy>
+static FailureOr<SmallVector<Value>> solveMapSystem(
+    ImplicitSolve<OpTy> &implicit, OpBuilder &builder,
     function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> product,
     ValueRange rhs) {
   Location loc = implicit.loc;
+  if (!isFixedPoint<OpTy>())
+    return implicit.solve(builder, product, rhs);
   Value minusOne =
       arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
   auto apply = [&](OpBuilder &b, ValueRange v) {
@@ -542,21 +775,33 @@ static SmallVector<Value> solveFixedPointSystem(
   return implicit.solve(builder, apply, rhs);
 }
 
-LogicalResult ad::detail::fixedPointVjp(Operation *op,
-                                        ReverseBuilder &reverse) {
-  auto fixedPoint = cast<FixedPointOp>(op);
-  Value cotangent = reverse.cotangent(fixedPoint.getResult());
+/// `leaves` times the sign of the right-hand sides of `OpTy`.
+template <typename OpTy>
+static SmallVector<Value> applySign(OpBuilder &builder, Location loc,
+                                    ValueRange leaves) {
+  if (isFixedPoint<OpTy>())
+    return SmallVector<Value>(leaves);
+  Value minusOne =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));
+  return ad::detail::buildLeafAxpy(builder, loc, minusOne, leaves, {});
+}
+
+template <typename OpTy>
+static LogicalResult mapSolveVjp(Operation *op, ReverseBuilder &reverse) {
+  auto solveOp = cast<OpTy>(op);
+  Value cotangent = reverse.cotangent(solveOp.getResult());
   if (!cotangent)
     return success();
-  FailureOr<ImplicitFixedPoint> implicit =
-      ImplicitFixedPoint::get(fixedPoint, /*symmetric=*/false);
+  FailureOr<ImplicitSolve<OpTy>> implicit =
+      ImplicitSolve<OpTy>::get(solveOp, /*symmetric=*/false);
   if (failed(implicit))
     return failure();
   SmallVector<unsigned> varied = implicit->getActiveCaptures(
       [&](Value captured) { return reverse.isVaried(captured); });
   if (varied.empty())
     return success();
-  auto [alongX, alongTheta] = ImplicitFixedPoint::getMasks(implicit->f, varied);
+  auto [alongX, alongTheta] =
+      ImplicitSolve<OpTy>::getMasks(implicit->f, varied);
   FailureOr<func::FuncOp> transposed =
       reverse.getDerivative(implicit->f, alongX);
   if (failed(transposed))
@@ -567,41 +812,45 @@ LogicalResult ad::detail::fixedPointVjp(Operation *op,
     return failure();
   OpBuilder &builder = reverse.getBuilder();
   Location loc = implicit->loc;
-  Value solution = reverse.primal(fixedPoint.getResult());
+  Value solution = reverse.primal(solveOp.getResult());
   SmallVector<Value> captures;
-  for (Value captured : fixedPoint.getCaptures())
+  for (Value captured : solveOp.getCaptures())
     captures.push_back(reverse.primal(captured));
-  // (I − Jᵀ) u = x̄, then θ̄ = (∂θT)ᵀ u.
+  // Aᵀ u = x̄, then θ̄ = s (∂θM)ᵀ u.
   auto product = [&](OpBuilder &b, ValueRange v) {
     return implicit->leavesOf(b, implicit
                                      ->call(b, *transposed, solution, captures,
                                             implicit->vectorOf(b, v))
                                      .getResult(1));
   };
-  SmallVector<Value> u = solveFixedPointSystem(
+  FailureOr<SmallVector<Value>> u = solveMapSystem(
       *implicit, builder, product, implicit->leavesOf(builder, cotangent));
-  func::CallOp call = implicit->call(builder, *mixed, solution, captures,
-                                     implicit->vectorOf(builder, u));
+  if (failed(u))
+    return failure();
+  func::CallOp call = implicit->call(
+      builder, *mixed, solution, captures,
+      implicit->vectorOf(builder, applySign<OpTy>(builder, loc, *u)));
   for (auto [k, i] : llvm::enumerate(varied)) {
-    OpOperand &operand = fixedPoint->getOpOperand(1 + i);
+    OpOperand &operand = solveOp->getOpOperand(1 + i);
     reverse.addCotangent(operand, castTo(builder, loc, call.getResult(1 + k),
                                          operand.get().getType()));
   }
   return success();
 }
 
-LogicalResult ad::detail::fixedPointJvp(Operation *op,
-                                        ForwardBuilder &forward) {
-  auto fixedPoint = cast<FixedPointOp>(op);
-  FailureOr<ImplicitFixedPoint> implicit =
-      ImplicitFixedPoint::get(fixedPoint, /*symmetric=*/false);
+template <typename OpTy>
+static LogicalResult mapSolveJvp(Operation *op, ForwardBuilder &forward) {
+  auto solveOp = cast<OpTy>(op);
+  FailureOr<ImplicitSolve<OpTy>> implicit =
+      ImplicitSolve<OpTy>::get(solveOp, /*symmetric=*/false);
   if (failed(implicit))
     return failure();
   SmallVector<unsigned> active = implicit->getActiveCaptures(
       [&](Value captured) { return forward.tangent(captured) != nullptr; });
   if (active.empty())
     return success();
-  auto [alongX, alongTheta] = ImplicitFixedPoint::getMasks(implicit->f, active);
+  auto [alongX, alongTheta] =
+      ImplicitSolve<OpTy>::getMasks(implicit->f, active);
   FailureOr<func::FuncOp> linear = forward.getDerivative(implicit->f, alongX);
   if (failed(linear))
     return failure();
@@ -610,13 +859,14 @@ LogicalResult ad::detail::fixedPointJvp(Operation *op,
   if (failed(mixed))
     return failure();
   OpBuilder &builder = forward.getBuilder();
-  Value solution = forward.primal(fixedPoint.getResult());
+  Location loc = implicit->loc;
+  Value solution = forward.primal(solveOp.getResult());
   SmallVector<Value> captures, tangents;
-  for (Value captured : fixedPoint.getCaptures())
+  for (Value captured : solveOp.getCaptures())
     captures.push_back(forward.primal(captured));
   for (unsigned i : active)
-    tangents.push_back(forward.tangent(fixedPoint.getCaptures()[i]));
-  // (I − J) ẋ = ∂θT θ̇.
+    tangents.push_back(forward.tangent(solveOp.getCaptures()[i]));
+  // A ẋ = s ∂θM θ̇.
   auto tangentOf = [&](OpBuilder &b, func::FuncOp callee, ValueRange extra) {
     return implicit->leavesOf(
         b, implicit->call(b, callee, solution, captures, extra).getResult(1));
@@ -624,9 +874,30 @@ LogicalResult ad::detail::fixedPointJvp(Operation *op,
   auto product = [&](OpBuilder &b, ValueRange v) {
     return tangentOf(b, *linear, implicit->vectorOf(b, v));
   };
-  SmallVector<Value> tangent = solveFixedPointSystem(
-      *implicit, builder, product, tangentOf(builder, *mixed, tangents));
-  forward.setTangent(fixedPoint.getResult(),
-                     implicit->vectorOf(builder, tangent));
+  FailureOr<SmallVector<Value>> tangent = solveMapSystem(
+      *implicit, builder, product,
+      applySign<OpTy>(builder, loc, tangentOf(builder, *mixed, tangents)));
+  if (failed(tangent))
+    return failure();
+  forward.setTangent(solveOp.getResult(),
+                     implicit->vectorOf(builder, *tangent));
   return success();
+}
+
+LogicalResult ad::detail::fixedPointVjp(Operation *op,
+                                        ReverseBuilder &reverse) {
+  return mapSolveVjp<FixedPointOp>(op, reverse);
+}
+
+LogicalResult ad::detail::fixedPointJvp(Operation *op,
+                                        ForwardBuilder &forward) {
+  return mapSolveJvp<FixedPointOp>(op, forward);
+}
+
+LogicalResult ad::detail::rootVjp(Operation *op, ReverseBuilder &reverse) {
+  return mapSolveVjp<RootOp>(op, reverse);
+}
+
+LogicalResult ad::detail::rootJvp(Operation *op, ForwardBuilder &forward) {
+  return mapSolveJvp<RootOp>(op, forward);
 }

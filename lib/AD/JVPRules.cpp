@@ -798,6 +798,7 @@ void leibniz::ad::registerDerivativeModels(DialectRegistry &registry) {
     attach<StopGradientOp>(context, zeroJvp);
     attach<ArgminOp>(context, ad::detail::argminJvp);
     attach<FixedPointOp>(context, ad::detail::fixedPointJvp);
+    attach<RootOp>(context, ad::detail::rootJvp);
   });
   registry.addExtension(+[](MLIRContext *context, tensor::TensorDialect *) {
     attach<tensor::CastOp>(context, castJvp);

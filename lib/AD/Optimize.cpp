@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -406,25 +407,6 @@ FailureOr<Value> MinimizeExpansion::expand() {
   return result;
 }
 
-/// Whether `func`, or a function it calls, solves with root, whose
-/// implicit derivative is not built yet.
-static bool usesImplicitSolve(func::FuncOp func, SymbolTable &symbols,
-                              llvm::SmallPtrSetImpl<Operation *> &seen) {
-  if (!seen.insert(func).second)
-    return false;
-  WalkResult result = func.walk([&](Operation *op) {
-    if (isa<ad::RootOp>(op))
-      return WalkResult::interrupt();
-    // Calls, and the functions that transformations name.
-    if (auto symbol = op->getAttrOfType<FlatSymbolRefAttr>("callee"))
-      if (auto callee = symbols.lookup<func::FuncOp>(symbol.getValue()))
-        if (usesImplicitSolve(callee, symbols, seen))
-          return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  return result.wasInterrupted();
-}
-
 /// Replaces the operation of `loop` by its expansion.
 static LogicalResult expandInPlace(OptimizerLoop loop, SymbolTable &symbols) {
   FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
@@ -441,11 +423,6 @@ LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
   SymbolTable symbols(module);
   bool ok = true;
   for (ad::MinimizeOp op : ops) {
-    // Left as it is, so that only running it is an error.
-    llvm::SmallPtrSet<Operation *, 8> seen;
-    auto callee = symbols.lookup<func::FuncOp>(op.getCallee());
-    if (callee && usesImplicitSolve(callee, symbols, seen))
-      continue;
     OptimizerLoop loop = {op,
                           op.getCalleeAttr(),
                           op.getInit(),
@@ -521,7 +498,262 @@ static LogicalResult expandFixedPoint(ad::FixedPointOp op,
   return success();
 }
 
+/// `callee` called on `operands`, each cast to its input type where their
+/// static sizes differ.
+static func::CallOp buildCall(OpBuilder &builder, Location loc,
+                              func::FuncOp callee, ValueRange operands) {
+  SmallVector<Value> cast;
+  for (auto [operand, type] :
+       llvm::zip(operands, callee.getFunctionType().getInputs()))
+    cast.push_back(operand.getType() == type
+                       ? operand
+                       : tensor::CastOp::create(builder, loc, type, operand));
+  return func::CallOp::create(builder, loc, callee, cast);
+}
+
+namespace {
+
+/// Newton's or Broyden's method for an `ad.root` whose parameters are an
+/// f64 scalar or vector. The iteration works on vectors
+/// (`tensor<?xf64>`; a scalar is a vector of one element) and solves its
+/// linear systems with the standard library's dense `lu_solve`.
+class RootExpansion {
+public:
+  RootExpansion(ad::RootOp op, SymbolTable &symbols)
+      : op(op), symbols(symbols), builder(op), loc(op.getLoc()) {}
+
+  LogicalResult expand();
+
+private:
+  /// The vector of a value of the parameters' type, and back.
+  Value toVector(Value x);
+  Value fromVector(Value v);
+  /// F at the vector x.
+  Value applyF(Value x);
+  /// The Jacobian of F at the vector x, by forward mode.
+  Value buildJacobian(Value x);
+  /// The solution of J d = f.
+  Value solve(Value jacobian, Value f);
+  /// x + alpha y.
+  Value axpy(double alpha, Value y, Value x);
+  Value dot(Value a, Value b);
+  Value constant(double value) {
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getF64FloatAttr(value));
+  }
+
+  ad::RootOp op;
+  SymbolTable &symbols;
+  OpBuilder builder;
+  Location loc;
+  func::FuncOp f, solveFn, updateFn;
+  bool scalar = false;
+  Type vectorType, matrixType;
+};
+
+} // namespace
+
+Value RootExpansion::toVector(Value x) {
+  if (scalar)
+    return tensor::CastOp::create(
+        builder, loc, vectorType,
+        tensor::FromElementsOp::create(
+            builder, loc, RankedTensorType::get({1}, x.getType()), x));
+  if (x.getType() == vectorType)
+    return x;
+  return tensor::CastOp::create(builder, loc, vectorType, x);
+}
+
+Value RootExpansion::fromVector(Value v) {
+  Type type = op.getResult().getType();
+  if (scalar)
+    return tensor::ExtractOp::create(
+        builder, loc, v,
+        ValueRange{arith::ConstantIndexOp::create(builder, loc, 0)});
+  if (v.getType() == type)
+    return v;
+  return tensor::CastOp::create(builder, loc, type, v);
+}
+
+Value RootExpansion::applyF(Value x) {
+  SmallVector<Value> operands = {fromVector(x)};
+  llvm::append_range(operands, op.getCaptures());
+  return toVector(buildCall(builder, loc, f, operands).getResult(0));
+}
+
+Value RootExpansion::buildJacobian(Value x) {
+  FunctionType type = f.getFunctionType();
+  Value point = fromVector(x);
+  if (point.getType() != type.getInput(0))
+    point = tensor::CastOp::create(builder, loc, type.getInput(0), point);
+  SmallVector<Value> captures;
+  for (auto [captured, input] :
+       llvm::zip(op.getCaptures(), type.getInputs().drop_front()))
+    captures.push_back(
+        captured.getType() == input
+            ? captured
+            : tensor::CastOp::create(builder, loc, input, captured));
+  Type resultType = type.getResult(0);
+  Type jacobianType = builder.getF64Type();
+  if (!scalar) {
+    auto out = cast<RankedTensorType>(resultType);
+    auto in = cast<RankedTensorType>(type.getInput(0));
+    jacobianType = RankedTensorType::get({out.getDimSize(0), in.getDimSize(0)},
+                                         builder.getF64Type());
+  }
+  Value jacobian =
+      ad::JacobianOp::create(builder, loc, jacobianType,
+                             FlatSymbolRefAttr::get(f), ValueRange{point},
+                             captures, builder.getStringAttr("fwd"))
+          .getResult();
+  if (scalar)
+    jacobian = tensor::FromElementsOp::create(
+        builder, loc, RankedTensorType::get({1, 1}, builder.getF64Type()),
+        jacobian);
+  return tensor::CastOp::create(builder, loc, matrixType, jacobian);
+}
+
+Value RootExpansion::solve(Value jacobian, Value f) {
+  return buildCall(builder, loc, solveFn, {jacobian, f}).getResult(0);
+}
+
+Value RootExpansion::axpy(double alpha, Value y, Value x) {
+  return ad::detail::buildLeafAxpy(builder, loc, constant(alpha), y,
+                                   x ? ValueRange(x) : ValueRange())[0];
+}
+
+Value RootExpansion::dot(Value a, Value b) {
+  return ad::detail::buildLeafDot(builder, loc, a, b);
+}
+
+LogicalResult RootExpansion::expand() {
+  DictionaryAttr config = op.getSolver();
+  auto name = config.getAs<StringAttr>("name");
+  StringRef kind = name ? name.getValue() : "";
+  if (kind != "newton" && kind != "broyden")
+    return op.emitError("unknown root solver '") << kind << "'";
+  bool broyden = kind == "broyden";
+  auto number = [&](StringRef key, double fallback) {
+    if (auto value = config.getAs<FloatAttr>(key))
+      return value.getValueAsDouble();
+    if (auto value = config.getAs<IntegerAttr>(key))
+      return static_cast<double>(value.getInt());
+    return fallback;
+  };
+  double iters = number("iters", 20), tol = number("tol", 1e-10);
+  if (!(iters >= 0) || !(tol >= 0))
+    return op.emitError("the root solver '")
+           << kind << "' needs iters >= 0 and tol >= 0";
+
+  Type type = op.getResult().getType();
+  Type f64 = builder.getF64Type();
+  scalar = type == f64;
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!scalar && (!tensorType || tensorType.getRank() != 1 ||
+                  tensorType.getElementType() != f64))
+    return op.emitError("not supported yet: '")
+           << kind << "' on parameters of type " << type
+           << " (it takes an f64 scalar or vector)";
+  vectorType = RankedTensorType::get({ShapedType::kDynamic}, f64);
+  matrixType =
+      RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+  f = symbols.lookup<func::FuncOp>(op.getCallee());
+  if (!f)
+    return op.emitOpError("needs a function '") << op.getCallee() << "'";
+  // The standard library's dense solver (lib/Std/linalg.lz), and
+  // Broyden's update.
+  auto lookup = [&](StringRef fnName, ArrayRef<Type> inputs,
+                    Type result) -> func::FuncOp {
+    auto fn = symbols.lookup<func::FuncOp>(fnName);
+    if (!fn || fn.getFunctionType() !=
+                   builder.getFunctionType(inputs, TypeRange{result})) {
+      op.emitError("the root solver '")
+          << kind << "' needs the standard library's '" << fnName << "'";
+      return {};
+    }
+    return fn;
+  };
+  solveFn = lookup("lu_solve", {matrixType, vectorType}, vectorType);
+  if (!solveFn)
+    return failure();
+  if (broyden) {
+    updateFn = lookup("broyden_update", {matrixType, vectorType, vectorType},
+                      matrixType);
+    if (!updateFn)
+      return failure();
+  }
+
+  // Steps stop once |F(x)|^2 <= tol^2; Broyden carries F(x) and its
+  // estimate of the Jacobian, starting from the Jacobian at x0.
+  Value limit = constant(tol * tol);
+  Value x0 = toVector(op.getInit());
+  SmallVector<Value> inits = {x0};
+  if (broyden) {
+    inits.push_back(applyF(x0));
+    inits.push_back(buildJacobian(x0));
+  }
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  Value count =
+      arith::ConstantIndexOp::create(builder, loc, static_cast<int64_t>(iters));
+  auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    body->addArgument(builder.getIndexType(), loc);
+    for (Type stateType : types)
+      body->addArgument(stateType, loc);
+    SmallVector<Value> state(body->getArguments().drop_front());
+    Value x = state[0];
+    Value fx = broyden ? state[1] : applyF(x);
+    Value done = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
+                                       dot(fx, fx), limit);
+    auto step = scf::IfOp::create(
+        builder, loc, done,
+        [&](OpBuilder &b, Location loc) {
+          scf::YieldOp::create(b, loc, state);
+        },
+        [&](OpBuilder &b, Location loc) {
+          OpBuilder::InsertionGuard guard(builder);
+          builder.setInsertionPoint(b.getInsertionBlock(),
+                                    b.getInsertionPoint());
+          Value jacobian = broyden ? state[2] : buildJacobian(x);
+          Value stepValue = axpy(-1.0, solve(jacobian, fx), {});
+          Value next = axpy(1.0, stepValue, x);
+          SmallVector<Value> yields = {next};
+          if (broyden) {
+            Value fNext = applyF(next);
+            yields.push_back(fNext);
+            yields.push_back(
+                buildCall(builder, loc, updateFn,
+                          {jacobian, stepValue, axpy(-1.0, fx, fNext)})
+                    .getResult(0));
+          }
+          scf::YieldOp::create(builder, loc, yields);
+        });
+    lz::YieldOp::create(builder, loc, step.getResults());
+  }
+  Value solution = loop.getResult(0);
+  Value residual = applyF(solution);
+  lz::CheckToleranceOp::create(
+      builder, loc, math::SqrtOp::create(builder, loc, dot(residual, residual)),
+      constant(tol), builder.getStringAttr("the residual |F(x)| of 'root'"));
+  op.getResult().replaceAllUsesWith(fromVector(solution));
+  op.erase();
+  return success();
+}
+
 LogicalResult leibniz::ad::expandSolves(ModuleOp module) {
+  SmallVector<ad::RootOp> roots;
+  module.walk([&](ad::RootOp op) { roots.push_back(op); });
+  SymbolTable rootSymbols(module);
+  bool rootsOk = true;
+  for (ad::RootOp op : roots)
+    if (failed(RootExpansion(op, rootSymbols).expand()))
+      rootsOk = false;
+  if (!rootsOk)
+    return failure();
   SmallVector<ad::FixedPointOp> fixedPoints;
   module.walk([&](ad::FixedPointOp op) { fixedPoints.push_back(op); });
   SymbolTable fixedPointSymbols(module);

@@ -110,6 +110,9 @@ mlir::LogicalResult argminJvp(mlir::Operation *op, ForwardBuilder &forward);
 /// The rules of `ad.fixed_point`, by the implicit function theorem.
 mlir::LogicalResult fixedPointVjp(mlir::Operation *op, ReverseBuilder &reverse);
 mlir::LogicalResult fixedPointJvp(mlir::Operation *op, ForwardBuilder &forward);
+/// The rules of `ad.root`, by the implicit function theorem.
+mlir::LogicalResult rootVjp(mlir::Operation *op, ReverseBuilder &reverse);
+mlir::LogicalResult rootJvp(mlir::Operation *op, ForwardBuilder &forward);
 
 /// The error for an operation without a derivative rule in `mode` ("forward"
 /// or "reverse"); the solves whose implicit derivatives are not built yet

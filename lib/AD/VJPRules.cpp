@@ -996,6 +996,7 @@ void ad::detail::registerReverseRules() {
   add<lz::PrintOp>(identityVjp);
   add<ArgminOp>(ad::detail::argminVjp);
   add<FixedPointOp>(ad::detail::fixedPointVjp);
+  add<RootOp>(ad::detail::rootVjp);
   add<lz::TupleOp>(tupleVjp);
   add<lz::ProjOp>(projVjp);
   add<lz::ForOp>(forVjp);

@@ -1443,8 +1443,8 @@ const llvm::StringMap<ConfigInfo> &getConfigs() {
       {"dog", {ConfigKind::Optimizer, {"lr", "reps_rel", "eps", "wd"}}},
       {"cautious", {ConfigKind::Optimizer, {"opt"}}},
       {"lbfgs", {ConfigKind::Optimizer, {"history", "line_search"}}},
-      {"newton", {ConfigKind::RootSolver, {"iters"}}},
-      {"broyden", {ConfigKind::RootSolver, {"iters"}}},
+      {"newton", {ConfigKind::RootSolver, {"iters", "tol"}}},
+      {"broyden", {ConfigKind::RootSolver, {"iters", "tol"}}},
       {"iterate", {ConfigKind::FixedPointSolver, {}}},
       {"anderson", {ConfigKind::FixedPointSolver, {"m"}}},
       {"cg", {ConfigKind::LinearSolver, {"iters", "tol"}}},
@@ -1540,6 +1540,34 @@ FailureOr<DictionaryAttr> expectConfig(MLIRGenerator &gen, SMLoc loc,
     return failure();
   }
   return value.config->attr;
+}
+
+/// Instantiates the standard library's dense `lu_solve` (lib/Std/linalg.lz)
+/// for a solve whose `what` needs it, which takes parameters that are an
+/// f64 scalar or vector only.
+LogicalResult requireDenseSolve(MLIRGenerator &gen, SMLoc loc,
+                                StringRef builtin, StringRef what,
+                                const Ty &type) {
+  if (type.kind == Ty::Tuple || type.getRank() > 1 ||
+      type.scalar != ScalarKind::F64) {
+    gen.emitError(loc) << "not supported yet: " << what << " of '" << builtin
+                       << "' on " << gen.describe(type)
+                       << " (it takes an f64 scalar or vector)";
+    return failure();
+  }
+  const DefAST *solve = gen.defs.lookup("lu_solve");
+  if (!solve) {
+    gen.emitError(loc) << what << " of '" << builtin
+                       << "' needs the standard library's 'lu_solve'";
+    return failure();
+  }
+  return gen.getSignature(*solve);
+}
+
+/// Whether a linear solver configuration is the dense `direct()`.
+bool isDirect(DictionaryAttr config) {
+  auto name = config.getAs<StringAttr>("name");
+  return name && name.getValue() == "direct";
 }
 
 FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
@@ -1663,6 +1691,9 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
       implicit = b.getDictionaryAttr(
           {b.getNamedAttr("name", b.getStringAttr("cg")),
            b.getNamedAttr("iters", b.getI64IntegerAttr(100))});
+    if (isDirect(*implicit) &&
+        failed(requireDenseSolve(gen, loc, name, "'direct()'", x0.type)))
+      return failure();
     auto op = ad::ArgminOp::create(gen.builder, irLoc, x0IR, callee, operand,
                                    lifted->captures, stepsIndex, *opt,
                                    b.getF64FloatAttr(tol), *implicit);
@@ -1674,12 +1705,20 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
         gen, loc, name, args, 2, ConfigKind::RootSolver, "solver", "newton");
     if (failed(solver))
       return failure();
-    if (!args.has(2))
-      solver = b.getDictionaryAttr(
-          {b.getNamedAttr("name", b.getStringAttr("newton")),
-           b.getNamedAttr("iters", b.getI64IntegerAttr(20))});
-    FailureOr<DictionaryAttr> implicit = expectConfig(
-        gen, loc, name, args, 3, ConfigKind::LinearSolver, "implicit", "gmres");
+    StringRef solverName = solver->getAs<StringAttr>("name").getValue();
+    if (failed(requireDenseSolve(gen, loc, name, "'" + solverName.str() + "'",
+                                 x0.type)))
+      return failure();
+    if (solverName == "broyden") {
+      if (const DefAST *update = gen.defs.lookup("broyden_update"))
+        if (failed(gen.getSignature(*update)))
+          return failure();
+    }
+    // GMRES, the design's default, is not built: BiCGSTAB is the general
+    // solver that is (docs/optimization.md).
+    FailureOr<DictionaryAttr> implicit =
+        expectConfig(gen, loc, name, args, 3, ConfigKind::LinearSolver,
+                     "implicit", "bicgstab");
     if (failed(implicit))
       return failure();
     auto op = ad::RootOp::create(gen.builder, irLoc, x0IR, callee, operand,
@@ -1709,6 +1748,9 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                          "implicit", "neumann")
           : FailureOr<DictionaryAttr>(failure());
   if (failed(implicit))
+    return failure();
+  if (isDirect(*implicit) &&
+      failed(requireDenseSolve(gen, loc, name, "'direct()'", x0.type)))
     return failure();
   auto op =
       ad::FixedPointOp::create(gen.builder, irLoc, x0IR, callee, operand,

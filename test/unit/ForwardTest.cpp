@@ -117,6 +117,7 @@ const char *const kStructuralOps[] = {
     // Both modes by the implicit function theorem (test/Optimizers/).
     "ad.argmin",
     "ad.fixed_point",
+    "ad.root",
 };
 
 std::string buildSource(const ScalarCase &c) {

@@ -270,6 +270,11 @@ struct Compilation {
     return registry;
   }
 
+  /// Called on the module after differentiation and before the solves
+  /// (argmin, root, fixed_point) are expanded: derivatives built there
+  /// differentiate the solves implicitly, as the program's own do.
+  std::function<LogicalResult(frontend::Program &)> beforeSolves;
+
   /// Parses the input and what it imports.
   FailureOr<frontend::LoadedProgram> load() {
     frontend::LoadOptions options;
@@ -310,7 +315,7 @@ struct Compilation {
         forward.insert(name);
       else if (isa<ad::GradOp, ad::ValueAndGradOp, ad::VjpOp, ad::JacobianOp,
                    ad::HessianOp, ad::HvpOp, ad::MinimizeOp, ad::ArgminOp,
-                   ad::FixedPointOp>(op))
+                   ad::FixedPointOp, ad::RootOp>(op))
         reverse.insert(name);
     });
     // Optimizer loops first: their gradients are reverse-mode
@@ -322,6 +327,8 @@ struct Compilation {
       return failure();
     // Then the solves, differentiated implicitly above, with the gradients
     // of their loops.
+    if (beforeSolves && failed(beforeSolves(*program)))
+      return failure();
     if (failed(ad::expandSolves(module)) ||
         failed(ad::expandDerivatives(module, /*forward=*/true,
                                      /*reverse=*/true)))
@@ -480,10 +487,6 @@ int runCheck() {
 /// still do is `can`.
 void emitNotSupported(Operation *op, StringRef can) {
   op->emitError() << "not supported yet: " << op->getName().stripDialect()
-                  << (isa<ad::MinimizeOp>(op)
-                          ? " of a function that uses root, whose implicit "
-                            "derivative is not built"
-                          : "")
                   << "; programs with implicit differentiation can be " << can;
 }
 
@@ -1057,14 +1060,6 @@ interp::RuntimeValue randomLike(const interp::RuntimeValue &value,
 }
 
 int runGradcheck() {
-  Compilation compilation;
-  FailureOr<frontend::Program> program = compilation.compile(Stage::LzAD);
-  if (failed(program))
-    return 1;
-  ModuleOp module = program->getModule();
-  func::FuncOp entry = lookupEntry(module);
-  if (!entry)
-    return 1;
   if (gradcheckMode != "fwd" && gradcheckMode != "rev" &&
       gradcheckMode != "both") {
     llvm::errs() << "leibniz: error: --mode must be fwd, rev or both, not '"
@@ -1077,78 +1072,99 @@ int runGradcheck() {
                     "positive and --tol not negative\n";
     return 1;
   }
+  bool checkForward = gradcheckMode != "rev";
+  bool checkReverse = gradcheckMode != "fwd";
+  // The forward derivative with respect to each float argument, and one
+  // reverse derivative with respect to all of them, built where the
+  // program's own derivatives are: before the solves are expanded, so
+  // that they are differentiated implicitly.
+  SmallVector<unsigned> checked;
+  llvm::DenseMap<unsigned, func::FuncOp> forward;
+  func::FuncOp reverse;
+  SmallVector<std::string> names;
+  Compilation compilation;
+  compilation.beforeSolves = [&](frontend::Program &program) {
+    ModuleOp module = program.getModule();
+    func::FuncOp entry = lookupEntry(module);
+    if (!entry)
+      return failure();
+    names = program.getParameterNames(entry.getName());
+    if (!llvm::any_of(entry.getFunctionType().getResults(), ad::hasTangent)) {
+      llvm::errs() << "leibniz: error: '" << entryName
+                   << "' has no float result to differentiate\n";
+      return failure();
+    }
+    for (const std::string &name : gradcheckWrt) {
+      auto it = llvm::find(names, name);
+      if (it == names.end()) {
+        llvm::errs() << "leibniz: error: --wrt: '" << entryName
+                     << "' has no parameter '" << name << "'\n";
+        return failure();
+      }
+      if (!ad::hasTangent(entry.getArgumentTypes()[it - names.begin()])) {
+        llvm::errs() << "leibniz: error: --wrt: parameter '" << name
+                     << "' is not a float, a float tensor or a tuple of "
+                        "those\n";
+        return failure();
+      }
+    }
+    for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
+      if (ad::hasTangent(type) &&
+          (gradcheckWrt.empty() || llvm::is_contained(gradcheckWrt, names[i])))
+        checked.push_back(i);
+    if (checked.empty()) {
+      llvm::errs() << "leibniz: error: '" << entryName
+                   << "' has no float argument to differentiate\n";
+      return failure();
+    }
+    for (unsigned i : checked) {
+      if (!checkForward)
+        break;
+      SmallVector<bool> active(entry.getNumArguments(), false);
+      active[i] = true;
+      FailureOr<func::FuncOp> derivative =
+          ad::buildForwardDerivative(module, entry, active);
+      if (failed(derivative))
+        return failure();
+      forward[i] = *derivative;
+    }
+    if (checkReverse) {
+      SmallVector<bool> active(entry.getNumArguments(), false);
+      for (unsigned i : checked)
+        active[i] = true;
+      FailureOr<func::FuncOp> derivative =
+          ad::buildReverseDerivative(module, entry, active);
+      if (failed(derivative))
+        return failure();
+      reverse = *derivative;
+    }
+    return success();
+  };
+  FailureOr<frontend::Program> program = compilation.compile(Stage::LzAD);
+  if (failed(program))
+    return 1;
+  ModuleOp module = program->getModule();
+  func::FuncOp entry = lookupEntry(module);
+  if (!entry)
+    return 1;
   llvm::StringSet<> reachable;
   if (failed(checkRunnable(module, entry, reachable)))
     return 1;
-  SmallVector<std::string> names = program->getParameterNames(entry.getName());
   FailureOr<SmallVector<interp::RuntimeValue>> args =
       parseArguments(compilation.context, *program, entry,
                      /*randomFloats=*/true);
   if (failed(args))
     return 1;
-  if (!llvm::any_of(entry.getFunctionType().getResults(), ad::hasTangent)) {
-    llvm::errs() << "leibniz: error: '" << entryName
-                 << "' has no float result to differentiate\n";
+  // The derivatives, optimized like those of a program.
+  StringRef forwardStrategy =
+      strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
+  StringRef reverseStrategy =
+      strategyText.empty() ? StringRef("rev-ad-opt") : StringRef(strategyText);
+  for (auto &[i, derivative] : forward)
+    if (failed(compilation.rewrite(derivative, forwardStrategy)))
+      return 1;
+  if (reverse && failed(compilation.rewrite(reverse, reverseStrategy)))
     return 1;
-  }
-  for (const std::string &name : gradcheckWrt) {
-    auto it = llvm::find(names, name);
-    if (it == names.end()) {
-      llvm::errs() << "leibniz: error: --wrt: '" << entryName
-                   << "' has no parameter '" << name << "'\n";
-      return 1;
-    }
-    if (!ad::hasTangent(entry.getArgumentTypes()[it - names.begin()])) {
-      llvm::errs() << "leibniz: error: --wrt: parameter '" << name
-                   << "' is not a float, a float tensor or a tuple of "
-                      "those\n";
-      return 1;
-    }
-  }
-  // The forward derivative with respect to each float argument, and one
-  // reverse derivative with respect to all of them, optimized like the
-  // derivatives of a program.
-  bool checkForward = gradcheckMode != "rev";
-  bool checkReverse = gradcheckMode != "fwd";
-  SmallVector<unsigned> checked;
-  for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
-    if (ad::hasTangent(type) &&
-        (gradcheckWrt.empty() || llvm::is_contained(gradcheckWrt, names[i])))
-      checked.push_back(i);
-  if (checked.empty()) {
-    llvm::errs() << "leibniz: error: '" << entryName
-                 << "' has no float argument to differentiate\n";
-    return 1;
-  }
-  llvm::DenseMap<unsigned, func::FuncOp> forward;
-  func::FuncOp reverse;
-  for (unsigned i : checked) {
-    if (!checkForward)
-      break;
-    SmallVector<bool> active(entry.getNumArguments(), false);
-    active[i] = true;
-    FailureOr<func::FuncOp> derivative =
-        ad::buildForwardDerivative(module, entry, active);
-    if (failed(derivative) ||
-        failed(compilation.rewrite(*derivative, strategyText.empty()
-                                                    ? StringRef("fwd-ad-opt")
-                                                    : StringRef(strategyText))))
-      return 1;
-    forward[i] = *derivative;
-  }
-  if (checkReverse) {
-    SmallVector<bool> active(entry.getNumArguments(), false);
-    for (unsigned i : checked)
-      active[i] = true;
-    FailureOr<func::FuncOp> derivative =
-        ad::buildReverseDerivative(module, entry, active);
-    if (failed(derivative) ||
-        failed(compilation.rewrite(*derivative, strategyText.empty()
-                                                    ? StringRef("rev-ad-opt")
-                                                    : StringRef(strategyText))))
-      return 1;
-    reverse = *derivative;
-  }
 
   interp::Interpreter interpreter(module);
   unsigned numResults = entry.getNumResults();

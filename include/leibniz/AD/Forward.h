@@ -137,7 +137,8 @@ mlir::LogicalResult expandForwardMode(mlir::ModuleOp module);
 /// `active`, created in `module` as by the expansion of an `ad.jvp`: it
 /// takes the arguments followed by the tangents of the active ones and
 /// returns the results followed by their tangents. `func` must not contain
-/// forward-mode transformations.
+/// forward-mode transformations; the rules that need reverse derivatives
+/// (`ad.argmin`'s) get them from `buildReverseDerivative`.
 mlir::FailureOr<mlir::func::FuncOp>
 buildForwardDerivative(mlir::ModuleOp module, mlir::func::FuncOp func,
                        llvm::ArrayRef<bool> active);

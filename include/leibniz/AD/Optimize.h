@@ -28,10 +28,11 @@ mlir::LogicalResult expandOptimizerLoops(mlir::ModuleOp module);
 
 /// Expands every `ad.argmin` of `module` into its solve, the loop of
 /// `ad.minimize` that stops updating once the gradient's norm is at most
-/// `tol`, and every `ad.fixed_point` into the iteration of its map. Runs after
+/// `tol`, every `ad.root` into Newton's or Broyden's method, and every
+/// `ad.fixed_point` into the iteration of its map. Runs after
 /// differentiation, which takes the derivatives of `ad.argmin` by the implicit
 /// function theorem, and before the `ad.value_and_grad` of the loops it creates
-/// are expanded.
+/// (and `ad.jacobian`) are expanded.
 mlir::LogicalResult expandSolves(mlir::ModuleOp module);
 
 } // namespace leibniz::ad

@@ -100,17 +100,19 @@ def ADMinimize : Pass<"ad-minimize", "mlir::ModuleOp"> {
 }
 
 def ADSolve : Pass<"ad-solve", "mlir::ModuleOp"> {
-  let summary = "Expands the solves of ad.argmin and ad.fixed_point";
+  let summary = "Expands the solves of ad.argmin, ad.root and ad.fixed_point";
   let description = [{
     Replaces every `ad.argmin` by the loop of `ad-minimize` that stops
     updating once the norm of the gradient is at most `tol` (the step is
-    skipped, and the next step finds the same gradient), and every
-    `ad.fixed_point` by `iters` applications of its map; each reports,
-    with `lz.check_tolerance`, a result that misses its tolerance. Run
-    after `ad-reverse`, which differentiates the solves by the implicit
-    function theorem rather than through their loops; the
-    `ad.value_and_grad` of the loops it creates are then expanded by
-    `ad-reverse` again.
+    skipped, and the next step finds the same gradient), every `ad.root`
+    by Newton's or Broyden's method (the Jacobian by `ad.jacobian` in
+    forward mode, the linear systems by the standard library's
+    `lu_solve`), and every `ad.fixed_point` by `iters` applications of its
+    map; each reports, with `lz.check_tolerance`, a result that misses its
+    tolerance. Run after `ad-reverse`, which differentiates the solves by
+    the implicit function theorem rather than through their loops; the
+    `ad.value_and_grad` and `ad.jacobian` of the loops it creates are then
+    expanded by `ad-forward` and `ad-reverse` again.
   }];
   let dependentDialects = ["::leibniz::lz::LzDialect",
                            "::mlir::arith::ArithDialect",
