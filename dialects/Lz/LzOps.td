@@ -502,4 +502,22 @@ def Lz_CheckToleranceOp : Lz_Op<"check_tolerance",
   let assemblyFormat = "$value `,` $limit `,` $what attr-dict";
 }
 
+def Lz_TraceLossOp : Lz_Op<"trace_loss", [MemoryEffects<[MemWrite]>]> {
+  let summary = "records the loss of an optimizer step at run time";
+  let description = [{
+    Records that the optimizer loop at this operation's location (`$what`
+    names it: "minimize" or "argmin") had the loss `$loss` at its 0-based
+    step `$step`. The records go to the runtime (`leibniz_trace_loss`),
+    from which `leibniz run --trace=file.csv` writes them; the optimizer
+    expansions emit the operation only under the module's unit attribute
+    `lz.trace`.
+
+    ```mlir
+    lz.trace_loss %step, %loss, "minimize" : f64
+    ```
+  }];
+  let arguments = (ins Index:$step, AnyFloat:$loss, StrAttr:$what);
+  let assemblyFormat = "$step `,` $loss `,` $what attr-dict `:` type($loss)";
+}
+
 #endif // LEIBNIZ_DIALECT_LZ_LZOPS_TD

@@ -362,6 +362,20 @@ FailureOr<Value> MinimizeExpansion::expand() {
       stop = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
                                    norm, limit);
     }
+    // Under --trace, the loss of every step that updates.
+    auto module = op.op->getParentOfType<ModuleOp>();
+    if (module && module->hasAttr("lz.trace")) {
+      StringAttr what = builder.getStringAttr(op.op->getName().stripDialect());
+      if (stop) {
+        auto ifOp = scf::IfOp::create(builder, loc, stop,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPointToStart(ifOp.elseBlock());
+        lz::TraceLossOp::create(builder, loc, step, loss, what);
+      } else {
+        lz::TraceLossOp::create(builder, loc, step, loss, what);
+      }
+    }
     // t = step + 1, as a float.
     Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     Value count = arith::AddIOp::create(builder, loc, step, one);

@@ -92,6 +92,12 @@ struct LowerLzPrintPass
                             op.getWhat(), strict);
       op.erase();
     });
+    module.walk([&](lz::TraceLossOp op) {
+      builder.setInsertionPoint(op);
+      checks.traceLoss(builder, op.getLoc(), op.getStep(), op.getLoss(),
+                       op.getWhat());
+      op.erase();
+    });
     if (!ok)
       signalPassFailure();
   }

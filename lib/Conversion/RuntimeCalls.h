@@ -30,6 +30,7 @@ inline constexpr StringLiteral kBoundsFailed = "leibniz_bounds_failed";
 inline constexpr StringLiteral kCheckFailed = "leibniz_check_failed";
 inline constexpr StringLiteral kSizeFailed = "leibniz_size_failed";
 inline constexpr StringLiteral kToleranceFailed = "leibniz_tolerance_failed";
+inline constexpr StringLiteral kTraceLoss = "leibniz_trace_loss";
 
 /// "file:line:col" of the first file location in `loc`, or "<unknown>".
 inline std::string formatLocation(Location loc) {
@@ -87,6 +88,19 @@ public:
           getString(nested, loc, what.str()), value, limit,
           arith::ConstantIntOp::create(nested, loc, strict, 1)};
     });
+  }
+
+  /// Calls `leibniz_trace_loss` with the step and the loss of the
+  /// optimizer loop `what` at `loc`.
+  void traceLoss(OpBuilder &b, Location loc, Value step, Value loss,
+                 StringRef what) {
+    if (loss.getType() != b.getF64Type())
+      loss = arith::ExtFOp::create(b, loc, b.getF64Type(), loss);
+    SmallVector<Value> args = {getString(b, loc, formatLocation(loc)),
+                               getString(b, loc, what.str()),
+                               toI64(b, loc, step), loss};
+    declare(kTraceLoss, args);
+    func::CallOp::create(b, loc, kTraceLoss, TypeRange(), args);
   }
 
   /// Calls `leibniz_check_failed` with `what` unless `ok`.

@@ -215,6 +215,7 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
     add("leibniz_size_failed", &leibniz_size_failed);
     add("leibniz_tolerance_failed", &leibniz_tolerance_failed);
+    add("leibniz_trace_loss", &leibniz_trace_loss);
     add("leibniz_parallel_for", &leibniz_parallel_for);
     add("leibniz_print_f64", &leibniz_print_f64);
     add("leibniz_print_f32", &leibniz_print_f32);

@@ -15,6 +15,7 @@
 #include "Lz/LzOps.h"
 #include "leibniz/Interpreter/ValueIO.h"
 #include "leibniz/Runtime/Philox.h"
+#include "leibniz/Runtime/Runtime.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -388,6 +389,25 @@ LogicalResult evaluatePrint(Interpreter &interp, lz::PrintOp op) {
   return success();
 }
 
+/// Records an optimizer step's loss with the runtime, as compiled code
+/// does.
+LogicalResult evaluateTraceLoss(Interpreter &interp, lz::TraceLossOp op) {
+  std::string location = "<unknown>";
+  op.getLoc()->walk([&](Location inner) {
+    if (auto file = dyn_cast<FileLineColLoc>(inner)) {
+      location = (file.getFilename().getValue() + ":" + Twine(file.getLine()) +
+                  ":" + Twine(file.getColumn()))
+                     .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  int64_t step = interp.lookupTensor(op.getStep()).getInt(0);
+  double loss = interp.lookupTensor(op.getLoss()).getFloat(0);
+  leibniz_trace_loss(location.c_str(), op.getWhat().str().c_str(), step, loss);
+  return success();
+}
+
 /// A value above its tolerance: a warning, or under the module's
 /// `lz.strict_tolerances`, a run-time error.
 LogicalResult evaluateCheckTolerance(Interpreter &interp,
@@ -512,6 +532,7 @@ void leibniz::interp::registerLzHandlers(OpHandlerRegistry &registry) {
   registry.add<lz::RandomOp>(evaluateRandom);
   registry.add<lz::PrintOp>(evaluatePrint);
   registry.add<lz::CheckToleranceOp>(evaluateCheckTolerance);
+  registry.add<lz::TraceLossOp>(evaluateTraceLoss);
   registry.add<lz::MatmulOp>([](Interpreter &interp, lz::MatmulOp op) {
     return evaluateMatmul(interp, op);
   });

@@ -8,10 +8,13 @@
 #include "Guard.h"
 #include "leibniz/Runtime/Format.h"
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,16 @@ namespace {
 /// `leibniz_call_guarded`, or the chunk of a parallel loop.
 thread_local std::jmp_buf *activeGuard = nullptr;
 thread_local std::string lastError;
+
+/// The losses of `lz.trace_loss`, in the order they were recorded.
+struct TraceRecord {
+  std::string loop;
+  int64_t run, step;
+  double loss;
+};
+std::mutex traceMutex;
+std::vector<TraceRecord> traceRecords;
+std::map<std::string, int64_t> traceRuns;
 
 /// The view of a ranked descriptor {allocated, aligned, offset, sizes,
 /// strides} of `rank` dimensions.
@@ -190,6 +203,32 @@ void leibniz_tolerance_failed(const char *location, const char *what,
     leibniz_check_failed(message);
   std::fflush(stdout);
   std::fprintf(stderr, "%s\n", message);
+}
+
+void leibniz_trace_loss(const char *location, const char *what, int64_t step,
+                        double loss) {
+  std::lock_guard<std::mutex> lock(traceMutex);
+  std::string loop = std::string(location) + " (" + what + ")";
+  int64_t &run = traceRuns[loop];
+  if (step == 0)
+    ++run;
+  traceRecords.push_back({std::move(loop), run - 1, step, loss});
+}
+
+int64_t leibniz_trace_write(const char *path) {
+  std::lock_guard<std::mutex> lock(traceMutex);
+  FILE *file = std::fopen(path, "w");
+  if (!file)
+    return -1;
+  std::fprintf(file, "loop,run,step,loss\n");
+  for (const TraceRecord &record : traceRecords) {
+    // A location holds no quotes; a file name may hold a comma.
+    std::fprintf(file, "\"%s\",%lld,%lld,%.17g\n", record.loop.c_str(),
+                 static_cast<long long>(std::max<int64_t>(record.run, 0)),
+                 static_cast<long long>(record.step), record.loss);
+  }
+  bool ok = std::fclose(file) == 0;
+  return ok ? static_cast<int64_t>(traceRecords.size()) : -1;
 }
 
 int leibniz_call_guarded(void (*function)(void **), void **arguments) {

@@ -14,6 +14,8 @@
 #include "leibniz/AD/Forward.h"
 #include "leibniz/AD/Optimize.h"
 #include "leibniz/AD/Reverse.h"
+
+#include "Plot.h"
 #include "leibniz/Conversion/Passes.h"
 #include "leibniz/Driver/AOT.h"
 #include "leibniz/Driver/JIT.h"
@@ -65,6 +67,9 @@ cl::SubCommand
     gradcheckCommand("gradcheck",
                      "Compare a definition's forward-mode derivatives with "
                      "central finite differences at seeded random points");
+cl::SubCommand
+    plotCommand("plot",
+                "Draw the loss curves of a trace (leibniz run --trace) as SVG");
 cl::SubCommand compileCommand(
     "compile", "Compile a program to a shared library (.so) or an object file "
                "(.o) with a C interface");
@@ -94,13 +99,14 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
                                    cl::Required, cl::sub(emitCommand),
                                    cl::sub(checkCommand), cl::sub(runCommand),
                                    cl::sub(compileCommand),
-                                   cl::sub(gradcheckCommand));
+                                   cl::sub(gradcheckCommand),
+                                   cl::sub(plotCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
                                              "standard output)"),
                                     cl::value_desc("file"), cl::init("-"),
-                                    cl::sub(emitCommand));
+                                    cl::sub(emitCommand), cl::sub(plotCommand));
 
 cl::opt<bool> noStdlib("no-stdlib",
                        cl::desc("Do not put the standard library in scope"),
@@ -185,6 +191,13 @@ cl::opt<bool> strictTolerances(
              "warning"),
     cl::init(false), cl::sub(runCommand), cl::sub(compileCommand),
     cl::sub(emitCommand), cl::sub(gradcheckCommand));
+
+cl::opt<std::string> traceFilename(
+    "trace",
+    cl::desc("Write the loss of every step of every minimize and argmin loop "
+             "to this CSV file (loop,run,step,loss; draw it with 'leibniz "
+             "plot')"),
+    cl::value_desc("file.csv"), cl::sub(runCommand));
 
 cl::opt<std::string> strategyText(
     "strategy",
@@ -303,6 +316,8 @@ struct Compilation {
     ModuleOp module = program->getModule();
     if (strictTolerances)
       module->setAttr("lz.strict_tolerances", UnitAttr::get(&context));
+    if (runCommand && !traceFilename.empty())
+      module->setAttr("lz.trace", UnitAttr::get(&context));
     if (until < Stage::LzAD)
       return program;
     // The functions that take forward-mode and reverse-mode derivatives.
@@ -757,6 +772,13 @@ int runRun() {
     results = interpreter.call(entry, *args);
     if (countOps)
       llvm::errs() << "operations: " << interpreter.getTotalOpCount() << "\n";
+  }
+  // The trace of the steps that ran, also when the run failed.
+  if (!traceFilename.empty() &&
+      leibniz_trace_write(traceFilename.c_str()) < 0) {
+    llvm::errs() << "leibniz: error: cannot write the trace '" << traceFilename
+                 << "'\n";
+    return 1;
   }
   if (failed(results))
     return 1;
@@ -1293,7 +1315,10 @@ int main(int argc, char **argv) {
           "  leibniz gradcheck prog.lz --entry f  check derivatives against "
           "finite differences\n"
           "  leibniz emit --emit=lz prog.lz       print the IR "
-          "(--emit=ast: the syntax tree)\n\n"
+          "(--emit=ast: the syntax tree)\n"
+          "  leibniz run --trace=t.csv prog.lz; leibniz plot t.csv -o t.svg\n"
+          "                                       loss curves of the "
+          "optimizer loops\n\n"
           "Each command has its own --help.\n",
           &llvm::errs()))
     return 1;
@@ -1307,8 +1332,21 @@ int main(int argc, char **argv) {
     return runCompile(argv[0]);
   if (gradcheckCommand)
     return runGradcheck();
+  if (plotCommand) {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        mlir::openOutputFile(outputFilename, &error);
+    if (!output) {
+      llvm::errs() << "leibniz: error: " << error << "\n";
+      return 1;
+    }
+    if (int status = plotTrace(inputFilename, output->os()))
+      return status;
+    output->keep();
+    return 0;
+  }
   llvm::errs() << "leibniz: expected a command (run, compile, check, "
-                  "emit or gradcheck); see "
+                  "emit, gradcheck or plot); see "
                   "'leibniz --help'\n";
   return 1;
 }

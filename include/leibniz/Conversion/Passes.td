@@ -97,6 +97,8 @@ def LowerLzPrint : Pass<"lower-lz-print", "mlir::ModuleOp"> {
     its value is above its limit, with its location and what it checks as
     constant strings; it warns on stderr, or stops the program with an
     error when the module has the unit attribute `lz.strict_tolerances`.
+    `lz.trace_loss` becomes a call of `leibniz_trace_loss` with its
+    location, its loop's kind, the step and the loss (widened to f64).
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect",
                            "mlir::arith::ArithDialect",

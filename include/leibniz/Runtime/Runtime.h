@@ -64,6 +64,19 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
 void leibniz_tolerance_failed(const char *location, const char *what,
                               double value, double limit, bool strict);
 
+/// Records the loss `loss` of step `step` (0-based) of the optimizer loop
+/// `what` ("minimize", "argmin") at `location` (`lz.trace_loss`). Safe to
+/// call from several threads.
+void leibniz_trace_loss(const char *location, const char *what, int64_t step,
+                        double loss);
+
+/// Writes the recorded losses to `path` as CSV, in the order they were
+/// recorded, with the header `loop,run,step,loss`: `loop` is "location
+/// (what)", `run` counts the runs of that loop from 0 (a run starts at
+/// step 0). Returns the number of rows, or -1 when the file cannot be
+/// written.
+int64_t leibniz_trace_write(const char *path);
+
 /// Calls `function(arguments)`, a packed entry of compiled code. Returns 0,
 /// or 1 when a run-time check failed; its message is then in
 /// `leibniz_last_error()`.

@@ -141,3 +141,12 @@ func.func @random_and_print(%seed: i64, %n: index) -> tensor<2xf32> {
   %c = lz.print %b : tensor<2xf32>
   return %c : tensor<2xf32>
 }
+
+// CHECK-LABEL: func.func @reports
+// CHECK: lz.check_tolerance %{{.*}}, %{{.*}}, "the residual"
+// CHECK: lz.trace_loss %{{.*}}, %{{.*}}, "minimize" : f32
+func.func @reports(%value: f64, %limit: f64, %step: index, %loss: f32) {
+  lz.check_tolerance %value, %limit, "the residual"
+  lz.trace_loss %step, %loss, "minimize" : f32
+  return
+}
