@@ -140,7 +140,12 @@ private:
   Location loc;
   const OptimizerInfo *info = nullptr;
   func::FuncOp rule;
+  /// The hyperparameters' constants, null for a schedule.
   SmallVector<Value> hyperparameters;
+  /// The schedules: functions of the step t, by hyperparameter.
+  SmallVector<std::pair<unsigned, func::FuncOp>> schedules;
+  /// The hyperparameters of the current step, schedules evaluated.
+  SmallVector<Value> stepHyperparameters;
 };
 
 } // namespace
@@ -190,9 +195,21 @@ LogicalResult MinimizeExpansion::prepare() {
            << FunctionType::get(builder.getContext(), inputs, result)
            << ", not " << rule.getFunctionType();
 
-  for (const Hyperparameter &h : info->hyperparameters) {
+  for (auto [index, h] : llvm::enumerate(info->hyperparameters)) {
     Attribute attr = config.get(h.name);
     std::optional<double> value = h.fallback;
+    if (auto symbol = dyn_cast_if_present<FlatSymbolRefAttr>(attr);
+        symbol && !h.isBool) {
+      auto schedule = symbols.lookup<func::FuncOp>(symbol.getValue());
+      if (!schedule ||
+          schedule.getFunctionType() != builder.getFunctionType({f64}, {f64}))
+        return op.emitOpError("the schedule '")
+               << h.name << "' of '" << name.getValue()
+               << "' must be a function (f64) -> f64";
+      schedules.emplace_back(index, schedule);
+      hyperparameters.push_back(Value());
+      continue;
+    }
     if (auto number = dyn_cast_if_present<FloatAttr>(attr))
       value = number.getValueAsDouble();
     else if (auto integer = dyn_cast_if_present<IntegerAttr>(attr))
@@ -227,7 +244,7 @@ SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
   for (Value state : states)
     operands.push_back(widen(state));
   operands.push_back(t);
-  llvm::append_range(operands, hyperparameters);
+  llvm::append_range(operands, stepHyperparameters);
   Value result = func::CallOp::create(b, loc, rule, operands).getResult(0);
   SmallVector<Value> values;
   if (info->numState == 0)
@@ -383,6 +400,12 @@ FailureOr<Value> MinimizeExpansion::expand() {
         arith::UIToFPOp::create(builder, loc, builder.getF64Type(),
                                 arith::IndexCastUIOp::create(
                                     builder, loc, builder.getI64Type(), count));
+    // The schedules' values at this step.
+    stepHyperparameters = hyperparameters;
+    for (auto [index, schedule] : schedules)
+      stepHyperparameters[index] =
+          func::CallOp::create(builder, loc, schedule, ValueRange{t})
+              .getResult(0);
     SmallVector<Value> nextLeaves, nextStates;
     for (unsigned i = 0; i < numLeaves; ++i) {
       ValueRange states =

@@ -1497,11 +1497,30 @@ FailureOr<Val> configBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
         attr = b.getI64IntegerAttr(static_cast<int64_t>(*data.literal));
       else
         attr = b.getF64FloatAttr(*data.literal);
-    } else if (value.kind == Val::Function) {
-      gen.emitError(loc) << "not supported yet: schedules (functions) as "
-                            "hyperparameters ('"
-                         << param << "' of '" << name << "')";
-      return failure();
+    } else if (value.kind == Val::Function && info.kind == ConfigKind::Optimizer &&
+               name != "cautious") {
+      // A schedule: a function of the 1-based step t, which the optimizer
+      // calls at every step; it may not capture values of the program.
+      SmallVector<TValue, 2> step = {
+          gen.makeLiteral(1.0, ScalarKind::F64, /*weak=*/false)};
+      FailureOr<Lifted> lifted = lift(gen, loc, *value.fn, step);
+      if (failed(lifted))
+        return failure();
+      if (!lifted->result.isScalar() ||
+          lifted->result.scalar != ScalarKind::F64) {
+        gen.emitError(loc) << "the schedule '" << param << "' of '" << name
+                           << "' must return an f64, not "
+                           << gen.describe(lifted->result);
+        return failure();
+      }
+      if (!lifted->captures.empty()) {
+        gen.emitError(loc)
+            << "the schedule '" << param << "' of '" << name
+            << "' may not capture values of the program (it may use "
+               "constants and call definitions)";
+        return failure();
+      }
+      attr = FlatSymbolRefAttr::get(&gen.context, lifted->signature->name);
     }
     if (!attr) {
       gen.emitError(loc) << "'" << param << "' of '" << name << "' must be "

@@ -33,6 +33,30 @@ def tupled(p):
     return np.sum(r ** 2) + 0.1 * b ** 4, [2 * r * b, np.sum(2 * r * W) + 0.4 * b ** 3]
 
 
+def at(lr, t):
+    """A learning rate: a number, or a schedule of the 1-based step."""
+    return lr(t) if callable(lr) else lr
+
+
+# optax's schedules at the 0-based count k = t - 1.
+def linear_warmup(init, peak, steps):
+    return lambda t: init + (peak - init) * min(t - 1, steps) / steps
+
+
+def cosine_decay(lr, steps, alpha):
+    return lambda t: lr * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * min(t - 1, steps) / steps)) + alpha)
+
+
+def warmup_cosine(init, peak, warmup, steps, final):
+    def schedule(t):
+        k = t - 1
+        if k < warmup:
+            return init + (peak - init) * k / warmup
+        d = min(k - warmup, steps - warmup)
+        return final + (peak - final) * 0.5 * (1 + math.cos(math.pi * d / (steps - warmup)))
+    return schedule
+
+
 class Sgd:
     def __init__(self, lr):
         self.lr = lr
@@ -41,7 +65,7 @@ class Sgd:
         return None
 
     def step(self, x, g, s, t):
-        return x - self.lr * g, None
+        return x - at(self.lr, t) * g, None
 
 
 class Momentum:
@@ -54,7 +78,7 @@ class Momentum:
     def step(self, x, g, m, t):
         m = self.beta * m + g
         direction = self.beta * m + g if self.nesterov else m
-        return x - self.lr * direction, m
+        return x - at(self.lr, t) * direction, m
 
 
 class Adam:
@@ -74,7 +98,7 @@ class Adam:
         u = mhat / (np.sqrt(vhat + self.eps_root) + self.eps)
         if self.wd is not None:
             u = u + self.wd * x
-        return x - self.lr * u, (m, v)
+        return x - at(self.lr, t) * u, (m, v)
 
 
 class Lion:
@@ -86,7 +110,7 @@ class Lion:
 
     def step(self, x, g, m, t):
         c = self.b1 * m + (1 - self.b1) * g
-        x = x - self.lr * (np.sign(c) + self.wd * x)
+        x = x - at(self.lr, t) * (np.sign(c) + self.wd * x)
         return x, self.b2 * m + (1 - self.b2) * g
 
 
@@ -115,7 +139,7 @@ class AdEMAMix:
         mhat = m1 / (1 - self.b1 ** t)
         vhat = v / (1 - self.b2 ** t)
         u = (mhat + alpha * m2) / (np.sqrt(vhat) + self.eps) + self.wd * x
-        return x - self.lr * u, (m1, m2, v)
+        return x - at(self.lr, t) * u, (m1, m2, v)
 
 
 # The order of steps.lz's main.
@@ -129,6 +153,9 @@ OPTIMIZERS = [
     Lion(0.01),
     AdEMAMix(0.1),
     AdEMAMix(0.1, t_alpha=3, t_b3=3),
+    Sgd(warmup_cosine(0.0, 0.2, 2, 4, 0.01)),
+    Momentum(linear_warmup(0.02, 0.1, 3)),
+    Adam(cosine_decay(0.1, 3, 0.1)),
 ]
 
 
