@@ -40,6 +40,15 @@ struct OptimizerInfo {
   StringRef name;
   unsigned numState;
   SmallVector<Hyperparameter> hyperparameters;
+  /// The states that start as the parameters rather than zero, by index.
+  SmallVector<unsigned> fromParameters = {};
+  /// The state that holds the parameters that the loop returns and whose
+  /// loss it traces (schedule-free's average x), if not the parameters
+  /// themselves.
+  std::optional<unsigned> resultState = std::nullopt;
+  /// Whether the step size is DoG's, from norms over all the parameters,
+  /// passed to the rule as `lr`.
+  bool distanceOverGradients = false;
 };
 
 ArrayRef<OptimizerInfo> getOptimizers() {
@@ -76,6 +85,27 @@ ArrayRef<OptimizerInfo> getOptimizers() {
         {"wd", 0.0},
         {"t_alpha", 0.0},
         {"t_b3", 0.0}}},
+      {"sf_sgd",
+       4,
+       {{"lr", 1.0}, {"beta", 0.9}, {"warmup", 0.0}, {"wd", 0.0}},
+       {0, 1},
+       1},
+      {"sf_adamw",
+       5,
+       {{"lr", 0.0025},
+        {"b1", 0.9},
+        {"b2", 0.999},
+        {"eps", 1e-8},
+        {"warmup", 0.0},
+        {"wd", 0.0}},
+       {0, 1},
+       1},
+      {"dog",
+       1,
+       {{"lr", 1.0}, {"reps_rel", 1e-6}, {"eps", 1e-8}, {"wd", 0.0}},
+       {0},
+       std::nullopt,
+       true},
   };
   return optimizers;
 }
@@ -115,9 +145,15 @@ private:
   /// Checks the configuration and the rule, and builds the hyperparameters'
   /// constants.
   LogicalResult prepare();
-  /// The new value and states of a leaf of the parameters.
+  /// The new value and states of a leaf of the parameters, by the rule
+  /// with the hyperparameters `hyper`.
   SmallVector<Value> update(OpBuilder &b, Value x, Value g, ValueRange states,
-                            Value t, Value stop);
+                            Value t, Value stop, ValueRange hyper);
+  /// The same, masked as `cautious` masks the update.
+  SmallVector<Value> updateCautiously(OpBuilder &b, Value x, Value g,
+                                      ValueRange states, Value t, Value stop);
+  /// The objective at the leaves `leaves` of the parameters.
+  Value buildLoss(ValueRange leaves);
   /// The function's value at `x` and the leaves of its gradient.
   std::pair<Value, SmallVector<Value>> buildValueAndGradient(Type lossType,
                                                              Value x) {
@@ -132,7 +168,7 @@ private:
   }
   /// Calls the rule on scalars, converting from and to `type`.
   SmallVector<Value> callRule(OpBuilder &b, Type type, Value x, Value g,
-                              ValueRange states, Value t);
+                              ValueRange states, Value t, ValueRange hyper);
 
   OptimizerLoop op;
   SymbolTable &symbols;
@@ -146,6 +182,10 @@ private:
   SmallVector<std::pair<unsigned, func::FuncOp>> schedules;
   /// The hyperparameters of the current step, schedules evaluated.
   SmallVector<Value> stepHyperparameters;
+  /// `cautious(opt)`: the update of `opt`, masked; its weight decay
+  /// hyperparameter, which stays unmasked.
+  bool cautious = false;
+  std::optional<unsigned> weightDecay;
 };
 
 } // namespace
@@ -155,13 +195,31 @@ LogicalResult MinimizeExpansion::prepare() {
   auto name = config.getAs<StringAttr>("name");
   if (!name)
     return op.emitOpError("needs an optimizer configuration with a 'name'");
+  if (name.getValue() == "cautious") {
+    auto inner = config.getAs<DictionaryAttr>("opt");
+    if (!inner)
+      return op.emitError("the optimizer 'cautious' needs 'opt'");
+    config = inner;
+    name = config.getAs<StringAttr>("name");
+    if (!name)
+      return op.emitOpError("needs an optimizer configuration with a 'name'");
+    cautious = true;
+  }
   for (const OptimizerInfo &candidate : getOptimizers())
     if (candidate.name == name.getValue())
       info = &candidate;
   if (!info)
     return op.emitError("not supported yet: the optimizer '")
-           << name.getValue() << "' in '" << op.op->getName().stripDialect()
-           << "'";
+           << (cautious ? "cautious(" + name.getValue() + ")"
+                        : name.getValue().str())
+           << "' in '" << op.op->getName().stripDialect() << "'";
+  if (cautious && info->resultState)
+    return op.emitError("not supported yet: the optimizer 'cautious(")
+           << name.getValue() << ")' (a schedule-free optimizer under "
+           << "cautious) in '" << op.op->getName().stripDialect() << "'";
+  for (auto [index, h] : llvm::enumerate(info->hyperparameters))
+    if (h.name == "wd")
+      weightDecay = index;
   for (NamedAttribute entry : config) {
     if (entry.getName() == "name")
       continue;
@@ -206,6 +264,10 @@ LogicalResult MinimizeExpansion::prepare() {
         return op.emitOpError("the schedule '")
                << h.name << "' of '" << name.getValue()
                << "' must be a function (f64) -> f64";
+      if (info->distanceOverGradients && h.name != "lr")
+        return op.emitError("the hyperparameter '")
+               << h.name << "' of '" << name.getValue()
+               << "' must be a number (only 'lr' may be a schedule)";
       schedules.emplace_back(index, schedule);
       hyperparameters.push_back(Value());
       continue;
@@ -235,7 +297,7 @@ LogicalResult MinimizeExpansion::prepare() {
 
 SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
                                                Value g, ValueRange states,
-                                               Value t) {
+                                               Value t, ValueRange hyper) {
   Type f64 = b.getF64Type();
   auto widen = [&](Value value) -> Value {
     return type == f64 ? value : arith::ExtFOp::create(b, loc, f64, value);
@@ -244,7 +306,7 @@ SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
   for (Value state : states)
     operands.push_back(widen(state));
   operands.push_back(t);
-  llvm::append_range(operands, stepHyperparameters);
+  llvm::append_range(operands, hyper);
   Value result = func::CallOp::create(b, loc, rule, operands).getResult(0);
   SmallVector<Value> values;
   if (info->numState == 0)
@@ -260,11 +322,11 @@ SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
 
 SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
                                              ValueRange states, Value t,
-                                             Value stop) {
+                                             Value stop, ValueRange hyper) {
   // The rule's results, or the old values where `stop` holds.
   auto apply = [&](OpBuilder &b, Type type, Value x, Value g,
                    ValueRange states) {
-    SmallVector<Value> values = callRule(b, type, x, g, states, t);
+    SmallVector<Value> values = callRule(b, type, x, g, states, t, hyper);
     if (!stop)
       return values;
     SmallVector<Value> old = {x};
@@ -309,6 +371,139 @@ SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
   return SmallVector<Value>(traversal.getResults());
 }
 
+/// A leaf of `leaves[0]`'s type whose elements are `fn` of the elements of
+/// `leaves` (all of that type): a scalar, or a tensor of any rank.
+static Value mapElements(OpBuilder &b, Location loc, ValueRange leaves,
+                         function_ref<Value(OpBuilder &, ValueRange)> fn) {
+  Value first = leaves.front();
+  auto tensor = dyn_cast<RankedTensorType>(first.getType());
+  if (!tensor)
+    return fn(b, leaves);
+  auto readAll = [&](OpBuilder &inner, ValueRange indices) {
+    SmallVector<Value> elements;
+    for (Value leaf : leaves)
+      elements.push_back(lz::GetOp::create(inner, loc, leaf, indices));
+    return elements;
+  };
+  if (tensor.getRank() == 0)
+    return lz::FillOp::create(b, loc, tensor, fn(b, readAll(b, {})),
+                              ValueRange{});
+  SmallVector<Value> ranges;
+  for (int64_t d = 0; d < tensor.getRank(); ++d)
+    ranges.push_back(tensor::DimOp::create(b, loc, first, d));
+  return lz::ForOp::create(
+             b, loc, TypeRange{tensor}, ranges,
+             [&](OpBuilder &inner, Location loc, ValueRange indices) {
+               lz::YieldOp::create(
+                   inner, loc, ValueRange{fn(inner, readAll(inner, indices))});
+             })
+      .getResult(0);
+}
+
+/// √v for v ≥ 0, with finite derivatives in both modes at v = 0 (where
+/// the derivative of √ is infinite and a zero tangent or cotangent times
+/// it would be NaN): the square root of a positive stand-in, selected
+/// away.
+static Value buildNormSqrt(OpBuilder &b, Location loc, Value v) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
+  Value one = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0));
+  Value positive =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, zero);
+  Value safe = arith::SelectOp::create(b, loc, positive, v, one);
+  return arith::SelectOp::create(b, loc, positive,
+                                 math::SqrtOp::create(b, loc, safe), zero);
+}
+
+/// The number of elements of a leaf, as an f64.
+static Value countElements(OpBuilder &b, Location loc, Value leaf) {
+  Value count = arith::ConstantIndexOp::create(b, loc, 1);
+  if (auto tensor = dyn_cast<RankedTensorType>(leaf.getType()))
+    for (int64_t d = 0; d < tensor.getRank(); ++d)
+      count = arith::MulIOp::create(b, loc, count,
+                                    tensor::DimOp::create(b, loc, leaf, d));
+  return arith::UIToFPOp::create(
+      b, loc, b.getF64Type(),
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+}
+
+SmallVector<Value> MinimizeExpansion::updateCautiously(OpBuilder &b, Value x,
+                                                       Value g,
+                                                       ValueRange states,
+                                                       Value t, Value stop) {
+  // The update u = x' − x of the optimizer without its weight decay, and
+  // the decay's own part, which stays unmasked.
+  // (Where the solve has stopped, the states and the parameters stay.)
+  SmallVector<Value> full =
+      update(b, x, g, states, t, stop, stepHyperparameters);
+  SmallVector<Value> core = full;
+  if (weightDecay) {
+    SmallVector<Value> hyper(stepHyperparameters);
+    hyper[*weightDecay] =
+        arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
+    core = update(b, x, g, states, t, Value(), hyper);
+  }
+  Type element = getElementTypeOrSelf(x.getType());
+  auto zero = [&](OpBuilder &inner) -> Value {
+    return arith::ConstantOp::create(inner, loc, element,
+                                     inner.getZeroAttr(element));
+  };
+  // φ = 1[u·g < 0] (−u is the descent direction), normalized by its mean
+  // over the leaf, at least 1e-3.
+  auto isAligned = [&](OpBuilder &inner, Value u, Value gk) -> Value {
+    return arith::CmpFOp::create(inner, loc, arith::CmpFPredicate::OLT,
+                                 arith::MulFOp::create(inner, loc, u, gk),
+                                 zero(inner));
+  };
+  Value mask = mapElements(
+      b, loc, {x, core[0], g}, [&](OpBuilder &inner, ValueRange e) -> Value {
+        Value u = arith::SubFOp::create(inner, loc, e[1], e[0]);
+        Value one = arith::ConstantOp::create(inner, loc, element,
+                                              inner.getFloatAttr(element, 1.0));
+        return arith::SelectOp::create(inner, loc, isAligned(inner, u, e[2]),
+                                       one, zero(inner));
+      });
+  SmallVector<Value> ones = {
+      mapElements(b, loc, {x}, [&](OpBuilder &inner, ValueRange) -> Value {
+        return arith::ConstantOp::create(inner, loc, element,
+                                         inner.getFloatAttr(element, 1.0));
+      })};
+  Value mean = arith::DivFOp::create(
+      b, loc, ad::detail::buildLeafDot(b, loc, {mask}, ones),
+      countElements(b, loc, x));
+  Value scale = arith::MaximumFOp::create(
+      b, loc, mean, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1e-3)));
+  if (element != b.getF64Type())
+    scale = arith::TruncFOp::create(b, loc, element, scale);
+  Value next = mapElements(
+      b, loc, {x, core[0], full[0], mask},
+      [&](OpBuilder &inner, ValueRange e) -> Value {
+        Value u = arith::SubFOp::create(inner, loc, e[1], e[0]);
+        Value decay = arith::SubFOp::create(inner, loc, e[2], e[1]);
+        Value masked = arith::DivFOp::create(
+            inner, loc, arith::MulFOp::create(inner, loc, u, e[3]), scale);
+        Value value = arith::AddFOp::create(
+            inner, loc, arith::AddFOp::create(inner, loc, e[0], masked), decay);
+        return stop ? arith::SelectOp::create(inner, loc, stop, e[0], value)
+                          .getResult()
+                    : value;
+      });
+  SmallVector<Value> values = {next};
+  llvm::append_range(values, ArrayRef(full).drop_front());
+  return values;
+}
+
+Value MinimizeExpansion::buildLoss(ValueRange leaves) {
+  auto callee = symbols.lookup<func::FuncOp>(op.callee.getValue());
+  SmallVector<Value> operands = {
+      lz::buildTupleFromLeaves(builder, loc, op.init.getType(), leaves)};
+  llvm::append_range(operands, op.captures);
+  for (auto [operand, type] :
+       llvm::zip(operands, callee.getFunctionType().getInputs()))
+    if (operand.getType() != type)
+      operand = tensor::CastOp::create(builder, loc, type, operand);
+  return func::CallOp::create(builder, loc, callee, operands).getResult(0);
+}
+
 FailureOr<Value> MinimizeExpansion::expand() {
   if (failed(prepare()))
     return failure();
@@ -334,15 +529,31 @@ FailureOr<Value> MinimizeExpansion::expand() {
            << op.callee << "' that returns a float scalar";
   Type lossType = callee.getResultTypes()[0];
 
-  // The state: the parameters' leaves, each leaf's optimizer states, and
-  // the losses.
+  // The state: the parameters' leaves, each leaf's optimizer states (zero,
+  // or the parameters), DoG's distance and sum of squared gradient norms,
+  // and the losses.
   SmallVector<Value> leaves;
   lz::buildTupleLeaves(builder, loc, init, leaves);
   unsigned numLeaves = leaves.size(), numState = info->numState;
   SmallVector<Value> inits(leaves);
   for (Value leaf : leaves)
     for (unsigned s = 0; s < numState; ++s)
-      inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
+      inits.push_back(llvm::is_contained(info->fromParameters, s)
+                          ? leaf
+                          : ad::detail::buildZeros(builder, loc, leaf));
+  auto constant = [&](double value) -> Value {
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getF64FloatAttr(value));
+  };
+  // DoG: r̄₀ = reps_rel (1 + ‖x₀‖), G₀ = eps.
+  if (info->distanceOverGradients) {
+    Value norm = buildNormSqrt(
+        builder, loc, ad::detail::buildLeafDot(builder, loc, leaves, leaves));
+    inits.push_back(arith::MulFOp::create(
+        builder, loc, hyperparameters[1],
+        arith::AddFOp::create(builder, loc, constant(1.0), norm)));
+    inits.push_back(hyperparameters[2]);
+  }
   if (op.losses) {
     auto type = cast<RankedTensorType>(op.losses.getType());
     Type element = type.getElementType();
@@ -357,6 +568,8 @@ FailureOr<Value> MinimizeExpansion::expand() {
   for (Value value : inits)
     types.push_back(value.getType());
 
+  auto module = op.op->getParentOfType<ModuleOp>();
+  bool traced = module && module->hasAttr("lz.trace");
   auto loop = lz::LoopOp::create(builder, loc, types, op.steps, inits);
   {
     OpBuilder::InsertionGuard guard(builder);
@@ -379,18 +592,25 @@ FailureOr<Value> MinimizeExpansion::expand() {
       stop = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
                                    norm, limit);
     }
+    // The loss of the parameters that the loop returns, for its trace.
+    Value tracedLoss = loss;
+    if (info->resultState && (op.losses || traced)) {
+      SmallVector<Value> results;
+      for (unsigned i = 0; i < numLeaves; ++i)
+        results.push_back(state[numLeaves + i * numState + *info->resultState]);
+      tracedLoss = buildLoss(results);
+    }
     // Under --trace, the loss of every step that updates.
-    auto module = op.op->getParentOfType<ModuleOp>();
-    if (module && module->hasAttr("lz.trace")) {
+    if (traced) {
       StringAttr what = builder.getStringAttr(op.op->getName().stripDialect());
       if (stop) {
         auto ifOp = scf::IfOp::create(builder, loc, stop,
                                       /*withElseRegion=*/true);
         OpBuilder::InsertionGuard guard(builder);
         builder.setInsertionPointToStart(ifOp.elseBlock());
-        lz::TraceLossOp::create(builder, loc, step, loss, what);
+        lz::TraceLossOp::create(builder, loc, step, tracedLoss, what);
       } else {
-        lz::TraceLossOp::create(builder, loc, step, loss, what);
+        lz::TraceLossOp::create(builder, loc, step, tracedLoss, what);
       }
     }
     // t = step + 1, as a float.
@@ -406,25 +626,61 @@ FailureOr<Value> MinimizeExpansion::expand() {
       stepHyperparameters[index] =
           func::CallOp::create(builder, loc, schedule, ValueRange{t})
               .getResult(0);
+    // DoG: r̄ = max(r̄, ‖x − x₀‖), G = G + ‖g‖², and the step size
+    // η = lr r̄ / √G in place of lr; norms over all the leaves.
+    SmallVector<Value> nextGlobal;
+    if (info->distanceOverGradients) {
+      SmallVector<Value> x0s;
+      for (unsigned i = 0; i < numLeaves; ++i)
+        x0s.push_back(state[numLeaves + i * numState]);
+      SmallVector<Value> moved =
+          ad::detail::buildLeafAxpy(builder, loc, constant(-1.0), x0s, xs);
+      Value distance = buildNormSqrt(
+          builder, loc, ad::detail::buildLeafDot(builder, loc, moved, moved));
+      Value rbar = state[numLeaves * (1 + numState)];
+      Value sum = state[numLeaves * (1 + numState) + 1];
+      Value nextRbar = arith::MaximumFOp::create(builder, loc, rbar, distance);
+      Value nextSum = arith::AddFOp::create(
+          builder, loc, sum,
+          ad::detail::buildLeafDot(builder, loc, gradients, gradients));
+      stepHyperparameters[0] = arith::DivFOp::create(
+          builder, loc,
+          arith::MulFOp::create(builder, loc, stepHyperparameters[0], nextRbar),
+          math::SqrtOp::create(builder, loc, nextSum));
+      if (stop) {
+        nextRbar = arith::SelectOp::create(builder, loc, stop, rbar, nextRbar);
+        nextSum = arith::SelectOp::create(builder, loc, stop, sum, nextSum);
+      }
+      nextGlobal = {nextRbar, nextSum};
+    }
     SmallVector<Value> nextLeaves, nextStates;
     for (unsigned i = 0; i < numLeaves; ++i) {
       ValueRange states =
           state.drop_front(numLeaves + i * numState).take_front(numState);
       SmallVector<Value> values =
-          update(builder, xs[i], gradients[i], states, t, stop);
+          cautious
+              ? updateCautiously(builder, xs[i], gradients[i], states, t, stop)
+              : update(builder, xs[i], gradients[i], states, t, stop,
+                       stepHyperparameters);
       nextLeaves.push_back(values[0]);
       llvm::append_range(nextStates, ArrayRef(values).drop_front());
     }
     SmallVector<Value> yields(nextLeaves);
     llvm::append_range(yields, nextStates);
+    llvm::append_range(yields, nextGlobal);
     if (op.losses)
-      yields.push_back(
-          tensor::InsertOp::create(builder, loc, loss, state.back(), step));
+      yields.push_back(tensor::InsertOp::create(builder, loc, tracedLoss,
+                                                state.back(), step));
     lz::YieldOp::create(builder, loc, yields);
   }
-  ValueRange results = loop.getResults().take_front(numLeaves);
+  SmallVector<Value> results(loop.getResults().take_front(numLeaves));
+  if (info->resultState)
+    for (unsigned i = 0; i < numLeaves; ++i)
+      results[i] =
+          loop.getResult(numLeaves + i * numState + *info->resultState);
+  ValueRange resultLeaves = results;
   Value result =
-      lz::buildTupleFromLeaves(builder, loc, init.getType(), results);
+      lz::buildTupleFromLeaves(builder, loc, init.getType(), resultLeaves);
   if (op.losses)
     op.losses.replaceAllUsesWith(loop.getResults().back());
   // A solve reports a gradient above its tolerance at the solution.

@@ -1497,8 +1497,8 @@ FailureOr<Val> configBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
         attr = b.getI64IntegerAttr(static_cast<int64_t>(*data.literal));
       else
         attr = b.getF64FloatAttr(*data.literal);
-    } else if (value.kind == Val::Function && info.kind == ConfigKind::Optimizer &&
-               name != "cautious") {
+    } else if (value.kind == Val::Function &&
+               info.kind == ConfigKind::Optimizer && name != "cautious") {
       // A schedule: a function of the 1-based step t, which the optimizer
       // calls at every step; it may not capture values of the program.
       SmallVector<TValue, 2> step = {
@@ -1658,6 +1658,8 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     // The optimizer's update rule (lib/Std/optimizers.lz), which the
     // expansions of ad.minimize and ad.argmin call.
     StringRef optName = opt->getAs<StringAttr>("name").getValue();
+    if (auto inner = opt->getAs<DictionaryAttr>("opt"))
+      optName = inner.getAs<StringAttr>("name").getValue();
     if (const DefAST *rule = gen.defs.lookup((optName + "_rule").str()))
       if (failed(gen.getSignature(*rule)))
         return failure();

@@ -67,6 +67,9 @@ class Sgd:
     def step(self, x, g, s, t):
         return x - at(self.lr, t) * g, None
 
+    def parts(self, x, g, s, t):
+        return -at(self.lr, t) * g, 0.0 * x, None
+
 
 class Momentum:
     def __init__(self, lr, beta=0.9, nesterov=False):
@@ -90,15 +93,20 @@ class Adam:
         return (np.zeros_like(x), np.zeros_like(x))
 
     def step(self, x, g, s, t):
+        core, decay, s = self.parts(x, g, s, t)
+        return x + core + decay, s
+
+    def parts(self, x, g, s, t):
+        """The update without and with only the weight decay, and the state."""
         m, v = s
         m = self.b1 * m + (1 - self.b1) * g
         v = self.b2 * v + (1 - self.b2) * g * g
         mhat = m / (1 - self.b1 ** t)
         vhat = v / (1 - self.b2 ** t)
-        u = mhat / (np.sqrt(vhat + self.eps_root) + self.eps)
-        if self.wd is not None:
-            u = u + self.wd * x
-        return x - at(self.lr, t) * u, (m, v)
+        lr = at(self.lr, t)
+        core = -lr * mhat / (np.sqrt(vhat + self.eps_root) + self.eps)
+        decay = -lr * self.wd * x if self.wd is not None else 0.0 * x
+        return core, decay, (m, v)
 
 
 class Lion:
@@ -142,6 +150,85 @@ class AdEMAMix:
         return x - at(self.lr, t) * u, (m1, m2, v)
 
 
+class Cautious:
+    """The update of `inner`, masked where it does not descend along g,
+    the mask normalized by its mean (at least 1e-3); weight decay
+    unmasked."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def init(self, x):
+        return self.inner.init(x)
+
+    def step(self, x, g, s, t):
+        core, decay, s = self.inner.parts(x, g, s, t)
+        mask = (core * g < 0).astype(np.float64)
+        mask = mask / max(np.mean(mask), 1e-3)
+        return x + core * mask + decay, s
+
+
+class ScheduleFree:
+    """Schedule-free SGD or AdamW (adam=True): z, x start as the initial
+    parameters y; the gradient is taken at y; x is returned and traced."""
+
+    def __init__(self, lr, beta=0.9, warmup=0, wd=0.0, adam=False, b2=0.999,
+                 eps=1e-8):
+        self.lr, self.beta, self.warmup, self.wd = lr, beta, warmup, wd
+        self.adam, self.b2, self.eps = adam, b2, eps
+
+    def run(self, f, leaves):
+        y = [np.array(leaf, dtype=np.float64) for leaf in leaves]
+        z = [leaf.copy() for leaf in y]
+        x = [leaf.copy() for leaf in y]
+        v = [np.zeros_like(leaf) for leaf in y]
+        gamma_max, weights, losses = 0.0, 0.0, []
+        for k in range(STEPS):
+            losses.append(f(x)[0])
+            _, grads = f(y)
+            gamma = self.lr * (min(1.0, (k + 1) / self.warmup)
+                               if self.warmup > 0 else 1.0)
+            gamma_max = max(gamma_max, gamma)
+            weights += gamma_max ** 2
+            c = gamma_max ** 2 / weights
+            for i, g in enumerate(grads):
+                g = np.asarray(g, dtype=np.float64)
+                if self.adam:
+                    v[i] = self.b2 * v[i] + (1 - self.b2) * g * g
+                    z[i] = z[i] - gamma * self.wd * y[i]
+                    z[i] = z[i] - gamma * g / (
+                        np.sqrt(v[i] / (1 - self.b2 ** (k + 1))) + self.eps)
+                else:
+                    z[i] = z[i] - gamma * (g + self.wd * y[i])
+                x[i] = (1 - c) * x[i] + c * z[i]
+                y[i] = self.beta * x[i] + (1 - self.beta) * z[i]
+        return x, np.array(losses)
+
+
+class DoG:
+    """Distance over Gradients: norms over all the leaves together."""
+
+    def __init__(self, lr=1.0, reps_rel=1e-6, eps=1e-8, wd=0.0):
+        self.lr, self.reps_rel, self.eps, self.wd = lr, reps_rel, eps, wd
+
+    def run(self, f, leaves):
+        x = [np.array(leaf, dtype=np.float64) for leaf in leaves]
+        x0 = [leaf.copy() for leaf in x]
+        norm = lambda vs: math.sqrt(sum(float(np.sum(np.square(v))) for v in vs))
+        rbar = self.reps_rel * (1 + norm(x0))
+        G = self.eps
+        losses = []
+        for k in range(STEPS):
+            loss, grads = f(x)
+            losses.append(loss)
+            grads = [np.asarray(g, dtype=np.float64) for g in grads]
+            rbar = max(rbar, norm([a - b for a, b in zip(x, x0)]))
+            G += norm(grads) ** 2
+            eta = self.lr * rbar / math.sqrt(G)
+            x = [xi - eta * (g + self.wd * xi) for xi, g in zip(x, grads)]
+        return x, np.array(losses)
+
+
 # The order of steps.lz's main.
 OPTIMIZERS = [
     Sgd(0.1),
@@ -156,12 +243,21 @@ OPTIMIZERS = [
     Sgd(warmup_cosine(0.0, 0.2, 2, 4, 0.01)),
     Momentum(linear_warmup(0.02, 0.1, 3)),
     Adam(cosine_decay(0.1, 3, 0.1)),
+    ScheduleFree(0.1),
+    ScheduleFree(0.05, beta=0.8, warmup=3, wd=0.01),
+    ScheduleFree(0.1, adam=True, wd=0.01),
+    DoG(),
+    DoG(lr=0.5, reps_rel=0.1, wd=0.01),
+    Cautious(Sgd(0.1)),
+    Cautious(Adam(0.1, wd=0.01)),
 ]
 
 
 def minimize(f, leaves, opt):
     """Five steps on a list of leaves (arrays or floats); the final leaves
     and the loss before every step."""
+    if hasattr(opt, "run"):
+        return opt.run(f, leaves)
     leaves = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
     states = [opt.init(leaf) for leaf in leaves]
     losses = []
