@@ -121,10 +121,13 @@ namespace {
 /// (symmetric positive definite operators), BiCGSTAB (general operators),
 /// a Neumann series, or a dense LU solve of the operator's matrix.
 struct LinearSolver {
-  enum Kind { CG, BiCGStab, Neumann, Direct } kind = CG;
+  enum Kind { CG, BiCGStab, GMRES, Neumann, Direct } kind = CG;
   int64_t iters = 100;
   double tol = 1e-10;
   double alpha = 1.0;
+  /// For `GMRES`: the Krylov vectors of one cycle, which is unrolled: the
+  /// IR, and compile time, grow with its square.
+  int64_t restart = 10;
   /// For `Direct`: the standard library's `lu_solve` (lib/Std/linalg.lz).
   func::FuncOp dense;
 };
@@ -138,6 +141,8 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
     solver.kind = LinearSolver::Neumann;
   } else if (kind == "bicgstab") {
     solver.kind = LinearSolver::BiCGStab;
+  } else if (kind == "gmres") {
+    solver.kind = LinearSolver::GMRES;
   } else if (kind == "direct") {
     solver.kind = LinearSolver::Direct;
     Type f64 = Float64Type::get(op->getContext());
@@ -155,12 +160,12 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
   } else if (kind != "cg") {
     return op->emitError("not supported yet: the linear solver '")
            << kind << "' of '" << op->getName().stripDialect()
-           << "' (cg, bicgstab, neumann and direct are built)";
+           << "' (cg, gmres, bicgstab, neumann and direct are built)";
   } else if (!symmetric) {
     return op->emitError("the linear solver 'cg' needs a symmetric operator; "
                          "the implicit derivative of '")
            << op->getName().stripDialect()
-           << "' takes 'bicgstab', 'neumann' or 'direct'";
+           << "' takes 'gmres', 'bicgstab', 'neumann' or 'direct'";
   }
   auto number = [&](StringRef key) -> std::optional<double> {
     if (auto value = config.getAs<FloatAttr>(key))
@@ -176,9 +181,17 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
     solver.tol = *tol;
   if (std::optional<double> alpha = number("alpha"))
     solver.alpha = *alpha;
+  if (std::optional<double> restart = number("restart"))
+    solver.restart = static_cast<int64_t>(*restart);
   if (solver.iters < 0 || !(solver.tol >= 0.0) || !(solver.alpha > 0.0))
     return op->emitOpError("needs a linear solver with iters >= 0, tol >= 0 "
                            "and alpha > 0");
+  // The cycle of GMRES is unrolled: its size is bounded.
+  if (solver.kind == LinearSolver::GMRES &&
+      (solver.restart < 1 || solver.restart > 20))
+    return op->emitError("the linear solver 'gmres' needs 1 <= restart <= "
+                         "20 (its cycle is unrolled), not ")
+           << solver.restart;
   return solver;
 }
 
@@ -400,6 +413,144 @@ solveBiCGStab(OpBuilder &builder, Location loc,
   return SmallVector<Value>(results.take_front(n));
 }
 
+/// Solves A u = rhs by restarted GMRES(m), m = `solver.restart`, for
+/// general operators: each cycle builds an orthonormal basis of the
+/// Krylov space of its residual by Arnoldi's process with modified
+/// Gram-Schmidt (the cycle is unrolled: m products, the Hessenberg matrix
+/// and its Givens rotations are scalars of the IR), minimizes the residual
+/// over it, and restarts from the new point; ceil(iters / m) cycles, each
+/// skipped once the residual is at most tol times the right-hand side's.
+/// Reports a final residual |rhs − A u| above that as `what`.
+SmallVector<Value>
+solveGMRES(OpBuilder &builder, Location loc,
+           function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
+           ValueRange rhs, const LinearSolver &solver, StringRef what) {
+  using ad::detail::buildLeafAxpy;
+  using ad::detail::buildLeafDot;
+  int64_t m = solver.restart;
+  auto constant = [&](OpBuilder &b, double value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+  };
+  Value limit = arith::MulFOp::create(
+      builder, loc, buildLeafDot(builder, loc, rhs, rhs),
+      constant(builder, solver.tol * solver.tol));
+  // rhs − A u.
+  auto residualOf = [&](OpBuilder &b, ValueRange u) {
+    return buildLeafAxpy(b, loc, constant(b, -1.0), apply(b, u), rhs);
+  };
+  SmallVector<Value> inits;
+  for (Value leaf : rhs)
+    inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  int64_t cycles = (solver.iters + m - 1) / m;
+  Value count = arith::ConstantIndexOp::create(builder, loc, cycles);
+  auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    body->addArgument(builder.getIndexType(), loc);
+    for (Type type : types)
+      body->addArgument(type, loc);
+    ValueRange u = body->getArguments().drop_front();
+    SmallVector<Value> r = residualOf(builder, u);
+    Value rr = buildLeafDot(builder, loc, r, r);
+    Value done = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
+                                       rr, limit);
+    auto cycle = scf::IfOp::create(
+        builder, loc, done,
+        [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, u); },
+        [&](OpBuilder &b, Location loc) {
+          Value zero = constant(b, 0.0), one = constant(b, 1.0);
+          // x / h, or 0 where h is 0 (the Krylov space is exhausted).
+          auto safeInverse = [&](Value h) -> Value {
+            Value positive = arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::OGT, h, zero);
+            Value safe = arith::SelectOp::create(b, loc, positive, h, one);
+            return arith::SelectOp::create(
+                b, loc, positive, arith::DivFOp::create(b, loc, one, safe),
+                zero);
+          };
+          Value beta = math::SqrtOp::create(b, loc, rr);
+          SmallVector<SmallVector<Value>> basis = {
+              buildLeafAxpy(b, loc, safeInverse(beta), r, {})};
+          // The rotated Hessenberg matrix R (column j: R[j][0..j]), the
+          // rotations, and the rotated right-hand side g = β e₁.
+          SmallVector<SmallVector<Value>> columns;
+          SmallVector<Value> cosines, sines, g = {beta};
+          for (int64_t j = 0; j < m; ++j) {
+            SmallVector<Value> w = apply(b, basis[j]);
+            SmallVector<Value> h;
+            for (int64_t i = 0; i <= j; ++i) {
+              Value hij = buildLeafDot(b, loc, w, basis[i]);
+              w = buildLeafAxpy(b, loc, arith::NegFOp::create(b, loc, hij),
+                                basis[i], w);
+              h.push_back(hij);
+            }
+            Value next =
+                math::SqrtOp::create(b, loc, buildLeafDot(b, loc, w, w));
+            basis.push_back(buildLeafAxpy(b, loc, safeInverse(next), w, {}));
+            // The earlier rotations, then the one that zeroes h[j+1].
+            for (int64_t i = 0; i < j; ++i) {
+              Value a = h[i], c = h[i + 1];
+              h[i] = arith::AddFOp::create(
+                  b, loc, arith::MulFOp::create(b, loc, cosines[i], a),
+                  arith::MulFOp::create(b, loc, sines[i], c));
+              h[i + 1] = arith::SubFOp::create(
+                  b, loc, arith::MulFOp::create(b, loc, cosines[i], c),
+                  arith::MulFOp::create(b, loc, sines[i], a));
+            }
+            Value norm = math::SqrtOp::create(
+                b, loc,
+                arith::AddFOp::create(
+                    b, loc, arith::MulFOp::create(b, loc, h[j], h[j]),
+                    arith::MulFOp::create(b, loc, next, next)));
+            Value inverse = safeInverse(norm);
+            // No rotation (c = 1, s = 0) where the column is zero.
+            Value positive = arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::OGT, norm, zero);
+            Value cj = arith::SelectOp::create(
+                b, loc, positive, arith::MulFOp::create(b, loc, h[j], inverse),
+                one);
+            Value sj = arith::MulFOp::create(b, loc, next, inverse);
+            h[j] = norm;
+            cosines.push_back(cj);
+            sines.push_back(sj);
+            g.push_back(arith::NegFOp::create(
+                b, loc, arith::MulFOp::create(b, loc, sj, g[j])));
+            g[j] = arith::MulFOp::create(b, loc, cj, g[j]);
+            columns.push_back(h);
+          }
+          // R y = g by back substitution (y_j = 0 where R_jj = 0), then
+          // u + Σ y_j v_j.
+          SmallVector<Value> y(m);
+          for (int64_t j = m - 1; j >= 0; --j) {
+            Value sum = g[j];
+            for (int64_t k = j + 1; k < m; ++k)
+              sum = arith::SubFOp::create(
+                  b, loc, sum, arith::MulFOp::create(b, loc, columns[k][j], y[k]));
+            // R_jj is the norm of the rotated column: not negative.
+            y[j] = arith::MulFOp::create(b, loc, sum,
+                                         safeInverse(columns[j][j]));
+          }
+          SmallVector<Value> next(u);
+          for (int64_t j = 0; j < m; ++j)
+            next = buildLeafAxpy(b, loc, y[j], basis[j], next);
+          scf::YieldOp::create(b, loc, next);
+        });
+    lz::YieldOp::create(builder, loc, cycle.getResults());
+  }
+  SmallVector<Value> u(loop.getResults());
+  SmallVector<Value> residual = residualOf(builder, u);
+  lz::CheckToleranceOp::create(
+      builder, loc,
+      math::SqrtOp::create(builder, loc,
+                           buildLeafDot(builder, loc, residual, residual)),
+      math::SqrtOp::create(builder, loc, limit), what);
+  return u;
+}
+
 /// `value` cast to `type` where their static sizes differ.
 Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
   if (value.getType() == type)
@@ -517,6 +668,8 @@ solveLinear(OpBuilder &b, Location loc, Operation *op,
                                    residualOf("cg"));
   case LinearSolver::BiCGStab:
     return solveBiCGStab(b, loc, apply, rhs, solver, residualOf("bicgstab"));
+  case LinearSolver::GMRES:
+    return solveGMRES(b, loc, apply, rhs, solver, residualOf("gmres"));
   case LinearSolver::Direct:
     return solveDirect(b, loc, op, apply, rhs, solver, residualOf("direct"));
   case LinearSolver::Neumann:
