@@ -431,9 +431,9 @@ solveGMRES(OpBuilder &builder, Location loc,
   auto constant = [&](OpBuilder &b, double value) -> Value {
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
   };
-  Value limit = arith::MulFOp::create(
-      builder, loc, buildLeafDot(builder, loc, rhs, rhs),
-      constant(builder, solver.tol * solver.tol));
+  Value limit =
+      arith::MulFOp::create(builder, loc, buildLeafDot(builder, loc, rhs, rhs),
+                            constant(builder, solver.tol * solver.tol));
   // rhs − A u.
   auto residualOf = [&](OpBuilder &b, ValueRange u) {
     return buildLeafAxpy(b, loc, constant(b, -1.0), apply(b, u), rhs);
@@ -529,10 +529,11 @@ solveGMRES(OpBuilder &builder, Location loc,
             Value sum = g[j];
             for (int64_t k = j + 1; k < m; ++k)
               sum = arith::SubFOp::create(
-                  b, loc, sum, arith::MulFOp::create(b, loc, columns[k][j], y[k]));
+                  b, loc, sum,
+                  arith::MulFOp::create(b, loc, columns[k][j], y[k]));
             // R_jj is the norm of the rotated column: not negative.
-            y[j] = arith::MulFOp::create(b, loc, sum,
-                                         safeInverse(columns[j][j]));
+            y[j] =
+                arith::MulFOp::create(b, loc, sum, safeInverse(columns[j][j]));
           }
           SmallVector<Value> next(u);
           for (int64_t j = 0; j < m; ++j)

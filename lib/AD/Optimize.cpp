@@ -570,20 +570,53 @@ FailureOr<Value> MinimizeExpansion::expand() {
 
   auto module = op.op->getParentOfType<ModuleOp>();
   bool traced = module && module->hasAttr("lz.trace");
-  auto loop = lz::LoopOp::create(builder, loc, types, op.steps, inits);
+  // A solve leaves its loop once converged: a while loop that also carries
+  // the step and whether the last one stopped (it is never differentiated:
+  // solves are expanded after differentiation).
+  bool early = op.tol.has_value();
+  SmallVector<Value> loopInits(inits);
+  SmallVector<Type> loopTypes(types);
+  if (early) {
+    loopInits.push_back(arith::ConstantIndexOp::create(builder, loc, 0));
+    loopInits.push_back(arith::ConstantIntOp::create(builder, loc, 0, 1));
+    loopTypes.append({builder.getIndexType(), builder.getI1Type()});
+  }
+  auto loop = lz::LoopOp::create(builder, loc, loopTypes,
+                                 early ? Value() : op.steps, loopInits);
+  if (early) {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *cond = builder.createBlock(&loop.getCond());
+    for (Type type : loopTypes)
+      cond->addArgument(type, loc);
+    Value k = cond->getArgument(loopTypes.size() - 2);
+    Value stopped = cond->getArgument(loopTypes.size() - 1);
+    Value more = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt,
+                                       k, op.steps);
+    Value running =
+        arith::XOrIOp::create(builder, loc, stopped,
+                              arith::ConstantIntOp::create(builder, loc, 1, 1));
+    lz::ConditionOp::create(builder, loc,
+                            arith::AndIOp::create(builder, loc, more, running));
+  }
   {
     OpBuilder::InsertionGuard guard(builder);
     Block *body = builder.createBlock(&loop.getBody());
-    Value step = body->addArgument(builder.getIndexType(), loc);
-    for (Type type : types)
+    Value step;
+    if (!early)
+      step = body->addArgument(builder.getIndexType(), loc);
+    for (Type type : loopTypes)
       body->addArgument(type, loc);
-    ValueRange state = body->getArguments().drop_front();
+    ValueRange state = body->getArguments().drop_front(early ? 0 : 1);
+    if (early) {
+      step = state[state.size() - 2];
+      state = state.drop_back(2);
+    }
     ValueRange xs = state.take_front(numLeaves);
     ValueRange params = xs;
     Value x = lz::buildTupleFromLeaves(builder, loc, init.getType(), params);
     auto [loss, gradients] = buildValueAndGradient(lossType, x);
     // A solve stops where the gradient's norm is at most tol: the update
-    // is skipped, and the next step finds the same gradient.
+    // is skipped, and the loop ends.
     Value stop;
     if (op.tol) {
       Value norm = ad::detail::buildLeafDot(builder, loc, gradients, gradients);
@@ -671,6 +704,8 @@ FailureOr<Value> MinimizeExpansion::expand() {
     if (op.losses)
       yields.push_back(tensor::InsertOp::create(builder, loc, tracedLoss,
                                                 state.back(), step));
+    if (early)
+      yields.append({arith::AddIOp::create(builder, loc, step, one), stop});
     lz::YieldOp::create(builder, loc, yields);
   }
   SmallVector<Value> results(loop.getResults().take_front(numLeaves));

@@ -27,8 +27,8 @@ namespace leibniz::ad {
 mlir::LogicalResult expandOptimizerLoops(mlir::ModuleOp module);
 
 /// Expands every `ad.argmin` of `module` into its solve, the loop of
-/// `ad.minimize` that stops updating once the gradient's norm is at most
-/// `tol`, every `ad.root` into Newton's or Broyden's method, and every
+/// `ad.minimize` as a while loop that ends once the gradient's norm is at
+/// most `tol`, every `ad.root` into Newton's or Broyden's method, and every
 /// `ad.fixed_point` into the iteration of its map. Runs after
 /// differentiation, which takes the derivatives of `ad.argmin` by the implicit
 /// function theorem, and before the `ad.value_and_grad` of the loops it creates

@@ -102,9 +102,9 @@ def ADMinimize : Pass<"ad-minimize", "mlir::ModuleOp"> {
 def ADSolve : Pass<"ad-solve", "mlir::ModuleOp"> {
   let summary = "Expands the solves of ad.argmin, ad.root and ad.fixed_point";
   let description = [{
-    Replaces every `ad.argmin` by the loop of `ad-minimize` that stops
-    updating once the norm of the gradient is at most `tol` (the step is
-    skipped, and the next step finds the same gradient), every `ad.root`
+    Replaces every `ad.argmin` by the loop of `ad-minimize` as a while
+    loop that ends once the norm of the gradient is at most `tol` (that
+    step updates nothing) or after `steps` steps, every `ad.root`
     by Newton's or Broyden's method (the Jacobian by `ad.jacobian` in
     forward mode, the linear systems by the standard library's
     `lu_solve`), and every `ad.fixed_point` by `iters` applications of its
