@@ -195,6 +195,25 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
   return solver;
 }
 
+/// A counted `lz.loop` of `count` steps that carries `inits`; `body`
+/// builds a step on the state with `builder` and yields the next state.
+lz::LoopOp buildStateLoop(OpBuilder &builder, Location loc, int64_t count,
+                          ValueRange inits,
+                          function_ref<void(ValueRange)> body) {
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  Value steps = arith::ConstantIndexOp::create(builder, loc, count);
+  auto loop = lz::LoopOp::create(builder, loc, types, steps, inits);
+  OpBuilder::InsertionGuard guard(builder);
+  Block *block = builder.createBlock(&loop.getBody());
+  block->addArgument(builder.getIndexType(), loc);
+  for (Type type : types)
+    block->addArgument(type, loc);
+  body(block->getArguments().drop_front());
+  return loop;
+}
+
 /// Sums the Neumann series of A⁻¹ rhs: p = α Σ_k (I − αA)^k rhs over
 /// `solver.iters` terms (Lorraine et al.), which converges when the
 /// spectral radius of I − αA is below 1; reports a last term above tol
@@ -206,31 +225,21 @@ solveNeumann(OpBuilder &builder, Location loc,
   unsigned n = rhs.size();
   SmallVector<Value> inits(rhs);
   llvm::append_range(inits, rhs);
-  SmallVector<Type> types;
-  for (Value init : inits)
-    types.push_back(init.getType());
-  Value terms = arith::ConstantIndexOp::create(builder, loc, solver.iters);
   Value minusAlpha = arith::ConstantOp::create(
       builder, loc, builder.getF64FloatAttr(-solver.alpha));
-  auto loop = lz::LoopOp::create(builder, loc, types, terms, inits);
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    body->addArgument(builder.getIndexType(), loc);
-    for (Type type : types)
-      body->addArgument(type, loc);
-    ValueRange state = body->getArguments().drop_front();
-    ValueRange v = state.take_front(n), p = state.drop_front(n);
-    SmallVector<Value> next = ad::detail::buildLeafAxpy(
-        builder, loc, minusAlpha, apply(builder, v), v);
-    Value one =
-        arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(1.0));
-    SmallVector<Value> sum =
-        ad::detail::buildLeafAxpy(builder, loc, one, next, p);
-    SmallVector<Value> yields(next);
-    llvm::append_range(yields, sum);
-    lz::YieldOp::create(builder, loc, yields);
-  }
+  auto loop =
+      buildStateLoop(builder, loc, solver.iters, inits, [&](ValueRange state) {
+        ValueRange v = state.take_front(n), p = state.drop_front(n);
+        SmallVector<Value> next = ad::detail::buildLeafAxpy(
+            builder, loc, minusAlpha, apply(builder, v), v);
+        Value one = arith::ConstantOp::create(builder, loc,
+                                              builder.getF64FloatAttr(1.0));
+        SmallVector<Value> sum =
+            ad::detail::buildLeafAxpy(builder, loc, one, next, p);
+        SmallVector<Value> yields(next);
+        llvm::append_range(yields, sum);
+        lz::YieldOp::create(builder, loc, yields);
+      });
   ValueRange last = loop.getResults().take_front(n);
   Value term = math::SqrtOp::create(
       builder, loc, ad::detail::buildLeafDot(builder, loc, last, last));
@@ -267,49 +276,40 @@ SmallVector<Value> solveConjugateGradients(
       builder, loc, rs,
       arith::ConstantOp::create(
           builder, loc, builder.getF64FloatAttr(solver.tol * solver.tol)));
-  SmallVector<Type> types;
-  for (Value init : inits)
-    types.push_back(init.getType());
-  Value iters = arith::ConstantIndexOp::create(builder, loc, solver.iters);
-  auto loop = lz::LoopOp::create(builder, loc, types, iters, inits);
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    body->addArgument(builder.getIndexType(), loc);
-    for (Type type : types)
-      body->addArgument(type, loc);
-    ValueRange state = body->getArguments().drop_front();
-    ValueRange u = state.take_front(n), r = state.slice(n, n),
-               p = state.slice(2 * n, n);
-    Value rsOld = state.back();
-    Value done = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
-                                       rsOld, limit);
-    auto step = scf::IfOp::create(
-        builder, loc, done,
-        [&](OpBuilder &b, Location loc) {
-          scf::YieldOp::create(b, loc, state);
-        },
-        [&](OpBuilder &b, Location loc) {
-          SmallVector<Value> ap = apply(b, p);
-          Value alpha = arith::DivFOp::create(
-              b, loc, rsOld, ad::detail::buildLeafDot(b, loc, p, ap));
-          SmallVector<Value> next =
-              ad::detail::buildLeafAxpy(b, loc, alpha, p, u);
-          Value minusAlpha = arith::NegFOp::create(b, loc, alpha);
-          SmallVector<Value> residual =
-              ad::detail::buildLeafAxpy(b, loc, minusAlpha, ap, r);
-          Value rsNew = ad::detail::buildLeafDot(b, loc, residual, residual);
-          Value beta = arith::DivFOp::create(b, loc, rsNew, rsOld);
-          SmallVector<Value> direction =
-              ad::detail::buildLeafAxpy(b, loc, beta, p, residual);
-          SmallVector<Value> yields(next);
-          llvm::append_range(yields, residual);
-          llvm::append_range(yields, direction);
-          yields.push_back(rsNew);
-          scf::YieldOp::create(b, loc, yields);
-        });
-    lz::YieldOp::create(builder, loc, step.getResults());
-  }
+  auto loop =
+      buildStateLoop(builder, loc, solver.iters, inits, [&](ValueRange state) {
+        ValueRange u = state.take_front(n), r = state.slice(n, n),
+                   p = state.slice(2 * n, n);
+        Value rsOld = state.back();
+        Value done = arith::CmpFOp::create(
+            builder, loc, arith::CmpFPredicate::OLE, rsOld, limit);
+        auto step = scf::IfOp::create(
+            builder, loc, done,
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(b, loc, state);
+            },
+            [&](OpBuilder &b, Location loc) {
+              SmallVector<Value> ap = apply(b, p);
+              Value alpha = arith::DivFOp::create(
+                  b, loc, rsOld, ad::detail::buildLeafDot(b, loc, p, ap));
+              SmallVector<Value> next =
+                  ad::detail::buildLeafAxpy(b, loc, alpha, p, u);
+              Value minusAlpha = arith::NegFOp::create(b, loc, alpha);
+              SmallVector<Value> residual =
+                  ad::detail::buildLeafAxpy(b, loc, minusAlpha, ap, r);
+              Value rsNew =
+                  ad::detail::buildLeafDot(b, loc, residual, residual);
+              Value beta = arith::DivFOp::create(b, loc, rsNew, rsOld);
+              SmallVector<Value> direction =
+                  ad::detail::buildLeafAxpy(b, loc, beta, p, residual);
+              SmallVector<Value> yields(next);
+              llvm::append_range(yields, residual);
+              llvm::append_range(yields, direction);
+              yields.push_back(rsNew);
+              scf::YieldOp::create(b, loc, yields);
+            });
+        lz::YieldOp::create(builder, loc, step.getResults());
+      });
   // The residual of the last step, against the tolerance.
   Value residual = math::SqrtOp::create(builder, loc, loop.getResults().back());
   Value bound = math::SqrtOp::create(builder, loc, limit);
@@ -341,69 +341,60 @@ solveBiCGStab(OpBuilder &builder, Location loc,
   Value limit = arith::MulFOp::create(
       builder, loc, ad::detail::buildLeafDot(builder, loc, rhs, rhs),
       constant(builder, solver.tol * solver.tol));
-  SmallVector<Type> types;
-  for (Value init : inits)
-    types.push_back(init.getType());
-  Value iters = arith::ConstantIndexOp::create(builder, loc, solver.iters);
-  auto loop = lz::LoopOp::create(builder, loc, types, iters, inits);
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    body->addArgument(builder.getIndexType(), loc);
-    for (Type type : types)
-      body->addArgument(type, loc);
-    ValueRange state = body->getArguments().drop_front();
-    ValueRange u = state.take_front(n), r = state.slice(n, n),
-               p = state.slice(2 * n, n), v = state.slice(3 * n, n);
-    Value rho = state[4 * n], alpha = state[4 * n + 1],
-          omega = state[4 * n + 2];
-    Value done = arith::CmpFOp::create(
-        builder, loc, arith::CmpFPredicate::OLE,
-        ad::detail::buildLeafDot(builder, loc, r, r), limit);
-    auto step = scf::IfOp::create(
-        builder, loc, done,
-        [&](OpBuilder &b, Location loc) {
-          scf::YieldOp::create(b, loc, state);
-        },
-        [&](OpBuilder &b, Location loc) {
-          using ad::detail::buildLeafAxpy;
-          using ad::detail::buildLeafDot;
-          Value rhoNext = buildLeafDot(b, loc, rhs, r);
-          Value beta = arith::MulFOp::create(
-              b, loc, arith::DivFOp::create(b, loc, rhoNext, rho),
-              arith::DivFOp::create(b, loc, alpha, omega));
-          // p = r + β (p − ω v)
-          SmallVector<Value> pv =
-              buildLeafAxpy(b, loc, arith::NegFOp::create(b, loc, omega), v, p);
-          SmallVector<Value> pNext = buildLeafAxpy(b, loc, beta, pv, r);
-          SmallVector<Value> vNext = apply(b, pNext);
-          Value alphaNext = arith::DivFOp::create(
-              b, loc, rhoNext, buildLeafDot(b, loc, rhs, vNext));
-          SmallVector<Value> sv = buildLeafAxpy(
-              b, loc, arith::NegFOp::create(b, loc, alphaNext), vNext, r);
-          SmallVector<Value> t = apply(b, sv);
-          // ω = ⟨t, s⟩ / ⟨t, t⟩, and 0 when t = 0 (then s = 0 too).
-          Value tt = buildLeafDot(b, loc, t, t);
-          Value positive = arith::CmpFOp::create(
-              b, loc, arith::CmpFPredicate::OGT, tt, constant(b, 0.0));
-          Value omegaNext = arith::SelectOp::create(
-              b, loc, positive,
-              arith::DivFOp::create(b, loc, buildLeafDot(b, loc, t, sv), tt),
-              constant(b, 0.0));
-          SmallVector<Value> uNext =
-              buildLeafAxpy(b, loc, omegaNext, sv,
-                            buildLeafAxpy(b, loc, alphaNext, pNext, u));
-          SmallVector<Value> rNext = buildLeafAxpy(
-              b, loc, arith::NegFOp::create(b, loc, omegaNext), t, sv);
-          SmallVector<Value> yields(uNext);
-          llvm::append_range(yields, rNext);
-          llvm::append_range(yields, pNext);
-          llvm::append_range(yields, vNext);
-          yields.append({rhoNext, alphaNext, omegaNext});
-          scf::YieldOp::create(b, loc, yields);
-        });
-    lz::YieldOp::create(builder, loc, step.getResults());
-  }
+  auto loop =
+      buildStateLoop(builder, loc, solver.iters, inits, [&](ValueRange state) {
+        ValueRange u = state.take_front(n), r = state.slice(n, n),
+                   p = state.slice(2 * n, n), v = state.slice(3 * n, n);
+        Value rho = state[4 * n], alpha = state[4 * n + 1],
+              omega = state[4 * n + 2];
+        Value done = arith::CmpFOp::create(
+            builder, loc, arith::CmpFPredicate::OLE,
+            ad::detail::buildLeafDot(builder, loc, r, r), limit);
+        auto step = scf::IfOp::create(
+            builder, loc, done,
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(b, loc, state);
+            },
+            [&](OpBuilder &b, Location loc) {
+              using ad::detail::buildLeafAxpy;
+              using ad::detail::buildLeafDot;
+              Value rhoNext = buildLeafDot(b, loc, rhs, r);
+              Value beta = arith::MulFOp::create(
+                  b, loc, arith::DivFOp::create(b, loc, rhoNext, rho),
+                  arith::DivFOp::create(b, loc, alpha, omega));
+              // p = r + β (p − ω v)
+              SmallVector<Value> pv = buildLeafAxpy(
+                  b, loc, arith::NegFOp::create(b, loc, omega), v, p);
+              SmallVector<Value> pNext = buildLeafAxpy(b, loc, beta, pv, r);
+              SmallVector<Value> vNext = apply(b, pNext);
+              Value alphaNext = arith::DivFOp::create(
+                  b, loc, rhoNext, buildLeafDot(b, loc, rhs, vNext));
+              SmallVector<Value> sv = buildLeafAxpy(
+                  b, loc, arith::NegFOp::create(b, loc, alphaNext), vNext, r);
+              SmallVector<Value> t = apply(b, sv);
+              // ω = ⟨t, s⟩ / ⟨t, t⟩, and 0 when t = 0 (then s = 0 too).
+              Value tt = buildLeafDot(b, loc, t, t);
+              Value positive = arith::CmpFOp::create(
+                  b, loc, arith::CmpFPredicate::OGT, tt, constant(b, 0.0));
+              Value omegaNext = arith::SelectOp::create(
+                  b, loc, positive,
+                  arith::DivFOp::create(b, loc, buildLeafDot(b, loc, t, sv),
+                                        tt),
+                  constant(b, 0.0));
+              SmallVector<Value> uNext =
+                  buildLeafAxpy(b, loc, omegaNext, sv,
+                                buildLeafAxpy(b, loc, alphaNext, pNext, u));
+              SmallVector<Value> rNext = buildLeafAxpy(
+                  b, loc, arith::NegFOp::create(b, loc, omegaNext), t, sv);
+              SmallVector<Value> yields(uNext);
+              llvm::append_range(yields, rNext);
+              llvm::append_range(yields, pNext);
+              llvm::append_range(yields, vNext);
+              yields.append({rhoNext, alphaNext, omegaNext});
+              scf::YieldOp::create(b, loc, yields);
+            });
+        lz::YieldOp::create(builder, loc, step.getResults());
+      });
   ValueRange results = loop.getResults();
   ValueRange residual = results.slice(n, n);
   Value norm = math::SqrtOp::create(
@@ -441,19 +432,8 @@ solveGMRES(OpBuilder &builder, Location loc,
   SmallVector<Value> inits;
   for (Value leaf : rhs)
     inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
-  SmallVector<Type> types;
-  for (Value init : inits)
-    types.push_back(init.getType());
   int64_t cycles = (solver.iters + m - 1) / m;
-  Value count = arith::ConstantIndexOp::create(builder, loc, cycles);
-  auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    body->addArgument(builder.getIndexType(), loc);
-    for (Type type : types)
-      body->addArgument(type, loc);
-    ValueRange u = body->getArguments().drop_front();
+  auto loop = buildStateLoop(builder, loc, cycles, inits, [&](ValueRange u) {
     SmallVector<Value> r = residualOf(builder, u);
     Value rr = buildLeafDot(builder, loc, r, r);
     Value done = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
@@ -541,7 +521,7 @@ solveGMRES(OpBuilder &builder, Location loc,
           scf::YieldOp::create(b, loc, next);
         });
     lz::YieldOp::create(builder, loc, cycle.getResults());
-  }
+  });
   SmallVector<Value> u(loop.getResults());
   SmallVector<Value> residual = residualOf(builder, u);
   lz::CheckToleranceOp::create(
