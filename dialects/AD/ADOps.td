@@ -279,9 +279,10 @@ def AD_RootOp : AD_TransformOp<"root"> {
 def AD_FixedPointOp : AD_TransformOp<"fixed_point"> {
   let summary = "a fixed point of a function, differentiated implicitly";
   let description = [{
-    `x* = @T(x*)`, found by `$iters` iterations of `solver` from `$init`;
-    `@T` maps its first argument's type to itself. The derivative comes from
-    the implicit function theorem with the linear solver `implicit`.
+    `x* = @T(x*)`, found by at most `$iters` iterations of `solver` from
+    `$init`; `@T` maps its first argument's type to itself. The derivative
+    comes from the implicit function theorem with the linear solver
+    `implicit`.
 
     ```mlir
     %x = ad.fixed_point @T(%x0) iters(%n) {solver = {name = "iterate"},

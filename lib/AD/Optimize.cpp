@@ -765,9 +765,51 @@ LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
   return success(ok);
 }
 
-/// Replaces `op` by `iters` applications of its map from its initial
-/// point, and reports a result that is not a fixed point:
-/// ‖T(x) − x‖ > 1e-10 (1 + ‖x‖).
+/// A while `lz.loop` over the state `inits` that runs at most `maxSteps`
+/// steps and ends after the step whose `body` says it is done: `body`
+/// builds a step on the state with `builder` and returns the next state
+/// and whether it is done. Returns the final state.
+static ValueRange buildEarlyExitLoop(
+    OpBuilder &builder, Location loc, Value maxSteps, ValueRange inits,
+    function_ref<std::pair<SmallVector<Value>, Value>(ValueRange)> body) {
+  SmallVector<Value> loopInits(inits);
+  loopInits.push_back(arith::ConstantIndexOp::create(builder, loc, 0));
+  loopInits.push_back(arith::ConstantIntOp::create(builder, loc, 0, 1));
+  SmallVector<Type> types;
+  for (Value init : loopInits)
+    types.push_back(init.getType());
+  auto loop = lz::LoopOp::create(builder, loc, types, Value(), loopInits);
+  OpBuilder::InsertionGuard guard(builder);
+  {
+    Block *cond = builder.createBlock(&loop.getCond());
+    for (Type type : types)
+      cond->addArgument(type, loc);
+    Value more =
+        arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt,
+                              cond->getArgument(types.size() - 2), maxSteps);
+    Value running =
+        arith::XOrIOp::create(builder, loc, cond->getArgument(types.size() - 1),
+                              arith::ConstantIntOp::create(builder, loc, 1, 1));
+    lz::ConditionOp::create(builder, loc,
+                            arith::AndIOp::create(builder, loc, more, running));
+  }
+  Block *block = builder.createBlock(&loop.getBody());
+  for (Type type : types)
+    block->addArgument(type, loc);
+  ValueRange state = block->getArguments();
+  auto [next, done] = body(state.drop_back(2));
+  next.push_back(
+      arith::AddIOp::create(builder, loc, state[state.size() - 2],
+                            arith::ConstantIndexOp::create(builder, loc, 1)));
+  next.push_back(done);
+  lz::YieldOp::create(builder, loc, next);
+  return loop.getResults().drop_back(2);
+}
+
+/// Replaces `op` by applications of its map from its initial point, at
+/// most `iters`, until one leaves x as it is, and
+/// reports a result that is not a fixed point: ‖T(x) − x‖ > 1e-10 (1 +
+/// ‖x‖).
 static LogicalResult expandFixedPoint(ad::FixedPointOp op,
                                       SymbolTable &symbols) {
   auto solver = op.getSolver().getAs<StringAttr>("name");
@@ -792,16 +834,28 @@ static LogicalResult expandFixedPoint(ad::FixedPointOp op,
       result = tensor::CastOp::create(b, loc, type, result);
     return result;
   };
-  auto loop = lz::LoopOp::create(builder, loc, TypeRange{type}, op.getIters(),
-                                 ValueRange{op.getInit()});
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    body->addArgument(builder.getIndexType(), loc);
-    Value x = body->addArgument(type, loc);
-    lz::YieldOp::create(builder, loc, ValueRange{apply(builder, x)});
-  }
-  Value result = loop.getResult(0);
+  auto constant = [&](double value) -> Value {
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getF64FloatAttr(value));
+  };
+  // The loop ends once an application of T leaves x as it is (bit for
+  // bit: a fixed point of the floating-point map).
+  Value result = buildEarlyExitLoop(
+                     builder, loc, op.getIters(), ValueRange{op.getInit()},
+                     [&](ValueRange state) {
+                       Value next = apply(builder, state[0]);
+                       SmallVector<Value> as, bs;
+                       lz::buildTupleLeaves(builder, loc, next, as);
+                       lz::buildTupleLeaves(builder, loc, state[0], bs);
+                       SmallVector<Value> moved = ad::detail::buildLeafAxpy(
+                           builder, loc, constant(-1.0), as, bs);
+                       Value done = arith::CmpFOp::create(
+                           builder, loc, arith::CmpFPredicate::OEQ,
+                           ad::detail::buildLeafDot(builder, loc, moved, moved),
+                           constant(0.0));
+                       return std::make_pair(SmallVector<Value>{next}, done);
+                     })
+                     .front();
   SmallVector<Value> xs, next;
   lz::buildTupleLeaves(builder, loc, result, xs);
   lz::buildTupleLeaves(builder, loc, apply(builder, result), next);
@@ -1020,49 +1074,41 @@ LogicalResult RootExpansion::expand() {
     inits.push_back(applyF(x0));
     inits.push_back(buildJacobian(x0));
   }
-  SmallVector<Type> types;
-  for (Value init : inits)
-    types.push_back(init.getType());
   Value count =
       arith::ConstantIndexOp::create(builder, loc, static_cast<int64_t>(iters));
-  auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    body->addArgument(builder.getIndexType(), loc);
-    for (Type stateType : types)
-      body->addArgument(stateType, loc);
-    SmallVector<Value> state(body->getArguments().drop_front());
-    Value x = state[0];
-    Value fx = broyden ? state[1] : applyF(x);
-    Value done = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLE,
-                                       dot(fx, fx), limit);
-    auto step = scf::IfOp::create(
-        builder, loc, done,
-        [&](OpBuilder &b, Location loc) {
-          scf::YieldOp::create(b, loc, state);
-        },
-        [&](OpBuilder &b, Location loc) {
-          OpBuilder::InsertionGuard guard(builder);
-          builder.setInsertionPoint(b.getInsertionBlock(),
-                                    b.getInsertionPoint());
-          Value jacobian = broyden ? state[2] : buildJacobian(x);
-          Value stepValue = axpy(-1.0, solve(jacobian, fx), {});
-          Value next = axpy(1.0, stepValue, x);
-          SmallVector<Value> yields = {next};
-          if (broyden) {
-            Value fNext = applyF(next);
-            yields.push_back(fNext);
-            yields.push_back(
-                buildCall(builder, loc, updateFn,
-                          {jacobian, stepValue, axpy(-1.0, fx, fNext)})
-                    .getResult(0));
-          }
-          scf::YieldOp::create(builder, loc, yields);
-        });
-    lz::YieldOp::create(builder, loc, step.getResults());
-  }
-  Value solution = loop.getResult(0);
+  ValueRange results = buildEarlyExitLoop(
+      builder, loc, count, inits, [&](ValueRange stateRange) {
+        SmallVector<Value> state(stateRange);
+        Value x = state[0];
+        Value fx = broyden ? state[1] : applyF(x);
+        Value done = arith::CmpFOp::create(
+            builder, loc, arith::CmpFPredicate::OLE, dot(fx, fx), limit);
+        auto step = scf::IfOp::create(
+            builder, loc, done,
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(b, loc, state);
+            },
+            [&](OpBuilder &b, Location loc) {
+              OpBuilder::InsertionGuard guard(builder);
+              builder.setInsertionPoint(b.getInsertionBlock(),
+                                        b.getInsertionPoint());
+              Value jacobian = broyden ? state[2] : buildJacobian(x);
+              Value stepValue = axpy(-1.0, solve(jacobian, fx), {});
+              Value next = axpy(1.0, stepValue, x);
+              SmallVector<Value> yields = {next};
+              if (broyden) {
+                Value fNext = applyF(next);
+                yields.push_back(fNext);
+                yields.push_back(
+                    buildCall(builder, loc, updateFn,
+                              {jacobian, stepValue, axpy(-1.0, fx, fNext)})
+                        .getResult(0));
+              }
+              scf::YieldOp::create(builder, loc, yields);
+            });
+        return std::make_pair(SmallVector<Value>(step.getResults()), done);
+      });
+  Value solution = results.front();
   Value residual = applyF(solution);
   lz::CheckToleranceOp::create(
       builder, loc, math::SqrtOp::create(builder, loc, dot(residual, residual)),

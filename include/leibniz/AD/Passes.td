@@ -107,8 +107,9 @@ def ADSolve : Pass<"ad-solve", "mlir::ModuleOp"> {
     step updates nothing) or after `steps` steps, every `ad.root`
     by Newton's or Broyden's method (the Jacobian by `ad.jacobian` in
     forward mode, the linear systems by the standard library's
-    `lu_solve`), and every `ad.fixed_point` by `iters` applications of its
-    map; each reports, with `lz.check_tolerance`, a result that misses its
+    `lu_solve`), and every `ad.fixed_point` by applications of its map
+    (at most `iters`, until one leaves the point as it is); all of them are while loops that end once converged, and
+    each reports, with `lz.check_tolerance`, a result that misses its
     tolerance. Run after `ad-reverse`, which differentiates the solves by
     the implicit function theorem rather than through their loops; the
     `ad.value_and_grad` and `ad.jacobian` of the loops it creates are then
