@@ -745,24 +745,35 @@ static LogicalResult expandInPlace(OptimizerLoop loop, SymbolTable &symbols) {
   return success();
 }
 
-LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
-  SmallVector<ad::MinimizeOp> ops;
-  module.walk([&](ad::MinimizeOp op) { ops.push_back(op); });
+/// Expands every `OpTy` of `module` with `expand`, reporting every failure
+/// before failing.
+template <typename OpTy>
+static LogicalResult
+expandEach(ModuleOp module,
+           function_ref<LogicalResult(OpTy, SymbolTable &)> expand) {
+  SmallVector<OpTy> ops;
+  module.walk([&](OpTy op) { ops.push_back(op); });
   SymbolTable symbols(module);
   bool ok = true;
-  for (ad::MinimizeOp op : ops) {
-    OptimizerLoop loop = {op,
-                          op.getCalleeAttr(),
-                          op.getInit(),
-                          op.getCaptures(),
-                          op.getSteps(),
-                          op.getOptimizer(),
-                          op.getLosses(),
-                          std::nullopt};
-    if (failed(expandInPlace(loop, symbols)))
+  for (OpTy op : ops)
+    if (failed(expand(op, symbols)))
       ok = false;
-  }
   return success(ok);
+}
+
+LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
+  return expandEach<ad::MinimizeOp>(
+      module, [](ad::MinimizeOp op, SymbolTable &symbols) {
+        OptimizerLoop loop = {op,
+                              op.getCalleeAttr(),
+                              op.getInit(),
+                              op.getCaptures(),
+                              op.getSteps(),
+                              op.getOptimizer(),
+                              op.getLosses(),
+                              std::nullopt};
+        return expandInPlace(loop, symbols);
+      });
 }
 
 /// A while `lz.loop` over the state `inits` that runs at most `maxSteps`
@@ -1119,39 +1130,23 @@ LogicalResult RootExpansion::expand() {
 }
 
 LogicalResult leibniz::ad::expandSolves(ModuleOp module) {
-  SmallVector<ad::RootOp> roots;
-  module.walk([&](ad::RootOp op) { roots.push_back(op); });
-  SymbolTable rootSymbols(module);
-  bool rootsOk = true;
-  for (ad::RootOp op : roots)
-    if (failed(RootExpansion(op, rootSymbols).expand()))
-      rootsOk = false;
-  if (!rootsOk)
+  if (failed(
+          expandEach<ad::RootOp>(module,
+                                 [](ad::RootOp op, SymbolTable &symbols) {
+                                   return RootExpansion(op, symbols).expand();
+                                 })) ||
+      failed(expandEach<ad::FixedPointOp>(module, expandFixedPoint)))
     return failure();
-  SmallVector<ad::FixedPointOp> fixedPoints;
-  module.walk([&](ad::FixedPointOp op) { fixedPoints.push_back(op); });
-  SymbolTable fixedPointSymbols(module);
-  bool fixedPointsOk = true;
-  for (ad::FixedPointOp op : fixedPoints)
-    if (failed(expandFixedPoint(op, fixedPointSymbols)))
-      fixedPointsOk = false;
-  if (!fixedPointsOk)
-    return failure();
-  SmallVector<ad::ArgminOp> ops;
-  module.walk([&](ad::ArgminOp op) { ops.push_back(op); });
-  SymbolTable symbols(module);
-  bool ok = true;
-  for (ad::ArgminOp op : ops) {
-    OptimizerLoop loop = {op,
-                          op.getCalleeAttr(),
-                          op.getInit(),
-                          op.getCaptures(),
-                          op.getSteps(),
-                          op.getOptimizer(),
-                          Value(),
-                          op.getTol().convertToDouble()};
-    if (failed(expandInPlace(loop, symbols)))
-      ok = false;
-  }
-  return success(ok);
+  return expandEach<ad::ArgminOp>(
+      module, [](ad::ArgminOp op, SymbolTable &symbols) {
+        OptimizerLoop loop = {op,
+                              op.getCalleeAttr(),
+                              op.getInit(),
+                              op.getCaptures(),
+                              op.getSteps(),
+                              op.getOptimizer(),
+                              Value(),
+                              op.getTol().convertToDouble()};
+        return expandInPlace(loop, symbols);
+      });
 }
