@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <numeric>
 #include <optional>
 
 using namespace mlir;
@@ -49,6 +50,10 @@ struct OptimizerInfo {
   /// Whether the step size is DoG's, from norms over all the parameters,
   /// passed to the rule as `lr`.
   bool distanceOverGradients = false;
+  /// Whether the optimizer is Adafactor, whose states depend on the shape
+  /// of each leaf (factored second moments) and whose update needs means
+  /// over the leaf: it has no elementwise rule, the expansion builds it.
+  bool factored = false;
 };
 
 ArrayRef<OptimizerInfo> getOptimizers() {
@@ -106,6 +111,21 @@ ArrayRef<OptimizerInfo> getOptimizers() {
        {0},
        std::nullopt,
        true},
+      {"adafactor",
+       0,
+       {{"lr", 1.0},
+        {"decay_rate", 0.8},
+        {"decay_offset", 0.0},
+        {"clip", 1.0},
+        {"eps1", 1e-30},
+        {"eps2", 1e-3},
+        {"momentum", 0.0},
+        {"wd", 0.0},
+        {"min_dim", 128.0}},
+       {},
+       std::nullopt,
+       false,
+       true},
   };
   return optimizers;
 }
@@ -149,6 +169,30 @@ private:
   /// with the hyperparameters `hyper`.
   SmallVector<Value> update(OpBuilder &b, Value x, Value g, ValueRange states,
                             Value t, Value stop, ValueRange hyper);
+  /// The same for Adafactor, which has no elementwise rule.
+  SmallVector<Value> updateAdafactor(OpBuilder &b, Value x, Value g,
+                                     ValueRange states, Value t,
+                                     ValueRange hyper);
+  /// The means of the tensor `v` along `axis` as f64s: a scalar for a
+  /// vector, else a tensor of `v`'s element type without that dimension.
+  Value buildMean(OpBuilder &b, Value v, unsigned axis);
+  /// The dimensions by which Adafactor factors the second moments of a
+  /// leaf of type `type` (the second-largest and the largest), if it does.
+  std::optional<std::pair<unsigned, unsigned>> getFactoredDims(Type type);
+  /// The optimizer's states of a leaf before the first step.
+  SmallVector<Value> buildInitialStates(Value leaf);
+  /// The value of the hyperparameter `name`; none for a schedule.
+  std::optional<double> getConstant(StringRef name) const {
+    for (auto [h, value] : llvm::zip(info->hyperparameters, constants))
+      if (h.name == name)
+        return value;
+    llvm_unreachable("no such hyperparameter");
+  }
+  /// Whether Adafactor has a momentum: a schedule, or a nonzero number.
+  bool hasMomentum() const {
+    std::optional<double> momentum = getConstant("momentum");
+    return !momentum || *momentum != 0.0;
+  }
   /// The same, masked as `cautious` masks the update.
   SmallVector<Value> updateCautiously(OpBuilder &b, Value x, Value g,
                                       ValueRange states, Value t, Value stop);
@@ -176,8 +220,9 @@ private:
   Location loc;
   const OptimizerInfo *info = nullptr;
   func::FuncOp rule;
-  /// The hyperparameters' constants, null for a schedule.
+  /// The hyperparameters' constants, null for a schedule, and their values.
   SmallVector<Value> hyperparameters;
+  SmallVector<std::optional<double>> constants;
   /// The schedules: functions of the step t, by hyperparameter.
   SmallVector<std::pair<unsigned, func::FuncOp>> schedules;
   /// The hyperparameters of the current step, schedules evaluated.
@@ -189,187 +234,6 @@ private:
 };
 
 } // namespace
-
-LogicalResult MinimizeExpansion::prepare() {
-  DictionaryAttr config = op.optimizer;
-  auto name = config.getAs<StringAttr>("name");
-  if (!name)
-    return op.emitOpError("needs an optimizer configuration with a 'name'");
-  if (name.getValue() == "cautious") {
-    auto inner = config.getAs<DictionaryAttr>("opt");
-    if (!inner)
-      return op.emitError("the optimizer 'cautious' needs 'opt'");
-    config = inner;
-    name = config.getAs<StringAttr>("name");
-    if (!name)
-      return op.emitOpError("needs an optimizer configuration with a 'name'");
-    cautious = true;
-  }
-  for (const OptimizerInfo &candidate : getOptimizers())
-    if (candidate.name == name.getValue())
-      info = &candidate;
-  if (!info)
-    return op.emitError("not supported yet: the optimizer '")
-           << (cautious ? "cautious(" + name.getValue() + ")"
-                        : name.getValue().str())
-           << "' in '" << op.op->getName().stripDialect() << "'";
-  if (cautious && info->resultState)
-    return op.emitError("not supported yet: the optimizer 'cautious(")
-           << name.getValue() << ")' (a schedule-free optimizer under "
-           << "cautious) in '" << op.op->getName().stripDialect() << "'";
-  for (auto [index, h] : llvm::enumerate(info->hyperparameters))
-    if (h.name == "wd")
-      weightDecay = index;
-  for (NamedAttribute entry : config) {
-    if (entry.getName() == "name")
-      continue;
-    if (llvm::none_of(info->hyperparameters, [&](const Hyperparameter &h) {
-          return h.name == entry.getName().getValue();
-        }))
-      return op.emitOpError("the optimizer '")
-             << name.getValue() << "' has no hyperparameter '"
-             << entry.getName().getValue() << "'";
-  }
-
-  std::string ruleName = (name.getValue() + "_rule").str();
-  rule = symbols.lookup<func::FuncOp>(ruleName);
-  if (!rule || rule.isExternal())
-    return op.emitOpError("needs the update rule '@")
-           << ruleName << "' of the optimizer (lib/Std/optimizers.lz)";
-  Type f64 = builder.getF64Type(), i1 = builder.getI1Type();
-  SmallVector<Type> inputs = {f64, f64};
-  inputs.append(info->numState, f64);
-  inputs.push_back(f64);
-  for (const Hyperparameter &h : info->hyperparameters)
-    inputs.push_back(h.isBool ? i1 : f64);
-  SmallVector<Type> results(1 + info->numState, f64);
-  Type result = info->numState == 0
-                    ? f64
-                    : Type(TupleType::get(builder.getContext(), results));
-  if (rule.getFunctionType() !=
-      FunctionType::get(builder.getContext(), inputs, result))
-    return op.emitOpError("the update rule '@")
-           << ruleName << "' must have the type "
-           << FunctionType::get(builder.getContext(), inputs, result)
-           << ", not " << rule.getFunctionType();
-
-  for (auto [index, h] : llvm::enumerate(info->hyperparameters)) {
-    Attribute attr = config.get(h.name);
-    std::optional<double> value = h.fallback;
-    if (auto symbol = dyn_cast_if_present<FlatSymbolRefAttr>(attr);
-        symbol && !h.isBool) {
-      auto schedule = symbols.lookup<func::FuncOp>(symbol.getValue());
-      if (!schedule ||
-          schedule.getFunctionType() != builder.getFunctionType({f64}, {f64}))
-        return op.emitOpError("the schedule '")
-               << h.name << "' of '" << name.getValue()
-               << "' must be a function (f64) -> f64";
-      if (info->distanceOverGradients && h.name != "lr")
-        return op.emitError("the hyperparameter '")
-               << h.name << "' of '" << name.getValue()
-               << "' must be a number (only 'lr' may be a schedule)";
-      schedules.emplace_back(index, schedule);
-      hyperparameters.push_back(Value());
-      continue;
-    }
-    if (auto number = dyn_cast_if_present<FloatAttr>(attr))
-      value = number.getValueAsDouble();
-    else if (auto integer = dyn_cast_if_present<IntegerAttr>(attr))
-      value = static_cast<double>(integer.getValue().getSExtValue());
-    else if (auto flag = dyn_cast_if_present<BoolAttr>(attr))
-      value = flag.getValue() ? 1.0 : 0.0;
-    else if (attr)
-      return op.emitOpError("the hyperparameter '")
-             << h.name << "' of '" << name.getValue()
-             << "' must be a number or a bool, not " << attr;
-    if (!value)
-      return op.emitError("the optimizer '")
-             << name.getValue() << "' needs '" << h.name << "'";
-    if (h.isBool)
-      hyperparameters.push_back(
-          arith::ConstantIntOp::create(builder, loc, *value != 0.0, 1));
-    else
-      hyperparameters.push_back(arith::ConstantOp::create(
-          builder, loc, f64, builder.getF64FloatAttr(*value)));
-  }
-  return success();
-}
-
-SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
-                                               Value g, ValueRange states,
-                                               Value t, ValueRange hyper) {
-  Type f64 = b.getF64Type();
-  auto widen = [&](Value value) -> Value {
-    return type == f64 ? value : arith::ExtFOp::create(b, loc, f64, value);
-  };
-  SmallVector<Value> operands = {widen(x), widen(g)};
-  for (Value state : states)
-    operands.push_back(widen(state));
-  operands.push_back(t);
-  llvm::append_range(operands, hyper);
-  Value result = func::CallOp::create(b, loc, rule, operands).getResult(0);
-  SmallVector<Value> values;
-  if (info->numState == 0)
-    values.push_back(result);
-  else
-    for (unsigned i = 0; i <= info->numState; ++i)
-      values.push_back(lz::ProjOp::create(b, loc, result, i));
-  if (type != f64)
-    for (Value &value : values)
-      value = arith::TruncFOp::create(b, loc, type, value);
-  return values;
-}
-
-SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
-                                             ValueRange states, Value t,
-                                             Value stop, ValueRange hyper) {
-  // The rule's results, or the old values where `stop` holds.
-  auto apply = [&](OpBuilder &b, Type type, Value x, Value g,
-                   ValueRange states) {
-    SmallVector<Value> values = callRule(b, type, x, g, states, t, hyper);
-    if (!stop)
-      return values;
-    SmallVector<Value> old = {x};
-    llvm::append_range(old, states);
-    for (auto [value, previous] : llvm::zip(values, old))
-      value = arith::SelectOp::create(b, loc, stop, previous, value);
-    return values;
-  };
-  auto tensor = dyn_cast<RankedTensorType>(x.getType());
-  if (!tensor)
-    return apply(b, x.getType(), x, g, states);
-  Type element = tensor.getElementType();
-  if (tensor.getRank() == 0) {
-    auto read = [&](Value value) {
-      return lz::GetOp::create(b, loc, value, ValueRange{}).getResult();
-    };
-    SmallVector<Value> scalars;
-    for (Value state : states)
-      scalars.push_back(read(state));
-    SmallVector<Value> values = apply(b, element, read(x), read(g), scalars);
-    for (Value &value : values)
-      value = lz::FillOp::create(b, loc, tensor, value, ValueRange{});
-    return values;
-  }
-  // One traversal of the leaf's elements computes its value and states.
-  SmallVector<Value> ranges;
-  for (int64_t d = 0; d < tensor.getRank(); ++d)
-    ranges.push_back(tensor::DimOp::create(b, loc, x, d));
-  SmallVector<Type> types(1 + states.size(), tensor);
-  auto traversal = lz::ForOp::create(
-      b, loc, types, ranges,
-      [&](OpBuilder &inner, Location loc, ValueRange indices) {
-        auto read = [&](Value value) {
-          return lz::GetOp::create(inner, loc, value, indices).getResult();
-        };
-        SmallVector<Value> scalars;
-        for (Value state : states)
-          scalars.push_back(read(state));
-        lz::YieldOp::create(inner, loc,
-                            apply(inner, element, read(x), read(g), scalars));
-      });
-  return SmallVector<Value>(traversal.getResults());
-}
 
 /// A leaf of `leaves[0]`'s type whose elements are `fn` of the elements of
 /// `leaves` (all of that type): a scalar, or a tensor of any rank.
@@ -424,6 +288,473 @@ static Value countElements(OpBuilder &b, Location loc, Value leaf) {
   return arith::UIToFPOp::create(
       b, loc, b.getF64Type(),
       arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+}
+
+LogicalResult MinimizeExpansion::prepare() {
+  DictionaryAttr config = op.optimizer;
+  auto name = config.getAs<StringAttr>("name");
+  if (!name)
+    return op.emitOpError("needs an optimizer configuration with a 'name'");
+  if (name.getValue() == "cautious") {
+    auto inner = config.getAs<DictionaryAttr>("opt");
+    if (!inner)
+      return op.emitError("the optimizer 'cautious' needs 'opt'");
+    config = inner;
+    name = config.getAs<StringAttr>("name");
+    if (!name)
+      return op.emitOpError("needs an optimizer configuration with a 'name'");
+    cautious = true;
+  }
+  for (const OptimizerInfo &candidate : getOptimizers())
+    if (candidate.name == name.getValue())
+      info = &candidate;
+  if (!info)
+    return op.emitError("not supported yet: the optimizer '")
+           << (cautious ? "cautious(" + name.getValue() + ")"
+                        : name.getValue().str())
+           << "' in '" << op.op->getName().stripDialect() << "'";
+  if (cautious && info->resultState)
+    return op.emitError("not supported yet: the optimizer 'cautious(")
+           << name.getValue() << ")' (a schedule-free optimizer under "
+           << "cautious) in '" << op.op->getName().stripDialect() << "'";
+  for (auto [index, h] : llvm::enumerate(info->hyperparameters))
+    if (h.name == "wd")
+      weightDecay = index;
+  for (NamedAttribute entry : config) {
+    if (entry.getName() == "name")
+      continue;
+    if (llvm::none_of(info->hyperparameters, [&](const Hyperparameter &h) {
+          return h.name == entry.getName().getValue();
+        }))
+      return op.emitOpError("the optimizer '")
+             << name.getValue() << "' has no hyperparameter '"
+             << entry.getName().getValue() << "'";
+  }
+
+  Type f64 = builder.getF64Type(), i1 = builder.getI1Type();
+  // Every optimizer but Adafactor has an elementwise rule in the library.
+  if (!info->factored) {
+    std::string ruleName = (name.getValue() + "_rule").str();
+    rule = symbols.lookup<func::FuncOp>(ruleName);
+    if (!rule || rule.isExternal())
+      return op.emitOpError("needs the update rule '@")
+             << ruleName << "' of the optimizer (lib/Std/optimizers.lz)";
+    SmallVector<Type> inputs = {f64, f64};
+    inputs.append(info->numState, f64);
+    inputs.push_back(f64);
+    for (const Hyperparameter &h : info->hyperparameters)
+      inputs.push_back(h.isBool ? i1 : f64);
+    SmallVector<Type> results(1 + info->numState, f64);
+    Type result = info->numState == 0
+                      ? f64
+                      : Type(TupleType::get(builder.getContext(), results));
+    auto type = FunctionType::get(builder.getContext(), inputs, result);
+    if (rule.getFunctionType() != type)
+      return op.emitOpError("the update rule '@")
+             << ruleName << "' must have the type " << type << ", not "
+             << rule.getFunctionType();
+  }
+
+  for (auto [index, h] : llvm::enumerate(info->hyperparameters)) {
+    Attribute attr = config.get(h.name);
+    std::optional<double> value = h.fallback;
+    if (auto symbol = dyn_cast_if_present<FlatSymbolRefAttr>(attr);
+        symbol && !h.isBool) {
+      auto schedule = symbols.lookup<func::FuncOp>(symbol.getValue());
+      if (!schedule ||
+          schedule.getFunctionType() != builder.getFunctionType({f64}, {f64}))
+        return op.emitOpError("the schedule '")
+               << h.name << "' of '" << name.getValue()
+               << "' must be a function (f64) -> f64";
+      if ((info->distanceOverGradients && h.name != "lr") ||
+          (info->factored && h.name == "min_dim"))
+        return op.emitError("the hyperparameter '")
+               << h.name << "' of '" << name.getValue() << "' must be a number"
+               << (info->distanceOverGradients
+                       ? " (only 'lr' may be a schedule)"
+                       : ", not a schedule");
+      schedules.emplace_back(index, schedule);
+      hyperparameters.push_back(Value());
+      constants.push_back(std::nullopt);
+      continue;
+    }
+    if (auto number = dyn_cast_if_present<FloatAttr>(attr))
+      value = number.getValueAsDouble();
+    else if (auto integer = dyn_cast_if_present<IntegerAttr>(attr))
+      value = static_cast<double>(integer.getValue().getSExtValue());
+    else if (auto flag = dyn_cast_if_present<BoolAttr>(attr))
+      value = flag.getValue() ? 1.0 : 0.0;
+    else if (attr)
+      return op.emitOpError("the hyperparameter '")
+             << h.name << "' of '" << name.getValue()
+             << "' must be a number or a bool, not " << attr;
+    if (!value)
+      return op.emitError("the optimizer '")
+             << name.getValue() << "' needs '" << h.name << "'";
+    constants.push_back(value);
+    if (h.isBool)
+      hyperparameters.push_back(
+          arith::ConstantIntOp::create(builder, loc, *value != 0.0, 1));
+    else
+      hyperparameters.push_back(arith::ConstantOp::create(
+          builder, loc, f64, builder.getF64FloatAttr(*value)));
+  }
+  return success();
+}
+
+SmallVector<Value> MinimizeExpansion::callRule(OpBuilder &b, Type type, Value x,
+                                               Value g, ValueRange states,
+                                               Value t, ValueRange hyper) {
+  Type f64 = b.getF64Type();
+  auto widen = [&](Value value) -> Value {
+    return type == f64 ? value : arith::ExtFOp::create(b, loc, f64, value);
+  };
+  SmallVector<Value> operands = {widen(x), widen(g)};
+  for (Value state : states)
+    operands.push_back(widen(state));
+  operands.push_back(t);
+  llvm::append_range(operands, hyper);
+  Value result = func::CallOp::create(b, loc, rule, operands).getResult(0);
+  SmallVector<Value> values;
+  if (info->numState == 0)
+    values.push_back(result);
+  else
+    for (unsigned i = 0; i <= info->numState; ++i)
+      values.push_back(lz::ProjOp::create(b, loc, result, i));
+  if (type != f64)
+    for (Value &value : values)
+      value = arith::TruncFOp::create(b, loc, type, value);
+  return values;
+}
+
+SmallVector<Value> MinimizeExpansion::update(OpBuilder &b, Value x, Value g,
+                                             ValueRange states, Value t,
+                                             Value stop, ValueRange hyper) {
+  if (info->factored) {
+    SmallVector<Value> values = updateAdafactor(b, x, g, states, t, hyper);
+    if (!stop)
+      return values;
+    SmallVector<Value> old = {x};
+    llvm::append_range(old, states);
+    for (auto [value, previous] : llvm::zip(values, old))
+      value = mapElements(b, loc, {previous, value},
+                          [&](OpBuilder &inner, ValueRange e) -> Value {
+                            return arith::SelectOp::create(inner, loc, stop,
+                                                           e[0], e[1]);
+                          });
+    return values;
+  }
+  // The rule's results, or the old values where `stop` holds.
+  auto apply = [&](OpBuilder &b, Type type, Value x, Value g,
+                   ValueRange states) {
+    SmallVector<Value> values = callRule(b, type, x, g, states, t, hyper);
+    if (!stop)
+      return values;
+    SmallVector<Value> old = {x};
+    llvm::append_range(old, states);
+    for (auto [value, previous] : llvm::zip(values, old))
+      value = arith::SelectOp::create(b, loc, stop, previous, value);
+    return values;
+  };
+  auto tensor = dyn_cast<RankedTensorType>(x.getType());
+  if (!tensor)
+    return apply(b, x.getType(), x, g, states);
+  Type element = tensor.getElementType();
+  if (tensor.getRank() == 0) {
+    auto read = [&](Value value) {
+      return lz::GetOp::create(b, loc, value, ValueRange{}).getResult();
+    };
+    SmallVector<Value> scalars;
+    for (Value state : states)
+      scalars.push_back(read(state));
+    SmallVector<Value> values = apply(b, element, read(x), read(g), scalars);
+    for (Value &value : values)
+      value = lz::FillOp::create(b, loc, tensor, value, ValueRange{});
+    return values;
+  }
+  // One traversal of the leaf's elements computes its value and states.
+  SmallVector<Value> ranges;
+  for (int64_t d = 0; d < tensor.getRank(); ++d)
+    ranges.push_back(tensor::DimOp::create(b, loc, x, d));
+  SmallVector<Type> types(1 + states.size(), tensor);
+  auto traversal = lz::ForOp::create(
+      b, loc, types, ranges,
+      [&](OpBuilder &inner, Location loc, ValueRange indices) {
+        auto read = [&](Value value) {
+          return lz::GetOp::create(inner, loc, value, indices).getResult();
+        };
+        SmallVector<Value> scalars;
+        for (Value state : states)
+          scalars.push_back(read(state));
+        lz::YieldOp::create(inner, loc,
+                            apply(inner, element, read(x), read(g), scalars));
+      });
+  return SmallVector<Value>(traversal.getResults());
+}
+
+/// The f64 value of a float.
+static Value widenToF64(OpBuilder &b, Location loc, Value value) {
+  Type f64 = b.getF64Type();
+  return value.getType() == f64 ? value
+                                : arith::ExtFOp::create(b, loc, f64, value);
+}
+
+/// An f64 value as a float of type `type`.
+static Value narrowFromF64(OpBuilder &b, Location loc, Type type, Value value) {
+  return type == value.getType()
+             ? value
+             : arith::TruncFOp::create(b, loc, type, value).getResult();
+}
+
+/// mapElements with `fn` computing in f64.
+static Value mapElementsInF64(OpBuilder &b, Location loc, ValueRange leaves,
+                              function_ref<Value(OpBuilder &, ValueRange)> fn) {
+  Type element = getElementTypeOrSelf(leaves.front().getType());
+  return mapElements(
+      b, loc, leaves, [&](OpBuilder &inner, ValueRange elements) -> Value {
+        SmallVector<Value> wide;
+        for (Value e : elements)
+          wide.push_back(widenToF64(inner, loc, e));
+        return narrowFromF64(inner, loc, element, fn(inner, wide));
+      });
+}
+
+/// `indices` without the positions in `drop` (ascending).
+static SmallVector<Value> dropIndices(ValueRange indices,
+                                      ArrayRef<unsigned> drop) {
+  SmallVector<Value> kept;
+  for (auto [d, index] : llvm::enumerate(indices))
+    if (!llvm::is_contained(drop, d))
+      kept.push_back(index);
+  return kept;
+}
+
+std::optional<std::pair<unsigned, unsigned>>
+MinimizeExpansion::getFactoredDims(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() < 2 || !tensor.hasStaticShape())
+    return std::nullopt;
+  // The largest dimension and the second-largest (the first of equals).
+  SmallVector<unsigned> dims(tensor.getRank());
+  std::iota(dims.begin(), dims.end(), 0);
+  llvm::stable_sort(dims, [&](unsigned a, unsigned b) {
+    return tensor.getDimSize(a) < tensor.getDimSize(b);
+  });
+  unsigned second = dims[dims.size() - 2], largest = dims.back();
+  if (static_cast<double>(tensor.getDimSize(second)) < *getConstant("min_dim"))
+    return std::nullopt;
+  return std::make_pair(second, largest);
+}
+
+SmallVector<Value> MinimizeExpansion::buildInitialStates(Value leaf) {
+  SmallVector<Value> states;
+  if (!info->factored) {
+    for (unsigned s = 0; s < info->numState; ++s)
+      states.push_back(llvm::is_contained(info->fromParameters, s)
+                           ? leaf
+                           : ad::detail::buildZeros(builder, loc, leaf));
+    return states;
+  }
+  // Adafactor: the factored second moments (the means of the rows and of
+  // the columns) or the full one, and the momentum if there is one.
+  if (auto dims = getFactoredDims(leaf.getType())) {
+    auto tensor = cast<RankedTensorType>(leaf.getType());
+    Type element = tensor.getElementType();
+    Value zero = arith::ConstantOp::create(builder, loc, element,
+                                           builder.getZeroAttr(element));
+    for (unsigned dim : {dims->second, dims->first}) {
+      SmallVector<int64_t> shape(tensor.getShape());
+      shape.erase(shape.begin() + dim);
+      states.push_back(lz::FillOp::create(builder, loc,
+                                          RankedTensorType::get(shape, element),
+                                          zero, ValueRange{}));
+    }
+  } else {
+    states.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  }
+  if (hasMomentum())
+    states.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  return states;
+}
+
+Value MinimizeExpansion::buildMean(OpBuilder &b, Value v, unsigned axis) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Type f64 = b.getF64Type();
+  int64_t size = type.getDimSize(axis);
+  Value count = arith::ConstantOp::create(
+      b, loc, b.getF64FloatAttr(static_cast<double>(size)));
+  auto meanAt = [&](OpBuilder &outer, ValueRange indices) -> Value {
+    Value range = arith::ConstantIndexOp::create(outer, loc, size);
+    Value total = lz::SumOp::create(
+        outer, loc, f64, ValueRange{range},
+        [&](OpBuilder &inner, Location loc, ValueRange k) {
+          SmallVector<Value> at(indices);
+          at.insert(at.begin() + axis, k[0]);
+          Value element = lz::GetOp::create(inner, loc, v, at);
+          lz::YieldOp::create(inner, loc,
+                              ValueRange{widenToF64(inner, loc, element)});
+        });
+    return arith::DivFOp::create(outer, loc, total, count);
+  };
+  if (type.getRank() == 1)
+    return meanAt(b, {});
+  SmallVector<int64_t> shape(type.getShape());
+  shape.erase(shape.begin() + axis);
+  SmallVector<Value> ranges;
+  for (int64_t extent : shape)
+    ranges.push_back(arith::ConstantIndexOp::create(b, loc, extent));
+  Type element = type.getElementType();
+  return lz::ForOp::create(
+             b, loc, TypeRange{RankedTensorType::get(shape, element)}, ranges,
+             [&](OpBuilder &inner, Location loc, ValueRange indices) {
+               lz::YieldOp::create(
+                   inner, loc,
+                   ValueRange{narrowFromF64(inner, loc, element,
+                                            meanAt(inner, indices))});
+             })
+      .getResult(0);
+}
+
+SmallVector<Value> MinimizeExpansion::updateAdafactor(OpBuilder &b, Value x,
+                                                      Value g,
+                                                      ValueRange states,
+                                                      Value t,
+                                                      ValueRange hyper) {
+  Value lr = hyper[0], decayRate = hyper[1], decayOffset = hyper[2],
+        clip = hyper[3], eps1 = hyper[4], eps2 = hyper[5], momentum = hyper[6],
+        wd = hyper[7];
+  auto constant = [&](OpBuilder &b, double value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+  };
+  auto mul = [&](OpBuilder &b, Value lhs, Value rhs) -> Value {
+    return arith::MulFOp::create(b, loc, lhs, rhs);
+  };
+  auto add = [&](OpBuilder &b, Value lhs, Value rhs) -> Value {
+    return arith::AddFOp::create(b, loc, lhs, rhs);
+  };
+  auto sub = [&](OpBuilder &b, Value lhs, Value rhs) -> Value {
+    return arith::SubFOp::create(b, loc, lhs, rhs);
+  };
+  // β̂ = 1 − (t − decay_offset)^(−decay_rate), zero at the first step (and
+  // at the steps before the offset).
+  Value shifted = arith::MaximumFOp::create(b, loc, sub(b, t, decayOffset),
+                                            constant(b, 1.0));
+  Value beta =
+      sub(b, constant(b, 1.0),
+          math::PowFOp::create(b, loc, shifted,
+                               arith::NegFOp::create(b, loc, decayRate)));
+  Value rest = sub(b, constant(b, 1.0), beta);
+  auto average = [&](OpBuilder &b, Value old, Value value) {
+    return add(b, mul(b, beta, old), mul(b, rest, value));
+  };
+  auto squared = [&](OpBuilder &b, Value gk) {
+    return add(b, mul(b, gk, gk), eps1);
+  };
+
+  // The unscaled update u₀ = g / √v, with v factored as r cᵀ / mean(r).
+  SmallVector<Value> next;
+  Value direction;
+  if (auto dims = getFactoredDims(x.getType())) {
+    auto [second, largest] = *dims;
+    Value moments = mapElementsInF64(
+        b, loc, {g}, [&](OpBuilder &inner, ValueRange e) -> Value {
+          return squared(inner, e[0]);
+        });
+    Value rows =
+        mapElementsInF64(b, loc, {states[0], buildMean(b, moments, largest)},
+                         [&](OpBuilder &inner, ValueRange e) -> Value {
+                           return average(inner, e[0], e[1]);
+                         });
+    Value columns =
+        mapElementsInF64(b, loc, {states[1], buildMean(b, moments, second)},
+                         [&](OpBuilder &inner, ValueRange e) -> Value {
+                           return average(inner, e[0], e[1]);
+                         });
+    Value rowMean = buildMean(b, rows, second > largest ? second - 1 : second);
+    SmallVector<unsigned> both = {std::min(second, largest),
+                                  std::max(second, largest)};
+    auto tensor = cast<RankedTensorType>(x.getType());
+    SmallVector<Value> ranges;
+    for (int64_t extent : tensor.getShape())
+      ranges.push_back(arith::ConstantIndexOp::create(b, loc, extent));
+    direction =
+        lz::ForOp::create(
+            b, loc, TypeRange{tensor}, ranges,
+            [&](OpBuilder &inner, Location loc, ValueRange indices) {
+              auto read = [&](Value value, ArrayRef<unsigned> drop) {
+                return widenToF64(
+                    inner, loc,
+                    lz::GetOp::create(inner, loc, value,
+                                      dropIndices(indices, drop)));
+              };
+              Value mean = isa<RankedTensorType>(rowMean.getType())
+                               ? read(rowMean, both)
+                               : rowMean;
+              Value row = arith::DivFOp::create(inner, loc,
+                                                read(rows, {largest}), mean);
+              Value scale = mul(
+                  inner, math::RsqrtOp::create(inner, loc, row),
+                  math::RsqrtOp::create(inner, loc, read(columns, {second})));
+              lz::YieldOp::create(
+                  inner, loc,
+                  ValueRange{narrowFromF64(inner, loc, tensor.getElementType(),
+                                           mul(inner, read(g, {}), scale))});
+            })
+            .getResult(0);
+    next = {rows, columns};
+  } else {
+    Value moments = mapElementsInF64(
+        b, loc, {states[0], g}, [&](OpBuilder &inner, ValueRange e) -> Value {
+          return average(inner, e[0], squared(inner, e[1]));
+        });
+    direction = mapElementsInF64(
+        b, loc, {g, moments}, [&](OpBuilder &inner, ValueRange e) -> Value {
+          return mul(inner, e[0], math::RsqrtOp::create(inner, loc, e[1]));
+        });
+    next = {moments};
+  }
+
+  // Clipped to an RMS of at most `clip`, scaled by lr and by the
+  // parameters' RMS (at least eps2).
+  Value count = countElements(b, loc, x);
+  auto rms = [&](Value leaf) {
+    return buildNormSqrt(
+        b, loc,
+        arith::DivFOp::create(
+            b, loc, ad::detail::buildLeafDot(b, loc, {leaf}, {leaf}), count));
+  };
+  Value clipping = arith::MaximumFOp::create(
+      b, loc, constant(b, 1.0),
+      arith::DivFOp::create(b, loc, rms(direction), clip));
+  Value scale = arith::DivFOp::create(
+      b, loc, mul(b, lr, arith::MaximumFOp::create(b, loc, eps2, rms(x))),
+      clipping);
+  // The momentum (an average of the scaled updates, not debiased), then
+  // the weight decay, which lr does not scale.
+  Value step;
+  if (hasMomentum()) {
+    step = mapElementsInF64(
+        b, loc, {states.back(), direction},
+        [&](OpBuilder &inner, ValueRange e) -> Value {
+          Value scaled = mul(inner, e[1], scale);
+          return add(
+              inner, mul(inner, momentum, e[0]),
+              mul(inner, sub(inner, constant(inner, 1.0), momentum), scaled));
+        });
+  } else {
+    step = mapElementsInF64(b, loc, {direction},
+                            [&](OpBuilder &inner, ValueRange e) -> Value {
+                              return mul(inner, e[0], scale);
+                            });
+  }
+  SmallVector<Value> values = {mapElementsInF64(
+      b, loc, {x, step}, [&](OpBuilder &inner, ValueRange e) -> Value {
+        return sub(inner, e[0], add(inner, e[1], mul(inner, wd, e[0])));
+      })};
+  llvm::append_range(values, next);
+  if (hasMomentum())
+    values.push_back(step);
+  return values;
 }
 
 SmallVector<Value> MinimizeExpansion::updateCautiously(OpBuilder &b, Value x,
@@ -520,6 +851,15 @@ FailureOr<Value> MinimizeExpansion::expand() {
              << "' needs parameters that are floats, float tensors or tuples "
                 "of those, not "
              << init.getType();
+    // Whether Adafactor factors a leaf depends on its shape.
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (info->factored && tensor && tensor.getRank() >= 2 &&
+        !tensor.hasStaticShape())
+      return op.emitError("not supported yet: 'adafactor' on a parameter "
+                          "of dynamic shape ")
+             << type
+             << " (whether it factors the second moments depends on the "
+                "shape)";
   }
 
   auto callee = symbols.lookup<func::FuncOp>(op.callee.getValue());
@@ -534,13 +874,17 @@ FailureOr<Value> MinimizeExpansion::expand() {
   // and the losses.
   SmallVector<Value> leaves;
   lz::buildTupleLeaves(builder, loc, init, leaves);
-  unsigned numLeaves = leaves.size(), numState = info->numState;
+  unsigned numLeaves = leaves.size();
   SmallVector<Value> inits(leaves);
-  for (Value leaf : leaves)
-    for (unsigned s = 0; s < numState; ++s)
-      inits.push_back(llvm::is_contained(info->fromParameters, s)
-                          ? leaf
-                          : ad::detail::buildZeros(builder, loc, leaf));
+  // Where each leaf's states begin in the loop's state, and how many.
+  SmallVector<unsigned> stateBegin, stateCount;
+  for (Value leaf : leaves) {
+    SmallVector<Value> states = buildInitialStates(leaf);
+    stateBegin.push_back(inits.size());
+    stateCount.push_back(states.size());
+    llvm::append_range(inits, states);
+  }
+  unsigned globalBegin = inits.size();
   auto constant = [&](double value) -> Value {
     return arith::ConstantOp::create(builder, loc,
                                      builder.getF64FloatAttr(value));
@@ -630,7 +974,7 @@ FailureOr<Value> MinimizeExpansion::expand() {
     if (info->resultState && (op.losses || traced)) {
       SmallVector<Value> results;
       for (unsigned i = 0; i < numLeaves; ++i)
-        results.push_back(state[numLeaves + i * numState + *info->resultState]);
+        results.push_back(state[stateBegin[i] + *info->resultState]);
       tracedLoss = buildLoss(results);
     }
     // Under --trace, the loss of every step that updates.
@@ -665,13 +1009,13 @@ FailureOr<Value> MinimizeExpansion::expand() {
     if (info->distanceOverGradients) {
       SmallVector<Value> x0s;
       for (unsigned i = 0; i < numLeaves; ++i)
-        x0s.push_back(state[numLeaves + i * numState]);
+        x0s.push_back(state[stateBegin[i]]);
       SmallVector<Value> moved =
           ad::detail::buildLeafAxpy(builder, loc, constant(-1.0), x0s, xs);
       Value distance = buildNormSqrt(
           builder, loc, ad::detail::buildLeafDot(builder, loc, moved, moved));
-      Value rbar = state[numLeaves * (1 + numState)];
-      Value sum = state[numLeaves * (1 + numState) + 1];
+      Value rbar = state[globalBegin];
+      Value sum = state[globalBegin + 1];
       Value nextRbar = arith::MaximumFOp::create(builder, loc, rbar, distance);
       Value nextSum = arith::AddFOp::create(
           builder, loc, sum,
@@ -688,8 +1032,7 @@ FailureOr<Value> MinimizeExpansion::expand() {
     }
     SmallVector<Value> nextLeaves, nextStates;
     for (unsigned i = 0; i < numLeaves; ++i) {
-      ValueRange states =
-          state.drop_front(numLeaves + i * numState).take_front(numState);
+      ValueRange states = state.slice(stateBegin[i], stateCount[i]);
       SmallVector<Value> values =
           cautious
               ? updateCautiously(builder, xs[i], gradients[i], states, t, stop)
@@ -711,8 +1054,7 @@ FailureOr<Value> MinimizeExpansion::expand() {
   SmallVector<Value> results(loop.getResults().take_front(numLeaves));
   if (info->resultState)
     for (unsigned i = 0; i < numLeaves; ++i)
-      results[i] =
-          loop.getResult(numLeaves + i * numState + *info->resultState);
+      results[i] = loop.getResult(stateBegin[i] + *info->resultState);
   ValueRange resultLeaves = results;
   Value result =
       lz::buildTupleFromLeaves(builder, loc, init.getType(), resultLeaves);

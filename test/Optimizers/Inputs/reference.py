@@ -150,6 +150,63 @@ class AdEMAMix:
         return x - at(self.lr, t) * u, (m1, m2, v)
 
 
+class Adafactor:
+    """Second moments factored into the means of the rows and of the
+    columns (along the second-largest and the largest dimension) when the
+    second-largest dimension is at least min_dim."""
+
+    def __init__(self, lr=1.0, decay_rate=0.8, decay_offset=0, clip=1.0,
+                 eps1=1e-30, eps2=1e-3, momentum=None, wd=0.0, min_dim=128):
+        self.lr, self.decay_rate, self.decay_offset = lr, decay_rate, decay_offset
+        self.clip, self.eps1, self.eps2 = clip, eps1, eps2
+        self.momentum, self.wd, self.min_dim = momentum, wd, min_dim
+
+    def dims(self, x):
+        if np.ndim(x) < 2:
+            return None
+        order = np.argsort(np.shape(x), kind="stable")
+        if np.shape(x)[order[-2]] < self.min_dim:
+            return None
+        return order[-2], order[-1]
+
+    def init(self, x):
+        d = self.dims(x)
+        if d is None:
+            v = np.zeros_like(x)
+        else:
+            v = (np.zeros(np.delete(np.shape(x), d[1])),
+                 np.zeros(np.delete(np.shape(x), d[0])))
+        return v, np.zeros_like(x)
+
+    def step(self, x, g, s, t):
+        core, decay, s = self.parts(x, g, s, t)
+        return x + core + decay, s
+
+    def parts(self, x, g, s, t):
+        v, m = s
+        beta = 1 - max(t - self.decay_offset, 1) ** -self.decay_rate
+        g2 = g * g + self.eps1
+        d = self.dims(x)
+        if d is None:
+            v = beta * v + (1 - beta) * g2
+            u = g / np.sqrt(v)
+        else:
+            second, largest = d
+            r = beta * v[0] + (1 - beta) * np.mean(g2, axis=largest)
+            c = beta * v[1] + (1 - beta) * np.mean(g2, axis=second)
+            axis = second - 1 if second > largest else second
+            r_hat = r / np.mean(r, axis=axis, keepdims=True)
+            u = (g / np.sqrt(np.expand_dims(r_hat, largest))
+                 / np.sqrt(np.expand_dims(c, second)))
+            v = (r, c)
+        u = u / max(1.0, math.sqrt(np.mean(u * u)) / self.clip)
+        u = u * at(self.lr, t) * max(self.eps2, math.sqrt(np.mean(np.square(x))))
+        if self.momentum is not None:
+            m = self.momentum * m + (1 - self.momentum) * u
+            u = m
+        return -u, -self.wd * x, (v, m)
+
+
 class Cautious:
     """The update of `inner`, masked where it does not descend along g,
     the mask normalized by its mean (at least 1e-3); weight decay
@@ -250,7 +307,21 @@ OPTIMIZERS = [
     DoG(lr=0.5, reps_rel=0.1, wd=0.01),
     Cautious(Sgd(0.1)),
     Cautious(Adam(0.1, wd=0.01)),
+    Adafactor(),
+    Adafactor(0.1, min_dim=2, momentum=0.5, wd=0.01, clip=0.5),
+    Adafactor(linear_warmup(0.02, 0.1, 3), decay_rate=0.5, decay_offset=1,
+              eps2=0.5, min_dim=3),
+    Cautious(Adafactor(0.1, min_dim=2)),
 ]
+
+
+def cubic(p):
+    """A problem whose parameter has three dimensions, the largest last."""
+    (T,) = p
+    i, j, k = np.meshgrid(np.arange(3), np.arange(2), np.arange(4), indexing="ij")
+    r = T - (0.1 * i - 0.2 * j + 0.05 * k * k)
+    w = 1.0 + 0.5 * k
+    return 0.5 * np.sum(w * r ** 2), [w * r]
 
 
 def minimize(f, leaves, opt):
@@ -280,6 +351,13 @@ def main():
                             [x0], opt)
         (W, b), lt = minimize(tupled, [W0, 1.5], opt)
         expected += [x, lq, W, b, lt]
+    # The Adafactor configurations also run on `cubic`.
+    i, j, k = np.meshgrid(np.arange(3), np.arange(2), np.arange(4), indexing="ij")
+    T0 = 0.2 * i + 0.1 * j - 0.03 * k * k + 0.4
+    for opt in OPTIMIZERS:
+        if isinstance(opt, Adafactor) or isinstance(getattr(opt, "inner", None), Adafactor):
+            (T,), lc = minimize(cubic, [T0], opt)
+            expected += [T, lc]
     worst = 0.0
     for n, want in enumerate(expected):
         got = np.load(f"{stem}.{n}.npy")
@@ -287,7 +365,7 @@ def main():
         error = float(np.max(np.abs(got - want) / scale))
         worst = max(worst, error)
         if not error <= 1e-12:
-            sys.exit(f"reference: result {n} (optimizer {n // 5}) differs by "
+            sys.exit(f"reference: result {n} differs by "
                      f"{error:.3g}:\n  got      {got}\n  expected {want}")
     print(f"{len(OPTIMIZERS)} optimizers agree with the reference "
           f"(worst relative error {worst:.2g})")
