@@ -22,6 +22,7 @@
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/BitVector.h"
 
 using namespace mlir;
 using namespace leibniz;
@@ -952,82 +953,141 @@ LogicalResult forFission(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
-/// Whether state value `index` of `loop` feeds nothing but itself: not the
-/// other state values, not the condition, and no operation with effects.
-bool isDeadState(lz::LoopOp loop, unsigned index) {
-  if (!loop.getResult(index).use_empty())
-    return false;
-  auto depends = [&](Region &region, Value arg, ValueRange others) {
-    DenseSet<Value> dependent = {arg};
-    bool effects = false;
+/// For every value of `region`, the arguments of its entry block (by
+/// position) that it depends on; an operation depends on what the
+/// operations nested in it use. Also whether an operation with effects
+/// depends on each argument.
+struct Dependences {
+  DenseMap<Value, llvm::BitVector> of;
+  llvm::BitVector effects;
+
+  explicit Dependences(Region &region) {
+    Block &entry = region.front();
+    unsigned size = entry.getNumArguments();
+    effects.resize(size);
+    unsigned numValues = size;
+    region.walk([&](Operation *op) { numValues += op->getNumResults(); });
+    of.reserve(numValues);
+    for (auto [i, arg] : llvm::enumerate(entry.getArguments())) {
+      llvm::BitVector bits(size);
+      bits.set(i);
+      of[arg] = bits;
+    }
     region.walk<WalkOrder::PreOrder>([&](Operation *op) {
-      if (!llvm::any_of(op->getOperands(),
-                        [&](Value v) { return dependent.contains(v); }))
+      llvm::BitVector bits(size);
+      for (Value operand : op->getOperands()) {
+        auto it = of.find(operand);
+        if (it != of.end())
+          bits |= it->second;
+      }
+      if (bits.none())
         return;
       if (!op->hasTrait<OpTrait::IsTerminator>() && !isMemoryEffectFree(op))
-        effects = true;
+        effects |= bits;
       // The operation and those enclosing it, up to the region, depend.
       for (Operation *ancestor = op; ancestor != region.getParentOp();
            ancestor = ancestor->getParentOp())
-        dependent.insert(ancestor->result_begin(), ancestor->result_end());
+        for (Value result : ancestor->getResults()) {
+          auto [it, inserted] = of.try_emplace(result, bits);
+          if (!inserted)
+            it->second |= bits;
+        }
     });
-    return effects ||
-           llvm::any_of(others, [&](Value v) { return dependent.contains(v); });
-  };
-  SmallVector<Value> others;
-  for (auto [i, value] : llvm::enumerate(loop.getYield().getOperands()))
-    if (i != index)
-      others.push_back(value);
-  if (depends(loop.getBody(), loop.getBodyStateArgs()[index], others))
-    return false;
-  if (loop.isCounted() || loop.getCond().empty())
-    return true;
-  Block &cond = loop.getCond().front();
-  return !depends(loop.getCond(), cond.getArgument(index),
-                  cond.getTerminator()->getOperands());
+  }
+
+  /// Whether `value` depends on argument `index`.
+  bool dependsOn(Value value, unsigned index) const {
+    auto it = of.find(value);
+    return it != of.end() && it->second.test(index);
+  }
+};
+
+/// The state values of `loop` that feed nothing but themselves: their
+/// results are unused, and neither the other state values, nor the
+/// condition, nor an operation with effects depend on them.
+llvm::BitVector findDeadStates(lz::LoopOp loop) {
+  unsigned numState = loop.getInits().size();
+  llvm::BitVector dead(numState);
+  for (unsigned i = 0; i < numState; ++i)
+    dead[i] = loop.getResult(i).use_empty();
+  if (dead.none())
+    return dead;
+  unsigned offset = loop.isCounted() ? 1 : 0;
+  Dependences body(loop.getBody());
+  ValueRange yields = loop.getYield().getOperands();
+  for (unsigned i : dead.set_bits()) {
+    if (body.effects.test(offset + i)) {
+      dead.reset(i);
+      continue;
+    }
+    for (auto [j, value] : llvm::enumerate(yields))
+      if (j != i && body.dependsOn(value, offset + i)) {
+        dead.reset(i);
+        break;
+      }
+  }
+  if (loop.isCounted() || loop.getCond().empty() || dead.none())
+    return dead;
+  Dependences cond(loop.getCond());
+  for (unsigned i : dead.set_bits())
+    if (cond.effects.test(i) ||
+        llvm::any_of(loop.getCond().front().getTerminator()->getOperands(),
+                     [&](Value v) { return cond.dependsOn(v, i); }))
+      dead.reset(i);
+  return dead;
 }
 
-/// A state value of an `lz.loop` that nothing uses (its result is unused,
-/// and neither the other state values nor the condition depend on it) is
-/// removed: the loop no longer computes it.
+/// The state values of an `lz.loop` that nothing uses (their results are
+/// unused, and neither the other state values nor the condition depend on
+/// them) are removed: the loop no longer computes them.
 LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   auto loop = dyn_cast<lz::LoopOp>(op);
   if (!loop)
     return failure();
-  unsigned numState = loop.getInits().size();
-  unsigned index = 0;
-  while (index < numState && !isDeadState(loop, index))
-    ++index;
-  if (index == numState)
+  llvm::BitVector dead = findDeadStates(loop);
+  if (dead.none())
     return failure();
 
-  SmallVector<Value> inits(loop.getInits());
-  Value init = inits[index];
-  inits.erase(inits.begin() + index);
-  SmallVector<Type> types(loop.getResultTypes());
-  types.erase(types.begin() + index);
+  SmallVector<Value> inits, deadInits;
+  SmallVector<Type> types;
+  for (auto [i, init] : llvm::enumerate(loop.getInits())) {
+    if (dead.test(i)) {
+      deadInits.push_back(init);
+      continue;
+    }
+    inits.push_back(init);
+    types.push_back(loop.getResult(i).getType());
+  }
   auto newLoop = lz::LoopOp::create(rewriter, loop.getLoc(), types,
                                     loop.getCount(), inits);
-  // The regions move over; the state's argument is replaced by its initial
-  // value in the operations that only computed it (dce removes them).
-  auto dropState = [&](Region &region, unsigned argument) {
+  // The regions move over; a dead state's argument is replaced by its
+  // initial value in the operations that only computed it (dce removes
+  // them).
+  auto dropStates = [&](Region &region, unsigned offset) {
     Block &block = region.front();
-    rewriter.replaceAllUsesWith(block.getArgument(argument), init);
-    block.eraseArgument(argument);
+    SmallVector<unsigned> indices(dead.set_bits_begin(), dead.set_bits_end());
+    for (auto [index, init] : llvm::reverse(llvm::zip(indices, deadInits))) {
+      rewriter.replaceAllUsesWith(block.getArgument(offset + index), init);
+      block.eraseArgument(offset + index);
+    }
   };
   rewriter.inlineRegionBefore(loop.getBody(), newLoop.getBody(),
                               newLoop.getBody().end());
   lz::YieldOp yield = newLoop.getYield();
-  rewriter.modifyOpInPlace(yield, [&] { yield->eraseOperand(index); });
-  dropState(newLoop.getBody(), index + (newLoop.isCounted() ? 1 : 0));
+  rewriter.modifyOpInPlace(yield, [&] {
+    for (unsigned index : llvm::reverse(
+             SmallVector<unsigned>(dead.set_bits_begin(), dead.set_bits_end())))
+      yield->eraseOperand(index);
+  });
+  dropStates(newLoop.getBody(), newLoop.isCounted() ? 1 : 0);
   if (!loop.getCond().empty()) {
     rewriter.inlineRegionBefore(loop.getCond(), newLoop.getCond(),
                                 newLoop.getCond().end());
-    dropState(newLoop.getCond(), index);
+    dropStates(newLoop.getCond(), 0);
   }
   unsigned next = 0;
   for (auto [i, result] : llvm::enumerate(loop.getResults()))
-    if (i != index)
+    if (!dead.test(i))
       rewriter.replaceAllUsesWith(result, newLoop.getResult(next++));
   rewriter.eraseOp(loop);
   return success();
