@@ -17,6 +17,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/Support/Format.h"
 
 #include <numeric>
 #include <optional>
@@ -54,6 +55,12 @@ struct OptimizerInfo {
   /// of each leaf (factored second moments) and whose update needs means
   /// over the leaf: it has no elementwise rule, the expansion builds it.
   bool factored = false;
+  /// Whether the optimizer is L-BFGS, whose update combines all the leaves
+  /// (its history's inner products, its line search): no rule either.
+  bool quasiNewton = false;
+
+  /// Whether the update is an elementwise rule of the library.
+  bool hasRule() const { return !factored && !quasiNewton; }
 };
 
 ArrayRef<OptimizerInfo> getOptimizers() {
@@ -124,6 +131,18 @@ ArrayRef<OptimizerInfo> getOptimizers() {
         {"min_dim", 128.0}},
        {},
        std::nullopt,
+       false,
+       true},
+      {"lbfgs",
+       0,
+       {{"history", 10.0},
+        {"line_search", 1.0, true},
+        {"lr", 1.0},
+        {"max_ls", 20.0},
+        {"c1", 1e-4}},
+       {},
+       std::nullopt,
+       false,
        false,
        true},
   };
@@ -197,7 +216,16 @@ private:
   SmallVector<Value> updateCautiously(OpBuilder &b, Value x, Value g,
                                       ValueRange states, Value t, Value stop);
   /// The objective at the leaves `leaves` of the parameters.
-  Value buildLoss(ValueRange leaves);
+  Value buildLoss(OpBuilder &b, ValueRange leaves);
+  /// One step of L-BFGS from the leaves `xs` with gradients `gradients`
+  /// and loss `loss`: the next leaves, then every leaf's next states.
+  SmallVector<Value> stepLbfgs(OpBuilder &b, ValueRange xs,
+                               ArrayRef<Value> gradients, Value loss,
+                               ArrayRef<ValueRange> states, Value stop);
+  /// The step size of L-BFGS along `direction` from `xs`: backtracking
+  /// from lr until the Armijo condition holds, at most max_ls halvings.
+  Value buildLineSearch(OpBuilder &b, ValueRange xs, ArrayRef<Value> direction,
+                        Value loss, Value slope);
   /// The function's value at `x` and the leaves of its gradient.
   std::pair<Value, SmallVector<Value>> buildValueAndGradient(Type lossType,
                                                              Value x) {
@@ -290,6 +318,13 @@ static Value countElements(OpBuilder &b, Location loc, Value leaf) {
       arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
 }
 
+/// A number as a diagnostic shows it: `%g`.
+static std::string formatNumber(double value) {
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::format("%g", value);
+  return text;
+}
+
 LogicalResult MinimizeExpansion::prepare() {
   DictionaryAttr config = op.optimizer;
   auto name = config.getAs<StringAttr>("name");
@@ -313,10 +348,11 @@ LogicalResult MinimizeExpansion::prepare() {
            << (cautious ? "cautious(" + name.getValue() + ")"
                         : name.getValue().str())
            << "' in '" << op.op->getName().stripDialect() << "'";
-  if (cautious && info->resultState)
+  if (cautious && (info->resultState || info->quasiNewton))
     return op.emitError("not supported yet: the optimizer 'cautious(")
-           << name.getValue() << ")' (a schedule-free optimizer under "
-           << "cautious) in '" << op.op->getName().stripDialect() << "'";
+           << name.getValue() << ")' ("
+           << (info->quasiNewton ? "L-BFGS" : "a schedule-free optimizer")
+           << " under cautious) in '" << op.op->getName().stripDialect() << "'";
   for (auto [index, h] : llvm::enumerate(info->hyperparameters))
     if (h.name == "wd")
       weightDecay = index;
@@ -332,8 +368,9 @@ LogicalResult MinimizeExpansion::prepare() {
   }
 
   Type f64 = builder.getF64Type(), i1 = builder.getI1Type();
-  // Every optimizer but Adafactor has an elementwise rule in the library.
-  if (!info->factored) {
+  // Every optimizer but Adafactor and L-BFGS has an elementwise rule in the
+  // library.
+  if (info->hasRule()) {
     std::string ruleName = (name.getValue() + "_rule").str();
     rule = symbols.lookup<func::FuncOp>(ruleName);
     if (!rule || rule.isExternal())
@@ -366,13 +403,13 @@ LogicalResult MinimizeExpansion::prepare() {
         return op.emitOpError("the schedule '")
                << h.name << "' of '" << name.getValue()
                << "' must be a function (f64) -> f64";
-      if ((info->distanceOverGradients && h.name != "lr") ||
+      if (((info->distanceOverGradients || info->quasiNewton) &&
+           h.name != "lr") ||
           (info->factored && h.name == "min_dim"))
         return op.emitError("the hyperparameter '")
                << h.name << "' of '" << name.getValue() << "' must be a number"
-               << (info->distanceOverGradients
-                       ? " (only 'lr' may be a schedule)"
-                       : ", not a schedule");
+               << (info->factored ? ", not a schedule"
+                                  : " (only 'lr' may be a schedule)");
       schedules.emplace_back(index, schedule);
       hyperparameters.push_back(Value());
       constants.push_back(std::nullopt);
@@ -398,6 +435,18 @@ LogicalResult MinimizeExpansion::prepare() {
     else
       hyperparameters.push_back(arith::ConstantOp::create(
           builder, loc, f64, builder.getF64FloatAttr(*value)));
+  }
+  // L-BFGS's history is unrolled into the loop's body.
+  if (info->quasiNewton) {
+    double history = *getConstant("history"), maxLs = *getConstant("max_ls");
+    if (history != std::floor(history) || history < 1 || history > 50)
+      return op.emitError("the hyperparameter 'history' of 'lbfgs' must be "
+                          "a whole number from 1 to 50, not ")
+             << formatNumber(history);
+    if (maxLs != std::floor(maxLs) || maxLs < 0 || maxLs > 100)
+      return op.emitError("the hyperparameter 'max_ls' of 'lbfgs' must be "
+                          "a whole number from 0 to 100, not ")
+             << formatNumber(maxLs);
   }
   return success();
 }
@@ -548,6 +597,17 @@ MinimizeExpansion::getFactoredDims(Type type) {
 
 SmallVector<Value> MinimizeExpansion::buildInitialStates(Value leaf) {
   SmallVector<Value> states;
+  // L-BFGS: the history's steps s and gradient changes y (zero: no
+  // curvature, so they take no part), the previous parameters and the
+  // previous gradient (zero: the first step adds no pair).
+  if (info->quasiNewton) {
+    auto history = static_cast<unsigned>(*getConstant("history"));
+    for (unsigned i = 0; i < 2 * history; ++i)
+      states.push_back(ad::detail::buildZeros(builder, loc, leaf));
+    states.push_back(leaf);
+    states.push_back(ad::detail::buildZeros(builder, loc, leaf));
+    return states;
+  }
   if (!info->factored) {
     for (unsigned s = 0; s < info->numState; ++s)
       states.push_back(llvm::is_contained(info->fromParameters, s)
@@ -757,6 +817,177 @@ SmallVector<Value> MinimizeExpansion::updateAdafactor(OpBuilder &b, Value x,
   return values;
 }
 
+/// `a / b` where `valid`, else `fallback`; finite derivatives in both modes
+/// where not valid (the division is of a stand-in 1).
+static Value buildGuardedDiv(OpBuilder &b, Location loc, Value valid, Value a,
+                             Value denominator, Value fallback) {
+  Value one = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0));
+  Value safe = arith::SelectOp::create(b, loc, valid, denominator, one);
+  return arith::SelectOp::create(
+      b, loc, valid, arith::DivFOp::create(b, loc, a, safe), fallback);
+}
+
+/// The leaves `a` where `condition` holds, else `b`.
+static SmallVector<Value> selectLeaves(OpBuilder &builder, Location loc,
+                                       Value condition, ArrayRef<Value> a,
+                                       ArrayRef<Value> b) {
+  SmallVector<Value> results;
+  for (auto [x, y] : llvm::zip(a, b))
+    results.push_back(mapElements(
+        builder, loc, {x, y}, [&](OpBuilder &inner, ValueRange e) -> Value {
+          return arith::SelectOp::create(inner, loc, condition, e[0], e[1]);
+        }));
+  return results;
+}
+
+Value MinimizeExpansion::buildLineSearch(OpBuilder &b, ValueRange xs,
+                                         ArrayRef<Value> direction, Value loss,
+                                         Value slope) {
+  Value lr = stepHyperparameters[2];
+  Value c1 = stepHyperparameters[4];
+  auto maxLs = static_cast<int64_t>(*getConstant("max_ls"));
+  if (maxLs == 0 || *getConstant("line_search") == 0.0)
+    return lr;
+  Type f64 = b.getF64Type(), i1 = b.getI1Type();
+  Value widenedLoss = widenToF64(b, loc, loss);
+  // A counted loop (so that minimize differentiates through it) that
+  // evaluates f only until a step size is accepted.
+  Value count = arith::ConstantIndexOp::create(b, loc, maxLs);
+  Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+  auto loop =
+      lz::LoopOp::create(b, loc, TypeRange{f64, i1}, count, ValueRange{lr, no});
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = b.createBlock(&loop.getBody());
+  body->addArgument(b.getIndexType(), loc);
+  Value eta = body->addArgument(f64, loc);
+  Value accepted = body->addArgument(i1, loc);
+  auto ifOp = scf::IfOp::create(
+      b, loc, accepted,
+      [&](OpBuilder &inner, Location loc) {
+        scf::YieldOp::create(inner, loc, ValueRange{eta, accepted});
+      },
+      [&](OpBuilder &inner, Location loc) {
+        // f(x + η d) ≤ f(x) + c1 η gᵀd, else η/2.
+        SmallVector<Value> trial =
+            ad::detail::buildLeafAxpy(inner, loc, eta, direction, xs);
+        Value value = widenToF64(inner, loc, buildLoss(inner, trial));
+        Value bound = arith::AddFOp::create(
+            inner, loc, widenedLoss,
+            arith::MulFOp::create(
+                inner, loc, arith::MulFOp::create(inner, loc, c1, eta), slope));
+        Value ok = arith::CmpFOp::create(inner, loc, arith::CmpFPredicate::OLE,
+                                         value, bound);
+        Value half =
+            arith::ConstantOp::create(inner, loc, inner.getF64FloatAttr(0.5));
+        Value next = arith::SelectOp::create(
+            inner, loc, ok, eta, arith::MulFOp::create(inner, loc, eta, half));
+        scf::YieldOp::create(inner, loc, ValueRange{next, ok});
+      });
+  lz::YieldOp::create(b, loc, ifOp.getResults());
+  b.setInsertionPointAfter(loop);
+  return loop.getResult(0);
+}
+
+SmallVector<Value> MinimizeExpansion::stepLbfgs(OpBuilder &b, ValueRange xs,
+                                                ArrayRef<Value> gradients,
+                                                Value loss,
+                                                ArrayRef<ValueRange> states,
+                                                Value stop) {
+  auto history = static_cast<unsigned>(*getConstant("history"));
+  unsigned numLeaves = xs.size();
+  auto constant = [&](double value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+  };
+  auto dot = [&](ValueRange u, ValueRange v) {
+    return ad::detail::buildLeafDot(b, loc, u, v);
+  };
+  auto axpy = [&](Value alpha, ValueRange u, ValueRange v) {
+    return ad::detail::buildLeafAxpy(b, loc, alpha, u, v);
+  };
+  auto leavesOf = [&](unsigned index) {
+    SmallVector<Value> leaves;
+    for (ValueRange leafStates : states)
+      leaves.push_back(leafStates[index]);
+    return leaves;
+  };
+  Value zero = constant(0.0), one = constant(1.0);
+  auto positive = [&](Value value) -> Value {
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, value,
+                                 zero);
+  };
+
+  // The newest pair s = x − x_prev, y = g − g_prev joins the history (the
+  // oldest leaves it) when it has positive curvature sᵀy.
+  SmallVector<SmallVector<Value>> steps, changes;
+  for (unsigned i = 0; i < history; ++i) {
+    steps.push_back(leavesOf(i));
+    changes.push_back(leavesOf(history + i));
+  }
+  SmallVector<Value> s = axpy(constant(-1.0), leavesOf(2 * history), xs);
+  SmallVector<Value> y =
+      axpy(constant(-1.0), leavesOf(2 * history + 1), gradients);
+  Value curved = positive(dot(s, y));
+  SmallVector<SmallVector<Value>> nextSteps, nextChanges;
+  for (unsigned i = 0; i < history; ++i) {
+    ArrayRef<Value> newerS = i + 1 < history ? steps[i + 1] : s;
+    ArrayRef<Value> newerY = i + 1 < history ? changes[i + 1] : y;
+    nextSteps.push_back(selectLeaves(b, loc, curved, newerS, steps[i]));
+    nextChanges.push_back(selectLeaves(b, loc, curved, newerY, changes[i]));
+  }
+
+  // The two-loop recursion, newest pair first: d = −H g, with H₀ = γI,
+  // γ = sᵀy/yᵀy of the newest pair. Pairs of zero curvature (the history
+  // not yet filled) take no part: ρ = 0.
+  SmallVector<Value> rho(history), alpha(history);
+  SmallVector<Value> q(gradients);
+  for (int i = history - 1; i >= 0; --i) {
+    Value sy = dot(nextSteps[i], nextChanges[i]);
+    rho[i] = buildGuardedDiv(b, loc, positive(sy), one, sy, zero);
+    alpha[i] = arith::MulFOp::create(b, loc, rho[i], dot(nextSteps[i], q));
+    q = axpy(arith::NegFOp::create(b, loc, alpha[i]), nextChanges[i], q);
+  }
+  Value newestSy = dot(nextSteps.back(), nextChanges.back());
+  Value newestYy = dot(nextChanges.back(), nextChanges.back());
+  Value gamma =
+      buildGuardedDiv(b, loc, positive(newestSy), newestSy, newestYy, one);
+  SmallVector<Value> r = axpy(gamma, q, {});
+  for (unsigned i = 0; i < history; ++i) {
+    Value beta = arith::MulFOp::create(b, loc, rho[i], dot(nextChanges[i], r));
+    r = axpy(arith::SubFOp::create(b, loc, alpha[i], beta), nextSteps[i], r);
+  }
+  // Along −g where −r does not descend.
+  SmallVector<Value> negated = axpy(constant(-1.0), r, {});
+  SmallVector<Value> steepest = axpy(constant(-1.0), gradients, {});
+  Value descends = positive(dot(gradients, r));
+  SmallVector<Value> direction =
+      selectLeaves(b, loc, descends, negated, steepest);
+  Value slope = dot(gradients, direction);
+
+  Value eta = buildLineSearch(b, xs, direction, loss, slope);
+  SmallVector<Value> values = axpy(eta, direction, xs);
+  for (unsigned i = 0; i < history; ++i)
+    llvm::append_range(values, nextSteps[i]);
+  for (unsigned i = 0; i < history; ++i)
+    llvm::append_range(values, nextChanges[i]);
+  // (In the state's layout: each leaf's states together.)
+  SmallVector<Value> result(values.begin(), values.begin() + numLeaves);
+  for (unsigned leaf = 0; leaf < numLeaves; ++leaf) {
+    for (unsigned i = 0; i < history; ++i)
+      result.push_back(nextSteps[i][leaf]);
+    for (unsigned i = 0; i < history; ++i)
+      result.push_back(nextChanges[i][leaf]);
+    result.push_back(xs[leaf]);
+    result.push_back(gradients[leaf]);
+  }
+  if (!stop)
+    return result;
+  // Where the solve has stopped, everything stays.
+  SmallVector<Value> old(xs);
+  for (ValueRange leafStates : states)
+    llvm::append_range(old, leafStates);
+  return selectLeaves(b, loc, stop, old, result);
+}
+
 SmallVector<Value> MinimizeExpansion::updateCautiously(OpBuilder &b, Value x,
                                                        Value g,
                                                        ValueRange states,
@@ -823,16 +1054,16 @@ SmallVector<Value> MinimizeExpansion::updateCautiously(OpBuilder &b, Value x,
   return values;
 }
 
-Value MinimizeExpansion::buildLoss(ValueRange leaves) {
+Value MinimizeExpansion::buildLoss(OpBuilder &b, ValueRange leaves) {
   auto callee = symbols.lookup<func::FuncOp>(op.callee.getValue());
   SmallVector<Value> operands = {
-      lz::buildTupleFromLeaves(builder, loc, op.init.getType(), leaves)};
+      lz::buildTupleFromLeaves(b, loc, op.init.getType(), leaves)};
   llvm::append_range(operands, op.captures);
   for (auto [operand, type] :
        llvm::zip(operands, callee.getFunctionType().getInputs()))
     if (operand.getType() != type)
-      operand = tensor::CastOp::create(builder, loc, type, operand);
-  return func::CallOp::create(builder, loc, callee, operands).getResult(0);
+      operand = tensor::CastOp::create(b, loc, type, operand);
+  return func::CallOp::create(b, loc, callee, operands).getResult(0);
 }
 
 FailureOr<Value> MinimizeExpansion::expand() {
@@ -975,7 +1206,7 @@ FailureOr<Value> MinimizeExpansion::expand() {
       SmallVector<Value> results;
       for (unsigned i = 0; i < numLeaves; ++i)
         results.push_back(state[stateBegin[i] + *info->resultState]);
-      tracedLoss = buildLoss(results);
+      tracedLoss = buildLoss(builder, results);
     }
     // Under --trace, the loss of every step that updates.
     if (traced) {
@@ -1031,7 +1262,16 @@ FailureOr<Value> MinimizeExpansion::expand() {
       nextGlobal = {nextRbar, nextSum};
     }
     SmallVector<Value> nextLeaves, nextStates;
-    for (unsigned i = 0; i < numLeaves; ++i) {
+    if (info->quasiNewton) {
+      SmallVector<ValueRange> states;
+      for (unsigned i = 0; i < numLeaves; ++i)
+        states.push_back(state.slice(stateBegin[i], stateCount[i]));
+      SmallVector<Value> values =
+          stepLbfgs(builder, xs, gradients, loss, states, stop);
+      nextLeaves.assign(values.begin(), values.begin() + numLeaves);
+      nextStates.assign(values.begin() + numLeaves, values.end());
+    }
+    for (unsigned i = 0; i < numLeaves && !info->quasiNewton; ++i) {
       ValueRange states = state.slice(stateBegin[i], stateCount[i]);
       SmallVector<Value> values =
           cautious

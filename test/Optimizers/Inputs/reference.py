@@ -286,6 +286,60 @@ class DoG:
         return x, np.array(losses)
 
 
+class Lbfgs:
+    """L-BFGS over all the leaves: the two-loop recursion on the newest
+    `history` pairs of positive curvature, then a backtracking Armijo line
+    search from lr (at most max_ls trials, halving)."""
+
+    def __init__(self, history=10, line_search=True, lr=1.0, max_ls=20, c1=1e-4):
+        self.history, self.line_search, self.lr = history, line_search, lr
+        self.max_ls, self.c1 = max_ls, c1
+
+    def run(self, f, leaves):
+        shapes = [np.shape(leaf) for leaf in leaves]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        flat = lambda vs: np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in vs])
+        def unflat(v):
+            parts, k = [], 0
+            for shape, n in zip(shapes, sizes):
+                part = v[k:k + n].reshape(shape)
+                parts.append(part if shape else float(part))
+                k += n
+            return parts
+        x = flat(leaves)
+        pairs = []
+        previous = None
+        losses = []
+        for k in range(STEPS):
+            loss, grads = f(unflat(x))
+            losses.append(loss)
+            g = flat(grads)
+            if previous is not None:
+                s, y = x - previous[0], g - previous[1]
+                if s @ y > 0:
+                    pairs = (pairs + [(s, y)])[-self.history:]
+            previous = (x, g)
+            q = g.copy()
+            alphas = []
+            for s, y in reversed(pairs):
+                a = (s @ q) / (s @ y)
+                alphas.append(a)
+                q = q - a * y
+            gamma = (pairs[-1][0] @ pairs[-1][1]) / (pairs[-1][1] @ pairs[-1][1]) if pairs else 1.0
+            r = gamma * q
+            for (s, y), a in zip(pairs, reversed(alphas)):
+                r = r + s * (a - (y @ r) / (s @ y))
+            d = -r if g @ r > 0 else -g
+            eta = at(self.lr, k + 1)
+            if self.line_search:
+                for _ in range(self.max_ls):
+                    if f(unflat(x + eta * d))[0] <= loss + self.c1 * eta * (g @ d):
+                        break
+                    eta = eta / 2
+            x = x + eta * d
+        return unflat(x), np.array(losses)
+
+
 # The order of steps.lz's main.
 OPTIMIZERS = [
     Sgd(0.1),
@@ -312,6 +366,9 @@ OPTIMIZERS = [
     Adafactor(linear_warmup(0.02, 0.1, 3), decay_rate=0.5, decay_offset=1,
               eps2=0.5, min_dim=3),
     Cautious(Adafactor(0.1, min_dim=2)),
+    Lbfgs(),
+    Lbfgs(history=2, lr=0.5, c1=0.3),
+    Lbfgs(line_search=False, lr=0.05),
 ]
 
 
