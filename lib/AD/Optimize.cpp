@@ -19,6 +19,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/Support/Format.h"
 
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -1403,12 +1404,163 @@ static ValueRange buildEarlyExitLoop(
 /// most `iters`, until one leaves x as it is, and
 /// reports a result that is not a fixed point: ‖T(x) − x‖ > 1e-10 (1 +
 /// ‖x‖).
+/// A number of a solver's configuration, or `fallback`.
+static double getConfigNumber(DictionaryAttr config, StringRef key,
+                              double fallback) {
+  if (auto value = config.getAs<FloatAttr>(key))
+    return value.getValueAsDouble();
+  if (auto value = config.getAs<IntegerAttr>(key))
+    return static_cast<double>(value.getInt());
+  return fallback;
+}
+
+/// The fixed point of `apply` from `init`, at most `iters` steps, by
+/// Anderson acceleration (type II, as JAXopt's): each step mixes the
+/// newest `m` iterates xᵢ and residuals fᵢ = T(xᵢ) − xᵢ as
+/// x ← Σ αᵢ (xᵢ + beta fᵢ), with the weights α (Σ αᵢ = 1) that minimize
+/// ‖Σ αᵢ fᵢ‖² + ridge·s‖α‖² (s: the mean of the ‖fᵢ‖²), by the dense
+/// bordered system. It stops at ‖f‖ ≤ tol (1 + ‖x‖), with T(x).
+static Value buildAndersonLoop(OpBuilder &builder, Location loc, Value init,
+                               Value iters, unsigned m, double beta,
+                               double ridge, double tol, func::FuncOp solveFn,
+                               function_ref<Value(OpBuilder &, Value)> apply) {
+  Type f64 = builder.getF64Type();
+  auto constant = [&](double value) -> Value {
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getF64FloatAttr(value));
+  };
+  auto dot = [&](ValueRange a, ValueRange b) {
+    return ad::detail::buildLeafDot(builder, loc, a, b);
+  };
+  auto axpy = [&](Value alpha, ValueRange a, ValueRange b) {
+    return ad::detail::buildLeafAxpy(builder, loc, alpha, a, b);
+  };
+  Type type = init.getType();
+  SmallVector<Value> leaves;
+  lz::buildTupleLeaves(builder, loc, init, leaves);
+  unsigned numLeaves = leaves.size();
+  // The state: x, the iterates' and the residuals' histories (newest
+  // last, zero until filled), and the number of pairs so far.
+  SmallVector<Value> inits = {init};
+  for (unsigned i = 0; i < 2 * m; ++i)
+    for (Value leaf : leaves)
+      inits.push_back(ad::detail::buildZeros(builder, loc, leaf));
+  inits.push_back(constant(0.0));
+  auto body = [&](ValueRange state) {
+    Value x = state[0];
+    auto slot = [&](unsigned first, unsigned i) {
+      return state.slice(1 + (first + i) * numLeaves, numLeaves);
+    };
+    Value count = state.back();
+    SmallVector<Value> xs, gs;
+    lz::buildTupleLeaves(builder, loc, x, xs);
+    Value g = apply(builder, x);
+    lz::buildTupleLeaves(builder, loc, g, gs);
+    SmallVector<Value> f = axpy(constant(-1.0), xs, gs);
+    // Done once the residual is small: the step returns T(x).
+    Value bound = arith::MulFOp::create(
+        builder, loc, constant(tol),
+        arith::AddFOp::create(builder, loc, constant(1.0),
+                              math::SqrtOp::create(builder, loc, dot(xs, xs))));
+    Value done = arith::CmpFOp::create(
+        builder, loc, arith::CmpFPredicate::OLE, dot(f, f),
+        arith::MulFOp::create(builder, loc, bound, bound));
+    // The histories move by one; the newest pair enters.
+    SmallVector<SmallVector<Value>> X, F;
+    for (unsigned i = 0; i < m; ++i) {
+      X.push_back(i + 1 < m ? SmallVector<Value>(slot(0, i + 1)) : xs);
+      F.push_back(i + 1 < m ? SmallVector<Value>(slot(m, i + 1)) : f);
+    }
+    Value pairs = arith::MinimumFOp::create(
+        builder, loc, arith::AddFOp::create(builder, loc, count, constant(1.0)),
+        constant(m));
+    // Slot i holds a pair when i ≥ m − pairs.
+    SmallVector<Value> valid;
+    for (unsigned i = 0; i < m; ++i)
+      valid.push_back(arith::CmpFOp::create(
+          builder, loc, arith::CmpFPredicate::OGE, constant(i),
+          arith::SubFOp::create(builder, loc, constant(m), pairs)));
+    // [0 vᵀ; v H] (α; μ) = e₀, with H the residuals' Gram matrix plus the
+    // ridge on the pairs, and the identity (α = 0) on the empty slots.
+    SmallVector<SmallVector<Value>> gram(m, SmallVector<Value>(m));
+    Value trace = constant(0.0);
+    for (unsigned i = 0; i < m; ++i)
+      for (unsigned j = 0; j <= i; ++j) {
+        gram[i][j] = gram[j][i] = dot(F[i], F[j]);
+        if (i == j)
+          trace = arith::AddFOp::create(builder, loc, trace, gram[i][i]);
+      }
+    Value scale = arith::MaximumFOp::create(
+        builder, loc, arith::DivFOp::create(builder, loc, trace, pairs),
+        constant(std::numeric_limits<double>::min()));
+    Value shift = arith::MulFOp::create(builder, loc, constant(ridge), scale);
+    auto matrixType = RankedTensorType::get({m + 1, m + 1}, f64);
+    auto vectorType = RankedTensorType::get({m + 1}, f64);
+    Value matrix = lz::FillOp::create(builder, loc, matrixType, constant(0.0),
+                                      ValueRange{});
+    auto insert = [&](Value into, Value value, ArrayRef<unsigned> at) {
+      SmallVector<Value> indices;
+      for (unsigned index : at)
+        indices.push_back(arith::ConstantIndexOp::create(builder, loc, index));
+      return tensor::InsertOp::create(builder, loc, value, into, indices)
+          .getResult();
+    };
+    for (unsigned i = 0; i < m; ++i) {
+      Value border = arith::SelectOp::create(builder, loc, valid[i],
+                                             constant(1.0), constant(0.0));
+      matrix = insert(matrix, border, {0, i + 1});
+      matrix = insert(matrix, border, {i + 1, 0});
+      for (unsigned j = 0; j < m; ++j) {
+        Value entry = gram[i][j];
+        if (i == j)
+          entry = arith::AddFOp::create(builder, loc, entry, shift);
+        Value both = arith::AndIOp::create(builder, loc, valid[i], valid[j]);
+        matrix = insert(matrix,
+                        arith::SelectOp::create(builder, loc, both, entry,
+                                                constant(i == j ? 1.0 : 0.0)),
+                        {i + 1, j + 1});
+      }
+    }
+    Value rhs = insert(lz::FillOp::create(builder, loc, vectorType,
+                                          constant(0.0), ValueRange{}),
+                       constant(1.0), {0});
+    auto inputs = solveFn.getFunctionType().getInputs();
+    Value weights =
+        func::CallOp::create(
+            builder, loc, solveFn,
+            ValueRange{tensor::CastOp::create(builder, loc, inputs[0], matrix),
+                       tensor::CastOp::create(builder, loc, inputs[1], rhs)})
+            .getResult(0);
+    SmallVector<Value> mixed;
+    for (unsigned i = 0; i < m; ++i) {
+      Value alpha = lz::GetOp::create(
+          builder, loc, weights,
+          ValueRange{arith::ConstantIndexOp::create(builder, loc, i + 1)});
+      // αᵢ (xᵢ + beta fᵢ)
+      SmallVector<Value> term =
+          axpy(alpha, axpy(constant(beta), F[i], X[i]), {});
+      mixed = i == 0 ? term : axpy(constant(1.0), term, mixed);
+    }
+    SmallVector<Value> chosen = selectLeaves(builder, loc, done, gs, mixed);
+    ValueRange chosenLeaves = chosen;
+    SmallVector<Value> next = {
+        lz::buildTupleFromLeaves(builder, loc, type, chosenLeaves)};
+    for (auto &history : {X, F})
+      for (unsigned i = 0; i < m; ++i)
+        llvm::append_range(next, history[i]);
+    next.push_back(arith::AddFOp::create(builder, loc, count, constant(1.0)));
+    return std::make_pair(next, done);
+  };
+  return buildEarlyExitLoop(builder, loc, iters, inits, body).front();
+}
+
 static LogicalResult expandFixedPoint(ad::FixedPointOp op,
                                       SymbolTable &symbols) {
-  auto solver = op.getSolver().getAs<StringAttr>("name");
-  if (!solver || solver.getValue() != "iterate")
-    return op.emitError("not supported yet: the fixed-point solver '")
-           << (solver ? solver.getValue() : "") << "' (iterate is built)";
+  DictionaryAttr config = op.getSolver();
+  auto solver = config.getAs<StringAttr>("name");
+  StringRef kind = solver ? solver.getValue() : "";
+  if (kind != "iterate" && kind != "anderson")
+    return op.emitError("unknown fixed-point solver '") << kind << "'";
   auto map = symbols.lookup<func::FuncOp>(op.getCallee());
   if (!map)
     return op.emitOpError("needs a function '") << op.getCallee() << "'";
@@ -1431,24 +1583,51 @@ static LogicalResult expandFixedPoint(ad::FixedPointOp op,
     return arith::ConstantOp::create(builder, loc,
                                      builder.getF64FloatAttr(value));
   };
-  // The loop ends once an application of T leaves x as it is (bit for
-  // bit: a fixed point of the floating-point map).
-  Value result = buildEarlyExitLoop(
-                     builder, loc, op.getIters(), ValueRange{op.getInit()},
-                     [&](ValueRange state) {
-                       Value next = apply(builder, state[0]);
-                       SmallVector<Value> as, bs;
-                       lz::buildTupleLeaves(builder, loc, next, as);
-                       lz::buildTupleLeaves(builder, loc, state[0], bs);
-                       SmallVector<Value> moved = ad::detail::buildLeafAxpy(
-                           builder, loc, constant(-1.0), as, bs);
-                       Value done = arith::CmpFOp::create(
-                           builder, loc, arith::CmpFPredicate::OEQ,
-                           ad::detail::buildLeafDot(builder, loc, moved, moved),
-                           constant(0.0));
-                       return std::make_pair(SmallVector<Value>{next}, done);
-                     })
-                     .front();
+  Value result;
+  if (kind == "anderson") {
+    double m = getConfigNumber(config, "m", 5),
+           beta = getConfigNumber(config, "beta", 1.0),
+           ridge = getConfigNumber(config, "ridge", 1e-10),
+           tol = getConfigNumber(config, "tol", 1e-12);
+    if (m != std::floor(m) || m < 1 || m > 20)
+      return op.emitError("the history 'm' of 'anderson' must be a whole "
+                          "number from 1 to 20, not ")
+             << formatNumber(m);
+    if (!(beta > 0) || !(ridge >= 0) || !(tol >= 0))
+      return op.emitError("'anderson' needs beta > 0, ridge >= 0 and tol >= 0");
+    Type f64 = builder.getF64Type();
+    auto matrixType = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+    auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f64);
+    auto solveFn = symbols.lookup<func::FuncOp>("lu_solve");
+    if (!solveFn ||
+        solveFn.getFunctionType() !=
+            builder.getFunctionType({matrixType, vectorType}, {vectorType}))
+      return op.emitError("the fixed-point solver 'anderson' needs the "
+                          "standard library's 'lu_solve'");
+    result = buildAndersonLoop(builder, loc, op.getInit(), op.getIters(),
+                               static_cast<unsigned>(m), beta, ridge, tol,
+                               solveFn, apply);
+  } else {
+    // The loop ends once an application of T leaves x as it is (bit for
+    // bit: a fixed point of the floating-point map).
+    result = buildEarlyExitLoop(
+                 builder, loc, op.getIters(), ValueRange{op.getInit()},
+                 [&](ValueRange state) {
+                   Value next = apply(builder, state[0]);
+                   SmallVector<Value> as, bs;
+                   lz::buildTupleLeaves(builder, loc, next, as);
+                   lz::buildTupleLeaves(builder, loc, state[0], bs);
+                   SmallVector<Value> moved = ad::detail::buildLeafAxpy(
+                       builder, loc, constant(-1.0), as, bs);
+                   Value done = arith::CmpFOp::create(
+                       builder, loc, arith::CmpFPredicate::OEQ,
+                       ad::detail::buildLeafDot(builder, loc, moved, moved),
+                       constant(0.0));
+                   return std::make_pair(SmallVector<Value>{next}, done);
+                 })
+                 .front();
+  }
   SmallVector<Value> xs, next;
   lz::buildTupleLeaves(builder, loc, result, xs);
   lz::buildTupleLeaves(builder, loc, apply(builder, result), next);

@@ -1449,7 +1449,8 @@ const llvm::StringMap<ConfigInfo> &getConfigs() {
       {"newton", {ConfigKind::RootSolver, {"iters", "tol"}}},
       {"broyden", {ConfigKind::RootSolver, {"iters", "tol"}}},
       {"iterate", {ConfigKind::FixedPointSolver, {}}},
-      {"anderson", {ConfigKind::FixedPointSolver, {"m"}}},
+      {"anderson",
+       {ConfigKind::FixedPointSolver, {"m", "beta", "ridge", "tol"}}},
       {"cg", {ConfigKind::LinearSolver, {"iters", "tol"}}},
       {"gmres", {ConfigKind::LinearSolver, {"iters", "restart", "tol"}}},
       {"bicgstab", {ConfigKind::LinearSolver, {"iters", "tol"}}},
@@ -1567,6 +1568,19 @@ FailureOr<DictionaryAttr> expectConfig(MLIRGenerator &gen, SMLoc loc,
 /// Instantiates the standard library's dense `lu_solve` (lib/Std/linalg.lz)
 /// for a solve whose `what` needs it, which takes parameters that are an
 /// f64 scalar or vector only.
+/// Instantiates the standard library's `lu_solve`, which `what` of
+/// `builtin` needs.
+LogicalResult requireLuSolve(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
+                             StringRef what) {
+  const DefAST *solve = gen.defs.lookup("lu_solve");
+  if (!solve) {
+    gen.emitError(loc) << what << " of '" << builtin
+                       << "' needs the standard library's 'lu_solve'";
+    return failure();
+  }
+  return gen.getSignature(*solve);
+}
+
 LogicalResult requireDenseSolve(MLIRGenerator &gen, SMLoc loc,
                                 StringRef builtin, StringRef what,
                                 const Ty &type) {
@@ -1577,13 +1591,7 @@ LogicalResult requireDenseSolve(MLIRGenerator &gen, SMLoc loc,
                        << " (it takes an f64 scalar or vector)";
     return failure();
   }
-  const DefAST *solve = gen.defs.lookup("lu_solve");
-  if (!solve) {
-    gen.emitError(loc) << what << " of '" << builtin
-                       << "' needs the standard library's 'lu_solve'";
-    return failure();
-  }
-  return gen.getSignature(*solve);
+  return requireLuSolve(gen, loc, builtin, what);
 }
 
 /// Whether a linear solver configuration is the dense `direct()`.
@@ -1775,6 +1783,9 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return failure();
   if (isDirect(*implicit) &&
       failed(requireDenseSolve(gen, loc, name, "'direct()'", x0.type)))
+    return failure();
+  if (solver->getAs<StringAttr>("name").getValue() == "anderson" &&
+      failed(requireLuSolve(gen, loc, name, "'anderson'")))
     return failure();
   auto op =
       ad::FixedPointOp::create(gen.builder, irLoc, x0IR, callee, operand,
