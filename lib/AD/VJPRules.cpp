@@ -932,12 +932,17 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     Value last = arith::SubIOp::create(builder, loc, steps, one);
     Value t = arith::SubIOp::create(builder, loc, last, u);
-    block.getArgument(0).replaceAllUsesWith(t);
+    // The reversed block's arguments become these values, also where a
+    // cotangent is one of them (a state that passes through a step).
+    IRMapping arguments;
+    arguments.map(block.getArgument(0), t);
     for (unsigned i = 0; i < numState; ++i)
-      block.getArgument(1 + i).replaceAllUsesWith(
-          lz::GetOp::create(builder, loc, stacks[i], ValueRange{t}));
+      arguments.map(block.getArgument(1 + i),
+                    lz::GetOp::create(builder, loc, stacks[i], ValueRange{t}));
     for (auto [k, i] : llvm::enumerate(active))
-      block.getArgument(1 + numState + k).replaceAllUsesWith(carried[k]);
+      arguments.map(block.getArgument(1 + numState + k), carried[k]);
+    for (BlockArgument arg : block.getArguments())
+      arg.replaceAllUsesWith(arguments.lookup(arg));
     newBody->getOperations().splice(newBody->end(), block.getOperations());
     builder.setInsertionPointToEnd(newBody);
     SmallVector<Value> yields;
@@ -948,14 +953,17 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
                       reversed->arguments[arg.getArgNumber()]);
       yields.push_back(
           cotangent
-              ? cotangent
+              ? arguments.lookupOrDefault(cotangent)
               : buildZeros(builder, loc, reverse.primal(loop.getResult(i))));
     }
     for (auto [k, value] : llvm::enumerate(captured)) {
       Value sum = carried[active.size() + k];
       Value contribution = materialize(builder, loc, reverse.primal(value),
                                        reversed->context[value]);
-      yields.push_back(buildAdd(builder, loc, sum, contribution));
+      yields.push_back(buildAdd(builder, loc, sum,
+                                contribution
+                                    ? arguments.lookupOrDefault(contribution)
+                                    : contribution));
     }
     lz::YieldOp::create(builder, loc, yields);
   }
