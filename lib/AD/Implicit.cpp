@@ -372,14 +372,18 @@ solveBiCGStab(OpBuilder &builder, Location loc,
               SmallVector<Value> sv = buildLeafAxpy(
                   b, loc, arith::NegFOp::create(b, loc, alphaNext), vNext, r);
               SmallVector<Value> t = apply(b, sv);
-              // ω = ⟨t, s⟩ / ⟨t, t⟩, and 0 when t = 0 (then s = 0 too).
+              // ω = ⟨t, s⟩ / ⟨t, t⟩, and 0 when t = 0 (then s = 0 too);
+              // the division is of a stand-in there, so that derivatives
+              // through the solve (second derivatives) stay finite.
               Value tt = buildLeafDot(b, loc, t, t);
               Value positive = arith::CmpFOp::create(
                   b, loc, arith::CmpFPredicate::OGT, tt, constant(b, 0.0));
+              Value safe = arith::SelectOp::create(b, loc, positive, tt,
+                                                   constant(b, 1.0));
               Value omegaNext = arith::SelectOp::create(
                   b, loc, positive,
                   arith::DivFOp::create(b, loc, buildLeafDot(b, loc, t, sv),
-                                        tt),
+                                        safe),
                   constant(b, 0.0));
               SmallVector<Value> uNext =
                   buildLeafAxpy(b, loc, omegaNext, sv,
