@@ -129,6 +129,30 @@ SmallVector<Value> ad::detail::getSizes(OpBuilder &builder, Location loc,
   return sizes;
 }
 
+Value ad::detail::buildElementwise(
+    OpBuilder &builder, Location loc, Value like,
+    function_ref<Value(OpBuilder &, ValueRange)> fn) {
+  auto tensor = dyn_cast<RankedTensorType>(like.getType());
+  if (!tensor)
+    return fn(builder, {});
+  if (tensor.getRank() == 0)
+    return lz::FillOp::create(builder, loc, tensor, fn(builder, {}),
+                              ValueRange{});
+  return lz::ForOp::create(
+             builder, loc, TypeRange{tensor}, getSizes(builder, loc, like),
+             [&](OpBuilder &b, Location loc, ValueRange indices) {
+               lz::YieldOp::create(b, loc, ValueRange{fn(b, indices)});
+             })
+      .getResult(0);
+}
+
+Value ad::detail::readElement(OpBuilder &builder, Location loc, Value value,
+                              ValueRange indices) {
+  if (!isa<RankedTensorType>(value.getType()))
+    return value;
+  return lz::GetOp::create(builder, loc, value, indices);
+}
+
 std::optional<func::FuncOp>
 ad::detail::DerivativeCache::lookup(func::FuncOp callee,
                                     ArrayRef<bool> active) const {

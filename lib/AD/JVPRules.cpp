@@ -350,10 +350,14 @@ LogicalResult reductionJvp(Operation *op, ForwardBuilder &forward) {
     forward.setTangent(op->getResult(0), tangent->getResult(0));
     return success();
   }
-  if (!isa<FloatType>(type))
+  Type element = getElementTypeOrSelf(type);
+  if (!isa<FloatType>(element))
     return op->emitError("cannot differentiate '")
-           << op->getName() << "' over tensors in forward mode";
+           << op->getName() << "' of integers in forward mode";
   Value extremum = primal->getResult(0);
+  auto at = [&](OpBuilder &b, Value value, ValueRange indices) {
+    return readElement(b, loc, value, indices);
+  };
   auto makeSum = [&](Block &sumBody, auto &&finish) {
     OperationState state(loc, lz::SumOp::getOperationName());
     state.addOperands(ranges);
@@ -368,28 +372,41 @@ LogicalResult reductionJvp(Operation *op, ForwardBuilder &forward) {
     return builder.create(state)->getResult(0);
   };
   auto constant = [&](OpBuilder &b, double value) {
-    return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, value))
+    return arith::ConstantOp::create(b, loc, element,
+                                     b.getFloatAttr(element, value))
         .getResult();
   };
+  // Over tensors, each element is its own reduction.
   if (isa<lz::MaxOp, lz::MinOp>(op)) {
     auto ties = [&](bool tangent) {
       return makeSum(*block, [&](OpBuilder &b, IRMapping &m, Block *) {
-        Value attains = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                              m.lookupOrDefault(e), extremum);
-        Value value = tangent ? m.lookupOrDefault(de) : constant(b, 1.0);
-        return Value(
-            arith::SelectOp::create(b, loc, attains, value, constant(b, 0.0)));
+        Value ek = m.lookupOrDefault(e), dek = m.lookupOrDefault(de);
+        return buildElementwise(
+            b, loc, ek, [&](OpBuilder &eb, ValueRange s) -> Value {
+              Value attains =
+                  arith::CmpFOp::create(eb, loc, arith::CmpFPredicate::OEQ,
+                                        at(eb, ek, s), at(eb, extremum, s));
+              Value value = tangent ? at(eb, dek, s) : constant(eb, 1.0);
+              return arith::SelectOp::create(eb, loc, attains, value,
+                                             constant(eb, 0.0));
+            });
       });
     };
     Value numerator = ties(true);
     Value count = ties(false);
     // Over no points the extremum is a constant (an infinity).
-    Value zero = constant(builder, 0.0);
-    Value none = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OEQ,
-                                       count, zero);
-    Value mean = arith::DivFOp::create(builder, loc, numerator, count);
-    forward.setTangent(op->getResult(0),
-                       arith::SelectOp::create(builder, loc, none, zero, mean));
+    forward.setTangent(
+        op->getResult(0),
+        buildElementwise(
+            builder, loc, extremum, [&](OpBuilder &b, ValueRange s) -> Value {
+              Value n = at(b, count, s);
+              Value zero = constant(b, 0.0);
+              Value none = arith::CmpFOp::create(
+                  b, loc, arith::CmpFPredicate::OEQ, n, zero);
+              Value mean =
+                  arith::DivFOp::create(b, loc, at(b, numerator, s), n);
+              return arith::SelectOp::create(b, loc, none, zero, mean);
+            }));
     return success();
   }
   assert(isa<lz::ProdOp>(op) && "unknown reduction");
@@ -415,9 +432,13 @@ LogicalResult reductionJvp(Operation *op, ForwardBuilder &forward) {
               arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq, j, k);
           same = same ? arith::AndIOp::create(ib, loc, same, equal) : equal;
         }
-        Value factor =
-            arith::SelectOp::create(ib, loc, same, mapping.lookupOrDefault(de),
-                                    mapping.lookupOrDefault(e));
+        Value ej = mapping.lookupOrDefault(e),
+              dej = mapping.lookupOrDefault(de);
+        Value factor = buildElementwise(
+            ib, loc, ej, [&](OpBuilder &eb, ValueRange s) -> Value {
+              return arith::SelectOp::create(eb, loc, same, at(eb, dej, s),
+                                             at(eb, ej, s));
+            });
         lz::YieldOp::create(ib, loc, factor);
         return b.create(state)->getResult(0);
       });

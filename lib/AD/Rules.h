@@ -145,6 +145,17 @@ private:
 llvm::SmallVector<mlir::Value> getSizes(mlir::OpBuilder &builder,
                                         mlir::Location loc, mlir::Value value);
 
+/// `fn` at every element of `like`, a float or a ranked tensor of floats: a
+/// value of `like`'s type (an `lz.for` over its shape for a tensor). `fn`
+/// gets the element's indices (none for a scalar).
+mlir::Value buildElementwise(
+    mlir::OpBuilder &builder, mlir::Location loc, mlir::Value like,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::ValueRange)> fn);
+
+/// The element of `value` (a float, or a ranked tensor read at `indices`).
+mlir::Value readElement(mlir::OpBuilder &builder, mlir::Location loc,
+                        mlir::Value value, mlir::ValueRange indices);
+
 /// Fills the table of reverse rules (VJPRules.cpp).
 void registerReverseRules();
 

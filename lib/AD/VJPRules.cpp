@@ -456,20 +456,26 @@ IRMapping clonePrimalBody(ReverseBuilder &reverse, OpBuilder &b, Block &body,
 /// The reductions: `sum` gives every point the cotangent; `max` and `min`
 /// share it evenly among the points that attain the extremum; `prod` gives
 /// each point the product of the others (exact with zeros, quadratic in
-/// the points), as the forward rules do.
+/// the points), as the forward rules do. Over tensors, each element is
+/// its own reduction.
 LogicalResult reductionVjp(Operation *op, ReverseBuilder &reverse) {
   Location loc = op->getLoc();
   Value cotangent = reverse.cotangent(op->getResult(0));
   Type type = op->getResult(0).getType();
+  Type element = getElementTypeOrSelf(type);
   Block &body = op->getRegion(0).front();
   SmallVector<Value> ranges = primalRanges(reverse, op->getOperands());
-  if (!isa<lz::SumOp>(op) && !isa<FloatType>(type))
+  if (!isa<lz::SumOp>(op) && !isa<FloatType>(element))
     return op->emitError("cannot differentiate '")
-           << op->getName() << "' over tensors in reverse mode";
+           << op->getName() << "' of integers in reverse mode";
   OpBuilder &builder = reverse.getBuilder();
   auto constant = [&](OpBuilder &b, double value) {
-    return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, value))
+    return arith::ConstantOp::create(b, loc, element,
+                                     b.getFloatAttr(element, value))
         .getResult();
+  };
+  auto at = [&](OpBuilder &b, Value value, ValueRange indices) {
+    return readElement(b, loc, value, indices);
   };
   Value extremum = reverse.primal(op->getResult(0));
   Value weight;
@@ -483,19 +489,26 @@ LogicalResult reductionVjp(Operation *op, ReverseBuilder &reverse) {
               IRMapping mapping = clonePrimalBody(reverse, b, body, indices);
               Value e =
                   mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
-              Value attains = arith::CmpFOp::create(
-                  b, loc, arith::CmpFPredicate::OEQ, e, extremum);
-              lz::YieldOp::create(
-                  b, loc,
-                  ValueRange{arith::SelectOp::create(
-                      b, loc, attains, constant(b, 1.0), constant(b, 0.0))});
+              Value ones = buildElementwise(
+                  b, loc, e, [&](OpBuilder &eb, ValueRange s) -> Value {
+                    Value attains = arith::CmpFOp::create(
+                        eb, loc, arith::CmpFPredicate::OEQ, at(eb, e, s),
+                        at(eb, extremum, s));
+                    return arith::SelectOp::create(
+                        eb, loc, attains, constant(eb, 1.0), constant(eb, 0.0));
+                  });
+              lz::YieldOp::create(b, loc, ValueRange{ones});
             })
             .getResult();
-    Value zero = constant(builder, 0.0);
-    Value none = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OEQ,
-                                       count, zero);
-    Value share = arith::DivFOp::create(builder, loc, cotangent, count);
-    weight = arith::SelectOp::create(builder, loc, none, zero, share);
+    weight = buildElementwise(
+        builder, loc, extremum, [&](OpBuilder &b, ValueRange s) -> Value {
+          Value n = at(b, count, s);
+          Value zero = constant(b, 0.0);
+          Value none =
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, n, zero);
+          Value share = arith::DivFOp::create(b, loc, at(b, cotangent, s), n);
+          return arith::SelectOp::create(b, loc, none, zero, share);
+        });
   }
   FailureOr<ReversedBlock> reversed = reverse.reverseBlock(
       body, [&](ReverseBuilder &inner, OpBuilder &b) -> SmallVector<Value> {
@@ -503,10 +516,14 @@ LogicalResult reductionVjp(Operation *op, ReverseBuilder &reverse) {
           return {cotangent};
         Value e = inner.primal(body.getTerminator()->getOperand(0));
         if (weight) {
-          Value attains = arith::CmpFOp::create(
-              b, loc, arith::CmpFPredicate::OEQ, e, extremum);
-          return {arith::SelectOp::create(b, loc, attains, weight,
-                                          constant(b, 0.0))};
+          return {buildElementwise(
+              b, loc, e, [&](OpBuilder &eb, ValueRange s) -> Value {
+                Value attains =
+                    arith::CmpFOp::create(eb, loc, arith::CmpFPredicate::OEQ,
+                                          at(eb, e, s), at(eb, extremum, s));
+                return arith::SelectOp::create(
+                    eb, loc, attains, at(eb, weight, s), constant(eb, 0.0));
+              })};
         }
         // prod j. (j == i ? 1 : e(j)), times the cotangent.
         ValueRange point = b.getInsertionBlock()->getArguments();
@@ -523,14 +540,24 @@ LogicalResult reductionVjp(Operation *op, ReverseBuilder &reverse) {
                     same = same ? arith::AndIOp::create(pb, loc, same, equal)
                                 : equal;
                   }
-                  Value factor = arith::SelectOp::create(
-                      pb, loc, same, constant(pb, 1.0),
-                      mapping.lookupOrDefault(
-                          body.getTerminator()->getOperand(0)));
+                  Value ej = mapping.lookupOrDefault(
+                      body.getTerminator()->getOperand(0));
+                  Value factor = buildElementwise(
+                      pb, loc, ej, [&](OpBuilder &eb, ValueRange s) -> Value {
+                        Value one = constant(eb, 1.0);
+                        if (!same)
+                          return one;
+                        return arith::SelectOp::create(eb, loc, same, one,
+                                                       at(eb, ej, s));
+                      });
                   lz::YieldOp::create(pb, loc, ValueRange{factor});
                 })
                 .getResult();
-        return {arith::MulFOp::create(b, loc, cotangent, others)};
+        return {buildElementwise(
+            b, loc, others, [&](OpBuilder &eb, ValueRange s) -> Value {
+              return arith::MulFOp::create(eb, loc, at(eb, cotangent, s),
+                                           at(eb, others, s));
+            })};
       });
   if (failed(reversed))
     return failure();

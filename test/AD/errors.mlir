@@ -43,22 +43,6 @@ func.func @g(%x: f64, %dx: f64) -> f64 {
 
 // -----
 
-func.func @f(%x: tensor<3x2xf64>) -> tensor<2xf64> {
-  %c3 = arith.constant 3 : index
-  // expected-error @+1 {{cannot differentiate 'lz.max' over tensors in forward mode}}
-  %m = lz.max %k < %c3 : tensor<2xf64> {
-    %r = lz.get %x[%k] : tensor<3x2xf64>
-    lz.yield %r : tensor<2xf64>
-  }
-  return %m : tensor<2xf64>
-}
-func.func @g(%x: tensor<3x2xf64>, %dx: tensor<3x2xf64>) -> tensor<2xf64> {
-  %y, %dy = ad.jvp @f(%x) tangents(%dx) : (tensor<3x2xf64>, tensor<3x2xf64>) -> (tensor<2xf64>, tensor<2xf64>)
-  return %dy : tensor<2xf64>
-}
-
-// -----
-
 // expected-error @+1 {{cannot differentiate 'f': it has no body}}
 func.func private @f(%x: f64) -> f64
 func.func @g(%x: f64, %dx: f64) -> f64 {

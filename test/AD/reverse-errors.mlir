@@ -34,24 +34,6 @@ func.func @g(%x: f64) -> f64 {
 
 // -----
 
-func.func @f(%x: tensor<3x2xf64>) -> f64 {
-  %c3 = arith.constant 3 : index
-  %c0 = arith.constant 0 : index
-  // expected-error @+1 {{cannot differentiate 'lz.max' over tensors in reverse mode}}
-  %m = lz.max %k < %c3 : tensor<2xf64> {
-    %r = lz.get %x[%k] : tensor<3x2xf64>
-    lz.yield %r : tensor<2xf64>
-  }
-  %e = lz.get %m[%c0] : tensor<2xf64>
-  return %e : f64
-}
-func.func @g(%x: tensor<3x2xf64>) -> tensor<3x2xf64> {
-  %d = ad.grad @f(%x) {wrt = array<i64: 0>} : (tensor<3x2xf64>) -> tensor<3x2xf64>
-  return %d : tensor<3x2xf64>
-}
-
-// -----
-
 // expected-error @+1 {{cannot differentiate 'f': it has no body}}
 func.func private @f(%x: f64) -> f64
 func.func @g(%x: f64) -> f64 {
