@@ -810,6 +810,56 @@ static RankedTensorType getStackType(Type type) {
   return RankedTensorType::get({ShapedType::kDynamic}, type);
 }
 
+/// The checkpointing interval of a loop's reverse: its `ad.checkpoint`
+/// attribute, else its module's (`leibniz --checkpoint`); 0 for none.
+static int64_t getCheckpointInterval(Operation *loop) {
+  for (Operation *op = loop; op; op = op->getParentOp())
+    if (auto interval = op->getAttrOfType<IntegerAttr>("ad.checkpoint"))
+      return std::max<int64_t>(interval.getInt(), 0);
+  return 0;
+}
+
+/// `state` pushed into `stack` at `index`: a scalar by tensor.insert, a
+/// tensor as a slice.
+static Value buildPush(OpBuilder &builder, Location loc, Value value,
+                       Value stack, Value index) {
+  auto tensor = dyn_cast<RankedTensorType>(value.getType());
+  if (!tensor)
+    return tensor::InsertOp::create(builder, loc, value, stack, index);
+  SmallVector<OpFoldResult> offsets = {index},
+                            sizes = {builder.getIndexAttr(1)},
+                            strides = {builder.getIndexAttr(1)};
+  for (int64_t d = 0; d < tensor.getRank(); ++d) {
+    offsets.push_back(builder.getIndexAttr(0));
+    sizes.push_back(
+        tensor.isDynamicDim(d)
+            ? OpFoldResult(
+                  tensor::DimOp::create(builder, loc, value, d).getResult())
+            : OpFoldResult(builder.getIndexAttr(tensor.getDimSize(d))));
+    strides.push_back(builder.getIndexAttr(1));
+  }
+  return tensor::InsertSliceOp::create(builder, loc, value, stack, offsets,
+                                       sizes, strides);
+}
+
+/// Stacks of `size` entries for the states `values`, zero-filled.
+static SmallVector<Value> buildStacks(OpBuilder &builder, Location loc,
+                                      ValueRange values, Value size) {
+  SmallVector<Value> stacks;
+  for (Value value : values) {
+    RankedTensorType stackType = getStackType(value.getType());
+    SmallVector<Value> sizes = {size};
+    if (isa<RankedTensorType>(value.getType()))
+      llvm::append_range(sizes, getDynamicSizes(builder, loc, value));
+    Type element = stackType.getElementType();
+    Value fillValue = arith::ConstantOp::create(builder, loc, element,
+                                                builder.getZeroAttr(element));
+    stacks.push_back(
+        lz::FillOp::create(builder, loc, stackType, fillValue, sizes));
+  }
+  return stacks;
+}
+
 LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
                                                 Operation *op) {
   auto loop = cast<lz::LoopOp>(op);
@@ -824,22 +874,21 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
   Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
   Value steps = arith::MaxSIOp::create(builder, loc,
                                        reverse.primal(loop.getCount()), zero);
+  // With checkpointing every k steps, the stacks keep the states of the
+  // steps that are multiples of k only: ceil(steps / k) of them.
+  int64_t interval = getCheckpointInterval(op);
+  Value every, entries = steps;
+  if (interval > 0) {
+    every = arith::ConstantIndexOp::create(builder, loc, interval);
+    entries = arith::CeilDivSIOp::create(builder, loc, steps, every);
+  }
   SmallVector<Value> inits;
   SmallVector<Type> types(loop.getResultTypes());
   for (Value init : loop.getInits())
     inits.push_back(reverse.primal(init));
-  for (Value init : loop.getInits()) {
-    Value value = reverse.primal(init);
-    RankedTensorType stackType = getStackType(value.getType());
-    SmallVector<Value> sizes = {steps};
-    if (isa<RankedTensorType>(value.getType()))
-      llvm::append_range(sizes, getDynamicSizes(builder, loc, value));
-    Type element = stackType.getElementType();
-    Value fillValue = arith::ConstantOp::create(builder, loc, element,
-                                                builder.getZeroAttr(element));
-    inits.push_back(
-        lz::FillOp::create(builder, loc, stackType, fillValue, sizes));
-    types.push_back(stackType);
+  for (Value stack : buildStacks(builder, loc, ValueRange(inits), entries)) {
+    inits.push_back(stack);
+    types.push_back(stack.getType());
   }
   unsigned numState = loop.getInits().size();
   auto newLoop = lz::LoopOp::create(builder, loc, types, steps, inits);
@@ -856,29 +905,29 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
   }
   for (unsigned i = 0; i < numState; ++i)
     stacks.push_back(newBody->addArgument(types[numState + i], loc));
-  // Push the state before the step.
+  // Push the state before the step (a checkpoint's step only).
   SmallVector<Value> pushed;
-  for (auto [value, stack] : llvm::zip(state, stacks)) {
-    auto tensor = dyn_cast<RankedTensorType>(value.getType());
-    if (!tensor) {
-      pushed.push_back(
-          tensor::InsertOp::create(builder, loc, value, stack, step));
-      continue;
-    }
-    SmallVector<OpFoldResult> offsets = {step},
-                              sizes = {builder.getIndexAttr(1)},
-                              strides = {builder.getIndexAttr(1)};
-    for (int64_t d = 0; d < tensor.getRank(); ++d) {
-      offsets.push_back(builder.getIndexAttr(0));
-      sizes.push_back(
-          tensor.isDynamicDim(d)
-              ? OpFoldResult(
-                    tensor::DimOp::create(builder, loc, value, d).getResult())
-              : OpFoldResult(builder.getIndexAttr(tensor.getDimSize(d))));
-      strides.push_back(builder.getIndexAttr(1));
-    }
-    pushed.push_back(tensor::InsertSliceOp::create(builder, loc, value, stack,
-                                                   offsets, sizes, strides));
+  if (interval > 0) {
+    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+    Value checkpoint = arith::CmpIOp::create(
+        builder, loc, arith::CmpIPredicate::eq,
+        arith::RemSIOp::create(builder, loc, step, every), zero);
+    Value index = arith::DivSIOp::create(builder, loc, step, every);
+    auto ifOp = scf::IfOp::create(
+        builder, loc, checkpoint,
+        [&](OpBuilder &b, Location loc) {
+          SmallVector<Value> values;
+          for (auto [value, stack] : llvm::zip(state, stacks))
+            values.push_back(buildPush(b, loc, value, stack, index));
+          scf::YieldOp::create(b, loc, values);
+        },
+        [&](OpBuilder &b, Location loc) {
+          scf::YieldOp::create(b, loc, stacks);
+        });
+    llvm::append_range(pushed, ifOp.getResults());
+  } else {
+    for (auto [value, stack] : llvm::zip(state, stacks))
+      pushed.push_back(buildPush(builder, loc, value, stack, step));
   }
   // The body's free values are the primal values of the enclosing sweep.
   llvm::SetVector<Value> used;
@@ -947,25 +996,32 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
   SmallVector<Type> types;
   for (Value init : inits)
     types.push_back(init.getType());
-  auto newLoop = lz::LoopOp::create(builder, loc, types, steps, inits);
-  {
+
+  // The reverse of `count` steps from the cotangents and sums `from`, the
+  // step t's state read from `stackOf` at t and its index `offset` + t.
+  auto buildReverseSteps = [&](Value count, ArrayRef<Value> stackOf,
+                               Value offset, ValueRange from) {
+    auto newLoop = lz::LoopOp::create(builder, loc, types, count, from);
     OpBuilder::InsertionGuard guard(builder);
     Block *newBody = builder.createBlock(&newLoop.getBody());
     Value u = newBody->addArgument(builder.getIndexType(), loc);
     SmallVector<Value> carried;
     for (Type type : types)
       carried.push_back(newBody->addArgument(type, loc));
-    // Step t = steps - 1 - u, and its state from the stacks.
+    // Step t = count - 1 - u, and its state from the stacks.
     Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    Value last = arith::SubIOp::create(builder, loc, steps, one);
+    Value last = arith::SubIOp::create(builder, loc, count, one);
     Value t = arith::SubIOp::create(builder, loc, last, u);
     // The reversed block's arguments become these values, also where a
     // cotangent is one of them (a state that passes through a step).
     IRMapping arguments;
-    arguments.map(block.getArgument(0), t);
+    arguments.map(
+        block.getArgument(0),
+        offset ? arith::AddIOp::create(builder, loc, offset, t).getResult()
+               : t);
     for (unsigned i = 0; i < numState; ++i)
       arguments.map(block.getArgument(1 + i),
-                    lz::GetOp::create(builder, loc, stacks[i], ValueRange{t}));
+                    lz::GetOp::create(builder, loc, stackOf[i], ValueRange{t}));
     for (auto [k, i] : llvm::enumerate(active))
       arguments.map(block.getArgument(1 + numState + k), carried[k]);
     for (BlockArgument arg : block.getArguments())
@@ -993,6 +1049,79 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
                                     : contribution));
     }
     lz::YieldOp::create(builder, loc, yields);
+    return newLoop;
+  };
+
+  int64_t interval = getCheckpointInterval(op);
+  lz::LoopOp newLoop;
+  if (interval <= 0) {
+    newLoop = buildReverseSteps(steps, stacks, Value(), inits);
+  } else {
+    // Checkpointing: the segments of `interval` steps backwards; each
+    // recomputes its states from its checkpoint into stacks of its own,
+    // then reverses its steps.
+    Value every = arith::ConstantIndexOp::create(builder, loc, interval);
+    Value segments = arith::CeilDivSIOp::create(builder, loc, steps, every);
+    newLoop = lz::LoopOp::create(builder, loc, types, segments, inits);
+    OpBuilder::InsertionGuard guard(builder);
+    Block *outer = builder.createBlock(&newLoop.getBody());
+    Value u = outer->addArgument(builder.getIndexType(), loc);
+    SmallVector<Value> carried;
+    for (Type type : types)
+      carried.push_back(outer->addArgument(type, loc));
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+    Value segment = arith::SubIOp::create(
+        builder, loc, arith::SubIOp::create(builder, loc, segments, one), u);
+    Value start = arith::MulIOp::create(builder, loc, segment, every);
+    Value length = arith::MinSIOp::create(
+        builder, loc, every, arith::SubIOp::create(builder, loc, steps, start));
+    SmallVector<Value> checkpoint;
+    for (unsigned i = 0; i < numState; ++i)
+      checkpoint.push_back(
+          lz::GetOp::create(builder, loc, stacks[i], ValueRange{segment}));
+    // The segment's states, recomputed by the primal body.
+    SmallVector<Value> recomputeInits(checkpoint);
+    llvm::append_range(recomputeInits,
+                       buildStacks(builder, loc, checkpoint, every));
+    SmallVector<Type> recomputeTypes;
+    for (Value init : recomputeInits)
+      recomputeTypes.push_back(init.getType());
+    auto recompute = lz::LoopOp::create(builder, loc, recomputeTypes, length,
+                                        recomputeInits);
+    {
+      OpBuilder::InsertionGuard inner(builder);
+      Block *step = builder.createBlock(&recompute.getBody());
+      Value j = step->addArgument(builder.getIndexType(), loc);
+      SmallVector<Value> state, local;
+      for (unsigned i = 0; i < numState; ++i)
+        state.push_back(step->addArgument(recomputeTypes[i], loc));
+      for (unsigned i = 0; i < numState; ++i)
+        local.push_back(step->addArgument(recomputeTypes[numState + i], loc));
+      IRMapping mapping;
+      mapping.map(body.getArgument(0),
+                  arith::AddIOp::create(builder, loc, start, j).getResult());
+      for (unsigned i = 0; i < numState; ++i)
+        mapping.map(body.getArgument(1 + i), state[i]);
+      llvm::SetVector<Value> used;
+      getUsedValuesDefinedAbove(loop.getBody(), used);
+      for (Value value : used)
+        mapping.map(value, reverse.primal(value));
+      SmallVector<Value> pushed;
+      for (auto [value, stack] : llvm::zip(state, local))
+        pushed.push_back(buildPush(builder, loc, value, stack, j));
+      for (Operation &nested : body.without_terminator())
+        builder.clone(nested, mapping);
+      SmallVector<Value> yields;
+      for (Value next : loop.getYield().getValues())
+        yields.push_back(mapping.lookupOrDefault(next));
+      llvm::append_range(yields, pushed);
+      lz::YieldOp::create(builder, loc, yields);
+    }
+    SmallVector<Value> localStacks(recompute.getResults().drop_front(numState));
+    lz::LoopOp segmentLoop =
+        buildReverseSteps(length, localStacks, start, carried);
+    builder.setInsertionPointToEnd(outer);
+    lz::YieldOp::create(builder, loc, segmentLoop.getResults());
   }
   for (auto [k, i] : llvm::enumerate(active))
     reverse.addCotangent(loop->getOpOperand(1 + i), newLoop.getResult(k));

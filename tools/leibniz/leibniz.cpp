@@ -192,6 +192,14 @@ cl::opt<bool> strictTolerances(
     cl::init(false), cl::sub(runCommand), cl::sub(compileCommand),
     cl::sub(emitCommand), cl::sub(gradcheckCommand));
 
+cl::opt<unsigned> checkpointInterval(
+    "checkpoint",
+    cl::desc("Reverse mode keeps the state of every k-th step of a loop and "
+             "recomputes the steps between, instead of keeping every "
+             "step's (0: every step's, the default)"),
+    cl::value_desc("k"), cl::init(0), cl::sub(emitCommand), cl::sub(runCommand),
+    cl::sub(compileCommand), cl::sub(gradcheckCommand));
+
 cl::opt<std::string> traceFilename(
     "trace",
     cl::desc("Write the loss of every step of every minimize and argmin loop "
@@ -318,6 +326,10 @@ struct Compilation {
       module->setAttr("lz.strict_tolerances", UnitAttr::get(&context));
     if (runCommand && !traceFilename.empty())
       module->setAttr("lz.trace", UnitAttr::get(&context));
+    if (checkpointInterval > 0)
+      module->setAttr(
+          "ad.checkpoint",
+          IntegerAttr::get(IntegerType::get(&context, 64), checkpointInterval));
     if (until < Stage::LzAD)
       return program;
     // The functions that take forward-mode and reverse-mode derivatives.
