@@ -810,6 +810,24 @@ static RankedTensorType getStackType(Type type) {
   return RankedTensorType::get({ShapedType::kDynamic}, type);
 }
 
+/// A counted `lz.loop` of `count` steps that carries `inits`, with the
+/// builder at the start of its body: the loop, the step's index counted
+/// backwards (count − 1 − u at step u), and the carried values.
+static std::tuple<lz::LoopOp, Value, SmallVector<Value>>
+buildBackwardLoop(OpBuilder &builder, Location loc, TypeRange types,
+                  Value count, ValueRange inits) {
+  auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
+  Block *body = builder.createBlock(&loop.getBody());
+  Value u = body->addArgument(builder.getIndexType(), loc);
+  SmallVector<Value> carried;
+  for (Type type : types)
+    carried.push_back(body->addArgument(type, loc));
+  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+  Value last = arith::SubIOp::create(builder, loc, count, one);
+  Value index = arith::SubIOp::create(builder, loc, last, u);
+  return {loop, index, carried};
+}
+
 /// The checkpointing interval of a loop's reverse: its `ad.checkpoint`
 /// attribute, else its module's (`leibniz --checkpoint`); 0 for none.
 static int64_t getCheckpointInterval(Operation *loop) {
@@ -858,6 +876,25 @@ static SmallVector<Value> buildStacks(OpBuilder &builder, Location loc,
         lz::FillOp::create(builder, loc, stackType, fillValue, sizes));
   }
   return stacks;
+}
+
+/// A step of `loop`'s primal body at the builder, its arguments mapped by
+/// `mapping` and its free values to the primal values of the enclosing
+/// sweep, which yields the next state and then `extra`.
+static void buildPrimalStep(ReverseBuilder &reverse, OpBuilder &builder,
+                            lz::LoopOp loop, IRMapping &mapping,
+                            ValueRange extra) {
+  llvm::SetVector<Value> used;
+  getUsedValuesDefinedAbove(loop.getBody(), used);
+  for (Value value : used)
+    mapping.map(value, reverse.primal(value));
+  for (Operation &nested : loop.getBody().front().without_terminator())
+    builder.clone(nested, mapping);
+  SmallVector<Value> yields;
+  for (Value next : loop.getYield().getValues())
+    yields.push_back(mapping.lookupOrDefault(next));
+  llvm::append_range(yields, extra);
+  lz::YieldOp::create(builder, loop.getLoc(), yields);
 }
 
 LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
@@ -929,18 +966,7 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
     for (auto [value, stack] : llvm::zip(state, stacks))
       pushed.push_back(buildPush(builder, loc, value, stack, step));
   }
-  // The body's free values are the primal values of the enclosing sweep.
-  llvm::SetVector<Value> used;
-  getUsedValuesDefinedAbove(loop.getBody(), used);
-  for (Value value : used)
-    mapping.map(value, reverse.primal(value));
-  for (Operation &nested : body.without_terminator())
-    builder.clone(nested, mapping);
-  SmallVector<Value> yields;
-  for (Value next : loop.getYield().getValues())
-    yields.push_back(mapping.lookupOrDefault(next));
-  llvm::append_range(yields, pushed);
-  lz::YieldOp::create(builder, loc, yields);
+  buildPrimalStep(reverse, builder, loop, mapping, pushed);
   for (unsigned i = 0; i < numState; ++i)
     reverse.setPrimal(loop.getResult(i), newLoop.getResult(i));
   SmallVector<Value> residuals(newLoop.getResults().drop_front(numState));
@@ -1001,19 +1027,13 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
   // step t's state read from `stackOf` at t and its index `offset` + t.
   auto buildReverseSteps = [&](Value count, ArrayRef<Value> stackOf,
                                Value offset, ValueRange from) {
-    auto newLoop = lz::LoopOp::create(builder, loc, types, count, from);
     OpBuilder::InsertionGuard guard(builder);
-    Block *newBody = builder.createBlock(&newLoop.getBody());
-    Value u = newBody->addArgument(builder.getIndexType(), loc);
-    SmallVector<Value> carried;
-    for (Type type : types)
-      carried.push_back(newBody->addArgument(type, loc));
-    // Step t = count - 1 - u, and its state from the stacks.
-    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    Value last = arith::SubIOp::create(builder, loc, count, one);
-    Value t = arith::SubIOp::create(builder, loc, last, u);
-    // The reversed block's arguments become these values, also where a
-    // cotangent is one of them (a state that passes through a step).
+    auto [newLoop, t, carried] =
+        buildBackwardLoop(builder, loc, types, count, from);
+    Block *newBody = builder.getInsertionBlock();
+    // The reversed block's arguments become step t's index and its state
+    // from the stacks, also where a cotangent is one of them (a state that
+    // passes through a step).
     IRMapping arguments;
     arguments.map(
         block.getArgument(0),
@@ -1062,16 +1082,11 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     // then reverses its steps.
     Value every = arith::ConstantIndexOp::create(builder, loc, interval);
     Value segments = arith::CeilDivSIOp::create(builder, loc, steps, every);
-    newLoop = lz::LoopOp::create(builder, loc, types, segments, inits);
     OpBuilder::InsertionGuard guard(builder);
-    Block *outer = builder.createBlock(&newLoop.getBody());
-    Value u = outer->addArgument(builder.getIndexType(), loc);
-    SmallVector<Value> carried;
-    for (Type type : types)
-      carried.push_back(outer->addArgument(type, loc));
-    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    Value segment = arith::SubIOp::create(
-        builder, loc, arith::SubIOp::create(builder, loc, segments, one), u);
+    auto [outerLoop, segment, carried] =
+        buildBackwardLoop(builder, loc, types, segments, inits);
+    newLoop = outerLoop;
+    Block *outer = builder.getInsertionBlock();
     Value start = arith::MulIOp::create(builder, loc, segment, every);
     Value length = arith::MinSIOp::create(
         builder, loc, every, arith::SubIOp::create(builder, loc, steps, start));
@@ -1102,20 +1117,10 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
                   arith::AddIOp::create(builder, loc, start, j).getResult());
       for (unsigned i = 0; i < numState; ++i)
         mapping.map(body.getArgument(1 + i), state[i]);
-      llvm::SetVector<Value> used;
-      getUsedValuesDefinedAbove(loop.getBody(), used);
-      for (Value value : used)
-        mapping.map(value, reverse.primal(value));
       SmallVector<Value> pushed;
       for (auto [value, stack] : llvm::zip(state, local))
         pushed.push_back(buildPush(builder, loc, value, stack, j));
-      for (Operation &nested : body.without_terminator())
-        builder.clone(nested, mapping);
-      SmallVector<Value> yields;
-      for (Value next : loop.getYield().getValues())
-        yields.push_back(mapping.lookupOrDefault(next));
-      llvm::append_range(yields, pushed);
-      lz::YieldOp::create(builder, loc, yields);
+      buildPrimalStep(reverse, builder, loop, mapping, pushed);
     }
     SmallVector<Value> localStacks(recompute.getResults().drop_front(numState));
     lz::LoopOp segmentLoop =
