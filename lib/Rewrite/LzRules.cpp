@@ -1533,8 +1533,8 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "for i. (a, b) -> (for i. a, for i. b): one traversal per result",
       forFission);
   add("loop-dead-state",
-      "removes a state value of a loop that neither the result nor the other "
-      "state values nor the condition use",
+      "removes the state values of a loop that neither the results nor the "
+      "other state values nor the condition use",
       loopDeadState);
   add("if-constant", "if true then a else b -> a (and the else branch)",
       constantIf);
