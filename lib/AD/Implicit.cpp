@@ -67,6 +67,120 @@ Value ad::detail::buildLeafDot(OpBuilder &builder, Location loc, ValueRange a,
   return total;
 }
 
+/// The number of elements of `leaf`, as an index.
+static Value buildElementCount(OpBuilder &builder, Location loc, Value leaf) {
+  Value count = arith::ConstantIndexOp::create(builder, loc, 1);
+  if (isa<RankedTensorType>(leaf.getType()))
+    for (Value size : ad::detail::getSizes(builder, loc, leaf))
+      count = arith::MulIOp::create(builder, loc, count, size);
+  return count;
+}
+
+Value ad::detail::buildLeafCount(OpBuilder &builder, Location loc,
+                                 ValueRange leaves) {
+  Value total = arith::ConstantIndexOp::create(builder, loc, 0);
+  for (Value leaf : leaves)
+    total = arith::AddIOp::create(builder, loc, total,
+                                  buildElementCount(builder, loc, leaf));
+  return total;
+}
+
+Value ad::detail::buildFlatten(OpBuilder &builder, Location loc,
+                               ValueRange leaves) {
+  Type f64 = builder.getF64Type();
+  auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f64);
+  Value zero =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
+  Value vector =
+      lz::FillOp::create(builder, loc, vectorType, zero,
+                         ValueRange{buildLeafCount(builder, loc, leaves)});
+  Value offset = arith::ConstantIndexOp::create(builder, loc, 0);
+  for (Value leaf : leaves) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.getType());
+    Value count = buildElementCount(builder, loc, leaf);
+    if (!tensor || tensor.getRank() == 0) {
+      Value element =
+          tensor
+              ? lz::GetOp::create(builder, loc, leaf, ValueRange{}).getResult()
+              : leaf;
+      vector =
+          tensor::InsertOp::create(builder, loc, toF64(builder, loc, element),
+                                   vector, ValueRange{offset});
+    } else {
+      // Element k of the leaf, row-major: its indices from the last
+      // dimension's up.
+      SmallVector<Value> sizes = getSizes(builder, loc, leaf);
+      Value flat =
+          lz::ForOp::create(
+              builder, loc, TypeRange{vectorType}, ValueRange{count},
+              [&](OpBuilder &b, Location loc, ValueRange k) {
+                SmallVector<Value> indices(sizes.size());
+                Value rest = k[0];
+                for (int64_t d = sizes.size() - 1; d >= 0; --d) {
+                  indices[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
+                  rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
+                }
+                Value element = lz::GetOp::create(b, loc, leaf, indices);
+                lz::YieldOp::create(b, loc, ValueRange{toF64(b, loc, element)});
+              })
+              .getResult(0);
+      SmallVector<OpFoldResult> offsets = {offset}, counts = {count},
+                                strides = {builder.getIndexAttr(1)};
+      vector = tensor::InsertSliceOp::create(builder, loc, flat, vector,
+                                             offsets, counts, strides);
+    }
+    offset = arith::AddIOp::create(builder, loc, offset, count);
+  }
+  return vector;
+}
+
+SmallVector<Value> ad::detail::buildUnflatten(OpBuilder &builder, Location loc,
+                                              Value vector, ValueRange like) {
+  SmallVector<Value> leaves;
+  Value offset = arith::ConstantIndexOp::create(builder, loc, 0);
+  auto narrow = [&](OpBuilder &b, Type type, Value value) -> Value {
+    return type == value.getType()
+               ? value
+               : arith::TruncFOp::create(b, loc, type, value).getResult();
+  };
+  for (Value leaf : like) {
+    auto tensor = dyn_cast<RankedTensorType>(leaf.getType());
+    Type element = getElementTypeOrSelf(leaf.getType());
+    if (!tensor || tensor.getRank() == 0) {
+      Value value =
+          narrow(builder, element,
+                 lz::GetOp::create(builder, loc, vector, ValueRange{offset}));
+      leaves.push_back(
+          tensor ? lz::FillOp::create(builder, loc, tensor, value, ValueRange{})
+                       .getResult()
+                 : value);
+    } else {
+      SmallVector<Value> sizes = getSizes(builder, loc, leaf);
+      Value start = offset;
+      leaves.push_back(
+          lz::ForOp::create(
+              builder, loc, TypeRange{tensor}, sizes,
+              [&](OpBuilder &b, Location loc, ValueRange indices) {
+                // offset + Σ_d indices[d] · stride_d, row-major.
+                Value position = indices[0];
+                for (size_t d = 1; d < sizes.size(); ++d)
+                  position = arith::AddIOp::create(
+                      b, loc, arith::MulIOp::create(b, loc, position, sizes[d]),
+                      indices[d]);
+                position = arith::AddIOp::create(b, loc, start, position);
+                Value value =
+                    lz::GetOp::create(b, loc, vector, ValueRange{position});
+                lz::YieldOp::create(b, loc,
+                                    ValueRange{narrow(b, element, value)});
+              })
+              .getResult(0));
+    }
+    offset = arith::AddIOp::create(builder, loc, offset,
+                                   buildElementCount(builder, loc, leaf));
+  }
+  return leaves;
+}
+
 SmallVector<Value> ad::detail::buildLeafAxpy(OpBuilder &builder, Location loc,
                                              Value alpha, ValueRange a,
                                              ValueRange y) {
@@ -551,69 +665,55 @@ FailureOr<SmallVector<Value>>
 solveDirect(OpBuilder &builder, Location loc, Operation *op,
             function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
             ValueRange rhs, const LinearSolver &solver, StringRef what) {
+  // The dense matrix over the elements of all the leaves, by the rows of
+  // Aᵀ (A applied to each unit vector), then A.
   Type f64 = builder.getF64Type();
-  auto leafType = rhs.size() == 1 ? dyn_cast<RankedTensorType>(rhs[0].getType())
-                                  : RankedTensorType();
-  bool scalar = rhs.size() == 1 && rhs[0].getType() == f64;
-  if (!scalar && (!leafType || leafType.getRank() != 1 ||
-                  leafType.getElementType() != f64))
-    return op->emitError("not supported yet: the linear solver 'direct' of '")
-           << op->getName().stripDialect()
-           << "' on parameters other than an f64 scalar or vector";
-  SmallVector<Value> u;
-  if (scalar) {
-    Value a = apply(builder, ValueRange{arith::ConstantOp::create(
-                                 builder, loc, builder.getF64FloatAttr(1.0))})
-                  .front();
-    u.push_back(arith::DivFOp::create(builder, loc, rhs[0], a));
-  } else {
-    // The rows of Aᵀ, then A.
-    Value b = rhs[0];
-    Value n = tensor::DimOp::create(builder, loc, b, 0);
-    auto matrix = RankedTensorType::get(
-        {ShapedType::kDynamic, ShapedType::kDynamic}, f64);
-    Value zero =
-        arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
-    Value init =
-        lz::FillOp::create(builder, loc, matrix, zero, ValueRange{n, n});
-    auto loop = lz::LoopOp::create(builder, loc, TypeRange{matrix}, n,
-                                   ValueRange{init});
-    {
-      OpBuilder::InsertionGuard guard(builder);
-      Block *body = builder.createBlock(&loop.getBody());
-      Value j = body->addArgument(builder.getIndexType(), loc);
-      Value rows = body->addArgument(matrix, loc);
-      Value column =
-          apply(builder,
-                ValueRange{ad::detail::buildOneHot(builder, loc, b, {j})})
-              .front();
-      column = castTo(builder, loc, column,
-                      RankedTensorType::get({ShapedType::kDynamic}, f64));
-      SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
-      SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
-                                           builder.getIndexAttr(1)};
-      Value next = tensor::InsertSliceOp::create(builder, loc, column, rows,
-                                                 offsets, sizes, strides);
-      lz::YieldOp::create(builder, loc, ValueRange{next});
-    }
-    Value rows = loop.getResult(0);
-    Value a = lz::ForOp::create(
-                  builder, loc, TypeRange{matrix}, ValueRange{n, n},
-                  [&](OpBuilder &inner, Location loc, ValueRange indices) {
-                    Value element = lz::GetOp::create(
-                        inner, loc, rows, ValueRange{indices[1], indices[0]});
-                    lz::YieldOp::create(inner, loc, ValueRange{element});
-                  })
-                  .getResult(0);
-    func::FuncOp dense = solver.dense;
-    Value x =
-        func::CallOp::create(
-            builder, loc, dense,
-            ValueRange{a, castTo(builder, loc, b, dense.getArgumentTypes()[1])})
-            .getResult(0);
-    u.push_back(castTo(builder, loc, x, leafType));
+  auto vector = RankedTensorType::get({ShapedType::kDynamic}, f64);
+  auto matrix =
+      RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+  Value n = ad::detail::buildLeafCount(builder, loc, rhs);
+  Value zero =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
+  Value init = lz::FillOp::create(builder, loc, matrix, zero, ValueRange{n, n});
+  auto loop =
+      lz::LoopOp::create(builder, loc, TypeRange{matrix}, n, ValueRange{init});
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    Value j = body->addArgument(builder.getIndexType(), loc);
+    Value rows = body->addArgument(matrix, loc);
+    Value unit = ad::detail::buildOneHot(
+        builder, loc, lz::FillOp::create(builder, loc, vector, zero, {n}), {j});
+    Value column = ad::detail::buildFlatten(
+        builder, loc,
+        apply(builder, ad::detail::buildUnflatten(builder, loc, unit, rhs)));
+    SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
+    SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
+                                         builder.getIndexAttr(1)};
+    Value next = tensor::InsertSliceOp::create(builder, loc, column, rows,
+                                               offsets, sizes, strides);
+    lz::YieldOp::create(builder, loc, ValueRange{next});
   }
+  Value rows = loop.getResult(0);
+  Value a = lz::ForOp::create(
+                builder, loc, TypeRange{matrix}, ValueRange{n, n},
+                [&](OpBuilder &inner, Location loc, ValueRange indices) {
+                  Value element = lz::GetOp::create(
+                      inner, loc, rows, ValueRange{indices[1], indices[0]});
+                  lz::YieldOp::create(inner, loc, ValueRange{element});
+                })
+                .getResult(0);
+  func::FuncOp dense = solver.dense;
+  Value x =
+      func::CallOp::create(
+          builder, loc, dense,
+          ValueRange{a, castTo(builder, loc,
+                               ad::detail::buildFlatten(builder, loc, rhs),
+                               dense.getArgumentTypes()[1])})
+          .getResult(0);
+  SmallVector<Value> u = ad::detail::buildUnflatten(
+      builder, loc, castTo(builder, loc, x, vector), rhs);
   // The residual of the solution, against the tolerance.
   Value minusOne =
       arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(-1.0));

@@ -1701,32 +1701,25 @@ private:
   OpBuilder builder;
   Location loc;
   func::FuncOp f, solveFn, updateFn;
-  bool scalar = false;
+  /// The leaves of the initial point: the unknowns' types and shapes.
+  SmallVector<Value> unknowns;
   Type vectorType, matrixType;
 };
 
 } // namespace
 
 Value RootExpansion::toVector(Value x) {
-  if (scalar)
-    return tensor::CastOp::create(
-        builder, loc, vectorType,
-        tensor::FromElementsOp::create(
-            builder, loc, RankedTensorType::get({1}, x.getType()), x));
-  if (x.getType() == vectorType)
-    return x;
-  return tensor::CastOp::create(builder, loc, vectorType, x);
+  SmallVector<Value> leaves;
+  lz::buildTupleLeaves(builder, loc, x, leaves);
+  return ad::detail::buildFlatten(builder, loc, leaves);
 }
 
 Value RootExpansion::fromVector(Value v) {
-  Type type = op.getResult().getType();
-  if (scalar)
-    return tensor::ExtractOp::create(
-        builder, loc, v,
-        ValueRange{arith::ConstantIndexOp::create(builder, loc, 0)});
-  if (v.getType() == type)
-    return v;
-  return tensor::CastOp::create(builder, loc, type, v);
+  SmallVector<Value> leaves =
+      ad::detail::buildUnflatten(builder, loc, v, unknowns);
+  ValueRange range = leaves;
+  return lz::buildTupleFromLeaves(builder, loc, op.getResult().getType(),
+                                  range);
 }
 
 Value RootExpansion::applyF(Value x) {
@@ -1737,34 +1730,64 @@ Value RootExpansion::applyF(Value x) {
 
 Value RootExpansion::buildJacobian(Value x) {
   FunctionType type = f.getFunctionType();
-  Value point = fromVector(x);
-  if (point.getType() != type.getInput(0))
-    point = tensor::CastOp::create(builder, loc, type.getInput(0), point);
+  auto castTo = [&](Value value, Type to) -> Value {
+    return value.getType() == to
+               ? value
+               : tensor::CastOp::create(builder, loc, to, value).getResult();
+  };
+  Value point = castTo(fromVector(x), type.getInput(0));
   SmallVector<Value> captures;
   for (auto [captured, input] :
        llvm::zip(op.getCaptures(), type.getInputs().drop_front()))
-    captures.push_back(
-        captured.getType() == input
-            ? captured
-            : tensor::CastOp::create(builder, loc, input, captured));
-  Type resultType = type.getResult(0);
-  Type jacobianType = builder.getF64Type();
-  if (!scalar) {
-    auto out = cast<RankedTensorType>(resultType);
-    auto in = cast<RankedTensorType>(type.getInput(0));
-    jacobianType = RankedTensorType::get({out.getDimSize(0), in.getDimSize(0)},
-                                         builder.getF64Type());
+    captures.push_back(castTo(captured, input));
+  // Column j is the tangent of F along the j-th unknown, by forward mode:
+  // the rows of Jᵀ, then J.
+  Value n = ad::detail::buildLeafCount(builder, loc, unknowns);
+  Value rows =
+      lz::FillOp::create(builder, loc, matrixType, constant(0.0), {n, n});
+  auto loop =
+      lz::LoopOp::create(builder, loc, TypeRange{matrixType}, n, {rows});
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    Value j = body->addArgument(builder.getIndexType(), loc);
+    Value previous = body->addArgument(matrixType, loc);
+    Value unit =
+        lz::ForOp::create(
+            builder, loc, TypeRange{vectorType}, ValueRange{n},
+            [&](OpBuilder &b, Location loc, ValueRange k) {
+              Value here = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::eq, k[0], j);
+              Value value = arith::SelectOp::create(
+                  b, loc, here,
+                  arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
+                  arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0)));
+              lz::YieldOp::create(b, loc, ValueRange{value});
+            })
+            .getResult(0);
+    Value tangent = castTo(fromVector(unit), type.getInput(0));
+    auto jvp = ad::JvpOp::create(
+        builder, loc, type.getResult(0), type.getResult(0), f.getSymName(),
+        ValueRange{point}, ValueRange{tangent}, captures);
+    Value column = toVector(jvp.getTangent());
+    SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
+    SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
+                                         builder.getIndexAttr(1)};
+    lz::YieldOp::create(
+        builder, loc,
+        ValueRange{tensor::InsertSliceOp::create(builder, loc, column, previous,
+                                                 offsets, sizes, strides)});
   }
-  Value jacobian =
-      ad::JacobianOp::create(builder, loc, jacobianType,
-                             FlatSymbolRefAttr::get(f), ValueRange{point},
-                             captures, builder.getStringAttr("fwd"))
-          .getResult();
-  if (scalar)
-    jacobian = tensor::FromElementsOp::create(
-        builder, loc, RankedTensorType::get({1, 1}, builder.getF64Type()),
-        jacobian);
-  return tensor::CastOp::create(builder, loc, matrixType, jacobian);
+  Value transposed = loop.getResult(0);
+  return lz::ForOp::create(
+             builder, loc, TypeRange{matrixType}, ValueRange{n, n},
+             [&](OpBuilder &b, Location loc, ValueRange indices) {
+               Value element = lz::GetOp::create(
+                   b, loc, transposed, ValueRange{indices[1], indices[0]});
+               lz::YieldOp::create(b, loc, ValueRange{element});
+             })
+      .getResult(0);
 }
 
 Value RootExpansion::solve(Value jacobian, Value f) {
@@ -1799,15 +1822,10 @@ LogicalResult RootExpansion::expand() {
     return op.emitError("the root solver '")
            << kind << "' needs iters >= 0 and tol >= 0";
 
-  Type type = op.getResult().getType();
+  // The unknowns, whatever their structure (tuples, tensors, f32), are
+  // solved for as one vector of f64.
   Type f64 = builder.getF64Type();
-  scalar = type == f64;
-  auto tensorType = dyn_cast<RankedTensorType>(type);
-  if (!scalar && (!tensorType || tensorType.getRank() != 1 ||
-                  tensorType.getElementType() != f64))
-    return op.emitError("not supported yet: '")
-           << kind << "' on parameters of type " << type
-           << " (it takes an f64 scalar or vector)";
+  lz::buildTupleLeaves(builder, loc, op.getInit(), unknowns);
   vectorType = RankedTensorType::get({ShapedType::kDynamic}, f64);
   matrixType =
       RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f64);

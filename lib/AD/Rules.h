@@ -102,6 +102,21 @@ llvm::SmallVector<mlir::Value>
 buildLeafAxpy(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value alpha,
               mlir::ValueRange a, mlir::ValueRange y);
 
+/// The number of elements of the leaves (floats and float tensors), as an
+/// index.
+mlir::Value buildLeafCount(mlir::OpBuilder &builder, mlir::Location loc,
+                           mlir::ValueRange leaves);
+/// The elements of the leaves, in order and each row-major, as one vector
+/// of f64 (`tensor<?xf64>`): the dense form of a solve's unknowns.
+mlir::Value buildFlatten(mlir::OpBuilder &builder, mlir::Location loc,
+                         mlir::ValueRange leaves);
+/// The leaves of the types and shapes of `like` whose elements are those of
+/// `vector`, the inverse of buildFlatten.
+llvm::SmallVector<mlir::Value> buildUnflatten(mlir::OpBuilder &builder,
+                                              mlir::Location loc,
+                                              mlir::Value vector,
+                                              mlir::ValueRange like);
+
 /// The reverse rule of `ad.argmin`, by the implicit function theorem
 /// (Implicit.cpp).
 mlir::LogicalResult argminVjp(mlir::Operation *op, ReverseBuilder &reverse);

@@ -1565,11 +1565,8 @@ FailureOr<DictionaryAttr> expectConfig(MLIRGenerator &gen, SMLoc loc,
   return value.config->attr;
 }
 
-/// Instantiates the standard library's dense `lu_solve` (lib/Std/linalg.lz)
-/// for a solve whose `what` needs it, which takes parameters that are an
-/// f64 scalar or vector only.
-/// Instantiates the standard library's `lu_solve`, which `what` of
-/// `builtin` needs.
+/// Instantiates the standard library's dense `lu_solve` (lib/Std/linalg.lz),
+/// which `what` of `builtin` needs.
 LogicalResult requireLuSolve(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
                              StringRef what) {
   const DefAST *solve = gen.defs.lookup("lu_solve");
@@ -1579,19 +1576,6 @@ LogicalResult requireLuSolve(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
     return failure();
   }
   return gen.getSignature(*solve);
-}
-
-LogicalResult requireDenseSolve(MLIRGenerator &gen, SMLoc loc,
-                                StringRef builtin, StringRef what,
-                                const Ty &type) {
-  if (type.kind == Ty::Tuple || type.getRank() > 1 ||
-      type.scalar != ScalarKind::F64) {
-    gen.emitError(loc) << "not supported yet: " << what << " of '" << builtin
-                       << "' on " << gen.describe(type)
-                       << " (it takes an f64 scalar or vector)";
-    return failure();
-  }
-  return requireLuSolve(gen, loc, builtin, what);
 }
 
 /// Whether a linear solver configuration is the dense `direct()`.
@@ -1724,7 +1708,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
           {b.getNamedAttr("name", b.getStringAttr("cg")),
            b.getNamedAttr("iters", b.getI64IntegerAttr(100))});
     if (isDirect(*implicit) &&
-        failed(requireDenseSolve(gen, loc, name, "'direct()'", x0.type)))
+        failed(requireLuSolve(gen, loc, name, "'direct()'")))
       return failure();
     auto op = ad::ArgminOp::create(gen.builder, irLoc, x0IR, callee, operand,
                                    lifted->captures, stepsIndex, *opt,
@@ -1738,8 +1722,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     if (failed(solver))
       return failure();
     StringRef solverName = solver->getAs<StringAttr>("name").getValue();
-    if (failed(requireDenseSolve(gen, loc, name, "'" + solverName.str() + "'",
-                                 x0.type)))
+    if (failed(requireLuSolve(gen, loc, name, "'" + solverName.str() + "'")))
       return failure();
     if (solverName == "broyden") {
       if (const DefAST *update = gen.defs.lookup("broyden_update"))
@@ -1782,7 +1765,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   if (failed(implicit))
     return failure();
   if (isDirect(*implicit) &&
-      failed(requireDenseSolve(gen, loc, name, "'direct()'", x0.type)))
+      failed(requireLuSolve(gen, loc, name, "'direct()'")))
     return failure();
   if (solver->getAs<StringAttr>("name").getValue() == "anderson" &&
       failed(requireLuSolve(gen, loc, name, "'anderson'")))
