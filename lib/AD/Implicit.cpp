@@ -300,11 +300,8 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
   if (solver.iters < 0 || !(solver.tol >= 0.0) || !(solver.alpha > 0.0))
     return op->emitOpError("needs a linear solver with iters >= 0, tol >= 0 "
                            "and alpha > 0");
-  // The cycle of GMRES is unrolled: its size is bounded.
-  if (solver.kind == LinearSolver::GMRES &&
-      (solver.restart < 1 || solver.restart > 20))
-    return op->emitError("the linear solver 'gmres' needs 1 <= restart <= "
-                         "20 (its cycle is unrolled), not ")
+  if (solver.kind == LinearSolver::GMRES && solver.restart < 1)
+    return op->emitError("the linear solver 'gmres' needs restart >= 1, not ")
            << solver.restart;
   return solver;
 }
@@ -522,14 +519,35 @@ solveBiCGStab(OpBuilder &builder, Location loc,
   return SmallVector<Value>(results.take_front(n));
 }
 
+/// A counted `lz.loop` of `count` steps that carries `inits`; `body`
+/// builds a step from its index and the state, and returns the next state.
+static ValueRange
+buildIndexedLoop(OpBuilder &builder, Location loc, Value count,
+                 ValueRange inits,
+                 function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  SmallVector<Type> types;
+  for (Value init : inits)
+    types.push_back(init.getType());
+  auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
+  OpBuilder::InsertionGuard guard(builder);
+  Block *block = builder.createBlock(&loop.getBody());
+  Value index = block->addArgument(builder.getIndexType(), loc);
+  for (Type type : types)
+    block->addArgument(type, loc);
+  lz::YieldOp::create(builder, loc,
+                      body(index, block->getArguments().drop_front()));
+  return loop.getResults();
+}
+
 /// Solves A u = rhs by restarted GMRES(m), m = `solver.restart`, for
 /// general operators: each cycle builds an orthonormal basis of the
 /// Krylov space of its residual by Arnoldi's process with modified
-/// Gram-Schmidt (the cycle is unrolled: m products, the Hessenberg matrix
-/// and its Givens rotations are scalars of the IR), minimizes the residual
-/// over it, and restarts from the new point; ceil(iters / m) cycles, each
-/// skipped once the residual is at most tol times the right-hand side's.
-/// Reports a final residual |rhs − A u| above that as `what`.
+/// Gram-Schmidt (loops over the basis, kept in stacks, one per leaf),
+/// rotates the Hessenberg matrix to triangular by Givens rotations as it
+/// grows, minimizes the residual over the basis by back substitution, and
+/// restarts from the new point; ceil(iters / m) cycles, each skipped once
+/// the residual is at most tol times the right-hand side's. Reports a final
+/// residual |rhs − A u| above that as `what`.
 SmallVector<Value>
 solveGMRES(OpBuilder &builder, Location loc,
            function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
@@ -537,6 +555,8 @@ solveGMRES(OpBuilder &builder, Location loc,
   using ad::detail::buildLeafAxpy;
   using ad::detail::buildLeafDot;
   int64_t m = solver.restart;
+  unsigned n = rhs.size();
+  Type f64 = builder.getF64Type();
   auto constant = [&](OpBuilder &b, double value) -> Value {
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
   };
@@ -561,6 +581,9 @@ solveGMRES(OpBuilder &builder, Location loc,
         [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, u); },
         [&](OpBuilder &b, Location loc) {
           Value zero = constant(b, 0.0), one = constant(b, 1.0);
+          auto index = [&](int64_t value) -> Value {
+            return arith::ConstantIndexOp::create(b, loc, value);
+          };
           // x / h, or 0 where h is 0 (the Krylov space is exhausted).
           auto safeInverse = [&](Value h) -> Value {
             Value positive = arith::CmpFOp::create(
@@ -570,72 +593,168 @@ solveGMRES(OpBuilder &builder, Location loc,
                 b, loc, positive, arith::DivFOp::create(b, loc, one, safe),
                 zero);
           };
+          auto get = [&](Value tensor, ValueRange at) -> Value {
+            return lz::GetOp::create(b, loc, tensor, at);
+          };
+          auto put = [&](Value tensor, Value value, ValueRange at) -> Value {
+            return tensor::InsertOp::create(b, loc, value, tensor, at);
+          };
+          auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
+            return lz::FillOp::create(b, loc, RankedTensorType::get(shape, f64),
+                                      zero, ValueRange{});
+          };
+          auto mul = [&](Value x, Value y) -> Value {
+            return arith::MulFOp::create(b, loc, x, y);
+          };
+          // The basis vector i: its leaves, read from the stacks.
+          auto basisVector = [&](ValueRange stacks, Value i) {
+            SmallVector<Value> leaves;
+            for (Value stack : stacks)
+              leaves.push_back(get(stack, i));
+            return leaves;
+          };
           Value beta = math::SqrtOp::create(b, loc, rr);
-          SmallVector<SmallVector<Value>> basis = {
-              buildLeafAxpy(b, loc, safeInverse(beta), r, {})};
-          // The rotated Hessenberg matrix R (column j: R[j][0..j]), the
-          // rotations, and the rotated right-hand side g = β e₁.
-          SmallVector<SmallVector<Value>> columns;
-          SmallVector<Value> cosines, sines, g = {beta};
-          for (int64_t j = 0; j < m; ++j) {
-            SmallVector<Value> w = apply(b, basis[j]);
-            SmallVector<Value> h;
-            for (int64_t i = 0; i <= j; ++i) {
-              Value hij = buildLeafDot(b, loc, w, basis[i]);
-              w = buildLeafAxpy(b, loc, arith::NegFOp::create(b, loc, hij),
-                                basis[i], w);
-              h.push_back(hij);
-            }
-            Value next =
-                math::SqrtOp::create(b, loc, buildLeafDot(b, loc, w, w));
-            basis.push_back(buildLeafAxpy(b, loc, safeInverse(next), w, {}));
-            // The earlier rotations, then the one that zeroes h[j+1].
-            for (int64_t i = 0; i < j; ++i) {
-              Value a = h[i], c = h[i + 1];
-              h[i] = arith::AddFOp::create(
-                  b, loc, arith::MulFOp::create(b, loc, cosines[i], a),
-                  arith::MulFOp::create(b, loc, sines[i], c));
-              h[i + 1] = arith::SubFOp::create(
-                  b, loc, arith::MulFOp::create(b, loc, cosines[i], c),
-                  arith::MulFOp::create(b, loc, sines[i], a));
-            }
-            Value norm = math::SqrtOp::create(
-                b, loc,
-                arith::AddFOp::create(
-                    b, loc, arith::MulFOp::create(b, loc, h[j], h[j]),
-                    arith::MulFOp::create(b, loc, next, next)));
-            Value inverse = safeInverse(norm);
-            // No rotation (c = 1, s = 0) where the column is zero.
-            Value positive = arith::CmpFOp::create(
-                b, loc, arith::CmpFPredicate::OGT, norm, zero);
-            Value cj = arith::SelectOp::create(
-                b, loc, positive, arith::MulFOp::create(b, loc, h[j], inverse),
-                one);
-            Value sj = arith::MulFOp::create(b, loc, next, inverse);
-            h[j] = norm;
-            cosines.push_back(cj);
-            sines.push_back(sj);
-            g.push_back(arith::NegFOp::create(
-                b, loc, arith::MulFOp::create(b, loc, sj, g[j])));
-            g[j] = arith::MulFOp::create(b, loc, cj, g[j]);
-            columns.push_back(h);
-          }
+          SmallVector<Value> first =
+              buildLeafAxpy(b, loc, safeInverse(beta), r, {});
+          SmallVector<Value> basis =
+              ad::detail::buildStacks(b, loc, first, index(m + 1));
+          for (auto [stack, leaf] : llvm::zip(basis, first))
+            stack = ad::detail::buildPush(b, loc, leaf, stack, index(0));
+          // The state of Arnoldi's process: the basis, the rotated
+          // Hessenberg matrix R (m × m, upper triangular), the rotations,
+          // and the rotated right-hand side g = β e₁.
+          SmallVector<Value> arnoldiInits(basis);
+          arnoldiInits.append({zeros({m, m}), zeros({m}), zeros({m}),
+                               put(zeros({m + 1}), beta, {index(0)})});
+          ValueRange arnoldi = buildIndexedLoop(
+              b, loc, index(m), arnoldiInits,
+              [&](Value j, ValueRange state) -> SmallVector<Value> {
+                ValueRange stacks = state.take_front(n);
+                Value rMatrix = state[n], cosines = state[n + 1],
+                      sines = state[n + 2], g = state[n + 3];
+                Value next1 = arith::AddIOp::create(b, loc, j, index(1));
+                // w = A v_j, orthogonalized against v_0..v_j.
+                SmallVector<Value> mgsInits = apply(b, basisVector(stacks, j));
+                mgsInits.push_back(zeros({m + 1}));
+                ValueRange mgs = buildIndexedLoop(
+                    b, loc, next1, mgsInits,
+                    [&](Value i, ValueRange wh) -> SmallVector<Value> {
+                      ValueRange w = wh.take_front(n);
+                      SmallVector<Value> vi = basisVector(stacks, i);
+                      Value hij = buildLeafDot(b, loc, w, vi);
+                      SmallVector<Value> result = buildLeafAxpy(
+                          b, loc, arith::NegFOp::create(b, loc, hij), vi, w);
+                      result.push_back(put(wh[n], hij, {i}));
+                      return result;
+                    });
+                ValueRange w = mgs.take_front(n);
+                Value next =
+                    math::SqrtOp::create(b, loc, buildLeafDot(b, loc, w, w));
+                SmallVector<Value> nextStacks;
+                for (auto [stack, leaf] :
+                     llvm::zip(stacks,
+                               buildLeafAxpy(b, loc, safeInverse(next), w, {})))
+                  nextStacks.push_back(
+                      ad::detail::buildPush(b, loc, leaf, stack, next1));
+                // The earlier rotations, then the one that zeroes h[j+1].
+                Value h =
+                    buildIndexedLoop(
+                        b, loc, j, {mgs[n]},
+                        [&](Value i, ValueRange column) -> SmallVector<Value> {
+                          Value i1 = arith::AddIOp::create(b, loc, i, index(1));
+                          Value a = get(column[0], i), c = get(column[0], i1);
+                          Value ci = get(cosines, i), si = get(sines, i);
+                          Value top = arith::AddFOp::create(b, loc, mul(ci, a),
+                                                            mul(si, c));
+                          Value bottom = arith::SubFOp::create(
+                              b, loc, mul(ci, c), mul(si, a));
+                          return {put(put(column[0], top, {i}), bottom, {i1})};
+                        })
+                        .front();
+                Value hj = get(h, j);
+                Value norm = math::SqrtOp::create(
+                    b, loc,
+                    arith::AddFOp::create(b, loc, mul(hj, hj),
+                                          mul(next, next)));
+                Value inverse = safeInverse(norm);
+                // No rotation (c = 1, s = 0) where the column is zero.
+                Value positive = arith::CmpFOp::create(
+                    b, loc, arith::CmpFPredicate::OGT, norm, zero);
+                Value cj = arith::SelectOp::create(b, loc, positive,
+                                                   mul(hj, inverse), one);
+                Value sj = mul(next, inverse);
+                h = put(h, norm, {j});
+                Value gj = get(g, j);
+                Value nextG = put(
+                    put(g, arith::NegFOp::create(b, loc, mul(sj, gj)), {next1}),
+                    mul(cj, gj), {j});
+                // Column j of R: h[0..j].
+                Value nextR =
+                    lz::ForOp::create(
+                        b, loc, TypeRange{rMatrix.getType()},
+                        ValueRange{index(m), index(m)},
+                        [&](OpBuilder &inner, Location loc, ValueRange at) {
+                          Value here = arith::CmpIOp::create(
+                              inner, loc, arith::CmpIPredicate::eq, at[1], j);
+                          Value above = arith::CmpIOp::create(
+                              inner, loc, arith::CmpIPredicate::ule, at[0], j);
+                          Value fromH = arith::SelectOp::create(
+                              inner, loc, above,
+                              lz::GetOp::create(inner, loc, h,
+                                                ValueRange{at[0]}),
+                              zero);
+                          Value value = arith::SelectOp::create(
+                              inner, loc, here, fromH,
+                              lz::GetOp::create(inner, loc, rMatrix, at));
+                          lz::YieldOp::create(inner, loc, ValueRange{value});
+                        })
+                        .getResult(0);
+                SmallVector<Value> yields(nextStacks);
+                yields.append(
+                    {nextR, put(cosines, cj, {j}), put(sines, sj, {j}), nextG});
+                return yields;
+              });
+          ValueRange stacks = arnoldi.take_front(n);
+          Value rMatrix = arnoldi[n], g = arnoldi[n + 3];
           // R y = g by back substitution (y_j = 0 where R_jj = 0), then
           // u + Σ y_j v_j.
-          SmallVector<Value> y(m);
-          for (int64_t j = m - 1; j >= 0; --j) {
-            Value sum = g[j];
-            for (int64_t k = j + 1; k < m; ++k)
-              sum = arith::SubFOp::create(
-                  b, loc, sum,
-                  arith::MulFOp::create(b, loc, columns[k][j], y[k]));
-            // R_jj is the norm of the rotated column: not negative.
-            y[j] =
-                arith::MulFOp::create(b, loc, sum, safeInverse(columns[j][j]));
-          }
-          SmallVector<Value> next(u);
-          for (int64_t j = 0; j < m; ++j)
-            next = buildLeafAxpy(b, loc, y[j], basis[j], next);
+          Value y =
+              buildIndexedLoop(
+                  b, loc, index(m), {zeros({m})},
+                  [&](Value q, ValueRange state) -> SmallVector<Value> {
+                    Value j = arith::SubIOp::create(b, loc, index(m - 1), q);
+                    Value later =
+                        lz::SumOp::create(
+                            b, loc, f64, ValueRange{index(m)},
+                            [&](OpBuilder &inner, Location loc, ValueRange k) {
+                              Value after = arith::CmpIOp::create(
+                                  inner, loc, arith::CmpIPredicate::ugt, k[0],
+                                  j);
+                              Value term = arith::MulFOp::create(
+                                  inner, loc,
+                                  lz::GetOp::create(inner, loc, rMatrix,
+                                                    ValueRange{j, k[0]}),
+                                  lz::GetOp::create(inner, loc, state[0],
+                                                    ValueRange{k[0]}));
+                              lz::YieldOp::create(
+                                  inner, loc,
+                                  ValueRange{arith::SelectOp::create(
+                                      inner, loc, after, term, zero)});
+                            })
+                            .getResult();
+                    // R_jj is the norm of the rotated column: not negative.
+                    Value yj =
+                        mul(arith::SubFOp::create(b, loc, get(g, j), later),
+                            safeInverse(get(rMatrix, {j, j})));
+                    return {put(state[0], yj, {j})};
+                  })
+                  .front();
+          ValueRange next = buildIndexedLoop(
+              b, loc, index(m), u,
+              [&](Value j, ValueRange state) -> SmallVector<Value> {
+                return buildLeafAxpy(b, loc, get(y, j), basisVector(stacks, j),
+                                     state);
+              });
           scf::YieldOp::create(b, loc, next);
         });
     lz::YieldOp::create(builder, loc, cycle.getResults());
@@ -657,8 +776,9 @@ Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
   return tensor::CastOp::create(builder, loc, type, value);
 }
 
-/// Solves A u = rhs for a vector of one f64 scalar or vector leaf by
-/// building A's matrix, a column A e_j per product, and solving it with
+/// Solves A u = rhs over the elements of all the leaves (as one vector of
+/// f64) by building A's matrix, a column A e_j per product, and solving it
+/// with
 /// `solver.dense`; reports a residual |A u − rhs| above tol times the
 /// right-hand side's norm (a singular A gives NaN) as `what`.
 FailureOr<SmallVector<Value>>

@@ -102,6 +102,17 @@ llvm::SmallVector<mlir::Value>
 buildLeafAxpy(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value alpha,
               mlir::ValueRange a, mlir::ValueRange y);
 
+/// Stacks of `size` entries (tensors indexed first by the entry) for values
+/// of the types and shapes of `values`, zero-filled.
+llvm::SmallVector<mlir::Value> buildStacks(mlir::OpBuilder &builder,
+                                           mlir::Location loc,
+                                           mlir::ValueRange values,
+                                           mlir::Value size);
+/// `value` pushed into its `stack` at `index`: a scalar by tensor.insert, a
+/// tensor as a slice.
+mlir::Value buildPush(mlir::OpBuilder &builder, mlir::Location loc,
+                      mlir::Value value, mlir::Value stack, mlir::Value index);
+
 /// The number of elements of the leaves (floats and float tensors), as an
 /// index.
 mlir::Value buildLeafCount(mlir::OpBuilder &builder, mlir::Location loc,

@@ -837,10 +837,8 @@ static int64_t getCheckpointInterval(Operation *loop) {
   return 0;
 }
 
-/// `state` pushed into `stack` at `index`: a scalar by tensor.insert, a
-/// tensor as a slice.
-static Value buildPush(OpBuilder &builder, Location loc, Value value,
-                       Value stack, Value index) {
+Value ad::detail::buildPush(OpBuilder &builder, Location loc, Value value,
+                            Value stack, Value index) {
   auto tensor = dyn_cast<RankedTensorType>(value.getType());
   if (!tensor)
     return tensor::InsertOp::create(builder, loc, value, stack, index);
@@ -860,9 +858,8 @@ static Value buildPush(OpBuilder &builder, Location loc, Value value,
                                        sizes, strides);
 }
 
-/// Stacks of `size` entries for the states `values`, zero-filled.
-static SmallVector<Value> buildStacks(OpBuilder &builder, Location loc,
-                                      ValueRange values, Value size) {
+SmallVector<Value> ad::detail::buildStacks(OpBuilder &builder, Location loc,
+                                           ValueRange values, Value size) {
   SmallVector<Value> stacks;
   for (Value value : values) {
     RankedTensorType stackType = getStackType(value.getType());
@@ -1031,9 +1028,8 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     auto [newLoop, t, carried] =
         buildBackwardLoop(builder, loc, types, count, from);
     Block *newBody = builder.getInsertionBlock();
-    // The reversed block's arguments become step t's index and its state
-    // from the stacks, also where a cotangent is one of them (a state that
-    // passes through a step).
+    // The reversed block's arguments stand for step t's index and its
+    // state from the stacks.
     IRMapping arguments;
     arguments.map(
         block.getArgument(0),
@@ -1044,8 +1040,6 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
                     lz::GetOp::create(builder, loc, stackOf[i], ValueRange{t}));
     for (auto [k, i] : llvm::enumerate(active))
       arguments.map(block.getArgument(1 + numState + k), carried[k]);
-    for (BlockArgument arg : block.getArguments())
-      arg.replaceAllUsesWith(arguments.lookup(arg));
     newBody->getOperations().splice(newBody->end(), block.getOperations());
     builder.setInsertionPointToEnd(newBody);
     SmallVector<Value> yields;
@@ -1056,19 +1050,20 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
                       reversed->arguments[arg.getArgNumber()]);
       yields.push_back(
           cotangent
-              ? arguments.lookupOrDefault(cotangent)
+              ? cotangent
               : buildZeros(builder, loc, reverse.primal(loop.getResult(i))));
     }
     for (auto [k, value] : llvm::enumerate(captured)) {
       Value sum = carried[active.size() + k];
       Value contribution = materialize(builder, loc, reverse.primal(value),
                                        reversed->context[value]);
-      yields.push_back(buildAdd(builder, loc, sum,
-                                contribution
-                                    ? arguments.lookupOrDefault(contribution)
-                                    : contribution));
+      yields.push_back(buildAdd(builder, loc, sum, contribution));
     }
     lz::YieldOp::create(builder, loc, yields);
+    // Only now, since the cotangents may be the block's arguments or use
+    // them (the indices of a sparse term), do those become the step's.
+    for (BlockArgument arg : block.getArguments())
+      arg.replaceAllUsesWith(arguments.lookup(arg));
     return newLoop;
   };
 
