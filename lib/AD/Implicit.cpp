@@ -781,8 +781,8 @@ Value castTo(OpBuilder &builder, Location loc, Value value, Type type) {
 /// with
 /// `solver.dense`; reports a residual |A u − rhs| above tol times the
 /// right-hand side's norm (a singular A gives NaN) as `what`.
-FailureOr<SmallVector<Value>>
-solveDirect(OpBuilder &builder, Location loc, Operation *op,
+SmallVector<Value>
+solveDirect(OpBuilder &builder, Location loc,
             function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
             ValueRange rhs, const LinearSolver &solver, StringRef what) {
   // The dense matrix over the elements of all the leaves, by the rows of
@@ -876,7 +876,7 @@ solveLinear(OpBuilder &b, Location loc, Operation *op,
   case LinearSolver::GMRES:
     return solveGMRES(b, loc, apply, rhs, solver, residualOf("gmres"));
   case LinearSolver::Direct:
-    return solveDirect(b, loc, op, apply, rhs, solver, residualOf("direct"));
+    return solveDirect(b, loc, apply, rhs, solver, residualOf("direct"));
   case LinearSolver::Neumann:
     break;
   }

@@ -226,7 +226,7 @@ private:
   /// The step size of L-BFGS along `direction` from `xs`: backtracking
   /// from lr until the Armijo condition holds, at most max_ls halvings.
   Value buildLineSearch(OpBuilder &b, ValueRange xs, ArrayRef<Value> direction,
-                        Value loss, Value slope);
+                        Value loss, Value slope, Value stop);
   /// The function's value at `x` and the leaves of its gradient.
   std::pair<Value, SmallVector<Value>> buildValueAndGradient(Type lossType,
                                                              Value x) {
@@ -448,6 +448,22 @@ LogicalResult MinimizeExpansion::prepare() {
       return op.emitError("the hyperparameter 'max_ls' of 'lbfgs' must be "
                           "a whole number from 0 to 100, not ")
              << formatNumber(maxLs);
+    std::optional<double> c1 = getConstant("c1"), lr = getConstant("lr");
+    if (!(*c1 > 0 && *c1 < 1))
+      return op.emitError("the hyperparameter 'c1' of 'lbfgs' must be "
+                          "between 0 and 1, not ")
+             << formatNumber(*c1);
+    if (lr && !(*lr > 0))
+      return op.emitError("the hyperparameter 'lr' of 'lbfgs' must be "
+                          "positive, not ")
+             << formatNumber(*lr);
+  }
+  if (info->factored) {
+    std::optional<double> clip = getConstant("clip");
+    if (clip && !(*clip > 0))
+      return op.emitError("the hyperparameter 'clip' of 'adafactor' must be "
+                          "positive, not ")
+             << formatNumber(*clip);
   }
   return success();
 }
@@ -843,7 +859,7 @@ static SmallVector<Value> selectLeaves(OpBuilder &builder, Location loc,
 
 Value MinimizeExpansion::buildLineSearch(OpBuilder &b, ValueRange xs,
                                          ArrayRef<Value> direction, Value loss,
-                                         Value slope) {
+                                         Value slope, Value stop) {
   Value lr = stepHyperparameters[2];
   Value c1 = stepHyperparameters[4];
   auto maxLs = static_cast<int64_t>(*getConstant("max_ls"));
@@ -854,9 +870,10 @@ Value MinimizeExpansion::buildLineSearch(OpBuilder &b, ValueRange xs,
   // A counted loop (so that minimize differentiates through it) that
   // evaluates f only until a step size is accepted.
   Value count = arith::ConstantIndexOp::create(b, loc, maxLs);
-  Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
-  auto loop =
-      lz::LoopOp::create(b, loc, TypeRange{f64, i1}, count, ValueRange{lr, no});
+  // (A stopped solve's step, which changes nothing, evaluates nothing.)
+  Value accepted0 = stop ? stop : arith::ConstantIntOp::create(b, loc, 0, 1);
+  auto loop = lz::LoopOp::create(b, loc, TypeRange{f64, i1}, count,
+                                 ValueRange{lr, accepted0});
   OpBuilder::InsertionGuard guard(b);
   Block *body = b.createBlock(&loop.getBody());
   body->addArgument(b.getIndexType(), loc);
@@ -964,14 +981,9 @@ SmallVector<Value> MinimizeExpansion::stepLbfgs(OpBuilder &b, ValueRange xs,
       selectLeaves(b, loc, descends, negated, steepest);
   Value slope = dot(gradients, direction);
 
-  Value eta = buildLineSearch(b, xs, direction, loss, slope);
-  SmallVector<Value> values = axpy(eta, direction, xs);
-  for (unsigned i = 0; i < history; ++i)
-    llvm::append_range(values, nextSteps[i]);
-  for (unsigned i = 0; i < history; ++i)
-    llvm::append_range(values, nextChanges[i]);
-  // (In the state's layout: each leaf's states together.)
-  SmallVector<Value> result(values.begin(), values.begin() + numLeaves);
+  Value eta = buildLineSearch(b, xs, direction, loss, slope, stop);
+  // The next leaves, then each leaf's states together.
+  SmallVector<Value> result = axpy(eta, direction, xs);
   for (unsigned leaf = 0; leaf < numLeaves; ++leaf) {
     for (unsigned i = 0; i < history; ++i)
       result.push_back(nextSteps[i][leaf]);
@@ -1400,10 +1412,6 @@ static ValueRange buildEarlyExitLoop(
   return loop.getResults().drop_back(2);
 }
 
-/// Replaces `op` by applications of its map from its initial point, at
-/// most `iters`, until one leaves x as it is, and
-/// reports a result that is not a fixed point: ‖T(x) − x‖ > 1e-10 (1 +
-/// ‖x‖).
 /// A number of a solver's configuration, or `fallback`.
 static double getConfigNumber(DictionaryAttr config, StringRef key,
                               double fallback) {
@@ -1554,6 +1562,10 @@ static Value buildAndersonLoop(OpBuilder &builder, Location loc, Value init,
   return buildEarlyExitLoop(builder, loc, iters, inits, body).front();
 }
 
+/// Replaces `op` by applications of its map from its initial point, at
+/// most `iters`, until one leaves x as it is (`iterate()`), or by Anderson
+/// acceleration, and reports a result that is not a fixed point:
+/// ‖T(x) − x‖ > max(1e-10, Anderson's tol) (1 + ‖x‖).
 static LogicalResult expandFixedPoint(ad::FixedPointOp op,
                                       SymbolTable &symbols) {
   DictionaryAttr config = op.getSolver();
@@ -1584,11 +1596,15 @@ static LogicalResult expandFixedPoint(ad::FixedPointOp op,
                                      builder.getF64FloatAttr(value));
   };
   Value result;
+  // The result is a fixed point to 1e-10 (1 + |x|), or to Anderson's tol
+  // where that is larger.
+  double checked = 1e-10;
   if (kind == "anderson") {
     double m = getConfigNumber(config, "m", 5),
            beta = getConfigNumber(config, "beta", 1.0),
            ridge = getConfigNumber(config, "ridge", 1e-10),
            tol = getConfigNumber(config, "tol", 1e-12);
+    checked = std::max(checked, tol);
     if (m != std::floor(m) || m < 1 || m > 20)
       return op.emitError("the history 'm' of 'anderson' must be a whole "
                           "number from 1 to 20, not ")
@@ -1643,7 +1659,8 @@ static LogicalResult expandFixedPoint(ad::FixedPointOp op,
       arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(1.0));
   Value limit = arith::MulFOp::create(
       builder, loc, arith::AddFOp::create(builder, loc, one, size),
-      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(1e-10)));
+      arith::ConstantOp::create(builder, loc,
+                                builder.getF64FloatAttr(checked)));
   lz::CheckToleranceOp::create(
       builder, loc, norm, limit,
       builder.getStringAttr("the residual |T(x) - x| of 'fixed_point'"));
@@ -1667,10 +1684,10 @@ static func::CallOp buildCall(OpBuilder &builder, Location loc,
 
 namespace {
 
-/// Newton's or Broyden's method for an `ad.root` whose parameters are an
-/// f64 scalar or vector. The iteration works on vectors
-/// (`tensor<?xf64>`; a scalar is a vector of one element) and solves its
-/// linear systems with the standard library's dense `lu_solve`.
+/// Newton's or Broyden's method for an `ad.root`. The iteration works on
+/// the unknowns as one vector of f64 (`tensor<?xf64>`: the elements of all
+/// their leaves) and solves its linear systems with the standard library's
+/// dense `lu_solve`.
 class RootExpansion {
 public:
   RootExpansion(ad::RootOp op, SymbolTable &symbols)
@@ -1810,14 +1827,8 @@ LogicalResult RootExpansion::expand() {
   if (kind != "newton" && kind != "broyden")
     return op.emitError("unknown root solver '") << kind << "'";
   bool broyden = kind == "broyden";
-  auto number = [&](StringRef key, double fallback) {
-    if (auto value = config.getAs<FloatAttr>(key))
-      return value.getValueAsDouble();
-    if (auto value = config.getAs<IntegerAttr>(key))
-      return static_cast<double>(value.getInt());
-    return fallback;
-  };
-  double iters = number("iters", 20), tol = number("tol", 1e-10);
+  double iters = getConfigNumber(config, "iters", 20),
+         tol = getConfigNumber(config, "tol", 1e-10);
   if (!(iters >= 0) || !(tol >= 0))
     return op.emitError("the root solver '")
            << kind << "' needs iters >= 0 and tol >= 0";

@@ -544,11 +544,8 @@ LogicalResult reductionVjp(Operation *op, ReverseBuilder &reverse) {
                       body.getTerminator()->getOperand(0));
                   Value factor = buildElementwise(
                       pb, loc, ej, [&](OpBuilder &eb, ValueRange s) -> Value {
-                        Value one = constant(eb, 1.0);
-                        if (!same)
-                          return one;
-                        return arith::SelectOp::create(eb, loc, same, one,
-                                                       at(eb, ej, s));
+                        return arith::SelectOp::create(
+                            eb, loc, same, constant(eb, 1.0), at(eb, ej, s));
                       });
                   lz::YieldOp::create(pb, loc, ValueRange{factor});
                 })
