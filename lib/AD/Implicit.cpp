@@ -181,6 +181,44 @@ SmallVector<Value> ad::detail::buildUnflatten(OpBuilder &builder, Location loc,
   return leaves;
 }
 
+Value ad::detail::buildDenseMatrix(OpBuilder &builder, Location loc, Value n,
+                                   function_ref<Value(Value)> column) {
+  // The rows of the transpose, one unit vector each, then the matrix.
+  Type f64 = builder.getF64Type();
+  auto vector = RankedTensorType::get({ShapedType::kDynamic}, f64);
+  auto matrix =
+      RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+  Value zero =
+      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
+  Value init = lz::FillOp::create(builder, loc, matrix, zero, ValueRange{n, n});
+  auto loop =
+      lz::LoopOp::create(builder, loc, TypeRange{matrix}, n, ValueRange{init});
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.createBlock(&loop.getBody());
+    Value j = body->addArgument(builder.getIndexType(), loc);
+    Value rows = body->addArgument(matrix, loc);
+    Value unit = buildOneHot(
+        builder, loc, lz::FillOp::create(builder, loc, vector, zero, {n}), {j});
+    SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
+    SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
+                                         builder.getIndexAttr(1)};
+    Value next = tensor::InsertSliceOp::create(builder, loc, column(unit), rows,
+                                               offsets, sizes, strides);
+    lz::YieldOp::create(builder, loc, ValueRange{next});
+  }
+  Value rows = loop.getResult(0);
+  return lz::ForOp::create(
+             builder, loc, TypeRange{matrix}, ValueRange{n, n},
+             [&](OpBuilder &inner, Location loc, ValueRange indices) {
+               Value element = lz::GetOp::create(
+                   inner, loc, rows, ValueRange{indices[1], indices[0]});
+               lz::YieldOp::create(inner, loc, ValueRange{element});
+             })
+      .getResult(0);
+}
+
 SmallVector<Value> ad::detail::buildLeafAxpy(OpBuilder &builder, Location loc,
                                              Value alpha, ValueRange a,
                                              ValueRange y) {
@@ -785,45 +823,15 @@ SmallVector<Value>
 solveDirect(OpBuilder &builder, Location loc,
             function_ref<SmallVector<Value>(OpBuilder &, ValueRange)> apply,
             ValueRange rhs, const LinearSolver &solver, StringRef what) {
-  // The dense matrix over the elements of all the leaves, by the rows of
-  // Aᵀ (A applied to each unit vector), then A.
-  Type f64 = builder.getF64Type();
-  auto vector = RankedTensorType::get({ShapedType::kDynamic}, f64);
-  auto matrix =
-      RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f64);
+  // The dense matrix over the elements of all the leaves.
   Value n = ad::detail::buildLeafCount(builder, loc, rhs);
-  Value zero =
-      arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
-  Value init = lz::FillOp::create(builder, loc, matrix, zero, ValueRange{n, n});
-  auto loop =
-      lz::LoopOp::create(builder, loc, TypeRange{matrix}, n, ValueRange{init});
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    Value j = body->addArgument(builder.getIndexType(), loc);
-    Value rows = body->addArgument(matrix, loc);
-    Value unit = ad::detail::buildOneHot(
-        builder, loc, lz::FillOp::create(builder, loc, vector, zero, {n}), {j});
-    Value column = ad::detail::buildFlatten(
+  Value a = ad::detail::buildDenseMatrix(builder, loc, n, [&](Value unit) {
+    return ad::detail::buildFlatten(
         builder, loc,
         apply(builder, ad::detail::buildUnflatten(builder, loc, unit, rhs)));
-    SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
-    SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
-                                         builder.getIndexAttr(1)};
-    Value next = tensor::InsertSliceOp::create(builder, loc, column, rows,
-                                               offsets, sizes, strides);
-    lz::YieldOp::create(builder, loc, ValueRange{next});
-  }
-  Value rows = loop.getResult(0);
-  Value a = lz::ForOp::create(
-                builder, loc, TypeRange{matrix}, ValueRange{n, n},
-                [&](OpBuilder &inner, Location loc, ValueRange indices) {
-                  Value element = lz::GetOp::create(
-                      inner, loc, rows, ValueRange{indices[1], indices[0]});
-                  lz::YieldOp::create(inner, loc, ValueRange{element});
-                })
-                .getResult(0);
+  });
+  auto vector =
+      RankedTensorType::get({ShapedType::kDynamic}, builder.getF64Type());
   func::FuncOp dense = solver.dense;
   Value x =
       func::CallOp::create(

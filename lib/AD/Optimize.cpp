@@ -1757,54 +1757,16 @@ Value RootExpansion::buildJacobian(Value x) {
   for (auto [captured, input] :
        llvm::zip(op.getCaptures(), type.getInputs().drop_front()))
     captures.push_back(castTo(captured, input));
-  // Column j is the tangent of F along the j-th unknown, by forward mode:
-  // the rows of Jᵀ, then J.
-  Value n = ad::detail::buildLeafCount(builder, loc, unknowns);
-  Value rows =
-      lz::FillOp::create(builder, loc, matrixType, constant(0.0), {n, n});
-  auto loop =
-      lz::LoopOp::create(builder, loc, TypeRange{matrixType}, n, {rows});
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&loop.getBody());
-    Value j = body->addArgument(builder.getIndexType(), loc);
-    Value previous = body->addArgument(matrixType, loc);
-    Value unit =
-        lz::ForOp::create(
-            builder, loc, TypeRange{vectorType}, ValueRange{n},
-            [&](OpBuilder &b, Location loc, ValueRange k) {
-              Value here = arith::CmpIOp::create(
-                  b, loc, arith::CmpIPredicate::eq, k[0], j);
-              Value value = arith::SelectOp::create(
-                  b, loc, here,
-                  arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
-                  arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0)));
-              lz::YieldOp::create(b, loc, ValueRange{value});
-            })
-            .getResult(0);
-    Value tangent = castTo(fromVector(unit), type.getInput(0));
-    auto jvp = ad::JvpOp::create(
-        builder, loc, type.getResult(0), type.getResult(0), f.getSymName(),
-        ValueRange{point}, ValueRange{tangent}, captures);
-    Value column = toVector(jvp.getTangent());
-    SmallVector<OpFoldResult> offsets = {j, builder.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {builder.getIndexAttr(1), n};
-    SmallVector<OpFoldResult> strides = {builder.getIndexAttr(1),
-                                         builder.getIndexAttr(1)};
-    lz::YieldOp::create(
-        builder, loc,
-        ValueRange{tensor::InsertSliceOp::create(builder, loc, column, previous,
-                                                 offsets, sizes, strides)});
-  }
-  Value transposed = loop.getResult(0);
-  return lz::ForOp::create(
-             builder, loc, TypeRange{matrixType}, ValueRange{n, n},
-             [&](OpBuilder &b, Location loc, ValueRange indices) {
-               Value element = lz::GetOp::create(
-                   b, loc, transposed, ValueRange{indices[1], indices[0]});
-               lz::YieldOp::create(b, loc, ValueRange{element});
-             })
-      .getResult(0);
+  // Column j is the tangent of F along the j-th unknown, by forward mode.
+  return ad::detail::buildDenseMatrix(
+      builder, loc, ad::detail::buildLeafCount(builder, loc, unknowns),
+      [&](Value unit) {
+        Value tangent = castTo(fromVector(unit), type.getInput(0));
+        auto jvp = ad::JvpOp::create(
+            builder, loc, type.getResult(0), type.getResult(0), f.getSymName(),
+            ValueRange{point}, ValueRange{tangent}, captures);
+        return toVector(jvp.getTangent());
+      });
 }
 
 Value RootExpansion::solve(Value jacobian, Value f) {

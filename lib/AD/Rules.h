@@ -128,6 +128,13 @@ llvm::SmallVector<mlir::Value> buildUnflatten(mlir::OpBuilder &builder,
                                               mlir::Value vector,
                                               mlir::ValueRange like);
 
+/// The n × n matrix (`tensor<?x?xf64>`) whose column j is `column` of the
+/// j-th unit vector (both `tensor<?xf64>` of n elements), built at the
+/// builder's insertion point (where `column` builds too).
+mlir::Value
+buildDenseMatrix(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value n,
+                 llvm::function_ref<mlir::Value(mlir::Value)> column);
+
 /// The reverse rule of `ad.argmin`, by the implicit function theorem
 /// (Implicit.cpp).
 mlir::LogicalResult argminVjp(mlir::Operation *op, ReverseBuilder &reverse);
