@@ -935,7 +935,8 @@ SmallVector<Value> MinimizeExpansion::stepLbfgs(OpBuilder &b, ValueRange xs,
   };
 
   // The newest pair s = x − x_prev, y = g − g_prev joins the history (the
-  // oldest leaves it) when it has positive curvature sᵀy.
+  // oldest leaves it) when its curvature is positive, sᵀy > 1e-10 yᵀy
+  // (relative, so that a tiny one does not give a huge ρ = 1/sᵀy).
   SmallVector<SmallVector<Value>> steps, changes;
   for (unsigned i = 0; i < history; ++i) {
     steps.push_back(leavesOf(i));
@@ -944,7 +945,9 @@ SmallVector<Value> MinimizeExpansion::stepLbfgs(OpBuilder &b, ValueRange xs,
   SmallVector<Value> s = axpy(constant(-1.0), leavesOf(2 * history), xs);
   SmallVector<Value> y =
       axpy(constant(-1.0), leavesOf(2 * history + 1), gradients);
-  Value curved = positive(dot(s, y));
+  Value curved = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OGT, dot(s, y),
+      arith::MulFOp::create(b, loc, constant(1e-10), dot(y, y)));
   SmallVector<SmallVector<Value>> nextSteps, nextChanges;
   for (unsigned i = 0; i < history; ++i) {
     ArrayRef<Value> newerS = i + 1 < history ? steps[i + 1] : s;

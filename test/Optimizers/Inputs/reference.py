@@ -288,7 +288,7 @@ class DoG:
 
 class Lbfgs:
     """L-BFGS over all the leaves: the two-loop recursion on the newest
-    `history` pairs of positive curvature, then a backtracking Armijo line
+    `history` pairs of curvature s.y > 1e-10 y.y, then a backtracking Armijo line
     search from lr (at most max_ls trials, halving)."""
 
     def __init__(self, history=10, line_search=True, lr=1.0, max_ls=20, c1=1e-4):
@@ -316,7 +316,7 @@ class Lbfgs:
             g = flat(grads)
             if previous is not None:
                 s, y = x - previous[0], g - previous[1]
-                if s @ y > 0:
+                if s @ y > 1e-10 * (y @ y):
                     pairs = (pairs + [(s, y)])[-self.history:]
             previous = (x, g)
             q = g.copy()
