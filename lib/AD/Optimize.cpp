@@ -1333,6 +1333,20 @@ FailureOr<Value> MinimizeExpansion::expand() {
   return result;
 }
 
+/// The loop that `op`, an `ad.minimize` or `ad.argmin`, runs.
+template <typename OpTy>
+static OptimizerLoop getOptimizerLoop(OpTy op, Value losses,
+                                      std::optional<double> tol) {
+  return {op,
+          op.getCalleeAttr(),
+          op.getInit(),
+          op.getCaptures(),
+          op.getSteps(),
+          op.getOptimizer(),
+          losses,
+          tol};
+}
+
 /// Replaces the operation of `loop` by its expansion.
 static LogicalResult expandInPlace(OptimizerLoop loop, SymbolTable &symbols) {
   FailureOr<Value> result = MinimizeExpansion(loop, symbols).expand();
@@ -1362,15 +1376,8 @@ expandEach(ModuleOp module,
 LogicalResult leibniz::ad::expandOptimizerLoops(ModuleOp module) {
   return expandEach<ad::MinimizeOp>(
       module, [](ad::MinimizeOp op, SymbolTable &symbols) {
-        OptimizerLoop loop = {op,
-                              op.getCalleeAttr(),
-                              op.getInit(),
-                              op.getCaptures(),
-                              op.getSteps(),
-                              op.getOptimizer(),
-                              op.getLosses(),
-                              std::nullopt};
-        return expandInPlace(loop, symbols);
+        return expandInPlace(getOptimizerLoop(op, op.getLosses(), std::nullopt),
+                             symbols);
       });
 }
 
@@ -1892,16 +1899,9 @@ LogicalResult leibniz::ad::expandSolves(ModuleOp module) {
                                  })) ||
       failed(expandEach<ad::FixedPointOp>(module, expandFixedPoint)))
     return failure();
-  return expandEach<ad::ArgminOp>(
-      module, [](ad::ArgminOp op, SymbolTable &symbols) {
-        OptimizerLoop loop = {op,
-                              op.getCalleeAttr(),
-                              op.getInit(),
-                              op.getCaptures(),
-                              op.getSteps(),
-                              op.getOptimizer(),
-                              Value(),
-                              op.getTol().convertToDouble()};
-        return expandInPlace(loop, symbols);
-      });
+  return expandEach<ad::ArgminOp>(module, [](ad::ArgminOp op,
+                                             SymbolTable &symbols) {
+    return expandInPlace(
+        getOptimizerLoop(op, Value(), op.getTol().convertToDouble()), symbols);
+  });
 }
