@@ -21,7 +21,10 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_LOWERLZ
@@ -502,9 +505,108 @@ void lowerFill(RewriterBase &rewriter, lz::FillOp op) {
               .getResult(0));
 }
 
+/// Moves the operations of the bodies of `loops`, a loop nest from the
+/// outermost, that do not depend on a loop's index out of that loop, up to
+/// the body of the outermost. The scope evaluated them at every point; out
+/// of the loop, they are evaluated once for all the points that share the
+/// outer indices, which exist when every range of the nest is positive
+/// (the caller's guard, see getGuardedBound).
+void hoistNestInvariants(ArrayRef<scf::ForOp> loops) {
+  for (scf::ForOp loop : llvm::reverse(loops.drop_front())) {
+    Region *region = &loop.getRegion();
+    moveLoopInvariantCode(
+        {region},
+        [&](Value value, Region *) {
+          return !region->isAncestor(value.getParentRegion());
+        },
+        [](Operation *op, Region *) {
+          return isMemoryEffectFree(op) && isSpeculatable(op);
+        },
+        [&](Operation *op, Region *) { op->moveBefore(loop); });
+  }
+}
+
+/// `upper`, the outermost upper bound of a nest over `ranges`, or `lower`
+/// where one of the other ranges is empty: then the scope has no points,
+/// and the nest runs no iteration, so that what hoistNestInvariants moves
+/// to an outer loop is only evaluated where the scope evaluates it.
+Value getGuardedBound(OpBuilder &builder, Location loc, ValueRange ranges,
+                      Value lower, Value upper) {
+  Value zero = indexConstant(builder, loc, 0);
+  Value positive;
+  for (Value range : ranges.drop_front()) {
+    if (std::optional<int64_t> size = getConstantIntValue(range);
+        size && *size > 0)
+      continue;
+    Value p = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sgt,
+                                    range, zero);
+    positive = positive ? arith::AndIOp::create(builder, loc, positive, p) : p;
+  }
+  if (!positive)
+    return upper;
+  return arith::SelectOp::create(builder, loc, positive, upper, lower);
+}
+
+/// A triangular mask of an accumulation: its value is `index p < index q`
+/// (or `<=`) for two of its index variables, q before p. Its loop over p
+/// then stops at q (q + 1), and the mask holds at every point it visits.
+struct TriangularMask {
+  unsigned inner, outer;
+  bool inclusive;
+  arith::CmpIOp condition;
+};
+
+std::optional<TriangularMask> getTriangularMask(lz::AccumulateOp op) {
+  if (!op.getMasked())
+    return std::nullopt;
+  Block &body = op.getBody().front();
+  Value mask = body.getTerminator()->getOperand(0);
+  // A conditional whose branches yield true and false is its condition.
+  if (auto ifOp = mask.getDefiningOp<scf::IfOp>();
+      ifOp && ifOp->getBlock() == &body && ifOp.elseBlock()) {
+    unsigned r = cast<OpResult>(mask).getResultNumber();
+    Value yes = ifOp.thenYield().getOperand(r);
+    Value no = ifOp.elseYield().getOperand(r);
+    if (matchPattern(yes, m_One()) && matchPattern(no, m_Zero()))
+      mask = ifOp.getCondition();
+  }
+  auto cmp = mask.getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp->getBlock() != &body)
+    return std::nullopt;
+  auto lhs = dyn_cast<BlockArgument>(cmp.getLhs());
+  auto rhs = dyn_cast<BlockArgument>(cmp.getRhs());
+  if (!lhs || !rhs || lhs.getOwner() != &body || rhs.getOwner() != &body)
+    return std::nullopt;
+  using P = arith::CmpIPredicate;
+  P predicate = cmp.getPredicate();
+  // As `lhs < rhs` or `lhs <= rhs`.
+  switch (predicate) {
+  case P::ugt:
+  case P::sgt:
+    std::swap(lhs, rhs);
+    predicate = P::ult;
+    break;
+  case P::uge:
+  case P::sge:
+    std::swap(lhs, rhs);
+    predicate = P::ule;
+    break;
+  default:
+    break;
+  }
+  if (predicate != P::ult && predicate != P::slt && predicate != P::ule &&
+      predicate != P::sle)
+    return std::nullopt;
+  if (rhs.getArgNumber() >= lhs.getArgNumber())
+    return std::nullopt;
+  return TriangularMask{lhs.getArgNumber(), rhs.getArgNumber(),
+                        predicate == P::ule || predicate == P::sle, cmp};
+}
+
 /// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
 /// the scope's order that adds each point's value (element by element for a
 /// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
+/// A triangular mask bounds its inner loop instead.
 void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
   Location loc = op.getLoc();
   auto type = cast<RankedTensorType>(op.getType());
@@ -515,65 +617,97 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
   Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
   Value c0 = indexConstant(rewriter, loc, 0);
   Value c1 = indexConstant(rewriter, loc, 1);
-  SmallVector<Value> lowerBounds(op.getRanges().size(), c0);
-  SmallVector<Value> steps(op.getRanges().size(), c1);
   Block &body = op.getBody().front();
   bool masked = op.getMasked();
   SmallVector<Value> ranges(op.getRanges());
-  scf::LoopNest nest = scf::buildLoopNest(
-      rewriter, loc, lowerBounds, ranges, steps, ValueRange{init},
-      [&](OpBuilder &b, Location nestedLoc, ValueRange indices,
-          ValueRange accs) -> scf::ValueVector {
-        rewriter.setInsertionPoint(b.getInsertionBlock(),
-                                   b.getInsertionPoint());
-        SmallVector<Value> yielded = moveBody(rewriter, body, indices);
-        Value mask = masked ? yielded.front() : Value();
-        Value value = yielded.back();
-        ValueRange target = ArrayRef(yielded).drop_front(masked).drop_back();
-        auto valueType = dyn_cast<RankedTensorType>(value.getType());
-        auto update = [&](OpBuilder &ub, Location updateLoc, Value acc) {
-          SmallVector<Value> innerSizes;
-          if (valueType)
-            innerSizes = getSizes(ub, updateLoc, value);
-          SmallVector<Value> innerLower(innerSizes.size(), c0);
-          SmallVector<Value> innerSteps(innerSizes.size(), c1);
-          scf::LoopNest inner = scf::buildLoopNest(
-              ub, updateLoc, innerLower, innerSizes, innerSteps,
-              ValueRange{acc},
-              [&](OpBuilder &ib, Location innerLoc, ValueRange at,
-                  ValueRange innerAccs) -> scf::ValueVector {
-                SmallVector<Value> position(target);
-                llvm::append_range(position, at);
-                Value x = valueType ? tensor::ExtractOp::create(ib, innerLoc,
-                                                                value, at)
-                                          .getResult()
-                                    : value;
-                Value old = tensor::ExtractOp::create(ib, innerLoc,
-                                                      innerAccs[0], position);
-                Value sum = isa<FloatType>(elementType)
-                                ? arith::AddFOp::create(ib, innerLoc, old, x)
-                                      .getResult()
-                                : arith::AddIOp::create(ib, innerLoc, old, x)
-                                      .getResult();
-                return {tensor::InsertOp::create(ib, innerLoc, sum,
-                                                 innerAccs[0], position)};
-              });
-          return inner.results.empty() ? acc : inner.results.front();
-        };
-        if (!mask)
-          return {update(rewriter, nestedLoc, accs[0])};
-        // Masked: the points whose mask is false add nothing.
-        auto ifOp = scf::IfOp::create(
-            rewriter, nestedLoc, mask,
-            [&](OpBuilder &tb, Location thenLoc) {
-              scf::YieldOp::create(tb, thenLoc, update(tb, thenLoc, accs[0]));
-            },
-            [&](OpBuilder &eb, Location elseLoc) {
-              scf::YieldOp::create(eb, elseLoc, accs[0]);
-            });
-        return {ifOp.getResult(0)};
-      });
-  rewriter.replaceOp(op, nest.results.empty() ? init : nest.results.front());
+  std::optional<TriangularMask> triangle = getTriangularMask(op);
+
+  // The nest, one loop at a time: a triangular bound reads an outer index.
+  SmallVector<scf::ForOp> loops;
+  SmallVector<Value> indices;
+  Value acc = init;
+  for (auto [p, range] : llvm::enumerate(ranges)) {
+    Value upper = range;
+    if (p == 0)
+      upper = getGuardedBound(rewriter, loc, ranges, c0, upper);
+    if (triangle && triangle->inner == p) {
+      Value bound = indices[triangle->outer];
+      if (triangle->inclusive)
+        bound = arith::AddIOp::create(rewriter, loc, bound, c1);
+      upper = arith::MinUIOp::create(rewriter, loc, upper, bound);
+    }
+    auto loop = scf::ForOp::create(rewriter, loc, c0, upper, c1, acc);
+    if (!loops.empty())
+      scf::YieldOp::create(rewriter, loc, loop.getResults());
+    loops.push_back(loop);
+    indices.push_back(loop.getInductionVar());
+    acc = loop.getRegionIterArgs()[0];
+    rewriter.setInsertionPointToStart(loop.getBody());
+  }
+
+  SmallVector<Value> yielded = moveBody(rewriter, body, indices);
+  if (triangle) {
+    // Every point of the nest satisfies the mask.
+    Value yes = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+    Value condition = triangle->condition.getResult();
+    rewriter.replaceAllUsesWith(condition, yes);
+    llvm::replace(yielded, condition, yes);
+    rewriter.eraseOp(triangle->condition);
+  }
+  Value mask = masked ? yielded.front() : Value();
+  Value value = yielded.back();
+  ValueRange target = ArrayRef(yielded).drop_front(masked).drop_back();
+  auto valueType = dyn_cast<RankedTensorType>(value.getType());
+  auto update = [&](OpBuilder &ub, Location updateLoc, Value acc) {
+    SmallVector<Value> innerSizes;
+    if (valueType)
+      innerSizes = getSizes(ub, updateLoc, value);
+    SmallVector<Value> innerLower(innerSizes.size(), c0);
+    SmallVector<Value> innerSteps(innerSizes.size(), c1);
+    scf::LoopNest inner = scf::buildLoopNest(
+        ub, updateLoc, innerLower, innerSizes, innerSteps, ValueRange{acc},
+        [&](OpBuilder &ib, Location innerLoc, ValueRange at,
+            ValueRange innerAccs) -> scf::ValueVector {
+          SmallVector<Value> position(target);
+          llvm::append_range(position, at);
+          Value x = valueType
+                        ? tensor::ExtractOp::create(ib, innerLoc, value, at)
+                              .getResult()
+                        : value;
+          Value old =
+              tensor::ExtractOp::create(ib, innerLoc, innerAccs[0], position);
+          Value sum =
+              isa<FloatType>(elementType)
+                  ? arith::AddFOp::create(ib, innerLoc, old, x).getResult()
+                  : arith::AddIOp::create(ib, innerLoc, old, x).getResult();
+          return {tensor::InsertOp::create(ib, innerLoc, sum, innerAccs[0],
+                                           position)};
+        });
+    return inner.results.empty() ? acc : inner.results.front();
+  };
+  Value next;
+  if (!mask || matchPattern(mask, m_One())) {
+    next = update(rewriter, loc, acc);
+  } else {
+    // Masked: the points whose mask is false add nothing.
+    auto ifOp = scf::IfOp::create(
+        rewriter, loc, mask,
+        [&](OpBuilder &tb, Location thenLoc) {
+          scf::YieldOp::create(tb, thenLoc, update(tb, thenLoc, acc));
+        },
+        [&](OpBuilder &eb, Location elseLoc) {
+          scf::YieldOp::create(eb, elseLoc, acc);
+        });
+    next = ifOp.getResult(0);
+  }
+  if (loops.empty()) {
+    rewriter.replaceOp(op, next);
+    return;
+  }
+  scf::YieldOp::create(rewriter, loc, next);
+  hoistNestInvariants(loops);
+  rewriter.setInsertionPointAfter(loops.front());
+  rewriter.replaceOp(op, loops.front().getResult(0));
 }
 
 void lowerIota(RewriterBase &rewriter, lz::IotaOp op) {

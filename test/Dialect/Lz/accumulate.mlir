@@ -78,6 +78,15 @@ func.func @out_of_bounds() -> tensor<3xf64> {
 // RUN: leibniz-opt %s --lz-interpret=entry=masked -o /dev/null | FileCheck %s --check-prefix=MASKED
 // RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=masked -o /dev/null | FileCheck %s --check-prefix=MASKED
 // MASKED: [0. 1. 2.]
+// A triangular mask (`l < k`) bounds the inner loop by the outer index
+// instead of testing every point of the square.
+// RUN: leibniz-opt %s --lower-lz | FileCheck %s --check-prefix=TRIANGLE
+// TRIANGLE-LABEL: func.func @masked(
+// TRIANGLE: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step
+// TRIANGLE: %[[BOUND:.*]] = arith.minui %{{.*}}, %[[K]] : index
+// TRIANGLE: scf.for %{{.*}} = %{{.*}} to %[[BOUND]] step
+// TRIANGLE-NOT: scf.if
+// TRIANGLE: return
 func.func @masked() -> tensor<3xf64> {
   %c3 = arith.constant 3 : index
   %c7 = arith.constant 7 : index
@@ -87,5 +96,20 @@ func.func @masked() -> tensor<3xf64> {
     %one = arith.constant 1.0 : f64
     lz.yield %below, %i, %one : i1, index, f64
   } attributes {masked}
+  return %h : tensor<3xf64>
+}
+
+// The lowering moves what does not depend on an inner index out of its
+// loop; where an inner range is empty the scope has no points, and the
+// moved read (out of bounds for k > 0) must not run.
+// RUN: leibniz-opt %s --lower-lz --lz-interpret='entry=empty_inner args=0' -o /dev/null | FileCheck %s --check-prefix=EMPTY
+// EMPTY: [0. 0. 0.]
+func.func @empty_inner(%n: index) -> tensor<3xf64> {
+  %c3 = arith.constant 3 : index
+  %x = arith.constant dense<[2.0]> : tensor<1xf64>
+  %h = lz.accumulate %k < %c3, %l < %n : tensor<3xf64> {
+    %e = lz.get %x[%k] : tensor<1xf64>
+    lz.yield %k, %e : index, f64
+  }
   return %h : tensor<3xf64>
 }
