@@ -1056,6 +1056,29 @@ LogicalResult MLIRGenerator::generateDef(const DefAST &def,
     }
   }
 
+  // The dimensions of tensor parameters that the types make equal, which
+  // every call checks: rewrite rules read sizes from the first of each
+  // group (`dim-equal`), so that equal sizes are one value in the IR.
+  std::map<std::map<SizeExpr::Monomial, int64_t>, SmallVector<int64_t>>
+      equalSizes;
+  for (const TensorPath &tensor : tensors) {
+    if (!tensor.projections.empty())
+      continue;
+    for (auto [d, dim] : llvm::enumerate(tensor.type->dims)) {
+      if (dim.getAtoms().empty())
+        continue;
+      SmallVector<int64_t> &group = equalSizes[dim.getTerms()];
+      group.push_back(tensor.param);
+      group.push_back(d);
+    }
+  }
+  SmallVector<Attribute> groups;
+  for (auto &[_, group] : equalSizes)
+    if (group.size() > 2)
+      groups.push_back(builder.getDenseI64ArrayAttr(group));
+  if (!groups.empty())
+    func->setAttr("lz.equal_sizes", builder.getArrayAttr(groups));
+
   for (auto [i, param] : llvm::enumerate(signature.params))
     env.emplace_back(signature.paramNames[i],
                      Val::getData(makeValue(param, entry->getArgument(i))));

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
@@ -79,9 +80,27 @@ LogicalResult fuseForGet(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// The number of index variables of the scopes around `op`, counting a
+/// loop's step as one: how many nested iteration spaces evaluate it.
+unsigned getIterationDepth(Operation *op) {
+  unsigned depth = 0;
+  for (Operation *parent = op->getParentOp();
+       parent && !isa<FunctionOpInterface>(parent);
+       parent = parent->getParentOp()) {
+    if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+            lz::AccumulateOp, lz::LoopOp>(parent))
+      depth += parent->getRegion(0).front().getNumArguments();
+  }
+  return depth;
+}
+
 /// fuse-for-get where computing one element costs a bounded amount: the
 /// body holds no scope, loop or call, so reading an element where it is
-/// needed never repeats a reduction.
+/// needed never repeats a reduction. A body with a costly operation (a
+/// math function, a division) is only read where it is its traversal's
+/// one use and the read is not nested in more index variables than the
+/// traversal's elements: elsewhere, the traversal computes each element
+/// once and the reads share it.
 LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
   auto get = dyn_cast<lz::GetOp>(op);
   if (!get)
@@ -89,13 +108,21 @@ LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
   auto forOp = get.getTensor().getDefiningOp<lz::ForOp>();
   if (!forOp)
     return failure();
-  WalkResult walk = forOp.getBody().walk([](Operation *inner) {
-    return isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
-               lz::AccumulateOp, lz::LoopOp, func::CallOp>(inner)
-               ? WalkResult::interrupt()
-               : WalkResult::advance();
+  bool costly = false;
+  WalkResult walk = forOp.getBody().walk([&](Operation *inner) {
+    if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+            lz::AccumulateOp, lz::LoopOp, func::CallOp>(inner))
+      return WalkResult::interrupt();
+    if (isa<math::MathDialect>(inner->getDialect()) ||
+        isa<arith::DivFOp, arith::RemFOp>(inner))
+      costly = true;
+    return WalkResult::advance();
   });
   if (walk.wasInterrupted())
+    return failure();
+  if (costly && (!forOp->hasOneUse() ||
+                 getIterationDepth(get) >
+                     getIterationDepth(forOp) + forOp.getRanges().size()))
     return failure();
   return fuseForGet(op, rewriter);
 }
@@ -105,13 +132,72 @@ LogicalResult forSize(Operation *op, PatternRewriter &rewriter) {
   auto dim = dyn_cast<tensor::DimOp>(op);
   if (!dim)
     return failure();
-  auto forOp = dim.getSource().getDefiningOp<lz::ForOp>();
   std::optional<int64_t> index = dim.getConstantIndex();
-  if (!forOp || !index || *index < 0 ||
-      *index >= static_cast<int64_t>(forOp.getRanges().size()))
+  if (!index || *index < 0)
     return failure();
-  rewriter.replaceOp(dim, forOp.getRanges()[*index]);
+  // A sub-tensor read from `t` at k indices has the sizes of `t` after k.
+  Value source = dim.getSource();
+  int64_t at = *index;
+  bool read = false;
+  while (auto get = source.getDefiningOp<lz::GetOp>()) {
+    at += get.getIndices().size();
+    source = get.getTensor();
+    read = true;
+  }
+  auto forOp = source.getDefiningOp<lz::ForOp>();
+  if (forOp && at < static_cast<int64_t>(forOp.getRanges().size())) {
+    rewriter.replaceOp(dim, forOp.getRanges()[at]);
+    return success();
+  }
+  if (!read)
+    return failure();
+  rewriter.replaceOpWithNewOp<tensor::DimOp>(dim, source, at);
   return success();
+}
+
+/// `tensor.dim %x, d` of an argument of a function whose types make that
+/// size equal to an earlier argument's (the `lz.equal_sizes` groups of
+/// [argument, dimension] pairs, which every call checks) reads the
+/// earlier one: equal sizes become one value, which rules that compare
+/// sizes (`accumulate-to-for`) can see.
+LogicalResult dimEqual(Operation *op, PatternRewriter &rewriter) {
+  auto dim = dyn_cast<tensor::DimOp>(op);
+  if (!dim)
+    return failure();
+  std::optional<int64_t> index = dim.getConstantIndex();
+  auto arg = dyn_cast<BlockArgument>(dim.getSource());
+  if (!index || !arg)
+    return failure();
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getBody().front())
+    return failure();
+  auto groups = func->getAttrOfType<ArrayAttr>("lz.equal_sizes");
+  if (!groups)
+    return failure();
+  for (Attribute attr : groups) {
+    auto group = dyn_cast<DenseI64ArrayAttr>(attr);
+    if (!group || group.size() < 4 || group.size() % 2 != 0)
+      continue;
+    ArrayRef<int64_t> pairs = group.asArrayRef();
+    bool member = false;
+    for (size_t i = 2; i < pairs.size(); i += 2)
+      member |= pairs[i] == arg.getArgNumber() && pairs[i + 1] == *index;
+    if (!member)
+      continue;
+    int64_t first = pairs[0], firstDim = pairs[1];
+    if (first < 0 || first >= func.getNumArguments())
+      return failure();
+    auto type = dyn_cast<RankedTensorType>(func.getArgument(first).getType());
+    if (!type || firstDim < 0 || firstDim >= type.getRank())
+      return failure();
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(&func.getBody().front());
+    rewriter.replaceOpWithNewOp<tensor::DimOp>(
+        dim, func.getArgument(first),
+        arith::ConstantIndexOp::create(rewriter, dim.getLoc(), firstDim));
+    return success();
+  }
+  return failure();
 }
 
 /// An operation without uses and without effects is removed.
@@ -1410,6 +1496,53 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// `for i. { ...; for j < m. e }`, a traversal whose body yields an inner
+/// traversal over ranges known outside it, is one traversal over `i, j`:
+/// each element is computed in place, instead of in a tensor per point
+/// that is then copied. The rest of the outer body, evaluated at every
+/// inner point after the rewrite, must be operations without regions or
+/// effects.
+LogicalResult forFlatten(Operation *op, PatternRewriter &rewriter) {
+  auto outer = dyn_cast<lz::ForOp>(op);
+  if (!outer || outer.getNumResults() != 1)
+    return failure();
+  Block &body = outer.getBody().front();
+  Value yielded = outer.getYield().getOperand(0);
+  auto inner = yielded.getDefiningOp<lz::ForOp>();
+  if (!inner || inner->getBlock() != &body || inner.getNumResults() != 1 ||
+      !yielded.hasOneUse())
+    return failure();
+  for (Value range : inner.getRanges())
+    if (outer.getBody().isAncestor(range.getParentRegion()))
+      return failure();
+  for (Operation &other : body.without_terminator())
+    if (&other != inner.getOperation() &&
+        (other.getNumRegions() != 0 || !isMemoryEffectFree(&other)))
+      return failure();
+  SmallVector<Value> ranges(outer.getRanges());
+  llvm::append_range(ranges, inner.getRanges());
+  unsigned numOuter = outer.getRanges().size();
+  auto flat = lz::ForOp::create(
+      rewriter, outer.getLoc(), outer.getResultTypes(), ranges,
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        mapping.map(body.getArguments(), indices.take_front(numOuter));
+        for (Operation &other : body.without_terminator())
+          if (&other != inner.getOperation())
+            b.clone(other, mapping);
+        Block &innerBody = inner.getBody().front();
+        mapping.map(innerBody.getArguments(), indices.drop_front(numOuter));
+        for (Operation &nested : innerBody.without_terminator())
+          b.clone(nested, mapping);
+        lz::YieldOp::create(b, loc,
+                            ValueRange{mapping.lookupOrDefault(
+                                inner.getYield().getOperand(0))});
+      });
+  flat->setDiscardableAttrs(outer->getDiscardableAttrDictionary());
+  rewriter.replaceOp(outer, flat.getResults());
+  return success();
+}
+
 /// Two traversals over the same ranges in one block become one with the
 /// results of both, when the later one uses nothing of the earlier one and
 /// nothing defined between them (horizontal fusion): one pass over the
@@ -1508,9 +1641,15 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "fuse-for-get where the traversal's body has no scope, loop or call "
       "(an element costs a bounded amount)",
       fuseCheapForGet);
-  add("for-size", "size(for i < n. e, 0) -> n: the size of a traversal",
+  add("for-size",
+      "size(for i < n. e, 0) -> n: the size of a traversal; size(t[i], 0) "
+      "-> size(t, 1): the size of a sub-tensor",
       forSize);
   add("tuple-proj", "(a, b).0 -> a: a projection of a tuple", tupleProj);
+  add("dim-equal",
+      "size(y, 0) -> size(X, 0) for f[n, d](X: f64[n, d], y: f64[n]): a "
+      "size that the function's types make equal to an earlier argument's",
+      dimEqual);
   add("dce",
       "removes an operation whose results are unused and that has "
       "no effects",
@@ -1580,6 +1719,10 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "for i. a; ...; for i. b -> for i. (a, b): horizontal fusion of "
       "traversals over the same ranges, the later using nothing between",
       forFusion);
+  add("for-flatten",
+      "for i. for j < m. e -> for i, j < m. e: a traversal whose body "
+      "yields a traversal over ranges known outside it",
+      forFlatten);
   add("nested-for-fusion",
       "for-fusion of the traversals in a scope's body rather than a "
       "function's",

@@ -281,14 +281,14 @@ const char *const kNamed[] = {
     "loop-dead-state <+ dce)",
     "fwd-ad-opt = fwd-ad-split ; fwd-ad-onehot",
     "rev-ad-split = normalize(inline-call <+ tuple-proj <+ for-size <+ "
-    "cse <+ dce <+ hoist-invariant)",
+    "dim-equal <+ cse <+ dce <+ hoist-invariant)",
     "rev-ad-fuse = normalize(fuse-cheap-for-get <+ for-identity <+ "
     "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
     "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
     "normalize(for-fusion <+ cse <+ dce) ; "
-    "normalize(nested-for-fusion <+ cse <+ dce)",
+    "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 

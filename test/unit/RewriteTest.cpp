@@ -433,6 +433,37 @@ func.func @f(%x: tensor<?xf64>, %jj: index) -> f64 {
   %r = lz.get %t[%j] : tensor<?xf64>
   return %r : f64
 })mlir"},
+    {"dim-equal", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %y: tensor<?xf64>) -> f64
+    attributes {lz.equal_sizes = [array<i64: 0, 0, 1, 0>]} {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %y, %c0 : tensor<?xf64>
+  %s = lz.sum %i < %n : f64 {
+    %e = lz.get %x[%i, %c0] : tensor<?x?xf64>
+    %f = lz.get %y[%i] : tensor<?xf64>
+    %p = arith.mulf %e, %f : f64
+    lz.yield %p : f64
+  }
+  return %s : f64
+})mlir"},
+    {"for-flatten", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %a: f64) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %r = lz.for %i < %n : tensor<?x?xf64> {
+    %b = lz.get %x[%i, %c0] : tensor<?x?xf64>
+    %t = lz.for %j < %m : tensor<?xf64> {
+      %e = lz.get %x[%j, %i] : tensor<?x?xf64>
+      %s = arith.mulf %e, %b : f64
+      %u = arith.addf %s, %a : f64
+      lz.yield %u : f64
+    }
+    lz.yield %t : tensor<?xf64>
+  }
+  return %r : tensor<?x?xf64>
+})mlir"},
     {"mul-zero-real", R"mlir(
 func.func @f(%a: f64) -> (f64, f64) {
   %z = arith.constant 0.0 : f64
