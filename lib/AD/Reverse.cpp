@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/raw_ostream.h"
@@ -215,6 +216,10 @@ namespace leibniz::ad {
 class ReverseTransform {
 public:
   explicit ReverseTransform(SymbolTable &symbols) : symbols(symbols) {}
+  ~ReverseTransform() {
+    for (func::FuncOp copy : primalCopies)
+      symbols.erase(copy);
+  }
 
   FailureOr<func::FuncOp> getDerivative(func::FuncOp callee,
                                         ArrayRef<bool> active);
@@ -224,6 +229,9 @@ private:
   ad::detail::DerivativeCache derivatives;
   /// The varied values of every derivative, which must outlive it.
   std::vector<std::unique_ptr<llvm::DenseSet<Value>>> variedSets;
+  /// The copies of the differentiated functions, in the module while the
+  /// transformation lives (their operations look up symbols).
+  SmallVector<func::FuncOp> primalCopies;
 };
 
 } // namespace leibniz::ad
@@ -324,6 +332,189 @@ void flattenLoopStates(func::FuncOp func) {
   }
 }
 
+/// Whether `op` is a scope that reduces over its points or holds such a
+/// scope, a loop or a call: computing it once per point of an enclosing
+/// scope costs more than a bounded number of operations.
+bool isCostlyScope(Operation *op) {
+  if (!isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+           lz::AccumulateOp>(op))
+    return false;
+  if (!isa<lz::ForOp>(op))
+    return true;
+  return op
+      ->walk([](Operation *inner) {
+        return isa<lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+                   lz::AccumulateOp, lz::LoopOp, func::CallOp>(inner)
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+/// The operations of `body` that `op`, an operation of `body`, depends on,
+/// in order; fails where one of them has effects or costs more than a
+/// bounded number of operations per evaluation, so that evaluating the
+/// slice again elsewhere only repeats cheap work.
+FailureOr<SmallVector<Operation *>> getCheapSlice(Operation *op, Block &body) {
+  llvm::SetVector<Operation *> slice;
+  SmallVector<Operation *> worklist = {op};
+  while (!worklist.empty()) {
+    Operation *current = worklist.pop_back_val();
+    llvm::SetVector<Value> used;
+    for (Region &region : current->getRegions())
+      getUsedValuesDefinedAbove(region, used);
+    used.insert(current->operand_begin(), current->operand_end());
+    for (Value value : used) {
+      Operation *def = value.getDefiningOp();
+      if (!def || def->getBlock() != &body || slice.contains(def))
+        continue;
+      if (!isMemoryEffectFree(def) || isa<func::CallOp, lz::LoopOp>(def) ||
+          isCostlyScope(def))
+        return failure();
+      slice.insert(def);
+      worklist.push_back(def);
+    }
+  }
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
+/// Replaces every read of one element of `forOp`, a traversal with one
+/// result, by its body evaluated at the read's indices, and erases it;
+/// fails, changing nothing, where it has another use.
+LogicalResult inlineReads(lz::ForOp forOp) {
+  if (forOp.getNumResults() != 1)
+    return failure();
+  Block &body = forOp.getBody().front();
+  Value element = forOp.getYield().getOperand(0);
+  SmallVector<lz::GetOp> reads;
+  for (Operation *user : forOp.getResult(0).getUsers()) {
+    auto read = dyn_cast<lz::GetOp>(user);
+    if (!read || read.getIndices().size() != body.getNumArguments() ||
+        read.getType() != element.getType())
+      return failure();
+    reads.push_back(read);
+  }
+  for (lz::GetOp read : reads) {
+    OpBuilder builder(read);
+    IRMapping mapping;
+    mapping.map(body.getArguments(), read.getIndices());
+    for (Operation &op : body.without_terminator())
+      builder.clone(op, mapping);
+    read.replaceAllUsesWith(mapping.lookupOrDefault(element));
+    read.erase();
+  }
+  forOp.erase();
+  return success();
+}
+
+/// Evaluates `inner`, a costly scope of the body of the scope `outer`, for
+/// every point of `outer` in a traversal before it, and reads its value
+/// there instead. Fails where nothing would change: `inner` is what the
+/// traversal `outer` yields, or a value it depends on cannot be
+/// recomputed cheaply.
+LogicalResult hoistCostlyScope(Operation *outer, Operation *inner) {
+  if (inner->getNumResults() != 1 ||
+      isa<TupleType>(inner->getResult(0).getType()))
+    return failure();
+  Block &body = outer->getRegion(0).front();
+  if (isa<lz::ForOp>(outer) &&
+      llvm::is_contained(body.getTerminator()->getOperands(),
+                         inner->getResult(0)))
+    return failure();
+  FailureOr<SmallVector<Operation *>> slice = getCheapSlice(inner, body);
+  if (failed(slice))
+    return failure();
+
+  Location loc = inner->getLoc();
+  OpBuilder builder(outer);
+  // The ranges of an accumulation come before the sizes it adds into.
+  ValueRange ranges = outer->getOperands().take_front(body.getNumArguments());
+  SmallVector<int64_t> shape;
+  for (Value range : ranges) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    shape.push_back(size ? *size : ShapedType::kDynamic);
+  }
+  Type type = inner->getResult(0).getType();
+  Type element = getElementTypeOrSelf(type);
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    llvm::append_range(shape, tensor.getShape());
+  // A traversal whose ranges are known before `outer` joins the table's
+  // ranges: one traversal over both instead of a traversal per point.
+  auto innerFor = dyn_cast<lz::ForOp>(inner);
+  bool flatten =
+      innerFor && llvm::all_of(innerFor.getRanges(), [&](Value v) {
+        return !outer->isAncestor(v.getParentRegion()->getParentOp());
+      });
+  SmallVector<Value> allRanges(ranges);
+  if (flatten)
+    llvm::append_range(allRanges, innerFor.getRanges());
+  auto table = lz::ForOp::create(
+      builder, loc, TypeRange{RankedTensorType::get(shape, element)}, allRanges,
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        mapping.map(body.getArguments(), indices.take_front(ranges.size()));
+        for (Operation *op : *slice)
+          b.clone(*op, mapping);
+        if (!flatten) {
+          Operation *copy = b.clone(*inner, mapping);
+          lz::YieldOp::create(b, loc, copy->getResults());
+        } else {
+          Block &innerBody = innerFor.getBody().front();
+          mapping.map(innerBody.getArguments(),
+                      indices.drop_front(ranges.size()));
+          for (Operation &op : innerBody.without_terminator())
+            b.clone(op, mapping);
+          lz::YieldOp::create(
+              b, loc,
+              mapping.lookupOrDefault(innerFor.getYield().getOperand(0)));
+        }
+        // The slice's traversals are read where they are needed: each
+        // element costs a bounded amount, and the table's point would
+        // otherwise build them whole.
+        for (Operation *op : *slice)
+          if (auto copy = dyn_cast<lz::ForOp>(mapping.lookup(op)))
+            (void)inlineReads(copy);
+      });
+  builder.setInsertionPoint(inner);
+  Value read = lz::GetOp::create(builder, loc, type, table.getResult(0),
+                                 body.getArguments());
+  inner->getResult(0).replaceAllUsesWith(read);
+  inner->erase();
+  return success();
+}
+
+/// Rewrites `func` so that no scope evaluates a costly scope (a reduction,
+/// or a traversal holding one) at each of its points: each such scope is
+/// evaluated once for every point in a traversal before the enclosing
+/// scope, which reads the table (repeatedly, so that a nest of scopes
+/// becomes a sequence of traversals). The rewrite preserves the
+/// function's meaning and its cost; it makes the reverse sweep cheaper,
+/// which recomputes a scope's body at every point to differentiate it and
+/// now reads what the costly scopes computed instead of computing it
+/// again.
+void hoistCostlyScopes(func::FuncOp func) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    func.walk<WalkOrder::PreOrder>([&](Operation *outer) {
+      if (!isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+               lz::AccumulateOp>(outer))
+        return WalkResult::advance();
+      for (Operation &inner : outer->getRegion(0).front()) {
+        if (isCostlyScope(&inner) &&
+            succeeded(hoistCostlyScope(outer, &inner))) {
+          changed = true;
+          return WalkResult::interrupt();
+        }
+      }
+      return WalkResult::advance();
+    });
+  }
+}
+
 } // namespace
 
 FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
@@ -358,9 +549,16 @@ FailureOr<func::FuncOp> ReverseTransform::getDerivative(func::FuncOp callee,
   symbols.insert(derivative);
   derivatives.set(callee, active, derivative);
 
-  flattenLoopStates(callee);
-  variedSets.push_back(computeVaried(callee, active));
-  Block &body = callee.getBody().front();
+  // The transformation reads a copy of the callee, rewritten for the
+  // reverse sweep, which lives as long as the transformation.
+  func::FuncOp primal = callee.clone();
+  primal.setPrivate();
+  symbols.insert(primal);
+  primalCopies.push_back(primal);
+  flattenLoopStates(primal);
+  hoistCostlyScopes(primal);
+  variedSets.push_back(computeVaried(primal, active));
+  Block &body = primal.getBody().front();
   Block *entry = derivative.addEntryBlock();
   OpBuilder builder = OpBuilder::atBlockBegin(entry);
   ReverseBuilder reverse(*this, builder, *variedSets.back());

@@ -70,8 +70,9 @@ func.func @scalar_tensor() -> tensor<f64> {
   return %d : tensor<f64>
 }
 
-// A loop whose state holds a tuple keeps one stack per leaf: the loop is
-// rewritten over the leaves first. Two steps of (p, q) -> (p q, q + p)
+// A loop whose state holds a tuple keeps one stack per leaf: the copy of
+// the function that is differentiated has its loop rewritten over the
+// leaves first; the function itself is unchanged. Two steps of (p, q) -> (p q, q + p)
 // from (x, x) give p + q = 2 x^3 + x^2 + 2 x, whose derivative at 0.5 is
 // 6 x^2 + 2 x + 2 = 4.5.
 // RUN: leibniz-opt %s --ad-reverse --lz-interpret='entry=tupled args=0.5' -o /dev/null | FileCheck %s --check-prefix=TUPLED
@@ -79,7 +80,7 @@ func.func @scalar_tensor() -> tensor<f64> {
 // RUN: leibniz-opt %s --ad-reverse | FileCheck %s --check-prefix=LEAVES
 // TUPLED: 4.5
 // LEAVES-LABEL: func.func @pairs(
-// LEAVES: lz.loop %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) : f64, f64 {
+// LEAVES: lz.loop %{{.*}} iter_args(%{{.*}} = %{{.*}}) : tuple<f64, f64> {
 // LEAVES-LABEL: func.func private @pairs__vjp_1(
 // LEAVES: lz.loop %{{.*}} iter_args({{.*}}) : f64, f64, tensor<?xf64>, tensor<?xf64> {
 func.func @pairs(%x: f64) -> f64 {
