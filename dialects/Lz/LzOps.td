@@ -392,6 +392,9 @@ def Lz_LoopOp : Lz_Op<"loop", [RecursiveMemoryEffects, AttrSizedOperandSegments,
     }
     ```
 
+    A tensor state keeps its sizes from step to step (the interpreter
+    checks it), so that its sizes are those of its initial value.
+
     The `while` form has a condition region, evaluated on the current state
     before every step and terminated by `lz.condition`, and a body that runs
     while the condition holds:

@@ -149,6 +149,41 @@ LogicalResult forSize(Operation *op, PatternRewriter &rewriter) {
     rewriter.replaceOp(dim, forOp.getRanges()[at]);
     return success();
   }
+  // The dynamic sizes of a fill and of an accumulation are its operands.
+  auto type = dyn_cast<RankedTensorType>(source.getType());
+  if (!type || at >= type.getRank())
+    return failure();
+  auto dynamicSize = [&](ValueRange sizes) -> Value {
+    if (!type.isDynamicDim(at))
+      return {};
+    unsigned position = type.getDynamicDimIndex(at);
+    return position < sizes.size() ? sizes[position] : Value();
+  };
+  Value size;
+  if (auto fill = source.getDefiningOp<lz::FillOp>())
+    size = dynamicSize(fill.getSizes());
+  else if (auto accumulate = source.getDefiningOp<lz::AccumulateOp>())
+    size = dynamicSize(accumulate.getSizes());
+  if (size) {
+    rewriter.replaceOp(dim, size);
+    return success();
+  }
+  // A loop's state keeps its sizes: those of its initial value.
+  if (auto result = dyn_cast<OpResult>(source)) {
+    if (auto loop = dyn_cast<lz::LoopOp>(result.getOwner())) {
+      rewriter.replaceOpWithNewOp<tensor::DimOp>(
+          dim, loop.getInits()[result.getResultNumber()], at);
+      return success();
+    }
+  } else if (auto arg = dyn_cast<BlockArgument>(source)) {
+    auto loop = dyn_cast<lz::LoopOp>(arg.getOwner()->getParentOp());
+    unsigned first = loop && loop.isCounted() ? 1 : 0;
+    if (loop && arg.getArgNumber() >= first) {
+      rewriter.replaceOpWithNewOp<tensor::DimOp>(
+          dim, loop.getInits()[arg.getArgNumber() - first], at);
+      return success();
+    }
+  }
   if (!read)
     return failure();
   rewriter.replaceOpWithNewOp<tensor::DimOp>(dim, source, at);
@@ -1642,8 +1677,8 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "(an element costs a bounded amount)",
       fuseCheapForGet);
   add("for-size",
-      "size(for i < n. e, 0) -> n: the size of a traversal; size(t[i], 0) "
-      "-> size(t, 1): the size of a sub-tensor",
+      "size(for i < n. e, 0) -> n: the size of a traversal; also of a "
+      "sub-tensor, a fill, an accumulation and a loop's state",
       forSize);
   add("tuple-proj", "(a, b).0 -> a: a projection of a tuple", tupleProj);
   add("dim-equal",

@@ -219,15 +219,33 @@ func.func @f(%x: tensor<?x?xf64>, %i: index, %j: index) -> (f64, tensor<?xf64>) 
   return %r, %row : f64, tensor<?xf64>
 })mlir"},
     {"for-size", R"mlir(
-func.func @f(%x: tensor<?xf64>) -> (index, tensor<?xf64>) {
+func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (index, index, index, index, index, index, tensor<?xf64>) {
   %c0 = arith.constant 0 : index
-  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %row = lz.get %x[%c0] : tensor<?x?xf64>
+  %d0 = tensor.dim %row, %c0 : tensor<?xf64>
+  %z = lz.fill %a, %m, %n : tensor<?x3x?xf64>
+  %d1 = tensor.dim %z, %c1 : tensor<?x3x?xf64>
+  %d2 = tensor.dim %z, %c0 : tensor<?x3x?xf64>
+  %acc = lz.accumulate %k < %n into (%m) : tensor<?xf64> {
+    %e = lz.get %x[%k, %c0] : tensor<?x?xf64>
+    lz.yield %c0, %e : index, f64
+  }
+  %d3 = tensor.dim %acc, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %c1 iter_args(%s = %row, %c = %c0) : tensor<?xf64>, index {
+    %ds = tensor.dim %s, %c0 : tensor<?xf64>
+    lz.yield %s, %ds : tensor<?xf64>, index
+  }
+  %d4 = tensor.dim %r#0, %c0 : tensor<?xf64>
+  %d5 = arith.addi %d4, %r#1 : index
   %t = lz.for %i < %n : tensor<?xf64> {
-    %e = lz.get %x[%i] : tensor<?xf64>
+    %e = lz.get %x[%i, %c0] : tensor<?x?xf64>
     lz.yield %e : f64
   }
-  %d = tensor.dim %t, %c0 : tensor<?xf64>
-  return %d, %t : index, tensor<?xf64>
+  %d6 = tensor.dim %t, %c0 : tensor<?xf64>
+  return %d0, %d1, %d2, %d3, %d5, %d6, %t : index, index, index, index, index, index, tensor<?xf64>
 })mlir"},
     {"tuple-proj", R"mlir(
 func.func @f(%a: f64, %b: tensor<?xf64>) -> (f64, tensor<?xf64>) {
