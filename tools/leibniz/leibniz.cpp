@@ -28,6 +28,8 @@
 #include "leibniz/Interpreter/ValueIO.h"
 #include "leibniz/Rewrite/Strategy.h"
 #include "leibniz/Runtime/Runtime.h"
+#include "leibniz/Search/Derivation.h"
+#include "leibniz/Search/FromLz.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -50,6 +52,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -70,6 +73,11 @@ cl::SubCommand
 cl::SubCommand
     plotCommand("plot",
                 "Draw the loss curves of a trace (leibniz run --trace) as SVG");
+cl::SubCommand
+    searchCommand("search",
+                  "Search derivations of a tensor expression: rewrite a "
+                  "definition's scopes into stages that library operators "
+                  "compute (docs/search.md)");
 cl::SubCommand compileCommand(
     "compile", "Compile a program to a shared library (.so) or an object file "
                "(.o) with a C interface");
@@ -100,13 +108,14 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
                                    cl::sub(checkCommand), cl::sub(runCommand),
                                    cl::sub(compileCommand),
                                    cl::sub(gradcheckCommand),
-                                   cl::sub(plotCommand));
+                                   cl::sub(plotCommand), cl::sub(searchCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
                                              "standard output)"),
                                     cl::value_desc("file"), cl::init("-"),
-                                    cl::sub(emitCommand), cl::sub(plotCommand));
+                                    cl::sub(emitCommand), cl::sub(plotCommand),
+                                    cl::sub(searchCommand));
 
 cl::opt<bool> noStdlib("no-stdlib",
                        cl::desc("Do not put the standard library in scope"),
@@ -226,7 +235,25 @@ cl::opt<std::string> entryName("entry",
                                cl::desc("The definition to run (default: "
                                         "main)"),
                                cl::value_desc("name"), cl::init("main"),
-                               cl::sub(runCommand), cl::sub(gradcheckCommand));
+                               cl::sub(runCommand), cl::sub(gradcheckCommand),
+                               cl::sub(searchCommand));
+
+cl::opt<unsigned> searchDepth(
+    "depth", cl::desc("The most rule applications in a derivation (default: 4)"),
+    cl::value_desc("n"), cl::init(4), cl::sub(searchCommand));
+
+cl::opt<double> searchCheckLimit(
+    "check-limit",
+    cl::desc("Check the derivation on random inputs when the expression and "
+             "the derived program cost at most this many operations "
+             "(default: 1e8)"),
+    cl::value_desc("ops"), cl::init(1e8), cl::sub(searchCommand));
+
+cl::opt<size_t> searchMaxStates(
+    "max-states",
+    cl::desc("Stop the search after this many distinct states (default: "
+             "200000; 0: no limit)"),
+    cl::value_desc("n"), cl::init(200000), cl::sub(searchCommand));
 
 cl::list<std::string>
     argValues("arg",
@@ -1312,6 +1339,132 @@ int runGradcheck() {
   return 0;
 }
 
+/// The most relative difference between `a` and `b`, relative to the
+/// largest magnitude of `b` (at least 1).
+double getRelativeDifference(ArrayRef<double> a, ArrayRef<double> b) {
+  double scale = 1.0, difference = 0.0;
+  for (double value : b)
+    scale = std::max(scale, std::abs(value));
+  for (auto [x, y] : llvm::zip(a, b))
+    difference = std::max(difference, std::abs(x - y));
+  return a.size() == b.size() ? difference / scale : INFINITY;
+}
+
+int runSearch() {
+  Compilation compilation;
+  FailureOr<frontend::Program> program = compilation.compile(Stage::Lz);
+  if (failed(program))
+    return 1;
+  func::FuncOp entry = lookupEntry(program->getModule());
+  if (!entry)
+    return 1;
+  SmallVector<std::string> names = program->getParameterNames(entry.getName());
+  search::Context context;
+  FailureOr<search::Program> expression =
+      search::fromFunction(entry, context, names);
+  if (failed(expression))
+    return 1;
+  llvm::outs() << "expression:\n";
+  expression->print(llvm::outs());
+  llvm::outs().flush();
+
+  llvm::errs() << "searching to depth " << searchDepth << "...\n";
+  search::SearchOptions options;
+  options.maxDepth = searchDepth;
+  options.maxStates = searchMaxStates;
+  options.progress = [](unsigned depth, size_t states) {
+    llvm::errs() << "  depth " << depth << ": " << states << " states\n";
+  };
+  auto start = std::chrono::steady_clock::now();
+  search::SearchResult result = search::explore(*expression, options);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+
+  size_t states = 0;
+  llvm::outs() << "states:";
+  for (auto [depth, count] : llvm::enumerate(result.statesPerDepth)) {
+    llvm::outs() << " " << count << " at depth " << depth
+                 << (depth + 1 < result.statesPerDepth.size() ? "," : "");
+    states += count;
+  }
+  llvm::outs() << "; " << states << " distinct, " << result.duplicates
+               << " duplicates removed, "
+               << llvm::format("%.3f", seconds) << " s"
+               << (result.truncated ? " (stopped at --max-states)" : "")
+               << "\n";
+  llvm::outs() << "derivation:";
+  if (result.steps.empty())
+    llvm::outs() << " none better than the expression";
+  llvm::outs() << "\n";
+  for (auto [i, step] : llvm::enumerate(result.steps))
+    llvm::outs() << "  " << i + 1 << ". " << step << "\n";
+  llvm::outs() << "result:\n";
+  for (const search::Stage &stage : result.best.stages) {
+    llvm::outs() << "  ";
+    result.best.printStage(llvm::outs(), stage);
+    if (auto match = search::matchOperator(result.best, stage))
+      llvm::outs() << "    [" << match->describe() << "]";
+    else
+      llvm::outs() << "    [generated]";
+    llvm::outs() << "\n";
+  }
+  llvm::outs() << "cost (analytic): " << llvm::format("%.4g", result.originalCost)
+               << " -> " << llvm::format("%.4g", result.bestCost) << "\n";
+  // The derived definition, in Leibniz.
+  std::string definition;
+  llvm::raw_string_ostream definitionStream(definition);
+  search::printDefinition(definitionStream, result.best, entry.getName());
+  if (outputFilename == "-") {
+    llvm::outs() << "definition:\n" << definition;
+  } else {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        mlir::openOutputFile(outputFilename, &error);
+    if (!output) {
+      llvm::errs() << "leibniz: error: " << error << "\n";
+      return 1;
+    }
+    output->os() << definition;
+    output->keep();
+  }
+
+  // The derivation must compute what the expression does.
+  double work = expression->countFlops() + result.best.countFlops();
+  if (work > searchCheckLimit) {
+    llvm::outs() << "not checked on random inputs: "
+                 << llvm::format("%.3g", work)
+                 << " operations, more than --check-limit\n";
+    return 0;
+  }
+  std::mt19937_64 rng(0);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  search::Inputs inputs;
+  for (const search::Tensor &tensor : expression->tensors) {
+    if (tensor.stage >= 0)
+      continue;
+    size_t size = 1;
+    for (int64_t d : tensor.shape)
+      size *= d;
+    std::vector<double> values(size);
+    for (double &value : values)
+      value = uniform(rng);
+    inputs[tensor.name] = std::move(values);
+  }
+  std::vector<double> expected = search::evaluate(*expression, inputs);
+  std::vector<double> actual = search::evaluate(result.best, inputs);
+  double difference = getRelativeDifference(actual, expected);
+  llvm::outs() << "checked on random inputs: relative difference "
+               << llvm::format("%.1e", difference) << "\n";
+  if (!(difference <= 1e-9)) {
+    llvm::errs() << "leibniz: error: the derivation changed the result "
+                    "(relative difference "
+                 << difference << ")\n";
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   driver::registerPipelines();
@@ -1328,6 +1481,8 @@ int main(int argc, char **argv) {
           "finite differences\n"
           "  leibniz emit --emit=lz prog.lz       print the IR "
           "(--emit=ast: the syntax tree)\n"
+          "  leibniz search prog.lz --entry f     derive a tensor expression "
+          "into library operators\n"
           "  leibniz run --trace=t.csv prog.lz; leibniz plot t.csv -o t.svg\n"
           "                                       loss curves of the "
           "optimizer loops\n\n"
@@ -1344,6 +1499,8 @@ int main(int argc, char **argv) {
     return runCompile(argv[0]);
   if (gradcheckCommand)
     return runGradcheck();
+  if (searchCommand)
+    return runSearch();
   if (plotCommand) {
     std::string error;
     std::unique_ptr<llvm::ToolOutputFile> output =
@@ -1358,7 +1515,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   llvm::errs() << "leibniz: expected a command (run, compile, check, "
-                  "emit, gradcheck or plot); see "
+                  "emit, gradcheck, search or plot); see "
                   "'leibniz --help'\n";
   return 1;
 }

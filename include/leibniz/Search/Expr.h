@@ -1,0 +1,192 @@
+//===- Expr.h - The tensor expression IR of the search ----------*- C++ -*-===//
+//
+// Part of Leibniz.
+//
+// The derivation-based tensor search (docs/search.md) works on its own
+// compact IR: a program is a sequence of stages, each a scope
+// `L<i:lo:hi, ...> Σ<k:lo:hi, ...> summand` that computes one tensor, the
+// traversal iterators indexing its dimensions and the summation iterators
+// summed over. Summands are hash-consed trees of constants, reads
+// `T[index, ...]` with affine indices, and arithmetic; a read outside a
+// tensor's shape is 0. The fingerprint of a program is invariant to the
+// names of iterators and tensors, to the order of summation iterators and
+// to the order of commutative operands: the search's dedupe key.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LEIBNIZ_SEARCH_EXPR_H
+#define LEIBNIZ_SEARCH_EXPR_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class raw_ostream;
+} // namespace llvm
+
+namespace leibniz::search {
+
+/// An iterator: a variable over the half-open range [lo, hi).
+struct Iterator {
+  std::string name;
+  int64_t lo = 0;
+  int64_t hi = 0;
+
+  int64_t size() const { return hi > lo ? hi - lo : 0; }
+};
+
+/// An affine index, `constant + Σ coefficient · iterator`, normalized: the
+/// terms are sorted by iterator and have nonzero coefficients.
+struct Affine {
+  int64_t constant = 0;
+  llvm::SmallVector<std::pair<unsigned, int64_t>, 2> terms;
+
+  Affine(int64_t constant = 0) : constant(constant) {}
+  static Affine getIterator(unsigned iterator);
+
+  int64_t getCoefficient(unsigned iterator) const;
+  bool isConstant() const { return terms.empty(); }
+  /// The index with `iterator` replaced by `by`.
+  Affine substitute(unsigned iterator, const Affine &by) const;
+
+  Affine operator+(const Affine &other) const;
+  Affine operator-(const Affine &other) const;
+  Affine operator*(int64_t factor) const;
+  bool operator==(const Affine &other) const {
+    return constant == other.constant && terms == other.terms;
+  }
+  bool operator!=(const Affine &other) const { return !(*this == other); }
+};
+
+/// The operations of summands.
+enum class Op {
+  Constant,
+  Read,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Neg,
+  Exp,
+  Log,
+  Tanh,
+  Max,
+};
+
+/// A node of a summand. Nodes are unique in their Context: structurally
+/// equal nodes are the same pointer.
+struct Node {
+  Op op;
+  double value = 0.0;
+  /// For reads: the tensor (an index into the program's tensors) and the
+  /// index of each of its dimensions.
+  unsigned tensor = 0;
+  llvm::SmallVector<Affine, 4> indices;
+  llvm::SmallVector<const Node *, 2> operands;
+
+  bool isCommutative() const {
+    return op == Op::Add || op == Op::Mul || op == Op::Max;
+  }
+};
+
+/// Owns and uniques the nodes of every program built from it.
+class Context {
+public:
+  Context();
+  ~Context();
+  Context(const Context &) = delete;
+  Context &operator=(const Context &) = delete;
+
+  const Node *getConstant(double value);
+  const Node *getRead(unsigned tensor, llvm::ArrayRef<Affine> indices);
+  const Node *get(Op op, llvm::ArrayRef<const Node *> operands);
+
+  /// The number of distinct nodes.
+  size_t size() const;
+
+private:
+  const Node *unique(Node node);
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+/// A tensor of a program: an input, or the result of a stage.
+struct Tensor {
+  std::string name;
+  llvm::SmallVector<int64_t, 4> shape;
+  /// The stage that computes it; -1 for an input.
+  int stage = -1;
+};
+
+/// A scope `L<traversal> Σ<summation> summand` that computes the tensor
+/// `output`: its element at position p (one coordinate per traversal
+/// iterator) is the sum of the summand over the summation iterators, with
+/// the traversal iterators at `p + lo`.
+struct Stage {
+  llvm::SmallVector<unsigned, 4> traversal;
+  llvm::SmallVector<unsigned, 4> summation;
+  const Node *summand = nullptr;
+  unsigned output = 0;
+};
+
+/// A tensor expression program: stages in the order they run, the last
+/// computing the result.
+class Program {
+public:
+  explicit Program(Context &context) : context(&context) {}
+
+  Context &getContext() const { return *context; }
+
+  unsigned addIterator(llvm::StringRef name, int64_t lo, int64_t hi);
+  unsigned addTensor(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                     int stage = -1);
+
+  std::vector<Iterator> iterators;
+  std::vector<Tensor> tensors;
+  std::vector<Stage> stages;
+
+  const Stage &getResultStage() const { return stages.back(); }
+  unsigned getResult() const { return stages.back().output; }
+
+  /// The fingerprint of the result: invariant to names, to the order of
+  /// summation iterators and of commutative operands, and to how stages
+  /// that no one reads are arranged.
+  uint64_t fingerprint() const;
+
+  /// The floating-point operations of every stage, `points · summed
+  /// points · operations of the summand`.
+  double countFlops() const;
+  double countFlops(const Stage &stage) const;
+
+  /// Checks the structure: stages only read inputs and earlier stages,
+  /// iterators are bound once per stage, ranges and shapes agree. Returns
+  /// an empty string or what is wrong.
+  std::string verify() const;
+
+  void print(llvm::raw_ostream &os) const;
+  void printStage(llvm::raw_ostream &os, const Stage &stage) const;
+  void printNode(llvm::raw_ostream &os, const Node *node) const;
+
+private:
+  Context *context;
+};
+
+/// Dense row-major values of the input tensors, by name.
+using Inputs = std::map<std::string, std::vector<double>>;
+
+/// The reference semantics: evaluates `program` on `inputs` (one vector
+/// per input tensor, row-major) and returns the result, row-major. Reads
+/// outside a tensor's shape are 0.
+std::vector<double> evaluate(const Program &program, const Inputs &inputs);
+
+} // namespace leibniz::search
+
+#endif // LEIBNIZ_SEARCH_EXPR_H

@@ -1,0 +1,291 @@
+//===- SearchTest.cpp - The tensor search's IR, rules and search ---------===//
+//
+// Part of Leibniz.
+//
+// The expression IR's uniquing and fingerprint, each derivation rule
+// against the reference evaluation on random inputs, operator matching,
+// and the search finding the Conv3x3 derivation from the plain expression.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Search/Derivation.h"
+#include "leibniz/Search/Expr.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace leibniz;
+using namespace leibniz::search;
+
+namespace {
+
+Affine it(unsigned iterator) { return Affine::getIterator(iterator); }
+
+/// The names of a convolution's iterators, in the order n, y, x, f, c, r, s.
+struct ConvNames {
+  const char *names[7] = {"n", "y", "x", "f", "c", "r", "s"};
+};
+
+/// `L<n, y, x, f> Σ<c, r, s> A[n, y + r + offset, x + s + offset, c] *
+/// K[r, s, f, c]` over an input of h + pad rows and columns.
+Program makeConv(Context &context, int64_t channels, int64_t h, int64_t pad,
+                 int64_t offset, ConvNames names = {}, bool kernelFirst = false,
+                 bool reverseSummation = false) {
+  Program program(context);
+  unsigned A = program.addTensor("A", {1, h + pad, h + pad, channels});
+  unsigned K = program.addTensor("K", {3, 3, channels, channels});
+  int64_t ranges[7] = {1, h, h, channels, channels, 3, 3};
+  unsigned its[7];
+  for (int i = 0; i < 7; ++i)
+    its[i] = program.addIterator(names.names[i], 0, ranges[i]);
+  auto [n, y, x, f, c, r, s] = its;
+  const Node *a = context.getRead(A, {it(n), it(y) + it(r) + Affine(offset),
+                                      it(x) + it(s) + Affine(offset), it(c)});
+  const Node *k = context.getRead(K, {it(r), it(s), it(f), it(c)});
+  Stage stage;
+  stage.traversal = {n, y, x, f};
+  stage.summation = {c, r, s};
+  if (reverseSummation)
+    stage.summation = {s, r, c};
+  stage.summand =
+      kernelFirst ? context.get(Op::Mul, {k, a}) : context.get(Op::Mul, {a, k});
+  stage.output = program.addTensor("out", {1, h, h, channels}, 0);
+  program.stages.push_back(stage);
+  return program;
+}
+
+Inputs randomInputs(const Program &program, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  Inputs inputs;
+  for (const Tensor &tensor : program.tensors) {
+    if (tensor.stage >= 0)
+      continue;
+    size_t size = 1;
+    for (int64_t d : tensor.shape)
+      size *= d;
+    std::vector<double> values(size);
+    for (double &value : values)
+      value = uniform(rng);
+    inputs[tensor.name] = values;
+  }
+  return inputs;
+}
+
+/// `derived` verifies and computes what `original` does on random inputs.
+void expectEquivalent(const Program &original, const Program &derived,
+                      const std::string &what) {
+  EXPECT_EQ(derived.verify(), "") << what;
+  for (unsigned seed = 0; seed < 3; ++seed) {
+    Inputs inputs = randomInputs(original, seed);
+    std::vector<double> expected = evaluate(original, inputs);
+    std::vector<double> actual = evaluate(derived, inputs);
+    ASSERT_EQ(expected.size(), actual.size()) << what;
+    for (size_t i = 0; i < expected.size(); ++i)
+      ASSERT_NEAR(actual[i], expected[i], 1e-12 * (1 + std::abs(expected[i])))
+          << what << " at " << i;
+  }
+}
+
+std::string print(const Program &program) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  program.print(os);
+  return text;
+}
+
+TEST(SearchExpr, AffineIsNormalized) {
+  Affine a = it(2) + it(0) * 3 + Affine(4);
+  EXPECT_EQ(a.constant, 4);
+  ASSERT_EQ(a.terms.size(), 2u);
+  EXPECT_EQ(a.terms[0].first, 0u);
+  EXPECT_EQ(a.getCoefficient(0), 3);
+  EXPECT_TRUE((a - it(2) - it(0) * 3).isConstant());
+  EXPECT_EQ(a.substitute(0, it(1) + Affine(1)), it(2) + it(1) * 3 + Affine(7));
+}
+
+TEST(SearchExpr, NodesAreUnique) {
+  Context context;
+  const Node *a = context.getRead(0, {it(0) + it(1)});
+  EXPECT_EQ(a, context.getRead(0, {it(1) + it(0)}));
+  EXPECT_NE(a, context.getRead(1, {it(0) + it(1)}));
+  const Node *two = context.getConstant(2.0);
+  EXPECT_EQ(context.get(Op::Mul, {a, two}), context.get(Op::Mul, {a, two}));
+  EXPECT_NE(context.get(Op::Mul, {a, two}), context.get(Op::Add, {a, two}));
+}
+
+TEST(SearchExpr, PaddingReadsZero) {
+  Context context;
+  Program program = makeConv(context, 2, 3, 0, -1);
+  EXPECT_EQ(program.verify(), "");
+  // The reference result at one corner, by hand.
+  Inputs inputs = randomInputs(program, 1);
+  std::vector<double> out = evaluate(program, inputs);
+  const std::vector<double> &A = inputs["A"], &K = inputs["K"];
+  double expected = 0;
+  for (int c = 0; c < 2; ++c)
+    for (int r = 1; r < 3; ++r)
+      for (int s = 1; s < 3; ++s)
+        expected += A[((r - 1) * 3 + (s - 1)) * 2 + c] *
+                    K[((r * 3 + s) * 2 + 0) * 2 + c];
+  EXPECT_NEAR(out[0], expected, 1e-14);
+}
+
+TEST(SearchFingerprint, InvariantToNamesOrderAndCommutation) {
+  Context context;
+  uint64_t base = makeConv(context, 4, 5, 2, 0).fingerprint();
+  ConvNames renamed;
+  const char *other[7] = {"b", "i", "j", "o", "ci", "u", "v"};
+  std::copy(std::begin(other), std::end(other), renamed.names);
+  EXPECT_EQ(makeConv(context, 4, 5, 2, 0, renamed).fingerprint(), base);
+  EXPECT_EQ(
+      makeConv(context, 4, 5, 2, 0, {}, /*kernelFirst=*/true).fingerprint(),
+      base);
+  EXPECT_EQ(makeConv(context, 4, 5, 2, 0, {}, false,
+                     /*reverseSummation=*/true)
+                .fingerprint(),
+            base);
+}
+
+TEST(SearchFingerprint, DistinguishesExpressions) {
+  Context context;
+  Program conv = makeConv(context, 4, 5, 2, 0);
+  uint64_t base = conv.fingerprint();
+  EXPECT_NE(makeConv(context, 4, 5, 2, 1).fingerprint(), base);
+  // Swapping the kernel's r and s.
+  Program swapped = conv;
+  Stage &stage = swapped.stages[0];
+  const Node *a = stage.summand->operands[0];
+  auto r = stage.summation[1], s = stage.summation[2], f = stage.traversal[3],
+       c = stage.summation[0];
+  stage.summand = context.get(
+      Op::Mul, {a, context.getRead(1, {it(s), it(r), it(f), it(c)})});
+  EXPECT_NE(swapped.fingerprint(), base);
+  // Another traversal order.
+  Program transposed = conv;
+  std::swap(transposed.stages[0].traversal[1],
+            transposed.stages[0].traversal[2]);
+  EXPECT_NE(transposed.fingerprint(), base);
+}
+
+TEST(SearchRules, SummationSplittingPreservesResults) {
+  Context context;
+  Program conv = makeConv(context, 3, 4, 2, 0);
+  const Stage &stage = conv.stages[0];
+  unsigned tried = 0;
+  for (unsigned mask = 1; mask < 7; ++mask) {
+    llvm::SmallVector<unsigned> inner;
+    for (unsigned b = 0; b < 3; ++b)
+      if (mask & (1u << b))
+        inner.push_back(stage.summation[b]);
+    std::optional<Derived> derived = splitSummation(conv, 0, inner);
+    ASSERT_TRUE(derived);
+    EXPECT_EQ(derived->program.stages.size(), 2u);
+    EXPECT_NE(derived->program.fingerprint(), conv.fingerprint());
+    expectEquivalent(conv, derived->program, derived->step);
+    ++tried;
+  }
+  EXPECT_EQ(tried, 6u);
+  EXPECT_FALSE(splitSummation(conv, 0, {}));
+  EXPECT_FALSE(splitSummation(conv, 0, stage.summation));
+}
+
+TEST(SearchRules, SubstitutionPreservesResultsAndTightens) {
+  Context context;
+  // Unpadded, with offsets: the substituted index is tightened to A.
+  Program conv = makeConv(context, 2, 4, 0, -1);
+  std::optional<Derived> split =
+      splitSummation(conv, 0, {conv.stages[0].summation[0]});
+  ASSERT_TRUE(split);
+  const Program &program = split->program;
+  const Node *read = program.stages[0].summand->operands[0];
+  ASSERT_EQ(read->op, Op::Read);
+  unsigned y = program.stages[0].traversal[1];
+  std::optional<Derived> derived = substituteIndex(program, 0, read, 1, y);
+  ASSERT_TRUE(derived);
+  EXPECT_NE(derived->step.find("tightened"), std::string::npos)
+      << derived->step;
+  const Stage &stage = derived->program.stages[0];
+  const Iterator &fresh = derived->program.iterators[stage.traversal[1]];
+  EXPECT_EQ(fresh.lo, 0);
+  EXPECT_EQ(fresh.hi, 4);
+  expectEquivalent(conv, derived->program, derived->step);
+  // Not on the result's stage, nor on an index of one iterator.
+  EXPECT_FALSE(substituteIndex(program, 1, read, 1, y));
+  EXPECT_FALSE(
+      substituteIndex(program, 0, read, 0, program.stages[0].traversal[0]));
+}
+
+TEST(SearchRules, EveryDerivationPreservesResults) {
+  Context context;
+  Program conv = makeConv(context, 2, 3, 0, -1);
+  std::vector<Program> frontier = {conv};
+  size_t checked = 0;
+  for (int depth = 0; depth < 3; ++depth) {
+    std::vector<Program> next;
+    for (const Program &program : frontier)
+      for (Derived &derived : deriveAll(program)) {
+        expectEquivalent(conv, derived.program, derived.step);
+        ++checked;
+        next.push_back(std::move(derived.program));
+      }
+    frontier = std::move(next);
+  }
+  EXPECT_GT(checked, 20u);
+}
+
+TEST(SearchMatch, Matmul) {
+  Context context;
+  Program program(context);
+  unsigned A = program.addTensor("A", {4, 3});
+  unsigned B = program.addTensor("B", {3, 5});
+  unsigned i = program.addIterator("i", 0, 4),
+           j = program.addIterator("j", 0, 5),
+           k = program.addIterator("k", 0, 3);
+  Stage stage;
+  stage.traversal = {i, j};
+  stage.summation = {k};
+  stage.summand = context.get(Op::Mul, {context.getRead(A, {it(i), it(k)}),
+                                        context.getRead(B, {it(k), it(j)})});
+  stage.output = program.addTensor("C", {4, 5}, 0);
+  program.stages.push_back(stage);
+  std::optional<OperatorMatch> match = matchOperator(program, stage);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->describe(), "Matmul(4 x 5 x 3)");
+  // A shifted read is not a product of whole dimensions.
+  Stage shifted = stage;
+  shifted.summand =
+      context.get(Op::Mul, {context.getRead(A, {it(i), it(k)}),
+                            context.getRead(B, {it(k) + Affine(1), it(j)})});
+  EXPECT_FALSE(matchOperator(program, shifted));
+  // The plain convolution is not one either.
+  Program conv = makeConv(context, 2, 3, 2, 0);
+  EXPECT_FALSE(matchOperator(conv, conv.stages[0]));
+}
+
+TEST(SearchExplore, FindsConv3x3AsMatmul) {
+  Context context;
+  Program conv = makeConv(context, 8, 5, 2, 0);
+  SearchOptions options;
+  options.maxDepth = 4;
+  SearchResult result = explore(conv, options);
+  EXPECT_LT(result.bestCost, result.originalCost);
+  EXPECT_LE(result.steps.size(), 4u);
+  std::optional<OperatorMatch> match;
+  for (const Stage &stage : result.best.stages)
+    if (auto m = matchOperator(result.best, stage))
+      match = m;
+  ASSERT_TRUE(match) << print(result.best);
+  // Rows: the padded image; columns: the kernel's r, s, f; reduction: c.
+  EXPECT_EQ(match->m, 7 * 7);
+  EXPECT_EQ(match->n, 3 * 3 * 8);
+  EXPECT_EQ(match->k, 8);
+  expectEquivalent(conv, result.best, print(result.best));
+  EXPECT_GT(result.duplicates, 0u);
+}
+
+} // namespace
