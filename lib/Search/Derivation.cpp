@@ -11,7 +11,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <random>
 
 using namespace leibniz;
 using namespace leibniz::search;
@@ -401,9 +403,10 @@ SearchResult search::explore(const Program &program,
     Program program;
     int parent;
     std::string step;
+    unsigned position;
   };
   std::vector<State> states;
-  states.push_back({program, -1, ""});
+  states.push_back({program, -1, "", 0});
   llvm::DenseSet<uint64_t> seen;
   seen.insert(program.fingerprint());
   SearchResult result{program, {}, 0, 0, {1}, 0, false};
@@ -412,13 +415,15 @@ SearchResult search::explore(const Program &program,
        ++depth) {
     std::vector<size_t> next;
     for (size_t index : frontier) {
-      for (Derived &derived : deriveAll(states[index].program)) {
+      std::vector<Derived> all = deriveAll(states[index].program);
+      for (auto [position, derived] : llvm::enumerate(all)) {
         if (!seen.insert(derived.program.fingerprint()).second) {
           ++result.duplicates;
           continue;
         }
         states.push_back({std::move(derived.program), static_cast<int>(index),
-                          std::move(derived.step)});
+                          std::move(derived.step),
+                          static_cast<unsigned>(position)});
         next.push_back(states.size() - 1);
         if (options.maxStates && states.size() >= options.maxStates) {
           result.truncated = true;
@@ -447,8 +452,65 @@ SearchResult search::explore(const Program &program,
   }
   result.bestCost = bestCost;
   result.best = states[best].program;
-  for (int i = best; states[i].parent >= 0; i = states[i].parent)
+  for (int i = best; states[i].parent >= 0; i = states[i].parent) {
     result.steps.push_back(states[i].step);
+    result.path.push_back(states[i].position);
+  }
   std::reverse(result.steps.begin(), result.steps.end());
+  std::reverse(result.path.begin(), result.path.end());
   return result;
+}
+
+std::optional<Program> search::replay(const Program &program,
+                                      llvm::ArrayRef<unsigned> path) {
+  Program current = program;
+  for (unsigned position : path) {
+    std::vector<Derived> all = deriveAll(current);
+    if (position >= all.size())
+      return std::nullopt;
+    current = std::move(all[position].program);
+  }
+  return current;
+}
+
+double search::checkDerivation(const Program &original, const Program &derived,
+                               unsigned samples, unsigned seed) {
+  if (derived.tensors[derived.getResult()].shape !=
+      original.tensors[original.getResult()].shape)
+    return INFINITY;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  Inputs inputs;
+  for (const Tensor &tensor : original.tensors) {
+    if (tensor.stage >= 0)
+      continue;
+    size_t size = 1;
+    for (int64_t d : tensor.shape)
+      size *= d;
+    std::vector<double> values(size);
+    for (double &value : values)
+      value = uniform(rng);
+    inputs[tensor.name] = std::move(values);
+  }
+  int64_t size = 1;
+  for (int64_t d : original.tensors[original.getResult()].shape)
+    size *= d;
+  std::vector<int64_t> offsets;
+  if (size <= static_cast<int64_t>(samples)) {
+    for (int64_t i = 0; i < size; ++i)
+      offsets.push_back(i);
+  } else {
+    std::uniform_int_distribution<int64_t> pick(0, size - 1);
+    offsets = {0, size - 1};
+    while (offsets.size() < samples)
+      offsets.push_back(pick(rng));
+  }
+  std::vector<double> expected = evaluateAt(original, inputs, offsets);
+  std::vector<double> actual = evaluateAt(derived, inputs, offsets);
+  double scale = 1.0, difference = 0.0;
+  for (double value : expected)
+    scale = std::max(scale, std::abs(value));
+  for (auto [x, y] : llvm::zip(actual, expected))
+    difference = std::max(difference, std::abs(x - y));
+  return difference / scale;
 }

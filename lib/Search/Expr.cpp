@@ -472,6 +472,29 @@ struct Evaluator {
   const Program &program;
   std::vector<std::vector<double>> values;
   std::vector<int64_t> at;
+  /// Lazily: the elements of the stages' tensors computed so far.
+  bool lazy = false;
+  std::vector<llvm::DenseMap<int64_t, double>> computed;
+
+  /// One element of the tensor of a stage, computed once.
+  double element(unsigned tensor, int64_t offset) {
+    auto [it, inserted] = computed[tensor].try_emplace(offset, 0.0);
+    if (!inserted)
+      return it->second;
+    const Stage &stage = program.stages[program.tensors[tensor].stage];
+    std::vector<int64_t> saved = at;
+    int64_t rest = offset;
+    for (unsigned d = stage.traversal.size(); d-- > 0;) {
+      const Iterator &range = program.iterators[stage.traversal[d]];
+      at[stage.traversal[d]] = range.lo + rest % range.size();
+      rest /= range.size();
+    }
+    double sum = 0.0;
+    forEachPoint(stage.summation, [&] { sum += eval(stage.summand); });
+    at = std::move(saved);
+    computed[tensor][offset] = sum;
+    return sum;
+  }
 
   double read(const Node *node) {
     const Tensor &tensor = program.tensors[node->tensor];
@@ -484,6 +507,8 @@ struct Evaluator {
         return 0.0;
       offset = offset * tensor.shape[d] + position;
     }
+    if (lazy && tensor.stage >= 0)
+      return element(node->tensor, offset);
     return values[node->tensor][offset];
   }
 
@@ -544,9 +569,8 @@ struct Evaluator {
 };
 } // namespace
 
-std::vector<double> search::evaluate(const Program &program,
-                                     const Inputs &inputs) {
-  Evaluator evaluator{program, {}, {}};
+static void setInputs(Evaluator &evaluator, const Inputs &inputs) {
+  const Program &program = evaluator.program;
   evaluator.values.resize(program.tensors.size());
   evaluator.at.assign(program.iterators.size(), 0);
   for (auto [i, tensor] : llvm::enumerate(program.tensors))
@@ -559,7 +583,26 @@ std::vector<double> search::evaluate(const Program &program,
         size *= d;
       evaluator.values[i].resize(size, 0.0);
     }
+}
+
+std::vector<double> search::evaluate(const Program &program,
+                                     const Inputs &inputs) {
+  Evaluator evaluator{program, {}, {}};
+  setInputs(evaluator, inputs);
   for (const Stage &stage : program.stages)
     evaluator.run(stage);
   return evaluator.values[program.getResult()];
+}
+
+std::vector<double> search::evaluateAt(const Program &program,
+                                       const Inputs &inputs,
+                                       llvm::ArrayRef<int64_t> offsets) {
+  Evaluator evaluator{program, {}, {}};
+  setInputs(evaluator, inputs);
+  evaluator.lazy = true;
+  evaluator.computed.resize(program.tensors.size());
+  std::vector<double> result;
+  for (int64_t offset : offsets)
+    result.push_back(evaluator.element(program.getResult(), offset));
+  return result;
 }

@@ -8,9 +8,13 @@
 
 #include "Lz/LzOps.h"
 
+#include "leibniz/Search/Derivation.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -271,13 +275,11 @@ LogicalResult Converter::convertFunction(func::FuncOp func,
   Block &entry = func.getBody().front();
   for (BlockArgument arg : entry.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
-    if (!type)
-      continue;
-    if (!type.hasStaticShape() || !isa<FloatType>(type.getElementType()))
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF64())
       return emitError(func.getLoc())
-             << "the tensor search needs float tensor arguments of static "
+             << "the tensor search needs f64 tensor arguments of static "
                 "shape; argument "
-             << arg.getArgNumber() << " has type " << type;
+             << arg.getArgNumber() << " has type " << arg.getType();
     std::string name = arg.getArgNumber() < names.size()
                            ? names[arg.getArgNumber()]
                            : "in" + std::to_string(arg.getArgNumber());
@@ -313,4 +315,308 @@ FailureOr<Program> search::fromFunction(func::FuncOp func, Context &context,
   if (failed(converter.convertFunction(func, names)))
     return failure();
   return program;
+}
+
+//===----------------------------------------------------------------------===//
+// Back to lz
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class ProgramBuilder {
+public:
+  ProgramBuilder(OpBuilder &builder, Location loc, const Program &program)
+      : b(builder), loc(loc), program(program) {}
+
+  Value buildProgram(ValueRange arguments);
+
+private:
+  Value getIndexConstant(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  /// `index` at the builder, with each iterator's value its scope
+  /// variable plus its range's start.
+  Value buildIndex(const Affine &affine);
+  Value buildNode(const Node *node);
+  Value buildRead(const Node *node);
+  /// Whether `affine` takes values in [0, size) only.
+  bool isInBounds(const Affine &affine, int64_t size);
+  Value buildStage(const Stage &stage);
+  Value buildProduct(const Stage &stage);
+  RankedTensorType getTensorType(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF64Type());
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const Program &program;
+  DenseMap<unsigned, Value> tensors;
+  /// The value of each iterator in the scope being built.
+  DenseMap<unsigned, Value> iterators;
+};
+
+} // namespace
+
+Value ProgramBuilder::buildIndex(const Affine &affine) {
+  int64_t constant = affine.constant;
+  for (auto [it, c] : affine.terms)
+    constant += c * program.iterators[it].lo;
+  Value result = getIndexConstant(constant);
+  for (auto [it, c] : affine.terms) {
+    Value term = iterators.lookup(it);
+    if (c != 1)
+      term = arith::MulIOp::create(b, loc, term, getIndexConstant(c));
+    result = arith::AddIOp::create(b, loc, result, term);
+  }
+  return result;
+}
+
+bool ProgramBuilder::isInBounds(const Affine &affine, int64_t size) {
+  int64_t lo = affine.constant, hi = affine.constant;
+  for (auto [it, c] : affine.terms) {
+    const Iterator &range = program.iterators[it];
+    if (range.size() == 0)
+      return true;
+    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
+    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
+  }
+  return lo >= 0 && hi < size;
+}
+
+Value ProgramBuilder::buildRead(const Node *node) {
+  const Tensor &tensor = program.tensors[node->tensor];
+  SmallVector<Value> at;
+  Value inside;
+  for (auto [d, affine] : llvm::enumerate(node->indices)) {
+    Value i = buildIndex(affine);
+    at.push_back(i);
+    if (isInBounds(affine, tensor.shape[d]))
+      continue;
+    Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, i,
+                                        getIndexConstant(0));
+    Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i,
+                                        getIndexConstant(tensor.shape[d]));
+    Value both = arith::AndIOp::create(b, loc, lower, upper);
+    inside = inside ? arith::AndIOp::create(b, loc, inside, both) : both;
+  }
+  Value source = tensors.lookup(node->tensor);
+  if (!inside)
+    return lz::GetOp::create(b, loc, source, at);
+  auto ifOp = scf::IfOp::create(
+      b, loc, inside,
+      [&](OpBuilder &tb, Location l) {
+        scf::YieldOp::create(tb, l,
+                             ValueRange{lz::GetOp::create(tb, l, source, at)});
+      },
+      [&](OpBuilder &eb, Location l) {
+        scf::YieldOp::create(eb, l,
+                             ValueRange{arith::ConstantOp::create(
+                                 eb, l, eb.getF64FloatAttr(0))});
+      });
+  return ifOp.getResult(0);
+}
+
+Value ProgramBuilder::buildNode(const Node *node) {
+  auto arg = [&](unsigned i) { return buildNode(node->operands[i]); };
+  switch (node->op) {
+  case search::Op::Constant:
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(node->value));
+  case search::Op::Read:
+    return buildRead(node);
+  case search::Op::Add:
+    return arith::AddFOp::create(b, loc, arg(0), arg(1));
+  case search::Op::Sub:
+    return arith::SubFOp::create(b, loc, arg(0), arg(1));
+  case search::Op::Mul:
+    return arith::MulFOp::create(b, loc, arg(0), arg(1));
+  case search::Op::Div:
+    return arith::DivFOp::create(b, loc, arg(0), arg(1));
+  case search::Op::Neg:
+    return arith::NegFOp::create(b, loc, arg(0));
+  case search::Op::Exp:
+    return math::ExpOp::create(b, loc, arg(0));
+  case search::Op::Log:
+    return math::LogOp::create(b, loc, arg(0));
+  case search::Op::Tanh:
+    return math::TanhOp::create(b, loc, arg(0));
+  case search::Op::Max:
+    return arith::MaximumFOp::create(b, loc, arg(0), arg(1));
+  }
+  return {};
+}
+
+Value ProgramBuilder::buildStage(const Stage &stage) {
+  auto ranges = [&](ArrayRef<unsigned> list) {
+    SmallVector<Value> result;
+    for (unsigned it : list)
+      result.push_back(getIndexConstant(program.iterators[it].size()));
+    return result;
+  };
+  auto bind = [&](ArrayRef<unsigned> list, ValueRange values) {
+    for (auto [it, value] : llvm::zip(list, values))
+      iterators[it] = value;
+  };
+  auto summand = [&](OpBuilder &, Location, ValueRange indices) {
+    bind(stage.summation, indices);
+    lz::YieldOp::create(b, loc, ValueRange{buildNode(stage.summand)});
+  };
+  auto reduce = [&]() -> Value {
+    if (stage.summation.empty())
+      return buildNode(stage.summand);
+    return lz::SumOp::create(
+               b, loc, b.getF64Type(), ranges(stage.summation),
+               [&](OpBuilder &inner, Location l, ValueRange indices) {
+                 OpBuilder::InsertionGuard guard(b);
+                 b.setInsertionPointToEnd(inner.getInsertionBlock());
+                 summand(inner, l, indices);
+               })
+        .getResult();
+  };
+  if (stage.traversal.empty())
+    return reduce();
+  const Tensor &output = program.tensors[stage.output];
+  return lz::ForOp::create(
+             b, loc, TypeRange{getTensorType(output.shape)},
+             ranges(stage.traversal),
+             [&](OpBuilder &inner, Location l, ValueRange indices) {
+               OpBuilder::InsertionGuard guard(b);
+               b.setInsertionPointToEnd(inner.getInsertionBlock());
+               bind(stage.traversal, indices);
+               lz::YieldOp::create(b, l, ValueRange{reduce()});
+             })
+      .getResult(0);
+}
+
+Value ProgramBuilder::buildProduct(const Stage &stage) {
+  const Node *lhs = stage.summand->operands[0];
+  const Node *rhs = stage.summand->operands[1];
+  auto contains = [](const Node *read, unsigned it) {
+    return llvm::any_of(read->indices, [&](const Affine &affine) {
+      return affine.terms[0].first == it;
+    });
+  };
+  SmallVector<unsigned> batch, rows, columns;
+  for (unsigned it : stage.traversal) {
+    bool inLhs = contains(lhs, it), inRhs = contains(rhs, it);
+    (inLhs && inRhs ? batch : inLhs ? rows : columns).push_back(it);
+  }
+  ArrayRef<unsigned> reduction = stage.summation;
+  auto size = [&](ArrayRef<unsigned> group) {
+    int64_t n = 1;
+    for (unsigned it : group)
+      n *= program.iterators[it].size();
+    return n;
+  };
+  // Binds each iterator of `group` from the group's flat index.
+  auto unflatten = [&](ArrayRef<unsigned> group, Value flat) {
+    int64_t stride = size(group);
+    for (unsigned it : group) {
+      int64_t extent = program.iterators[it].size();
+      stride /= extent;
+      Value value =
+          arith::DivSIOp::create(b, loc, flat, getIndexConstant(stride));
+      if (it != group.front())
+        value = arith::RemSIOp::create(b, loc, value, getIndexConstant(extent));
+      iterators[it] = value;
+    }
+  };
+  auto flatten = [&](ArrayRef<unsigned> group) {
+    Value result = getIndexConstant(0);
+    for (unsigned it : group)
+      result = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, result,
+                                getIndexConstant(program.iterators[it].size())),
+          iterators.lookup(it));
+    return result;
+  };
+  // An operand as [batch,] first x second.
+  auto layout = [&](const Node *read, ArrayRef<unsigned> first,
+                    ArrayRef<unsigned> second) {
+    SmallVector<int64_t> shape;
+    SmallVector<Value> sizes;
+    if (!batch.empty())
+      shape.push_back(size(batch));
+    shape.push_back(size(first));
+    shape.push_back(size(second));
+    for (int64_t extent : shape)
+      sizes.push_back(getIndexConstant(extent));
+    return lz::ForOp::create(
+               b, loc, TypeRange{getTensorType(shape)}, sizes,
+               [&](OpBuilder &inner, Location l, ValueRange indices) {
+                 OpBuilder::InsertionGuard guard(b);
+                 b.setInsertionPointToEnd(inner.getInsertionBlock());
+                 unsigned next = 0;
+                 if (!batch.empty())
+                   unflatten(batch, indices[next++]);
+                 unflatten(first, indices[next++]);
+                 unflatten(second, indices[next++]);
+                 lz::YieldOp::create(b, l, ValueRange{buildRead(read)});
+               })
+        .getResult(0);
+  };
+  Value left = layout(lhs, rows, reduction);
+  Value right = layout(rhs, reduction, columns);
+  SmallVector<int64_t> shape;
+  if (!batch.empty())
+    shape.push_back(size(batch));
+  shape.push_back(size(rows));
+  shape.push_back(size(columns));
+  Value product =
+      batch.empty()
+          ? lz::MatmulOp::create(b, loc, getTensorType(shape), left, right)
+                .getResult()
+          : lz::BatchMatmulOp::create(b, loc, getTensorType(shape), left, right)
+                .getResult();
+  SmallVector<Value> ranges;
+  for (unsigned it : stage.traversal)
+    ranges.push_back(getIndexConstant(program.iterators[it].size()));
+  return lz::ForOp::create(
+             b, loc,
+             TypeRange{getTensorType(program.tensors[stage.output].shape)},
+             ranges,
+             [&](OpBuilder &inner, Location l, ValueRange indices) {
+               OpBuilder::InsertionGuard guard(b);
+               b.setInsertionPointToEnd(inner.getInsertionBlock());
+               for (auto [it, value] : llvm::zip(stage.traversal, indices))
+                 iterators[it] = value;
+               SmallVector<Value> at;
+               if (!batch.empty())
+                 at.push_back(flatten(batch));
+               at.push_back(flatten(rows));
+               at.push_back(flatten(columns));
+               lz::YieldOp::create(
+                   b, l, ValueRange{lz::GetOp::create(b, l, product, at)});
+             })
+      .getResult(0);
+}
+
+Value ProgramBuilder::buildProgram(ValueRange arguments) {
+  unsigned next = 0;
+  for (auto [i, tensor] : llvm::enumerate(program.tensors))
+    if (tensor.stage < 0)
+      tensors[i] = arguments[next++];
+  for (const Stage &stage : program.stages)
+    tensors[stage.output] =
+        matchOperator(program, stage) ? buildProduct(stage) : buildStage(stage);
+  return tensors.lookup(program.getResult());
+}
+
+void search::replaceBody(func::FuncOp func, const Program &program) {
+  Block &entry = func.getBody().front();
+  Operation *terminator = entry.getTerminator();
+  OpBuilder builder(terminator);
+  ProgramBuilder build(builder, func.getLoc(), program);
+  Value result = build.buildProgram(entry.getArguments());
+  if (result.getType() != terminator->getOperand(0).getType())
+    result = tensor::CastOp::create(
+        builder, func.getLoc(), terminator->getOperand(0).getType(), result);
+  terminator->setOperand(0, result);
+  // What the old body computed is dead; scopes have no effects.
+  SmallVector<Operation *> ops;
+  for (Operation &op : entry.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (op->use_empty() && isMemoryEffectFree(op))
+      op->erase();
 }

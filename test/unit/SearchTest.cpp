@@ -288,4 +288,44 @@ TEST(SearchExplore, FindsConv3x3AsMatmul) {
   EXPECT_GT(result.duplicates, 0u);
 }
 
+TEST(SearchExpr, EvaluateAtMatchesEvaluate) {
+  Context context;
+  Program conv = makeConv(context, 3, 4, 0, -1);
+  std::optional<Derived> split =
+      splitSummation(conv, 0, {conv.stages[0].summation[0]});
+  ASSERT_TRUE(split);
+  Inputs inputs = randomInputs(conv, 2);
+  std::vector<double> all = evaluate(split->program, inputs);
+  std::vector<int64_t> offsets = {0, 5, 17,
+                                  static_cast<int64_t>(all.size()) - 1};
+  std::vector<double> some = evaluateAt(split->program, inputs, offsets);
+  for (auto [offset, value] : llvm::zip(offsets, some))
+    EXPECT_EQ(value, all[offset]);
+}
+
+TEST(SearchExplore, ReplayAndCheck) {
+  Context context;
+  Program conv = makeConv(context, 4, 5, 2, 0);
+  SearchResult result = explore(conv, SearchOptions());
+  ASSERT_FALSE(result.path.empty());
+  EXPECT_EQ(result.path.size(), result.steps.size());
+  std::optional<Program> replayed = replay(conv, result.path);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->fingerprint(), result.best.fingerprint());
+  EXPECT_LE(checkDerivation(conv, *replayed), 1e-12);
+  EXPECT_FALSE(replay(conv, {1000}));
+  // A wrong program fails the check: the kernel read transposed.
+  Program wrong = result.best;
+  for (Stage &stage : wrong.stages) {
+    if (!matchOperator(wrong, stage))
+      continue;
+    const Node *k = stage.summand->operands[1];
+    llvm::SmallVector<Affine, 4> indices(k->indices.begin(), k->indices.end());
+    std::swap(indices[2], indices[3]);
+    stage.summand = context.get(Op::Mul, {stage.summand->operands[0],
+                                          context.getRead(k->tensor, indices)});
+  }
+  EXPECT_GT(checkDerivation(conv, wrong), 1e-3);
+}
+
 } // namespace

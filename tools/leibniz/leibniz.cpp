@@ -108,7 +108,8 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
                                    cl::sub(checkCommand), cl::sub(runCommand),
                                    cl::sub(compileCommand),
                                    cl::sub(gradcheckCommand),
-                                   cl::sub(plotCommand), cl::sub(searchCommand));
+                                   cl::sub(plotCommand),
+                                   cl::sub(searchCommand));
 
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file (default: "
@@ -239,15 +240,23 @@ cl::opt<std::string> entryName("entry",
                                cl::sub(searchCommand));
 
 cl::opt<unsigned> searchDepth(
-    "depth", cl::desc("The most rule applications in a derivation (default: 4)"),
+    "depth",
+    cl::desc("The most rule applications in a derivation (default: 4)"),
     cl::value_desc("n"), cl::init(4), cl::sub(searchCommand));
 
-cl::opt<double> searchCheckLimit(
-    "check-limit",
-    cl::desc("Check the derivation on random inputs when the expression and "
-             "the derived program cost at most this many operations "
-             "(default: 1e8)"),
-    cl::value_desc("ops"), cl::init(1e8), cl::sub(searchCommand));
+cl::opt<cl::boolOrDefault> searchInPipeline(
+    "search",
+    cl::desc("Run the tensor search on every definition it handles and "
+             "replace it by the derivation found (default: at -O3)"),
+    cl::sub(runCommand), cl::sub(compileCommand), cl::sub(emitCommand));
+
+cl::opt<std::string> searchCache(
+    "search-cache",
+    cl::desc("The directory where the tensor search caches its derivations "
+             "(default: $LEIBNIZ_CACHE_DIR, else $XDG_CACHE_HOME/leibniz or "
+             "~/.cache/leibniz; 'none': no cache)"),
+    cl::value_desc("dir"), cl::sub(runCommand), cl::sub(compileCommand),
+    cl::sub(emitCommand));
 
 cl::opt<size_t> searchMaxStates(
     "max-states",
@@ -412,7 +421,44 @@ struct Compilation {
     pm.addPass(createSymbolDCEPass());
     if (failed(pm.run(module)))
       return failure();
+    if (isSearchEnabled()) {
+      // A bounded search: compiling must not take long.
+      search::SearchOptions options;
+      options.maxStates = 20000;
+      std::string cacheDir = getSearchCacheDir();
+      for (auto func : module.getOps<func::FuncOp>())
+        (void)search::searchFunction(func, options, cacheDir);
+    }
     return program;
+  }
+
+  /// Whether the pipeline runs the tensor search: --search, else -O3.
+  static bool isSearchEnabled() {
+    if (!runCommand && !compileCommand && !emitCommand)
+      return false;
+    if (searchInPipeline == cl::BOU_UNSET)
+      return optLevel == '3';
+    return searchInPipeline == cl::BOU_TRUE;
+  }
+
+  static std::string getSearchCacheDir() {
+    if (searchCache == "none")
+      return "";
+    if (!searchCache.empty())
+      return searchCache;
+    if (const char *dir = std::getenv("LEIBNIZ_CACHE_DIR"))
+      return *dir ? dir : "";
+    llvm::SmallString<128> path;
+    if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+      path = xdg;
+    } else if (const char *home = std::getenv("HOME"); home && *home) {
+      path = home;
+      llvm::sys::path::append(path, ".cache");
+    } else {
+      return "";
+    }
+    llvm::sys::path::append(path, "leibniz");
+    return std::string(path);
   }
 
   /// Applies `strategyText` to `point`, the module or a function.
@@ -1377,9 +1423,9 @@ int runSearch() {
   };
   auto start = std::chrono::steady_clock::now();
   search::SearchResult result = search::explore(*expression, options);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
 
   size_t states = 0;
   llvm::outs() << "states:";
@@ -1389,9 +1435,8 @@ int runSearch() {
     states += count;
   }
   llvm::outs() << "; " << states << " distinct, " << result.duplicates
-               << " duplicates removed, "
-               << llvm::format("%.3f", seconds) << " s"
-               << (result.truncated ? " (stopped at --max-states)" : "")
+               << " duplicates removed, " << llvm::format("%.3f", seconds)
+               << " s" << (result.truncated ? " (stopped at --max-states)" : "")
                << "\n";
   llvm::outs() << "derivation:";
   if (result.steps.empty())
@@ -1409,8 +1454,9 @@ int runSearch() {
       llvm::outs() << "    [generated]";
     llvm::outs() << "\n";
   }
-  llvm::outs() << "cost (analytic): " << llvm::format("%.4g", result.originalCost)
-               << " -> " << llvm::format("%.4g", result.bestCost) << "\n";
+  llvm::outs() << "cost (analytic): "
+               << llvm::format("%.4g", result.originalCost) << " -> "
+               << llvm::format("%.4g", result.bestCost) << "\n";
   // The derived definition, in Leibniz.
   std::string definition;
   llvm::raw_string_ostream definitionStream(definition);
@@ -1430,30 +1476,7 @@ int runSearch() {
   }
 
   // The derivation must compute what the expression does.
-  double work = expression->countFlops() + result.best.countFlops();
-  if (work > searchCheckLimit) {
-    llvm::outs() << "not checked on random inputs: "
-                 << llvm::format("%.3g", work)
-                 << " operations, more than --check-limit\n";
-    return 0;
-  }
-  std::mt19937_64 rng(0);
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  search::Inputs inputs;
-  for (const search::Tensor &tensor : expression->tensors) {
-    if (tensor.stage >= 0)
-      continue;
-    size_t size = 1;
-    for (int64_t d : tensor.shape)
-      size *= d;
-    std::vector<double> values(size);
-    for (double &value : values)
-      value = uniform(rng);
-    inputs[tensor.name] = std::move(values);
-  }
-  std::vector<double> expected = search::evaluate(*expression, inputs);
-  std::vector<double> actual = search::evaluate(result.best, inputs);
-  double difference = getRelativeDifference(actual, expected);
+  double difference = search::checkDerivation(*expression, result.best);
   llvm::outs() << "checked on random inputs: relative difference "
                << llvm::format("%.1e", difference) << "\n";
   if (!(difference <= 1e-9)) {

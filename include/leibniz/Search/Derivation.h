@@ -94,11 +94,26 @@ struct SearchResult {
   std::vector<size_t> statesPerDepth;
   size_t duplicates = 0;
   bool truncated = false;
+  /// The best program's derivation as the position of each step among the
+  /// derivations deriveAll lists (see replay).
+  std::vector<unsigned> path;
 };
 
 /// Breadth-first explorative derivation from `program` to `maxDepth`,
 /// deduplicated by fingerprint; returns the lowest-cost state.
 SearchResult explore(const Program &program, const SearchOptions &options);
+
+/// The program that `path` (SearchResult::path) derives from `program`;
+/// none where a position is out of range.
+std::optional<Program> replay(const Program &program,
+                              llvm::ArrayRef<unsigned> path);
+
+/// Compares `derived` with `original` on random inputs (seeded by `seed`)
+/// at up to `samples` elements of the result (all where it has fewer),
+/// first and last included; returns the largest difference relative to the
+/// largest magnitude of the original's (at least 1).
+double checkDerivation(const Program &original, const Program &derived,
+                       unsigned samples = 256, unsigned seed = 0);
 
 } // namespace leibniz::search
 

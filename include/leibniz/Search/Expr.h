@@ -187,6 +187,12 @@ using Inputs = std::map<std::string, std::vector<double>>;
 /// outside a tensor's shape are 0.
 std::vector<double> evaluate(const Program &program, const Inputs &inputs);
 
+/// The elements of the result at the row-major `offsets`, computing only
+/// the elements of intermediate tensors that they read: a check of a
+/// large program at sampled points.
+std::vector<double> evaluateAt(const Program &program, const Inputs &inputs,
+                               llvm::ArrayRef<int64_t> offsets);
+
 } // namespace leibniz::search
 
 #endif // LEIBNIZ_SEARCH_EXPR_H

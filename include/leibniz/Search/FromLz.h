@@ -21,6 +21,34 @@ namespace leibniz::search {
 mlir::FailureOr<Program> fromFunction(mlir::func::FuncOp func, Context &context,
                                       llvm::ArrayRef<std::string> names = {});
 
+/// Replaces the body of `func`, from which `program` was converted (its
+/// inputs are `func`'s arguments, in order), by `program`: each matched
+/// stage as `lz.matmul` (or `lz.batch_matmul`) of its operands laid out
+/// as matrices, the others as `lz.for` and `lz.sum` scopes, with reads
+/// that may fall outside an intermediate tensor guarded by `scf.if` (0
+/// outside).
+void replaceBody(mlir::func::FuncOp func, const Program &program);
+
+/// What the search did with a function.
+enum class SearchOutcome {
+  /// The search does not handle the function (see fromFunction).
+  NotHandled,
+  /// No derivation with a library operator was found, or none checked out.
+  Unchanged,
+  /// The body was replaced by the derived program.
+  Replaced,
+};
+
+/// The pipeline's search (-O3, --search): if the search handles `func`, finds
+/// its best derivation (or replays the one cached in `cacheDir` under the
+/// expression's fingerprint, where `cacheDir` is not empty, and caches
+/// what it finds there), and replaces the body by it when one of its
+/// stages is a library operator and it agrees with the expression on
+/// random inputs (checkDerivation). Emits no diagnostics.
+SearchOutcome searchFunction(mlir::func::FuncOp func,
+                             const struct SearchOptions &options,
+                             llvm::StringRef cacheDir);
+
 } // namespace leibniz::search
 
 #endif // LEIBNIZ_SEARCH_FROMLZ_H
