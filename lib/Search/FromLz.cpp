@@ -43,8 +43,14 @@ private:
 
   Context &context;
   Program &program;
+  /// A guard: `value` is the conjunction of `e >= 0` for each `e`.
+  LogicalResult convertGuardedRead(scf::IfOp ifOp);
+  /// Whether `affine` is at least 0 at every point of the bound iterators.
+  bool isNonNegative(const Affine &affine);
+
   DenseMap<Value, Affine> indices;
   DenseMap<Value, const Node *> nodes;
+  DenseMap<Value, SmallVector<Affine, 4>> conditions;
   /// The tensor of each scope's result.
   DenseMap<Value, unsigned> tensors;
   unsigned numTraversal = 0, numSummation = 0;
@@ -161,6 +167,62 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
   return output;
 }
 
+bool Converter::isNonNegative(const Affine &affine) {
+  int64_t lo = affine.constant;
+  for (auto [it, c] : affine.terms) {
+    const Iterator &range = program.iterators[it];
+    if (range.size() == 0)
+      return true;
+    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
+  }
+  return lo >= 0;
+}
+
+/// `if inside then T[indices] else 0.0`, where `inside` says that the
+/// indices are in bounds (as a conjunction of comparisons, the bounds that
+/// cannot fail left out), is the search IR's read: 0 outside the tensor.
+LogicalResult Converter::convertGuardedRead(scf::IfOp ifOp) {
+  Location loc = ifOp.getLoc();
+  auto notPadding = [&]() {
+    return ifOp.emitError("the tensor search handles a conditional only as "
+                          "a read guarded by its bounds with 0 outside: "
+                          "'if in bounds then T[...] else 0.0'");
+  };
+  if (ifOp.getNumResults() != 1 || !ifOp.elseBlock() ||
+      !ifOp.getResult(0).getType().isF64())
+    return notPadding();
+  auto guard = conditions.find(ifOp.getCondition());
+  if (guard == conditions.end())
+    return notPadding();
+  for (Block *block : {ifOp.thenBlock(), ifOp.elseBlock()})
+    for (Operation &inner : block->without_terminator())
+      if (failed(convertOp(&inner)))
+        return failure();
+  FailureOr<const Node *> read = getNode(ifOp.thenYield().getOperand(0), loc);
+  FailureOr<const Node *> zero = getNode(ifOp.elseYield().getOperand(0), loc);
+  if (failed(read) || failed(zero))
+    return failure();
+  if ((*read)->op != search::Op::Read || (*zero)->op != search::Op::Constant ||
+      (*zero)->value != 0.0)
+    return notPadding();
+  // The guard must be exactly the read's bounds: each comparison one of
+  // them, and each bound a comparison or true everywhere.
+  const Tensor &tensor = program.tensors[(*read)->tensor];
+  SmallVector<Affine, 8> bounds;
+  for (auto [d, index] : llvm::enumerate((*read)->indices)) {
+    bounds.push_back(index);
+    bounds.push_back(Affine(tensor.shape[d] - 1) - index);
+  }
+  for (const Affine &condition : guard->second)
+    if (!llvm::is_contained(bounds, condition))
+      return notPadding();
+  for (const Affine &bound : bounds)
+    if (!llvm::is_contained(guard->second, bound) && !isNonNegative(bound))
+      return notPadding();
+  nodes[ifOp.getResult(0)] = *read;
+  return success();
+}
+
 LogicalResult Converter::convertOp(Operation *op) {
   Location loc = op->getLoc();
   auto binaryIndex = [&](auto fn) -> LogicalResult {
@@ -229,6 +291,43 @@ LogicalResult Converter::convertOp(Operation *op) {
                                        "affine in the scope variables";
             });
       })
+      .Case([&](arith::CmpIOp cmp) -> LogicalResult {
+        FailureOr<Affine> a = getIndex(cmp.getLhs(), loc);
+        FailureOr<Affine> b = getIndex(cmp.getRhs(), loc);
+        if (failed(a) || failed(b))
+          return failure();
+        // As `e >= 0`.
+        using P = arith::CmpIPredicate;
+        switch (cmp.getPredicate()) {
+        case P::sge:
+          conditions[cmp] = {*a - *b};
+          return success();
+        case P::sgt:
+          conditions[cmp] = {*a - *b - Affine(1)};
+          return success();
+        case P::sle:
+          conditions[cmp] = {*b - *a};
+          return success();
+        case P::slt:
+          conditions[cmp] = {*b - *a - Affine(1)};
+          return success();
+        default:
+          return cmp.emitError("the tensor search handles signed <, <=, >, "
+                               ">= comparisons of indices only");
+        }
+      })
+      .Case([&](arith::AndIOp andOp) -> LogicalResult {
+        auto lhs = conditions.find(andOp.getLhs());
+        auto rhs = conditions.find(andOp.getRhs());
+        if (lhs == conditions.end() || rhs == conditions.end())
+          return andOp.emitError("the tensor search handles '&&' of index "
+                                 "comparisons only");
+        SmallVector<Affine, 4> both(lhs->second);
+        llvm::append_range(both, rhs->second);
+        conditions[andOp] = std::move(both);
+        return success();
+      })
+      .Case([&](scf::IfOp ifOp) { return convertGuardedRead(ifOp); })
       .Case([&](tensor::DimOp dim) -> LogicalResult {
         auto type = cast<RankedTensorType>(dim.getSource().getType());
         std::optional<int64_t> d = dim.getConstantIndex();
