@@ -274,6 +274,118 @@ std::optional<Derived> search::substituteIndex(const Program &program,
 }
 
 //===----------------------------------------------------------------------===//
+// Stage merging
+//===----------------------------------------------------------------------===//
+
+/// Whether every value of `index` over its iterators' ranges is in [0, size).
+static bool isWithin(const Program &program, const Affine &index,
+                     int64_t size) {
+  int64_t lo = index.constant, hi = index.constant;
+  for (auto [it, c] : index.terms) {
+    const Iterator &range = program.iterators[it];
+    if (range.size() == 0)
+      return true;
+    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
+    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
+  }
+  return lo >= 0 && hi < size;
+}
+
+static unsigned countReads(const Node *node, unsigned tensor) {
+  unsigned count = node->op == Op::Read && node->tensor == tensor ? 1 : 0;
+  for (const Node *operand : node->operands)
+    count += countReads(operand, tensor);
+  return count;
+}
+
+/// Removes stage `index` and its tensor, which no one reads.
+static void removeStage(Program &program, unsigned index) {
+  Context &context = program.getContext();
+  unsigned tensor = program.stages[index].output;
+  program.stages.erase(program.stages.begin() + index);
+  program.tensors.erase(program.tensors.begin() + tensor);
+  for (Tensor &t : program.tensors)
+    if (t.stage > static_cast<int>(index))
+      --t.stage;
+  for (Stage &stage : program.stages) {
+    if (stage.output > tensor)
+      --stage.output;
+    stage.summand = mapReads(context, stage.summand, [&](const Node *read) {
+      if (read->tensor < tensor)
+        return read;
+      return context.getRead(read->tensor - 1, read->indices);
+    });
+  }
+}
+
+std::optional<Derived> search::mergeStage(const Program &program,
+                                          unsigned stageIndex,
+                                          unsigned tensor) {
+  if (stageIndex >= program.stages.size() || tensor >= program.tensors.size() ||
+      program.tensors[tensor].stage < 0)
+    return std::nullopt;
+  unsigned producerIndex = program.tensors[tensor].stage;
+  const Stage &producer = program.stages[producerIndex];
+  const Stage &stage = program.stages[stageIndex];
+  if (countReads(stage.summand, tensor) != 1)
+    return std::nullopt;
+  for (auto [s, other] : llvm::enumerate(program.stages))
+    if (s != stageIndex && countReads(other.summand, tensor) != 0)
+      return std::nullopt;
+  llvm::SmallVector<const Node *> reads;
+  collectReads(stage.summand, reads);
+  const Node *read =
+      *llvm::find_if(reads, [&](const Node *r) { return r->tensor == tensor; });
+  if (!producer.summation.empty() && !isFactor(stage.summand, read))
+    return std::nullopt;
+  for (auto [d, index] : llvm::enumerate(read->indices))
+    if (!isWithin(program, index, program.tensors[tensor].shape[d]))
+      return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  // The producer's summand at the element read: its traversal iterators
+  // are the read's indices (plus their starts), its summation iterators
+  // fresh copies that the stage sums over.
+  llvm::SmallVector<std::pair<unsigned, Affine>> substitution;
+  for (auto [d, it] : llvm::enumerate(producer.traversal))
+    substitution.push_back(
+        {it, read->indices[d] + Affine(program.iterators[it].lo)});
+  Stage &merged = result.stages[stageIndex];
+  for (unsigned it : producer.summation) {
+    const Iterator &old = program.iterators[it];
+    unsigned fresh = result.addIterator(old.name, old.lo, old.hi);
+    substitution.push_back({it, Affine::getIterator(fresh)});
+    merged.summation.push_back(fresh);
+  }
+  llvm::DenseMap<unsigned, Affine> replacements(substitution.begin(),
+                                                substitution.end());
+  const Node *inlined =
+      mapIndices(context, producer.summand, [&](const Affine &index) {
+        // All at once: a replacement may mention a replaced iterator.
+        Affine mapped(index.constant);
+        for (auto [it, c] : index.terms) {
+          auto found = replacements.find(it);
+          mapped =
+              mapped + (found != replacements.end() ? found->second
+                                                    : Affine::getIterator(it)) *
+                           c;
+        }
+        return mapped;
+      });
+  merged.summand = mapReads(context, stage.summand, [&](const Node *r) {
+    return r == read ? inlined : r;
+  });
+  removeStage(result, producerIndex);
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "stage merging: " << program.tensors[tensor].name << " into "
+     << program.tensors[stage.output].name;
+  return derived;
+}
+
+//===----------------------------------------------------------------------===//
 // All derivations of a program
 //===----------------------------------------------------------------------===//
 
@@ -292,6 +404,16 @@ std::vector<Derived> search::deriveAll(const Program &program) {
           all.push_back(std::move(*derived));
       }
     }
+    llvm::SmallVector<const Node *> stageReads;
+    collectReads(stage.summand, stageReads);
+    llvm::SmallVector<unsigned> merged;
+    for (const Node *read : stageReads)
+      if (program.tensors[read->tensor].stage >= 0 &&
+          !llvm::is_contained(merged, read->tensor)) {
+        merged.push_back(read->tensor);
+        if (auto derived = mergeStage(program, s, read->tensor))
+          all.push_back(std::move(*derived));
+      }
     if (s + 1 == program.stages.size())
       continue;
     llvm::SmallVector<const Node *> reads;

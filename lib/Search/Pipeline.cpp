@@ -28,7 +28,7 @@ using namespace leibniz::search;
 /// The first line of a cache entry: the format and the rule set it holds
 /// positions of.
 static constexpr llvm::StringLiteral kCacheHeader =
-    "leibniz-search 1 split,substitute";
+    "leibniz-search 2 split,merge,substitute";
 
 static std::string getCachePath(StringRef cacheDir, uint64_t fingerprint,
                                 unsigned depth) {

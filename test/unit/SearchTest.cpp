@@ -220,6 +220,64 @@ TEST(SearchRules, SubstitutionPreservesResultsAndTightens) {
       substituteIndex(program, 0, read, 0, program.stages[0].traversal[0]));
 }
 
+TEST(SearchRules, StageMergingUndoesSplitting) {
+  Context context;
+  Program conv = makeConv(context, 3, 4, 2, 0);
+  for (unsigned b = 0; b < 3; ++b) {
+    std::optional<Derived> split =
+        splitSummation(conv, 0, {conv.stages[0].summation[b]});
+    ASSERT_TRUE(split);
+    const Program &two = split->program;
+    std::optional<Derived> merged = mergeStage(two, 1, two.stages[0].output);
+    ASSERT_TRUE(merged) << split->step;
+    EXPECT_EQ(merged->program.stages.size(), 1u);
+    EXPECT_EQ(merged->program.tensors.size(), conv.tensors.size());
+    EXPECT_EQ(merged->program.fingerprint(), conv.fingerprint());
+    expectEquivalent(conv, merged->program, merged->step);
+  }
+}
+
+TEST(SearchRules, StageMergingConditions) {
+  Context context;
+  // t[i, j] = Σk A[i, k] B[k, j]; out[i, j] = t[j, i] + 1: the read is not
+  // a factor, so the sum cannot move; out2[i, j] = t[j, i] * 2 can, with
+  // the transposed read substituted at once.
+  Program program(context);
+  unsigned A = program.addTensor("A", {3, 3}),
+           B = program.addTensor("B", {3, 3});
+  unsigned i = program.addIterator("i", 0, 3),
+           j = program.addIterator("j", 0, 3),
+           k = program.addIterator("k", 0, 3);
+  Stage product;
+  product.traversal = {i, j};
+  product.summation = {k};
+  product.summand = context.get(Op::Mul, {context.getRead(A, {it(i), it(k)}),
+                                          context.getRead(B, {it(k), it(j)})});
+  product.output = program.addTensor("t", {3, 3}, 0);
+  program.stages.push_back(product);
+  Stage sum;
+  sum.traversal = {i, j};
+  const Node *transposed = context.getRead(product.output, {it(j), it(i)});
+  sum.summand = context.get(Op::Add, {transposed, context.getConstant(1.0)});
+  sum.output = program.addTensor("out", {3, 3}, 1);
+  program.stages.push_back(sum);
+  EXPECT_EQ(program.verify(), "");
+  EXPECT_FALSE(mergeStage(program, 1, product.output));
+
+  Program scaled = program;
+  scaled.stages[1].summand =
+      context.get(Op::Mul, {transposed, context.getConstant(2.0)});
+  std::optional<Derived> merged = mergeStage(scaled, 1, product.output);
+  ASSERT_TRUE(merged);
+  expectEquivalent(scaled, merged->program, merged->step);
+  // A read that may leave the tensor is not merged.
+  Program shifted = scaled;
+  shifted.stages[1].summand = context.get(
+      Op::Mul, {context.getRead(product.output, {it(j) + Affine(1), it(i)}),
+                context.getConstant(2.0)});
+  EXPECT_FALSE(mergeStage(shifted, 1, product.output));
+}
+
 TEST(SearchRules, EveryDerivationPreservesResults) {
   Context context;
   Program conv = makeConv(context, 2, 3, 0, -1);

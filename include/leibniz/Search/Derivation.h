@@ -43,6 +43,16 @@ std::optional<Derived> substituteIndex(const Program &program, unsigned stage,
                                        const Node *read, unsigned index,
                                        unsigned iterator);
 
+/// Stage merging: the one read of tensor `tensor` (computed by a stage
+/// that is not the result's and that no other stage reads) in stage
+/// `stage` is replaced by the summand that computes it, its summation
+/// iterators joining the stage's; the inverse of summation splitting.
+/// Where the computing stage sums, the read must be a factor of the
+/// summand (products distribute over the sum), and it must stay within
+/// the tensor (its padding is 0, the summand need not be).
+std::optional<Derived> mergeStage(const Program &program, unsigned stage,
+                                  unsigned tensor);
+
 /// Every program one rule application derives from `program`.
 std::vector<Derived> deriveAll(const Program &program);
 
