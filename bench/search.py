@@ -4,12 +4,12 @@
     bench/search.py [--no-write] [--quick]
 
 For a 3x3 convolution (NHWC input with zero padding 1, RSFC kernel: OLLIE's
-Conv3x3)
-at several channel counts and image sizes: `leibniz search` finds a
-derivation from the plain expression and writes the derived definition;
-then the plain and the derived definitions, compiled with `leibniz compile
--O3` (so the product is an OpenBLAS `dgemm`), are timed through the C
-interface on one thread, next to an im2col baseline in NumPy (patches by
+Conv3x3) at several channel counts and image sizes: `leibniz search` finds a
+derivation from the plain expression (the table shows its steps); then the
+definition compiled with `leibniz compile -O3`, which runs the search and
+instantiates the derivation (the product is an OpenBLAS `dgemm`), and
+compiled with `-O3 --search=false` (the direct lowering), are timed through
+the C interface on one thread, next to an im2col baseline in NumPy (patches by
 `sliding_window_view`, one OpenBLAS product), all in the same run (medians
 of 5 batches of at least 0.2 s). The three results must agree to 1e-10
 relative. Then the search statistics (states, duplicates, time) at depths
@@ -24,9 +24,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
+# One thread everywhere, OpenBLAS in NumPy included: set before it loads.
+os.environ["LEIBNIZ_NUM_THREADS"] = "1"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
-from clib import Library, best_time, seconds, write_table
+import numpy as np  # noqa: E402
+
+from clib import Library, best_time, seconds, write_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -70,8 +74,6 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="the smallest and the largest case only")
     args = parser.parse_args()
-    os.environ["LEIBNIZ_NUM_THREADS"] = "1"
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [(64, 7), (128, 7), (256, 7), (512, 7), (64, 14), (256, 14),
              (512, 14)]
@@ -79,7 +81,8 @@ def main():
         sizes = [sizes[0], sizes[3]]
     rng = np.random.default_rng(0)
     rows = ["| case | derivation | depth | search time | direct lowering | "
-            "derived | speedup | im2col + OpenBLAS (NumPy) | derived / im2col |",
+            "-O3 (derived) | speedup | im2col + OpenBLAS (NumPy) | "
+            "derived / im2col |",
             "|---|---|---|---|---|---|---|---|---|"]
     for c, h in sizes:
         name = f"conv{c}x{h}"
@@ -92,11 +95,13 @@ def main():
         steps = [l for l in report.splitlines() if re.match(r"  \d+\. ", l)]
         matched = re.search(r"\[(Matmul[^\]]*)\]", report)
         libs = []
-        # The direct lowering: -O3 without the search, which -O3 runs.
-        for source, search in ((plain, "--search=false"), (derived, "--search")):
-            lib = OUT / f"lib{source.stem.replace('-', '_')}.so"
+        # The direct lowering (-O3 without the search) and -O3, which runs
+        # the search and instantiates the derivation.
+        for search, tag in (("--search=false", "direct"),
+                            ("--search", "searched")):
+            lib = OUT / f"lib{name}_{tag}.so"
             run([LEIBNIZ, "compile", "-O3", search, "--search-cache=none",
-                 source, "-o", lib])
+                 plain, "-o", lib])
             libs.append(Library(lib))
         A = rng.standard_normal((1, h, h, c))
         K = rng.standard_normal((3, 3, c, c))
@@ -107,6 +112,8 @@ def main():
         for value in (direct, fast):
             if np.abs(value - reference).max() > 1e-10 * scale:
                 sys.exit(f"bench: {name}: results differ")
+        # A warm-up: the first measurements of a run were noisy.
+        best_time(lambda: im2col(A, K), 0.05)
         t_direct = best_time(lambda: libs[0].call("conv3x3", [A, K], [4]))
         t_derived = best_time(lambda: libs[1].call("conv3x3", [A, K], [4]))
         t_im2col = best_time(lambda: im2col(A, K))

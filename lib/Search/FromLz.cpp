@@ -446,10 +446,22 @@ private:
     return RankedTensorType::get(shape, b.getF64Type());
   }
 
+  /// A stage's tensor kept as the product that computes it: the element
+  /// at a stage position is at the product's flattened groups.
+  struct ProductLayout {
+    Value product;
+    /// The stage's traversal positions of each product dimension, in
+    /// order (batch first if any).
+    SmallVector<SmallVector<unsigned, 4>, 3> dims;
+  };
+  /// The indices into `tensor`'s product for the stage indices `at`.
+  SmallVector<Value> flattenIndices(unsigned tensor, ValueRange at);
+
   OpBuilder &b;
   Location loc;
   const Program &program;
   DenseMap<unsigned, Value> tensors;
+  DenseMap<unsigned, ProductLayout> products;
   /// The value of each iterator in the scope being built.
   DenseMap<unsigned, Value> iterators;
 };
@@ -499,6 +511,10 @@ Value ProgramBuilder::buildRead(const Node *node) {
     inside = inside ? arith::AndIOp::create(b, loc, inside, both) : both;
   }
   Value source = tensors.lookup(node->tensor);
+  if (products.count(node->tensor)) {
+    source = products[node->tensor].product;
+    at = flattenIndices(node->tensor, at);
+  }
   if (!inside)
     return lz::GetOp::create(b, loc, source, at);
   auto ifOp = scf::IfOp::create(
@@ -586,25 +602,96 @@ Value ProgramBuilder::buildStage(const Stage &stage) {
       .getResult(0);
 }
 
-Value ProgramBuilder::buildProduct(const Stage &stage) {
-  const Node *lhs = stage.summand->operands[0];
-  const Node *rhs = stage.summand->operands[1];
-  auto contains = [](const Node *read, unsigned it) {
-    return llvm::any_of(read->indices, [&](const Affine &affine) {
-      return affine.terms[0].first == it;
-    });
-  };
-  SmallVector<unsigned> batch, rows, columns;
-  for (unsigned it : stage.traversal) {
-    bool inLhs = contains(lhs, it), inRhs = contains(rhs, it);
-    (inLhs && inRhs ? batch : inLhs ? rows : columns).push_back(it);
+SmallVector<Value> ProgramBuilder::flattenIndices(unsigned tensor,
+                                                  ValueRange at) {
+  const ProductLayout &layout = products[tensor];
+  const Stage &stage = program.stages[program.tensors[tensor].stage];
+  SmallVector<Value> flat;
+  for (ArrayRef<unsigned> positions : layout.dims) {
+    Value index = getIndexConstant(0);
+    for (unsigned p : positions)
+      index = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(
+              b, loc, index,
+              getIndexConstant(program.iterators[stage.traversal[p]].size())),
+          at[p]);
+    flat.push_back(index);
   }
-  ArrayRef<unsigned> reduction = stage.summation;
+  return flat;
+}
+
+/// A matched product `L<traversal> Σ<reduction> lhs[...] * rhs[...]`: the
+/// operands as [batch,] rows x reduction and [batch,] reduction x columns
+/// matrices (a reshape where an operand's dimensions are already in that
+/// order, else a copy), in the orientation that copies less; then
+/// lz.matmul or lz.batch_matmul. Later stages read the product directly;
+/// only the result's stage is laid out as its tensor.
+Value ProgramBuilder::buildProduct(const Stage &stage) {
+  const Node *a = stage.summand->operands[0];
+  const Node *c = stage.summand->operands[1];
+  auto iteratorsOf = [](const Node *read) {
+    SmallVector<unsigned, 4> its;
+    for (const Affine &affine : read->indices)
+      its.push_back(affine.terms[0].first);
+    return its;
+  };
   auto size = [&](ArrayRef<unsigned> group) {
     int64_t n = 1;
     for (unsigned it : group)
       n *= program.iterators[it].size();
     return n;
+  };
+  struct Orientation {
+    const Node *lhs, *rhs;
+    SmallVector<unsigned, 4> batch, rows, reduction, columns;
+    bool lhsNatural, rhsNatural;
+    int64_t copied;
+  };
+  auto orient = [&](const Node *lhs, const Node *rhs) {
+    Orientation o{lhs, rhs, {}, {}, {}, {}, false, false, 0};
+    SmallVector<unsigned, 4> left = iteratorsOf(lhs), right = iteratorsOf(rhs);
+    for (unsigned it : left) {
+      bool traversal = llvm::is_contained(stage.traversal, it);
+      if (!traversal)
+        o.reduction.push_back(it);
+      else if (llvm::is_contained(right, it))
+        o.batch.push_back(it);
+      else
+        o.rows.push_back(it);
+    }
+    for (unsigned it : right)
+      if (llvm::is_contained(stage.traversal, it) &&
+          !llvm::is_contained(left, it))
+        o.columns.push_back(it);
+    auto concat = [](std::initializer_list<ArrayRef<unsigned>> groups) {
+      SmallVector<unsigned, 4> all;
+      for (ArrayRef<unsigned> group : groups)
+        llvm::append_range(all, group);
+      return all;
+    };
+    bool nonEmpty =
+        !o.rows.empty() && !o.columns.empty() && !o.reduction.empty();
+    o.lhsNatural = nonEmpty && left == concat({o.batch, o.rows, o.reduction});
+    o.rhsNatural =
+        nonEmpty && right == concat({o.batch, o.reduction, o.columns});
+    if (!o.lhsNatural)
+      o.copied += size(left);
+    if (!o.rhsNatural)
+      o.copied += size(right);
+    return o;
+  };
+  Orientation forward = orient(a, c), backward = orient(c, a);
+  const Orientation &o = backward.copied < forward.copied ? backward : forward;
+
+  auto groupsWithBatch = [&](ArrayRef<unsigned> first,
+                             ArrayRef<unsigned> second) {
+    SmallVector<ArrayRef<unsigned>, 3> groups;
+    if (!o.batch.empty())
+      groups.push_back(o.batch);
+    groups.push_back(first);
+    groups.push_back(second);
+    return groups;
   };
   // Binds each iterator of `group` from the group's flat index.
   auto unflatten = [&](ArrayRef<unsigned> group, Value flat) {
@@ -619,25 +706,27 @@ Value ProgramBuilder::buildProduct(const Stage &stage) {
       iterators[it] = value;
     }
   };
-  auto flatten = [&](ArrayRef<unsigned> group) {
-    Value result = getIndexConstant(0);
-    for (unsigned it : group)
-      result = arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, result,
-                                getIndexConstant(program.iterators[it].size())),
-          iterators.lookup(it));
-    return result;
-  };
-  // An operand as [batch,] first x second.
-  auto layout = [&](const Node *read, ArrayRef<unsigned> first,
-                    ArrayRef<unsigned> second) {
+  auto layout = [&](const Node *read, bool natural, ArrayRef<unsigned> first,
+                    ArrayRef<unsigned> second) -> Value {
+    SmallVector<ArrayRef<unsigned>, 3> groups = groupsWithBatch(first, second);
     SmallVector<int64_t> shape;
+    for (ArrayRef<unsigned> group : groups)
+      shape.push_back(size(group));
+    if (natural) {
+      // The dimensions are in order: a reshape.
+      SmallVector<ReassociationIndices> reassociation;
+      int64_t next = 0;
+      for (ArrayRef<unsigned> group : groups) {
+        ReassociationIndices dims;
+        for (size_t i = 0; i < group.size(); ++i)
+          dims.push_back(next++);
+        reassociation.push_back(dims);
+      }
+      return tensor::CollapseShapeOp::create(b, loc, getTensorType(shape),
+                                             tensors.lookup(read->tensor),
+                                             reassociation);
+    }
     SmallVector<Value> sizes;
-    if (!batch.empty())
-      shape.push_back(size(batch));
-    shape.push_back(size(first));
-    shape.push_back(size(second));
     for (int64_t extent : shape)
       sizes.push_back(getIndexConstant(extent));
     return lz::ForOp::create(
@@ -645,28 +734,37 @@ Value ProgramBuilder::buildProduct(const Stage &stage) {
                [&](OpBuilder &inner, Location l, ValueRange indices) {
                  OpBuilder::InsertionGuard guard(b);
                  b.setInsertionPointToEnd(inner.getInsertionBlock());
-                 unsigned next = 0;
-                 if (!batch.empty())
-                   unflatten(batch, indices[next++]);
-                 unflatten(first, indices[next++]);
-                 unflatten(second, indices[next++]);
+                 for (auto [group, index] : llvm::zip(groups, indices))
+                   unflatten(group, index);
                  lz::YieldOp::create(b, l, ValueRange{buildRead(read)});
                })
         .getResult(0);
   };
-  Value left = layout(lhs, rows, reduction);
-  Value right = layout(rhs, reduction, columns);
+  Value left = layout(o.lhs, o.lhsNatural, o.rows, o.reduction);
+  Value right = layout(o.rhs, o.rhsNatural, o.reduction, o.columns);
+  SmallVector<ArrayRef<unsigned>, 3> resultGroups =
+      groupsWithBatch(o.rows, o.columns);
   SmallVector<int64_t> shape;
-  if (!batch.empty())
-    shape.push_back(size(batch));
-  shape.push_back(size(rows));
-  shape.push_back(size(columns));
+  for (ArrayRef<unsigned> group : resultGroups)
+    shape.push_back(size(group));
   Value product =
-      batch.empty()
+      o.batch.empty()
           ? lz::MatmulOp::create(b, loc, getTensorType(shape), left, right)
                 .getResult()
           : lz::BatchMatmulOp::create(b, loc, getTensorType(shape), left, right)
                 .getResult();
+  ProductLayout kept{product, {}};
+  for (ArrayRef<unsigned> group : resultGroups) {
+    SmallVector<unsigned, 4> positions;
+    for (unsigned it : group)
+      positions.push_back(llvm::find(stage.traversal, it) -
+                          stage.traversal.begin());
+    kept.dims.push_back(positions);
+  }
+  products[stage.output] = kept;
+  if (stage.output != program.getResult())
+    return Value();
+  // The result's stage: its tensor, read from the product.
   SmallVector<Value> ranges;
   for (unsigned it : stage.traversal)
     ranges.push_back(getIndexConstant(program.iterators[it].size()));
@@ -677,15 +775,10 @@ Value ProgramBuilder::buildProduct(const Stage &stage) {
              [&](OpBuilder &inner, Location l, ValueRange indices) {
                OpBuilder::InsertionGuard guard(b);
                b.setInsertionPointToEnd(inner.getInsertionBlock());
-               for (auto [it, value] : llvm::zip(stage.traversal, indices))
-                 iterators[it] = value;
-               SmallVector<Value> at;
-               if (!batch.empty())
-                 at.push_back(flatten(batch));
-               at.push_back(flatten(rows));
-               at.push_back(flatten(columns));
                lz::YieldOp::create(
-                   b, l, ValueRange{lz::GetOp::create(b, l, product, at)});
+                   b, l,
+                   ValueRange{lz::GetOp::create(
+                       b, l, product, flattenIndices(stage.output, indices))});
              })
       .getResult(0);
 }
