@@ -195,15 +195,10 @@ std::optional<Derived> search::substituteIndex(const Program &program,
 
   // The range of the index over the stage, tightened to the tensor where
   // the read is a factor of the summand.
-  int64_t lo = expr.constant, hi = expr.constant;
-  for (auto [it, c] : expr.terms) {
-    const Iterator &range = program.iterators[it];
-    if (range.size() == 0)
-      return std::nullopt;
-    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
-    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
-  }
-  ++hi;
+  std::optional<std::pair<int64_t, int64_t>> range = program.getRange(expr);
+  if (!range)
+    return std::nullopt;
+  int64_t lo = range->first, hi = range->second + 1;
   bool tightened = false;
   if (isFactor(stage.summand, read)) {
     int64_t size = program.tensors[read->tensor].shape[indexPosition];
@@ -251,21 +246,10 @@ std::optional<Derived> search::substituteIndex(const Program &program,
   }
 
   llvm::raw_string_ostream os(derived.step);
-  os << "variable substitution: " << name << " = ";
-  Affine shown = expr;
-  os << "(";
-  bool first = true;
-  for (auto [it, c] : shown.terms) {
-    os << (first ? "" : c < 0 ? " - " : " + ");
-    if (first && c < 0)
-      os << "-";
-    if (std::abs(c) != 1)
-      os << std::abs(c) << "*";
-    os << program.iterators[it].name;
-    first = false;
-  }
-  if (shown.constant != 0)
-    os << (shown.constant < 0 ? " - " : " + ") << std::abs(shown.constant);
+  os << "variable substitution: " << name << " = (";
+  printAffine(
+      os, expr, [&](unsigned it) { os << program.iterators[it].name; },
+      /*spaced=*/true);
   os << ") in " << program.tensors[stage.output].name << ", over [" << lo
      << ", " << hi << ")";
   if (tightened)
@@ -276,20 +260,6 @@ std::optional<Derived> search::substituteIndex(const Program &program,
 //===----------------------------------------------------------------------===//
 // Stage merging
 //===----------------------------------------------------------------------===//
-
-/// Whether every value of `index` over its iterators' ranges is in [0, size).
-static bool isWithin(const Program &program, const Affine &index,
-                     int64_t size) {
-  int64_t lo = index.constant, hi = index.constant;
-  for (auto [it, c] : index.terms) {
-    const Iterator &range = program.iterators[it];
-    if (range.size() == 0)
-      return true;
-    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
-    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
-  }
-  return lo >= 0 && hi < size;
-}
 
 static unsigned countReads(const Node *node, unsigned tensor) {
   unsigned count = node->op == Op::Read && node->tensor == tensor ? 1 : 0;
@@ -339,7 +309,7 @@ std::optional<Derived> search::mergeStage(const Program &program,
   if (!producer.summation.empty() && !isFactor(stage.summand, read))
     return std::nullopt;
   for (auto [d, index] : llvm::enumerate(read->indices))
-    if (!isWithin(program, index, program.tensors[tensor].shape[d]))
+    if (!program.isWithin(index, program.tensors[tensor].shape[d]))
       return std::nullopt;
 
   Derived derived{program, ""};
@@ -600,20 +570,8 @@ double search::checkDerivation(const Program &original, const Program &derived,
   if (derived.tensors[derived.getResult()].shape !=
       original.tensors[original.getResult()].shape)
     return INFINITY;
+  Inputs inputs = makeRandomInputs(original, seed);
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  Inputs inputs;
-  for (const Tensor &tensor : original.tensors) {
-    if (tensor.stage >= 0)
-      continue;
-    size_t size = 1;
-    for (int64_t d : tensor.shape)
-      size *= d;
-    std::vector<double> values(size);
-    for (double &value : values)
-      value = uniform(rng);
-    inputs[tensor.name] = std::move(values);
-  }
   int64_t size = 1;
   for (int64_t d : original.tensors[original.getResult()].shape)
     size *= d;

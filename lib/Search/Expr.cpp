@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <random>
 
 using namespace leibniz;
 using namespace leibniz::search;
@@ -161,6 +162,42 @@ unsigned Program::addTensor(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
   return tensors.size() - 1;
 }
 
+std::optional<std::pair<int64_t, int64_t>>
+Program::getRange(const Affine &index) const {
+  int64_t lo = index.constant, hi = index.constant;
+  for (auto [it, c] : index.terms) {
+    const Iterator &range = iterators[it];
+    if (range.size() == 0)
+      return std::nullopt;
+    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
+    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
+  }
+  return std::make_pair(lo, hi);
+}
+
+bool Program::isWithin(const Affine &index, int64_t size) const {
+  std::optional<std::pair<int64_t, int64_t>> range = getRange(index);
+  return !range || (range->first >= 0 && range->second < size);
+}
+
+Inputs search::makeRandomInputs(const Program &program, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  Inputs inputs;
+  for (const Tensor &tensor : program.tensors) {
+    if (tensor.stage >= 0)
+      continue;
+    size_t size = 1;
+    for (int64_t d : tensor.shape)
+      size *= d;
+    std::vector<double> values(size);
+    for (double &value : values)
+      value = uniform(rng);
+    inputs[tensor.name] = std::move(values);
+  }
+  return inputs;
+}
+
 /// Calls `fn` on every read of `node`, once per occurrence.
 static void forEachRead(const Node *node,
                         llvm::function_ref<void(const Node *)> fn) {
@@ -245,27 +282,45 @@ std::string Program::verify() const {
 // Printing
 //===----------------------------------------------------------------------===//
 
-static void printAffine(llvm::raw_ostream &os, const Program &program,
-                        const Affine &index) {
+void search::printAffine(llvm::raw_ostream &os, const Affine &index,
+                         llvm::function_ref<void(unsigned)> printIterator,
+                         bool spaced) {
+  auto sign = [&](bool negative) {
+    if (spaced)
+      os << (negative ? " - " : " + ");
+    else
+      os << (negative ? "-" : "+");
+  };
   bool first = true;
   for (auto [it, c] : index.terms) {
     if (!first)
-      os << (c < 0 ? "-" : "+");
+      sign(c < 0);
     else if (c < 0)
       os << "-";
     if (std::abs(c) != 1)
-      os << std::abs(c) << "*";
-    os << program.iterators[it].name;
+      os << std::abs(c) << (spaced ? " * " : "*");
+    printIterator(it);
     first = false;
   }
   if (first)
     os << index.constant;
-  else if (index.constant != 0)
-    os << (index.constant < 0 ? "-" : "+") << std::abs(index.constant);
+  else if (index.constant != 0) {
+    sign(index.constant < 0);
+    os << std::abs(index.constant);
+  }
 }
 
-static llvm::StringRef getFunctionName(Op op) {
+llvm::StringRef search::getSpelling(Op op) {
   switch (op) {
+  case Op::Add:
+    return "+";
+  case Op::Sub:
+  case Op::Neg:
+    return "-";
+  case Op::Mul:
+    return "*";
+  case Op::Div:
+    return "/";
   case Op::Exp:
     return "exp";
   case Op::Log:
@@ -274,49 +329,43 @@ static llvm::StringRef getFunctionName(Op op) {
     return "tanh";
   case Op::Max:
     return "max";
-  default:
-    return "";
+  case Op::Constant:
+  case Op::Read:
+    break;
   }
+  return "";
 }
 
 void Program::printNode(llvm::raw_ostream &os, const Node *node) const {
-  auto binary = [&](llvm::StringRef symbol) {
-    os << "(";
-    printNode(os, node->operands[0]);
-    os << " " << symbol << " ";
-    printNode(os, node->operands[1]);
-    os << ")";
-  };
-  switch (node->op) {
-  case Op::Constant:
+  if (node->op == Op::Constant) {
     os << node->value;
     return;
-  case Op::Read:
+  }
+  if (node->op == Op::Read) {
     os << tensors[node->tensor].name << "[";
     llvm::interleaveComma(node->indices, os, [&](const Affine &index) {
-      printAffine(os, *this, index);
+      printAffine(os, index, [&](unsigned it) { os << iterators[it].name; });
     });
     os << "]";
     return;
-  case Op::Add:
-    return binary("+");
-  case Op::Sub:
-    return binary("-");
-  case Op::Mul:
-    return binary("*");
-  case Op::Div:
-    return binary("/");
-  case Op::Neg:
-    os << "-";
+  }
+  if (isInfix(node->op)) {
+    os << "(";
     printNode(os, node->operands[0]);
-    return;
-  default:
-    os << getFunctionName(node->op) << "(";
-    llvm::interleaveComma(node->operands, os,
-                          [&](const Node *operand) { printNode(os, operand); });
+    os << " " << getSpelling(node->op) << " ";
+    printNode(os, node->operands[1]);
     os << ")";
     return;
   }
+  if (node->op == Op::Neg) {
+    os << "-";
+    printNode(os, node->operands[0]);
+    return;
+  }
+  os << getSpelling(node->op) << "(";
+  llvm::interleaveComma(node->operands, os,
+                        [&](const Node *operand) { printNode(os, operand); });
+  os << ")";
 }
 
 void Program::printStage(llvm::raw_ostream &os, const Stage &stage) const {

@@ -168,14 +168,8 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
 }
 
 bool Converter::isNonNegative(const Affine &affine) {
-  int64_t lo = affine.constant;
-  for (auto [it, c] : affine.terms) {
-    const Iterator &range = program.iterators[it];
-    if (range.size() == 0)
-      return true;
-    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
-  }
-  return lo >= 0;
+  std::optional<std::pair<int64_t, int64_t>> range = program.getRange(affine);
+  return !range || range->first >= 0;
 }
 
 /// `if inside then T[indices] else 0.0`, where `inside` says that the
@@ -438,8 +432,6 @@ private:
   Value buildIndex(const Affine &affine);
   Value buildNode(const Node *node);
   Value buildRead(const Node *node);
-  /// Whether `affine` takes values in [0, size) only.
-  bool isInBounds(const Affine &affine, int64_t size);
   Value buildStage(const Stage &stage);
   Value buildProduct(const Stage &stage);
   RankedTensorType getTensorType(ArrayRef<int64_t> shape) {
@@ -482,18 +474,6 @@ Value ProgramBuilder::buildIndex(const Affine &affine) {
   return result;
 }
 
-bool ProgramBuilder::isInBounds(const Affine &affine, int64_t size) {
-  int64_t lo = affine.constant, hi = affine.constant;
-  for (auto [it, c] : affine.terms) {
-    const Iterator &range = program.iterators[it];
-    if (range.size() == 0)
-      return true;
-    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
-    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
-  }
-  return lo >= 0 && hi < size;
-}
-
 Value ProgramBuilder::buildRead(const Node *node) {
   const Tensor &tensor = program.tensors[node->tensor];
   SmallVector<Value> at;
@@ -501,7 +481,7 @@ Value ProgramBuilder::buildRead(const Node *node) {
   for (auto [d, affine] : llvm::enumerate(node->indices)) {
     Value i = buildIndex(affine);
     at.push_back(i);
-    if (isInBounds(affine, tensor.shape[d]))
+    if (program.isWithin(affine, tensor.shape[d]))
       continue;
     Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, i,
                                         getIndexConstant(0));

@@ -36,9 +36,6 @@ private:
   /// iterator's value is its name plus its range's start).
   std::string printIndex(const Affine &index);
   std::string printNode(const Node *node);
-  /// Whether every value `index` takes over the iterators' ranges lies in
-  /// [0, size).
-  bool isInBounds(const Affine &index, int64_t size);
   void printScopes(llvm::ArrayRef<unsigned> list, llvm::StringRef keyword);
   void printStage(const Stage &stage);
   void printProduct(const Stage &stage);
@@ -77,46 +74,19 @@ void DefinitionPrinter::printType(const Tensor &tensor) {
 }
 
 std::string DefinitionPrinter::printIndex(const Affine &index) {
-  int64_t constant = index.constant;
+  // The iterators range from 0 in the definition.
+  Affine shifted = index;
   for (auto [it, c] : index.terms)
-    constant += c * program.iterators[it].lo;
+    shifted.constant += c * program.iterators[it].lo;
   std::string text;
   llvm::raw_string_ostream out(text);
-  bool first = true;
-  for (auto [it, c] : index.terms) {
-    if (!first)
-      out << (c < 0 ? " - " : " + ");
-    else if (c < 0)
-      out << "-";
-    if (std::abs(c) != 1)
-      out << std::abs(c) << " * ";
-    out << iteratorNames.lookup(it);
-    first = false;
-  }
-  if (first)
-    out << constant;
-  else if (constant != 0)
-    out << (constant < 0 ? " - " : " + ") << std::abs(constant);
+  printAffine(
+      out, shifted, [&](unsigned it) { out << iteratorNames.lookup(it); },
+      /*spaced=*/true);
   return text;
 }
 
-bool DefinitionPrinter::isInBounds(const Affine &index, int64_t size) {
-  int64_t lo = index.constant, hi = index.constant;
-  for (auto [it, c] : index.terms) {
-    const Iterator &range = program.iterators[it];
-    if (range.size() == 0)
-      return true;
-    lo += c > 0 ? c * range.lo : c * (range.hi - 1);
-    hi += c > 0 ? c * (range.hi - 1) : c * range.lo;
-  }
-  return lo >= 0 && hi < size;
-}
-
 std::string DefinitionPrinter::printNode(const Node *node) {
-  auto binary = [&](llvm::StringRef symbol) {
-    return "(" + printNode(node->operands[0]) + " " + symbol.str() + " " +
-           printNode(node->operands[1]) + ")";
-  };
   switch (node->op) {
   case Op::Constant: {
     std::string text;
@@ -133,7 +103,7 @@ std::string DefinitionPrinter::printNode(const Node *node) {
     for (auto [d, index] : llvm::enumerate(node->indices)) {
       std::string text = printIndex(index);
       read += (d ? ", " : "") + text;
-      if (isInBounds(index, tensor.shape[d]))
+      if (program.isWithin(index, tensor.shape[d]))
         continue;
       guard += (guard.empty() ? "" : " && ") + text + " >= 0 && " + text +
                " < " + std::to_string(tensor.shape[d]);
@@ -143,27 +113,19 @@ std::string DefinitionPrinter::printNode(const Node *node) {
       return read;
     return "(if " + guard + " then " + read + " else 0.0)";
   }
-  case Op::Add:
-    return binary("+");
-  case Op::Sub:
-    return binary("-");
-  case Op::Mul:
-    return binary("*");
-  case Op::Div:
-    return binary("/");
-  case Op::Neg:
-    return "(-" + printNode(node->operands[0]) + ")";
-  case Op::Exp:
-    return "exp(" + printNode(node->operands[0]) + ")";
-  case Op::Log:
-    return "log(" + printNode(node->operands[0]) + ")";
-  case Op::Tanh:
-    return "tanh(" + printNode(node->operands[0]) + ")";
-  case Op::Max:
-    return "max(" + printNode(node->operands[0]) + ", " +
-           printNode(node->operands[1]) + ")";
+  default:
+    break;
   }
-  return "";
+  auto operand = [&](unsigned i) { return printNode(node->operands[i]); };
+  if (isInfix(node->op))
+    return "(" + operand(0) + " " + getSpelling(node->op).str() + " " +
+           operand(1) + ")";
+  if (node->op == Op::Neg)
+    return "(-" + operand(0) + ")";
+  std::string call = getSpelling(node->op).str() + "(";
+  for (unsigned i = 0; i < node->operands.size(); ++i)
+    call += (i ? ", " : "") + operand(i);
+  return call + ")";
 }
 
 void DefinitionPrinter::printScopes(llvm::ArrayRef<unsigned> list,

@@ -58,22 +58,30 @@ Program makeConv(Context &context, int64_t channels, int64_t h, int64_t pad,
   return program;
 }
 
-Inputs randomInputs(const Program &program, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  Inputs inputs;
-  for (const Tensor &tensor : program.tensors) {
-    if (tensor.stage >= 0)
-      continue;
-    size_t size = 1;
-    for (int64_t d : tensor.shape)
-      size *= d;
-    std::vector<double> values(size);
-    for (double &value : values)
-      value = uniform(rng);
-    inputs[tensor.name] = values;
-  }
-  return inputs;
+/// The convolution with its channels' sum split into a stage of its own.
+Program splitChannels(const Program &conv) {
+  std::optional<Derived> split =
+      splitSummation(conv, 0, {conv.stages[0].summation[0]});
+  EXPECT_TRUE(split);
+  return split ? split->program : conv;
+}
+
+/// `C[i, j] = Σk A[i, k] B[k, j]` for A of m x k and B of k x n.
+Program makeProduct(Context &context, int64_t m, int64_t n, int64_t k) {
+  Program program(context);
+  unsigned A = program.addTensor("A", {m, k});
+  unsigned B = program.addTensor("B", {k, n});
+  unsigned i = program.addIterator("i", 0, m),
+           j = program.addIterator("j", 0, n),
+           r = program.addIterator("k", 0, k);
+  Stage stage;
+  stage.traversal = {i, j};
+  stage.summation = {r};
+  stage.summand = context.get(Op::Mul, {context.getRead(A, {it(i), it(r)}),
+                                        context.getRead(B, {it(r), it(j)})});
+  stage.output = program.addTensor("C", {m, n}, 0);
+  program.stages.push_back(stage);
+  return program;
 }
 
 /// `derived` verifies and computes what `original` does on random inputs.
@@ -81,7 +89,7 @@ void expectEquivalent(const Program &original, const Program &derived,
                       const std::string &what) {
   EXPECT_EQ(derived.verify(), "") << what;
   for (unsigned seed = 0; seed < 3; ++seed) {
-    Inputs inputs = randomInputs(original, seed);
+    Inputs inputs = makeRandomInputs(original, seed);
     std::vector<double> expected = evaluate(original, inputs);
     std::vector<double> actual = evaluate(derived, inputs);
     ASSERT_EQ(expected.size(), actual.size()) << what;
@@ -123,7 +131,7 @@ TEST(SearchExpr, PaddingReadsZero) {
   Program program = makeConv(context, 2, 3, 0, -1);
   EXPECT_EQ(program.verify(), "");
   // The reference result at one corner, by hand.
-  Inputs inputs = randomInputs(program, 1);
+  Inputs inputs = makeRandomInputs(program, 1);
   std::vector<double> out = evaluate(program, inputs);
   const std::vector<double> &A = inputs["A"], &K = inputs["K"];
   double expected = 0;
@@ -198,10 +206,7 @@ TEST(SearchRules, SubstitutionPreservesResultsAndTightens) {
   Context context;
   // Unpadded, with offsets: the substituted index is tightened to A.
   Program conv = makeConv(context, 2, 4, 0, -1);
-  std::optional<Derived> split =
-      splitSummation(conv, 0, {conv.stages[0].summation[0]});
-  ASSERT_TRUE(split);
-  const Program &program = split->program;
+  Program program = splitChannels(conv);
   const Node *read = program.stages[0].summand->operands[0];
   ASSERT_EQ(read->op, Op::Read);
   unsigned y = program.stages[0].traversal[1];
@@ -242,19 +247,9 @@ TEST(SearchRules, StageMergingConditions) {
   // t[i, j] = Σk A[i, k] B[k, j]; out[i, j] = t[j, i] + 1: the read is not
   // a factor, so the sum cannot move; out2[i, j] = t[j, i] * 2 can, with
   // the transposed read substituted at once.
-  Program program(context);
-  unsigned A = program.addTensor("A", {3, 3}),
-           B = program.addTensor("B", {3, 3});
-  unsigned i = program.addIterator("i", 0, 3),
-           j = program.addIterator("j", 0, 3),
-           k = program.addIterator("k", 0, 3);
-  Stage product;
-  product.traversal = {i, j};
-  product.summation = {k};
-  product.summand = context.get(Op::Mul, {context.getRead(A, {it(i), it(k)}),
-                                          context.getRead(B, {it(k), it(j)})});
-  product.output = program.addTensor("t", {3, 3}, 0);
-  program.stages.push_back(product);
+  Program program = makeProduct(context, 3, 3, 3);
+  const Stage product = program.stages[0];
+  unsigned i = product.traversal[0], j = product.traversal[1];
   Stage sum;
   sum.traversal = {i, j};
   const Node *transposed = context.getRead(product.output, {it(j), it(i)});
@@ -298,19 +293,10 @@ TEST(SearchRules, EveryDerivationPreservesResults) {
 
 TEST(SearchMatch, Matmul) {
   Context context;
-  Program program(context);
-  unsigned A = program.addTensor("A", {4, 3});
-  unsigned B = program.addTensor("B", {3, 5});
-  unsigned i = program.addIterator("i", 0, 4),
-           j = program.addIterator("j", 0, 5),
-           k = program.addIterator("k", 0, 3);
-  Stage stage;
-  stage.traversal = {i, j};
-  stage.summation = {k};
-  stage.summand = context.get(Op::Mul, {context.getRead(A, {it(i), it(k)}),
-                                        context.getRead(B, {it(k), it(j)})});
-  stage.output = program.addTensor("C", {4, 5}, 0);
-  program.stages.push_back(stage);
+  Program program = makeProduct(context, 4, 5, 3);
+  const Stage stage = program.stages[0];
+  unsigned A = 0, B = 1, i = stage.traversal[0], j = stage.traversal[1],
+           k = stage.summation[0];
   std::optional<OperatorMatch> match = matchOperator(program, stage);
   ASSERT_TRUE(match);
   EXPECT_EQ(match->describe(), "Matmul(4 x 5 x 3)");
@@ -349,14 +335,12 @@ TEST(SearchExplore, FindsConv3x3AsMatmul) {
 TEST(SearchExpr, EvaluateAtMatchesEvaluate) {
   Context context;
   Program conv = makeConv(context, 3, 4, 0, -1);
-  std::optional<Derived> split =
-      splitSummation(conv, 0, {conv.stages[0].summation[0]});
-  ASSERT_TRUE(split);
-  Inputs inputs = randomInputs(conv, 2);
-  std::vector<double> all = evaluate(split->program, inputs);
+  Program split = splitChannels(conv);
+  Inputs inputs = makeRandomInputs(conv, 2);
+  std::vector<double> all = evaluate(split, inputs);
   std::vector<int64_t> offsets = {0, 5, 17,
                                   static_cast<int64_t>(all.size()) - 1};
-  std::vector<double> some = evaluateAt(split->program, inputs, offsets);
+  std::vector<double> some = evaluateAt(split, inputs, offsets);
   for (auto [offset, value] : llvm::zip(offsets, some))
     EXPECT_EQ(value, all[offset]);
 }

@@ -1385,15 +1385,20 @@ int runGradcheck() {
   return 0;
 }
 
-/// The most relative difference between `a` and `b`, relative to the
-/// largest magnitude of `b` (at least 1).
-double getRelativeDifference(ArrayRef<double> a, ArrayRef<double> b) {
-  double scale = 1.0, difference = 0.0;
-  for (double value : b)
-    scale = std::max(scale, std::abs(value));
-  for (auto [x, y] : llvm::zip(a, b))
-    difference = std::max(difference, std::abs(x - y));
-  return a.size() == b.size() ? difference / scale : INFINITY;
+/// Writes what `write` prints into -o, kept when it returns 0; returns its
+/// status, or 1 where the file cannot be opened.
+int writeOutput(llvm::function_ref<int(llvm::raw_ostream &)> write) {
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &error);
+  if (!output) {
+    llvm::errs() << "leibniz: error: " << error << "\n";
+    return 1;
+  }
+  if (int status = write(output->os()))
+    return status;
+  output->keep();
+  return 0;
 }
 
 int runSearch() {
@@ -1463,16 +1468,11 @@ int runSearch() {
   search::printDefinition(definitionStream, result.best, entry.getName());
   if (outputFilename == "-") {
     llvm::outs() << "definition:\n" << definition;
-  } else {
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> output =
-        mlir::openOutputFile(outputFilename, &error);
-    if (!output) {
-      llvm::errs() << "leibniz: error: " << error << "\n";
-      return 1;
-    }
-    output->os() << definition;
-    output->keep();
+  } else if (int status = writeOutput([&](llvm::raw_ostream &os) {
+               os << definition;
+               return 0;
+             })) {
+    return status;
   }
 
   // The derivation must compute what the expression does.
@@ -1524,19 +1524,9 @@ int main(int argc, char **argv) {
     return runGradcheck();
   if (searchCommand)
     return runSearch();
-  if (plotCommand) {
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> output =
-        mlir::openOutputFile(outputFilename, &error);
-    if (!output) {
-      llvm::errs() << "leibniz: error: " << error << "\n";
-      return 1;
-    }
-    if (int status = plotTrace(inputFilename, output->os()))
-      return status;
-    output->keep();
-    return 0;
-  }
+  if (plotCommand)
+    return writeOutput(
+        [](llvm::raw_ostream &os) { return plotTrace(inputFilename, os); });
   llvm::errs() << "leibniz: expected a command (run, compile, check, "
                   "emit, gradcheck, search or plot); see "
                   "'leibniz --help'\n";

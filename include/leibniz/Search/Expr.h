@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,16 @@ enum class Op {
   Tanh,
   Max,
 };
+
+/// How an arithmetic operation is written: the symbol of an infix or
+/// prefix operation (`+`, `-`, `*`, `/`; `-` for negation) or the name of a
+/// function (`exp`, `log`, `tanh`, `max`), the same in the IR's printing
+/// and in Leibniz.
+llvm::StringRef getSpelling(Op op);
+/// Whether `op` is written between its operands.
+inline bool isInfix(Op op) {
+  return op == Op::Add || op == Op::Sub || op == Op::Mul || op == Op::Div;
+}
 
 /// A node of a summand. Nodes are unique in their Context: structurally
 /// equal nodes are the same pointer.
@@ -146,6 +157,13 @@ public:
   Context &getContext() const { return *context; }
 
   unsigned addIterator(llvm::StringRef name, int64_t lo, int64_t hi);
+
+  /// The least and the greatest value of `index` over its iterators'
+  /// ranges; none where one of them is empty (the index is never taken).
+  std::optional<std::pair<int64_t, int64_t>>
+  getRange(const Affine &index) const;
+  /// Whether every value `index` takes lies in [0, size).
+  bool isWithin(const Affine &index, int64_t size) const;
   unsigned addTensor(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
                      int stage = -1);
 
@@ -179,8 +197,17 @@ private:
   Context *context;
 };
 
+/// Prints `index` as `2*i+j-1`, or with `spaced`, `2 * i + j - 1`; each
+/// iterator by `printIterator`.
+void printAffine(llvm::raw_ostream &os, const Affine &index,
+                 llvm::function_ref<void(unsigned)> printIterator,
+                 bool spaced = false);
+
 /// Dense row-major values of the input tensors, by name.
 using Inputs = std::map<std::string, std::vector<double>>;
+
+/// Values uniform in [-1, 1) for every input of `program`, seeded.
+Inputs makeRandomInputs(const Program &program, unsigned seed);
 
 /// The reference semantics: evaluates `program` on `inputs` (one vector
 /// per input tensor, row-major) and returns the result, row-major. Reads
