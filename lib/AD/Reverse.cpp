@@ -448,6 +448,12 @@ LogicalResult hoistCostlyScope(Operation *outer, Operation *inner) {
       innerFor && llvm::all_of(innerFor.getRanges(), [&](Value v) {
         return !outer->isAncestor(v.getParentRegion()->getParentOp());
       });
+  // Otherwise every point's value must have the same shape: a tensor of
+  // dynamic sizes could differ from point to point.
+  if (!flatten)
+    if (auto tensor = dyn_cast<RankedTensorType>(type);
+        tensor && !tensor.hasStaticShape())
+      return failure();
   SmallVector<Value> allRanges(ranges);
   if (flatten)
     llvm::append_range(allRanges, innerFor.getRanges());

@@ -480,10 +480,38 @@ LogicalResult evaluateMatmul(Interpreter &interp, Operation *op) {
   return success();
 }
 
+/// A loop's tensor state keeps its sizes from step to step (rewrite rules
+/// read them from the initial value): a step that changes them is an error.
+LogicalResult checkStateSizes(Interpreter &interp, lz::LoopOp op,
+                              ArrayRef<RuntimeValue> initial,
+                              ArrayRef<RuntimeValue> next) {
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(initial, next))) {
+    auto [before, after] = pair;
+    if (before.isTuple() || after.isTuple() ||
+        before.getTensor().getShape() == after.getTensor().getShape())
+      continue;
+    auto printShape = [](llvm::raw_ostream &os, ArrayRef<int64_t> shape) {
+      os << "[";
+      llvm::interleaveComma(shape, os);
+      os << "]";
+    };
+    InFlightDiagnostic diag = interp.emitError(op);
+    diag << "the loop's state " << i << " changes its sizes from ";
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    printShape(os, before.getTensor().getShape());
+    os << " to ";
+    printShape(os, after.getTensor().getShape());
+    return diag << text << "; a loop's tensor state keeps its sizes";
+  }
+  return success();
+}
+
 LogicalResult evaluateLoop(Interpreter &interp, lz::LoopOp op) {
   SmallVector<RuntimeValue> state;
   for (Value init : op.getInits())
     state.push_back(interp.lookup(init));
+  SmallVector<RuntimeValue> initial = state;
 
   if (op.isCounted()) {
     int64_t count = interp.lookupTensor(op.getCount()).getInt(0);
@@ -493,7 +521,7 @@ LogicalResult evaluateLoop(Interpreter &interp, lz::LoopOp op) {
       llvm::append_range(args, state);
       FailureOr<SmallVector<RuntimeValue>> next =
           interp.runRegion(op.getBody(), args);
-      if (failed(next))
+      if (failed(next) || failed(checkStateSizes(interp, op, initial, *next)))
         return failure();
       state = std::move(*next);
     }
@@ -507,7 +535,7 @@ LogicalResult evaluateLoop(Interpreter &interp, lz::LoopOp op) {
         break;
       FailureOr<SmallVector<RuntimeValue>> next =
           interp.runRegion(op.getBody(), state);
-      if (failed(next))
+      if (failed(next) || failed(checkStateSizes(interp, op, initial, *next)))
         return failure();
       state = std::move(*next);
     }

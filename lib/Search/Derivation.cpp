@@ -209,6 +209,24 @@ std::optional<Derived> search::substituteIndex(const Program &program,
   if (lo >= hi)
     return std::nullopt;
 
+  // A reader may rely on the tensor's padding (0 outside) only in the
+  // dimensions the new coordinate does not combine: in those it combines,
+  // a read outside the tensor could land inside the new range.
+  const Tensor &output = program.tensors[stage.output];
+  for (unsigned s = stageIndex + 1; s < program.stages.size(); ++s) {
+    llvm::SmallVector<const Node *> reads;
+    collectReads(program.stages[s].summand, reads);
+    for (const Node *r : reads) {
+      if (r->tensor != stage.output)
+        continue;
+      for (auto [it, c] : expr.terms) {
+        unsigned d = position[it];
+        if (!program.isWithin(r->indices[d], output.shape[d]))
+          return std::nullopt;
+      }
+    }
+  }
+
   Derived derived{program, ""};
   Program &result = derived.program;
   Context &context = program.getContext();
@@ -459,6 +477,18 @@ std::optional<OperatorMatch> search::matchOperator(const Program &program,
     else
       return std::nullopt;
   }
+  // A product of matrices: rows, columns and a reduction (an elementwise
+  // product or a dot product is no matrix product).
+  if (match.m == 1 || match.n == 1 || stage.summation.empty() ||
+      llvm::none_of(stage.traversal,
+                    [&](unsigned it) {
+                      return llvm::is_contained(*inA, it) &&
+                             !llvm::is_contained(*inB, it);
+                    }) ||
+      llvm::none_of(stage.traversal, [&](unsigned it) {
+        return llvm::is_contained(*inB, it) && !llvm::is_contained(*inA, it);
+      }))
+    return std::nullopt;
   // Every iterator of the reads is bound by the stage.
   for (unsigned it : *inA)
     if (!llvm::is_contained(stage.traversal, it) &&

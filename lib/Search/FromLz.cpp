@@ -650,11 +650,11 @@ Value ProgramBuilder::buildProduct(const Stage &stage) {
         llvm::append_range(all, group);
       return all;
     };
-    bool nonEmpty =
-        !o.rows.empty() && !o.columns.empty() && !o.reduction.empty();
-    o.lhsNatural = nonEmpty && left == concat({o.batch, o.rows, o.reduction});
-    o.rhsNatural =
-        nonEmpty && right == concat({o.batch, o.reduction, o.columns});
+    // A tensor kept as a product is read through its layout: copied.
+    o.lhsNatural = !products.count(lhs->tensor) &&
+                   left == concat({o.batch, o.rows, o.reduction});
+    o.rhsNatural = !products.count(rhs->tensor) &&
+                   right == concat({o.batch, o.reduction, o.columns});
     if (!o.lhsNatural)
       o.copied += size(left);
     if (!o.rhsNatural)

@@ -6,8 +6,9 @@
 // search handles. A derivation found is cached on disk under the
 // expression's fingerprint, as the positions of its steps among the
 // derivations of each state, so that compiling the program again replays
-// it instead of searching; the replayed program is checked like a found
-// one, so a stale or colliding entry is only a slower compile.
+// it instead of searching. A replayed program is used only if it checks
+// out like a found one; otherwise the search runs again, so a stale or
+// colliding entry is only a slower compile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,24 +96,31 @@ SearchOutcome search::searchFunction(func::FuncOp func,
   if (failed(expression))
     return SearchOutcome::NotHandled;
 
+  // A derivation is used when a library operator computes a stage of it
+  // and it agrees with the expression.
+  auto isUsable = [&](const Program &program) {
+    return llvm::any_of(program.stages,
+                        [&](const Stage &stage) {
+                          return matchOperator(program, stage).has_value();
+                        }) &&
+           checkDerivation(*expression, program) <= 1e-9;
+  };
   std::string path;
-  std::optional<Program> best;
   if (!cacheDir.empty()) {
     path = getCachePath(cacheDir, expression->fingerprint(), options.maxDepth);
-    if (std::optional<std::vector<unsigned>> positions = readCache(path))
-      best = replay(*expression, *positions);
+    if (std::optional<std::vector<unsigned>> positions = readCache(path)) {
+      std::optional<Program> replayed = replay(*expression, *positions);
+      if (replayed && isUsable(*replayed)) {
+        replaceBody(func, *replayed);
+        return SearchOutcome::Replaced;
+      }
+    }
   }
-  if (!best) {
-    SearchResult result = explore(*expression, options);
-    best = std::move(result.best);
-    if (!path.empty())
-      writeCache(cacheDir, path, result.path);
-  }
-  bool instantiates = llvm::any_of(best->stages, [&](const Stage &stage) {
-    return matchOperator(*best, stage).has_value();
-  });
-  if (!instantiates || !(checkDerivation(*expression, *best) <= 1e-9))
+  SearchResult result = explore(*expression, options);
+  if (!path.empty())
+    writeCache(cacheDir, path, result.path);
+  if (!isUsable(result.best))
     return SearchOutcome::Unchanged;
-  replaceBody(func, *best);
+  replaceBody(func, result.best);
   return SearchOutcome::Replaced;
 }

@@ -112,3 +112,23 @@ func.func @slice_overflow(%x: tensor<8xf64>, %s: index) -> tensor<5xf64> {
   %r = tensor.extract_slice %x[0] [5] [%s] : tensor<8xf64> to tensor<5xf64>
   return %r : tensor<5xf64>
 }
+
+// A loop's tensor state keeps its sizes (rewrite rules read them from its
+// initial value): a step that changes them is an error.
+// RUN: not leibniz-opt %s --lz-interpret='entry=growing args=[1.0,2.0]' -o /dev/null 2>&1 | FileCheck %s --check-prefix=GROW
+// GROW: errors.mlir:[[@LINE+5]]:8: error: run-time error: the loop's state 0 changes its sizes from [2] to [3]; a loop's tensor state keeps its sizes
+func.func @growing(%x: tensor<?xf64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %r = lz.loop %t < %c2 iter_args(%s = %x) : tensor<?xf64> {
+    %n = tensor.dim %s, %c0 : tensor<?xf64>
+    %m = arith.addi %n, %c1 : index
+    %g = lz.for %i < %m : tensor<?xf64> {
+      %v = arith.constant 0.0 : f64
+      lz.yield %v : f64
+    }
+    lz.yield %g : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}

@@ -225,6 +225,37 @@ TEST(SearchRules, SubstitutionPreservesResultsAndTightens) {
       substituteIndex(program, 0, read, 0, program.stages[0].traversal[0]));
 }
 
+TEST(SearchRules, SubstitutionKeepsReadersPadding) {
+  // t[i, j] = A[i + j] * B[j]; out[x, y] = t[x - 1, y]: out reads t's
+  // padding at x = 0, which substituting i + j would move inside.
+  Context context;
+  Program program(context);
+  unsigned A = program.addTensor("A", {8}), B = program.addTensor("B", {4});
+  unsigned i = program.addIterator("i", 0, 4),
+           j = program.addIterator("j", 0, 4);
+  Stage inner;
+  inner.traversal = {i, j};
+  const Node *read = context.getRead(A, {it(i) + it(j)});
+  inner.summand = context.get(Op::Mul, {read, context.getRead(B, {it(j)})});
+  inner.output = program.addTensor("t", {4, 4}, 0);
+  program.stages.push_back(inner);
+  unsigned x = program.addIterator("x", 0, 4),
+           y = program.addIterator("y", 0, 4);
+  Stage outer;
+  outer.traversal = {x, y};
+  outer.summand = context.getRead(inner.output, {it(x) - Affine(1), it(y)});
+  outer.output = program.addTensor("out", {4, 4}, 1);
+  program.stages.push_back(outer);
+  ASSERT_EQ(program.verify(), "");
+  EXPECT_FALSE(substituteIndex(program, 0, read, 0, i));
+  // Reading within t, it applies and keeps the results.
+  Program within = program;
+  within.stages[1].summand = context.getRead(inner.output, {it(x), it(y)});
+  std::optional<Derived> derived = substituteIndex(within, 0, read, 0, i);
+  ASSERT_TRUE(derived);
+  expectEquivalent(within, derived->program, derived->step);
+}
+
 TEST(SearchRules, StageMergingUndoesSplitting) {
   Context context;
   Program conv = makeConv(context, 3, 4, 2, 0);
