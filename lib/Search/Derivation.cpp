@@ -174,6 +174,59 @@ std::optional<Derived> search::splitSummation(const Program &program,
 // Variable substitution
 //===----------------------------------------------------------------------===//
 
+/// Drops the dimensions of stage `stageIndex`'s tensor whose traversal
+/// iterator its summand does not use (a substitution can leave one): the
+/// stage is constant along them. A reader must read such a dimension within
+/// the tensor, else it relies on the padding there. Returns the names of the
+/// iterators dropped.
+static std::string dropUnusedDimensions(Program &program, unsigned stageIndex) {
+  Context &context = program.getContext();
+  Stage &stage = program.stages[stageIndex];
+  llvm::SmallVector<const Node *> reads;
+  collectReads(stage.summand, reads);
+  auto isUsed = [&](unsigned it) {
+    return llvm::any_of(reads, [&](const Node *read) {
+      return llvm::any_of(read->indices, [&](const Affine &index) {
+        return index.getCoefficient(it) != 0;
+      });
+    });
+  };
+  std::string dropped;
+  for (unsigned p = stage.traversal.size(); p-- > 0;) {
+    unsigned it = stage.traversal[p];
+    if (stage.traversal.size() == 1 || isUsed(it))
+      continue;
+    Tensor &output = program.tensors[stage.output];
+    bool withinTensor = true;
+    for (unsigned s = stageIndex + 1; s < program.stages.size(); ++s) {
+      llvm::SmallVector<const Node *> readerReads;
+      collectReads(program.stages[s].summand, readerReads);
+      for (const Node *r : readerReads)
+        if (r->tensor == stage.output &&
+            !program.isWithin(r->indices[p], output.shape[p]))
+          withinTensor = false;
+    }
+    if (!withinTensor)
+      continue;
+    for (unsigned s = stageIndex + 1; s < program.stages.size(); ++s) {
+      Stage &reader = program.stages[s];
+      reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+        if (r->tensor != stage.output)
+          return r;
+        llvm::SmallVector<Affine, 4> indices(r->indices.begin(),
+                                             r->indices.end());
+        indices.erase(indices.begin() + p);
+        return context.getRead(r->tensor, indices);
+      });
+    }
+    stage.traversal.erase(stage.traversal.begin() + p);
+    output.shape.erase(output.shape.begin() + p);
+    dropped =
+        program.iterators[it].name + (dropped.empty() ? "" : ", ") + dropped;
+  }
+  return dropped;
+}
+
 std::optional<Derived> search::substituteIndex(const Program &program,
                                                unsigned stageIndex,
                                                const Node *read,
@@ -183,28 +236,41 @@ std::optional<Derived> search::substituteIndex(const Program &program,
       indexPosition >= read->indices.size())
     return std::nullopt;
   const Stage &stage = program.stages[stageIndex];
-  const Affine &expr = read->indices[indexPosition];
-  if (expr.terms.size() < 2 || expr.getCoefficient(iterator) != 1)
+  const Affine &index = read->indices[indexPosition];
+  int64_t coefficient = index.getCoefficient(iterator);
+  if (coefficient != 1 && coefficient != -1)
     return std::nullopt;
   llvm::DenseMap<unsigned, unsigned> position;
   for (auto [p, it] : llvm::enumerate(stage.traversal))
     position[it] = p;
-  for (auto [it, c] : expr.terms)
-    if (!position.count(it))
+  // The new coordinate is the index's traversal part; the rest sums.
+  Affine expr(index.constant), rest;
+  for (auto [it, c] : index.terms) {
+    if (position.count(it))
+      expr = expr + Affine::getIterator(it) * c;
+    else if (llvm::is_contained(stage.summation, it))
+      rest = rest + Affine::getIterator(it) * c;
+    else
       return std::nullopt;
+  }
+  if (expr.terms.size() < 2)
+    return std::nullopt;
 
-  // The range of the index over the stage, tightened to the tensor where
-  // the read is a factor of the summand.
+  // The range of the coordinate over the stage, tightened to the tensor
+  // where the read is a factor of the summand: the read is inside it only
+  // where `expr + rest` lies in [0, size) for some value of `rest`.
   std::optional<std::pair<int64_t, int64_t>> range = program.getRange(expr);
-  if (!range)
+  std::optional<std::pair<int64_t, int64_t>> restRange = program.getRange(rest);
+  if (!range || !restRange)
     return std::nullopt;
   int64_t lo = range->first, hi = range->second + 1;
   bool tightened = false;
   if (isFactor(stage.summand, read)) {
     int64_t size = program.tensors[read->tensor].shape[indexPosition];
-    tightened = lo < 0 || hi > size;
-    lo = std::max<int64_t>(lo, 0);
-    hi = std::min<int64_t>(hi, size);
+    int64_t insideLo = -restRange->second, insideHi = size - restRange->first;
+    tightened = lo < insideLo || hi > insideHi;
+    lo = std::max(lo, insideLo);
+    hi = std::min(hi, insideHi);
   }
   if (lo >= hi)
     return std::nullopt;
@@ -232,9 +298,11 @@ std::optional<Derived> search::substituteIndex(const Program &program,
   Context &context = program.getContext();
   std::string name = program.iterators[iterator].name + "'";
   unsigned fresh = result.addIterator(name, lo, hi);
-  // iterator = fresh - (expr - iterator).
-  Affine by =
-      Affine::getIterator(fresh) - (expr - Affine::getIterator(iterator));
+  // coefficient * iterator = fresh - (expr - coefficient * iterator), and
+  // the coefficient is its own inverse.
+  Affine by = (Affine::getIterator(fresh) -
+               (expr - Affine::getIterator(iterator) * coefficient)) *
+              coefficient;
   Stage &changed = result.stages[stageIndex];
   unsigned p = position[iterator];
   changed.traversal[p] = fresh;
@@ -262,6 +330,7 @@ std::optional<Derived> search::substituteIndex(const Program &program,
       return context.getRead(r->tensor, indices);
     });
   }
+  std::string dropped = dropUnusedDimensions(result, stageIndex);
 
   llvm::raw_string_ostream os(derived.step);
   os << "variable substitution: " << name << " = (";
@@ -272,6 +341,9 @@ std::optional<Derived> search::substituteIndex(const Program &program,
      << ", " << hi << ")";
   if (tightened)
     os << " (tightened to " << program.tensors[read->tensor].name << ")";
+  if (!dropped.empty())
+    os << "; " << program.tensors[stage.output].name << " no longer depends on "
+       << dropped;
   return derived;
 }
 
@@ -409,7 +481,7 @@ std::vector<Derived> search::deriveAll(const Program &program) {
     for (const Node *read : reads)
       for (auto [d, index] : llvm::enumerate(read->indices))
         for (auto [it, c] : index.terms)
-          if (c == 1)
+          if (c == 1 || c == -1)
             if (auto derived = substituteIndex(program, s, read, d, it))
               all.push_back(std::move(*derived));
   }

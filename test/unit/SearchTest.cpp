@@ -84,6 +84,38 @@ Program makeProduct(Context &context, int64_t m, int64_t n, int64_t k) {
   return program;
 }
 
+/// OLLIE's ConvTranspose (4x4 kernel, stride 2, padding 1) of an NHWF
+/// input `X[1, h, h, f]` by `K[4, 4, f, c]`, written as a gather: the output
+/// row `2 * h1 + h2` (h2 < 2) is `Y'[n, h1, h2, w1, w2, c]`, a row-major view
+/// of `Y[n, 2h, 2h, c]`, and sums `X[n, h1 - r1 + h2, ...] * K[2 * r1 + 1 -
+/// h2, ...]` over r1 < 2 (the kernel rows of the output row's parity).
+Program makeConvTranspose(Context &context, int64_t f, int64_t c, int64_t h) {
+  Program program(context);
+  unsigned X = program.addTensor("X", {1, h, h, f});
+  unsigned K = program.addTensor("K", {4, 4, f, c});
+  unsigned n = program.addIterator("n", 0, 1),
+           h1 = program.addIterator("h1", 0, h),
+           h2 = program.addIterator("h2", 0, 2),
+           w1 = program.addIterator("w1", 0, h),
+           w2 = program.addIterator("w2", 0, 2),
+           o = program.addIterator("c", 0, c),
+           i = program.addIterator("f", 0, f),
+           r1 = program.addIterator("r1", 0, 2),
+           s1 = program.addIterator("s1", 0, 2);
+  Stage stage;
+  stage.traversal = {n, h1, h2, w1, w2, o};
+  stage.summation = {i, r1, s1};
+  stage.summand = context.get(
+      Op::Mul,
+      {context.getRead(X, {it(n), it(h1) - it(r1) + it(h2),
+                           it(w1) - it(s1) + it(w2), it(i)}),
+       context.getRead(K, {it(r1) * 2 + Affine(1) - it(h2),
+                           it(s1) * 2 + Affine(1) - it(w2), it(i), it(o)})});
+  stage.output = program.addTensor("Y", {1, h, 2, h, 2, c}, 0);
+  program.stages.push_back(stage);
+  return program;
+}
+
 /// `derived` verifies and computes what `original` does on random inputs.
 void expectEquivalent(const Program &original, const Program &derived,
                       const std::string &what) {
@@ -361,6 +393,91 @@ TEST(SearchExplore, FindsConv3x3AsMatmul) {
   EXPECT_EQ(match->k, 8);
   expectEquivalent(conv, result.best, print(result.best));
   EXPECT_GT(result.duplicates, 0u);
+}
+
+TEST(SearchExpr, ConvTransposeIsTheStridedScatter) {
+  // The gather form computes the transposed convolution: every input pixel
+  // (i, j) scatters X[i, j] * K[r, s] to output pixel (2i + r - 1, 2j + s - 1).
+  Context context;
+  int64_t f = 2, c = 3, h = 3;
+  Program program = makeConvTranspose(context, f, c, h);
+  Inputs inputs = makeRandomInputs(program, 1);
+  const std::vector<double> &x = inputs["X"], &k = inputs["K"];
+  std::vector<double> expected(4 * h * h * c, 0.0);
+  for (int64_t i = 0; i < h; ++i)
+    for (int64_t j = 0; j < h; ++j)
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t s = 0; s < 4; ++s) {
+          int64_t y = 2 * i + r - 1, z = 2 * j + s - 1;
+          if (y < 0 || y >= 2 * h || z < 0 || z >= 2 * h)
+            continue;
+          for (int64_t a = 0; a < f; ++a)
+            for (int64_t b = 0; b < c; ++b)
+              expected[(y * 2 * h + z) * c + b] +=
+                  x[(i * h + j) * f + a] * k[((r * 4 + s) * f + a) * c + b];
+        }
+  std::vector<double> actual = evaluate(program, inputs);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(actual[i], expected[i], 1e-12) << i;
+}
+
+TEST(SearchRules, SubstitutionWithNegatedIteratorDropsUnusedDimensions) {
+  // In the channel sum of the transposed convolution, `h1 - r1 + h2` and
+  // then `2 * r1 + 1 - h2` (h2 with coefficient -1) become coordinates of
+  // their own: the stage then no longer depends on r1, whose dimension goes.
+  Context context;
+  Program convT = makeConvTranspose(context, 2, 3, 3);
+  Program split = splitChannels(convT);
+  const Stage &inner = split.stages[0];
+  const Node *x = inner.summand->operands[0]->tensor == 0
+                      ? inner.summand->operands[0]
+                      : inner.summand->operands[1];
+  const Node *k = x == inner.summand->operands[0] ? inner.summand->operands[1]
+                                                  : inner.summand->operands[0];
+  unsigned h1 = inner.traversal[1], h2 = inner.traversal[2];
+  std::optional<Derived> first = substituteIndex(split, 0, x, 1, h1);
+  ASSERT_TRUE(first);
+  expectEquivalent(convT, first->program, first->step);
+  EXPECT_NE(first->step.find("over [0, 3) (tightened to X)"), std::string::npos)
+      << first->step;
+  const Stage &after = first->program.stages[0];
+  const Node *k2 = nullptr;
+  llvm::SmallVector<const Node *> operands(after.summand->operands.begin(),
+                                           after.summand->operands.end());
+  for (const Node *operand : operands)
+    if (operand->tensor == k->tensor)
+      k2 = operand;
+  ASSERT_TRUE(k2);
+  EXPECT_EQ(k2->indices[0].getCoefficient(h2), -1);
+  std::optional<Derived> second = substituteIndex(first->program, 0, k2, 0, h2);
+  ASSERT_TRUE(second);
+  expectEquivalent(convT, second->program, second->step);
+  EXPECT_NE(second->step.find("no longer depends on r1"), std::string::npos)
+      << second->step;
+  EXPECT_EQ(second->program.stages[0].traversal.size(), 7u)
+      << print(second->program);
+}
+
+TEST(SearchExplore, FindsConvTransposeAsMatmul) {
+  // The second headline derivation: the product of the pixels by the
+  // kernel's 16 taps and output channels, summing the input channels, and
+  // a reduction over the taps of each output pixel's parity.
+  Context context;
+  Program convT = makeConvTranspose(context, 4, 3, 5);
+  SearchOptions options;
+  options.maxDepth = 5;
+  SearchResult result = explore(convT, options);
+  EXPECT_LT(result.bestCost, result.originalCost);
+  std::optional<OperatorMatch> match;
+  for (const Stage &stage : result.best.stages)
+    if (auto m = matchOperator(result.best, stage))
+      match = m;
+  ASSERT_TRUE(match) << print(result.best);
+  EXPECT_EQ(match->m, 5 * 5);
+  EXPECT_EQ(match->n, 4 * 4 * 3);
+  EXPECT_EQ(match->k, 4);
+  expectEquivalent(convT, result.best, print(result.best));
 }
 
 TEST(SearchExpr, EvaluateAtMatchesEvaluate) {

@@ -241,8 +241,8 @@ cl::opt<std::string> entryName("entry",
 
 cl::opt<unsigned> searchDepth(
     "depth",
-    cl::desc("The most rule applications in a derivation (default: 4)"),
-    cl::value_desc("n"), cl::init(4), cl::sub(searchCommand));
+    cl::desc("The most rule applications in a derivation (default: 6)"),
+    cl::value_desc("n"), cl::init(6), cl::sub(searchCommand));
 
 cl::opt<cl::boolOrDefault> searchInPipeline(
     "search",
@@ -424,6 +424,7 @@ struct Compilation {
     if (isSearchEnabled()) {
       // A bounded search: compiling must not take long.
       search::SearchOptions options;
+      options.maxDepth = 6;
       options.maxStates = 20000;
       std::string cacheDir = getSearchCacheDir();
       for (auto func : module.getOps<func::FuncOp>())
