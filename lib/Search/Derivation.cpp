@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <numeric>
 #include <random>
 
 using namespace leibniz;
@@ -253,7 +254,7 @@ std::optional<Derived> search::substituteIndex(const Program &program,
     else
       return std::nullopt;
   }
-  if (expr.terms.size() < 2)
+  if (expr.terms.size() < 2 || !position.count(iterator))
     return std::nullopt;
 
   // The range of the coordinate over the stage, tightened to the tensor
@@ -344,6 +345,260 @@ std::optional<Derived> search::substituteIndex(const Program &program,
   if (!dropped.empty())
     os << "; " << program.tensors[stage.output].name << " no longer depends on "
        << dropped;
+  return derived;
+}
+
+//===----------------------------------------------------------------------===//
+// Variable splitting and boundary relaxation
+//===----------------------------------------------------------------------===//
+
+/// Whether the summand of `stage` is 0 wherever `iterator` lies in
+/// [from, to): a factor of it reads outside its tensor there.
+static bool isZeroOver(const Program &program, const Stage &stage,
+                       unsigned iterator, int64_t from, int64_t to) {
+  Program widened = program;
+  widened.iterators[iterator].lo = from;
+  widened.iterators[iterator].hi = to;
+  llvm::SmallVector<const Node *> reads;
+  collectReads(stage.summand, reads);
+  for (const Node *read : reads) {
+    if (!isFactor(stage.summand, read))
+      continue;
+    for (auto [d, index] : llvm::enumerate(read->indices)) {
+      if (index.getCoefficient(iterator) == 0)
+        continue;
+      std::optional<std::pair<int64_t, int64_t>> range =
+          widened.getRange(index);
+      int64_t size = program.tensors[read->tensor].shape[d];
+      if (range && (range->second < 0 || range->first >= size))
+        return true;
+    }
+  }
+  return false;
+}
+
+std::optional<Derived> search::splitVariable(const Program &program,
+                                             unsigned stageIndex,
+                                             unsigned iterator,
+                                             int64_t factor) {
+  if (stageIndex >= program.stages.size())
+    return std::nullopt;
+  const Stage &stage = program.stages[stageIndex];
+  if (!llvm::is_contained(stage.summation, iterator))
+    return std::nullopt;
+  const Iterator &old = program.iterators[iterator];
+  int64_t size = old.size();
+  if (factor < 2 || factor >= size)
+    return std::nullopt;
+  // Boundary relaxation: the range grows to a multiple of the factor where
+  // the summand is 0 on the points it gains, and by a quarter at most (the
+  // work spent on those points).
+  int64_t relaxed = (size + factor - 1) / factor * factor;
+  if (relaxed != size &&
+      (4 * relaxed > 5 * size ||
+       !isZeroOver(program, stage, iterator, old.hi, old.lo + relaxed)))
+    return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  unsigned outer = result.addIterator(old.name + "1", 0, relaxed / factor);
+  unsigned inner = result.addIterator(old.name + "2", 0, factor);
+  // iterator = lo + factor * outer + inner.
+  Affine by = Affine(old.lo) + Affine::getIterator(outer) * factor +
+              Affine::getIterator(inner);
+  Stage &changed = result.stages[stageIndex];
+  changed.summation.erase(llvm::find(changed.summation, iterator));
+  changed.summation.push_back(outer);
+  changed.summation.push_back(inner);
+  changed.summand =
+      mapIndices(context, stage.summand, [&](const Affine &index) {
+        return index.substitute(iterator, by);
+      });
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "variable splitting: " << old.name << " = ";
+  if (old.lo != 0)
+    os << old.lo << " + ";
+  os << factor << " * " << old.name << "1 + " << old.name << "2 in "
+     << program.tensors[stage.output].name << ", over [" << old.lo << ", "
+     << old.lo + relaxed << ")";
+  if (relaxed != size)
+    os << " (relaxed from [" << old.lo << ", " << old.hi
+       << "): the summand is 0 there)";
+  return derived;
+}
+
+//===----------------------------------------------------------------------===//
+// Variable splitting of traversals and data layout transformation
+//===----------------------------------------------------------------------===//
+
+/// `index` as `factor * quotient + remainder`: the remainder one iterator
+/// with coefficient 1 over a range within [0, factor), every other
+/// coefficient and the constant multiples of `factor`. Then the index lies
+/// in a dimension of a multiple of `factor` exactly where the quotient lies
+/// in the dimension divided by `factor`.
+static std::optional<std::pair<Affine, Affine>>
+divideIndex(const Program &program, const Affine &index, int64_t factor) {
+  if (factor < 2 || index.constant % factor != 0)
+    return std::nullopt;
+  Affine quotient(index.constant / factor), remainder;
+  bool found = false;
+  for (auto [it, c] : index.terms) {
+    if (c % factor == 0) {
+      quotient = quotient + Affine::getIterator(it) * (c / factor);
+      continue;
+    }
+    const Iterator &range = program.iterators[it];
+    if (found || c != 1 || range.lo < 0 || range.hi > factor)
+      return std::nullopt;
+    remainder = Affine::getIterator(it);
+    found = true;
+  }
+  if (!found)
+    return std::nullopt;
+  return std::make_pair(quotient, remainder);
+}
+
+/// The reads of `tensor` in the stages after `from`.
+static llvm::SmallVector<const Node *>
+getReadsOf(const Program &program, unsigned tensor, unsigned from) {
+  llvm::SmallVector<const Node *> all;
+  for (unsigned s = from; s < program.stages.size(); ++s) {
+    llvm::SmallVector<const Node *> reads;
+    collectReads(program.stages[s].summand, reads);
+    for (const Node *read : reads)
+      if (read->tensor == tensor)
+        all.push_back(read);
+  }
+  return all;
+}
+
+/// `read` with its index `dim` replaced by the quotient and the remainder
+/// of dividing it by `factor` (which divideIndex must allow).
+static const Node *splitReadIndex(const Program &program, const Node *read,
+                                  unsigned tensor, unsigned dim,
+                                  int64_t factor) {
+  auto [quotient, remainder] =
+      *divideIndex(program, read->indices[dim], factor);
+  llvm::SmallVector<Affine, 4> indices(read->indices.begin(),
+                                       read->indices.end());
+  indices[dim] = remainder;
+  indices.insert(indices.begin() + dim, quotient);
+  return program.getContext().getRead(tensor, indices);
+}
+
+std::optional<Derived> search::splitTraversal(const Program &program,
+                                              unsigned stageIndex,
+                                              unsigned iterator,
+                                              int64_t factor) {
+  if (stageIndex >= program.stages.size())
+    return std::nullopt;
+  const Stage &stage = program.stages[stageIndex];
+  auto found = llvm::find(stage.traversal, iterator);
+  if (found == stage.traversal.end())
+    return std::nullopt;
+  unsigned p = found - stage.traversal.begin();
+  const Iterator &old = program.iterators[iterator];
+  int64_t size = old.size();
+  if (factor < 2 || factor >= size || size % factor != 0)
+    return std::nullopt;
+  // Readers read the split dimension as a quotient and a remainder.
+  for (const Node *read : getReadsOf(program, stage.output, stageIndex + 1))
+    if (!divideIndex(program, read->indices[p], factor))
+      return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  if (stageIndex + 1 == program.stages.size() && result.resultShape.empty())
+    result.resultShape = program.tensors[stage.output].shape;
+  unsigned outer = result.addIterator(old.name + "1", 0, size / factor);
+  unsigned inner = result.addIterator(old.name + "2", 0, factor);
+  Affine by = Affine(old.lo) + Affine::getIterator(outer) * factor +
+              Affine::getIterator(inner);
+  Stage &changed = result.stages[stageIndex];
+  changed.traversal[p] = inner;
+  changed.traversal.insert(changed.traversal.begin() + p, outer);
+  changed.summand =
+      mapIndices(context, stage.summand, [&](const Affine &index) {
+        return index.substitute(iterator, by);
+      });
+  llvm::SmallVector<int64_t, 4> &shape = result.tensors[stage.output].shape;
+  shape[p] = factor;
+  shape.insert(shape.begin() + p, size / factor);
+  for (unsigned s = stageIndex + 1; s < result.stages.size(); ++s) {
+    Stage &reader = result.stages[s];
+    reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+      if (r->tensor != stage.output)
+        return r;
+      return splitReadIndex(program, r, r->tensor, p, factor);
+    });
+  }
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "variable splitting: " << old.name << " = ";
+  if (old.lo != 0)
+    os << old.lo << " + ";
+  os << factor << " * " << old.name << "1 + " << old.name << "2 in "
+     << program.tensors[stage.output].name << ", whose dimension " << p
+     << " splits into " << size / factor << " x " << factor;
+  return derived;
+}
+
+std::optional<Derived> search::splitDimension(const Program &program,
+                                              unsigned stageIndex,
+                                              const Node *read, unsigned dim,
+                                              int64_t factor) {
+  if (stageIndex >= program.stages.size() || read->op != Op::Read ||
+      dim >= read->indices.size())
+    return std::nullopt;
+  const Tensor &tensor = program.tensors[read->tensor];
+  if (tensor.shape[dim] % factor != 0 ||
+      !divideIndex(program, read->indices[dim], factor))
+    return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  // The new layout: a stage that copies the tensor, the dimension split.
+  Stage copy;
+  llvm::SmallVector<Affine, 4> indices;
+  llvm::SmallVector<int64_t, 4> shape;
+  for (auto [d, extent] : llvm::enumerate(tensor.shape)) {
+    std::string name = tensor.name + "_" + std::to_string(d);
+    if (d != dim) {
+      unsigned it = result.addIterator(name, 0, extent);
+      copy.traversal.push_back(it);
+      indices.push_back(Affine::getIterator(it));
+      shape.push_back(extent);
+      continue;
+    }
+    unsigned outer = result.addIterator(name + "1", 0, extent / factor);
+    unsigned inner = result.addIterator(name + "2", 0, factor);
+    copy.traversal.append({outer, inner});
+    indices.push_back(Affine::getIterator(outer) * factor +
+                      Affine::getIterator(inner));
+    shape.append({extent / factor, factor});
+  }
+  copy.summand = context.getRead(read->tensor, indices);
+  std::string name = tensor.name + "'";
+  while (llvm::any_of(result.tensors,
+                      [&](const Tensor &t) { return t.name == name; }))
+    name += "'";
+  copy.output = result.addTensor(name, shape);
+  unsigned at = tensor.stage < 0 ? 0 : tensor.stage + 1;
+  const Node *split = splitReadIndex(program, read, copy.output, dim, factor);
+  Stage &reader = result.stages[stageIndex];
+  reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+    return r == read ? split : r;
+  });
+  insertStage(result, at, std::move(copy));
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "data layout: dimension " << dim << " of " << tensor.name
+     << " splits into " << tensor.shape[dim] / factor << " x " << factor << " ("
+     << name << ")";
   return derived;
 }
 
@@ -474,6 +729,46 @@ std::vector<Derived> search::deriveAll(const Program &program) {
         if (auto derived = mergeStage(program, s, read->tensor))
           all.push_back(std::move(*derived));
       }
+    // Windows (a summed iterator that an index combines with another) split
+    // into factors of their size or of a size a little larger.
+    for (unsigned it : stage.summation) {
+      bool isWindow = llvm::any_of(stageReads, [&](const Node *read) {
+        return llvm::any_of(read->indices, [&](const Affine &index) {
+          return index.getCoefficient(it) != 0 && index.terms.size() > 1;
+        });
+      });
+      if (!isWindow)
+        continue;
+      for (int64_t factor = 2; factor < program.iterators[it].size(); ++factor)
+        if (auto derived = splitVariable(program, s, it, factor))
+          all.push_back(std::move(*derived));
+    }
+    // Traversals split by the dilation of a window over them (`i + D·w`),
+    // and the dimensions of reads whose index such a split leaves as
+    // `D·q + r`.
+    for (unsigned it : stage.traversal) {
+      llvm::SmallVector<int64_t> factors;
+      for (const Node *read : stageReads)
+        for (const Affine &index : read->indices)
+          if (index.getCoefficient(it) == 1)
+            for (auto [other, c] : index.terms)
+              if (other != it && std::abs(c) >= 2 &&
+                  !llvm::is_contained(factors, std::abs(c)))
+                factors.push_back(std::abs(c));
+      for (int64_t factor : factors)
+        if (auto derived = splitTraversal(program, s, it, factor))
+          all.push_back(std::move(*derived));
+    }
+    for (const Node *read : stageReads)
+      for (auto [d, index] : llvm::enumerate(read->indices)) {
+        int64_t factor = std::abs(index.constant);
+        for (auto [it, c] : index.terms)
+          if (c != 1)
+            factor = std::gcd(factor, std::abs(c));
+        if (factor >= 2)
+          if (auto derived = splitDimension(program, s, read, d, factor))
+            all.push_back(std::move(*derived));
+      }
     if (s + 1 == program.stages.size())
       continue;
     llvm::SmallVector<const Node *> reads;
@@ -573,6 +868,175 @@ std::optional<OperatorMatch> search::matchOperator(const Program &program,
   return match;
 }
 
+std::string PatternMatch::getName() const {
+  if (kind == BandedProduct)
+    return dilation == 1 ? "G2BMM" : "DilatedG2BMM";
+  std::string name = "Conv";
+  llvm::raw_string_ostream os(name);
+  llvm::interleave(window, os, "x");
+  return name;
+}
+
+std::string PatternMatch::describe() const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << getName() << "(";
+  if (kind == Convolution) {
+    os << points << " points, " << inChannels << " -> " << outChannels
+       << " channels)";
+  } else {
+    if (batch != 1)
+      os << batch << " x ";
+    os << rows << " x " << band << " x " << k;
+    if (dilation != 1)
+      os << ", dilation " << dilation;
+    os << ")";
+  }
+  return text;
+}
+
+/// Whether `index` is one iterator with coefficient 1 and no offset.
+static std::optional<unsigned> getSingleIterator(const Affine &index) {
+  if (index.constant != 0 || index.terms.size() != 1 ||
+      index.terms[0].second != 1)
+    return std::nullopt;
+  return index.terms[0].first;
+}
+
+static std::optional<PatternMatch> matchConvolution(const Program &program,
+                                                    const Stage &stage,
+                                                    const Node *input,
+                                                    const Node *weights) {
+  PatternMatch match{PatternMatch::Convolution};
+  auto isTraversed = [&](unsigned it) {
+    return llvm::is_contained(stage.traversal, it);
+  };
+  auto isSummed = [&](unsigned it) {
+    return llvm::is_contained(stage.summation, it);
+  };
+  llvm::SmallVector<unsigned> inInput;
+  for (const Affine &index : input->indices) {
+    // A single iterator (with an offset: padding), or a window `t + s`.
+    if (index.terms.size() == 1 && index.terms[0].second == 1) {
+      inInput.push_back(index.terms[0].first);
+      continue;
+    }
+    if (index.terms.size() != 2 || index.terms[0].second != 1 ||
+        index.terms[1].second != 1)
+      return std::nullopt;
+    unsigned a = index.terms[0].first, b = index.terms[1].first;
+    if (isSummed(a))
+      std::swap(a, b);
+    if (!isTraversed(a) || !isSummed(b))
+      return std::nullopt;
+    match.window.push_back(program.iterators[b].size());
+    inInput.push_back(a);
+    inInput.push_back(b);
+  }
+  if (match.window.empty())
+    return std::nullopt;
+  auto inWeights = [&](unsigned it) {
+    return llvm::any_of(weights->indices, [&](const Affine &index) {
+      return index.getCoefficient(it) != 0;
+    });
+  };
+  for (unsigned it : stage.summation) {
+    if (!inWeights(it) || llvm::count(inInput, it) != 1)
+      return std::nullopt;
+    bool isWindow = llvm::none_of(input->indices, [&](const Affine &index) {
+      return index.terms.size() == 1 && index.terms[0].first == it;
+    });
+    if (!isWindow)
+      match.inChannels *= program.iterators[it].size();
+  }
+  for (unsigned it : stage.traversal) {
+    bool a = llvm::is_contained(inInput, it), b = inWeights(it);
+    if (a == b)
+      return std::nullopt;
+    (a ? match.points : match.outChannels) *= program.iterators[it].size();
+  }
+  return match;
+}
+
+static std::optional<PatternMatch> matchBanded(const Program &program,
+                                               const Stage &stage,
+                                               const Node *a, const Node *b) {
+  auto isWhole = [&](const Node *read, unsigned d, unsigned it) {
+    const Iterator &range = program.iterators[it];
+    return range.lo == 0 && range.hi == program.tensors[read->tensor].shape[d];
+  };
+  llvm::SmallVector<unsigned> inA;
+  for (auto [d, index] : llvm::enumerate(a->indices)) {
+    std::optional<unsigned> it = getSingleIterator(index);
+    if (!it || !isWhole(a, d, *it))
+      return std::nullopt;
+    inA.push_back(*it);
+  }
+  PatternMatch match{PatternMatch::BandedProduct};
+  llvm::SmallVector<unsigned> inB;
+  std::optional<unsigned> row, band;
+  for (auto [d, index] : llvm::enumerate(b->indices)) {
+    if (std::optional<unsigned> it = getSingleIterator(index)) {
+      if (!isWhole(b, d, *it))
+        return std::nullopt;
+      inB.push_back(*it);
+      continue;
+    }
+    if (row || index.terms.size() != 2)
+      return std::nullopt;
+    for (auto [it, c] : index.terms) {
+      if (c == 1 && llvm::is_contained(inA, it) && !row) {
+        row = it;
+      } else {
+        band = it;
+        match.dilation = c;
+      }
+    }
+    if (!row || !band || llvm::is_contained(inA, *band) ||
+        !llvm::is_contained(stage.traversal, *band) ||
+        !llvm::is_contained(stage.traversal, *row))
+      return std::nullopt;
+  }
+  if (!row)
+    return std::nullopt;
+  for (unsigned it : stage.summation) {
+    if (!llvm::is_contained(inA, it) || !llvm::is_contained(inB, it))
+      return std::nullopt;
+    match.k *= program.iterators[it].size();
+  }
+  for (unsigned it : stage.traversal) {
+    int64_t size = program.iterators[it].size();
+    if (it == *row)
+      match.rows = size;
+    else if (it == *band)
+      match.band = size;
+    else if (llvm::is_contained(inA, it) && llvm::is_contained(inB, it))
+      match.batch *= size;
+    else
+      return std::nullopt;
+  }
+  if (stage.summation.empty() || llvm::count(inA, *row) != 1)
+    return std::nullopt;
+  return match;
+}
+
+std::optional<PatternMatch> search::matchPattern(const Program &program,
+                                                 const Stage &stage) {
+  const Node *summand = stage.summand;
+  if (summand->op != Op::Mul || summand->operands[0]->op != Op::Read ||
+      summand->operands[1]->op != Op::Read)
+    return std::nullopt;
+  for (auto [first, second] :
+       {std::pair(summand->operands[0], summand->operands[1]),
+        std::pair(summand->operands[1], summand->operands[0])}) {
+    if (auto match = matchConvolution(program, stage, first, second))
+      return match;
+    if (auto match = matchBanded(program, stage, first, second))
+      return match;
+  }
+  return std::nullopt;
+}
+
 double search::estimateCost(const Program &program, double libraryRate) {
   double cost = 0;
   for (const Stage &stage : program.stages) {
@@ -605,7 +1069,9 @@ SearchResult search::explore(const Program &program,
   seen.insert(program.fingerprint());
   SearchResult result{program, {}, 0, 0, {1}, 0, false};
   std::vector<size_t> frontier = {0};
-  for (unsigned depth = 1; depth <= options.maxDepth && !frontier.empty();
+  result.reachedGoal = options.goal && options.goal(program);
+  for (unsigned depth = 1;
+       depth <= options.maxDepth && !frontier.empty() && !result.reachedGoal;
        ++depth) {
     std::vector<size_t> next;
     for (size_t index : frontier) {
@@ -619,25 +1085,34 @@ SearchResult search::explore(const Program &program,
                           std::move(derived.step),
                           static_cast<unsigned>(position)});
         next.push_back(states.size() - 1);
+        if (options.goal && options.goal(states.back().program)) {
+          result.reachedGoal = true;
+          break;
+        }
         if (options.maxStates && states.size() >= options.maxStates) {
           result.truncated = true;
           break;
         }
       }
-      if (result.truncated)
+      if (result.truncated || result.reachedGoal)
         break;
     }
     result.statesPerDepth.push_back(next.size());
     frontier = std::move(next);
     if (options.progress)
       options.progress(depth, states.size());
-    if (result.truncated)
+    if (result.truncated || result.reachedGoal)
       break;
   }
   size_t best = 0;
   double bestCost = estimateCost(states[0].program);
   result.originalCost = bestCost;
-  for (size_t i = 1; i < states.size(); ++i) {
+  // The goal's state is the last one added (or the expression itself).
+  if (result.reachedGoal) {
+    best = states.size() - 1;
+    bestCost = estimateCost(states[best].program);
+  }
+  for (size_t i = 1; i < states.size() && !result.reachedGoal; ++i) {
     double cost = estimateCost(states[i].program);
     if (cost < bestCost) {
       best = i;
@@ -669,8 +1144,7 @@ std::optional<Program> search::replay(const Program &program,
 
 double search::checkDerivation(const Program &original, const Program &derived,
                                unsigned samples, unsigned seed) {
-  if (derived.tensors[derived.getResult()].shape !=
-      original.tensors[original.getResult()].shape)
+  if (derived.getResultShape() != original.getResultShape())
     return INFINITY;
   Inputs inputs = makeRandomInputs(original, seed);
   std::mt19937_64 rng(seed);

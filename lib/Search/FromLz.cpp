@@ -780,6 +780,24 @@ void search::replaceBody(func::FuncOp func, const Program &program) {
   OpBuilder builder(terminator);
   ProgramBuilder build(builder, func.getLoc(), program);
   Value result = build.buildProgram(entry.getArguments());
+  ArrayRef<int64_t> shape = program.tensors[program.getResult()].shape;
+  if (shape != program.getResultShape()) {
+    // A derivation split the result's dimensions (each part at least 2):
+    // merge them back, each run of dimensions whose sizes multiply to one
+    // of the result's.
+    SmallVector<ReassociationIndices> reassociation;
+    int64_t next = 0;
+    for (int64_t extent : program.getResultShape()) {
+      ReassociationIndices group = {next};
+      for (int64_t size = shape[next++]; size < extent; size *= shape[next++])
+        group.push_back(next);
+      reassociation.push_back(group);
+    }
+    result = tensor::CollapseShapeOp::create(
+        builder, func.getLoc(),
+        RankedTensorType::get(program.getResultShape(), builder.getF64Type()),
+        result, reassociation);
+  }
   if (result.getType() != terminator->getOperand(0).getType())
     result = tensor::CastOp::create(
         builder, func.getLoc(), terminator->getOperand(0).getType(), result);

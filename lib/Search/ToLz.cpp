@@ -247,7 +247,9 @@ void DefinitionPrinter::print(llvm::StringRef name) {
     printType(tensor);
     first = false;
   }
-  const Tensor &result = program.tensors[program.getResult()];
+  Tensor result = program.tensors[program.getResult()];
+  result.shape.assign(program.getResultShape().begin(),
+                      program.getResultShape().end());
   os << ") -> ";
   if (result.shape.empty())
     os << "f64";
@@ -256,7 +258,17 @@ void DefinitionPrinter::print(llvm::StringRef name) {
   os << " {\n";
   for (const Stage &stage : program.stages)
     printStage(stage);
-  os << "  " << tensorNames.lookup(program.getResult()) << "\n}\n";
+  std::string value = tensorNames.lookup(program.getResult());
+  if (program.tensors[program.getResult()].shape == result.shape) {
+    os << "  " << value << "\n}\n";
+    return;
+  }
+  // A derivation split the result's dimensions: the same elements, viewed
+  // in the result's shape.
+  os << "  reshape(" << value;
+  for (int64_t extent : result.shape)
+    os << ", " << extent;
+  os << ")\n}\n";
 }
 
 void search::printDefinition(llvm::raw_ostream &os, const Program &program,

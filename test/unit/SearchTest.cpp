@@ -116,6 +116,67 @@ Program makeConvTranspose(Context &context, int64_t f, int64_t c, int64_t h) {
   return program;
 }
 
+/// A "same" convolution with a window of `window` x `window`: `L<n, y, x,
+/// f> Σ<c, r, s> A[n, y + r - w/2, x + s - w/2, c] * K[r, s, c, f]` (the
+/// summand 0 outside A: zero padding) with `outputs` output channels.
+Program makeWindowConv(Context &context, int64_t channels, int64_t outputs,
+                       int64_t h, int64_t window) {
+  Program program(context);
+  unsigned A = program.addTensor("A", {1, h, h, channels});
+  unsigned K = program.addTensor("K", {window, window, channels, outputs});
+  unsigned n = program.addIterator("n", 0, 1),
+           y = program.addIterator("y", 0, h),
+           x = program.addIterator("x", 0, h),
+           f = program.addIterator("f", 0, outputs),
+           c = program.addIterator("c", 0, channels),
+           r = program.addIterator("r", 0, window),
+           s = program.addIterator("s", 0, window);
+  Stage stage;
+  stage.traversal = {n, y, x, f};
+  stage.summation = {c, r, s};
+  Affine offset(-(window / 2));
+  stage.summand =
+      context.get(Op::Mul, {context.getRead(A, {it(n), it(y) + it(r) + offset,
+                                                it(x) + it(s) + offset, it(c)}),
+                            context.getRead(K, {it(r), it(s), it(c), it(f)})});
+  stage.output = program.addTensor("out", {1, h, h, outputs}, 0);
+  program.stages.push_back(stage);
+  return program;
+}
+
+/// Longformer's dilated G2BMM: `L<b, i, w> Σ<k> A[b, i, k] * B[b, i +
+/// dilation * (w - width), k]` over a band of 2 * width + 1.
+Program makeG2BMM(Context &context, int64_t batch, int64_t rows, int64_t k,
+                  int64_t width, int64_t dilation) {
+  Program program(context);
+  unsigned A = program.addTensor("A", {batch, rows, k});
+  unsigned B = program.addTensor("B", {batch, rows, k});
+  unsigned b = program.addIterator("b", 0, batch),
+           i = program.addIterator("i", 0, rows),
+           w = program.addIterator("w", 0, 2 * width + 1),
+           r = program.addIterator("k", 0, k);
+  Stage stage;
+  stage.traversal = {b, i, w};
+  stage.summation = {r};
+  stage.summand = context.get(
+      Op::Mul,
+      {context.getRead(A, {it(b), it(i), it(r)}),
+       context.getRead(B, {it(b),
+                           it(i) + it(w) * dilation - Affine(dilation * width),
+                           it(r)})});
+  stage.output = program.addTensor("Y", {batch, rows, 2 * width + 1}, 0);
+  program.stages.push_back(stage);
+  return program;
+}
+
+/// Whether some stage of `program` has the pattern `name`.
+bool hasPattern(const Program &program, llvm::StringRef name) {
+  return llvm::any_of(program.stages, [&](const Stage &stage) {
+    std::optional<PatternMatch> match = matchPattern(program, stage);
+    return match && match->getName() == name;
+  });
+}
+
 /// `derived` verifies and computes what `original` does on random inputs.
 void expectEquivalent(const Program &original, const Program &derived,
                       const std::string &what) {
@@ -478,6 +539,142 @@ TEST(SearchExplore, FindsConvTransposeAsMatmul) {
   EXPECT_EQ(match->n, 4 * 4 * 3);
   EXPECT_EQ(match->k, 4);
   expectEquivalent(convT, result.best, print(result.best));
+}
+
+TEST(SearchRules, VariableSplittingRelaxesWindows) {
+  // A 5-wide window splits into 2 x 3 over [0, 6): K is 0 at r = 5.
+  Context context;
+  Program conv = makeWindowConv(context, 2, 3, 4, 5);
+  unsigned r = conv.stages[0].summation[1];
+  std::optional<Derived> split = splitVariable(conv, 0, r, 3);
+  ASSERT_TRUE(split);
+  EXPECT_NE(split->step.find("over [0, 6) (relaxed from [0, 5)"),
+            std::string::npos)
+      << split->step;
+  expectEquivalent(conv, split->program, split->step);
+  // 3 divides 6: no relaxation; 4 would add 3 points to 5 (more than a
+  // quarter); the size itself is no factor.
+  Program six = makeWindowConv(context, 2, 3, 4, 6);
+  std::optional<Derived> exact =
+      splitVariable(six, 0, six.stages[0].summation[1], 3);
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->step.find("relaxed"), std::string::npos);
+  expectEquivalent(six, exact->program, exact->step);
+  EXPECT_FALSE(splitVariable(conv, 0, r, 4));
+  EXPECT_FALSE(splitVariable(conv, 0, r, 5));
+  // Relaxation needs the summand to be 0 on the new points: not where the
+  // kernel's read is not a factor of it.
+  Program sum = conv;
+  const Node *product = conv.stages[0].summand;
+  sum.stages[0].summand =
+      context.get(Op::Add, {product->operands[0], product->operands[1]});
+  EXPECT_FALSE(splitVariable(sum, 0, r, 3));
+}
+
+TEST(SearchRules, TraversalSplittingAndDataLayout) {
+  Context context;
+  Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);
+  unsigned i = g2bmm.stages[0].traversal[1];
+  std::optional<Derived> split = splitTraversal(g2bmm, 0, i, 2);
+  ASSERT_TRUE(split);
+  const Program &program = split->program;
+  EXPECT_EQ(program.tensors[program.getResult()].shape,
+            (llvm::SmallVector<int64_t, 4>{2, 4, 2, 5}));
+  EXPECT_EQ(program.getResultShape(), g2bmm.getResultShape());
+  expectEquivalent(g2bmm, program, split->step);
+  EXPECT_FALSE(splitTraversal(g2bmm, 0, i, 3)) << "3 does not divide 8";
+  // Both reads are now `2 * q + r` in dimension 1: each can be laid out
+  // with the dimension split.
+  const Node *a = program.stages[0].summand->operands[0];
+  const Node *b = program.stages[0].summand->operands[1];
+  std::optional<Derived> first = splitDimension(program, 0, a, 1, 2);
+  ASSERT_TRUE(first);
+  expectEquivalent(g2bmm, first->program, first->step);
+  EXPECT_EQ(first->program.stages.size(), 2u);
+  std::optional<Derived> second =
+      splitDimension(first->program, 1, b->tensor == a->tensor ? a : b, 1, 2);
+  ASSERT_TRUE(second);
+  expectEquivalent(g2bmm, second->program, second->step);
+  // The original reads are no `2 * q + r`: B's index has the band.
+  EXPECT_FALSE(
+      splitDimension(g2bmm, 0, g2bmm.stages[0].summand->operands[1], 1, 2));
+}
+
+TEST(SearchMatch, Patterns) {
+  Context context;
+  Program conv = makeWindowConv(context, 2, 3, 4, 5);
+  std::optional<PatternMatch> match = matchPattern(conv, conv.stages[0]);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->describe(), "Conv5x5(16 points, 2 -> 3 channels)");
+  Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);
+  match = matchPattern(g2bmm, g2bmm.stages[0]);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->describe(), "DilatedG2BMM(2 x 8 x 5 x 3, dilation 2)");
+  Program product = makeProduct(context, 4, 5, 3);
+  EXPECT_FALSE(matchPattern(product, product.stages[0]));
+}
+
+TEST(SearchExplore, FindsConv5x5AsWiderConv3x3) {
+  // The third headline derivation: the 5x5 window relaxed to 6x6 and split
+  // into 2x2 offsets of a 3x3 convolution with 4 times the output channels.
+  Context context;
+  Program conv = makeWindowConv(context, 2, 3, 4, 5);
+  SearchOptions options;
+  options.maxDepth = 7;
+  options.goal = [](const Program &program) {
+    return hasPattern(program, "Conv3x3");
+  };
+  SearchResult result = explore(conv, options);
+  ASSERT_TRUE(result.reachedGoal);
+  EXPECT_EQ(result.steps.size(), 5u);
+  for (const Stage &stage : result.best.stages) {
+    std::optional<PatternMatch> match = matchPattern(result.best, stage);
+    if (match && match->getName() == "Conv3x3") {
+      EXPECT_EQ(match->outChannels, 4 * 3) << match->describe();
+    }
+  }
+  expectEquivalent(conv, result.best, print(result.best));
+}
+
+TEST(SearchExplore, FindsG2BMMWithoutDilation) {
+  // The fourth: the dilated band becomes a band without dilation over
+  // twice the batch, once the rows split by the dilation.
+  Context context;
+  Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);
+  SearchOptions options;
+  options.maxDepth = 7;
+  options.goal = [](const Program &program) {
+    return hasPattern(program, "G2BMM");
+  };
+  SearchResult result = explore(g2bmm, options);
+  ASSERT_TRUE(result.reachedGoal);
+  EXPECT_LE(result.steps.size(), 4u);
+  const Stage &stage = result.best.getResultStage();
+  std::optional<PatternMatch> match = matchPattern(result.best, stage);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->describe(), "G2BMM(4 x 4 x 5 x 3)");
+  expectEquivalent(g2bmm, result.best, print(result.best));
+  // Without a goal, the search stops at its depth and takes the cheapest.
+  EXPECT_FALSE(explore(g2bmm, SearchOptions()).reachedGoal);
+}
+
+TEST(SearchRules, NewRulesPreserveResults) {
+  // Every derivation to depth 2 of the other headline expressions.
+  Context context;
+  for (const Program &original :
+       {makeWindowConv(context, 2, 2, 3, 5), makeG2BMM(context, 2, 8, 2, 1, 2),
+        makeConvTranspose(context, 2, 2, 3)}) {
+    std::vector<Program> frontier = {original};
+    for (int depth = 0; depth < 2; ++depth) {
+      std::vector<Program> next;
+      for (const Program &program : frontier)
+        for (Derived &derived : deriveAll(program)) {
+          expectEquivalent(original, derived.program, derived.step);
+          next.push_back(std::move(derived.program));
+        }
+      frontier = std::move(next);
+    }
+  }
 }
 
 TEST(SearchExpr, EvaluateAtMatchesEvaluate) {

@@ -140,6 +140,13 @@ cl::opt<std::string> symbolPrefix(
              "(default: the library's name without lib and extension)"),
     cl::value_desc("name"), cl::sub(compileCommand));
 
+cl::opt<std::string> searchUntil(
+    "until",
+    cl::desc("Stop at the first state with a stage of this shape (Matmul, "
+             "Conv3x3 or another window, G2BMM, DilatedG2BMM) and report its "
+             "derivation instead of the cheapest"),
+    cl::value_desc("pattern"), cl::sub(searchCommand));
+
 cl::list<std::string>
     exportNames("export",
                 cl::desc("The definitions to export (default: every "
@@ -1424,6 +1431,30 @@ int runSearch() {
   search::SearchOptions options;
   options.maxDepth = searchDepth;
   options.maxStates = searchMaxStates;
+  if (!searchUntil.empty()) {
+    StringRef window = StringRef(searchUntil);
+    bool isConvolution =
+        window.consume_front("Conv") && !window.empty() &&
+        llvm::all_of(llvm::split(window, 'x'), [](StringRef size) {
+          unsigned value;
+          return !size.getAsInteger(10, value) && value > 0;
+        });
+    if (!isConvolution && searchUntil != "Matmul" && searchUntil != "G2BMM" &&
+        searchUntil != "DilatedG2BMM") {
+      llvm::errs() << "leibniz: error: unknown pattern '" << searchUntil
+                   << "' for --until (Matmul, Conv3x3 or another window, "
+                      "G2BMM, DilatedG2BMM)\n";
+      return 1;
+    }
+    options.goal = [](const search::Program &program) {
+      return llvm::any_of(program.stages, [&](const search::Stage &stage) {
+        if (search::matchOperator(program, stage))
+          return searchUntil == "Matmul";
+        auto match = search::matchPattern(program, stage);
+        return match && match->getName() == searchUntil;
+      });
+    };
+  }
   options.progress = [](unsigned depth, size_t states) {
     llvm::errs() << "  depth " << depth << ": " << states << " states\n";
   };
@@ -1444,6 +1475,12 @@ int runSearch() {
                << " duplicates removed, " << llvm::format("%.3f", seconds)
                << " s" << (result.truncated ? " (stopped at --max-states)" : "")
                << "\n";
+  if (!searchUntil.empty() && !result.reachedGoal) {
+    llvm::errs() << "leibniz: error: no state within depth " << searchDepth
+                 << (result.truncated ? " and --max-states" : "") << " has a "
+                 << searchUntil << " stage\n";
+    return 1;
+  }
   llvm::outs() << "derivation:";
   if (result.steps.empty())
     llvm::outs() << " none better than the expression";
@@ -1456,6 +1493,8 @@ int runSearch() {
     result.best.printStage(llvm::outs(), stage);
     if (auto match = search::matchOperator(result.best, stage))
       llvm::outs() << "    [" << match->describe() << "]";
+    else if (auto pattern = search::matchPattern(result.best, stage))
+      llvm::outs() << "    [generated: " << pattern->describe() << "]";
     else
       llvm::outs() << "    [generated]";
     llvm::outs() << "\n";

@@ -43,6 +43,36 @@ std::optional<Derived> substituteIndex(const Program &program, unsigned stage,
                                        const Node *read, unsigned index,
                                        unsigned iterator);
 
+/// Variable splitting with boundary relaxation: the summation iterator
+/// `iterator` of stage `stage`, over [lo, hi), becomes `lo + factor * i1 +
+/// i2` with i2 < factor, summed over both. Where `factor` does not divide
+/// the range's size, the range first grows to the next multiple of it
+/// (relaxation), by a quarter of its points at most, which requires the
+/// summand to be 0 on the points gained: a factor of it reads outside its
+/// tensor there.
+std::optional<Derived> splitVariable(const Program &program, unsigned stage,
+                                     unsigned iterator, int64_t factor);
+
+/// Variable splitting of a traversal: the traversal iterator `iterator` of
+/// stage `stage`, over [lo, hi) with `factor` dividing its size, becomes
+/// `lo + factor * i1 + i2` with i2 < factor, and the stage's tensor's
+/// dimension splits into two (a row-major view of the same elements; the
+/// program's result keeps its shape as `resultShape`). Every reader must
+/// read the dimension as `factor * q + r` with r < factor (see
+/// splitDimension): it then reads `[q, r]`.
+std::optional<Derived> splitTraversal(const Program &program, unsigned stage,
+                                      unsigned iterator, int64_t factor);
+
+/// Data layout transformation: where the index `dim` of `read` (in stage
+/// `stage`) is `factor * q + r`, r one iterator over a range within
+/// [0, factor) and `factor` dividing the dimension, a new stage copies the
+/// read tensor with that dimension split into [size / factor, factor], and
+/// the read becomes a read of the copy at `[q, r]`. The copy stage runs
+/// first for an input, else after the tensor's stage.
+std::optional<Derived> splitDimension(const Program &program, unsigned stage,
+                                      const Node *read, unsigned dim,
+                                      int64_t factor);
+
 /// Stage merging: the one read of tensor `tensor` (computed by a stage
 /// that is not the result's and that no other stage reads) in stage
 /// `stage` is replaced by the summand that computes it, its summation
@@ -73,6 +103,34 @@ struct OperatorMatch {
 std::optional<OperatorMatch> matchOperator(const Program &program,
                                            const Stage &stage);
 
+/// A stage of the shape of an operator that Leibniz has no library for on
+/// the CPU, which the search can derive towards: a convolution, or a banded
+/// product (G2BMM, as in Longformer's dilated attention).
+struct PatternMatch {
+  enum Kind { Convolution, BandedProduct } kind;
+  /// Convolution: the window's sizes, the output points (pixels and
+  /// batch), and the input and output channels.
+  llvm::SmallVector<int64_t, 2> window;
+  int64_t points = 1, inChannels = 1, outChannels = 1;
+  /// Banded product `Y[b, i, w] = Σk A[b, i, k] B[b, i + D·w + c, k]`:
+  /// batch, rows, the band's width, the reduction and the dilation D.
+  int64_t batch = 1, rows = 1, band = 1, k = 1, dilation = 1;
+  /// `Conv3x3` (the window's sizes), `G2BMM` or `DilatedG2BMM`.
+  std::string getName() const;
+  std::string describe() const;
+};
+
+/// Matches `stage` to a pattern by its iterator table. A convolution is
+/// the product of an input read, whose indices are single iterators or
+/// windows `t + s` (t traversed, s summed, any offset), and a weight read
+/// (any layout) that every summed iterator indexes; a traversal iterator
+/// indexes one of them only. A banded product is the product of two reads
+/// of single iterators over whole dimensions but for one index of the
+/// second, `i + D·w + c`: i a row of the first, w traversed by the second
+/// only; summed iterators index both.
+std::optional<PatternMatch> matchPattern(const Program &program,
+                                         const Stage &stage);
+
 /// Writes `program` as a Leibniz definition `name` whose parameters are the
 /// program's inputs (in order) and whose body computes its stages: each
 /// matched stage as a product `@` of its operands laid out as matrices,
@@ -90,6 +148,9 @@ struct SearchOptions {
   unsigned maxDepth = 4;
   /// Stop after this many distinct states (0: no limit).
   size_t maxStates = 200000;
+  /// Where set, the search stops at the first state (the shallowest) that
+  /// satisfies it and returns that state instead of the cheapest.
+  std::function<bool(const Program &)> goal;
   /// Called after each depth with the depth and the distinct states so far.
   std::function<void(unsigned, size_t)> progress;
 };
@@ -104,6 +165,8 @@ struct SearchResult {
   std::vector<size_t> statesPerDepth;
   size_t duplicates = 0;
   bool truncated = false;
+  /// Whether a state satisfied SearchOptions::goal.
+  bool reachedGoal = false;
   /// The best program's derivation as the position of each step among the
   /// derivations deriveAll lists (see replay).
   std::vector<unsigned> path;

@@ -171,8 +171,17 @@ public:
   std::vector<Tensor> tensors;
   std::vector<Stage> stages;
 
+  /// The result's shape where a derivation split dimensions of its tensor
+  /// (a row-major view of the same elements); empty: the tensor's shape.
+  llvm::SmallVector<int64_t, 4> resultShape;
+
   const Stage &getResultStage() const { return stages.back(); }
   unsigned getResult() const { return stages.back().output; }
+  llvm::ArrayRef<int64_t> getResultShape() const {
+    return resultShape.empty()
+               ? llvm::ArrayRef<int64_t>(tensors[getResult()].shape)
+               : llvm::ArrayRef<int64_t>(resultShape);
+  }
 
   /// The fingerprint of the result: invariant to names, to the order of
   /// summation iterators and of commutative operands, and to how stages
