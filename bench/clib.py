@@ -75,6 +75,8 @@ def best_time(fn, batch=0.2):
 
 
 def seconds(s):
+    if s >= 1:
+        return f"{s:.3g} s"
     return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
 
 

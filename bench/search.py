@@ -3,17 +3,23 @@
 
     bench/search.py [--no-write] [--quick]
 
-For a 3x3 convolution (NHWC input with zero padding 1, RSFC kernel: OLLIE's
-Conv3x3) at several channel counts and image sizes: `leibniz search` finds a
-derivation from the plain expression (the table shows its steps); then the
-definition compiled with `leibniz compile -O3`, which runs the search and
-instantiates the derivation (the product is an OpenBLAS `dgemm`), and
-compiled with `-O3 --search=false` (the direct lowering), are timed through
-the C interface on one thread, next to an im2col baseline in NumPy (patches by
-`sliding_window_view`, one OpenBLAS product), all in the same run (medians
-of 5 batches of at least 0.2 s). The three results must agree to 1e-10
-relative. Then the search statistics (states, duplicates, time) at depths
-4 to 8. Writes the tables into docs/benchmarks.md and bench/benchmarks.md.in
+For SEARCH.md's four headline operators, written as plain `for`/`sum`
+expressions in NHWC layout: Conv3x3 (zero padding 1, several channel counts
+and image sizes), ConvTranspose (4x4 kernel, stride 2, padding 1, written on
+a row-major view of its output, docs/search.md), Conv5x5 (padding 2) and
+Longformer's dilated G2BMM. Each definition is compiled with `leibniz
+compile -O3`, which runs the search and instantiates its cheapest
+derivation (products are OpenBLAS `dgemm`s), and with `-O3 --search=false`
+(the direct lowering); where the headline derivation is not the cheapest
+(Conv5x5 into a wider Conv3x3, G2BMM without dilation), the definition that
+`leibniz search --until` writes for it is compiled and timed too. Baselines
+in NumPy with one OpenBLAS thread: im2col + one product for the
+convolutions, one product + a col2im sum over the 16 taps for ConvTranspose,
+one batched dot product per band offset for G2BMM. All are timed through
+the C interface on one thread in the same run (medians of 5 batches of at
+least 0.2 s), and all results must agree to 1e-10 relative. Then the search
+statistics (states, duplicates, time) of the four expressions at depths 4 to
+8. Writes the tables into docs/benchmarks.md and bench/benchmarks.md.in
 between the search markers.
 """
 
@@ -37,11 +43,36 @@ BUILD = ROOT / "build"
 OUT = BUILD / "bench" / "search"
 LEIBNIZ = BUILD / "bin" / "leibniz"
 
-CONV = """# A 3x3 convolution of an NHWC input with an RSFC kernel, zero padding 1.
-def conv3x3(A: f64[1, {h}, {h}, {c}], K: f64[3, 3, {c}, {c}]) -> f64[1, {h}, {h}, {c}] =
+CONV3 = """# A 3x3 convolution of an NHWC input with an RSFC kernel, zero padding 1.
+def conv(A: f64[1, {h}, {h}, {c}], K: f64[3, 3, {c}, {c}]) -> f64[1, {h}, {h}, {c}] =
   for n, y < {h}, x < {h}, f. sum ci, r, s.
     (if y + r >= 1 && y + r <= {h} && x + s >= 1 && x + s <= {h}
      then A[n, y + r - 1, x + s - 1, ci] else 0.0) * K[r, s, f, ci]
+"""
+
+CONV5 = """# A 5x5 convolution of an NHWC input with an RSFC kernel, zero padding 2.
+def conv(A: f64[1, {h}, {h}, {c}], K: f64[5, 5, {c}, {c}]) -> f64[1, {h}, {h}, {c}] =
+  for n, y < {h}, x < {h}, f. sum ci, r, s.
+    (if y + r >= 2 && y + r <= {h} + 1 && x + s >= 2 && x + s <= {h} + 1
+     then A[n, y + r - 2, x + s - 2, ci] else 0.0) * K[r, s, f, ci]
+"""
+
+# Output pixel (2 h1 + h2, 2 w1 + w2) of the transposed convolution, as
+# Y'[n, h1, h2, w1, w2, c]: the row-major view of Y[n, 2h, 2h, c].
+CONVT = """# A transposed convolution: 4x4 kernel, stride 2, padding 1.
+def conv(A: f64[1, {h}, {h}, {c}], K: f64[4, 4, {c}, {c}]) -> f64[1, {h}, 2, {h}, 2, {c}] =
+  for n, h1, h2 < 2, w1, w2 < 2, f. sum ci, r1 < 2, s1 < 2.
+    (if h1 - r1 + h2 >= 0 && h1 - r1 + h2 < {h} && w1 - s1 + w2 >= 0 && w1 - s1 + w2 < {h}
+     then A[n, h1 - r1 + h2, w1 - s1 + w2, ci] else 0.0) *
+    K[2 * r1 + 1 - h2, 2 * s1 + 1 - w2, f, ci]
+"""
+
+G2BMM = """# Longformer's dilated banded product: each row against the rows
+# {d} apart within a band of {band}.
+def conv(A: f64[{b}, {n}, {k}], B: f64[{b}, {n}, {k}]) -> f64[{b}, {n}, {band}] =
+  for b, i, w < {band}. sum k.
+    A[b, i, k] * (if i + {d} * w >= {off} && i + {d} * w < {n} + {off}
+                  then B[b, i + {d} * w - {off}, k] else 0.0)
 """
 
 
@@ -51,89 +82,161 @@ def run(cmd):
 
 
 def im2col(A, K):
-    h = A.shape[1]
-    padded = np.pad(A[0], ((1, 1), (1, 1), (0, 0)))
-    patches = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(0, 1))
-    # patches: [h, h, c, 3, 3] -> [h*h, 3*3*c] in (r, s, c) order.
+    """A same-size convolution (odd window, zero padding) as one product."""
+    h, window = A.shape[1], K.shape[0]
+    pad = window // 2
+    padded = np.pad(A[0], ((pad, pad), (pad, pad), (0, 0)))
+    patches = np.lib.stride_tricks.sliding_window_view(
+        padded, (window, window), axis=(0, 1))
+    # patches: [h, h, c, r, s] -> [h*h, r*s*c] in (r, s, c) order.
     cols = np.ascontiguousarray(patches.transpose(0, 1, 3, 4, 2)).reshape(h * h, -1)
     kernel = K.transpose(0, 1, 3, 2).reshape(-1, K.shape[2])
     return (cols @ kernel).reshape(1, h, h, -1)
 
 
-def search_stats(source, depth):
-    result = run([LEIBNIZ, "search", source, "--entry", "conv3x3",
-                  "--depth", depth])
-    line = next(l for l in result.stdout.splitlines() if l.startswith("states:"))
+def conv_transpose(A, K):
+    """The transposed convolution as one product of the pixels by the taps
+    and a col2im sum: tap (r, s) of pixel (i, j) adds to (2i+r-1, 2j+s-1)."""
+    h, c, f = A.shape[1], A.shape[3], K.shape[2]
+    taps = A[0].reshape(h * h, c) @ K.transpose(3, 0, 1, 2).reshape(c, 16 * f)
+    taps = taps.reshape(h, h, 4, 4, f)
+    out = np.zeros((2 * h + 2, 2 * h + 2, f))
+    for r in range(4):
+        for s in range(4):
+            out[r:r + 2 * h:2, s:s + 2 * h:2] += taps[:, :, r, s]
+    return out[1:2 * h + 1, 1:2 * h + 1].reshape(1, h, 2, h, 2, f)
+
+
+def banded(A, B, d, off):
+    """Dilated G2BMM: one batched dot product per band offset."""
+    b, n, _ = A.shape
+    band = 2 * off // d + 1
+    out = np.zeros((b, n, band))
+    for w in range(band):
+        shift = d * w - off
+        lo, hi = max(0, -shift), min(n, n - shift)
+        out[:, lo:hi, w] = np.einsum("bik,bik->bi", A[:, lo:hi],
+                                     B[:, lo + shift:hi + shift])
+    return out
+
+
+def search_report(source, depth, until=None, output=None):
+    cmd = [LEIBNIZ, "search", source, "--entry", "conv", "--depth", depth]
+    if until:
+        cmd += ["--until", until]
+    if output:
+        cmd += ["-o", output]
+    report = run(cmd).stdout
+    line = next(l for l in report.splitlines() if l.startswith("states:"))
     m = re.search(r"; (\d+) distinct, (\d+) duplicates removed, ([\d.]+) s", line)
-    return int(m.group(1)), int(m.group(2)), float(m.group(3)), result.stdout
+    steps = [l for l in report.splitlines() if re.match(r"  \d+\. ", l)]
+    return {"states": int(m.group(1)), "duplicates": int(m.group(2)),
+            "time": float(m.group(3)), "truncated": "stopped" in line,
+            "steps": steps, "report": report}
+
+
+def compile_lib(source, name, flags):
+    lib = OUT / f"lib{name}.so"
+    run([LEIBNIZ, "compile", "-O3", *flags, "--search-cache=none", source,
+         "-o", lib])
+    return Library(lib)
+
+
+def cases(quick):
+    """(operator, size label, source, inputs, baseline, the --until pattern
+    of the headline derivation where it is not the cheapest)."""
+    rng = np.random.default_rng(0)
+    conv3 = [(64, 7), (128, 7), (256, 7), (512, 7), (64, 14), (256, 14),
+             (512, 14)]
+    if quick:
+        conv3 = [conv3[0], conv3[3]]
+    for c, h in conv3:
+        A, K = rng.standard_normal((1, h, h, c)), rng.standard_normal((3, 3, c, c))
+        yield ("Conv3x3", f"c = f = {c}, {h}×{h}", CONV3.format(c=c, h=h),
+               [A, K], lambda A=A, K=K: im2col(A, K), None)
+    for c, h in [(128, 7), (256, 7)] if not quick else [(128, 7)]:
+        A, K = rng.standard_normal((1, h, h, c)), rng.standard_normal((4, 4, c, c))
+        yield ("ConvTranspose 4×4/2", f"c = f = {c}, {h}×{h} → {2 * h}×{2 * h}",
+               CONVT.format(c=c, h=h), [A, K],
+               lambda A=A, K=K: conv_transpose(A, K), None)
+    for c, h in [(128, 7), (256, 7)] if not quick else [(128, 7)]:
+        A, K = rng.standard_normal((1, h, h, c)), rng.standard_normal((5, 5, c, c))
+        yield ("Conv5x5", f"c = f = {c}, {h}×{h}", CONV5.format(c=c, h=h),
+               [A, K], lambda A=A, K=K: im2col(A, K), "Conv3x3")
+    b, n, k, width, d = 4, 1024, 64, 16, 2
+    A, B = rng.standard_normal((b, n, k)), rng.standard_normal((b, n, k))
+    yield ("G2BMM, dilation 2", f"{b} × {n} rows, k = {k}, band {2 * width + 1}",
+           G2BMM.format(b=b, n=n, k=k, band=2 * width + 1, d=d, off=d * width),
+           [A, B], lambda A=A, B=B: banded(A, B, d, d * width), "G2BMM")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--quick", action="store_true",
-                        help="the smallest and the largest case only")
+                        help="fewer sizes, and the statistics to depth 6")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    sizes = [(64, 7), (128, 7), (256, 7), (512, 7), (64, 14), (256, 14),
-             (512, 14)]
-    if args.quick:
-        sizes = [sizes[0], sizes[3]]
-    rng = np.random.default_rng(0)
-    rows = ["| case | derivation | depth | search time | direct lowering | "
-            "-O3 (derived) | speedup | im2col + OpenBLAS (NumPy) | "
-            "derived / im2col |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for c, h in sizes:
-        name = f"conv{c}x{h}"
+    rows = ["| operator | size | cheapest derivation (-O3) | direct lowering | "
+            "-O3 | speedup | headline derivation | its time | baseline "
+            "(NumPy + OpenBLAS) | -O3 / baseline |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    stats_sources = {}
+    for index, (op, size, text, inputs, baseline, until) in enumerate(
+            cases(args.quick)):
+        name = f"case{index}"
         plain = OUT / f"{name}.lz"
-        derived = OUT / f"{name}-derived.lz"
-        plain.write_text(CONV.format(c=c, h=h))
-        report = run([LEIBNIZ, "search", plain, "--entry", "conv3x3",
-                      "--depth", "4", "-o", derived]).stdout
-        search_time = float(re.search(r", ([\d.]+) s", report).group(1))
-        steps = [l for l in report.splitlines() if re.match(r"  \d+\. ", l)]
-        matched = re.search(r"\[(Matmul[^\]]*)\]", report)
-        libs = []
-        # The direct lowering (-O3 without the search) and -O3, which runs
-        # the search and instantiates the derivation.
-        for search, tag in (("--search=false", "direct"),
-                            ("--search", "searched")):
-            lib = OUT / f"lib{name}_{tag}.so"
-            run([LEIBNIZ, "compile", "-O3", search, "--search-cache=none",
-                 plain, "-o", lib])
-            libs.append(Library(lib))
-        A = rng.standard_normal((1, h, h, c))
-        K = rng.standard_normal((3, 3, c, c))
-        direct = libs[0].call("conv3x3", [A, K], [4])[0]
-        fast = libs[1].call("conv3x3", [A, K], [4])[0]
-        reference = im2col(A, K)
+        plain.write_text(text)
+        stats_sources[op] = plain
+        cheapest = search_report(plain, 6)
+        matched = re.search(r"\[(Matmul[^\]]*)\]", cheapest["report"])
+        what = (f"{len(cheapest['steps'])} steps: {matched.group(1)}"
+                if matched else "none (the expression)")
+        direct = compile_lib(plain, f"{name}_direct", ["--search=false"])
+        searched = compile_lib(plain, f"{name}_searched", ["--search"])
+        libs = [direct, searched]
+        headline = "the cheapest"
+        if until:
+            written = OUT / f"{name}-{until}.lz"
+            found = search_report(plain, 7, until, written)
+            libs.append(compile_lib(written, f"{name}_{until}",
+                                    ["--search=false"]))
+            headline = f"{len(found['steps'])} steps to {until}"
+        rank = len(inputs[0].shape) if "G2BMM" in op else (
+            6 if "Transpose" in op else 4)
+        reference = baseline()
         scale = np.abs(reference).max()
-        for value in (direct, fast):
+        for lib in libs:
+            value = lib.call("conv", inputs, [rank])[0]
             if np.abs(value - reference).max() > 1e-10 * scale:
-                sys.exit(f"bench: {name}: results differ")
+                sys.exit(f"bench: {op} {size}: results differ")
         # A warm-up: the first measurements of a run were noisy.
-        best_time(lambda: im2col(A, K), 0.05)
-        t_direct = best_time(lambda: libs[0].call("conv3x3", [A, K], [4]))
-        t_derived = best_time(lambda: libs[1].call("conv3x3", [A, K], [4]))
-        t_im2col = best_time(lambda: im2col(A, K))
+        best_time(baseline, 0.05)
+        times = [best_time(lambda lib=lib: lib.call("conv", inputs, [rank]))
+                 for lib in libs]
+        t_base = best_time(baseline)
         rows.append(
-            f"| Conv3x3 c = f = {c}, {h}×{h} | {len(steps)} steps to "
-            f"{matched.group(1) if matched else 'no operator'} + offset sum | "
-            f"{len(steps)} | {seconds(search_time)} | {seconds(t_direct)} | "
-            f"{seconds(t_derived)} | {t_direct / t_derived:.1f}× | "
-            f"{seconds(t_im2col)} | {t_derived / t_im2col:.2f} |")
+            f"| {op} | {size} | {what} | {seconds(times[0])} | "
+            f"{seconds(times[1])} | {times[0] / times[1]:.1f}× | {headline} | "
+            f"{seconds(times[2]) if until else '—'} | {seconds(t_base)} | "
+            f"{times[1] / t_base:.2f} |")
         print(rows[-1], flush=True)
 
     stats = ["| expression | depth | distinct states | duplicates removed | "
-             "time |", "|---|---|---|---|---|"]
-    plain = OUT / "conv512x7.lz"
-    plain.write_text(CONV.format(c=512, h=7))
-    for depth in range(4, 9):
-        states, duplicates, t, _ = search_stats(plain, depth)
-        stats.append(f"| Conv3x3 | {depth} | {states:,} | {duplicates:,} | "
-                     f"{seconds(t)} |")
-        print(stats[-1], flush=True)
+             "time | headline derivation found at depth |",
+             "|---|---|---|---|---|---|"]
+    patterns = {"Conv3x3": "Matmul", "ConvTranspose 4×4/2": "Matmul",
+                "Conv5x5": "Conv3x3", "G2BMM, dilation 2": "G2BMM"}
+    for op, source in stats_sources.items():
+        found = search_report(source, 8, patterns[op])
+        for depth in range(4, 7 if args.quick else 9):
+            s = search_report(source, depth)
+            mark = " (stopped at 200,000)" if s["truncated"] else ""
+            stats.append(f"| {op} | {depth} | {s['states']:,}{mark} | "
+                         f"{s['duplicates']:,} | "
+                         f"{seconds(s['time']) if s['time'] else '< 1 ms'} | "
+                         f"{len(found['steps'])} |")
+            print(stats[-1], flush=True)
     table = "\n".join(rows) + "\n\n" + "\n".join(stats)
     print(table)
     if not args.no_write:

@@ -554,7 +554,7 @@ std::optional<Derived> search::splitDimension(const Program &program,
       dim >= read->indices.size())
     return std::nullopt;
   const Tensor &tensor = program.tensors[read->tensor];
-  if (tensor.shape[dim] % factor != 0 ||
+  if (factor < 2 || tensor.shape[dim] % factor != 0 ||
       !divideIndex(program, read->indices[dim], factor))
     return std::nullopt;
 
