@@ -13,8 +13,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <numeric>
+#include <queue>
 #include <random>
+#include <tuple>
 
 using namespace leibniz;
 using namespace leibniz::search;
@@ -1055,16 +1058,36 @@ double search::estimateCost(const Program &program, double libraryRate) {
 // Explorative search
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// A state of a search: a program, the state it was derived from, and the
+/// step (and its position among deriveAll's) that derived it.
+struct SearchState {
+  Program program;
+  int parent;
+  std::string step;
+  unsigned position;
+  unsigned depth;
+};
+} // namespace
+
+/// Fills `result` with state `best`: the program, its cost, and the steps
+/// that derive it.
+static void setBest(SearchResult &result, std::vector<SearchState> &states,
+                    size_t best, double cost) {
+  result.bestCost = cost;
+  result.best = states[best].program;
+  for (int i = best; states[i].parent >= 0; i = states[i].parent) {
+    result.steps.push_back(states[i].step);
+    result.path.push_back(states[i].position);
+  }
+  std::reverse(result.steps.begin(), result.steps.end());
+  std::reverse(result.path.begin(), result.path.end());
+}
+
 SearchResult search::explore(const Program &program,
                              const SearchOptions &options) {
-  struct State {
-    Program program;
-    int parent;
-    std::string step;
-    unsigned position;
-  };
-  std::vector<State> states;
-  states.push_back({program, -1, "", 0});
+  std::vector<SearchState> states;
+  states.push_back({program, -1, "", 0, 0});
   llvm::DenseSet<uint64_t> seen;
   seen.insert(program.fingerprint());
   SearchResult result{program, {}, 0, 0, {1}, 0, false};
@@ -1083,7 +1106,7 @@ SearchResult search::explore(const Program &program,
         }
         states.push_back({std::move(derived.program), static_cast<int>(index),
                           std::move(derived.step),
-                          static_cast<unsigned>(position)});
+                          static_cast<unsigned>(position), depth});
         next.push_back(states.size() - 1);
         if (options.goal && options.goal(states.back().program)) {
           result.reachedGoal = true;
@@ -1119,14 +1142,92 @@ SearchResult search::explore(const Program &program,
       bestCost = cost;
     }
   }
-  result.bestCost = bestCost;
-  result.best = states[best].program;
-  for (int i = best; states[i].parent >= 0; i = states[i].parent) {
-    result.steps.push_back(states[i].step);
-    result.path.push_back(states[i].position);
+  setBest(result, states, best, bestCost);
+  return result;
+}
+
+unsigned search::getProductDistance(const Program &program) {
+  unsigned best = std::numeric_limits<unsigned>::max();
+  for (const Stage &stage : program.stages) {
+    if (matchOperator(program, stage))
+      return 0;
+    const Node *summand = stage.summand;
+    if (summand->op != Op::Mul || summand->operands[0]->op != Op::Read ||
+        summand->operands[1]->op != Op::Read)
+      continue;
+    unsigned weight = &stage == &program.getResultStage() ? 2 : 1;
+    unsigned distance = 0;
+    for (const Node *read : summand->operands)
+      for (const Affine &index : read->indices)
+        if (!getSingleIterator(index))
+          distance += weight;
+    // Indices of single iterators that still do not match (a partial
+    // range, say) leave it one step away at least.
+    best = std::min(best, std::max(distance, 1u));
   }
-  std::reverse(result.steps.begin(), result.steps.end());
-  std::reverse(result.path.begin(), result.path.end());
+  return best;
+}
+
+SearchResult search::guide(const Program &program,
+                           const SearchOptions &options) {
+  std::vector<SearchState> states;
+  states.push_back({program, -1, "", 0, 0});
+  llvm::DenseSet<uint64_t> seen;
+  seen.insert(program.fingerprint());
+  SearchResult result{program, {}, 0, 0, {1}, 0, false};
+  // Best first: the least distance, then the shallowest, then the first.
+  using Entry = std::tuple<unsigned, unsigned, size_t>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  queue.push({getProductDistance(program), 0, 0});
+  std::optional<size_t> found;
+  while (!queue.empty() && !found) {
+    auto [distance, depth, index] = queue.top();
+    queue.pop();
+    if (distance == 0) {
+      found = index;
+      break;
+    }
+    if (depth >= options.maxDepth)
+      continue;
+    std::vector<Derived> all = deriveAll(states[index].program);
+    for (auto [position, derived] : llvm::enumerate(all)) {
+      if (!seen.insert(derived.program.fingerprint()).second) {
+        ++result.duplicates;
+        continue;
+      }
+      unsigned childDistance = getProductDistance(derived.program);
+      states.push_back({std::move(derived.program), static_cast<int>(index),
+                        std::move(derived.step),
+                        static_cast<unsigned>(position), depth + 1});
+      if (result.statesPerDepth.size() <= depth + 1)
+        result.statesPerDepth.resize(depth + 2);
+      ++result.statesPerDepth[depth + 1];
+      queue.push({childDistance, depth + 1, states.size() - 1});
+      if (options.maxStates && states.size() >= options.maxStates) {
+        result.truncated = true;
+        break;
+      }
+    }
+    if (result.truncated)
+      break;
+  }
+  result.originalCost = estimateCost(program);
+  size_t best = 0;
+  double bestCost = result.originalCost;
+  if (found) {
+    best = *found;
+    bestCost = estimateCost(states[best].program);
+    result.reachedGoal = true;
+  } else {
+    for (size_t i = 1; i < states.size(); ++i) {
+      double cost = estimateCost(states[i].program);
+      if (cost < bestCost) {
+        best = i;
+        bestCost = cost;
+      }
+    }
+  }
+  setBest(result, states, best, bestCost);
   return result;
 }
 

@@ -658,6 +658,38 @@ TEST(SearchExplore, FindsG2BMMWithoutDilation) {
   EXPECT_FALSE(explore(g2bmm, SearchOptions()).reachedGoal);
 }
 
+TEST(SearchExplore, GuidedDerivationReachesProductsWithFewStates) {
+  Context context;
+  Program conv = makeConv(context, 8, 5, 2, 0);
+  // Two windows in the result's stage, each counted twice.
+  EXPECT_EQ(getProductDistance(conv), 4u);
+  Program product = makeProduct(context, 4, 5, 3);
+  EXPECT_EQ(getProductDistance(product), 0u);
+  for (const Program &program : {conv, makeConvTranspose(context, 4, 3, 5),
+                                 makeWindowConv(context, 2, 3, 4, 5)}) {
+    SearchOptions options;
+    options.maxDepth = 7;
+    SearchResult guided = guide(program, options);
+    ASSERT_TRUE(guided.reachedGoal) << print(program);
+    EXPECT_TRUE(llvm::any_of(guided.best.stages, [&](const Stage &stage) {
+      return matchOperator(guided.best, stage).has_value();
+    }));
+    expectEquivalent(program, guided.best, print(guided.best));
+    size_t states = 0;
+    for (size_t count : guided.statesPerDepth)
+      states += count;
+    EXPECT_LT(states, 50u) << print(program);
+    std::optional<Program> replayed = replay(program, guided.path);
+    ASSERT_TRUE(replayed);
+    EXPECT_EQ(replayed->fingerprint(), guided.best.fingerprint());
+  }
+  // No product within reach: the cheapest state seen.
+  Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);
+  SearchResult none = guide(g2bmm, SearchOptions());
+  EXPECT_FALSE(none.reachedGoal);
+  EXPECT_LE(none.bestCost, none.originalCost);
+}
+
 TEST(SearchRules, NewRulesPreserveResults) {
   // Every derivation to depth 2 of the other headline expressions.
   Context context;

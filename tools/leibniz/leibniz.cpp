@@ -140,6 +140,12 @@ cl::opt<std::string> symbolPrefix(
              "(default: the library's name without lib and extension)"),
     cl::value_desc("name"), cl::sub(compileCommand));
 
+cl::opt<bool> searchGuided(
+    "guided",
+    cl::desc("Guided derivation: best first towards a matrix product, "
+             "stopping at the first (default: breadth first, the cheapest)"),
+    cl::sub(searchCommand));
+
 cl::opt<std::string> searchUntil(
     "until",
     cl::desc("Stop at the first state with a stage of this shape (Matmul, "
@@ -1459,7 +1465,14 @@ int runSearch() {
     llvm::errs() << "  depth " << depth << ": " << states << " states\n";
   };
   auto start = std::chrono::steady_clock::now();
-  search::SearchResult result = search::explore(*expression, options);
+  if (searchGuided && !searchUntil.empty()) {
+    llvm::errs() << "leibniz: error: --guided and --until do not go "
+                    "together: --guided stops at a product\n";
+    return 1;
+  }
+  search::SearchResult result = searchGuided
+                                    ? search::guide(*expression, options)
+                                    : search::explore(*expression, options);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -176,6 +176,19 @@ struct SearchResult {
 /// deduplicated by fingerprint; returns the lowest-cost state.
 SearchResult explore(const Program &program, const SearchOptions &options);
 
+/// How far `program` is from a matrix product, by iterator tables: over the
+/// stages whose summand is the product of two reads, the fewest indices
+/// that are not one iterator (counted twice in the result's stage, where
+/// substitution cannot reach them); 0 where a stage matches a product,
+/// and unsigned's maximum where no stage is such a product.
+unsigned getProductDistance(const Program &program);
+
+/// Guided derivation: best first by the product distance (then depth),
+/// deduplicated by fingerprint, within the depth and state bounds; stops
+/// at the first state where a library computes a stage and returns it (or
+/// the cheapest state seen, where none is within the bounds).
+SearchResult guide(const Program &program, const SearchOptions &options);
+
 /// The program that `path` (SearchResult::path) derives from `program`;
 /// none where a position is out of range.
 std::optional<Program> replay(const Program &program,
