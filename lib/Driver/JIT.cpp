@@ -29,6 +29,8 @@
 #include <cblas.h>
 #endif
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -166,10 +168,9 @@ RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
 
 } // namespace
 
-FailureOr<SmallVector<RuntimeValue>>
-leibniz::driver::runJIT(ModuleOp module, StringRef entry,
-                        ArrayRef<RuntimeValue> args,
-                        const CPUPipelineOptions &pipelineOptions) {
+FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
+    ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
+    const CPUPipelineOptions &pipelineOptions, JITTiming *timing) {
   auto func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func)
     return module.emitError() << "no function named '" << entry << "'";
@@ -312,6 +313,50 @@ leibniz::driver::runJIT(ModuleOp module, StringRef entry,
   if (!function)
     return module.emitError() << "cannot run '" << entry
                               << "': " << llvm::toString(function.takeError());
+  if (timing) {
+    // The tensors that a call returns in buffers of its own, freed before
+    // the next call.
+    auto freeResults = [&] {
+      std::set<void *> allocated;
+      for (auto [type, offset] : llvm::zip(resultTypes, resultOffsets)) {
+        if (!isa<RankedTensorType>(type))
+          continue;
+        void *pointer;
+        std::memcpy(&pointer, results.data() + offset, sizeof(pointer));
+        if (!argumentBuffers.count(pointer))
+          allocated.insert(pointer);
+      }
+      for (void *pointer : allocated)
+        std::free(pointer);
+    };
+    auto call = [&] {
+      int status = leibniz_call_guarded(*function, packed.data());
+      if (status == 0)
+        freeResults();
+      return status;
+    };
+    std::vector<double> samples;
+    if (call() != 0)
+      return emitRunTimeError(module.getContext(), leibniz_last_error());
+    for (unsigned sample = 0; sample < std::max(timing->samples, 1u);
+         ++sample) {
+      unsigned calls = 0;
+      auto start = std::chrono::steady_clock::now();
+      double elapsed = 0;
+      do {
+        if (call() != 0)
+          return emitRunTimeError(module.getContext(), leibniz_last_error());
+        ++calls;
+        elapsed = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+      } while (elapsed < timing->minSeconds);
+      samples.push_back(elapsed / calls);
+    }
+    std::sort(samples.begin(), samples.end());
+    timing->seconds = samples[samples.size() / 2];
+  }
+
   // What the program prints goes out before the caller prints its results.
   int status = leibniz_call_guarded(*function, packed.data());
   std::fflush(stdout);

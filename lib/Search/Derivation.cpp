@@ -1070,18 +1070,36 @@ struct SearchState {
 };
 } // namespace
 
+/// State `index` as a candidate: its program, cost, and the steps that
+/// derive it.
+static Candidate getCandidate(const std::vector<SearchState> &states,
+                              size_t index, double cost) {
+  Candidate candidate{states[index].program, {}, {}, cost};
+  for (int i = index; states[i].parent >= 0; i = states[i].parent) {
+    candidate.steps.push_back(states[i].step);
+    candidate.path.push_back(states[i].position);
+  }
+  std::reverse(candidate.steps.begin(), candidate.steps.end());
+  std::reverse(candidate.path.begin(), candidate.path.end());
+  return candidate;
+}
+
 /// Fills `result` with state `best`: the program, its cost, and the steps
 /// that derive it.
-static void setBest(SearchResult &result, std::vector<SearchState> &states,
-                    size_t best, double cost) {
+static void setBest(SearchResult &result,
+                    const std::vector<SearchState> &states, size_t best,
+                    double cost) {
+  Candidate candidate = getCandidate(states, best, cost);
   result.bestCost = cost;
-  result.best = states[best].program;
-  for (int i = best; states[i].parent >= 0; i = states[i].parent) {
-    result.steps.push_back(states[i].step);
-    result.path.push_back(states[i].position);
-  }
-  std::reverse(result.steps.begin(), result.steps.end());
-  std::reverse(result.path.begin(), result.path.end());
+  result.best = std::move(candidate.program);
+  result.steps = std::move(candidate.steps);
+  result.path = std::move(candidate.path);
+}
+
+bool search::hasLibraryStage(const Program &program) {
+  return llvm::any_of(program.stages, [&](const Stage &stage) {
+    return matchOperator(program, stage).has_value();
+  });
 }
 
 SearchResult search::explore(const Program &program,
@@ -1127,22 +1145,34 @@ SearchResult search::explore(const Program &program,
     if (result.truncated || result.reachedGoal)
       break;
   }
-  size_t best = 0;
-  double bestCost = estimateCost(states[0].program);
-  result.originalCost = bestCost;
+  std::vector<double> costs;
+  for (const SearchState &state : states)
+    costs.push_back(estimateCost(state.program));
+  result.originalCost = costs[0];
   // The goal's state is the last one added (or the expression itself).
-  if (result.reachedGoal) {
-    best = states.size() - 1;
-    bestCost = estimateCost(states[best].program);
-  }
-  for (size_t i = 1; i < states.size() && !result.reachedGoal; ++i) {
-    double cost = estimateCost(states[i].program);
-    if (cost < bestCost) {
+  size_t best = result.reachedGoal ? states.size() - 1 : 0;
+  for (size_t i = 1; i < states.size() && !result.reachedGoal; ++i)
+    if (costs[i] < costs[best])
       best = i;
-      bestCost = cost;
+  setBest(result, states, best, costs[best]);
+
+  if (options.candidates) {
+    std::vector<size_t> order;
+    double cheapest = INFINITY;
+    for (size_t i = 0; i < states.size(); ++i)
+      if (hasLibraryStage(states[i].program)) {
+        order.push_back(i);
+        cheapest = std::min(cheapest, costs[i]);
+      }
+    llvm::stable_sort(order,
+                      [&](size_t a, size_t b) { return costs[a] < costs[b]; });
+    for (size_t i : order) {
+      if (result.candidates.size() >= options.candidates ||
+          costs[i] > options.candidateSpread * cheapest)
+        break;
+      result.candidates.push_back(getCandidate(states, i, costs[i]));
     }
   }
-  setBest(result, states, best, bestCost);
   return result;
 }
 

@@ -33,12 +33,12 @@ static constexpr llvm::StringLiteral kCacheHeader =
     "split,merge,substitute,split-variable,split-traversal,layout";
 
 static std::string getCachePath(StringRef cacheDir, uint64_t fingerprint,
-                                unsigned depth) {
+                                unsigned depth, bool measured) {
   llvm::SmallString<128> path(cacheDir);
   std::string name;
   llvm::raw_string_ostream os(name);
   os << "search-" << llvm::format_hex_no_prefix(fingerprint, 16) << "-d"
-     << depth << ".path";
+     << depth << (measured ? "-measured" : "") << ".path";
   llvm::sys::path::append(path, name);
   return std::string(path);
 }
@@ -81,9 +81,88 @@ static void writeCache(StringRef cacheDir, StringRef path,
     llvm::sys::fs::remove(temporary);
 }
 
+/// The fastest of the expression and the usable candidates, as measured by
+/// `measure` on copies of `func`; none where it is the expression.
+static std::optional<Candidate>
+measureCandidates(func::FuncOp func, const SearchResult &result,
+                  const MeasureFunction &measure,
+                  llvm::function_ref<bool(const Program &)> isUsable,
+                  double spread, llvm::raw_ostream *report) {
+  SmallVector<const Candidate *> usable;
+  for (const Candidate &candidate : result.candidates)
+    if (isUsable(candidate.program))
+      usable.push_back(&candidate);
+  if (usable.empty())
+    return std::nullopt;
+  // Each in a module of its own: a copy of the function, its body replaced.
+  auto time = [&](const Program *program) {
+    OwningOpRef<ModuleOp> module = ModuleOp::create(func.getLoc());
+    auto copy = cast<func::FuncOp>(func->clone());
+    copy.setPublic();
+    module->push_back(copy);
+    if (program)
+      replaceBody(copy, *program);
+    return measure(copy);
+  };
+  std::optional<double> expressionTime;
+  if (result.originalCost <= spread * usable.front()->cost)
+    expressionTime = time(nullptr);
+  const Candidate *fastest = nullptr;
+  std::optional<double> fastestTime = expressionTime;
+  SmallVector<std::optional<double>> times;
+  for (const Candidate *candidate : usable) {
+    times.push_back(time(&candidate->program));
+    if (times.back() && (!fastestTime || *times.back() < *fastestTime)) {
+      fastest = candidate;
+      fastestTime = times.back();
+    }
+  }
+  if (report) {
+    auto print = [&](std::optional<double> seconds) {
+      if (!seconds)
+        *report << "failed";
+      else if (*seconds >= 1e-3)
+        *report << llvm::format("%.3g ms", *seconds * 1e3);
+      else
+        *report << llvm::format("%.3g us", *seconds * 1e6);
+    };
+    *report << "search: @" << func.getSymName() << ": the expression ";
+    if (result.originalCost <= spread * usable.front()->cost)
+      print(expressionTime);
+    else
+      *report << "not measured (analytic cost "
+              << llvm::format("%.3g",
+                              result.originalCost / usable.front()->cost)
+              << " times the cheapest)";
+    *report << "; " << usable.size()
+            << (usable.size() == 1 ? " derivation:" : " derivations:");
+    for (auto [candidate, seconds] : llvm::zip(usable, times)) {
+      *report << " ";
+      print(seconds);
+      *report << " (" << candidate->steps.size() << " steps)";
+    }
+    *report << "; chose ";
+    if (fastest) {
+      *report << "the derivation of ";
+      print(fastestTime);
+      *report << ":";
+      for (const std::string &step : fastest->steps)
+        *report << "\n  " << step;
+    } else {
+      *report << "the expression";
+    }
+    *report << "\n";
+  }
+  if (!fastest)
+    return std::nullopt;
+  return *fastest;
+}
+
 SearchOutcome search::searchFunction(func::FuncOp func,
                                      const SearchOptions &options,
-                                     StringRef cacheDir) {
+                                     StringRef cacheDir,
+                                     const MeasureFunction &measure,
+                                     llvm::raw_ostream *report) {
   if (func.isExternal())
     return SearchOutcome::NotHandled;
   Context context;
@@ -100,16 +179,17 @@ SearchOutcome search::searchFunction(func::FuncOp func,
   // A derivation is used when a library operator computes a stage of it
   // and it agrees with the expression.
   auto isUsable = [&](const Program &program) {
-    return llvm::any_of(program.stages,
-                        [&](const Stage &stage) {
-                          return matchOperator(program, stage).has_value();
-                        }) &&
+    return hasLibraryStage(program) &&
            checkDerivation(*expression, program) <= 1e-9;
   };
   std::string path;
   if (!cacheDir.empty()) {
-    path = getCachePath(cacheDir, expression->fingerprint(), options.maxDepth);
+    path = getCachePath(cacheDir, expression->fingerprint(), options.maxDepth,
+                        static_cast<bool>(measure));
     if (std::optional<std::vector<unsigned>> positions = readCache(path)) {
+      // No steps: the expression itself was the best.
+      if (positions->empty())
+        return SearchOutcome::Unchanged;
       std::optional<Program> replayed = replay(*expression, *positions);
       if (replayed && isUsable(*replayed)) {
         replaceBody(func, *replayed);
@@ -117,11 +197,25 @@ SearchOutcome search::searchFunction(func::FuncOp func,
       }
     }
   }
-  SearchResult result = explore(*expression, options);
+  SearchOptions searchOptions = options;
+  if (measure)
+    searchOptions.candidates = std::max(searchOptions.candidates, 3u);
+  SearchResult result = explore(*expression, searchOptions);
+  std::optional<Candidate> chosen;
+  if (!measure) {
+    if (isUsable(result.best))
+      chosen =
+          Candidate{result.best, result.steps, result.path, result.bestCost};
+  } else {
+    chosen = measureCandidates(func, result, measure, isUsable,
+                               options.candidateSpread, report);
+  }
   if (!path.empty())
-    writeCache(cacheDir, path, result.path);
-  if (!isUsable(result.best))
+    writeCache(cacheDir, path,
+               chosen ? ArrayRef<unsigned>(chosen->path)
+                      : ArrayRef<unsigned>());
+  if (!chosen)
     return SearchOutcome::Unchanged;
-  replaceBody(func, result.best);
+  replaceBody(func, chosen->program);
   return SearchOutcome::Replaced;
 }

@@ -263,6 +263,13 @@ cl::opt<cl::boolOrDefault> searchInPipeline(
              "replace it by the derivation found (default: at -O3)"),
     cl::sub(runCommand), cl::sub(compileCommand), cl::sub(emitCommand));
 
+cl::opt<bool> searchMeasure(
+    "search-measure",
+    cl::desc("Choose among the tensor search's cheapest derivations and the "
+             "expression by timing them, compiled, on random inputs (the "
+             "choice is cached; the times go to standard error)"),
+    cl::sub(runCommand), cl::sub(compileCommand), cl::sub(emitCommand));
+
 cl::opt<std::string> searchCache(
     "search-cache",
     cl::desc("The directory where the tensor search caches its derivations "
@@ -440,10 +447,42 @@ struct Compilation {
       options.maxDepth = 6;
       options.maxStates = 20000;
       std::string cacheDir = getSearchCacheDir();
+      search::MeasureFunction measure;
+      if (searchMeasure)
+        measure = measureCompiled;
       for (auto func : module.getOps<func::FuncOp>())
-        (void)search::searchFunction(func, options, cacheDir);
+        (void)search::searchFunction(func, options, cacheDir, measure,
+                                     searchMeasure ? &llvm::errs() : nullptr);
     }
     return program;
+  }
+
+  /// The seconds per call of `func`, alone in its module, compiled at the
+  /// optimization level and run on random inputs; none where it cannot
+  /// run (silently: the search then does not take it).
+  static std::optional<double> measureCompiled(func::FuncOp func) {
+    std::mt19937_64 random(0);
+    std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+    SmallVector<interp::RuntimeValue> args;
+    for (Type type : func.getArgumentTypes()) {
+      auto tensorType = dyn_cast<RankedTensorType>(type);
+      if (!tensorType || !tensorType.hasStaticShape() ||
+          !tensorType.getElementType().isF64())
+        return std::nullopt;
+      interp::Tensor tensor(tensorType.getElementType(), tensorType.getShape());
+      for (int64_t i = 0; i < tensor.getNumElements(); ++i)
+        tensor.setFloat(i, uniform(random));
+      args.push_back(interp::RuntimeValue(std::move(tensor)));
+    }
+    driver::CPUPipelineOptions options;
+    options.optLevel = optLevel - '0';
+    driver::JITTiming timing;
+    ScopedDiagnosticHandler silence(func.getContext(),
+                                    [](Diagnostic &) { return success(); });
+    if (failed(driver::runJIT(func->getParentOfType<ModuleOp>(),
+                              func.getSymName(), args, options, &timing)))
+      return std::nullopt;
+    return timing.seconds;
   }
 
   /// Whether the pipeline runs the tensor search: --search, else -O3.

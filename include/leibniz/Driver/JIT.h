@@ -14,17 +14,27 @@
 
 namespace leibniz::driver {
 
+/// How runJIT times the function before its last call.
+struct JITTiming {
+  /// The median over `samples` samples, each of as many calls as take
+  /// `minSeconds` at least.
+  unsigned samples = 3;
+  double minSeconds = 0.01;
+  /// Set by runJIT: the median seconds per call.
+  double seconds = 0;
+};
+
 /// Compiles `module` (lz IR, after the AD stages) with the CPU pipeline and
 /// the LLVM JIT, and calls function `entry` with `args`. Arguments and
 /// results are the interpreter's values: tensors are copied into and out of
-/// the compiled code's buffers, tuples are passed as their leaves. Errors
-/// are reported through the context's diagnostic handler.
-/// Compiles `module` with the CPU pipeline, JIT-compiles it and calls
-/// `entry` with `args`. A failed run-time check is reported as an error.
+/// the compiled code's buffers, tuples are passed as their leaves. A failed
+/// run-time check is reported as an error; errors are reported through the
+/// context's diagnostic handler. Where `timing` is given, the function is
+/// also timed, before the call whose results are returned.
 mlir::FailureOr<llvm::SmallVector<interp::RuntimeValue>>
 runJIT(mlir::ModuleOp module, llvm::StringRef entry,
        llvm::ArrayRef<interp::RuntimeValue> args,
-       const CPUPipelineOptions &options = {});
+       const CPUPipelineOptions &options = {}, JITTiming *timing = nullptr);
 
 } // namespace leibniz::driver
 

@@ -151,8 +151,21 @@ struct SearchOptions {
   /// Where set, the search stops at the first state (the shallowest) that
   /// satisfies it and returns that state instead of the cheapest.
   std::function<bool(const Program &)> goal;
+  /// How many candidates for a measured choice explore returns: the
+  /// cheapest states with a stage that a library computes, by analytic
+  /// cost, within `candidateSpread` times the cheapest's cost.
+  unsigned candidates = 0;
+  double candidateSpread = 4.0;
   /// Called after each depth with the depth and the distinct states so far.
   std::function<void(unsigned, size_t)> progress;
+};
+
+/// A derived program and its derivation.
+struct Candidate {
+  Program program;
+  std::vector<std::string> steps;
+  std::vector<unsigned> path;
+  double cost = 0;
 };
 
 struct SearchResult {
@@ -170,7 +183,12 @@ struct SearchResult {
   /// The best program's derivation as the position of each step among the
   /// derivations deriveAll lists (see replay).
   std::vector<unsigned> path;
+  /// SearchOptions::candidates, cheapest first.
+  std::vector<Candidate> candidates;
 };
+
+/// Whether a library computes a stage of `program` (matchOperator).
+bool hasLibraryStage(const Program &program);
 
 /// Breadth-first explorative derivation from `program` to `maxDepth`,
 /// deduplicated by fingerprint; returns the lowest-cost state.

@@ -11,6 +11,9 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include <functional>
+#include <optional>
+
 namespace leibniz::search {
 
 /// Converts `func` into a program: its tensor arguments (static shapes)
@@ -39,15 +42,27 @@ enum class SearchOutcome {
   Replaced,
 };
 
+/// Times a function, a copy of the one searched in a module of its own with
+/// its body replaced by a candidate: seconds per call, or none where it
+/// cannot.
+using MeasureFunction =
+    std::function<std::optional<double>(mlir::func::FuncOp)>;
+
 /// The pipeline's search (-O3, --search): if the search handles `func`, finds
 /// its best derivation (or replays the one cached in `cacheDir` under the
 /// expression's fingerprint, where `cacheDir` is not empty, and caches
-/// what it finds there), and replaces the body by it when one of its
-/// stages is a library operator and it agrees with the expression on
-/// random inputs (checkDerivation). Emits no diagnostics.
+/// what it finds there, the expression itself included), and replaces the
+/// body by it when one of its stages is a library operator and it agrees
+/// with the expression on random inputs (checkDerivation). The best is the
+/// cheapest by analytic cost; with `measure`, the fastest as measured of
+/// the few cheapest that use a library and the expression itself, where
+/// its analytic cost is within their spread (SearchOptions), with a line
+/// on `report` if given. Emits no diagnostics.
 SearchOutcome searchFunction(mlir::func::FuncOp func,
                              const struct SearchOptions &options,
-                             llvm::StringRef cacheDir);
+                             llvm::StringRef cacheDir,
+                             const MeasureFunction &measure = nullptr,
+                             llvm::raw_ostream *report = nullptr);
 
 } // namespace leibniz::search
 
