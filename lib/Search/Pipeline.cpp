@@ -3,11 +3,13 @@
 // Part of Leibniz.
 //
 // At -O3 (or with --search) the driver searches every definition the
-// search handles. A derivation found is cached on disk under the
-// expression's fingerprint, as the positions of its steps among the
-// derivations of each state, so that compiling the program again replays
-// it instead of searching. A replayed program is used only if it checks
-// out like a found one; otherwise the search runs again, so a stale or
+// search handles and chooses a derivation by its analytic cost or, with
+// --search-measure, by timing the cheapest ones and the expression. The
+// choice is cached on disk under the expression's fingerprint, as the
+// positions of its steps among the derivations of each state (or as the
+// expression kept), so that compiling the program again replays it
+// instead of searching. A replayed program is used only if it checks out
+// like a found one; otherwise the search runs again, so a stale or
 // colliding entry is only a slower compile.
 //
 //===----------------------------------------------------------------------===//
@@ -43,7 +45,11 @@ static std::string getCachePath(StringRef cacheDir, uint64_t fingerprint,
   return std::string(path);
 }
 
-static std::optional<std::vector<unsigned>> readCache(StringRef path) {
+/// A cache entry: the positions of the derivation's steps, or none where
+/// the expression itself is kept (the word `none` in the file).
+using CacheEntry = std::optional<std::vector<unsigned>>;
+
+static std::optional<CacheEntry> readCache(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return std::nullopt;
@@ -51,6 +57,8 @@ static std::optional<std::vector<unsigned>> readCache(StringRef path) {
   auto [header, rest] = text.split('\n');
   if (header != kCacheHeader)
     return std::nullopt;
+  if (rest.trim() == "none")
+    return CacheEntry();
   std::vector<unsigned> positions;
   SmallVector<StringRef> fields;
   rest.trim().split(fields, ' ', -1, /*KeepEmpty=*/false);
@@ -64,7 +72,7 @@ static std::optional<std::vector<unsigned>> readCache(StringRef path) {
 }
 
 static void writeCache(StringRef cacheDir, StringRef path,
-                       ArrayRef<unsigned> positions) {
+                       const CacheEntry &entry) {
   if (llvm::sys::fs::create_directories(cacheDir))
     return;
   std::string temporary = (path + ".tmp").str();
@@ -74,7 +82,10 @@ static void writeCache(StringRef cacheDir, StringRef path,
     if (error)
       return;
     os << kCacheHeader << "\n";
-    llvm::interleave(positions, os, " ");
+    if (entry)
+      llvm::interleave(*entry, os, " ");
+    else
+      os << "none";
     os << "\n";
   }
   if (llvm::sys::fs::rename(temporary, path))
@@ -186,11 +197,10 @@ SearchOutcome search::searchFunction(func::FuncOp func,
   if (!cacheDir.empty()) {
     path = getCachePath(cacheDir, expression->fingerprint(), options.maxDepth,
                         static_cast<bool>(measure));
-    if (std::optional<std::vector<unsigned>> positions = readCache(path)) {
-      // No steps: the expression itself was the best.
-      if (positions->empty())
+    if (std::optional<CacheEntry> entry = readCache(path)) {
+      if (!*entry)
         return SearchOutcome::Unchanged;
-      std::optional<Program> replayed = replay(*expression, *positions);
+      std::optional<Program> replayed = replay(*expression, **entry);
       if (replayed && isUsable(*replayed)) {
         replaceBody(func, *replayed);
         return SearchOutcome::Replaced;
@@ -212,8 +222,7 @@ SearchOutcome search::searchFunction(func::FuncOp func,
   }
   if (!path.empty())
     writeCache(cacheDir, path,
-               chosen ? ArrayRef<unsigned>(chosen->path)
-                      : ArrayRef<unsigned>());
+               chosen ? CacheEntry(chosen->path) : CacheEntry());
   if (!chosen)
     return SearchOutcome::Unchanged;
   replaceBody(func, chosen->program);
