@@ -645,20 +645,24 @@ std::optional<Derived> search::mergeStage(const Program &program,
   unsigned producerIndex = program.tensors[tensor].stage;
   const Stage &producer = program.stages[producerIndex];
   const Stage &stage = program.stages[stageIndex];
-  if (countReads(stage.summand, tensor) != 1)
+  // A stage that sums merges into its one reader; one that does not (a
+  // memory-bound stage) fuses into every read of its one reading stage.
+  unsigned count = countReads(stage.summand, tensor);
+  if (count == 0 || (count > 1 && !producer.summation.empty()))
     return std::nullopt;
   for (auto [s, other] : llvm::enumerate(program.stages))
     if (s != stageIndex && countReads(other.summand, tensor) != 0)
       return std::nullopt;
   llvm::SmallVector<const Node *> reads;
   collectReads(stage.summand, reads);
-  const Node *read =
-      *llvm::find_if(reads, [&](const Node *r) { return r->tensor == tensor; });
-  if (!producer.summation.empty() && !isFactor(stage.summand, read))
-    return std::nullopt;
-  for (auto [d, index] : llvm::enumerate(read->indices))
-    if (!program.isWithin(index, program.tensors[tensor].shape[d]))
+  llvm::erase_if(reads, [&](const Node *r) { return r->tensor != tensor; });
+  for (const Node *read : reads) {
+    if (!producer.summation.empty() && !isFactor(stage.summand, read))
       return std::nullopt;
+    for (auto [d, index] : llvm::enumerate(read->indices))
+      if (!program.isWithin(index, program.tensors[tensor].shape[d]))
+        return std::nullopt;
+  }
 
   Derived derived{program, ""};
   Program &result = derived.program;
@@ -666,40 +670,222 @@ std::optional<Derived> search::mergeStage(const Program &program,
   // The producer's summand at the element read: its traversal iterators
   // are the read's indices (plus their starts), its summation iterators
   // fresh copies that the stage sums over.
-  llvm::SmallVector<std::pair<unsigned, Affine>> substitution;
-  for (auto [d, it] : llvm::enumerate(producer.traversal))
-    substitution.push_back(
-        {it, read->indices[d] + Affine(program.iterators[it].lo)});
   Stage &merged = result.stages[stageIndex];
-  for (unsigned it : producer.summation) {
-    const Iterator &old = program.iterators[it];
-    unsigned fresh = result.addIterator(old.name, old.lo, old.hi);
-    substitution.push_back({it, Affine::getIterator(fresh)});
-    merged.summation.push_back(fresh);
+  llvm::DenseMap<const Node *, const Node *> inlined;
+  for (const Node *read : reads) {
+    llvm::DenseMap<unsigned, Affine> replacements;
+    for (auto [d, it] : llvm::enumerate(producer.traversal))
+      replacements[it] = read->indices[d] + Affine(program.iterators[it].lo);
+    for (unsigned it : producer.summation) {
+      const Iterator &old = program.iterators[it];
+      unsigned fresh = result.addIterator(old.name, old.lo, old.hi);
+      replacements[it] = Affine::getIterator(fresh);
+      merged.summation.push_back(fresh);
+    }
+    inlined[read] =
+        mapIndices(context, producer.summand, [&](const Affine &index) {
+          // All at once: a replacement may mention a replaced iterator.
+          Affine mapped(index.constant);
+          for (auto [it, c] : index.terms) {
+            auto found = replacements.find(it);
+            mapped = mapped + (found != replacements.end()
+                                   ? found->second
+                                   : Affine::getIterator(it)) *
+                                  c;
+          }
+          return mapped;
+        });
   }
-  llvm::DenseMap<unsigned, Affine> replacements(substitution.begin(),
-                                                substitution.end());
-  const Node *inlined =
-      mapIndices(context, producer.summand, [&](const Affine &index) {
-        // All at once: a replacement may mention a replaced iterator.
-        Affine mapped(index.constant);
-        for (auto [it, c] : index.terms) {
-          auto found = replacements.find(it);
-          mapped =
-              mapped + (found != replacements.end() ? found->second
-                                                    : Affine::getIterator(it)) *
-                           c;
-        }
-        return mapped;
-      });
   merged.summand = mapReads(context, stage.summand, [&](const Node *r) {
-    return r == read ? inlined : r;
+    auto found = inlined.find(r);
+    return found != inlined.end() ? found->second : r;
   });
   removeStage(result, producerIndex);
 
   llvm::raw_string_ostream os(derived.step);
-  os << "stage merging: " << program.tensors[tensor].name << " into "
+  os << (count > 1 ? "expression fusion: " : "stage merging: ")
+     << program.tensors[tensor].name << " into "
      << program.tensors[stage.output].name;
+  if (count > 1)
+    os << " (" << count << " reads)";
+  return derived;
+}
+
+//===----------------------------------------------------------------------===//
+// Expression splitting
+//===----------------------------------------------------------------------===//
+
+/// Whether `node` occurs in `root`.
+static bool contains(const Node *root, const Node *node) {
+  return root == node || llvm::any_of(root->operands, [&](const Node *operand) {
+           return contains(operand, node);
+         });
+}
+
+std::optional<Derived> search::splitExpression(const Program &program,
+                                               unsigned stageIndex,
+                                               const Node *node) {
+  if (stageIndex >= program.stages.size() || node->op == Op::Read ||
+      node->op == Op::Constant)
+    return std::nullopt;
+  const Stage &stage = program.stages[stageIndex];
+  if (!contains(stage.summand, node))
+    return std::nullopt;
+  llvm::SmallVector<const Node *> reads;
+  collectReads(node, reads);
+  // The new stage traverses the iterators the expression uses, the
+  // stage's traversal first.
+  llvm::SmallVector<unsigned> used;
+  for (unsigned it :
+       llvm::concat<const unsigned>(stage.traversal, stage.summation))
+    if (llvm::any_of(reads, [&](const Node *read) {
+          return llvm::any_of(read->indices, [&](const Affine &index) {
+            return index.getCoefficient(it) != 0;
+          });
+        }))
+      used.push_back(it);
+  if (reads.empty() || used.empty())
+    return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  Stage split;
+  llvm::DenseMap<unsigned, unsigned> copies;
+  llvm::SmallVector<int64_t> shape;
+  llvm::SmallVector<Affine, 4> indices;
+  for (unsigned it : used) {
+    const Iterator &old = program.iterators[it];
+    unsigned fresh = result.addIterator(old.name, old.lo, old.hi);
+    copies[it] = fresh;
+    split.traversal.push_back(fresh);
+    shape.push_back(old.size());
+    indices.push_back(Affine::getIterator(it) - Affine(old.lo));
+  }
+  split.summand = mapIndices(context, node, [&](const Affine &index) {
+    Affine mapped = index;
+    for (auto [it, fresh] : copies)
+      mapped = mapped.substitute(it, Affine::getIterator(fresh));
+    return mapped;
+  });
+  std::string name = getFreshTensorName(result);
+  split.output = result.addTensor(name, shape);
+  const Node *read = context.getRead(split.output, indices);
+  std::function<const Node *(const Node *)> replace =
+      [&](const Node *n) -> const Node * {
+    if (n == node)
+      return read;
+    if (n->operands.empty())
+      return n;
+    llvm::SmallVector<const Node *, 2> operands;
+    for (const Node *operand : n->operands)
+      operands.push_back(replace(operand));
+    return context.get(n->op, operands);
+  };
+  result.stages[stageIndex].summand = replace(stage.summand);
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "expression splitting: ";
+  program.printNode(os, node);
+  os << " of " << program.tensors[stage.output].name << " into a stage " << name
+     << "[";
+  printIterators(os, program, used);
+  os << "]";
+  insertStage(result, stageIndex, std::move(split));
+  return derived;
+}
+
+/// The factors of `node` (through products and negations) that are
+/// expressions of reads, not reads themselves.
+static void collectCompoundFactors(const Node *node,
+                                   llvm::SmallVectorImpl<const Node *> &out) {
+  if (node->op == Op::Mul || node->op == Op::Neg) {
+    for (const Node *operand : node->operands)
+      collectCompoundFactors(operand, out);
+    return;
+  }
+  if (node->op != Op::Read && node->op != Op::Constant &&
+      !llvm::is_contained(out, node))
+    out.push_back(node);
+}
+
+//===----------------------------------------------------------------------===//
+// Traversal merging
+//===----------------------------------------------------------------------===//
+
+std::optional<Derived> search::mergeTraversal(const Program &program,
+                                              unsigned stageIndex,
+                                              unsigned position) {
+  if (stageIndex >= program.stages.size())
+    return std::nullopt;
+  const Stage &stage = program.stages[stageIndex];
+  if (position + 1 >= stage.traversal.size())
+    return std::nullopt;
+  unsigned outer = stage.traversal[position];
+  unsigned inner = stage.traversal[position + 1];
+  const Iterator &a = program.iterators[outer];
+  const Iterator &b = program.iterators[inner];
+  int64_t width = b.size();
+  // The summand must use them only as `c * (width * outer + inner)`.
+  llvm::SmallVector<const Node *> reads;
+  collectReads(stage.summand, reads);
+  bool together = true, used = false;
+  for (const Node *read : reads)
+    for (const Affine &index : read->indices) {
+      int64_t co = index.getCoefficient(outer),
+              ci = index.getCoefficient(inner);
+      together &= co == width * ci;
+      used |= ci != 0;
+    }
+  if (!together || !used || a.size() == 0 || width == 0)
+    return std::nullopt;
+  // Readers read the inner dimension within it, so that the merged index
+  // is outside the tensor exactly where the pair was.
+  for (const Node *read : getReadsOf(program, stage.output, stageIndex + 1))
+    if (!program.isWithin(read->indices[position + 1], width))
+      return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  if (stageIndex + 1 == program.stages.size() && result.resultShape.empty())
+    result.resultShape = program.tensors[stage.output].shape;
+  std::string name = a.name + b.name;
+  unsigned merged = result.addIterator(name, 0, a.size() * width);
+  // width * outer + inner = merged + width * lo(outer) + lo(inner).
+  Affine value = Affine::getIterator(merged) + Affine(width * a.lo + b.lo);
+  Stage &changed = result.stages[stageIndex];
+  changed.summand =
+      mapIndices(context, stage.summand, [&](const Affine &index) {
+        int64_t c = index.getCoefficient(inner);
+        if (c == 0)
+          return index;
+        return index.substitute(outer, Affine()).substitute(inner, Affine()) +
+               value * c;
+      });
+  changed.traversal[position] = merged;
+  changed.traversal.erase(changed.traversal.begin() + position + 1);
+  llvm::SmallVector<int64_t, 4> &shape = result.tensors[stage.output].shape;
+  shape[position] = a.size() * width;
+  shape.erase(shape.begin() + position + 1);
+  for (unsigned s = stageIndex + 1; s < result.stages.size(); ++s) {
+    Stage &reader = result.stages[s];
+    reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+      if (r->tensor != stage.output)
+        return r;
+      llvm::SmallVector<Affine, 4> indices(r->indices.begin(),
+                                           r->indices.end());
+      indices[position] = indices[position] * width + indices[position + 1];
+      indices.erase(indices.begin() + position + 1);
+      return context.getRead(r->tensor, indices);
+    });
+  }
+  if (result.resultShape == result.tensors[result.getResult()].shape)
+    result.resultShape.clear();
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "traversal merging: " << name << " = " << width << " * " << a.name
+     << " + " << b.name << " in " << program.tensors[stage.output].name;
   return derived;
 }
 
@@ -772,6 +958,14 @@ std::vector<Derived> search::deriveAll(const Program &program) {
           if (auto derived = splitDimension(program, s, read, d, factor))
             all.push_back(std::move(*derived));
       }
+    for (unsigned p = 0; p + 1 < stage.traversal.size(); ++p)
+      if (auto derived = mergeTraversal(program, s, p))
+        all.push_back(std::move(*derived));
+    llvm::SmallVector<const Node *> compound;
+    collectCompoundFactors(stage.summand, compound);
+    for (const Node *node : compound)
+      if (auto derived = splitExpression(program, s, node))
+        all.push_back(std::move(*derived));
     if (s + 1 == program.stages.size())
       continue;
     llvm::SmallVector<const Node *> reads;

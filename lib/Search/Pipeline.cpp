@@ -31,8 +31,8 @@ using namespace leibniz::search;
 /// The first line of a cache entry: the format and the rule set it holds
 /// positions of.
 static constexpr llvm::StringLiteral kCacheHeader =
-    "leibniz-search 3 "
-    "split,merge,substitute,split-variable,split-traversal,layout";
+    "leibniz-search 4 split,merge,fuse,substitute,split-variable,"
+    "split-traversal,merge-traversal,layout,split-expression";
 
 static std::string getCachePath(StringRef cacheDir, uint64_t fingerprint,
                                 unsigned depth, bool measured) {

@@ -169,6 +169,20 @@ Program makeG2BMM(Context &context, int64_t batch, int64_t rows, int64_t k,
   return program;
 }
 
+/// `L<i, j> Σ<k> exp(A[i, k] + 1) * (B[k, j] - A[i, k])`: a product of
+/// compound factors.
+Program makeExpProduct(Context &context) {
+  Program program = makeProduct(context, 3, 4, 2);
+  Stage &stage = program.stages[0];
+  const Node *a = stage.summand->operands[0], *b = stage.summand->operands[1];
+  stage.summand = context.get(
+      Op::Mul,
+      {context.get(Op::Exp,
+                   {context.get(Op::Add, {a, context.getConstant(1.0)})}),
+       context.get(Op::Sub, {b, a})});
+  return program;
+}
+
 /// Whether some stage of `program` has the pattern `name`.
 bool hasPattern(const Program &program, llvm::StringRef name) {
   return llvm::any_of(program.stages, [&](const Stage &stage) {
@@ -690,12 +704,91 @@ TEST(SearchExplore, GuidedDerivationReachesProductsWithFewStates) {
   EXPECT_LE(none.bestCost, none.originalCost);
 }
 
+TEST(SearchRules, ExpressionSplittingAndFusion) {
+  // `L<i, j> Σ<k> exp(A[i, k]) * B[k, j]`: the exponential becomes a stage
+  // of its own, and the rest a product.
+  Context context;
+  Program program = makeProduct(context, 4, 5, 3);
+  Stage &stage = program.stages[0];
+  const Node *a = stage.summand->operands[0];
+  const Node *e = context.get(Op::Exp, {a});
+  stage.summand = context.get(Op::Mul, {e, stage.summand->operands[1]});
+  EXPECT_FALSE(hasLibraryStage(program));
+  std::optional<Derived> split = splitExpression(program, 0, e);
+  ASSERT_TRUE(split);
+  EXPECT_EQ(split->step,
+            "expression splitting: exp(A[i, k]) of C into a stage t1[i, k]");
+  expectEquivalent(program, split->program, split->step);
+  EXPECT_TRUE(hasLibraryStage(split->program)) << print(split->program);
+  // Merging the stage back is the inverse.
+  std::optional<Derived> merged =
+      mergeStage(split->program, 1, split->program.stages[0].output);
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->program.fingerprint(), program.fingerprint());
+  // Reads and constants are no expressions to split.
+  EXPECT_FALSE(splitExpression(program, 0, a));
+  EXPECT_FALSE(splitExpression(program, 0, context.getConstant(2.0)));
+
+  // A stage that does not sum fuses into every read of it: t[i] = 2 A[i]
+  // read twice in `L<i> t[i] * t[i + 1]`.
+  Program twice(context);
+  unsigned A = twice.addTensor("A", {6});
+  unsigned i = twice.addIterator("i", 0, 6), j = twice.addIterator("j", 0, 5);
+  Stage scale;
+  scale.traversal = {i};
+  scale.summand = context.get(
+      Op::Mul, {context.getConstant(2.0), context.getRead(A, {it(i)})});
+  scale.output = twice.addTensor("t", {6}, 0);
+  twice.stages.push_back(scale);
+  Stage product;
+  product.traversal = {j};
+  product.summand = context.get(
+      Op::Mul, {context.getRead(scale.output, {it(j)}),
+                context.getRead(scale.output, {it(j) + Affine(1)})});
+  product.output = twice.addTensor("y", {5}, 1);
+  twice.stages.push_back(product);
+  ASSERT_EQ(twice.verify(), "");
+  std::optional<Derived> fused = mergeStage(twice, 1, scale.output);
+  ASSERT_TRUE(fused);
+  EXPECT_EQ(fused->step, "expression fusion: t into y (2 reads)");
+  EXPECT_EQ(fused->program.stages.size(), 1u);
+  expectEquivalent(twice, fused->program, fused->step);
+  // A stage that sums does not: its sum would be computed twice.
+  Program summed = twice;
+  summed.stages[0].summation = {summed.addIterator("k", 0, 2)};
+  EXPECT_FALSE(mergeStage(summed, 1, scale.output));
+}
+
+TEST(SearchRules, TraversalMergingUndoesSplitting) {
+  Context context;
+  Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);
+  std::optional<Derived> split =
+      splitTraversal(g2bmm, 0, g2bmm.stages[0].traversal[1], 2);
+  ASSERT_TRUE(split);
+  std::optional<Derived> merged = mergeTraversal(split->program, 0, 1);
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->program.fingerprint(), g2bmm.fingerprint());
+  EXPECT_TRUE(merged->program.resultShape.empty());
+  expectEquivalent(g2bmm, merged->program, merged->step);
+  // The pair must only appear together, as 2 * outer + inner.
+  EXPECT_FALSE(mergeTraversal(g2bmm, 0, 0));
+  EXPECT_FALSE(mergeTraversal(g2bmm, 0, 1));
+  // A layout split of an operand, merged back, is the program again.
+  const Node *a = split->program.stages[0].summand->operands[0];
+  std::optional<Derived> layout = splitDimension(split->program, 0, a, 1, 2);
+  ASSERT_TRUE(layout);
+  std::optional<Derived> back =
+      mergeStage(layout->program, 1, layout->program.stages[0].output);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->program.fingerprint(), split->program.fingerprint());
+}
+
 TEST(SearchRules, NewRulesPreserveResults) {
   // Every derivation to depth 2 of the other headline expressions.
   Context context;
   for (const Program &original :
        {makeWindowConv(context, 2, 2, 3, 5), makeG2BMM(context, 2, 8, 2, 1, 2),
-        makeConvTranspose(context, 2, 2, 3)}) {
+        makeConvTranspose(context, 2, 2, 3), makeExpProduct(context)}) {
     std::vector<Program> frontier = {original};
     for (int depth = 0; depth < 2; ++depth) {
       std::vector<Program> next;

@@ -79,9 +79,28 @@ std::optional<Derived> splitDimension(const Program &program, unsigned stage,
 /// iterators joining the stage's; the inverse of summation splitting.
 /// Where the computing stage sums, the read must be a factor of the
 /// summand (products distribute over the sum), and it must stay within
-/// the tensor (its padding is 0, the summand need not be).
+/// the tensor (its padding is 0, the summand need not be). Expression
+/// fusion: a stage that does not sum (memory-bound) is inlined into every
+/// read of it in `stage`, however many.
 std::optional<Derived> mergeStage(const Program &program, unsigned stage,
                                   unsigned tensor);
+
+/// Expression splitting: the subexpression `node` of stage `stage`'s
+/// summand (not a read or a constant) becomes a stage of its own before
+/// it, traversing the iterators it uses (the stage's traversal ones
+/// first), and the stage reads it there; the inverse of expression
+/// fusion. The search splits the compound factors of a summand: `exp(A[i,
+/// k]) * B[k, j]` becomes a product of a stage and B.
+std::optional<Derived> splitExpression(const Program &program, unsigned stage,
+                                       const Node *node);
+
+/// Traversal merging: the traversal iterators at `position` and the next
+/// of stage `stage`, which its summand uses only together as `c * (width *
+/// outer + inner)`, become one iterator over their product, and the two
+/// dimensions of its tensor one (row-major, the same elements); readers
+/// must read the inner dimension within it. The inverse of splitTraversal.
+std::optional<Derived> mergeTraversal(const Program &program, unsigned stage,
+                                      unsigned position);
 
 /// Every program one rule application derives from `program`.
 std::vector<Derived> deriveAll(const Program &program);
