@@ -357,8 +357,16 @@ std::optional<Derived> search::substituteIndex(const Program &program,
 
 /// Whether the summand of `stage` is 0 wherever `iterator` lies in
 /// [from, to): a factor of it reads outside its tensor there.
+static bool hasPole(const Node *node) {
+  return node->op == Op::Div || node->op == Op::Log ||
+         llvm::any_of(node->operands, hasPole);
+}
+
 static bool isZeroOver(const Program &program, const Stage &stage,
                        unsigned iterator, int64_t from, int64_t to) {
+  // 0 times an infinite factor is NaN, not 0.
+  if (hasPole(stage.summand))
+    return false;
   Program widened = program;
   widened.iterators[iterator].lo = from;
   widened.iterators[iterator].hi = to;
@@ -1396,8 +1404,10 @@ SearchResult search::guide(const Program &program,
                            const SearchOptions &options) {
   std::vector<SearchState> states;
   states.push_back({program, -1, "", 0, 0});
-  llvm::DenseSet<uint64_t> seen;
-  seen.insert(program.fingerprint());
+  // The shallowest depth at which each state was seen: one seen again
+  // shallower is explored again from there.
+  llvm::DenseMap<uint64_t, unsigned> seen;
+  seen[program.fingerprint()] = 0;
   SearchResult result{program, {}, 0, 0, {1}, 0, false};
   // Best first: the least distance, then the shallowest, then the first.
   using Entry = std::tuple<unsigned, unsigned, size_t>;
@@ -1415,9 +1425,13 @@ SearchResult search::guide(const Program &program,
       continue;
     std::vector<Derived> all = deriveAll(states[index].program);
     for (auto [position, derived] : llvm::enumerate(all)) {
-      if (!seen.insert(derived.program.fingerprint()).second) {
+      auto [found, inserted] =
+          seen.try_emplace(derived.program.fingerprint(), depth + 1);
+      if (!inserted) {
         ++result.duplicates;
-        continue;
+        if (found->second <= depth + 1)
+          continue;
+        found->second = depth + 1;
       }
       unsigned childDistance = getProductDistance(derived.program);
       states.push_back({std::move(derived.program), static_cast<int>(index),
@@ -1435,6 +1449,10 @@ SearchResult search::guide(const Program &program,
     if (result.truncated)
       break;
   }
+  // Stopped at the state bound: a product may be waiting in the queue.
+  for (; !found && !queue.empty(); queue.pop())
+    if (std::get<0>(queue.top()) == 0)
+      found = std::get<2>(queue.top());
   result.originalCost = estimateCost(program);
   size_t best = 0;
   double bestCost = result.originalCost;
@@ -1490,8 +1508,17 @@ double search::checkDerivation(const Program &original, const Program &derived,
   std::vector<double> actual = evaluateAt(derived, inputs, offsets);
   double scale = 1.0, difference = 0.0;
   for (double value : expected)
-    scale = std::max(scale, std::abs(value));
-  for (auto [x, y] : llvm::zip(actual, expected))
+    if (std::isfinite(value))
+      scale = std::max(scale, std::abs(value));
+  for (auto [x, y] : llvm::zip(actual, expected)) {
+    // A NaN or an infinity on one side only is a difference.
+    if (std::isnan(x) || std::isnan(y) || std::isinf(x) || std::isinf(y)) {
+      bool same = (std::isnan(x) && std::isnan(y)) || x == y;
+      if (!same)
+        return INFINITY;
+      continue;
+    }
     difference = std::max(difference, std::abs(x - y));
+  }
   return difference / scale;
 }

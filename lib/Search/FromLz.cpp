@@ -782,21 +782,24 @@ void search::replaceBody(func::FuncOp func, const Program &program) {
   Value result = build.buildProgram(entry.getArguments());
   ArrayRef<int64_t> shape = program.tensors[program.getResult()].shape;
   if (shape != program.getResultShape()) {
-    // A derivation split the result's dimensions (each part at least 2):
-    // merge them back, each run of dimensions whose sizes multiply to one
-    // of the result's.
-    SmallVector<ReassociationIndices> reassociation;
-    int64_t next = 0;
-    for (int64_t extent : program.getResultShape()) {
-      ReassociationIndices group = {next};
-      for (int64_t size = shape[next++]; size < extent; size *= shape[next++])
-        group.push_back(next);
-      reassociation.push_back(group);
-    }
-    result = tensor::CollapseShapeOp::create(
+    // Derivations split and merged the result's dimensions: the same
+    // elements, row-major, so a collapse to one dimension and an expansion
+    // into the result's (each a reshape, no copy).
+    auto flat = RankedTensorType::get(
+        {program.tensors[program.getResult()].getNumElements()},
+        builder.getF64Type());
+    auto all = [](size_t rank) {
+      ReassociationIndices group;
+      for (size_t d = 0; d < rank; ++d)
+        group.push_back(d);
+      return SmallVector<ReassociationIndices>{group};
+    };
+    result = tensor::CollapseShapeOp::create(builder, func.getLoc(), flat,
+                                             result, all(shape.size()));
+    result = tensor::ExpandShapeOp::create(
         builder, func.getLoc(),
         RankedTensorType::get(program.getResultShape(), builder.getF64Type()),
-        result, reassociation);
+        result, all(program.getResultShape().size()));
   }
   if (result.getType() != terminator->getOperand(0).getType())
     result = tensor::CastOp::create(

@@ -35,12 +35,15 @@ static constexpr llvm::StringLiteral kCacheHeader =
     "split-traversal,merge-traversal,layout,split-expression";
 
 static std::string getCachePath(StringRef cacheDir, uint64_t fingerprint,
-                                unsigned depth, bool measured) {
+                                unsigned depth, StringRef measureKey) {
   llvm::SmallString<128> path(cacheDir);
   std::string name;
   llvm::raw_string_ostream os(name);
   os << "search-" << llvm::format_hex_no_prefix(fingerprint, 16) << "-d"
-     << depth << (measured ? "-measured" : "") << ".path";
+     << depth;
+  if (!measureKey.empty())
+    os << "-measured-" << measureKey;
+  os << ".path";
   llvm::sys::path::append(path, name);
   return std::string(path);
 }
@@ -75,12 +78,13 @@ static void writeCache(StringRef cacheDir, StringRef path,
                        const CacheEntry &entry) {
   if (llvm::sys::fs::create_directories(cacheDir))
     return;
-  std::string temporary = (path + ".tmp").str();
+  // A file of its own, renamed into place: compiles may run in parallel.
+  int fd;
+  llvm::SmallString<128> temporary;
+  if (llvm::sys::fs::createUniqueFile(path + "-%%%%%%.tmp", fd, temporary))
+    return;
   {
-    std::error_code error;
-    llvm::raw_fd_ostream os(temporary, error);
-    if (error)
-      return;
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << kCacheHeader << "\n";
     if (entry)
       llvm::interleave(*entry, os, " ");
@@ -94,17 +98,22 @@ static void writeCache(StringRef cacheDir, StringRef path,
 
 /// The fastest of the expression and the usable candidates, as measured by
 /// `measure` on copies of `func`; none where it is the expression.
+/// `measured` tells whether any of them could be timed.
 static std::optional<Candidate>
 measureCandidates(func::FuncOp func, const SearchResult &result,
                   const MeasureFunction &measure,
                   llvm::function_ref<bool(const Program &)> isUsable,
-                  double spread, llvm::raw_ostream *report) {
+                  double spread, llvm::raw_ostream *report, bool &measured) {
+  measured = false;
   SmallVector<const Candidate *> usable;
   for (const Candidate &candidate : result.candidates)
     if (isUsable(candidate.program))
       usable.push_back(&candidate);
-  if (usable.empty())
+  if (usable.empty()) {
+    // Nothing to measure: the expression stays.
+    measured = true;
     return std::nullopt;
+  }
   // Each in a module of its own: a copy of the function, its body replaced.
   auto time = [&](const Program *program) {
     OwningOpRef<ModuleOp> module = ModuleOp::create(func.getLoc());
@@ -128,6 +137,7 @@ measureCandidates(func::FuncOp func, const SearchResult &result,
       fastestTime = times.back();
     }
   }
+  measured = fastestTime.has_value();
   if (report) {
     auto print = [&](std::optional<double> seconds) {
       if (!seconds)
@@ -169,11 +179,10 @@ measureCandidates(func::FuncOp func, const SearchResult &result,
   return *fastest;
 }
 
-SearchOutcome search::searchFunction(func::FuncOp func,
-                                     const SearchOptions &options,
-                                     StringRef cacheDir,
-                                     const MeasureFunction &measure,
-                                     llvm::raw_ostream *report) {
+SearchOutcome
+search::searchFunction(func::FuncOp func, const SearchOptions &options,
+                       StringRef cacheDir, const MeasureFunction &measure,
+                       StringRef measureKey, llvm::raw_ostream *report) {
   if (func.isExternal())
     return SearchOutcome::NotHandled;
   Context context;
@@ -196,7 +205,7 @@ SearchOutcome search::searchFunction(func::FuncOp func,
   std::string path;
   if (!cacheDir.empty()) {
     path = getCachePath(cacheDir, expression->fingerprint(), options.maxDepth,
-                        static_cast<bool>(measure));
+                        measure ? measureKey : "");
     if (std::optional<CacheEntry> entry = readCache(path)) {
       if (!*entry)
         return SearchOutcome::Unchanged;
@@ -212,15 +221,17 @@ SearchOutcome search::searchFunction(func::FuncOp func,
     searchOptions.candidates = std::max(searchOptions.candidates, 3u);
   SearchResult result = explore(*expression, searchOptions);
   std::optional<Candidate> chosen;
-  if (!measure) {
+  bool decided = true;
+  if (measure)
+    chosen = measureCandidates(func, result, measure, isUsable,
+                               options.candidateSpread, report, decided);
+  // Without measurements (none could run), the analytic choice, uncached.
+  if (!measure || !decided) {
     if (isUsable(result.best))
       chosen =
           Candidate{result.best, result.steps, result.path, result.bestCost};
-  } else {
-    chosen = measureCandidates(func, result, measure, isUsable,
-                               options.candidateSpread, report);
   }
-  if (!path.empty())
+  if (!path.empty() && decided)
     writeCache(cacheDir, path,
                chosen ? CacheEntry(chosen->path) : CacheEntry());
   if (!chosen)

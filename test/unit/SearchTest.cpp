@@ -585,6 +585,36 @@ TEST(SearchRules, VariableSplittingRelaxesWindows) {
   EXPECT_FALSE(splitVariable(sum, 0, r, 3));
 }
 
+TEST(SearchRules, NoRelaxationThroughPoles) {
+  // `L<i> Σ<r:0:5> K[r] * (1 / X[i + r])`: relaxing r to 6 would multiply
+  // K's padding 0 by 1 / 0 at X's padding, NaN.
+  Context context;
+  Program program(context);
+  unsigned X = program.addTensor("X", {8});
+  unsigned K = program.addTensor("K", {5});
+  unsigned i = program.addIterator("i", 0, 4),
+           r = program.addIterator("r", 0, 5);
+  Stage stage;
+  stage.traversal = {i};
+  stage.summation = {r};
+  stage.summand = context.get(
+      Op::Mul, {context.getRead(K, {it(r)}),
+                context.get(Op::Div, {context.getConstant(1.0),
+                                      context.getRead(X, {it(i) + it(r)})})});
+  stage.output = program.addTensor("y", {4}, 0);
+  program.stages.push_back(stage);
+  EXPECT_FALSE(splitVariable(program, 0, r, 2));
+  EXPECT_FALSE(splitVariable(program, 0, r, 3));
+  // The check tells a NaN from a number.
+  Program nan = program;
+  nan.stages[0].summand =
+      context.get(Op::Mul, {context.getConstant(0.0),
+                            context.get(Op::Div, {context.getConstant(1.0),
+                                                  context.getConstant(0.0)})});
+  EXPECT_EQ(checkDerivation(program, nan), INFINITY);
+  EXPECT_EQ(checkDerivation(nan, nan), 0.0);
+}
+
 TEST(SearchRules, TraversalSplittingAndDataLayout) {
   Context context;
   Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);

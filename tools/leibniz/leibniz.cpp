@@ -451,8 +451,10 @@ struct Compilation {
       if (searchMeasure)
         measure = measureCompiled;
       for (auto func : module.getOps<func::FuncOp>())
-        (void)search::searchFunction(func, options, cacheDir, measure,
-                                     searchMeasure ? &llvm::errs() : nullptr);
+        (void)search::searchFunction(
+            func, options, cacheDir, measure,
+            (Twine("O") + Twine(optLevel.getValue())).str(),
+            searchMeasure ? &llvm::errs() : nullptr);
     }
     return program;
   }
@@ -555,6 +557,15 @@ FailureOr<driver::CPUPipelineOptions> getPipelineOptions() {
   if (optLevel < '0' || optLevel > '3') {
     llvm::errs() << "leibniz: error: invalid optimization level -O"
                  << optLevel.getValue() << "; expected -O0, -O1, -O2 or -O3\n";
+    return failure();
+  }
+  bool searching = searchInPipeline == cl::BOU_UNSET
+                       ? optLevel == '3'
+                       : searchInPipeline == cl::BOU_TRUE;
+  if (searchMeasure && !searching) {
+    llvm::errs() << "leibniz: error: --search-measure times the tensor "
+                    "search's candidates, which runs at -O3 or with "
+                    "--search\n";
     return failure();
   }
   driver::CPUPipelineOptions options;

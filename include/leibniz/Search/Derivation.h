@@ -33,12 +33,14 @@ std::optional<Derived> splitSummation(const Program &program, unsigned stage,
                                       llvm::ArrayRef<unsigned> inner);
 
 /// Variable substitution with boundary tightening: in stage `stage` (not
-/// the result's), the index `index` of read `read` (an affine combination
-/// of traversal iterators in which `iterator` has coefficient 1) becomes
-/// a traversal iterator of its own, replacing `iterator`. Its range is the
-/// index's, tightened to the read tensor's dimension where the read is a
-/// factor of the summand (outside, the summand is 0); the stage's readers
-/// read the new layout.
+/// the result's), the traversal part of the index `index` of read `read`
+/// (its constant and traversal terms, in which the traversal iterator
+/// `iterator` has coefficient 1 or -1; the summed terms stay in the index)
+/// becomes a traversal iterator of its own, replacing `iterator`. Its range
+/// is the part's, tightened to where the read can be inside the tensor
+/// when the read is a factor of the summand (outside, the summand is 0);
+/// the stage's readers read the new layout. Traversal iterators the
+/// summand no longer uses then lose their dimensions.
 std::optional<Derived> substituteIndex(const Program &program, unsigned stage,
                                        const Node *read, unsigned index,
                                        unsigned iterator);
@@ -49,7 +51,8 @@ std::optional<Derived> substituteIndex(const Program &program, unsigned stage,
 /// the range's size, the range first grows to the next multiple of it
 /// (relaxation), by a quarter of its points at most, which requires the
 /// summand to be 0 on the points gained: a factor of it reads outside its
-/// tensor there.
+/// tensor there, and it has no division or logarithm (which could make
+/// another factor infinite there, and the product NaN).
 std::optional<Derived> splitVariable(const Program &program, unsigned stage,
                                      unsigned iterator, int64_t factor);
 
@@ -221,7 +224,8 @@ SearchResult explore(const Program &program, const SearchOptions &options);
 unsigned getProductDistance(const Program &program);
 
 /// Guided derivation: best first by the product distance (then depth),
-/// deduplicated by fingerprint, within the depth and state bounds; stops
+/// deduplicated by fingerprint (a state seen again at a shallower depth is
+/// explored again), within the depth and state bounds; stops
 /// at the first state where a library computes a stage and returns it (or
 /// the cheapest state seen, where none is within the bounds).
 SearchResult guide(const Program &program, const SearchOptions &options);

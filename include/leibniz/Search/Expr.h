@@ -135,6 +135,13 @@ struct Tensor {
   llvm::SmallVector<int64_t, 4> shape;
   /// The stage that computes it; -1 for an input.
   int stage = -1;
+
+  int64_t getNumElements() const {
+    int64_t count = 1;
+    for (int64_t extent : shape)
+      count *= extent;
+    return count;
+  }
 };
 
 /// A scope `L<traversal> Σ<summation> summand` that computes the tensor

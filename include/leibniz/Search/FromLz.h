@@ -57,11 +57,15 @@ using MeasureFunction =
 /// cheapest by analytic cost; with `measure`, the fastest as measured of
 /// the few cheapest that use a library and the expression itself, where
 /// its analytic cost is within their spread (SearchOptions), with a line
-/// on `report` if given. Emits no diagnostics.
+/// on `report` if given; measured choices are cached apart, under
+/// `measureKey` (what the times depend on: the optimization level). Where
+/// nothing could be timed, the analytic choice, uncached. Emits no
+/// diagnostics.
 SearchOutcome searchFunction(mlir::func::FuncOp func,
                              const struct SearchOptions &options,
                              llvm::StringRef cacheDir,
                              const MeasureFunction &measure = nullptr,
+                             llvm::StringRef measureKey = "",
                              llvm::raw_ostream *report = nullptr);
 
 } // namespace leibniz::search
