@@ -63,6 +63,22 @@ static bool isFactor(const Node *node, const Node *read) {
   return false;
 }
 
+/// Whether `node` divides or takes a logarithm, which is infinite at 0,
+/// or reads a stage that does: then a factor that is 0 does not make the
+/// product 0 (0 times infinity is NaN), and the rules that rely on it do
+/// not apply.
+static bool hasPole(const Program &program, const Node *node) {
+  if (node->op == Op::Div || node->op == Op::Log)
+    return true;
+  if (node->op == Op::Read) {
+    int stage = program.tensors[node->tensor].stage;
+    return stage >= 0 && hasPole(program, program.stages[stage].summand);
+  }
+  return llvm::any_of(node->operands, [&](const Node *operand) {
+    return hasPole(program, operand);
+  });
+}
+
 static void collectReads(const Node *node,
                          llvm::SmallVectorImpl<const Node *> &reads) {
   if (node->op == Op::Read && !llvm::is_contained(reads, node))
@@ -269,7 +285,7 @@ std::optional<Derived> search::substituteIndex(const Program &program,
     return std::nullopt;
   int64_t lo = range->first, hi = range->second + 1;
   bool tightened = false;
-  if (isFactor(stage.summand, read)) {
+  if (isFactor(stage.summand, read) && !hasPole(program, stage.summand)) {
     int64_t size = program.tensors[read->tensor].shape[indexPosition];
     int64_t insideLo = -restRange->second, insideHi = size - restRange->first;
     tightened = lo < insideLo || hi > insideHi;
@@ -357,15 +373,10 @@ std::optional<Derived> search::substituteIndex(const Program &program,
 
 /// Whether the summand of `stage` is 0 wherever `iterator` lies in
 /// [from, to): a factor of it reads outside its tensor there.
-static bool hasPole(const Node *node) {
-  return node->op == Op::Div || node->op == Op::Log ||
-         llvm::any_of(node->operands, hasPole);
-}
-
 static bool isZeroOver(const Program &program, const Stage &stage,
                        unsigned iterator, int64_t from, int64_t to) {
   // 0 times an infinite factor is NaN, not 0.
-  if (hasPole(stage.summand))
+  if (hasPole(program, stage.summand))
     return false;
   Program widened = program;
   widened.iterators[iterator].lo = from;

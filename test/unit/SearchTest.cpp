@@ -429,6 +429,144 @@ TEST(SearchRules, EveryDerivationPreservesResults) {
   EXPECT_GT(checked, 20u);
 }
 
+/// A random program of one or two stages: affine indices with
+/// coefficients of ±1, 2 and 3, ranges that start below or above 0, reads
+/// that fall outside their tensors, products, sums, negations and
+/// reciprocals, and a second stage that reads the first anywhere.
+Program makeRandomProgram(Context &context, unsigned seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int lo, int hi) {
+    return std::uniform_int_distribution<int>(lo, hi)(rng);
+  };
+  Program program(context);
+  auto addIterators = [&](const char *prefix, int count, int maxSize) {
+    llvm::SmallVector<unsigned> its;
+    for (int i = 0; i < count; ++i) {
+      int lo = pick(0, 3) == 0 ? pick(-1, 1) : 0;
+      its.push_back(program.addIterator(prefix + std::to_string(i), lo,
+                                        lo + pick(2, maxSize)));
+    }
+    return its;
+  };
+  auto randomIndex = [&](llvm::ArrayRef<unsigned> its) {
+    if (pick(0, 2) == 0)
+      return it(its[pick(0, its.size() - 1)]);
+    static const int coefficients[] = {1, 1, 1, -1, 2, -2, 3};
+    Affine index(pick(-2, 2));
+    for (int k = pick(1, 3); k > 0; --k)
+      index =
+          index + it(its[pick(0, its.size() - 1)]) * coefficients[pick(0, 6)];
+    return index;
+  };
+  auto randomRead = [&](const char *name, llvm::ArrayRef<unsigned> its) {
+    llvm::SmallVector<Affine, 4> indices;
+    llvm::SmallVector<int64_t> shape;
+    for (int d = pick(1, 3); d > 0; --d) {
+      indices.push_back(randomIndex(its));
+      shape.push_back(pick(2, 8));
+    }
+    return context.getRead(program.addTensor(name, shape), indices);
+  };
+  auto addStage = [&](llvm::ArrayRef<unsigned> traversal,
+                      llvm::ArrayRef<unsigned> summation, const Node *summand,
+                      const char *name) {
+    Stage stage;
+    stage.traversal.assign(traversal.begin(), traversal.end());
+    stage.summation.assign(summation.begin(), summation.end());
+    stage.summand = summand;
+    llvm::SmallVector<int64_t> shape;
+    for (unsigned i : traversal)
+      shape.push_back(program.iterators[i].size());
+    stage.output = program.addTensor(name, shape, program.stages.size());
+    program.stages.push_back(stage);
+    return stage.output;
+  };
+  llvm::SmallVector<unsigned> traversal = addIterators("t", pick(2, 3), 5);
+  llvm::SmallVector<unsigned> summation = addIterators("s", pick(1, 3), 5);
+  llvm::SmallVector<unsigned> all(traversal);
+  all.append(summation.begin(), summation.end());
+  const Node *summand =
+      context.get(Op::Mul, {randomRead("A", all), randomRead("B", all)});
+  switch (pick(0, 4)) {
+  case 0:
+    summand = context.get(Op::Add, {summand, randomRead("C", all)});
+    break;
+  case 1:
+    summand = context.get(Op::Neg, {summand});
+    break;
+  case 2:
+    summand = context.get(
+        Op::Mul, {summand, context.get(Op::Div, {context.getConstant(1.0),
+                                                 randomRead("C", all)})});
+    break;
+  default:
+    break;
+  }
+  unsigned first = addStage(traversal, summation, summand, "out");
+  if (pick(0, 1)) {
+    llvm::SmallVector<unsigned> outer = addIterators("u", pick(1, 3), 5);
+    llvm::SmallVector<unsigned> summed = addIterators("v", pick(0, 2), 4);
+    llvm::SmallVector<unsigned> its(outer);
+    its.append(summed.begin(), summed.end());
+    llvm::SmallVector<Affine, 4> indices;
+    for (size_t d = 0; d < traversal.size(); ++d)
+      indices.push_back(randomIndex(its));
+    const Node *read = context.getRead(first, indices);
+    const Node *other = randomRead("D", its);
+    addStage(outer, summed,
+             context.get(pick(0, 2) ? Op::Mul : Op::Add, {read, other}), "res");
+  }
+  return program;
+}
+
+TEST(SearchRules, RandomProgramsKeepTheirResults) {
+  // Every rule, on random programs, to depth 3 (200 states a depth at
+  // most): each derived program
+  // verifies and computes what its original does, NaN and infinities
+  // (1 / 0) where it does.
+  size_t checked = 0;
+  for (unsigned seed = 0; seed < 300; ++seed) {
+    Context context;
+    Program original = makeRandomProgram(context, seed);
+    ASSERT_EQ(original.verify(), "") << seed;
+    Inputs inputs = makeRandomInputs(original, seed);
+    std::vector<double> expected = evaluate(original, inputs);
+    std::vector<Program> frontier = {original};
+    for (int depth = 0; depth < 3; ++depth) {
+      std::vector<Program> next;
+      for (const Program &program : frontier)
+        for (Derived &derived : deriveAll(program)) {
+          if (next.size() >= 200)
+            break;
+          std::string what = "seed " + std::to_string(seed) + ": " +
+                             derived.step + "\n" + print(derived.program);
+          ASSERT_EQ(derived.program.verify(), "") << what;
+          ASSERT_EQ(derived.program.getResultShape(), original.getResultShape())
+              << what;
+          std::vector<double> actual = evaluate(derived.program, inputs);
+          ASSERT_EQ(actual.size(), expected.size()) << what;
+          for (size_t i = 0; i < expected.size(); ++i) {
+            if (std::isnan(expected[i])) {
+              ASSERT_TRUE(std::isnan(actual[i])) << what << " at " << i;
+              continue;
+            }
+            if (std::isinf(expected[i])) {
+              ASSERT_EQ(actual[i], expected[i]) << what << " at " << i;
+              continue;
+            }
+            ASSERT_NEAR(actual[i], expected[i],
+                        1e-9 * (1 + std::abs(expected[i])))
+                << what << " at " << i;
+          }
+          ++checked;
+          next.push_back(std::move(derived.program));
+        }
+      frontier = std::move(next);
+    }
+  }
+  EXPECT_GT(checked, 5000u);
+}
+
 TEST(SearchMatch, Matmul) {
   Context context;
   Program program = makeProduct(context, 4, 5, 3);
