@@ -87,6 +87,39 @@ static void collectReads(const Node *node,
     collectReads(operand, reads);
 }
 
+/// The reads of `tensor` in the stages after `from`.
+static llvm::SmallVector<const Node *>
+getReadsOf(const Program &program, unsigned tensor, unsigned from) {
+  llvm::SmallVector<const Node *> all;
+  for (unsigned s = from; s < program.stages.size(); ++s) {
+    llvm::SmallVector<const Node *> reads;
+    collectReads(program.stages[s].summand, reads);
+    for (const Node *read : reads)
+      if (read->tensor == tensor)
+        all.push_back(read);
+  }
+  return all;
+}
+
+/// Rewrites the indices of every read of `tensor` in the stages after
+/// `from` by `fn`.
+static void
+mapReaders(Program &program, unsigned tensor, unsigned from,
+           llvm::function_ref<void(llvm::SmallVectorImpl<Affine> &)> fn) {
+  Context &context = program.getContext();
+  for (unsigned s = from; s < program.stages.size(); ++s) {
+    Stage &reader = program.stages[s];
+    reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+      if (r->tensor != tensor)
+        return r;
+      llvm::SmallVector<Affine, 4> indices(r->indices.begin(),
+                                           r->indices.end());
+      fn(indices);
+      return context.getRead(r->tensor, indices);
+    });
+  }
+}
+
 /// Inserts `stage` at position `index`, renumbering later stages.
 static void insertStage(Program &program, unsigned index, Stage stage) {
   for (Tensor &tensor : program.tensors)
@@ -200,7 +233,6 @@ std::optional<Derived> search::splitSummation(const Program &program,
 /// the tensor, else it relies on the padding there. Returns the names of the
 /// iterators dropped.
 static std::string dropUnusedDimensions(Program &program, unsigned stageIndex) {
-  Context &context = program.getContext();
   Stage &stage = program.stages[stageIndex];
   llvm::SmallVector<const Node *> reads;
   collectReads(stage.summand, reads);
@@ -217,28 +249,15 @@ static std::string dropUnusedDimensions(Program &program, unsigned stageIndex) {
     if (stage.traversal.size() == 1 || isUsed(it))
       continue;
     Tensor &output = program.tensors[stage.output];
-    bool withinTensor = true;
-    for (unsigned s = stageIndex + 1; s < program.stages.size(); ++s) {
-      llvm::SmallVector<const Node *> readerReads;
-      collectReads(program.stages[s].summand, readerReads);
-      for (const Node *r : readerReads)
-        if (r->tensor == stage.output &&
-            !program.isWithin(r->indices[p], output.shape[p]))
-          withinTensor = false;
-    }
-    if (!withinTensor)
+    if (llvm::any_of(getReadsOf(program, stage.output, stageIndex + 1),
+                     [&](const Node *r) {
+                       return !program.isWithin(r->indices[p], output.shape[p]);
+                     }))
       continue;
-    for (unsigned s = stageIndex + 1; s < program.stages.size(); ++s) {
-      Stage &reader = program.stages[s];
-      reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
-        if (r->tensor != stage.output)
-          return r;
-        llvm::SmallVector<Affine, 4> indices(r->indices.begin(),
-                                             r->indices.end());
-        indices.erase(indices.begin() + p);
-        return context.getRead(r->tensor, indices);
-      });
-    }
+    mapReaders(program, stage.output, stageIndex + 1,
+               [&](llvm::SmallVectorImpl<Affine> &indices) {
+                 indices.erase(indices.begin() + p);
+               });
     stage.traversal.erase(stage.traversal.begin() + p);
     output.shape.erase(output.shape.begin() + p);
     dropped =
@@ -299,19 +318,12 @@ std::optional<Derived> search::substituteIndex(const Program &program,
   // dimensions the new coordinate does not combine: in those it combines,
   // a read outside the tensor could land inside the new range.
   const Tensor &output = program.tensors[stage.output];
-  for (unsigned s = stageIndex + 1; s < program.stages.size(); ++s) {
-    llvm::SmallVector<const Node *> reads;
-    collectReads(program.stages[s].summand, reads);
-    for (const Node *r : reads) {
-      if (r->tensor != stage.output)
-        continue;
-      for (auto [it, c] : expr.terms) {
-        unsigned d = position[it];
-        if (!program.isWithin(r->indices[d], output.shape[d]))
-          return std::nullopt;
-      }
+  for (const Node *r : getReadsOf(program, stage.output, stageIndex + 1))
+    for (auto [it, c] : expr.terms) {
+      unsigned d = position[it];
+      if (!program.isWithin(r->indices[d], output.shape[d]))
+        return std::nullopt;
     }
-  }
 
   Derived derived{program, ""};
   Program &result = derived.program;
@@ -334,22 +346,15 @@ std::optional<Derived> search::substituteIndex(const Program &program,
 
   // Readers read the new layout: the new coordinate is the index's value
   // at the element they read, less the new range's start.
-  for (unsigned s = stageIndex + 1; s < result.stages.size(); ++s) {
-    Stage &reader = result.stages[s];
-    reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
-      if (r->tensor != stage.output)
-        return r;
-      llvm::SmallVector<Affine, 4> indices(r->indices.begin(),
-                                           r->indices.end());
-      Affine value(expr.constant - lo);
-      for (auto [it, c] : expr.terms)
-        value =
-            value +
-            (r->indices[position[it]] + Affine(program.iterators[it].lo)) * c;
-      indices[p] = value;
-      return context.getRead(r->tensor, indices);
-    });
-  }
+  mapReaders(result, stage.output, stageIndex + 1,
+             [&](llvm::SmallVectorImpl<Affine> &indices) {
+               Affine value(expr.constant - lo);
+               for (auto [it, c] : expr.terms)
+                 value = value + (indices[position[it]] +
+                                  Affine(program.iterators[it].lo)) *
+                                     c;
+               indices[p] = value;
+             });
   std::string dropped = dropUnusedDimensions(result, stageIndex);
 
   llvm::raw_string_ostream os(derived.step);
@@ -482,32 +487,14 @@ divideIndex(const Program &program, const Affine &index, int64_t factor) {
   return std::make_pair(quotient, remainder);
 }
 
-/// The reads of `tensor` in the stages after `from`.
-static llvm::SmallVector<const Node *>
-getReadsOf(const Program &program, unsigned tensor, unsigned from) {
-  llvm::SmallVector<const Node *> all;
-  for (unsigned s = from; s < program.stages.size(); ++s) {
-    llvm::SmallVector<const Node *> reads;
-    collectReads(program.stages[s].summand, reads);
-    for (const Node *read : reads)
-      if (read->tensor == tensor)
-        all.push_back(read);
-  }
-  return all;
-}
-
-/// `read` with its index `dim` replaced by the quotient and the remainder
-/// of dividing it by `factor` (which divideIndex must allow).
-static const Node *splitReadIndex(const Program &program, const Node *read,
-                                  unsigned tensor, unsigned dim,
-                                  int64_t factor) {
-  auto [quotient, remainder] =
-      *divideIndex(program, read->indices[dim], factor);
-  llvm::SmallVector<Affine, 4> indices(read->indices.begin(),
-                                       read->indices.end());
+/// Replaces index `dim` of `indices` by the quotient and the remainder of
+/// dividing it by `factor` (which divideIndex must allow).
+static void splitIndex(const Program &program,
+                       llvm::SmallVectorImpl<Affine> &indices, unsigned dim,
+                       int64_t factor) {
+  auto [quotient, remainder] = *divideIndex(program, indices[dim], factor);
   indices[dim] = remainder;
   indices.insert(indices.begin() + dim, quotient);
-  return program.getContext().getRead(tensor, indices);
 }
 
 std::optional<Derived> search::splitTraversal(const Program &program,
@@ -549,14 +536,10 @@ std::optional<Derived> search::splitTraversal(const Program &program,
   llvm::SmallVector<int64_t, 4> &shape = result.tensors[stage.output].shape;
   shape[p] = factor;
   shape.insert(shape.begin() + p, size / factor);
-  for (unsigned s = stageIndex + 1; s < result.stages.size(); ++s) {
-    Stage &reader = result.stages[s];
-    reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
-      if (r->tensor != stage.output)
-        return r;
-      return splitReadIndex(program, r, r->tensor, p, factor);
-    });
-  }
+  mapReaders(result, stage.output, stageIndex + 1,
+             [&](llvm::SmallVectorImpl<Affine> &indices) {
+               splitIndex(program, indices, p, factor);
+             });
 
   llvm::raw_string_ostream os(derived.step);
   os << "variable splitting: " << old.name << " = ";
@@ -610,7 +593,10 @@ std::optional<Derived> search::splitDimension(const Program &program,
     name += "'";
   copy.output = result.addTensor(name, shape);
   unsigned at = tensor.stage < 0 ? 0 : tensor.stage + 1;
-  const Node *split = splitReadIndex(program, read, copy.output, dim, factor);
+  llvm::SmallVector<Affine, 4> splitIndices(read->indices.begin(),
+                                            read->indices.end());
+  splitIndex(program, splitIndices, dim, factor);
+  const Node *split = context.getRead(copy.output, splitIndices);
   Stage &reader = result.stages[stageIndex];
   reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
     return r == read ? split : r;
@@ -887,18 +873,12 @@ std::optional<Derived> search::mergeTraversal(const Program &program,
   llvm::SmallVector<int64_t, 4> &shape = result.tensors[stage.output].shape;
   shape[position] = a.size() * width;
   shape.erase(shape.begin() + position + 1);
-  for (unsigned s = stageIndex + 1; s < result.stages.size(); ++s) {
-    Stage &reader = result.stages[s];
-    reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
-      if (r->tensor != stage.output)
-        return r;
-      llvm::SmallVector<Affine, 4> indices(r->indices.begin(),
-                                           r->indices.end());
-      indices[position] = indices[position] * width + indices[position + 1];
-      indices.erase(indices.begin() + position + 1);
-      return context.getRead(r->tensor, indices);
-    });
-  }
+  mapReaders(result, stage.output, stageIndex + 1,
+             [&](llvm::SmallVectorImpl<Affine> &indices) {
+               indices[position] =
+                   indices[position] * width + indices[position + 1];
+               indices.erase(indices.begin() + position + 1);
+             });
   if (result.resultShape == result.tensors[result.getResult()].shape)
     result.resultShape.clear();
 
