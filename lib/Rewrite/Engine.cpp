@@ -300,6 +300,9 @@ public:
   FailureOr<Operation *> apply(const Strategy &strategy, Operation *point,
                                const Environment &env) {
     using K = Strategy::Kind;
+    // Past the limit on rewrites, everything fails: the error is reported.
+    if (stopped)
+      return failure();
     switch (strategy.kind) {
     case K::Id:
       return point;
@@ -350,9 +353,11 @@ public:
         // try(s ; repeat(s)), as a loop.
         const Closure &s = args->front();
         for (;;) {
-          unsigned before = changes;
+          uint64_t before = changes;
           FailureOr<Operation *> next =
               apply(*s.strategy, point, s.environment);
+          if (stopped)
+            return failure();
           if (failed(next))
             return point;
           if (changes == before) {
@@ -374,6 +379,10 @@ public:
   /// Whether `normalize` runs as defined instead of with the worklist.
   bool reference = false;
   bool errorReported = false;
+  /// The most rewrites one application may make (0: no limit), and whether
+  /// it made them.
+  uint64_t maxRewrites = 0;
+  bool stopped = false;
 
 private:
   void reportError(Operation *point, const Twine &message) {
@@ -425,7 +434,7 @@ private:
       if (!tracker.moved)
         candidates.erase(op);
     };
-    while (!candidates.empty()) {
+    while (!candidates.empty() && !stopped) {
       Operation *op = *candidates.begin();
       bool fired = false;
       for (const Rule *rule : rules) {
@@ -474,7 +483,12 @@ private:
       return failure();
     if (!rule.isPredicate()) {
       ++statistics[rule.getName()];
-      ++changes;
+      if (++changes == maxRewrites) {
+        stopped = true;
+        reportError(point, "the strategy stopped after " + Twine(maxRewrites) +
+                               " rewrites (--max-rewrites); its rules may "
+                               "rewrite each other's results forever");
+      }
     }
     if (!tracker.erased.contains(point))
       return point;
@@ -515,7 +529,7 @@ private:
   Tracker tracker;
   PatternRewriter rewriter;
   /// The number of rewrites so far.
-  unsigned changes = 0;
+  uint64_t changes = 0;
 };
 
 StrategyEngine::StrategyEngine(MLIRContext *context)
@@ -543,6 +557,10 @@ void StrategyEngine::setReferenceNormalize(bool reference) {
 }
 
 bool StrategyEngine::hasReportedError() const { return impl->errorReported; }
+
+void StrategyEngine::setMaxRewrites(uint64_t limit) {
+  impl->maxRewrites = limit;
+}
 
 const llvm::StringMap<unsigned> &StrategyEngine::getStatistics() const {
   return impl->statistics;

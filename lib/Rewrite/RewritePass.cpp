@@ -35,7 +35,8 @@ struct LzRewritePass
       function_ref<LogicalResult(const Twine &)> errorHandler) override {
     StringRef text = options.trim();
     if (text.empty() || text.starts_with("strategy=") ||
-        text.starts_with("stats=") || text.starts_with("reference="))
+        text.starts_with("stats=") || text.starts_with("reference=") ||
+        text.starts_with("max-rewrites="))
       return Base::initializeOptions(options, errorHandler);
     strategy = text.str();
     return success();
@@ -60,6 +61,7 @@ struct LzRewritePass
     }
     StrategyEngine engine(&getContext());
     engine.setReferenceNormalize(reference);
+    engine.setMaxRewrites(maxRewrites);
     FailureOr<Operation *> result = engine.apply(**parsed, module);
     if (engine.hasReportedError())
       return signalPassFailure();

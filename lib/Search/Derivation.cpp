@@ -11,6 +11,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -1252,6 +1253,23 @@ double search::estimateCost(const Program &program, double libraryRate) {
 //===----------------------------------------------------------------------===//
 
 namespace {
+/// A point in time a search must stop at, if any.
+class Deadline {
+public:
+  explicit Deadline(double seconds)
+      : limited(seconds > 0),
+        end(std::chrono::steady_clock::now() +
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::duration<double>(limited ? seconds : 0))) {}
+  bool isPast() const {
+    return limited && std::chrono::steady_clock::now() >= end;
+  }
+
+private:
+  bool limited;
+  std::chrono::steady_clock::time_point end;
+};
+
 /// A state of a search: a program, the state it was derived from, and the
 /// step (and its position among deriveAll's) that derived it.
 struct SearchState {
@@ -1303,12 +1321,17 @@ SearchResult search::explore(const Program &program,
   seen.insert(program.fingerprint());
   SearchResult result{program, {}, 0, 0, {1}, 0, false};
   std::vector<size_t> frontier = {0};
+  Deadline deadline(options.maxSeconds);
   result.reachedGoal = options.goal && options.goal(program);
   for (unsigned depth = 1;
        depth <= options.maxDepth && !frontier.empty() && !result.reachedGoal;
        ++depth) {
     std::vector<size_t> next;
     for (size_t index : frontier) {
+      if (deadline.isPast()) {
+        result.truncated = result.timedOut = true;
+        break;
+      }
       std::vector<Derived> all = deriveAll(states[index].program);
       for (auto [position, derived] : llvm::enumerate(all)) {
         if (!seen.insert(derived.program.fingerprint()).second) {
@@ -1405,7 +1428,12 @@ SearchResult search::guide(const Program &program,
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   queue.push({getProductDistance(program), 0, 0});
   std::optional<size_t> found;
+  Deadline deadline(options.maxSeconds);
   while (!queue.empty() && !found) {
+    if (deadline.isPast()) {
+      result.truncated = result.timedOut = true;
+      break;
+    }
     auto [distance, depth, index] = queue.top();
     queue.pop();
     if (distance == 0) {

@@ -263,6 +263,20 @@ cl::opt<cl::boolOrDefault> searchInPipeline(
              "replace it by the derivation found (default: at -O3)"),
     cl::sub(runCommand), cl::sub(compileCommand), cl::sub(emitCommand));
 
+cl::opt<uint64_t> maxRewrites(
+    "max-rewrites",
+    cl::desc("Stop a rewrite strategy with an error after this many "
+             "rewrites (default: 1000000; 0: no limit)"),
+    cl::value_desc("n"), cl::init(1000000), cl::sub(runCommand),
+    cl::sub(compileCommand), cl::sub(emitCommand), cl::sub(gradcheckCommand));
+
+cl::opt<double> searchTime(
+    "search-time",
+    cl::desc("Stop the tensor search after this many seconds (default: 60 "
+             "for search, 10 in the pipeline; 0: no limit)"),
+    cl::value_desc("seconds"), cl::sub(searchCommand), cl::sub(runCommand),
+    cl::sub(compileCommand), cl::sub(emitCommand));
+
 cl::opt<bool> searchMeasure(
     "search-measure",
     cl::desc("Choose among the tensor search's cheapest derivations and the "
@@ -446,6 +460,8 @@ struct Compilation {
       search::SearchOptions options;
       options.maxDepth = 6;
       options.maxStates = 20000;
+      options.maxSeconds =
+          searchTime.getNumOccurrences() ? searchTime.getValue() : 10.0;
       std::string cacheDir = getSearchCacheDir();
       search::MeasureFunction measure;
       if (searchMeasure)
@@ -536,10 +552,13 @@ struct Compilation {
       return failure();
     }
     rewrite::StrategyEngine engine(&context);
-    if (failed(engine.apply(**strategy, point))) {
-      if (!engine.hasReportedError())
-        llvm::errs() << "leibniz: error: the strategy '" << strategyText
-                     << "' failed\n";
+    engine.setMaxRewrites(maxRewrites);
+    FailureOr<Operation *> result = engine.apply(**strategy, point);
+    if (engine.hasReportedError())
+      return failure();
+    if (failed(result)) {
+      llvm::errs() << "leibniz: error: the strategy '" << strategyText
+                   << "' failed\n";
       return failure();
     }
     return success();
@@ -557,6 +576,11 @@ FailureOr<driver::CPUPipelineOptions> getPipelineOptions() {
   if (optLevel < '0' || optLevel > '3') {
     llvm::errs() << "leibniz: error: invalid optimization level -O"
                  << optLevel.getValue() << "; expected -O0, -O1, -O2 or -O3\n";
+    return failure();
+  }
+  if (!(searchTime >= 0)) {
+    llvm::errs() << "leibniz: error: --search-time must be a number of "
+                    "seconds, 0 or more\n";
     return failure();
   }
   bool searching = searchInPipeline == cl::BOU_UNSET
@@ -1483,10 +1507,17 @@ int runSearch() {
   expression->print(llvm::outs());
   llvm::outs().flush();
 
+  if (!(searchTime >= 0)) {
+    llvm::errs() << "leibniz: error: --search-time must be a number of "
+                    "seconds, 0 or more\n";
+    return 1;
+  }
   llvm::errs() << "searching to depth " << searchDepth << "...\n";
   search::SearchOptions options;
   options.maxDepth = searchDepth;
   options.maxStates = searchMaxStates;
+  options.maxSeconds =
+      searchTime.getNumOccurrences() ? searchTime.getValue() : 60.0;
   if (!searchUntil.empty()) {
     StringRef window = StringRef(searchUntil);
     bool isConvolution =
@@ -1536,12 +1567,17 @@ int runSearch() {
   }
   llvm::outs() << "; " << states << " distinct, " << result.duplicates
                << " duplicates removed, " << llvm::format("%.3f", seconds)
-               << " s" << (result.truncated ? " (stopped at --max-states)" : "")
+               << " s"
+               << (result.timedOut    ? " (stopped at --search-time)"
+                   : result.truncated ? " (stopped at --max-states)"
+                                      : "")
                << "\n";
   if (!searchUntil.empty() && !result.reachedGoal) {
     llvm::errs() << "leibniz: error: no state within depth " << searchDepth
-                 << (result.truncated ? " and --max-states" : "") << " has a "
-                 << searchUntil << " stage\n";
+                 << (result.timedOut    ? " and --search-time"
+                     : result.truncated ? " and --max-states"
+                                        : "")
+                 << " has a " << searchUntil << " stage\n";
     return 1;
   }
   llvm::outs() << "derivation:";

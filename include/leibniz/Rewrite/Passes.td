@@ -23,8 +23,12 @@ def LzRewrite : Pass<"lz-rewrite", "mlir::ModuleOp"> {
     ```
 
     The option string is the strategy itself unless it starts with
-    `strategy=`, `stats=` or `reference=` (a strategy with spaces then
-    needs quotes: `strategy="a <+ b" stats=true`).
+    `strategy=`, `stats=`, `reference=` or `max-rewrites=` (a strategy with
+    spaces then needs quotes: `strategy="a <+ b" stats=true`).
+
+    A strategy that makes more than `max-rewrites` rewrites (a million by
+    default) stops with an error that says so: rules that undo each other
+    (`repeat(add-comm)`) would otherwise run forever.
 
     `normalize(r1 <+ r2 <+ ...)` over rules runs with a worklist: after a
     rewrite only the operations it may have affected are tried again,
@@ -47,7 +51,10 @@ def LzRewrite : Pass<"lz-rewrite", "mlir::ModuleOp"> {
            "--lz-rewrite-stats)">,
     Option<"reference", "reference", "bool", "false",
            "Run normalize over rule sets as defined, restarting from the "
-           "root after each rewrite, instead of with the worklist">
+           "root after each rewrite, instead of with the worklist">,
+    Option<"maxRewrites", "max-rewrites", "uint64_t", "1000000",
+           "Stop with an error after this many rewrites (0: no limit): "
+           "rules that undo each other would run forever">
   ];
 }
 

@@ -138,8 +138,12 @@ public:
   void setReferenceNormalize(bool reference);
 
   /// Whether an error was emitted while applying (a `repeat` that would
-  /// not terminate).
+  /// not terminate, or the limit on rewrites reached).
   bool hasReportedError() const;
+
+  /// Stops with an error after `limit` rewrites in all (0: no limit): a
+  /// strategy whose rules undo each other would otherwise run forever.
+  void setMaxRewrites(uint64_t limit);
 
   /// How often each rule succeeded.
   const llvm::StringMap<unsigned> &getStatistics() const;

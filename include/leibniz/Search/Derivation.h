@@ -170,6 +170,8 @@ struct SearchOptions {
   unsigned maxDepth = 4;
   /// Stop after this many distinct states (0: no limit).
   size_t maxStates = 200000;
+  /// Stop after this many seconds (0: no limit).
+  double maxSeconds = 0;
   /// Where set, the search stops at the first state (the shallowest) that
   /// satisfies it and returns that state instead of the cheapest.
   std::function<bool(const Program &)> goal;
@@ -199,7 +201,10 @@ struct SearchResult {
   /// reached an existing state.
   std::vector<size_t> statesPerDepth;
   size_t duplicates = 0;
+  /// Whether a bound stopped the search: SearchOptions::maxStates
+  /// (truncated) or maxSeconds (timedOut, which sets truncated too).
   bool truncated = false;
+  bool timedOut = false;
   /// Whether a state satisfied SearchOptions::goal.
   bool reachedGoal = false;
   /// The best program's derivation as the position of each step among the
