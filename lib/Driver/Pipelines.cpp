@@ -77,11 +77,13 @@ std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
               (optimize ? "true" : "false") + "}),";
   if (optimize)
     pipeline += "lz-outline-parallel,canonicalize,cse,";
-  // The LLVM dialect.
+  // The LLVM dialect. log1p is libm's, as in the interpreter: MLIR's
+  // approximation rounds differently.
   pipeline += "lower-affine,convert-scf-to-cf,"
               "expand-strided-metadata,lower-affine,"
               "finalize-memref-to-llvm{use-aligned-alloc},"
-              "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+              "convert-math-to-llvm{approximate-log1p=false},"
+              "convert-math-to-libm,convert-arith-to-llvm,"
               "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
               "reconcile-unrealized-casts";
   if (optimize)

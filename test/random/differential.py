@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Differential testing of Leibniz on random programs.
+
+    differential.py LEIBNIZ [--count N] [--seed S] [--batch B] [--jobs J]
+                    [--save DIR] [--workdir DIR]
+
+Generates random well-typed Leibniz definitions `f(s: f64, x: f64[4],
+A: f64[3, 4]) -> f64` from seeds: scalar arithmetic, math functions on
+domains where they are smooth (`log(1 + e * e)`, division by `1 + e * e`),
+`for` and `sum` scopes with affine and reversed indices, matrix-vector
+products, counted loops, conditionals, tuples, calls of a helper and
+lambdas. For each program it checks that
+
+- the interpreter and the JIT at -O2 compute the same value, bit for bit,
+  and at -O3 within 1e-9 (relative);
+- `leibniz gradcheck --mode both` passes: forward mode, reverse mode and
+  central finite differences agree, with the default rewrite strategies
+  and with none (`--strategy=id`).
+
+A failing program is reduced (each subexpression replaced by a smaller one
+of the same type while the same check still fails) and written to the
+`--save` directory as a regression test. Exit status 1 when any check
+failed; the summary line gives the counts.
+"""
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+N, M = 4, 3  # the sizes of x: f64[N] and A: f64[M, N]
+
+# ---------------------------------------------------------------------------
+# Expressions: trees of (kind, type, children...) that print as Leibniz.
+# Types: "s" (f64), "v" (f64[N]), "w" (f64[M]).
+# ---------------------------------------------------------------------------
+
+
+class E:
+    def __init__(self, text, ty, children=(), fmt=None):
+        self.text, self.ty, self.children, self.fmt = text, ty, list(children), fmt
+
+    def render(self):
+        if self.fmt is None:
+            return self.text
+        return self.fmt.format(*[c.render() for c in self.children])
+
+    def nodes(self):
+        yield self
+        for c in self.children:
+            yield from c.nodes()
+
+
+def leaf(text, ty):
+    return E(text, ty)
+
+
+def op(fmt, ty, *children):
+    return E(None, ty, children, fmt)
+
+
+class Generator:
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.fresh = 0
+
+    def name(self, prefix):
+        self.fresh += 1
+        return f"{prefix}{self.fresh}"
+
+    def pick(self, options):
+        return self.rng.choice(options)
+
+    def literal(self):
+        return leaf(self.pick(["0.5", "1.25", "-0.75", "2.0", "0.1"]), "s")
+
+    def scalar(self, env, depth):
+        """A scalar expression over `env`: {"s": [...], "v": [...], "w":
+        [...], "i": [(name, size)]}."""
+        r = self.rng.random()
+        if depth <= 0 or r < 0.2:
+            choices = [lambda: leaf(self.pick(env["s"]), "s"), self.literal]
+            if env["v"]:
+                choices.append(lambda: self.element(env, "v", N))
+            if env["w"]:
+                choices.append(lambda: self.element(env, "w", M))
+            if env["A"]:
+                choices.append(lambda: self.matrix_element(env))
+            return self.pick(choices)()
+        d = depth - 1
+        kind = self.pick(["add", "sub", "mul", "mul", "div", "fn", "fn",
+                          "neg", "sum", "sum", "if", "call", "lambda",
+                          "dot", "let"])
+        if kind in ("add", "sub", "mul"):
+            sym = {"add": "+", "sub": "-", "mul": "*"}[kind]
+            return op("({} " + sym + " {})", "s", self.scalar(env, d),
+                      self.scalar(env, d))
+        if kind == "div":
+            b = self.scalar(env, d)
+            return op("({} / (1.0 + {} * {}))", "s", self.scalar(env, d), b, b)
+        if kind == "fn":
+            f = self.pick(["exp(tanh({}))", "log(1.0 + {0} * {0})",
+                           "sqrt(1.0 + {0} * {0})", "sin({})", "cos({})",
+                           "tanh({})", "sigmoid({})", "softplus({})",
+                           "({0} * {0})"])
+            return op(f, "s", self.scalar(env, d))
+        if kind == "neg":
+            return op("(-{})", "s", self.scalar(env, d))
+        if kind == "sum":
+            k = self.name("k")
+            inner = dict(env, i=env["i"] + [(k, N)])
+            return op("(sum " + k + " < " + str(N) + ". {})", "s",
+                      self.scalar(inner, d))
+        if kind == "if":
+            a, b = self.scalar(env, d), self.scalar(env, d)
+            # Branch on a comparison far from equality at most points.
+            return op("(if {} > 0.25 then {} else {})", "s",
+                      self.scalar(env, 0), a, b)
+        if kind == "call" and not env.get("helper"):
+            return op("h({})", "s", self.scalar(env, d))
+        if kind == "lambda":
+            z = self.name("z")
+            inner = dict(env, s=env["s"] + [z])
+            return op("{{ let g = fn(" + z + ") => {} \n  g({}) }}", "s",
+                      self.scalar(inner, d), self.scalar(env, d))
+        if kind == "dot" and env["v"]:
+            return op("dot({}, {})", "s", self.vector(env, d),
+                      self.vector(env, d))
+        if kind == "let":
+            t = self.name("t")
+            inner = dict(env, s=env["s"] + [t])
+            return op("{{ let " + t + " = {}\n  {} }}", "s",
+                      self.scalar(env, d), self.scalar(inner, d))
+        return self.scalar(env, 0)
+
+    def element(self, env, kind, size):
+        vec = self.pick(env[kind])
+        indices = [name for name, n in env["i"] if n == size]
+        if indices and self.rng.random() < 0.8:
+            i = self.pick(indices)
+            index = self.pick([i, f"{size - 1} - {i}"])
+        else:
+            index = str(self.rng.randrange(size))
+        return leaf(f"{vec}[{index}]", "s")
+
+    def matrix_element(self, env):
+        rows = [name for name, n in env["i"] if n == M]
+        cols = [name for name, n in env["i"] if n == N]
+        r = self.pick(rows) if rows else str(self.rng.randrange(M))
+        c = self.pick(cols) if cols else str(self.rng.randrange(N))
+        return leaf(f"{self.pick(env['A'])}[{r}, {c}]", "s")
+
+    def vector(self, env, depth):
+        """An expression of type f64[N]."""
+        r = self.rng.random()
+        if depth <= 0 or r < 0.25:
+            return leaf(self.pick(env["v"]), "v")
+        d = depth - 1
+        kind = self.pick(["for", "for", "scale", "add", "loop", "tuple"])
+        if kind == "for":
+            i = self.name("i")
+            inner = dict(env, i=env["i"] + [(i, N)])
+            return op("(for " + i + " < " + str(N) + ". {})", "v",
+                      self.scalar(inner, d))
+        if kind == "scale":
+            return op("({} * {})", "v", self.scalar(env, d),
+                      self.vector(env, d))
+        if kind == "add":
+            return op("({} + {})", "v", self.vector(env, d),
+                      self.vector(env, d))
+        if kind == "loop":
+            y, i = self.name("y"), self.name("i")
+            inner = dict(env, v=[y], i=env["i"] + [(i, N)])
+            step = self.scalar(inner, min(d, 2))
+            return op("(loop " + y + " = {} for t < 3 {{ for " + i + " < " +
+                      str(N) + ". 0.5 * " + y + "[" + i + "] + 0.25 * "
+                      "tanh({}) }})", "v", self.vector(env, d), step)
+        if kind == "tuple":
+            a, b = self.name("a"), self.name("b")
+            inner = dict(env, v=env["v"] + [a], s=env["s"] + [b])
+            return op("{{ let (" + a + ", " + b + ") = ({}, {})\n  " + a +
+                      " * " + b + " }}", "v", self.vector(env, d),
+                      self.scalar(env, d))
+        return leaf(self.pick(env["v"]), "v")
+
+    def program(self):
+        env = {"s": ["s"], "v": ["x"], "w": [], "A": ["A"], "i": []}
+        helper_env = {"s": ["u"], "v": [], "w": [], "A": [], "i": [],
+                      "helper": True}
+        helper = self.scalar(helper_env, 2)
+        # A matrix-vector product in scope as a vector of M elements.
+        body_env = dict(env, w=["p"])
+        body = self.scalar(body_env, 4)
+        return helper, body
+
+
+def render_program(helper, body, name="f"):
+    return (f"def h(u: f64) -> f64 = {helper.render()}\n\n"
+            f"def {name}(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 {{\n"
+            f"  let p = A @ x\n"
+            f"  {body.render()}\n"
+            f"}}\n")
+
+
+MAIN = f"""
+def main() {{
+  let s = 0.375
+  let x = for i < {N}. 0.3 * f64(i) - 0.45
+  let A = for j < {M}, i < {N}. 0.2 * f64(i) - 0.15 * f64(j) + 0.05
+  f(s, x, A)
+}}
+"""
+
+# ---------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------
+
+
+def run(cmd, timeout=120):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, 124, "", "timed out")
+
+
+def check(leibniz, source, workdir, tag):
+    """Runs every check on the program text; returns None or (check, detail)."""
+    path = os.path.join(workdir, f"{tag}.lz")
+    with open(path, "w") as f:
+        f.write(source + MAIN)
+    interp = run([leibniz, "run", "--engine=interp", path])
+    if interp.returncode != 0:
+        return ("interp", interp.stderr.strip())
+    o2 = run([leibniz, "run", "-O2", path])
+    if o2.returncode != 0:
+        return ("jit-O2", o2.stderr.strip())
+    if o2.stdout != interp.stdout:
+        return ("jit-O2", f"interpreter {interp.stdout.strip()} != JIT "
+                          f"{o2.stdout.strip()}")
+    o3 = run([leibniz, "run", "-O3", path])
+    if o3.returncode != 0:
+        return ("jit-O3", o3.stderr.strip())
+    a, b = float(interp.stdout), float(o3.stdout)
+    if abs(a - b) > 1e-9 * max(1.0, abs(a)):
+        return ("jit-O3", f"interpreter {a!r} != -O3 {b!r}")
+    for extra in ([], ["--strategy=id"]):
+        g = run([leibniz, "gradcheck", path, "--entry", "f", "--mode",
+                 "both", *extra])
+        if g.returncode != 0:
+            return ("gradcheck" + (" --strategy=id" if extra else ""),
+                    (g.stdout + g.stderr).strip())
+    return None
+
+
+def reduce(leibniz, helper, body, failure, workdir, tag):
+    """Replaces subexpressions by smaller ones of the same type while the
+    same check fails; returns the smallest failing (helper, body)."""
+
+    def fails(h, b):
+        result = check(leibniz, render_program(h, b), workdir, tag + "-r")
+        return result is not None and result[0] == failure
+
+    def candidates(node):
+        # Children of the same type, then a leaf.
+        out = [c for c in node.children if c.ty == node.ty]
+        if node.ty == "s" and node.text not in ("0.5",):
+            out.append(leaf("0.5", "s"))
+        if node.ty == "v" and node.text != "x":
+            out.append(leaf("x", "v"))
+        return out
+
+    def replace(root, target, new):
+        if root is target:
+            return new
+        if not root.children:
+            return root
+        return E(root.text, root.ty,
+                 [replace(c, target, new) for c in root.children], root.fmt)
+
+    changed = True
+    while changed:
+        changed = False
+        for which in ("body", "helper"):
+            root = body if which == "body" else helper
+            for node in list(root.nodes()):
+                for new in candidates(node):
+                    tree = replace(root, node, new)
+                    h, b = (helper, tree) if which == "helper" else (tree, body)
+                    # Variables bound by a replaced scope must not leak: the
+                    # check rejects an ill-formed program with another error.
+                    if fails(h, b):
+                        helper, body = h, b
+                        changed = True
+                        break
+                if changed:
+                    break
+            if changed:
+                break
+    return helper, body
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("leibniz")
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--save", default=None,
+                        help="where to write reduced failing programs")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="leibniz-random-")
+    os.makedirs(workdir, exist_ok=True)
+
+    def one(seed):
+        helper, body = Generator(seed).program()
+        source = render_program(helper, body)
+        result = check(args.leibniz, source, workdir, f"p{seed}")
+        return seed, helper, body, source, result
+
+    failures = []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for seed, helper, body, source, result in pool.map(
+                one, range(args.seed, args.seed + args.count)):
+            if result is None:
+                continue
+            failures.append((seed, helper, body, result))
+    for seed, helper, body, (what, detail) in failures:
+        helper, body = reduce(args.leibniz, helper, body, what, workdir,
+                              f"p{seed}")
+        reduced = render_program(helper, body)
+        print(f"FAIL seed {seed}: {what}: {detail.splitlines()[0] if detail else ''}")
+        print(reduced)
+        if args.save:
+            os.makedirs(args.save, exist_ok=True)
+            with open(os.path.join(args.save, f"seed{seed}.lz"), "w") as f:
+                f.write(f"# A random program (seed {seed}) on which the check "
+                        f"'{what}' failed, reduced.\n" + reduced + MAIN)
+    print(f"random programs: {args.count} checked (seeds {args.seed} to "
+          f"{args.seed + args.count - 1}), {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
