@@ -379,9 +379,10 @@ public:
   /// Whether `normalize` runs as defined instead of with the worklist.
   bool reference = false;
   bool errorReported = false;
-  /// The most rewrites one application may make (0: no limit), and whether
-  /// it made them.
+  /// The most rewrites one application may make (0: no limit), the
+  /// rewrites of the current application, and whether it made too many.
   uint64_t maxRewrites = 0;
+  uint64_t rewrites = 0;
   bool stopped = false;
 
 private:
@@ -483,9 +484,10 @@ private:
       return failure();
     if (!rule.isPredicate()) {
       ++statistics[rule.getName()];
-      if (++changes == maxRewrites) {
+      ++changes;
+      if (maxRewrites && ++rewrites > maxRewrites) {
         stopped = true;
-        reportError(point, "the strategy stopped after " + Twine(maxRewrites) +
+        reportError(point, "the strategy made more than " + Twine(maxRewrites) +
                                " rewrites (--max-rewrites); its rules may "
                                "rewrite each other's results forever");
       }
@@ -549,6 +551,9 @@ FailureOr<Operation *> StrategyEngine::apply(const Strategy &strategy,
   std::string error;
   if (failed(verify(strategy, error)))
     return emitError(point->getLoc(), "invalid strategy: ") << error;
+  // The limit on rewrites is per application.
+  impl->rewrites = 0;
+  impl->stopped = false;
   return impl->apply(strategy, point, std::make_shared<std::vector<Closure>>());
 }
 

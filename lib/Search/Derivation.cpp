@@ -1256,8 +1256,10 @@ namespace {
 /// A point in time a search must stop at, if any.
 class Deadline {
 public:
+  /// No limit for 0, and for a time beyond any search (which would
+  /// overflow the clock's representation).
   explicit Deadline(double seconds)
-      : limited(seconds > 0),
+      : limited(seconds > 0 && seconds < 1e9),
         end(std::chrono::steady_clock::now() +
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                 std::chrono::duration<double>(limited ? seconds : 0))) {}

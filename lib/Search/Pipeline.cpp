@@ -231,7 +231,9 @@ search::searchFunction(func::FuncOp func, const SearchOptions &options,
       chosen =
           Candidate{result.best, result.steps, result.path, result.bestCost};
   }
-  if (!path.empty() && decided)
+  // A search the clock stopped found what the machine's speed allowed:
+  // not cached, so that a later compile searches again.
+  if (!path.empty() && decided && !result.timedOut)
     writeCache(cacheDir, path,
                chosen ? CacheEntry(chosen->path) : CacheEntry());
   if (!chosen)

@@ -267,8 +267,9 @@ cl::opt<uint64_t> maxRewrites(
     "max-rewrites",
     cl::desc("Stop a rewrite strategy with an error after this many "
              "rewrites (default: 1000000; 0: no limit)"),
-    cl::value_desc("n"), cl::init(1000000), cl::sub(runCommand),
-    cl::sub(compileCommand), cl::sub(emitCommand), cl::sub(gradcheckCommand));
+    cl::value_desc("n"), cl::init(1000000), cl::sub(checkCommand),
+    cl::sub(runCommand), cl::sub(compileCommand), cl::sub(emitCommand),
+    cl::sub(gradcheckCommand));
 
 cl::opt<double> searchTime(
     "search-time",
@@ -590,6 +591,11 @@ FailureOr<driver::CPUPipelineOptions> getPipelineOptions() {
     llvm::errs() << "leibniz: error: --search-measure times the tensor "
                     "search's candidates, which runs at -O3 or with "
                     "--search\n";
+    return failure();
+  }
+  if (searchTime.getNumOccurrences() && !searching) {
+    llvm::errs() << "leibniz: error: --search-time bounds the tensor "
+                    "search, which runs at -O3 or with --search\n";
     return failure();
   }
   driver::CPUPipelineOptions options;
@@ -1490,6 +1496,11 @@ int writeOutput(llvm::function_ref<int(llvm::raw_ostream &)> write) {
 }
 
 int runSearch() {
+  if (!(searchTime >= 0)) {
+    llvm::errs() << "leibniz: error: --search-time must be a number of "
+                    "seconds, 0 or more\n";
+    return 1;
+  }
   Compilation compilation;
   FailureOr<frontend::Program> program = compilation.compile(Stage::Lz);
   if (failed(program))
@@ -1507,11 +1518,6 @@ int runSearch() {
   expression->print(llvm::outs());
   llvm::outs().flush();
 
-  if (!(searchTime >= 0)) {
-    llvm::errs() << "leibniz: error: --search-time must be a number of "
-                    "seconds, 0 or more\n";
-    return 1;
-  }
   llvm::errs() << "searching to depth " << searchDepth << "...\n";
   search::SearchOptions options;
   options.maxDepth = searchDepth;

@@ -141,8 +141,9 @@ public:
   /// not terminate, or the limit on rewrites reached).
   bool hasReportedError() const;
 
-  /// Stops with an error after `limit` rewrites in all (0: no limit): a
-  /// strategy whose rules undo each other would otherwise run forever.
+  /// Stops an application with an error when it makes more than `limit`
+  /// rewrites (0: no limit): a strategy whose rules undo each other would
+  /// otherwise run forever.
   void setMaxRewrites(uint64_t limit);
 
   /// How often each rule succeeded.
