@@ -110,7 +110,9 @@ void checkExtractSlice(CheckBuilder &checks, tensor::ExtractSliceOp op) {
   }
 }
 
-/// The dynamic sizes of a new tensor are not negative.
+/// The dynamic sizes of a new tensor are not negative, and the tensor
+/// fits in the machine's memory (checked where its size is dynamic or
+/// above a gigabyte), so that an allocation never fails.
 void checkSizes(CheckBuilder &checks, Operation *op, ValueRange sizes) {
   OpBuilder b(op);
   for (Value size : sizes) {
@@ -118,6 +120,15 @@ void checkSizes(CheckBuilder &checks, Operation *op, ValueRange sizes) {
     if (!constant || *constant < 0)
       checks.checkSize(b, op->getLoc(), size);
   }
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type)
+    return;
+  double elements = 1;
+  for (int64_t extent : type.getShape())
+    if (extent != ShapedType::kDynamic)
+      elements *= extent;
+  if (!sizes.empty() || elements * 8 > double(1 << 30))
+    checks.checkAllocation(b, op->getLoc(), type, sizes);
 }
 
 /// Integer division and remainder: the divisor is not zero, and a signed

@@ -26,6 +26,7 @@ namespace leibniz::conversion::detail {
 
 using namespace mlir;
 
+inline constexpr StringLiteral kAllocationCheck = "leibniz_allocation_check";
 inline constexpr StringLiteral kBoundsFailed = "leibniz_bounds_failed";
 inline constexpr StringLiteral kCheckFailed = "leibniz_check_failed";
 inline constexpr StringLiteral kSizeFailed = "leibniz_size_failed";
@@ -101,6 +102,33 @@ public:
                                toI64(b, loc, step), loss};
     declare(kTraceLoss, args);
     func::CallOp::create(b, loc, kTraceLoss, TypeRange(), args);
+  }
+
+  /// Calls `leibniz_allocation_check` with the bytes that a new tensor of
+  /// `type`, whose dynamic sizes are `dynamicSizes` (not negative), takes:
+  /// computed in f64, which does not overflow.
+  void checkAllocation(OpBuilder &b, Location loc, RankedTensorType type,
+                       ValueRange dynamicSizes) {
+    Type element = type.getElementType();
+    unsigned bits =
+        element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 64;
+    auto constant = [&](double value) -> Value {
+      return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+    };
+    Value bytes = constant(std::max(1u, bits / 8));
+    unsigned next = 0;
+    for (int64_t extent : type.getShape()) {
+      Value size =
+          extent == ShapedType::kDynamic
+              ? arith::SIToFPOp::create(b, loc, b.getF64Type(),
+                                        toI64(b, loc, dynamicSizes[next++]))
+                    .getResult()
+              : constant(extent);
+      bytes = arith::MulFOp::create(b, loc, bytes, size);
+    }
+    SmallVector<Value> args = {getString(b, loc, formatLocation(loc)), bytes};
+    declare(kAllocationCheck, args);
+    func::CallOp::create(b, loc, kAllocationCheck, TypeRange(), args);
   }
 
   /// Calls `leibniz_check_failed` with `what` unless `ok`.

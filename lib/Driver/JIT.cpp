@@ -215,6 +215,7 @@ FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
     add("leibniz_check_failed", &leibniz_check_failed);
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
     add("leibniz_size_failed", &leibniz_size_failed);
+    add("leibniz_allocation_check", &leibniz_allocation_check);
     add("leibniz_tolerance_failed", &leibniz_tolerance_failed);
     add("leibniz_trace_loss", &leibniz_trace_loss);
     add("leibniz_parallel_for", &leibniz_parallel_for);

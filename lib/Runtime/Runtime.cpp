@@ -9,6 +9,7 @@
 #include "leibniz/Runtime/Format.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace leibniz::runtime;
 
@@ -190,6 +193,21 @@ void leibniz_size_failed(const char *location, int64_t size) {
   static thread_local char message[1024];
   std::snprintf(message, sizeof(message), "%s: error: size %lld is negative",
                 location, static_cast<long long>(size));
+  leibniz_check_failed(message);
+}
+
+void leibniz_allocation_check(const char *location, double bytes) {
+  static const double memory = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? double(pages) * double(size) : INFINITY;
+  }();
+  if (bytes <= memory)
+    return;
+  static thread_local char message[1024];
+  std::snprintf(message, sizeof(message),
+                "%s: error: a new tensor needs %.3g GB, more than this "
+                "machine's memory (%.3g GB)",
+                location, bytes / 1e9, memory / 1e9);
   leibniz_check_failed(message);
 }
 

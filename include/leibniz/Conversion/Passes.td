@@ -126,6 +126,11 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
     leibniz_check_failed("prog.lz:5:9: error: integer division by zero")
     ```
 
+    A new tensor whose size is dynamic, or above a gigabyte, is also
+    passed to `leibniz_allocation_check("prog.lz:3:14", bytes)` (its bytes
+    in f64, which cannot overflow), which fails when it would not fit in the
+    machine's physical memory: its allocation would fail.
+
     The runtime reports the error and leaves the compiled code. The location
     is the first file location in the operation's location. Checks on
     constant indices into static shapes are not inserted; the others that

@@ -58,6 +58,11 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
 /// a size computed from the arguments' sizes).
 [[noreturn]] void leibniz_size_failed(const char *location, int64_t size);
 
+/// Reports a failed check when a new tensor of `bytes` (at `location`)
+/// would not fit in the machine's physical memory: its allocation would
+/// fail, or swap for hours.
+void leibniz_allocation_check(const char *location, double bytes);
+
 /// A value above its tolerance (`lz.check_tolerance` at `location`):
 /// prints a warning that `what` is `value`, above `limit`, to stderr, or,
 /// with `strict`, reports it as a failed check.
