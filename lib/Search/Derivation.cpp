@@ -461,6 +461,13 @@ std::optional<Derived> search::splitVariable(const Program &program,
 // Variable splitting of traversals and data layout transformation
 //===----------------------------------------------------------------------===//
 
+/// Before stage `stageIndex`'s tensor changes its dimensions: where it is
+/// the result's, the program keeps the result's shape as a view.
+static void keepResultShape(Program &program, unsigned stageIndex) {
+  if (stageIndex + 1 == program.stages.size() && program.resultShape.empty())
+    program.resultShape = program.tensors[program.getResult()].shape;
+}
+
 /// `index` as `factor * quotient + remainder`: the remainder one iterator
 /// with coefficient 1 over a range within [0, factor), every other
 /// coefficient and the constant multiples of `factor`. Then the index lies
@@ -521,8 +528,7 @@ std::optional<Derived> search::splitTraversal(const Program &program,
   Derived derived{program, ""};
   Program &result = derived.program;
   Context &context = program.getContext();
-  if (stageIndex + 1 == program.stages.size() && result.resultShape.empty())
-    result.resultShape = program.tensors[stage.output].shape;
+  keepResultShape(result, stageIndex);
   unsigned outer = result.addIterator(old.name + "1", 0, size / factor);
   unsigned inner = result.addIterator(old.name + "2", 0, factor);
   Affine by = Affine(old.lo) + Affine::getIterator(outer) * factor +
@@ -854,8 +860,7 @@ std::optional<Derived> search::mergeTraversal(const Program &program,
   Derived derived{program, ""};
   Program &result = derived.program;
   Context &context = program.getContext();
-  if (stageIndex + 1 == program.stages.size() && result.resultShape.empty())
-    result.resultShape = program.tensors[stage.output].shape;
+  keepResultShape(result, stageIndex);
   std::string name = a.name + b.name;
   unsigned merged = result.addIterator(name, 0, a.size() * width);
   // width * outer + inner = merged + width * lo(outer) + lo(inner).
