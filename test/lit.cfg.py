@@ -25,3 +25,25 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.leibniz_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["leibniz", "leibniz-opt"], tool_dirs)
+
+# The CUDA toolkit, where the machine has one: tests of the CUDA target that
+# assemble its PTX with ptxas (`ptxas`), or that need the device's math
+# functions from libdevice (`libdevice`). No test needs a GPU.
+def find_cuda_toolkit():
+    for variable in ("CUDA_PATH", "CUDA_HOME"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    return "/usr/local/cuda" if os.path.isdir("/usr/local/cuda") else ""
+
+cuda_toolkit = find_cuda_toolkit()
+for variable in ("CUDA_PATH", "CUDA_HOME"):
+    if variable in os.environ:
+        config.environment[variable] = os.environ[variable]
+if cuda_toolkit:
+    ptxas = os.path.join(cuda_toolkit, "bin", "ptxas")
+    if os.access(ptxas, os.X_OK):
+        config.available_features.add("ptxas")
+        config.substitutions.append(("%ptxas", ptxas))
+    if os.path.isfile(os.path.join(cuda_toolkit, "nvvm", "libdevice",
+                                   "libdevice.10.bc")):
+        config.available_features.add("libdevice")

@@ -17,6 +17,7 @@
 #include "leibniz/Driver/Pipelines.h"
 
 #include "leibniz/Interpreter/ValueIO.h"
+#include "leibniz/Runtime/CUDA.h"
 #include "leibniz/Runtime/Runtime.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -168,32 +169,46 @@ RuntimeValue rebuild(Type type, ArrayRef<RuntimeValue> &leaves) {
 
 } // namespace
 
-FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
-    ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
-    const CPUPipelineOptions &pipelineOptions, JITTiming *timing) {
+/// runJIT for the CPU, or for the GPU where `cuda` is given.
+static FailureOr<SmallVector<RuntimeValue>>
+run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
+    const driver::CPUPipelineOptions &pipelineOptions,
+    const driver::CUDAPipelineOptions *cuda, driver::JITTiming *timing) {
   auto func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func)
     return module.emitError() << "no function named '" << entry << "'";
   FunctionType signature = func.getFunctionType();
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
 
-  PassManager pm(module.getContext());
-  if (failed(buildCPUPipeline(pm, pipelineOptions)) || failed(pm.run(module)))
-    return failure();
+  // The GPU is checked first: loading the program loads its kernels.
+  if (cuda) {
+    std::string error = runtime::cuda::initialize();
+    if (!error.empty())
+      return func.emitError()
+             << "cannot run '" << entry << "' on the GPU: " << error;
+  }
+  if (cuda) {
+    if (failed(runCUDAPipeline(module, *cuda)))
+      return failure();
+  } else {
+    PassManager pm(module.getContext());
+    if (failed(buildCPUPipeline(pm, pipelineOptions)) || failed(pm.run(module)))
+      return failure();
+  }
 
   // LLVM's optimizations for the host CPU; at -O3 with libmvec's vector
   // math functions when the process can load them.
   unsigned optLevel = pipelineOptions.optLevel;
-  auto targetMachine = createHostTargetMachine(optLevel, /*pic=*/false);
+  auto targetMachine = driver::createHostTargetMachine(optLevel, /*pic=*/false);
   if (!targetMachine)
     return module.emitError() << "cannot target the host: "
                               << llvm::toString(targetMachine.takeError());
   bool vectorMath =
-      usesVectorMathLibrary(optLevel) &&
+      driver::usesVectorMathLibrary(optLevel) &&
       !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
   ExecutionEngineOptions options;
   auto transformer =
-      makeTransformer(optLevel, targetMachine->get(), vectorMath);
+      driver::makeTransformer(optLevel, targetMachine->get(), vectorMath);
   options.transformer = transformer;
   options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(optLevel);
   auto engine = ExecutionEngine::create(module, options);
@@ -208,6 +223,17 @@ FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
                                  llvm::JITSymbolFlags::Exported};
     };
     add("memrefCopy", &memrefCopy);
+    add("mgpuModuleLoad", &mgpuModuleLoad);
+    add("mgpuModuleUnload", &mgpuModuleUnload);
+    add("mgpuModuleGetFunction", &mgpuModuleGetFunction);
+    add("mgpuStreamCreate", &mgpuStreamCreate);
+    add("mgpuStreamDestroy", &mgpuStreamDestroy);
+    add("mgpuStreamSynchronize", &mgpuStreamSynchronize);
+    add("mgpuLaunchKernel", &mgpuLaunchKernel);
+    add("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
+    add("_mlir_memref_to_llvm_aligned_alloc",
+        &_mlir_memref_to_llvm_aligned_alloc);
+    add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
 #ifdef LEIBNIZ_HAVE_BLAS
     add("cblas_dgemm", &cblas_dgemm);
     add("cblas_sgemm", &cblas_sgemm);
@@ -309,6 +335,13 @@ FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
   }
   if (returnsScalar)
     packed.push_back(results.data());
+  // The buffers that the program allocated: unified memory on the GPU.
+  auto freeBuffer = [&](void *pointer) {
+    if (cuda)
+      _mlir_memref_to_llvm_free(pointer);
+    else
+      std::free(pointer);
+  };
 
   auto function = (*engine)->lookupPacked(("_mlir_ciface_" + entry).str());
   if (!function)
@@ -328,7 +361,7 @@ FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
           allocated.insert(pointer);
       }
       for (void *pointer : allocated)
-        std::free(pointer);
+        freeBuffer(pointer);
     };
     auto call = [&] {
       int status = leibniz_call_guarded(*function, packed.data());
@@ -386,10 +419,24 @@ FailureOr<SmallVector<RuntimeValue>> leibniz::driver::runJIT(
     leaves.push_back(RuntimeValue(std::move(scalar)));
   }
   for (void *allocated : toFree)
-    std::free(allocated);
+    freeBuffer(allocated);
   SmallVector<RuntimeValue> values;
   ArrayRef<RuntimeValue> remaining = leaves;
   for (Type type : signature.getResults())
     values.push_back(rebuild(type, remaining));
   return values;
+}
+
+FailureOr<SmallVector<RuntimeValue>>
+leibniz::driver::runJIT(ModuleOp module, StringRef entry,
+                        ArrayRef<RuntimeValue> args,
+                        const CPUPipelineOptions &options, JITTiming *timing) {
+  return run(module, entry, args, options, /*cuda=*/nullptr, timing);
+}
+
+FailureOr<SmallVector<RuntimeValue>>
+leibniz::driver::runJIT(ModuleOp module, StringRef entry,
+                        ArrayRef<RuntimeValue> args,
+                        const CUDAPipelineOptions &options) {
+  return run(module, entry, args, options, &options, /*timing=*/nullptr);
 }

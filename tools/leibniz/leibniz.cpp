@@ -32,6 +32,7 @@
 #include "leibniz/Search/FromLz.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/SymbolTable.h"
@@ -83,7 +84,7 @@ cl::SubCommand compileCommand(
                "(.o) with a C interface");
 
 /// The stages `emit` can print, in the order of compilation.
-enum class Stage { AST, Lz, LzAD, LzOpt, Linalg, LLVMMLIR, LLVM, Asm };
+enum class Stage { AST, Lz, LzAD, LzOpt, Linalg, LLVMMLIR, LLVM, Asm, PTX };
 
 cl::opt<Stage> emitStage(
     "emit", cl::desc("The stage to print"),
@@ -100,7 +101,10 @@ cl::opt<Stage> emitStage(
         clEnumValN(Stage::LLVMMLIR, "llvm-mlir",
                    "the CPU pipeline's LLVM dialect"),
         clEnumValN(Stage::LLVM, "llvm", "LLVM IR, before LLVM's optimizations"),
-        clEnumValN(Stage::Asm, "asm", "optimized assembly for the host CPU")),
+        clEnumValN(Stage::Asm, "asm", "optimized assembly for the host CPU"),
+        clEnumValN(Stage::PTX, "ptx",
+                   "the kernels of --target=cuda as PTX, one module per "
+                   "kernel")),
     cl::init(Stage::Lz), cl::sub(emitCommand));
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .lz file>"),
@@ -192,6 +196,31 @@ cl::opt<char> optLevel("O",
                                 "-O1, -O2 (default) or -O3"),
                        cl::Prefix, cl::init('2'), cl::sub(emitCommand),
                        cl::sub(runCommand), cl::sub(compileCommand));
+
+enum class Target { CPU, CUDA };
+
+cl::opt<Target> target(
+    "target", cl::desc("Where compiled code runs"),
+    cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU, through LLVM"),
+               clEnumValN(Target::CUDA, "cuda",
+                          "an NVIDIA GPU: parallel loops as kernels (NVVM, "
+                          "PTX), launched through the CUDA driver")),
+    cl::init(Target::CPU), cl::sub(emitCommand), cl::sub(runCommand),
+    cl::sub(compileCommand));
+
+cl::opt<std::string>
+    gpuArch("gpu-arch",
+            cl::desc("The GPU architecture of --target=cuda (default: sm_90)"),
+            cl::value_desc("sm_NN"), cl::init("sm_90"), cl::sub(emitCommand),
+            cl::sub(runCommand), cl::sub(compileCommand));
+
+cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("The CUDA toolkit that --target=cuda takes libdevice (the "
+             "device's math functions) and ptxas from (default: $CUDA_PATH, "
+             "$CUDA_HOME or /usr/local/cuda)"),
+    cl::value_desc("dir"), cl::sub(emitCommand), cl::sub(runCommand),
+    cl::sub(compileCommand));
 
 cl::opt<bool> runtimeChecks(
     "checks",
@@ -572,8 +601,14 @@ struct Compilation {
 
 LogicalResult checkCompilable(ModuleOp module);
 
-/// The CPU pipeline's options from the command line.
-FailureOr<driver::CPUPipelineOptions> getPipelineOptions() {
+/// Whether compiled code runs on the GPU: --target=cuda, or --emit=ptx.
+bool targetsCUDA() {
+  return target == Target::CUDA || (emitCommand && emitStage == Stage::PTX);
+}
+
+/// The pipeline's options from the command line: the CPU pipeline's, and
+/// the CUDA pipeline's where targetsCUDA().
+FailureOr<driver::CUDAPipelineOptions> getPipelineOptions() {
   if (optLevel < '0' || optLevel > '3') {
     llvm::errs() << "leibniz: error: invalid optimization level -O"
                  << optLevel.getValue() << "; expected -O0, -O1, -O2 or -O3\n";
@@ -598,14 +633,64 @@ FailureOr<driver::CPUPipelineOptions> getPipelineOptions() {
                     "search, which runs at -O3 or with --search\n";
     return failure();
   }
-  driver::CPUPipelineOptions options;
+  driver::CUDAPipelineOptions options;
   options.optLevel = optLevel - '0';
   options.checks = runCommand ? runChecks : runtimeChecks;
+  bool cuda = targetsCUDA();
+  if (!cuda) {
+    for (cl::Option *option : {static_cast<cl::Option *>(&gpuArch),
+                               static_cast<cl::Option *>(&cudaPath)})
+      if (option->getNumOccurrences()) {
+        llvm::errs() << "leibniz: error: --" << option->ArgStr
+                     << " applies to --target=cuda\n";
+        return failure();
+      }
+    return options;
+  }
+  StringRef arch = gpuArch;
+  unsigned version;
+  if (!arch.consume_front("sm_") || (arch.consume_back("a"), false) ||
+      arch.getAsInteger(10, version) || version < 50) {
+    llvm::errs() << "leibniz: error: invalid --gpu-arch '" << gpuArch
+                 << "'; expected sm_NN with NN at least 50, e.g. sm_80 or "
+                    "sm_90\n";
+    return failure();
+  }
+  options.gpuArch = gpuArch;
+  if (cudaPath.getNumOccurrences()) {
+    if (!llvm::sys::fs::is_directory(cudaPath)) {
+      llvm::errs() << "leibniz: error: --cuda-path '" << cudaPath
+                   << "' is not a directory\n";
+      return failure();
+    }
+    options.cudaPath = cudaPath;
+  } else {
+    options.cudaPath = driver::findCUDAToolkit();
+  }
+  // Loops that check their reads call the host's runtime and stay on the
+  // host, so `run` checks on the GPU only when asked to.
+  if (runCommand && !runChecks.getNumOccurrences())
+    options.checks = false;
   return options;
 }
 
+/// Prints the PTX of every kernel module that the CUDA pipeline serialized,
+/// each after a comment with its name.
+void printPTX(ModuleOp module, raw_ostream &os) {
+  bool first = true;
+  for (auto binary : module.getOps<gpu::BinaryOp>()) {
+    for (Attribute attribute : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(attribute);
+      os << (first ? "" : "\n") << "// kernel module @" << binary.getName()
+         << "\n"
+         << object.getObject().getValue();
+      first = false;
+    }
+  }
+}
+
 int runEmit() {
-  FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
+  FailureOr<driver::CUDAPipelineOptions> pipelineOptions = getPipelineOptions();
   if (failed(pipelineOptions))
     return 1;
   Compilation compilation;
@@ -634,20 +719,33 @@ int runEmit() {
     if (failed(program))
       return 1;
     ModuleOp module = program->getModule();
-    if (emitStage >= Stage::Linalg) {
+    if (emitStage == Stage::Linalg) {
       PassManager pm(&compilation.context);
-      if (emitStage == Stage::Linalg)
-        pm.addPass(conversion::createLowerLz(
-            {/*reassociate=*/pipelineOptions->optLevel >= 3}));
-      else if (failed(checkCompilable(module)) ||
-               failed(driver::buildCPUPipeline(pm, *pipelineOptions)))
-        return 1;
+      pm.addPass(conversion::createLowerLz(
+          {/*reassociate=*/pipelineOptions->optLevel >= 3}));
       if (failed(pm.run(module)))
         return 1;
+    } else if (emitStage > Stage::Linalg) {
+      if (failed(checkCompilable(module)))
+        return 1;
+      if (targetsCUDA()) {
+        // PTX is what the NVVM target serializes without ptxas.
+        if (emitStage == Stage::PTX)
+          pipelineOptions->cubin = false;
+        if (failed(driver::runCUDAPipeline(module, *pipelineOptions)))
+          return 1;
+      } else {
+        PassManager pm(&compilation.context);
+        if (failed(driver::buildCPUPipeline(pm, *pipelineOptions)) ||
+            failed(pm.run(module)))
+          return 1;
+      }
     }
     if (!openOutput())
       return 1;
-    if (emitStage == Stage::Asm) {
+    if (emitStage == Stage::PTX) {
+      printPTX(module, output->os());
+    } else if (emitStage == Stage::Asm) {
       FailureOr<std::string> code =
           driver::emitNativeCode(module, pipelineOptions->optLevel,
                                  /*assembly=*/true);
@@ -906,7 +1004,7 @@ func::FuncOp lookupEntry(ModuleOp module) {
 }
 
 int runRun() {
-  FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
+  FailureOr<driver::CUDAPipelineOptions> pipelineOptions = getPipelineOptions();
   if (failed(pipelineOptions))
     return 1;
   Compilation compilation;
@@ -931,6 +1029,11 @@ int runRun() {
                     "operations; use it with --engine=interp\n";
     return 1;
   }
+  if (targetsCUDA() && engine != Engine::JIT) {
+    llvm::errs() << "leibniz: error: --target=cuda runs compiled code; it "
+                    "does not go with --engine=interp\n";
+    return 1;
+  }
   if (engine == Engine::JIT) {
     // Only what the entry runs is compiled.
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
@@ -945,7 +1048,12 @@ int runRun() {
       }
       leibniz_set_num_threads(numThreads);
     }
-    results = driver::runJIT(module, entryName, *args, *pipelineOptions);
+    if (targetsCUDA())
+      results = driver::runJIT(module, entryName, *args, *pipelineOptions);
+    else
+      results = driver::runJIT(
+          module, entryName, *args,
+          static_cast<const driver::CPUPipelineOptions &>(*pipelineOptions));
   } else {
     interp::Interpreter interpreter(module);
     results = interpreter.call(entry, *args);
@@ -1013,9 +1121,15 @@ std::string getDefaultPrefix(StringRef library) {
 }
 
 int runCompile(const char *argv0) {
-  FailureOr<driver::CPUPipelineOptions> pipelineOptions = getPipelineOptions();
+  FailureOr<driver::CUDAPipelineOptions> pipelineOptions = getPipelineOptions();
   if (failed(pipelineOptions))
     return 1;
+  if (targetsCUDA()) {
+    llvm::errs() << "leibniz: error: 'compile --target=cuda' (a library with "
+                    "embedded kernels) is not built yet; 'run --target=cuda' "
+                    "and 'emit --target=cuda' are\n";
+    return 1;
+  }
   StringRef library = libraryFilename;
   bool shared = library.ends_with(".so");
   if (!shared && !library.ends_with(".o")) {

@@ -247,4 +247,52 @@ def LowerParallelLaunch : Pass<"lz-lower-parallel-launch", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def ParallelToGPU : Pass<"lz-parallel-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Maps the outermost parallel loops to GPU kernel launches";
+  let description = [{
+    The CUDA target's parallelism. Each `scf.parallel` without results that
+    is not nested in another parallel loop, and whose body calls no
+    function without a body and nothing of the LLVM dialect (the runtime's
+    print and check functions, which exist only on the host), and neither
+    copies nor allocates buffers (the device's malloc has a small fixed
+    heap), becomes a
+    `gpu.launch` of one thread per iteration: its dimensions are
+    linearized, row-major, into ceil(N / block-size) blocks of `block-size`
+    threads, each thread recovers its iteration's induction variables by
+    division and remainder, and threads past the last iteration do
+    nothing. A loop of no iterations launches nothing. The loop body runs
+    unchanged in the thread (inner loops and sums stay sequential in it).
+    Loops that do not qualify run on the host, which reads the same
+    buffers: the CUDA pipeline allocates them in unified memory.
+    `gpu-kernel-outlining` then moves each launch's body into a kernel.
+
+    ```
+    leibniz-opt loops.mlir --pass-pipeline='builtin.module(func.func(lz-parallel-to-gpu{block-size=128}))'
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "The threads per block">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::gpu::GPUDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def CopyArgumentsToGPU : Pass<"lz-gpu-copy-arguments", "mlir::ModuleOp"> {
+  let summary = "Copies the buffer arguments of public functions into "
+                "buffers of the program's own";
+  let description = [{
+    On buffers, after bufferization and before the deallocation passes: at
+    the entry of every public function with a body, each buffer argument
+    that is used is copied into a new `memref.alloc` of its type, which
+    replaces it (the pipeline passes buffers with the identity layout; an
+    argument with another layout is an error). Under the CUDA pipeline every `memref.alloc` is unified
+    memory that kernels can read, while a caller's buffers (the JIT's
+    arguments, a compiled library's caller's arrays) are ordinary host
+    memory that they cannot.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 #endif // LEIBNIZ_CONVERSION_PASSES_TD

@@ -36,6 +36,14 @@ runJIT(mlir::ModuleOp module, llvm::StringRef entry,
        llvm::ArrayRef<interp::RuntimeValue> args,
        const CPUPipelineOptions &options = {}, JITTiming *timing = nullptr);
 
+/// runJIT on the GPU: compiles `module` with the CUDA pipeline, the host
+/// code with the LLVM JIT, and calls `entry`. Fails with an error if the
+/// CUDA driver or a device is missing.
+mlir::FailureOr<llvm::SmallVector<interp::RuntimeValue>>
+runJIT(mlir::ModuleOp module, llvm::StringRef entry,
+       llvm::ArrayRef<interp::RuntimeValue> args,
+       const CUDAPipelineOptions &options);
+
 } // namespace leibniz::driver
 
 #endif // LEIBNIZ_DRIVER_JIT_H

@@ -7,8 +7,11 @@
 #ifndef LEIBNIZ_DRIVER_PIPELINES_H
 #define LEIBNIZ_DRIVER_PIPELINES_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
+
+#include <string>
 
 namespace leibniz::driver {
 
@@ -23,6 +26,37 @@ struct CPUPipelineOptions {
   bool checks = false;
 };
 
+/// How the CUDA pipeline compiles: the CPU pipeline's options for the
+/// host, and the device's.
+struct CUDAPipelineOptions : CPUPipelineOptions {
+  /// The GPU architecture, as `--gpu-arch`.
+  std::string gpuArch = "sm_90";
+  /// The CUDA toolkit (for libdevice and ptxas), or empty.
+  std::string cudaPath;
+  /// Assemble the PTX to a cubin with the toolkit's ptxas where it has one;
+  /// else the PTX is left for the driver to compile when it loads it.
+  bool cubin = true;
+  /// Serialize the kernels (`gpu-module-to-binary`); without, the
+  /// pipeline stops at the NVVM dialect.
+  bool serialize = true;
+  /// Threads per block of the kernels.
+  unsigned blockSize = 256;
+
+  /// The toolkit's ptxas if `cubin` and it exists, else empty.
+  std::string ptxasPath() const;
+  /// The toolkit's libdevice if it exists, else empty.
+  std::string libdevicePath() const;
+};
+
+/// Fails with an error at the kernel module if a kernel serialized as PTX
+/// calls a function that it does not define: a math function of libdevice
+/// when no toolkit had one.
+mlir::LogicalResult verifyKernelsLinked(mlir::ModuleOp module);
+
+/// The CUDA toolkit: `$CUDA_PATH`, `$CUDA_HOME` or `/usr/local/cuda`, the
+/// first that is set or exists; empty if none.
+std::string findCUDAToolkit();
+
 /// Whether Leibniz was built with a CBLAS (OpenBLAS), which compiled code
 /// calls for matrix products at -O3.
 bool isBLASAvailable();
@@ -36,6 +70,17 @@ void registerPipelines();
 /// The CPU pipeline, from lz and ad (without transformations left) to the
 /// LLVM dialect, as a pass pipeline string.
 std::string getCPUPipeline(const CPUPipelineOptions &options = {});
+
+/// The CUDA pipeline, from lz to the LLVM dialect for the host with the
+/// kernels serialized (PTX or cubin) in `gpu.binary` operations.
+std::string getCUDAPipeline(const CUDAPipelineOptions &options);
+
+/// Runs the CUDA pipeline on `module` and verifyKernelsLinked.
+mlir::LogicalResult runCUDAPipeline(mlir::ModuleOp module,
+                                    const CUDAPipelineOptions &options);
+
+mlir::LogicalResult buildCUDAPipeline(mlir::OpPassManager &pm,
+                                      const CUDAPipelineOptions &options);
 
 mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
                                      const CPUPipelineOptions &options = {});

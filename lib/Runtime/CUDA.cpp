@@ -1,0 +1,268 @@
+//===- CUDA.cpp - The CUDA target's runtime -------------------------------===//
+//
+// Part of Leibniz.
+//
+// The CUDA driver API is declared here by hand, the few types and entry
+// points that the runtime uses, and loaded with dlopen: building Leibniz
+// needs no CUDA headers and running CPU code needs no driver. Every entry
+// point is looked up by the name that its current ABI has in libcuda
+// (`cuMemFree_v2`, ...).
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Runtime/CUDA.h"
+#include "leibniz/Runtime/Runtime.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <mutex>
+#include <type_traits>
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+using CUdeviceptr = unsigned long long;
+
+constexpr CUresult kSuccess = 0;
+constexpr int kAttributeComputeCapabilityMajor = 75;
+constexpr int kAttributeComputeCapabilityMinor = 76;
+constexpr unsigned kMemAttachGlobal = 1;
+
+/// The driver's entry points.
+struct Driver {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleUnload)(CUmodule);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*getErrorName)(CUresult, const char **);
+  CUresult (*getErrorString)(CUresult, const char **);
+};
+
+Driver driver;
+CUdevice device = 0;
+CUcontext context = nullptr;
+std::string initializationError;
+std::once_flag initialized;
+thread_local bool contextCurrent = false;
+
+/// "cuX failed: NAME (message)".
+std::string describeFailure(const char *call, CUresult result) {
+  const char *name = nullptr, *message = nullptr;
+  if (driver.getErrorName)
+    driver.getErrorName(result, &name);
+  if (driver.getErrorString)
+    driver.getErrorString(result, &message);
+  std::string text = std::string(call) + " failed: ";
+  text += name ? name : "error " + std::to_string(result);
+  if (message)
+    text += std::string(" (") + message + ")";
+  return text;
+}
+
+std::string load() {
+  const char *path = std::getenv("LEIBNIZ_CUDA_DRIVER");
+  if (!path || !*path)
+    path = "libcuda.so.1";
+  void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *reason = dlerror();
+    return std::string("the CUDA driver ") + path +
+           " cannot be loaded (is the NVIDIA driver installed?): " +
+           (reason ? reason : "unknown reason");
+  }
+  std::string missing;
+  auto bind = [&](auto &entry, const char *name) {
+    entry = reinterpret_cast<std::remove_reference_t<decltype(entry)>>(
+        dlsym(library, name));
+    if (!entry && missing.empty())
+      missing = name;
+  };
+  bind(driver.init, "cuInit");
+  bind(driver.deviceGetCount, "cuDeviceGetCount");
+  bind(driver.deviceGet, "cuDeviceGet");
+  bind(driver.deviceGetName, "cuDeviceGetName");
+  bind(driver.deviceGetAttribute, "cuDeviceGetAttribute");
+  bind(driver.primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  bind(driver.ctxSetCurrent, "cuCtxSetCurrent");
+  bind(driver.moduleLoadData, "cuModuleLoadData");
+  bind(driver.moduleUnload, "cuModuleUnload");
+  bind(driver.moduleGetFunction, "cuModuleGetFunction");
+  bind(driver.streamCreate, "cuStreamCreate");
+  bind(driver.streamDestroy, "cuStreamDestroy_v2");
+  bind(driver.streamSynchronize, "cuStreamSynchronize");
+  bind(driver.launchKernel, "cuLaunchKernel");
+  bind(driver.memAllocManaged, "cuMemAllocManaged");
+  bind(driver.memFree, "cuMemFree_v2");
+  bind(driver.getErrorName, "cuGetErrorName");
+  bind(driver.getErrorString, "cuGetErrorString");
+  if (!missing.empty())
+    return std::string("the CUDA driver ") + path + " has no " + missing +
+           "; it is too old or not libcuda";
+
+  if (CUresult result = driver.init(0); result != kSuccess)
+    return describeFailure("cuInit", result);
+  int count = 0;
+  if (CUresult result = driver.deviceGetCount(&count); result != kSuccess)
+    return describeFailure("cuDeviceGetCount", result);
+  if (count == 0)
+    return "no CUDA device";
+  if (CUresult result = driver.deviceGet(&device, 0); result != kSuccess)
+    return describeFailure("cuDeviceGet", result);
+  if (CUresult result = driver.primaryCtxRetain(&context, device);
+      result != kSuccess)
+    return describeFailure("cuDevicePrimaryCtxRetain", result);
+  return {};
+}
+
+/// Stops the program with `call`'s failure.
+[[noreturn]] void fail(const char *call, CUresult result) {
+  static thread_local char message[1024];
+  std::snprintf(message, sizeof(message), "error: CUDA: %s",
+                describeFailure(call, result).c_str());
+  leibniz_check_failed(message);
+}
+
+/// Makes sure the driver is loaded and the context current on this thread,
+/// else stops the program.
+void prepare() {
+  std::string error = leibniz::runtime::cuda::initialize();
+  if (!error.empty()) {
+    static thread_local char message[1024];
+    std::snprintf(message, sizeof(message), "error: CUDA: %s", error.c_str());
+    leibniz_check_failed(message);
+  }
+  if (contextCurrent)
+    return;
+  if (CUresult result = driver.ctxSetCurrent(context); result != kSuccess)
+    fail("cuCtxSetCurrent", result);
+  contextCurrent = true;
+}
+
+void check(const char *call, CUresult result) {
+  if (result != kSuccess)
+    fail(call, result);
+}
+
+} // namespace
+
+std::string leibniz::runtime::cuda::initialize() {
+  std::call_once(initialized, [] { initializationError = load(); });
+  return initializationError;
+}
+
+std::string leibniz::runtime::cuda::describeDevice() {
+  if (!initialize().empty())
+    return {};
+  char name[256] = {0};
+  int major = 0, minor = 0;
+  driver.deviceGetName(name, sizeof(name) - 1, device);
+  driver.deviceGetAttribute(&major, kAttributeComputeCapabilityMajor, device);
+  driver.deviceGetAttribute(&minor, kAttributeComputeCapabilityMinor, device);
+  return std::string(name) + " (sm_" + std::to_string(major) +
+         std::to_string(minor) + ")";
+}
+
+extern "C" {
+
+void *mgpuModuleLoad(void *data, size_t size) {
+  prepare();
+  CUmodule module = nullptr;
+  // A cubin is an ELF file; PTX text must end with a NUL for the driver.
+  static const char elfMagic[] = {0x7f, 'E', 'L', 'F'};
+  if (size >= 4 && std::memcmp(data, elfMagic, 4) == 0) {
+    check("cuModuleLoadData", driver.moduleLoadData(&module, data));
+  } else {
+    std::string ptx(static_cast<const char *>(data), size);
+    check("cuModuleLoadData", driver.moduleLoadData(&module, ptx.c_str()));
+  }
+  return module;
+}
+
+void mgpuModuleUnload(void *module) {
+  // Unloading at exit may find the driver already shut down; nothing is
+  // left to free then.
+  if (module && leibniz::runtime::cuda::initialize().empty())
+    driver.moduleUnload(module);
+}
+
+void *mgpuModuleGetFunction(void *module, const char *name) {
+  prepare();
+  CUfunction function = nullptr;
+  check("cuModuleGetFunction",
+        driver.moduleGetFunction(&function, module, name));
+  return function;
+}
+
+void *mgpuStreamCreate() {
+  prepare();
+  CUstream stream = nullptr;
+  check("cuStreamCreate", driver.streamCreate(&stream, /*flags=*/0));
+  return stream;
+}
+
+void mgpuStreamDestroy(void *stream) {
+  prepare();
+  check("cuStreamDestroy", driver.streamDestroy(stream));
+}
+
+void mgpuStreamSynchronize(void *stream) {
+  prepare();
+  check("cuStreamSynchronize", driver.streamSynchronize(stream));
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t sharedMemoryBytes, void *stream,
+                      void **params, void **extra, size_t /*paramsCount*/) {
+  prepare();
+  check("cuLaunchKernel",
+        driver.launchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                            blockZ, sharedMemoryBytes, stream, params, extra));
+}
+
+void *_mlir_memref_to_llvm_alloc(size_t size) {
+  prepare();
+  CUdeviceptr pointer = 0;
+  check("cuMemAllocManaged",
+        driver.memAllocManaged(&pointer, size ? size : 1, kMemAttachGlobal));
+  return reinterpret_cast<void *>(pointer);
+}
+
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
+  // Managed allocations are aligned to 256 bytes at least, and the
+  // pipeline asks for 64.
+  if (alignment > 256)
+    leibniz_check_failed("error: CUDA: an allocation asks for an alignment "
+                         "of more than 256 bytes");
+  return _mlir_memref_to_llvm_alloc(size);
+}
+
+void _mlir_memref_to_llvm_free(void *pointer) {
+  if (!pointer)
+    return;
+  prepare();
+  check("cuMemFree", driver.memFree(reinterpret_cast<CUdeviceptr>(pointer)));
+}
+
+} // extern "C"
