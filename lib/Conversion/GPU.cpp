@@ -20,6 +20,7 @@
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_PARALLELTOGPU
 #define GEN_PASS_DEF_COPYARGUMENTSTOGPU
+#define GEN_PASS_DEF_GPULAUNCHTOLOOPS
 #include "leibniz/Conversion/Passes.h.inc"
 } // namespace leibniz::conversion
 
@@ -186,6 +187,58 @@ struct CopyArgumentsToGPUPass
           return !keep.contains(use.getOwner());
         });
       }
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// lz-gpu-launch-to-loops
+//===----------------------------------------------------------------------===//
+
+struct GPULaunchToLoopsPass
+    : public conversion::impl::GPULaunchToLoopsBase<GPULaunchToLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<gpu::LaunchOp> launches;
+    getOperation().walk(
+        [&](gpu::LaunchOp launch) { launches.push_back(launch); });
+    for (gpu::LaunchOp launch : launches) {
+      Region &body = launch.getBody();
+      if (!body.hasOneBlock() || launch.getAsyncToken() ||
+          launch.getDynamicSharedMemorySize()) {
+        launch.emitError() << "lz-gpu-launch-to-loops: only synchronous "
+                              "launches of one block and no shared memory "
+                              "run on the host";
+        return signalPassFailure();
+      }
+      OpBuilder builder(launch);
+      Location loc = launch.getLoc();
+      Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+      Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+      gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+      gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+      SmallVector<Value> upper = {grid.x,  grid.y,  grid.z,
+                                  block.x, block.y, block.z};
+      auto loop =
+          scf::ParallelOp::create(builder, loc, SmallVector<Value>(6, zero),
+                                  upper, SmallVector<Value>(6, one));
+      IRMapping mapping;
+      gpu::KernelDim3 blockIds = launch.getBlockIds();
+      gpu::KernelDim3 threadIds = launch.getThreadIds();
+      gpu::KernelDim3 gridSizes = launch.getGridSize();
+      gpu::KernelDim3 blockSizes = launch.getBlockSize();
+      // The ids become the induction variables, the sizes the bounds.
+      Value ids[] = {blockIds.x,  blockIds.y,  blockIds.z,
+                     threadIds.x, threadIds.y, threadIds.z};
+      Value sizes[] = {gridSizes.x,  gridSizes.y,  gridSizes.z,
+                       blockSizes.x, blockSizes.y, blockSizes.z};
+      for (auto [id, iv] : llvm::zip(ids, loop.getInductionVars()))
+        mapping.map(id, iv);
+      for (auto [size, value] : llvm::zip(sizes, upper))
+        mapping.map(size, value);
+      builder.setInsertionPoint(loop.getBody()->getTerminator());
+      for (Operation &op : body.front().without_terminator())
+        builder.clone(op, mapping);
+      launch.erase();
     }
   }
 };

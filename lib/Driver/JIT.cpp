@@ -181,7 +181,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
 
   // The GPU is checked first: loading the program loads its kernels.
-  if (cuda) {
+  if (cuda && !cuda->emulate) {
     std::string error = runtime::cuda::initialize();
     if (!error.empty())
       return func.emitError()
@@ -337,7 +337,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     packed.push_back(results.data());
   // The buffers that the program allocated: unified memory on the GPU.
   auto freeBuffer = [&](void *pointer) {
-    if (cuda)
+    if (cuda && !cuda->emulate)
       _mlir_memref_to_llvm_free(pointer);
     else
       std::free(pointer);

@@ -133,8 +133,12 @@ leibniz::driver::getCUDAPipeline(const CUDAPipelineOptions &options) {
   std::string pipeline = getBufferPipeline(options, /*parallel=*/true,
                                            /*gpu=*/true);
   pipeline += "func.func(lz-parallel-to-gpu{block-size=" +
-              std::to_string(options.blockSize) +
-              "}),gpu-kernel-outlining,canonicalize,cse,";
+              std::to_string(options.blockSize) + "}),";
+  // The emulation runs the launches on the host and stops there.
+  if (options.emulate)
+    return pipeline + "func.func(lz-gpu-launch-to-loops),canonicalize,cse," +
+           getHostToLLVMPipeline(/*gpu=*/false);
+  pipeline += "gpu-kernel-outlining,canonicalize,cse,";
   // The kernels to NVVM, math functions as libdevice's calls.
   pipeline += "lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=" +
               options.gpuArch +

@@ -2,7 +2,7 @@
 """Differential testing of Leibniz on random programs.
 
     differential.py LEIBNIZ [--count N] [--seed S] [--jobs J] [--save DIR]
-                    [--workdir DIR] [--reduce-budget K]
+                    [--workdir DIR] [--reduce-budget K] [--gpu-every K]
 
 Generates random well-typed Leibniz definitions `f(s: f64, x: f64[4],
 A: f64[3, 4]) -> f64` from seeds: scalar arithmetic, math functions on
@@ -16,7 +16,11 @@ lambdas. For each program it checks that
   NaN and infinities exactly;
 - `leibniz gradcheck --mode both` passes: forward mode, reverse mode and
   central finite differences agree, with the default rewrite strategies
-  and with none (`--strategy=id`).
+  and with none (`--strategy=id`);
+- for every `--gpu-every`-th seed, the CUDA target compiles the program to
+  PTX (`emit --emit=ptx`), and its kernels, run on the host
+  (`run --target=cuda --gpu-emulation`), compute the interpreter's value
+  bit for bit.
 
 A failing program is reduced (each subexpression replaced by a smaller one
 of the same type while the program stays well-formed and the same check
@@ -231,8 +235,9 @@ def run(cmd, timeout=120):
         return subprocess.CompletedProcess(cmd, 124, "", "timed out")
 
 
-def check(leibniz, source, workdir, tag):
-    """Runs every check on the program text; returns None or (check, detail)."""
+def check(leibniz, source, workdir, tag, gpu=False):
+    """Runs every check on the program text; returns None or (check, detail).
+    `gpu` adds the checks of the CUDA target."""
     path = os.path.join(workdir, f"{tag}.lz")
     with open(path, "w") as f:
         f.write(source + MAIN)
@@ -250,6 +255,18 @@ def check(leibniz, source, workdir, tag):
     if o2.stdout != interp.stdout:
         return ("jit-O2", f"interpreter {interp.stdout.strip()} != JIT "
                           f"{o2.stdout.strip()}")
+    if gpu:
+        ptx = run([leibniz, "emit", "--emit=ptx", path, "-o", os.devnull])
+        if ptx.returncode != 0:
+            return ("cuda-ptx", ptx.stderr.strip())
+        emulated = run([leibniz, "run", "--target=cuda", "--gpu-emulation",
+                        path])
+        if emulated.returncode != 0:
+            return ("cuda-emulation", emulated.stderr.strip())
+        if emulated.stdout != interp.stdout:
+            return ("cuda-emulation", f"interpreter {interp.stdout.strip()} "
+                                      f"!= emulated kernels "
+                                      f"{emulated.stdout.strip()}")
     o3 = run([leibniz, "run", "-O3", "--search-cache=none", path])
     if o3.returncode != 0:
         return ("jit-O3", o3.stderr.strip())
@@ -280,7 +297,8 @@ def reduce(leibniz, helper, body, failure, workdir, tag, budget):
 
     def fails(h, b):
         tries[0] += 1
-        result = check(leibniz, render_program(h, b), workdir, tag + "-r")
+        result = check(leibniz, render_program(h, b), workdir, tag + "-r",
+                       gpu=failure.startswith("cuda-"))
         return result is not None and result[0] == failure
 
     def candidates(node):
@@ -335,6 +353,9 @@ def main():
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--reduce-budget", type=int, default=200,
                         help="the most candidates tried per reduction")
+    parser.add_argument("--gpu-every", type=int, default=2,
+                        help="check the CUDA target on every K-th seed "
+                             "(0: never)")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="leibniz-random-")
     os.makedirs(workdir, exist_ok=True)
@@ -342,7 +363,8 @@ def main():
     def one(seed):
         helper, body = Generator(seed).program()
         source = render_program(helper, body)
-        result = check(args.leibniz, source, workdir, f"p{seed}")
+        gpu = args.gpu_every > 0 and seed % args.gpu_every == 0
+        result = check(args.leibniz, source, workdir, f"p{seed}", gpu)
         return seed, helper, body, source, result
 
     failures = []

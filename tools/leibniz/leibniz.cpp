@@ -222,6 +222,13 @@ cl::opt<std::string> cudaPath(
     cl::value_desc("dir"), cl::sub(emitCommand), cl::sub(runCommand),
     cl::sub(compileCommand));
 
+cl::opt<bool> gpuEmulation(
+    "gpu-emulation",
+    cl::desc("With --target=cuda, run the kernels on the host CPU instead, "
+             "each launch as a loop over its blocks and threads: checks the "
+             "CUDA pipeline's mapping without a GPU"),
+    cl::init(false), cl::sub(runCommand));
+
 cl::opt<bool> runtimeChecks(
     "checks",
     cl::desc("Check reads and integer divisions in compiled code, reporting "
@@ -639,7 +646,8 @@ FailureOr<driver::CUDAPipelineOptions> getPipelineOptions() {
   bool cuda = targetsCUDA();
   if (!cuda) {
     for (cl::Option *option : {static_cast<cl::Option *>(&gpuArch),
-                               static_cast<cl::Option *>(&cudaPath)})
+                               static_cast<cl::Option *>(&cudaPath),
+                               static_cast<cl::Option *>(&gpuEmulation)})
       if (option->getNumOccurrences()) {
         llvm::errs() << "leibniz: error: --" << option->ArgStr
                      << " applies to --target=cuda\n";
@@ -657,6 +665,7 @@ FailureOr<driver::CUDAPipelineOptions> getPipelineOptions() {
     return failure();
   }
   options.gpuArch = gpuArch;
+  options.emulate = gpuEmulation;
   if (cudaPath.getNumOccurrences()) {
     if (!llvm::sys::fs::is_directory(cudaPath)) {
       llvm::errs() << "leibniz: error: --cuda-path '" << cudaPath

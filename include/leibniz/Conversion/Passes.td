@@ -295,4 +295,19 @@ def CopyArgumentsToGPU : Pass<"lz-gpu-copy-arguments", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def GPULaunchToLoops : Pass<"lz-gpu-launch-to-loops", "mlir::func::FuncOp"> {
+  let summary = "Runs GPU launches on the host, as parallel loops over "
+                "their blocks and threads";
+  let description = [{
+    The CUDA pipeline's emulation on the CPU (`leibniz run --target=cuda
+    --gpu-emulation`), which tests what `lz-parallel-to-gpu` and the buffer
+    handling of the pipeline compute without a GPU: each `gpu.launch`
+    whose body is one block becomes an `scf.parallel` over its grid and
+    block sizes (blocks outermost, x first), with the body in it. Kernels
+    that synchronize their threads would need them to run together; those
+    of `lz-parallel-to-gpu` do not.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
 #endif // LEIBNIZ_CONVERSION_PASSES_TD

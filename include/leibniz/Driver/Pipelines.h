@@ -41,6 +41,10 @@ struct CUDAPipelineOptions : CPUPipelineOptions {
   bool serialize = true;
   /// Threads per block of the kernels.
   unsigned blockSize = 256;
+  /// Run the kernels on the host instead, each launch as a parallel loop
+  /// over its blocks and threads, in ordinary memory: the mapping of loops
+  /// to threads checked without a GPU.
+  bool emulate = false;
 
   /// The toolkit's ptxas if `cubin` and it exists, else empty.
   std::string ptxasPath() const;
