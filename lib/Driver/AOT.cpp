@@ -141,7 +141,8 @@ std::string quote(StringRef text) {
 
 class InterfaceWriter {
 public:
-  InterfaceWriter(StringRef prefix) : prefix(prefix) {}
+  InterfaceWriter(StringRef prefix, bool unifiedMemory)
+      : prefix(prefix), unifiedMemory(unifiedMemory) {}
 
   LogicalResult addFunction(const ExportedFunction &function,
                             std::string &error);
@@ -156,6 +157,10 @@ private:
   }
 
   std::string prefix;
+  /// The program's buffers are the CUDA runtime's unified memory: every
+  /// tensor result is copied to malloc'ed memory, and the buffers are
+  /// freed with the runtime's free.
+  bool unifiedMemory;
   std::set<int64_t> ranks;
   std::string declarations; // For the header.
   std::string definitions;  // For the wrappers.
@@ -377,7 +382,10 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
                .str();
     c += "    " + elementType + " *lz_data = (" + elementType + " *)" + m +
          ".aligned + " + m + ".offset;\n";
-    c += "    int lz_shared = (void *)lz_data != " + m + ".allocated;\n";
+    c += "    int lz_shared = " +
+         std::string(unifiedMemory ? "1"
+                                   : "(void *)lz_data != " + m + ".allocated") +
+         ";\n";
     for (const Leaf &param : params)
       if (isa<RankedTensorType>(param.type))
         c += "    lz_shared |= " + m + ".allocated == (void *)" + param.name +
@@ -409,7 +417,9 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
         "lz_freed[lz_i] == lz_owned[lz_j];\n";
     c += "    for (int lz_j = 0; lz_j < lz_i; ++lz_j)\n      lz_keep |= "
          "lz_freed[lz_i] == lz_freed[lz_j];\n";
-    c += "    if (!lz_keep)\n      free(lz_freed[lz_i]);\n  }\n";
+    c += std::string("    if (!lz_keep)\n      ") +
+         (unifiedMemory ? "_mlir_memref_to_llvm_free" : "free") +
+         "(lz_freed[lz_i]);\n  }\n";
   }
   c += "  leibniz_set_error(\"\");\n  return LEIBNIZ_OK;\n}\n";
   return success(error.empty());
@@ -429,7 +439,15 @@ std::string InterfaceWriter::getHeader(StringRef source) const {
       " * to its elements in C order and, unless it is a scalar, a pointer to\n"
       " * its shape. A tensor result is a buffer of its own, allocated with\n"
       " * malloc; free it with free(). Tuples are flattened: element i of\n"
-      " * parameter p is p_i, element i of the result is r<i>. */\n";
+      " * parameter p is p_i, element i of the result is r<i>.";
+  if (unifiedMemory)
+    h += "\n *\n"
+         " * Compiled for --target=cuda: the parallel loops run on the GPU.\n"
+         " * The library loads the NVIDIA driver (libcuda.so.1, or\n"
+         " * $LEIBNIZ_CUDA_DRIVER) when it is loaded; a missing driver or\n"
+         " * device makes every call return LEIBNIZ_ERROR_CHECK. Link an\n"
+         " * object file with -lstdc++ -lm -ldl.";
+  h += " */\n";
   h += "#ifndef " + guard + "\n#define " + guard + "\n\n";
   h += "#include <stdbool.h>\n#include <stdint.h>\n\n";
   h += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
@@ -459,7 +477,10 @@ std::string InterfaceWriter::getWrappers() const {
   c += "int leibniz_call_guarded(void (*function)(void **), void **args);\n";
   c += "const char *leibniz_last_error(void);\n";
   c += "void leibniz_set_error(const char *message);\n";
-  c += "void leibniz_set_num_threads(int64_t count);\n\n";
+  c += "void leibniz_set_num_threads(int64_t count);\n";
+  if (unifiedMemory)
+    c += "void _mlir_memref_to_llvm_free(void *pointer);\n";
+  c += "\n";
   for (int64_t rank : ranks) {
     c += "typedef struct {\n  void *allocated;\n  void *aligned;\n"
          "  int64_t offset;\n";
@@ -481,8 +502,8 @@ std::string InterfaceWriter::getWrappers() const {
 FailureOr<CInterface>
 leibniz::driver::generateCInterface(StringRef prefix, StringRef source,
                                     ArrayRef<ExportedFunction> functions,
-                                    std::string &error) {
-  InterfaceWriter writer(prefix);
+                                    std::string &error, bool unifiedMemory) {
+  InterfaceWriter writer(prefix, unifiedMemory);
   for (const ExportedFunction &function : functions)
     if (failed(writer.addFunction(function, error))) {
       error = "cannot export '" + function.name + "': " + error;

@@ -142,15 +142,17 @@ void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
   return allocated;
 }
 
-/// Reports the message of a failed run-time check at its source location.
-LogicalResult emitRunTimeError(MLIRContext *context, StringRef message) {
+/// Reports the message of a failed run-time check at its source location,
+/// or, for a message without one (the CUDA runtime's), at `entry`'s.
+LogicalResult emitRunTimeError(Location entry, StringRef message) {
+  MLIRContext *context = entry.getContext();
   auto [where, what] = message.split(": error: ");
   auto [rest, column] = where.rsplit(':');
   auto [file, line] = rest.rsplit(':');
   unsigned lineNumber, columnNumber;
   if (what.empty() || line.getAsInteger(10, lineNumber) ||
       column.getAsInteger(10, columnNumber))
-    return emitError(UnknownLoc::get(context)) << message;
+    return emitError(entry) << "run-time error: " << message;
   return emitError(FileLineColLoc::get(context, file, lineNumber, columnNumber))
          << "run-time error: " << what;
 }
@@ -179,6 +181,9 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     return module.emitError() << "no function named '" << entry << "'";
   FunctionType signature = func.getFunctionType();
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  // The pipeline replaces the function; run-time errors without a location
+  // of their own are reported at its.
+  Location entryLoc = func.getLoc();
 
   // The GPU is checked first: loading the program loads its kernels.
   if (cuda && !cuda->emulate) {
@@ -262,6 +267,8 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
         &_mlir_ciface_leibniz_print_tensor_i1);
     return symbols;
   });
+  // Global constructors: the CUDA target's load its kernel modules.
+  (*engine)->initialize();
 
   // Arguments: scalars by value, tensors as pointers to descriptors.
   SmallVector<Type> argTypes, resultTypes;
@@ -371,7 +378,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     };
     std::vector<double> samples;
     if (call() != 0)
-      return emitRunTimeError(module.getContext(), leibniz_last_error());
+      return emitRunTimeError(entryLoc, leibniz_last_error());
     for (unsigned sample = 0; sample < std::max(timing->samples, 1u);
          ++sample) {
       unsigned calls = 0;
@@ -379,7 +386,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
       double elapsed = 0;
       do {
         if (call() != 0)
-          return emitRunTimeError(module.getContext(), leibniz_last_error());
+          return emitRunTimeError(entryLoc, leibniz_last_error());
         ++calls;
         elapsed = std::chrono::duration<double>(
                       std::chrono::steady_clock::now() - start)
@@ -398,7 +405,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     // A failed run-time check, "file:line:col: error: message", reported
     // as the interpreter reports it. The buffers that the program allocated
     // so far are not freed.
-    return emitRunTimeError(module.getContext(), leibniz_last_error());
+    return emitRunTimeError(entryLoc, leibniz_last_error());
   }
 
   // Read the results back and free the buffers the program allocated.

@@ -44,6 +44,7 @@ void leibniz::driver::registerPipelineDependencies(DialectRegistry &registry) {
   // The CUDA target: kernels are serialized to PTX by the NVVM target, and
   // the host's launches are translated with the GPU dialect.
   registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   registerNVVMDialectTranslation(registry);
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }

@@ -62,9 +62,22 @@ struct Driver {
 Driver driver;
 CUdevice device = 0;
 CUcontext context = nullptr;
-std::string initializationError;
-std::once_flag initialized;
 thread_local bool contextCurrent = false;
+
+/// What initialization found, and the first failure to load a kernel
+/// module. Kernel modules load from global constructors, maybe before this
+/// file's own, so these are constructed on first use.
+struct State {
+  std::once_flag initialized;
+  std::string initializationError;
+  std::mutex loadFailureMutex;
+  std::string loadFailure;
+};
+
+State &getState() {
+  static State state;
+  return state;
+}
 
 /// "cuX failed: NAME (message)".
 std::string describeFailure(const char *call, CUresult result) {
@@ -135,10 +148,17 @@ std::string load() {
   return {};
 }
 
+void recordLoadFailure(const std::string &failure) {
+  State &state = getState();
+  std::lock_guard<std::mutex> lock(state.loadFailureMutex);
+  if (state.loadFailure.empty())
+    state.loadFailure = failure;
+}
+
 /// Stops the program with `call`'s failure.
 [[noreturn]] void fail(const char *call, CUresult result) {
   static thread_local char message[1024];
-  std::snprintf(message, sizeof(message), "error: CUDA: %s",
+  std::snprintf(message, sizeof(message), "CUDA: %s",
                 describeFailure(call, result).c_str());
   leibniz_check_failed(message);
 }
@@ -149,7 +169,7 @@ void prepare() {
   std::string error = leibniz::runtime::cuda::initialize();
   if (!error.empty()) {
     static thread_local char message[1024];
-    std::snprintf(message, sizeof(message), "error: CUDA: %s", error.c_str());
+    std::snprintf(message, sizeof(message), "CUDA: %s", error.c_str());
     leibniz_check_failed(message);
   }
   if (contextCurrent)
@@ -167,8 +187,10 @@ void check(const char *call, CUresult result) {
 } // namespace
 
 std::string leibniz::runtime::cuda::initialize() {
-  std::call_once(initialized, [] { initializationError = load(); });
-  return initializationError;
+  State &state = getState();
+  std::call_once(state.initialized,
+                 [&] { state.initializationError = load(); });
+  return state.initializationError;
 }
 
 std::string leibniz::runtime::cuda::describeDevice() {
@@ -186,15 +208,28 @@ std::string leibniz::runtime::cuda::describeDevice() {
 extern "C" {
 
 void *mgpuModuleLoad(void *data, size_t size) {
-  prepare();
+  // Modules load when the program does (a global constructor), outside
+  // any call that could report an error: a failure is kept, and reported
+  // by the first launch of one of the module's kernels.
+  if (!leibniz::runtime::cuda::initialize().empty())
+    return nullptr;
+  if (CUresult result = driver.ctxSetCurrent(context); result != kSuccess) {
+    recordLoadFailure(describeFailure("cuCtxSetCurrent", result));
+    return nullptr;
+  }
   CUmodule module = nullptr;
   // A cubin is an ELF file; PTX text must end with a NUL for the driver.
   static const char elfMagic[] = {0x7f, 'E', 'L', 'F'};
+  CUresult result;
   if (size >= 4 && std::memcmp(data, elfMagic, 4) == 0) {
-    check("cuModuleLoadData", driver.moduleLoadData(&module, data));
+    result = driver.moduleLoadData(&module, data);
   } else {
     std::string ptx(static_cast<const char *>(data), size);
-    check("cuModuleLoadData", driver.moduleLoadData(&module, ptx.c_str()));
+    result = driver.moduleLoadData(&module, ptx.c_str());
+  }
+  if (result != kSuccess) {
+    recordLoadFailure(describeFailure("cuModuleLoadData", result));
+    return nullptr;
   }
   return module;
 }
@@ -208,6 +243,16 @@ void mgpuModuleUnload(void *module) {
 
 void *mgpuModuleGetFunction(void *module, const char *name) {
   prepare();
+  if (!module) {
+    static thread_local char message[1024];
+    State &state = getState();
+    std::lock_guard<std::mutex> lock(state.loadFailureMutex);
+    std::snprintf(message, sizeof(message),
+                  "CUDA: the kernels of this program could not be "
+                  "loaded: %s",
+                  state.loadFailure.c_str());
+    leibniz_check_failed(message);
+  }
   CUfunction function = nullptr;
   check("cuModuleGetFunction",
         driver.moduleGetFunction(&function, module, name));
@@ -253,7 +298,7 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
   // Managed allocations are aligned to 256 bytes at least, and the
   // pipeline asks for 64.
   if (alignment > 256)
-    leibniz_check_failed("error: CUDA: an allocation asks for an alignment "
+    leibniz_check_failed("CUDA: an allocation asks for an alignment "
                          "of more than 256 bytes");
   return _mlir_memref_to_llvm_alloc(size);
 }

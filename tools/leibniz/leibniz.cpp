@@ -1133,12 +1133,6 @@ int runCompile(const char *argv0) {
   FailureOr<driver::CUDAPipelineOptions> pipelineOptions = getPipelineOptions();
   if (failed(pipelineOptions))
     return 1;
-  if (targetsCUDA()) {
-    llvm::errs() << "leibniz: error: 'compile --target=cuda' (a library with "
-                    "embedded kernels) is not built yet; 'run --target=cuda' "
-                    "and 'emit --target=cuda' are\n";
-    return 1;
-  }
   StringRef library = libraryFilename;
   bool shared = library.ends_with(".so");
   if (!shared && !library.ends_with(".o")) {
@@ -1227,7 +1221,8 @@ int runCompile(const char *argv0) {
   }
   std::string error;
   FailureOr<driver::CInterface> interface = driver::generateCInterface(
-      prefix, llvm::sys::path::filename(inputFilename), functions, error);
+      prefix, llvm::sys::path::filename(inputFilename), functions, error,
+      /*unifiedMemory=*/targetsCUDA());
   if (failed(interface)) {
     llvm::errs() << "leibniz: error: " << error << "\n";
     return 1;
@@ -1246,10 +1241,15 @@ int runCompile(const char *argv0) {
       return 1;
   if (failed(checkCompilable(module)))
     return 1;
-  PassManager pm(&compilation.context);
-  if (failed(driver::buildCPUPipeline(pm, *pipelineOptions)) ||
-      failed(pm.run(module)))
-    return 1;
+  if (targetsCUDA()) {
+    if (failed(driver::runCUDAPipeline(module, *pipelineOptions)))
+      return 1;
+  } else {
+    PassManager pm(&compilation.context);
+    if (failed(driver::buildCPUPipeline(pm, *pipelineOptions)) ||
+        failed(pm.run(module)))
+      return 1;
+  }
   bool callsBLAS =
       module.lookupSymbol("cblas_dgemm") || module.lookupSymbol("cblas_sgemm");
   FailureOr<std::string> object = driver::emitNativeCode(
@@ -1309,6 +1309,9 @@ int runCompile(const char *argv0) {
         args.push_back("-lmvec");
       args.push_back("-lstdc++");
       args.push_back("-lm");
+      // The CUDA runtime loads the driver with dlopen.
+      if (targetsCUDA())
+        args.push_back("-ldl");
       return success(succeeded(writeFile(versionScript, script)) &&
                      succeeded(runTool(*ccPath, args)));
     }

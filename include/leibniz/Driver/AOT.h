@@ -53,10 +53,13 @@ struct CInterface {
 
 /// The C interface of a library whose functions are `<prefix>_<name>`.
 /// `source` names the program in the header's first comment.
+/// `unifiedMemory`: the program was compiled by the CUDA pipeline, whose
+/// buffers are the runtime's unified memory; results are copied out of
+/// them, and they are freed by the runtime.
 mlir::FailureOr<CInterface>
 generateCInterface(llvm::StringRef prefix, llvm::StringRef source,
                    llvm::ArrayRef<ExportedFunction> functions,
-                   std::string &error);
+                   std::string &error, bool unifiedMemory = false);
 
 } // namespace leibniz::driver
 

@@ -9,7 +9,10 @@
 // allocate unified (managed) memory. They call the CUDA driver API, loaded
 // with dlopen on first use, so that nothing needs CUDA to build or to run
 // CPU code. A failing driver call stops the program through
-// `leibniz_check_failed` with the call, its error name and its message.
+// `leibniz_check_failed` with the call, its error name and its message
+// (in a compiled library: the call returns LEIBNIZ_ERROR_CHECK). Kernel
+// modules load with the program, so a module that fails to load, or a
+// missing driver, is reported by the first launch of its kernels.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,7 +1,10 @@
 /* A stand-in for the CUDA driver, libcuda, for the tests of the CUDA
  * runtime's failure paths on machines without a GPU. FAKE_CUDA selects what
- * fails: "init" (cuInit reports CUDA_ERROR_NO_DEVICE) or "no-device"
- * (cuDeviceGetCount reports 0 devices). Nothing here runs a kernel. */
+ * fails: "init" (cuInit reports CUDA_ERROR_NO_DEVICE), "no-device"
+ * (cuDeviceGetCount reports 0 devices), "no-kernels" (everything works,
+ * managed memory is malloc's, but no kernel module loads:
+ * CUDA_ERROR_NO_BINARY_FOR_GPU), else the primary context fails. Nothing
+ * here runs a kernel. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +28,13 @@ int cuDeviceGetAttribute(int *value, int attribute, int device) {
   *value = 0;
   return 0;
 }
-int cuDevicePrimaryCtxRetain(void **context, int device) { return 999; }
-int cuCtxSetCurrent(void *context) { return 999; }
-int cuModuleLoadData(void **module, const void *image) { return 999; }
+int cuDevicePrimaryCtxRetain(void **context, int device) {
+  return mode("no-kernels") ? 0 : 999;
+}
+int cuCtxSetCurrent(void *context) { return mode("no-kernels") ? 0 : 999; }
+int cuModuleLoadData(void **module, const void *image) {
+  return mode("no-kernels") ? 209 : 999;
+}
 int cuModuleUnload(void *module) { return 999; }
 int cuModuleGetFunction(void **function, void *module, const char *name) {
   return 999;
@@ -42,15 +49,27 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 }
 int cuMemAllocManaged(unsigned long long *pointer, size_t size,
                       unsigned flags) {
-  return 999;
+  if (!mode("no-kernels"))
+    return 999;
+  *pointer = (unsigned long long)malloc(size);
+  return 0;
 }
-int cuMemFree_v2(unsigned long long pointer) { return 999; }
+int cuMemFree_v2(unsigned long long pointer) {
+  if (!mode("no-kernels"))
+    return 999;
+  free((void *)pointer);
+  return 0;
+}
 int cuGetErrorName(int error, const char **name) {
-  *name = error == 100 ? "CUDA_ERROR_NO_DEVICE" : "CUDA_ERROR_UNKNOWN";
+  *name = error == 100   ? "CUDA_ERROR_NO_DEVICE"
+          : error == 209 ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
+                         : "CUDA_ERROR_UNKNOWN";
   return 0;
 }
 int cuGetErrorString(int error, const char **message) {
-  *message = error == 100 ? "no CUDA-capable device is detected"
-                          : "unknown error";
+  *message = error == 100   ? "no CUDA-capable device is detected"
+             : error == 209 ? "no kernel image is available for execution on "
+                              "the device"
+                            : "unknown error";
   return 0;
 }
