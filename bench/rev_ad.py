@@ -52,9 +52,9 @@ def torch_gmm(torch, alphas, means, icf, x, gamma, m):
     qdiags = torch.exp(icf[:, :d])
     sum_qs = icf[:, :d].sum(1)
     # The lower-triangular factor L of each component, from icf.
-    rows, cols = torch.tril_indices(d, d, -1)
+    rows, cols = torch.tril_indices(d, d, -1, device=x.device)
     order = torch.argsort(cols * d + rows)
-    L = torch.zeros(k, d, d, dtype=x.dtype)
+    L = torch.zeros(k, d, d, dtype=x.dtype, device=x.device)
     L[:, rows[order], cols[order]] = icf[:, d:]
     Q = torch.diag_embed(qdiags) + L
     xc = x[:, None, :] - means[None, :, :]

@@ -43,6 +43,55 @@ Value index(OpBuilder &builder, Location loc, int64_t value) {
 }
 
 /// The loops (batch,) i, k, j.
+/// C[b, i, j] += A[b, i, k] * B[b, k, j] as an scf.parallel over b, i, j
+/// whose iterations each run the sum over k, in the order of the loops of
+/// buildLoops (so each element is summed alike).
+void buildParallelLoops(OpBuilder &builder, Location loc, const Product &p) {
+  unsigned first = p.batched ? 1 : 0;
+  auto dim = [&](Value memref, unsigned d) -> Value {
+    return memref::DimOp::create(builder, loc, memref, d);
+  };
+  SmallVector<Value> upper;
+  if (p.batched)
+    upper.push_back(dim(p.c, 0));
+  upper.push_back(dim(p.c, first));     // i
+  upper.push_back(dim(p.c, first + 1)); // j
+  Value zero = index(builder, loc, 0), one = index(builder, loc, 1);
+  Value depth = dim(p.a, first + 1); // k
+  bool isFloat =
+      isa<FloatType>(cast<MemRefType>(p.c.getType()).getElementType());
+  scf::ParallelOp::create(
+      builder, loc, SmallVector<Value>(upper.size(), zero), upper,
+      SmallVector<Value>(upper.size(), one),
+      [&](OpBuilder &b, Location nested, ValueRange ivs) {
+        SmallVector<Value> batch(ivs.take_front(first));
+        Value i = ivs[first], j = ivs[first + 1];
+        auto at = [&](Value row, Value col) {
+          SmallVector<Value> indices(batch);
+          indices.push_back(row);
+          indices.push_back(col);
+          return indices;
+        };
+        Value init = memref::LoadOp::create(b, nested, p.c, at(i, j));
+        auto loop = scf::ForOp::create(
+            b, nested, zero, depth, one, ValueRange{init},
+            [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+              Value a = memref::LoadOp::create(lb, l, p.a, at(i, k));
+              Value x = memref::LoadOp::create(lb, l, p.b, at(k, j));
+              Value sum =
+                  isFloat
+                      ? arith::AddFOp::create(
+                            lb, l, acc[0], arith::MulFOp::create(lb, l, a, x))
+                            .getResult()
+                      : arith::AddIOp::create(
+                            lb, l, acc[0], arith::MulIOp::create(lb, l, a, x))
+                            .getResult();
+              scf::YieldOp::create(lb, l, sum);
+            });
+        memref::StoreOp::create(b, nested, loop.getResult(0), p.c, at(i, j));
+      });
+}
+
 void buildLoops(OpBuilder &builder, Location loc, const Product &p) {
   unsigned first = p.batched ? 1 : 0;
   auto dim = [&](Value memref, unsigned d) -> Value {
@@ -238,7 +287,10 @@ struct LowerMatmulPass
                      hasContiguousRows(p.a) && hasContiguousRows(p.b) &&
                      hasContiguousRows(p.c);
       if (!useBlas) {
-        buildLoops(builder, loc, p);
+        if (parallel)
+          buildParallelLoops(builder, loc, p);
+        else
+          buildLoops(builder, loc, p);
         op->erase();
         continue;
       }
@@ -289,12 +341,16 @@ struct LinalgToLoopsPass
     : public conversion::impl::LinalgToLoopsBase<LinalgToLoopsPass> {
   using Base::Base;
 
-  /// Whether `op` is in no loop and no other linalg operation.
-  static bool isOutermost(Operation *op) {
+  /// Whether `op` is in no loop and no other linalg operation, or with
+  /// `parallelInLoops`, in no parallel loop and no other linalg operation.
+  bool isOutermost(Operation *op) {
     for (Operation *parent = op->getParentOp(); parent;
-         parent = parent->getParentOp())
-      if (isa<LoopLikeOpInterface, linalg::LinalgOp>(parent))
+         parent = parent->getParentOp()) {
+      if (isa<linalg::LinalgOp, scf::ParallelOp, scf::ForallOp>(parent))
         return false;
+      if (isa<LoopLikeOpInterface>(parent) && !parallelInLoops)
+        return false;
+    }
     return true;
   }
 

@@ -91,9 +91,12 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
   // buffers: CSE would merge the `linalg.index` of a nested `linalg.map`
   // with its parent's.
   bool blas = !gpu && options.optLevel >= 3 && driver::isBLASAvailable();
+  // On the GPU, the kernels run in the host's sequential loops too.
   pipeline += std::string("lz-lower-matmul{blas=") + (blas ? "true" : "false") +
+              " parallel=" + (gpu ? "true" : "false") +
               "},func.func(lz-linalg-to-loops{parallel=" +
-              (parallel ? "true" : "false") + "}),";
+              (parallel ? "true" : "false") +
+              " parallel-in-loops=" + (gpu ? "true" : "false") + "}),";
   return pipeline;
 }
 

@@ -160,8 +160,15 @@ def LowerMatmul : Pass<"lz-lower-matmul", "mlir::ModuleOp"> {
     own order, with fused multiply-adds: the results differ from the
     interpreter's in the last bits. The program must then
     be linked with a CBLAS (OpenBLAS).
+
+    With `parallel` (the CUDA pipeline's), a product not calling BLAS is an
+    `scf.parallel` over (batch,) i, j instead, each iteration summing over
+    k in ascending order into its element: the same sums, one thread each.
   }];
   let options = [
+    Option<"parallel", "parallel", "bool", "false",
+           "Without BLAS, lower a product to an scf.parallel over its "
+           "batch, rows and columns whose iterations sum over k">,
     Option<"blas", "blas", "bool", "false",
            "Call CBLAS for large float products">,
     Option<"blasThreshold", "blas-threshold", "int64_t", "32768",
@@ -200,7 +207,10 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"parallel", "parallel", "bool", "false",
-           "Lower outermost operations to scf.parallel">
+           "Lower outermost operations to scf.parallel">,
+    Option<"parallelInLoops", "parallel-in-loops", "bool", "false",
+           "With parallel, operations in sequential loops are outermost "
+           "too (the CUDA pipeline's kernels run in the host's loops)">
   ];
   let dependentDialects = ["mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];
