@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <type_traits>
+#include <unordered_map>
 
 namespace {
 
@@ -72,6 +73,12 @@ struct State {
   std::string initializationError;
   std::mutex loadFailureMutex;
   std::string loadFailure;
+  /// Freed allocations by size, for reuse: a loop that makes a new tensor
+  /// each step then reuses memory that is already on the device, instead
+  /// of allocating and populating new pages every step.
+  std::mutex cacheMutex;
+  std::unordered_multimap<size_t, CUdeviceptr> cached;
+  std::unordered_map<CUdeviceptr, size_t> sizes;
 };
 
 State &getState() {
@@ -288,9 +295,27 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 
 void *_mlir_memref_to_llvm_alloc(size_t size) {
   prepare();
+  size = size ? size : 1;
+  State &state = getState();
+  std::lock_guard<std::mutex> lock(state.cacheMutex);
+  if (auto it = state.cached.find(size); it != state.cached.end()) {
+    CUdeviceptr pointer = it->second;
+    state.cached.erase(it);
+    return reinterpret_cast<void *>(pointer);
+  }
   CUdeviceptr pointer = 0;
-  check("cuMemAllocManaged",
-        driver.memAllocManaged(&pointer, size ? size : 1, kMemAttachGlobal));
+  CUresult result = driver.memAllocManaged(&pointer, size, kMemAttachGlobal);
+  if (result != kSuccess && !state.cached.empty()) {
+    // Out of memory, maybe: give the cache back and try again.
+    for (auto [cachedSize, cachedPointer] : state.cached) {
+      driver.memFree(cachedPointer);
+      state.sizes.erase(cachedPointer);
+    }
+    state.cached.clear();
+    result = driver.memAllocManaged(&pointer, size, kMemAttachGlobal);
+  }
+  check("cuMemAllocManaged", result);
+  state.sizes[pointer] = size;
   return reinterpret_cast<void *>(pointer);
 }
 
@@ -306,8 +331,14 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
 void _mlir_memref_to_llvm_free(void *pointer) {
   if (!pointer)
     return;
-  prepare();
-  check("cuMemFree", driver.memFree(reinterpret_cast<CUdeviceptr>(pointer)));
+  State &state = getState();
+  std::lock_guard<std::mutex> lock(state.cacheMutex);
+  auto address = reinterpret_cast<CUdeviceptr>(pointer);
+  auto it = state.sizes.find(address);
+  if (it == state.sizes.end())
+    leibniz_check_failed("CUDA: a buffer that the runtime did not allocate "
+                         "is freed");
+  state.cached.emplace(it->second, address);
 }
 
 } // extern "C"
