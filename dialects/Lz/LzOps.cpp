@@ -475,8 +475,9 @@ LogicalResult GetOp::verify() {
 }
 
 OpFoldResult GetOp::fold(FoldAdaptor adaptor) {
-  // Reading nothing is the tensor itself.
-  if (getIndices().empty())
+  // Reading nothing is the tensor itself, unless it is the element of a
+  // rank-0 tensor.
+  if (getIndices().empty() && getType() == getTensor().getType())
     return getTensor();
   RankedTensorType type = getTensor().getType();
   bool fullIndex = getIndices().size() == static_cast<size_t>(type.getRank());

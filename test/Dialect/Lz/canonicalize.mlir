@@ -192,3 +192,29 @@ func.func @zero_step_loop(%x: f64) -> f64 {
   }
   return %r : f64
 }
+
+// -----
+
+// Reading nothing of a rank-0 tensor is its element, not the tensor
+// (found by the IR fuzzer: folding it to the tensor made `arith.mulf` of
+// tensors); a read of nothing that yields the tensor is the tensor.
+// CHECK-LABEL: func.func @rank0
+// CHECK-SAME: (%[[T:.*]]: tensor<f64>)
+// CHECK: %[[E:.*]] = lz.get %[[T]][] : tensor<f64>
+// CHECK: %[[F:.*]] = lz.get %[[T]][] : tensor<f64>
+// CHECK: arith.mulf %[[E]], %[[F]] : f64
+func.func @rank0(%t: tensor<f64>) -> f64 {
+  %e = lz.get %t[] : tensor<f64>
+  %f = lz.get %t[] : tensor<f64>
+  %p = arith.mulf %e, %f : f64
+  return %p : f64
+}
+
+// CHECK-LABEL: func.func @rank0_constant
+// CHECK: %[[C:.*]] = arith.constant 3.000000e+00 : f64
+// CHECK: return %[[C]]
+func.func @rank0_constant() -> f64 {
+  %c = arith.constant dense<3.0> : tensor<f64>
+  %e = lz.get %c[] : tensor<f64>
+  return %e : f64
+}
