@@ -43,7 +43,8 @@ bool canRunOnDevice(Operation *root, SymbolTableCollection &symbols,
                     llvm::SmallPtrSetImpl<Operation *> &visiting) {
   WalkResult result = root->walk([&](Operation *op) {
     if (isa<LLVM::LLVMDialect>(op->getDialect()) ||
-        isa<memref::CopyOp, memref::AllocOp, memref::ReallocOp>(op))
+        isa<memref::CopyOp, memref::AllocOp, memref::ReallocOp, gpu::LaunchOp>(
+            op))
       return WalkResult::interrupt();
     auto call = dyn_cast<CallOpInterface>(op);
     if (!call)
@@ -123,6 +124,16 @@ void mapToThreads(scf::ParallelOp loop, int64_t blockSize) {
   loop.erase();
 }
 
+/// Adds `root`'s callees, and theirs, to `functions`.
+void collectCallees(Operation *root, SymbolTableCollection &symbols,
+                    llvm::SmallPtrSetImpl<Operation *> &functions) {
+  root->walk([&](CallOpInterface call) {
+    Operation *callee = call.resolveCallableInTable(&symbols);
+    if (callee && functions.insert(callee).second)
+      collectCallees(callee, symbols, functions);
+  });
+}
+
 struct ParallelToGPUPass
     : public conversion::impl::ParallelToGPUBase<ParallelToGPUPass> {
   using ParallelToGPUBase::ParallelToGPUBase;
@@ -134,6 +145,9 @@ struct ParallelToGPUPass
           << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
+    // First the loops that can run on the device, then the functions that
+    // their kernels call: those run in a thread, so their own parallel
+    // loops stay loops.
     SymbolTableCollection symbols;
     SmallVector<scf::ParallelOp> loops;
     getOperation().walk<WalkOrder::PreOrder>([&](scf::ParallelOp loop) {
@@ -145,8 +159,13 @@ struct ParallelToGPUPass
       loops.push_back(loop);
       return WalkResult::skip();
     });
+    llvm::SmallPtrSet<Operation *, 8> deviceFunctions;
     for (scf::ParallelOp loop : loops)
-      mapToThreads(loop, blockSize);
+      collectCallees(loop, symbols, deviceFunctions);
+    for (scf::ParallelOp loop : loops)
+      if (!deviceFunctions.contains(
+              loop->getParentOfType<FunctionOpInterface>()))
+        mapToThreads(loop, blockSize);
   }
 };
 
@@ -158,7 +177,9 @@ struct CopyArgumentsToGPUPass
     : public conversion::impl::CopyArgumentsToGPUBase<CopyArgumentsToGPUPass> {
   void runOnOperation() override {
     for (auto function : getOperation().getOps<func::FuncOp>()) {
-      if (function.isExternal() || function.isPrivate())
+      // The entries: what the JIT calls and what a library exports.
+      if (function.isExternal() ||
+          !function->hasAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName()))
         continue;
       Block &entry = function.getBody().front();
       OpBuilder builder = OpBuilder::atBlockBegin(&entry);

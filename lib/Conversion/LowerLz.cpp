@@ -310,6 +310,32 @@ bool isOutermost(Operation *op) {
   return true;
 }
 
+/// Whether `op` is in no scope (traversal or reduction), accumulation or
+/// parallel loop: what runs it is sequential host code, maybe a loop.
+bool isOutsideScopes(Operation *op) {
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (isa<func::FuncOp>(parent))
+      return true;
+    if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+            lz::AccumulateOp, scf::ParallelOp, scf::ForallOp, linalg::LinalgOp,
+            tensor::GenerateOp>(parent))
+      return false;
+  }
+  return true;
+}
+
+/// How reductions are split into partitions that may run in parallel.
+struct SplitPolicy {
+  /// Split outermost reductions (with reassociation).
+  bool enabled = false;
+  /// Split those in sequential loops too (the GPU's kernels run there).
+  bool inLoops = false;
+  /// The estimated work of one partition, and the most partitions.
+  int64_t partitionWork = 1 << 15;
+  int64_t maxPartitions = 64;
+};
+
 /// A loop nest over [lowerBounds, upperBounds) in the scope's order,
 /// folding the body's values into `init`. With `copy`, the body is cloned
 /// and the scope keeps it.
@@ -332,19 +358,16 @@ Value buildReductionNest(RewriterBase &rewriter, Location loc, Operation *scope,
   return nest.results.empty() ? init : nest.results.front();
 }
 
-/// The work (estimated operations) of one partition of a split reduction,
-/// and the most partitions.
-constexpr int64_t kPartitionWork = 1 << 15;
-constexpr int64_t kMaxPartitions = 64;
-
 /// A reassociated reduction split along its first range into partitions,
-/// as many as its estimated work calls for (at most kMaxPartitions), whose
-/// partial results an `scf.forall` computes and a loop combines in order.
+/// as many as its estimated work calls for (at most the policy's
+/// maxPartitions), whose partial results an `scf.forall` computes and a
+/// loop combines in order.
 /// The number of partitions depends on the sizes only, not on the number
 /// of threads, so the result does not either. One partition is the plain
 /// loop nest.
 Value buildSplitReduction(RewriterBase &rewriter, Location loc,
-                          Operation *scope, Value init) {
+                          Operation *scope, Value init,
+                          const SplitPolicy &policy) {
   ValueRange ranges = scope->getOperands();
   Type type = init.getType();
   Value zero = indexConstant(rewriter, loc, 0);
@@ -356,9 +379,9 @@ Value buildSplitReduction(RewriterBase &rewriter, Location loc,
         rewriter, loc, work,
         arith::MaxSIOp::create(rewriter, loc, range, zero));
   Value parts = arith::DivSIOp::create(
-      rewriter, loc, work, indexConstant(rewriter, loc, kPartitionWork));
-  parts = arith::MinSIOp::create(rewriter, loc, parts,
-                                 indexConstant(rewriter, loc, kMaxPartitions));
+      rewriter, loc, work, indexConstant(rewriter, loc, policy.partitionWork));
+  parts = arith::MinSIOp::create(
+      rewriter, loc, parts, indexConstant(rewriter, loc, policy.maxPartitions));
   parts = arith::MinSIOp::create(rewriter, loc, parts, ranges[0]);
   Value split = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt,
                                       parts, one);
@@ -369,39 +392,60 @@ Value buildSplitReduction(RewriterBase &rewriter, Location loc,
   // of the first range.
   rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
   auto partialsType = RankedTensorType::get({ShapedType::kDynamic}, type);
-  Value partials =
-      tensor::EmptyOp::create(rewriter, loc, partialsType, ValueRange{parts});
-  auto loop = scf::ForallOp::create(rewriter, loc, {OpFoldResult(zero)},
-                                    {OpFoldResult(parts)}, {OpFoldResult(one)},
-                                    ValueRange{partials}, std::nullopt);
-  rewriter.setInsertionPoint(loop.getTerminator());
-  Value p = loop.getInductionVar(0);
   auto boundary = [&](Value index) {
     return arith::DivSIOp::create(
         rewriter, loc, arith::MulIOp::create(rewriter, loc, index, ranges[0]),
         parts);
   };
-  SmallVector<Value> lowerBounds(ranges.size(), zero);
-  SmallVector<Value> upperBounds(ranges);
-  lowerBounds[0] = boundary(p);
-  upperBounds[0] = boundary(arith::AddIOp::create(rewriter, loc, p, one));
-  Value partial =
-      buildReductionNest(rewriter, loc, scope, lowerBounds, upperBounds, init,
-                         /*reassociate=*/true, /*copy=*/true);
-  Value element = tensor::FromElementsOp::create(
-      rewriter, loc, RankedTensorType::get({1}, type), ValueRange{partial});
-  rewriter.setInsertionPointToStart(loop.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(
-      rewriter, loc, element, loop.getRegionIterArgs()[0],
-      ArrayRef<OpFoldResult>{p},
-      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
-      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
-  rewriter.setInsertionPointAfter(loop);
+  // Partition p's partial result, at the rewriter's insertion point.
+  auto buildPartial = [&](Value p) {
+    SmallVector<Value> lowerBounds(ranges.size(), zero);
+    SmallVector<Value> upperBounds(ranges);
+    lowerBounds[0] = boundary(p);
+    upperBounds[0] = boundary(arith::AddIOp::create(rewriter, loc, p, one));
+    return buildReductionNest(rewriter, loc, scope, lowerBounds, upperBounds,
+                              init, /*reassociate=*/true, /*copy=*/true);
+  };
+  Value partials;
+  if (policy.inLoops) {
+    // For a GPU: a tensor.generate, which becomes a parallel loop that
+    // stores each partial result, one thread each.
+    auto generate = tensor::GenerateOp::create(
+        rewriter, loc, partialsType, ValueRange{parts},
+        [&](OpBuilder &builder, Location, ValueRange indices) {
+          OpBuilder::InsertionGuard guard(rewriter);
+          rewriter.setInsertionPoint(builder.getInsertionBlock(),
+                                     builder.getInsertionPoint());
+          tensor::YieldOp::create(rewriter, loc, buildPartial(indices[0]));
+        });
+    // A copy, so that canonicalization does not fold the combining loop's
+    // reads of the partial results back into the generator's body.
+    partials = bufferization::AllocTensorOp::create(
+        rewriter, loc, partialsType, ValueRange{}, generate.getResult());
+  } else {
+    // For the thread pool: an scf.forall of a few partitions.
+    Value empty =
+        tensor::EmptyOp::create(rewriter, loc, partialsType, ValueRange{parts});
+    auto loop = scf::ForallOp::create(
+        rewriter, loc, {OpFoldResult(zero)}, {OpFoldResult(parts)},
+        {OpFoldResult(one)}, ValueRange{empty}, std::nullopt);
+    rewriter.setInsertionPoint(loop.getTerminator());
+    Value partial = buildPartial(loop.getInductionVar(0));
+    Value element = tensor::FromElementsOp::create(
+        rewriter, loc, RankedTensorType::get({1}, type), ValueRange{partial});
+    rewriter.setInsertionPointToStart(loop.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, element, loop.getRegionIterArgs()[0],
+        ArrayRef<OpFoldResult>{loop.getInductionVar(0)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+    partials = loop.getResult(0);
+    rewriter.setInsertionPointAfter(loop);
+  }
   auto combineLoop = scf::ForOp::create(
       rewriter, loc, zero, parts, one, ValueRange{init},
       [&](OpBuilder &b, Location nestedLoc, Value index, ValueRange accs) {
-        Value value =
-            tensor::ExtractOp::create(b, nestedLoc, loop.getResult(0), index);
+        Value value = tensor::ExtractOp::create(b, nestedLoc, partials, index);
         scf::YieldOp::create(b, nestedLoc,
                              combine(b, nestedLoc, scope, accs[0], value,
                                      /*reassociate=*/true));
@@ -425,7 +469,7 @@ Value buildSplitReduction(RewriterBase &rewriter, Location loc,
 /// With `split`, the reduction is reassociated and split into partitions
 /// that may run in parallel.
 void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
-                          bool reassociate, bool split) {
+                          bool reassociate, const SplitPolicy *split) {
   Location loc = scope->getLoc();
   ValueRange ranges = scope->getOperands();
   Type type = scope->getResult(0).getType();
@@ -436,7 +480,7 @@ void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
   Value init = arith::ConstantOp::create(rewriter, loc, identity);
   Value result;
   if (split && !ranges.empty()) {
-    result = buildSplitReduction(rewriter, loc, scope, init);
+    result = buildSplitReduction(rewriter, loc, scope, init, *split);
   } else {
     SmallVector<Value> lowerBounds(ranges.size(),
                                    indexConstant(rewriter, loc, 0));
@@ -910,7 +954,8 @@ bool isWorthVectorizing(Operation *scope) {
 }
 
 /// Lowers one op; returns false for ops that stay.
-bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate) {
+bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
+             const SplitPolicy &policy) {
   rewriter.setInsertionPoint(op);
   if (auto forOp = dyn_cast<lz::ForOp>(op)) {
     if (forOp.getNumResults() == 1 &&
@@ -921,11 +966,14 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate) {
     return true;
   }
   if (lz::isReductionOp(op)) {
-    if (isa<RankedTensorType>(op->getResult(0).getType()))
+    if (isa<RankedTensorType>(op->getResult(0).getType())) {
       lowerPeeled(rewriter, op);
-    else
-      lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op),
-                           reassociate && isOutermost(op));
+      return true;
+    }
+    bool split = policy.enabled &&
+                 (policy.inLoops ? isOutsideScopes(op) : isOutermost(op));
+    lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op),
+                         split ? &policy : nullptr);
     return true;
   }
   if (auto accumulate = dyn_cast<lz::AccumulateOp>(op)) {
@@ -974,9 +1022,18 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
           !op->hasTrait<OpTrait::IsTerminator>())
         ops.push_back(op);
     });
+    // The CPU's thread pool takes a few partitions of much work each; a
+    // GPU, one thread for each partition of a little.
+    SplitPolicy policy;
+    policy.enabled = reassociate;
+    if (gpu) {
+      policy.inLoops = true;
+      policy.partitionWork = 1 << 9;
+      policy.maxPartitions = 1 << 16;
+    }
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops)
-      lowerOp(rewriter, op, reassociate);
+      lowerOp(rewriter, op, reassociate, policy);
   }
 };
 

@@ -445,8 +445,8 @@ std::string InterfaceWriter::getHeader(StringRef source) const {
          " * Compiled for --target=cuda: the parallel loops run on the GPU.\n"
          " * The library loads the NVIDIA driver (libcuda.so.1, or\n"
          " * $LEIBNIZ_CUDA_DRIVER) when it is loaded; a missing driver or\n"
-         " * device makes every call return LEIBNIZ_ERROR_CHECK. Link an\n"
-         " * object file with -lstdc++ -lm -ldl.";
+         " * device makes every call that uses the GPU return\n"
+         " * LEIBNIZ_ERROR_CHECK. Link an object file with -lstdc++ -lm -ldl.";
   h += " */\n";
   h += "#ifndef " + guard + "\n#define " + guard + "\n\n";
   h += "#include <stdbool.h>\n#include <stdint.h>\n\n";

@@ -66,8 +66,12 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
   bool optimize = options.optLevel > 0;
   // lz to upstream dialects on tensors, without tuples. -O3 lets float
   // reductions be reassociated.
+  // On the GPU, reductions are reassociated from -O2, split into
+  // partitions that run as threads.
+  bool reassociate = options.optLevel >= (gpu ? 2 : 3);
   std::string pipeline = "lower-lz-print,lower-lz{reassociate=";
-  pipeline += options.optLevel >= 3 ? "true}," : "false},";
+  pipeline += reassociate ? "true" : "false";
+  pipeline += gpu ? " gpu=true}," : "},";
   if (options.checks)
     pipeline += "lz-runtime-checks,";
   pipeline += "lz-decompose-tuples,";
@@ -136,8 +140,9 @@ leibniz::driver::getCUDAPipeline(const CUDAPipelineOptions &options) {
   // The outermost parallel loops become kernels, one thread per iteration.
   std::string pipeline = getBufferPipeline(options, /*parallel=*/true,
                                            /*gpu=*/true);
-  pipeline += "func.func(lz-parallel-to-gpu{block-size=" +
-              std::to_string(options.blockSize) + "}),";
+  pipeline +=
+      "lz-parallel-to-gpu{block-size=" + std::to_string(options.blockSize) +
+      "},";
   // The emulation runs the launches on the host and stops there.
   if (options.emulate)
     return pipeline + "func.func(lz-gpu-launch-to-loops),canonicalize,cse," +
@@ -154,7 +159,7 @@ leibniz::driver::getCUDAPipeline(const CUDAPipelineOptions &options) {
     pipeline += ",gpu-module-to-binary{format=";
     pipeline += options.ptxasPath().empty() ? "isa" : "bin";
     if (!options.libdevicePath().empty() || !options.ptxasPath().empty())
-      pipeline += " toolkit=" + options.cudaPath;
+      pipeline += " toolkit=\"" + options.cudaPath + "\"";
     pipeline += "}";
   }
   return pipeline;

@@ -63,7 +63,6 @@ struct Driver {
 Driver driver;
 CUdevice device = 0;
 CUcontext context = nullptr;
-thread_local bool contextCurrent = false;
 
 /// What initialization found, and the first failure to load a kernel
 /// module. Kernel modules load from global constructors, maybe before this
@@ -78,13 +77,24 @@ struct State {
   /// of allocating and populating new pages every step.
   std::mutex cacheMutex;
   std::unordered_multimap<size_t, CUdeviceptr> cached;
+  size_t cachedBytes = 0;
+  /// The size of every allocation that is live or cached.
   std::unordered_map<CUdeviceptr, size_t> sizes;
 };
 
+/// The most bytes the cache keeps; buffers freed beyond go back to the
+/// driver.
+constexpr size_t kMaxCachedBytes = size_t(4) << 30;
+
+/// Never destroyed: modules unload from global destructors, in an order
+/// with the C++ runtime's own that nothing fixes.
 State &getState() {
-  static State state;
-  return state;
+  static State *state = new State;
+  return *state;
 }
+
+/// Set once the driver is initialized; plain data, valid at any time.
+bool driverReady = false;
 
 /// "cuX failed: NAME (message)".
 std::string describeFailure(const char *call, CUresult result) {
@@ -152,6 +162,7 @@ std::string load() {
   if (CUresult result = driver.primaryCtxRetain(&context, device);
       result != kSuccess)
     return describeFailure("cuDevicePrimaryCtxRetain", result);
+  driverReady = true;
   return {};
 }
 
@@ -170,20 +181,29 @@ void recordLoadFailure(const std::string &failure) {
   leibniz_check_failed(message);
 }
 
+/// Initializes once; returns the error ("" on success). The string lives
+/// as long as the program.
+const std::string &initializeOnce() {
+  State &state = getState();
+  std::call_once(state.initialized,
+                 [&] { state.initializationError = load(); });
+  return state.initializationError;
+}
+
 /// Makes sure the driver is loaded and the context current on this thread,
-/// else stops the program.
+/// else stops the program. (The context is set on every call: another
+/// library in the process may have made another one current.) A failed
+/// check jumps away, so no object with a destructor and no lock may be
+/// live where one is reported.
 void prepare() {
-  std::string error = leibniz::runtime::cuda::initialize();
+  const std::string &error = initializeOnce();
   if (!error.empty()) {
     static thread_local char message[1024];
     std::snprintf(message, sizeof(message), "CUDA: %s", error.c_str());
     leibniz_check_failed(message);
   }
-  if (contextCurrent)
-    return;
   if (CUresult result = driver.ctxSetCurrent(context); result != kSuccess)
     fail("cuCtxSetCurrent", result);
-  contextCurrent = true;
 }
 
 void check(const char *call, CUresult result) {
@@ -193,12 +213,7 @@ void check(const char *call, CUresult result) {
 
 } // namespace
 
-std::string leibniz::runtime::cuda::initialize() {
-  State &state = getState();
-  std::call_once(state.initialized,
-                 [&] { state.initializationError = load(); });
-  return state.initializationError;
-}
+std::string leibniz::runtime::cuda::initialize() { return initializeOnce(); }
 
 std::string leibniz::runtime::cuda::describeDevice() {
   if (!initialize().empty())
@@ -244,7 +259,7 @@ void *mgpuModuleLoad(void *data, size_t size) {
 void mgpuModuleUnload(void *module) {
   // Unloading at exit may find the driver already shut down; nothing is
   // left to free then.
-  if (module && leibniz::runtime::cuda::initialize().empty())
+  if (module && driverReady)
     driver.moduleUnload(module);
 }
 
@@ -252,12 +267,14 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   prepare();
   if (!module) {
     static thread_local char message[1024];
-    State &state = getState();
-    std::lock_guard<std::mutex> lock(state.loadFailureMutex);
-    std::snprintf(message, sizeof(message),
-                  "CUDA: the kernels of this program could not be "
-                  "loaded: %s",
-                  state.loadFailure.c_str());
+    {
+      State &state = getState();
+      std::lock_guard<std::mutex> lock(state.loadFailureMutex);
+      std::snprintf(message, sizeof(message),
+                    "CUDA: the kernels of this program could not be "
+                    "loaded: %s",
+                    state.loadFailure.c_str());
+    }
     leibniz_check_failed(message);
   }
   CUfunction function = nullptr;
@@ -297,25 +314,31 @@ void *_mlir_memref_to_llvm_alloc(size_t size) {
   prepare();
   size = size ? size : 1;
   State &state = getState();
-  std::lock_guard<std::mutex> lock(state.cacheMutex);
-  if (auto it = state.cached.find(size); it != state.cached.end()) {
-    CUdeviceptr pointer = it->second;
-    state.cached.erase(it);
-    return reinterpret_cast<void *>(pointer);
-  }
   CUdeviceptr pointer = 0;
-  CUresult result = driver.memAllocManaged(&pointer, size, kMemAttachGlobal);
-  if (result != kSuccess && !state.cached.empty()) {
-    // Out of memory, maybe: give the cache back and try again.
-    for (auto [cachedSize, cachedPointer] : state.cached) {
-      driver.memFree(cachedPointer);
-      state.sizes.erase(cachedPointer);
+  CUresult result;
+  {
+    std::lock_guard<std::mutex> lock(state.cacheMutex);
+    if (auto it = state.cached.find(size); it != state.cached.end()) {
+      pointer = it->second;
+      state.cached.erase(it);
+      state.cachedBytes -= size;
+      return reinterpret_cast<void *>(pointer);
     }
-    state.cached.clear();
     result = driver.memAllocManaged(&pointer, size, kMemAttachGlobal);
+    if (result != kSuccess && !state.cached.empty()) {
+      // Out of memory, maybe: give the cache back and try again.
+      for (auto [cachedSize, cachedPointer] : state.cached) {
+        driver.memFree(cachedPointer);
+        state.sizes.erase(cachedPointer);
+      }
+      state.cached.clear();
+      state.cachedBytes = 0;
+      result = driver.memAllocManaged(&pointer, size, kMemAttachGlobal);
+    }
+    if (result == kSuccess)
+      state.sizes[pointer] = size;
   }
   check("cuMemAllocManaged", result);
-  state.sizes[pointer] = size;
   return reinterpret_cast<void *>(pointer);
 }
 
@@ -332,13 +355,23 @@ void _mlir_memref_to_llvm_free(void *pointer) {
   if (!pointer)
     return;
   State &state = getState();
-  std::lock_guard<std::mutex> lock(state.cacheMutex);
   auto address = reinterpret_cast<CUdeviceptr>(pointer);
-  auto it = state.sizes.find(address);
-  if (it == state.sizes.end())
+  bool known;
+  {
+    std::lock_guard<std::mutex> lock(state.cacheMutex);
+    auto it = state.sizes.find(address);
+    known = it != state.sizes.end();
+    if (known && state.cachedBytes + it->second <= kMaxCachedBytes) {
+      state.cached.emplace(it->second, address);
+      state.cachedBytes += it->second;
+    } else if (known) {
+      state.sizes.erase(it);
+      driver.memFree(address);
+    }
+  }
+  if (!known)
     leibniz_check_failed("CUDA: a buffer that the runtime did not allocate "
                          "is freed");
-  state.cached.emplace(it->second, address);
 }
 
 } // extern "C"

@@ -1,5 +1,5 @@
-// RUN: leibniz-opt %s --pass-pipeline='builtin.module(func.func(lz-parallel-to-gpu{block-size=128}))' --split-input-file --verify-diagnostics | FileCheck %s
-// RUN: not leibniz-opt %s --pass-pipeline='builtin.module(func.func(lz-parallel-to-gpu{block-size=2000}))' --split-input-file 2>&1 | FileCheck %s --check-prefix=SIZE
+// RUN: leibniz-opt %s --lz-parallel-to-gpu=block-size=128 --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: not leibniz-opt %s --lz-parallel-to-gpu=block-size=2000 --split-input-file 2>&1 | FileCheck %s --check-prefix=SIZE
 
 // SIZE: error: lz-parallel-to-gpu: block-size must be in 1..1024, got 2000
 
@@ -120,5 +120,38 @@ func.func @nested(%a: memref<?x?xf64>, %n: index) {
     }
     scf.reduce
   }
+  return
+}
+
+// -----
+
+// A function that a kernel calls runs in a thread: its own parallel loop
+// stays a loop, also where the host calls it.
+// CHECK-LABEL: func.func @inner
+// CHECK-NOT: gpu.launch
+// CHECK: scf.parallel
+// CHECK-LABEL: func.func @outer
+// CHECK: gpu.launch
+// CHECK: func.call @inner
+// CHECK: gpu.terminator
+// CHECK: call @inner
+func.func @inner(%a: memref<?xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %x = arith.constant 1.0 : f64
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %x, %a[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
+}
+func.func @outer(%a: memref<?xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    func.call @inner(%a, %n) : (memref<?xf64>, index) -> ()
+    scf.reduce
+  }
+  func.call @inner(%a, %n) : (memref<?xf64>, index) -> ()
   return
 }

@@ -16,13 +16,14 @@ for the baselines. It prints, in Markdown:
   - every example's results on the GPU against the CPU's (relative
     difference; libdevice's math functions and fused multiply-adds round
     differently from the CPU's, so equality is to 1e-6, not bit for bit);
-  - the bandwidth of an elementwise kernel and of row sums, as a fraction
-    of the device's copy bandwidth (PyTorch's device-to-device copy), and
-    the time of a full sum, which runs on the host;
+  - the bandwidth of an elementwise kernel, of row sums and of a full sum
+    (split into partitions that run as threads), as a fraction of the
+    device's copy bandwidth (PyTorch's device-to-device copy);
   - matrix products against cuBLAS (PyTorch's matmul);
-  - the MLP and GMM gradients against PyTorch's autograd on the GPU: the
-    largest difference and the times, ours including the transfers of a
-    library call (arguments into unified memory, results out of it).
+  - the MLP and GMM gradients against PyTorch's autograd on the GPU (or,
+    without PyTorch, against the CPU's library): the largest difference
+    and the times, ours including the transfers of a library call
+    (arguments into unified memory, results out of it).
 Exit status 1 if a library cannot run or a result differs.
 """
 
@@ -101,6 +102,9 @@ def build(args):
         run_tool([leibniz, "compile", *flags, str(ROOT / "bench/rev-ad.lz"),
                   "--export", "mlp_grad,gmm_grad", "-o",
                   str(out / sub / "librev_ad.so")])
+    manifest["gradients"] = {
+        name: parse_result(out / "cuda" / "rev_ad.h", "rev_ad", name)
+        for name in ("mlp_grad", "gmm_grad")}
     for name in ("clib.py", "rev_ad.py"):
         shutil.copy(ROOT / "bench" / name, out / name)
     shutil.copy(__file__, out / "check.py")
@@ -269,7 +273,7 @@ def run(args):
     for label, seconds, traffic in (
             ("elementwise: y = 0.5 y + 1", scale, 2 * 8 * n),
             ("row sums (one thread per row)", rows, 8 * n),
-            ("full sum (on the host)", total, 8 * n)):
+            ("full sum (split into partitions)", total, 8 * n)):
         bandwidth = traffic / seconds if seconds > 0 else math.inf
         lines.append("| %s | %.3g ms | %.0f GB/s | %s |" % (
             label, seconds * 1e3, bandwidth / 1e9,
@@ -298,42 +302,46 @@ def run(args):
     lines.append("")
 
     # Gradients against PyTorch's autograd on the GPU.
-    if has_torch or (args.cpu and torch is not None):
-        import rev_ad
-        torch_device = "cuda" if has_torch else "cpu"
-        torch.set_default_dtype(torch.float64)
-        rng = np.random.default_rng(2)
-        grads = load("cuda", "rev_ad")
-        cpu_grads = load("cpu", "rev_ad")
-        lines += ["| gradient | ours (GPU, with transfers) | ours (CPU) | "
-                  "PyTorch (GPU) | largest difference |",
-                  "|---|---|---|---|---|"]
-        mlp = [rng.standard_normal((256, 64)),
-               0.1 * rng.standard_normal((64, 128)),
-               0.1 * rng.standard_normal(128),
-               0.1 * rng.standard_normal((128, 10)),
-               rng.standard_normal((256, 10))]
-        gmm = rev_ad.gmm_inputs(rng, 1000, 10, 25)
-        cases = [
-            ("MLP (b = 256, 64-128-10)", "mlp_grad", mlp, (1, 2, 3),
-             [1, 2, 1],
-             lambda X, W1, b1, W2, T:
-             (((torch.relu(X @ W1 + b1) @ W2) - T) ** 2).mean()),
-            ("GMM (n = 1000, d = 10, k = 25)", "gmm_grad", gmm, (0, 1, 2),
-             [1, 2, 2], lambda *a: rev_ad.torch_gmm(torch, *a)),
-        ]
-        for label, entry, inputs, wrt, ranks, torch_fn in cases:
-            fields = [["r%d" % i, "f64", r] for i, r in enumerate(ranks)]
-            try:
-                ours = call(np, grads, "rev_ad", entry, fields, inputs)
-            except RuntimeError as error:
-                lines.append("| %s | FAILED: %s | | | |" % (label, error))
-                failures += 1
-                continue
-            gpu_time = seconds_per_call(
-                lambda: call(np, grads, "rev_ad", entry, fields, inputs))
-            cpu_time = seconds_per_call(
-                lambda: call(np, cpu_grads, "rev_ad", entry, fields, inputs))
+    # Gradients: against PyTorch's autograd where there is PyTorch (on the
+    # GPU, or on the CPU with --cpu), else against the CPU's library.
+    import rev_ad
+    torch_device = "cuda" if has_torch else "cpu"
+    rng = np.random.default_rng(2)
+    grads = load("cuda", "rev_ad")
+    cpu_grads = load("cpu", "rev_ad")
+    lines += ["| gradient | ours (GPU, with transfers) | ours (CPU) | "
+              "PyTorch (%s) | largest difference to %s |" % (
+                  torch_device.upper(),
+                  "PyTorch" if torch is not None else "the CPU"),
+              "|---|---|---|---|---|"]
+    mlp = [rng.standard_normal((256, 64)),
+           0.1 * rng.standard_normal((64, 128)),
+           0.1 * rng.standard_normal(128),
+           0.1 * rng.standard_normal((128, 10)),
+           rng.standard_normal((256, 10))]
+    gmm = rev_ad.gmm_inputs(rng, 1000, 10, 25)
+    cases = [
+        ("MLP (b = 256, 64-128-10)", "mlp_grad", mlp, (1, 2, 3),
+         lambda X, W1, b1, W2, T:
+         (((torch.relu(X @ W1 + b1) @ W2) - T) ** 2).mean()),
+        ("GMM (n = 1000, d = 10, k = 25)", "gmm_grad", gmm, (0, 1, 2),
+         lambda *a: rev_ad.torch_gmm(torch, *a)),
+    ]
+    for label, entry, inputs, wrt, torch_fn in cases:
+        fields = manifest["gradients"][entry]
+        try:
+            ours = call(np, grads, "rev_ad", entry, fields, inputs)
+        except RuntimeError as error:
+            lines.append("| %s | FAILED: %s | | | |" % (label, error))
+            failures += 1
+            continue
+        gpu_time = seconds_per_call(
+            lambda: call(np, grads, "rev_ad", entry, fields, inputs))
+        cpu_time = seconds_per_call(
+            lambda: call(np, cpu_grads, "rev_ad", entry, fields, inputs))
+        torch_time = None
+        if torch is not None:
+            torch.set_default_dtype(torch.float64)
 
             def torch_gradient():
                 values = [torch.tensor(v, device=torch_device,
@@ -347,14 +355,17 @@ def run(args):
                 return result
             expected = [g.cpu().numpy() for g in torch_gradient()]
             torch_time = seconds_per_call(torch_gradient, 10)
-            worst = max(relative_difference(np, e, a)
-                        for e, a in zip(expected, ours))
-            ok = worst <= 1e-8
-            failures += not ok
-            lines.append("| %s | %.3g ms | %.3g ms | %.3g ms | %.1e %s |" % (
-                label, gpu_time * 1e3, cpu_time * 1e3, torch_time * 1e3,
-                worst, "" if ok else "DIFFERS"))
-        lines.append("")
+        else:
+            expected = call(np, cpu_grads, "rev_ad", entry, fields, inputs)
+        worst = max(relative_difference(np, e, a)
+                    for e, a in zip(expected, ours))
+        ok = worst <= 1e-8
+        failures += not ok
+        lines.append("| %s | %.3g ms | %.3g ms | %s | %.1e %s |" % (
+            label, gpu_time * 1e3, cpu_time * 1e3,
+            "%.3g ms" % (torch_time * 1e3) if torch_time else "—", worst,
+            "" if ok else "DIFFERS"))
+    lines.append("")
 
     lines.append("%d failures." % failures)
     print("\n".join(lines))

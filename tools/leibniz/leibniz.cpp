@@ -667,6 +667,11 @@ FailureOr<driver::CUDAPipelineOptions> getPipelineOptions() {
   options.gpuArch = gpuArch;
   options.emulate = gpuEmulation;
   if (cudaPath.getNumOccurrences()) {
+    if (StringRef(cudaPath).contains('"')) {
+      llvm::errs() << "leibniz: error: --cuda-path '" << cudaPath
+                   << "' contains a double quote\n";
+      return failure();
+    }
     if (!llvm::sys::fs::is_directory(cudaPath)) {
       llvm::errs() << "leibniz: error: --cuda-path '" << cudaPath
                    << "' is not a directory\n";
@@ -730,8 +735,12 @@ int runEmit() {
     ModuleOp module = program->getModule();
     if (emitStage == Stage::Linalg) {
       PassManager pm(&compilation.context);
+      // As the pipeline lowers it: the CUDA target reassociates from -O2
+      // and splits reductions for its threads.
+      bool cuda = targetsCUDA();
       pm.addPass(conversion::createLowerLz(
-          {/*reassociate=*/pipelineOptions->optLevel >= 3}));
+          {/*reassociate=*/pipelineOptions->optLevel >= (cuda ? 2u : 3u),
+           /*gpu=*/cuda}));
       if (failed(pm.run(module)))
         return 1;
     } else if (emitStage > Stage::Linalg) {

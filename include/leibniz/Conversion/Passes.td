@@ -41,7 +41,11 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     2^15 estimated operations, at most 64), whose partial results an
     `scf.forall` computes and a loop combines in order; the number of
     partitions depends on the sizes only, so the result does not depend on
-    the number of threads. Tuples and `lz.print` are left as they are.
+    the number of threads. With `gpu` too (the CUDA pipeline's), the
+    partitions are one per 2^9 estimated operations, at most 2^16, and
+    reductions in sequential loops (an optimizer's steps) are split as
+    well: each partition is then a GPU thread. Tuples and `lz.print` are
+    left as they are.
 
     ```
     leibniz-opt prog.mlir --lower-lz
@@ -49,7 +53,10 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"reassociate", "reassociate", "bool", "false",
-           "Let float reductions be reassociated (vectorized)">
+           "Let float reductions be reassociated (vectorized)">,
+    Option<"gpu", "gpu", "bool", "false",
+           "With reassociate, split reductions into many small partitions, "
+           "also in sequential loops, for the threads of a GPU">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -257,7 +264,7 @@ def LowerParallelLaunch : Pass<"lz-lower-parallel-launch", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
-def ParallelToGPU : Pass<"lz-parallel-to-gpu", "mlir::func::FuncOp"> {
+def ParallelToGPU : Pass<"lz-parallel-to-gpu", "mlir::ModuleOp"> {
   let summary = "Maps the outermost parallel loops to GPU kernel launches";
   let description = [{
     The CUDA target's parallelism. Each `scf.parallel` without results that
@@ -273,11 +280,13 @@ def ParallelToGPU : Pass<"lz-parallel-to-gpu", "mlir::func::FuncOp"> {
     nothing. A loop of no iterations launches nothing. The loop body runs
     unchanged in the thread (inner loops and sums stay sequential in it).
     Loops that do not qualify run on the host, which reads the same
-    buffers: the CUDA pipeline allocates them in unified memory.
+    buffers: the CUDA pipeline allocates them in unified memory. The
+    functions that the kernels call run in a thread, so their own parallel
+    loops stay loops (run by that thread).
     `gpu-kernel-outlining` then moves each launch's body into a kernel.
 
     ```
-    leibniz-opt loops.mlir --pass-pipeline='builtin.module(func.func(lz-parallel-to-gpu{block-size=128}))'
+    leibniz-opt loops.mlir --lz-parallel-to-gpu=block-size=128
     ```
   }];
   let options = [
@@ -290,12 +299,14 @@ def ParallelToGPU : Pass<"lz-parallel-to-gpu", "mlir::func::FuncOp"> {
 }
 
 def CopyArgumentsToGPU : Pass<"lz-gpu-copy-arguments", "mlir::ModuleOp"> {
-  let summary = "Copies the buffer arguments of public functions into "
+  let summary = "Copies the buffer arguments of the entry functions into "
                 "buffers of the program's own";
   let description = [{
     On buffers, after bufferization and before the deallocation passes: at
-    the entry of every public function with a body, each buffer argument
-    that is used is copied into a new `memref.alloc` of its type, which
+    the entry of every function that is called from outside (marked
+    `llvm.emit_c_interface`: the JIT's entry, a library's exports), each
+    buffer argument that is used is copied into a new `memref.alloc` of its
+    type, which
     replaces it (the pipeline passes buffers with the identity layout; an
     argument with another layout is an error). Under the CUDA pipeline every `memref.alloc` is unified
     memory that kernels can read, while a caller's buffers (the JIT's

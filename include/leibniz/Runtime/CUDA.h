@@ -52,9 +52,9 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 
 /// Unified memory of at least `size` bytes (256-byte aligned), which the
 /// host and every kernel can read and write. Freed buffers are kept, by
-/// size, for the next allocation of the same size (given back to the
-/// driver only when an allocation fails): a loop that makes a tensor each
-/// step reuses memory already on the device.
+/// size and up to 4 GiB in all, for the next allocation of the same size
+/// (and given back to the driver when an allocation fails): a loop that
+/// makes a tensor each step reuses memory already on the device.
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *pointer);
