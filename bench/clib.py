@@ -9,6 +9,25 @@ import time
 import numpy as np
 
 
+def c_arguments(inputs):
+    """The C arguments of `inputs` (an int is an i64, a float an f64, an
+    array its contiguous data and its shape), and the arrays that must stay
+    alive during the call."""
+    args, keep = [], []
+    for value in inputs:
+        if isinstance(value, int):
+            args.append(ctypes.c_int64(value))
+        elif isinstance(value, float):
+            args.append(ctypes.c_double(value))
+        else:
+            array = np.ascontiguousarray(value)
+            shape = np.array(array.shape, dtype=np.int64)
+            keep += [array, shape]
+            args += [array.ctypes.data_as(ctypes.c_void_p),
+                     shape.ctypes.data_as(ctypes.c_void_p)]
+    return args, keep
+
+
 class Library:
     """A compiled library, called through its C interface."""
 
@@ -30,18 +49,7 @@ class Library:
 
         class Result(ctypes.Structure):
             _fields_ = fields
-        args, keep = [], []
-        for value in inputs:
-            if isinstance(value, int):
-                args.append(ctypes.c_int64(value))
-            elif isinstance(value, float):
-                args.append(ctypes.c_double(value))
-            else:
-                array = np.ascontiguousarray(value)
-                shape = np.array(array.shape, dtype=np.int64)
-                keep += [array, shape]
-                args += [array.ctypes.data_as(ctypes.c_void_p),
-                         shape.ctypes.data_as(ctypes.c_void_p)]
+        args, keep = c_arguments(inputs)
         result = Result()
         fn = getattr(self.lib, f"{self.prefix}_{name}")
         if fn(*args, ctypes.byref(result)) != 0:

@@ -42,7 +42,23 @@ Value index(OpBuilder &builder, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(builder, loc, value);
 }
 
-/// The loops (batch,) i, k, j.
+/// acc + a * x, of floats or of integers.
+Value multiplyAdd(OpBuilder &b, Location loc, Value acc, Value a, Value x) {
+  if (isa<FloatType>(acc.getType()))
+    return arith::AddFOp::create(b, loc, acc,
+                                 arith::MulFOp::create(b, loc, a, x));
+  return arith::AddIOp::create(b, loc, acc,
+                               arith::MulIOp::create(b, loc, a, x));
+}
+
+/// The indices (batch..., row, col) of an element.
+SmallVector<Value> elementAt(ValueRange batch, Value row, Value col) {
+  SmallVector<Value> indices(batch);
+  indices.push_back(row);
+  indices.push_back(col);
+  return indices;
+}
+
 /// C[b, i, j] += A[b, i, k] * B[b, k, j] as an scf.parallel over b, i, j
 /// whose iterations each run the sum over k, in the order of the loops of
 /// buildLoops (so each element is summed alike).
@@ -58,40 +74,29 @@ void buildParallelLoops(OpBuilder &builder, Location loc, const Product &p) {
   upper.push_back(dim(p.c, first + 1)); // j
   Value zero = index(builder, loc, 0), one = index(builder, loc, 1);
   Value depth = dim(p.a, first + 1); // k
-  bool isFloat =
-      isa<FloatType>(cast<MemRefType>(p.c.getType()).getElementType());
   scf::ParallelOp::create(
       builder, loc, SmallVector<Value>(upper.size(), zero), upper,
       SmallVector<Value>(upper.size(), one),
       [&](OpBuilder &b, Location nested, ValueRange ivs) {
-        SmallVector<Value> batch(ivs.take_front(first));
+        ValueRange batch = ivs.take_front(first);
         Value i = ivs[first], j = ivs[first + 1];
-        auto at = [&](Value row, Value col) {
-          SmallVector<Value> indices(batch);
-          indices.push_back(row);
-          indices.push_back(col);
-          return indices;
-        };
-        Value init = memref::LoadOp::create(b, nested, p.c, at(i, j));
+        Value init =
+            memref::LoadOp::create(b, nested, p.c, elementAt(batch, i, j));
         auto loop = scf::ForOp::create(
             b, nested, zero, depth, one, ValueRange{init},
             [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
-              Value a = memref::LoadOp::create(lb, l, p.a, at(i, k));
-              Value x = memref::LoadOp::create(lb, l, p.b, at(k, j));
-              Value sum =
-                  isFloat
-                      ? arith::AddFOp::create(
-                            lb, l, acc[0], arith::MulFOp::create(lb, l, a, x))
-                            .getResult()
-                      : arith::AddIOp::create(
-                            lb, l, acc[0], arith::MulIOp::create(lb, l, a, x))
-                            .getResult();
-              scf::YieldOp::create(lb, l, sum);
+              Value a =
+                  memref::LoadOp::create(lb, l, p.a, elementAt(batch, i, k));
+              Value x =
+                  memref::LoadOp::create(lb, l, p.b, elementAt(batch, k, j));
+              scf::YieldOp::create(lb, l, multiplyAdd(lb, l, acc[0], a, x));
             });
-        memref::StoreOp::create(b, nested, loop.getResult(0), p.c, at(i, j));
+        memref::StoreOp::create(b, nested, loop.getResult(0), p.c,
+                                elementAt(batch, i, j));
       });
 }
 
+/// The loops (batch,) i, k, j.
 void buildLoops(OpBuilder &builder, Location loc, const Product &p) {
   unsigned first = p.batched ? 1 : 0;
   auto dim = [&](Value memref, unsigned d) -> Value {
@@ -105,31 +110,19 @@ void buildLoops(OpBuilder &builder, Location loc, const Product &p) {
   upper.push_back(dim(p.c, first + 1)); // j
   lower.assign(upper.size(), index(builder, loc, 0));
   steps.assign(upper.size(), index(builder, loc, 1));
-  bool isFloat =
-      isa<FloatType>(cast<MemRefType>(p.c.getType()).getElementType());
   scf::buildLoopNest(
       builder, loc, lower, upper, steps,
       [&](OpBuilder &b, Location nested, ValueRange ivs) {
-        SmallVector<Value> batch(ivs.take_front(first));
+        ValueRange batch = ivs.take_front(first);
         Value i = ivs[first], k = ivs[first + 1], j = ivs[first + 2];
-        auto at = [&](Value row, Value col) {
-          SmallVector<Value> indices(batch);
-          indices.push_back(row);
-          indices.push_back(col);
-          return indices;
-        };
-        Value a = memref::LoadOp::create(b, nested, p.a, at(i, k));
-        Value x = memref::LoadOp::create(b, nested, p.b, at(k, j));
-        Value acc = memref::LoadOp::create(b, nested, p.c, at(i, j));
-        Value sum =
-            isFloat
-                ? arith::AddFOp::create(b, nested, acc,
-                                        arith::MulFOp::create(b, nested, a, x))
-                      .getResult()
-                : arith::AddIOp::create(b, nested, acc,
-                                        arith::MulIOp::create(b, nested, a, x))
-                      .getResult();
-        memref::StoreOp::create(b, nested, sum, p.c, at(i, j));
+        Value a =
+            memref::LoadOp::create(b, nested, p.a, elementAt(batch, i, k));
+        Value x =
+            memref::LoadOp::create(b, nested, p.b, elementAt(batch, k, j));
+        Value acc =
+            memref::LoadOp::create(b, nested, p.c, elementAt(batch, i, j));
+        memref::StoreOp::create(b, nested, multiplyAdd(b, nested, acc, a, x),
+                                p.c, elementAt(batch, i, j));
       });
 }
 

@@ -137,18 +137,8 @@ def call(np, lib, prefix, name, fields, args=()):
     class Result(ctypes.Structure):
         _fields_ = layout
 
-    cargs, keep = [], []
-    for value in args:
-        if isinstance(value, int):
-            cargs.append(ctypes.c_int64(value))
-        elif isinstance(value, float):
-            cargs.append(ctypes.c_double(value))
-        else:
-            array = np.ascontiguousarray(value)
-            shape = np.array(array.shape, dtype=np.int64)
-            keep += [array, shape]
-            cargs += [array.ctypes.data_as(ctypes.c_void_p),
-                      shape.ctypes.data_as(ctypes.c_void_p)]
+    from clib import c_arguments  # bench/clib.py, copied next to this file
+    cargs, keep = c_arguments(args)
     result = Result()
     function = getattr(lib, "%s_%s" % (prefix, name))
     if function(*cargs, ctypes.byref(result)) != 0:
