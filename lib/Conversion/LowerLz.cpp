@@ -1031,9 +1031,37 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       policy.partitionWork = 1 << 9;
       policy.maxPartitions = 1 << 16;
     }
+    // On a GPU, a function called inside a scope runs in a thread: its
+    // reductions are not split (which would allocate, and keep the
+    // caller's loop on the host). The functions called there, and those
+    // they call.
+    llvm::SmallPtrSet<Operation *, 8> inThreads;
+    if (gpu) {
+      SymbolTableCollection symbols;
+      SmallVector<Operation *> worklist;
+      getOperation().walk([&](CallOpInterface call) {
+        if (isOutsideScopes(call))
+          return;
+        if (Operation *callee = call.resolveCallableInTable(&symbols))
+          if (inThreads.insert(callee).second)
+            worklist.push_back(callee);
+      });
+      while (!worklist.empty()) {
+        Operation *function = worklist.pop_back_val();
+        function->walk([&](CallOpInterface call) {
+          if (Operation *callee = call.resolveCallableInTable(&symbols))
+            if (inThreads.insert(callee).second)
+              worklist.push_back(callee);
+        });
+      }
+    }
+    SplitPolicy inThread = policy;
+    inThread.enabled = false;
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops)
-      lowerOp(rewriter, op, reassociate, policy);
+      lowerOp(rewriter, op, reassociate,
+              inThreads.contains(op->getParentOfType<func::FuncOp>()) ? inThread
+                                                                      : policy);
   }
 };
 

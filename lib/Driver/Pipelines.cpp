@@ -242,8 +242,10 @@ leibniz::driver::runCUDAPipeline(ModuleOp module,
 }
 
 std::string leibniz::driver::findCUDAToolkit() {
+  // A path with a double quote cannot be quoted in the pipeline string.
   for (const char *variable : {"CUDA_PATH", "CUDA_HOME"})
-    if (const char *value = std::getenv(variable); value && *value)
+    if (const char *value = std::getenv(variable);
+        value && *value && !StringRef(value).contains('"'))
       return value;
   if (llvm::sys::fs::is_directory("/usr/local/cuda"))
     return "/usr/local/cuda";

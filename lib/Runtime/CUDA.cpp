@@ -20,6 +20,7 @@
 #include <mutex>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace {
 
@@ -77,6 +78,7 @@ struct State {
   /// of allocating and populating new pages every step.
   std::mutex cacheMutex;
   std::unordered_multimap<size_t, CUdeviceptr> cached;
+  std::unordered_set<CUdeviceptr> cachedSet;
   size_t cachedBytes = 0;
   /// The size of every allocation that is live or cached.
   std::unordered_map<CUdeviceptr, size_t> sizes;
@@ -321,6 +323,7 @@ void *_mlir_memref_to_llvm_alloc(size_t size) {
     if (auto it = state.cached.find(size); it != state.cached.end()) {
       pointer = it->second;
       state.cached.erase(it);
+      state.cachedSet.erase(pointer);
       state.cachedBytes -= size;
       return reinterpret_cast<void *>(pointer);
     }
@@ -332,6 +335,7 @@ void *_mlir_memref_to_llvm_alloc(size_t size) {
         state.sizes.erase(cachedPointer);
       }
       state.cached.clear();
+      state.cachedSet.clear();
       state.cachedBytes = 0;
       result = driver.memAllocManaged(&pointer, size, kMemAttachGlobal);
     }
@@ -356,22 +360,28 @@ void _mlir_memref_to_llvm_free(void *pointer) {
     return;
   State &state = getState();
   auto address = reinterpret_cast<CUdeviceptr>(pointer);
-  bool known;
+  const char *problem = nullptr;
   {
     std::lock_guard<std::mutex> lock(state.cacheMutex);
     auto it = state.sizes.find(address);
-    known = it != state.sizes.end();
-    if (known && state.cachedBytes + it->second <= kMaxCachedBytes) {
+    if (it == state.sizes.end()) {
+      problem = "CUDA: a buffer that the runtime did not allocate is freed";
+    } else if (state.cachedSet.count(address)) {
+      problem = "CUDA: a buffer is freed twice";
+    } else if (state.cachedBytes + it->second <= kMaxCachedBytes) {
       state.cached.emplace(it->second, address);
+      state.cachedSet.insert(address);
       state.cachedBytes += it->second;
-    } else if (known) {
+    } else {
       state.sizes.erase(it);
+      // Maybe from another thread or library's context: make ours current.
+      if (driverReady)
+        driver.ctxSetCurrent(context);
       driver.memFree(address);
     }
   }
-  if (!known)
-    leibniz_check_failed("CUDA: a buffer that the runtime did not allocate "
-                         "is freed");
+  if (problem)
+    leibniz_check_failed(problem);
 }
 
 } // extern "C"

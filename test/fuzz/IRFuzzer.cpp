@@ -6,7 +6,8 @@
 // module of the lz, ad and upstream dialects. A module that parses and
 // verifies runs, on copies, through the Leibniz passes that take lz and ad
 // IR: forward and reverse differentiation (`ad-forward`, `ad-reverse`),
-// `lz-canonicalize`, and the lowering (`lower-lz`, `lz-decompose-tuples`).
+// `lz-canonicalize`, and the lowering (`lower-lz` with the options of the
+// CPU's and the CUDA pipeline's levels, then `lz-decompose-tuples`).
 // A pass may reject its input with an error; when it succeeds its output
 // must verify. Every input must return without a crash, a hang or a
 // sanitizer report.
@@ -46,8 +47,7 @@ namespace {
 
 /// Runs `add`'s passes on a copy of `module`; aborts if they succeed with
 /// IR that does not verify.
-void runOnCopy(ModuleOp module,
-               const std::function<void(PassManager &)> &add) {
+void runOnCopy(ModuleOp module, const std::function<void(PassManager &)> &add) {
   OwningOpRef<ModuleOp> copy(module.clone());
   PassManager pm(module.getContext());
   pm.enableVerifier(false);
@@ -61,11 +61,11 @@ void runOnCopy(ModuleOp module,
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static MLIRContext *context = [] {
     DialectRegistry registry;
-    registry.insert<leibniz::lz::LzDialect, leibniz::ad::ADDialect,
-                    arith::ArithDialect, bufferization::BufferizationDialect,
-                    func::FuncDialect, linalg::LinalgDialect,
-                    LLVM::LLVMDialect, math::MathDialect, scf::SCFDialect,
-                    tensor::TensorDialect>();
+    registry
+        .insert<leibniz::lz::LzDialect, leibniz::ad::ADDialect,
+                arith::ArithDialect, bufferization::BufferizationDialect,
+                func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                math::MathDialect, scf::SCFDialect, tensor::TensorDialect>();
     leibniz::ad::registerDerivativeModels(registry);
     auto *context = new MLIRContext(registry, MLIRContext::Threading::DISABLED);
     context->loadAllAvailableDialects();
@@ -90,8 +90,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   runOnCopy(*module, [](PassManager &pm) {
     pm.addPass(leibniz::conversion::createCanonicalize());
   });
+  // The lowering as the CPU pipeline runs it up to -O2, at -O3, and as the
+  // CUDA pipeline runs it.
+  for (auto options : {leibniz::conversion::LowerLzOptions{false, false},
+                       leibniz::conversion::LowerLzOptions{true, false},
+                       leibniz::conversion::LowerLzOptions{true, true}}) {
+    runOnCopy(*module, [&](PassManager &pm) {
+      pm.addPass(leibniz::conversion::createLowerLz(options));
+    });
+  }
   runOnCopy(*module, [](PassManager &pm) {
     pm.addPass(leibniz::conversion::createLowerLz());
+    pm.enableVerifier(true);
     pm.addPass(leibniz::conversion::createDecomposeTuples());
   });
   return 0;

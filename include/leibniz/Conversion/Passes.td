@@ -44,7 +44,8 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     the number of threads. With `gpu` too (the CUDA pipeline's), the
     partitions are one per 2^9 estimated operations, at most 2^16, and
     reductions in sequential loops (an optimizer's steps) are split as
-    well: each partition is then a GPU thread. Tuples and `lz.print` are
+    well: each partition is then a GPU thread. Reductions in functions
+    called inside a scope (which run in a thread) are not split. Tuples and `lz.print` are
     left as they are.
 
     ```
