@@ -4,7 +4,9 @@
 //
 // C[b, i, j] += A[b, i, k] * B[b, k, j] as loops b, i, k, j, or as calls of
 // cblas_?gemm(RowMajor, NoTrans, NoTrans, M, N, K, 1, A, lda, B, ldb, 1, C,
-// ldc) guarded by a size threshold, with the loops as the other branch.
+// ldc) guarded by a size threshold, with the loops as the other branch. For
+// the CUDA target, the calls are of the runtime's leibniz_cuda_?gemm, with
+// the same contract, which call cuBLAS.
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,8 +140,28 @@ bool hasContiguousRows(Value memref) {
 
 class BlasBuilder {
 public:
-  BlasBuilder(ModuleOp module, OpBuilder &builder, Location loc)
-      : module(module), builder(builder), loc(loc) {}
+  BlasBuilder(ModuleOp module, OpBuilder &builder, Location loc,
+              StringRef prefix)
+      : module(module), builder(builder), loc(loc), prefix(prefix) {}
+
+  /// Whether the library can be called, at run time: cuBLAS may not be
+  /// installed where CBLAS is linked in.
+  Value isAvailable() {
+    StringRef name = "leibniz_cuda_blas_available";
+    Type i32Type = builder.getI32Type();
+    if (!module.lookupSymbol(name)) {
+      OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+      auto func = func::FuncOp::create(top, loc, name,
+                                       top.getFunctionType({}, {i32Type}));
+      func.setPrivate();
+    }
+    Value available = func::CallOp::create(builder, loc, name,
+                                           TypeRange{i32Type}, ValueRange())
+                          .getResult(0);
+    return arith::CmpIOp::create(
+        builder, loc, arith::CmpIPredicate::ne, available,
+        arith::ConstantIntOp::create(builder, loc, 0, 32));
+  }
 
   Value i32(Value indexValue) {
     return arith::IndexCastOp::create(builder, loc, builder.getI32Type(),
@@ -177,7 +199,7 @@ public:
     auto type = cast<MemRefType>(p.c.getType());
     Type element = type.getElementType();
     unsigned first = p.batched ? 1 : 0;
-    StringRef name = element.isF64() ? "cblas_dgemm" : "cblas_sgemm";
+    std::string name = (prefix + (element.isF64() ? "dgemm" : "sgemm")).str();
     Type i32Type = builder.getI32Type();
     Type ptrType = LLVM::LLVMPointerType::get(builder.getContext());
     SmallVector<Type> argTypes = {i32Type, i32Type, i32Type, i32Type, i32Type,
@@ -225,7 +247,18 @@ private:
   ModuleOp module;
   OpBuilder &builder;
   Location loc;
+  /// "cblas_" or "leibniz_cuda_".
+  StringRef prefix;
 };
+
+/// Whether `op` runs in a parallel loop or in another linalg operation.
+bool isNestedInParallelWork(Operation *op) {
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp())
+    if (isa<scf::ParallelOp, scf::ForallOp, linalg::LinalgOp>(parent))
+      return true;
+  return false;
+}
 
 /// The `linalg.fill` of zeros (either sign) into `product`'s result just
 /// before it, with only operations free of memory effects in between: BLAS
@@ -251,6 +284,12 @@ struct LowerMatmulPass
   using LowerMatmulBase::LowerMatmulBase;
 
   void runOnOperation() override {
+    if (blasLibrary != "cblas" && blasLibrary != "cuda") {
+      getOperation().emitError()
+          << "lz-lower-matmul: blas-library must be cblas or cuda, not '"
+          << blasLibrary << "'";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> products;
     getOperation().walk([&](Operation *op) {
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
@@ -276,9 +315,13 @@ struct LowerMatmulPass
       OpBuilder builder(op);
       Location loc = op->getLoc();
       Type element = cast<MemRefType>(p.c.getType()).getElementType();
+      // cuBLAS is called from the host, so a product in a loop that
+      // becomes a kernel stays in the kernel.
+      bool cuda = blasLibrary == "cuda";
       bool useBlas = blas && (element.isF64() || element.isF32()) &&
                      hasContiguousRows(p.a) && hasContiguousRows(p.b) &&
-                     hasContiguousRows(p.c);
+                     hasContiguousRows(p.c) &&
+                     !(cuda && isNestedInParallelWork(op));
       if (!useBlas) {
         if (parallel)
           buildParallelLoops(builder, loc, p);
@@ -287,6 +330,10 @@ struct LowerMatmulPass
         op->erase();
         continue;
       }
+      // A product into zeros needs them in the loops only: BLAS
+      // overwrites the result. (Found before the operations below are
+      // inserted between the fill and the product.)
+      linalg::FillOp zeroFill = getZeroFill(op, p.c);
       // BLAS above the threshold, the loops below it.
       unsigned first = p.batched ? 1 : 0;
       Value work = arith::MulIOp::create(
@@ -298,16 +345,17 @@ struct LowerMatmulPass
       Value large =
           arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, work,
                                 index(builder, loc, blasThreshold));
+      BlasBuilder blasBuilder(module, builder, loc,
+                              cuda ? "leibniz_cuda_" : "cblas_");
+      if (cuda)
+        large = arith::AndIOp::create(builder, loc, large,
+                                      blasBuilder.isAvailable());
       auto ifOp = scf::IfOp::create(builder, loc, large, true);
-      // A product into zeros needs them in the loops only: BLAS
-      // overwrites the result.
-      linalg::FillOp zeroFill = getZeroFill(op, p.c);
       if (zeroFill)
         zeroFill->moveBefore(ifOp.elseBlock(), ifOp.elseBlock()->begin());
       {
         OpBuilder::InsertionGuard guard(builder);
         builder.setInsertionPointToStart(ifOp.thenBlock());
-        BlasBuilder blasBuilder(module, builder, loc);
         if (!p.batched) {
           blasBuilder.call(p, Value(), /*overwrite=*/bool(zeroFill));
         } else {
@@ -323,7 +371,10 @@ struct LowerMatmulPass
                              });
         }
         builder.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-        buildLoops(builder, loc, p);
+        if (parallel)
+          buildParallelLoops(builder, loc, p);
+        else
+          buildLoops(builder, loc, p);
       }
       op->erase();
     }

@@ -239,6 +239,9 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     add("_mlir_memref_to_llvm_aligned_alloc",
         &_mlir_memref_to_llvm_aligned_alloc);
     add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+    add("leibniz_cuda_blas_available", &leibniz_cuda_blas_available);
+    add("leibniz_cuda_dgemm", &leibniz_cuda_dgemm);
+    add("leibniz_cuda_sgemm", &leibniz_cuda_sgemm);
 #ifdef LEIBNIZ_HAVE_BLAS
     add("cblas_dgemm", &cblas_dgemm);
     add("cblas_sgemm", &cblas_sgemm);

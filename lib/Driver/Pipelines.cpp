@@ -60,9 +60,11 @@ bool leibniz::driver::isBLASAvailable() {
 /// The first half of both pipelines: lz to buffers and loops, with the
 /// outermost loops of elementwise work (linalg operations) parallel where
 /// `parallel` is set. `gpu` selects the CUDA pipeline's variant: caller
-/// buffers copied at function entry, matrix products as loops.
+/// buffers copied at function entry, matrix products as parallel loops or
+/// cuBLAS calls (except under `emulate`).
 static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
-                                     bool parallel, bool gpu) {
+                                     bool parallel, bool gpu,
+                                     bool emulate = false) {
   bool optimize = options.optLevel > 0;
   // lz to upstream dialects on tensors, without tuples. -O3 lets float
   // reductions be reassociated.
@@ -94,10 +96,14 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
   // order. Then every linalg operation becomes loops before CSE runs on
   // buffers: CSE would merge the `linalg.index` of a nested `linalg.map`
   // with its parent's.
-  bool blas = !gpu && options.optLevel >= 3 && driver::isBLASAvailable();
+  // On the GPU, at -O3, cuBLAS where it loads at run time (not in the
+  // emulation, which has no GPU).
+  bool blas =
+      options.optLevel >= 3 && (gpu ? !emulate : driver::isBLASAvailable());
   // On the GPU, the kernels run in the host's sequential loops too.
   pipeline += std::string("lz-lower-matmul{blas=") + (blas ? "true" : "false") +
               " parallel=" + (gpu ? "true" : "false") +
+              (gpu ? " blas-library=cuda" : "") +
               "},func.func(lz-linalg-to-loops{parallel=" +
               (parallel ? "true" : "false") +
               " parallel-in-loops=" + (gpu ? "true" : "false") + "}),";
@@ -139,7 +145,7 @@ std::string
 leibniz::driver::getCUDAPipeline(const CUDAPipelineOptions &options) {
   // The outermost parallel loops become kernels, one thread per iteration.
   std::string pipeline = getBufferPipeline(options, /*parallel=*/true,
-                                           /*gpu=*/true);
+                                           /*gpu=*/true, options.emulate);
   pipeline +=
       "lz-parallel-to-gpu{block-size=" + std::to_string(options.blockSize) +
       "},";

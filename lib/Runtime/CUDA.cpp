@@ -6,13 +6,15 @@
 // points that the runtime uses, and loaded with dlopen: building Leibniz
 // needs no CUDA headers and running CPU code needs no driver. Every entry
 // point is looked up by the name that its current ABI has in libcuda
-// (`cuMemFree_v2`, ...).
+// (`cuMemFree_v2`, ...). cuBLAS is loaded the same way, for the matrix
+// products, when the program first multiplies matrices.
 //
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/Runtime/CUDA.h"
 #include "leibniz/Runtime/Runtime.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,7 @@
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace {
 
@@ -94,6 +97,38 @@ State &getState() {
   static State *state = new State;
   return *state;
 }
+
+/// cuBLAS's entry points (the `_v2` API), and its handle on the primary
+/// context.
+struct Blas {
+  using Dgemm = int (*)(void *, int, int, int, int, int, const double *,
+                        const double *, int, const double *, int,
+                        const double *, double *, int);
+  using Sgemm = int (*)(void *, int, int, int, int, int, const float *,
+                        const float *, int, const float *, int, const float *,
+                        float *, int);
+  int (*create)(void **);
+  Dgemm dgemm;
+  Sgemm sgemm;
+  void *handle = nullptr;
+  std::once_flag loaded;
+  /// Why cuBLAS cannot be used; empty when it can.
+  std::string error;
+};
+
+/// Never destroyed, as State.
+Blas &getBlas() {
+  static Blas *blas = new Blas;
+  return *blas;
+}
+
+/// The CBLAS enumerators of the functions' contract.
+constexpr int kCblasRowMajor = 101;
+constexpr int kCblasNoTrans = 111;
+
+/// cuBLAS's operation "not transposed", and its success status.
+constexpr int kBlasOpN = 0;
+constexpr int kBlasSuccess = 0;
 
 /// Set once the driver is initialized; plain data, valid at any time.
 bool driverReady = false;
@@ -211,6 +246,95 @@ void prepare() {
 void check(const char *call, CUresult result) {
   if (result != kSuccess)
     fail(call, result);
+}
+
+/// Loads cuBLAS (`$LEIBNIZ_CUBLAS`, else the libcublas of CUDA 13, 12 or
+/// 11) and creates its handle on the primary context; returns what failed.
+std::string loadBlas() {
+  if (const std::string &error = initializeOnce(); !error.empty())
+    return error;
+  Blas &blas = getBlas();
+  const char *variable = std::getenv("LEIBNIZ_CUBLAS");
+  std::vector<const char *> paths = {"libcublas.so.13", "libcublas.so.12",
+                                     "libcublas.so.11"};
+  if (variable && *variable)
+    paths = {variable};
+  std::string reasons;
+  void *library = nullptr;
+  for (const char *path : paths) {
+    library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (library)
+      break;
+    const char *reason = dlerror();
+    reasons +=
+        std::string(reasons.empty() ? "" : "; ") + (reason ? reason : path);
+  }
+  if (!library)
+    return "cuBLAS cannot be loaded: " + reasons;
+  blas.create = reinterpret_cast<decltype(blas.create)>(
+      dlsym(library, "cublasCreate_v2"));
+  blas.dgemm = reinterpret_cast<Blas::Dgemm>(dlsym(library, "cublasDgemm_v2"));
+  blas.sgemm = reinterpret_cast<Blas::Sgemm>(dlsym(library, "cublasSgemm_v2"));
+  if (!blas.create || !blas.dgemm || !blas.sgemm)
+    return "cuBLAS has no cublasCreate_v2, cublasDgemm_v2 or "
+           "cublasSgemm_v2";
+  if (CUresult result = driver.ctxSetCurrent(context); result != kSuccess)
+    return describeFailure("cuCtxSetCurrent", result);
+  if (int status = blas.create(&blas.handle); status != kBlasSuccess)
+    return "cublasCreate_v2 failed: status " + std::to_string(status);
+  return {};
+}
+
+/// Whether cuBLAS is loaded, loading it on first use.
+bool isBlasLoaded() {
+  Blas &blas = getBlas();
+  std::call_once(blas.loaded, [&] { blas.error = loadBlas(); });
+  return blas.error.empty();
+}
+
+/// C = alpha A B + beta C for row-major A (m x k), B (k x n) and C (m x n)
+/// in unified memory, by cuBLAS: in its column-major terms, C^T = B^T A^T.
+/// Stops the program when cuBLAS fails; returns when C is written.
+template <typename T, typename Gemm>
+void gemm(Gemm function, const char *name, int order, int transA, int transB,
+          int m, int n, int k, T alpha, const T *a, int lda, const T *b,
+          int ldb, T beta, T *c, int ldc) {
+  prepare();
+  if (order != kCblasRowMajor || transA != kCblasNoTrans ||
+      transB != kCblasNoTrans)
+    leibniz_check_failed("CUDA: a matrix product that is not row-major and "
+                         "untransposed");
+  if (!isBlasLoaded()) {
+    static thread_local char message[1024];
+    std::snprintf(message, sizeof(message), "CUDA: %s",
+                  getBlas().error.c_str());
+    leibniz_check_failed(message);
+  }
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    // Nothing to multiply; cuBLAS would reject the empty operands'
+    // leading dimensions.
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j)
+        c[size_t(i) * ldc + j] =
+            beta == T(0) ? T(0) : beta * c[size_t(i) * ldc + j];
+    return;
+  }
+  // The stride of a single row is never used, but cuBLAS checks it.
+  lda = m == 1 ? std::max(lda, k) : lda;
+  ldb = k == 1 ? std::max(ldb, n) : ldb;
+  ldc = m == 1 ? std::max(ldc, n) : ldc;
+  if (int status = function(getBlas().handle, kBlasOpN, kBlasOpN, n, m, k,
+                            &alpha, b, ldb, a, lda, &beta, c, ldc);
+      status != kBlasSuccess) {
+    static thread_local char message[256];
+    std::snprintf(message, sizeof(message), "CUDA: %s failed: status %d", name,
+                  status);
+    leibniz_check_failed(message);
+  }
+  // On the handle's default stream; the host and later kernels read C.
+  check("cuStreamSynchronize", driver.streamSynchronize(nullptr));
 }
 
 } // namespace
@@ -382,6 +506,24 @@ void _mlir_memref_to_llvm_free(void *pointer) {
   }
   if (problem)
     leibniz_check_failed(problem);
+}
+
+int32_t leibniz_cuda_blas_available() {
+  return initializeOnce().empty() && isBlasLoaded();
+}
+
+void leibniz_cuda_dgemm(int order, int transA, int transB, int m, int n, int k,
+                        double alpha, const double *a, int lda, const double *b,
+                        int ldb, double beta, double *c, int ldc) {
+  gemm(getBlas().dgemm, "cublasDgemm_v2", order, transA, transB, m, n, k, alpha,
+       a, lda, b, ldb, beta, c, ldc);
+}
+
+void leibniz_cuda_sgemm(int order, int transA, int transB, int m, int n, int k,
+                        float alpha, const float *a, int lda, const float *b,
+                        int ldb, float beta, float *c, int ldc) {
+  gemm(getBlas().sgemm, "cublasSgemm_v2", order, transA, transB, m, n, k, alpha,
+       a, lda, b, ldb, beta, c, ldc);
 }
 
 } // extern "C"

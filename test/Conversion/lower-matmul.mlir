@@ -1,5 +1,8 @@
 // RUN: leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul)" | FileCheck %s --check-prefix=LOOPS
 // RUN: leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul{blas=true})" | FileCheck %s --check-prefix=BLAS
+// RUN: leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul{blas=true parallel=true blas-library=cuda})" | FileCheck %s --check-prefix=CUDA
+// RUN: not leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul{blas=true blas-library=mkl})" 2>&1 | FileCheck %s --check-prefix=BADLIB
+// BADLIB: error: lz-lower-matmul: blas-library must be cblas or cuda, not 'mkl'
 
 // Without a BLAS, loops i, k, j, accumulating into C in k's order.
 // LOOPS-LABEL: func.func @product
@@ -55,5 +58,40 @@ func.func @fresh(%a: memref<?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?xf64>) 
   %zero = arith.constant -0.0 : f64
   linalg.fill ins(%zero : f64) outs(%c : memref<?x?xf64>)
   linalg.matmul ins(%a, %b : memref<?x?xf64>, memref<?x?xf64>) outs(%c : memref<?x?xf64>)
+  return
+}
+
+// For the CUDA target: the runtime's cuBLAS calls where cuBLAS loaded, else
+// the product as a parallel loop (one thread per element); a product in a
+// parallel loop stays there, in its kernel.
+// CUDA-DAG: func.func private @leibniz_cuda_dgemm(i32, i32, i32, i32, i32, i32, f64, !llvm.ptr, i32, !llvm.ptr, i32, f64, !llvm.ptr, i32)
+// CUDA-DAG: func.func private @leibniz_cuda_blas_available() -> i32
+// CUDA-LABEL: func.func @product
+// CUDA: %[[LARGE:.*]] = arith.cmpi sge, %{{.*}}, %c32768
+// CUDA: %[[LOADED:.*]] = call @leibniz_cuda_blas_available() : () -> i32
+// CUDA: %[[AVAILABLE:.*]] = arith.cmpi ne, %[[LOADED]], %{{.*}} : i32
+// CUDA: %[[USE:.*]] = arith.andi %[[LARGE]], %[[AVAILABLE]] : i1
+// CUDA: scf.if %[[USE]] {
+// CUDA: call @leibniz_cuda_dgemm(%c101_i32, %c111_i32, %c111_i32
+// CUDA: } else {
+// CUDA: scf.parallel
+// CUDA-LABEL: func.func @fresh
+// CUDA-NOT: linalg.fill
+// CUDA: scf.if
+// CUDA: call @leibniz_cuda_dgemm
+// CUDA: } else {
+// CUDA-NEXT: linalg.fill
+// CUDA-LABEL: func.func @in_kernel
+// CUDA-NOT: leibniz_cuda
+// CUDA: return
+func.func @in_kernel(%a: memref<?x?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?x?xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%t) = (%c0) to (%n) step (%c1) {
+    %at = memref.subview %a[%t, 0, 0] [1, 20, 41] [1, 1, 1] : memref<?x?x?xf64> to memref<20x41xf64, strided<[?, 1], offset: ?>>
+    %ct = memref.subview %c[%t, 0, 0] [1, 20, 40] [1, 1, 1] : memref<?x?x?xf64> to memref<20x40xf64, strided<[?, 1], offset: ?>>
+    linalg.matmul ins(%at, %b : memref<20x41xf64, strided<[?, 1], offset: ?>>, memref<?x?xf64>) outs(%ct : memref<20x40xf64, strided<[?, 1], offset: ?>>)
+    scf.reduce
+  }
   return
 }

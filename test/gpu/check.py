@@ -98,6 +98,12 @@ def build(args):
                   str(ROOT / "test/gpu/kernels.lz"), "--export",
                   "scale_steps,rowsum_steps,sum_steps,matmul_steps", "-o",
                   str(out / sub / "libkernels.so")])
+    # At -O3, matrix products call cuBLAS (the CPU's: OpenBLAS).
+    for sub, flags in (("cpu", []), ("cuda", cuda)):
+        (out / sub / "o3").mkdir()
+        run_tool([leibniz, "compile", "-O3", *flags,
+                  str(ROOT / "test/gpu/kernels.lz"), "--export",
+                  "matmul_steps", "-o", str(out / sub / "o3" / "libkernels.so")])
     for sub, flags in (("cpu", []), ("cuda", cuda)):
         run_tool([leibniz, "compile", *flags, str(ROOT / "bench/rev-ad.lz"),
                   "--export", "mlp_grad,gmm_grad", "-o",
@@ -270,25 +276,41 @@ def run(args):
             "%.2f" % (bandwidth / copy) if copy else "—"))
     lines.append("")
 
-    # Matrix products against cuBLAS.
-    lines += ["| matrix product (f64) | ours | cuBLAS (PyTorch) | ratio |",
-              "|---|---|---|---|"]
+    # Matrix products against cuBLAS: the generated kernel (-O2), and
+    # Leibniz's calls of cuBLAS (-O3), whose results must be PyTorch's.
+    kernels_o3 = ctypes.CDLL(str(out / ("cpu" if args.cpu else "cuda") /
+                                 "o3" / "libkernels.so"))
+    lines += ["| matrix product (f64) | kernel (-O2) | cuBLAS call (-O3) | "
+              "cuBLAS (PyTorch) | kernel / PyTorch | -O3 / PyTorch | "
+              "largest difference |", "|---|---|---|---|---|---|---|"]
     for size in (64, 256) if args.cpu else (256, 1024, 2048):
         M = np.random.default_rng(1).standard_normal((size, size)) / size
-        ours = kernel_time("matmul_steps", [M, M], [["r0", "f64", 2]],
-                           (1, 3))
+        fields = [["r0", "f64", 2]]
+        ours = kernel_time("matmul_steps", [M, M], fields, (1, 3))
+        times = [seconds_per_call(lambda k=k: call(
+            np, kernels_o3, "kernels", "matmul_steps", fields, [M, M, k]))
+            for k in (1, 3)]
+        ours_o3 = (times[1] - times[0]) / 2
+        product = call(np, kernels_o3, "kernels", "matmul_steps", fields,
+                       [M, M, 1])[0]
         if has_torch:
             t = torch.from_numpy(M).cuda()
+            expected = torch.matmul(t, t).cpu().numpy()
 
             def cublas():
                 torch.matmul(t, t)
                 torch.cuda.synchronize()
             theirs = seconds_per_call(cublas, 10)
-            lines.append("| %d × %d | %.3g ms | %.3g ms | %.1f |" % (
-                size, size, ours * 1e3, theirs * 1e3, ours / theirs))
         else:
-            lines.append("| %d × %d | %.3g ms | — | — |" % (size, size,
-                                                             ours * 1e3))
+            expected, theirs = M @ M, None
+        difference = relative_difference(np, expected, product)
+        failures += difference > 1e-10
+        lines.append("| %d × %d | %.3g ms | %.3g ms | %s | %s | %s | %.1e%s |"
+                     % (size, size, ours * 1e3, ours_o3 * 1e3,
+                        "%.3g ms" % (theirs * 1e3) if theirs else "—",
+                        "%.1f" % (ours / theirs) if theirs else "—",
+                        "%.1f" % (ours_o3 / theirs) if theirs else "—",
+                        difference, "" if difference <= 1e-10 else " DIFFERS"))
     lines.append("")
 
     # Gradients against PyTorch's autograd on the GPU.

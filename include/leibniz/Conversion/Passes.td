@@ -172,6 +172,13 @@ def LowerMatmul : Pass<"lz-lower-matmul", "mlir::ModuleOp"> {
     With `parallel` (the CUDA pipeline's), a product not calling BLAS is an
     `scf.parallel` over (batch,) i, j instead, each iteration summing over
     k in ascending order into its element: the same sums, one thread each.
+
+    With `blas-library=cuda`, BLAS is the CUDA runtime's
+    `leibniz_cuda_dgemm` / `leibniz_cuda_sgemm`, with CBLAS's contract,
+    which call cuBLAS from the host: only products in no parallel loop and
+    no other linalg operation call it (the others are in kernels), and only
+    where `leibniz_cuda_blas_available()` says at run time that cuBLAS
+    loaded; the loops are the other branch.
   }];
   let options = [
     Option<"parallel", "parallel", "bool", "false",
@@ -180,7 +187,9 @@ def LowerMatmul : Pass<"lz-lower-matmul", "mlir::ModuleOp"> {
     Option<"blas", "blas", "bool", "false",
            "Call CBLAS for large float products">,
     Option<"blasThreshold", "blas-threshold", "int64_t", "32768",
-           "The least m * n * k for which BLAS is called">
+           "The least m * n * k for which BLAS is called">,
+    Option<"blasLibrary", "blas-library", "std::string", "\"cblas\"",
+           "cblas (cblas_?gemm) or cuda (the CUDA runtime's cuBLAS calls)">
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect",
                            "mlir::memref::MemRefDialect",

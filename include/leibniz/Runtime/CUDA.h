@@ -12,7 +12,9 @@
 // `leibniz_check_failed` with the call, its error name and its message
 // (in a compiled library: the call returns LEIBNIZ_ERROR_CHECK). Kernel
 // modules load with the program, so a module that fails to load, or a
-// missing driver, is reported by the first launch of its kernels.
+// missing driver, is reported by the first launch of its kernels. Matrix
+// products call cuBLAS, loaded with dlopen too (`$LEIBNIZ_CUBLAS`, else the
+// libcublas of CUDA 13, 12 or 11), through CBLAS-like functions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +60,21 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *pointer);
+
+/// Whether cuBLAS can be used: the driver and cuBLAS load, and its handle
+/// is created (once, on the first call). Code compiled at -O3 calls the
+/// functions below where this holds, and its own kernels otherwise.
+int32_t leibniz_cuda_blas_available();
+
+/// cblas_?gemm's contract for row-major, untransposed operands (the only
+/// ones accepted) in unified memory: C = alpha A B + beta C, by cuBLAS,
+/// finished when the call returns. A failure stops the program.
+void leibniz_cuda_dgemm(int order, int transA, int transB, int m, int n, int k,
+                        double alpha, const double *a, int lda, const double *b,
+                        int ldb, double beta, double *c, int ldc);
+void leibniz_cuda_sgemm(int order, int transA, int transB, int m, int n, int k,
+                        float alpha, const float *a, int lda, const float *b,
+                        int ldb, float beta, float *c, int ldc);
 
 } // extern "C"
 

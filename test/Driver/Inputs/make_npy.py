@@ -31,6 +31,15 @@ def main(out):
         "truncated.npy": npy("<f8", [3], struct.pack("<2d", 1.0, 2.0)),
         "garbage.npy": b"not a numpy file at all",
     }
+    # Matrices of small integers, whose products every summation order
+    # computes exactly (test/Driver/cuda-blas.lz).
+    for name, rows, cols in (("gemm_a", 20, 41), ("gemm_b", 41, 40)):
+        values = [float((i * cols + j) * 5 % 7 - 3) for i in range(rows)
+                  for j in range(cols)]
+        for descr, code in (("<f8", "d"), ("<f4", "f")):
+            files["%s_%s.npy" % (name, code)] = npy(
+                descr, [rows, cols],
+                struct.pack("<%d%s" % (len(values), code), *values))
     os.makedirs(out, exist_ok=True)
     for name, data in files.items():
         with open(os.path.join(out, name), "wb") as f:
