@@ -503,6 +503,191 @@ void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
   rewriter.replaceOp(scope, result);
 }
 
+/// The operations of `block` that `op`, its regions included, uses,
+/// transitively, in block order; failure if one of them has regions or
+/// memory effects, which are not worth computing again or cannot be.
+FailureOr<SmallVector<Operation *>> getUsedInBlock(Operation *op,
+                                                   Block &block) {
+  llvm::SmallPtrSet<Operation *, 8> slice;
+  SmallVector<Value> worklist;
+  auto addOperands = [&](Operation *user) {
+    user->walk([&](Operation *nested) {
+      llvm::append_range(worklist, nested->getOperands());
+    });
+  };
+  addOperands(op);
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != &block || !slice.insert(def).second)
+      continue;
+    if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+      return failure();
+    addOperands(def);
+  }
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
+/// Whether a reduction in the body of `outer` may be split into partitions
+/// of its own: a scalar result, and ranges that do not depend on `outer`'s
+/// point (the same partitions at every point).
+bool isSplittableInTraversal(Operation *op, lz::ForOp outer) {
+  if (!lz::isReductionOp(op) || op->getNumOperands() == 0 ||
+      !op->getResult(0).getType().isIntOrFloat())
+    return false;
+  return llvm::none_of(op->getOperands(), [&](Value range) {
+    return outer.getBody().isAncestor(range.getParentRegion());
+  });
+}
+
+/// For a GPU: splits `scope`, a reduction in the body of the traversal
+/// `outer` (whose points are threads), into strided partitions of its
+/// first range, so that a long reduction over few points runs on many
+/// threads. `slice` is what the body computes before `scope` that `scope`
+/// uses. Before `outer`, a traversal over `outer`'s points and the
+/// partitions computes the partial results: partition p covers the points
+/// p, p + P, p + 2P, ... of the first range, so that neighbouring threads
+/// read neighbouring elements. In `outer`'s body, the reduction becomes
+/// the combination of its point's P partial results. P makes at most
+/// `maxPartitions` threads in all, each with about `partitionWork`
+/// operations, and is 1 (one partial result, the whole reduction) where
+/// the points are enough.
+void splitReductionInTraversal(RewriterBase &rewriter, lz::ForOp outer,
+                               Operation *scope, ArrayRef<Operation *> slice,
+                               const SplitPolicy &policy) {
+  Location loc = scope->getLoc();
+  Block &body = outer.getBody().front();
+  ValueRange points = outer.getRanges();
+  ValueRange ranges = scope->getOperands();
+  Type type = scope->getResult(0).getType();
+  rewriter.setInsertionPoint(outer);
+  Value zero = indexConstant(rewriter, loc, 0);
+  Value one = indexConstant(rewriter, loc, 1);
+  auto atLeast = [&](Value value, Value bound) -> Value {
+    return arith::MaxSIOp::create(rewriter, loc, value, bound);
+  };
+  Value work =
+      indexConstant(rewriter, loc, estimateBodyCost(scope->getRegion(0)));
+  for (Value range : ranges)
+    work = arith::MulIOp::create(rewriter, loc, work, atLeast(range, zero));
+  Value count = one;
+  for (Value range : points)
+    count = arith::MulIOp::create(rewriter, loc, count, atLeast(range, zero));
+  count = atLeast(count, one);
+  // ceil(maxPartitions / count) partitions per point.
+  Value perPoint = arith::DivSIOp::create(
+      rewriter, loc,
+      arith::AddIOp::create(
+          rewriter, loc, indexConstant(rewriter, loc, policy.maxPartitions - 1),
+          count),
+      count);
+  Value first = atLeast(ranges[0], zero);
+  Value parts = arith::DivSIOp::create(
+      rewriter, loc, work, indexConstant(rewriter, loc, policy.partitionWork));
+  parts = arith::MinSIOp::create(rewriter, loc, parts, perPoint);
+  parts = atLeast(arith::MinSIOp::create(rewriter, loc, parts, first), one);
+
+  auto outerType = cast<RankedTensorType>(outer.getResult(0).getType());
+  SmallVector<int64_t> shape(outerType.getShape().take_front(points.size()));
+  shape.push_back(ShapedType::kDynamic);
+  SmallVector<Value> partialRanges(points);
+  partialRanges.push_back(parts);
+  auto partials = lz::ForOp::create(
+      rewriter, loc, TypeRange{RankedTensorType::get(shape, type)},
+      partialRanges, [&](OpBuilder &b, Location nested, ValueRange indices) {
+        IRMapping mapping;
+        for (auto [argument, index] : llvm::zip(body.getArguments(), indices))
+          mapping.map(argument, index);
+        for (Operation *op : slice)
+          b.clone(*op, mapping);
+        Value p = indices.back();
+        // ceil((first - p) / parts) points, from p with the step parts.
+        Value size = arith::DivSIOp::create(
+            b, nested,
+            arith::AddIOp::create(b, nested,
+                                  arith::SubIOp::create(b, nested, first, p),
+                                  arith::SubIOp::create(b, nested, parts, one)),
+            parts);
+        Operation *partial = b.clone(*scope, mapping);
+        partial->setOperand(0, size);
+        Block &inner = partial->getRegion(0).front();
+        BlockArgument strided = inner.getArgument(0);
+        OpBuilder ib = OpBuilder::atBlockBegin(&inner);
+        auto step = arith::MulIOp::create(ib, nested, strided, parts);
+        Value point = arith::AddIOp::create(ib, nested, p, step);
+        strided.replaceUsesWithIf(
+            point, [&](OpOperand &use) { return use.getOwner() != step; });
+        lz::YieldOp::create(b, nested, partial->getResult(0));
+      });
+
+  // The point's partial results, combined in order by a reduction of the
+  // same kind.
+  rewriter.setInsertionPoint(scope);
+  OperationState state(loc, scope->getName());
+  state.addOperands(parts);
+  state.addTypes(type);
+  state.addAttributes(scope->getAttrs());
+  Region *region = state.addRegion();
+  Block *block = new Block;
+  region->push_back(block);
+  Value q = block->addArgument(rewriter.getIndexType(), loc);
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(block);
+    SmallVector<Value> at(body.getArguments());
+    at.push_back(q);
+    Value partial = lz::GetOp::create(rewriter, loc, partials.getResult(0), at);
+    lz::YieldOp::create(rewriter, loc, partial);
+  }
+  rewriter.replaceOp(scope, rewriter.create(state)->getResults());
+}
+
+/// Splits the reductions in the bodies of the traversals that become
+/// kernels (outside every scope) where that may give their threads work,
+/// see splitReductionInTraversal. A reduction that uses the result of
+/// another scope (a softmax's sum uses its maximum) is not split: every
+/// partition would compute that scope again.
+void splitReductionsInTraversals(RewriterBase &rewriter, Operation *root,
+                                 const SplitPolicy &policy) {
+  SmallVector<lz::ForOp> traversals;
+  root->walk([&](lz::ForOp outer) {
+    if (isOutsideScopes(outer))
+      traversals.push_back(outer);
+  });
+  for (lz::ForOp outer : traversals) {
+    SmallVector<Operation *> scopes;
+    for (Operation &op : outer.getBody().front())
+      if (isSplittableInTraversal(&op, outer))
+        scopes.push_back(&op);
+    for (Operation *scope : scopes) {
+      // Reductions too small for two partitions stay.
+      int64_t work = estimateBodyCost(scope->getRegion(0));
+      bool small = true;
+      for (Value range : scope->getOperands()) {
+        std::optional<int64_t> size = getConstantIntValue(range);
+        if (!size) {
+          small = false;
+          break;
+        }
+        work *= std::max<int64_t>(*size, 0);
+        if (work >= 2 * policy.partitionWork) {
+          small = false;
+          break;
+        }
+      }
+      if (small)
+        continue;
+      FailureOr<SmallVector<Operation *>> slice =
+          getUsedInBlock(scope, outer.getBody().front());
+      if (failed(slice))
+        continue;
+      splitReductionInTraversal(rewriter, outer, scope, *slice, policy);
+    }
+  }
+}
+
 /// `lz.for` yielding one scalar: `tensor.generate`.
 void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
   Location loc = op.getLoc();
@@ -1015,13 +1200,6 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
   using LowerLzBase::LowerLzBase;
 
   void runOnOperation() override {
-    // Innermost first: a scope's body is lowered before the scope.
-    SmallVector<Operation *> ops;
-    getOperation().walk<WalkOrder::PostOrder>([&](Operation *op) {
-      if (isa<lz::LzDialect>(op->getDialect()) &&
-          !op->hasTrait<OpTrait::IsTerminator>())
-        ops.push_back(op);
-    });
     // The CPU's thread pool takes a few partitions of much work each; a
     // GPU, one thread for each partition of a little.
     SplitPolicy policy;
@@ -1058,6 +1236,20 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
     SplitPolicy inThread = policy;
     inThread.enabled = false;
     IRRewriter rewriter(&getContext());
+    // On a GPU, reductions in the bodies of the traversals that become
+    // kernels are split too.
+    if (gpu && reassociate)
+      getOperation().walk([&](func::FuncOp function) {
+        if (!inThreads.contains(function))
+          splitReductionsInTraversals(rewriter, function, policy);
+      });
+    // Innermost first: a scope's body is lowered before the scope.
+    SmallVector<Operation *> ops;
+    getOperation().walk<WalkOrder::PostOrder>([&](Operation *op) {
+      if (isa<lz::LzDialect>(op->getDialect()) &&
+          !op->hasTrait<OpTrait::IsTerminator>())
+        ops.push_back(op);
+    });
     for (Operation *op : ops)
       lowerOp(rewriter, op, reassociate,
               inThreads.contains(op->getParentOfType<func::FuncOp>()) ? inThread

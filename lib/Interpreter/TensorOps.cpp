@@ -84,11 +84,15 @@ LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
 }
 
 /// bufferization.alloc_tensor, which the lowering of scopes creates: a new
-/// tensor like tensor.empty.
+/// tensor like tensor.empty, or with `copy` (the GPU's split reductions), a
+/// tensor equal to the copied one.
 LogicalResult evaluateAllocTensor(Interpreter &interp,
                                   bufferization::AllocTensorOp op) {
-  if (op.getCopy())
-    return op.emitOpError("with a copy is not supported by the interpreter");
+  if (op.getCopy()) {
+    Tensor copy = interp.lookupTensor(op.getCopy());
+    interp.bind(op.getResult(), std::move(copy));
+    return success();
+  }
   return evaluateSplat(interp, op, op.getType(), op.getDynamicSizes(),
                        getUndefined(op.getType()));
 }

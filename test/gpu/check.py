@@ -268,7 +268,7 @@ def run(args):
                      (2 * 8 * n / copy * 1e3, copy / 1e9))
     for label, seconds, traffic in (
             ("elementwise: y = 0.5 y + 1", scale, 2 * 8 * n),
-            ("row sums (one thread per row)", rows, 8 * n),
+            ("row sums (strided partitions)", rows, 8 * n),
             ("full sum (split into partitions)", total, 8 * n)):
         bandwidth = traffic / seconds if seconds > 0 else math.inf
         lines.append("| %s | %.3g ms | %.0f GB/s | %s |" % (

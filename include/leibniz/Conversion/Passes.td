@@ -44,7 +44,17 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     the number of threads. With `gpu` too (the CUDA pipeline's), the
     partitions are one per 2^9 estimated operations, at most 2^16, and
     reductions in sequential loops (an optimizer's steps) are split as
-    well: each partition is then a GPU thread. Reductions in functions
+    well: each partition is then a GPU thread. With `gpu`, a scalar
+    reduction in the body of a traversal outside every scope (a row sum,
+    whose points become threads) is split too, along its first range into
+    P strided partitions: a traversal over the points and the partitions
+    before it computes the partial results (partition p of the elements p,
+    p + P, p + 2P, ..., so that neighbouring threads read neighbouring
+    elements), and each point combines its P partial results in order. P
+    allows about 2^9 estimated operations per partition and 2^16 threads in
+    all (P is 1 where the points are that many); reductions whose ranges
+    depend on the point, or that use another scope's result, are not split.
+    Reductions in functions
     called inside a scope (which run in a thread) are not split. Tuples and `lz.print` are
     left as they are.
 
