@@ -505,7 +505,8 @@ void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
 
 /// The operations of `block` that `op`, its regions included, uses,
 /// transitively, in block order; failure if one of them has regions or
-/// memory effects, which are not worth computing again or cannot be.
+/// memory effects, or makes a tensor other than by reading a sub-tensor
+/// (a product): those are not worth computing again or cannot be.
 FailureOr<SmallVector<Operation *>> getUsedInBlock(Operation *op,
                                                    Block &block) {
   llvm::SmallPtrSet<Operation *, 8> slice;
@@ -520,7 +521,9 @@ FailureOr<SmallVector<Operation *>> getUsedInBlock(Operation *op,
     Operation *def = worklist.pop_back_val().getDefiningOp();
     if (!def || def->getBlock() != &block || !slice.insert(def).second)
       continue;
-    if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    if (def->getNumRegions() != 0 || !isMemoryEffectFree(def) ||
+        (!isa<lz::GetOp>(def) &&
+         llvm::any_of(def->getResultTypes(), llvm::IsaPred<ShapedType>)))
       return failure();
     addOperands(def);
   }
@@ -621,6 +624,12 @@ void splitReductionInTraversal(RewriterBase &rewriter, lz::ForOp outer,
             point, [&](OpOperand &use) { return use.getOwner() != step; });
         lz::YieldOp::create(b, nested, partial->getResult(0));
       });
+  // A copy, so that canonicalization does not fold the combination's reads
+  // back into the partials' body: every point would then compute all its
+  // partitions itself.
+  Value partialResults = bufferization::AllocTensorOp::create(
+      rewriter, loc, cast<RankedTensorType>(partials.getResult(0).getType()),
+      ValueRange{}, partials.getResult(0));
 
   // The point's partial results, combined in order by a reduction of the
   // same kind.
@@ -638,7 +647,7 @@ void splitReductionInTraversal(RewriterBase &rewriter, lz::ForOp outer,
     rewriter.setInsertionPointToStart(block);
     SmallVector<Value> at(body.getArguments());
     at.push_back(q);
-    Value partial = lz::GetOp::create(rewriter, loc, partials.getResult(0), at);
+    Value partial = lz::GetOp::create(rewriter, loc, partialResults, at);
     lz::YieldOp::create(rewriter, loc, partial);
   }
   rewriter.replaceOp(scope, rewriter.create(state)->getResults());
@@ -653,7 +662,7 @@ void splitReductionsInTraversals(RewriterBase &rewriter, Operation *root,
                                  const SplitPolicy &policy) {
   SmallVector<lz::ForOp> traversals;
   root->walk([&](lz::ForOp outer) {
-    if (isOutsideScopes(outer))
+    if (isOutsideScopes(outer) && outer.getNumResults() != 0)
       traversals.push_back(outer);
   });
   for (lz::ForOp outer : traversals) {
@@ -662,22 +671,19 @@ void splitReductionsInTraversals(RewriterBase &rewriter, Operation *root,
       if (isSplittableInTraversal(&op, outer))
         scopes.push_back(&op);
     for (Operation *scope : scopes) {
-      // Reductions too small for two partitions stay.
+      // Reductions too small for two partitions stay: those of constant
+      // ranges with little work, or an empty range.
       int64_t work = estimateBodyCost(scope->getRegion(0));
-      bool small = true;
+      bool known = true, empty = false;
       for (Value range : scope->getOperands()) {
         std::optional<int64_t> size = getConstantIntValue(range);
-        if (!size) {
-          small = false;
-          break;
-        }
-        work *= std::max<int64_t>(*size, 0);
-        if (work >= 2 * policy.partitionWork) {
-          small = false;
-          break;
-        }
+        known &= size.has_value();
+        empty |= size && *size <= 0;
+        if (size)
+          work = std::min<int64_t>(work * std::max<int64_t>(*size, 0),
+                                   int64_t(1) << 40);
       }
-      if (small)
+      if (empty || (known && work < 2 * policy.partitionWork))
         continue;
       FailureOr<SmallVector<Operation *>> slice =
           getUsedInBlock(scope, outer.getBody().front());

@@ -17,6 +17,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace leibniz::conversion {
@@ -260,6 +261,27 @@ bool isNestedInParallelWork(Operation *op) {
   return false;
 }
 
+/// The functions that run in parallel work: called from a parallel loop or
+/// a linalg operation, directly or through other functions.
+llvm::SmallPtrSet<Operation *, 8> getFunctionsInParallelWork(ModuleOp module) {
+  SymbolTableCollection symbols;
+  llvm::SmallPtrSet<Operation *, 8> functions;
+  SmallVector<Operation *> worklist;
+  auto addCallee = [&](CallOpInterface call) {
+    if (Operation *callee = call.resolveCallableInTable(&symbols))
+      if (functions.insert(callee).second)
+        worklist.push_back(callee);
+  };
+  module.walk([&](CallOpInterface call) {
+    if (isNestedInParallelWork(call))
+      addCallee(call);
+  });
+  while (!worklist.empty())
+    worklist.pop_back_val()->walk(
+        [&](CallOpInterface call) { addCallee(call); });
+  return functions;
+}
+
 /// The `linalg.fill` of zeros (either sign) into `product`'s result just
 /// before it, with only operations free of memory effects in between: BLAS
 /// can overwrite the result instead.
@@ -300,6 +322,10 @@ struct LowerMatmulPass
     // A module pass: the BLAS declarations are added to the module, which
     // passes on functions, running in parallel, must not change.
     ModuleOp module = getOperation();
+    bool cuda = blasLibrary == "cuda";
+    llvm::SmallPtrSet<Operation *, 8> inParallelWork;
+    if (cuda)
+      inParallelWork = getFunctionsInParallelWork(module);
     for (Operation *op : products) {
       auto linalgOp = cast<linalg::LinalgOp>(op);
       // Only the plain products: no transposed or broadcast operands.
@@ -316,12 +342,15 @@ struct LowerMatmulPass
       Location loc = op->getLoc();
       Type element = cast<MemRefType>(p.c.getType()).getElementType();
       // cuBLAS is called from the host, so a product in a loop that
-      // becomes a kernel stays in the kernel.
-      bool cuda = blasLibrary == "cuda";
+      // becomes a kernel, or in a function that such a loop calls, stays
+      // in the kernel.
+      bool inKernel =
+          cuda &&
+          (isNestedInParallelWork(op) ||
+           inParallelWork.contains(op->getParentOfType<func::FuncOp>()));
       bool useBlas = blas && (element.isF64() || element.isF32()) &&
                      hasContiguousRows(p.a) && hasContiguousRows(p.b) &&
-                     hasContiguousRows(p.c) &&
-                     !(cuda && isNestedInParallelWork(op));
+                     hasContiguousRows(p.c) && !inKernel;
       if (!useBlas) {
         if (parallel)
           buildParallelLoops(builder, loc, p);
@@ -347,9 +376,17 @@ struct LowerMatmulPass
                                 index(builder, loc, blasThreshold));
       BlasBuilder blasBuilder(module, builder, loc,
                               cuda ? "leibniz_cuda_" : "cblas_");
-      if (cuda)
-        large = arith::AndIOp::create(builder, loc, large,
-                                      blasBuilder.isAvailable());
+      if (cuda) {
+        // Asked only for large products: the first question loads cuBLAS.
+        auto ask = scf::IfOp::create(builder, loc, builder.getI1Type(), large,
+                                     /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPointToStart(ask.thenBlock());
+        scf::YieldOp::create(builder, loc, blasBuilder.isAvailable());
+        builder.setInsertionPointToStart(ask.elseBlock());
+        scf::YieldOp::create(builder, loc, large);
+        large = ask.getResult(0);
+      }
       auto ifOp = scf::IfOp::create(builder, loc, large, true);
       if (zeroFill)
         zeroFill->moveBefore(ifOp.elseBlock(), ifOp.elseBlock()->begin());

@@ -296,9 +296,9 @@ bool isBlasLoaded() {
 /// in unified memory, by cuBLAS: in its column-major terms, C^T = B^T A^T.
 /// Stops the program when cuBLAS fails; returns when C is written.
 template <typename T, typename Gemm>
-void gemm(Gemm function, const char *name, int order, int transA, int transB,
-          int m, int n, int k, T alpha, const T *a, int lda, const T *b,
-          int ldb, T beta, T *c, int ldc) {
+void gemm(Gemm Blas::*function, const char *name, int order, int transA,
+          int transB, int m, int n, int k, T alpha, const T *a, int lda,
+          const T *b, int ldb, T beta, T *c, int ldc) {
   prepare();
   if (order != kCblasRowMajor || transA != kCblasNoTrans ||
       transB != kCblasNoTrans)
@@ -325,8 +325,9 @@ void gemm(Gemm function, const char *name, int order, int transA, int transB,
   lda = m == 1 ? std::max(lda, k) : lda;
   ldb = k == 1 ? std::max(ldb, n) : ldb;
   ldc = m == 1 ? std::max(ldc, n) : ldc;
-  if (int status = function(getBlas().handle, kBlasOpN, kBlasOpN, n, m, k,
-                            &alpha, b, ldb, a, lda, &beta, c, ldc);
+  Blas &blas = getBlas();
+  if (int status = (blas.*function)(blas.handle, kBlasOpN, kBlasOpN, n, m, k,
+                                    &alpha, b, ldb, a, lda, &beta, c, ldc);
       status != kBlasSuccess) {
     static thread_local char message[256];
     std::snprintf(message, sizeof(message), "CUDA: %s failed: status %d", name,
@@ -515,15 +516,15 @@ int32_t leibniz_cuda_blas_available() {
 void leibniz_cuda_dgemm(int order, int transA, int transB, int m, int n, int k,
                         double alpha, const double *a, int lda, const double *b,
                         int ldb, double beta, double *c, int ldc) {
-  gemm(getBlas().dgemm, "cublasDgemm_v2", order, transA, transB, m, n, k, alpha,
-       a, lda, b, ldb, beta, c, ldc);
+  gemm(&Blas::dgemm, "cublasDgemm_v2", order, transA, transB, m, n, k, alpha, a,
+       lda, b, ldb, beta, c, ldc);
 }
 
 void leibniz_cuda_sgemm(int order, int transA, int transB, int m, int n, int k,
                         float alpha, const float *a, int lda, const float *b,
                         int ldb, float beta, float *c, int ldc) {
-  gemm(getBlas().sgemm, "cublasSgemm_v2", order, transA, transB, m, n, k, alpha,
-       a, lda, b, ldb, beta, c, ldc);
+  gemm(&Blas::sgemm, "cublasSgemm_v2", order, transA, transB, m, n, k, alpha, a,
+       lda, b, ldb, beta, c, ldc);
 }
 
 } // extern "C"

@@ -67,10 +67,14 @@ func.func @fresh(%a: memref<?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?xf64>) 
 // CUDA-DAG: func.func private @leibniz_cuda_dgemm(i32, i32, i32, i32, i32, i32, f64, !llvm.ptr, i32, !llvm.ptr, i32, f64, !llvm.ptr, i32)
 // CUDA-DAG: func.func private @leibniz_cuda_blas_available() -> i32
 // CUDA-LABEL: func.func @product
+// Only a large product asks whether cuBLAS loaded: the question loads it.
 // CUDA: %[[LARGE:.*]] = arith.cmpi sge, %{{.*}}, %c32768
-// CUDA: %[[LOADED:.*]] = call @leibniz_cuda_blas_available() : () -> i32
+// CUDA: %[[USE:.*]] = scf.if %[[LARGE]] -> (i1) {
+// CUDA: %[[LOADED:.*]] = func.call @leibniz_cuda_blas_available() : () -> i32
 // CUDA: %[[AVAILABLE:.*]] = arith.cmpi ne, %[[LOADED]], %{{.*}} : i32
-// CUDA: %[[USE:.*]] = arith.andi %[[LARGE]], %[[AVAILABLE]] : i1
+// CUDA: scf.yield %[[AVAILABLE]] : i1
+// CUDA: } else {
+// CUDA: scf.yield %[[LARGE]] : i1
 // CUDA: scf.if %[[USE]] {
 // CUDA: call @leibniz_cuda_dgemm(%c101_i32, %c111_i32, %c111_i32
 // CUDA: } else {
@@ -91,6 +95,28 @@ func.func @in_kernel(%a: memref<?x?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?x
     %at = memref.subview %a[%t, 0, 0] [1, 20, 41] [1, 1, 1] : memref<?x?x?xf64> to memref<20x41xf64, strided<[?, 1], offset: ?>>
     %ct = memref.subview %c[%t, 0, 0] [1, 20, 40] [1, 1, 1] : memref<?x?x?xf64> to memref<20x40xf64, strided<[?, 1], offset: ?>>
     linalg.matmul ins(%at, %b : memref<20x41xf64, strided<[?, 1], offset: ?>>, memref<?x?xf64>) outs(%ct : memref<20x40xf64, strided<[?, 1], offset: ?>>)
+    scf.reduce
+  }
+  return
+}
+
+// A product in a function called from a parallel loop runs in that loop's
+// kernel too.
+// CUDA-LABEL: func.func @called_in_kernel
+// CUDA-NOT: leibniz_cuda
+// CUDA: return
+func.func @called_in_kernel(%a: memref<20x41xf64>, %b: memref<41x40xf64>, %c: memref<20x40xf64>) {
+  linalg.matmul ins(%a, %b : memref<20x41xf64>, memref<41x40xf64>) outs(%c : memref<20x40xf64>)
+  return
+}
+// CUDA-LABEL: func.func @calls_in_kernel
+// CUDA-NOT: leibniz_cuda
+// CUDA: return
+func.func @calls_in_kernel(%a: memref<20x41xf64>, %b: memref<41x40xf64>, %c: memref<20x40xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%t) = (%c0) to (%n) step (%c1) {
+    func.call @called_in_kernel(%a, %b, %c) : (memref<20x41xf64>, memref<41x40xf64>, memref<20x40xf64>) -> ()
     scf.reduce
   }
   return
