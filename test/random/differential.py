@@ -7,16 +7,22 @@
 Generates random well-typed Leibniz definitions `f(s: f64, x: f64[4],
 A: f64[3, 4]) -> f64` from seeds: scalar arithmetic, math functions on
 domains where they are smooth (`log(1 + e * e)`, division by `1 + e * e`),
-`for` and `sum` scopes with affine and reversed indices, matrix-vector
-products, counted loops, conditionals, tuples, calls of a helper and
-lambdas. For each program it checks that
+`for` and `sum` scopes with affine and reversed indices, gathers through an
+integer index vector with repeated values and their transposes written as
+one-hot sums, matrix-vector products, counted loops, conditionals, tuples,
+calls of a helper, lambdas, `fixed_point`, `root` and `argmin` (implicit
+derivatives), and `minimize` with each optimizer of the standard library.
+For each program it checks that
 
 - the interpreter and the JIT at -O2 compute the same value, bit for bit,
   and at -O3 within 1e-9 relative to the value's magnitude (at least 1),
   NaN and infinities exactly;
 - `leibniz gradcheck --mode both` passes: forward mode, reverse mode and
-  central finite differences agree, with the default rewrite strategies
-  and with none (`--strategy=id`);
+  central finite differences agree, with the default rewrite strategies,
+  with none (`--strategy=id`), and with one named strategy, a different one
+  for successive seeds;
+- the reverse-mode gradient, compiled, equals the interpreter's: bit for
+  bit at -O2, and within 1e-9 at -O3, after the tensor search;
 - for every `--gpu-every`-th seed, the CUDA target compiles the program to
   PTX (`emit --emit=ptx`), and its kernels, run on the host
   (`run --target=cuda --gpu-emulation`), compute the interpreter's value
@@ -41,6 +47,17 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 N, M = 4, 3  # the sizes of x: f64[N] and A: f64[M, N]
+G = 6  # the size of the gather indices idx: i64[G], with values in 0..N-1
+
+OPTIMIZERS = ["sgd(lr = 0.1)", "momentum(lr = 0.1, beta = 0.9)",
+              "momentum(lr = 0.1, beta = 0.9, nesterov = true)",
+              "adam(lr = 0.05)", "adamw(lr = 0.05, wd = 0.01)",
+              "lion(lr = 0.01)", "adafactor(lr = 0.05)",
+              "ademamix(lr = 0.05)", "sf_sgd(lr = 0.1)",
+              "sf_adamw(lr = 0.05)", "dog()", "cautious(adam(lr = 0.05))"]
+# Not lbfgs: its line search's accept/reject decisions make the function
+# discontinuous, by about 1e-11 at points within 1e-7 of a decision, which
+# central differences then see (seed 198 of the first run).
 
 # ---------------------------------------------------------------------------
 # Expressions: trees of (kind, type, children...) that print as Leibniz.
@@ -101,8 +118,8 @@ class Generator:
             return self.pick(choices)()
         d = depth - 1
         kind = self.pick(["add", "sub", "mul", "mul", "div", "fn", "fn",
-                          "neg", "sum", "sum", "if", "call", "lambda",
-                          "dot", "let"])
+                          "neg", "sum", "sum", "gsum", "gsum", "if", "call",
+                          "lambda", "dot", "let", "solve"])
         if kind in ("add", "sub", "mul"):
             sym = {"add": "+", "sub": "-", "mul": "*"}[kind]
             return op("({} " + sym + " {})", "s", self.scalar(env, d),
@@ -123,6 +140,15 @@ class Generator:
             inner = dict(env, i=env["i"] + [(k, size)])
             return op("(sum " + k + " < " + str(size) + ". {})", "s",
                       self.scalar(inner, d))
+        if kind == "gsum" and not env.get("helper"):
+            # A sum over the gather indices `idx` (values in 0..N-1, with
+            # repeats): reads through it accumulate in reverse mode.
+            k = self.name("k")
+            inner = dict(env, i=env["i"] + [(k, G)], g=env["g"] + [k])
+            return op("(sum " + k + " < " + str(G) + ". {})", "s",
+                      self.scalar(inner, d))
+        if kind == "solve" and not env.get("helper"):
+            return self.solve(env, d)
         if kind == "if":
             a, b = self.scalar(env, d), self.scalar(env, d)
             # Branch on a comparison far from equality at most points.
@@ -145,8 +171,31 @@ class Generator:
                       self.scalar(env, d), self.scalar(inner, d))
         return self.scalar(env, 0)
 
+    def solve(self, env, depth):
+        """A scalar defined implicitly: a fixed point of a contraction, the
+        root of a monotone function, or the minimizer of a strongly convex
+        one, of a parameter `c` computed first. Their derivatives are
+        implicit (docs/optimization.md)."""
+        c, z = self.name("c"), self.name("z")
+        kind = self.pick(["fixed_point", "root", "argmin"])
+        if kind == "fixed_point":
+            # |d/dz| <= 1/2: the iteration and the Neumann series converge.
+            body = self.pick(["0.5 * tanh({z} + {c})", "0.5 * sin({z}) + {c}"])
+            call = f"fixed_point(fn({z}) => {body.format(z=z, c=c)}, 0.0)"
+        elif kind == "root":
+            call = (f"root(fn({z}) => {z} + 0.5 * tanh({z}) - {c}, 0.0)")
+        else:
+            # Gradient descent contracts by 0.4 per step on this quadratic.
+            call = (f"argmin(fn({z}) => 0.5 * ({z} - {c}) * ({z} - {c}) + "
+                    f"0.1 * {z} * {z}, 0.0, sgd(lr = 0.5), steps = 100)")
+        return op("{{ let " + c + " = {}\n  " + call + " }}", "s",
+                  self.scalar(env, depth))
+
     def element(self, env, kind, size):
         vec = self.pick(env[kind])
+        if kind == "v" and env["g"] and self.rng.random() < 0.5:
+            k = self.pick(env["g"])
+            return leaf(f"{vec}[idx[{self.pick([k, f'{G - 1} - {k}'])}]]", "s")
         indices = [name for name, n in env["i"] if n == size]
         if indices and self.rng.random() < 0.8:
             i = self.pick(indices)
@@ -160,6 +209,8 @@ class Generator:
         cols = [name for name, n in env["i"] if n == N]
         r = self.pick(rows) if rows else str(self.rng.randrange(M))
         c = self.pick(cols) if cols else str(self.rng.randrange(N))
+        if env["g"] and self.rng.random() < 0.5:
+            c = f"idx[{self.pick(env['g'])}]"
         return leaf(f"{self.pick(env['A'])}[{r}, {c}]", "s")
 
     def vector(self, env, depth):
@@ -168,7 +219,9 @@ class Generator:
         if depth <= 0 or r < 0.25:
             return leaf(self.pick(env["v"]), "v")
         d = depth - 1
-        kind = self.pick(["for", "for", "scale", "add", "loop", "tuple"])
+        kind = self.pick(["for", "for", "scale", "add", "loop", "tuple",
+                          "gather", "gather", "scatter", "minimize",
+                          "minimize"])
         if kind == "for":
             i = self.name("i")
             inner = dict(env, i=env["i"] + [(i, N)])
@@ -187,6 +240,32 @@ class Generator:
             return op("(loop " + y + " = {} for t < 3 {{ for " + i + " < " +
                       str(N) + ". 0.5 * " + y + "[" + i + "] + 0.25 * "
                       "tanh({}) }})", "v", self.vector(env, d), step)
+        if kind == "gather" and not env.get("helper"):
+            # Reads of a computed vector through the gather indices.
+            i, t = self.name("i"), self.name("t")
+            shift = self.rng.randrange(G - N + 1)
+            return op("{{ let " + t + " = {}\n  for " + i + " < " + str(N) +
+                      ". " + t + "[idx[" + i + " + " + str(shift) + "]] }}",
+                      "v", self.vector(env, d))
+        if kind == "scatter" and not env.get("helper"):
+            # The transpose of a gather, written as a one-hot sum.
+            i, k = self.name("i"), self.name("k")
+            inner = dict(env, i=env["i"] + [(k, G)], g=env["g"] + [k])
+            return op("(for " + i + " < " + str(N) + ". sum " + k + " < " +
+                      str(G) + ". if idx[" + k + "] == " + i + " then {} "
+                      "else 0.0)", "v", self.scalar(inner, d))
+        if kind == "minimize" and not env.get("helper"):
+            # A few steps of an optimizer of the standard library,
+            # differentiated through.
+            t, y, j = self.name("t"), self.name("y"), self.name("j")
+            opt = self.pick(OPTIMIZERS)
+            return op("{{ let " + t + " = {}\n  minimize(fn(" + y + ") => "
+                      "sum " + j + " < " + str(N) + ". (" + y + "[" + j +
+                      "] - " + t + "[" + j + "]) * (" + y + "[" + j + "] - " +
+                      t + "[" + j + "]) + 0.1 * tanh(" + y + "[" + j +
+                      "] * " + t + "[" + j + "]), {}, " + opt +
+                      ", steps = 3) }}", "v", self.vector(env, d),
+                      self.vector(env, d))
         if kind == "tuple":
             a, b = self.name("a"), self.name("b")
             inner = dict(env, v=env["v"] + [a], s=env["s"] + [b])
@@ -196,9 +275,9 @@ class Generator:
         return leaf(self.pick(env["v"]), "v")
 
     def program(self):
-        env = {"s": ["s"], "v": ["x"], "w": [], "A": ["A"], "i": []}
+        env = {"s": ["s"], "v": ["x"], "w": [], "A": ["A"], "i": [], "g": []}
         helper_env = {"s": ["u"], "v": [], "w": [], "A": [], "i": [],
-                      "helper": True}
+                      "g": [], "helper": True}
         helper = self.scalar(helper_env, 2)
         # A matrix-vector product in scope as a vector of M elements.
         body_env = dict(env, w=["p"])
@@ -210,6 +289,7 @@ def render_program(helper, body, name="f"):
     return (f"def h(u: f64) -> f64 = {helper.render()}\n\n"
             f"def {name}(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 {{\n"
             f"  let p = A @ x\n"
+            f"  let idx = for q < {G}. (3 * q + 1) - {N} * ((3 * q + 1) / {N})\n"
             f"  {body.render()}\n"
             f"}}\n")
 
@@ -222,6 +302,28 @@ def main() {{
   f(s, x, A)
 }}
 """
+
+# The gradient of f in reverse mode, compiled as a program of its own, folded
+# into one scalar so that it prints in round-trip form.
+GRAD_MAIN = f"""
+def g(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 {{
+  let (gs, gx, gA) = grad(f, wrt = (0, 1, 2))(s, x, A)
+  gs + (sum i < {N}. gx[i] * (0.5 + 0.25 * f64(i))) +
+    (sum j < {M}. sum i < {N}. gA[j, i] * (0.125 * f64(j) - 0.375 + f64(i)))
+}}
+
+def main() {{
+  let s = 0.375
+  let x = for i < {N}. 0.3 * f64(i) - 0.45
+  let A = for j < {M}, i < {N}. 0.2 * f64(i) - 0.15 * f64(j) + 0.05
+  g(s, x, A)
+}}
+"""
+
+# The named strategies that gradcheck applies to the derivatives in turn,
+# one per seed, besides the default schedules and none.
+STRATEGIES = ["cleanup", "fwd-ad-split", "fwd-ad-onehot", "fwd-ad-opt",
+              "rev-ad-split", "rev-ad-fuse", "rev-ad-opt"]
 
 # ---------------------------------------------------------------------------
 # Checks
@@ -248,9 +350,10 @@ def close(expected, actual):
     return repr(a) == repr(b)
 
 
-def check(leibniz, source, workdir, tag, gpu=False):
+def check(leibniz, source, workdir, tag, gpu=False, strategy="cleanup"):
     """Runs every check on the program text; returns None or (check, detail).
-    `gpu` adds the checks of the CUDA target."""
+    `gpu` adds the checks of the CUDA target; `strategy` is the named
+    strategy gradcheck applies besides the defaults and none."""
     path = os.path.join(workdir, f"{tag}.lz")
     with open(path, "w") as f:
         f.write(source + MAIN)
@@ -289,16 +392,35 @@ def check(leibniz, source, workdir, tag, gpu=False):
     if not close(interp.stdout, o3.stdout):
         return ("jit-O3", f"interpreter {interp.stdout.strip()} != -O3 "
                           f"{o3.stdout.strip()}")
-    for extra in ([], ["--strategy=id"]):
+    for extra in ([], ["--strategy=id"], [f"--strategy={strategy}"]):
         g = run([leibniz, "gradcheck", path, "--entry", "f", "--mode",
                  "both", *extra])
         if g.returncode != 0:
-            return ("gradcheck" + (" --strategy=id" if extra else ""),
+            return (" ".join(["gradcheck", *extra]),
                     (g.stdout + g.stderr).strip())
+    # The reverse-mode gradient through the compilers: the JIT at -O2 bit
+    # for bit, and at -O3, after the tensor search, within 1e-9.
+    grad_path = os.path.join(workdir, f"{tag}-grad.lz")
+    with open(grad_path, "w") as f:
+        f.write(source + GRAD_MAIN)
+    ginterp = run([leibniz, "run", "--engine=interp", grad_path])
+    if ginterp.returncode != 0:
+        return ("grad-interp", ginterp.stderr.strip())
+    for level in ("-O2", "-O3"):
+        compiled = run([leibniz, "run", level, "--search-cache=none",
+                        grad_path])
+        if compiled.returncode != 0:
+            return ("grad-jit" + level, compiled.stderr.strip())
+        if not (compiled.stdout == ginterp.stdout if level == "-O2" else
+                close(ginterp.stdout, compiled.stdout)):
+            return ("grad-jit" + level, f"interpreter "
+                                        f"{ginterp.stdout.strip()} != "
+                                        f"JIT at {level} "
+                                        f"{compiled.stdout.strip()}")
     return None
 
 
-def reduce(leibniz, helper, body, failure, workdir, tag, budget):
+def reduce(leibniz, helper, body, failure, workdir, tag, budget, strategy):
     """Replaces subexpressions by smaller ones of the same type while the
     program stays well-formed and the same check fails, trying at most
     `budget` candidates; returns the smallest failing (helper, body)."""
@@ -307,7 +429,7 @@ def reduce(leibniz, helper, body, failure, workdir, tag, budget):
     def fails(h, b):
         tries[0] += 1
         result = check(leibniz, render_program(h, b), workdir, tag + "-r",
-                       gpu=failure.startswith("cuda-"))
+                       gpu=failure.startswith("cuda-"), strategy=strategy)
         return result is not None and result[0] == failure
 
     def candidates(node):
@@ -373,7 +495,8 @@ def main():
         helper, body = Generator(seed).program()
         source = render_program(helper, body)
         gpu = args.gpu_every > 0 and seed % args.gpu_every == 0
-        result = check(args.leibniz, source, workdir, f"p{seed}", gpu)
+        result = check(args.leibniz, source, workdir, f"p{seed}", gpu,
+                       STRATEGIES[seed % len(STRATEGIES)])
         return seed, helper, body, source, result
 
     failures = []
@@ -385,7 +508,8 @@ def main():
             failures.append((seed, helper, body, result))
     for seed, helper, body, (what, detail) in failures:
         helper, body = reduce(args.leibniz, helper, body, what, workdir,
-                              f"p{seed}", args.reduce_budget)
+                              f"p{seed}", args.reduce_budget,
+                              STRATEGIES[seed % len(STRATEGIES)])
         reduced = render_program(helper, body)
         print(f"FAIL seed {seed}: {what}: {detail.splitlines()[0] if detail else ''}")
         print(reduced)
