@@ -1184,10 +1184,12 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   // The regions move over; a dead state's argument is replaced by its
   // initial value in the operations that only computed it (dce removes
   // them).
+  SmallVector<unsigned> deadIndices(dead.set_bits_begin(),
+                                    dead.set_bits_end());
   auto dropStates = [&](Region &region, unsigned offset) {
     Block &block = region.front();
-    SmallVector<unsigned> indices(dead.set_bits_begin(), dead.set_bits_end());
-    for (auto [index, init] : llvm::reverse(llvm::zip(indices, deadInits))) {
+    for (auto [index, init] :
+         llvm::reverse(llvm::zip(deadIndices, deadInits))) {
       rewriter.replaceAllUsesWith(block.getArgument(offset + index), init);
       block.eraseArgument(offset + index);
     }
@@ -1196,8 +1198,8 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
                               newLoop.getBody().end());
   lz::YieldOp yield = newLoop.getYield();
   rewriter.modifyOpInPlace(yield, [&] {
-    for (unsigned index : llvm::reverse(
-             SmallVector<unsigned>(dead.set_bits_begin(), dead.set_bits_end())))
+    // (A named vector: reverse() of a temporary would outlive it.)
+    for (unsigned index : llvm::reverse(deadIndices))
       yield->eraseOperand(index);
   });
   dropStates(newLoop.getBody(), newLoop.isCounted() ? 1 : 0);
