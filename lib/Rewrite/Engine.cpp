@@ -480,6 +480,8 @@ private:
       return failure();
     tracker.replacements.clear();
     rewriter.setInsertionPoint(point);
+    // The rule may erase the point: its location is kept for the error.
+    Location loc = point->getLoc();
     if (failed(rule.apply(point, rewriter)))
       return failure();
     if (!rule.isPredicate()) {
@@ -487,9 +489,10 @@ private:
       ++changes;
       if (maxRewrites && ++rewrites > maxRewrites) {
         stopped = true;
-        reportError(point, "the strategy made more than " + Twine(maxRewrites) +
-                               " rewrites (--max-rewrites); its rules may "
-                               "rewrite each other's results forever");
+        errorReported = true;
+        emitError(loc, "the strategy made more than " + Twine(maxRewrites) +
+                           " rewrites (--max-rewrites); its rules may "
+                           "rewrite each other's results forever");
       }
     }
     if (!tracker.erased.contains(point))
