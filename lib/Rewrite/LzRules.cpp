@@ -88,8 +88,10 @@ unsigned getIterationDepth(Operation *op) {
        parent && !isa<FunctionOpInterface>(parent);
        parent = parent->getParentOp()) {
     if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
-            lz::AccumulateOp, lz::LoopOp>(parent))
+            lz::AccumulateOp>(parent))
       depth += parent->getRegion(0).front().getNumArguments();
+    else if (isa<lz::LoopOp>(parent))
+      ++depth;
   }
   return depth;
 }
