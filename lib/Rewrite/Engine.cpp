@@ -205,12 +205,15 @@ struct Tracker : public RewriterBase::Listener {
       affected->insert(op);
   }
   void notifyOperationReplaced(Operation *op, ValueRange values) override {
-    replacements[op] = nullptr;
+    Operation *replacement = nullptr;
     for (Value value : values)
       if (Operation *def = value.getDefiningOp()) {
-        replacements[op] = def;
+        replacement = def;
         break;
       }
+    for (Watch *watch : watches)
+      if (watch->op == op)
+        watch->op = replacement;
     if (affected) {
       for (Operation *user : op->getUsers())
         affected->insert(user);
@@ -221,6 +224,9 @@ struct Tracker : public RewriterBase::Listener {
   }
   void notifyOperationErased(Operation *op) override {
     erased.insert(op);
+    for (Watch *watch : watches)
+      if (watch->op == op)
+        watch->op = nullptr;
     if (!affected)
       return;
     affected->remove(op);
@@ -231,8 +237,20 @@ struct Tracker : public RewriterBase::Listener {
       onErase(op);
   }
 
+  /// What became of an operation: itself, the operation defining the first
+  /// value that replaced it, or null once erased. Unlike `erased`, this is
+  /// not confused by a new operation at the address of an erased one.
+  struct Watch {
+    Watch(Tracker &tracker, Operation *op) : tracker(tracker), op(op) {
+      tracker.watches.push_back(this);
+    }
+    ~Watch() { llvm::erase(tracker.watches, this); }
+    Tracker &tracker;
+    Operation *op;
+  };
+
   llvm::DenseSet<Operation *> erased;
-  llvm::DenseMap<Operation *, Operation *> replacements;
+  SmallVector<Watch *> watches;
   llvm::SetVector<Operation *> *affected = nullptr;
   std::function<void(Operation *)> onErase;
   /// Whether an operation moved since this was last reset.
@@ -425,8 +443,14 @@ private:
     if (!point)
       return point;
     std::set<Operation *, PreOrder> candidates;
-    point->walk<WalkOrder::PreOrder>(
-        [&](Operation *op) { candidates.insert(op); });
+    auto addAll = [&](Operation *root) {
+      root->walk<WalkOrder::PreOrder>(
+          [&](Operation *op) { candidates.insert(op); });
+    };
+    addAll(point);
+    // A rule may replace or erase the point itself; normalize then goes on
+    // at its replacement, as repeat(topDown(...)) does.
+    Tracker::Watch watch(tracker, point);
     llvm::SetVector<Operation *> affected;
     tracker.affected = &affected;
     // While the order is valid, erased operations leave the worklist as
@@ -450,6 +474,15 @@ private:
         candidates.erase(candidates.begin());
         continue;
       }
+      if (watch.op != point) {
+        point = watch.op;
+        candidates.clear();
+        tracker.moved = false;
+        if (!point)
+          break;
+        addAll(point);
+        continue;
+      }
       if (tracker.moved) {
         // Only pointers are read here: erased operations are gone.
         std::vector<Operation *> kept;
@@ -461,13 +494,14 @@ private:
         tracker.moved = false;
       }
       for (Operation *changed : affected) {
-        if (tracker.erased.contains(changed))
+        // Operations outside the point are not normalize's to rewrite.
+        if (tracker.erased.contains(changed) || !point->isAncestor(changed))
           continue;
         // Rules at an enclosing operation may depend on what it holds
         // (whether it is dead).
-        for (Operation *op = changed; op && op != point->getParentOp();
-             op = op->getParentOp())
+        for (Operation *op = changed; op != point; op = op->getParentOp())
           candidates.insert(op);
+        candidates.insert(point);
       }
     }
     tracker.affected = nullptr;
@@ -478,10 +512,10 @@ private:
   FailureOr<Operation *> applyRule(const Rule &rule, Operation *point) {
     if (!point)
       return failure();
-    tracker.replacements.clear();
     rewriter.setInsertionPoint(point);
     // The rule may erase the point: its location is kept for the error.
     Location loc = point->getLoc();
+    Tracker::Watch watch(tracker, point);
     if (failed(rule.apply(point, rewriter)))
       return failure();
     if (!rule.isPredicate()) {
@@ -495,9 +529,7 @@ private:
                            "rewrite each other's results forever");
       }
     }
-    if (!tracker.erased.contains(point))
-      return point;
-    return tracker.replacements.lookup(point);
+    return watch.op;
   }
 
   /// all / one / some over the operations directly in the point's regions.
