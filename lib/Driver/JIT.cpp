@@ -26,10 +26,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/DynamicLibrary.h"
 
-#ifdef LEIBNIZ_HAVE_BLAS
-#include <cblas.h>
-#endif
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -216,12 +212,36 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
       driver::makeTransformer(optLevel, targetMachine->get(), vectorMath);
   options.transformer = transformer;
   options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(optLevel);
+  // OpenBLAS is loaded only by programs that call it: loading it starts
+  // its threads, which wait spinning.
+  void *blasFunctions[2] = {nullptr, nullptr};
+  const char *blasNames[2] = {"cblas_dgemm", "cblas_sgemm"};
+  if (module.lookupSymbol(blasNames[0]) || module.lookupSymbol(blasNames[1])) {
+#ifndef LEIBNIZ_BLAS_LIBRARY
+    return module.emitError()
+           << "the program calls OpenBLAS, and Leibniz was built without it";
+#else
+    std::string error;
+    auto library = llvm::sys::DynamicLibrary::getPermanentLibrary(
+        LEIBNIZ_BLAS_LIBRARY, &error);
+    if (!library.isValid())
+      return module.emitError()
+             << "cannot load OpenBLAS (" << LEIBNIZ_BLAS_LIBRARY
+             << "), which the matrix products of -O3 call: " << error;
+    for (auto [name, function] : llvm::zip(blasNames, blasFunctions)) {
+      function = library.getAddressOfSymbol(name);
+      if (!function)
+        return module.emitError() << "OpenBLAS (" << LEIBNIZ_BLAS_LIBRARY
+                                  << ") has no '" << name << "'";
+    }
+#endif
+  }
   auto engine = ExecutionEngine::create(module, options);
   if (!engine)
     return module.emitError()
            << "cannot compile: " << llvm::toString(engine.takeError());
   // The runtime functions that compiled code calls.
-  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+  (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     auto add = [&](StringRef name, auto *function) {
       symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
@@ -242,10 +262,9 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     add("leibniz_cuda_blas_available", &leibniz_cuda_blas_available);
     add("leibniz_cuda_dgemm", &leibniz_cuda_dgemm);
     add("leibniz_cuda_sgemm", &leibniz_cuda_sgemm);
-#ifdef LEIBNIZ_HAVE_BLAS
-    add("cblas_dgemm", &cblas_dgemm);
-    add("cblas_sgemm", &cblas_sgemm);
-#endif
+    for (auto [name, function] : llvm::zip(blasNames, blasFunctions))
+      if (function)
+        add(name, function);
     add("leibniz_check_failed", &leibniz_check_failed);
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
     add("leibniz_size_failed", &leibniz_size_failed);
