@@ -283,7 +283,8 @@ cl::opt<unsigned> numThreads(
 
 cl::opt<std::string> entryName("entry",
                                cl::desc("The definition to run (default: "
-                                        "main)"),
+                                        "main; gradcheck checks a list "
+                                        "f,g,... in turn)"),
                                cl::value_desc("name"), cl::init("main"),
                                cl::sub(runCommand), cl::sub(gradcheckCommand),
                                cl::sub(searchCommand));
@@ -1007,16 +1008,17 @@ LogicalResult writeResults(ArrayRef<interp::RuntimeValue> results) {
   return success();
 }
 
-/// The definition that --entry names, or null after an error.
-func::FuncOp lookupEntry(ModuleOp module) {
-  auto entry = SymbolTable(module).lookup<func::FuncOp>(entryName);
+/// The definition that --entry names (or `name`), or null after an error.
+func::FuncOp lookupEntry(ModuleOp module,
+                         StringRef name = entryName.getValue()) {
+  auto entry = SymbolTable(module).lookup<func::FuncOp>(name);
   if (entry && !entry.isPrivate())
     return entry;
-  llvm::errs() << "leibniz: error: the program has no definition '" << entryName
+  llvm::errs() << "leibniz: error: the program has no definition '" << name
                << "'"
-               << (entryName == "main" ? "; define 'main' or choose the "
-                                         "definition with --entry"
-                                       : "")
+               << (name == "main" ? "; define 'main' or choose the "
+                                    "definition with --entry"
+                                  : "")
                << "\n";
   return nullptr;
 }
@@ -1395,114 +1397,20 @@ interp::RuntimeValue randomLike(const interp::RuntimeValue &value,
   return combine(value, value, [&](double, double) { return uniform(random); });
 }
 
-int runGradcheck() {
-  if (gradcheckMode != "fwd" && gradcheckMode != "rev" &&
-      gradcheckMode != "both") {
-    llvm::errs() << "leibniz: error: --mode must be fwd, rev or both, not '"
-                 << gradcheckMode << "'\n";
-    return 1;
-  }
-  if (gradcheckDirections == 0 || gradcheckStep <= 0.0 ||
-      !(gradcheckTolerance >= 0.0)) {
-    llvm::errs() << "leibniz: error: --directions and --step must be "
-                    "positive and --tol not negative\n";
-    return 1;
-  }
-  bool checkForward = gradcheckMode != "rev";
-  bool checkReverse = gradcheckMode != "fwd";
-  // The forward derivative with respect to each float argument, and one
-  // reverse derivative with respect to all of them, built where the
-  // program's own derivatives are: before the solves are expanded, so
-  // that they are differentiated implicitly.
-  SmallVector<unsigned> checked;
-  llvm::DenseMap<unsigned, func::FuncOp> forward;
-  func::FuncOp reverse;
-  SmallVector<std::string> names;
-  Compilation compilation;
-  compilation.beforeSolves = [&](frontend::Program &program) {
-    ModuleOp module = program.getModule();
-    func::FuncOp entry = lookupEntry(module);
-    if (!entry)
-      return failure();
-    names = program.getParameterNames(entry.getName());
-    if (!llvm::any_of(entry.getFunctionType().getResults(), ad::hasTangent)) {
-      llvm::errs() << "leibniz: error: '" << entryName
-                   << "' has no float result to differentiate\n";
-      return failure();
-    }
-    for (const std::string &name : gradcheckWrt) {
-      auto it = llvm::find(names, name);
-      if (it == names.end()) {
-        llvm::errs() << "leibniz: error: --wrt: '" << entryName
-                     << "' has no parameter '" << name << "'\n";
-        return failure();
-      }
-      if (!ad::hasTangent(entry.getArgumentTypes()[it - names.begin()])) {
-        llvm::errs() << "leibniz: error: --wrt: parameter '" << name
-                     << "' is not a float, a float tensor or a tuple of "
-                        "those\n";
-        return failure();
-      }
-    }
-    for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
-      if (ad::hasTangent(type) &&
-          (gradcheckWrt.empty() || llvm::is_contained(gradcheckWrt, names[i])))
-        checked.push_back(i);
-    if (checked.empty()) {
-      llvm::errs() << "leibniz: error: '" << entryName
-                   << "' has no float argument to differentiate\n";
-      return failure();
-    }
-    for (unsigned i : checked) {
-      if (!checkForward)
-        break;
-      SmallVector<bool> active(entry.getNumArguments(), false);
-      active[i] = true;
-      FailureOr<func::FuncOp> derivative =
-          ad::buildForwardDerivative(module, entry, active);
-      if (failed(derivative))
-        return failure();
-      forward[i] = *derivative;
-    }
-    if (checkReverse) {
-      SmallVector<bool> active(entry.getNumArguments(), false);
-      for (unsigned i : checked)
-        active[i] = true;
-      FailureOr<func::FuncOp> derivative =
-          ad::buildReverseDerivative(module, entry, active);
-      if (failed(derivative))
-        return failure();
-      reverse = *derivative;
-    }
-    return success();
-  };
-  FailureOr<frontend::Program> program = compilation.compile(Stage::LzAD);
-  if (failed(program))
-    return 1;
-  ModuleOp module = program->getModule();
-  func::FuncOp entry = lookupEntry(module);
-  if (!entry)
-    return 1;
-  llvm::StringSet<> reachable;
-  if (failed(checkRunnable(module, entry, reachable)))
-    return 1;
+/// Checks the derivatives of `entry` with respect to its `arguments` at
+/// seeded random points, prints a line per argument, and returns whether
+/// every error is within --tol.
+FailureOr<bool>
+checkDerivatives(interp::Interpreter &interpreter,
+                 const frontend::Program &program, func::FuncOp entry,
+                 ArrayRef<std::string> names, ArrayRef<unsigned> arguments,
+                 llvm::DenseMap<unsigned, func::FuncOp> &forward,
+                 func::FuncOp reverse, bool checkForward, bool checkReverse) {
   FailureOr<SmallVector<interp::RuntimeValue>> args =
-      parseArguments(compilation.context, *program, entry,
+      parseArguments(*entry->getContext(), program, entry,
                      /*randomFloats=*/true);
   if (failed(args))
-    return 1;
-  // The derivatives, optimized like those of a program.
-  StringRef forwardStrategy =
-      strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
-  StringRef reverseStrategy =
-      strategyText.empty() ? StringRef("rev-ad-opt") : StringRef(strategyText);
-  for (auto &[i, derivative] : forward)
-    if (failed(compilation.rewrite(derivative, forwardStrategy)))
-      return 1;
-  if (reverse && failed(compilation.rewrite(reverse, reverseStrategy)))
-    return 1;
-
-  interp::Interpreter interpreter(module);
+    return failure();
   unsigned numResults = entry.getNumResults();
   std::mt19937_64 random(gradcheckSeed);
   bool passed = true;
@@ -1519,7 +1427,7 @@ int runGradcheck() {
     if (!(error <= worst))
       worst = std::isnan(error) ? error : std::max(worst, error);
   };
-  for (auto [position, index] : llvm::enumerate(checked)) {
+  for (auto [position, index] : llvm::enumerate(arguments)) {
     const interp::RuntimeValue &x = (*args)[index];
     SmallVector<double> magnitudes;
     flatten(x, magnitudes);
@@ -1539,7 +1447,7 @@ int runGradcheck() {
       FailureOr<SmallVector<interp::RuntimeValue>> plus = shifted(1.0);
       FailureOr<SmallVector<interp::RuntimeValue>> minus = shifted(-1.0);
       if (failed(plus) || failed(minus))
-        return 1;
+        return failure();
       SmallVector<double> fd;
       SmallVector<double> high, low;
       for (unsigned r = 0; r < numResults; ++r) {
@@ -1555,7 +1463,7 @@ int runGradcheck() {
         FailureOr<SmallVector<interp::RuntimeValue>> jvp =
             interpreter.call(forward[index], operands);
         if (failed(jvp))
-          return 1;
+          return failure();
         for (unsigned r = 0; r < numResults; ++r)
           flatten((*jvp)[numResults + r], tangent);
         for (auto [t, d] : llvm::zip(tangent, fd))
@@ -1576,7 +1484,7 @@ int runGradcheck() {
       FailureOr<SmallVector<interp::RuntimeValue>> vjp =
           interpreter.call(reverse, operands);
       if (failed(vjp))
-        return 1;
+        return failure();
       SmallVector<double> cotangent, direction;
       flatten((*vjp)[numResults + position], cotangent);
       flatten(v, direction);
@@ -1604,6 +1512,149 @@ int runGradcheck() {
       llvm::outs() << ", forward vs reverse "
                    << llvm::format("%.1e", worstModes);
     llvm::outs() << ")" << (ok ? "" : "  FAILED") << "\n";
+  }
+  return passed;
+}
+
+int runGradcheck() {
+  if (gradcheckMode != "fwd" && gradcheckMode != "rev" &&
+      gradcheckMode != "both") {
+    llvm::errs() << "leibniz: error: --mode must be fwd, rev or both, not '"
+                 << gradcheckMode << "'\n";
+    return 1;
+  }
+  if (gradcheckDirections == 0 || gradcheckStep <= 0.0 ||
+      !(gradcheckTolerance >= 0.0)) {
+    llvm::errs() << "leibniz: error: --directions and --step must be "
+                    "positive and --tol not negative\n";
+    return 1;
+  }
+  bool checkForward = gradcheckMode != "rev";
+  bool checkReverse = gradcheckMode != "fwd";
+  // --entry=f,g,...: each definition is checked in turn, as it would be
+  // alone, in one compilation.
+  SmallVector<StringRef> entryNames;
+  StringRef(entryName).split(entryNames, ',');
+  for (StringRef name : entryNames)
+    if (name.empty()) {
+      llvm::errs() << "leibniz: error: --entry: an empty name in '" << entryName
+                   << "'\n";
+      return 1;
+    }
+  // The forward derivative of each entry with respect to each float
+  // argument, and one reverse derivative with respect to all of them,
+  // built where the program's own derivatives are: before the solves are
+  // expanded, so that they are differentiated implicitly.
+  struct Checked {
+    StringRef name;
+    SmallVector<std::string> parameters;
+    SmallVector<unsigned> arguments;
+    llvm::DenseMap<unsigned, func::FuncOp> forward;
+    func::FuncOp reverse;
+  };
+  SmallVector<Checked> entries;
+  Compilation compilation;
+  auto buildDerivatives = [&](frontend::Program &program, StringRef name) {
+    ModuleOp module = program.getModule();
+    func::FuncOp entry = lookupEntry(module, name);
+    if (!entry)
+      return failure();
+    Checked &checked = entries.emplace_back();
+    checked.name = name;
+    checked.parameters = program.getParameterNames(name);
+    SmallVector<std::string> &names = checked.parameters;
+    if (!llvm::any_of(entry.getFunctionType().getResults(), ad::hasTangent)) {
+      llvm::errs() << "leibniz: error: '" << name
+                   << "' has no float result to differentiate\n";
+      return failure();
+    }
+    for (const std::string &parameter : gradcheckWrt) {
+      auto it = llvm::find(names, parameter);
+      if (it == names.end()) {
+        llvm::errs() << "leibniz: error: --wrt: '" << name
+                     << "' has no parameter '" << parameter << "'\n";
+        return failure();
+      }
+      if (!ad::hasTangent(entry.getArgumentTypes()[it - names.begin()])) {
+        llvm::errs() << "leibniz: error: --wrt: parameter '" << parameter
+                     << "' is not a float, a float tensor or a tuple of "
+                        "those\n";
+        return failure();
+      }
+    }
+    for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
+      if (ad::hasTangent(type) &&
+          (gradcheckWrt.empty() || llvm::is_contained(gradcheckWrt, names[i])))
+        checked.arguments.push_back(i);
+    if (checked.arguments.empty()) {
+      llvm::errs() << "leibniz: error: '" << name
+                   << "' has no float argument to differentiate\n";
+      return failure();
+    }
+    for (unsigned i : checked.arguments) {
+      if (!checkForward)
+        break;
+      SmallVector<bool> active(entry.getNumArguments(), false);
+      active[i] = true;
+      FailureOr<func::FuncOp> derivative =
+          ad::buildForwardDerivative(module, entry, active);
+      if (failed(derivative))
+        return failure();
+      checked.forward[i] = *derivative;
+    }
+    if (checkReverse) {
+      SmallVector<bool> active(entry.getNumArguments(), false);
+      for (unsigned i : checked.arguments)
+        active[i] = true;
+      FailureOr<func::FuncOp> derivative =
+          ad::buildReverseDerivative(module, entry, active);
+      if (failed(derivative))
+        return failure();
+      checked.reverse = *derivative;
+    }
+    return success();
+  };
+  compilation.beforeSolves = [&](frontend::Program &program) {
+    for (StringRef name : entryNames)
+      if (failed(buildDerivatives(program, name)))
+        return failure();
+    return success();
+  };
+  FailureOr<frontend::Program> program = compilation.compile(Stage::LzAD);
+  if (failed(program))
+    return 1;
+  ModuleOp module = program->getModule();
+  // The derivatives, optimized like those of a program.
+  StringRef forwardStrategy =
+      strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
+  StringRef reverseStrategy =
+      strategyText.empty() ? StringRef("rev-ad-opt") : StringRef(strategyText);
+  for (Checked &checked : entries) {
+    for (auto &[i, derivative] : checked.forward)
+      if (failed(compilation.rewrite(derivative, forwardStrategy)))
+        return 1;
+    if (checked.reverse &&
+        failed(compilation.rewrite(checked.reverse, reverseStrategy)))
+      return 1;
+  }
+
+  interp::Interpreter interpreter(module);
+  bool passed = true;
+  for (Checked &checked : entries) {
+    func::FuncOp entry = lookupEntry(module, checked.name);
+    if (!entry)
+      return 1;
+    llvm::StringSet<> reachable;
+    if (failed(checkRunnable(module, entry, reachable)))
+      return 1;
+    if (entries.size() > 1)
+      llvm::outs() << checked.name << ":\n";
+    FailureOr<bool> ok = checkDerivatives(
+        interpreter, *program, entry, checked.parameters, checked.arguments,
+        checked.forward, checked.reverse, checkForward, checkReverse);
+    if (failed(ok))
+      return 1;
+    passed &= *ok;
   }
   if (!passed) {
     llvm::errs() << "leibniz: error: gradcheck failed: an error exceeds "
