@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Differential testing of Leibniz on random programs.
 
-    differential.py LEIBNIZ [--count N] [--seed S] [--jobs J] [--save DIR]
-                    [--workdir DIR] [--reduce-budget K] [--gpu-every K]
+    differential.py LEIBNIZ [--count N] [--seed S] [--jobs J] [--batch B]
+                    [--save DIR] [--workdir DIR] [--reduce-budget K]
+                    [--gpu-every K]
 
 Generates random well-typed Leibniz definitions `f(s: f64, x: f64[4],
 A: f64[3, 4]) -> f64` from seeds: scalar arithmetic, math functions on
@@ -20,14 +21,19 @@ For each program it checks that
 - `leibniz gradcheck --mode both` passes: forward mode, reverse mode and
   central finite differences agree, with the default rewrite strategies,
   with none (`--strategy=id`), and with one named strategy, a different one
-  for successive seeds;
+  for successive batches;
 - the reverse-mode gradient, compiled, equals the interpreter's: bit for
   bit at -O2, and within 1e-9 at -O3, after the tensor search;
-- for every `--gpu-every`-th seed, the CUDA target compiles the program to
+- for every `--gpu-every`-th batch, the CUDA target compiles the program to
   PTX (`emit --emit=ptx`), and its kernels, run on the host
   (`run --target=cuda --gpu-emulation`), compute the interpreter's value
   bit for bit at -O0, and within 1e-9 at -O2, where reductions are split
   into partitions for the GPU's threads.
+
+The programs are checked `--batch` at a time, in one file (`h0`, `f0`,
+`h1`, `f1`, ..., and a `main` that returns the tuple of their values):
+most of a short run of `leibniz` is fixed cost. When a file fails a check,
+its programs are checked one by one.
 
 A failing program is reduced (each subexpression replaced by a smaller one
 of the same type while the program stays well-formed and the same check
@@ -285,38 +291,44 @@ class Generator:
         return helper, body
 
 
-def render_program(helper, body, name="f"):
-    return (f"def h(u: f64) -> f64 = {helper.render()}\n\n"
-            f"def {name}(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 {{\n"
+def render_program(helper, body, suffix=""):
+    """The program as the definitions h and f, named h<suffix> and
+    f<suffix> when several programs share a file."""
+    text = re.sub(r"\bh\(", f"h{suffix}(", body.render())
+    return (f"def h{suffix}(u: f64) -> f64 = {helper.render()}\n\n"
+            f"def f{suffix}(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 "
+            f"{{\n"
             f"  let p = A @ x\n"
             f"  let idx = for q < {G}. (3 * q + 1) - {N} * ((3 * q + 1) / {N})\n"
-            f"  {body.render()}\n"
+            f"  {text}\n"
             f"}}\n")
 
 
-MAIN = f"""
-def main() {{
-  let s = 0.375
+ARGUMENTS = f"""  let s = 0.375
   let x = for i < {N}. 0.3 * f64(i) - 0.45
   let A = for j < {M}, i < {N}. 0.2 * f64(i) - 0.15 * f64(j) + 0.05
-  f(s, x, A)
-}}
 """
 
-# The gradient of f in reverse mode, compiled as a program of its own, folded
-# into one scalar so that it prints in round-trip form.
-GRAD_MAIN = f"""
-def g(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 {{
-  let (gs, gx, gA) = grad(f, wrt = (0, 1, 2))(s, x, A)
+
+def render_main(function, suffixes):
+    """main(), calling function<suffix>(s, x, A) for each suffix: the value,
+    or a tuple of the values."""
+    calls = [f"{function}{k}(s, x, A)" for k in suffixes]
+    value = calls[0] if len(calls) == 1 else "(" + ", ".join(calls) + ")"
+    return f"\ndef main() {{\n{ARGUMENTS}  {value}\n}}\n"
+
+
+MAIN = render_main("f", [""])
+
+
+def render_grad(suffix):
+    """g<suffix>: the gradient of f<suffix> in reverse mode, folded into one
+    scalar so that it prints in round-trip form."""
+    return f"""
+def g{suffix}(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 {{
+  let (gs, gx, gA) = grad(f{suffix}, wrt = (0, 1, 2))(s, x, A)
   gs + (sum i < {N}. gx[i] * (0.5 + 0.25 * f64(i))) +
     (sum j < {M}. sum i < {N}. gA[j, i] * (0.125 * f64(j) - 0.375 + f64(i)))
-}}
-
-def main() {{
-  let s = 0.375
-  let x = for i < {N}. 0.3 * f64(i) - 0.45
-  let A = for j < {M}, i < {N}. 0.2 * f64(i) - 0.15 * f64(j) + 0.05
-  g(s, x, A)
 }}
 """
 
@@ -339,24 +351,37 @@ def run(cmd, timeout=120):
 
 
 def close(expected, actual):
-    """Whether two printed f64 values are within 1e-9 relative to the
-    value's magnitude (at least 1), NaN and infinities exactly."""
+    """Whether two printed f64 values, or tuples of them, are within 1e-9
+    relative to each value's magnitude (at least 1), NaN and infinities
+    exactly."""
+    def values(text):
+        return text.strip().strip("()").split(", ")
     try:
-        a, b = float(expected), float(actual)
+        pairs = [(float(a), float(b))
+                 for a, b in zip(values(expected), values(actual),
+                                 strict=True)]
     except ValueError:
         return False
-    if math.isfinite(a) and math.isfinite(b):
-        return abs(a - b) <= 1e-9 * max(1.0, abs(a))
-    return repr(a) == repr(b)
+    for a, b in pairs:
+        if math.isfinite(a) and math.isfinite(b):
+            if abs(a - b) > 1e-9 * max(1.0, abs(a)):
+                return False
+        elif repr(a) != repr(b):
+            return False
+    return True
 
 
-def check(leibniz, source, workdir, tag, gpu=False, strategy="cleanup"):
-    """Runs every check on the program text; returns None or (check, detail).
-    `gpu` adds the checks of the CUDA target; `strategy` is the named
-    strategy gradcheck applies besides the defaults and none."""
+def check(leibniz, programs, workdir, tag, gpu=False, strategy="cleanup"):
+    """Runs every check on the programs, pairs (helper, body), in one file;
+    returns None or (check, detail). `gpu` adds the checks of the CUDA
+    target; `strategy` is the named strategy gradcheck applies besides the
+    defaults and none."""
+    suffixes = [str(k) for k in range(len(programs))]
+    source = "\n".join(render_program(helper, body, k)
+                       for (helper, body), k in zip(programs, suffixes))
     path = os.path.join(workdir, f"{tag}.lz")
     with open(path, "w") as f:
-        f.write(source + MAIN)
+        f.write(source + render_main("f", suffixes))
     # A program the frontend rejects is no program to compare (a reduction
     # may unbind a name); the generator's programs all pass.
     checked = run([leibniz, "check", path])
@@ -393,8 +418,9 @@ def check(leibniz, source, workdir, tag, gpu=False, strategy="cleanup"):
         return ("jit-O3", f"interpreter {interp.stdout.strip()} != -O3 "
                           f"{o3.stdout.strip()}")
     for extra in ([], ["--strategy=id"], [f"--strategy={strategy}"]):
-        g = run([leibniz, "gradcheck", path, "--entry", "f", "--mode",
-                 "both", *extra])
+        g = run([leibniz, "gradcheck", path, "--entry",
+                 ",".join("f" + k for k in suffixes), "--mode", "both",
+                 *extra])
         if g.returncode != 0:
             return (" ".join(["gradcheck", *extra]),
                     (g.stdout + g.stderr).strip())
@@ -402,7 +428,8 @@ def check(leibniz, source, workdir, tag, gpu=False, strategy="cleanup"):
     # for bit, and at -O3, after the tensor search, within 1e-9.
     grad_path = os.path.join(workdir, f"{tag}-grad.lz")
     with open(grad_path, "w") as f:
-        f.write(source + GRAD_MAIN)
+        f.write(source + "".join(render_grad(k) for k in suffixes) +
+                render_main("g", suffixes))
     ginterp = run([leibniz, "run", "--engine=interp", grad_path])
     if ginterp.returncode != 0:
         return ("grad-interp", ginterp.stderr.strip())
@@ -428,7 +455,7 @@ def reduce(leibniz, helper, body, failure, workdir, tag, budget, strategy):
 
     def fails(h, b):
         tries[0] += 1
-        result = check(leibniz, render_program(h, b), workdir, tag + "-r",
+        result = check(leibniz, [(h, b)], workdir, tag + "-r",
                        gpu=failure.startswith("cuda-"), strategy=strategy)
         return result is not None and result[0] == failure
 
@@ -479,39 +506,69 @@ def main():
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--batch", type=int, default=10,
+                        help="programs checked together, in one file; the "
+                             "programs of a failing file are checked one "
+                             "by one")
     parser.add_argument("--save", default=None,
                         help="where to write reduced failing programs")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--reduce-budget", type=int, default=200,
                         help="the most candidates tried per reduction")
     parser.add_argument("--gpu-every", type=int, default=2,
-                        help="check the CUDA target on every K-th seed "
+                        help="check the CUDA target on every K-th batch "
                              "(0: never)")
     args = parser.parse_args()
+    if args.count < 1 or args.batch < 1 or args.jobs < 1:
+        parser.error("--count, --batch and --jobs must be positive")
     workdir = args.workdir or tempfile.mkdtemp(prefix="leibniz-random-")
     os.makedirs(workdir, exist_ok=True)
+    seeds = range(args.seed, args.seed + args.count)
+    batches = [seeds[i:i + args.batch]
+               for i in range(0, len(seeds), args.batch)]
 
-    def one(seed):
-        helper, body = Generator(seed).program()
-        source = render_program(helper, body)
-        gpu = args.gpu_every > 0 and seed % args.gpu_every == 0
-        result = check(args.leibniz, source, workdir, f"p{seed}", gpu,
-                       STRATEGIES[seed % len(STRATEGIES)])
-        return seed, helper, body, source, result
+    def settings(batch):
+        # The CUDA target and the named strategy, per batch: batch b holds
+        # the seeds b * --batch and on.
+        b = batch[0] // args.batch
+        return (args.gpu_every > 0 and b % args.gpu_every == 0,
+                STRATEGIES[b % len(STRATEGIES)])
+
+    def one(batch):
+        programs = [Generator(seed).program() for seed in batch]
+        gpu, strategy = settings(batch)
+        result = check(args.leibniz, programs, workdir, f"b{batch[0]}", gpu,
+                       strategy)
+        if result is None:
+            return batch, []
+        if len(batch) == 1:
+            return batch, [(batch[0], *programs[0], strategy, result)]
+        # The failing programs, one by one; a failure that needs the others
+        # is reported for the whole batch.
+        failed = []
+        for seed, (helper, body) in zip(batch, programs):
+            alone = check(args.leibniz, [(helper, body)], workdir, f"p{seed}",
+                          gpu, strategy)
+            if alone is not None:
+                failed.append((seed, helper, body, strategy, alone))
+        if not failed:
+            failed.append((batch, None, None, strategy, result))
+        return batch, failed
 
     failures = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for seed, helper, body, source, result in pool.map(
-                one, range(args.seed, args.seed + args.count)):
-            if result is None:
-                continue
-            failures.append((seed, helper, body, result))
-    for seed, helper, body, (what, detail) in failures:
+        for batch, failed in pool.map(one, batches):
+            failures.extend(failed)
+    for seed, helper, body, strategy, (what, detail) in failures:
+        first = detail.splitlines()[0] if detail else ""
+        if helper is None:
+            print(f"FAIL seeds {seed[0]} to {seed[-1]}, only together: "
+                  f"{what}: {first}")
+            continue
         helper, body = reduce(args.leibniz, helper, body, what, workdir,
-                              f"p{seed}", args.reduce_budget,
-                              STRATEGIES[seed % len(STRATEGIES)])
+                              f"p{seed}", args.reduce_budget, strategy)
         reduced = render_program(helper, body)
-        print(f"FAIL seed {seed}: {what}: {detail.splitlines()[0] if detail else ''}")
+        print(f"FAIL seed {seed}: {what}: {first}")
         print(reduced)
         if args.save:
             os.makedirs(args.save, exist_ok=True)
