@@ -221,12 +221,18 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     return module.emitError()
            << "the program calls OpenBLAS, and Leibniz was built without it";
 #else
+    // The runtime library's name first: the development package's link,
+    // which CMake found, may be gone where the tools are installed.
     std::string error;
     auto library = llvm::sys::DynamicLibrary::getPermanentLibrary(
-        LEIBNIZ_BLAS_LIBRARY, &error);
+        "libopenblas.so.0", &error);
+    if (!library.isValid())
+      library = llvm::sys::DynamicLibrary::getPermanentLibrary(
+          LEIBNIZ_BLAS_LIBRARY, &error);
     if (!library.isValid())
       return module.emitError()
-             << "cannot load OpenBLAS (" << LEIBNIZ_BLAS_LIBRARY
+             << "cannot load OpenBLAS (libopenblas.so.0 or "
+             << LEIBNIZ_BLAS_LIBRARY
              << "), which the matrix products of -O3 call: " << error;
     for (auto [name, function] : llvm::zip(blasNames, blasFunctions)) {
       function = library.getAddressOfSymbol(name);

@@ -484,10 +484,11 @@ private:
         continue;
       }
       if (tracker.moved) {
-        // Only pointers are read here: erased operations are gone.
+        // Erased operations are gone; moved ones may have left the point.
         std::vector<Operation *> kept;
         for (Operation *candidate : candidates)
-          if (!tracker.erased.contains(candidate))
+          if (!tracker.erased.contains(candidate) &&
+              point->isAncestor(candidate))
             kept.push_back(candidate);
         candidates.clear();
         candidates.insert(kept.begin(), kept.end());

@@ -13,6 +13,11 @@
 // RUN: diff %t.w2 %t.r2
 // RUN: FileCheck %s --check-prefix=REPLACE < %t.w2
 
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='try(topDown(is-for ; one(is-for ; normalize(hoist-invariant))))' > %t.w3
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='strategy="try(topDown(is-for ; one(is-for ; normalize(hoist-invariant))))" reference=true' > %t.r3
+// RUN: diff %t.w3 %t.r3
+// RUN: FileCheck %s --check-prefix=MOVE < %t.w3
+
 // The dead traversal goes; the traversal it read is outside the point and
 // stays, although it is dead now.
 // ERASE-LABEL: func.func @erase
@@ -51,3 +56,29 @@ func.func @replace(%n: index, %j: index) -> index {
   %r = lz.get %sq[%j] : tensor<?xindex>
   return %r : index
 }
+
+// -----
+
+// normalize at the middle traversal: the invariant product moves out of
+// the inner traversal, then out of the point, and no further: the outer
+// traversal is outside the point.
+// MOVE-LABEL: func.func @move
+// MOVE-NEXT: lz.for
+// MOVE-NEXT: arith.mulf
+// MOVE-NEXT: lz.for
+func.func @move(%x: tensor<?xf64>, %a: f64, %n: index) -> tensor<?x?x?xf64> {
+  %t = lz.for %i < %n : tensor<?x?x?xf64> {
+    %u = lz.for %j < %n : tensor<?x?xf64> {
+      %v = lz.for %k < %n : tensor<?xf64> {
+        %s = arith.mulf %a, %a : f64
+        %e = lz.get %x[%k] : tensor<?xf64>
+        %r = arith.addf %e, %s : f64
+        lz.yield %r : f64
+      }
+      lz.yield %v : tensor<?xf64>
+    }
+    lz.yield %u : tensor<?x?xf64>
+  }
+  return %t : tensor<?x?x?xf64>
+}
+

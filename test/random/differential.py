@@ -562,13 +562,13 @@ def main():
     for seed, helper, body, strategy, (what, detail) in failures:
         first = detail.splitlines()[0] if detail else ""
         if helper is None:
-            print(f"FAIL seeds {seed[0]} to {seed[-1]}, only together: "
-                  f"{what}: {first}")
+            print(f"FAIL seeds {seed[0]} to {seed[-1]}, only together "
+                  f"(strategy {strategy}): {what}: {first}")
             continue
         helper, body = reduce(args.leibniz, helper, body, what, workdir,
                               f"p{seed}", args.reduce_budget, strategy)
         reduced = render_program(helper, body)
-        print(f"FAIL seed {seed}: {what}: {first}")
+        print(f"FAIL seed {seed} (strategy {strategy}): {what}: {first}")
         print(reduced)
         if args.save:
             os.makedirs(args.save, exist_ok=True)

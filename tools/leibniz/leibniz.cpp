@@ -851,7 +851,8 @@ LogicalResult checkCompilable(ModuleOp module) {
 /// The argument values of the entry from `--arg name=value`.
 FailureOr<SmallVector<interp::RuntimeValue>>
 parseArguments(MLIRContext &context, const frontend::Program &program,
-               func::FuncOp entry, bool randomFloats = false) {
+               func::FuncOp entry, bool randomFloats = false,
+               bool skipUnknown = false) {
   SmallVector<std::string> names = program.getParameterNames(entry.getName());
   SmallVector<std::optional<interp::RuntimeValue>> values(names.size());
   // Parameters with an argument, valid or not.
@@ -868,6 +869,8 @@ parseArguments(MLIRContext &context, const frontend::Program &program,
       continue;
     }
     auto it = llvm::find(names, name);
+    if (it == names.end() && skipUnknown)
+      continue;
     if (it == names.end()) {
       error() << "'" << entry.getName() << "' has no parameter '" << name
               << "'";
@@ -1401,16 +1404,11 @@ interp::RuntimeValue randomLike(const interp::RuntimeValue &value,
 /// seeded random points, prints a line per argument, and returns whether
 /// every error is within --tol.
 FailureOr<bool>
-checkDerivatives(interp::Interpreter &interpreter,
-                 const frontend::Program &program, func::FuncOp entry,
+checkDerivatives(interp::Interpreter &interpreter, func::FuncOp entry,
+                 ArrayRef<interp::RuntimeValue> args,
                  ArrayRef<std::string> names, ArrayRef<unsigned> arguments,
                  llvm::DenseMap<unsigned, func::FuncOp> &forward,
                  func::FuncOp reverse, bool checkForward, bool checkReverse) {
-  FailureOr<SmallVector<interp::RuntimeValue>> args =
-      parseArguments(*entry->getContext(), program, entry,
-                     /*randomFloats=*/true);
-  if (failed(args))
-    return failure();
   unsigned numResults = entry.getNumResults();
   std::mt19937_64 random(gradcheckSeed);
   bool passed = true;
@@ -1428,7 +1426,7 @@ checkDerivatives(interp::Interpreter &interpreter,
       worst = std::isnan(error) ? error : std::max(worst, error);
   };
   for (auto [position, index] : llvm::enumerate(arguments)) {
-    const interp::RuntimeValue &x = (*args)[index];
+    const interp::RuntimeValue &x = args[index];
     SmallVector<double> magnitudes;
     flatten(x, magnitudes);
     double scale = 1.0;
@@ -1439,7 +1437,7 @@ checkDerivatives(interp::Interpreter &interpreter,
     for (unsigned k = 0; k < gradcheckDirections; ++k) {
       interp::RuntimeValue v = randomLike(x, random);
       auto shifted = [&](double sign) {
-        SmallVector<interp::RuntimeValue> point(*args);
+        SmallVector<interp::RuntimeValue> point(args.begin(), args.end());
         point[index] =
             combine(x, v, [&](double a, double d) { return a + sign * h * d; });
         return interpreter.call(entry, point);
@@ -1458,7 +1456,7 @@ checkDerivatives(interp::Interpreter &interpreter,
         fd.push_back((a - b) / (2.0 * h));
       SmallVector<double> tangent;
       if (checkForward) {
-        SmallVector<interp::RuntimeValue> operands(*args);
+        SmallVector<interp::RuntimeValue> operands(args.begin(), args.end());
         operands.push_back(v);
         FailureOr<SmallVector<interp::RuntimeValue>> jvp =
             interpreter.call(forward[index], operands);
@@ -1473,7 +1471,7 @@ checkDerivatives(interp::Interpreter &interpreter,
         continue;
       // A random output cotangent w: <w, J v> by finite differences (and
       // forward mode) against <J^T w, v> by reverse mode.
-      SmallVector<interp::RuntimeValue> operands(*args);
+      SmallVector<interp::RuntimeValue> operands(args.begin(), args.end());
       SmallVector<double> w;
       for (unsigned r = 0; r < numResults; ++r) {
         if (!ad::hasTangent(entry.getResultTypes()[r]))
@@ -1549,6 +1547,8 @@ int runGradcheck() {
     StringRef name;
     SmallVector<std::string> parameters;
     SmallVector<unsigned> arguments;
+    /// The values of the parameters, given or random.
+    SmallVector<interp::RuntimeValue> values;
     llvm::DenseMap<unsigned, func::FuncOp> forward;
     func::FuncOp reverse;
   };
@@ -1624,6 +1624,34 @@ int runGradcheck() {
   if (failed(program))
     return 1;
   ModuleOp module = program->getModule();
+  // With several definitions, an --arg goes to those that have its
+  // parameter, and must name a parameter of one.
+  if (entries.size() > 1)
+    for (const std::string &arg : argValues) {
+      StringRef name = StringRef(arg).split('=').first;
+      if (llvm::none_of(entries, [&](const Checked &checked) {
+            return llvm::is_contained(checked.parameters, name);
+          })) {
+        llvm::errs() << "leibniz: error: --arg: no definition of --entry="
+                     << entryName << " has a parameter '" << name << "'\n";
+        return 1;
+      }
+    }
+  for (Checked &checked : entries) {
+    func::FuncOp entry = lookupEntry(module, checked.name);
+    if (!entry)
+      return 1;
+    llvm::StringSet<> reachable;
+    if (failed(checkRunnable(module, entry, reachable)))
+      return 1;
+    FailureOr<SmallVector<interp::RuntimeValue>> values =
+        parseArguments(compilation.context, *program, entry,
+                       /*randomFloats=*/true,
+                       /*skipUnknown=*/entries.size() > 1);
+    if (failed(values))
+      return 1;
+    checked.values = std::move(*values);
+  }
   // The derivatives, optimized like those of a program.
   StringRef forwardStrategy =
       strategyText.empty() ? StringRef("fwd-ad-opt") : StringRef(strategyText);
@@ -1641,17 +1669,12 @@ int runGradcheck() {
   interp::Interpreter interpreter(module);
   bool passed = true;
   for (Checked &checked : entries) {
-    func::FuncOp entry = lookupEntry(module, checked.name);
-    if (!entry)
-      return 1;
-    llvm::StringSet<> reachable;
-    if (failed(checkRunnable(module, entry, reachable)))
-      return 1;
     if (entries.size() > 1)
       llvm::outs() << checked.name << ":\n";
     FailureOr<bool> ok = checkDerivatives(
-        interpreter, *program, entry, checked.parameters, checked.arguments,
-        checked.forward, checked.reverse, checkForward, checkReverse);
+        interpreter, lookupEntry(module, checked.name), checked.values,
+        checked.parameters, checked.arguments, checked.forward, checked.reverse,
+        checkForward, checkReverse);
     if (failed(ok))
       return 1;
     passed &= *ok;
