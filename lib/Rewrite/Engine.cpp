@@ -227,6 +227,8 @@ struct Tracker : public RewriterBase::Listener {
     for (Watch *watch : watches)
       if (watch->op == op)
         watch->op = nullptr;
+    for (llvm::DenseSet<Operation *> *set : liveSets)
+      set->erase(op);
     if (!affected)
       return;
     affected->remove(op);
@@ -249,8 +251,20 @@ struct Tracker : public RewriterBase::Listener {
     Operation *op;
   };
 
+  /// A set of operations from which erased ones are removed, while this
+  /// lives.
+  struct LiveSet {
+    LiveSet(Tracker &tracker, llvm::DenseSet<Operation *> &set)
+        : tracker(tracker) {
+      tracker.liveSets.push_back(&set);
+    }
+    ~LiveSet() { tracker.liveSets.pop_back(); }
+    Tracker &tracker;
+  };
+
   llvm::DenseSet<Operation *> erased;
   SmallVector<Watch *> watches;
+  SmallVector<llvm::DenseSet<Operation *> *> liveSets;
   llvm::SetVector<Operation *> *affected = nullptr;
   std::function<void(Operation *)> onErase;
   /// Whether an operation moved since this was last reset.
@@ -548,9 +562,13 @@ private:
       for (Block &block : region)
         for (Operation &op : block)
           children.push_back(&op);
+    // The children not erased yet: a new operation at an erased one's
+    // address is not one of them.
+    llvm::DenseSet<Operation *> live(children.begin(), children.end());
+    Tracker::LiveSet registration(tracker, live);
     bool any = false;
     for (Operation *child : children) {
-      if (tracker.erased.contains(child))
+      if (!live.contains(child))
         continue;
       bool ok = succeeded(apply(*strategy.operands[0], child, env));
       if (strategy.kind == K::All && !ok)
