@@ -302,7 +302,7 @@ FailureOr<LinearSolver> getLinearSolver(Operation *op, DictionaryAttr config,
     auto matrix = RankedTensorType::get(
         {ShapedType::kDynamic, ShapedType::kDynamic}, f64);
     solver.dense = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-        op, StringAttr::get(op->getContext(), "lu_solve"));
+        op, StringAttr::get(op->getContext(), getStdSymbol("lu_solve")));
     if (!solver.dense ||
         solver.dense.getFunctionType() !=
             FunctionType::get(op->getContext(), {matrix, vector}, {vector}))

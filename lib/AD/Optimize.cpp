@@ -372,7 +372,7 @@ LogicalResult MinimizeExpansion::prepare() {
   // Every optimizer but Adafactor and L-BFGS has an elementwise rule in the
   // library.
   if (info->hasRule()) {
-    std::string ruleName = (name.getValue() + "_rule").str();
+    std::string ruleName = ad::getStdSymbol((name.getValue() + "_rule").str());
     rule = symbols.lookup<func::FuncOp>(ruleName);
     if (!rule || rule.isExternal())
       return op.emitOpError("needs the update rule '@")
@@ -1625,7 +1625,7 @@ static LogicalResult expandFixedPoint(ad::FixedPointOp op,
     auto matrixType = RankedTensorType::get(
         {ShapedType::kDynamic, ShapedType::kDynamic}, f64);
     auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f64);
-    auto solveFn = symbols.lookup<func::FuncOp>("lu_solve");
+    auto solveFn = symbols.lookup<func::FuncOp>(ad::getStdSymbol("lu_solve"));
     if (!solveFn ||
         solveFn.getFunctionType() !=
             builder.getFunctionType({matrixType, vectorType}, {vectorType}))
@@ -1819,7 +1819,7 @@ LogicalResult RootExpansion::expand() {
   // Broyden's update.
   auto lookup = [&](StringRef fnName, ArrayRef<Type> inputs,
                     Type result) -> func::FuncOp {
-    auto fn = symbols.lookup<func::FuncOp>(fnName);
+    auto fn = symbols.lookup<func::FuncOp>(ad::getStdSymbol(fnName));
     if (!fn || fn.getFunctionType() !=
                    builder.getFunctionType(inputs, TypeRange{result})) {
       op.emitError("the root solver '")

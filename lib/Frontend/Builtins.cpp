@@ -1569,7 +1569,7 @@ FailureOr<DictionaryAttr> expectConfig(MLIRGenerator &gen, SMLoc loc,
 /// which `what` of `builtin` needs.
 LogicalResult requireLuSolve(MLIRGenerator &gen, SMLoc loc, StringRef builtin,
                              StringRef what) {
-  const DefAST *solve = gen.defs.lookup("lu_solve");
+  const DefAST *solve = gen.libraryDefs.lookup("lu_solve");
   if (!solve) {
     gen.emitError(loc) << what << " of '" << builtin
                        << "' needs the standard library's 'lu_solve'";
@@ -1655,7 +1655,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     StringRef optName = opt->getAs<StringAttr>("name").getValue();
     if (auto inner = opt->getAs<DictionaryAttr>("opt"))
       optName = inner.getAs<StringAttr>("name").getValue();
-    if (const DefAST *rule = gen.defs.lookup((optName + "_rule").str()))
+    if (const DefAST *rule = gen.libraryDefs.lookup((optName + "_rule").str()))
       if (failed(gen.getSignature(*rule)))
         return failure();
     if (name == "minimize") {
@@ -1725,7 +1725,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     if (failed(requireLuSolve(gen, loc, name, "'" + solverName.str() + "'")))
       return failure();
     if (solverName == "broyden") {
-      if (const DefAST *update = gen.defs.lookup("broyden_update"))
+      if (const DefAST *update = gen.libraryDefs.lookup("broyden_update"))
         if (failed(gen.getSignature(*update)))
           return failure();
     }

@@ -905,11 +905,20 @@ private:
 };
 } // namespace
 
+const DefAST *MLIRGenerator::lookupDef(StringRef name) const {
+  return (inLibrary ? libraryDefs : defs).lookup(name);
+}
+
+std::string MLIRGenerator::getSymbol(const DefAST &def) const {
+  return isLibraryDef(def) ? ad::getStdSymbol(def.name) : def.name;
+}
+
 FailureOr<const Signature *> MLIRGenerator::getSignature(const DefAST &def) {
-  if (failedDefs.count(def.name))
+  std::string symbol = getSymbol(def);
+  if (failedDefs.count(symbol))
     return failure();
-  if (!inProgress.count(def.name)) {
-    auto it = signatures->byName.find(def.name);
+  if (!inProgress.count(symbol)) {
+    auto it = signatures->byName.find(symbol);
     if (it != signatures->byName.end() && it->second.func)
       return &it->second;
   } else {
@@ -920,19 +929,24 @@ FailureOr<const Signature *> MLIRGenerator::getSignature(const DefAST &def) {
             "loop)";
     return failure();
   }
-  inProgress[def.name] = true;
-  llvm::scope_exit done([&] { inProgress.erase(def.name); });
+  inProgress[symbol] = true;
+  bool wasInLibrary = inLibrary;
+  llvm::scope_exit done([&] {
+    inProgress.erase(symbol);
+    inLibrary = wasInLibrary;
+  });
+  inLibrary = isLibraryDef(def);
   GeneratorStateGuard guard(*this);
-  Signature &signature = signatures->byName[def.name];
+  Signature &signature = signatures->byName[symbol];
   signature.name = def.name;
   if (failed(generateDef(def, signature))) {
-    failedDefs[def.name] = true;
+    failedDefs[symbol] = true;
     if (signature.func)
       signature.func.erase();
-    signatures->byName.erase(def.name);
+    signatures->byName.erase(symbol);
     return failure();
   }
-  return &signatures->byName[def.name];
+  return &signatures->byName[symbol];
 }
 
 namespace {
@@ -1008,7 +1022,7 @@ LogicalResult MLIRGenerator::generateDef(const DefAST &def,
   for (const Ty &param : signature.params)
     inputs.push_back(param.getMLIRType(&context));
   builder.setInsertionPointToEnd(module.getBody());
-  auto func = func::FuncOp::create(builder, getLoc(def.loc), def.name,
+  auto func = func::FuncOp::create(builder, getLoc(def.loc), getSymbol(def),
                                    builder.getFunctionType(inputs, {}));
   signature.func = func;
   state->func = func;
@@ -1246,7 +1260,7 @@ MLIRGenerator::liftFunction(SMLoc loc, const FnValue &fn,
   if (fn.kind == FnValue::Def) {
     useSites.push_back(loc);
     llvm::scope_exit popSite([&] { useSites.pop_back(); });
-    return getSignature(*defs.lookup(fn.name));
+    return getSignature(*fn.def);
   }
 
   auto &states = functionStates;
@@ -1254,8 +1268,10 @@ MLIRGenerator::liftFunction(SMLoc loc, const FnValue &fn,
   states.push_back(std::make_unique<FunctionState>(parent, getLoc(loc)));
   FunctionState *state = states.back().get();
 
-  std::string name = (parent->func.getName() + "_" +
-                      (fn.kind == FnValue::Lambda ? "lambda" : fn.name) +
+  // Two `$` keep lifted names apart from the program's definitions, whose
+  // names have none, and from the library's `std$<name>`, which have one.
+  std::string name = (parent->func.getName() + "$" +
+                      (fn.kind == FnValue::Lambda ? "lambda" : fn.name) + "$" +
                       std::to_string(numLifted++))
                          .str();
   Signature &signature = signatures->byName[name];
@@ -1410,10 +1426,11 @@ FailureOr<Val> MLIRGenerator::genVar(const VarExprAST &expr) {
   for (auto it = env.rbegin(); it != env.rend(); ++it)
     if (it->first == expr.name)
       return it->second;
-  if (defs.count(expr.name)) {
+  if (const DefAST *def = lookupDef(expr.name)) {
     auto fn = std::make_shared<FnValue>();
     fn->kind = FnValue::Def;
     fn->name = expr.name;
+    fn->def = def;
     return Val::getFunction(std::move(fn));
   }
   if (isBuiltin(expr.name)) {
@@ -1425,7 +1442,7 @@ FailureOr<Val> MLIRGenerator::genVar(const VarExprAST &expr) {
   std::vector<std::string> candidates;
   for (const auto &entry : env)
     candidates.push_back(entry.first);
-  for (const auto &entry : defs)
+  for (const auto &entry : inLibrary ? libraryDefs : defs)
     candidates.push_back(entry.first().str());
   for (const std::string &name : getBuiltinNames())
     candidates.push_back(name);
@@ -1700,8 +1717,7 @@ MLIRGenerator::apply(SMLoc loc, const FnValue &fn, ArrayRef<Val> args,
     }
     useSites.push_back(loc);
     llvm::scope_exit popSite([&] { useSites.pop_back(); });
-    FailureOr<const Signature *> signature =
-        getSignature(*defs.lookup(fn.name));
+    FailureOr<const Signature *> signature = getSignature(*fn.def);
     if (failed(signature))
       return failure();
     return callDef(loc, **signature, args);
@@ -2267,8 +2283,10 @@ FailureOr<Program> MLIRGenerator::generate(ArrayRef<SourceModule> modules) {
           failedAny = true;
           continue;
         }
-      } else if (userDefs.count(def.name)) {
-        continue;
+      } else {
+        libraryDefs[def.name] = &def;
+        if (userDefs.count(def.name))
+          continue;
       }
       defs[def.name] = &def;
     }

@@ -92,6 +92,8 @@ struct FnValue {
   Kind kind;
   /// The definition, builtin or transformation name (`grad`, `jacfwd`...).
   std::string name;
+  /// The definition, resolved where its name was written.
+  const DefAST *def = nullptr;
   const LambdaExprAST *lambda = nullptr;
   /// The environment a lambda closes over.
   Env env;
@@ -187,7 +189,17 @@ public:
   // Definitions and functions
   //===--------------------------------------------------------------------===//
 
-  /// The signature of definition `name`, generating it first if needed.
+  /// The definition that `name` refers to where code is being generated:
+  /// in library code, the library's; elsewhere, the program's or else the
+  /// library's. Null if none.
+  const DefAST *lookupDef(llvm::StringRef name) const;
+  bool isLibraryDef(const DefAST &def) const {
+    return libraryDefs.lookup(def.name) == &def;
+  }
+  /// The symbol of a definition's function: its name, or for a library
+  /// definition, `std$<name>`.
+  std::string getSymbol(const DefAST &def) const;
+  /// The signature of a definition, generating it first if needed.
   mlir::FailureOr<const Signature *> getSignature(const DefAST &def);
   mlir::LogicalResult generateDef(const DefAST &def, Signature &signature);
   /// Applies a function value to arguments.
@@ -319,8 +331,14 @@ public:
   mlir::ModuleOp module;
   std::unique_ptr<Program::Signatures> signatures;
 
-  /// Definitions by name (user definitions shadow library ones).
+  /// Definitions by name, as the program sees them (its own definitions
+  /// shadow the library's).
   llvm::StringMap<const DefAST *> defs;
+  /// The standard library's definitions by name, as the library sees them:
+  /// a program's definitions never change what library code means.
+  llvm::StringMap<const DefAST *> libraryDefs;
+  /// Whether the definition being generated is the library's.
+  bool inLibrary = false;
   /// Definitions being generated, to reject recursion.
   llvm::StringMap<bool> inProgress;
   /// Definitions that failed: their uses report nothing more.

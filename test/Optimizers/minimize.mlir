@@ -8,9 +8,9 @@
 // CHECK: lz.loop %[[K:.*]] < %{{.*}} iter_args(%[[X:.*]] = %{{.*}}, %[[S:.*]] = %[[M]], %[[L:.*]] = %{{.*}}) : tensor<?xf64>, tensor<?xf64>, tensor<3xf64>
 // CHECK: %[[V:.*]], %{{.*}} = ad.value_and_grad @f(%[[X]]) {wrt = array<i64: 0>}
 // CHECK: lz.for
-// CHECK: func.call @momentum_rule
+// CHECK: func.call @std$momentum_rule
 // CHECK: tensor.insert %[[V]] into %[[L]][%[[K]]]
-func.func private @momentum_rule(%x: f64, %g: f64, %m: f64, %t: f64, %lr: f64, %beta: f64, %n: i1) -> tuple<f64, f64> {
+func.func private @std$momentum_rule(%x: f64, %g: f64, %m: f64, %t: f64, %lr: f64, %beta: f64, %n: i1) -> tuple<f64, f64> {
   %m1 = arith.mulf %beta, %m : f64
   %m2 = arith.addf %m1, %g : f64
   %s = arith.mulf %lr, %m2 : f64
@@ -41,14 +41,14 @@ func.func private @f(%x: f64) -> f64 {
 }
 func.func @run(%x0: f64) -> f64 {
   %c3 = arith.constant 3 : index
-  // expected-error @+1 {{'ad.minimize' op needs the update rule '@sgd_rule' of the optimizer (lib/Std/optimizers.lz)}}
+  // expected-error @+1 {{'ad.minimize' op needs the update rule '@std$sgd_rule' of the optimizer (lib/Std/optimizers.lz)}}
   %x = ad.minimize @f(%x0) steps(%c3) {optimizer = {name = "sgd", lr = 0.1 : f64}} : (f64, index) -> f64
   return %x : f64
 }
 
 // -----
 
-func.func private @sgd_rule(%x: f64, %g: f64, %t: f64) -> f64 {
+func.func private @std$sgd_rule(%x: f64, %g: f64, %t: f64) -> f64 {
   return %x : f64
 }
 func.func private @f(%x: f64) -> f64 {
@@ -56,7 +56,7 @@ func.func private @f(%x: f64) -> f64 {
 }
 func.func @run(%x0: f64) -> f64 {
   %c3 = arith.constant 3 : index
-  // expected-error @+1 {{the update rule '@sgd_rule' must have the type '(f64, f64, f64, f64) -> f64', not '(f64, f64, f64) -> f64'}}
+  // expected-error @+1 {{the update rule '@std$sgd_rule' must have the type '(f64, f64, f64, f64) -> f64', not '(f64, f64, f64) -> f64'}}
   %x = ad.minimize @f(%x0) steps(%c3) {optimizer = {name = "sgd", lr = 0.1 : f64}} : (f64, index) -> f64
   return %x : f64
 }

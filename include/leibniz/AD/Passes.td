@@ -79,7 +79,7 @@ def ADMinimize : Pass<"ad-minimize", "mlir::ModuleOp"> {
     nested tuples), the optimizer's state for each leaf (zeros at first),
     and with `trace` the losses. Each step takes the function's value and
     gradient (`ad.value_and_grad`, expanded by `ad-reverse`) and applies
-    the optimizer's update rule `@<name>_rule` (lib/Std/optimizers.lz) to
+    the optimizer's update rule `@std$<name>_rule` (lib/Std/optimizers.lz) to
     every element of every leaf, with the 1-based step number and the
     hyperparameters of the configuration (the defaults of
     docs/optimization.md for those it does not give):
@@ -87,7 +87,7 @@ def ADMinimize : Pass<"ad-minimize", "mlir::ModuleOp"> {
     ```mlir
     %r:3 = lz.loop %k < %T iter_args(%x = %x0, %m = %zeros, %v = %zeros) {
       %loss, %g = ad.value_and_grad @f(%x) {wrt = array<i64: 0>}
-      %new:3 = lz.for %i < %n { func.call @adam_rule(x[i], g[i], m[i],
+      %new:3 = lz.for %i < %n { func.call @std$adam_rule(x[i], g[i], m[i],
                                                      v[i], t, lr, ...) }
       lz.yield %new#0, %new#1, %new#2
     }
