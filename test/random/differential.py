@@ -30,8 +30,8 @@ For each program it checks that
   bit for bit at -O0, and within 1e-9 at -O2, where reductions are split
   into partitions for the GPU's threads.
 
-The programs are checked `--batch` at a time, in one file (`h0`, `f0`,
-`h1`, `f1`, ..., and a `main` that returns the tuple of their values):
+The programs are checked `--batch` at a time, in one file (`h_0`, `f_0`,
+`h_1`, `f_1`, ..., and a `main` that returns the tuple of their values):
 most of a short run of `leibniz` is fixed cost. When a file fails a check,
 its programs are checked one by one.
 
@@ -376,7 +376,9 @@ def check(leibniz, programs, workdir, tag, gpu=False, strategy="cleanup"):
     returns None or (check, detail). `gpu` adds the checks of the CUDA
     target; `strategy` is the named strategy gradcheck applies besides the
     defaults and none."""
-    suffixes = [str(k) for k in range(len(programs))]
+    # `_`: with plain numbers, the 33rd program's f32 would shadow the
+    # builtin conversion.
+    suffixes = [f"_{k}" for k in range(len(programs))]
     source = "\n".join(render_program(helper, body, k)
                        for (helper, body), k in zip(programs, suffixes))
     path = os.path.join(workdir, f"{tag}.lz")
