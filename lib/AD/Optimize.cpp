@@ -372,11 +372,13 @@ LogicalResult MinimizeExpansion::prepare() {
   // Every optimizer but Adafactor and L-BFGS has an elementwise rule in the
   // library.
   if (info->hasRule()) {
-    std::string ruleName = ad::getStdSymbol((name.getValue() + "_rule").str());
+    std::string sourceName = (name.getValue() + "_rule").str();
+    std::string ruleName = ad::getStdSymbol(sourceName);
     rule = symbols.lookup<func::FuncOp>(ruleName);
     if (!rule || rule.isExternal())
-      return op.emitOpError("needs the update rule '@")
-             << ruleName << "' of the optimizer (lib/Std/optimizers.lz)";
+      return op.emitOpError("needs the standard library's update rule '")
+             << sourceName << "' (lib/Std/optimizers.lz), the function '@"
+             << ruleName << "'";
     SmallVector<Type> inputs = {f64, f64};
     inputs.append(info->numState, f64);
     inputs.push_back(f64);

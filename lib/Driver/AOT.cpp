@@ -503,6 +503,41 @@ FailureOr<CInterface>
 leibniz::driver::generateCInterface(StringRef prefix, StringRef source,
                                     ArrayRef<ExportedFunction> functions,
                                     std::string &error, bool unifiedMemory) {
+  // Every C name of the interface must be one thing only: the library's
+  // own functions, each export's function and its result type. The compiled
+  // code's functions are `<prefix>__lz_<name>`, and the runtime's names
+  // start with `leibniz_`, `lz_` or `_mlir_`.
+  auto isRuntimeName = [](StringRef name) {
+    return name.starts_with("leibniz_") || name.starts_with("lz_") ||
+           name.starts_with("_mlir_");
+  };
+  if (isRuntimeName((prefix + "_").str())) {
+    error = "the prefix '" + prefix.str() +
+            "' would give C names that the runtime uses (leibniz_..., "
+            "lz_..., _mlir_...); choose another with --prefix";
+    return failure();
+  }
+  llvm::StringMap<std::string> taken;
+  taken[(prefix + "_last_error").str()] = "the library's own function";
+  taken[(prefix + "_set_num_threads").str()] = "the library's own function";
+  for (const ExportedFunction &function : functions) {
+    std::string cName = (prefix + "_" + function.name).str();
+    taken.try_emplace(cName + "_result",
+                      "the result type of '" + function.name + "'");
+  }
+  for (const ExportedFunction &function : functions) {
+    std::string cName = (prefix + "_" + function.name).str();
+    auto it = taken.find(cName);
+    if (it != taken.end() || StringRef(function.name).starts_with("_lz_")) {
+      error = "cannot export '" + function.name + "': its C function '" +
+              cName + "' would be " +
+              (it != taken.end() ? it->second
+                                 : "a name of the compiled code's own") +
+              "; rename the definition, or leave it out with --export";
+      return failure();
+    }
+  }
+
   InterfaceWriter writer(prefix, unifiedMemory);
   for (const ExportedFunction &function : functions)
     if (failed(writer.addFunction(function, error))) {

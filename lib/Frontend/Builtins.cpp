@@ -1171,7 +1171,7 @@ FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
     return failure();
   const Ty &result = lifted->result;
   Location irLoc = getLoc(loc);
-  auto callee = FlatSymbolRefAttr::get(&context, lifted->signature->name);
+  auto callee = FlatSymbolRefAttr::get(lifted->signature->func);
   if (values->empty())
     return transformError(*this, loc,
                           "'" + fn.name +
@@ -1322,7 +1322,7 @@ FailureOr<Val> directTransform(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return failure();
   const Ty &result = lifted->result;
   Location irLoc = gen.getLoc(loc);
-  auto callee = FlatSymbolRefAttr::get(&gen.context, lifted->signature->name);
+  auto callee = FlatSymbolRefAttr::get(lifted->signature->func);
   Type resultIR = result.getMLIRType(&gen.context);
 
   if (name == "jvp") {
@@ -1524,7 +1524,7 @@ FailureOr<Val> configBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
                "constants and call definitions)";
         return failure();
       }
-      attr = FlatSymbolRefAttr::get(&gen.context, lifted->signature->name);
+      attr = FlatSymbolRefAttr::get(lifted->signature->func);
     }
     if (!attr) {
       gen.emitError(loc) << "'" << param << "' of '" << name << "' must be "
@@ -1625,7 +1625,7 @@ FailureOr<Val> solveBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
     return failure();
   }
   Location irLoc = gen.getLoc(loc);
-  auto callee = FlatSymbolRefAttr::get(&gen.context, lifted->signature->name);
+  auto callee = FlatSymbolRefAttr::get(lifted->signature->func);
   Type x0IR = lifted->operands[0].getType();
   Value operand = lifted->operands[0];
   auto finish = [&](Value x) {

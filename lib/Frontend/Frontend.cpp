@@ -37,7 +37,7 @@ public:
         followImports(followImports) {}
 
   /// Parses the buffer and then the files it imports.
-  LogicalResult parseBuffer(unsigned bufferId, bool isLibrary) {
+  LogicalResult parseBuffer(unsigned bufferId, bool isLibrary, bool checkAll) {
     std::optional<ModuleAST> module = parseModule(
         sourceMgr, bufferId, [&](llvm::SMLoc loc, const llvm::Twine &message) {
           mlir::emitError(getLocation(&context, sourceMgr, loc)) << message;
@@ -59,7 +59,7 @@ public:
       if (failed(loadFile(path, import.loc)))
         ok = false;
     }
-    program.modules.push_back(SourceModule{ast.get(), isLibrary});
+    program.modules.push_back(SourceModule{ast.get(), isLibrary, checkAll});
     program.asts.push_back(std::move(ast));
     return success(ok);
   }
@@ -83,7 +83,7 @@ public:
     }
     unsigned bufferId =
         sourceMgr.AddNewSourceBuffer(std::move(file), importLoc);
-    return parseBuffer(bufferId, /*isLibrary=*/false);
+    return parseBuffer(bufferId, /*isLibrary=*/false, /*checkAll=*/true);
   }
 
 private:
@@ -107,7 +107,8 @@ leibniz::frontend::loadProgram(MLIRContext &context, llvm::SourceMgr &sourceMgr,
           llvm::MemoryBuffer::getMemBuffer(source, ("<std>/" + name).str(),
                                            /*RequiresNullTerminator=*/false),
           llvm::SMLoc());
-      if (failed(loader.parseBuffer(bufferId, !options.checkStdlib)))
+      if (failed(loader.parseBuffer(bufferId, /*isLibrary=*/true,
+                                    options.checkStdlib)))
         ok = false;
     }
   }

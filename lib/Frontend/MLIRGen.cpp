@@ -2292,10 +2292,10 @@ FailureOr<Program> MLIRGenerator::generate(ArrayRef<SourceModule> modules) {
     }
   }
   for (const SourceModule &source : modules) {
-    if (source.isLibrary)
+    if (!source.checkAll)
       continue;
     for (const DefAST &def : source.ast->defs) {
-      if (defs.lookup(def.name) != &def)
+      if ((source.isLibrary ? libraryDefs : defs).lookup(def.name) != &def)
         continue;
       inlined = 0;
       if (failed(getSignature(def)))

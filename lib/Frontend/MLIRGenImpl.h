@@ -115,6 +115,8 @@ struct ConfigValue {
 
 /// A definition's signature in terms of its own size atoms.
 struct Signature {
+  /// The definition's name as written, for messages; `func` has the
+  /// symbol.
   std::string name;
   std::vector<std::string> paramNames;
   std::vector<Ty> params;

@@ -41,7 +41,7 @@ func.func private @f(%x: f64) -> f64 {
 }
 func.func @run(%x0: f64) -> f64 {
   %c3 = arith.constant 3 : index
-  // expected-error @+1 {{'ad.minimize' op needs the update rule '@std$sgd_rule' of the optimizer (lib/Std/optimizers.lz)}}
+  // expected-error @+1 {{'ad.minimize' op needs the standard library's update rule 'sgd_rule' (lib/Std/optimizers.lz), the function '@std$sgd_rule'}}
   %x = ad.minimize @f(%x0) steps(%c3) {optimizer = {name = "sgd", lr = 0.1 : f64}} : (f64, index) -> f64
   return %x : f64
 }

@@ -28,7 +28,7 @@ struct LoadedProgram {
 struct LoadOptions {
   /// Puts the standard library in scope.
   bool withStdlib = true;
-  /// Checks the standard library completely, as if it were user code.
+  /// Checks every definition of the standard library, used or not.
   bool checkStdlib = false;
   /// Loads the files that `import` names (off: parse the main file only).
   bool followImports = true;

@@ -20,9 +20,12 @@ namespace leibniz::frontend {
 /// A parsed source file of a program.
 struct SourceModule {
   const ModuleAST *ast;
-  /// Library modules (the standard library) are checked and generated only
-  /// as far as the program uses them; user modules are checked completely.
+  /// Library modules (the standard library) are private to the library: a
+  /// program's definitions do not change what their code means.
   bool isLibrary = false;
+  /// Whether every definition is checked and generated. User modules are;
+  /// library modules only as far as the program uses them, unless asked.
+  bool checkAll = true;
 };
 
 /// The concrete sizes of an entry point's arguments, to check them against
