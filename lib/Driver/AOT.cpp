@@ -19,6 +19,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -76,19 +77,48 @@ struct Leaf {
   Type type;
 };
 
-/// `name` as a C identifier of the interface: C keywords, `result` and the
-/// wrappers' own `lz_` names get a trailing underscore.
+/// `name` as a C identifier of the interface: C and C++ keywords, names
+/// reserved to the C implementation, the macros of the headers that the
+/// interface includes, `result`, the functions that the wrappers call and
+/// the names that start like the wrappers' own (`lz_`), the runtime's
+/// (`leibniz_`, `LEIBNIZ_`, `_mlir_`) get a trailing underscore.
 std::string toCIdentifier(StringRef name) {
   static const char *const kReserved[] = {
-      "auto",     "break",    "case",     "char",    "const",   "continue",
-      "default",  "do",       "double",   "else",    "enum",    "extern",
-      "float",    "for",      "goto",     "if",      "inline",  "int",
-      "long",     "register", "restrict", "return",  "short",   "signed",
-      "sizeof",   "static",   "struct",   "switch",  "typedef", "union",
-      "unsigned", "void",     "volatile", "while",   "bool",    "true",
-      "false",    "result",   "_Bool",    "NULL",    "memset",  "memcpy",
-      "malloc",   "free",     "snprintf", "int64_t", "int32_t"};
-  if (name.starts_with("lz_") || llvm::is_contained(kReserved, name))
+      // C, up to C23.
+      "alignas", "alignof", "auto", "bool", "break", "case", "char", "const",
+      "constexpr", "continue", "default", "do", "double", "else", "enum",
+      "extern", "false", "float", "for", "goto", "if", "inline", "int", "long",
+      "nullptr", "register", "restrict", "return", "short", "signed", "sizeof",
+      "static", "static_assert", "struct", "switch", "thread_local", "true",
+      "typedef", "typeof", "typeof_unqual", "union", "unsigned", "void",
+      "volatile", "while",
+      // C++, for the header's `extern "C"` block.
+      "and", "and_eq", "asm", "bitand", "bitor", "catch", "char8_t", "char16_t",
+      "char32_t", "class", "co_await", "co_return", "co_yield", "compl",
+      "concept", "consteval", "constinit", "const_cast", "decltype", "delete",
+      "dynamic_cast", "explicit", "export", "friend", "mutable", "namespace",
+      "new", "noexcept", "not", "not_eq", "operator", "or", "or_eq", "private",
+      "protected", "public", "reinterpret_cast", "requires", "static_cast",
+      "template", "this", "throw", "try", "typeid", "typename", "using",
+      "virtual", "wchar_t", "xor", "xor_eq",
+      // The headers' macros and types, and what the wrappers use.
+      "NULL", "EOF", "BUFSIZ", "FILENAME_MAX", "FOPEN_MAX", "L_tmpnam",
+      "TMP_MAX", "SEEK_SET", "SEEK_CUR", "SEEK_END", "EXIT_SUCCESS",
+      "EXIT_FAILURE", "RAND_MAX", "MB_CUR_MAX", "stdin", "stdout", "stderr",
+      "int64_t", "int32_t", "size_t", "result", "memset", "memcpy", "malloc",
+      "free", "snprintf"};
+  // <stdint.h>'s limits (INT64_MAX, SIZE_MAX, ...).
+  auto isLimit = [&] {
+    return name.upper() == name &&
+           (name.ends_with("_MAX") || name.ends_with("_MIN") ||
+            name.ends_with("_WIDTH"));
+  };
+  bool reservedToC =
+      name.starts_with("__") ||
+      (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1]));
+  if (name.starts_with("lz_") || name.starts_with("_mlir_") ||
+      StringRef(name.lower()).starts_with("leibniz_") || reservedToC ||
+      isLimit() || llvm::is_contained(kReserved, name))
     return (name + "_").str();
   return name.str();
 }
@@ -172,6 +202,19 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   std::vector<Leaf> params, results;
   for (auto [i, type] : llvm::enumerate(function.type.getInputs()))
     flattenLeaves(type, toCIdentifier(function.paramNames[i]), params);
+  // The parameters' C names, and their shapes' (`x_shape`), are distinct:
+  // `x_shape` next to a tensor `x`, `int_` next to `int` or `p_0` next to a
+  // tuple `p` take more underscores.
+  llvm::StringSet<> used;
+  for (Leaf &leaf : params) {
+    bool hasShape = isa<RankedTensorType>(leaf.type);
+    while (used.contains(leaf.name) ||
+           (hasShape && used.contains(leaf.name + "_shape")))
+      leaf.name += "_";
+    used.insert(leaf.name);
+    if (hasShape)
+      used.insert(leaf.name + "_shape");
+  }
   ArrayRef<Type> resultTypes = function.type.getResults();
   if (resultTypes.size() == 1 && isa<TupleType>(resultTypes[0]))
     resultTypes = cast<TupleType>(resultTypes[0]).getTypes();
@@ -236,7 +279,7 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
     c += "  char unused;\n";
   c += "} " + out + ";\n";
   std::string frame = "lz_" + function.name + "_frame";
-  c += "typedef struct {\n  " + out + " out;\n";
+  c += "typedef struct {\n  " + out + " lz_out;\n";
   for (const Leaf &leaf : params) {
     auto tensor = dyn_cast<RankedTensorType>(leaf.type);
     c += "  " +
@@ -252,7 +295,7 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
     callArgs += (callArgs.empty() ? "" : ", ") + arg;
   };
   if (!results.empty() && !returnsScalar)
-    addParam(out + " *", "&frame->out");
+    addParam(out + " *", "&frame->lz_out");
   for (const Leaf &leaf : params) {
     if (auto tensor = dyn_cast<RankedTensorType>(leaf.type))
       addParam(memrefType(tensor.getRank()) + " *", "&frame->" + leaf.name);
@@ -266,8 +309,8 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   c += "static void lz_" + function.name + "_call(void **args) {\n";
   c += "  " + frame + " *frame = (" + frame + " *)args[0];\n";
   c += std::string("  ") +
-       (returnsScalar ? "frame->out." + results[0].name + " = " : "") + entry +
-       "(" + callArgs + ");\n}\n";
+       (returnsScalar ? "frame->lz_out." + results[0].name + " = " : "") +
+       entry + "(" + callArgs + ");\n}\n";
 
   // The exported function.
   c += "\n" + prototype + " {\n";
@@ -369,11 +412,11 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   for (const Leaf &leaf : results) {
     auto tensor = dyn_cast<RankedTensorType>(leaf.type);
     if (!tensor) {
-      c += "  result->" + leaf.name + " = lz_frame.out." + leaf.name + ";\n";
+      c += "  result->" + leaf.name + " = lz_frame.lz_out." + leaf.name + ";\n";
       continue;
     }
     std::string elementType = *getCType(tensor.getElementType(), error);
-    std::string m = "lz_frame.out." + leaf.name;
+    std::string m = "lz_frame.lz_out." + leaf.name;
     c += "  {\n    int64_t lz_count = 1;\n";
     for (int64_t d = 0; d < tensor.getRank(); ++d)
       c += llvm::formatv("    result->{0}_shape[{1}] = {2}.sizes[{1}];\n"
@@ -426,7 +469,8 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
 }
 
 std::string InterfaceWriter::getHeader(StringRef source) const {
-  std::string guard = llvm::StringRef(prefix).upper() + "_H";
+  // No C name of an interface starts with LEIBNIZ_ (generateCInterface).
+  std::string guard = "LEIBNIZ_" + llvm::StringRef(prefix).upper() + "_H";
   std::string h;
   h +=
       "/* The C interface of " + source.str() +
@@ -507,14 +551,17 @@ leibniz::driver::generateCInterface(StringRef prefix, StringRef source,
   // own functions, each export's function and its result type. The compiled
   // code's functions are `<prefix>__lz_<name>`, and the runtime's names
   // start with `leibniz_`, `lz_` or `_mlir_`.
-  auto isRuntimeName = [](StringRef name) {
-    return name.starts_with("leibniz_") || name.starts_with("lz_") ||
-           name.starts_with("_mlir_");
-  };
-  if (isRuntimeName((prefix + "_").str())) {
+  std::string start = (prefix + "_").str();
+  std::string lowered = StringRef(start).lower();
+  if (StringRef(lowered).starts_with("leibniz_") ||
+      StringRef(start).starts_with("lz_") ||
+      StringRef(start).starts_with("_mlir_") ||
+      StringRef(start).starts_with("cblas_")) {
     error = "the prefix '" + prefix.str() +
-            "' would give C names that the runtime uses (leibniz_..., "
-            "lz_..., _mlir_...); choose another with --prefix";
+            "' would give C names like those of the runtime (leibniz_..., "
+            "LEIBNIZ_..., _mlir_...), of the wrappers (lz_...) or of the BLAS "
+            "that compiled code calls (cblas_...); choose another with "
+            "--prefix";
     return failure();
   }
   llvm::StringMap<std::string> taken;

@@ -790,6 +790,11 @@ int runEmit() {
 }
 
 int runCheck() {
+  if (checkStdlib && noStdlib) {
+    llvm::errs() << "leibniz: error: --check-stdlib checks the standard "
+                    "library, which --no-stdlib leaves out\n";
+    return 1;
+  }
   Compilation compilation;
   return failed(compilation.compile()) ? 1 : 0;
 }
@@ -1130,7 +1135,8 @@ LogicalResult writeFile(StringRef path, StringRef contents) {
 }
 
 /// The C identifier that names a library's functions by default: the
-/// library's file name without `lib` and extensions.
+/// library's file name without `lib` and extensions (with `lib` where the
+/// rest is empty or starts with a digit).
 std::string getDefaultPrefix(StringRef library) {
   StringRef stem = llvm::sys::path::filename(library);
   stem = stem.take_until([](char c) { return c == '.'; });
@@ -1139,7 +1145,7 @@ std::string getDefaultPrefix(StringRef library) {
   for (char c : stem)
     prefix += llvm::isAlnum(c) ? c : '_';
   if (prefix.empty() || llvm::isDigit(prefix.front()))
-    prefix = "lz_" + prefix;
+    prefix = "lib" + prefix;
   return prefix;
 }
 
@@ -1199,7 +1205,10 @@ int runCompile(const char *argv0) {
       if (!func.isPrivate())
         exports.push_back(func);
   } else {
+    llvm::StringSet<> named;
     for (const std::string &name : exportNames) {
+      if (!named.insert(name).second)
+        continue;
       auto func = symbols.lookup<func::FuncOp>(name);
       if (!func || func.isPrivate()) {
         llvm::errs() << "leibniz: error: the program has no definition '"

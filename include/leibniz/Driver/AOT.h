@@ -55,7 +55,10 @@ struct CInterface {
 /// `source` names the program in the header's first comment.
 /// `unifiedMemory`: the program was compiled by the CUDA pipeline, whose
 /// buffers are the runtime's unified memory; results are copied out of
-/// them, and they are freed by the runtime.
+/// them, and they are freed by the runtime. Fails, saying why in `error`,
+/// where a C name would mean two things: a prefix like the runtime's,
+/// the wrappers' or the BLAS's, or an export named like the library's own
+/// functions, another export's result type or the compiled code's names.
 mlir::FailureOr<CInterface>
 generateCInterface(llvm::StringRef prefix, llvm::StringRef source,
                    llvm::ArrayRef<ExportedFunction> functions,
