@@ -77,12 +77,13 @@ struct Leaf {
   Type type;
 };
 
-/// `name` as a C identifier of the interface: C and C++ keywords, names
-/// reserved to the C implementation, the macros of the headers that the
-/// interface includes, `result`, the functions that the wrappers call and
-/// the names that start like the wrappers' own (`lz_`), the runtime's
-/// (`leibniz_`, `LEIBNIZ_`, `_mlir_`) get a trailing underscore.
-std::string toCIdentifier(StringRef name) {
+/// Whether `name` is taken in the interface's C: a C or C++ keyword, a name
+/// reserved to the C implementation, a macro or type of the headers that
+/// the interface includes or of the compilers (`unix`), `result`, a
+/// function that the wrappers call, or a name that starts like the
+/// wrappers' own (`lz_`) or the runtime's (`leibniz_`, `LEIBNIZ_`,
+/// `_mlir_`).
+bool isTakenInC(StringRef name) {
   static const char *const kReserved[] = {
       // C, up to C23.
       "alignas", "alignof", "auto", "bool", "break", "case", "char", "const",
@@ -105,8 +106,20 @@ std::string toCIdentifier(StringRef name) {
       "NULL", "EOF", "BUFSIZ", "FILENAME_MAX", "FOPEN_MAX", "L_tmpnam",
       "TMP_MAX", "SEEK_SET", "SEEK_CUR", "SEEK_END", "EXIT_SUCCESS",
       "EXIT_FAILURE", "RAND_MAX", "MB_CUR_MAX", "stdin", "stdout", "stderr",
-      "int64_t", "int32_t", "size_t", "result", "memset", "memcpy", "malloc",
-      "free", "snprintf"};
+      "unix", "linux", "i386", "size_t", "ptrdiff_t", "intptr_t", "uintptr_t",
+      "intmax_t", "uintmax_t", "max_align_t", "FILE", "fpos_t", "div_t",
+      "ldiv_t", "lldiv_t", "result", "memset", "memcpy", "malloc", "free",
+      "snprintf", "aligned_alloc", "calloc", "realloc"};
+  // <stdint.h>'s types (int64_t, uint_least8_t, ...).
+  auto isIntType = [&] {
+    StringRef rest = name;
+    rest.consume_front("u");
+    if (!rest.consume_front("int") || !rest.consume_back("_t"))
+      return false;
+    if (!rest.consume_front("_least"))
+      rest.consume_front("_fast");
+    return !rest.empty() && llvm::all_of(rest, llvm::isDigit);
+  };
   // <stdint.h>'s limits (INT64_MAX, SIZE_MAX, ...).
   auto isLimit = [&] {
     return name.upper() == name &&
@@ -116,11 +129,15 @@ std::string toCIdentifier(StringRef name) {
   bool reservedToC =
       name.starts_with("__") ||
       (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1]));
-  if (name.starts_with("lz_") || name.starts_with("_mlir_") ||
-      StringRef(name.lower()).starts_with("leibniz_") || reservedToC ||
-      isLimit() || llvm::is_contained(kReserved, name))
-    return (name + "_").str();
-  return name.str();
+  return name.starts_with("lz_") || name.starts_with("_mlir_") ||
+         StringRef(name.lower()).starts_with("leibniz_") || reservedToC ||
+         isLimit() || isIntType() || llvm::is_contained(kReserved, name);
+}
+
+/// `name` as a C identifier of the interface: with a trailing underscore if
+/// it is taken.
+std::string toCIdentifier(StringRef name) {
+  return isTakenInC(name) ? (name + "_").str() : name.str();
 }
 
 void flattenLeaves(Type type, const std::string &name,
@@ -201,12 +218,15 @@ LogicalResult InterfaceWriter::addFunction(const ExportedFunction &function,
   std::string cName = prefix + "_" + function.name;
   std::vector<Leaf> params, results;
   for (auto [i, type] : llvm::enumerate(function.type.getInputs()))
-    flattenLeaves(type, toCIdentifier(function.paramNames[i]), params);
-  // The parameters' C names, and their shapes' (`x_shape`), are distinct:
-  // `x_shape` next to a tensor `x`, `int_` next to `int` or `p_0` next to a
-  // tuple `p` take more underscores.
+    flattenLeaves(type, function.paramNames[i], params);
+  // The parameters' C names, and their shapes' (`x_shape`), are distinct,
+  // and none is the result type's: of two that would be the same (`int_`
+  // after `int`, a tensor `x` after `x_shape`), the later takes more
+  // underscores.
   llvm::StringSet<> used;
+  used.insert(cName + "_result");
   for (Leaf &leaf : params) {
+    leaf.name = toCIdentifier(leaf.name);
     bool hasShape = isa<RankedTensorType>(leaf.type);
     while (used.contains(leaf.name) ||
            (hasShape && used.contains(leaf.name + "_shape")))
@@ -575,11 +595,18 @@ leibniz::driver::generateCInterface(StringRef prefix, StringRef source,
   for (const ExportedFunction &function : functions) {
     std::string cName = (prefix + "_" + function.name).str();
     auto it = taken.find(cName);
-    if (it != taken.end() || StringRef(function.name).starts_with("_lz_")) {
+    std::string what;
+    if (it != taken.end())
+      what = "' would be " + it->second;
+    else if (StringRef(function.name).starts_with("_lz_"))
+      what = "' would be a name of the compiled code's own";
+    else if (isTakenInC(cName) || isTakenInC(cName + "_result"))
+      what = "' or its result type '" + cName +
+             "_result' would be a name that C, or a header that the "
+             "interface includes, already has";
+    if (!what.empty()) {
       error = "cannot export '" + function.name + "': its C function '" +
-              cName + "' would be " +
-              (it != taken.end() ? it->second
-                                 : "a name of the compiled code's own") +
+              cName + what +
               "; rename the definition, or leave it out with --export";
       return failure();
     }

@@ -1280,16 +1280,8 @@ int runCompile(const char *argv0) {
   if (failed(object))
     return 1;
 
-  // The header, then the library: the object, the compiled wrappers and the
-  // runtime, linked by the C compiler.
-  std::string header = headerFilename;
-  if (header.empty()) {
-    SmallString<128> path(llvm::sys::path::parent_path(library));
-    llvm::sys::path::append(path, prefix + ".h");
-    header = path.str().str();
-  }
-  if (failed(writeFile(header, interface->header)))
-    return 1;
+  // The library: the object, the compiled wrappers and the runtime, linked
+  // by the C compiler; then the header, which the wrappers hold.
   SmallString<128> dir;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("leibniz-compile", dir)) {
@@ -1359,7 +1351,15 @@ int runCompile(const char *argv0) {
   };
   LogicalResult linkedOk = link();
   llvm::sys::fs::remove_directories(dir);
-  return succeeded(linkedOk) ? 0 : 1;
+  if (failed(linkedOk))
+    return 1;
+  std::string header = headerFilename;
+  if (header.empty()) {
+    SmallString<128> path(llvm::sys::path::parent_path(library));
+    llvm::sys::path::append(path, prefix + ".h");
+    header = path.str().str();
+  }
+  return failed(writeFile(header, interface->header)) ? 1 : 0;
 }
 
 } // namespace
