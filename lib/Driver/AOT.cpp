@@ -568,9 +568,11 @@ leibniz::driver::generateCInterface(StringRef prefix, StringRef source,
                                     ArrayRef<ExportedFunction> functions,
                                     std::string &error, bool unifiedMemory) {
   // Every C name of the interface must be one thing only: the library's
-  // own functions, each export's function and its result type. The compiled
-  // code's functions are `<prefix>__lz_<name>`, and the runtime's names
-  // start with `leibniz_`, `lz_` or `_mlir_`.
+  // own functions, each export's function and its result type. The names
+  // of the runtime start with `leibniz_` or `_mlir_`, the wrappers' with
+  // `lz_`, and the compiled code calls `cblas_?gemm`. The tool names the
+  // compiled code's functions `<prefix>__lz_<name>`, which an export
+  // `_lz_<name>` would be.
   std::string start = (prefix + "_").str();
   std::string lowered = StringRef(start).lower();
   if (StringRef(lowered).starts_with("leibniz_") ||
