@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measures reverse-mode gradients against their functions and PyTorch.
 
-    bench/rev_ad.py [--no-write] [--threads N]
+    bench/rev_ad.py [--no-write] [--threads N] [--quick] [--leibniz PATH]
 
 For every function of bench/rev-ad.lz: the run time of the function and of
 its reverse-mode gradient (with respect to every float argument), both
@@ -163,6 +163,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true",
                         help="run the GMM at the corners of its grid only")
+    parser.add_argument("--leibniz", default=str(BUILD / "bin" / "leibniz"),
+                        help="the compiler to measure (default: the build's)")
     args = parser.parse_args()
     os.environ["LEIBNIZ_NUM_THREADS"] = str(args.threads)
     # glibc gives every large block back to the system when it is freed, so
@@ -177,7 +179,7 @@ def main():
     torch.set_default_dtype(torch.float64)
 
     OUT.mkdir(parents=True, exist_ok=True)
-    leibniz = str(BUILD / "bin" / "leibniz")
+    leibniz = args.leibniz
     path = OUT / "librevad.so"
     entries = ["dot2", "lsq", "xent", "gather", "conv", "descent", "gmm",
                "mlp_loss"]

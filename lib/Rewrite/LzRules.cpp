@@ -1257,10 +1257,60 @@ LogicalResult forIdentity(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// The values of `body` that depend on `variable`: the results of the
+/// operations that use it or such a value, in their operands or in their
+/// regions.
+llvm::DenseSet<Value> getDependents(Block &body, Value variable) {
+  llvm::DenseSet<Value> dependents{variable};
+  auto uses = [&](Operation *op) {
+    return llvm::any_of(op->getOperands(),
+                        [&](Value v) { return dependents.contains(v); });
+  };
+  // Post-order: the operations in a region before the operation holding it.
+  body.walk([&](Operation *op) {
+    bool depends = uses(op);
+    if (!depends && op->getNumRegions() != 0)
+      depends = op->walk([&](Operation *inner) {
+                      return inner != op && uses(inner)
+                                 ? WalkResult::interrupt()
+                                 : WalkResult::advance();
+                    }).wasInterrupted();
+    if (depends)
+      dependents.insert(op->result_begin(), op->result_end());
+  });
+  return dependents;
+}
+
+/// How many of the element reads of `body` step through memory by more
+/// than one element when `variable` advances: the reads that it indexes in
+/// a dimension other than the last.
+unsigned countStridedReads(Block &body, Value variable) {
+  llvm::DenseSet<Value> dependents = getDependents(body, variable);
+  unsigned count = 0;
+  body.walk([&](lz::GetOp get) {
+    ValueRange indices = get.getIndices();
+    if (llvm::any_of(indices.drop_back(),
+                     [&](Value v) { return dependents.contains(v); }))
+      ++count;
+  });
+  return count;
+}
+
 /// `accumulate i < n, k < m. (i, e)` into a tensor of size n is
 /// `for i. sum k. e`: the yielded indices are distinct scope variables whose
 /// ranges are the sizes of their dimensions, so that every element receives
 /// exactly the points of the other variables.
+///
+/// The rewrite keeps the order of the loops, or chooses the better one: the
+/// traversal's innermost loop is over the last summed variable, the
+/// accumulation's over its last variable. Where a summed variable comes
+/// before a yielded one, the traversal runs the loops in another order, and
+/// the rewrite applies only if that order reads memory with no more strides
+/// (counting the accumulation's writes): `accumulate k < m, i < n. (i,
+/// A[k, i] * r[k])`, the transpose of `for k. sum i. A[k, i] * x[i]`, stays
+/// an accumulation, whose loop nest reads `A` by rows and computes what
+/// depends on `k` alone once per row, where `for i. sum k. A[k, i] * r[k]`
+/// reads `A` by columns.
 LogicalResult accumulateToFor(Operation *op, PatternRewriter &rewriter) {
   auto accumulate = dyn_cast<lz::AccumulateOp>(op);
   if (!accumulate || accumulate.getMasked())
@@ -1278,6 +1328,21 @@ LogicalResult accumulateToFor(Operation *op, PatternRewriter &rewriter) {
   if (targets.empty())
     return failure();
   ValueRange ranges = accumulate.getRanges();
+  unsigned lastTarget = *llvm::max_element(targets);
+  if (targets.size() != ranges.size() && lastTarget >= targets.size()) {
+    // The loops change order: compare the strided accesses of the two
+    // innermost loops.
+    unsigned lastSummed = ranges.size() - 1;
+    while (llvm::is_contained(targets, lastSummed))
+      --lastSummed;
+    unsigned lastRange = ranges.size() - 1;
+    unsigned accumulateStrides =
+        countStridedReads(body, body.getArgument(lastRange)) +
+        (llvm::is_contained(targets, lastRange) && targets.back() != lastRange);
+    if (countStridedReads(body, body.getArgument(lastSummed)) >
+        accumulateStrides)
+      return failure();
+  }
   unsigned nextSize = 0;
   for (auto [d, target] : llvm::enumerate(targets)) {
     Value range = ranges[target];

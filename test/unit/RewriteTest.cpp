@@ -662,9 +662,10 @@ func.func @f(%x: tensor<?x?xf64>) -> tensor<?x?xf64> {
   }
   return %t : tensor<?x?xf64>
 })mlir"},
-    // Rows: the target is the first variable, the second is summed.
+    // Rows: the target is the first variable, the second is summed; a
+    // transpose; column sums, whose loops change order.
     {"accumulate-to-for", R"mlir(
-func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>) {
+func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %m = tensor.dim %x, %c0 : tensor<?x?xf64>
@@ -678,7 +679,11 @@ func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>) {
     %e = lz.get %x[%l, %k] : tensor<?x?xf64>
     lz.yield %l, %k, %e : index, index, f64
   }
-  return %r, %t : tensor<?xf64>, tensor<?x?xf64>
+  %u = lz.accumulate %k < %n, %l < %m into (%m) : tensor<?xf64> {
+    %e = lz.get %x[%l, %k] : tensor<?x?xf64>
+    lz.yield %l, %e : index, f64
+  }
+  return %r, %t, %u : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>
 })mlir",
      true},
     // A gather's transpose inside a sum, with a costly value per point; and
