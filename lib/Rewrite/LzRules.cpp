@@ -1186,8 +1186,7 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   // The regions move over; a dead state's argument is replaced by its
   // initial value in the operations that only computed it (dce removes
   // them).
-  SmallVector<unsigned> deadIndices(dead.set_bits_begin(),
-                                    dead.set_bits_end());
+  SmallVector<unsigned> deadIndices(dead.set_bits_begin(), dead.set_bits_end());
   auto dropStates = [&](Region &region, unsigned offset) {
     Block &block = region.front();
     for (auto [index, init] :
@@ -1271,10 +1270,9 @@ llvm::DenseSet<Value> getDependents(Block &body, Value variable) {
     bool depends = uses(op);
     if (!depends && op->getNumRegions() != 0)
       depends = op->walk([&](Operation *inner) {
-                      return inner != op && uses(inner)
-                                 ? WalkResult::interrupt()
-                                 : WalkResult::advance();
-                    }).wasInterrupted();
+                    return inner != op && uses(inner) ? WalkResult::interrupt()
+                                                      : WalkResult::advance();
+                  }).wasInterrupted();
     if (depends)
       dependents.insert(op->result_begin(), op->result_end());
   });
@@ -1453,7 +1451,8 @@ bool hasShapeFrom(Value value, function_ref<bool(Value)> outside) {
 /// with `j >= i` are masked out, without running the body).
 /// What the accumulation uses of the sum's body is recomputed at every
 /// point of the product where it is cheap, and otherwise computed once per
-/// point of `i` by a traversal before it (`for i. v`) and read.
+/// point of `i` by a traversal before it (`for i. v`) and read; the rest
+/// of the sum's body is not computed there.
 LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   auto sum = dyn_cast<lz::SumOp>(op);
   if (!sum)
@@ -1506,6 +1505,21 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
       return failure();
     stored.push_back(value);
   }
+  // The operations of the sum's body that the merged body computes again:
+  // what the accumulation uses, transitively, short of the stored values.
+  // (The rest, a stored value's operation included, is not computed there.)
+  llvm::SmallPtrSet<Operation *, 16> recomputed;
+  SmallVector<Value> worklist(used.begin(), used.end());
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    Operation *def = value.getDefiningOp();
+    if (!def || def->getBlock() != &body || llvm::is_contained(stored, value) ||
+        !recomputed.insert(def).second)
+      continue;
+    def->walk([&](Operation *nested) {
+      llvm::append_range(worklist, nested->getOperands());
+    });
+  }
   Location loc = op->getLoc();
   SmallVector<Value> tables;
   if (!stored.empty()) {
@@ -1547,10 +1561,7 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
         for (auto [value, table] : llvm::zip(stored, tables))
           mapping.map(value, lz::GetOp::create(b, loc, table, outerIndices));
         for (Operation &outer : body.without_terminator())
-          if (&outer != accumulate &&
-              llvm::none_of(outer.getResults(), [&](Value result) {
-                return mapping.contains(result);
-              }))
+          if (recomputed.contains(&outer))
             b.clone(outer, mapping);
         mapping.map(inner.getArguments(), indices.drop_front(numOuter));
         // The inner body's yields, with a mask when the result is masked.
