@@ -35,22 +35,32 @@ class Library:
         self.lib = ctypes.CDLL(str(path))
         self.libc = ctypes.CDLL(None)
         self.prefix = path.stem[3:]
+        self.results = {}
 
-    def call(self, name, inputs, ranks):
+    def result_type(self, ranks):
+        """The C result struct of results with the ranks `ranks`."""
+        key = tuple(ranks)
+        if key not in self.results:
+            fields = []
+            for i, rank in enumerate(ranks):
+                if rank == 0:
+                    fields.append((f"r{i}", ctypes.c_double))
+                else:
+                    fields += [(f"r{i}", ctypes.POINTER(ctypes.c_double)),
+                               (f"r{i}_shape", ctypes.c_int64 * rank)]
+
+            class Result(ctypes.Structure):
+                _fields_ = fields
+            self.results[key] = Result
+        return self.results[key]
+
+    def call(self, name, inputs, ranks, copy=True):
         """Calls `name`, whose results have the ranks `ranks` (0 for a f64
-        scalar); returns them."""
-        fields = []
-        for i, rank in enumerate(ranks):
-            if rank == 0:
-                fields.append((f"r{i}", ctypes.c_double))
-            else:
-                fields += [(f"r{i}", ctypes.POINTER(ctypes.c_double)),
-                           (f"r{i}_shape", ctypes.c_int64 * rank)]
-
-        class Result(ctypes.Structure):
-            _fields_ = fields
+        scalar); returns them. With `copy=False` (for timing the call as a
+        C caller makes it), frees the tensors without copying them into
+        arrays and returns nothing."""
         args, keep = c_arguments(inputs)
-        result = Result()
+        result = self.result_type(ranks)()
         fn = getattr(self.lib, f"{self.prefix}_{name}")
         if fn(*args, ctypes.byref(result)) != 0:
             sys.exit(f"bench: {name} failed")
@@ -59,11 +69,13 @@ class Library:
             if rank == 0:
                 values.append(getattr(result, f"r{i}"))
                 continue
-            shape = tuple(getattr(result, f"r{i}_shape"))
             pointer = getattr(result, f"r{i}")
-            values.append(np.ctypeslib.as_array(pointer, shape=shape).copy())
+            if copy:
+                shape = tuple(getattr(result, f"r{i}_shape"))
+                values.append(
+                    np.ctypeslib.as_array(pointer, shape=shape).copy())
             self.libc.free(pointer)
-        return values
+        return values if copy else None
 
 
 def best_time(fn, batch=0.2):
