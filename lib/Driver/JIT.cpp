@@ -265,6 +265,8 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     add("_mlir_memref_to_llvm_aligned_alloc",
         &_mlir_memref_to_llvm_aligned_alloc);
     add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+    add("leibniz_aligned_alloc", &leibniz_aligned_alloc);
+    add("leibniz_free", &leibniz_free);
     add("leibniz_cuda_blas_available", &leibniz_cuda_blas_available);
     add("leibniz_cuda_dgemm", &leibniz_cuda_dgemm);
     add("leibniz_cuda_sgemm", &leibniz_cuda_sgemm);

@@ -126,6 +126,9 @@ static std::string getHostToLLVMPipeline(bool gpu) {
     pipeline += "gpu-to-llvm,";
   pipeline += "convert-func-to-llvm,convert-cf-to-llvm,"
               "reconcile-unrealized-casts";
+  // On the CPU, buffers come from the runtime, which reuses freed ones.
+  if (!gpu)
+    pipeline += ",lz-runtime-allocator";
   return pipeline;
 }
 

@@ -11,6 +11,8 @@
 #include "gtest/gtest.h"
 
 #include <atomic>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -256,6 +258,90 @@ TEST(ParallelTest, ReportsTheFirstFailingIteration) {
     for (int64_t i = 0; i < 337; ++i)
       EXPECT_EQ(visits.counts[i].load(), 1) << "iteration " << i;
   }
+}
+
+bool isCachingBuffers() {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#endif
+#endif
+#if defined(__GLIBC__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+TEST(AllocTest, ReusesTheLastFreedBufferThatFits) {
+  if (!isCachingBuffers())
+    GTEST_SKIP() << "no buffer cache under AddressSanitizer or without glibc";
+  void *a = leibniz_aligned_alloc(64, 8192);
+  void *b = leibniz_aligned_alloc(64, 8192);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
+  std::memset(a, 1, 8192);
+  leibniz_free(a);
+  leibniz_free(b);
+  // The most recent first.
+  EXPECT_EQ(leibniz_aligned_alloc(64, 8192), b);
+  EXPECT_EQ(leibniz_aligned_alloc(64, 8192), a);
+  // A buffer much larger than the request is not handed out for it, nor
+  // one too small.
+  void *large = leibniz_aligned_alloc(64, 1 << 16);
+  leibniz_free(large);
+  void *small = leibniz_aligned_alloc(64, 8192);
+  EXPECT_NE(small, large);
+  void *larger = leibniz_aligned_alloc(64, 1 << 17);
+  EXPECT_NE(larger, large);
+  EXPECT_EQ(leibniz_aligned_alloc(64, 1 << 16), large);
+  // Buffers that leave the cache are malloc's.
+  std::free(a);
+  std::free(b);
+  std::free(small);
+  std::free(larger);
+  std::free(large);
+}
+
+TEST(AllocTest, KeepsAtMostSixteenBuffers) {
+  if (!isCachingBuffers())
+    GTEST_SKIP() << "no buffer cache under AddressSanitizer or without glibc";
+  std::vector<void *> buffers;
+  for (int i = 0; i < 20; ++i)
+    buffers.push_back(leibniz_aligned_alloc(64, 4096 * 4));
+  for (void *buffer : buffers)
+    leibniz_free(buffer);
+  // The four oldest went back to malloc; the others come back, newest
+  // first.
+  for (int i = 19; i >= 4; --i)
+    EXPECT_EQ(leibniz_aligned_alloc(64, 4096 * 4), buffers[i]) << i;
+  for (int i = 4; i < 20; ++i)
+    std::free(buffers[i]);
+}
+
+TEST(AllocTest, ReusesSmallBuffers) {
+  if (!isCachingBuffers())
+    GTEST_SKIP() << "no buffer cache under AddressSanitizer or without glibc";
+  // A tensor made at every point of a scope: glibc's aligned_alloc has no
+  // per-thread cache of its own.
+  void *small = leibniz_aligned_alloc(64, 64);
+  ASSERT_TRUE(small);
+  leibniz_free(small);
+  EXPECT_EQ(leibniz_aligned_alloc(64, 64), small);
+  std::free(small);
+}
+
+TEST(AllocTest, AlignsEveryBuffer) {
+  // A cached buffer that is not aligned enough is not handed out.
+  void *buffer = leibniz_aligned_alloc(64, 8192);
+  leibniz_free(buffer);
+  void *aligned = leibniz_aligned_alloc(4096, 8192);
+  ASSERT_TRUE(aligned);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % 4096, 0u);
+  leibniz_free(aligned);
+  leibniz_free(nullptr);
 }
 
 } // namespace

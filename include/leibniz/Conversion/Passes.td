@@ -284,6 +284,21 @@ def LowerParallelLaunch : Pass<"lz-lower-parallel-launch", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def RuntimeAllocator : Pass<"lz-runtime-allocator", "mlir::ModuleOp"> {
+  let summary = "Allocates and frees buffers through the runtime";
+  let description = [{
+    On the LLVM dialect of the CPU pipeline: the calls of `aligned_alloc`
+    and `free` that `finalize-memref-to-llvm` made become calls of
+    `leibniz_aligned_alloc` and `leibniz_free`, which keep each thread's
+    recently freed buffers (of at most 8 MiB, 16 at most) for its next
+    allocations of about their size: a loop that makes a tensor at every
+    step reuses the same memory, warm in the cache, instead of new memory
+    from malloc. The buffers are malloc's, so that a result that leaves
+    compiled code is freed with `free`.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def ParallelToGPU : Pass<"lz-parallel-to-gpu", "mlir::ModuleOp"> {
   let summary = "Maps the outermost parallel loops to GPU kernel launches";
   let description = [{

@@ -12,6 +12,7 @@
 #ifndef LEIBNIZ_RUNTIME_RUNTIME_H
 #define LEIBNIZ_RUNTIME_RUNTIME_H
 
+#include <cstddef>
 #include <cstdint>
 
 extern "C" {
@@ -102,6 +103,15 @@ void leibniz_set_error(const char *message);
 /// a sequential loop would report it.
 void leibniz_parallel_for(void (*body)(void *, int64_t, int64_t), void *context,
                           int64_t begin, int64_t end, int64_t cost);
+
+/// The allocation and deallocation of compiled code's buffers
+/// (`lz-runtime-allocator`): aligned_alloc and free, except that each
+/// thread keeps up to 16 buffers of at most 8 MiB that it freed (32 MiB
+/// in all) and hands the most recent one that fits out again, so that a
+/// loop making a tensor per step reuses warm memory. The buffers are
+/// malloc's: free() frees them.
+void *leibniz_aligned_alloc(size_t alignment, size_t size);
+void leibniz_free(void *buffer);
 
 /// The number of threads that parallel loops use: the calling thread and
 /// `count - 1` workers. Initially the value of the environment variable
