@@ -112,6 +112,10 @@ void leibniz_free(void *buffer) {
   if (!buffer)
     return;
 #ifdef LEIBNIZ_BUFFER_CACHE
+  // A buffer freed twice would be handed out twice.
+  for (unsigned i = 0; i < cache.count; ++i)
+    if (cache.buffers[i] == buffer)
+      leibniz_check_failed("a buffer is freed twice");
   size_t capacity = malloc_usable_size(buffer);
   if (!cache.closed && capacity <= kMaxCachedBytes) {
     // The closer's destructor runs at the thread's exit once it is used.

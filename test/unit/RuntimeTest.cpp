@@ -333,6 +333,30 @@ TEST(AllocTest, ReusesSmallBuffers) {
   std::free(small);
 }
 
+void doubleFreeEntry(void **arguments) {
+  void *buffer = leibniz_aligned_alloc(64, 8192);
+  *static_cast<void **>(arguments[0]) = buffer;
+  leibniz_free(buffer);
+  leibniz_free(buffer);
+}
+
+TEST(AllocTest, ReportsABufferFreedTwice) {
+  if (!isCachingBuffers())
+    GTEST_SKIP() << "no buffer cache under AddressSanitizer or without glibc";
+  void *buffer = nullptr;
+  void *arguments[] = {&buffer};
+  EXPECT_EQ(leibniz_call_guarded(doubleFreeEntry, arguments), 1);
+  EXPECT_NE(std::strstr(leibniz_last_error(), "a buffer is freed twice"),
+            nullptr)
+      << leibniz_last_error();
+  // The buffer is cached once, and handed out once.
+  EXPECT_EQ(leibniz_aligned_alloc(64, 8192), buffer);
+  void *other = leibniz_aligned_alloc(64, 8192);
+  EXPECT_NE(other, buffer);
+  std::free(buffer);
+  std::free(other);
+}
+
 TEST(AllocTest, AlignsEveryBuffer) {
   // A cached buffer that is not aligned enough is not handed out.
   void *buffer = leibniz_aligned_alloc(64, 8192);

@@ -369,6 +369,7 @@ OPTIMIZERS = [
     Lbfgs(),
     Lbfgs(history=2, lr=0.5, c1=0.3),
     Lbfgs(line_search=False, lr=0.05),
+    Adam(0.1, wd=0.01, eps_root=1e-8),
 ]
 
 
