@@ -6,6 +6,10 @@
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Rewrite/FrozenRewritePatternSet.h"
@@ -47,6 +51,70 @@ struct ExtractFromSingleUseGenerate
   }
 };
 
+/// A loop-carried tensor whose initial value, a `linalg.fill` of a new
+/// tensor, the loop overwrites entirely: iteration `t` of `0 .. n` inserts
+/// row `t` of an `n`-row tensor, and nothing else reads the carried value.
+/// The loop starts from the new tensor itself, unfilled. Reverse mode's
+/// stack of a loop's states has this form; filling it would write every
+/// element once more.
+struct DropOverwrittenLoopInit : public OpRewritePattern<scf::ForOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(scf::ForOp loop,
+                                PatternRewriter &rewriter) const override {
+    if (!isConstantIntValue(loop.getLowerBound(), 0) ||
+        !isConstantIntValue(loop.getStep(), 1))
+      return failure();
+    bool changed = false;
+    for (OpOperand &init : loop.getInitArgsMutable()) {
+      auto fill = init.get().getDefiningOp<linalg::FillOp>();
+      if (!fill || fill->getNumResults() != 1)
+        continue;
+      auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>();
+      if (!empty || !isOverwritten(loop, loop.getTiedLoopRegionIterArg(&init),
+                                   empty.getMixedSizes()))
+        continue;
+      rewriter.setInsertionPoint(loop);
+      Value fresh = tensor::EmptyOp::create(
+          rewriter, empty.getLoc(), empty.getType().getShape(),
+          empty.getType().getElementType(), empty.getDynamicSizes());
+      rewriter.modifyOpInPlace(loop, [&] { init.set(fresh); });
+      changed = true;
+    }
+    return success(changed);
+  }
+
+private:
+  /// Whether every iteration of `loop` writes row `t` of `carried`, whose
+  /// sizes are `sizes`, and only that row, the loop's count being the
+  /// number of rows.
+  static bool isOverwritten(scf::ForOp loop, BlockArgument carried,
+                            ArrayRef<OpFoldResult> sizes) {
+    if (sizes.empty() ||
+        !isEqualConstantIntOrValue(loop.getUpperBound(), sizes[0]) ||
+        !carried.hasOneUse())
+      return false;
+    auto insert = dyn_cast<tensor::InsertSliceOp>(*carried.user_begin());
+    if (!insert || insert.getDest() != carried ||
+        insert->getBlock() != loop.getBody() || !insert->hasOneUse() ||
+        *insert->user_begin() != loop.getBody()->getTerminator() ||
+        insert->use_begin()->getOperandNumber() != carried.getArgNumber() - 1)
+      return false;
+    SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
+    SmallVector<OpFoldResult> rowSizes = insert.getMixedSizes();
+    if (!isEqualConstantIntOrValue(offsets[0], loop.getInductionVar()) ||
+        !isConstantIntValue(rowSizes[0], 1) ||
+        !llvm::all_of(insert.getMixedStrides(),
+                      [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
+      return false;
+    for (size_t d = 1; d < sizes.size(); ++d)
+      if (!isConstantIntValue(offsets[d], 0) ||
+          !isEqualConstantIntOrValue(rowSizes[d], sizes[d]))
+        return false;
+    return true;
+  }
+};
+
 struct CanonicalizePass
     : public conversion::impl::CanonicalizeBase<CanonicalizePass> {
   LogicalResult initialize(MLIRContext *context) override {
@@ -55,7 +123,7 @@ struct CanonicalizePass
       dialect->getCanonicalizationPatterns(owning);
     for (RegisteredOperationName op : context->getRegisteredOperations())
       op.getCanonicalizationPatterns(owning, context);
-    owning.add<ExtractFromSingleUseGenerate>(context);
+    owning.add<DropOverwrittenLoopInit, ExtractFromSingleUseGenerate>(context);
     patterns =
         FrozenRewritePatternSet(std::move(owning), {kDuplicatingPattern.str()});
     return success();

@@ -37,3 +37,112 @@ func.func @twice(%n: index, %i: index, %j: index) -> f64 {
   %s = arith.addf %x, %y : f64
   return %s : f64
 }
+
+// A loop that writes every row of a filled tensor, row t at step t, and
+// reads nothing of it: reverse mode's stack of a loop's states. The loop
+// starts from the unfilled tensor.
+// CHECK-LABEL: func.func @stack
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]])
+func.func @stack(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// The fill stays where a row may stay unwritten: the loop starts at 1
+// (@from_one), runs fewer steps than there are rows (@fewer_steps), writes
+// part of a row (@part_row) or another row than the step's (@shifted); or
+// where the fill is read: in the loop (@read).
+// CHECK-LABEL: func.func @from_one
+// CHECK: linalg.fill
+func.func @from_one(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c1 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @fewer_steps
+// CHECK: linalg.fill
+func.func @fewer_steps(%x: tensor<?xf64>, %n: index, %k: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %k step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @part_row
+// CHECK: linalg.fill
+func.func @part_row(%x: tensor<?xf64>, %n: index, %m: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %p = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %p] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @shifted
+// CHECK: linalg.fill
+func.func @shifted(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %u = arith.divui %t, %n : index
+    %i = tensor.insert_slice %x into %s[%u, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @read
+// CHECK: linalg.fill
+func.func @read(%x: tensor<?xf64>, %n: index) -> (tensor<?x?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r:2 = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f, %a = %zero) -> (tensor<?x?xf64>, f64) {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    %l = arith.subi %n, %c1 : index
+    %v = tensor.extract %i[%l, %c0] : tensor<?x?xf64>
+    %b = arith.addf %a, %v : f64
+    scf.yield %i, %b : tensor<?x?xf64>, f64
+  }
+  return %r#0, %r#1 : tensor<?x?xf64>, f64
+}

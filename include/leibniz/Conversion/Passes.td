@@ -214,6 +214,11 @@ def Canonicalize : Pass<"lz-canonicalize"> {
     when that read is the generator's only use. Upstream's pattern copies
     the body into every read, which computes an expensive element (an
     `exp`) once per read instead of once.
+
+    And a loop that overwrites a filled tensor entirely before reading it
+    (step `t` of `0 .. n` inserts row `t` of `n` rows, and nothing else
+    uses the carried tensor) starts from the unfilled tensor: reverse
+    mode's stack of a loop's states is not written twice.
   }];
 }
 
