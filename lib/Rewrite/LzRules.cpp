@@ -1217,6 +1217,108 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// A float state of a counted loop that only sums: each step adds
+/// `sum k < n. e(k)` to it, `n` known before the loop, and nothing else
+/// reads it. It becomes a tensor state of `n` partial sums, to which each
+/// step adds `for k < n. e(k)`, summed once after the loop: what was a
+/// chain of dependent additions at every step becomes elementwise work,
+/// which vectorizes, and which `nested-for-fusion` merges with the step's
+/// traversal over the same ranges. So that the state's traffic rides on
+/// that traversal, the step must have one. Reverse mode yields this form
+/// for the cotangent of a scalar a loop reads: the learning rate of a
+/// descent. Real arithmetic: the additions are reassociated.
+LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
+  auto loop = dyn_cast<lz::LoopOp>(op);
+  if (!loop || !loop.isCounted())
+    return failure();
+  Block &body = loop.getBody().front();
+  lz::YieldOp yield = loop.getYield();
+  for (auto [i, state] : llvm::enumerate(loop.getBodyStateArgs())) {
+    auto type = dyn_cast<FloatType>(state.getType());
+    if (!type || !state.hasOneUse())
+      continue;
+    auto add = dyn_cast<arith::AddFOp>(*state.user_begin());
+    if (!add || add->getBlock() != &body || !add->hasOneUse() ||
+        *add->user_begin() != yield ||
+        add->use_begin()->getOperandNumber() != i)
+      continue;
+    Value other = add.getLhs() == state ? add.getRhs() : add.getLhs();
+    auto sum = other.getDefiningOp<lz::SumOp>();
+    if (!sum || sum->getBlock() != &body || !sum->hasOneUse() ||
+        sum.getType() != type ||
+        llvm::any_of(sum.getRanges(),
+                     [&](Value range) {
+                       return loop.getBody().isAncestor(
+                           range.getParentRegion());
+                     }) ||
+        llvm::none_of(body.getOps<lz::ForOp>(), [&](lz::ForOp forOp) {
+          return forOp.getRanges().size() == sum.getRanges().size() &&
+                 llvm::all_of(llvm::zip(forOp.getRanges(), sum.getRanges()),
+                              [](auto pair) {
+                                return sameValue(std::get<0>(pair),
+                                                 std::get<1>(pair));
+                              });
+        }))
+      continue;
+
+    // The partial sums start from the sum's identity, -0.0.
+    Location loc = sum.getLoc();
+    ValueRange ranges = sum.getRanges();
+    auto tensorType = RankedTensorType::get(
+        SmallVector<int64_t>(ranges.size(), ShapedType::kDynamic), type);
+    rewriter.setInsertionPoint(loop);
+    Value identity = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getFloatAttr(type, -0.0));
+    Value partials =
+        lz::FillOp::create(rewriter, loc, tensorType, identity, ranges);
+    Value init = loop.getInits()[i];
+    rewriter.modifyOpInPlace(loop, [&] {
+      loop.getInitsMutable()[i].set(partials);
+      loop.getResult(i).setType(tensorType);
+      state.setType(tensorType);
+    });
+
+    // Each step adds its terms to the partial sums.
+    rewriter.setInsertionPoint(sum);
+    auto forOp = lz::ForOp::create(
+        rewriter, loc, TypeRange{tensorType}, ranges,
+        [&](OpBuilder &b, Location loc, ValueRange indices) {
+          IRMapping mapping;
+          Block &sumBody = sum.getBody().front();
+          mapping.map(sumBody.getArguments(), indices);
+          for (Operation &inner : sumBody.without_terminator())
+            b.clone(inner, mapping);
+          Value term =
+              mapping.lookupOrDefault(sumBody.getTerminator()->getOperand(0));
+          Value partial = lz::GetOp::create(b, loc, state, indices);
+          Value next = arith::AddFOp::create(b, loc, partial, term,
+                                             add.getFastmathAttr());
+          lz::YieldOp::create(b, loc, ValueRange{next});
+        });
+    rewriter.modifyOpInPlace(yield,
+                             [&] { yield->setOperand(i, forOp.getResult(0)); });
+    rewriter.eraseOp(add);
+    rewriter.eraseOp(sum);
+
+    // After the loop: the initial value plus the partial sums' sum.
+    rewriter.setInsertionPointAfter(loop);
+    Value result = loop.getResult(i);
+    Operation *read = nullptr;
+    auto total =
+        lz::SumOp::create(rewriter, loc, type, ranges,
+                          [&](OpBuilder &b, Location loc, ValueRange indices) {
+                            auto partial =
+                                lz::GetOp::create(b, loc, result, indices);
+                            read = partial;
+                            lz::YieldOp::create(b, loc, ValueRange{partial});
+                          });
+    Value sumOfAll = arith::AddFOp::create(rewriter, loc, init, total);
+    rewriter.replaceAllUsesExcept(result, sumOfAll, read);
+    return success();
+  }
+  return failure();
+}
+
 /// Whether `range` is provably the size of dimension `dim` of `tensor`:
 /// `tensor.dim` of it, or a constant equal to a static size.
 bool isSizeOf(Value range, Value tensor, int64_t dim) {
@@ -1790,6 +1892,11 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "removes the state values of a loop that neither the results nor the "
       "other state values nor the condition use",
       loopDeadState);
+  add("loop-sum-state",
+      "loop s = s0 { s + sum k < n. e } -> s0 + sum k. (loop p = 0 "
+      "{ for k < n. p[k] + e })[k], where the step traverses k < n too, in "
+      "real arithmetic (reassociates)",
+      loopSumState);
   add("if-constant", "if true then a else b -> a (and the else branch)",
       constantIf);
   add("mul-zero-real",

@@ -286,7 +286,7 @@ const char *const kNamed[] = {
     "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
-    "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
+    "cse <+ hoist-invariant <+ loop-dead-state <+ loop-sum-state <+ dce) ; "
     "normalize(for-fusion <+ cse <+ dce) ; "
     "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",

@@ -10,6 +10,7 @@
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(sum-onehot)' | FileCheck %s --check-prefix=ONEHOT
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(for-fission) ; normalize(dce)' | FileCheck %s --check-prefix=FISSION
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-dead-state <+ dce)' | FileCheck %s --check-prefix=DEAD
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-sum-state)' | FileCheck %s --check-prefix=SUMSTATE
 
 // FUSE-LABEL: func.func @fuse
 // FUSE-SAME: (%[[X:.*]]: tensor<?xf64>, %[[N:.*]]: index, %[[J:.*]]: index)
@@ -237,4 +238,80 @@ func.func @dead_state(%x: f64, %n: index) -> f64 {
     lz.yield %a2, %b2, %c2 : f64, f64, f64
   }
   return %r#1 : f64
+}
+
+// -----
+
+// The sum that the step adds to %s becomes partial sums, added to in a
+// traversal, and summed once after the loop. The one added to %w stays:
+// the step traverses nothing over its ranges.
+// SUMSTATE-LABEL: func.func @sum_state
+// SUMSTATE-SAME: (%[[X:.*]]: tensor<?xf64>, %[[Y:.*]]: tensor<?x?xf64>, %[[A:.*]]: f64, %[[T:.*]]: index)
+// SUMSTATE: %[[Z:.*]] = arith.constant -0.000000e+00 : f64
+// SUMSTATE: %[[P0:.*]] = lz.fill %[[Z]], %[[N:.*]] : tensor<?xf64>
+// SUMSTATE: %[[R:.*]]:3 = lz.loop %{{.*}} < %[[T]] iter_args(%[[V:.*]] = %[[X]], %[[P:.*]] = %[[P0]], %[[W:.*]] = %[[A]]) : tensor<?xf64>, tensor<?xf64>, f64 {
+// SUMSTATE: %[[P2:.*]] = lz.for %[[K:.*]] < %[[N]] : tensor<?xf64> {
+// SUMSTATE-NEXT: %[[E:.*]] = lz.get %[[V]][%[[K]]]
+// SUMSTATE-NEXT: %[[F:.*]] = arith.mulf %[[E]], %[[E]]
+// SUMSTATE-NEXT: %[[G:.*]] = lz.get %[[P]][%[[K]]]
+// SUMSTATE-NEXT: %[[H:.*]] = arith.addf %[[G]], %[[F]]
+// SUMSTATE-NEXT: lz.yield %[[H]]
+// SUMSTATE: %[[Q:.*]] = lz.sum %{{.*}} < %[[N]], %{{.*}} < %{{.*}} : f64
+// SUMSTATE: %[[W2:.*]] = arith.addf %[[W]], %[[Q]]
+// SUMSTATE: lz.yield %{{.*}}, %[[P2]], %[[W2]]
+// SUMSTATE: %[[S:.*]] = lz.sum %[[K2:.*]] < %[[N]] : f64 {
+// SUMSTATE-NEXT: %[[E2:.*]] = lz.get %[[R]]#1[%[[K2]]]
+// SUMSTATE-NEXT: lz.yield %[[E2]]
+// SUMSTATE: %[[TOTAL:.*]] = arith.addf %[[A]], %[[S]]
+// SUMSTATE: return %[[R]]#0, %[[TOTAL]], %[[R]]#2
+func.func @sum_state(%x: tensor<?xf64>, %y: tensor<?x?xf64>, %a: f64, %steps: index) -> (tensor<?xf64>, f64, f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %y, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %y, %c1 : tensor<?x?xf64>
+  %r:3 = lz.loop %t < %steps iter_args(%v = %x, %s = %a, %w = %a) : tensor<?xf64>, f64, f64 {
+    %p = lz.sum %k < %n : f64 {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      lz.yield %f : f64
+    }
+    %q = lz.sum %k < %n, %l < %m : f64 {
+      %e = lz.get %y[%k, %l] : tensor<?x?xf64>
+      lz.yield %e : f64
+    }
+    %v2 = lz.for %k < %n : tensor<?xf64> {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      %f = math.sin %e : f64
+      lz.yield %f : f64
+    }
+    %s2 = arith.addf %s, %p : f64
+    %w2 = arith.addf %w, %q : f64
+    lz.yield %v2, %s2, %w2 : tensor<?xf64>, f64, f64
+  }
+  return %r#0, %r#1, %r#2 : tensor<?xf64>, f64, f64
+}
+
+// -----
+
+// The state is read elsewhere in the step (%u): it stays a scalar.
+// SUMSTATE-LABEL: func.func @sum_state_read
+// SUMSTATE-NOT: lz.fill
+// SUMSTATE: lz.loop
+func.func @sum_state_read(%x: tensor<?xf64>, %a: f64, %steps: index) -> (tensor<?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %steps iter_args(%v = %x, %s = %a) : tensor<?xf64>, f64 {
+    %p = lz.sum %k < %n : f64 {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %v2 = lz.for %k < %n : tensor<?xf64> {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      %u = arith.mulf %e, %s : f64
+      lz.yield %u : f64
+    }
+    %s2 = arith.addf %s, %p : f64
+    lz.yield %v2, %s2 : tensor<?xf64>, f64
+  }
+  return %r#0, %r#1 : tensor<?xf64>, f64
 }

@@ -721,6 +721,44 @@ func.func @f(%x: tensor<?x?xf64>, %w: tensor<?xf64>) -> (tensor<?xf64>, tensor<?
   return %s, %t : tensor<?xf64>, tensor<?xf64>
 })mlir",
      true},
+    // A sum over the step's traversal (t), in both operand orders (u),
+    // next to one the rule leaves (w: no traversal over m); at most 3 steps.
+    {"loop-sum-state", R"mlir(
+func.func @f(%x: tensor<?xf64>, %y: tensor<?x?xf64>, %a: f64, %tt: index) -> (tensor<?xf64>, f64, f64, f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %steps = arith.remui %tt, %c4 : index
+  %n = tensor.dim %y, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %y, %c1 : tensor<?x?xf64>
+  %r:4 = lz.loop %s < %steps iter_args(%v = %x, %t = %a, %u = %a, %w = %a) : tensor<?xf64>, f64, f64, f64 {
+    %p = lz.sum %k < %n : f64 {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      lz.yield %f : f64
+    }
+    %p2 = lz.sum %k < %n : f64 {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      %f = math.cos %e : f64
+      lz.yield %f : f64
+    }
+    %q = lz.sum %k < %n, %l < %m : f64 {
+      %e = lz.get %y[%k, %l] : tensor<?x?xf64>
+      lz.yield %e : f64
+    }
+    %v2 = lz.for %k < %n : tensor<?xf64> {
+      %e = lz.get %v[%k] : tensor<?xf64>
+      %f = math.sin %e : f64
+      lz.yield %f : f64
+    }
+    %t2 = arith.addf %t, %p : f64
+    %u2 = arith.addf %p2, %u : f64
+    %w2 = arith.addf %w, %q : f64
+    lz.yield %v2, %t2, %u2, %w2 : tensor<?xf64>, f64, f64, f64
+  }
+  return %r#0, %r#1, %r#2, %r#3 : tensor<?xf64>, f64, f64, f64
+})mlir",
+     true},
     {"for-fusion", R"mlir(
 func.func @f(%x: tensor<?xf64>, %a: f64) -> (tensor<?xf64>, f64, tensor<?xf64>) {
   %c0 = arith.constant 0 : index
