@@ -1086,10 +1086,12 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     for (unsigned i = 0; i < numState; ++i)
       checkpoint.push_back(
           lz::GetOp::create(builder, loc, stacks[i], ValueRange{segment}));
-    // The segment's states, recomputed by the primal body.
+    // The segment's states, recomputed by the primal body into stacks of
+    // the segment's length: new ones in each segment (one made before the
+    // loop would be copied in each), which the recomputation fills.
     SmallVector<Value> recomputeInits(checkpoint);
     llvm::append_range(recomputeInits,
-                       buildStacks(builder, loc, checkpoint, every));
+                       buildStacks(builder, loc, checkpoint, length));
     SmallVector<Type> recomputeTypes;
     for (Value init : recomputeInits)
       recomputeTypes.push_back(init.getType());
