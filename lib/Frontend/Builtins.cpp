@@ -688,7 +688,9 @@ FailureOr<TValue> softmaxVector(MLIRGenerator &gen, const TValue &x) {
   FailureOr<TValue> max = reduceAll(gen, Token::kw_max, x);
   if (failed(max))
     return failure();
-  Value m = gen.materialize(*max);
+  // The shift cancels: no derivative flows through the maximum.
+  Value m = ad::StopGradientOp::create(gen.builder, gen.currentLoc,
+                                       gen.materialize(*max));
   FailureOr<TValue> e = gen.buildFor(x.type.dims, [&](ArrayRef<TValue> i) {
     Value xi = gen.materialize(gen.getElement(x, i));
     Value shifted = gen.scalarBinary(Token::minus, kind, xi, m);
@@ -742,12 +744,16 @@ FailureOr<Val> logsumexpBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   if (failed(max))
     return failure();
   // Shift by the maximum unless it is infinite (all -inf, or some +inf).
+  // The shift cancels: no derivative flows through it (as in JAX), which
+  // spares the gradient a pass over the arguments to find the maximum's.
   Value m = gen.materialize(*max);
   Value inf = gen.scalarConstant(kind, std::numeric_limits<double>::infinity());
   Value finite = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT,
                                        math::AbsFOp::create(b, l, m), inf);
-  Value shift =
-      arith::SelectOp::create(b, l, finite, m, gen.scalarConstant(kind, 0));
+  Value shift = ad::StopGradientOp::create(
+      b, l,
+      arith::SelectOp::create(b, l, finite, m, gen.scalarConstant(kind, 0))
+          .getResult());
   FailureOr<TValue> total =
       gen.buildReduction(Token::kw_sum, x->type.dims, [&](ArrayRef<TValue> i) {
         Value xi = gen.materialize(gen.getElement(*x, i));
