@@ -7,6 +7,7 @@
 #include "leibniz/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -29,8 +30,37 @@ namespace {
 constexpr StringLiteral kDuplicatingPattern =
     "(anonymous namespace)::ExtractFromTensorGenerate";
 
+/// Whether an element of `generate` costs more than a few instructions: its
+/// body has a loop (a reduction) or a math function.
+static bool isCostlyGenerator(tensor::GenerateOp generate) {
+  WalkResult result = generate.getBody().walk([](Operation *op) {
+    if (op->getNumRegions() > 0 || isa<math::MathDialect>(op->getDialect()))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+/// Whether `op` may run more than once for each time `ancestor`'s block
+/// runs: an operation other than a conditional encloses it below
+/// `ancestor`'s block.
+static bool mayRepeatWithin(Operation *op, Operation *ancestor) {
+  Block *block = ancestor->getBlock();
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (op->getBlock() == block)
+      return false;
+    if (!isa<scf::IfOp>(parent))
+      return true;
+    op = parent;
+  }
+  return true;
+}
+
 /// `tensor.extract` of a `tensor.generate` that has no other use: the
-/// generator's body at the read's indices.
+/// generator's body at the read's indices. Not where the read repeats (in
+/// a loop or another generator's body) and the element is costly: the one
+/// read would compute it once per repetition.
 struct ExtractFromSingleUseGenerate
     : public OpRewritePattern<tensor::ExtractOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -39,6 +69,8 @@ struct ExtractFromSingleUseGenerate
                                 PatternRewriter &rewriter) const override {
     auto generate = extract.getTensor().getDefiningOp<tensor::GenerateOp>();
     if (!generate || !generate->hasOneUse() || !isMemoryEffectFree(generate))
+      return failure();
+    if (isCostlyGenerator(generate) && mayRepeatWithin(extract, generate))
       return failure();
     Block &body = generate.getBody().front();
     IRMapping mapping;

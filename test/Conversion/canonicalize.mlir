@@ -38,6 +38,87 @@ func.func @twice(%n: index, %i: index, %j: index) -> f64 {
   return %s : f64
 }
 
+// A read in another generator's body runs once per element of that one: a
+// costly element (a reduction, a math function) stays a tensor computed
+// once (@costly_repeated); a cheap one is folded (@cheap_repeated), as is
+// a costly one read in a conditional only (@costly_in_if).
+// CHECK-LABEL: func.func @costly_repeated
+// CHECK: tensor.generate
+// CHECK: scf.for
+// CHECK: tensor.generate
+// CHECK-NOT: scf.for
+// CHECK: tensor.extract
+// CHECK: return
+func.func @costly_repeated(%x: tensor<?x?xf64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %sums = tensor.generate %n {
+  ^bb0(%i: index):
+    %s = scf.for %k = %c0 to %m step %c1 iter_args(%a = %zero) -> f64 {
+      %e = tensor.extract %x[%i, %k] : tensor<?x?xf64>
+      %b = arith.addf %a, %e : f64
+      scf.yield %b : f64
+    }
+    tensor.yield %s : f64
+  } : tensor<?xf64>
+  %r = tensor.generate %n, %m {
+  ^bb0(%i: index, %j: index):
+    %s = tensor.extract %sums[%i] : tensor<?xf64>
+    %e = tensor.extract %x[%i, %j] : tensor<?x?xf64>
+    %q = arith.divf %e, %s : f64
+    tensor.yield %q : f64
+  } : tensor<?x?xf64>
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @cheap_repeated
+// CHECK: tensor.generate
+// CHECK-NOT: tensor.generate
+// CHECK: return
+func.func @cheap_repeated(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %sq = tensor.generate %m {
+  ^bb0(%i: index):
+    %e = tensor.extract %x[%i] : tensor<?xf64>
+    %s = arith.mulf %e, %e : f64
+    tensor.yield %s : f64
+  } : tensor<?xf64>
+  %r = tensor.generate %n, %m {
+  ^bb0(%i: index, %j: index):
+    %s = tensor.extract %sq[%j] : tensor<?xf64>
+    tensor.yield %s : f64
+  } : tensor<?x?xf64>
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @costly_in_if
+// CHECK-NOT: tensor.generate
+// CHECK: scf.if
+// CHECK: math.exp
+// CHECK: return
+func.func @costly_in_if(%x: tensor<?xf64>, %c: i1, %i: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %ex = tensor.generate %m {
+  ^bb0(%k: index):
+    %e = tensor.extract %x[%k] : tensor<?xf64>
+    %s = math.exp %e : f64
+    tensor.yield %s : f64
+  } : tensor<?xf64>
+  %r = scf.if %c -> f64 {
+    %s = tensor.extract %ex[%i] : tensor<?xf64>
+    scf.yield %s : f64
+  } else {
+    scf.yield %zero : f64
+  }
+  return %r : f64
+}
+
 // A loop that writes every row of a filled tensor, row t at step t, and
 // reads nothing of it: reverse mode's stack of a loop's states. The loop
 // starts from the unfilled tensor.

@@ -213,7 +213,10 @@ def Canonicalize : Pass<"lz-canonicalize"> {
     (`tensor.extract`) is replaced by a copy of the generator's body only
     when that read is the generator's only use. Upstream's pattern copies
     the body into every read, which computes an expensive element (an
-    `exp`) once per read instead of once.
+    `exp`) once per read instead of once. Nor is a costly element (one
+    with a loop or a math function) copied into a read that repeats (in a
+    loop, or in another generator's body): the read would compute it once
+    per repetition.
 
     And a loop that overwrites a filled tensor entirely before reading it
     (step `t` of `0 .. n` inserts row `t` of `n` rows, and nothing else
