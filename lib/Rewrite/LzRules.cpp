@@ -1217,6 +1217,18 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether `range` is provably not negative: a size, or a constant >= 0, or
+/// the maximum of something and one of these.
+bool isNonNegativeRange(Value range) {
+  if (range.getDefiningOp<tensor::DimOp>())
+    return true;
+  if (std::optional<int64_t> constant = getConstantIntValue(range))
+    return *constant >= 0;
+  if (auto max = range.getDefiningOp<arith::MaxSIOp>())
+    return isNonNegativeRange(max.getLhs()) || isNonNegativeRange(max.getRhs());
+  return false;
+}
+
 /// A float state of a counted loop that only sums: each step adds
 /// `sum k < n. e(k)` to it, `n` known before the loop, and nothing else
 /// reads it. It becomes a tensor state of `n` partial sums, to which each
@@ -1224,9 +1236,11 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
 /// chain of dependent additions at every step becomes elementwise work,
 /// which vectorizes, and which `nested-for-fusion` merges with the step's
 /// traversal over the same ranges. So that the state's traffic rides on
-/// that traversal, the step must have one. Reverse mode yields this form
-/// for the cotangent of a scalar a loop reads: the learning rate of a
-/// descent. Real arithmetic: the additions are reassociated.
+/// that traversal, the step must have one. The ranges must be provably
+/// not negative: the partial sums exist even when the loop runs no step.
+/// Reverse mode yields this form for the cotangent of a scalar a loop
+/// reads: the learning rate of a descent. Real arithmetic: the additions
+/// are reassociated.
 LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
   auto loop = dyn_cast<lz::LoopOp>(op);
   if (!loop || !loop.isCounted())
@@ -1235,7 +1249,7 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
   lz::YieldOp yield = loop.getYield();
   for (auto [i, state] : llvm::enumerate(loop.getBodyStateArgs())) {
     auto type = dyn_cast<FloatType>(state.getType());
-    if (!type || !state.hasOneUse())
+    if (!type || !state.hasOneUse() || loop.getResult(i).use_empty())
       continue;
     auto add = dyn_cast<arith::AddFOp>(*state.user_begin());
     if (!add || add->getBlock() != &body || !add->hasOneUse() ||
@@ -1245,11 +1259,12 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
     Value other = add.getLhs() == state ? add.getRhs() : add.getLhs();
     auto sum = other.getDefiningOp<lz::SumOp>();
     if (!sum || sum->getBlock() != &body || !sum->hasOneUse() ||
-        sum.getType() != type ||
+        sum.getType() != type || sum.getRanges().empty() ||
         llvm::any_of(sum.getRanges(),
                      [&](Value range) {
                        return loop.getBody().isAncestor(
-                           range.getParentRegion());
+                                  range.getParentRegion()) ||
+                              !isNonNegativeRange(range);
                      }) ||
         llvm::none_of(body.getOps<lz::ForOp>(), [&](lz::ForOp forOp) {
           return forOp.getRanges().size() == sum.getRanges().size() &&
@@ -1261,9 +1276,11 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
         }))
       continue;
 
-    // The partial sums start from the sum's identity, -0.0.
+    // The partial sums start from -0.0, the exact identity of IEEE
+    // addition, so that each is the sum of its terms.
     Location loc = sum.getLoc();
-    ValueRange ranges = sum.getRanges();
+    SmallVector<Value> ranges(sum.getRanges());
+    arith::FastMathFlagsAttr fastmath = add.getFastmathAttr();
     auto tensorType = RankedTensorType::get(
         SmallVector<int64_t>(ranges.size(), ShapedType::kDynamic), type);
     rewriter.setInsertionPoint(loop);
@@ -1291,8 +1308,7 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
           Value term =
               mapping.lookupOrDefault(sumBody.getTerminator()->getOperand(0));
           Value partial = lz::GetOp::create(b, loc, state, indices);
-          Value next = arith::AddFOp::create(b, loc, partial, term,
-                                             add.getFastmathAttr());
+          Value next = arith::AddFOp::create(b, loc, partial, term, fastmath);
           lz::YieldOp::create(b, loc, ValueRange{next});
         });
     rewriter.modifyOpInPlace(yield,
@@ -1312,7 +1328,8 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
                             read = partial;
                             lz::YieldOp::create(b, loc, ValueRange{partial});
                           });
-    Value sumOfAll = arith::AddFOp::create(rewriter, loc, init, total);
+    Value sumOfAll =
+        arith::AddFOp::create(rewriter, loc, init, total, fastmath);
     rewriter.replaceAllUsesExcept(result, sumOfAll, read);
     return success();
   }
@@ -1893,7 +1910,7 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "other state values nor the condition use",
       loopDeadState);
   add("loop-sum-state",
-      "loop s = s0 { s + sum k < n. e } -> s0 + sum k. (loop p = 0 "
+      "loop s = s0 { s + sum k < n. e } -> s0 + sum k. (loop p = -0.0 "
       "{ for k < n. p[k] + e })[k], where the step traverses k < n too, in "
       "real arithmetic (reassociates)",
       loopSumState);

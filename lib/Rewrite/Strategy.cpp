@@ -265,7 +265,9 @@ const char *const kPrelude[] = {
 /// inlined and the primal computation shared; then the accumulations of
 /// cotangents merge across nested scopes and become traversals where their
 /// indices are the scope's variables, zero cotangents vanish by the ring
-/// rules, and what each copy of a reversed body does not need is removed.
+/// rules, and what each copy of a reversed body does not need is removed;
+/// once the loops' bodies are simplified, their scalar sum states become
+/// partial sums, and the traversals fuse.
 const char *const kNamed[] = {
     "cleanup = normalize(tuple-proj <+ fuse-for-get <+ for-size <+ add-zero "
     "<+ mul-one <+ mul-zero-int <+ sum-onehot <+ if-constant <+ cse <+ "
@@ -286,8 +288,8 @@ const char *const kNamed[] = {
     "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
-    "cse <+ hoist-invariant <+ loop-dead-state <+ loop-sum-state <+ dce) ; "
-    "normalize(for-fusion <+ cse <+ dce) ; "
+    "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
+    "normalize(loop-sum-state <+ for-fusion <+ cse <+ dce) ; "
     "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };

@@ -315,3 +315,48 @@ func.func @sum_state_read(%x: tensor<?xf64>, %a: f64, %steps: index) -> (tensor<
   }
   return %r#0, %r#1 : tensor<?xf64>, f64
 }
+
+// -----
+
+// The rule leaves a sum over a range the step computes (%t), a sum with
+// another use (%q), and one over a range that may be negative (%d, which
+// a loop of no steps would never have evaluated).
+// SUMSTATE-LABEL: func.func @sum_state_kept
+// SUMSTATE-NOT: lz.fill
+// SUMSTATE: lz.loop
+// SUMSTATE-NOT: lz.fill
+// SUMSTATE: return
+func.func @sum_state_kept(%x: tensor<?xf64>, %a: f64, %steps: index, %k: index) -> (tensor<?xf64>, f64, f64, f64, f64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %d = arith.subi %n, %k : index
+  %r:5 = lz.loop %t < %steps iter_args(%v = %x, %s = %a, %u = %a, %w = %a, %z = %a) : tensor<?xf64>, f64, f64, f64, f64 {
+    %p = lz.sum %i < %t : f64 {
+      %e = lz.get %v[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %q = lz.sum %i < %n : f64 {
+      %e = lz.get %v[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %o = lz.sum %i < %d : f64 {
+      %e = lz.get %v[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %v2 = lz.for %i < %n : tensor<?xf64> {
+      %e = lz.get %v[%i] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      lz.yield %f : f64
+    }
+    %v3 = lz.for %i < %d : tensor<?xf64> {
+      %e = lz.get %v[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %s2 = arith.addf %s, %p : f64
+    %u2 = arith.addf %u, %q : f64
+    %w2 = arith.addf %w, %q : f64
+    %z2 = arith.addf %z, %o : f64
+    lz.yield %v2, %s2, %u2, %w2, %z2 : tensor<?xf64>, f64, f64, f64, f64
+  }
+  return %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<?xf64>, f64, f64, f64, f64
+}
