@@ -24,14 +24,9 @@ namespace leibniz::conversion {
 using namespace mlir;
 using namespace leibniz;
 
-namespace {
-
-/// The upstream pattern that folds every read of a `tensor.generate`.
-constexpr StringLiteral kDuplicatingPattern =
-    "(anonymous namespace)::ExtractFromTensorGenerate";
-
-/// Whether an element of `generate` costs more than a few instructions: its
-/// body has a loop (a reduction) or a math function.
+/// Whether an element of `generate` may cost more than a few instructions:
+/// its body has an operation with regions (a loop, a conditional) or a math
+/// function.
 static bool isCostlyGenerator(tensor::GenerateOp generate) {
   WalkResult result = generate.getBody().walk([](Operation *op) {
     if (op->getNumRegions() > 0 || isa<math::MathDialect>(op->getDialect()))
@@ -56,6 +51,12 @@ static bool mayRepeatWithin(Operation *op, Operation *ancestor) {
   }
   return true;
 }
+
+namespace {
+
+/// The upstream pattern that folds every read of a `tensor.generate`.
+constexpr StringLiteral kDuplicatingPattern =
+    "(anonymous namespace)::ExtractFromTensorGenerate";
 
 /// `tensor.extract` of a `tensor.generate` that has no other use: the
 /// generator's body at the read's indices. Not where the read repeats (in
@@ -85,7 +86,8 @@ struct ExtractFromSingleUseGenerate
 
 /// A loop-carried tensor whose initial value, a `linalg.fill` of a new
 /// tensor, the loop overwrites entirely: iteration `t` of `0 .. n` inserts
-/// row `t` of an `n`-row tensor, and nothing else reads the carried value.
+/// row `t` of an `n`-row tensor (element `t` of a vector), and nothing else
+/// reads the carried value.
 /// The loop starts from the new tensor itself, unfilled. Reverse mode's
 /// stack of a loop's states has this form; filling it would write every
 /// element once more.
@@ -106,10 +108,11 @@ struct DropOverwrittenLoopInit : public OpRewritePattern<scf::ForOp> {
       if (!empty || !isOverwritten(loop, loop.getTiedLoopRegionIterArg(&init),
                                    empty.getMixedSizes()))
         continue;
+      // A tensor of its own: the fill may have other uses (cse merges
+      // equal ones later).
       rewriter.setInsertionPoint(loop);
       Value fresh = tensor::EmptyOp::create(
-          rewriter, empty.getLoc(), empty.getType().getShape(),
-          empty.getType().getElementType(), empty.getDynamicSizes());
+          rewriter, empty.getLoc(), empty.getType(), empty.getDynamicSizes());
       rewriter.modifyOpInPlace(loop, [&] { init.set(fresh); });
       changed = true;
     }
@@ -119,18 +122,24 @@ struct DropOverwrittenLoopInit : public OpRewritePattern<scf::ForOp> {
 private:
   /// Whether every iteration of `loop` writes row `t` of `carried`, whose
   /// sizes are `sizes`, and only that row, the loop's count being the
-  /// number of rows.
+  /// number of rows: a `tensor.insert_slice` of a row, or a
+  /// `tensor.insert` of an element of a vector.
   static bool isOverwritten(scf::ForOp loop, BlockArgument carried,
                             ArrayRef<OpFoldResult> sizes) {
     if (sizes.empty() ||
         !isEqualConstantIntOrValue(loop.getUpperBound(), sizes[0]) ||
         !carried.hasOneUse())
       return false;
-    auto insert = dyn_cast<tensor::InsertSliceOp>(*carried.user_begin());
-    if (!insert || insert.getDest() != carried ||
-        insert->getBlock() != loop.getBody() || !insert->hasOneUse() ||
-        *insert->user_begin() != loop.getBody()->getTerminator() ||
-        insert->use_begin()->getOperandNumber() != carried.getArgNumber() - 1)
+    Operation *write = *carried.user_begin();
+    if (write->getBlock() != loop.getBody() || !write->hasOneUse() ||
+        *write->user_begin() != loop.getBody()->getTerminator() ||
+        write->use_begin()->getOperandNumber() != carried.getArgNumber() - 1)
+      return false;
+    if (auto element = dyn_cast<tensor::InsertOp>(write))
+      return element.getDest() == carried && sizes.size() == 1 &&
+             element.getIndices()[0] == loop.getInductionVar();
+    auto insert = dyn_cast<tensor::InsertSliceOp>(write);
+    if (!insert || insert.getDest() != carried)
       return false;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
     SmallVector<OpFoldResult> rowSizes = insert.getMixedSizes();

@@ -227,3 +227,85 @@ func.func @read(%x: tensor<?xf64>, %n: index) -> (tensor<?x?xf64>, f64) {
   }
   return %r#0, %r#1 : tensor<?x?xf64>, f64
 }
+
+// A stack of scalars, written element by element, starts unfilled too.
+// CHECK-LABEL: func.func @scalar_stack
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]])
+func.func @scalar_stack(%x: f64, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty(%n) : tensor<?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?xf64>) -> tensor<?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?xf64> {
+    %i = tensor.insert %x into %s[%t] : tensor<?xf64>
+    scf.yield %i : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+// A fill with another use stays for that use; the loop starts from a new
+// tensor of the same sizes.
+// CHECK-LABEL: func.func @fill_shared
+// CHECK: %[[F:.*]] = linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: %[[R:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[E]])
+// CHECK: return %[[R]], %[[F]]
+func.func @fill_shared(%x: tensor<?xf64>, %n: index) -> (tensor<?x?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r, %f : tensor<?x?xf64>, tensor<?x?xf64>
+}
+
+// Every other row only: the fill stays.
+// CHECK-LABEL: func.func @step_two
+// CHECK: linalg.fill
+func.func @step_two(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %n step %c2 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %i = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// A costly generator read once, but in a loop, stays a tensor.
+// CHECK-LABEL: func.func @costly_in_loop
+// CHECK: tensor.generate
+// CHECK: math.exp
+// CHECK: scf.for
+// CHECK-NOT: math.exp
+// CHECK: return
+func.func @costly_in_loop(%x: tensor<?xf64>, %n: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %ex = tensor.generate %m {
+  ^bb0(%k: index):
+    %e = tensor.extract %x[%k] : tensor<?xf64>
+    %s = math.exp %e : f64
+    tensor.yield %s : f64
+  } : tensor<?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%a = %zero) -> f64 {
+    %s = tensor.extract %ex[%c0] : tensor<?xf64>
+    %b = arith.addf %a, %s : f64
+    scf.yield %b : f64
+  }
+  return %r : f64
+}

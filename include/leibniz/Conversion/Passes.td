@@ -214,14 +214,15 @@ def Canonicalize : Pass<"lz-canonicalize"> {
     when that read is the generator's only use. Upstream's pattern copies
     the body into every read, which computes an expensive element (an
     `exp`) once per read instead of once. Nor is a costly element (one
-    with a loop or a math function) copied into a read that repeats (in a
-    loop, or in another generator's body): the read would compute it once
-    per repetition.
+    with an operation with regions, such as a loop, or a math function)
+    copied into a read that repeats (in a loop, or in another generator's
+    body): the read would compute it once per repetition.
 
     And a loop that overwrites a filled tensor entirely before reading it
-    (step `t` of `0 .. n` inserts row `t` of `n` rows, and nothing else
-    uses the carried tensor) starts from the unfilled tensor: reverse
-    mode's stack of a loop's states is not written twice.
+    (step `t` of `0 .. n` inserts row `t` of `n` rows, or element `t` of a
+    vector, and nothing else uses the carried tensor) starts from the
+    unfilled tensor: reverse mode's stack of a loop's states is not
+    written twice.
   }];
 }
 
