@@ -124,9 +124,10 @@ class Lion:
 
 class AdEMAMix:
     def __init__(self, lr, b1=0.9, b2=0.999, b3=0.9999, alpha=5.0, eps=1e-8,
-                 wd=0.0, t_alpha=None, t_b3=None):
+                 wd=0.0, t_alpha=None, t_b3=None, eps_root=0.0):
         self.lr, self.b1, self.b2, self.b3 = lr, b1, b2, b3
         self.alpha, self.eps, self.wd = alpha, eps, wd
+        self.eps_root = eps_root
         self.t_alpha, self.t_b3 = t_alpha, t_b3
 
     def init(self, x):
@@ -146,7 +147,8 @@ class AdEMAMix:
         v = self.b2 * v + (1 - self.b2) * g * g
         mhat = m1 / (1 - self.b1 ** t)
         vhat = v / (1 - self.b2 ** t)
-        u = (mhat + alpha * m2) / (np.sqrt(vhat) + self.eps) + self.wd * x
+        u = ((mhat + alpha * m2) / (np.sqrt(vhat + self.eps_root) + self.eps)
+             + self.wd * x)
         return x - at(self.lr, t) * u, (m1, m2, v)
 
 
@@ -230,9 +232,10 @@ class ScheduleFree:
     parameters y; the gradient is taken at y; x is returned and traced."""
 
     def __init__(self, lr, beta=0.9, warmup=0, wd=0.0, adam=False, b2=0.999,
-                 eps=1e-8):
+                 eps=1e-8, eps_root=0.0):
         self.lr, self.beta, self.warmup, self.wd = lr, beta, warmup, wd
         self.adam, self.b2, self.eps = adam, b2, eps
+        self.eps_root = eps_root
 
     def run(self, f, leaves):
         y = [np.array(leaf, dtype=np.float64) for leaf in leaves]
@@ -254,7 +257,8 @@ class ScheduleFree:
                     v[i] = self.b2 * v[i] + (1 - self.b2) * g * g
                     z[i] = z[i] - gamma * self.wd * y[i]
                     z[i] = z[i] - gamma * g / (
-                        np.sqrt(v[i] / (1 - self.b2 ** (k + 1))) + self.eps)
+                        np.sqrt(v[i] / (1 - self.b2 ** (k + 1)) + self.eps_root)
+                        + self.eps)
                 else:
                     z[i] = z[i] - gamma * (g + self.wd * y[i])
                 x[i] = (1 - c) * x[i] + c * z[i]
@@ -370,6 +374,8 @@ OPTIMIZERS = [
     Lbfgs(history=2, lr=0.5, c1=0.3),
     Lbfgs(line_search=False, lr=0.05),
     Adam(0.1, wd=0.01, eps_root=1e-8),
+    AdEMAMix(0.1, eps_root=1e-4),
+    ScheduleFree(0.1, adam=True, wd=0.01, eps_root=1e-4),
 ]
 
 
