@@ -8,6 +8,7 @@
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -1399,30 +1400,201 @@ SearchResult search::explore(const Program &program,
   return result;
 }
 
-unsigned search::getProductDistance(const Program &program) {
+//===----------------------------------------------------------------------===//
+// Guided derivation
+//===----------------------------------------------------------------------===//
+
+std::optional<Target> Target::parse(llvm::StringRef name) {
+  if (name == "Matmul")
+    return Target{Matmul, {}};
+  if (name == "G2BMM")
+    return Target{G2BMM, {}};
+  if (name == "DilatedG2BMM")
+    return Target{DilatedG2BMM, {}};
+  Target target{Convolution, {}};
+  if (!name.consume_front("Conv") || name.empty())
+    return std::nullopt;
+  for (llvm::StringRef size : llvm::split(name, 'x')) {
+    int64_t value;
+    if (size.getAsInteger(10, value) || value <= 0)
+      return std::nullopt;
+    target.window.push_back(value);
+  }
+  return target;
+}
+
+std::string Target::getName() const {
+  switch (kind) {
+  case Matmul:
+    return "Matmul";
+  case G2BMM:
+    return "G2BMM";
+  case DilatedG2BMM:
+    return "DilatedG2BMM";
+  case Convolution:
+    break;
+  }
+  std::string name = "Conv";
+  llvm::raw_string_ostream os(name);
+  llvm::interleave(window, os, "x");
+  return name;
+}
+
+bool Target::matches(const Program &program, const Stage &stage) const {
+  if (kind == Matmul)
+    return matchOperator(program, stage).has_value();
+  std::optional<PatternMatch> match = matchPattern(program, stage);
+  return match && match->getName() == getName();
+}
+
+bool Target::isReachedBy(const Program &program) const {
+  return llvm::any_of(program.stages, [&](const Stage &stage) {
+    return matches(program, stage);
+  });
+}
+
+/// The steps that `stage`, the product of `input` and another read, still
+/// needs to be a convolution with windows of sizes `window`, `input` its
+/// input (see getTargetDistance).
+static unsigned getConvolutionSteps(const Program &program, const Stage &stage,
+                                    const Node *input, const Node *weights,
+                                    llvm::ArrayRef<int64_t> window) {
+  llvm::SmallVector<int64_t, 2> pending(window);
+  unsigned steps = 0, windows = 0;
+  // Traversal iterators of input indices that a substitution replaces.
+  llvm::SmallVector<unsigned> substituted;
+  for (const Affine &index : input->indices) {
+    llvm::SmallVector<std::pair<unsigned, int64_t>, 2> summed, traversed;
+    for (auto term : index.terms)
+      (llvm::is_contained(stage.summation, term.first) ? summed : traversed)
+          .push_back(term);
+    bool isSingle = traversed.size() == 1 && traversed[0].second == 1;
+    // An input channel: summed, not a window.
+    if (traversed.empty() && summed.size() == 1 && summed[0].second == 1)
+      continue;
+    if (summed.empty()) {
+      steps += isSingle ? 0 : 1;
+      continue;
+    }
+    ++windows;
+    auto *fits = llvm::find_if(summed, [&](std::pair<unsigned, int64_t> term) {
+      return term.second == 1 &&
+             llvm::is_contained(pending, program.iterators[term.first].size());
+    });
+    if (fits == summed.end()) {
+      steps += 3;
+      continue;
+    }
+    pending.erase(llvm::find(pending, program.iterators[fits->first].size()));
+    if (summed.size() > 1 || !isSingle)
+      for (auto [it, coefficient] : traversed)
+        substituted.push_back(it);
+    if (summed.size() > 1)
+      steps += 2;
+    else if (!isSingle)
+      steps += 1;
+  }
+  // A traversal iterator must index the input or the weights, not both;
+  // where no substitution removes it from the input, the summations must
+  // be split again.
+  auto indexes = [](const Node *read, unsigned it) {
+    return llvm::any_of(read->indices, [&](const Affine &index) {
+      return index.getCoefficient(it) != 0;
+    });
+  };
+  for (unsigned it : stage.traversal)
+    if (indexes(input, it) && indexes(weights, it) &&
+        !llvm::is_contained(substituted, it))
+      steps += 2;
+  if (windows < window.size())
+    steps += 3 * (window.size() - windows);
+  else
+    steps += windows - window.size();
+  return steps;
+}
+
+/// The steps that `stage`, the product of reads `a` and `b`, still needs to
+/// be a banded product of `a`'s rows, with or without a dilation.
+static unsigned getBandSteps(const Stage &stage, const Node *a, const Node *b,
+                             bool dilated) {
+  llvm::SmallVector<unsigned> inA;
+  unsigned steps = 0;
+  for (const Affine &index : a->indices) {
+    if (std::optional<unsigned> it = getSingleIterator(index))
+      inA.push_back(*it);
+    else
+      steps += index.terms.size() > 1 ? 1 : 2;
+  }
+  bool hasBand = false;
+  for (const Affine &index : b->indices) {
+    if (getSingleIterator(index))
+      continue;
+    if (!hasBand && index.terms.size() == 2) {
+      auto [first, second] = std::pair(index.terms[0], index.terms[1]);
+      if (!(first.second == 1 && llvm::is_contained(inA, first.first)))
+        std::swap(first, second);
+      if (first.second == 1 && llvm::is_contained(inA, first.first) &&
+          !llvm::is_contained(inA, second.first) &&
+          llvm::is_contained(stage.traversal, second.first)) {
+        hasBand = true;
+        // Removing a dilation: a traversal splitting and a layout split of
+        // each operand.
+        steps += (second.second != 1) == dilated ? 0 : 3;
+        continue;
+      }
+    }
+    steps += 1;
+  }
+  return steps + (hasBand ? 0 : 3);
+}
+
+unsigned search::getTargetDistance(const Program &program,
+                                   const Target &target) {
   unsigned best = std::numeric_limits<unsigned>::max();
   for (const Stage &stage : program.stages) {
-    if (matchOperator(program, stage))
+    if (target.matches(program, stage))
       return 0;
     const Node *summand = stage.summand;
     if (summand->op != Op::Mul || summand->operands[0]->op != Op::Read ||
         summand->operands[1]->op != Op::Read)
       continue;
-    unsigned weight = &stage == &program.getResultStage() ? 2 : 1;
-    unsigned distance = 0;
-    for (const Node *read : summand->operands)
-      for (const Affine &index : read->indices)
-        if (!getSingleIterator(index))
-          distance += weight;
-    // Indices of single iterators that still do not match (a partial
-    // range, say) leave it one step away at least.
-    best = std::min(best, std::max(distance, 1u));
+    const Node *a = summand->operands[0], *b = summand->operands[1];
+    unsigned steps = 0;
+    switch (target.kind) {
+    case Target::Matmul:
+      for (const Node *read : {a, b})
+        for (const Affine &index : read->indices)
+          steps += getSingleIterator(index) ? 0 : 1;
+      break;
+    case Target::Convolution:
+      steps =
+          std::min(getConvolutionSteps(program, stage, a, b, target.window),
+                   getConvolutionSteps(program, stage, b, a, target.window));
+      break;
+    case Target::G2BMM:
+    case Target::DilatedG2BMM: {
+      bool dilated = target.kind == Target::DilatedG2BMM;
+      steps = std::min(getBandSteps(stage, a, b, dilated),
+                       getBandSteps(stage, b, a, dilated));
+      break;
+    }
+    }
+    // A product's or a band's indices in the result's stage need a
+    // summation splitting before a substitution; the convolution's steps
+    // count that splitting already.
+    unsigned weight = &stage == &program.getResultStage() &&
+                              target.kind != Target::Convolution
+                          ? 2
+                          : 1;
+    // Indices that all have the target's form but still do not match (a
+    // partial range, say) leave it one step away at least.
+    best = std::min(best, std::max(weight * steps, 1u));
   }
   return best;
 }
 
-SearchResult search::guide(const Program &program,
-                           const SearchOptions &options) {
+SearchResult search::guide(const Program &program, const SearchOptions &options,
+                           const Target &target) {
   std::vector<SearchState> states;
   states.push_back({program, -1, "", 0, 0});
   // The shallowest depth at which each state was seen: one seen again
@@ -1433,7 +1605,7 @@ SearchResult search::guide(const Program &program,
   // Best first: the least distance, then the shallowest, then the first.
   using Entry = std::tuple<unsigned, unsigned, size_t>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
-  queue.push({getProductDistance(program), 0, 0});
+  queue.push({getTargetDistance(program, target), 0, 0});
   std::optional<size_t> found;
   Deadline deadline(options.maxSeconds);
   while (!queue.empty() && !found) {
@@ -1459,7 +1631,7 @@ SearchResult search::guide(const Program &program,
           continue;
         found->second = depth + 1;
       }
-      unsigned childDistance = getProductDistance(derived.program);
+      unsigned childDistance = getTargetDistance(derived.program, target);
       states.push_back({std::move(derived.program), static_cast<int>(index),
                         std::move(derived.step),
                         static_cast<unsigned>(position), depth + 1});

@@ -146,15 +146,17 @@ cl::opt<std::string> symbolPrefix(
 
 cl::opt<bool> searchGuided(
     "guided",
-    cl::desc("Guided derivation: best first towards a matrix product, "
-             "stopping at the first (default: breadth first, the cheapest)"),
+    cl::desc("Guided derivation: best first towards a matrix product (or "
+             "the --until pattern), stopping at the first (default: breadth "
+             "first, the cheapest)"),
     cl::sub(searchCommand));
 
 cl::opt<std::string> searchUntil(
     "until",
     cl::desc("Stop at the first state with a stage of this shape (Matmul, "
              "Conv3x3 or another window, G2BMM, DilatedG2BMM) and report its "
-             "derivation instead of the cheapest"),
+             "derivation instead of the cheapest; with --guided, search "
+             "towards it"),
     cl::value_desc("pattern"), cl::sub(searchCommand));
 
 cl::list<std::string>
@@ -1742,42 +1744,27 @@ int runSearch() {
   options.maxStates = searchMaxStates;
   options.maxSeconds =
       searchTime.getNumOccurrences() ? searchTime.getValue() : 60.0;
+  search::Target target;
   if (!searchUntil.empty()) {
-    StringRef window = StringRef(searchUntil);
-    bool isConvolution =
-        window.consume_front("Conv") && !window.empty() &&
-        llvm::all_of(llvm::split(window, 'x'), [](StringRef size) {
-          unsigned value;
-          return !size.getAsInteger(10, value) && value > 0;
-        });
-    if (!isConvolution && searchUntil != "Matmul" && searchUntil != "G2BMM" &&
-        searchUntil != "DilatedG2BMM") {
+    std::optional<search::Target> parsed = search::Target::parse(searchUntil);
+    if (!parsed) {
       llvm::errs() << "leibniz: error: unknown pattern '" << searchUntil
                    << "' for --until (Matmul, Conv3x3 or another window, "
                       "G2BMM, DilatedG2BMM)\n";
       return 1;
     }
-    options.goal = [](const search::Program &program) {
-      return llvm::any_of(program.stages, [&](const search::Stage &stage) {
-        if (search::matchOperator(program, stage))
-          return searchUntil == "Matmul";
-        auto match = search::matchPattern(program, stage);
-        return match && match->getName() == searchUntil;
-      });
+    target = *parsed;
+    options.goal = [target](const search::Program &program) {
+      return target.isReachedBy(program);
     };
   }
   options.progress = [](unsigned depth, size_t states) {
     llvm::errs() << "  depth " << depth << ": " << states << " states\n";
   };
   auto start = std::chrono::steady_clock::now();
-  if (searchGuided && !searchUntil.empty()) {
-    llvm::errs() << "leibniz: error: --guided and --until do not go "
-                    "together: --guided stops at a product\n";
-    return 1;
-  }
-  search::SearchResult result = searchGuided
-                                    ? search::guide(*expression, options)
-                                    : search::explore(*expression, options);
+  search::SearchResult result =
+      searchGuided ? search::guide(*expression, options, target)
+                   : search::explore(*expression, options);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -221,19 +221,45 @@ bool hasLibraryStage(const Program &program);
 /// deduplicated by fingerprint; returns the lowest-cost state.
 SearchResult explore(const Program &program, const SearchOptions &options);
 
-/// How far `program` is from a matrix product, by iterator tables: over the
-/// stages whose summand is the product of two reads, the fewest indices
-/// that are not one iterator (counted twice in the result's stage, where
-/// substitution cannot reach them); 0 where a stage matches a product,
-/// and unsigned's maximum where no stage is such a product.
-unsigned getProductDistance(const Program &program);
+/// What a search can stop at: a stage that a library computes (a matrix
+/// product), or a stage of a pattern's shape (matchPattern).
+struct Target {
+  enum Kind { Matmul, Convolution, G2BMM, DilatedG2BMM } kind = Matmul;
+  /// A convolution's window sizes.
+  llvm::SmallVector<int64_t, 2> window;
 
-/// Guided derivation: best first by the product distance (then depth),
+  /// `Matmul`, `Conv3x3` (a window of positive sizes), `G2BMM` or
+  /// `DilatedG2BMM`; none for another name.
+  static std::optional<Target> parse(llvm::StringRef name);
+  std::string getName() const;
+  /// Whether `stage` has the target's shape.
+  bool matches(const Program &program, const Stage &stage) const;
+  /// Whether a stage of `program` has it.
+  bool isReachedBy(const Program &program) const;
+};
+
+/// How far `program` is from a stage of `target`, by iterator tables: the
+/// least, over the stages whose summand is the product of two reads, of
+/// the derivation steps their indices still need (counted twice in the
+/// result's stage, where substitution cannot reach them before a summation
+/// splitting moves them into a stage of their own). For a product, an
+/// index that is not one iterator needs one. For a convolution, a window
+/// over a summed iterator of another size needs a variable splitting, a
+/// summation splitting and a substitution; a window beside other summed
+/// iterators needs the last two; one beside other traversal iterators,
+/// the substitution. For a band, a dilation to remove needs a traversal
+/// splitting and the layout split of each operand; an index `f * q + r`,
+/// its layout split. 0 where a stage has the target, and unsigned's
+/// maximum where no stage is a product of two reads.
+unsigned getTargetDistance(const Program &program, const Target &target);
+
+/// Guided derivation: best first by the distance to `target` (then depth),
 /// deduplicated by fingerprint (a state seen again at a shallower depth is
-/// explored again), within the depth and state bounds; stops
-/// at the first state where a library computes a stage and returns it (or
-/// the cheapest state seen, where none is within the bounds).
-SearchResult guide(const Program &program, const SearchOptions &options);
+/// explored again), within the depth and state bounds; stops at the first
+/// state with a stage of the target and returns it (or the cheapest state
+/// seen, where none is within the bounds).
+SearchResult guide(const Program &program, const SearchOptions &options,
+                   const Target &target = Target());
 
 /// The program that `path` (SearchResult::path) derives from `program`;
 /// none where a position is out of range.
