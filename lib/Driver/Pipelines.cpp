@@ -136,6 +136,9 @@ std::string leibniz::driver::getCPUPipeline(const CPUPipelineOptions &options) {
   bool optimize = options.optLevel > 0;
   // From -O1, the outermost parallel loops run on the thread pool.
   std::string pipeline = getBufferPipeline(options, optimize, /*gpu=*/false);
+  // From -O2, independent float sums run side by side.
+  if (options.optLevel >= 2)
+    pipeline += "func.func(lz-unroll-jam{lanes=4}),";
   if (optimize)
     pipeline += "lz-outline-parallel,canonicalize,cse,";
   pipeline += getHostToLLVMPipeline(/*gpu=*/false);

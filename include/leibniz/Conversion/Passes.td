@@ -252,6 +252,41 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def UnrollJam : Pass<"lz-unroll-jam", "mlir::func::FuncOp"> {
+  let summary = "Runs independent float sums side by side, in their order";
+  let description = [{
+    A float sum (an `scf.for` carrying a float) whose additions keep their
+    order runs at the adder's latency: each waits for the previous one.
+    This pass unrolls a loop around such a sum by `lanes` and jams the
+    copies into one loop that carries the lanes' sums side by side, so
+    that their additions overlap and can be vectorized, while each sum
+    adds its terms in the same order as before: the results are the same,
+    bit for bit.
+
+    The unrolled loop is the outermost of:
+    - an `scf.parallel` without reductions, along its innermost dimension
+      that has at least `lanes` iterations (or an unknown count) and that
+      a sum in its body does not take its bounds from. It steps by `lanes`
+      iterations; a full block runs jammed, the last partial one in a
+      sequential loop;
+    - an `scf.for` whose body only reads memory and has a sum that does
+      not read the values the loop carries. The operations that do not
+      read them run first, jammed; the others lane after lane, in order.
+      The iterations after the last full block run in the loop itself.
+
+    In the copies, an operation that does not depend on the lane (and
+    does not read what the lanes wrote) is computed once, and a nested
+    `scf.for` whose bounds do not depend on the lane is jammed too: one
+    loop whose iterations run each lane's iteration in turn.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "unsigned", "4",
+           "Iterations run side by side (below 2: the pass does nothing)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def OutlineParallel : Pass<"lz-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Outlines the outermost parallel loops for the runtime's "
                 "thread pool";
