@@ -183,6 +183,11 @@ private:
   bool written = false;
 };
 
+/// The constant `value` of the integer or index type `type`.
+static Value getConstant(OpBuilder &b, Location loc, Type type, int64_t value) {
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
+}
+
 /// The constant trip count of a loop from `lower` to `upper` by `step`,
 /// where they are constants.
 static std::optional<int64_t> getConstantTripCount(Value lower, Value upper,
@@ -299,7 +304,7 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
       Value value = base;
       if (lane) {
         Value offset = arith::MulIOp::create(
-            b, loc, step, arith::ConstantIndexOp::create(b, loc, lane));
+            b, loc, step, getConstant(b, loc, step.getType(), lane));
         value = arith::AddIOp::create(b, loc, base, offset);
       }
       jammer.getMapping(lane).map(iv, value);
@@ -320,7 +325,7 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
 
     OpBuilder b(body, body->begin());
     Value span = arith::MulIOp::create(
-        b, loc, step, arith::ConstantIndexOp::create(b, loc, lanes - 1));
+        b, loc, step, getConstant(b, loc, step.getType(), lanes - 1));
     Value last = arith::AddIOp::create(b, loc, iv, span);
     Value full =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, last, upper);
@@ -345,8 +350,7 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
     }
     OpBuilder outside(loop);
     Value unrolled = arith::MulIOp::create(
-        outside, loc, step,
-        arith::ConstantIndexOp::create(outside, loc, lanes));
+        outside, loc, step, getConstant(outside, loc, step.getType(), lanes));
     loop.getStepMutable()[d].set(unrolled);
   }
 
@@ -359,12 +363,12 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
     OpBuilder b(loop);
     Value lower = loop.getLowerBound(), step = loop.getStep();
     // The end of the last full block: lower + (trips / lanes) * lanes * step.
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value zero = getConstant(b, loc, step.getType(), 0);
     Value count = arith::CeilDivSIOp::create(
         b, loc, arith::SubIOp::create(b, loc, loop.getUpperBound(), lower),
         step);
     count = arith::MaxSIOp::create(b, loc, count, zero);
-    Value width = arith::ConstantIndexOp::create(b, loc, lanes);
+    Value width = getConstant(b, loc, step.getType(), lanes);
     Value blocks = arith::DivSIOp::create(b, loc, count, width);
     Value stride = arith::MulIOp::create(b, loc, step, width);
     Value end = arith::AddIOp::create(

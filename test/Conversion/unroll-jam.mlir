@@ -211,3 +211,26 @@ func.func @temporaries(%a: memref<?x?xf64>, %c: memref<?xf64>, %n: index,
   }
   return
 }
+
+// Induction variables of an integer type: the constants have it too.
+// CHECK-LABEL: func.func @integer_induction
+// CHECK: %[[FOUR:.*]] = arith.constant 4 : i32
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (f64)  : i32 {
+// CHECK: scf.for {{.*}} -> (f64, f64, f64, f64)  : i32 {
+func.func @integer_induction(%a: memref<?x?xf64>, %n: i32, %k: i32) -> f64 {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant -0.0 : f64
+  %total = scf.for %x = %c0 to %n step %c1 iter_args(%outer = %zero) -> (f64) : i32 {
+    %s = scf.for %p = %c0 to %k step %c1 iter_args(%acc = %zero) -> (f64) : i32 {
+      %xi = arith.index_cast %x : i32 to index
+      %pi = arith.index_cast %p : i32 to index
+      %v = memref.load %a[%xi, %pi] : memref<?x?xf64>
+      %next = arith.addf %acc, %v : f64
+      scf.yield %next : f64
+    }
+    %o = arith.addf %outer, %s : f64
+    scf.yield %o : f64
+  }
+  return %total : f64
+}
