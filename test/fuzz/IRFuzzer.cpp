@@ -7,7 +7,8 @@
 // verifies runs, on copies, through the Leibniz passes that take lz and ad
 // IR: forward and reverse differentiation (`ad-forward`, `ad-reverse`),
 // `lz-canonicalize`, and the lowering (`lower-lz` with the options of the
-// CPU's and the CUDA pipeline's levels, then `lz-decompose-tuples`).
+// CPU's and the CUDA pipeline's levels, then `lz-decompose-tuples`), and
+// the loop pass on buffers, `lz-unroll-jam`.
 // A pass may reject its input with an error; when it succeeds its output
 // must verify. Every input must return without a crash, a hang or a
 // sanitizer report.
@@ -26,6 +27,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -61,11 +63,11 @@ void runOnCopy(ModuleOp module, const std::function<void(PassManager &)> &add) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static MLIRContext *context = [] {
     DialectRegistry registry;
-    registry
-        .insert<leibniz::lz::LzDialect, leibniz::ad::ADDialect,
-                arith::ArithDialect, bufferization::BufferizationDialect,
-                func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
-                math::MathDialect, scf::SCFDialect, tensor::TensorDialect>();
+    registry.insert<leibniz::lz::LzDialect, leibniz::ad::ADDialect,
+                    arith::ArithDialect, bufferization::BufferizationDialect,
+                    func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                    math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                    tensor::TensorDialect>();
     leibniz::ad::registerDerivativeModels(registry);
     auto *context = new MLIRContext(registry, MLIRContext::Threading::DISABLED);
     context->loadAllAvailableDialects();
@@ -99,6 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       pm.addPass(leibniz::conversion::createLowerLz(options));
     });
   }
+  runOnCopy(*module, [](PassManager &pm) {
+    pm.addNestedPass<func::FuncOp>(leibniz::conversion::createUnrollJam());
+  });
   runOnCopy(*module, [](PassManager &pm) {
     pm.addPass(leibniz::conversion::createLowerLz());
     pm.enableVerifier(true);
