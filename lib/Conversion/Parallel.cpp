@@ -15,6 +15,7 @@
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -179,7 +180,17 @@ Value buildCostEstimate(OpBuilder &builder, Location loc,
 
   int64_t fixed = 0;
   Value cost;
-  for (Operation &op : loop.getRegion().getOps()) {
+  // An iteration that `lz-unroll-jam` made a block of iterations is the
+  // `then` branch of its test for a full block.
+  Block *body = loop.getBody();
+  SmallVector<scf::IfOp> branches(body->getOps<scf::IfOp>());
+  if (branches.size() == 1 && branches[0].elseBlock() &&
+      llvm::all_of(body->without_terminator(), [&](Operation &op) {
+        return &op == branches[0].getOperation() ||
+               isa<arith::ArithDialect>(op.getDialect());
+      }))
+    body = branches[0].thenBlock();
+  for (Operation &op : *body) {
     auto inner = dyn_cast<scf::ForOp>(op);
     if (!inner) {
       fixed = saturatingAdd(fixed, estimateCostOfOp(op));

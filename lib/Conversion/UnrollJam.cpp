@@ -23,6 +23,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_UNROLLJAM
@@ -120,9 +121,12 @@ public:
       return;
     }
     written |= writesMemory(op);
+    // A loop that compares unsigned runs per lane (jamLoop builds signed
+    // loops).
     auto loop = dyn_cast<scf::ForOp>(op);
-    if (loop && !llvm::any_of(loop->getOperands().take_front(3),
-                              [&](Value v) { return varying.contains(v); })) {
+    if (loop && !loop.getUnsignedCmp() &&
+        !llvm::any_of(loop->getOperands().take_front(3),
+                      [&](Value v) { return varying.contains(v); })) {
       jamLoop(loop);
       return;
     }
@@ -183,7 +187,7 @@ private:
   bool written = false;
 };
 
-/// The constant `value` of the integer or index type `type`.
+/// The constant `value` of the index type or integer type `type`.
 static Value getConstant(OpBuilder &b, Location loc, Type type, int64_t value) {
   return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
 }
@@ -195,10 +199,25 @@ static std::optional<int64_t> getConstantTripCount(Value lower, Value upper,
   APInt lo, hi, by;
   if (!matchPattern(lower, m_ConstantInt(&lo)) ||
       !matchPattern(upper, m_ConstantInt(&hi)) ||
-      !matchPattern(step, m_ConstantInt(&by)) || by.getSExtValue() <= 0)
+      !matchPattern(step, m_ConstantInt(&by)) || lo.getSignificantBits() > 64 ||
+      hi.getSignificantBits() > 64 || by.getSignificantBits() > 64 ||
+      by.getSExtValue() <= 0)
     return std::nullopt;
-  int64_t n = hi.getSExtValue() - lo.getSExtValue();
-  return n <= 0 ? 0 : (n + by.getSExtValue() - 1) / by.getSExtValue();
+  int64_t n;
+  if (llvm::SubOverflow(hi.getSExtValue(), lo.getSExtValue(), n))
+    return std::nullopt;
+  return n <= 0 ? 0 : n / by.getSExtValue() + (n % by.getSExtValue() != 0);
+}
+
+/// Whether `step` times `lanes` is known not to overflow: `step` is a
+/// constant or an index (which a program's sizes do not come near).
+static bool isSafeStride(Value step, unsigned lanes) {
+  APInt by;
+  int64_t product;
+  if (matchPattern(step, m_ConstantInt(&by)))
+    return by.getSignificantBits() <= 64 &&
+           !llvm::MulOverflow(by.getSExtValue(), int64_t(lanes), product);
+  return step.getType().isIndex();
 }
 
 /// Whether `body` has a float sum whose bounds do not depend on `iv`,
@@ -273,7 +292,8 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
         !hasAllowedEffects(loop, Effects::Independent))
       return std::nullopt;
     for (int d = loop.getNumLoops() - 1; d >= 0; --d) {
-      if (!isLongEnough(getConstantTripCount(loop.getLowerBound()[d],
+      if (!isSafeStride(loop.getStep()[d], lanes) ||
+          !isLongEnough(getConstantTripCount(loop.getLowerBound()[d],
                                              loop.getUpperBound()[d],
                                              loop.getStep()[d])))
         continue;
@@ -286,7 +306,10 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
   /// A sequential loop is a candidate where a sum in its body does not
   /// read the values it carries, and its body only reads memory.
   bool isCandidate(scf::ForOp loop) {
-    return loop.getNumResults() &&
+    // Index loops that compare signed: the bounds of the last full block
+    // are computed so.
+    return loop.getNumResults() && loop.getInductionVar().getType().isIndex() &&
+           !loop.getUnsignedCmp() && isSafeStride(loop.getStep(), lanes) &&
            isLongEnough(getConstantTripCount(
                loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) &&
            llvm::all_of(loop.getBody()->without_terminator(),

@@ -1,5 +1,14 @@
 // RUN: leibniz-opt %s --pass-pipeline='builtin.module(func.func(lz-unroll-jam))' | FileCheck %s
 // RUN: leibniz-opt %s --pass-pipeline='builtin.module(func.func(lz-unroll-jam{lanes=1}))' | FileCheck %s --check-prefix=ONE
+// RUN: leibniz-opt %s --pass-pipeline='builtin.module(func.func(lz-unroll-jam),lz-outline-parallel,canonicalize)' | FileCheck %s --check-prefix=COST
+
+// lz-outline-parallel's estimate of an iteration's work, which decides the
+// threads, looks into the full block: the product's sums count with their
+// trip count k.
+// COST-LABEL: func.func @product(
+// COST-SAME: %[[K:arg[0-9]+]]: index) {
+// COST: arith.maxsi %[[K]]
+// COST: call @product__par__launch
 
 // A matrix product's parallel loop: the columns step by 4, a full block
 // runs the 4 sums in one loop (A's element loaded once for the 4), the
@@ -212,11 +221,15 @@ func.func @temporaries(%a: memref<?x?xf64>, %c: memref<?xf64>, %n: index,
   return
 }
 
-// Induction variables of an integer type: the constants have it too.
+// Induction variables of an integer type, or compared unsigned: the loop
+// is not unrolled (the last full block's bounds are computed in index
+// arithmetic); an inner loop compared unsigned runs per lane.
 // CHECK-LABEL: func.func @integer_induction
-// CHECK: %[[FOUR:.*]] = arith.constant 4 : i32
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (f64)  : i32 {
-// CHECK: scf.for {{.*}} -> (f64, f64, f64, f64)  : i32 {
+// CHECK-NOT: -> (f64, f64
+// CHECK-LABEL: func.func @unsigned_inner
+// CHECK: scf.if
+// CHECK-COUNT-4: scf.for unsigned
+// CHECK: } else {
 func.func @integer_induction(%a: memref<?x?xf64>, %n: i32, %k: i32) -> f64 {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -233,4 +246,47 @@ func.func @integer_induction(%a: memref<?x?xf64>, %n: i32, %k: i32) -> f64 {
     scf.yield %o : f64
   }
   return %total : f64
+}
+func.func @unsigned_inner(%a: memref<?x?xf64>, %c: memref<?xf64>, %n: index,
+                          %k: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant -0.0 : f64
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %s = scf.for %p = %c0 to %k step %c1 iter_args(%acc = %zero) -> (f64) {
+      %x = memref.load %a[%i, %p] : memref<?x?xf64>
+      %next = arith.addf %acc, %x : f64
+      scf.yield %next : f64
+    }
+    %u = scf.for unsigned %p = %c0 to %k step %c1 iter_args(%acc = %s) -> (f64) {
+      %x = memref.load %a[%p, %i] : memref<?x?xf64>
+      %next = arith.addf %acc, %x : f64
+      scf.yield %next : f64
+    }
+    memref.store %u, %c[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
+}
+
+// A constant step whose multiple by the lanes overflows: not unrolled.
+// CHECK-LABEL: func.func @huge_step
+// CHECK-NOT: scf.if
+// CHECK: return
+func.func @huge_step(%a: memref<?x?xf64>, %c: memref<?xf64>, %n: index,
+                     %k: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %big = arith.constant 4611686018427387904 : index
+  %zero = arith.constant -0.0 : f64
+  scf.parallel (%i) = (%c0) to (%n) step (%big) {
+    %s = scf.for %p = %c0 to %k step %c1 iter_args(%acc = %zero) -> (f64) {
+      %x = memref.load %a[%i, %p] : memref<?x?xf64>
+      %next = arith.addf %acc, %x : f64
+      scf.yield %next : f64
+    }
+    memref.store %s, %c[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
 }
