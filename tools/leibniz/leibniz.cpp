@@ -1788,7 +1788,7 @@ int runSearch() {
                  << (result.timedOut    ? " and --search-time"
                      : result.truncated ? " and --max-states"
                                         : "")
-                 << " has a " << searchUntil << " stage\n";
+                 << " has a " << target.getName() << " stage\n";
     return 1;
   }
   llvm::outs() << "derivation:";

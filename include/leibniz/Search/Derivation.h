@@ -257,7 +257,8 @@ unsigned getTargetDistance(const Program &program, const Target &target);
 /// deduplicated by fingerprint (a state seen again at a shallower depth is
 /// explored again), within the depth and state bounds; stops at the first
 /// state with a stage of the target and returns it (or the cheapest state
-/// seen, where none is within the bounds).
+/// seen, where none is within the bounds). SearchOptions::goal is not
+/// used: the target is the goal.
 SearchResult guide(const Program &program, const SearchOptions &options,
                    const Target &target = Target());
 
