@@ -84,6 +84,17 @@ static bool isFloatSum(Operation *op) {
                               [](Type type) { return isa<FloatType>(type); });
 }
 
+/// Whether `op` or an operation in its regions uses one of `values`.
+static bool usesAny(Operation *op, const DenseSet<Value> &values) {
+  WalkResult result = op->walk([&](Operation *nested) {
+    return llvm::any_of(nested->getOperands(),
+                        [&](Value value) { return values.contains(value); })
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
 /// Clones operations once per lane, each lane with its own mapping of the
 /// unrolled loop's induction variable, except that an operation that does
 /// not depend on the lane is cloned once for all, and that an scf.for
@@ -100,15 +111,7 @@ public:
 
   /// Whether `op` or an operation in its regions uses a value that varies
   /// by lane.
-  bool dependsOnLane(Operation *op) {
-    bool depends = false;
-    op->walk([&](Operation *nested) {
-      depends |= llvm::any_of(nested->getOperands(), [&](Value value) {
-        return varying.contains(value);
-      });
-    });
-    return depends;
-  }
+  bool dependsOnLane(Operation *op) { return usesAny(op, varying); }
 
   /// Clones `op` for every lane, jamming it where it is a loop with bounds
   /// that do not vary by lane.
@@ -226,13 +229,7 @@ static bool hasIndependentSum(Block *body, Value iv, ValueRange carried) {
   DenseSet<Value> dependent(carried.begin(), carried.end());
   bool found = false;
   for (Operation &op : body->without_terminator()) {
-    bool depends = false;
-    op.walk([&](Operation *nested) {
-      depends |= llvm::any_of(nested->getOperands(), [&](Value value) {
-        return dependent.contains(value);
-      });
-    });
-    if (depends) {
+    if (usesAny(&op, dependent)) {
       dependent.insert(op.getResults().begin(), op.getResults().end());
       continue;
     }
@@ -412,13 +409,7 @@ struct UnrollJamPass : public conversion::impl::UnrollJamBase<UnrollJamPass> {
                               loop.getRegionIterArgs().end());
       SmallVector<Operation *> sequential;
       for (Operation &op : body->without_terminator()) {
-        bool depends = false;
-        op.walk([&](Operation *nested) {
-          depends |= llvm::any_of(nested->getOperands(), [&](Value value) {
-            return carried.contains(value);
-          });
-        });
-        if (depends) {
+        if (usesAny(&op, carried)) {
           carried.insert(op.getResults().begin(), op.getResults().end());
           sequential.push_back(&op);
         } else {
