@@ -26,6 +26,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 
+#include <functional>
+
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_OUTLINEPARALLEL
 #define GEN_PASS_DEF_LOWERPARALLELLAUNCH
@@ -155,9 +157,9 @@ FailureOr<Value> materializeAtFirstIteration(OpBuilder &builder,
 
 /// The estimated work of one iteration of `loop`, computed before it runs:
 /// estimateCost's estimate, except that the trip counts of the loops
-/// directly in its body, and those of its inner dimensions, are their
-/// values at run time when they can be computed there (for the first
-/// iteration).
+/// directly in its body (or in the branches of its conditionals, of which
+/// the larger counts), and those of its inner dimensions, are their values
+/// at run time when they can be computed there (for the first iteration).
 Value buildCostEstimate(OpBuilder &builder, Location loc,
                         scf::ParallelOp loop) {
   auto constant = [&](int64_t value) -> Value {
@@ -178,33 +180,36 @@ Value buildCostEstimate(OpBuilder &builder, Location loc,
     return buildTripCount(builder, loc, *lower, *upper, *stride);
   };
 
-  int64_t fixed = 0;
-  Value cost;
-  // An iteration that `lz-unroll-jam` made a block of iterations is the
-  // `then` branch of its test for a full block.
-  Block *body = loop.getBody();
-  SmallVector<scf::IfOp> branches(body->getOps<scf::IfOp>());
-  if (branches.size() == 1 && branches[0].elseBlock() &&
-      llvm::all_of(body->without_terminator(), [&](Operation &op) {
-        return &op == branches[0].getOperation() ||
-               isa<arith::ArithDialect>(op.getDialect());
-      }))
-    body = branches[0].thenBlock();
-  for (Operation &op : *body) {
-    auto inner = dyn_cast<scf::ForOp>(op);
-    if (!inner) {
-      fixed = saturatingAdd(fixed, estimateCostOfOp(op));
-      continue;
+  // The work of a block: its loops at their trip counts, the larger branch
+  // of a conditional (the full block of lanes of a loop that
+  // `lz-unroll-jam` unrolled, say), the other operations as estimated.
+  std::function<Value(Block &)> blockCost = [&](Block &block) -> Value {
+    int64_t fixed = 0;
+    Value cost;
+    auto add = [&](Value term) {
+      cost = cost ? arith::AddIOp::create(builder, loc, cost, term) : term;
+    };
+    for (Operation &op : block) {
+      if (auto inner = dyn_cast<scf::ForOp>(op)) {
+        add(arith::MulIOp::create(builder, loc,
+                                  tripCount(inner.getLowerBound(),
+                                            inner.getUpperBound(),
+                                            inner.getStep()),
+                                  constant(estimateCost(inner.getRegion()))));
+      } else if (auto branch = dyn_cast<scf::IfOp>(op)) {
+        Value then = blockCost(*branch.thenBlock());
+        add(branch.elseBlock()
+                ? arith::MaxSIOp::create(builder, loc, then,
+                                         blockCost(*branch.elseBlock()))
+                : then);
+      } else {
+        fixed = saturatingAdd(fixed, estimateCostOfOp(op));
+      }
     }
-    Value term =
-        arith::MulIOp::create(builder, loc,
-                              tripCount(inner.getLowerBound(),
-                                        inner.getUpperBound(), inner.getStep()),
-                              constant(estimateCost(inner.getRegion())));
-    cost = cost ? arith::AddIOp::create(builder, loc, cost, term) : term;
-  }
-  cost = cost ? arith::AddIOp::create(builder, loc, cost, constant(fixed))
-              : constant(fixed);
+    return cost ? arith::AddIOp::create(builder, loc, cost, constant(fixed))
+                : constant(fixed);
+  };
+  Value cost = blockCost(*loop.getBody());
   for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound().drop_front(),
                                        loop.getUpperBound().drop_front(),
                                        loop.getStep().drop_front()))

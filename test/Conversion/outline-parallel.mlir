@@ -108,3 +108,33 @@ func.func @rows(%x: memref<?x?xf64>, %s: memref<?xf64>, %n: index, %m: index) {
   }
   return
 }
+
+// -----
+
+// A loop in a branch counts with its trip count too; of two branches, the
+// larger estimate counts.
+// CHECK-LABEL: func.func @branches
+// CHECK-SAME: (%{{.*}}: memref<?x?xf64>, %{{.*}}: memref<?xf64>, %{{.*}}: index, %[[M:.*]]: index, %{{.*}}: i1)
+// CHECK: %[[INNER:.*]] = arith.maxsi %[[M]], %{{.*}}
+// CHECK: %[[WORK:.*]] = arith.muli %[[INNER]], %{{.*}}
+// CHECK: arith.maxsi %{{.*}}, %{{.*}}
+// CHECK: call @branches__par__launch
+func.func @branches(%x: memref<?x?xf64>, %s: memref<?xf64>, %n: index, %m: index, %c: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    scf.if %c {
+      %t = scf.for %j = %c0 to %m step %c1 iter_args(%acc = %zero) -> (f64) {
+        %v = memref.load %x[%i, %j] : memref<?x?xf64>
+        %a = arith.addf %acc, %v : f64
+        scf.yield %a : f64
+      }
+      memref.store %t, %s[%i] : memref<?xf64>
+    } else {
+      memref.store %zero, %s[%i] : memref<?xf64>
+    }
+    scf.reduce
+  }
+  return
+}

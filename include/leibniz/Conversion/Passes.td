@@ -303,7 +303,8 @@ def OutlineParallel : Pass<"lz-outline-parallel", "mlir::ModuleOp"> {
     iteration computed just before the loop: operations count 1 (calls and
     copies 32, math functions 8), loops their body times their trip count,
     which is the value at the first iteration when it can be computed from
-    the induction variable and values from outside, else a constant or 16.
+    the induction variable and values from outside, else a constant or 16;
+    a conditional counts its larger branch.
     The runtime runs loops of little estimated work on one thread.
     `lz-lower-parallel-launch` turns these calls into calls of the runtime's
     `leibniz_parallel_for` after the lowering to the LLVM dialect.
