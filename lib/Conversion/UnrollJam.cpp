@@ -44,37 +44,32 @@ enum class Effects {
   Independent,
 };
 
-/// Whether every effect of `op` and of the operations in its regions is
-/// known and allowed by `allowed`.
-static bool hasAllowedEffects(Operation *op, Effects allowed) {
+/// What `op` and the operations in its regions do to memory.
+struct EffectSummary {
+  /// Whether every effect is known; where not, the others are true.
+  bool known = true;
+  bool reads = false;
+  /// Writes, allocations and frees.
+  bool writes = false;
+};
+
+static EffectSummary summarizeEffects(Operation *op) {
   std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
       getEffectsRecursively(op);
   if (!effects)
-    return false;
-  return allowed == Effects::Independent ||
-         llvm::all_of(*effects, [](const MemoryEffects::EffectInstance &e) {
-           return isa<MemoryEffects::Read>(e.getEffect());
-         });
+    return {false, true, true};
+  EffectSummary summary;
+  for (const MemoryEffects::EffectInstance &effect : *effects)
+    (isa<MemoryEffects::Read>(effect.getEffect()) ? summary.reads
+                                                  : summary.writes) = true;
+  return summary;
 }
 
-/// Whether `op` or an operation in its regions writes, allocates or frees.
-static bool writesMemory(Operation *op) {
-  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
-      getEffectsRecursively(op);
-  return !effects ||
-         llvm::any_of(*effects, [](const MemoryEffects::EffectInstance &e) {
-           return !isa<MemoryEffects::Read>(e.getEffect());
-         });
-}
-
-/// Whether `op` or an operation in its regions reads memory.
-static bool readsMemory(Operation *op) {
-  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
-      getEffectsRecursively(op);
-  return !effects ||
-         llvm::any_of(*effects, [](const MemoryEffects::EffectInstance &e) {
-           return isa<MemoryEffects::Read>(e.getEffect());
-         });
+/// Whether every effect of `op` and of the operations in its regions is
+/// known and allowed by `allowed`.
+static bool hasAllowedEffects(Operation *op, Effects allowed) {
+  EffectSummary summary = summarizeEffects(op);
+  return summary.known && (allowed == Effects::Independent || !summary.writes);
 }
 
 /// Whether `op` is a loop carrying a float: a sum worth jamming.
@@ -116,14 +111,14 @@ public:
   /// Clones `op` for every lane, jamming it where it is a loop with bounds
   /// that do not vary by lane.
   void jam(Operation *op) {
-    bool reads = readsMemory(op);
-    if (!dependsOnLane(op) && !(reads && written) && !writesMemory(op)) {
+    EffectSummary effects = summarizeEffects(op);
+    if (!dependsOnLane(op) && !(effects.reads && written) && !effects.writes) {
       Operation *clone = b.clone(*op, maps[0]);
       for (IRMapping &map : llvm::drop_begin(maps))
         map.map(op->getResults(), clone->getResults());
       return;
     }
-    written |= writesMemory(op);
+    written |= effects.writes;
     // A loop that compares unsigned runs per lane (jamLoop builds signed
     // loops).
     auto loop = dyn_cast<scf::ForOp>(op);
