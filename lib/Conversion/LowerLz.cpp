@@ -3,12 +3,14 @@
 // Part of Leibniz.
 //
 // Each lz op is rewritten in place, innermost first, so that a scope's body
-// is already lowered when the scope is. Scopes whose body yields tensors
-// run their first point, which gives the shapes of the yielded tensors,
-// then one loop over the other points of the linearized iteration space:
-// an `scf.forall` when every yielded value is a tensor (the points write
-// disjoint slices), else an `scf.for`. Scalar reductions are `scf.for`
-// nests carrying the accumulator.
+// is already lowered when the scope is. A traversal whose body yields
+// scalars is a `tensor.generate` (one result) or a `linalg.generic` whose
+// outputs are its results (several), whose points may run at once. Scopes
+// whose body yields tensors run their first point, which gives the shapes
+// of the yielded tensors, then one loop over the other points of the
+// linearized iteration space: an `scf.forall` when every yielded value is a
+// tensor (the points write disjoint slices), else an `scf.for`. Scalar
+// reductions are `scf.for` nests carrying the accumulator.
 //
 //===----------------------------------------------------------------------===//
 
@@ -708,6 +710,37 @@ void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
   rewriter.replaceOp(op, generate.getResult());
 }
 
+/// A traversal yielding several scalars: one `linalg.generic` whose outputs
+/// are its results, so that its points run in parallel, as one
+/// `tensor.generate` runs a single result's. Its outputs are new tensors:
+/// the loop state that a result replaces would do as well, but LLVM then
+/// cannot tell the buffers apart and does not vectorize the loop (measured
+/// on the 1000-step loop's gradient, docs/architecture.md).
+void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op) {
+  Location loc = op.getLoc();
+  ValueRange ranges = op.getRanges();
+  SmallVector<Value> outputs;
+  for (Value result : op.getResults())
+    outputs.push_back(createEmpty(
+        rewriter, loc, cast<RankedTensorType>(result.getType()), ranges));
+  AffineMap identity =
+      rewriter.getMultiDimIdentityMap(static_cast<unsigned>(ranges.size()));
+  SmallVector<AffineMap> maps(outputs.size(), identity);
+  SmallVector<utils::IteratorType> iterators(ranges.size(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, op.getResultTypes(), /*inputs=*/ValueRange(), outputs,
+      maps, iterators, [&](OpBuilder &b, Location loc, ValueRange) {
+        SmallVector<Value> indices;
+        for (int64_t d = 0, e = ranges.size(); d < e; ++d)
+          indices.push_back(linalg::IndexOp::create(b, loc, d));
+        SmallVector<Value> values =
+            moveBody(rewriter, op.getBody().front(), indices);
+        linalg::YieldOp::create(b, loc, values);
+      });
+  rewriter.replaceOp(op, generic.getResults());
+}
+
 void lowerGet(RewriterBase &rewriter, lz::GetOp op) {
   Location loc = op.getLoc();
   Value tensor = op.getTensor();
@@ -1149,9 +1182,13 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
              const SplitPolicy &policy) {
   rewriter.setInsertionPoint(op);
   if (auto forOp = dyn_cast<lz::ForOp>(op)) {
-    if (forOp.getNumResults() == 1 &&
-        !isa<RankedTensorType>(forOp.getYield().getOperand(0).getType()))
+    bool scalars =
+        llvm::none_of(forOp.getYield().getOperandTypes(),
+                      [](Type type) { return isa<RankedTensorType>(type); });
+    if (scalars && forOp.getNumResults() == 1)
       lowerGenerate(rewriter, forOp);
+    else if (scalars)
+      lowerGenericTraversal(rewriter, forOp);
     else
       lowerPeeled(rewriter, op);
     return true;

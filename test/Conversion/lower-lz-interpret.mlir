@@ -1,5 +1,6 @@
 // Edge cases of the lowering, interpreted before and after: empty scopes,
-// signed zeros, integer and tensor-valued reductions, batched matmuls.
+// signed zeros, integer and tensor-valued reductions, traversals with
+// several results, batched matmuls.
 
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
 // RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null > %t.after
@@ -14,7 +15,12 @@
 // CHECK-NEXT: []
 // CHECK-NEXT: {{\[\[\[}}-0. -0.]]]
 // CHECK-NEXT: 3
-func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index) {
+// CHECK-NEXT: {{\[\[}}1. 3.]
+// CHECK-NEXT:  [2. 4.]]
+// CHECK-NEXT: {{\[\[}}2 4]
+// CHECK-NEXT:  [3 5]]
+// CHECK-NEXT: []
+func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index, tensor<2x2xf64>, tensor<2x2xi64>, tensor<0x2xf64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
@@ -57,6 +63,18 @@ func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor
     %row = lz.get %A[%i] : tensor<2x2xf64>
     lz.yield %row : tensor<2xf64>
   }
+  // A traversal with two scalar results, over a 2 x 2 space and an empty
+  // one: the transpose of A and its elements plus one; nothing.
+  %T:2 = lz.for %i < %c2, %j < %c2 : tensor<2x2xf64>, tensor<2x2xi64> {
+    %a = lz.get %A[%j, %i] : tensor<2x2xf64>
+    %v = arith.fptosi %a : f64 to i64
+    %one1 = arith.constant 1 : i64
+    %w = arith.addi %v, %one1 : i64
+    lz.yield %a, %w : f64, i64
+  }
+  %E:2 = lz.for %i < %c0, %j < %c2 : tensor<0x2xf64>, tensor<0x2xf64> {
+    lz.yield %one, %nz : f64, f64
+  }
   // A batched product whose products are all -0.0 is -0.0.
   %Z = lz.fill %nz : tensor<1x1x3xf64>
   %W = lz.fill %one : tensor<1x3x2xf64>
@@ -76,5 +94,5 @@ func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor
     %n1 = arith.addi %n, %c1 : index
     lz.yield %h, %n1 : index, index
   }
-  return %empty, %negzero, %emax, %p, %rows, %none, %B, %r#1 : f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index
+  return %empty, %negzero, %emax, %p, %rows, %none, %B, %r#1, %T#0, %T#1, %E#1 : f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index, tensor<2x2xf64>, tensor<2x2xi64>, tensor<0x2xf64>
 }

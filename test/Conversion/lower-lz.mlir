@@ -19,6 +19,30 @@ func.func @transpose(%A: tensor<?x?xf64>, %m: index, %n: index) -> tensor<?x?xf6
   return %T : tensor<?x?xf64>
 }
 
+// A traversal that yields several scalars is one linalg.generic whose
+// outputs are its results, all of its dimensions parallel.
+// CHECK-LABEL: func.func @pair
+// CHECK-DAG: %[[S:.*]] = bufferization.alloc_tensor(%arg1, %arg2) : tensor<?x?xf64>
+// CHECK-DAG: %[[D:.*]] = bufferization.alloc_tensor(%arg1, %arg2) : tensor<?x?xf64>
+// CHECK: linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} outs(%[[S]], %[[D]] : tensor<?x?xf64>, tensor<?x?xf64>)
+// CHECK:   %[[I:.*]] = linalg.index 0 : index
+// CHECK:   %[[J:.*]] = linalg.index 1 : index
+// CHECK:   %[[A:.*]] = tensor.extract %arg0[%[[I]], %[[J]]]
+// CHECK:   %[[B:.*]] = tensor.extract %arg0[%[[J]], %[[I]]]
+// CHECK:   %[[SUM:.*]] = arith.addf %[[A]], %[[B]]
+// CHECK:   %[[DIFF:.*]] = arith.subf %[[A]], %[[B]]
+// CHECK:   linalg.yield %[[SUM]], %[[DIFF]] : f64, f64
+func.func @pair(%A: tensor<?x?xf64>, %m: index, %n: index) -> (tensor<?x?xf64>, tensor<?x?xf64>) {
+  %S:2 = lz.for %i < %m, %j < %n : tensor<?x?xf64>, tensor<?x?xf64> {
+    %a = lz.get %A[%i, %j] : tensor<?x?xf64>
+    %b = lz.get %A[%j, %i] : tensor<?x?xf64>
+    %s = arith.addf %a, %b : f64
+    %d = arith.subf %a, %b : f64
+    lz.yield %s, %d : f64, f64
+  }
+  return %S#0, %S#1 : tensor<?x?xf64>, tensor<?x?xf64>
+}
+
 // A scalar reduction is a loop nest in the scope's order, carrying the
 // accumulator from the identity; a float sum starts from -0.0 and an empty
 // one is +0.0.
