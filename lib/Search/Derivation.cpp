@@ -559,6 +559,32 @@ std::optional<Derived> search::splitTraversal(const Program &program,
   return derived;
 }
 
+/// Adds `copy` (its traversal and summand set), a stage that writes a new
+/// layout of the tensor that `read` reads, of shape `shape`, and makes
+/// `read` (in stage `stageIndex`) a read of it at `indices`. The copy runs
+/// first for an input, else right after the tensor's stage. Returns the
+/// copy's name: the tensor's, primed.
+static std::string replaceByLayoutCopy(Program &result, unsigned stageIndex,
+                                       const Node *read, Stage copy,
+                                       llvm::ArrayRef<int64_t> shape,
+                                       llvm::ArrayRef<Affine> indices) {
+  Context &context = result.getContext();
+  const Tensor &tensor = result.tensors[read->tensor];
+  unsigned at = tensor.stage < 0 ? 0 : tensor.stage + 1;
+  std::string name = tensor.name + "'";
+  while (llvm::any_of(result.tensors,
+                      [&](const Tensor &t) { return t.name == name; }))
+    name += "'";
+  copy.output = result.addTensor(name, shape);
+  const Node *moved = context.getRead(copy.output, indices);
+  Stage &reader = result.stages[stageIndex];
+  reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+    return r == read ? moved : r;
+  });
+  insertStage(result, at, std::move(copy));
+  return name;
+}
+
 std::optional<Derived> search::splitDimension(const Program &program,
                                               unsigned stageIndex,
                                               const Node *read, unsigned dim,
@@ -595,27 +621,85 @@ std::optional<Derived> search::splitDimension(const Program &program,
     shape.append({extent / factor, factor});
   }
   copy.summand = context.getRead(read->tensor, indices);
-  std::string name = tensor.name + "'";
-  while (llvm::any_of(result.tensors,
-                      [&](const Tensor &t) { return t.name == name; }))
-    name += "'";
-  copy.output = result.addTensor(name, shape);
-  unsigned at = tensor.stage < 0 ? 0 : tensor.stage + 1;
   llvm::SmallVector<Affine, 4> splitIndices(read->indices.begin(),
                                             read->indices.end());
   splitIndex(program, splitIndices, dim, factor);
-  const Node *split = context.getRead(copy.output, splitIndices);
-  Stage &reader = result.stages[stageIndex];
-  reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
-    return r == read ? split : r;
-  });
-  insertStage(result, at, std::move(copy));
+  std::string name = replaceByLayoutCopy(result, stageIndex, read,
+                                         std::move(copy), shape, splitIndices);
 
   llvm::raw_string_ostream os(derived.step);
   os << "data layout: dimension " << dim << " of " << tensor.name
      << " splits into " << tensor.shape[dim] / factor << " x " << factor << " ("
      << name << ")";
   return derived;
+}
+
+std::optional<Derived>
+search::reorderDimensions(const Program &program, unsigned stageIndex,
+                          const Node *read, llvm::ArrayRef<unsigned> order) {
+  if (stageIndex >= program.stages.size() || read->op != Op::Read ||
+      order.size() != read->indices.size() || order.size() < 2)
+    return std::nullopt;
+  llvm::SmallVector<unsigned, 4> sorted(order.begin(), order.end());
+  llvm::sort(sorted);
+  for (auto [d, value] : llvm::enumerate(sorted))
+    if (value != d)
+      return std::nullopt;
+  if (llvm::equal(order, sorted))
+    return std::nullopt; // The identity.
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  const Tensor &tensor = program.tensors[read->tensor];
+  // The copy's dimension d is the tensor's dimension order[d].
+  Stage copy;
+  llvm::SmallVector<Affine, 4> sourceIndices(order.size());
+  llvm::SmallVector<Affine, 4> copyIndices;
+  llvm::SmallVector<int64_t, 4> shape;
+  for (unsigned from : order) {
+    int64_t extent = tensor.shape[from];
+    unsigned it =
+        result.addIterator(tensor.name + "_" + std::to_string(from), 0, extent);
+    copy.traversal.push_back(it);
+    sourceIndices[from] = Affine::getIterator(it);
+    copyIndices.push_back(read->indices[from]);
+    shape.push_back(extent);
+  }
+  copy.summand = context.getRead(read->tensor, sourceIndices);
+  std::string name = replaceByLayoutCopy(result, stageIndex, read,
+                                         std::move(copy), shape, copyIndices);
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "data layout: " << tensor.name << " reordered as " << name << "[";
+  llvm::interleaveComma(order, os, [&](unsigned from) { os << "d" << from; });
+  os << "]";
+  return derived;
+}
+
+llvm::SmallVector<unsigned, 4> search::getTraversalOrder(const Stage &stage,
+                                                         const Node *read) {
+  // An index's key: the position of its first iterator in the stage's
+  // loop order (traversal, then summation); a constant index comes first.
+  llvm::SmallVector<unsigned, 8> loops(stage.traversal.begin(),
+                                       stage.traversal.end());
+  llvm::append_range(loops, stage.summation);
+  auto key = [&](const Affine &index) {
+    int position = -1;
+    for (auto [it, c] : index.terms) {
+      int at = llvm::find(loops, it) - loops.begin();
+      if (position < 0 || at < position)
+        position = at;
+    }
+    return position;
+  };
+  llvm::SmallVector<unsigned, 4> order;
+  for (unsigned d = 0; d < read->indices.size(); ++d)
+    order.push_back(d);
+  llvm::stable_sort(order, [&](unsigned a, unsigned b) {
+    return key(read->indices[a]) < key(read->indices[b]);
+  });
+  return order;
 }
 
 //===----------------------------------------------------------------------===//
@@ -899,7 +983,32 @@ std::optional<Derived> search::mergeTraversal(const Program &program,
 // All derivations of a program
 //===----------------------------------------------------------------------===//
 
-std::vector<Derived> search::deriveAll(const Program &program) {
+/// The reorderings of deriveAll's `layouts`: each read of an input in a
+/// stage that sums, into the order the stage runs over it, where it is not
+/// and the input has no copy yet (a copy merges back into its reader).
+static void deriveReorderings(const Program &program,
+                              std::vector<Derived> &all) {
+  for (unsigned s = 0; s < program.stages.size(); ++s) {
+    const Stage &stage = program.stages[s];
+    if (stage.summation.empty())
+      continue;
+    llvm::SmallVector<const Node *> reads;
+    collectReads(stage.summand, reads);
+    for (const Node *read : reads) {
+      bool copied = llvm::any_of(program.stages, [&](const Stage &other) {
+        return other.summation.empty() && other.summand->op == Op::Read &&
+               other.summand->tensor == read->tensor;
+      });
+      if (program.tensors[read->tensor].stage >= 0 || copied)
+        continue;
+      if (auto derived = reorderDimensions(program, s, read,
+                                           getTraversalOrder(stage, read)))
+        all.push_back(std::move(*derived));
+    }
+  }
+}
+
+std::vector<Derived> search::deriveAll(const Program &program, bool layouts) {
   std::vector<Derived> all;
   for (unsigned s = 0; s < program.stages.size(); ++s) {
     const Stage &stage = program.stages[s];
@@ -983,6 +1092,9 @@ std::vector<Derived> search::deriveAll(const Program &program) {
             if (auto derived = substituteIndex(program, s, read, d, it))
               all.push_back(std::move(*derived));
   }
+  // Last, so that the other derivations keep their positions (replay).
+  if (layouts)
+    deriveReorderings(program, all);
   return all;
 }
 
@@ -1340,7 +1452,8 @@ SearchResult search::explore(const Program &program,
         result.truncated = result.timedOut = true;
         break;
       }
-      std::vector<Derived> all = deriveAll(states[index].program);
+      std::vector<Derived> all =
+          deriveAll(states[index].program, options.reorderLayouts);
       for (auto [position, derived] : llvm::enumerate(all)) {
         if (!seen.insert(derived.program.fingerprint()).second) {
           ++result.duplicates;
@@ -1621,7 +1734,8 @@ SearchResult search::guide(const Program &program, const SearchOptions &options,
     }
     if (depth >= options.maxDepth)
       continue;
-    std::vector<Derived> all = deriveAll(states[index].program);
+    std::vector<Derived> all =
+        deriveAll(states[index].program, options.reorderLayouts);
     for (auto [position, derived] : llvm::enumerate(all)) {
       auto [found, inserted] =
           seen.try_emplace(derived.program.fingerprint(), depth + 1);
@@ -1675,7 +1789,7 @@ std::optional<Program> search::replay(const Program &program,
                                       llvm::ArrayRef<unsigned> path) {
   Program current = program;
   for (unsigned position : path) {
-    std::vector<Derived> all = deriveAll(current);
+    std::vector<Derived> all = deriveAll(current, /*layouts=*/true);
     if (position >= all.size())
       return std::nullopt;
     current = std::move(all[position].program);

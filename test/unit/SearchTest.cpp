@@ -1017,6 +1017,79 @@ TEST(SearchRules, TraversalMergingUndoesSplitting) {
   EXPECT_EQ(back->program.fingerprint(), split->program.fingerprint());
 }
 
+TEST(SearchRules, ReorderingLaysOutOperands) {
+  Context context;
+  Program product = makeProduct(context, 4, 5, 3);
+  const Stage &stage = product.stages[0];
+  const Node *a = stage.summand->operands[0];
+  const Node *b = stage.summand->operands[1];
+  // A[i, k] is walked in its order; B[k, j] is not: j is the outer loop.
+  EXPECT_EQ(getTraversalOrder(stage, a),
+            (llvm::SmallVector<unsigned, 4>{0, 1}));
+  EXPECT_EQ(getTraversalOrder(stage, b),
+            (llvm::SmallVector<unsigned, 4>{1, 0}));
+  EXPECT_FALSE(reorderDimensions(product, 0, a, {0, 1})) << "the identity";
+  EXPECT_FALSE(reorderDimensions(product, 0, a, {1, 1})) << "no permutation";
+  EXPECT_FALSE(reorderDimensions(product, 0, a, {1, 0, 2})) << "wrong rank";
+  std::optional<Derived> reordered = reorderDimensions(product, 0, b, {1, 0});
+  ASSERT_TRUE(reordered);
+  expectEquivalent(product, reordered->program, reordered->step);
+  const Program &program = reordered->program;
+  ASSERT_EQ(program.stages.size(), 2u);
+  EXPECT_EQ(program.tensors[program.stages[0].output].shape,
+            (llvm::SmallVector<int64_t, 4>{5, 3}));
+  EXPECT_NE(program.fingerprint(), product.fingerprint());
+  EXPECT_EQ(reordered->step, "data layout: B reordered as B'[d1, d0]");
+  // The product in the new layout is still one, of the same sizes.
+  std::optional<OperatorMatch> match =
+      matchOperator(program, program.getResultStage());
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->describe(), "Matmul(4 x 5 x 3)");
+  // The copy merges back into its reader.
+  std::optional<Derived> back =
+      mergeStage(program, 1, program.stages[0].output);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->program.fingerprint(), product.fingerprint());
+
+  // The search derives it only with `layouts`, after the other rules, so
+  // that their positions, and the paths of cached derivations, stay.
+  std::vector<Derived> plain = deriveAll(product);
+  std::vector<Derived> layouts = deriveAll(product, /*layouts=*/true);
+  ASSERT_EQ(layouts.size(), plain.size() + 1);
+  for (auto [a, b] : llvm::zip(plain, layouts))
+    EXPECT_EQ(a.program.fingerprint(), b.program.fingerprint());
+  EXPECT_EQ(layouts.back().program.fingerprint(), program.fingerprint());
+  std::optional<Program> replayed =
+      replay(product, {static_cast<unsigned>(plain.size())});
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->fingerprint(), program.fingerprint());
+  SearchOptions options;
+  options.maxDepth = 2;
+  EXPECT_EQ(explore(product, options).statesPerDepth,
+            (std::vector<size_t>{1, 0}));
+  options.reorderLayouts = true;
+  EXPECT_EQ(explore(product, options).statesPerDepth,
+            (std::vector<size_t>{1, 1, 0}));
+
+  // Reads with windows and padding (outside A, the copy reads 0 too), in
+  // every order of A's four dimensions.
+  Program conv = makeConv(context, 2, 3, 2, -1);
+  const Node *input = conv.stages[0].summand->operands[0];
+  llvm::SmallVector<unsigned, 4> order = {0, 1, 2, 3};
+  unsigned count = 0;
+  while (std::next_permutation(order.begin(), order.end())) {
+    std::optional<Derived> derived = reorderDimensions(conv, 0, input, order);
+    ASSERT_TRUE(derived);
+    expectEquivalent(conv, derived->program, derived->step);
+    ++count;
+  }
+  EXPECT_EQ(count, 23u);
+  // The search reorders K[r, s, f, c] to the loops' order f, c, r, s.
+  EXPECT_EQ(
+      getTraversalOrder(conv.stages[0], conv.stages[0].summand->operands[1]),
+      (llvm::SmallVector<unsigned, 4>{2, 3, 0, 1}));
+}
+
 TEST(SearchRules, NewRulesPreserveResults) {
   // Every derivation to depth 2 of the other headline expressions.
   Context context;

@@ -338,6 +338,12 @@ cl::opt<size_t> searchMaxStates(
              "200000; 0: no limit)"),
     cl::value_desc("n"), cl::init(200000), cl::sub(searchCommand));
 
+cl::opt<bool> searchLayouts(
+    "layouts",
+    cl::desc("Also derive copies of the inputs laid out in the order the "
+             "stages that sum over them run (many more states)"),
+    cl::sub(searchCommand));
+
 cl::list<std::string>
     argValues("arg",
               cl::desc("An argument of the entry: name=value, where value is "
@@ -1742,6 +1748,7 @@ int runSearch() {
   search::SearchOptions options;
   options.maxDepth = searchDepth;
   options.maxStates = searchMaxStates;
+  options.reorderLayouts = searchLayouts;
   options.maxSeconds =
       searchTime.getNumOccurrences() ? searchTime.getValue() : 60.0;
   search::Target target;

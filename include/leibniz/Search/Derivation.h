@@ -76,6 +76,24 @@ std::optional<Derived> splitDimension(const Program &program, unsigned stage,
                                       const Node *read, unsigned dim,
                                       int64_t factor);
 
+/// Data layout transformation, reordering: a new stage copies the tensor
+/// that `read` (in stage `stage`) reads with its dimensions in the order
+/// `order` (the copy's dimension d is the tensor's dimension order[d], a
+/// permutation other than the identity), and the read becomes a read of
+/// the copy at its indices in that order. A read outside the tensor is
+/// outside the copy: its padding stays 0.
+std::optional<Derived> reorderDimensions(const Program &program, unsigned stage,
+                                         const Node *read,
+                                         llvm::ArrayRef<unsigned> order);
+
+/// The order of the dimensions of `read` that `stage` runs over: by the
+/// first of the stage's iterators (traversal, then summation) that each
+/// index uses, constant indices first, ties in their order. The search
+/// reorders a read to it (reorderDimensions), so that its innermost
+/// dimension is the one the innermost loop walks.
+llvm::SmallVector<unsigned, 4> getTraversalOrder(const Stage &stage,
+                                                 const Node *read);
+
 /// Stage merging: the one read of tensor `tensor` (computed by a stage
 /// that is not the result's and that no other stage reads) in stage
 /// `stage` is replaced by the summand that computes it, its summation
@@ -105,8 +123,13 @@ std::optional<Derived> splitExpression(const Program &program, unsigned stage,
 std::optional<Derived> mergeTraversal(const Program &program, unsigned stage,
                                       unsigned position);
 
-/// Every program one rule application derives from `program`.
-std::vector<Derived> deriveAll(const Program &program);
+/// Every program one rule application derives from `program`; with
+/// `layouts`, also the reorderings of inputs into the order in which the
+/// stages that sum over them run (reorderDimensions, getTraversalOrder),
+/// listed last. They are opt-in (SearchOptions::reorderLayouts, `leibniz
+/// search --layouts`): every misordered input doubles the states, and the
+/// analytic cost, which does not see strides, ranks a copy no cheaper.
+std::vector<Derived> deriveAll(const Program &program, bool layouts = false);
 
 /// A stage that a library operator computes.
 struct OperatorMatch {
@@ -182,6 +205,8 @@ struct SearchOptions {
   double candidateSpread = 4.0;
   /// Called after each depth with the depth and the distinct states so far.
   std::function<void(unsigned, size_t)> progress;
+  /// Derive reorderings of the inputs' layouts too (deriveAll's `layouts`).
+  bool reorderLayouts = false;
 };
 
 /// A derived program and its derivation.
@@ -262,8 +287,9 @@ unsigned getTargetDistance(const Program &program, const Target &target);
 SearchResult guide(const Program &program, const SearchOptions &options,
                    const Target &target = Target());
 
-/// The program that `path` (SearchResult::path) derives from `program`;
-/// none where a position is out of range.
+/// The program that `path` (SearchResult::path) derives from `program`,
+/// with or without `reorderLayouts` (the reorderings come last); none where
+/// a position is out of range.
 std::optional<Program> replay(const Program &program,
                               llvm::ArrayRef<unsigned> path);
 
