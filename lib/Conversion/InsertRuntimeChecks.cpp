@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
@@ -39,8 +40,26 @@ Value getDimSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) {
 
 /// The exclusive upper bound of `index` when it is known to lie in
 /// [0, bound): the induction variable of an `scf.for` from a non-negative
-/// constant, or an index of a `tensor.generate`.
+/// constant, an index of a `tensor.generate`, or a `linalg.index` of a
+/// `linalg.generic` whose first output is indexed by its loops in order
+/// (a traversal with several results).
 Value getIndexBound(OpBuilder &b, Value index) {
+  if (auto loopIndex = index.getDefiningOp<linalg::IndexOp>()) {
+    auto generic = dyn_cast<linalg::GenericOp>(loopIndex->getParentOp());
+    if (!generic || generic.getNumDpsInits() == 0 ||
+        !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
+             .isIdentity())
+      return {};
+    Value output = generic.getDpsInitOperand(0)->get();
+    auto type = cast<RankedTensorType>(output.getType());
+    unsigned dim = loopIndex.getDim();
+    if (!type.isDynamicDim(dim))
+      return arith::ConstantIndexOp::create(b, generic.getLoc(),
+                                            type.getDimSize(dim));
+    if (auto alloc = output.getDefiningOp<bufferization::AllocTensorOp>())
+      return alloc.getDynamicSizes()[type.getDynamicDimIndex(dim)];
+    return {};
+  }
   auto arg = dyn_cast<BlockArgument>(index);
   if (!arg)
     return {};

@@ -712,9 +712,10 @@ void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
 
 /// A traversal yielding several scalars: one `linalg.generic` whose outputs
 /// are its results, so that its points run in parallel, as one
-/// `tensor.generate` runs a single result's. Its outputs are new tensors:
-/// the loop state that a result replaces would do as well, but LLVM then
-/// cannot tell the buffers apart and does not vectorize the loop (measured
+/// `tensor.generate` runs a single result's (not where its body holds
+/// another: CSE would merge their `linalg.index`es). Its outputs are new
+/// tensors: the loop state that a result replaces would do as well, but LLVM
+/// then cannot tell the buffers apart and does not vectorize the loop (measured
 /// on the 1000-step loop's gradient, docs/architecture.md).
 void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op) {
   Location loc = op.getLoc();
@@ -730,13 +731,13 @@ void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op) {
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
       rewriter, loc, op.getResultTypes(), /*inputs=*/ValueRange(), outputs,
-      maps, iterators, [&](OpBuilder &b, Location loc, ValueRange) {
+      maps, iterators, [&](OpBuilder &, Location nestedLoc, ValueRange) {
         SmallVector<Value> indices;
         for (int64_t d = 0, e = ranges.size(); d < e; ++d)
-          indices.push_back(linalg::IndexOp::create(b, loc, d));
+          indices.push_back(linalg::IndexOp::create(rewriter, nestedLoc, d));
         SmallVector<Value> values =
             moveBody(rewriter, op.getBody().front(), indices);
-        linalg::YieldOp::create(b, loc, values);
+        linalg::YieldOp::create(rewriter, nestedLoc, values);
       });
   rewriter.replaceOp(op, generic.getResults());
 }
@@ -1185,9 +1186,15 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
     bool scalars =
         llvm::none_of(forOp.getYield().getOperandTypes(),
                       [](Type type) { return isa<RankedTensorType>(type); });
+    // Not around another `linalg.generic`: CSE would take the inner one's
+    // `linalg.index` for this one's (see the CPU pipeline).
+    bool nestsIndex =
+        forOp.getBody()
+            .walk([](linalg::IndexOp) { return WalkResult::interrupt(); })
+            .wasInterrupted();
     if (scalars && forOp.getNumResults() == 1)
       lowerGenerate(rewriter, forOp);
-    else if (scalars)
+    else if (scalars && forOp.getNumResults() > 1 && !nestsIndex)
       lowerGenericTraversal(rewriter, forOp);
     else
       lowerPeeled(rewriter, op);

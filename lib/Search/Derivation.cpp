@@ -569,9 +569,9 @@ static std::string replaceByLayoutCopy(Program &result, unsigned stageIndex,
                                        llvm::ArrayRef<int64_t> shape,
                                        llvm::ArrayRef<Affine> indices) {
   Context &context = result.getContext();
-  const Tensor &tensor = result.tensors[read->tensor];
-  unsigned at = tensor.stage < 0 ? 0 : tensor.stage + 1;
-  std::string name = tensor.name + "'";
+  int source = result.tensors[read->tensor].stage;
+  unsigned at = source < 0 ? 0 : source + 1;
+  std::string name = result.tensors[read->tensor].name + "'";
   while (llvm::any_of(result.tensors,
                       [&](const Tensor &t) { return t.name == name; }))
     name += "'";
@@ -687,7 +687,7 @@ llvm::SmallVector<unsigned, 4> search::getTraversalOrder(const Stage &stage,
   auto key = [&](const Affine &index) {
     int position = -1;
     for (auto [it, c] : index.terms) {
-      int at = llvm::find(loops, it) - loops.begin();
+      int at = static_cast<int>(llvm::find(loops, it) - loops.begin());
       if (position < 0 || at < position)
         position = at;
     }
@@ -985,7 +985,9 @@ std::optional<Derived> search::mergeTraversal(const Program &program,
 
 /// The reorderings of deriveAll's `layouts`: each read of an input in a
 /// stage that sums, into the order the stage runs over it, where it is not
-/// and the input has no copy yet (a copy merges back into its reader).
+/// and no stage copies the input yet (a stage that only reads it, as a
+/// layout's copy does). Copying an input once bounds the states: each
+/// misordered read would otherwise double them again in every state.
 static void deriveReorderings(const Program &program,
                               std::vector<Derived> &all) {
   for (unsigned s = 0; s < program.stages.size(); ++s) {

@@ -5,6 +5,8 @@
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
 // RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null > %t.after
 // RUN: diff %t.before %t.after
+// RUN: leibniz-opt %s --lower-lz --cse --lz-interpret=entry=main -o /dev/null > %t.cse
+// RUN: diff %t.before %t.cse
 // RUN: FileCheck %s --input-file=%t.after
 
 // CHECK:      0.0
@@ -20,7 +22,10 @@
 // CHECK-NEXT: {{\[\[}}2 4]
 // CHECK-NEXT:  [3 5]]
 // CHECK-NEXT: []
-func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index, tensor<2x2xf64>, tensor<2x2xi64>, tensor<0x2xf64>) {
+// CHECK-NEXT: []
+// CHECK-NEXT: [2. 4.]
+// CHECK-NEXT: [-1. -1.]
+func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index, tensor<2x2xf64>, tensor<2x2xi64>, tensor<0x2xf64>, tensor<0x2xf64>, tensor<2xf64>, tensor<2xf64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
@@ -75,6 +80,29 @@ func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor
   %E:2 = lz.for %i < %c0, %j < %c2 : tensor<0x2xf64>, tensor<0x2xf64> {
     lz.yield %one, %nz : f64, f64
   }
+  // Traversals with several results nested in one: the inner one's index
+  // is not the outer one's, after CSE too. N[i] = Σj (i + 2j), -Σj j.
+  %N:2 = lz.for %i < %c2 : tensor<2xf64>, tensor<2xf64> {
+    %I:2 = lz.for %j < %c2 : tensor<2xf64>, tensor<2xf64> {
+      %j2 = arith.muli %j, %c2 : index
+      %ij = arith.addi %i, %j2 : index
+      %v = arith.index_cast %ij : index to i64
+      %f = arith.sitofp %v : i64 to f64
+      %w = arith.index_cast %j : index to i64
+      %g = arith.sitofp %w : i64 to f64
+      %h = arith.negf %g : f64
+      lz.yield %f, %h : f64, f64
+    }
+    %s = lz.sum %k < %c2 : f64 {
+      %x = lz.get %I#0[%k] : tensor<2xf64>
+      lz.yield %x : f64
+    }
+    %t = lz.sum %k < %c2 : f64 {
+      %x = lz.get %I#1[%k] : tensor<2xf64>
+      lz.yield %x : f64
+    }
+    lz.yield %s, %t : f64, f64
+  }
   // A batched product whose products are all -0.0 is -0.0.
   %Z = lz.fill %nz : tensor<1x1x3xf64>
   %W = lz.fill %one : tensor<1x3x2xf64>
@@ -94,5 +122,5 @@ func.func @main() -> (f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor
     %n1 = arith.addi %n, %c1 : index
     lz.yield %h, %n1 : index, index
   }
-  return %empty, %negzero, %emax, %p, %rows, %none, %B, %r#1, %T#0, %T#1, %E#1 : f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index, tensor<2x2xf64>, tensor<2x2xi64>, tensor<0x2xf64>
+  return %empty, %negzero, %emax, %p, %rows, %none, %B, %r#1, %T#0, %T#1, %E#0, %E#1, %N#0, %N#1 : f64, f64, f64, i64, tensor<2xf64>, tensor<0x2xf64>, tensor<1x1x2xf64>, index, tensor<2x2xf64>, tensor<2x2xi64>, tensor<0x2xf64>, tensor<0x2xf64>, tensor<2xf64>, tensor<2xf64>
 }

@@ -4,6 +4,9 @@
 // Each lz op's lowering; lower-lz-interpret.mlir checks that the results do
 // not change.
 
+// The identity map of @pair's linalg.generic.
+// CHECK: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+
 // A traversal that yields scalars is a tensor.generate; reads are extracts.
 // CHECK-LABEL: func.func @transpose
 // CHECK-NOT: lz.
@@ -24,7 +27,7 @@ func.func @transpose(%A: tensor<?x?xf64>, %m: index, %n: index) -> tensor<?x?xf6
 // CHECK-LABEL: func.func @pair
 // CHECK-DAG: %[[S:.*]] = bufferization.alloc_tensor(%arg1, %arg2) : tensor<?x?xf64>
 // CHECK-DAG: %[[D:.*]] = bufferization.alloc_tensor(%arg1, %arg2) : tensor<?x?xf64>
-// CHECK: linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} outs(%[[S]], %[[D]] : tensor<?x?xf64>, tensor<?x?xf64>)
+// CHECK: %[[R:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} outs(%[[S]], %[[D]] : tensor<?x?xf64>, tensor<?x?xf64>)
 // CHECK:   %[[I:.*]] = linalg.index 0 : index
 // CHECK:   %[[J:.*]] = linalg.index 1 : index
 // CHECK:   %[[A:.*]] = tensor.extract %arg0[%[[I]], %[[J]]]
@@ -32,6 +35,7 @@ func.func @transpose(%A: tensor<?x?xf64>, %m: index, %n: index) -> tensor<?x?xf6
 // CHECK:   %[[SUM:.*]] = arith.addf %[[A]], %[[B]]
 // CHECK:   %[[DIFF:.*]] = arith.subf %[[A]], %[[B]]
 // CHECK:   linalg.yield %[[SUM]], %[[DIFF]] : f64, f64
+// CHECK: return %[[R]]#0, %[[R]]#1
 func.func @pair(%A: tensor<?x?xf64>, %m: index, %n: index) -> (tensor<?x?xf64>, tensor<?x?xf64>) {
   %S:2 = lz.for %i < %m, %j < %n : tensor<?x?xf64>, tensor<?x?xf64> {
     %a = lz.get %A[%i, %j] : tensor<?x?xf64>

@@ -232,10 +232,11 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
                 "innermost first";
   let description = [{
     `convert-linalg-to-loops`, applied to the linalg operations innermost
-    first. A `linalg.map` inside the body of another (a `tensor.generate`
-    nested in a `tensor.generate`, bufferized) must be lowered before its
-    parent: lowering the parent first makes the `linalg.index` operations
-    of the inner body refer to the parent's loops.
+    first. A `linalg.map` or `linalg.generic` inside the body of another
+    (a `tensor.generate`, or a traversal with several results, nested in
+    one, bufferized) must be lowered before its parent: lowering the
+    parent first makes the `linalg.index` operations of the inner body
+    refer to the parent's loops.
 
     With `parallel`, an operation that is not nested in a loop or in
     another linalg operation becomes an `scf.parallel` over its parallel
