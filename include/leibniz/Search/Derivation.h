@@ -88,9 +88,10 @@ std::optional<Derived> reorderDimensions(const Program &program, unsigned stage,
 
 /// The order of the dimensions of `read` that `stage` runs over: by the
 /// first of the stage's iterators (traversal, then summation) that each
-/// index uses, constant indices first, ties in their order. The search
-/// reorders a read to it (reorderDimensions), so that its innermost
-/// dimension is the one the innermost loop walks.
+/// index uses, constant indices first, ties in their order. With
+/// `reorderLayouts`, the search reorders a read of an input to it
+/// (reorderDimensions), so that its innermost dimension is the one the
+/// innermost loop walks.
 llvm::SmallVector<unsigned, 4> getTraversalOrder(const Stage &stage,
                                                  const Node *read);
 
