@@ -21,7 +21,7 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     |---|---|
     | `lz.for` yielding one scalar | `tensor.generate` |
     | `lz.for` yielding tensors | its first point, which gives the shape of the results, then an `scf.forall` over the others, each writing its slices (`tensor.parallel_insert_slice`) |
-    | `lz.for` yielding several scalars | one `linalg.generic` whose outputs are its results (fresh tensors), every dimension parallel, its body reading the point from `linalg.index` |
+    | `lz.for` yielding several scalars | one `linalg.generic` whose outputs are its results (fresh tensors), every dimension parallel, its body reading the point from `linalg.index`; not where its body holds such a `linalg.generic` already (CSE would take the inner `linalg.index` for the outer one): then as the next row |
     | `lz.for` yielding scalars and tensors | its first point, then an `scf.for` over the others building the results with `tensor.insert` / `tensor.insert_slice` |
     | (the results of `lz.for`) | `bufferization.alloc_tensor`, not `tensor.empty`: CSE merges equal `tensor.empty`s, and results sharing one would each be copied by bufferization |
     | `lz.sum`, `lz.prod`, `lz.max`, `lz.min` | an `scf.for` nest carrying the accumulator, combined in the scope's order |
