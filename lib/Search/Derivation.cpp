@@ -677,6 +677,42 @@ search::reorderDimensions(const Program &program, unsigned stageIndex,
   return derived;
 }
 
+std::optional<Derived> search::mergeDimensions(const Program &program,
+                                               unsigned stageIndex,
+                                               const Node *read, unsigned dim) {
+  if (stageIndex >= program.stages.size() || read->op != Op::Read ||
+      dim + 1 >= read->indices.size())
+    return std::nullopt;
+  const Tensor &tensor = program.tensors[read->tensor];
+  int64_t width = tensor.shape[dim + 1];
+  // Within the inner dimension, the merged index is outside the view
+  // exactly where the pair was outside the tensor.
+  if (tensor.stage >= 0 || !program.isWithin(read->indices[dim + 1], width))
+    return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  llvm::SmallVector<int64_t, 4> shape(tensor.shape.begin(), tensor.shape.end());
+  shape[dim] *= width;
+  shape.erase(shape.begin() + dim + 1);
+  unsigned view = result.getView(read->tensor, shape);
+  llvm::SmallVector<Affine, 4> indices(read->indices.begin(),
+                                       read->indices.end());
+  indices[dim] = indices[dim] * width + indices[dim + 1];
+  indices.erase(indices.begin() + dim + 1);
+  const Node *moved = context.getRead(view, indices);
+  Stage &reader = result.stages[stageIndex];
+  reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
+    return r == read ? moved : r;
+  });
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "data layout: dimensions " << dim << " and " << dim + 1 << " of "
+     << tensor.name << " merge (" << result.tensors[view].name << ")";
+  return derived;
+}
+
 llvm::SmallVector<unsigned, 4> search::getTraversalOrder(const Stage &stage,
                                                          const Node *read) {
   // An index's key: the position of its first iterator in the stage's
@@ -719,9 +755,12 @@ static void removeStage(Program &program, unsigned index) {
   unsigned tensor = program.stages[index].output;
   program.stages.erase(program.stages.begin() + index);
   program.tensors.erase(program.tensors.begin() + tensor);
-  for (Tensor &t : program.tensors)
+  for (Tensor &t : program.tensors) {
     if (t.stage > static_cast<int>(index))
       --t.stage;
+    if (t.source > static_cast<int>(tensor))
+      --t.source;
+  }
   for (Stage &stage : program.stages) {
     if (stage.output > tensor)
       --stage.output;
@@ -1010,6 +1049,69 @@ static void deriveReorderings(const Program &program,
   }
 }
 
+/// The merges of deriveAll's `layouts`: for each pair of adjacent
+/// traversal iterators `a, b` of a stage that every read using them reads
+/// as adjacent dimensions `[..., a, b, ...]` of an input, those dimensions
+/// merge in every such read (mergeDimensions), so that traversal merging
+/// can make `a, b` one iterator. Each input is viewed once, as each is
+/// reordered once: that bounds the states.
+static void deriveMerges(const Program &program, std::vector<Derived> &all) {
+  for (unsigned s = 0; s < program.stages.size(); ++s) {
+    const Stage &stage = program.stages[s];
+    // A copy (a layout's) is not a loop worth merging: merges in copies
+    // would multiply the states (Conv3x3's by a hundred at depth 6).
+    if (stage.summand->op == Op::Read)
+      continue;
+    llvm::SmallVector<const Node *> reads;
+    collectReads(stage.summand, reads);
+    for (unsigned p = 0; p + 1 < stage.traversal.size(); ++p) {
+      unsigned a = stage.traversal[p], b = stage.traversal[p + 1];
+      // Each read that uses `a` or `b`, and the dimension of `a` in it.
+      llvm::SmallVector<std::pair<const Node *, unsigned>> merged;
+      bool ok = true;
+      for (const Node *read : reads) {
+        std::optional<unsigned> at;
+        unsigned uses = 0;
+        for (auto [d, index] : llvm::enumerate(read->indices)) {
+          uses += index.getCoefficient(a) != 0;
+          uses += index.getCoefficient(b) != 0;
+          if (index == Affine::getIterator(a) && d + 1 < read->indices.size() &&
+              read->indices[d + 1] == Affine::getIterator(b))
+            at = d;
+        }
+        if (uses == 0)
+          continue;
+        const Tensor &tensor = program.tensors[read->tensor];
+        bool viewed = tensor.isView() ||
+                      llvm::any_of(program.tensors, [&](const Tensor &t) {
+                        return t.source == static_cast<int>(read->tensor);
+                      });
+        if (!at || uses != 2 || tensor.stage >= 0 || viewed) {
+          ok = false;
+          break;
+        }
+        merged.push_back({read, *at});
+      }
+      if (!ok || merged.empty())
+        continue;
+      Derived derived{program, ""};
+      for (auto [read, d] : merged) {
+        // Reads are unique nodes: each is still in the derived stage.
+        std::optional<Derived> next =
+            mergeDimensions(derived.program, s, read, d);
+        if (!next) {
+          ok = false;
+          break;
+        }
+        derived.step += (derived.step.empty() ? "" : "; ") + next->step;
+        derived.program = std::move(next->program);
+      }
+      if (ok)
+        all.push_back(std::move(derived));
+    }
+  }
+}
+
 std::vector<Derived> search::deriveAll(const Program &program, bool layouts) {
   std::vector<Derived> all;
   for (unsigned s = 0; s < program.stages.size(); ++s) {
@@ -1095,8 +1197,10 @@ std::vector<Derived> search::deriveAll(const Program &program, bool layouts) {
               all.push_back(std::move(*derived));
   }
   // Last, so that the other derivations keep their positions (replay).
-  if (layouts)
+  if (layouts) {
     deriveReorderings(program, all);
+    deriveMerges(program, all);
+  }
   return all;
 }
 

@@ -162,6 +162,25 @@ unsigned Program::addTensor(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
   return tensors.size() - 1;
 }
 
+unsigned Program::getView(unsigned input, llvm::ArrayRef<int64_t> shape) {
+  if (tensors[input].isView())
+    input = tensors[input].source;
+  if (llvm::equal(tensors[input].shape, shape))
+    return input;
+  for (auto [i, tensor] : llvm::enumerate(tensors))
+    if (tensor.source == static_cast<int>(input) &&
+        llvm::equal(tensor.shape, shape))
+      return i;
+  std::string name = tensors[input].name;
+  for (int64_t extent : shape)
+    name += "_" + std::to_string(extent);
+  while (llvm::any_of(tensors, [&](const Tensor &t) { return t.name == name; }))
+    name += "'";
+  unsigned view = addTensor(name, shape);
+  tensors[view].source = input;
+  return view;
+}
+
 std::optional<std::pair<int64_t, int64_t>>
 Program::getRange(const Affine &index) const {
   int64_t lo = index.constant, hi = index.constant;
@@ -185,7 +204,7 @@ Inputs search::makeRandomInputs(const Program &program, unsigned seed) {
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   Inputs inputs;
   for (const Tensor &tensor : program.tensors) {
-    if (tensor.stage >= 0)
+    if (!tensor.isInput())
       continue;
     size_t size = 1;
     for (int64_t d : tensor.shape)
@@ -236,6 +255,17 @@ std::string Program::verify() const {
   llvm::raw_string_ostream os(message);
   if (stages.empty())
     return "a program needs a stage";
+  for (const Tensor &tensor : tensors) {
+    if (!tensor.isView())
+      continue;
+    if (tensor.stage >= 0 ||
+        tensor.source >= static_cast<int>(tensors.size()) ||
+        !tensors[tensor.source].isInput() ||
+        tensors[tensor.source].getNumElements() != tensor.getNumElements())
+      return (os << "'" << tensor.name
+                 << "' is not a view of an input of its size",
+              message);
+  }
   for (auto [s, stage] : llvm::enumerate(stages)) {
     if (stage.output >= tensors.size() ||
         tensors[stage.output].stage != static_cast<int>(s))
@@ -388,6 +418,14 @@ void Program::printStage(llvm::raw_ostream &os, const Stage &stage) const {
 }
 
 void Program::print(llvm::raw_ostream &os) const {
+  for (const Tensor &tensor : tensors) {
+    if (!tensor.isView())
+      continue;
+    os << tensor.name << " = reshape(" << tensors[tensor.source].name;
+    for (int64_t extent : tensor.shape)
+      os << ", " << extent;
+    os << ")\n";
+  }
   for (const Stage &stage : stages) {
     printStage(os, stage);
     os << "\n";
@@ -410,6 +448,10 @@ public:
 
   uint64_t getTensor(unsigned tensor) {
     const Tensor &t = program.tensors[tensor];
+    if (t.isView())
+      return llvm::hash_combine(
+          3, getTensor(t.source),
+          llvm::hash_combine_range(t.shape.begin(), t.shape.end()));
     if (t.stage < 0)
       return llvm::hash_combine(
           llvm::hash_value(t.name),
@@ -623,15 +665,16 @@ static void setInputs(Evaluator &evaluator, const Inputs &inputs) {
   evaluator.values.resize(program.tensors.size());
   evaluator.at.assign(program.iterators.size(), 0);
   for (auto [i, tensor] : llvm::enumerate(program.tensors))
-    if (tensor.stage < 0) {
+    if (tensor.isInput()) {
       auto it = inputs.find(tensor.name);
       if (it != inputs.end())
         evaluator.values[i] = it->second;
-      size_t size = 1;
-      for (int64_t d : tensor.shape)
-        size *= d;
-      evaluator.values[i].resize(size, 0.0);
+      evaluator.values[i].resize(tensor.getNumElements(), 0.0);
     }
+  // A view has its input's elements.
+  for (auto [i, tensor] : llvm::enumerate(program.tensors))
+    if (tensor.isView())
+      evaluator.values[i] = evaluator.values[tensor.source];
 }
 
 std::vector<double> search::evaluate(const Program &program,

@@ -414,6 +414,31 @@ FailureOr<Program> search::fromFunction(func::FuncOp func, Context &context,
 // Back to lz
 //===----------------------------------------------------------------------===//
 
+/// `value`'s elements, row-major, in `shape`: a collapse to one dimension
+/// and an expansion into `shape` (each a reshape, no copy).
+static Value reshapeRowMajor(OpBuilder &builder, Location loc, Value value,
+                             ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  auto all = [](size_t rank) {
+    ReassociationIndices group;
+    for (size_t d = 0; d < rank; ++d)
+      group.push_back(d);
+    return SmallVector<ReassociationIndices>{group};
+  };
+  if (type.getRank() != 1)
+    value = tensor::CollapseShapeOp::create(
+        builder, loc,
+        RankedTensorType::get({type.getNumElements()}, builder.getF64Type()),
+        value, all(type.getRank()));
+  if (shape.size() == 1)
+    return value;
+  return tensor::ExpandShapeOp::create(
+      builder, loc, RankedTensorType::get(shape, builder.getF64Type()), value,
+      all(shape.size()));
+}
+
 namespace {
 
 class ProgramBuilder {
@@ -766,8 +791,12 @@ Value ProgramBuilder::buildProduct(const Stage &stage) {
 Value ProgramBuilder::buildProgram(ValueRange arguments) {
   unsigned next = 0;
   for (auto [i, tensor] : llvm::enumerate(program.tensors))
-    if (tensor.stage < 0)
+    if (tensor.isInput())
       tensors[i] = arguments[next++];
+  for (auto [i, tensor] : llvm::enumerate(program.tensors))
+    if (tensor.isView())
+      tensors[i] =
+          reshapeRowMajor(b, loc, tensors.lookup(tensor.source), tensor.shape);
   for (const Stage &stage : program.stages)
     tensors[stage.output] =
         matchOperator(program, stage) ? buildProduct(stage) : buildStage(stage);
@@ -780,27 +809,10 @@ void search::replaceBody(func::FuncOp func, const Program &program) {
   OpBuilder builder(terminator);
   ProgramBuilder build(builder, func.getLoc(), program);
   Value result = build.buildProgram(entry.getArguments());
-  ArrayRef<int64_t> shape = program.tensors[program.getResult()].shape;
-  if (shape != program.getResultShape()) {
-    // Derivations split and merged the result's dimensions: the same
-    // elements, row-major, so a collapse to one dimension and an expansion
-    // into the result's (each a reshape, no copy).
-    auto flat = RankedTensorType::get(
-        {program.tensors[program.getResult()].getNumElements()},
-        builder.getF64Type());
-    auto all = [](size_t rank) {
-      ReassociationIndices group;
-      for (size_t d = 0; d < rank; ++d)
-        group.push_back(d);
-      return SmallVector<ReassociationIndices>{group};
-    };
-    result = tensor::CollapseShapeOp::create(builder, func.getLoc(), flat,
-                                             result, all(shape.size()));
-    result = tensor::ExpandShapeOp::create(
-        builder, func.getLoc(),
-        RankedTensorType::get(program.getResultShape(), builder.getF64Type()),
-        result, all(program.getResultShape().size()));
-  }
+  // Derivations may have split and merged the result's dimensions: the
+  // same elements, row-major.
+  result =
+      reshapeRowMajor(builder, func.getLoc(), result, program.getResultShape());
   if (result.getType() != terminator->getOperand(0).getType())
     result = tensor::CastOp::create(
         builder, func.getLoc(), terminator->getOperand(0).getType(), result);

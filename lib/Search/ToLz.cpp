@@ -239,7 +239,7 @@ void DefinitionPrinter::print(llvm::StringRef name) {
   os << "def " << name << "(";
   bool first = true;
   for (auto [i, tensor] : llvm::enumerate(program.tensors)) {
-    if (tensor.stage >= 0)
+    if (!tensor.isInput())
       continue;
     std::string param = fresh(tensor.name);
     tensorNames[i] = param;
@@ -256,6 +256,17 @@ void DefinitionPrinter::print(llvm::StringRef name) {
   else
     printType(result);
   os << " {\n";
+  for (auto [i, tensor] : llvm::enumerate(program.tensors)) {
+    if (!tensor.isView())
+      continue;
+    std::string name = fresh(tensor.name);
+    tensorNames[i] = name;
+    os << "  let " << name << " = reshape("
+       << tensorNames.lookup(tensor.source);
+    for (int64_t extent : tensor.shape)
+      os << ", " << extent;
+    os << ")\n";
+  }
   for (const Stage &stage : program.stages)
     printStage(stage);
   std::string value = tensorNames.lookup(program.getResult());

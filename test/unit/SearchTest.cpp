@@ -8,9 +8,15 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestUtils.h"
+
 #include "leibniz/Search/Derivation.h"
 #include "leibniz/Search/Expr.h"
+#include "leibniz/Search/FromLz.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
@@ -1090,17 +1096,206 @@ TEST(SearchRules, ReorderingLaysOutOperands) {
       (llvm::SmallVector<unsigned, 4>{2, 3, 0, 1}));
 }
 
+/// `C[b1, b2, i, j] = Σk A[b1, b2, i, k] B[b1, b2, k, j]`: a product with
+/// two batch dimensions.
+Program makeBatchedProduct(Context &context) {
+  Program program(context);
+  unsigned A = program.addTensor("A", {2, 3, 4, 5});
+  unsigned B = program.addTensor("B", {2, 3, 5, 6});
+  unsigned b1 = program.addIterator("b1", 0, 2),
+           b2 = program.addIterator("b2", 0, 3),
+           i = program.addIterator("i", 0, 4),
+           j = program.addIterator("j", 0, 6),
+           k = program.addIterator("k", 0, 5);
+  Stage stage;
+  stage.traversal = {b1, b2, i, j};
+  stage.summation = {k};
+  stage.summand = context.get(
+      Op::Mul, {context.getRead(A, {it(b1), it(b2), it(i), it(k)}),
+                context.getRead(B, {it(b1), it(b2), it(k), it(j)})});
+  stage.output = program.addTensor("C", {2, 3, 4, 6}, 0);
+  program.stages.push_back(stage);
+  return program;
+}
+
+TEST(SearchRules, MergingViewsInputs) {
+  Context context;
+  Program product = makeBatchedProduct(context);
+  const Node *a = product.stages[0].summand->operands[0];
+  const Node *b = product.stages[0].summand->operands[1];
+  EXPECT_FALSE(mergeDimensions(product, 0, a, 3)) << "no dimension after it";
+  // Any adjacent pair: a batch with the reduction.
+  std::optional<Derived> inner = mergeDimensions(product, 0, b, 1);
+  ASSERT_TRUE(inner);
+  expectEquivalent(product, inner->program, inner->step);
+  std::optional<Derived> first = mergeDimensions(product, 0, a, 0);
+  ASSERT_TRUE(first);
+  expectEquivalent(product, first->program, first->step);
+  EXPECT_EQ(first->step,
+            "data layout: dimensions 0 and 1 of A merge (A_6_4_5)");
+  // A view: no stage, the input's elements in another shape.
+  const Program &viewed = first->program;
+  ASSERT_EQ(viewed.stages.size(), 1u);
+  unsigned view = viewed.stages[0].summand->operands[0]->tensor;
+  EXPECT_TRUE(viewed.tensors[view].isView());
+  EXPECT_EQ(viewed.tensors[view].source, 0);
+  EXPECT_EQ(viewed.tensors[view].shape,
+            (llvm::SmallVector<int64_t, 4>{6, 4, 5}));
+  EXPECT_EQ(print(viewed),
+            "A_6_4_5 = reshape(A, 6, 4, 5)\n"
+            "C = L<b1:0:2, b2:0:3, i:0:4, j:0:6> Σ<k:0:5> (A_6_4_5[3*b1+b2, "
+            "i, k] * B[b1, b2, k, j])\n");
+  EXPECT_NE(viewed.fingerprint(), product.fingerprint());
+  // Views are inputs to the random data: only A and B get values.
+  EXPECT_EQ(makeRandomInputs(viewed, 0).size(), 2u);
+  // The same view again is the same tensor; merging its dimensions further
+  // views the input once more.
+  EXPECT_EQ(first->program.getView(0, {6, 4, 5}), view);
+  std::optional<Derived> flat =
+      mergeDimensions(viewed, 0, viewed.stages[0].summand->operands[0], 0);
+  ASSERT_TRUE(flat);
+  expectEquivalent(product, flat->program, flat->step);
+  unsigned flatView = flat->program.stages[0].summand->operands[0]->tensor;
+  EXPECT_EQ(flat->program.tensors[flatView].source, 0);
+  EXPECT_EQ(flat->program.tensors[flatView].shape,
+            (llvm::SmallVector<int64_t, 4>{24, 5}));
+
+  // The search's merge: both reads index b1, b2 as a pair; then traversal
+  // merging makes them one batch. It comes last, after the reordering of
+  // B[.., k, j] into the loops' order.
+  std::vector<Derived> plain = deriveAll(product);
+  std::vector<Derived> layouts = deriveAll(product, /*layouts=*/true);
+  ASSERT_EQ(layouts.size(), plain.size() + 2);
+  EXPECT_EQ(layouts[plain.size()].step,
+            "data layout: B reordered as B'[d0, d1, d3, d2]");
+  for (auto [x, y] : llvm::zip(plain, layouts))
+    EXPECT_EQ(x.program.fingerprint(), y.program.fingerprint());
+  const Derived &both = layouts.back();
+  EXPECT_EQ(both.step, "data layout: dimensions 0 and 1 of A merge (A_6_4_5); "
+                       "data layout: dimensions 0 and 1 of B merge (B_6_5_6)");
+  expectEquivalent(product, both.program, both.step);
+  std::optional<Derived> batch = mergeTraversal(both.program, 0, 0);
+  ASSERT_TRUE(batch);
+  expectEquivalent(product, batch->program, batch->step);
+  std::optional<OperatorMatch> match =
+      matchOperator(batch->program, batch->program.getResultStage());
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->batch, 6);
+  EXPECT_EQ(batch->program.getResultShape(),
+            (llvm::ArrayRef<int64_t>{2, 3, 4, 6}));
+  std::string definition;
+  llvm::raw_string_ostream os(definition);
+  printDefinition(os, batch->program, "f");
+  EXPECT_NE(definition.find("def f(A: f64[2, 3, 4, 5], B: f64[2, 3, 5, 6]) "
+                            "-> f64[2, 3, 4, 6] {\n  let A_6_4_5 = reshape(A, "
+                            "6, 4, 5)\n  let B_6_5_6 = reshape(B, 6, 5, 6)\n"),
+            std::string::npos)
+      << definition;
+
+  // Padding: a read outside the tensor is outside the view, where the
+  // inner index stays within its dimension; where it does not, the view
+  // would read the next row, and the rule does not apply.
+  Program shifted(context);
+  unsigned X = shifted.addTensor("X", {3, 4});
+  unsigned i = shifted.addIterator("i", 0, 3),
+           j = shifted.addIterator("j", 0, 4);
+  Stage stage;
+  stage.traversal = {i, j};
+  stage.summand =
+      context.get(Op::Mul, {context.getRead(X, {it(i) + Affine(-1), it(j)}),
+                            context.getRead(X, {it(i), it(j) + Affine(1)})});
+  stage.output = shifted.addTensor("Y", {3, 4}, 0);
+  shifted.stages.push_back(stage);
+  const Node *up = stage.summand->operands[0];
+  const Node *right = stage.summand->operands[1];
+  std::optional<Derived> padded = mergeDimensions(shifted, 0, up, 0);
+  ASSERT_TRUE(padded);
+  expectEquivalent(shifted, padded->program, padded->step);
+  EXPECT_FALSE(mergeDimensions(shifted, 0, right, 0));
+  // Nor is a computed tensor viewed (traversal merging merges those).
+  Program twice = shifted;
+  unsigned i2 = twice.addIterator("i", 0, 3), j2 = twice.addIterator("j", 0, 4);
+  Stage reader;
+  reader.traversal = {i2, j2};
+  const Node *computed = context.getRead(stage.output, {it(i2), it(j2)});
+  reader.summand = context.get(Op::Exp, {computed});
+  reader.output = twice.addTensor("Z", {3, 4}, 1);
+  twice.stages.push_back(reader);
+  ASSERT_EQ(twice.verify(), "");
+  EXPECT_FALSE(mergeDimensions(twice, 1, computed, 0));
+  // A view of the wrong size does not verify.
+  Program wrong = padded->program;
+  wrong.tensors.back().shape = {11};
+  EXPECT_NE(wrong.verify(), "");
+}
+
+/// The lz IR of makeBatchedProduct's product.
+constexpr const char *kBatchedProductIR = R"mlir(
+  func.func @f(%a: tensor<2x3x4x5xf64>, %b: tensor<2x3x5x6xf64>)
+      -> tensor<2x3x4x6xf64> {
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %c4 = arith.constant 4 : index
+    %c5 = arith.constant 5 : index
+    %c6 = arith.constant 6 : index
+    %0 = lz.for %b1 < %c2, %b2 < %c3, %i < %c4, %j < %c6
+        : tensor<2x3x4x6xf64> {
+      %1 = lz.sum %k < %c5 : f64 {
+        %2 = lz.get %a[%b1, %b2, %i, %k] : tensor<2x3x4x5xf64>
+        %3 = lz.get %b[%b1, %b2, %k, %j] : tensor<2x3x5x6xf64>
+        %4 = arith.mulf %2, %3 : f64
+        lz.yield %4 : f64
+      }
+      lz.yield %1 : f64
+    }
+    return %0 : tensor<2x3x4x6xf64>
+  }
+)mlir";
+
+TEST(SearchRules, ViewsBecomeReshapesInIR) {
+  // The merged program, written back as lz IR (the views as reshapes of
+  // the arguments, the product as a batched product), computes what the
+  // original function does.
+  std::unique_ptr<mlir::MLIRContext> mlirContext = test::makeContext();
+  mlir::OwningOpRef<mlir::ModuleOp> before =
+      test::parse(*mlirContext, kBatchedProductIR);
+  ASSERT_TRUE(before);
+  mlir::OwningOpRef<mlir::ModuleOp> after = before->clone();
+  auto func = after->lookupSymbol<mlir::func::FuncOp>("f");
+  ASSERT_TRUE(func);
+  Context context;
+  mlir::FailureOr<Program> expression = fromFunction(func, context);
+  ASSERT_TRUE(mlir::succeeded(expression));
+  std::vector<Derived> all = deriveAll(*expression, /*layouts=*/true);
+  ASSERT_FALSE(all.empty());
+  ASSERT_NE(all.back().step.find("merge"), std::string::npos);
+  std::optional<Derived> batch = mergeTraversal(all.back().program, 0, 0);
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(matchOperator(batch->program, batch->program.getResultStage()));
+  replaceBody(func, batch->program);
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*after)));
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  after->print(os);
+  EXPECT_NE(text.find("tensor.collapse_shape %arg0"), std::string::npos)
+      << text;
+  test::expectSameResults(*before, *after, "f", 4, "views as reshapes",
+                          /*realArithmetic=*/true);
+}
+
 TEST(SearchRules, NewRulesPreserveResults) {
-  // Every derivation to depth 2 of the other headline expressions.
+  // Every derivation to depth 2 of the other headline expressions, and of
+  // the batched product, layout transformations included.
   Context context;
   for (const Program &original :
        {makeWindowConv(context, 2, 2, 3, 5), makeG2BMM(context, 2, 8, 2, 1, 2),
-        makeConvTranspose(context, 2, 2, 3), makeExpProduct(context)}) {
+        makeConvTranspose(context, 2, 2, 3), makeExpProduct(context),
+        makeBatchedProduct(context)}) {
     std::vector<Program> frontier = {original};
     for (int depth = 0; depth < 2; ++depth) {
       std::vector<Program> next;
       for (const Program &program : frontier)
-        for (Derived &derived : deriveAll(program)) {
+        for (Derived &derived : deriveAll(program, /*layouts=*/true)) {
           expectEquivalent(original, derived.program, derived.step);
           next.push_back(std::move(derived.program));
         }

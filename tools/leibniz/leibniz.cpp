@@ -341,7 +341,9 @@ cl::opt<size_t> searchMaxStates(
 cl::opt<bool> searchLayouts(
     "layouts",
     cl::desc("Also derive copies of the inputs laid out in the order the "
-             "stages that sum over them run (many more states)"),
+             "stages that sum over them run, and views of the inputs with "
+             "the dimensions a stage runs over as a pair merged (more "
+             "states)"),
     cl::sub(searchCommand));
 
 cl::list<std::string>
@@ -1805,6 +1807,15 @@ int runSearch() {
   for (auto [i, step] : llvm::enumerate(result.steps))
     llvm::outs() << "  " << i + 1 << ". " << step << "\n";
   llvm::outs() << "result:\n";
+  for (const search::Tensor &tensor : result.best.tensors) {
+    if (!tensor.isView())
+      continue;
+    llvm::outs() << "  " << tensor.name << " = reshape("
+                 << result.best.tensors[tensor.source].name;
+    for (int64_t extent : tensor.shape)
+      llvm::outs() << ", " << extent;
+    llvm::outs() << ")    [view]\n";
+  }
   for (const search::Stage &stage : result.best.stages) {
     llvm::outs() << "  ";
     result.best.printStage(llvm::outs(), stage);

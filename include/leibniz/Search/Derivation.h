@@ -86,6 +86,17 @@ std::optional<Derived> reorderDimensions(const Program &program, unsigned stage,
                                          const Node *read,
                                          llvm::ArrayRef<unsigned> order);
 
+/// Data layout transformation, merging: where `read` (in stage `stage`)
+/// reads an input or a view of one, and its index `dim + 1` stays within
+/// that dimension, the read becomes a read of the input's view with the
+/// dimensions `dim` and `dim + 1` merged (Program::getView: the same
+/// elements, row-major, so no copy) at `width * i + j`, for the indices i
+/// and j and the inner dimension's width. A read outside the tensor is
+/// outside the view. The inverse of a layout split of an input; a computed
+/// tensor's dimensions merge by traversal merging instead.
+std::optional<Derived> mergeDimensions(const Program &program, unsigned stage,
+                                       const Node *read, unsigned dim);
+
 /// The order of the dimensions of `read` that `stage` runs over: by the
 /// first of the stage's iterators (traversal, then summation) that each
 /// index uses, constant indices first, ties in their order. With
@@ -125,11 +136,14 @@ std::optional<Derived> mergeTraversal(const Program &program, unsigned stage,
                                       unsigned position);
 
 /// Every program one rule application derives from `program`; with
-/// `layouts`, also the reorderings of inputs into the order in which the
-/// stages that sum over them run (reorderDimensions, getTraversalOrder),
-/// listed last. They are opt-in (SearchOptions::reorderLayouts, `leibniz
-/// search --layouts`): every misordered input doubles the states, and the
-/// analytic cost, which does not see strides, ranks a copy no cheaper.
+/// `layouts`, also, listed last, the reorderings of inputs into the order
+/// in which the stages that sum over them run (reorderDimensions,
+/// getTraversalOrder), and the merges of the dimensions of inputs that a
+/// stage's adjacent traversal iterators index, as a pair, in every read
+/// (mergeDimensions on each such read, one derivation). They are opt-in
+/// (SearchOptions::reorderLayouts, `leibniz search --layouts`): every
+/// misordered input doubles the states, and the analytic cost, which does
+/// not see strides or loop counts, ranks neither cheaper.
 std::vector<Derived> deriveAll(const Program &program, bool layouts = false);
 
 /// A stage that a library operator computes.

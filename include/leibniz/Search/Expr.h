@@ -129,12 +129,18 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
-/// A tensor of a program: an input, or the result of a stage.
+/// A tensor of a program: an input, the result of a stage, or a view of an
+/// input (the same elements, row-major, in another shape).
 struct Tensor {
   std::string name;
   llvm::SmallVector<int64_t, 4> shape;
-  /// The stage that computes it; -1 for an input.
+  /// The stage that computes it; -1 for an input or a view.
   int stage = -1;
+  /// For a view: the input whose elements it is; -1 otherwise.
+  int source = -1;
+
+  bool isInput() const { return stage < 0 && source < 0; }
+  bool isView() const { return source >= 0; }
 
   int64_t getNumElements() const {
     int64_t count = 1;
@@ -173,6 +179,9 @@ public:
   bool isWithin(const Affine &index, int64_t size) const;
   unsigned addTensor(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
                      int stage = -1);
+  /// The view of input `input` (or of a view's input) in `shape`, of the
+  /// same number of elements: an existing one, or a new one.
+  unsigned getView(unsigned input, llvm::ArrayRef<int64_t> shape);
 
   std::vector<Iterator> iterators;
   std::vector<Tensor> tensors;
