@@ -131,6 +131,25 @@ static void insertStage(Program &program, unsigned index, Stage stage) {
   program.stages.insert(program.stages.begin() + index, std::move(stage));
 }
 
+/// Removes tensor `tensor`, which no one reads and no stage computes,
+/// renumbering the later ones.
+static void removeTensor(Program &program, unsigned tensor) {
+  Context &context = program.getContext();
+  program.tensors.erase(program.tensors.begin() + tensor);
+  for (Tensor &t : program.tensors)
+    if (t.source > static_cast<int>(tensor))
+      --t.source;
+  for (Stage &stage : program.stages) {
+    if (stage.output > tensor)
+      --stage.output;
+    stage.summand = mapReads(context, stage.summand, [&](const Node *read) {
+      if (read->tensor < tensor)
+        return read;
+      return context.getRead(read->tensor - 1, read->indices);
+    });
+  }
+}
+
 /// A name for a new intermediate tensor.
 static std::string getFreshTensorName(const Program &program) {
   for (unsigned i = 1;; ++i) {
@@ -592,8 +611,10 @@ std::optional<Derived> search::splitDimension(const Program &program,
   if (stageIndex >= program.stages.size() || read->op != Op::Read ||
       dim >= read->indices.size())
     return std::nullopt;
+  // A view's dimensions split by reading its input (or a view of it):
+  // a copy would lay out the input's elements again.
   const Tensor &tensor = program.tensors[read->tensor];
-  if (factor < 2 || tensor.shape[dim] % factor != 0 ||
+  if (tensor.isView() || factor < 2 || tensor.shape[dim] % factor != 0 ||
       !divideIndex(program, read->indices[dim], factor))
     return std::nullopt;
 
@@ -706,10 +727,14 @@ std::optional<Derived> search::mergeDimensions(const Program &program,
   reader.summand = mapReads(context, reader.summand, [&](const Node *r) {
     return r == read ? moved : r;
   });
+  std::string viewName = result.tensors[view].name;
+  // A view merged further may be read no more.
+  if (tensor.isView() && getReadsOf(result, read->tensor, 0).empty())
+    removeTensor(result, read->tensor);
 
   llvm::raw_string_ostream os(derived.step);
   os << "data layout: dimensions " << dim << " and " << dim + 1 << " of "
-     << tensor.name << " merge (" << result.tensors[view].name << ")";
+     << tensor.name << " merge (" << viewName << ")";
   return derived;
 }
 
@@ -751,25 +776,12 @@ static unsigned countReads(const Node *node, unsigned tensor) {
 
 /// Removes stage `index` and its tensor, which no one reads.
 static void removeStage(Program &program, unsigned index) {
-  Context &context = program.getContext();
   unsigned tensor = program.stages[index].output;
   program.stages.erase(program.stages.begin() + index);
-  program.tensors.erase(program.tensors.begin() + tensor);
-  for (Tensor &t : program.tensors) {
+  for (Tensor &t : program.tensors)
     if (t.stage > static_cast<int>(index))
       --t.stage;
-    if (t.source > static_cast<int>(tensor))
-      --t.source;
-  }
-  for (Stage &stage : program.stages) {
-    if (stage.output > tensor)
-      --stage.output;
-    stage.summand = mapReads(context, stage.summand, [&](const Node *read) {
-      if (read->tensor < tensor)
-        return read;
-      return context.getRead(read->tensor - 1, read->indices);
-    });
-  }
+  removeTensor(program, tensor);
 }
 
 std::optional<Derived> search::mergeStage(const Program &program,
@@ -1040,7 +1052,7 @@ static void deriveReorderings(const Program &program,
         return other.summation.empty() && other.summand->op == Op::Read &&
                other.summand->tensor == read->tensor;
       });
-      if (program.tensors[read->tensor].stage >= 0 || copied)
+      if (!program.tensors[read->tensor].isInput() || copied)
         continue;
       if (auto derived = reorderDimensions(program, s, read,
                                            getTraversalOrder(stage, read)))
@@ -1075,8 +1087,13 @@ static void deriveMerges(const Program &program, std::vector<Derived> &all) {
         for (auto [d, index] : llvm::enumerate(read->indices)) {
           uses += index.getCoefficient(a) != 0;
           uses += index.getCoefficient(b) != 0;
+          // `b` spans the inner dimension, so that the stage uses `a, b`
+          // as one index that traversal merging can take.
           if (index == Affine::getIterator(a) && d + 1 < read->indices.size() &&
-              read->indices[d + 1] == Affine::getIterator(b))
+              read->indices[d + 1] == Affine::getIterator(b) &&
+              program.iterators[b].lo == 0 &&
+              program.iterators[b].size() ==
+                  program.tensors[read->tensor].shape[d + 1])
             at = d;
         }
         if (uses == 0)
@@ -1559,7 +1576,7 @@ SearchResult search::explore(const Program &program,
         break;
       }
       std::vector<Derived> all =
-          deriveAll(states[index].program, options.reorderLayouts);
+          deriveAll(states[index].program, options.layouts);
       for (auto [position, derived] : llvm::enumerate(all)) {
         if (!seen.insert(derived.program.fingerprint()).second) {
           ++result.duplicates;
@@ -1841,7 +1858,7 @@ SearchResult search::guide(const Program &program, const SearchOptions &options,
     if (depth >= options.maxDepth)
       continue;
     std::vector<Derived> all =
-        deriveAll(states[index].program, options.reorderLayouts);
+        deriveAll(states[index].program, options.layouts);
     for (auto [position, derived] : llvm::enumerate(all)) {
       auto [found, inserted] =
           seen.try_emplace(derived.program.fingerprint(), depth + 1);

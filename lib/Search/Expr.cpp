@@ -11,6 +11,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -165,6 +166,8 @@ unsigned Program::addTensor(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
 unsigned Program::getView(unsigned input, llvm::ArrayRef<int64_t> shape) {
   if (tensors[input].isView())
     input = tensors[input].source;
+  assert(llvm::product_of(shape) == tensors[input].getNumElements() &&
+         "a view has its input's elements");
   if (llvm::equal(tensors[input].shape, shape))
     return input;
   for (auto [i, tensor] : llvm::enumerate(tensors))
@@ -417,14 +420,19 @@ void Program::printStage(llvm::raw_ostream &os, const Stage &stage) const {
   printNode(os, stage.summand);
 }
 
+void Program::printView(llvm::raw_ostream &os, const Tensor &view) const {
+  os << view.name << " = reshape(" << tensors[view.source].name;
+  for (int64_t extent : view.shape)
+    os << ", " << extent;
+  os << ")";
+}
+
 void Program::print(llvm::raw_ostream &os) const {
   for (const Tensor &tensor : tensors) {
     if (!tensor.isView())
       continue;
-    os << tensor.name << " = reshape(" << tensors[tensor.source].name;
-    for (int64_t extent : tensor.shape)
-      os << ", " << extent;
-    os << ")\n";
+    printView(os, tensor);
+    os << "\n";
   }
   for (const Stage &stage : stages) {
     printStage(os, stage);
@@ -448,6 +456,7 @@ public:
 
   uint64_t getTensor(unsigned tensor) {
     const Tensor &t = program.tensors[tensor];
+    // Tags: 0 a constant, 1 a read, 2 an operation, 3 a view.
     if (t.isView())
       return llvm::hash_combine(
           3, getTensor(t.source),
@@ -600,7 +609,8 @@ struct Evaluator {
     }
     if (lazy && tensor.stage >= 0)
       return element(node->tensor, offset);
-    return values[node->tensor][offset];
+    // A view has its input's elements.
+    return values[tensor.isView() ? tensor.source : node->tensor][offset];
   }
 
   double eval(const Node *node) {
@@ -671,10 +681,6 @@ static void setInputs(Evaluator &evaluator, const Inputs &inputs) {
         evaluator.values[i] = it->second;
       evaluator.values[i].resize(tensor.getNumElements(), 0.0);
     }
-  // A view has its input's elements.
-  for (auto [i, tensor] : llvm::enumerate(program.tensors))
-    if (tensor.isView())
-      evaluator.values[i] = evaluator.values[tensor.source];
 }
 
 std::vector<double> search::evaluate(const Program &program,

@@ -418,8 +418,9 @@ FailureOr<Program> search::fromFunction(func::FuncOp func, Context &context,
 /// and an expansion into `shape` (each a reshape, no copy).
 static Value reshapeRowMajor(OpBuilder &builder, Location loc, Value value,
                              ArrayRef<int64_t> shape) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getShape() == shape)
+  // A scalar (a result stage without traversal) has no other shape.
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getShape() == shape)
     return value;
   auto all = [](size_t rank) {
     ReassociationIndices group;
@@ -430,12 +431,12 @@ static Value reshapeRowMajor(OpBuilder &builder, Location loc, Value value,
   if (type.getRank() != 1)
     value = tensor::CollapseShapeOp::create(
         builder, loc,
-        RankedTensorType::get({type.getNumElements()}, builder.getF64Type()),
+        RankedTensorType::get({type.getNumElements()}, type.getElementType()),
         value, all(type.getRank()));
   if (shape.size() == 1)
     return value;
   return tensor::ExpandShapeOp::create(
-      builder, loc, RankedTensorType::get(shape, builder.getF64Type()), value,
+      builder, loc, RankedTensorType::get(shape, type.getElementType()), value,
       all(shape.size()));
 }
 

@@ -259,10 +259,10 @@ void DefinitionPrinter::print(llvm::StringRef name) {
   for (auto [i, tensor] : llvm::enumerate(program.tensors)) {
     if (!tensor.isView())
       continue;
-    std::string name = fresh(tensor.name);
-    tensorNames[i] = name;
-    os << "  let " << name << " = reshape("
-       << tensorNames.lookup(tensor.source);
+    std::string view = fresh(tensor.name);
+    tensorNames[i] = view;
+    os << "  let " << view << " = reshape("
+       << tensorNames.lookup(static_cast<unsigned>(tensor.source));
     for (int64_t extent : tensor.shape)
       os << ", " << extent;
     os << ")\n";

@@ -1073,7 +1073,7 @@ TEST(SearchRules, ReorderingLaysOutOperands) {
   options.maxDepth = 2;
   EXPECT_EQ(explore(product, options).statesPerDepth,
             (std::vector<size_t>{1, 0}));
-  options.reorderLayouts = true;
+  options.layouts = true;
   EXPECT_EQ(explore(product, options).statesPerDepth,
             (std::vector<size_t>{1, 1, 0}));
 
@@ -1159,6 +1159,22 @@ TEST(SearchRules, MergingViewsInputs) {
   EXPECT_EQ(flat->program.tensors[flatView].source, 0);
   EXPECT_EQ(flat->program.tensors[flatView].shape,
             (llvm::SmallVector<int64_t, 4>{24, 5}));
+  // The view it replaced, read no more, is gone.
+  EXPECT_EQ(print(flat->program),
+            "A_24_5 = reshape(A, 24, 5)\n"
+            "C = L<b1:0:2, b2:0:3, i:0:4, j:0:6> Σ<k:0:5> "
+            "(A_24_5[12*b1+4*b2+i, k] * B[b1, b2, k, j])\n");
+  // The same view by another path is the same program.
+  std::optional<Derived> other = mergeDimensions(product, 0, a, 1);
+  ASSERT_TRUE(other);
+  std::optional<Derived> otherFlat = mergeDimensions(
+      other->program, 0, other->program.stages[0].summand->operands[0], 0);
+  ASSERT_TRUE(otherFlat);
+  EXPECT_EQ(otherFlat->program.fingerprint(), flat->program.fingerprint());
+  EXPECT_EQ(print(otherFlat->program), print(flat->program));
+  // A view's dimensions do not split again: its input has that layout.
+  EXPECT_FALSE(
+      splitDimension(viewed, 0, viewed.stages[0].summand->operands[0], 0, 3));
 
   // The search's merge: both reads index b1, b2 as a pair; then traversal
   // merging makes them one batch. It comes last, after the reordering of

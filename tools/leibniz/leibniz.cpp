@@ -1750,7 +1750,7 @@ int runSearch() {
   search::SearchOptions options;
   options.maxDepth = searchDepth;
   options.maxStates = searchMaxStates;
-  options.reorderLayouts = searchLayouts;
+  options.layouts = searchLayouts;
   options.maxSeconds =
       searchTime.getNumOccurrences() ? searchTime.getValue() : 60.0;
   search::Target target;
@@ -1810,11 +1810,9 @@ int runSearch() {
   for (const search::Tensor &tensor : result.best.tensors) {
     if (!tensor.isView())
       continue;
-    llvm::outs() << "  " << tensor.name << " = reshape("
-                 << result.best.tensors[tensor.source].name;
-    for (int64_t extent : tensor.shape)
-      llvm::outs() << ", " << extent;
-    llvm::outs() << ")    [view]\n";
+    llvm::outs() << "  ";
+    result.best.printView(llvm::outs(), tensor);
+    llvm::outs() << "    [view]\n";
   }
   for (const search::Stage &stage : result.best.stages) {
     llvm::outs() << "  ";

@@ -100,7 +100,7 @@ std::optional<Derived> mergeDimensions(const Program &program, unsigned stage,
 /// The order of the dimensions of `read` that `stage` runs over: by the
 /// first of the stage's iterators (traversal, then summation) that each
 /// index uses, constant indices first, ties in their order. With
-/// `reorderLayouts`, the search reorders a read of an input to it
+/// `layouts`, the search reorders a read of an input to it
 /// (reorderDimensions), so that its innermost dimension is the one the
 /// innermost loop walks.
 llvm::SmallVector<unsigned, 4> getTraversalOrder(const Stage &stage,
@@ -141,7 +141,7 @@ std::optional<Derived> mergeTraversal(const Program &program, unsigned stage,
 /// getTraversalOrder), and the merges of the dimensions of inputs that a
 /// stage's adjacent traversal iterators index, as a pair, in every read
 /// (mergeDimensions on each such read, one derivation). They are opt-in
-/// (SearchOptions::reorderLayouts, `leibniz search --layouts`): every
+/// (SearchOptions::layouts, `leibniz search --layouts`): every
 /// misordered input doubles the states, and the analytic cost, which does
 /// not see strides or loop counts, ranks neither cheaper.
 std::vector<Derived> deriveAll(const Program &program, bool layouts = false);
@@ -220,8 +220,9 @@ struct SearchOptions {
   double candidateSpread = 4.0;
   /// Called after each depth with the depth and the distinct states so far.
   std::function<void(unsigned, size_t)> progress;
-  /// Derive reorderings of the inputs' layouts too (deriveAll's `layouts`).
-  bool reorderLayouts = false;
+  /// Derive reorderings and merges of the inputs' layouts too (deriveAll's
+  /// `layouts`).
+  bool layouts = false;
 };
 
 /// A derived program and its derivation.
@@ -303,8 +304,8 @@ SearchResult guide(const Program &program, const SearchOptions &options,
                    const Target &target = Target());
 
 /// The program that `path` (SearchResult::path) derives from `program`,
-/// with or without `reorderLayouts` (the reorderings come last); none where
-/// a position is out of range.
+/// with or without `layouts` (the reorderings and merges come last); none
+/// where a position is out of range.
 std::optional<Program> replay(const Program &program,
                               llvm::ArrayRef<unsigned> path);
 

@@ -215,6 +215,8 @@ public:
   std::string verify() const;
 
   void print(llvm::raw_ostream &os) const;
+  /// Prints `view` as `A_6_4_5 = reshape(A, 6, 4, 5)`.
+  void printView(llvm::raw_ostream &os, const Tensor &view) const;
   void printStage(llvm::raw_ostream &os, const Stage &stage) const;
   void printNode(llvm::raw_ostream &os, const Node *node) const;
 
