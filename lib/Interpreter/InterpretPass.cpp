@@ -102,6 +102,7 @@ struct LzInterpretPass
     for (const auto &[name, count] : counts)
       os << "count " << name << " = " << count << "\n";
     os << "count total = " << interpreter.getTotalOpCount() << "\n";
+    os << "count elements = " << interpreter.getElementCount() << "\n";
   }
 };
 

@@ -150,6 +150,16 @@ Interpreter::runRegion(Region &region, ArrayRef<RuntimeValue> args) {
   return results;
 }
 
+/// The elements of `value`: a tensor's (at least 1), a tuple's elements'.
+static uint64_t countElements(const RuntimeValue &value) {
+  if (!value.isTuple())
+    return std::max<int64_t>(1, value.getTensor().getNumElements());
+  uint64_t count = 0;
+  for (const RuntimeValue &element : value.getElements())
+    count += countElements(element);
+  return count;
+}
+
 LogicalResult Interpreter::execute(Operation *op) {
   const OpHandler *handler = registry.lookup(op);
   if (!handler)
@@ -163,7 +173,13 @@ LogicalResult Interpreter::execute(Operation *op) {
                             "budget of "
                          << options.stackBudget << " bytes is used up)";
   ++opCounts[op->getName().getStringRef()];
-  return (*handler)(*this, op);
+  if (failed((*handler)(*this, op)))
+    return failure();
+  if (op->getNumResults() == 0)
+    ++elementCount;
+  for (Value result : op->getResults())
+    elementCount += countElements(lookup(result));
+  return success();
 }
 
 const RuntimeValue &Interpreter::lookup(Value value) const {

@@ -190,7 +190,8 @@ cl::opt<Engine> engine(
 cl::opt<bool> countOps(
     "count-ops",
     cl::desc("With --engine=interp, print the number of executed operations "
-             "(terminators aside) to stderr: the cost measure of docs/ad.md"),
+             "(terminators aside) to stderr, the cost measure of docs/ad.md, "
+             "and the elements they produced"),
     cl::init(false), cl::sub(runCommand));
 
 cl::opt<char> optLevel("O",
@@ -1096,7 +1097,8 @@ int runRun() {
     interp::Interpreter interpreter(module);
     results = interpreter.call(entry, *args);
     if (countOps)
-      llvm::errs() << "operations: " << interpreter.getTotalOpCount() << "\n";
+      llvm::errs() << "operations: " << interpreter.getTotalOpCount()
+                   << "\nelements: " << interpreter.getElementCount() << "\n";
   }
   // The trace of the steps that ran, also when the run failed.
   if (!traceFilename.empty() &&

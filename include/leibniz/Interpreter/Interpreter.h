@@ -132,7 +132,15 @@ public:
   const llvm::StringMap<uint64_t> &getOpCounts() const { return opCounts; }
   /// The total of `getOpCounts`, without terminators.
   uint64_t getTotalOpCount() const;
-  void resetOpCounts() { opCounts.clear(); }
+  /// The elements the executed operations produced, terminators aside: a
+  /// scalar counts 1, a tensor its elements (at least 1), a tuple its
+  /// elements'. Unlike the operation count, it sees work on whole tensors
+  /// (a fill, a tensor sum) and the size of a library product's result.
+  uint64_t getElementCount() const { return elementCount; }
+  void resetOpCounts() {
+    opCounts.clear();
+    elementCount = 0;
+  }
 
   mlir::ModuleOp getModule() { return module; }
 
@@ -156,6 +164,7 @@ private:
   };
   std::vector<Frame> frames;
   llvm::StringMap<uint64_t> opCounts;
+  uint64_t elementCount = 0;
   /// The stack address at the start of the top-level call.
   const char *stackBase = nullptr;
 };
