@@ -623,8 +623,12 @@ bool isDefinedIn(Value value, Block &block) {
 
 /// scf.if: the branch that ran gives its captures their cotangents. Each
 /// branch yields the dense cotangent of every capture (zeros where it has
-/// none), and the value of every sparse term whose indices are known
-/// outside the conditional, which stays sparse.
+/// none), and the value of every sparse term of a scalar, which stays
+/// sparse, masked by the condition: with the indices too where the branch
+/// computes them (zeros from the other branch, which the mask leaves
+/// unused). A read at an index computed under a condition (a packed
+/// triangle's `if q < r then L[c, q * (2 * d - q - 1) / 2 + r]`) then adds
+/// one element, not a tensor of them, at each point of its scope.
 LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
   auto ifOp = cast<scf::IfOp>(op);
   Location loc = op->getLoc();
@@ -649,13 +653,15 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
     /// The branch whose sparse term this is, or -1 for the dense part.
     int branch;
     unsigned term;
+    /// Whether the branch computes the term's indices, which it yields.
+    bool yieldsIndices = false;
   };
   SmallVector<Output> outputs;
   llvm::SetVector<Value> captures;
   for (ReversedBlock *branch : branches)
     for (auto &entry : branch->context)
       captures.insert(entry.first);
-  // Sparse terms whose indices the branch computes become dense there.
+  // Sparse terms of sub-tensors become dense in their branch.
   std::array<llvm::DenseMap<Value, Cotangent>, 2> dense;
   for (auto [b, branch] : llvm::enumerate(branches)) {
     for (auto &[captured, cotangent] : branch->context) {
@@ -663,14 +669,15 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
       kept.dense = cotangent.dense;
       kept.elements = cotangent.elements;
       for (auto [t, term] : llvm::enumerate(cotangent.sparse)) {
+        if (isa<RankedTensorType>(term.value.getType())) {
+          kept.sparse.push_back(term);
+          continue;
+        }
         bool inside = llvm::any_of(term.indices, [&](Value index) {
           return isDefinedIn(index, *branch->block);
         });
-        if (inside || isa<RankedTensorType>(term.value.getType()))
-          kept.sparse.push_back(term);
-        else
-          outputs.push_back(
-              {captured, static_cast<int>(b), static_cast<unsigned>(t)});
+        outputs.push_back(
+            {captured, static_cast<int>(b), static_cast<unsigned>(t), inside});
       }
     }
   }
@@ -711,6 +718,13 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
         yields[b].push_back(
             own ? term.mask
                 : arith::ConstantIntOp::create(inner, loc, 0, 1).getResult());
+      if (output.yieldsIndices)
+        for (Value index : term.indices)
+          yields[b].push_back(own ? index
+                                  : arith::ConstantOp::create(
+                                        inner, loc, index.getType(),
+                                        inner.getZeroAttr(index.getType()))
+                                        .getResult());
     }
   }
   SmallVector<Type> types;
@@ -753,8 +767,12 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
     }
     if (term.mask)
       mask = arith::AndIOp::create(builder, loc, mask, newIf.getResult(next++));
-    reverse.addCaptureCotangent(
-        output.captured, Cotangent::getSparse(term.indices, value, mask));
+    SmallVector<Value> indices(term.indices.begin(), term.indices.end());
+    if (output.yieldsIndices)
+      for (Value &index : indices)
+        index = newIf.getResult(next++);
+    reverse.addCaptureCotangent(output.captured,
+                                Cotangent::getSparse(indices, value, mask));
   }
   return success();
 }

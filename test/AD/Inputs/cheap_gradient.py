@@ -1,9 +1,11 @@
 """The cheap gradient principle as a property of the reverse-mode gradients
 of the benchmark corpus (bench/rev-ad.lz): at two sizes 8 times apart, the
 operations the reference interpreter executes for each gradient are at most
-4 times those of its function, and the ratio does not grow with the size
-by more than 15% (fixed costs amortize differently; an accumulation of
-cotangents that costs a whole tensor per point would multiply it).
+4 times those of its function, and neither that ratio nor the ratio of the
+elements the operations produce grows with the size by more than 15% (fixed
+costs amortize differently; an accumulation of cotangents that costs a
+whole tensor per point would multiply them: the elements see it where the
+tensor is one operation, a fill or a tensor sum).
 
     cheap_gradient.py LEIBNIZ CORPUS WORKDIR
 """
@@ -50,6 +52,10 @@ CASES = [
                      "lr": 0.1, "steps": 1000},
      (2, 8)),
     ("GMM", "gmm", "gmm_grad", lambda rng, s: gmm_inputs(rng, s, 3, 4), (8, 64)),
+    # The dense factor, unpacked under conditions: at more components and
+    # dimensions, each read's cotangent must stay one element.
+    ("GMM (dense factor)", "gmm_dense", "gmm_dense_grad",
+     lambda rng, s: gmm_inputs(rng, 8, s, s), (6, 48)),
     ("MLP", "mlp_loss", "mlp_grad",
      lambda rng, s: {"X": rng.standard_normal((s, 4)), "W1": rng.standard_normal((4, 8)),
                      "b1": rng.standard_normal(8), "W2": rng.standard_normal((8, 3)),
@@ -59,6 +65,8 @@ CASES = [
 
 
 def count_ops(leibniz, corpus, entry, args):
+    """The operations and the elements they produced, as the interpreter
+    counts them."""
     cmd = [leibniz, "run", "--engine=interp", "--count-ops", corpus,
            "--entry", entry]
     for name, value in args.items():
@@ -66,10 +74,14 @@ def count_ops(leibniz, corpus, entry, args):
     result = subprocess.run(cmd, text=True, capture_output=True)
     if result.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{result.stderr}")
+    counts = {}
     for line in result.stderr.splitlines():
-        if line.startswith("operations: "):
-            return int(line.split()[1])
-    sys.exit(f"no operation count from {' '.join(cmd)}")
+        key, _, value = line.partition(": ")
+        if key in ("operations", "elements"):
+            counts[key] = int(value)
+    if len(counts) != 2:
+        sys.exit(f"no operation and element counts from {' '.join(cmd)}")
+    return counts["operations"], counts["elements"]
 
 
 def main():
@@ -79,7 +91,7 @@ def main():
     rng = np.random.default_rng(0)
     failures = []
     for name, primal, gradient, make, sizes in CASES:
-        ratios = []
+        ratios, element_ratios = [], []
         for size in sizes:
             args = {}
             for arg, value in make(rng, size).items():
@@ -89,16 +101,21 @@ def main():
                     args[arg] = str(path)
                 else:
                     args[arg] = repr(value)
-            base = count_ops(leibniz, corpus, primal, args)
-            ops = count_ops(leibniz, corpus, gradient, args)
+            base, base_elements = count_ops(leibniz, corpus, primal, args)
+            ops, elements = count_ops(leibniz, corpus, gradient, args)
             ratios.append(ops / base)
+            element_ratios.append(elements / base_elements)
             print(f"{name:22} size {size:4}: {base:9} primal, {ops:9} gradient, "
-                  f"ratio {ops / base:.2f}")
+                  f"ratio {ops / base:.2f}; elements {base_elements:9} primal, "
+                  f"{elements:9} gradient, ratio {elements / base_elements:.2f}")
         if max(ratios) > LIMIT:
             failures.append(f"{name}: ratio {max(ratios):.2f} exceeds {LIMIT}")
         if ratios[1] > ratios[0] * 1.15:
             failures.append(f"{name}: ratio grows from {ratios[0]:.2f} to "
                             f"{ratios[1]:.2f}")
+        if element_ratios[1] > element_ratios[0] * 1.15:
+            failures.append(f"{name}: ratio of elements grows from "
+                            f"{element_ratios[0]:.2f} to {element_ratios[1]:.2f}")
     for failure in failures:
         print("FAILED:", failure)
     if failures:
