@@ -11,8 +11,9 @@ the time of the same gradient by PyTorch's CPU autograd (forward and
 backward) and, for the dot product, least squares, the MLP and the GMM, by the
 hand-written C++ of bench/rev_ad_baseline.cpp (compiled at -O2), all with
 the same number of threads (default 1) and in the same run; then the same
-for the GMM at ADBench's sizes (d in {2, 10, 20, 32, 64}, k in {5, 10, 25,
-50}, n = 1000; `--quick` runs the corners only). The gradients must agree
+for the GMM, its factor packed and dense, at ADBench's sizes (d in {2, 10,
+20, 32, 64}, k in {5, 10, 25, 50}, n = 1000; `--quick` runs the corners
+only). The gradients must agree
 with PyTorch's to 1e-8 (relative) and with the hand-written ones to 1e-10.
 Writes the tables into docs/benchmarks.md and bench/benchmarks.md.in
 between the rev-ad markers.
@@ -103,6 +104,9 @@ def cases(torch):
         ("GMM", "gmm", lambda *a: torch_gmm(torch, *a),
          lambda rng: gmm_inputs(rng, 1000, 10, 25), (0, 1, 2),
          "n = 1000, d = 10, k = 25"),
+        ("GMM, dense factor", "gmm_dense", lambda *a: torch_gmm(torch, *a),
+         lambda rng: gmm_inputs(rng, 1000, 10, 25), (0, 1, 2),
+         "n = 1000, d = 10, k = 25"),
         ("MLP", "mlp_loss",
          lambda X, W1, b1, W2, T: (((torch.relu(X @ W1 + b1) @ W2) - T) ** 2).mean(),
          lambda rng: [rng.standard_normal((256, 64)),
@@ -138,7 +142,7 @@ def baseline_gradient(lib, entry, inputs):
                                                    W1.shape[1], W2.shape[1])],
                      ptr(gW1), ptr(gb1), ptr(gW2))
         return [gW1, gb1, gW2]
-    if entry == "gmm":
+    if entry in ("gmm", "gmm_dense"):
         alphas, means, icf, x, gamma, m = inputs
         n, d = x.shape
         k = alphas.shape[0]
@@ -183,7 +187,7 @@ def main():
     leibniz = args.leibniz
     path = OUT / "librevad.so"
     entries = ["dot2", "lsq", "xent", "gather", "conv", "descent", "gmm",
-               "mlp_loss"]
+               "gmm_dense", "mlp_loss"]
     exports = ",".join(entries + [e.replace("2", "").replace("_loss", "")
                                   + "_grad" for e in entries])
     run([leibniz, "compile", "-O2", str(SOURCE), "-o", str(path),
@@ -264,16 +268,18 @@ def main():
         rows.append([title, size] + measure(entry, torch_fn, make(rng), wrt))
         print(" | ".join(rows[-1]), flush=True)
 
-    # The GMM at ADBench's sizes.
-    grid = []
-    gmm = next(c for c in cases(torch) if c[1] == "gmm")
-    for d in (2, 10, 20, 32, 64):
-        for k in (5, 10, 25, 50):
-            if args.quick and (d not in (2, 64) or k not in (5, 50)):
-                continue
-            grid.append([str(d), str(k)] + measure(
-                "gmm", gmm[2], gmm_inputs(rng, 1000, d, k), gmm[4]))
-            print(" | ".join(grid[-1]), flush=True)
+    # The GMM at ADBench's sizes, its factor packed and dense.
+    grids = {}
+    for entry in ("gmm", "gmm_dense"):
+        gmm = next(c for c in cases(torch) if c[1] == entry)
+        grid = grids[entry] = []
+        for d in (2, 10, 20, 32, 64):
+            for k in (5, 10, 25, 50):
+                if args.quick and (d not in (2, 64) or k not in (5, 50)):
+                    continue
+                grid.append([str(d), str(k)] + measure(
+                    entry, gmm[2], gmm_inputs(rng, 1000, d, k), gmm[4]))
+                print(" | ".join(grid[-1]), flush=True)
 
     # The operation counts of the cheap-gradient test, at its sizes.
     counts = subprocess.run(
@@ -286,11 +292,14 @@ def main():
             continue
         name, rest = line.split(" size ", 1)
         size, rest = rest.split(":", 1)
-        fields = [f.strip() for f in rest.split(",")]
+        operations, elements = rest.split(";")
+        fields = [f.strip() for f in operations.split(",")]
+        element_fields = [f.strip() for f in elements.split(",")]
         count_rows.append([name.strip(), size.strip(),
                            f"{int(fields[0].split()[0]):,}",
                            f"{int(fields[1].split()[0]):,}",
-                           fields[2].split()[1]])
+                           fields[2].split()[1],
+                           element_fields[2].split()[1]])
 
     header = ["gradient", "size", "primal", "gradient", "gradient / primal",
               "PyTorch autograd", "Leibniz speedup", "gradient at -O3",
@@ -298,12 +307,15 @@ def main():
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     grid_header = ["d", "k"] + header[2:]
-    lines += ["", "GMM at ADBench's sizes (n = 1000):", "",
-              "| " + " | ".join(grid_header) + " |",
-              "|" + "---|" * len(grid_header)]
-    lines += ["| " + " | ".join(r) + " |" for r in grid]
-    lines += ["", "| gradient | size | primal ops | gradient ops | ops / primal |",
-              "|---|---|---|---|---|"]
+    for entry, title in (("gmm", "GMM at ADBench's sizes (n = 1000):"),
+                         ("gmm_dense", "The same with a dense factor "
+                          "(`gmm_dense`, as PyTorch computes it):")):
+        lines += ["", title, "", "| " + " | ".join(grid_header) + " |",
+                  "|" + "---|" * len(grid_header)]
+        lines += ["| " + " | ".join(r) + " |" for r in grids[entry]]
+    lines += ["", "| gradient | size | primal ops | gradient ops | "
+              "ops / primal | elements / primal |",
+              "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in count_rows]
     table = "\n".join(lines)
     print(table)
