@@ -282,10 +282,14 @@ def main():
                 print(" | ".join(grid[-1]), flush=True)
 
     # The operation counts of the cheap-gradient test, at its sizes.
-    counts = subprocess.run(
+    checked = subprocess.run(
         [sys.executable, str(ROOT / "test" / "AD" / "Inputs" / "cheap_gradient.py"),
          leibniz, str(SOURCE), str(OUT / "cheap-gradient")],
-        text=True, capture_output=True).stdout
+        text=True, capture_output=True)
+    if checked.returncode != 0:
+        sys.exit("bench: the cheap-gradient counts failed:\n" + checked.stdout
+                 + checked.stderr)
+    counts = checked.stdout
     count_rows = []
     for line in counts.splitlines():
         if " size " not in line:

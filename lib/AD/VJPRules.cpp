@@ -628,7 +628,9 @@ bool isDefinedIn(Value value, Block &block) {
 /// computes them (zeros from the other branch, which the mask leaves
 /// unused). A read at an index computed under a condition (a packed
 /// triangle's `if q < r then L[c, q * (2 * d - q - 1) / 2 + r]`) then adds
-/// one element, not a tensor of them, at each point of its scope.
+/// one element, not a tensor of them, at each point of its scope. The
+/// sparse terms of sub-tensors, and those of a tuple's elements, become
+/// dense in their branch.
 LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
   auto ifOp = cast<scf::IfOp>(op);
   Location loc = op->getLoc();

@@ -47,7 +47,9 @@ struct LzInterpretPass
         os << "\n";
       }
 
-    Interpreter interpreter(module);
+    InterpreterOptions options;
+    options.countElements = countOps;
+    Interpreter interpreter(module, options);
     FailureOr<SmallVector<RuntimeValue>> results =
         interpreter.call(func, *args);
     if (failed(results))

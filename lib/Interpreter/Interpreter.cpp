@@ -8,6 +8,7 @@
 #include "leibniz/Interpreter/ValueIO.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/thread.h"
 
 using namespace mlir;
@@ -150,6 +151,16 @@ Interpreter::runRegion(Region &region, ArrayRef<RuntimeValue> args) {
   return results;
 }
 
+/// Whether `op` computes its results, rather than passing on values that
+/// other operations computed (getElementCount).
+static bool computesValues(Operation *op) {
+  static const llvm::StringSet<> passing = {
+      "scf.if",      "scf.for",         "scf.while", "scf.execute_region",
+      "lz.loop",     "func.call",       "lz.tuple",  "lz.proj",
+      "tensor.cast", "ad.stop_gradient"};
+  return !passing.contains(op->getName().getStringRef());
+}
+
 /// The elements of `value`: a tensor's (at least 1), a tuple's elements'.
 static uint64_t countElements(const RuntimeValue &value) {
   if (!value.isTuple())
@@ -175,10 +186,12 @@ LogicalResult Interpreter::execute(Operation *op) {
   ++opCounts[op->getName().getStringRef()];
   if (failed((*handler)(*this, op)))
     return failure();
-  if (op->getNumResults() == 0)
-    ++elementCount;
-  for (Value result : op->getResults())
-    elementCount += countElements(lookup(result));
+  if (options.countElements && computesValues(op)) {
+    if (op->getNumResults() == 0)
+      ++elementCount;
+    for (Value result : op->getResults())
+      elementCount += countElements(lookup(result));
+  }
   return success();
 }
 

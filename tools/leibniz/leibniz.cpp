@@ -1094,7 +1094,9 @@ int runRun() {
           module, entryName, *args,
           static_cast<const driver::CPUPipelineOptions &>(*pipelineOptions));
   } else {
-    interp::Interpreter interpreter(module);
+    interp::InterpreterOptions options;
+    options.countElements = countOps;
+    interp::Interpreter interpreter(module, options);
     results = interpreter.call(entry, *args);
     if (countOps)
       llvm::errs() << "operations: " << interpreter.getTotalOpCount()

@@ -88,6 +88,9 @@ struct InterpreterOptions {
   /// `stackBudget` bytes of it, so that no program overflows the stack.
   unsigned stackSize = 256u << 20;
   unsigned stackBudget = 224u << 20;
+  /// Count the elements that operations compute (getElementCount), at the
+  /// cost of a lookup per result.
+  bool countElements = false;
 };
 
 class Interpreter {
@@ -132,10 +135,14 @@ public:
   const llvm::StringMap<uint64_t> &getOpCounts() const { return opCounts; }
   /// The total of `getOpCounts`, without terminators.
   uint64_t getTotalOpCount() const;
-  /// The elements the executed operations produced, terminators aside: a
-  /// scalar counts 1, a tensor its elements (at least 1), a tuple its
-  /// elements'. Unlike the operation count, it sees work on whole tensors
-  /// (a fill, a tensor sum) and the size of a library product's result.
+  /// With InterpreterOptions::countElements, the elements of the results of
+  /// the executed operations that compute values (not those that pass
+  /// values through: conditionals, loops, calls, tuples, projections,
+  /// casts): a scalar counts 1, a tensor its elements (at least 1), a
+  /// tuple its elements'. Unlike the operation count, it sees work on
+  /// whole tensors (a fill, a sum of two tensors) and the size of a library
+  /// product's result; a scope counts its result's elements once, however
+  /// many tensors its points add.
   uint64_t getElementCount() const { return elementCount; }
   void resetOpCounts() {
     opCounts.clear();
