@@ -2,6 +2,7 @@
 # lit configuration of the Leibniz test suite.
 
 import os
+import platform
 import sys
 
 import lit.formats
@@ -34,6 +35,11 @@ def find_cuda_toolkit():
         if os.environ.get(variable):
             return os.environ[variable]
     return "/usr/local/cuda" if os.path.isdir("/usr/local/cuda") else ""
+
+# libmvec, the vector math library of -O3 on x86-64 Linux with glibc.
+if (platform.machine() == "x86_64" and platform.system() == "Linux"
+        and platform.libc_ver()[0] == "glibc"):
+    config.available_features.add("libmvec")
 
 cuda_toolkit = find_cuda_toolkit()
 for variable in ("CUDA_PATH", "CUDA_HOME"):

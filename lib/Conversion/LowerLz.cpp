@@ -1168,6 +1168,99 @@ void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
   rewriter.replaceOp(op, loop.getResults());
 }
 
+/// Whether `op` calls a math function that has a vector version in the
+/// vector math library of `-O3` (glibc's libmvec): a loop that calls it
+/// runs several points per call once vectorized.
+bool isVectorMathFunction(Operation *op) {
+  return isa<math::SinOp, math::CosOp, math::TanOp, math::AsinOp, math::AcosOp,
+             math::AtanOp, math::Atan2Op, math::SinhOp, math::CoshOp,
+             math::TanhOp, math::ExpOp, math::Exp2Op, math::ExpM1Op,
+             math::LogOp, math::Log2Op, math::Log10Op, math::Log1pOp,
+             math::PowFOp, math::ErfOp, math::CbrtOp>(op);
+}
+
+/// With vector math: moves the value of `op`, a scatter-add whose value
+/// calls such a function, into a traversal of its own before it, whose
+/// result the scatter-add then reads at its point. The scatter-add's loop
+/// adds into elements that its points choose, so LLVM does not vectorize
+/// it, nor the math functions in it; the traversal's loop it does. The
+/// values and their order of addition do not change: the results are the
+/// same bit for bit. Not for a scatter-add in a scope (the traversal would
+/// be a tensor per point of the scope), nor for one over a triangle (the
+/// traversal would compute the values of the whole square), nor for one
+/// whose body has effects.
+void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op) {
+  Block &body = op.getBody().front();
+  Value value = body.getTerminator()->getOperands().back();
+  std::optional<int64_t> inner = getConstantIntValue(op.getRanges().back());
+  if (!isOutsideScopes(op) || getTriangularMask(op) ||
+      !value.getType().isIntOrFloat() || (inner && *inner < 16))
+    return;
+  bool pure = true, vectorMath = false;
+  body.walk([&](Operation *nested) {
+    pure &=
+        nested->hasTrait<OpTrait::IsTerminator>() || isMemoryEffectFree(nested);
+  });
+  Operation *def = value.getDefiningOp();
+  if (!pure || !def || def->getBlock() != &body)
+    return;
+  // The operations of the body that the value uses.
+  llvm::SmallPtrSet<Operation *, 16> slice;
+  SmallVector<Operation *> worklist{def};
+  while (!worklist.empty()) {
+    Operation *user = worklist.pop_back_val();
+    if (!slice.insert(user).second)
+      continue;
+    user->walk([&](Operation *nested) {
+      vectorMath |= isVectorMathFunction(nested);
+      for (Value operand : nested->getOperands())
+        if (Operation *operandDef = operand.getDefiningOp())
+          if (operandDef->getBlock() == &body)
+            worklist.push_back(operandDef);
+    });
+  }
+  if (!vectorMath)
+    return;
+
+  Location loc = value.getLoc();
+  rewriter.setInsertionPoint(op);
+  ValueRange ranges = op.getRanges();
+  SmallVector<int64_t> shape;
+  for (Value range : ranges) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    shape.push_back(size ? *size : ShapedType::kDynamic);
+  }
+  auto type = RankedTensorType::get(shape, value.getType());
+  auto values =
+      lz::ForOp::create(rewriter, loc, TypeRange{type}, ranges,
+                        [&](OpBuilder &b, Location, ValueRange indices) {
+                          IRMapping mapping;
+                          mapping.map(body.getArguments(), indices);
+                          for (Operation &nested : body.without_terminator())
+                            if (slice.contains(&nested))
+                              b.clone(nested, mapping);
+                          lz::YieldOp::create(b, loc, mapping.lookup(value));
+                        });
+  // A copy, so that canonicalization does not fold the reads back into
+  // the traversal's body.
+  Value copy = bufferization::AllocTensorOp::create(
+      rewriter, loc, type, ValueRange{}, values.getResult(0));
+  rewriter.setInsertionPoint(body.getTerminator());
+  Value read = lz::GetOp::create(rewriter, loc, copy, body.getArguments());
+  rewriter.modifyOpInPlace(body.getTerminator(), [&] {
+    body.getTerminator()->setOperand(body.getTerminator()->getNumOperands() - 1,
+                                     read);
+  });
+  // What only the value used.
+  SmallVector<Operation *> dead;
+  for (Operation &nested : body.without_terminator())
+    if (slice.contains(&nested))
+      dead.push_back(&nested);
+  for (Operation *nested : llvm::reverse(dead))
+    if (nested->use_empty())
+      rewriter.eraseOp(nested);
+}
+
 /// Whether the innermost loop of a reduction is long enough for vectorizing
 /// it to pay: not a constant below 16 (a 3x3 stencil's loops are not).
 bool isWorthVectorizing(Operation *scope) {
@@ -1293,6 +1386,13 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
         if (!inThreads.contains(function))
           splitReductionsInTraversals(rewriter, function, policy);
       });
+    if (vectorMath && !gpu) {
+      SmallVector<lz::AccumulateOp> accumulates;
+      getOperation().walk(
+          [&](lz::AccumulateOp op) { accumulates.push_back(op); });
+      for (lz::AccumulateOp op : accumulates)
+        splitAccumulateValues(rewriter, op);
+    }
     // Innermost first: a scope's body is lowered before the scope.
     SmallVector<Operation *> ops;
     getOperation().walk<WalkOrder::PostOrder>([&](Operation *op) {

@@ -40,6 +40,63 @@ using namespace leibniz;
 namespace {
 
 constexpr StringLiteral kBodyAttr = "leibniz.parallel_body";
+constexpr StringLiteral kNoAliasAttr = "leibniz.noalias_params";
+
+/// The buffer that `value`, a memref, is a view of: the allocation, or the
+/// block argument, it derives from through view operations.
+Value getRootBuffer(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// Whether `root`, the buffer of a view, is known to be another buffer
+/// than any that the function allocates: a constant, or an argument of the
+/// function (created before it runs).
+bool isCallersOrConstant(Value root, Block &entry) {
+  if (auto argument = dyn_cast<BlockArgument>(root))
+    return argument.getOwner() == &entry;
+  return root.getDefiningOp<memref::GetGlobalOp>() != nullptr;
+}
+
+/// The positions, among the parameters that the lowering to LLVM makes of
+/// `captures` (a ranked memref becomes its descriptor's allocated and
+/// aligned pointers, offset, sizes and strides; an unranked one its rank
+/// and descriptor; anything else one value), of the aligned pointers of
+/// the buffers that the function allocates itself and that no other
+/// capture may reach: every other capture is a view of another allocation,
+/// of a constant or of an argument of the function (not, for instance, a
+/// loop's result, which may be any of its buffers). Within the body,
+/// nothing else reaches their memory, so that LLVM may take them apart
+/// from every other buffer.
+SmallVector<int64_t> getNoAliasParams(ArrayRef<Value> captures, Block &entry) {
+  SmallVector<Value> roots;
+  bool known = true;
+  for (Value capture : captures) {
+    if (!isa<BaseMemRefType>(capture.getType()))
+      continue;
+    Value root = getRootBuffer(capture);
+    roots.push_back(root);
+    known &= root.getDefiningOp<memref::AllocOp>() ||
+             isCallersOrConstant(root, entry);
+  }
+  SmallVector<int64_t> params;
+  if (!known)
+    return params;
+  int64_t position = 0;
+  for (Value capture : captures) {
+    auto memref = dyn_cast<MemRefType>(capture.getType());
+    if (!memref) {
+      position += isa<UnrankedMemRefType>(capture.getType()) ? 2 : 1;
+      continue;
+    }
+    if (capture.getDefiningOp<memref::AllocOp>() &&
+        llvm::count(roots, capture) == 1)
+      params.push_back(position + 1);
+    position += 3 + 2 * memref.getRank();
+  }
+  return params;
+}
 
 /// The trip count assumed for a loop whose bounds are not constants.
 constexpr int64_t kUnknownTripCount = 16;
@@ -321,6 +378,10 @@ struct OutlineParallelPass
     body.setPrivate();
     body->setAttr("llvm.linkage",
                   LLVM::LinkageAttr::get(context, LLVM::Linkage::Internal));
+    SmallVector<int64_t> noAlias =
+        getNoAliasParams(captures.getArrayRef(), func.getBody().front());
+    if (!noAlias.empty())
+      body->setAttr(kNoAliasAttr, DenseI64ArrayAttr::get(context, noAlias));
     symbols.insert(body);
     Block *entry = body.addEntryBlock();
     IRMapping mapping;
@@ -414,6 +475,20 @@ struct LowerParallelLaunchPass
           !isa<LLVM::LLVMVoidType>(body.getFunctionType().getReturnType())) {
         launch.emitError("malformed parallel launch declaration");
         return signalPassFailure();
+      }
+      // The buffers that only the body reaches (lz-outline-parallel): LLVM
+      // gives the inlined body's accesses alias scopes of their own.
+      if (auto noAlias = body->getAttrOfType<DenseI64ArrayAttr>(kNoAliasAttr)) {
+        for (int64_t param : noAlias.asArrayRef()) {
+          if (param < 0 || param >= static_cast<int64_t>(params.size()) ||
+              !isa<LLVM::LLVMPointerType>(params[param])) {
+            body.emitError("malformed ") << kNoAliasAttr;
+            return signalPassFailure();
+          }
+          body.setArgAttr(param, LLVM::LLVMDialect::getNoAliasAttrName(),
+                          UnitAttr::get(context));
+        }
+        body->removeAttr(kNoAliasAttr);
       }
       auto contextType =
           LLVM::LLVMStructType::getLiteral(context, params.drop_back(3));

@@ -18,6 +18,7 @@
 
 #include "leibniz/AD/Forward.h"
 #include "leibniz/Conversion/Passes.h"
+#include "leibniz/Driver/Optimize.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/InitAllDialects.h"
@@ -73,7 +74,11 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
   bool reassociate = options.optLevel >= (gpu ? 2 : 3);
   std::string pipeline = "lower-lz-print,lower-lz{reassociate=";
   pipeline += reassociate ? "true" : "false";
-  pipeline += gpu ? " gpu=true}," : "},";
+  if (gpu)
+    pipeline += " gpu=true";
+  else if (driver::usesVectorMathLibrary(options.optLevel))
+    pipeline += " vector-math=true";
+  pipeline += "},";
   if (options.checks)
     pipeline += "lz-runtime-checks,";
   pipeline += "lz-decompose-tuples,";

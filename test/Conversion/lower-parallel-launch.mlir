@@ -45,3 +45,27 @@ llvm.func internal @h__par(%p: !llvm.ptr, %b: i64, %e: i64, %c: i64) {
 }
 // expected-error @below {{malformed parallel launch declaration}}
 llvm.func @h__par__launch(!llvm.ptr, i64, i64, i64) attributes {leibniz.parallel_body = @h__par}
+
+// -----
+
+// The parameters that lz-outline-parallel marks become `noalias`.
+// CHECK-LABEL: llvm.func internal @n__par(
+// CHECK-SAME: %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-NOT: leibniz.noalias_params
+llvm.func @n(%p: !llvm.ptr, %q: !llvm.ptr, %count: i64, %cost: i64) {
+  %c0 = llvm.mlir.constant(0 : i64) : i64
+  llvm.call @n__par__launch(%p, %q, %c0, %count, %cost) : (!llvm.ptr, !llvm.ptr, i64, i64, i64) -> ()
+  llvm.return
+}
+llvm.func @n__par__launch(!llvm.ptr, !llvm.ptr, i64, i64, i64) attributes {leibniz.parallel_body = @n__par}
+llvm.func internal @n__par(%p: !llvm.ptr, %q: !llvm.ptr, %b: i64, %e: i64) attributes {leibniz.noalias_params = array<i64: 1>} {
+  llvm.return
+}
+
+// -----
+
+// expected-error @below {{malformed leibniz.noalias_params}}
+llvm.func internal @m__par(%p: !llvm.ptr, %a: f64, %b: i64, %e: i64) attributes {leibniz.noalias_params = array<i64: 1>} {
+  llvm.return
+}
+llvm.func @m__par__launch(!llvm.ptr, f64, i64, i64, i64) attributes {leibniz.parallel_body = @m__par}

@@ -138,3 +138,56 @@ func.func @branches(%x: memref<?x?xf64>, %s: memref<?xf64>, %n: index, %m: index
   }
   return
 }
+
+// -----
+
+// A buffer that the function allocates, of which the body captures no
+// other view, is reached by nothing else in the body: the aligned pointer
+// of %y's descriptor is marked for `noalias`. It is the LLVM parameter 12:
+// the captures are %x, %v, %a, %y and %w, in the order of their uses, and
+// a 1-d memref is 5 parameters (allocated and aligned pointers, offset,
+// size, stride). %w, of which the body also captures the view %v, and %x,
+// a caller's buffer, are not marked.
+// CHECK-LABEL: func.func @fresh
+// CHECK: func.func private @fresh__par(
+// CHECK-SAME: leibniz.noalias_params = array<i64: 12>
+func.func @fresh(%x: memref<?xf64>, %a: f64, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %y = memref.alloc(%n) : memref<?xf64>
+  %w = memref.alloc(%n) : memref<?xf64>
+  %v = memref.subview %w[0] [%n] [1] : memref<?xf64> to memref<?xf64, strided<[1]>>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %p = memref.load %x[%i] : memref<?xf64>
+    %q = memref.load %v[%i] : memref<?xf64, strided<[1]>>
+    %r = arith.mulf %p, %a : f64
+    %s = arith.addf %r, %q : f64
+    memref.store %s, %y[%i] : memref<?xf64>
+    memref.store %s, %w[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// No buffer is marked where a capture may be any buffer: %z, a
+// conditional's result, may be %y.
+// CHECK-LABEL: func.func @unknown
+// CHECK: func.func private @unknown__par(%{{[^)]*}}) attributes {llvm.linkage = #llvm.linkage<internal>} {
+func.func @unknown(%x: memref<?xf64>, %c: i1, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %y = memref.alloc(%n) : memref<?xf64>
+  %z = scf.if %c -> (memref<?xf64>) {
+    scf.yield %y : memref<?xf64>
+  } else {
+    scf.yield %x : memref<?xf64>
+  }
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %p = memref.load %z[%i] : memref<?xf64>
+    memref.store %p, %y[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
+}

@@ -752,7 +752,9 @@ int runEmit() {
       bool cuda = targetsCUDA();
       pm.addPass(conversion::createLowerLz(
           {/*reassociate=*/pipelineOptions->optLevel >= (cuda ? 2u : 3u),
-           /*gpu=*/cuda}));
+           /*gpu=*/cuda,
+           /*vectorMath=*/!cuda &&
+               driver::usesVectorMathLibrary(pipelineOptions->optLevel)}));
       if (failed(pm.run(module)))
         return 1;
     } else if (emitStage > Stage::Linalg) {

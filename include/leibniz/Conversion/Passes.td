@@ -56,7 +56,18 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     all (P is 1 where the points are that many); reductions whose ranges
     depend on the point, or that use another scope's result, are not split.
     Reductions in functions
-    called inside a scope (which run in a thread) are not split. Tuples and `lz.print` are
+    called inside a scope (which run in a thread) are not split. With
+    `vector-math` (the CPU pipeline at -O3 where LLVM calls libmvec's vector
+    math functions), an `lz.accumulate` outside every scope whose value
+    calls a math function that libmvec has (sin, exp, log, pow, ...) first
+    computes its values in a traversal of their own (a `tensor.generate`,
+    copied so that canonicalization does not fold the reads back), and
+    reads them at its points: its own loop adds into elements that the
+    points choose, which LLVM does not vectorize, and the math functions
+    with it; the traversal's loop it vectorizes. The values and the order
+    of their additions are the same. Not over a triangle (the traversal
+    would compute the square), nor where the innermost range is a constant
+    below 16, nor where the body has effects. Tuples and `lz.print` are
     left as they are.
 
     ```
@@ -68,7 +79,11 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
            "Let float reductions be reassociated (vectorized)">,
     Option<"gpu", "gpu", "bool", "false",
            "With reassociate, split reductions into many small partitions, "
-           "also in sequential loops, for the threads of a GPU">
+           "also in sequential loops, for the threads of a GPU">,
+    Option<"vectorMath", "vector-math", "bool", "false",
+           "The CPU's compiled code calls vector versions of math functions "
+           "(-O3): compute the values of scatter-adds that call them in "
+           "traversals of their own">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -308,6 +323,14 @@ def OutlineParallel : Pass<"lz-outline-parallel", "mlir::ModuleOp"> {
     the induction variable and values from outside, else a constant or 16;
     a conditional counts its larger branch.
     The runtime runs loops of little estimated work on one thread.
+    The aligned pointers of the buffers that the function allocates
+    (`memref.alloc`) and that no other captured value may reach (every
+    other one is a view of another allocation, of a constant or of an
+    argument of the function) are listed in `leibniz.noalias_params` on
+    the body, as positions among its LLVM parameters;
+    `lz-lower-parallel-launch` marks them `noalias`, so that LLVM, once it
+    has inlined the body into its task, knows them apart from the other
+    buffers and vectorizes loops that read through computed indices.
     `lz-lower-parallel-launch` turns these calls into calls of the runtime's
     `leibniz_parallel_for` after the lowering to the LLVM dialect.
   }];
@@ -326,7 +349,9 @@ def LowerParallelLaunch : Pass<"lz-lower-parallel-launch", "mlir::ModuleOp"> {
     stack-allocated struct and calls
     `leibniz_parallel_for(@<body>__task, %context, %begin, %end, %cost)`;
     `@<body>__task(context, begin, end)` loads them and calls the body.
-    The declarations are removed.
+    The body's parameters listed in its `leibniz.noalias_params` become
+    `noalias` (an error if one is not a pointer). The declarations are
+    removed.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
