@@ -1168,6 +1168,13 @@ void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
   rewriter.replaceOp(op, loop.getResults());
 }
 
+/// Whether `range` is a constant below 16: too short a loop for vectorizing
+/// it to pay (a 3x3 stencil's loops are).
+bool isShortConstant(Value range) {
+  std::optional<int64_t> size = getConstantIntValue(range);
+  return size && *size < 16;
+}
+
 /// Whether `op` calls a math function that has a vector version in the
 /// vector math library of `-O3` (glibc's libmvec): a loop that calls it
 /// runs several points per call once vectorized.
@@ -1176,25 +1183,30 @@ bool isVectorMathFunction(Operation *op) {
              math::AtanOp, math::Atan2Op, math::SinhOp, math::CoshOp,
              math::TanhOp, math::ExpOp, math::Exp2Op, math::ExpM1Op,
              math::LogOp, math::Log2Op, math::Log10Op, math::Log1pOp,
-             math::PowFOp, math::ErfOp, math::CbrtOp>(op);
+             math::PowFOp, math::ErfOp, math::ErfcOp, math::CbrtOp,
+             math::AsinhOp, math::AcoshOp, math::AtanhOp>(op);
 }
 
-/// With vector math: moves the value of `op`, a scatter-add whose value
-/// calls such a function, into a traversal of its own before it, whose
-/// result the scatter-add then reads at its point. The scatter-add's loop
-/// adds into elements that its points choose, so LLVM does not vectorize
-/// it, nor the math functions in it; the traversal's loop it does. The
-/// values and their order of addition do not change: the results are the
-/// same bit for bit. Not for a scatter-add in a scope (the traversal would
-/// be a tensor per point of the scope), nor for one over a triangle (the
-/// traversal would compute the values of the whole square), nor for one
-/// whose body has effects.
-void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op) {
+/// With vector math: moves the value of `op`, a scatter-add over one range
+/// whose value calls such a function, into a traversal of its own before
+/// it, whose result the scatter-add then reads at its point. The
+/// scatter-add's loop adds into elements that its points choose, so LLVM
+/// does not vectorize it, nor the math functions in it; the traversal's
+/// loop it does. The values (up to the vector functions' rounding) and
+/// their order of addition do not change. The traversal holds a value per
+/// point: not over several ranges, whose points may be many more than the
+/// elements of the result and of the inputs (a traversal of i, j for
+/// `A[idx[i], j]`). Not for a scatter-add in a scope or in a function
+/// called there (`inScopes`: a traversal per point of the scope), nor for
+/// one whose body has effects.
+void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op,
+                           const llvm::SmallPtrSetImpl<Operation *> &inScopes) {
   Block &body = op.getBody().front();
   Value value = body.getTerminator()->getOperands().back();
-  std::optional<int64_t> inner = getConstantIntValue(op.getRanges().back());
-  if (!isOutsideScopes(op) || getTriangularMask(op) ||
-      !value.getType().isIntOrFloat() || (inner && *inner < 16))
+  if (op.getRanges().size() != 1 || isShortConstant(op.getRanges().front()) ||
+      !isOutsideScopes(op) ||
+      inScopes.contains(op->getParentOfType<func::FuncOp>()) ||
+      !value.getType().isIntOrFloat())
     return;
   bool pure = true, vectorMath = false;
   body.walk([&](Operation *nested) {
@@ -1208,10 +1220,10 @@ void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op) {
   llvm::SmallPtrSet<Operation *, 16> slice;
   SmallVector<Operation *> worklist{def};
   while (!worklist.empty()) {
-    Operation *user = worklist.pop_back_val();
-    if (!slice.insert(user).second)
+    Operation *sliceOp = worklist.pop_back_val();
+    if (!slice.insert(sliceOp).second)
       continue;
-    user->walk([&](Operation *nested) {
+    sliceOp->walk([&](Operation *nested) {
       vectorMath |= isVectorMathFunction(nested);
       for (Value operand : nested->getOperands())
         if (Operation *operandDef = operand.getDefiningOp())
@@ -1242,7 +1254,8 @@ void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op) {
                           lz::YieldOp::create(b, loc, mapping.lookup(value));
                         });
   // A copy, so that canonicalization does not fold the reads back into
-  // the traversal's body.
+  // the traversal's body (one more pass over the values, little next to
+  // the math functions).
   Value copy = bufferization::AllocTensorOp::create(
       rewriter, loc, type, ValueRange{}, values.getResult(0));
   rewriter.setInsertionPoint(body.getTerminator());
@@ -1262,13 +1275,10 @@ void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op) {
 }
 
 /// Whether the innermost loop of a reduction is long enough for vectorizing
-/// it to pay: not a constant below 16 (a 3x3 stencil's loops are not).
+/// it to pay.
 bool isWorthVectorizing(Operation *scope) {
-  if (scope->getNumOperands() == 0)
-    return false;
-  std::optional<int64_t> inner =
-      getConstantIntValue(scope->getOperands().back());
-  return !inner || *inner >= 16;
+  return scope->getNumOperands() != 0 &&
+         !isShortConstant(scope->getOperands().back());
 }
 
 /// Lowers one op; returns false for ops that stay.
@@ -1352,30 +1362,33 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       policy.partitionWork = 1 << 9;
       policy.maxPartitions = 1 << 16;
     }
-    // On a GPU, a function called inside a scope runs in a thread: its
-    // reductions are not split (which would allocate, and keep the
-    // caller's loop on the host). The functions called there, and those
-    // they call.
-    llvm::SmallPtrSet<Operation *, 8> inThreads;
-    if (gpu) {
+    // The functions called inside a scope, and those they call: they run
+    // once per point. On a GPU they run in a thread: their reductions are
+    // not split (which would allocate, and keep the caller's loop on the
+    // host). On the CPU, their scatter-adds' values are not split out.
+    llvm::SmallPtrSet<Operation *, 8> inScopes;
+    if (gpu || vectorMath) {
       SymbolTableCollection symbols;
       SmallVector<Operation *> worklist;
       getOperation().walk([&](CallOpInterface call) {
         if (isOutsideScopes(call))
           return;
         if (Operation *callee = call.resolveCallableInTable(&symbols))
-          if (inThreads.insert(callee).second)
+          if (inScopes.insert(callee).second)
             worklist.push_back(callee);
       });
       while (!worklist.empty()) {
         Operation *function = worklist.pop_back_val();
         function->walk([&](CallOpInterface call) {
           if (Operation *callee = call.resolveCallableInTable(&symbols))
-            if (inThreads.insert(callee).second)
+            if (inScopes.insert(callee).second)
               worklist.push_back(callee);
         });
       }
     }
+    llvm::SmallPtrSet<Operation *, 8> inThreads;
+    if (gpu)
+      inThreads = inScopes;
     SplitPolicy inThread = policy;
     inThread.enabled = false;
     IRRewriter rewriter(&getContext());
@@ -1391,7 +1404,7 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       getOperation().walk(
           [&](lz::AccumulateOp op) { accumulates.push_back(op); });
       for (lz::AccumulateOp op : accumulates)
-        splitAccumulateValues(rewriter, op);
+        splitAccumulateValues(rewriter, op, inScopes);
     }
     // Innermost first: a scope's body is lowered before the scope.
     SmallVector<Operation *> ops;

@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include <functional>
@@ -51,12 +52,38 @@ Value getRootBuffer(Value value) {
 }
 
 /// Whether `root`, the buffer of a view, is known to be another buffer
-/// than any that the function allocates: a constant, or an argument of the
+/// than any that the function allocates: a global, or an argument of the
 /// function (created before it runs).
-bool isCallersOrConstant(Value root, Block &entry) {
+bool isCallersOrGlobal(Value root, Block &entry) {
   if (auto argument = dyn_cast<BlockArgument>(root))
     return argument.getOwner() == &entry;
   return root.getDefiningOp<memref::GetGlobalOp>() != nullptr;
+}
+
+/// Whether `value`, an integer, may carry the address of a buffer that the
+/// function took (`memref.extract_aligned_pointer_as_index`, as BLAS calls
+/// do; deallocation compares such addresses, which it does not capture):
+/// what it is computed from, through operations without regions, up to
+/// the function's arguments and buffers (whose sizes it may read).
+bool mayCarryAddress(Value value, Block &entry) {
+  SmallVector<Value> worklist{value};
+  DenseSet<Value> seen;
+  while (!worklist.empty()) {
+    Value next = worklist.pop_back_val();
+    if (isa<BaseMemRefType>(next.getType()) || !seen.insert(next).second)
+      continue;
+    Operation *def = next.getDefiningOp();
+    if (!def) {
+      if (cast<BlockArgument>(next).getOwner() != &entry)
+        return true;
+      continue;
+    }
+    if (isa<memref::ExtractAlignedPointerAsIndexOp>(def) ||
+        def->getNumRegions() != 0)
+      return true;
+    llvm::append_range(worklist, def->getOperands());
+  }
+  return false;
 }
 
 /// The positions, among the parameters that the lowering to LLVM makes of
@@ -64,21 +91,31 @@ bool isCallersOrConstant(Value root, Block &entry) {
 /// aligned pointers, offset, sizes and strides; an unranked one its rank
 /// and descriptor; anything else one value), of the aligned pointers of
 /// the buffers that the function allocates itself and that no other
-/// capture may reach: every other capture is a view of another allocation,
-/// of a constant or of an argument of the function (not, for instance, a
-/// loop's result, which may be any of its buffers). Within the body,
+/// capture may reach: every other memref capture is a view of another
+/// allocation, of a global or of an argument of the function (not, for
+/// instance, a loop's result, which may be any of its buffers), and no
+/// capture is an address (a pointer, or an integer that the function
+/// computed from a buffer's address, as BLAS calls do). Within the body,
 /// nothing else reaches their memory, so that LLVM may take them apart
 /// from every other buffer.
-SmallVector<int64_t> getNoAliasParams(ArrayRef<Value> captures, Block &entry) {
+SmallVector<int64_t> getNoAliasParams(ArrayRef<Value> captures,
+                                      scf::ParallelOp loop) {
+  auto function = loop->getParentOfType<func::FuncOp>();
+  Block &entry = function.getBody().front();
   SmallVector<Value> roots;
   bool known = true;
   for (Value capture : captures) {
-    if (!isa<BaseMemRefType>(capture.getType()))
+    if (isa<LLVM::LLVMPointerType>(capture.getType()))
+      return {};
+    if (!isa<BaseMemRefType>(capture.getType())) {
+      known &=
+          !capture.getType().isIntOrIndex() || !mayCarryAddress(capture, entry);
       continue;
+    }
     Value root = getRootBuffer(capture);
     roots.push_back(root);
-    known &= root.getDefiningOp<memref::AllocOp>() ||
-             isCallersOrConstant(root, entry);
+    known &=
+        root.getDefiningOp<memref::AllocOp>() || isCallersOrGlobal(root, entry);
   }
   SmallVector<int64_t> params;
   if (!known)
@@ -379,7 +416,7 @@ struct OutlineParallelPass
     body->setAttr("llvm.linkage",
                   LLVM::LinkageAttr::get(context, LLVM::Linkage::Internal));
     SmallVector<int64_t> noAlias =
-        getNoAliasParams(captures.getArrayRef(), func.getBody().front());
+        getNoAliasParams(captures.getArrayRef(), loop);
     if (!noAlias.empty())
       body->setAttr(kNoAliasAttr, DenseI64ArrayAttr::get(context, noAlias));
     symbols.insert(body);
@@ -480,7 +517,7 @@ struct LowerParallelLaunchPass
       // gives the inlined body's accesses alias scopes of their own.
       if (auto noAlias = body->getAttrOfType<DenseI64ArrayAttr>(kNoAliasAttr)) {
         for (int64_t param : noAlias.asArrayRef()) {
-          if (param < 0 || param >= static_cast<int64_t>(params.size()) ||
+          if (param < 0 || param >= body.getNumArguments() ||
               !isa<LLVM::LLVMPointerType>(params[param])) {
             body.emitError("malformed ") << kNoAliasAttr;
             return signalPassFailure();

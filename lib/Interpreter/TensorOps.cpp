@@ -84,8 +84,9 @@ LogicalResult evaluateEmpty(Interpreter &interp, tensor::EmptyOp op) {
 }
 
 /// bufferization.alloc_tensor, which the lowering of scopes creates: a new
-/// tensor like tensor.empty, or with `copy` (the GPU's split reductions), a
-/// tensor equal to the copied one.
+/// tensor like tensor.empty, or with `copy` (the GPU's split reductions,
+/// the values of scatter-adds with vector math), a tensor equal to the
+/// copied one.
 LogicalResult evaluateAllocTensor(Interpreter &interp,
                                   bufferization::AllocTensorOp op) {
   if (op.getCopy()) {

@@ -38,6 +38,8 @@
 // CHECK:   %[[OLD:.*]] = tensor.extract %[[ACC]][%[[JAT]]]
 // CHECK:   %[[NEW:.*]] = arith.addf %[[OLD]], %[[VP]]
 // CHECK:   tensor.insert %[[NEW]] into %[[ACC]][%[[JAT]]]
+// CHECK-NOT: math.cos
+// CHECK: return
 // PLAIN-LABEL: func.func @scatter
 // PLAIN-NOT: tensor.generate
 // PLAIN: scf.for
@@ -58,16 +60,24 @@ func.func @scatter(%x: tensor<?xf64>, %idx: tensor<?xi64>, %w: tensor<?xf64>) ->
   return %r : tensor<?xf64>
 }
 
-// Not where the value calls no math function, nor in a scope (the values
-// would be a tensor per point of the scope), nor over fewer than 16 points
-// in the innermost range.
+// Not where the value calls no math function, nor in a scope or in a
+// function called there (the values would be a tensor per point of the
+// scope), nor over a constant range below 16, nor over several ranges
+// (whose points may be many more than the elements of the result and the
+// inputs), nor where the body has effects.
 // CHECK-LABEL: func.func @cheap
 // CHECK-NOT: tensor.generate
 // CHECK-LABEL: func.func @in_scope
 // CHECK-NOT: tensor.generate
+// CHECK-LABEL: func.func @called
+// CHECK-NOT: tensor.generate
 // CHECK-LABEL: func.func @few
 // CHECK-NOT: tensor.generate
-// CHECK: return
+// CHECK-LABEL: func.func @two_ranges
+// CHECK-NOT: tensor.generate
+// CHECK-LABEL: func.func @effects
+// CHECK-NOT: tensor.generate
+// CHECK-LABEL: func.func @masked
 func.func @cheap(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?xf64> {
   %c0 = arith.constant 0 : index
   %n = tensor.dim %idx, %c0 : tensor<?xi64>
@@ -97,6 +107,28 @@ func.func @in_scope(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?x?xf64> {
   }
   return %r : tensor<?x?xf64>
 }
+func.func @called(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %idx, %c0 : tensor<?xi64>
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %r = lz.accumulate %k < %n into (%m) : tensor<?xf64> {
+    %i = lz.get %idx[%k] : tensor<?xi64>
+    %at = arith.index_cast %i : i64 to index
+    %xi = lz.get %x[%at] : tensor<?xf64>
+    %v = math.sin %xi : f64
+    lz.yield %at, %v : index, f64
+  }
+  return %r : tensor<?xf64>
+}
+func.func @calls_in_scope(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %idx, %c0 : tensor<?xi64>
+  %r = lz.for %j < %n : tensor<?x?xf64> {
+    %row = func.call @called(%x, %idx) : (tensor<?xf64>, tensor<?xi64>) -> tensor<?xf64>
+    lz.yield %row : tensor<?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
 func.func @few(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?xf64> {
   %c0 = arith.constant 0 : index
   %c4 = arith.constant 4 : index
@@ -111,8 +143,51 @@ func.func @few(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?xf64> {
   return %r : tensor<?xf64>
 }
 
+func.func @two_ranges(%x: tensor<?x?xf64>, %idx: tensor<?xi64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %idx, %c0 : tensor<?xi64>
+  %m = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %d = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %r = lz.accumulate %k < %n, %j < %d into (%m, %d) : tensor<?x?xf64> {
+    %i = lz.get %idx[%k] : tensor<?xi64>
+    %at = arith.index_cast %i : i64 to index
+    %xi = lz.get %x[%at, %j] : tensor<?x?xf64>
+    %v = math.exp %xi : f64
+    lz.yield %at, %j, %v : index, index, f64
+  }
+  return %r : tensor<?x?xf64>
+}
+func.func private @opaque(f64) -> f64
+func.func @effects(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %idx, %c0 : tensor<?xi64>
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %r = lz.accumulate %k < %n into (%m) : tensor<?xf64> {
+    %i = lz.get %idx[%k] : tensor<?xi64>
+    %at = arith.index_cast %i : i64 to index
+    %xi = lz.get %x[%at] : tensor<?xf64>
+    %e = math.exp %xi : f64
+    %v = func.call @opaque(%e) : (f64) -> f64
+    lz.yield %at, %v : index, f64
+  }
+  return %r : tensor<?xf64>
+}
+
 // A masked scatter-add: the values of the points whose mask is false are
 // computed too, as the body computes them at every point, and not added.
+// What the mask and the value share (the read of x) is in both.
+// CHECK: %[[MVALS:.*]] = tensor.generate
+// CHECK:   math.exp
+// CHECK: %[[MCOPY:.*]] = bufferization.alloc_tensor() copy(%[[MVALS]])
+// CHECK: scf.for %[[MP:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[MACC:.*]] = %{{.*}})
+// CHECK-NOT: math.exp
+// CHECK:   %[[MASK:.*]] = arith.cmpf ogt
+// CHECK:   %[[MV:.*]] = tensor.extract %[[MCOPY]][%[[MP]]]
+// CHECK:   scf.if %[[MASK]]
+// CHECK:     arith.addf %{{.*}}, %[[MV]]
+// CHECK-NOT: math.exp
+// CHECK: return
 func.func @masked(%x: tensor<?xf64>, %idx: tensor<?xi64>, %w: tensor<?xf64>) -> tensor<?xf64> {
   %c0 = arith.constant 0 : index
   %n = tensor.dim %idx, %c0 : tensor<?xi64>

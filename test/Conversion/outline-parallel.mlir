@@ -191,3 +191,70 @@ func.func @unknown(%x: memref<?xf64>, %c: i1, %n: index) {
   }
   return
 }
+
+// -----
+
+// Nor where the body captures a cast of the buffer besides the buffer, nor
+// where a capture's buffer is unknown (a transpose, which is no view op),
+// nor where a captured integer may carry a buffer's address. An address
+// that no capture carries (deallocation compares them) changes nothing:
+// in @compared, %y is marked.
+// CHECK-LABEL: func.func @cast
+// CHECK: func.func private @cast__par(%{{[^)]*}}) attributes {llvm.linkage = #llvm.linkage<internal>} {
+// CHECK-LABEL: func.func @transposed
+// CHECK: func.func private @transposed__par(%{{[^)]*}}) attributes {llvm.linkage = #llvm.linkage<internal>} {
+// CHECK-LABEL: func.func @address
+// CHECK: func.func private @address__par(%{{[^)]*}}) attributes {llvm.linkage = #llvm.linkage<internal>} {
+// CHECK-LABEL: func.func @compared
+// CHECK: func.func private @compared__par(%{{[^)]*}}) attributes {leibniz.noalias_params = array<i64: 7>,
+func.func @cast(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %y = memref.alloc(%n) : memref<?xf64>
+  %z = memref.cast %y : memref<?xf64> to memref<?xf64, strided<[?], offset: ?>>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %p = memref.load %z[%i] : memref<?xf64, strided<[?], offset: ?>>
+    memref.store %p, %y[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
+}
+func.func @transposed(%x: memref<?x?xf64>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %y = memref.alloc(%n) : memref<?xf64>
+  %t = memref.transpose %x (i, j) -> (j, i) : memref<?x?xf64> to memref<?x?xf64, strided<[1, ?]>>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %p = memref.load %t[%i, %i] : memref<?x?xf64, strided<[1, ?]>>
+    memref.store %p, %y[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return
+}
+func.func @address(%x: memref<?xf64>, %n: index) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %y = memref.alloc(%n) : memref<?xf64>
+  %a = memref.extract_aligned_pointer_as_index %y : memref<?xf64> -> index
+  %b = arith.remui %a, %n : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %p = memref.load %x[%b] : memref<?xf64>
+    memref.store %p, %y[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return %a : index
+}
+func.func @compared(%x: memref<?xf64>, %n: index) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %y = memref.alloc(%n) : memref<?xf64>
+  %a = memref.extract_aligned_pointer_as_index %y : memref<?xf64> -> index
+  %m = arith.addi %n, %c1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %j = arith.remui %i, %m : index
+    %p = memref.load %x[%j] : memref<?xf64>
+    memref.store %p, %y[%i] : memref<?xf64>
+    scf.reduce
+  }
+  return %a : index
+}

@@ -58,17 +58,20 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     Reductions in functions
     called inside a scope (which run in a thread) are not split. With
     `vector-math` (the CPU pipeline at -O3 where LLVM calls libmvec's vector
-    math functions), an `lz.accumulate` outside every scope whose value
-    calls a math function that libmvec has (sin, exp, log, pow, ...) first
-    computes its values in a traversal of their own (a `tensor.generate`,
-    copied so that canonicalization does not fold the reads back), and
-    reads them at its points: its own loop adds into elements that the
-    points choose, which LLVM does not vectorize, and the math functions
-    with it; the traversal's loop it vectorizes. The values and the order
-    of their additions are the same. Not over a triangle (the traversal
-    would compute the square), nor where the innermost range is a constant
-    below 16, nor where the body has effects. Tuples and `lz.print` are
-    left as they are.
+    math functions), an `lz.accumulate` over one range, outside every scope
+    and every function called in one, whose scalar value, computed in its
+    body, calls a math function that libmvec has (sin, exp, log, pow, ...)
+    first computes its values in a traversal of their own (a
+    `tensor.generate`, copied so that canonicalization does not fold the
+    reads back), and reads them at its points: its own loop adds into
+    elements that the points choose, which LLVM does not vectorize, and
+    the math functions with it; the traversal's loop it vectorizes. The
+    order of the additions is the same, and so are the values up to the
+    vector functions' rounding. Not over several ranges (the traversal
+    holds a value per point, which may be many more than the elements of
+    the result and the inputs), nor over a constant range below 16, nor
+    where the body has effects. Tuples and `lz.print` are left as they
+    are.
 
     ```
     leibniz-opt prog.mlir --lower-lz
