@@ -27,6 +27,26 @@ bool leibniz::lz::isReductionOp(Operation *op) {
   return isa<SumOp, ProdOp, MaxOp, MinOp>(op);
 }
 
+llvm::DenseSet<Value> leibniz::lz::getDependents(Block &body, Value variable) {
+  llvm::DenseSet<Value> dependents{variable};
+  auto uses = [&](Operation *op) {
+    return llvm::any_of(op->getOperands(),
+                        [&](Value v) { return dependents.contains(v); });
+  };
+  // Post-order: the operations in a region before the operation holding it.
+  body.walk([&](Operation *op) {
+    bool depends = uses(op);
+    if (!depends && op->getNumRegions() != 0)
+      depends = op->walk([&](Operation *inner) {
+                    return inner != op && uses(inner) ? WalkResult::interrupt()
+                                                      : WalkResult::advance();
+                  }).wasInterrupted();
+    if (depends)
+      dependents.insert(op->result_begin(), op->result_end());
+  });
+  return dependents;
+}
+
 void leibniz::lz::getTupleLeafTypes(Type type, SmallVectorImpl<Type> &leaves) {
   auto tuple = dyn_cast<TupleType>(type);
   if (!tuple) {

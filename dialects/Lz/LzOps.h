@@ -16,6 +16,7 @@
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace leibniz::lz {
 class YieldOp;
@@ -33,6 +34,12 @@ namespace leibniz::lz {
 
 /// True for the summation scopes: lz.sum, lz.prod, lz.max and lz.min.
 bool isReductionOp(mlir::Operation *op);
+
+/// The values of `body` that depend on `variable`: the results of the
+/// operations that use it or such a value, in their operands or in their
+/// regions.
+llvm::DenseSet<mlir::Value> getDependents(mlir::Block &body,
+                                          mlir::Value variable);
 
 /// The type of the value a scope yields at one point, for a result of type
 /// `resultType` over `numIndices` scope variables: the element type when the

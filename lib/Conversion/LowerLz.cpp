@@ -872,11 +872,85 @@ std::optional<TriangularMask> getTriangularMask(lz::AccumulateOp op) {
                         predicate == P::ule || predicate == P::sle, cmp};
 }
 
+/// Whether `range` is a constant below 16: too short a loop for vectorizing
+/// it to pay (a 3x3 stencil's loops are).
+bool isShortConstant(Value range) {
+  std::optional<int64_t> size = getConstantIntValue(range);
+  return size && *size < 16;
+}
+
+/// With reassociation, the variable of `op`'s nest to run innermost instead
+/// of its last one, a constant range too short to vectorize (a 3x3
+/// stencil's): the last variable that indexes the last dimension of the
+/// result alone or plus another variable and no other dimension, has no
+/// short constant range, and that every read indexes in its last dimension
+/// only, so that the innermost loop adds a vector of values read at
+/// consecutive addresses into consecutive elements (a convolution's
+/// gradient with respect to its input: `accumulate o, y, x, c, r, s. ((c, y
+/// + r, x + s), k[o, c, r, s] * g[o, y, x])` runs `x` innermost). Each
+/// element then adds the same values in another order.
+std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
+  ValueRange ranges = op.getRanges();
+  if (op.getMasked() || ranges.size() < 2 || !isShortConstant(ranges.back()) ||
+      !op.getTargetValue().getType().isIntOrFloat())
+    return std::nullopt;
+  Block &body = op.getBody().front();
+  for (Operation &inner : body.without_terminator())
+    if (!isMemoryEffectFree(&inner))
+      return std::nullopt;
+  ValueRange target = op.getTargetIndices();
+  if (target.empty())
+    return std::nullopt;
+  auto getVariable = [&](Value index) -> BlockArgument {
+    while (auto cast = index.getDefiningOp<arith::IndexCastOp>())
+      index = cast.getIn();
+    auto arg = dyn_cast<BlockArgument>(index);
+    return arg && arg.getOwner() == &body ? arg : BlockArgument();
+  };
+  SmallVector<BlockArgument, 2> candidates;
+  if (BlockArgument arg = getVariable(target.back())) {
+    candidates.push_back(arg);
+  } else {
+    Value index = target.back();
+    while (auto cast = index.getDefiningOp<arith::IndexCastOp>())
+      index = cast.getIn();
+    auto add = index.getDefiningOp<arith::AddIOp>();
+    if (!add)
+      return std::nullopt;
+    for (Value operand : add->getOperands())
+      if (BlockArgument arg = getVariable(operand))
+        candidates.push_back(arg);
+  }
+  for (BlockArgument candidate : llvm::reverse(candidates)) {
+    if (isShortConstant(ranges[candidate.getArgNumber()]))
+      continue;
+    llvm::DenseSet<Value> dependents = lz::getDependents(body, candidate);
+    auto depends = [&](Value v) { return dependents.contains(v); };
+    if (llvm::any_of(target.drop_back(), depends))
+      continue;
+    // The reads, lowered already or not.
+    bool contiguous = true;
+    body.walk([&](Operation *read) {
+      ValueRange indices;
+      if (auto get = dyn_cast<lz::GetOp>(read))
+        indices = get.getIndices();
+      else if (auto extract = dyn_cast<tensor::ExtractOp>(read))
+        indices = extract.getIndices();
+      contiguous &= llvm::none_of(indices.drop_back(), depends);
+    });
+    if (contiguous)
+      return candidate.getArgNumber();
+  }
+  return std::nullopt;
+}
+
 /// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
 /// the scope's order that adds each point's value (element by element for a
 /// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
-/// A triangular mask bounds its inner loop instead.
-void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
+/// A triangular mask bounds its inner loop instead. With `reassociate`, the
+/// loops may run in another order (see getVectorVariable).
+void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
+                     bool reassociate) {
   Location loc = op.getLoc();
   auto type = cast<RankedTensorType>(op.getType());
   Type elementType = type.getElementType();
@@ -891,15 +965,39 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
   SmallVector<Value> ranges(op.getRanges());
   std::optional<TriangularMask> triangle = getTriangularMask(op);
 
+  // The loops' order: the scope's, or with one variable moved innermost
+  // and the short constant ranges moved out of the next loop, so that
+  // consecutive runs of the innermost loop update different elements.
+  auto order = llvm::to_vector(llvm::seq<unsigned>(0, ranges.size()));
+  if (std::optional<unsigned> inner =
+          reassociate ? getVectorVariable(op) : std::nullopt) {
+    SmallVector<unsigned> longer, shorter;
+    for (unsigned p : order)
+      if (p != *inner)
+        (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
+    order.clear();
+    if (!longer.empty()) {
+      order.append(longer.begin(), longer.end() - 1);
+      order.append(shorter);
+      order.push_back(longer.back());
+    } else {
+      order.append(shorter);
+    }
+    order.push_back(*inner);
+  }
+  SmallVector<Value> loopRanges;
+  for (unsigned position : order)
+    loopRanges.push_back(ranges[position]);
+
   // The nest, one loop at a time: a triangular bound reads an outer index.
   SmallVector<scf::ForOp> loops;
-  SmallVector<Value> indices;
+  SmallVector<Value> indices(ranges.size());
   Value acc = init;
-  for (auto [p, range] : llvm::enumerate(ranges)) {
-    Value upper = range;
+  for (auto [p, position] : llvm::enumerate(order)) {
+    Value upper = ranges[position];
     if (p == 0)
-      upper = getGuardedBound(rewriter, loc, ranges, c0, upper);
-    if (triangle && triangle->inner == p) {
+      upper = getGuardedBound(rewriter, loc, loopRanges, c0, upper);
+    if (triangle && triangle->inner == position) {
       Value bound = indices[triangle->outer];
       if (triangle->inclusive)
         bound = arith::AddIOp::create(rewriter, loc, bound, c1);
@@ -909,7 +1007,7 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op) {
     if (!loops.empty())
       scf::YieldOp::create(rewriter, loc, loop.getResults());
     loops.push_back(loop);
-    indices.push_back(loop.getInductionVar());
+    indices[position] = loop.getInductionVar();
     acc = loop.getRegionIterArgs()[0];
     rewriter.setInsertionPointToStart(loop.getBody());
   }
@@ -1168,23 +1266,14 @@ void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
   rewriter.replaceOp(op, loop.getResults());
 }
 
-/// Whether `range` is a constant below 16: too short a loop for vectorizing
-/// it to pay (a 3x3 stencil's loops are).
-bool isShortConstant(Value range) {
-  std::optional<int64_t> size = getConstantIntValue(range);
-  return size && *size < 16;
-}
-
-/// Whether `op` calls a math function that has a vector version in the
-/// vector math library of `-O3` (glibc's libmvec): a loop that calls it
-/// runs several points per call once vectorized.
+/// Whether `op` calls a math function that LLVM's loop vectorizer replaces
+/// by a vector version from the vector math library of `-O3` (glibc's
+/// libmvec, as LLVM's table of it lists them: libmvec has more, e.g.
+/// `tanh`, that LLVM leaves scalar): a loop that calls it runs several
+/// points per call once vectorized.
 bool isVectorMathFunction(Operation *op) {
-  return isa<math::SinOp, math::CosOp, math::TanOp, math::AsinOp, math::AcosOp,
-             math::AtanOp, math::Atan2Op, math::SinhOp, math::CoshOp,
-             math::TanhOp, math::ExpOp, math::Exp2Op, math::ExpM1Op,
-             math::LogOp, math::Log2Op, math::Log10Op, math::Log1pOp,
-             math::PowFOp, math::ErfOp, math::ErfcOp, math::CbrtOp,
-             math::AsinhOp, math::AcoshOp, math::AtanhOp>(op);
+  return isa<math::SinOp, math::CosOp, math::TanOp, math::ExpOp, math::LogOp,
+             math::PowFOp>(op);
 }
 
 /// With vector math: moves the value of `op`, a scatter-add over one range
@@ -1315,7 +1404,7 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
     return true;
   }
   if (auto accumulate = dyn_cast<lz::AccumulateOp>(op)) {
-    lowerAccumulate(rewriter, accumulate);
+    lowerAccumulate(rewriter, accumulate, reassociate);
     return true;
   }
   if (auto get = dyn_cast<lz::GetOp>(op)) {

@@ -1375,34 +1375,11 @@ LogicalResult forIdentity(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
-/// The values of `body` that depend on `variable`: the results of the
-/// operations that use it or such a value, in their operands or in their
-/// regions.
-llvm::DenseSet<Value> getDependents(Block &body, Value variable) {
-  llvm::DenseSet<Value> dependents{variable};
-  auto uses = [&](Operation *op) {
-    return llvm::any_of(op->getOperands(),
-                        [&](Value v) { return dependents.contains(v); });
-  };
-  // Post-order: the operations in a region before the operation holding it.
-  body.walk([&](Operation *op) {
-    bool depends = uses(op);
-    if (!depends && op->getNumRegions() != 0)
-      depends = op->walk([&](Operation *inner) {
-                    return inner != op && uses(inner) ? WalkResult::interrupt()
-                                                      : WalkResult::advance();
-                  }).wasInterrupted();
-    if (depends)
-      dependents.insert(op->result_begin(), op->result_end());
-  });
-  return dependents;
-}
-
 /// How many of the element reads of `body` step through memory by more
 /// than one element when `variable` advances: the reads that it indexes in
 /// a dimension other than the last.
 unsigned countStridedReads(Block &body, Value variable) {
-  llvm::DenseSet<Value> dependents = getDependents(body, variable);
+  llvm::DenseSet<Value> dependents = lz::getDependents(body, variable);
   unsigned count = 0;
   body.walk([&](lz::GetOp get) {
     ValueRange indices = get.getIndices();

@@ -37,7 +37,17 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     the combining operations of scalar float reductions carry the
     `reassoc` fast-math flag, which lets LLVM vectorize them: the sum is
     then taken in another order and differs from the interpreter's in the
-    last bits. With `reassociate`, a scalar reduction outside every scope
+    last bits. With `reassociate`, an `lz.accumulate` (a scatter-add)
+    whose innermost range is a constant below 16 (a stencil's window), and
+    one of whose variables indexes the last dimension of the result alone
+    or plus another variable, and no other dimension, has no such short
+    range, and is indexed by every read in its last dimension only, runs
+    that variable's loop innermost, and its short ranges' loops just
+    outside the next one: the innermost loop then adds consecutive values
+    into consecutive elements, which LLVM vectorizes, and its consecutive
+    runs add into different elements (a convolution's gradient with
+    respect to its input). Each element adds the same values in another
+    order. With `reassociate`, a scalar reduction outside every scope
     and loop is also split along its first range into partitions (one per
     2^15 estimated operations, at most 64), whose partial results an
     `scf.forall` computes and a loop combines in order; the number of
@@ -60,8 +70,8 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     `vector-math` (the CPU pipeline at -O3 where LLVM calls libmvec's vector
     math functions), an `lz.accumulate` over one range, outside every scope
     and every function called in one, whose scalar value, computed in its
-    body, calls a math function that libmvec has (sin, exp, log, pow, ...)
-    first computes its values in a traversal of their own (a
+    body, calls a math function that LLVM vectorizes with libmvec (sin,
+    cos, tan, exp, log, pow) first computes its values in a traversal of their own (a
     `tensor.generate`, copied so that canonicalization does not fold the
     reads back), and reads them at its points: its own loop adds into
     elements that the points choose, which LLVM does not vectorize, and
