@@ -4,18 +4,21 @@
 //
 // LLVM's default module pipeline, as MLIR's makeOptimizingTransformer runs
 // it, with one difference: at -O3 the target library info names glibc's
-// libmvec, so that loops over math functions vectorize.
+// libmvec, with the functions that LLVM's table of it leaves out, so that
+// loops over math functions vectorize.
 //
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/Driver/Optimize.h"
 
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/SystemLibraries.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
@@ -46,6 +49,72 @@ bool leibniz::driver::usesVectorMathLibrary(unsigned optLevel) {
          host.isOSLinux() && host.isGNUEnvironment();
 }
 
+/// The functions of libmvec (glibc 2.35 and later) that LLVM's table of it
+/// leaves out (it maps sin, cos, tan, exp, log and pow): their SSE (2 or 4
+/// lanes) and AVX2 (4 or 8 lanes) versions, for the libm name and the LLVM
+/// intrinsic, where one exists, that calls reach LLVM as.
+static llvm::ArrayRef<llvm::VecDesc> getExtendedVectorMath() {
+  static const std::vector<llvm::VecDesc> table = [] {
+    struct Function {
+      llvm::StringLiteral name;
+      bool intrinsic;
+      unsigned arity;
+    };
+    static const Function functions[] = {
+        {"acos", true, 1},   {"asin", true, 1},   {"atan", true, 1},
+        {"cosh", true, 1},   {"sinh", true, 1},   {"tanh", true, 1},
+        {"exp2", true, 1},   {"exp10", true, 1},  {"log2", true, 1},
+        {"log10", true, 1},  {"atan2", true, 2},  {"acosh", false, 1},
+        {"asinh", false, 1}, {"atanh", false, 1}, {"cbrt", false, 1},
+        {"erf", false, 1},   {"erfc", false, 1},  {"expm1", false, 1},
+        {"log1p", false, 1}, {"hypot", false, 2}};
+    // The names must outlive the table: keep them in a string pool.
+    static llvm::StringSet<> pool;
+    auto keep = [](const std::string &name) {
+      return pool.insert(name).first->getKey();
+    };
+    std::vector<llvm::VecDesc> descs;
+    for (const Function &function : functions) {
+      std::string params(function.arity, 'v');
+      for (bool single : {false, true}) {
+        std::string scalar = function.name.str() + (single ? "f" : "");
+        std::string intrinsic =
+            "llvm." + function.name.str() + (single ? ".f32" : ".f64");
+        for (auto [isa, lanes] :
+             {std::pair<char, unsigned>{'b', single ? 4 : 2},
+              std::pair<char, unsigned>{'d', single ? 8 : 4}}) {
+          std::string vector = "_ZGV" + std::string(1, isa) + "N" +
+                               std::to_string(lanes) + params + "_" + scalar;
+          std::string prefix = "_ZGV_LLVM_N" + std::to_string(lanes) + params;
+          auto add = [&](const std::string &name) {
+            descs.emplace_back(keep(name), keep(vector),
+                               llvm::ElementCount::getFixed(lanes),
+                               /*Masked=*/false, keep(prefix), std::nullopt);
+          };
+          add(scalar);
+          if (function.intrinsic)
+            add(intrinsic);
+        }
+      }
+    }
+    return descs;
+  }();
+  return table;
+}
+
+/// Whether the process can load the functions of getExtendedVectorMath:
+/// glibc's libmvec from 2.35 on.
+static bool hasExtendedVectorMath() {
+  static const bool available = [] {
+    std::string error;
+    return !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1",
+                                                              &error) &&
+           llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
+               "_ZGVdN4v_tanh") != nullptr;
+  }();
+  return available;
+}
+
 llvm::Error leibniz::driver::optimizeModule(llvm::Module &module,
                                             unsigned optLevel,
                                             llvm::TargetMachine *targetMachine,
@@ -73,6 +142,8 @@ llvm::Error leibniz::driver::optimizeModule(llvm::Module &module,
   llvm::TargetLibraryInfoImpl libraryInfo(
       triple, vectorMath ? llvm::VectorLibrary::LIBMVEC
                          : llvm::VectorLibrary::NoLibrary);
+  if (vectorMath && hasExtendedVectorMath())
+    libraryInfo.addVectorizableFunctions(getExtendedVectorMath());
   functionAnalyses.registerPass(
       [&] { return llvm::TargetLibraryAnalysis(libraryInfo); });
 
