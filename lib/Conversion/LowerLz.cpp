@@ -696,6 +696,161 @@ void splitReductionsInTraversals(RewriterBase &rewriter, Operation *root,
   }
 }
 
+/// Whether `range` is a constant below 16: too short a loop for vectorizing
+/// it to pay (a 3x3 stencil's loops are).
+bool isShortConstant(Value range) {
+  std::optional<int64_t> size = getConstantIntValue(range);
+  return size && *size < 16;
+}
+
+/// The elements of a row that lowerRowSums computes together: 2 KiB of
+/// f64, which stay in the L1 cache while every term adds into them.
+constexpr int64_t kRowStrip = 256;
+
+/// The sum of `forOp` if it is `for i, x < n. sum k. e` to compute row by
+/// row (lowerRowSums): a traversal over at least two ranges, the last one
+/// not a short constant, that yields a float sum over ranges known outside
+/// it (or constants), with no effects, where the reads index `x` in their last
+/// dimension only, and some read does (so that the terms of consecutive
+/// elements are read at consecutive addresses).
+lz::SumOp getRowSum(lz::ForOp forOp) {
+  ValueRange ranges = forOp.getRanges();
+  if (forOp.getNumResults() != 1 || ranges.size() < 2 ||
+      isShortConstant(ranges.back()))
+    return {};
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  Block &body = forOp.getBody().front();
+  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+  if (!sum || sum->getBlock() != &body || !isMemoryEffectFree(sum) ||
+      llvm::any_of(sum.getRanges(), [&](Value range) {
+        return forOp.getBody().isAncestor(range.getParentRegion()) &&
+               !matchPattern(range, m_Constant());
+      }))
+    return {};
+  for (Operation &op : body.without_terminator())
+    if (&op != sum.getOperation() &&
+        (op.getNumRegions() != 0 || !isMemoryEffectFree(&op)))
+      return {};
+  llvm::DenseSet<Value> dependents =
+      lz::getDependents(body, body.getArguments().back());
+  auto depends = [&](Value v) { return dependents.contains(v); };
+  bool contiguous = false;
+  WalkResult reads = body.walk([&](Operation *op) {
+    ValueRange indices;
+    if (auto get = dyn_cast<lz::GetOp>(op)) {
+      if (isa<ShapedType>(get.getType()))
+        return WalkResult::interrupt();
+      indices = get.getIndices();
+    } else if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+      indices = extract.getIndices();
+    } else {
+      return WalkResult::advance();
+    }
+    if (llvm::any_of(indices.drop_back(), depends))
+      return WalkResult::interrupt();
+    contiguous |= !indices.empty() && depends(indices.back());
+    return WalkResult::advance();
+  });
+  if (reads.wasInterrupted() || !contiguous)
+    return {};
+  return sum;
+}
+
+/// Lowers `forOp`, `for i, x < n. sum k. e` (getRowSum), row by row: a
+/// traversal over `i` whose body fills a row with the sum's identity, then
+/// runs over strips of kRowStrip elements of the row, in each the sum's
+/// loops and, innermost, the strip's elements, adding the term of each
+/// point to its element. LLVM vectorizes that innermost loop: its elements
+/// are independent, and their terms are read at consecutive addresses (a
+/// convolution, `for o, y, x. sum c, r, s. X[c, y + r, x + s] * K[o, c, r,
+/// s]`; the product `for i, j. sum k. A[i, k] * B[k, j]`, which then runs
+/// in the order i, k, j). Each element adds the same terms in the same
+/// order from `-0.0`, as the sum does (`+0.0` where the sum is empty): the
+/// results are the same, bit for bit.
+void lowerRowSums(RewriterBase &rewriter, lz::ForOp forOp, lz::SumOp sum) {
+  Location loc = forOp.getLoc();
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  auto elementType = cast<FloatType>(type.getElementType());
+  ValueRange ranges = forOp.getRanges();
+  Block &body = forOp.getBody().front();
+  Block &sumBody = sum.getBody().front();
+  Value term = sum.getYield().getOperand(0);
+  rewriter.setInsertionPoint(forOp);
+  Value c0 = indexConstant(rewriter, loc, 0);
+  Value c1 = indexConstant(rewriter, loc, 1);
+  // The sum's ranges, before the traversal (a constant in its body too).
+  SmallVector<Value> sumRanges;
+  for (Value range : sum.getRanges()) {
+    if (forOp.getBody().isAncestor(range.getParentRegion()))
+      range = rewriter.clone(*range.getDefiningOp())->getResult(0);
+    sumRanges.push_back(range);
+  }
+  Value empty;
+  for (Value range : sumRanges) {
+    Value none = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle,
+                                       range, c0);
+    empty = empty ? arith::OrIOp::create(rewriter, loc, empty, none) : none;
+  }
+  Value identity = arith::ConstantOp::create(rewriter, loc,
+                                             FloatAttr::get(elementType, -0.0));
+  if (empty)
+    identity = arith::SelectOp::create(
+        rewriter, loc, empty,
+        arith::ConstantOp::create(rewriter, loc,
+                                  FloatAttr::get(elementType, 0.0)),
+        identity);
+  Value width = ranges.back();
+  auto rowType = RankedTensorType::get({type.getShape().back()}, elementType);
+  auto rows = lz::ForOp::create(
+      rewriter, loc, TypeRange{type}, ranges.drop_back(),
+      [&](OpBuilder &b, Location loc, ValueRange points) {
+        Value row = tensor::EmptyOp::create(
+            b, loc, rowType,
+            rowType.isDynamicDim(0) ? ValueRange{width} : ValueRange{});
+        row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
+        Value strip = indexConstant(b, loc, kRowStrip);
+        auto strips = scf::ForOp::create(
+            b, loc, c0, width, strip, ValueRange{row},
+            [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
+              Value count = arith::MinSIOp::create(
+                  sb, loc, strip, arith::SubIOp::create(sb, loc, width, start));
+              SmallVector<Value> uppers(sumRanges);
+              uppers.push_back(count);
+              SmallVector<Value> lowers(uppers.size(), c0);
+              SmallVector<Value> steps(uppers.size(), c1);
+              scf::LoopNest nest = scf::buildLoopNest(
+                  sb, loc, lowers, uppers, steps, acc,
+                  [&](OpBuilder &nb, Location loc, ValueRange ivs,
+                      ValueRange rowAcc) -> scf::ValueVector {
+                    Value x = arith::AddIOp::create(nb, loc, start, ivs.back());
+                    IRMapping mapping;
+                    mapping.map(body.getArguments().drop_back(), points);
+                    mapping.map(body.getArguments().back(), x);
+                    mapping.map(sumBody.getArguments(), ivs.drop_back());
+                    for (Operation &op : body) {
+                      if (&op == sum.getOperation())
+                        break;
+                      nb.clone(op, mapping);
+                    }
+                    for (Operation &op : sumBody.without_terminator())
+                      nb.clone(op, mapping);
+                    Value old =
+                        tensor::ExtractOp::create(nb, loc, rowAcc[0], x);
+                    Value next = arith::AddFOp::create(
+                        nb, loc, old, mapping.lookupOrDefault(term));
+                    return {
+                        tensor::InsertOp::create(nb, loc, next, rowAcc[0], x)};
+                  });
+              scf::YieldOp::create(sb, loc, nest.results);
+            });
+        lz::YieldOp::create(b, loc, strips.getResult(0));
+      });
+  rewriter.replaceOp(forOp, rows.getResult(0));
+}
+
 /// `lz.for` yielding one scalar: `tensor.generate`.
 void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
   Location loc = op.getLoc();
@@ -872,23 +1027,104 @@ std::optional<TriangularMask> getTriangularMask(lz::AccumulateOp op) {
                         predicate == P::ule || predicate == P::sle, cmp};
 }
 
-/// Whether `range` is a constant below 16: too short a loop for vectorizing
-/// it to pay (a 3x3 stencil's loops are).
-bool isShortConstant(Value range) {
-  std::optional<int64_t> size = getConstantIntValue(range);
-  return size && *size < 16;
+/// The variables of `body` that `index` is (one) or adds (two), through
+/// integer casts; none for any other index.
+SmallVector<unsigned, 2> getIndexVariables(Value index, Block &body) {
+  auto strip = [](Value v) {
+    while (auto cast = v.getDefiningOp<arith::IndexCastOp>())
+      v = cast.getIn();
+    return v;
+  };
+  auto variable = [&](Value v) -> std::optional<unsigned> {
+    auto arg = dyn_cast<BlockArgument>(strip(v));
+    if (arg && arg.getOwner() == &body)
+      return arg.getArgNumber();
+    return std::nullopt;
+  };
+  if (std::optional<unsigned> v = variable(index))
+    return {*v};
+  auto add = strip(index).getDefiningOp<arith::AddIOp>();
+  if (!add)
+    return {};
+  std::optional<unsigned> a = variable(add.getLhs());
+  std::optional<unsigned> b = variable(add.getRhs());
+  if (!a || !b || *a == *b)
+    return {};
+  return {*a, *b};
 }
 
-/// With reassociation, the variable of `op`'s nest to run innermost instead
-/// of its last one, a constant range too short to vectorize (a 3x3
-/// stencil's): the last variable that indexes the last dimension of the
-/// result alone or plus another variable and no other dimension, has no
-/// short constant range, and that every read indexes in its last dimension
-/// only, so that the innermost loop adds a vector of values read at
-/// consecutive addresses into consecutive elements (a convolution's
-/// gradient with respect to its input: `accumulate o, y, x, c, r, s. ((c, y
-/// + r, x + s), k[o, c, r, s] * g[o, y, x])` runs `x` innermost). Each
-/// element then adds the same values in another order.
+/// With the loops of `op`'s nest run in `order`, which of them to run
+/// backwards so that each element adds its values in the scope's order;
+/// none where no choice does. An element fixes the variables that are its
+/// indices, and of two variables that an index adds, one given the other:
+/// the one of them that runs first orders the element's points (the other
+/// one runs backwards as it runs forwards); the other variables are free.
+/// The points of an element come in the same order where the free
+/// variables and the pairs come in the same order, each pair in the same
+/// direction (a convolution's gradient, `(c, y + r, x + s)` over o, y, x,
+/// c, r, s, run over o, y, r, s, c, x: `s` backwards).
+std::optional<SmallVector<bool>> getBackwardLoops(lz::AccumulateOp op,
+                                                  ArrayRef<unsigned> order) {
+  Block &body = op.getBody().front();
+  unsigned size = op.getRanges().size();
+  // Per variable: free (-1), fixed (-2), or the pair it is in.
+  constexpr int kFree = -1, kFixed = -2;
+  SmallVector<int> roles(size, kFree);
+  SmallVector<unsigned> firsts;
+  for (Value index : op.getTargetIndices()) {
+    SmallVector<unsigned, 2> variables = getIndexVariables(index, body);
+    if (variables.empty() ||
+        llvm::any_of(variables, [&](unsigned v) { return roles[v] != kFree; }))
+      return std::nullopt;
+    if (variables.size() == 1) {
+      roles[variables[0]] = kFixed;
+      continue;
+    }
+    roles[variables[0]] = roles[variables[1]] = firsts.size();
+    firsts.push_back(std::min(variables[0], variables[1]));
+  }
+  // What orders the points, in `loops`: (a free variable, or -1 - the
+  // pair), forwards, and the variable that runs it.
+  struct Step {
+    int what;
+    bool forwards;
+    unsigned variable;
+  };
+  auto getSteps = [&](ArrayRef<unsigned> loops) {
+    SmallVector<Step> steps;
+    SmallVector<bool> seen(firsts.size());
+    for (unsigned v : loops) {
+      int role = roles[v];
+      if (role == kFree)
+        steps.push_back({static_cast<int>(v), true, v});
+      else if (role >= 0 && !seen[role]) {
+        seen[role] = true;
+        steps.push_back({-1 - role, v == firsts[role], v});
+      }
+    }
+    return steps;
+  };
+  SmallVector<Step> original =
+      getSteps(llvm::to_vector(llvm::seq<unsigned>(0, size)));
+  SmallVector<Step> reordered = getSteps(order);
+  SmallVector<bool> backwards(size, false);
+  for (auto [was, now] : llvm::zip_equal(original, reordered)) {
+    if (was.what != now.what)
+      return std::nullopt;
+    backwards[now.variable] = was.forwards != now.forwards;
+  }
+  return backwards;
+}
+
+/// The variable of `op`'s nest to run innermost instead of its last one, a
+/// constant range too short to vectorize (a 3x3 stencil's): the last
+/// variable that indexes the last dimension of the result alone or plus
+/// another variable and no other dimension, has no short constant range,
+/// and that every read indexes in its last dimension only, so that the
+/// innermost loop adds a vector of values read at consecutive addresses
+/// into consecutive elements (a convolution's gradient with respect to its
+/// input: `accumulate o, y, x, c, r, s. ((c, y + r, x + s), k[o, c, r, s] *
+/// g[o, y, x])` runs `x` innermost).
 std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
   ValueRange ranges = op.getRanges();
   if (op.getMasked() || ranges.size() < 2 || !isShortConstant(ranges.back()) ||
@@ -901,30 +1137,12 @@ std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
   ValueRange target = op.getTargetIndices();
   if (target.empty())
     return std::nullopt;
-  auto getVariable = [&](Value index) -> BlockArgument {
-    while (auto cast = index.getDefiningOp<arith::IndexCastOp>())
-      index = cast.getIn();
-    auto arg = dyn_cast<BlockArgument>(index);
-    return arg && arg.getOwner() == &body ? arg : BlockArgument();
-  };
-  SmallVector<BlockArgument, 2> candidates;
-  if (BlockArgument arg = getVariable(target.back())) {
-    candidates.push_back(arg);
-  } else {
-    Value index = target.back();
-    while (auto cast = index.getDefiningOp<arith::IndexCastOp>())
-      index = cast.getIn();
-    auto add = index.getDefiningOp<arith::AddIOp>();
-    if (!add)
-      return std::nullopt;
-    for (Value operand : add->getOperands())
-      if (BlockArgument arg = getVariable(operand))
-        candidates.push_back(arg);
-  }
-  for (BlockArgument candidate : llvm::reverse(candidates)) {
-    if (isShortConstant(ranges[candidate.getArgNumber()]))
+  SmallVector<unsigned, 2> candidates = getIndexVariables(target.back(), body);
+  for (unsigned candidate : llvm::reverse(candidates)) {
+    if (isShortConstant(ranges[candidate]))
       continue;
-    llvm::DenseSet<Value> dependents = lz::getDependents(body, candidate);
+    llvm::DenseSet<Value> dependents =
+        lz::getDependents(body, body.getArgument(candidate));
     auto depends = [&](Value v) { return dependents.contains(v); };
     if (llvm::any_of(target.drop_back(), depends))
       continue;
@@ -939,7 +1157,7 @@ std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
       contiguous &= llvm::none_of(indices.drop_back(), depends);
     });
     if (contiguous)
-      return candidate.getArgNumber();
+      return candidate;
   }
   return std::nullopt;
 }
@@ -947,8 +1165,10 @@ std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
 /// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
 /// the scope's order that adds each point's value (element by element for a
 /// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
-/// A triangular mask bounds its inner loop instead. With `reassociate`, the
-/// loops may run in another order (see getVectorVariable).
+/// A triangular mask bounds its inner loop instead. The loops may run in
+/// another order (getVectorVariable), some backwards (getBackwardLoops) so
+/// that each element adds its values in the same order, or, with
+/// `reassociate`, in another order.
 void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
                      bool reassociate) {
   Location loc = op.getLoc();
@@ -968,22 +1188,30 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
   // The loops' order: the scope's, or with one variable moved innermost
   // and the short constant ranges moved out of the next loop, so that
   // consecutive runs of the innermost loop update different elements.
+  // Without reassociation, only where each element's values then add in
+  // the same order, some loops running backwards.
   auto order = llvm::to_vector(llvm::seq<unsigned>(0, ranges.size()));
-  if (std::optional<unsigned> inner =
-          reassociate ? getVectorVariable(op) : std::nullopt) {
-    SmallVector<unsigned> longer, shorter;
+  SmallVector<bool> backwards(ranges.size(), false);
+  if (std::optional<unsigned> inner = getVectorVariable(op)) {
+    SmallVector<unsigned> longer, shorter, reordered;
     for (unsigned p : order)
       if (p != *inner)
         (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
-    order.clear();
     if (!longer.empty()) {
-      order.append(longer.begin(), longer.end() - 1);
-      order.append(shorter);
-      order.push_back(longer.back());
+      reordered.append(longer.begin(), longer.end() - 1);
+      reordered.append(shorter);
+      reordered.push_back(longer.back());
     } else {
-      order.append(shorter);
+      reordered.append(shorter);
     }
-    order.push_back(*inner);
+    reordered.push_back(*inner);
+    if (std::optional<SmallVector<bool>> directions =
+            getBackwardLoops(op, reordered)) {
+      order = reordered;
+      backwards = *directions;
+    } else if (reassociate) {
+      order = reordered;
+    }
   }
   SmallVector<Value> loopRanges;
   for (unsigned position : order)
@@ -1007,9 +1235,14 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
     if (!loops.empty())
       scf::YieldOp::create(rewriter, loc, loop.getResults());
     loops.push_back(loop);
-    indices[position] = loop.getInductionVar();
     acc = loop.getRegionIterArgs()[0];
     rewriter.setInsertionPointToStart(loop.getBody());
+    indices[position] = loop.getInductionVar();
+    if (backwards[position])
+      indices[position] = arith::SubIOp::create(
+          rewriter, loc,
+          arith::SubIOp::create(rewriter, loc, ranges[position], c1),
+          loop.getInductionVar());
   }
 
   SmallVector<Value> yielded = moveBody(rewriter, body, indices);
@@ -1488,6 +1721,17 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
         if (!inThreads.contains(function))
           splitReductionsInTraversals(rewriter, function, policy);
       });
+    // On the CPU, sums whose traversal reads its last variable at
+    // consecutive addresses are computed row by row.
+    if (!gpu) {
+      SmallVector<std::pair<lz::ForOp, lz::SumOp>> rowSums;
+      getOperation().walk([&](lz::ForOp op) {
+        if (lz::SumOp sum = getRowSum(op))
+          rowSums.push_back({op, sum});
+      });
+      for (auto [op, sum] : rowSums)
+        lowerRowSums(rewriter, op, sum);
+    }
     if (vectorMath && !gpu) {
       SmallVector<lz::AccumulateOp> accumulates;
       getOperation().walk(

@@ -1,17 +1,20 @@
-// With `reassociate` (the driver's -O3), a scatter-add whose innermost
-// range is a short constant (a stencil's window) runs as its innermost loop
-// the variable that indexes the result's last dimension, alone or plus the
-// window, where every read indexes it in the last dimension only: that
-// loop adds consecutive values into consecutive elements, and LLVM
-// vectorizes it. The other short ranges move out of the loop around it, so
-// that its consecutive runs add into different elements. Each element adds
-// the same values in another order; without `reassociate`, the order stays.
+// A scatter-add whose innermost range is a short constant (a stencil's
+// window) runs as its innermost loop the variable that indexes the result's
+// last dimension, alone or plus the window, where every read indexes it in
+// the last dimension only: that loop adds consecutive values into
+// consecutive elements, and LLVM vectorizes it. The other short ranges move
+// out of the loop around it, so that its consecutive runs add into
+// different elements. Where each element then adds its values in the same
+// order, some loops running backwards, it always does; otherwise only with
+// `reassociate` (the driver's -O3).
 
 // RUN: leibniz-opt %s --lower-lz=reassociate=true | FileCheck %s
 // RUN: leibniz-opt %s --lower-lz | FileCheck %s --check-prefix=PLAIN
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
 // RUN: leibniz-opt %s --lower-lz=reassociate=true --lz-interpret=entry=main -o /dev/null > %t.after
 // RUN: diff %t.before %t.after
+// RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null > %t.plain
+// RUN: diff %t.before %t.plain
 // RUN: FileCheck %s --input-file=%t.after --check-prefix=VALUES
 
 // A convolution's gradient with respect to its input, over two channels:
@@ -31,11 +34,15 @@
 // CHECK-NOT: scf.for
 // CHECK: tensor.extract %[[G]][%{{.*}}, %[[I]]]
 // CHECK: return
+// Each element adds its values in the same order, s running backwards:
+// as i rises, s = t - i falls.
 // PLAIN-LABEL: func.func @window
 // PLAIN: %[[N:.*]] = tensor.dim
 // PLAIN: scf.for
+// PLAIN: scf.for %[[S:.*]] = %{{.*}} to %c3 step
+// PLAIN: %[[BACK:.*]] = arith.subi %{{.*}}, %[[S]]
+// PLAIN: arith.index_cast %[[BACK]]
 // PLAIN: scf.for %{{.*}} = %{{.*}} to %[[N]] step
-// PLAIN: scf.for %{{.*}} = %{{.*}} to %c3 step
 func.func @window(%k: tensor<2x3xf64>, %g: tensor<2x?xf64>) -> tensor<2x?xf64> {
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
@@ -53,6 +60,31 @@ func.func @window(%k: tensor<2x3xf64>, %g: tensor<2x?xf64>) -> tensor<2x?xf64> {
     lz.yield %c, %at, %v : index, index, f64
   }
   return %r : tensor<2x?xf64>
+}
+
+// A free variable u between i and s: in the scope's order, an element's
+// values come by s (backwards), then u; run innermost, i would make them come
+// by u first. Only with reassociate.
+// CHECK-LABEL: func.func @free
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3 step
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[N:.*]] step
+// PLAIN-LABEL: func.func @free
+// PLAIN: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
+// PLAIN: scf.for %{{.*}} = %{{.*}} to %c2 step
+// PLAIN: scf.for %{{.*}} = %{{.*}} to %c3 step
+func.func @free(%g: tensor<2x?xf64>) -> tensor<?xf64> {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %n = tensor.dim %g, %c1 : tensor<2x?xf64>
+  %m = arith.addi %n, %c2 : index
+  %r = lz.accumulate %i < %n, %u < %c2, %s < %c3 into (%m) : tensor<?xf64> {
+    %at = arith.addi %i, %s : index
+    %gv = lz.get %g[%u, %i] : tensor<2x?xf64>
+    lz.yield %at, %gv : index, f64
+  }
+  return %r : tensor<?xf64>
 }
 
 // Unchanged: a read that the variable indexes in another dimension than

@@ -37,17 +37,34 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     the combining operations of scalar float reductions carry the
     `reassoc` fast-math flag, which lets LLVM vectorize them: the sum is
     then taken in another order and differs from the interpreter's in the
-    last bits. With `reassociate`, an `lz.accumulate` (a scatter-add)
-    whose innermost range is a constant below 16 (a stencil's window), and
-    one of whose variables indexes the last dimension of the result alone
-    or plus another variable, and no other dimension, has no such short
-    range, and is indexed by every read in its last dimension only, runs
-    that variable's loop innermost, and its short ranges' loops just
-    outside the next one: the innermost loop then adds consecutive values
-    into consecutive elements, which LLVM vectorizes, and its consecutive
-    runs add into different elements (a convolution's gradient with
-    respect to its input). Each element adds the same values in another
-    order. With `reassociate`, a scalar reduction outside every scope
+    last bits.
+
+    Loops that LLVM can vectorize without reassociating: on the CPU (not
+    with `gpu`), a traversal over two ranges or more, the last one not a
+    constant below 16, that yields a float sum over ranges known outside
+    it, without effects, where every read indexes the last variable in its
+    last dimension only and some read does (`for o, y, x. sum c, r, s.
+    X[c, y + r, x + s] * K[o, c, r, s]`; `for i, j. sum k. A[i, k] *
+    B[k, j]`), is computed row by row: a traversal over the other ranges
+    whose body fills a row with `-0.0` (`+0.0` where the sum is empty),
+    then, for each strip of 256 elements of the row, runs the sum's loops
+    and innermost the strip's elements, each adding its term. Each element
+    adds the same terms in the same order: the results are the sum's, bit
+    for bit. An `lz.accumulate` (a scatter-add) whose innermost range is a
+    constant below 16 (a stencil's window), and one of whose variables
+    indexes the last dimension of the result alone or plus another
+    variable, and no other dimension, has no such short range, and is
+    indexed by every read in its last dimension only, runs that
+    variable's loop innermost, and its short ranges' loops just outside
+    the next one, so that consecutive runs of the innermost loop add into
+    different elements (a convolution's gradient with respect to its
+    input). Where some loops running backwards keep each element's
+    additions in their order (of two variables added into an index, the
+    one that comes first orders an element's points), they do, and the
+    results are the same, bit for bit; otherwise the loops change order
+    only with `reassociate`.
+
+    With `reassociate`, a scalar reduction outside every scope
     and loop is also split along its first range into partitions (one per
     2^15 estimated operations, at most 64), whose partial results an
     `scf.forall` computes and a loop combines in order; the number of
