@@ -204,9 +204,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
   if (!targetMachine)
     return module.emitError() << "cannot target the host: "
                               << llvm::toString(targetMachine.takeError());
-  bool vectorMath =
-      driver::usesVectorMathLibrary(optLevel) &&
-      !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
+  bool vectorMath = driver::usesVectorMathLibrary(optLevel);
   ExecutionEngineOptions options;
   auto transformer =
       driver::makeTransformer(optLevel, targetMachine->get(), vectorMath);

@@ -44,9 +44,13 @@ leibniz::driver::createHostTargetMachine(unsigned optLevel, bool pic) {
 }
 
 bool leibniz::driver::usesVectorMathLibrary(unsigned optLevel) {
-  llvm::Triple host(llvm::sys::getProcessTriple());
-  return optLevel >= 3 && host.getArch() == llvm::Triple::x86_64 &&
-         host.isOSLinux() && host.isGNUEnvironment();
+  static const bool available = [] {
+    llvm::Triple host(llvm::sys::getProcessTriple());
+    return host.getArch() == llvm::Triple::x86_64 && host.isOSLinux() &&
+           host.isGNUEnvironment() &&
+           !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
+  }();
+  return optLevel >= 3 && available;
 }
 
 /// The functions of libmvec (glibc 2.35 and later) that LLVM's table of it
@@ -102,16 +106,13 @@ static llvm::ArrayRef<llvm::VecDesc> getExtendedVectorMath() {
   return table;
 }
 
-/// Whether the process can load the functions of getExtendedVectorMath:
-/// glibc's libmvec from 2.35 on.
+/// Whether the process has loaded libmvec with the functions of
+/// getExtendedVectorMath (glibc 2.35 and later).
 static bool hasExtendedVectorMath() {
-  static const bool available = [] {
-    std::string error;
-    return !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1",
-                                                              &error) &&
-           llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
-               "_ZGVdN4v_tanh") != nullptr;
-  }();
+  static const bool available =
+      driver::usesVectorMathLibrary(/*optLevel=*/3) &&
+      llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("_ZGVdN4v_tanh") !=
+          nullptr;
   return available;
 }
 

@@ -25,7 +25,9 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createHostTargetMachine(unsigned optLevel, bool pic);
 
 /// Whether code at `optLevel` calls the vector math functions of glibc's
-/// libmvec (vectorized `exp`, `log`, `sin`, ...): at -O3 on x86-64 Linux.
+/// libmvec (vectorized `exp`, `log`, `sin`, ...): at -O3 on x86-64 Linux
+/// with glibc, where this process can load libmvec (and so the JIT can
+/// call it; it stays loaded).
 bool usesVectorMathLibrary(unsigned optLevel);
 
 /// Runs LLVM's default pipeline at `optLevel` on `module` for
