@@ -41,7 +41,10 @@ if (platform.machine() == "x86_64" and platform.system() == "Linux"
         and platform.libc_ver()[0] == "glibc"):
     config.available_features.add("libmvec")
     # From glibc 2.35 on, libmvec has tanh, erf, atan2 and more.
-    version = tuple(int(v) for v in platform.libc_ver()[1].split(".")[:2])
+    try:
+        version = tuple(int(v) for v in platform.libc_ver()[1].split(".")[:2])
+    except ValueError:
+        version = ()
     if version >= (2, 35):
         config.available_features.add("libmvec-extended")
 

@@ -707,12 +707,18 @@ bool isShortConstant(Value range) {
 /// f64, which stay in the L1 cache while every term adds into them.
 constexpr int64_t kRowStrip = 256;
 
+/// The fewest rows (a constant number) that lowerRowSums computes row by
+/// row: its rows run in parallel, but not the elements of a row.
+constexpr int64_t kMinRows = 4;
+
 /// The sum of `forOp` if it is `for i, x < n. sum k. e` to compute row by
 /// row (lowerRowSums): a traversal over at least two ranges, the last one
-/// not a short constant, that yields a float sum over ranges known outside
-/// it (or constants), with no effects, where the reads index `x` in their last
-/// dimension only, and some read does (so that the terms of consecutive
-/// elements are read at consecutive addresses).
+/// not a short constant and the others not fewer than kMinRows points when
+/// constant, that yields a float sum over ranges known outside it (or
+/// constants), with no effects, where the body computes only integers
+/// before the sum (which every term computes again), and where the reads
+/// index `x` in their last dimension only, and some read does (so that the
+/// terms of consecutive elements are read at consecutive addresses).
 lz::SumOp getRowSum(lz::ForOp forOp) {
   ValueRange ranges = forOp.getRanges();
   if (forOp.getNumResults() != 1 || ranges.size() < 2 ||
@@ -730,10 +736,25 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
                !matchPattern(range, m_Constant());
       }))
     return {};
-  for (Operation &op : body.without_terminator())
-    if (&op != sum.getOperation() &&
-        (op.getNumRegions() != 0 || !isMemoryEffectFree(&op)))
+  // What the body computes before the sum runs again for every term:
+  // integer arithmetic only (the variables' casts and offsets).
+  for (Operation &op : body.without_terminator()) {
+    if (&op == sum.getOperation())
+      break;
+    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op) ||
+        !isa<arith::ArithDialect>(op.getDialect()) ||
+        llvm::any_of(op.getResultTypes(),
+                     [](Type type) { return !type.isIntOrIndex(); }))
       return {};
+  }
+  // Only the rows run in parallel: not where they are known to be few.
+  std::optional<int64_t> rows = 1;
+  for (Value range : ranges.drop_back()) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    rows = rows && size ? std::optional<int64_t>(*rows * *size) : std::nullopt;
+  }
+  if (rows && *rows < kMinRows)
+    return {};
   llvm::DenseSet<Value> dependents =
       lz::getDependents(body, body.getArguments().back());
   auto depends = [&](Value v) { return dependents.contains(v); };
@@ -746,12 +767,12 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
       indices = get.getIndices();
     } else if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
       indices = extract.getIndices();
-    } else {
-      return WalkResult::advance();
     }
+    if (indices.empty())
+      return WalkResult::advance();
     if (llvm::any_of(indices.drop_back(), depends))
       return WalkResult::interrupt();
-    contiguous |= !indices.empty() && depends(indices.back());
+    contiguous |= depends(indices.back());
     return WalkResult::advance();
   });
   if (reads.wasInterrupted() || !contiguous)
@@ -807,9 +828,7 @@ void lowerRowSums(RewriterBase &rewriter, lz::ForOp forOp, lz::SumOp sum) {
   auto rows = lz::ForOp::create(
       rewriter, loc, TypeRange{type}, ranges.drop_back(),
       [&](OpBuilder &b, Location loc, ValueRange points) {
-        Value row = tensor::EmptyOp::create(
-            b, loc, rowType,
-            rowType.isDynamicDim(0) ? ValueRange{width} : ValueRange{});
+        Value row = createEmpty(b, loc, rowType, width);
         row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
         Value strip = indexConstant(b, loc, kRowStrip);
         auto strips = scf::ForOp::create(
@@ -1028,11 +1047,18 @@ std::optional<TriangularMask> getTriangularMask(lz::AccumulateOp op) {
 }
 
 /// The variables of `body` that `index` is (one) or adds (two), through
-/// integer casts; none for any other index.
+/// casts between index and 64-bit integers; none for any other index.
 SmallVector<unsigned, 2> getIndexVariables(Value index, Block &body) {
-  auto strip = [](Value v) {
-    while (auto cast = v.getDefiningOp<arith::IndexCastOp>())
+  // Through casts from index to 64 bits or more, and back: no value wraps.
+  auto isWide = [](Type type) {
+    return type.isIndex() || type.getIntOrFloatBitWidth() >= 64;
+  };
+  auto strip = [&](Value v) {
+    while (auto cast = v.getDefiningOp<arith::IndexCastOp>()) {
+      if (!isWide(cast.getIn().getType()) || !isWide(cast.getType()))
+        break;
       v = cast.getIn();
+    }
     return v;
   };
   auto variable = [&](Value v) -> std::optional<unsigned> {
@@ -1044,7 +1070,7 @@ SmallVector<unsigned, 2> getIndexVariables(Value index, Block &body) {
   if (std::optional<unsigned> v = variable(index))
     return {*v};
   auto add = strip(index).getDefiningOp<arith::AddIOp>();
-  if (!add)
+  if (!add || !isWide(add.getType()))
     return {};
   std::optional<unsigned> a = variable(add.getLhs());
   std::optional<unsigned> b = variable(add.getRhs());
@@ -1083,10 +1109,11 @@ std::optional<SmallVector<bool>> getBackwardLoops(lz::AccumulateOp op,
     roles[variables[0]] = roles[variables[1]] = firsts.size();
     firsts.push_back(std::min(variables[0], variables[1]));
   }
-  // What orders the points, in `loops`: (a free variable, or -1 - the
-  // pair), forwards, and the variable that runs it.
+  // What orders the points, in `loops`: a free variable or a pair (`id`
+  // the one or the other), forwards or not, and the variable that runs it.
   struct Step {
-    int what;
+    bool pair;
+    unsigned id;
     bool forwards;
     unsigned variable;
   };
@@ -1095,11 +1122,12 @@ std::optional<SmallVector<bool>> getBackwardLoops(lz::AccumulateOp op,
     SmallVector<bool> seen(firsts.size());
     for (unsigned v : loops) {
       int role = roles[v];
-      if (role == kFree)
-        steps.push_back({static_cast<int>(v), true, v});
-      else if (role >= 0 && !seen[role]) {
+      if (role == kFree) {
+        steps.push_back({false, v, true, v});
+      } else if (role >= 0 && !seen[role]) {
         seen[role] = true;
-        steps.push_back({-1 - role, v == firsts[role], v});
+        steps.push_back(
+            {true, static_cast<unsigned>(role), v == firsts[role], v});
       }
     }
     return steps;
@@ -1109,7 +1137,7 @@ std::optional<SmallVector<bool>> getBackwardLoops(lz::AccumulateOp op,
   SmallVector<Step> reordered = getSteps(order);
   SmallVector<bool> backwards(size, false);
   for (auto [was, now] : llvm::zip_equal(original, reordered)) {
-    if (was.what != now.what)
+    if (was.pair != now.pair || was.id != now.id)
       return std::nullopt;
     backwards[now.variable] = was.forwards != now.forwards;
   }
@@ -1138,6 +1166,7 @@ std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
   if (target.empty())
     return std::nullopt;
   SmallVector<unsigned, 2> candidates = getIndexVariables(target.back(), body);
+  llvm::sort(candidates);
   for (unsigned candidate : llvm::reverse(candidates)) {
     if (isShortConstant(ranges[candidate]))
       continue;
@@ -1154,7 +1183,8 @@ std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
         indices = get.getIndices();
       else if (auto extract = dyn_cast<tensor::ExtractOp>(read))
         indices = extract.getIndices();
-      contiguous &= llvm::none_of(indices.drop_back(), depends);
+      if (!indices.empty())
+        contiguous &= llvm::none_of(indices.drop_back(), depends);
     });
     if (contiguous)
       return candidate;
@@ -1209,7 +1239,8 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
             getBackwardLoops(op, reordered)) {
       order = reordered;
       backwards = *directions;
-    } else if (reassociate) {
+    } else if (reassociate || isa<IntegerType>(elementType)) {
+      // Integers add exactly in any order.
       order = reordered;
     }
   }
@@ -1501,12 +1532,19 @@ void lowerLoop(RewriterBase &rewriter, lz::LoopOp op) {
 
 /// Whether `op` calls a math function that LLVM's loop vectorizer replaces
 /// by a vector version from the vector math library of `-O3` (glibc's
-/// libmvec, as LLVM's table of it lists them: libmvec has more, e.g.
-/// `tanh`, that LLVM leaves scalar): a loop that calls it runs several
+/// libmvec): those of LLVM's table of it, and with `extended` those that
+/// the driver adds to it (glibc 2.35's). A loop that calls it runs several
 /// points per call once vectorized.
-bool isVectorMathFunction(Operation *op) {
-  return isa<math::SinOp, math::CosOp, math::TanOp, math::ExpOp, math::LogOp,
-             math::PowFOp>(op);
+bool isVectorMathFunction(Operation *op, bool extended) {
+  if (isa<math::SinOp, math::CosOp, math::TanOp, math::ExpOp, math::LogOp,
+          math::PowFOp>(op))
+    return true;
+  return extended &&
+         isa<math::TanhOp, math::SinhOp, math::CoshOp, math::AsinOp,
+             math::AcosOp, math::AtanOp, math::Atan2Op, math::AsinhOp,
+             math::AcoshOp, math::AtanhOp, math::Exp2Op, math::ExpM1Op,
+             math::Log2Op, math::Log10Op, math::Log1pOp, math::ErfOp,
+             math::ErfcOp, math::CbrtOp>(op);
 }
 
 /// With vector math: moves the value of `op`, a scatter-add over one range
@@ -1522,7 +1560,8 @@ bool isVectorMathFunction(Operation *op) {
 /// called there (`inScopes`: a traversal per point of the scope), nor for
 /// one whose body has effects.
 void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op,
-                           const llvm::SmallPtrSetImpl<Operation *> &inScopes) {
+                           const llvm::SmallPtrSetImpl<Operation *> &inScopes,
+                           bool extended) {
   Block &body = op.getBody().front();
   Value value = body.getTerminator()->getOperands().back();
   if (op.getRanges().size() != 1 || isShortConstant(op.getRanges().front()) ||
@@ -1546,7 +1585,7 @@ void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op,
     if (!slice.insert(sliceOp).second)
       continue;
     sliceOp->walk([&](Operation *nested) {
-      vectorMath |= isVectorMathFunction(nested);
+      vectorMath |= isVectorMathFunction(nested, extended);
       for (Value operand : nested->getOperands())
         if (Operation *operandDef = operand.getDefiningOp())
           if (operandDef->getBlock() == &body)
@@ -1737,7 +1776,7 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       getOperation().walk(
           [&](lz::AccumulateOp op) { accumulates.push_back(op); });
       for (lz::AccumulateOp op : accumulates)
-        splitAccumulateValues(rewriter, op, inScopes);
+        splitAccumulateValues(rewriter, op, inScopes, extendedVectorMath);
     }
     // Innermost first: a scope's body is lowered before the scope.
     SmallVector<Operation *> ops;

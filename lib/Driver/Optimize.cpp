@@ -106,9 +106,7 @@ static llvm::ArrayRef<llvm::VecDesc> getExtendedVectorMath() {
   return table;
 }
 
-/// Whether the process has loaded libmvec with the functions of
-/// getExtendedVectorMath (glibc 2.35 and later).
-static bool hasExtendedVectorMath() {
+bool leibniz::driver::hasExtendedVectorMath() {
   static const bool available =
       driver::usesVectorMathLibrary(/*optLevel=*/3) &&
       llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("_ZGVdN4v_tanh") !=
@@ -143,7 +141,7 @@ llvm::Error leibniz::driver::optimizeModule(llvm::Module &module,
   llvm::TargetLibraryInfoImpl libraryInfo(
       triple, vectorMath ? llvm::VectorLibrary::LIBMVEC
                          : llvm::VectorLibrary::NoLibrary);
-  if (vectorMath && hasExtendedVectorMath())
+  if (vectorMath && driver::hasExtendedVectorMath())
     libraryInfo.addVectorizableFunctions(getExtendedVectorMath());
   functionAnalyses.registerPass(
       [&] { return llvm::TargetLibraryAnalysis(libraryInfo); });

@@ -77,7 +77,9 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
   if (gpu)
     pipeline += " gpu=true";
   else if (driver::usesVectorMathLibrary(options.optLevel))
-    pipeline += " vector-math=true";
+    pipeline += driver::hasExtendedVectorMath()
+                    ? " vector-math=true extended-vector-math=true"
+                    : " vector-math=true";
   pipeline += "},";
   if (options.checks)
     pipeline += "lz-runtime-checks,";

@@ -16,16 +16,20 @@
 // RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null > %t.plain
 // RUN: diff %t.before %t.plain
 // RUN: FileCheck %s --input-file=%t.after --check-prefix=VALUES
+// RUN: leibniz-opt %s --lz-interpret=entry=free_main -o /dev/null > %t.free.before
+// RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=free_main -o /dev/null > %t.free.plain
+// RUN: diff %t.free.before %t.free.plain
+// RUN: FileCheck %s --input-file=%t.free.plain --check-prefix=FREE
+// RUN: leibniz-opt %s --lower-lz=reassociate=true --lz-interpret=entry=free_main -o /dev/null | FileCheck %s --check-prefix=FREE-REASSOC
 
 // A convolution's gradient with respect to its input, over two channels:
-// out[c, i + s] += k[c, s] * g[c, i]. Integer values: exact in any order.
-// VALUES:      {{\[\[}} 1.  4.  6.  4.  1.]
-// VALUES-NEXT: [ 2.  2.  0. -2. -2.]]
+// out[c, i + s] += k[c, s] * g[c, i]. Element (0, 2) adds 1, 1 and -1e16
+// in that order, which gives -1e16 + 2 (and -1e16 in the other order).
+// VALUES: {{^}}2.0{{$}}
 
 // The loops run over c < 2, s < 3, then i < n (the scope's order: c, i, s).
 // CHECK-LABEL: func.func @window
 // CHECK-SAME: (%[[K:.*]]: tensor<2x3xf64>, %[[G:.*]]: tensor<2x?xf64>)
-// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK: %[[N:.*]] = tensor.dim %[[G]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
@@ -64,7 +68,10 @@ func.func @window(%k: tensor<2x3xf64>, %g: tensor<2x?xf64>) -> tensor<2x?xf64> {
 
 // A free variable u between i and s: in the scope's order, an element's
 // values come by s (backwards), then u; run innermost, i would make them come
-// by u first. Only with reassociate.
+// by u first. Only with reassociate. Element 2 adds 1, 1, 1, 1, -1e16, 1 in
+// the scope's order: -1e16 + 4 (in the other order, -1e16).
+// FREE: {{^}}4.0{{$}}
+// FREE-REASSOC: {{^}}0.0{{$}}
 // CHECK-LABEL: func.func @free
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c3 step
@@ -129,28 +136,45 @@ func.func @diagonal(%g: tensor<?xf64>) -> tensor<?x?xf64> {
   return %r : tensor<?x?xf64>
 }
 
-// Unchanged: the innermost range is not a short constant.
+// Unchanged: the innermost range is not a short constant (i would
+// otherwise run innermost).
 // CHECK-LABEL: func.func @long
 // CHECK: %[[N:.*]] = tensor.dim
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c16 step
-func.func @long(%g: tensor<?xf64>) -> tensor<?xf64> {
-  %c0 = arith.constant 0 : index
+func.func @long(%g: tensor<16x?xf64>) -> tensor<?xf64> {
+  %c1 = arith.constant 1 : index
   %c16 = arith.constant 16 : index
-  %n = tensor.dim %g, %c0 : tensor<?xf64>
-  %m = arith.addi %n, %c16 : index
-  %r = lz.accumulate %i < %n, %s < %c16 into (%m) : tensor<?xf64> {
-    %at = arith.addi %i, %s : index
-    %gv = lz.get %g[%i] : tensor<?xf64>
-    lz.yield %at, %gv : index, f64
+  %n = tensor.dim %g, %c1 : tensor<16x?xf64>
+  %r = lz.accumulate %i < %n, %s < %c16 into (%n) : tensor<?xf64> {
+    %gv = lz.get %g[%s, %i] : tensor<16x?xf64>
+    lz.yield %i, %gv : index, f64
   }
   return %r : tensor<?xf64>
 }
 
-func.func @main() -> tensor<2x?xf64> {
-  %k = arith.constant dense<[[1.0, 2.0, 1.0], [1.0, 0.0, -1.0]]> : tensor<2x3xf64>
-  %g = arith.constant dense<[[1.0, 2.0, 1.0], [2.0, 2.0, 2.0]]> : tensor<2x3xf64>
+// The values, and element (0, 2) + 1e16, printed in full.
+func.func @main() -> (tensor<2x?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %k = arith.constant dense<[[1.0, 1.0, 1.0], [1.0, 0.0, -1.0]]> : tensor<2x3xf64>
+  %g = arith.constant dense<[[1.0, 1.0, -1.0e16], [2.0, 2.0, 2.0]]> : tensor<2x3xf64>
   %gd = tensor.cast %g : tensor<2x3xf64> to tensor<2x?xf64>
   %r = func.call @window(%k, %gd) : (tensor<2x3xf64>, tensor<2x?xf64>) -> tensor<2x?xf64>
-  return %r : tensor<2x?xf64>
+  %e = tensor.extract %r[%c0, %c2] : tensor<2x?xf64>
+  %big = arith.constant 1.0e16 : f64
+  %probe = arith.addf %e, %big : f64
+  return %r, %probe : tensor<2x?xf64>, f64
+}
+
+// Element 2 of @free + 1e16.
+func.func @free_main() -> f64 {
+  %c2 = arith.constant 2 : index
+  %g = arith.constant dense<[[1.0, 1.0, -1.0e16], [1.0, 1.0, 1.0]]> : tensor<2x3xf64>
+  %gd = tensor.cast %g : tensor<2x3xf64> to tensor<2x?xf64>
+  %r = func.call @free(%gd) : (tensor<2x?xf64>) -> tensor<?xf64>
+  %e = tensor.extract %r[%c2] : tensor<?xf64>
+  %big = arith.constant 1.0e16 : f64
+  %probe = arith.addf %e, %big : f64
+  return %probe : f64
 }

@@ -7,6 +7,7 @@
 
 // RUN: leibniz-opt %s --lower-lz=vector-math=true | FileCheck %s
 // RUN: leibniz-opt %s --lower-lz | FileCheck %s --check-prefix=PLAIN
+// RUN: leibniz-opt %s --lower-lz="vector-math=true extended-vector-math=true" | FileCheck %s --check-prefix=EXTENDED
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
 // RUN: leibniz-opt %s --lower-lz=vector-math=true --lz-interpret=entry=main -o /dev/null > %t.after
 // RUN: diff %t.before %t.after
@@ -202,6 +203,29 @@ func.func @masked(%x: tensor<?xf64>, %idx: tensor<?xi64>, %w: tensor<?xf64>) -> 
     %v = arith.mulf %e, %wk : f64
     lz.yield %positive, %at, %v : i1, index, f64
   } attributes {masked}
+  return %r : tensor<?xf64>
+}
+
+// tanh is not in LLVM's own table of libmvec: split only with
+// extended-vector-math (glibc 2.35's functions, which the driver adds).
+// CHECK-LABEL: func.func @tanh
+// CHECK-NOT: tensor.generate
+// CHECK: return
+// EXTENDED-LABEL: func.func @tanh
+// EXTENDED: tensor.generate
+// EXTENDED: math.tanh
+// EXTENDED: bufferization.alloc_tensor() copy
+func.func @tanh(%x: tensor<?xf64>, %idx: tensor<?xi64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %idx, %c0 : tensor<?xi64>
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %r = lz.accumulate %k < %n into (%m) : tensor<?xf64> {
+    %i = lz.get %idx[%k] : tensor<?xi64>
+    %at = arith.index_cast %i : i64 to index
+    %xi = lz.get %x[%at] : tensor<?xf64>
+    %v = math.tanh %xi : f64
+    lz.yield %at, %v : index, f64
+  }
   return %r : tensor<?xf64>
 }
 

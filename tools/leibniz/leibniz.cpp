@@ -750,11 +750,13 @@ int runEmit() {
       // As the pipeline lowers it: the CUDA target reassociates from -O2
       // and splits reductions for its threads.
       bool cuda = targetsCUDA();
+      bool vectorMath =
+          !cuda && driver::usesVectorMathLibrary(pipelineOptions->optLevel);
       pm.addPass(conversion::createLowerLz(
           {/*reassociate=*/pipelineOptions->optLevel >= (cuda ? 2u : 3u),
-           /*gpu=*/cuda,
-           /*vectorMath=*/!cuda &&
-               driver::usesVectorMathLibrary(pipelineOptions->optLevel)}));
+           /*gpu=*/cuda, vectorMath,
+           /*extendedVectorMath=*/vectorMath &&
+               driver::hasExtendedVectorMath()}));
       if (failed(pm.run(module)))
         return 1;
     } else if (emitStage > Stage::Linalg) {

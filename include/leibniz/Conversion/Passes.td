@@ -41,9 +41,12 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
 
     Loops that LLVM can vectorize without reassociating: on the CPU (not
     with `gpu`), a traversal over two ranges or more, the last one not a
-    constant below 16, that yields a float sum over ranges known outside
-    it, without effects, where every read indexes the last variable in its
-    last dimension only and some read does (`for o, y, x. sum c, r, s.
+    constant below 16 and the others not fewer than 4 points when constant
+    (only the rows run in parallel), that yields a float sum over ranges
+    known outside it, without effects, computing only integers before the
+    sum (every term computes them again), where every read indexes the
+    last variable in its last dimension only and some read does (`for o,
+    y, x. sum c, r, s.
     X[c, y + r, x + s] * K[o, c, r, s]`; `for i, j. sum k. A[i, k] *
     B[k, j]`), is computed row by row: a traversal over the other ranges
     whose body fills a row with `-0.0` (`+0.0` where the sum is empty),
@@ -62,7 +65,7 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     additions in their order (of two variables added into an index, the
     one that comes first orders an element's points), they do, and the
     results are the same, bit for bit; otherwise the loops change order
-    only with `reassociate`.
+    only with `reassociate`, or for integers.
 
     With `reassociate`, a scalar reduction outside every scope
     and loop is also split along its first range into partitions (one per
@@ -88,7 +91,8 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     math functions), an `lz.accumulate` over one range, outside every scope
     and every function called in one, whose scalar value, computed in its
     body, calls a math function that LLVM vectorizes with libmvec (sin,
-    cos, tan, exp, log, pow) first computes its values in a traversal of their own (a
+    cos, tan, exp, log, pow; with `extended-vector-math`, also tanh, erf,
+    log1p and the others of glibc 2.35) first computes its values in a traversal of their own (a
     `tensor.generate`, copied so that canonicalization does not fold the
     reads back), and reads them at its points: its own loop adds into
     elements that the points choose, which LLVM does not vectorize, and
@@ -106,14 +110,19 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"reassociate", "reassociate", "bool", "false",
-           "Let float reductions be reassociated (vectorized)">,
+           "Let float reductions be reassociated (vectorized), and "
+           "scatter-adds' loops change order">,
     Option<"gpu", "gpu", "bool", "false",
            "With reassociate, split reductions into many small partitions, "
            "also in sequential loops, for the threads of a GPU">,
     Option<"vectorMath", "vector-math", "bool", "false",
            "The CPU's compiled code calls vector versions of math functions "
            "(-O3): compute the values of scatter-adds that call them in "
-           "traversals of their own">
+           "traversals of their own">,
+    Option<"extendedVectorMath", "extended-vector-math", "bool", "false",
+           "With vector-math: the vector versions include glibc 2.35's "
+           "(tanh, erf, log1p, ...), not only those of LLVM's table (sin, "
+           "cos, tan, exp, log, pow)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

@@ -30,6 +30,11 @@ createHostTargetMachine(unsigned optLevel, bool pic);
 /// call it; it stays loaded).
 bool usesVectorMathLibrary(unsigned optLevel);
 
+/// Whether, with usesVectorMathLibrary, LLVM also vectorizes the math
+/// functions of glibc 2.35's libmvec that its own table leaves out (`tanh`,
+/// `erf`, `log1p`, ...): where this process finds them.
+bool hasExtendedVectorMath();
+
 /// Runs LLVM's default pipeline at `optLevel` on `module` for
 /// `targetMachine`. With `vectorMath`, the loop vectorizer may call
 /// libmvec's vector variants of math functions, which are accurate to a few
