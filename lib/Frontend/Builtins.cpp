@@ -1096,9 +1096,13 @@ FailureOr<Val> transformBuiltin(MLIRGenerator &gen, SMLoc loc, StringRef name,
   return Val::getFunction(std::move(fn));
 }
 
-/// Data arguments of a transformed function; weak literals become f64.
+/// The arguments of the function that `name` transforms, which must be
+/// data. A number literal becomes an f64, unless `adapting`: then it stays
+/// a literal that takes the type of its parameter (a definition's, which
+/// the call checks; a lambda's parameters take the arguments' types).
 FailureOr<SmallVector<TValue, 2>> dataArgs(MLIRGenerator &gen, SMLoc loc,
-                                           StringRef name, ArrayRef<Val> args) {
+                                           StringRef name, ArrayRef<Val> args,
+                                           bool adapting = false) {
   SmallVector<TValue, 2> values;
   for (auto [i, arg] : llvm::enumerate(args)) {
     if (arg.kind != Val::Data) {
@@ -1108,7 +1112,7 @@ FailureOr<SmallVector<TValue, 2>> dataArgs(MLIRGenerator &gen, SMLoc loc,
       return failure();
     }
     TValue value = arg.data;
-    if (value.weak)
+    if (value.weak && !adapting)
       value = *gen.coerce(loc, value, ScalarKind::F64);
     values.push_back(value);
   }
@@ -1168,8 +1172,8 @@ Ty jacobianType(const Ty &outer, const Ty &inner) {
 
 FailureOr<Val> MLIRGenerator::applyTransform(SMLoc loc, const FnValue &fn,
                                              ArrayRef<Val> args) {
-  FailureOr<SmallVector<TValue, 2>> values =
-      dataArgs(*this, loc, fn.name, args);
+  FailureOr<SmallVector<TValue, 2>> values = dataArgs(
+      *this, loc, fn.name, args, /*adapting=*/fn.inner->kind == FnValue::Def);
   if (failed(values))
     return failure();
   FailureOr<Lifted> lifted = lift(*this, loc, *fn.inner, *values);
