@@ -827,10 +827,20 @@ static RankedTensorType getStackType(Type type) {
   return RankedTensorType::get({ShapedType::kDynamic}, type);
 }
 
+/// `count` − 1 − `index`: the row of a stack of `count` entries that holds
+/// entry `index` (a stack keeps its entries from the last to the first).
+static Value buildReversedIndex(OpBuilder &builder, Location loc, Value count,
+                                Value index) {
+  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+  Value last = arith::SubIOp::create(builder, loc, count, one);
+  return arith::SubIOp::create(builder, loc, last, index);
+}
+
 /// A counted `lz.loop` of `count` steps that carries `inits`, with the
 /// builder at the start of its body: the loop, the step's index counted
-/// backwards (count − 1 − u at step u), and the carried values.
-static std::tuple<lz::LoopOp, Value, SmallVector<Value>>
+/// backwards (count − 1 − u at step u), the step u itself (the row of a
+/// stack of the steps' entries), and the carried values.
+static std::tuple<lz::LoopOp, Value, Value, SmallVector<Value>>
 buildBackwardLoop(OpBuilder &builder, Location loc, TypeRange types,
                   Value count, ValueRange inits) {
   auto loop = lz::LoopOp::create(builder, loc, types, count, inits);
@@ -839,10 +849,7 @@ buildBackwardLoop(OpBuilder &builder, Location loc, TypeRange types,
   SmallVector<Value> carried;
   for (Type type : types)
     carried.push_back(body->addArgument(type, loc));
-  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-  Value last = arith::SubIOp::create(builder, loc, count, one);
-  Value index = arith::SubIOp::create(builder, loc, last, u);
-  return {loop, index, carried};
+  return {loop, buildReversedIndex(builder, loc, count, u), u, carried};
 }
 
 /// The checkpointing interval of a loop's reverse: its `ad.checkpoint`
@@ -956,14 +963,21 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
   }
   for (unsigned i = 0; i < numState; ++i)
     stacks.push_back(newBody->addArgument(types[numState + i], loc));
-  // Push the state before the step (a checkpoint's step only).
+  // Push the state before the step (a checkpoint's step only), from the
+  // last row of the stack to the first: the reverse sweep, which walks the
+  // steps backwards, then reads the stack forwards, at consecutive
+  // addresses. LLVM's vectorizer checks the buffers of the sweep's steps for
+  // overlap once for the whole sweep, which it cannot do for a stack read
+  // backwards: it then runs the steps' loops scalar.
   SmallVector<Value> pushed;
   if (interval > 0) {
     Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
     Value checkpoint = arith::CmpIOp::create(
         builder, loc, arith::CmpIPredicate::eq,
         arith::RemSIOp::create(builder, loc, step, every), zero);
-    Value index = arith::DivSIOp::create(builder, loc, step, every);
+    Value index =
+        buildReversedIndex(builder, loc, entries,
+                           arith::DivSIOp::create(builder, loc, step, every));
     auto ifOp = scf::IfOp::create(
         builder, loc, checkpoint,
         [&](OpBuilder &b, Location loc) {
@@ -977,8 +991,9 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
         });
     llvm::append_range(pushed, ifOp.getResults());
   } else {
+    Value index = buildReversedIndex(builder, loc, entries, step);
     for (auto [value, stack] : llvm::zip(state, stacks))
-      pushed.push_back(buildPush(builder, loc, value, stack, step));
+      pushed.push_back(buildPush(builder, loc, value, stack, index));
   }
   buildPrimalStep(reverse, builder, loop, mapping, pushed);
   for (unsigned i = 0; i < numState; ++i)
@@ -1038,11 +1053,12 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     types.push_back(init.getType());
 
   // The reverse of `count` steps from the cotangents and sums `from`, the
-  // step t's state read from `stackOf` at t and its index `offset` + t.
+  // step t's state read from `stackOf` (at row count − 1 − t, the reverse
+  // sweep's step: it reads the stack forwards) and its index `offset` + t.
   auto buildReverseSteps = [&](Value count, ArrayRef<Value> stackOf,
                                Value offset, ValueRange from) {
     OpBuilder::InsertionGuard guard(builder);
-    auto [newLoop, t, carried] =
+    auto [newLoop, t, row, carried] =
         buildBackwardLoop(builder, loc, types, count, from);
     Block *newBody = builder.getInsertionBlock();
     // The reversed block's arguments stand for step t's index and its
@@ -1053,8 +1069,9 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
         offset ? arith::AddIOp::create(builder, loc, offset, t).getResult()
                : t);
     for (unsigned i = 0; i < numState; ++i)
-      arguments.map(block.getArgument(1 + i),
-                    lz::GetOp::create(builder, loc, stackOf[i], ValueRange{t}));
+      arguments.map(
+          block.getArgument(1 + i),
+          lz::GetOp::create(builder, loc, stackOf[i], ValueRange{row}));
     for (auto [k, i] : llvm::enumerate(active))
       arguments.map(block.getArgument(1 + numState + k), carried[k]);
     newBody->getOperations().splice(newBody->end(), block.getOperations());
@@ -1095,7 +1112,7 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     Value every = arith::ConstantIndexOp::create(builder, loc, interval);
     Value segments = arith::CeilDivSIOp::create(builder, loc, steps, every);
     OpBuilder::InsertionGuard guard(builder);
-    auto [outerLoop, segment, carried] =
+    auto [outerLoop, segment, row, carried] =
         buildBackwardLoop(builder, loc, types, segments, inits);
     newLoop = outerLoop;
     Block *outer = builder.getInsertionBlock();
@@ -1105,7 +1122,7 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
     SmallVector<Value> checkpoint;
     for (unsigned i = 0; i < numState; ++i)
       checkpoint.push_back(
-          lz::GetOp::create(builder, loc, stacks[i], ValueRange{segment}));
+          lz::GetOp::create(builder, loc, stacks[i], ValueRange{row}));
     // The segment's states, recomputed by the primal body into stacks of
     // the segment's length: new ones in each segment (one made before the
     // loop would be copied in each), which the recomputation fills.
@@ -1132,8 +1149,9 @@ LogicalResult loopVjp(Operation *op, ReverseBuilder &reverse) {
       for (unsigned i = 0; i < numState; ++i)
         mapping.map(body.getArgument(1 + i), state[i]);
       SmallVector<Value> pushed;
+      Value index = buildReversedIndex(builder, loc, length, j);
       for (auto [value, stack] : llvm::zip(state, local))
-        pushed.push_back(buildPush(builder, loc, value, stack, j));
+        pushed.push_back(buildPush(builder, loc, value, stack, index));
       buildPrimalStep(reverse, builder, loop, mapping, pushed);
     }
     SmallVector<Value> localStacks(recompute.getResults().drop_front(numState));

@@ -84,10 +84,29 @@ struct ExtractFromSingleUseGenerate
   }
 };
 
+/// Whether `index` is `t` or `n - 1 - t` at iteration `t` of `loop`, which
+/// runs from 0 to `n` by 1: either way, the iterations visit each of `n`
+/// rows once.
+static bool isRowOfIteration(OpFoldResult index, scf::ForOp loop) {
+  Value step = loop.getInductionVar();
+  if (isEqualConstantIntOrValue(index, step))
+    return true;
+  auto value = dyn_cast<Value>(index);
+  auto reversed = value ? value.getDefiningOp<arith::SubIOp>() : nullptr;
+  if (!reversed || reversed.getRhs() != step)
+    return false;
+  Value last = reversed.getLhs(), upper = loop.getUpperBound();
+  if (auto sub = last.getDefiningOp<arith::SubIOp>())
+    return sub.getLhs() == upper && isConstantIntValue(sub.getRhs(), 1);
+  if (auto add = last.getDefiningOp<arith::AddIOp>())
+    return add.getLhs() == upper && isConstantIntValue(add.getRhs(), -1);
+  return false;
+}
+
 /// A loop-carried tensor whose initial value, a `linalg.fill` of a new
 /// tensor, the loop overwrites entirely: iteration `t` of `0 .. n` inserts
-/// row `t` of an `n`-row tensor (element `t` of a vector), and nothing else
-/// reads the carried value.
+/// row `t` or row `n - 1 - t` of an `n`-row tensor (an element of a
+/// vector), and nothing else reads the carried value.
 /// The loop starts from the new tensor itself, unfilled. Reverse mode's
 /// stack of a loop's states has this form; filling it would write every
 /// element once more.
@@ -120,10 +139,10 @@ struct DropOverwrittenLoopInit : public OpRewritePattern<scf::ForOp> {
   }
 
 private:
-  /// Whether every iteration of `loop` writes row `t` of `carried`, whose
-  /// sizes are `sizes`, and only that row, the loop's count being the
-  /// number of rows: a `tensor.insert_slice` of a row, or a
-  /// `tensor.insert` of an element of a vector.
+  /// Whether every iteration of `loop` writes a row of `carried`, whose
+  /// sizes are `sizes`, and only that row, the rows of the iterations being
+  /// all of them (isRowOfIteration): a `tensor.insert_slice` of a row, or
+  /// a `tensor.insert` of an element of a vector.
   static bool isOverwritten(scf::ForOp loop, BlockArgument carried,
                             ArrayRef<OpFoldResult> sizes) {
     if (sizes.empty() ||
@@ -137,13 +156,13 @@ private:
       return false;
     if (auto element = dyn_cast<tensor::InsertOp>(write))
       return element.getDest() == carried && sizes.size() == 1 &&
-             element.getIndices()[0] == loop.getInductionVar();
+             isRowOfIteration(element.getIndices()[0], loop);
     auto insert = dyn_cast<tensor::InsertSliceOp>(write);
     if (!insert || insert.getDest() != carried)
       return false;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
     SmallVector<OpFoldResult> rowSizes = insert.getMixedSizes();
-    if (!isEqualConstantIntOrValue(offsets[0], loop.getInductionVar()) ||
+    if (!isRowOfIteration(offsets[0], loop) ||
         !isConstantIntValue(rowSizes[0], 1) ||
         !llvm::all_of(insert.getMixedStrides(),
                       [](OpFoldResult s) { return isConstantIntValue(s, 1); }))

@@ -5,9 +5,10 @@
 // Each lz op is rewritten in place, innermost first, so that a scope's body
 // is already lowered when the scope is. A traversal whose body yields
 // scalars is a `tensor.generate` (one result) or a `linalg.generic` whose
-// outputs are its results (several), whose points may run at once. Scopes
-// whose body yields tensors run their first point, which gives the shapes
-// of the yielded tensors, then one loop over the other points of the
+// outputs are its results (several), whose points may run at once; in a
+// loop's body, a result that replaces a state is written over it in place.
+// Scopes whose body yields tensors run their first point, which gives the
+// shapes of the yielded tensors, then one loop over the other points of the
 // linearized iteration space: an `scf.forall` when every yielded value is a
 // tensor (the points write disjoint slices), else an `scf.for`. Scalar
 // reductions are `scf.for` nests carrying the accumulator.
@@ -21,6 +22,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -884,20 +886,181 @@ void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
   rewriter.replaceOp(op, generate.getResult());
 }
 
+/// Whether `tensor` has `size` elements in dimension `dim`, as its
+/// definition shows: `size` is its `tensor.dim`, a constant equal to its
+/// static size, or the range or size that the scope, fill, read, insertion,
+/// conditional or loop that defines it was given. A loop's state (or result)
+/// has it where its initial value has it and its body yields a value that has
+/// it, `size` being defined outside the loop; `assumed` holds the states whose
+/// body is being checked (the induction's hypothesis).
+bool hasSize(Value tensor, int64_t dim, Value size,
+             SmallVectorImpl<Value> &assumed, unsigned depth = 0) {
+  auto type = dyn_cast<RankedTensorType>(tensor.getType());
+  if (!type || dim >= type.getRank() || depth > 8)
+    return false;
+  if (llvm::is_contained(assumed, tensor))
+    return true;
+  if (auto dimOp = size.getDefiningOp<tensor::DimOp>())
+    if (dimOp.getSource() == tensor && dimOp.getConstantIndex() == dim)
+      return true;
+  std::optional<int64_t> constant = getConstantIntValue(size);
+  if (!type.isDynamicDim(dim))
+    return constant == type.getDimSize(dim);
+  // The loop `op` whose state or result `index` is `tensor`.
+  auto hasLoopSize = [&](lz::LoopOp loop, unsigned index, Value state) {
+    if (!loop.isCounted() || index >= loop.getInits().size() ||
+        loop->isAncestor(size.getParentBlock()->getParentOp()) ||
+        !hasSize(loop.getInits()[index], dim, size, assumed, depth + 1))
+      return false;
+    assumed.push_back(state);
+    Operation *yield = loop.getBody().front().getTerminator();
+    bool result =
+        hasSize(yield->getOperand(index), dim, size, assumed, depth + 1);
+    assumed.pop_back();
+    return result;
+  };
+  if (auto arg = dyn_cast<BlockArgument>(tensor)) {
+    auto loop = dyn_cast<lz::LoopOp>(arg.getOwner()->getParentOp());
+    if (!loop || arg.getOwner() != &loop.getBody().front() ||
+        arg.getArgNumber() == 0)
+      return false;
+    return hasLoopSize(loop, arg.getArgNumber() - 1, arg);
+  }
+  Operation *def = tensor.getDefiningOp();
+  if (auto forOp = dyn_cast<lz::ForOp>(def))
+    return dim < static_cast<int64_t>(forOp.getRanges().size()) &&
+           forOp.getRanges()[dim] == size;
+  if (auto fill = dyn_cast<lz::FillOp>(def))
+    return fill.getSizes()[type.getDynamicDimIndex(dim)] == size;
+  if (auto get = dyn_cast<lz::GetOp>(def))
+    return hasSize(get.getTensor(), dim + get.getIndices().size(), size,
+                   assumed, depth + 1);
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(def))
+    return hasSize(insert.getDest(), dim, size, assumed, depth + 1);
+  if (auto ifOp = dyn_cast<scf::IfOp>(def)) {
+    unsigned index = cast<OpResult>(tensor).getResultNumber();
+    return !ifOp.getElseRegion().empty() &&
+           hasSize(ifOp.thenYield().getOperand(index), dim, size, assumed,
+                   depth + 1) &&
+           hasSize(ifOp.elseYield().getOperand(index), dim, size, assumed,
+                   depth + 1);
+  }
+  if (auto loop = dyn_cast<lz::LoopOp>(def)) {
+    unsigned index = cast<OpResult>(tensor).getResultNumber();
+    return hasLoopSize(loop, index,
+                       loop.getBody().front().getArgument(index + 1));
+  }
+  return false;
+}
+
+/// The state of a counted loop that result `index` of traversal `op`, a
+/// traversal in the loop's body, replaces: the body yields the result
+/// there and nowhere else. Null for none.
+BlockArgument getReplacedState(lz::ForOp op, unsigned index) {
+  Block *block = op->getBlock();
+  auto loop = dyn_cast<lz::LoopOp>(op->getParentOp());
+  Value result = op.getResult(index);
+  if (!loop || !loop.isCounted() || block != &loop.getBody().front() ||
+      !result.hasOneUse() ||
+      result.getUses().begin()->getOwner() != block->getTerminator())
+    return {};
+  BlockArgument state =
+      block->getArgument(result.getUses().begin()->getOperandNumber() + 1);
+  return state.getType() == result.getType() ? state : BlockArgument();
+}
+
+/// Whether a result of `from`, an op of `op`'s block, reaches `op`: `op` or
+/// an op in its regions uses it, or a result of an op that does.
+bool reaches(Operation *from, Operation *op) {
+  Block *block = op->getBlock();
+  SmallVector<Operation *> worklist{from};
+  DenseSet<Operation *> seen;
+  while (!worklist.empty()) {
+    Operation *next = worklist.pop_back_val();
+    if (next == op)
+      return true;
+    if (!seen.insert(next).second)
+      continue;
+    for (Operation *user : next->getUsers())
+      if (Operation *ancestor = block->findAncestorOpInBlock(*user))
+        worklist.push_back(ancestor);
+  }
+  return false;
+}
+
+/// Whether result `index` of traversal `op` (not lowered yet) may be
+/// written over the loop state that it replaces, in place: the state has
+/// the traversal's sizes, and nothing reads it after the traversal begins
+/// but the traversal, each point its own element and nothing else. The
+/// ops before it that read the state must not reach it either:
+/// canonicalization moves a scope's element reads into the scopes that
+/// read its result (`tensor.extract` of `tensor.generate`), where they
+/// would read the state after the traversal has written it, and
+/// bufferization would copy the state at every step.
+bool isReplaceableInPlace(lz::ForOp op, unsigned index) {
+  BlockArgument state = getReplacedState(op, index);
+  if (!state)
+    return false;
+  Block *block = op->getBlock();
+  Block &body = op.getBody().front();
+  for (Operation *user : state.getUsers()) {
+    if (op->isProperAncestor(user)) {
+      auto read = dyn_cast<lz::GetOp>(user);
+      if (!read || !llvm::equal(read.getIndices(), body.getArguments()))
+        return false;
+      continue;
+    }
+    Operation *ancestor = block->findAncestorOpInBlock(*user);
+    if (!ancestor || ancestor == op || !ancestor->isBeforeInBlock(op) ||
+        reaches(ancestor, op))
+      return false;
+  }
+  SmallVector<Value> assumed;
+  for (auto [dim, range] : llvm::enumerate(op.getRanges()))
+    if (!hasSize(state, dim, range, assumed))
+      return false;
+  return true;
+}
+
 /// A traversal yielding several scalars: one `linalg.generic` whose outputs
 /// are its results, so that its points run in parallel, as one
 /// `tensor.generate` runs a single result's (not where its body holds
-/// another: CSE would merge their `linalg.index`es). Its outputs are new
-/// tensors: the loop state that a result replaces would do as well, but LLVM
-/// then cannot tell the buffers apart and does not vectorize the loop (measured
-/// on the 1000-step loop's gradient, docs/architecture.md).
-void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op) {
+/// another: CSE would merge their `linalg.index`es). A result that replaces
+/// a loop's state which nothing else reads after it (the reverse sweep's
+/// cotangents) is written over that state, in place, where the traversal
+/// reads each element through its output (see getReplacedState); the
+/// others are new tensors.
+void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op,
+                           ArrayRef<unsigned> inPlace) {
   Location loc = op.getLoc();
   ValueRange ranges = op.getRanges();
+  Block &body = op.getBody().front();
   SmallVector<Value> outputs;
-  for (Value result : op.getResults())
+  SmallVector<SmallVector<tensor::ExtractOp>> reads(op.getNumResults());
+  for (auto [index, result] : llvm::enumerate(op.getResults())) {
+    // Its reads of the state are element reads now (isReplaceableInPlace).
+    BlockArgument state = llvm::is_contained(inPlace, index)
+                              ? getReplacedState(op, index)
+                              : BlockArgument();
+    bool elementReads = static_cast<bool>(state);
+    if (state)
+      for (Operation *user : state.getUsers()) {
+        if (!op->isProperAncestor(user))
+          continue;
+        auto read = dyn_cast<tensor::ExtractOp>(user);
+        elementReads &=
+            read && llvm::equal(read.getIndices(), body.getArguments());
+        if (read)
+          reads[index].push_back(read);
+      }
+    if (elementReads) {
+      outputs.push_back(state);
+      continue;
+    }
+    reads[index].clear();
     outputs.push_back(createEmpty(
         rewriter, loc, cast<RankedTensorType>(result.getType()), ranges));
+  }
   AffineMap identity =
       rewriter.getMultiDimIdentityMap(static_cast<unsigned>(ranges.size()));
   SmallVector<AffineMap> maps(outputs.size(), identity);
@@ -905,7 +1068,11 @@ void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op) {
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
       rewriter, loc, op.getResultTypes(), /*inputs=*/ValueRange(), outputs,
-      maps, iterators, [&](OpBuilder &, Location nestedLoc, ValueRange) {
+      maps, iterators,
+      [&](OpBuilder &, Location nestedLoc, ValueRange stateElements) {
+        for (auto [element, stateReads] : llvm::zip(stateElements, reads))
+          for (tensor::ExtractOp read : stateReads)
+            rewriter.replaceOp(read, element);
         SmallVector<Value> indices;
         for (int64_t d = 0, e = ranges.size(); d < e; ++d)
           indices.push_back(linalg::IndexOp::create(rewriter, nestedLoc, d));
@@ -1644,7 +1811,7 @@ bool isWorthVectorizing(Operation *scope) {
 
 /// Lowers one op; returns false for ops that stay.
 bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
-             const SplitPolicy &policy) {
+             ArrayRef<unsigned> inPlace, const SplitPolicy &policy) {
   rewriter.setInsertionPoint(op);
   if (auto forOp = dyn_cast<lz::ForOp>(op)) {
     bool scalars =
@@ -1656,10 +1823,11 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
         forOp.getBody()
             .walk([](linalg::IndexOp) { return WalkResult::interrupt(); })
             .wasInterrupted();
-    if (scalars && forOp.getNumResults() == 1)
+    if (scalars && !nestsIndex &&
+        (forOp.getNumResults() > 1 || !inPlace.empty()))
+      lowerGenericTraversal(rewriter, forOp, inPlace);
+    else if (scalars && forOp.getNumResults() == 1)
       lowerGenerate(rewriter, forOp);
-    else if (scalars && forOp.getNumResults() > 1 && !nestsIndex)
-      lowerGenericTraversal(rewriter, forOp);
     else
       lowerPeeled(rewriter, op);
     return true;
@@ -1778,6 +1946,27 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       for (lz::AccumulateOp op : accumulates)
         splitAccumulateValues(rewriter, op, inScopes, extendedVectorMath);
     }
+    // The results of traversals that are written over the loop states
+    // they replace, decided on lz, before their reads are lowered (on the
+    // CPU only: not measured on a GPU). A state may start as an argument:
+    // the arguments of public functions belong to their callers (C, the
+    // JIT), and bufferization copies them before writing.
+    DenseMap<Operation *, SmallVector<unsigned>> inPlace;
+    if (!gpu)
+      getOperation().walk([&](lz::ForOp op) {
+        for (unsigned index = 0; index < op.getNumResults(); ++index)
+          if (isReplaceableInPlace(op, index))
+            inPlace[op].push_back(index);
+      });
+    if (!inPlace.empty())
+      for (auto function : getOperation().getOps<func::FuncOp>())
+        if (function.isPublic())
+          for (BlockArgument arg : function.getArguments())
+            if (isa<TensorType>(arg.getType()))
+              function.setArgAttr(
+                  arg.getArgNumber(),
+                  bufferization::BufferizationDialect::kWritableAttrName,
+                  BoolAttr::get(&getContext(), false));
     // Innermost first: a scope's body is lowered before the scope.
     SmallVector<Operation *> ops;
     getOperation().walk<WalkOrder::PostOrder>([&](Operation *op) {
@@ -1786,7 +1975,7 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
         ops.push_back(op);
     });
     for (Operation *op : ops)
-      lowerOp(rewriter, op, reassociate,
+      lowerOp(rewriter, op, reassociate, inPlace.lookup(op),
               inThreads.contains(op->getParentOfType<func::FuncOp>()) ? inThread
                                                                       : policy);
   }

@@ -140,6 +140,67 @@ func.func @stack(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
   return %r : tensor<?x?xf64>
 }
 
+// Row n - 1 - t at step t (reverse mode's stacks hold the last step's
+// state first), with n - 1 as arith writes it either way: every row too.
+// CHECK-LABEL: func.func @reversed_stack
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]])
+// CHECK-LABEL: func.func @reversed_scalar_stack
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]])
+func.func @reversed_stack(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %last = arith.subi %n, %c1 : index
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %row = arith.subi %last, %t : index
+    %i = tensor.insert_slice %x into %s[%row, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+func.func @reversed_scalar_stack(%x: f64, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %cm1 = arith.constant -1 : index
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty(%n) : tensor<?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?xf64>) -> tensor<?xf64>
+  %last = arith.addi %n, %cm1 : index
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?xf64> {
+    %row = arith.subi %last, %t : index
+    %i = tensor.insert %x into %s[%row] : tensor<?xf64>
+    scf.yield %i : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+// Row n - 2 - t leaves row n - 1 unwritten: the fill stays.
+// CHECK-LABEL: func.func @reversed_short
+// CHECK: linalg.fill
+func.func @reversed_short(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%n, %m) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %last = arith.subi %n, %c2 : index
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %row = arith.subi %last, %t : index
+    %i = tensor.insert_slice %x into %s[%row, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    scf.yield %i : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
 // The fill stays where a row may stay unwritten: the loop starts at 1
 // (@from_one), runs fewer steps than there are rows (@fewer_steps), writes
 // part of a row (@part_row) or another row than the step's (@shifted); or

@@ -19,9 +19,9 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
 
     | lz | becomes |
     |---|---|
-    | `lz.for` yielding one scalar | `tensor.generate` |
+    | `lz.for` yielding one scalar | `tensor.generate`, or as the next row where it updates a loop's state in place |
     | `lz.for` yielding tensors | its first point, which gives the shape of the results, then an `scf.forall` over the others, each writing its slices (`tensor.parallel_insert_slice`) |
-    | `lz.for` yielding several scalars | one `linalg.generic` whose outputs are its results (fresh tensors), every dimension parallel, its body reading the point from `linalg.index`; not where its body holds such a `linalg.generic` already (CSE would take the inner `linalg.index` for the outer one): then as the next row |
+    | `lz.for` yielding several scalars | one `linalg.generic` whose outputs are its results (fresh tensors, or the states that they update in place, below), every dimension parallel, its body reading the point from `linalg.index`; not where its body holds such a `linalg.generic` already (CSE would take the inner `linalg.index` for the outer one): then as the next row |
     | `lz.for` yielding scalars and tensors | its first point, then an `scf.for` over the others building the results with `tensor.insert` / `tensor.insert_slice` |
     | (the results of `lz.for`) | `bufferization.alloc_tensor`, not `tensor.empty`: CSE merges equal `tensor.empty`s, and results sharing one would each be copied by bufferization |
     | `lz.sum`, `lz.prod`, `lz.max`, `lz.min` | an `scf.for` nest carrying the accumulator, combined in the scope's order |
@@ -30,6 +30,20 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     | `lz.matmul`, `lz.batch_matmul` | `linalg.matmul`, `linalg.batch_matmul` |
     | `lz.loop` | `scf.for` (counted) or `scf.while` |
     | `lz.random` | `tensor.generate` computing Philox-4x32-10 inline in `arith` |
+
+    On the CPU (not with `gpu`), a traversal yielding scalars in the body
+    of a counted `lz.loop`, whose result the body yields as the loop's
+    next state and nowhere else, is written over that state in place (its
+    output is the state, whose elements the body reads through the
+    output) where nothing reads the state after the traversal begins but
+    the traversal itself, each point its own element, and the state
+    provably has the traversal's sizes (by induction over the loop: its
+    initial value's `tensor.dim`s, constant sizes, or the ranges and sizes
+    of the scopes, fills, reads and loops that define it). An optimizer's
+    step and a reverse sweep's cotangents then update their buffers
+    instead of allocating new ones at every step. The arguments of public
+    functions are marked `bufferization.writable = false`: a state that
+    starts as one is copied once, before the loop.
 
     Float sums start from `-0.0`, the identity of IEEE addition, so that a
     sum equals the interpreter's fold from the first point bit for bit; an

@@ -44,5 +44,11 @@ int main(void) {
   printf("at %d: %s\n", status, abi_last_error());
   status = abi_at(x, xShape, 1, &at);
   printf("at %d: %g '%s'\n", status, at.r0, abi_last_error());
+
+  abi_halve_result halve;
+  status = abi_halve(x, xShape, 3, &halve);
+  printf("halve %d: %g %g, x %g %g\n", status, halve.r0[1], halve.r0[2], x[1],
+         x[2]);
+  free(halve.r0);
   return 0;
 }

@@ -1,0 +1,165 @@
+// RUN: leibniz-opt %s --lower-lz | FileCheck %s
+// RUN: leibniz-opt %s --lower-lz=gpu=true | FileCheck %s --check-prefix=GPU
+// RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
+// RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null > %t.after
+// RUN: diff %t.before %t.after
+
+// A traversal in a counted loop's body whose result the body yields as the
+// next state, and which reads that state at its own point only, writes
+// over the state in place: its output is the loop's state, whose elements
+// it reads through the output. Here after another op read the state (a
+// stack push), and for each of three results, which replace the states in
+// another order. The arguments of public functions are not writable.
+// CHECK-LABEL: func.func @step(
+// CHECK-SAME: %[[X0:[^:]*]]: tensor<?xf64> {bufferization.writable = false}
+// CHECK: scf.for {{.*}} iter_args(%[[X:[^ ]*]] = %[[X0]], %[[S:[^ ]*]] = %{{.*}})
+// CHECK: tensor.insert_slice %[[X]] into %[[S]]
+// CHECK-NOT: alloc_tensor
+// CHECK: linalg.generic {{.*}} outs(%[[X]] : tensor<?xf64>)
+// CHECK-NEXT: ^bb0(%[[OUT:.*]]: f64):
+// CHECK-NOT: tensor.extract %[[X]]
+// CHECK: arith.mulf %[[OUT]]
+// GPU-LABEL: func.func @step(
+// GPU-NOT: bufferization.writable
+// GPU: tensor.generate
+func.func @step(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %half = arith.constant 0.5 : f64
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %stack = lz.fill %zero, %n, %m : tensor<?x?xf64>
+  %r:2 = lz.loop %t < %n iter_args(%x = %x0, %s = %stack) : tensor<?xf64>, tensor<?x?xf64> {
+    %pushed = tensor.insert_slice %x into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %h = arith.mulf %e, %half : f64
+      lz.yield %h : f64
+    }
+    lz.yield %next, %pushed : tensor<?xf64>, tensor<?x?xf64>
+  }
+  return %r#0, %r#1 : tensor<?xf64>, tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @three(
+// CHECK: scf.for {{.*}} iter_args(%[[A:[^ ]*]] = %{{.*}}, %[[B:[^ ]*]] = %{{.*}}, %[[C:[^ ]*]] = %{{.*}})
+// CHECK: %[[R:.*]]:3 = linalg.generic {{.*}} outs(%[[C]], %[[A]], %[[B]] : tensor<?xf64>, tensor<?xf64>, tensor<?xf64>)
+// CHECK: scf.yield %[[R]]#1, %[[R]]#2, %[[R]]#0
+func.func @three(%a0: tensor<?xf64>, %w: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %a0, %c0 : tensor<?xf64>
+  %b0 = lz.fill %zero, %m : tensor<?xf64>
+  %c0s = lz.for %i < %m : tensor<?xf64> {
+    %e = lz.get %w[%i] : tensor<?xf64>
+    lz.yield %e : f64
+  }
+  %r:3 = lz.loop %t < %n iter_args(%a = %a0, %b = %b0, %c = %c0s) : tensor<?xf64>, tensor<?xf64>, tensor<?xf64> {
+    %f:3 = lz.for %i < %m : tensor<?xf64>, tensor<?xf64>, tensor<?xf64> {
+      %ea = lz.get %a[%i] : tensor<?xf64>
+      %eb = lz.get %b[%i] : tensor<?xf64>
+      %ec = lz.get %c[%i] : tensor<?xf64>
+      %s1 = arith.addf %ea, %eb : f64
+      %s2 = arith.mulf %eb, %ec : f64
+      %s3 = arith.subf %ec, %ea : f64
+      lz.yield %s3, %s1, %s2 : f64, f64, f64
+    }
+    lz.yield %f#1, %f#2, %f#0 : tensor<?xf64>, tensor<?xf64>, tensor<?xf64>
+  }
+  return %r#0, %r#1, %r#2 : tensor<?xf64>, tensor<?xf64>, tensor<?xf64>
+}
+
+// New tensors where writing in place could be wrong or costly: the state
+// is read after the traversal (@read_after), at another point
+// (@neighbour), the traversal has another size than the state
+// (@other_size), or a scope that reads the state feeds the traversal
+// (@feeds: canonicalization would fold its reads into the traversal).
+// CHECK-LABEL: func.func @read_after(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @neighbour(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @other_size(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @feeds(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @main(
+func.func @read_after(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %n iter_args(%x = %x0, %acc = %zero) : tensor<?xf64>, f64 {
+    %next:2 = lz.for %i < %m : tensor<?xf64>, tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %d = arith.addf %e, %e : f64
+      lz.yield %d, %e : f64, f64
+    }
+    %first = lz.get %x[%c0] : tensor<?xf64>
+    %acc1 = arith.addf %acc, %first : f64
+    lz.yield %next#0, %acc1 : tensor<?xf64>, f64
+  }
+  return %r#0, %r#1 : tensor<?xf64>, f64
+}
+
+func.func @neighbour(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r = lz.loop %t < %n iter_args(%x = %x0) : tensor<?xf64> {
+    %next:2 = lz.for %i < %m : tensor<?xf64>, tensor<?xf64> {
+      %i1 = arith.addi %i, %c1 : index
+      %j = arith.remui %i1, %m : index
+      %e = lz.get %x[%j] : tensor<?xf64>
+      lz.yield %e, %e : f64, f64
+    }
+    lz.yield %next#0 : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+func.func @other_size(%x0: tensor<?xf64>, %n: index, %k: index) -> tensor<?xf64> {
+  %r = lz.loop %t < %n iter_args(%x = %x0) : tensor<?xf64> {
+    %next = lz.for %i < %k : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    lz.yield %next : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+func.func @feeds(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r = lz.loop %t < %n iter_args(%x = %x0) : tensor<?xf64> {
+    %sq = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = arith.mulf %e, %e : f64
+      lz.yield %q : f64
+    }
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = lz.get %sq[%i] : tensor<?xf64>
+      %d = arith.subf %e, %q : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+// The same values before and after the lowering.
+func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>) {
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %x = lz.for %i < %c3 : tensor<?xf64> {
+    %j = arith.index_cast %i : index to i64
+    %f = arith.sitofp %j : i64 to f64
+    %g = math.exp %f : f64
+    lz.yield %g : f64
+  }
+  %s:2 = func.call @step(%x, %c3) : (tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?x?xf64>)
+  %t:3 = func.call @three(%x, %x, %c3) : (tensor<?xf64>, tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?xf64>, tensor<?xf64>)
+  %u:2 = func.call @read_after(%x, %c2) : (tensor<?xf64>, index) -> (tensor<?xf64>, f64)
+  %v = func.call @neighbour(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
+  %w = func.call @feeds(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
+  return %s#0, %s#1, %t#0, %t#1, %t#2, %u#0, %u#1, %v, %w : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>
+}
