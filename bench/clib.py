@@ -94,6 +94,27 @@ def best_time(fn, batch=0.2):
     return statistics.median(samples)
 
 
+def interleaved_times(fns, batch=0.1, rounds=7):
+    """Seconds per call of each of `fns`: the best of `rounds` rounds, each
+    of which runs every function in turn for a batch of at least `batch`
+    s, so that a slow phase of the machine slows them all alike and their
+    ratios hold."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            calls, start = 0, time.perf_counter()
+            while True:
+                fn()
+                calls += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= batch:
+                    break
+            best[k] = min(best[k], elapsed / calls)
+    return best
+
+
 def seconds(s):
     if s >= 1:
         return f"{s:.3g} s"
