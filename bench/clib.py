@@ -97,8 +97,8 @@ def best_time(fn, batch=0.2):
 def interleaved_times(fns, batch=0.1, rounds=7):
     """Seconds per call of each of `fns`: the best of `rounds` rounds, each
     of which runs every function in turn for a batch of at least `batch`
-    s, so that a slow phase of the machine slows them all alike and their
-    ratios hold."""
+    s, so that a slow phase of the machine reaches every function, not the
+    few that happen to run during it."""
     for fn in fns:
         fn()
     best = [float("inf")] * len(fns)

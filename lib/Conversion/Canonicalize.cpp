@@ -96,6 +96,10 @@ static bool isRowOfIteration(OpFoldResult index, scf::ForOp loop) {
   if (!reversed || reversed.getRhs() != step)
     return false;
   Value last = reversed.getLhs(), upper = loop.getUpperBound();
+  std::optional<int64_t> constantLast = getConstantIntValue(last);
+  std::optional<int64_t> constantUpper = getConstantIntValue(upper);
+  if (constantLast && constantUpper)
+    return *constantLast == *constantUpper - 1;
   if (auto sub = last.getDefiningOp<arith::SubIOp>())
     return sub.getLhs() == upper && isConstantIntValue(sub.getRhs(), 1);
   if (auto add = last.getDefiningOp<arith::AddIOp>())

@@ -181,7 +181,48 @@ func.func @reversed_scalar_stack(%x: f64, %n: index) -> tensor<?xf64> {
   return %r : tensor<?xf64>
 }
 
-// Row n - 2 - t leaves row n - 1 unwritten: the fill stays.
+// A constant count folds n - 1 into a constant: every row still.
+// CHECK-LABEL: func.func @reversed_constant_stack
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
+func.func @reversed_constant_stack(%x: tensor<?xf64>) -> tensor<5x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%m) : tensor<5x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<5x?xf64>) -> tensor<5x?xf64>
+  %r = scf.for %t = %c0 to %c5 step %c1 iter_args(%s = %f) -> tensor<5x?xf64> {
+    %row = arith.subi %c4, %t : index
+    %i = tensor.insert_slice %x into %s[%row, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<5x?xf64>
+    scf.yield %i : tensor<5x?xf64>
+  }
+  return %r : tensor<5x?xf64>
+}
+
+// Row n - 2 - t leaves row n - 1 unwritten: the fill stays, also with
+// constants.
+// CHECK-LABEL: func.func @reversed_constant_short
+// CHECK: linalg.fill
+func.func @reversed_constant_short(%x: tensor<?xf64>) -> tensor<5x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c5 = arith.constant 5 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x, %c0 : tensor<?xf64>
+  %e = tensor.empty(%m) : tensor<5x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<5x?xf64>) -> tensor<5x?xf64>
+  %r = scf.for %t = %c0 to %c5 step %c1 iter_args(%s = %f) -> tensor<5x?xf64> {
+    %row = arith.subi %c3, %t : index
+    %i = tensor.insert_slice %x into %s[%row, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<5x?xf64>
+    scf.yield %i : tensor<5x?xf64>
+  }
+  return %r : tensor<5x?xf64>
+}
+
 // CHECK-LABEL: func.func @reversed_short
 // CHECK: linalg.fill
 func.func @reversed_short(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {

@@ -68,11 +68,53 @@ func.func @three(%a0: tensor<?xf64>, %w: tensor<?xf64>, %n: index) -> (tensor<?x
   return %r#0, %r#1, %r#2 : tensor<?xf64>, tensor<?xf64>, tensor<?xf64>
 }
 
+// One output in place and one new, whose element arguments stay apart; a
+// traversal over two ranges; a state whose size comes through a loop
+// that fills it in a conditional (the size's induction); a size read
+// before the traversal.
+// CHECK-LABEL: func.func @mixed(
+// CHECK: scf.for {{.*}} iter_args(%[[A:[^ ]*]] = %{{.*}}, %[[P:[^ ]*]] = %{{.*}})
+// CHECK: %[[NEW:.*]] = bufferization.alloc_tensor
+// CHECK: linalg.generic {{.*}} outs(%[[NEW]], %[[A]] : tensor<?x?xf64>, tensor<?x?xf64>)
+// CHECK-NEXT: ^bb0(%[[FRESH:[^:]*]]: f64, %[[OLD:[^:]*]]: f64):
+// CHECK-NOT: %[[FRESH]]
+// CHECK: arith.mulf %[[OLD]], %[[OLD]]
+func.func @mixed(%x0: tensor<?x?xf64>, %n: index, %flag: i1) -> (tensor<?x?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %r0 = tensor.dim %x0, %c0 : tensor<?x?xf64>
+  %r1 = tensor.dim %x0, %c1 : tensor<?x?xf64>
+  %z = lz.fill %zero, %r0, %r1 : tensor<?x?xf64>
+  %filled = lz.loop %t < %n iter_args(%s = %z) : tensor<?x?xf64> {
+    %c = scf.if %flag -> (tensor<?x?xf64>) {
+      %in = tensor.insert %zero into %s[%c0, %c0] : tensor<?x?xf64>
+      scf.yield %in : tensor<?x?xf64>
+    } else {
+      scf.yield %s : tensor<?x?xf64>
+    }
+    lz.yield %c : tensor<?x?xf64>
+  }
+  %r:2 = lz.loop %t < %n iter_args(%a = %filled, %p = %z) : tensor<?x?xf64>, tensor<?x?xf64> {
+    %rows = tensor.dim %a, %c0 : tensor<?x?xf64>
+    %f:2 = lz.for %i < %rows, %j < %r1 : tensor<?x?xf64>, tensor<?x?xf64> {
+      %e = lz.get %a[%i, %j] : tensor<?x?xf64>
+      %q = arith.mulf %e, %e : f64
+      %h = arith.addf %q, %e : f64
+      lz.yield %h, %q : f64, f64
+    }
+    lz.yield %f#1, %f#0 : tensor<?x?xf64>, tensor<?x?xf64>
+  }
+  return %r#0, %r#1 : tensor<?x?xf64>, tensor<?x?xf64>
+}
+
 // New tensors where writing in place could be wrong or costly: the state
 // is read after the traversal (@read_after), at another point
 // (@neighbour), the traversal has another size than the state
 // (@other_size), or a scope that reads the state feeds the traversal
-// (@feeds: canonicalization would fold its reads into the traversal).
+// (@feeds: canonicalization would fold its reads into the traversal);
+// the result is also yielded as another state (@twice); the loop is a
+// while loop (@while).
 // CHECK-LABEL: func.func @read_after(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @neighbour(
@@ -80,6 +122,10 @@ func.func @three(%a0: tensor<?xf64>, %w: tensor<?xf64>, %n: index) -> (tensor<?x
 // CHECK-LABEL: func.func @other_size(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @feeds(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @twice(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @while(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @main(
 func.func @read_after(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, f64) {
@@ -146,8 +192,43 @@ func.func @feeds(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
   return %r : tensor<?xf64>
 }
 
+func.func @twice(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %n iter_args(%x = %x0, %y = %x0) : tensor<?xf64>, tensor<?xf64> {
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %d = arith.addf %e, %e : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next, %next : tensor<?xf64>, tensor<?xf64>
+  }
+  return %r#0, %r#1 : tensor<?xf64>, tensor<?xf64>
+}
+
+func.func @while(%x0: tensor<?xf64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %limit = arith.constant 100.0 : f64
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r = lz.loop while (%x0) : tensor<?xf64> cond {
+  ^bb0(%x: tensor<?xf64>):
+    %e = lz.get %x[%c0] : tensor<?xf64>
+    %small = arith.cmpf olt, %e, %limit : f64
+    lz.condition %small
+  } do {
+  ^bb0(%x: tensor<?xf64>):
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %d = arith.addf %e, %e : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
 // The same values before and after the lowering.
-func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>) {
+func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>) {
   %c2 = arith.constant 2 : index
   %c3 = arith.constant 3 : index
   %x = lz.for %i < %c3 : tensor<?xf64> {
@@ -161,5 +242,16 @@ func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf6
   %u:2 = func.call @read_after(%x, %c2) : (tensor<?xf64>, index) -> (tensor<?xf64>, f64)
   %v = func.call @neighbour(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
   %w = func.call @feeds(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
-  return %s#0, %s#1, %t#0, %t#1, %t#2, %u#0, %u#1, %v, %w : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>
+  %xx = lz.for %i < %c2, %j < %c3 : tensor<?x?xf64> {
+    %e = lz.get %x[%j] : tensor<?xf64>
+    %k = arith.index_cast %i : index to i64
+    %f = arith.sitofp %k : i64 to f64
+    %g = arith.addf %e, %f : f64
+    lz.yield %g : f64
+  }
+  %true = arith.constant true
+  %mx:2 = func.call @mixed(%xx, %c2, %true) : (tensor<?x?xf64>, index, i1) -> (tensor<?x?xf64>, tensor<?x?xf64>)
+  %tw:2 = func.call @twice(%x, %c2) : (tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?xf64>)
+  %wh = func.call @while(%x) : (tensor<?xf64>) -> tensor<?xf64>
+  return %s#0, %s#1, %t#0, %t#1, %t#2, %u#0, %u#1, %v, %w, %mx#0, %mx#1, %tw#0, %tw#1, %wh : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>
 }

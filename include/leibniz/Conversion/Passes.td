@@ -19,7 +19,7 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
 
     | lz | becomes |
     |---|---|
-    | `lz.for` yielding one scalar | `tensor.generate`, or as the next row where it updates a loop's state in place |
+    | `lz.for` yielding one scalar | `tensor.generate`, or a `linalg.generic` as for several scalars where it updates a loop's state in place |
     | `lz.for` yielding tensors | its first point, which gives the shape of the results, then an `scf.forall` over the others, each writing its slices (`tensor.parallel_insert_slice`) |
     | `lz.for` yielding several scalars | one `linalg.generic` whose outputs are its results (fresh tensors, or the states that they update in place, below), every dimension parallel, its body reading the point from `linalg.index`; not where its body holds such a `linalg.generic` already (CSE would take the inner `linalg.index` for the outer one): then as the next row |
     | `lz.for` yielding scalars and tensors | its first point, then an `scf.for` over the others building the results with `tensor.insert` / `tensor.insert_slice` |
@@ -41,9 +41,15 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     initial value's `tensor.dim`s, constant sizes, or the ranges and sizes
     of the scopes, fills, reads and loops that define it). An optimizer's
     step and a reverse sweep's cotangents then update their buffers
-    instead of allocating new ones at every step. The arguments of public
-    functions are marked `bufferization.writable = false`: a state that
-    starts as one is copied once, before the loop.
+    instead of allocating new ones at every step. Where some traversal is
+    written in place, the arguments of public functions are marked
+    `bufferization.writable = false`: a state that starts as one is copied
+    once, before the loop. Not where an op before the traversal that reads
+    the state (but its sizes) feeds the traversal: canonicalization would
+    move its element reads into the traversal, after the writes, and
+    bufferization would copy the state at every step. The run-time checks
+    of `--checks` then check the traversal's other reads too (the bound of
+    its points is known from a new output only).
 
     Float sums start from `-0.0`, the identity of IEEE addition, so that a
     sum equals the interpreter's fold from the first point bit for bit; an
@@ -288,10 +294,11 @@ def Canonicalize : Pass<"lz-canonicalize"> {
     body): the read would compute it once per repetition.
 
     And a loop that overwrites a filled tensor entirely before reading it
-    (step `t` of `0 .. n` inserts row `t` of `n` rows, or element `t` of a
-    vector, and nothing else uses the carried tensor) starts from the
-    unfilled tensor: reverse mode's stack of a loop's states is not
-    written twice.
+    (step `t` of `0 .. n` inserts row `t` or row `n - 1 - t` of `n` rows,
+    or that element of a vector, and nothing else uses the carried tensor)
+    starts from the unfilled tensor: reverse mode's stack of a loop's
+    states, which holds the last step's state first, is not written
+    twice.
   }];
 }
 

@@ -1,0 +1,529 @@
+//===- LowerLzAccumulate.cpp - lower-lz: scatter-adds ---------------------===//
+//
+// Part of Leibniz.
+//
+// `lz.accumulate`, the functional scatter-add: loop nests adding into a
+// tensor of zeros, a triangular accumulation's inner loop bounded by the
+// outer index, a stencil's contiguous variable innermost; and, at -O3, the
+// values that call vector math functions computed in a traversal first.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LowerLzInternal.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace leibniz::lowerlz {
+
+/// Moves the operations of the bodies of `loops`, a loop nest from the
+/// outermost, that do not depend on a loop's index out of that loop, up to
+/// the body of the outermost. The scope evaluated them at every point; out
+/// of the loop, they are evaluated once for all the points that share the
+/// outer indices, which exist when every range of the nest is positive
+/// (the caller's guard, see getGuardedBound).
+static void hoistNestInvariants(ArrayRef<scf::ForOp> loops) {
+  for (scf::ForOp loop : llvm::reverse(loops.drop_front())) {
+    Region *region = &loop.getRegion();
+    moveLoopInvariantCode(
+        {region},
+        [&](Value value, Region *) {
+          return !region->isAncestor(value.getParentRegion());
+        },
+        [](Operation *op, Region *) {
+          return isMemoryEffectFree(op) && isSpeculatable(op);
+        },
+        [&](Operation *op, Region *) { op->moveBefore(loop); });
+  }
+}
+
+/// `upper`, the outermost upper bound of a nest over `ranges`, or `lower`
+/// where one of the other ranges is empty: then the scope has no points,
+/// and the nest runs no iteration, so that what hoistNestInvariants moves
+/// to an outer loop is only evaluated where the scope evaluates it.
+static Value getGuardedBound(OpBuilder &builder, Location loc,
+                             ValueRange ranges, Value lower, Value upper) {
+  Value zero = indexConstant(builder, loc, 0);
+  Value positive;
+  for (Value range : ranges.drop_front()) {
+    if (std::optional<int64_t> size = getConstantIntValue(range);
+        size && *size > 0)
+      continue;
+    Value p = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sgt,
+                                    range, zero);
+    positive = positive ? arith::AndIOp::create(builder, loc, positive, p) : p;
+  }
+  if (!positive)
+    return upper;
+  return arith::SelectOp::create(builder, loc, positive, upper, lower);
+}
+
+/// A triangular mask of an accumulation: its value is `index p < index q`
+/// (or `<=`) for two of its index variables, q before p. Its loop over p
+/// then stops at q (q + 1), and the mask holds at every point it visits.
+struct TriangularMask {
+  unsigned inner, outer;
+  bool inclusive;
+  arith::CmpIOp condition;
+};
+
+static std::optional<TriangularMask> getTriangularMask(lz::AccumulateOp op) {
+  if (!op.getMasked())
+    return std::nullopt;
+  Block &body = op.getBody().front();
+  Value mask = body.getTerminator()->getOperand(0);
+  // A conditional whose branches yield true and false is its condition.
+  if (auto ifOp = mask.getDefiningOp<scf::IfOp>();
+      ifOp && ifOp->getBlock() == &body && ifOp.elseBlock()) {
+    unsigned r = cast<OpResult>(mask).getResultNumber();
+    Value yes = ifOp.thenYield().getOperand(r);
+    Value no = ifOp.elseYield().getOperand(r);
+    if (matchPattern(yes, m_One()) && matchPattern(no, m_Zero()))
+      mask = ifOp.getCondition();
+  }
+  auto cmp = mask.getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp->getBlock() != &body)
+    return std::nullopt;
+  auto lhs = dyn_cast<BlockArgument>(cmp.getLhs());
+  auto rhs = dyn_cast<BlockArgument>(cmp.getRhs());
+  if (!lhs || !rhs || lhs.getOwner() != &body || rhs.getOwner() != &body)
+    return std::nullopt;
+  using P = arith::CmpIPredicate;
+  P predicate = cmp.getPredicate();
+  // As `lhs < rhs` or `lhs <= rhs`.
+  switch (predicate) {
+  case P::ugt:
+  case P::sgt:
+    std::swap(lhs, rhs);
+    predicate = P::ult;
+    break;
+  case P::uge:
+  case P::sge:
+    std::swap(lhs, rhs);
+    predicate = P::ule;
+    break;
+  default:
+    break;
+  }
+  if (predicate != P::ult && predicate != P::slt && predicate != P::ule &&
+      predicate != P::sle)
+    return std::nullopt;
+  if (rhs.getArgNumber() >= lhs.getArgNumber())
+    return std::nullopt;
+  return TriangularMask{lhs.getArgNumber(), rhs.getArgNumber(),
+                        predicate == P::ule || predicate == P::sle, cmp};
+}
+
+/// The variables of `body` that `index` is (one) or adds (two), through
+/// casts between index and 64-bit integers; none for any other index.
+static SmallVector<unsigned, 2> getIndexVariables(Value index, Block &body) {
+  // Through casts from index to 64 bits or more, and back: no value wraps.
+  auto isWide = [](Type type) {
+    return type.isIndex() || type.getIntOrFloatBitWidth() >= 64;
+  };
+  auto strip = [&](Value v) {
+    while (auto cast = v.getDefiningOp<arith::IndexCastOp>()) {
+      if (!isWide(cast.getIn().getType()) || !isWide(cast.getType()))
+        break;
+      v = cast.getIn();
+    }
+    return v;
+  };
+  auto variable = [&](Value v) -> std::optional<unsigned> {
+    auto arg = dyn_cast<BlockArgument>(strip(v));
+    if (arg && arg.getOwner() == &body)
+      return arg.getArgNumber();
+    return std::nullopt;
+  };
+  if (std::optional<unsigned> v = variable(index))
+    return {*v};
+  auto add = strip(index).getDefiningOp<arith::AddIOp>();
+  if (!add || !isWide(add.getType()))
+    return {};
+  std::optional<unsigned> a = variable(add.getLhs());
+  std::optional<unsigned> b = variable(add.getRhs());
+  if (!a || !b || *a == *b)
+    return {};
+  return {*a, *b};
+}
+
+/// With the loops of `op`'s nest run in `order`, which of them to run
+/// backwards so that each element adds its values in the scope's order;
+/// none where no choice does. An element fixes the variables that are its
+/// indices, and of two variables that an index adds, one given the other:
+/// the one of them that runs first orders the element's points (the other
+/// one runs backwards as it runs forwards); the other variables are free.
+/// The points of an element come in the same order where the free
+/// variables and the pairs come in the same order, each pair in the same
+/// direction (a convolution's gradient, `(c, y + r, x + s)` over o, y, x,
+/// c, r, s, run over o, y, r, s, c, x: `s` backwards).
+static std::optional<SmallVector<bool>>
+getBackwardLoops(lz::AccumulateOp op, ArrayRef<unsigned> order) {
+  Block &body = op.getBody().front();
+  unsigned size = op.getRanges().size();
+  // Per variable: free (-1), fixed (-2), or the pair it is in.
+  constexpr int kFree = -1, kFixed = -2;
+  SmallVector<int> roles(size, kFree);
+  SmallVector<unsigned> firsts;
+  for (Value index : op.getTargetIndices()) {
+    SmallVector<unsigned, 2> variables = getIndexVariables(index, body);
+    if (variables.empty() ||
+        llvm::any_of(variables, [&](unsigned v) { return roles[v] != kFree; }))
+      return std::nullopt;
+    if (variables.size() == 1) {
+      roles[variables[0]] = kFixed;
+      continue;
+    }
+    roles[variables[0]] = roles[variables[1]] = firsts.size();
+    firsts.push_back(std::min(variables[0], variables[1]));
+  }
+  // What orders the points, in `loops`: a free variable or a pair (`id`
+  // the one or the other), forwards or not, and the variable that runs it.
+  struct Step {
+    bool pair;
+    unsigned id;
+    bool forwards;
+    unsigned variable;
+  };
+  auto getSteps = [&](ArrayRef<unsigned> loops) {
+    SmallVector<Step> steps;
+    SmallVector<bool> seen(firsts.size());
+    for (unsigned v : loops) {
+      int role = roles[v];
+      if (role == kFree) {
+        steps.push_back({false, v, true, v});
+      } else if (role >= 0 && !seen[role]) {
+        seen[role] = true;
+        steps.push_back(
+            {true, static_cast<unsigned>(role), v == firsts[role], v});
+      }
+    }
+    return steps;
+  };
+  SmallVector<Step> original =
+      getSteps(llvm::to_vector(llvm::seq<unsigned>(0, size)));
+  SmallVector<Step> reordered = getSteps(order);
+  SmallVector<bool> backwards(size, false);
+  for (auto [was, now] : llvm::zip_equal(original, reordered)) {
+    if (was.pair != now.pair || was.id != now.id)
+      return std::nullopt;
+    backwards[now.variable] = was.forwards != now.forwards;
+  }
+  return backwards;
+}
+
+/// The variable of `op`'s nest to run innermost instead of its last one, a
+/// constant range too short to vectorize (a 3x3 stencil's): the last
+/// variable that indexes the last dimension of the result alone or plus
+/// another variable and no other dimension, has no short constant range,
+/// and that every read indexes in its last dimension only, so that the
+/// innermost loop adds a vector of values read at consecutive addresses
+/// into consecutive elements (a convolution's gradient with respect to its
+/// input: `accumulate o, y, x, c, r, s. ((c, y + r, x + s), k[o, c, r, s] *
+/// g[o, y, x])` runs `x` innermost).
+static std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
+  ValueRange ranges = op.getRanges();
+  if (op.getMasked() || ranges.size() < 2 || !isShortConstant(ranges.back()) ||
+      !op.getTargetValue().getType().isIntOrFloat())
+    return std::nullopt;
+  Block &body = op.getBody().front();
+  for (Operation &inner : body.without_terminator())
+    if (!isMemoryEffectFree(&inner))
+      return std::nullopt;
+  ValueRange target = op.getTargetIndices();
+  if (target.empty())
+    return std::nullopt;
+  SmallVector<unsigned, 2> candidates = getIndexVariables(target.back(), body);
+  llvm::sort(candidates);
+  for (unsigned candidate : llvm::reverse(candidates)) {
+    if (isShortConstant(ranges[candidate]))
+      continue;
+    llvm::DenseSet<Value> dependents =
+        lz::getDependents(body, body.getArgument(candidate));
+    auto depends = [&](Value v) { return dependents.contains(v); };
+    if (llvm::any_of(target.drop_back(), depends))
+      continue;
+    // The reads, lowered already or not.
+    bool contiguous = true;
+    body.walk([&](Operation *read) {
+      ValueRange indices;
+      if (auto get = dyn_cast<lz::GetOp>(read))
+        indices = get.getIndices();
+      else if (auto extract = dyn_cast<tensor::ExtractOp>(read))
+        indices = extract.getIndices();
+      if (!indices.empty())
+        contiguous &= llvm::none_of(indices.drop_back(), depends);
+    });
+    if (contiguous)
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+/// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
+/// the scope's order that adds each point's value (element by element for a
+/// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
+/// A triangular mask bounds its inner loop instead. The loops may run in
+/// another order (getVectorVariable), some backwards (getBackwardLoops) so
+/// that each element adds its values in the same order, or, with
+/// `reassociate`, in another order.
+void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
+                     bool reassociate) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  Type elementType = type.getElementType();
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type, op.getSizes());
+  Value zero = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getZeroAttr(elementType));
+  Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  Value c0 = indexConstant(rewriter, loc, 0);
+  Value c1 = indexConstant(rewriter, loc, 1);
+  Block &body = op.getBody().front();
+  bool masked = op.getMasked();
+  SmallVector<Value> ranges(op.getRanges());
+  std::optional<TriangularMask> triangle = getTriangularMask(op);
+
+  // The loops' order: the scope's, or with one variable moved innermost
+  // and the short constant ranges moved out of the next loop, so that
+  // consecutive runs of the innermost loop update different elements.
+  // Without reassociation, only where each element's values then add in
+  // the same order, some loops running backwards.
+  auto order = llvm::to_vector(llvm::seq<unsigned>(0, ranges.size()));
+  SmallVector<bool> backwards(ranges.size(), false);
+  if (std::optional<unsigned> inner = getVectorVariable(op)) {
+    SmallVector<unsigned> longer, shorter, reordered;
+    for (unsigned p : order)
+      if (p != *inner)
+        (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
+    if (!longer.empty()) {
+      reordered.append(longer.begin(), longer.end() - 1);
+      reordered.append(shorter);
+      reordered.push_back(longer.back());
+    } else {
+      reordered.append(shorter);
+    }
+    reordered.push_back(*inner);
+    if (std::optional<SmallVector<bool>> directions =
+            getBackwardLoops(op, reordered)) {
+      order = reordered;
+      backwards = *directions;
+    } else if (reassociate || isa<IntegerType>(elementType)) {
+      // Integers add exactly in any order.
+      order = reordered;
+    }
+  }
+  SmallVector<Value> loopRanges;
+  for (unsigned position : order)
+    loopRanges.push_back(ranges[position]);
+
+  // The nest, one loop at a time: a triangular bound reads an outer index.
+  SmallVector<scf::ForOp> loops;
+  SmallVector<Value> indices(ranges.size());
+  Value acc = init;
+  for (auto [p, position] : llvm::enumerate(order)) {
+    Value upper = ranges[position];
+    if (p == 0)
+      upper = getGuardedBound(rewriter, loc, loopRanges, c0, upper);
+    if (triangle && triangle->inner == position) {
+      Value bound = indices[triangle->outer];
+      if (triangle->inclusive)
+        bound = arith::AddIOp::create(rewriter, loc, bound, c1);
+      upper = arith::MinUIOp::create(rewriter, loc, upper, bound);
+    }
+    auto loop = scf::ForOp::create(rewriter, loc, c0, upper, c1, acc);
+    if (!loops.empty())
+      scf::YieldOp::create(rewriter, loc, loop.getResults());
+    loops.push_back(loop);
+    acc = loop.getRegionIterArgs()[0];
+    rewriter.setInsertionPointToStart(loop.getBody());
+    indices[position] = loop.getInductionVar();
+    if (backwards[position])
+      indices[position] = arith::SubIOp::create(
+          rewriter, loc,
+          arith::SubIOp::create(rewriter, loc, ranges[position], c1),
+          loop.getInductionVar());
+  }
+
+  SmallVector<Value> yielded = moveBody(rewriter, body, indices);
+  if (triangle) {
+    // Every point of the nest satisfies the mask.
+    Value yes = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+    Value condition = triangle->condition.getResult();
+    rewriter.replaceAllUsesWith(condition, yes);
+    llvm::replace(yielded, condition, yes);
+    rewriter.eraseOp(triangle->condition);
+  }
+  Value mask = masked ? yielded.front() : Value();
+  Value value = yielded.back();
+  ValueRange target = ArrayRef(yielded).drop_front(masked).drop_back();
+  auto valueType = dyn_cast<RankedTensorType>(value.getType());
+  auto update = [&](OpBuilder &ub, Location updateLoc, Value acc) {
+    SmallVector<Value> innerSizes;
+    if (valueType)
+      innerSizes = getSizes(ub, updateLoc, value);
+    SmallVector<Value> innerLower(innerSizes.size(), c0);
+    SmallVector<Value> innerSteps(innerSizes.size(), c1);
+    scf::LoopNest inner = scf::buildLoopNest(
+        ub, updateLoc, innerLower, innerSizes, innerSteps, ValueRange{acc},
+        [&](OpBuilder &ib, Location innerLoc, ValueRange at,
+            ValueRange innerAccs) -> scf::ValueVector {
+          SmallVector<Value> position(target);
+          llvm::append_range(position, at);
+          Value x = valueType
+                        ? tensor::ExtractOp::create(ib, innerLoc, value, at)
+                              .getResult()
+                        : value;
+          Value old =
+              tensor::ExtractOp::create(ib, innerLoc, innerAccs[0], position);
+          Value sum =
+              isa<FloatType>(elementType)
+                  ? arith::AddFOp::create(ib, innerLoc, old, x).getResult()
+                  : arith::AddIOp::create(ib, innerLoc, old, x).getResult();
+          return {tensor::InsertOp::create(ib, innerLoc, sum, innerAccs[0],
+                                           position)};
+        });
+    return inner.results.empty() ? acc : inner.results.front();
+  };
+  Value next;
+  if (!mask || matchPattern(mask, m_One())) {
+    next = update(rewriter, loc, acc);
+  } else {
+    // Masked: the points whose mask is false add nothing.
+    auto ifOp = scf::IfOp::create(
+        rewriter, loc, mask,
+        [&](OpBuilder &tb, Location thenLoc) {
+          scf::YieldOp::create(tb, thenLoc, update(tb, thenLoc, acc));
+        },
+        [&](OpBuilder &eb, Location elseLoc) {
+          scf::YieldOp::create(eb, elseLoc, acc);
+        });
+    next = ifOp.getResult(0);
+  }
+  if (loops.empty()) {
+    rewriter.replaceOp(op, next);
+    return;
+  }
+  scf::YieldOp::create(rewriter, loc, next);
+  hoistNestInvariants(loops);
+  rewriter.setInsertionPointAfter(loops.front());
+  rewriter.replaceOp(op, loops.front().getResult(0));
+}
+
+/// Whether `op` calls a math function that LLVM's loop vectorizer replaces
+/// by a vector version from the vector math library of `-O3` (glibc's
+/// libmvec): those of LLVM's table of it, and with `extended` those that
+/// the driver adds to it (glibc 2.35's). A loop that calls it runs several
+/// points per call once vectorized.
+static bool isVectorMathFunction(Operation *op, bool extended) {
+  if (isa<math::SinOp, math::CosOp, math::TanOp, math::ExpOp, math::LogOp,
+          math::PowFOp>(op))
+    return true;
+  return extended &&
+         isa<math::TanhOp, math::SinhOp, math::CoshOp, math::AsinOp,
+             math::AcosOp, math::AtanOp, math::Atan2Op, math::AsinhOp,
+             math::AcoshOp, math::AtanhOp, math::Exp2Op, math::ExpM1Op,
+             math::Log2Op, math::Log10Op, math::Log1pOp, math::ErfOp,
+             math::ErfcOp, math::CbrtOp>(op);
+}
+
+/// With vector math: moves the value of `op`, a scatter-add over one range
+/// whose value calls such a function, into a traversal of its own before
+/// it, whose result the scatter-add then reads at its point. The
+/// scatter-add's loop adds into elements that its points choose, so LLVM
+/// does not vectorize it, nor the math functions in it; the traversal's
+/// loop it does. The values (up to the vector functions' rounding) and
+/// their order of addition do not change. The traversal holds a value per
+/// point: not over several ranges, whose points may be many more than the
+/// elements of the result and of the inputs (a traversal of i, j for
+/// `A[idx[i], j]`). Not for a scatter-add in a scope or in a function
+/// called there (`inScopes`: a traversal per point of the scope), nor for
+/// one whose body has effects.
+void splitAccumulateValues(RewriterBase &rewriter, lz::AccumulateOp op,
+                           const llvm::SmallPtrSetImpl<Operation *> &inScopes,
+                           bool extended) {
+  Block &body = op.getBody().front();
+  Value value = body.getTerminator()->getOperands().back();
+  if (op.getRanges().size() != 1 || isShortConstant(op.getRanges().front()) ||
+      !isOutsideScopes(op) ||
+      inScopes.contains(op->getParentOfType<func::FuncOp>()) ||
+      !value.getType().isIntOrFloat())
+    return;
+  bool pure = true, vectorMath = false;
+  body.walk([&](Operation *nested) {
+    pure &=
+        nested->hasTrait<OpTrait::IsTerminator>() || isMemoryEffectFree(nested);
+  });
+  Operation *def = value.getDefiningOp();
+  if (!pure || !def || def->getBlock() != &body)
+    return;
+  // The operations of the body that the value uses.
+  llvm::SmallPtrSet<Operation *, 16> slice;
+  SmallVector<Operation *> worklist{def};
+  while (!worklist.empty()) {
+    Operation *sliceOp = worklist.pop_back_val();
+    if (!slice.insert(sliceOp).second)
+      continue;
+    sliceOp->walk([&](Operation *nested) {
+      vectorMath |= isVectorMathFunction(nested, extended);
+      for (Value operand : nested->getOperands())
+        if (Operation *operandDef = operand.getDefiningOp())
+          if (operandDef->getBlock() == &body)
+            worklist.push_back(operandDef);
+    });
+  }
+  if (!vectorMath)
+    return;
+
+  Location loc = value.getLoc();
+  rewriter.setInsertionPoint(op);
+  ValueRange ranges = op.getRanges();
+  SmallVector<int64_t> shape;
+  for (Value range : ranges) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    shape.push_back(size ? *size : ShapedType::kDynamic);
+  }
+  auto type = RankedTensorType::get(shape, value.getType());
+  auto values =
+      lz::ForOp::create(rewriter, loc, TypeRange{type}, ranges,
+                        [&](OpBuilder &b, Location, ValueRange indices) {
+                          IRMapping mapping;
+                          mapping.map(body.getArguments(), indices);
+                          for (Operation &nested : body.without_terminator())
+                            if (slice.contains(&nested))
+                              b.clone(nested, mapping);
+                          lz::YieldOp::create(b, loc, mapping.lookup(value));
+                        });
+  // A copy, so that canonicalization does not fold the reads back into
+  // the traversal's body (one more pass over the values, little next to
+  // the math functions).
+  Value copy = bufferization::AllocTensorOp::create(
+      rewriter, loc, type, ValueRange{}, values.getResult(0));
+  rewriter.setInsertionPoint(body.getTerminator());
+  Value read = lz::GetOp::create(rewriter, loc, copy, body.getArguments());
+  rewriter.modifyOpInPlace(body.getTerminator(), [&] {
+    body.getTerminator()->setOperand(body.getTerminator()->getNumOperands() - 1,
+                                     read);
+  });
+  // What only the value used.
+  SmallVector<Operation *> dead;
+  for (Operation &nested : body.without_terminator())
+    if (slice.contains(&nested))
+      dead.push_back(&nested);
+  for (Operation *nested : llvm::reverse(dead))
+    if (nested->use_empty())
+      rewriter.eraseOp(nested);
+}
+
+} // namespace leibniz::lowerlz

@@ -1,0 +1,606 @@
+//===- LowerLzReductions.cpp - lower-lz: reductions -----------------------===//
+//
+// Part of Leibniz.
+//
+// Scalar reductions as loop nests carrying their accumulator, split into
+// partitions that run in parallel where reassociation is allowed; the
+// reductions in the bodies of traversals split for a GPU's threads; and
+// traversals of sums computed row by row, vectorized in their order of
+// additions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LowerLzInternal.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace leibniz::lowerlz {
+
+/// A rough estimate of the work of one point of a scope's body, in simple
+/// operations; a nested scope or loop counts 16 runs of its body.
+static int64_t estimateBodyCost(Region &region) {
+  int64_t cost = 0;
+  for (Operation &op : region.getOps()) {
+    int64_t nested = 0;
+    for (Region &inner : op.getRegions())
+      nested = std::max(nested, estimateBodyCost(inner));
+    cost += 1 + 16 * nested;
+  }
+  return std::min<int64_t>(cost, 1 << 20);
+}
+
+/// Whether `op` is outside every scope and loop of its function.
+bool isOutermost(Operation *op) {
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (isa<func::FuncOp>(parent))
+      return true;
+    if (!isa<scf::IfOp>(parent))
+      return false;
+  }
+  return true;
+}
+
+/// Whether `op` is in no scope (traversal or reduction), accumulation or
+/// parallel loop: what runs it is sequential host code, maybe a loop.
+bool isOutsideScopes(Operation *op) {
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (isa<func::FuncOp>(parent))
+      return true;
+    if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+            lz::AccumulateOp, scf::ParallelOp, scf::ForallOp, linalg::LinalgOp,
+            tensor::GenerateOp>(parent))
+      return false;
+  }
+  return true;
+}
+
+/// A loop nest over [lowerBounds, upperBounds) in the scope's order,
+/// folding the body's values into `init`. With `copy`, the body is cloned
+/// and the scope keeps it.
+static Value buildReductionNest(RewriterBase &rewriter, Location loc,
+                                Operation *scope, ValueRange lowerBounds,
+                                ValueRange upperBounds, Value init,
+                                bool reassociate, bool copy) {
+  Block &body = scope->getRegion(0).front();
+  SmallVector<Value> steps(upperBounds.size(), indexConstant(rewriter, loc, 1));
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lowerBounds, upperBounds, steps, ValueRange{init},
+      [&](OpBuilder &b, Location nestedLoc, ValueRange indices,
+          ValueRange accs) -> scf::ValueVector {
+        rewriter.setInsertionPoint(b.getInsertionBlock(),
+                                   b.getInsertionPoint());
+        SmallVector<Value> values = copy ? cloneBody(rewriter, body, indices)
+                                         : moveBody(rewriter, body, indices);
+        return {combine(rewriter, nestedLoc, scope, accs[0], values[0],
+                        reassociate)};
+      });
+  return nest.results.empty() ? init : nest.results.front();
+}
+
+/// A reassociated reduction split along its first range into partitions,
+/// as many as its estimated work calls for (at most the policy's
+/// maxPartitions), whose partial results an `scf.forall` computes and a
+/// loop combines in order.
+/// The number of partitions depends on the sizes only, not on the number
+/// of threads, so the result does not either. One partition is the plain
+/// loop nest.
+static Value buildSplitReduction(RewriterBase &rewriter, Location loc,
+                                 Operation *scope, Value init,
+                                 const SplitPolicy &policy) {
+  ValueRange ranges = scope->getOperands();
+  Type type = init.getType();
+  Value zero = indexConstant(rewriter, loc, 0);
+  Value one = indexConstant(rewriter, loc, 1);
+  Value work =
+      indexConstant(rewriter, loc, estimateBodyCost(scope->getRegion(0)));
+  for (Value range : ranges)
+    work = arith::MulIOp::create(
+        rewriter, loc, work,
+        arith::MaxSIOp::create(rewriter, loc, range, zero));
+  Value parts = arith::DivSIOp::create(
+      rewriter, loc, work, indexConstant(rewriter, loc, policy.partitionWork));
+  parts = arith::MinSIOp::create(
+      rewriter, loc, parts, indexConstant(rewriter, loc, policy.maxPartitions));
+  parts = arith::MinSIOp::create(rewriter, loc, parts, ranges[0]);
+  Value split = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt,
+                                      parts, one);
+  auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{type}, split,
+                                /*withElseRegion=*/true);
+
+  // The partitions: partition p covers [p * n / parts, (p + 1) * n / parts)
+  // of the first range.
+  rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  auto partialsType = RankedTensorType::get({ShapedType::kDynamic}, type);
+  auto boundary = [&](Value index) {
+    return arith::DivSIOp::create(
+        rewriter, loc, arith::MulIOp::create(rewriter, loc, index, ranges[0]),
+        parts);
+  };
+  // Partition p's partial result, at the rewriter's insertion point.
+  auto buildPartial = [&](Value p) {
+    SmallVector<Value> lowerBounds(ranges.size(), zero);
+    SmallVector<Value> upperBounds(ranges);
+    lowerBounds[0] = boundary(p);
+    upperBounds[0] = boundary(arith::AddIOp::create(rewriter, loc, p, one));
+    return buildReductionNest(rewriter, loc, scope, lowerBounds, upperBounds,
+                              init, /*reassociate=*/true, /*copy=*/true);
+  };
+  Value partials;
+  if (policy.inLoops) {
+    // For a GPU: a tensor.generate, which becomes a parallel loop that
+    // stores each partial result, one thread each.
+    auto generate = tensor::GenerateOp::create(
+        rewriter, loc, partialsType, ValueRange{parts},
+        [&](OpBuilder &builder, Location, ValueRange indices) {
+          OpBuilder::InsertionGuard guard(rewriter);
+          rewriter.setInsertionPoint(builder.getInsertionBlock(),
+                                     builder.getInsertionPoint());
+          tensor::YieldOp::create(rewriter, loc, buildPartial(indices[0]));
+        });
+    // A copy, so that canonicalization does not fold the combining loop's
+    // reads of the partial results back into the generator's body.
+    partials = bufferization::AllocTensorOp::create(
+        rewriter, loc, partialsType, ValueRange{}, generate.getResult());
+  } else {
+    // For the thread pool: an scf.forall of a few partitions.
+    Value empty =
+        tensor::EmptyOp::create(rewriter, loc, partialsType, ValueRange{parts});
+    auto loop = scf::ForallOp::create(
+        rewriter, loc, {OpFoldResult(zero)}, {OpFoldResult(parts)},
+        {OpFoldResult(one)}, ValueRange{empty}, std::nullopt);
+    rewriter.setInsertionPoint(loop.getTerminator());
+    Value partial = buildPartial(loop.getInductionVar(0));
+    Value element = tensor::FromElementsOp::create(
+        rewriter, loc, RankedTensorType::get({1}, type), ValueRange{partial});
+    rewriter.setInsertionPointToStart(loop.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, element, loop.getRegionIterArgs()[0],
+        ArrayRef<OpFoldResult>{loop.getInductionVar(0)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+    partials = loop.getResult(0);
+    rewriter.setInsertionPointAfter(loop);
+  }
+  auto combineLoop = scf::ForOp::create(
+      rewriter, loc, zero, parts, one, ValueRange{init},
+      [&](OpBuilder &b, Location nestedLoc, Value index, ValueRange accs) {
+        Value value = tensor::ExtractOp::create(b, nestedLoc, partials, index);
+        scf::YieldOp::create(b, nestedLoc,
+                             combine(b, nestedLoc, scope, accs[0], value,
+                                     /*reassociate=*/true));
+      });
+  scf::YieldOp::create(rewriter, loc, combineLoop.getResult(0));
+
+  // One partition: the plain nest, with the scope's body.
+  rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  SmallVector<Value> origin(ranges.size(), zero);
+  Value result = buildReductionNest(rewriter, loc, scope, origin, ranges, init,
+                                    /*reassociate=*/true, /*copy=*/false);
+  scf::YieldOp::create(rewriter, loc, result);
+  rewriter.setInsertionPointAfter(ifOp);
+  return ifOp.getResult(0);
+}
+
+/// A reduction to a scalar: a loop nest in the scope's order carrying the
+/// accumulator from the identity. A float sum starts from -0.0, the identity
+/// of IEEE addition (bit for bit, unlike +0.0), so that the fold equals the
+/// interpreter's fold from the first point; an empty float sum is +0.0.
+/// With `split`, the reduction is reassociated and split into partitions
+/// that may run in parallel.
+void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
+                          bool reassociate, const SplitPolicy *split) {
+  Location loc = scope->getLoc();
+  ValueRange ranges = scope->getOperands();
+  Type type = scope->getResult(0).getType();
+  bool floatSum = isa<lz::SumOp>(scope) && isa<FloatType>(type);
+  TypedAttr identity = lz::getReductionIdentity(scope, type);
+  if (floatSum)
+    identity = rewriter.getFloatAttr(type, -0.0);
+  Value init = arith::ConstantOp::create(rewriter, loc, identity);
+  Value result;
+  if (split && !ranges.empty()) {
+    result = buildSplitReduction(rewriter, loc, scope, init, *split);
+  } else {
+    SmallVector<Value> lowerBounds(ranges.size(),
+                                   indexConstant(rewriter, loc, 0));
+    result = buildReductionNest(rewriter, loc, scope, lowerBounds, ranges, init,
+                                reassociate, /*copy=*/false);
+  }
+  rewriter.setInsertionPointAfter(scope);
+  if (floatSum && !ranges.empty()) {
+    Value empty = indexConstant(rewriter, loc, 0);
+    Value isEmpty = arith::ConstantIntOp::create(rewriter, loc, 0, 1);
+    for (Value range : ranges)
+      isEmpty = arith::OrIOp::create(
+          rewriter, loc, isEmpty,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle, range,
+                                empty));
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getFloatAttr(type, 0.0));
+    result = arith::SelectOp::create(rewriter, loc, isEmpty, zero, result);
+  }
+  rewriter.replaceOp(scope, result);
+}
+
+/// The operations of `block` that `op`, its regions included, uses,
+/// transitively, in block order; failure if one of them has regions or
+/// memory effects, or makes a tensor other than by reading a sub-tensor
+/// (a product): those are not worth computing again or cannot be.
+static FailureOr<SmallVector<Operation *>> getUsedInBlock(Operation *op,
+                                                          Block &block) {
+  llvm::SmallPtrSet<Operation *, 8> slice;
+  SmallVector<Value> worklist;
+  auto addOperands = [&](Operation *user) {
+    user->walk([&](Operation *nested) {
+      llvm::append_range(worklist, nested->getOperands());
+    });
+  };
+  addOperands(op);
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != &block || !slice.insert(def).second)
+      continue;
+    if (def->getNumRegions() != 0 || !isMemoryEffectFree(def) ||
+        (!isa<lz::GetOp>(def) &&
+         llvm::any_of(def->getResultTypes(), llvm::IsaPred<ShapedType>)))
+      return failure();
+    addOperands(def);
+  }
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
+/// Whether a reduction in the body of `outer` may be split into partitions
+/// of its own: a scalar result, and ranges that do not depend on `outer`'s
+/// point (the same partitions at every point).
+static bool isSplittableInTraversal(Operation *op, lz::ForOp outer) {
+  if (!lz::isReductionOp(op) || op->getNumOperands() == 0 ||
+      !op->getResult(0).getType().isIntOrFloat())
+    return false;
+  return llvm::none_of(op->getOperands(), [&](Value range) {
+    return outer.getBody().isAncestor(range.getParentRegion());
+  });
+}
+
+/// For a GPU: splits `scope`, a reduction in the body of the traversal
+/// `outer` (whose points are threads), into strided partitions of its
+/// first range, so that a long reduction over few points runs on many
+/// threads. `slice` is what the body computes before `scope` that `scope`
+/// uses. Before `outer`, a traversal over `outer`'s points and the
+/// partitions computes the partial results: partition p covers the points
+/// p, p + P, p + 2P, ... of the first range, so that neighbouring threads
+/// read neighbouring elements. In `outer`'s body, the reduction becomes
+/// the combination of its point's P partial results. P makes at most
+/// `maxPartitions` threads in all, each with about `partitionWork`
+/// operations, and is 1 (one partial result, the whole reduction) where
+/// the points are enough.
+static void splitReductionInTraversal(RewriterBase &rewriter, lz::ForOp outer,
+                                      Operation *scope,
+                                      ArrayRef<Operation *> slice,
+                                      const SplitPolicy &policy) {
+  Location loc = scope->getLoc();
+  Block &body = outer.getBody().front();
+  ValueRange points = outer.getRanges();
+  ValueRange ranges = scope->getOperands();
+  Type type = scope->getResult(0).getType();
+  rewriter.setInsertionPoint(outer);
+  Value zero = indexConstant(rewriter, loc, 0);
+  Value one = indexConstant(rewriter, loc, 1);
+  auto atLeast = [&](Value value, Value bound) -> Value {
+    return arith::MaxSIOp::create(rewriter, loc, value, bound);
+  };
+  Value work =
+      indexConstant(rewriter, loc, estimateBodyCost(scope->getRegion(0)));
+  for (Value range : ranges)
+    work = arith::MulIOp::create(rewriter, loc, work, atLeast(range, zero));
+  Value count = one;
+  for (Value range : points)
+    count = arith::MulIOp::create(rewriter, loc, count, atLeast(range, zero));
+  count = atLeast(count, one);
+  // ceil(maxPartitions / count) partitions per point.
+  Value perPoint = arith::DivSIOp::create(
+      rewriter, loc,
+      arith::AddIOp::create(
+          rewriter, loc, indexConstant(rewriter, loc, policy.maxPartitions - 1),
+          count),
+      count);
+  Value first = atLeast(ranges[0], zero);
+  Value parts = arith::DivSIOp::create(
+      rewriter, loc, work, indexConstant(rewriter, loc, policy.partitionWork));
+  parts = arith::MinSIOp::create(rewriter, loc, parts, perPoint);
+  parts = atLeast(arith::MinSIOp::create(rewriter, loc, parts, first), one);
+
+  auto outerType = cast<RankedTensorType>(outer.getResult(0).getType());
+  SmallVector<int64_t> shape(outerType.getShape().take_front(points.size()));
+  shape.push_back(ShapedType::kDynamic);
+  SmallVector<Value> partialRanges(points);
+  partialRanges.push_back(parts);
+  auto partials = lz::ForOp::create(
+      rewriter, loc, TypeRange{RankedTensorType::get(shape, type)},
+      partialRanges, [&](OpBuilder &b, Location nested, ValueRange indices) {
+        IRMapping mapping;
+        for (auto [argument, index] : llvm::zip(body.getArguments(), indices))
+          mapping.map(argument, index);
+        for (Operation *op : slice)
+          b.clone(*op, mapping);
+        Value p = indices.back();
+        // ceil((first - p) / parts) points, from p with the step parts.
+        Value size = arith::DivSIOp::create(
+            b, nested,
+            arith::AddIOp::create(b, nested,
+                                  arith::SubIOp::create(b, nested, first, p),
+                                  arith::SubIOp::create(b, nested, parts, one)),
+            parts);
+        Operation *partial = b.clone(*scope, mapping);
+        partial->setOperand(0, size);
+        Block &inner = partial->getRegion(0).front();
+        BlockArgument strided = inner.getArgument(0);
+        OpBuilder ib = OpBuilder::atBlockBegin(&inner);
+        auto step = arith::MulIOp::create(ib, nested, strided, parts);
+        Value point = arith::AddIOp::create(ib, nested, p, step);
+        strided.replaceUsesWithIf(
+            point, [&](OpOperand &use) { return use.getOwner() != step; });
+        lz::YieldOp::create(b, nested, partial->getResult(0));
+      });
+  // A copy, so that canonicalization does not fold the combination's reads
+  // back into the partials' body: every point would then compute all its
+  // partitions itself.
+  Value partialResults = bufferization::AllocTensorOp::create(
+      rewriter, loc, cast<RankedTensorType>(partials.getResult(0).getType()),
+      ValueRange{}, partials.getResult(0));
+
+  // The point's partial results, combined in order by a reduction of the
+  // same kind.
+  rewriter.setInsertionPoint(scope);
+  OperationState state(loc, scope->getName());
+  state.addOperands(parts);
+  state.addTypes(type);
+  state.addAttributes(scope->getAttrs());
+  Region *region = state.addRegion();
+  Block *block = new Block;
+  region->push_back(block);
+  Value q = block->addArgument(rewriter.getIndexType(), loc);
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(block);
+    SmallVector<Value> at(body.getArguments());
+    at.push_back(q);
+    Value partial = lz::GetOp::create(rewriter, loc, partialResults, at);
+    lz::YieldOp::create(rewriter, loc, partial);
+  }
+  rewriter.replaceOp(scope, rewriter.create(state)->getResults());
+}
+
+/// Splits the reductions in the bodies of the traversals that become
+/// kernels (outside every scope) where that may give their threads work,
+/// see splitReductionInTraversal. A reduction that uses the result of
+/// another scope (a softmax's sum uses its maximum) is not split: every
+/// partition would compute that scope again.
+void splitReductionsInTraversals(RewriterBase &rewriter, Operation *root,
+                                 const SplitPolicy &policy) {
+  SmallVector<lz::ForOp> traversals;
+  root->walk([&](lz::ForOp outer) {
+    if (isOutsideScopes(outer) && outer.getNumResults() != 0)
+      traversals.push_back(outer);
+  });
+  for (lz::ForOp outer : traversals) {
+    SmallVector<Operation *> scopes;
+    for (Operation &op : outer.getBody().front())
+      if (isSplittableInTraversal(&op, outer))
+        scopes.push_back(&op);
+    for (Operation *scope : scopes) {
+      // Reductions too small for two partitions stay: those of constant
+      // ranges with little work, or an empty range.
+      int64_t work = estimateBodyCost(scope->getRegion(0));
+      bool known = true, empty = false;
+      for (Value range : scope->getOperands()) {
+        std::optional<int64_t> size = getConstantIntValue(range);
+        known &= size.has_value();
+        empty |= size && *size <= 0;
+        if (size)
+          work = std::min<int64_t>(work * std::max<int64_t>(*size, 0),
+                                   int64_t(1) << 40);
+      }
+      if (empty || (known && work < 2 * policy.partitionWork))
+        continue;
+      FailureOr<SmallVector<Operation *>> slice =
+          getUsedInBlock(scope, outer.getBody().front());
+      if (failed(slice))
+        continue;
+      splitReductionInTraversal(rewriter, outer, scope, *slice, policy);
+    }
+  }
+}
+
+/// Whether `range` is a constant below 16: too short a loop for vectorizing
+/// it to pay (a 3x3 stencil's loops are).
+bool isShortConstant(Value range) {
+  std::optional<int64_t> size = getConstantIntValue(range);
+  return size && *size < 16;
+}
+
+/// The elements of a row that lowerRowSums computes together: 2 KiB of
+/// f64, which stay in the L1 cache while every term adds into them.
+constexpr int64_t kRowStrip = 256;
+
+/// The fewest rows (a constant number) that lowerRowSums computes row by
+/// row: its rows run in parallel, but not the elements of a row.
+constexpr int64_t kMinRows = 4;
+
+/// The sum of `forOp` if it is `for i, x < n. sum k. e` to compute row by
+/// row (lowerRowSums): a traversal over at least two ranges, the last one
+/// not a short constant and the others not fewer than kMinRows points when
+/// constant, that yields a float sum over ranges known outside it (or
+/// constants), with no effects, where the body computes only integers
+/// before the sum (which every term computes again), and where the reads
+/// index `x` in their last dimension only, and some read does (so that the
+/// terms of consecutive elements are read at consecutive addresses).
+lz::SumOp getRowSum(lz::ForOp forOp) {
+  ValueRange ranges = forOp.getRanges();
+  if (forOp.getNumResults() != 1 || ranges.size() < 2 ||
+      isShortConstant(ranges.back()))
+    return {};
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  Block &body = forOp.getBody().front();
+  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+  if (!sum || sum->getBlock() != &body || !isMemoryEffectFree(sum) ||
+      llvm::any_of(sum.getRanges(), [&](Value range) {
+        return forOp.getBody().isAncestor(range.getParentRegion()) &&
+               !matchPattern(range, m_Constant());
+      }))
+    return {};
+  // What the body computes before the sum runs again for every term:
+  // integer arithmetic only (the variables' casts and offsets).
+  for (Operation &op : body.without_terminator()) {
+    if (&op == sum.getOperation())
+      break;
+    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op) ||
+        !isa<arith::ArithDialect>(op.getDialect()) ||
+        llvm::any_of(op.getResultTypes(),
+                     [](Type type) { return !type.isIntOrIndex(); }))
+      return {};
+  }
+  // Only the rows run in parallel: not where they are known to be few.
+  std::optional<int64_t> rows = 1;
+  for (Value range : ranges.drop_back()) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    rows = rows && size ? std::optional<int64_t>(*rows * *size) : std::nullopt;
+  }
+  if (rows && *rows < kMinRows)
+    return {};
+  llvm::DenseSet<Value> dependents =
+      lz::getDependents(body, body.getArguments().back());
+  auto depends = [&](Value v) { return dependents.contains(v); };
+  bool contiguous = false;
+  WalkResult reads = body.walk([&](Operation *op) {
+    ValueRange indices;
+    if (auto get = dyn_cast<lz::GetOp>(op)) {
+      if (isa<ShapedType>(get.getType()))
+        return WalkResult::interrupt();
+      indices = get.getIndices();
+    } else if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+      indices = extract.getIndices();
+    }
+    if (indices.empty())
+      return WalkResult::advance();
+    if (llvm::any_of(indices.drop_back(), depends))
+      return WalkResult::interrupt();
+    contiguous |= depends(indices.back());
+    return WalkResult::advance();
+  });
+  if (reads.wasInterrupted() || !contiguous)
+    return {};
+  return sum;
+}
+
+/// Lowers `forOp`, `for i, x < n. sum k. e` (getRowSum), row by row: a
+/// traversal over `i` whose body fills a row with the sum's identity, then
+/// runs over strips of kRowStrip elements of the row, in each the sum's
+/// loops and, innermost, the strip's elements, adding the term of each
+/// point to its element. LLVM vectorizes that innermost loop: its elements
+/// are independent, and their terms are read at consecutive addresses (a
+/// convolution, `for o, y, x. sum c, r, s. X[c, y + r, x + s] * K[o, c, r,
+/// s]`; the product `for i, j. sum k. A[i, k] * B[k, j]`, which then runs
+/// in the order i, k, j). Each element adds the same terms in the same
+/// order from `-0.0`, as the sum does (`+0.0` where the sum is empty): the
+/// results are the same, bit for bit.
+void lowerRowSums(RewriterBase &rewriter, lz::ForOp forOp, lz::SumOp sum) {
+  Location loc = forOp.getLoc();
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  auto elementType = cast<FloatType>(type.getElementType());
+  ValueRange ranges = forOp.getRanges();
+  Block &body = forOp.getBody().front();
+  Block &sumBody = sum.getBody().front();
+  Value term = sum.getYield().getOperand(0);
+  rewriter.setInsertionPoint(forOp);
+  Value c0 = indexConstant(rewriter, loc, 0);
+  Value c1 = indexConstant(rewriter, loc, 1);
+  // The sum's ranges, before the traversal (a constant in its body too).
+  SmallVector<Value> sumRanges;
+  for (Value range : sum.getRanges()) {
+    if (forOp.getBody().isAncestor(range.getParentRegion()))
+      range = rewriter.clone(*range.getDefiningOp())->getResult(0);
+    sumRanges.push_back(range);
+  }
+  Value empty;
+  for (Value range : sumRanges) {
+    Value none = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle,
+                                       range, c0);
+    empty = empty ? arith::OrIOp::create(rewriter, loc, empty, none) : none;
+  }
+  Value identity = arith::ConstantOp::create(rewriter, loc,
+                                             FloatAttr::get(elementType, -0.0));
+  if (empty)
+    identity = arith::SelectOp::create(
+        rewriter, loc, empty,
+        arith::ConstantOp::create(rewriter, loc,
+                                  FloatAttr::get(elementType, 0.0)),
+        identity);
+  Value width = ranges.back();
+  auto rowType = RankedTensorType::get({type.getShape().back()}, elementType);
+  auto rows = lz::ForOp::create(
+      rewriter, loc, TypeRange{type}, ranges.drop_back(),
+      [&](OpBuilder &b, Location loc, ValueRange points) {
+        Value row = createEmpty(b, loc, rowType, width);
+        row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
+        Value strip = indexConstant(b, loc, kRowStrip);
+        auto strips = scf::ForOp::create(
+            b, loc, c0, width, strip, ValueRange{row},
+            [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
+              Value count = arith::MinSIOp::create(
+                  sb, loc, strip, arith::SubIOp::create(sb, loc, width, start));
+              SmallVector<Value> uppers(sumRanges);
+              uppers.push_back(count);
+              SmallVector<Value> lowers(uppers.size(), c0);
+              SmallVector<Value> steps(uppers.size(), c1);
+              scf::LoopNest nest = scf::buildLoopNest(
+                  sb, loc, lowers, uppers, steps, acc,
+                  [&](OpBuilder &nb, Location loc, ValueRange ivs,
+                      ValueRange rowAcc) -> scf::ValueVector {
+                    Value x = arith::AddIOp::create(nb, loc, start, ivs.back());
+                    IRMapping mapping;
+                    mapping.map(body.getArguments().drop_back(), points);
+                    mapping.map(body.getArguments().back(), x);
+                    mapping.map(sumBody.getArguments(), ivs.drop_back());
+                    for (Operation &op : body) {
+                      if (&op == sum.getOperation())
+                        break;
+                      nb.clone(op, mapping);
+                    }
+                    for (Operation &op : sumBody.without_terminator())
+                      nb.clone(op, mapping);
+                    Value old =
+                        tensor::ExtractOp::create(nb, loc, rowAcc[0], x);
+                    Value next = arith::AddFOp::create(
+                        nb, loc, old, mapping.lookupOrDefault(term));
+                    return {
+                        tensor::InsertOp::create(nb, loc, next, rowAcc[0], x)};
+                  });
+              scf::YieldOp::create(sb, loc, nest.results);
+            });
+        lz::YieldOp::create(b, loc, strips.getResult(0));
+      });
+  rewriter.replaceOp(forOp, rows.getResult(0));
+}
+
+} // namespace leibniz::lowerlz
