@@ -78,20 +78,21 @@ class Library:
         return values if copy else None
 
 
+def batch_time(fn, batch):
+    """Seconds per call of `fn`, called for at least `batch` s."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= batch:
+            return elapsed / calls
+
+
 def best_time(fn, batch=0.2):
     """Median seconds per call over 5 batches of at least `batch` s."""
     fn()
-    samples = []
-    for _ in range(5):
-        calls, start = 0, time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= batch:
-                break
-        samples.append(elapsed / calls)
-    return statistics.median(samples)
+    return statistics.median(batch_time(fn, batch) for _ in range(5))
 
 
 def interleaved_times(fns, batch=0.1, rounds=7):
@@ -104,14 +105,7 @@ def interleaved_times(fns, batch=0.1, rounds=7):
     best = [float("inf")] * len(fns)
     for _ in range(rounds):
         for k, fn in enumerate(fns):
-            calls, start = 0, time.perf_counter()
-            while True:
-                fn()
-                calls += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= batch:
-                    break
-            best[k] = min(best[k], elapsed / calls)
+            best[k] = min(best[k], batch_time(fn, batch))
     return best
 
 
