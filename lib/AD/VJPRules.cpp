@@ -967,8 +967,8 @@ LogicalResult ad::detail::buildLoopForwardSweep(ReverseBuilder &reverse,
   // last row of the stack to the first: the reverse sweep, which walks the
   // steps backwards, then reads the stack forwards, at consecutive
   // addresses. LLVM's vectorizer checks the buffers of the sweep's steps for
-  // overlap once for the whole sweep, which it cannot do for a stack read
-  // backwards: it then runs the steps' loops scalar.
+  // overlap once for the whole sweep, a check that fails for a stack read
+  // backwards: the steps' loops then run scalar.
   SmallVector<Value> pushed;
   if (interval > 0) {
     Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
