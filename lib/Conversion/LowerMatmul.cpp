@@ -436,11 +436,27 @@ struct LinalgToLoopsPass
   }
 
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // On the CPU, a copy in a loop's body (a stack's row, at every step)
+    // runs as a loop there rather than as a call of the runtime's generic
+    // copy, which costs more than a short row.
+    if (!parallelInLoops) {
+      SmallVector<memref::CopyOp> copies;
+      getOperation().walk([&](memref::CopyOp op) {
+        if (op->getParentOfType<LoopLikeOpInterface>() &&
+            cast<MemRefType>(op.getSource().getType()).getRank() > 0)
+          copies.push_back(op);
+      });
+      for (memref::CopyOp op : copies) {
+        rewriter.setInsertionPoint(op);
+        rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(),
+                                                    op.getTarget());
+      }
+    }
     // Post-order: a body's linalg operations before the operation itself.
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk<WalkOrder::PostOrder>(
         [&](linalg::LinalgOp op) { ops.push_back(op); });
-    IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
       if (!op.hasPureBufferSemantics())
         continue;

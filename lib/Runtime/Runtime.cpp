@@ -117,7 +117,19 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
   };
   const char *from = base(source->descriptor);
   char *to = base(dest->descriptor);
-  std::vector<int64_t> sizes(rank), fromStrides(rank), toStrides(rank);
+  // The sizes, strides and odometer, on the stack for the usual ranks: a
+  // copy in a loop's body (a stack's row at every step) must not allocate.
+  constexpr int64_t kInlineRank = 8;
+  int64_t inlineStorage[4 * kInlineRank];
+  std::vector<int64_t> heapStorage;
+  int64_t *storage = inlineStorage;
+  if (rank > kInlineRank) {
+    heapStorage.resize(4 * rank);
+    storage = heapStorage.data();
+  }
+  int64_t *sizes = storage, *fromStrides = storage + rank,
+          *toStrides = storage + 2 * rank, *index = storage + 3 * rank;
+  std::fill(index, index + rank, 0);
   int64_t count = 1;
   for (int64_t d = 0; d < rank; ++d) {
     sizes[d] = field(source->descriptor, 3 + d);
@@ -144,7 +156,6 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
   int64_t inner = rank ? sizes[rank - 1] : 1;
   int64_t fromInner = rank ? fromStrides[rank - 1] : 1;
   int64_t toInner = rank ? toStrides[rank - 1] : 1;
-  std::vector<int64_t> index(rank, 0);
   for (int64_t row = 0, rows = count / inner; row < rows; ++row) {
     int64_t fromOffset = 0, toOffset = 0;
     for (int64_t d = 0; d + 1 < rank; ++d) {

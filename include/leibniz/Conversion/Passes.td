@@ -317,6 +317,11 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
     another linalg operation becomes an `scf.parallel` over its parallel
     dimensions (for `lz-outline-parallel`); nested ones become `scf.for`
     nests, which run on one thread.
+
+    Without `parallel-in-loops` (on the CPU), a `memref.copy` in a loop's
+    body (a stack's row, pushed at every step) becomes a `linalg.copy`,
+    lowered to loops there, rather than a call of the runtime's copy for
+    any layout, which costs more than a short row.
   }];
   let options = [
     Option<"parallel", "parallel", "bool", "false",
