@@ -314,11 +314,11 @@ void lowerGenerate(RewriterBase &rewriter, lz::ForOp op) {
 
 /// Whether `tensor` has `size` elements in dimension `dim`, as its
 /// definition shows: `size` is its `tensor.dim`, a constant equal to its
-/// static size, or the range or size that the scope, fill, read, insertion,
-/// conditional or loop that defines it was given. A loop's state (or result)
-/// has it where its initial value has it and its body yields a value that has
-/// it, `size` being defined outside the loop; `assumed` holds the states whose
-/// body is being checked (the induction's hypothesis).
+/// static size, or the range or size that the scope, fill, read, slice,
+/// insertion, conditional or loop that defines it was given. A loop's state (or
+/// result) has it where its initial value has it and its body yields a value
+/// that has it, `size` being defined outside the loop; `assumed` holds the
+/// states whose body is being checked (the induction's hypothesis).
 bool hasSize(Value tensor, int64_t dim, Value size,
              SmallVectorImpl<Value> &assumed, unsigned depth = 0) {
   // The definitions followed, at most.
@@ -365,6 +365,9 @@ bool hasSize(Value tensor, int64_t dim, Value size,
                    assumed, depth + 1);
   if (auto insert = dyn_cast<tensor::InsertSliceOp>(def))
     return hasSize(insert.getDest(), dim, size, assumed, depth + 1);
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def))
+    return slice.getSourceType().getRank() == type.getRank() &&
+           isEqualConstantIntOrValue(slice.getMixedSizes()[dim], size);
   if (auto insert = dyn_cast<tensor::InsertOp>(def))
     return hasSize(insert.getDest(), dim, size, assumed, depth + 1);
   if (auto ifOp = dyn_cast<scf::IfOp>(def)) {
@@ -453,6 +456,55 @@ bool isReplaceableInPlace(lz::ForOp op, unsigned index) {
     if (!hasSize(state, dim, range, assumed))
       return false;
   return true;
+}
+
+/// Whether every element of `producer`, a traversal yielding one scalar,
+/// costs a bounded number of operations without effects: its body has no
+/// region and no call.
+bool isCheapTraversal(lz::ForOp producer) {
+  if (producer.getNumResults() != 1)
+    return false;
+  for (Operation &op : producer.getBody().front().without_terminator())
+    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op))
+      return false;
+  return true;
+}
+
+/// Computes in `op`, a traversal, the elements that it reads at its own
+/// points from the cheap traversals over the same ranges before it in its
+/// block, and removes those that nothing else reads. Canonicalization does
+/// the same later (`tensor.extract` of `tensor.generate`); doing it before
+/// the in-place decision lets a loop's step written as several scopes over
+/// the state (`x - lr * (a * x - 1.0)` without a rewrite strategy) write
+/// over the state instead of allocating at every step.
+void fuseElementReads(RewriterBase &rewriter, lz::ForOp op) {
+  Block &body = op.getBody().front();
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (Operation &inner : llvm::make_early_inc_range(body)) {
+      auto read = dyn_cast<lz::GetOp>(inner);
+      if (!read || !llvm::equal(read.getIndices(), body.getArguments()))
+        continue;
+      auto producer = read.getTensor().getDefiningOp<lz::ForOp>();
+      if (!producer || producer->getBlock() != op->getBlock() ||
+          !llvm::equal(producer.getRanges(), op.getRanges()) ||
+          !isCheapTraversal(producer))
+        continue;
+      Block &producerBody = producer.getBody().front();
+      IRMapping mapping;
+      mapping.map(producerBody.getArguments(), body.getArguments());
+      rewriter.setInsertionPoint(read);
+      for (Operation &element : producerBody.without_terminator())
+        rewriter.clone(element, mapping);
+      rewriter.replaceOp(
+          read,
+          mapping.lookupOrDefault(producerBody.getTerminator()->getOperand(0)));
+      if (producer->use_empty())
+        rewriter.eraseOp(producer);
+      changed = true;
+    }
+  }
 }
 
 /// A traversal yielding several scalars, or one that replaces a loop's
@@ -888,12 +940,24 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
     // the arguments of public functions belong to their callers (C, the
     // JIT), and bufferization copies them before writing.
     DenseMap<Operation *, SmallVector<unsigned>> inPlace;
-    if (!gpu)
+    if (!gpu) {
+      // The traversals that replace states compute the cheap scopes that
+      // feed them first: those read the states too.
+      SmallVector<lz::ForOp> steps;
       getOperation().walk([&](lz::ForOp op) {
+        for (unsigned index = 0; index < op.getNumResults(); ++index)
+          if (getReplacedState(op, index)) {
+            steps.push_back(op);
+            break;
+          }
+      });
+      for (lz::ForOp op : steps) {
+        fuseElementReads(rewriter, op);
         for (unsigned index = 0; index < op.getNumResults(); ++index)
           if (isReplaceableInPlace(op, index))
             inPlace[op].push_back(index);
-      });
+      }
+    }
     if (!inPlace.empty())
       for (auto function : getOperation().getOps<func::FuncOp>())
         if (function.isPublic())

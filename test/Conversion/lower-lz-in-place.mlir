@@ -108,26 +108,83 @@ func.func @mixed(%x0: tensor<?x?xf64>, %n: index, %flag: i1) -> (tensor<?x?xf64>
   return %r#0, %r#1 : tensor<?x?xf64>, tensor<?x?xf64>
 }
 
+// A step written as several scopes over the state: the traversal computes
+// the cheap ones that it reads at its own points (which read the state
+// too), and writes over the state. A scope that is also yielded stays,
+// before the traversal.
+// CHECK-LABEL: func.func @feeds(
+// CHECK: scf.for {{.*}} iter_args(%[[X:[^ ]*]] = %{{.*}})
+// CHECK-NOT: lz.for
+// CHECK: linalg.generic {{.*}} outs(%[[X]] : tensor<?xf64>)
+// CHECK-NEXT: ^bb0(%[[OUT:.*]]: f64):
+// CHECK: %[[Q:.*]] = arith.mulf %[[OUT]], %[[OUT]]
+// CHECK: arith.subf %[[OUT]], %[[Q]]
+// CHECK-LABEL: func.func @feeds_shared(
+// CHECK: scf.for {{.*}} iter_args(%[[X:[^ ]*]] = %{{.*}}, %{{.*}} = %{{.*}})
+// CHECK: %[[SQ:.*]] = tensor.generate
+// CHECK: linalg.generic {{.*}} outs(%[[X]] : tensor<?xf64>)
+// CHECK: scf.yield %{{.*}}, %[[SQ]]
+
 // New tensors where writing in place could be wrong or costly: the state
 // is read after the traversal (@read_after), at another point
 // (@neighbour), the traversal has another size than the state
-// (@other_size), or a scope that reads the state feeds the traversal
-// (@feeds: canonicalization would fold its reads into the traversal);
-// the result is also yielded as another state (@twice); the loop is a
-// while loop (@while).
+// (@other_size), or a scope that reads the state and has a scope in its
+// body feeds the traversal (@feeds_costly: canonicalization would fold its
+// reads into the traversal); the result is also yielded as another state
+// (@twice); the loop is a while loop (@while).
 // CHECK-LABEL: func.func @read_after(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @neighbour(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @other_size(
 // CHECK-NOT: outs(%arg
-// CHECK-LABEL: func.func @feeds(
+// CHECK-LABEL: func.func @feeds_costly(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @twice(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @while(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @main(
+func.func @feeds(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r = lz.loop %t < %n iter_args(%x = %x0) : tensor<?xf64> {
+    %sq = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = arith.mulf %e, %e : f64
+      lz.yield %q : f64
+    }
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = lz.get %sq[%i] : tensor<?xf64>
+      %d = arith.subf %e, %q : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+func.func @feeds_shared(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %n iter_args(%x = %x0, %y = %x0) : tensor<?xf64>, tensor<?xf64> {
+    %sq = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = arith.mulf %e, %e : f64
+      lz.yield %q : f64
+    }
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = lz.get %sq[%i] : tensor<?xf64>
+      %d = arith.subf %e, %q : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next, %sq : tensor<?xf64>, tensor<?xf64>
+  }
+  return %r#0, %r#1 : tensor<?xf64>, tensor<?xf64>
+}
+
 func.func @read_after(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, f64) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f64
@@ -172,14 +229,18 @@ func.func @other_size(%x0: tensor<?xf64>, %n: index, %k: index) -> tensor<?xf64>
   return %r : tensor<?xf64>
 }
 
-func.func @feeds(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
+func.func @feeds_costly(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
   %c0 = arith.constant 0 : index
   %m = tensor.dim %x0, %c0 : tensor<?xf64>
   %r = lz.loop %t < %n iter_args(%x = %x0) : tensor<?xf64> {
     %sq = lz.for %i < %m : tensor<?xf64> {
       %e = lz.get %x[%i] : tensor<?xf64>
-      %q = arith.mulf %e, %e : f64
-      lz.yield %q : f64
+      %s = lz.sum %k < %m : f64 {
+        %f = lz.get %x[%k] : tensor<?xf64>
+        %p = arith.mulf %e, %f : f64
+        lz.yield %p : f64
+      }
+      lz.yield %s : f64
     }
     %next = lz.for %i < %m : tensor<?xf64> {
       %e = lz.get %x[%i] : tensor<?xf64>
@@ -228,7 +289,7 @@ func.func @while(%x0: tensor<?xf64>) -> tensor<?xf64> {
 }
 
 // The same values before and after the lowering.
-func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>) {
+func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>) {
   %c2 = arith.constant 2 : index
   %c3 = arith.constant 3 : index
   %x = lz.for %i < %c3 : tensor<?xf64> {
@@ -242,6 +303,8 @@ func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf6
   %u:2 = func.call @read_after(%x, %c2) : (tensor<?xf64>, index) -> (tensor<?xf64>, f64)
   %v = func.call @neighbour(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
   %w = func.call @feeds(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
+  %ws:2 = func.call @feeds_shared(%x, %c2) : (tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?xf64>)
+  %wc = func.call @feeds_costly(%x, %c2) : (tensor<?xf64>, index) -> tensor<?xf64>
   %xx = lz.for %i < %c2, %j < %c3 : tensor<?x?xf64> {
     %e = lz.get %x[%j] : tensor<?xf64>
     %k = arith.index_cast %i : index to i64
@@ -253,5 +316,5 @@ func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf6
   %mx:2 = func.call @mixed(%xx, %c2, %true) : (tensor<?x?xf64>, index, i1) -> (tensor<?x?xf64>, tensor<?x?xf64>)
   %tw:2 = func.call @twice(%x, %c2) : (tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?xf64>)
   %wh = func.call @while(%x) : (tensor<?xf64>) -> tensor<?xf64>
-  return %s#0, %s#1, %t#0, %t#1, %t#2, %u#0, %u#1, %v, %w, %mx#0, %mx#1, %tw#0, %tw#1, %wh : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>
+  return %s#0, %s#1, %t#0, %t#1, %t#2, %u#0, %u#1, %v, %w, %ws#0, %ws#1, %wc, %mx#0, %mx#1, %tw#0, %tw#1, %wh : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, f64, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>
 }

@@ -39,15 +39,20 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     the traversal itself, each point its own element, and the state
     provably has the traversal's sizes (by induction over the loop: its
     initial value's `tensor.dim`s, constant sizes, or the ranges and sizes
-    of the scopes, fills, reads and loops that define it). An optimizer's
-    step and a reverse sweep's cotangents then update their buffers
-    instead of allocating new ones at every step. Where some traversal is
+    of the scopes, fills, reads, slices and loops that define it). An
+    optimizer's step and a reverse sweep's cotangents then update their
+    buffers instead of allocating new ones at every step. Where some traversal is
     written in place, the arguments of public functions are marked
     `bufferization.writable = false`: a state that starts as one is copied
-    once, before the loop. Not where an op before the traversal that reads
-    the state (but its sizes) feeds the traversal: canonicalization would
-    move its element reads into the traversal, after the writes, and
-    bufferization would copy the state at every step. The run-time checks
+    once, before the loop. The cheap traversals before it over the same
+    ranges (no region or effect in their bodies) whose elements it reads at
+    its own points are computed in it first, so that a step written as
+    several scopes over the state (`x - lr * (a * x - 1.0)` without a
+    rewrite strategy) is one traversal in place. Not where another op
+    before the traversal that reads the state (but its sizes) feeds the
+    traversal: canonicalization would move its element reads into the
+    traversal, after the writes, and bufferization would copy the state at
+    every step. The run-time checks
     of `--checks` then check the traversal's other reads too (the bound of
     its points is known from a new output only).
 
