@@ -58,6 +58,28 @@ bool leibniz::driver::isBLASAvailable() {
 #endif
 }
 
+std::string
+leibniz::driver::getLowerLzPipeline(const driver::CPUPipelineOptions &options,
+                                    bool gpu) {
+  std::string pipeline;
+  // On the CPU, the stacks of the reverse sweeps stay in the cache.
+  if (!gpu && options.optLevel >= 2)
+    pipeline += "func.func(lz-tile-columns),";
+  // -O3 lets float reductions be reassociated. On the GPU, reductions are
+  // reassociated from -O2, split into partitions that run as threads.
+  bool reassociate = options.optLevel >= (gpu ? 2 : 3);
+  pipeline += "lower-lz{reassociate=";
+  pipeline += reassociate ? "true" : "false";
+  if (gpu)
+    pipeline += " gpu=true";
+  else if (driver::usesVectorMathLibrary(options.optLevel))
+    pipeline += driver::hasExtendedVectorMath()
+                    ? " vector-math=true extended-vector-math=true"
+                    : " vector-math=true";
+  pipeline += "}";
+  return pipeline;
+}
+
 /// The first half of both pipelines: lz to buffers and loops, with the
 /// outermost loops of elementwise work (linalg operations) parallel where
 /// `parallel` is set. `gpu` selects the CUDA pipeline's variant: caller
@@ -67,20 +89,9 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
                                      bool parallel, bool gpu,
                                      bool emulate = false) {
   bool optimize = options.optLevel > 0;
-  // lz to upstream dialects on tensors, without tuples. -O3 lets float
-  // reductions be reassociated.
-  // On the GPU, reductions are reassociated from -O2, split into
-  // partitions that run as threads.
-  bool reassociate = options.optLevel >= (gpu ? 2 : 3);
-  std::string pipeline = "lower-lz-print,lower-lz{reassociate=";
-  pipeline += reassociate ? "true" : "false";
-  if (gpu)
-    pipeline += " gpu=true";
-  else if (driver::usesVectorMathLibrary(options.optLevel))
-    pipeline += driver::hasExtendedVectorMath()
-                    ? " vector-math=true extended-vector-math=true"
-                    : " vector-math=true";
-  pipeline += "},";
+  // lz to upstream dialects on tensors, without tuples.
+  std::string pipeline =
+      "lower-lz-print," + driver::getLowerLzPipeline(options, gpu) + ",";
   if (options.checks)
     pipeline += "lz-runtime-checks,";
   pipeline += "lz-decompose-tuples,";

@@ -165,6 +165,16 @@ std::optional<int64_t> divUnsigned(int64_t a, int64_t b, unsigned width,
   return static_cast<int64_t>(ua / ub);
 }
 
+std::optional<int64_t> ceilDivUnsigned(int64_t a, int64_t b, unsigned width,
+                                       std::string &error) {
+  uint64_t ua = asUnsigned(width, a), ub = asUnsigned(width, b);
+  if (ub == 0) {
+    error = "integer division by zero";
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(ua / ub + (ua % ub != 0));
+}
+
 std::optional<int64_t> remUnsigned(int64_t a, int64_t b, unsigned width,
                                    std::string &error) {
   uint64_t ua = asUnsigned(width, a), ub = asUnsigned(width, b);
@@ -478,6 +488,7 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
   addPartialIntBinary<arith::RemUIOp>(registry, remUnsigned);
   addPartialIntBinary<arith::FloorDivSIOp>(registry, floorDivSigned);
   addPartialIntBinary<arith::CeilDivSIOp>(registry, ceilDivSigned);
+  addPartialIntBinary<arith::CeilDivUIOp>(registry, ceilDivUnsigned);
   addIntBinary<arith::MaxSIOp>(
       registry, [](int64_t a, int64_t b, unsigned) { return std::max(a, b); });
   addIntBinary<arith::MinSIOp>(

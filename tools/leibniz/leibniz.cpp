@@ -38,6 +38,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
@@ -746,18 +747,12 @@ int runEmit() {
       return 1;
     ModuleOp module = program->getModule();
     if (emitStage == Stage::Linalg) {
+      // As the pipelines lower it.
       PassManager pm(&compilation.context);
-      // As the pipeline lowers it: the CUDA target reassociates from -O2
-      // and splits reductions for its threads.
-      bool cuda = targetsCUDA();
-      bool vectorMath =
-          !cuda && driver::usesVectorMathLibrary(pipelineOptions->optLevel);
-      pm.addPass(conversion::createLowerLz(
-          {/*reassociate=*/pipelineOptions->optLevel >= (cuda ? 2u : 3u),
-           /*gpu=*/cuda, vectorMath,
-           /*extendedVectorMath=*/vectorMath &&
-               driver::hasExtendedVectorMath()}));
-      if (failed(pm.run(module)))
+      if (failed(parsePassPipeline(
+              driver::getLowerLzPipeline(*pipelineOptions, targetsCUDA()),
+              pm)) ||
+          failed(pm.run(module)))
         return 1;
     } else if (emitStage > Stage::Linalg) {
       if (failed(checkCompilable(module)))

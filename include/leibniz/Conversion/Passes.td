@@ -339,6 +339,49 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
+  let summary = "Runs a stack's sweeps by blocks of independent columns";
+  let description = [{
+    A reverse-mode gradient through a counted loop stores every state in a
+    stack, which the forward sweep writes and the reverse sweep reads back
+    (docs/ad.md). Where every element of the states is computed from the
+    same element of the inputs (an elementwise step, such as an
+    optimizer's), the columns of the stack are independent. This pass finds
+    the ops of a function's body that compute columns along a size `n`,
+    connected to a counted loop that carries a matrix of columns (a stack),
+    and runs them as one loop over blocks of columns: the block's part of
+    the stack stays in the cache rather than going to memory and back.
+
+    An op computes columns (the index along a tensor's column axis, below
+    `n`) where it is:
+    - a traversal over `n` whose index only reads vectors of columns at
+      itself, yielding scalars, its body using neither `n` nor any other
+      column (other tensors from outside are read whole);
+    - a fill with `n` among its sizes (the column axis);
+    - `tensor.insert_slice` of a vector of columns as a row of a matrix of
+      columns (`[%r, 0] [1, n] [1, 1]`), or a row of such a matrix;
+    - a counted loop whose states are all tensors of columns and whose
+      body has only such ops and ops that use neither columns nor `n`.
+
+    The vectors of `n` elements from outside (the function's arguments
+    whose sizes are `n`, by `tensor.dim` or `lz.equal_sizes`) are sliced by
+    the block (not where also read at another point); the region's results
+    used after it (vectors of columns only; every use after its last op)
+    are inserted into tensors of all columns. A block has as many columns,
+    a multiple of 8 and at least 8, as keep one block of every matrix that
+    the region fills within `cache-bytes`. Every element is computed by the
+    same operations in the same order: the results are the same, bit for
+    bit. The CPU pipeline runs the pass from `-O2`.
+  }];
+  let options = [
+    Option<"cacheBytes", "cache-bytes", "int64_t", "262144",
+           "The bytes of the matrices' blocks (at most 0: the pass does "
+           "nothing)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def UnrollJam : Pass<"lz-unroll-jam", "mlir::func::FuncOp"> {
   let summary = "Runs independent float sums side by side, in their order";
   let description = [{

@@ -71,6 +71,12 @@ void registerPipelineDependencies(mlir::DialectRegistry &registry);
 /// `leibniz-cpu-to-llvm{opt-level=N checks=B}`.
 void registerPipelines();
 
+/// The lowering of lz to tensor, scf and linalg that the pipelines start
+/// with (`leibniz emit --emit=linalg`), as a pass pipeline string: on the
+/// CPU from -O2, the stacks' sweeps by blocks of columns, then lower-lz,
+/// which reassociates float reductions at -O3 (on the GPU from -O2).
+std::string getLowerLzPipeline(const CPUPipelineOptions &options, bool gpu);
+
 /// The CPU pipeline, from lz and ad (without transformations left) to the
 /// LLVM dialect, as a pass pipeline string.
 std::string getCPUPipeline(const CPUPipelineOptions &options = {});
