@@ -458,51 +458,60 @@ bool isReplaceableInPlace(lz::ForOp op, unsigned index) {
   return true;
 }
 
-/// Whether every element of `producer`, a traversal yielding one scalar,
-/// costs a bounded number of operations without effects: its body has no
-/// region and no call.
+/// Whether `producer` is a traversal yielding one scalar whose elements
+/// cost a bounded number of operations without effects: its body has no
+/// region, no call and no tensor.
 bool isCheapTraversal(lz::ForOp producer) {
   if (producer.getNumResults() != 1)
     return false;
   for (Operation &op : producer.getBody().front().without_terminator())
-    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op))
+    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op) ||
+        llvm::any_of(op.getResultTypes(), llvm::IsaPred<ShapedType>))
       return false;
   return true;
 }
 
-/// Computes in `op`, a traversal, the elements that it reads at its own
-/// points from the cheap traversals over the same ranges before it in its
-/// block, and removes those that nothing else reads. Canonicalization does
-/// the same later (`tensor.extract` of `tensor.generate`); doing it before
-/// the in-place decision lets a loop's step written as several scopes over
-/// the state (`x - lr * (a * x - 1.0)` without a rewrite strategy) write
-/// over the state instead of allocating at every step.
+/// Computes in `op`, a traversal, the cheap traversals over the same
+/// ranges before it in its block that only `op` reads, each at its own
+/// points: their bodies are cloned once at the start of `op`'s, and they
+/// are removed. Canonicalization does the same later (`tensor.extract` of
+/// `tensor.generate`); doing it before the in-place decision lets a loop's
+/// step written as several scopes over the state (`x - lr * (a * x -
+/// 1.0)` without a rewrite strategy) write over the state instead of
+/// allocating at every step.
 void fuseElementReads(RewriterBase &rewriter, lz::ForOp op) {
   Block &body = op.getBody().front();
+  auto isOwnPointRead = [&](Operation *user) {
+    auto read = dyn_cast<lz::GetOp>(user);
+    return read && read->getBlock() == &body &&
+           llvm::equal(read.getIndices(), body.getArguments());
+  };
   bool changed = true;
   while (changed) {
     changed = false;
-    for (Operation &inner : llvm::make_early_inc_range(body)) {
+    for (Operation &inner : body) {
       auto read = dyn_cast<lz::GetOp>(inner);
-      if (!read || !llvm::equal(read.getIndices(), body.getArguments()))
+      if (!read || !isOwnPointRead(read))
         continue;
       auto producer = read.getTensor().getDefiningOp<lz::ForOp>();
       if (!producer || producer->getBlock() != op->getBlock() ||
           !llvm::equal(producer.getRanges(), op.getRanges()) ||
-          !isCheapTraversal(producer))
+          !isCheapTraversal(producer) ||
+          !llvm::all_of(producer->getUsers(), isOwnPointRead))
         continue;
       Block &producerBody = producer.getBody().front();
       IRMapping mapping;
       mapping.map(producerBody.getArguments(), body.getArguments());
-      rewriter.setInsertionPoint(read);
+      rewriter.setInsertionPointToStart(&body);
       for (Operation &element : producerBody.without_terminator())
         rewriter.clone(element, mapping);
-      rewriter.replaceOp(
-          read,
-          mapping.lookupOrDefault(producerBody.getTerminator()->getOperand(0)));
-      if (producer->use_empty())
-        rewriter.eraseOp(producer);
+      Value element =
+          mapping.lookupOrDefault(producerBody.getTerminator()->getOperand(0));
+      for (Operation *user : llvm::make_early_inc_range(producer->getUsers()))
+        rewriter.replaceOp(user, element);
+      rewriter.eraseOp(producer);
       changed = true;
+      break;
     }
   }
 }
@@ -951,8 +960,9 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
             break;
           }
       });
-      for (lz::ForOp op : steps) {
+      for (lz::ForOp op : steps)
         fuseElementReads(rewriter, op);
+      for (lz::ForOp op : steps) {
         for (unsigned index = 0; index < op.getNumResults(); ++index)
           if (isReplaceableInPlace(op, index))
             inPlace[op].push_back(index);

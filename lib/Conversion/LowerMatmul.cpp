@@ -443,8 +443,10 @@ struct LinalgToLoopsPass
     if (!parallelInLoops) {
       SmallVector<memref::CopyOp> copies;
       getOperation().walk([&](memref::CopyOp op) {
-        if (op->getParentOfType<LoopLikeOpInterface>() &&
-            cast<MemRefType>(op.getSource().getType()).getRank() > 0)
+        auto type = dyn_cast<MemRefType>(op.getSource().getType());
+        if (type && type.getRank() > 0 &&
+            isa<MemRefType>(op.getTarget().getType()) &&
+            op->getParentOfType<LoopLikeOpInterface>())
           copies.push_back(op);
       });
       for (memref::CopyOp op : copies) {

@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -35,12 +36,10 @@ namespace leibniz::conversion {
 using namespace mlir;
 using namespace leibniz;
 
-namespace {
-
 /// Whether `size` is `tensor.dim` of `tensor`'s dimension 0, directly or
 /// through the groups of equal argument sizes that the function's types
 /// give (`lz.equal_sizes`, which every call checks).
-bool hasColumns(Value tensor, Value size) {
+static bool hasColumns(Value tensor, Value size) {
   auto type = dyn_cast<RankedTensorType>(tensor.getType());
   auto dim = size.getDefiningOp<tensor::DimOp>();
   if (!type || type.getRank() != 1 || !type.isDynamicDim(0) || !dim ||
@@ -71,6 +70,8 @@ bool hasColumns(Value tensor, Value size) {
   }
   return false;
 }
+
+namespace {
 
 /// The columns of a function's body along one size `n`: the ops whose
 /// tensors' elements in column j (the index along their column axis, below
@@ -110,6 +111,18 @@ public:
   /// The values read whole from outside that are sliced by columns.
   const llvm::SetVector<Value> &getInputs() const { return inputs; }
 
+  /// The inputs and whole reads recorded so far, to forget those of an op
+  /// that turns out not to compute columns.
+  std::pair<size_t, size_t> getCheckpoint() const {
+    return {inputs.size(), wholeReads.size()};
+  }
+  void rollback(std::pair<size_t, size_t> checkpoint) {
+    while (inputs.size() > checkpoint.first)
+      inputs.pop_back();
+    while (wholeReads.size() > checkpoint.second)
+      wholeReads.pop_back();
+  }
+
   /// Whether an input is also read at a point other than its column.
   bool hasConflictingInputs() const {
     return llvm::any_of(
@@ -129,10 +142,20 @@ private:
     return std::nullopt;
   }
 
+  /// Whether `op` has an effect that running it once per block would
+  /// repeat or reorder (a print, a call): it has no regions of its own to
+  /// look into and is not free of memory effects.
+  static bool hasEffects(Operation *op) {
+    return op->getNumRegions() == 0 && !op->hasTrait<OpTrait::IsTerminator>() &&
+           !isMemoryEffectFree(op);
+  }
+
   /// Whether `op` and the ops in its regions use no tensor of columns and
-  /// not n.
+  /// not n, and have no effects.
   bool isIndependent(Operation *op) {
     WalkResult result = op->walk([&](Operation *inner) {
+      if (hasEffects(inner))
+        return WalkResult::interrupt();
       for (Value operand : inner->getOperands())
         if (operand == size || getAxis(operand) ||
             (hasColumns(operand, size) && !isDefinedInside(operand, op)))
@@ -168,6 +191,8 @@ private:
     // Nothing else in the body reads a column or uses n; other tensors
     // from outside are read whole.
     WalkResult result = op.getBody().walk([&](Operation *inner) {
+      if (hasEffects(inner))
+        return WalkResult::interrupt();
       for (Value operand : inner->getOperands()) {
         if (operand == size)
           return WalkResult::interrupt();
@@ -258,18 +283,24 @@ private:
   Value size;
   DenseMap<Value, unsigned> axes;
   llvm::SetVector<Value> inputs;
-  DenseSet<Value> wholeReads;
+  llvm::SetVector<Value> wholeReads;
 };
+
+} // namespace
 
 /// The ops of `block` that compute columns along `size` and are connected
 /// to a loop with a matrix of columns (a stack), in order; empty where
 /// they cannot run by blocks of columns.
-SmallVector<Operation *> findRegion(Block &block, Value size,
-                                    ColumnAnalysis &analysis) {
+static SmallVector<Operation *> findRegion(Block &block, Value size,
+                                           ColumnAnalysis &analysis) {
   SmallVector<Operation *> candidates;
-  for (Operation &op : block.without_terminator())
+  for (Operation &op : block.without_terminator()) {
+    std::pair<size_t, size_t> checkpoint = analysis.getCheckpoint();
     if (analysis.isColumnOp(&op))
       candidates.push_back(&op);
+    else
+      analysis.rollback(checkpoint);
+  }
   if (analysis.hasConflictingInputs())
     return {};
   // Connected by their columns.
@@ -319,8 +350,8 @@ SmallVector<Operation *> findRegion(Block &block, Value size,
 /// the region on the block's columns and inserts its results into
 /// tensors of all columns. A block has as many columns as keep the
 /// matrices of columns within `cacheBytes`, at least 8.
-void tileRegion(ArrayRef<Operation *> region, Value size,
-                const ColumnAnalysis &analysis, int64_t cacheBytes) {
+static void tileRegion(ArrayRef<Operation *> region, Value size,
+                       const ColumnAnalysis &analysis, int64_t cacheBytes) {
   Operation *last = region.back();
   Location loc = last->getLoc();
   OpBuilder builder(last->getContext());
@@ -328,38 +359,44 @@ void tileRegion(ArrayRef<Operation *> region, Value size,
   DenseSet<Operation *> inRegion(region.begin(), region.end());
 
   // The block's columns: the bytes of one column of every matrix.
-  Value rows = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value columnBytes = arith::ConstantIndexOp::create(builder, loc, 0);
   for (Operation *op : region) {
     auto fill = dyn_cast<lz::FillOp>(op);
     if (!fill || fill.getType().getRank() < 2)
       continue;
-    Value column = arith::ConstantIndexOp::create(
-        builder, loc,
-        fill.getType().getElementType().getIntOrFloatBitWidth() / 8);
+    Type element = fill.getType().getElementType();
+    int64_t elementBytes =
+        element.isIndex() ? 8 : (element.getIntOrFloatBitWidth() + 7) / 8;
+    Value column = arith::ConstantIndexOp::create(builder, loc, elementBytes);
     for (Value other : fill.getSizes())
       if (other != size)
         column = arith::MulIOp::create(builder, loc, column, other);
-    rows = arith::AddIOp::create(builder, loc, rows, column);
+    columnBytes = arith::AddIOp::create(builder, loc, columnBytes, column);
   }
   Value one = arith::ConstantIndexOp::create(builder, loc, 1);
   Value eight = arith::ConstantIndexOp::create(builder, loc, 8);
   Value bytes = arith::ConstantIndexOp::create(builder, loc, cacheBytes);
   Value columns = arith::DivUIOp::create(
-      builder, loc, bytes, arith::MaxUIOp::create(builder, loc, rows, one));
+      builder, loc, bytes,
+      arith::MaxUIOp::create(builder, loc, columnBytes, one));
   columns = arith::MulIOp::create(
       builder, loc, arith::DivUIOp::create(builder, loc, columns, eight),
       eight);
   columns = arith::MaxUIOp::create(builder, loc, columns, eight);
   // Matrices that fit four times over run in one block: they stay in a
   // larger cache than the blocks' anyway.
-  Value total = arith::MulIOp::create(builder, loc, rows, size);
+  Value total = arith::MulIOp::create(builder, loc, columnBytes, size);
   Value fits = arith::CmpIOp::create(
       builder, loc, arith::CmpIPredicate::ule, total,
       arith::ConstantIndexOp::create(builder, loc, 4 * cacheBytes));
   columns = arith::SelectOp::create(
       builder, loc, fits, arith::MaxUIOp::create(builder, loc, size, one),
       columns);
-  Value blocks = arith::CeilDivUIOp::create(builder, loc, size, columns);
+  // At least one block, so that the region runs (and reports its errors)
+  // without columns as it did.
+  Value blocks = arith::MaxUIOp::create(
+      builder, loc, arith::CeilDivUIOp::create(builder, loc, size, columns),
+      one);
 
   // The results used after the region, and the tensors they go into.
   SmallVector<Value> outputs;
@@ -419,6 +456,7 @@ void tileRegion(ArrayRef<Operation *> region, Value size,
     op->erase();
 }
 
+namespace {
 struct TileColumnsPass
     : public conversion::impl::TileColumnsBase<TileColumnsPass> {
   using TileColumnsBase::TileColumnsBase;
@@ -427,6 +465,8 @@ struct TileColumnsPass
     func::FuncOp func = getOperation();
     if (func.isExternal() || cacheBytes <= 0)
       return;
+    // Within the index arithmetic of the block's size (4 times it, below).
+    int64_t budget = std::min<int64_t>(cacheBytes, int64_t(1) << 40);
     Block &block = func.getBody().front();
     // The sizes that traversals in counted loops' bodies run over, defined
     // in the function's body.
@@ -441,7 +481,7 @@ struct TileColumnsPass
       ColumnAnalysis analysis(size);
       SmallVector<Operation *> region = findRegion(block, size, analysis);
       if (!region.empty())
-        tileRegion(region, size, analysis, cacheBytes);
+        tileRegion(region, size, analysis, budget);
     }
   }
 };

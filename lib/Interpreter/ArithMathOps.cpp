@@ -167,12 +167,11 @@ std::optional<int64_t> divUnsigned(int64_t a, int64_t b, unsigned width,
 
 std::optional<int64_t> ceilDivUnsigned(int64_t a, int64_t b, unsigned width,
                                        std::string &error) {
-  uint64_t ua = asUnsigned(width, a), ub = asUnsigned(width, b);
-  if (ub == 0) {
-    error = "integer division by zero";
+  std::optional<int64_t> quotient = divUnsigned(a, b, width, error);
+  if (!quotient)
     return std::nullopt;
-  }
-  return static_cast<int64_t>(ua / ub + (ua % ub != 0));
+  bool inexact = asUnsigned(width, a) % asUnsigned(width, b) != 0;
+  return *quotient + (inexact ? 1 : 0);
 }
 
 std::optional<int64_t> remUnsigned(int64_t a, int64_t b, unsigned width,

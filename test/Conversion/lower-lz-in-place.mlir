@@ -109,34 +109,31 @@ func.func @mixed(%x0: tensor<?x?xf64>, %n: index, %flag: i1) -> (tensor<?x?xf64>
 }
 
 // A step written as several scopes over the state: the traversal computes
-// the cheap ones that it reads at its own points (which read the state
-// too), and writes over the state. A scope that is also yielded stays,
-// before the traversal.
+// the cheap ones that only it reads, at its own points (which read the
+// state too), and writes over the state.
 // CHECK-LABEL: func.func @feeds(
 // CHECK: scf.for {{.*}} iter_args(%[[X:[^ ]*]] = %{{.*}})
-// CHECK-NOT: lz.for
+// CHECK-NOT: tensor.generate
 // CHECK: linalg.generic {{.*}} outs(%[[X]] : tensor<?xf64>)
 // CHECK-NEXT: ^bb0(%[[OUT:.*]]: f64):
 // CHECK: %[[Q:.*]] = arith.mulf %[[OUT]], %[[OUT]]
 // CHECK: arith.subf %[[OUT]], %[[Q]]
-// CHECK-LABEL: func.func @feeds_shared(
-// CHECK: scf.for {{.*}} iter_args(%[[X:[^ ]*]] = %{{.*}}, %{{.*}} = %{{.*}})
-// CHECK: %[[SQ:.*]] = tensor.generate
-// CHECK: linalg.generic {{.*}} outs(%[[X]] : tensor<?xf64>)
-// CHECK: scf.yield %{{.*}}, %[[SQ]]
 
 // New tensors where writing in place could be wrong or costly: the state
 // is read after the traversal (@read_after), at another point
 // (@neighbour), the traversal has another size than the state
-// (@other_size), or a scope that reads the state and has a scope in its
-// body feeds the traversal (@feeds_costly: canonicalization would fold its
-// reads into the traversal); the result is also yielded as another state
-// (@twice); the loop is a while loop (@while).
+// (@other_size), or a scope that reads the state feeds the traversal and
+// has a scope in its body (@feeds_costly) or is yielded too (@feeds_shared:
+// canonicalization would fold its reads into the traversal); the result
+// is also yielded as another state (@twice); the loop is a while loop
+// (@while).
 // CHECK-LABEL: func.func @read_after(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @neighbour(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @other_size(
+// CHECK-NOT: outs(%arg
+// CHECK-LABEL: func.func @feeds_shared(
 // CHECK-NOT: outs(%arg
 // CHECK-LABEL: func.func @feeds_costly(
 // CHECK-NOT: outs(%arg
@@ -163,26 +160,6 @@ func.func @feeds(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {
     lz.yield %next : tensor<?xf64>
   }
   return %r : tensor<?xf64>
-}
-
-func.func @feeds_shared(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xf64>) {
-  %c0 = arith.constant 0 : index
-  %m = tensor.dim %x0, %c0 : tensor<?xf64>
-  %r:2 = lz.loop %t < %n iter_args(%x = %x0, %y = %x0) : tensor<?xf64>, tensor<?xf64> {
-    %sq = lz.for %i < %m : tensor<?xf64> {
-      %e = lz.get %x[%i] : tensor<?xf64>
-      %q = arith.mulf %e, %e : f64
-      lz.yield %q : f64
-    }
-    %next = lz.for %i < %m : tensor<?xf64> {
-      %e = lz.get %x[%i] : tensor<?xf64>
-      %q = lz.get %sq[%i] : tensor<?xf64>
-      %d = arith.subf %e, %q : f64
-      lz.yield %d : f64
-    }
-    lz.yield %next, %sq : tensor<?xf64>, tensor<?xf64>
-  }
-  return %r#0, %r#1 : tensor<?xf64>, tensor<?xf64>
 }
 
 func.func @read_after(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, f64) {
@@ -227,6 +204,26 @@ func.func @other_size(%x0: tensor<?xf64>, %n: index, %k: index) -> tensor<?xf64>
     lz.yield %next : tensor<?xf64>
   }
   return %r : tensor<?xf64>
+}
+
+func.func @feeds_shared(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %n iter_args(%x = %x0, %y = %x0) : tensor<?xf64>, tensor<?xf64> {
+    %sq = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = arith.mulf %e, %e : f64
+      lz.yield %q : f64
+    }
+    %next = lz.for %i < %m : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %q = lz.get %sq[%i] : tensor<?xf64>
+      %d = arith.subf %e, %q : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next, %sq : tensor<?xf64>, tensor<?xf64>
+  }
+  return %r#0, %r#1 : tensor<?xf64>, tensor<?xf64>
 }
 
 func.func @feeds_costly(%x0: tensor<?xf64>, %n: index) -> tensor<?xf64> {

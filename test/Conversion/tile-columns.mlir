@@ -16,7 +16,8 @@
 // CHECK-LABEL: func.func @gradient(
 // CHECK-SAME: %[[X0:[^:]*]]: tensor<?xf64>, %[[A:[^:]*]]: tensor<?xf64>
 // CHECK: %[[N:.*]] = tensor.dim %[[X0]]
-// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %[[N]], %[[COLUMNS:.*]] : index
+// CHECK: %[[CEIL:.*]] = arith.ceildivui %[[N]], %[[COLUMNS:.*]] : index
+// CHECK: %[[BLOCKS:.*]] = arith.maxui %[[CEIL]], %{{.*}} : index
 // CHECK: %[[R:.*]]:3 = lz.loop %[[B:.*]] < %[[BLOCKS]] iter_args(%[[GX:[^ ]*]] = %{{.*}}, %[[GA:[^ ]*]] = %{{.*}}, %[[GL:[^ ]*]] = %{{.*}})
 // CHECK: %[[OFFSET:.*]] = arith.muli %[[B]], %[[COLUMNS]]
 // CHECK: %[[LEFT:.*]] = arith.subi %[[N]], %[[OFFSET]]
@@ -43,7 +44,7 @@
 // LOWERED: scf.for {{.*}} iter_args(%[[G:[^ ]*]] = %{{.*}}, %[[GA:[^ ]*]] = %{{.*}}, %[[GL:[^ ]*]] = %{{.*}})
 // LOWERED: linalg.generic {{.*}} outs(%[[G]], %[[GA]], %[[GL]] :
 // OFF-LABEL: func.func @gradient(
-// OFF-NOT: extract_slice
+// OFF-NOT: ceildivui
 func.func @gradient(%x0: tensor<?xf64>, %a: tensor<?xf64>, %lr: f64, %steps: index) -> (tensor<?xf64>, tensor<?xf64>, f64) attributes {lz.equal_sizes = [array<i64: 0, 0, 1, 0>]} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -107,19 +108,23 @@ func.func @gradient(%x0: tensor<?xf64>, %a: tensor<?xf64>, %lr: f64, %steps: ind
 // a loop that also carries a sum over the columns (@reduction), an input
 // that is also read at another point (@whole_read), a body that uses the
 // number of columns (@uses_size), a region whose result something before
-// its last op reads (@early_use), and a loop without a stack (@no_stack).
+// its last op reads (@early_use), a loop without a stack (@no_stack), and
+// a step that prints (@prints: once per block, it would print more).
 // CHECK-LABEL: func.func @neighbour(
-// CHECK-NOT: extract_slice
+// CHECK-NOT: ceildivui
 // CHECK-LABEL: func.func @reduction(
-// CHECK-NOT: extract_slice
+// CHECK-NOT: ceildivui
 // CHECK-LABEL: func.func @whole_read(
-// CHECK-NOT: extract_slice
+// CHECK-NOT: ceildivui
 // CHECK-LABEL: func.func @uses_size(
-// CHECK-NOT: extract_slice
+// CHECK-NOT: ceildivui
 // CHECK-LABEL: func.func @early_use(
-// CHECK-NOT: extract_slice
+// CHECK-NOT: ceildivui
 // CHECK-LABEL: func.func @no_stack(
-// CHECK-NOT: extract_slice
+// CHECK-NOT: ceildivui
+// CHECK-LABEL: func.func @prints(
+// CHECK-NOT: ceildivui
+// CHECK-LABEL: func.func @bits(
 // CHECK-LABEL: func.func @main(
 func.func @neighbour(%x0: tensor<?xf64>, %steps: index) -> tensor<?x?xf64> {
   %c0 = arith.constant 0 : index
@@ -236,8 +241,40 @@ func.func @no_stack(%x0: tensor<?xf64>, %steps: index) -> tensor<?xf64> {
   return %r : tensor<?xf64>
 }
 
-// The same values before and after: 20 columns, in blocks of 8, 8 and 4.
-func.func @main() -> (tensor<?xf64>, tensor<?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>) {
+func.func @prints(%x0: tensor<?xf64>, %steps: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f64
+  %n = tensor.dim %x0, %c0 : tensor<?xf64>
+  %stack0 = lz.fill %zero, %steps, %n : tensor<?x?xf64>
+  %fwd:2 = lz.loop %t < %steps iter_args(%x = %x0, %stack = %stack0) : tensor<?xf64>, tensor<?x?xf64> {
+    %pushed = tensor.insert_slice %x into %stack[%t, 0] [1, %n] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    %ti = arith.index_cast %t : index to i64
+    %shown = lz.print %ti : i64
+    %next = lz.for %i < %n : tensor<?xf64> {
+      %xi = lz.get %x[%i] : tensor<?xf64>
+      %y = arith.mulf %xi, %xi : f64
+      lz.yield %y : f64
+    }
+    lz.yield %next, %pushed : tensor<?xf64>, tensor<?x?xf64>
+  }
+  return %fwd#1 : tensor<?x?xf64>
+}
+
+// A vector's bits, which the interpreter prints exactly.
+func.func @bits(%v: tensor<?xf64>) -> tensor<?xi64> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %v, %c0 : tensor<?xf64>
+  %b = lz.for %i < %n : tensor<?xi64> {
+    %e = lz.get %v[%i] : tensor<?xf64>
+    %x = arith.bitcast %e : f64 to i64
+    lz.yield %x : i64
+  }
+  return %b : tensor<?xi64>
+}
+
+// The same values before and after, bit for bit: 20 columns, in blocks of
+// 8, 8 and 4.
+func.func @main() -> (tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>) {
   %c3 = arith.constant 3 : index
   %c20 = arith.constant 20 : index
   %lr = arith.constant 0.125 : f64
@@ -254,11 +291,13 @@ func.func @main() -> (tensor<?xf64>, tensor<?xf64>, f64, tensor<?x?xf64>, tensor
     lz.yield %g : f64
   }
   %g:3 = func.call @gradient(%x, %a, %lr, %c3) : (tensor<?xf64>, tensor<?xf64>, f64, index) -> (tensor<?xf64>, tensor<?xf64>, f64)
+  %gx = func.call @bits(%g#0) : (tensor<?xf64>) -> tensor<?xi64>
+  %ga = func.call @bits(%g#1) : (tensor<?xf64>) -> tensor<?xi64>
   %nb = func.call @neighbour(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %rd:2 = func.call @reduction(%x, %c3) : (tensor<?xf64>, index) -> (tensor<?x?xf64>, f64)
   %wr = func.call @whole_read(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %us = func.call @uses_size(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %eu = func.call @early_use(%x, %c3) : (tensor<?xf64>, index) -> tensor<?xf64>
   %ns = func.call @no_stack(%x, %c3) : (tensor<?xf64>, index) -> tensor<?xf64>
-  return %g#0, %g#1, %g#2, %nb, %rd#0, %rd#1, %wr, %us, %eu, %ns : tensor<?xf64>, tensor<?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
+  return %gx, %ga, %g#2, %nb, %rd#0, %rd#1, %wr, %us, %eu, %ns : tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
 }

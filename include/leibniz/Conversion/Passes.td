@@ -335,7 +335,8 @@ def LinalgToLoops : Pass<"lz-linalg-to-loops", "mlir::func::FuncOp"> {
            "With parallel, operations in sequential loops are outermost "
            "too (the CUDA pipeline's kernels run in the host's loops)">
   ];
-  let dependentDialects = ["mlir::memref::MemRefDialect",
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];
 }
 
@@ -356,12 +357,15 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
     `n`) where it is:
     - a traversal over `n` whose index only reads vectors of columns at
       itself, yielding scalars, its body using neither `n` nor any other
-      column (other tensors from outside are read whole);
+      column (other tensors from outside are read whole) and holding no
+      op with effects (a print, a call), which blocks would repeat or
+      reorder;
     - a fill with `n` among its sizes (the column axis);
     - `tensor.insert_slice` of a vector of columns as a row of a matrix of
       columns (`[%r, 0] [1, n] [1, 1]`), or a row of such a matrix;
     - a counted loop whose states are all tensors of columns and whose
-      body has only such ops and ops that use neither columns nor `n`.
+      body has only such ops and ops that use neither columns nor `n`
+      and have no effects.
 
     The vectors of `n` elements from outside (the function's arguments
     whose sizes are `n`, by `tensor.dim` or `lz.equal_sizes`) are sliced by
@@ -369,9 +373,15 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
     used after it (vectors of columns only; every use after its last op)
     are inserted into tensors of all columns. A block has as many columns,
     a multiple of 8 and at least 8, as keep one block of every matrix that
-    the region fills within `cache-bytes`. Every element is computed by the
-    same operations in the same order: the results are the same, bit for
-    bit. The CPU pipeline runs the pass from `-O2`.
+    the region's top-level ops fill within `cache-bytes`; where all of
+    those matrices fit within 4 times `cache-bytes`, a single block has
+    all the columns (they stay in a larger cache anyway, and shorter loops
+    cost more than they save). Every element is computed by the same
+    operations in the same order: the results are the same, bit for bit,
+    where the lowering keeps each element's operations (up to `-O2`; at
+    `-O3`, LLVM's vectorized math functions may round a block's last
+    elements as the scalar ones do). The CPU pipeline runs the pass from
+    `-O2`.
   }];
   let options = [
     Option<"cacheBytes", "cache-bytes", "int64_t", "262144",
