@@ -10,8 +10,9 @@
 // reverse sweep and everything between them on one block of columns after
 // the other, so that the block's part of the stack stays in the cache
 // instead of going to memory and back. Every element is computed by the
-// same operations in the same order as before: the results are the same,
-// bit for bit.
+// same operations in the same order as before: where the lowering keeps
+// each element's operations (up to -O2), the results are the same, bit for
+// bit.
 //
 //===----------------------------------------------------------------------===//
 
