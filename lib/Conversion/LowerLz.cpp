@@ -458,6 +458,73 @@ bool isReplaceableInPlace(lz::ForOp op, unsigned index) {
   return true;
 }
 
+/// Whether `value` is `count - 1`.
+bool isLastIndex(Value value, Value count) {
+  std::optional<int64_t> constant = getConstantIntValue(count);
+  if (constant && getConstantIntValue(value) == *constant - 1)
+    return true;
+  auto sub = value.getDefiningOp<arith::SubIOp>();
+  return sub && sub.getLhs() == count && isConstantIntValue(sub.getRhs(), 1);
+}
+
+/// Whether no element of `fill` is ever read: its only use starts a state of
+/// a counted loop with as many steps as the tensor has rows, whose body
+/// writes a whole row of the state at every step, row `t` or `count - 1 - t`
+/// at step `t`, and uses the state for nothing else. Every row is written
+/// once before the loop ends (the stacks of reverse mode): the tensor needs
+/// no values.
+bool isOverwrittenStack(lz::FillOp fill) {
+  RankedTensorType type = fill.getResult().getType();
+  if (type.getRank() < 1 || !fill.getResult().hasOneUse())
+    return false;
+  OpOperand &use = *fill.getResult().getUses().begin();
+  auto loop = dyn_cast<lz::LoopOp>(use.getOwner());
+  if (!loop || !loop.isCounted())
+    return false;
+  unsigned first = loop.getInits().getBeginOperandIndex();
+  if (use.getOperandNumber() < first)
+    return false;
+  unsigned index = use.getOperandNumber() - first;
+  Block &body = loop.getBody().front();
+  BlockArgument state = body.getArgument(index + 1);
+  if (!state.hasOneUse())
+    return false;
+  auto insert = dyn_cast<tensor::InsertSliceOp>(*state.getUsers().begin());
+  if (!insert || insert.getDest() != state || insert->getBlock() != &body ||
+      !insert.getResult().hasOneUse() ||
+      *insert.getResult().getUsers().begin() != body.getTerminator() ||
+      insert.getResult().getUses().begin()->getOperandNumber() != index)
+    return false;
+  // The size of dimension `dim` of the tensor.
+  auto getSize = [&](int64_t dim) -> OpFoldResult {
+    if (!type.isDynamicDim(dim))
+      return IntegerAttr::get(IndexType::get(fill.getContext()),
+                              type.getDimSize(dim));
+    return fill.getSizes()[type.getDynamicDimIndex(dim)];
+  };
+  Value count = loop.getCount();
+  if (!isEqualConstantIntOrValue(getSize(0), count))
+    return false;
+  SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = insert.getMixedSizes();
+  if (!llvm::all_of(
+          insert.getMixedStrides(),
+          [](OpFoldResult stride) { return isConstantIntValue(stride, 1); }) ||
+      !isConstantIntValue(sizes[0], 1))
+    return false;
+  for (int64_t dim = 1; dim < type.getRank(); ++dim)
+    if (!isConstantIntValue(offsets[dim], 0) ||
+        !isEqualConstantIntOrValue(sizes[dim], getSize(dim)))
+      return false;
+  Value step = body.getArgument(0);
+  auto row = dyn_cast<Value>(offsets[0]);
+  if (row == step)
+    return true;
+  auto reversed = row ? row.getDefiningOp<arith::SubIOp>() : nullptr;
+  return reversed && reversed.getRhs() == step &&
+         isLastIndex(reversed.getLhs(), count);
+}
+
 /// Whether `producer` is a traversal yielding one scalar whose elements
 /// cost a bounded number of operations without effects: its body has no
 /// region, no call and no tensor.
@@ -977,6 +1044,17 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
                   arg.getArgNumber(),
                   bufferization::BufferizationDialect::kWritableAttrName,
                   BoolAttr::get(&getContext(), false));
+    // Stacks that loops write whole before reading need no values.
+    SmallVector<lz::FillOp> stacks;
+    getOperation().walk([&](lz::FillOp op) {
+      if (isOverwrittenStack(op))
+        stacks.push_back(op);
+    });
+    for (lz::FillOp op : stacks) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, op.getType(),
+                                                   op.getSizes());
+    }
     // Innermost first: a scope's body is lowered before the scope.
     SmallVector<Operation *> ops;
     getOperation().walk<WalkOrder::PostOrder>([&](Operation *op) {

@@ -26,7 +26,7 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     | (the results of `lz.for`) | `bufferization.alloc_tensor`, not `tensor.empty`: CSE merges equal `tensor.empty`s, and results sharing one would each be copied by bufferization |
     | `lz.sum`, `lz.prod`, `lz.max`, `lz.min` | an `scf.for` nest carrying the accumulator, combined in the scope's order |
     | `lz.get` | `tensor.extract`, or a rank-reducing `tensor.extract_slice` for a sub-tensor |
-    | `lz.fill`, `lz.iota` | `linalg.fill` on `tensor.empty`, `tensor.generate` |
+    | `lz.fill`, `lz.iota` | `linalg.fill` on `tensor.empty` (only the `tensor.empty` where no element is read: the fill starts a state of a counted loop with as many steps as it has rows, whose body writes a whole row of it at every step, row `t` or `count - 1 - t`, and uses it for nothing else, as reverse mode's stacks), `tensor.generate` |
     | `lz.matmul`, `lz.batch_matmul` | `linalg.matmul`, `linalg.batch_matmul` |
     | `lz.loop` | `scf.for` (counted) or `scf.while` |
     | `lz.random` | `tensor.generate` computing Philox-4x32-10 inline in `arith` |
