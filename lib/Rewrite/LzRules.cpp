@@ -96,6 +96,108 @@ unsigned getIterationDepth(Operation *op) {
   return depth;
 }
 
+/// The range of `value` where it is the index variable of a scope (not a
+/// loop's step): null otherwise.
+Value getIndexRange(Value value) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg)
+    return {};
+  Operation *scope = arg.getOwner()->getParentOp();
+  ValueRange ranges;
+  if (auto forOp = dyn_cast<lz::ForOp>(scope))
+    ranges = forOp.getRanges();
+  else if (auto accumulate = dyn_cast<lz::AccumulateOp>(scope))
+    ranges = accumulate.getRanges();
+  else if (lz::isReductionOp(scope))
+    ranges = scope->getOperands();
+  else
+    return {};
+  if (arg.getOwner() != &scope->getRegion(0).front() ||
+      arg.getArgNumber() >= ranges.size())
+    return {};
+  return ranges[arg.getArgNumber()];
+}
+
+/// Whether `value`, computed in the body of `forOp`, equals `other` where
+/// `forOp`'s index variables take the values of `indices` (set as they
+/// are met): the same operations without regions or effects on the same
+/// values defined outside the body, and index variables of scopes over the
+/// same ranges.
+bool matchesElement(lz::ForOp forOp, Value value, Value other,
+                    SmallVectorImpl<Value> &indices, unsigned depth = 0) {
+  // The operations compared, at most.
+  constexpr unsigned kMaxDepth = 16;
+  if (depth > kMaxDepth || value.getType() != other.getType())
+    return false;
+  Block &body = forOp.getBody().front();
+  if (auto arg = dyn_cast<BlockArgument>(value);
+      arg && arg.getOwner() == &body) {
+    Value &index = indices[arg.getArgNumber()];
+    if (index)
+      return index == other;
+    if (getIndexRange(other) != forOp.getRanges()[arg.getArgNumber()])
+      return false;
+    index = other;
+    return true;
+  }
+  Operation *def = value.getDefiningOp();
+  if (!def || !forOp->isAncestor(def))
+    return value == other;
+  Operation *otherDef = other.getDefiningOp();
+  if (!otherDef || def->getBlock() != &body || def->getNumRegions() != 0 ||
+      !isMemoryEffectFree(def) || otherDef->getName() != def->getName() ||
+      otherDef->getAttrDictionary() != def->getAttrDictionary() ||
+      otherDef->getNumOperands() != def->getNumOperands() ||
+      otherDef->getResultTypes() != def->getResultTypes() ||
+      cast<OpResult>(value).getResultNumber() !=
+          cast<OpResult>(other).getResultNumber())
+    return false;
+  for (auto [operand, otherOperand] :
+       llvm::zip(def->getOperands(), otherDef->getOperands()))
+    if (!matchesElement(forOp, operand, otherOperand, indices, depth + 1))
+      return false;
+  return true;
+}
+
+/// An expression in a scope's body that equals an element of an earlier
+/// traversal over the same ranges reads that element: the inverse of
+/// fuse-for-get, where the traversal is computed anyway. Not a traversal
+/// in a loop's step, which would then feed the step's other traversals
+/// (that could not update the loop's states in place).
+LogicalResult reuseForElement(Operation *op, PatternRewriter &rewriter) {
+  if (op->getNumResults() != 1 || op->getNumRegions() != 0 ||
+      isa<lz::GetOp>(op) || op->hasTrait<OpTrait::ConstantLike>() ||
+      getIterationDepth(op) == 0)
+    return failure();
+  Value result = op->getResult(0);
+  for (Operation *anchor = op; anchor->getBlock();
+       anchor = anchor->getParentOp()) {
+    Block *block = anchor->getBlock();
+    Operation *parent = block->getParentOp();
+    if (!isa<lz::LoopOp>(parent)) {
+      for (Operation &candidate : *block) {
+        if (&candidate == anchor)
+          break;
+        auto forOp = dyn_cast<lz::ForOp>(candidate);
+        if (!forOp || forOp.getNumResults() != 1)
+          continue;
+        Value element = forOp.getYield().getOperand(0);
+        SmallVector<Value> indices(forOp.getRanges().size());
+        if (element.getDefiningOp() == nullptr ||
+            element.getDefiningOp()->getName() != op->getName() ||
+            !matchesElement(forOp, element, result, indices) ||
+            llvm::is_contained(indices, Value()))
+          continue;
+        rewriter.replaceOpWithNewOp<lz::GetOp>(op, forOp.getResult(0), indices);
+        return success();
+      }
+    }
+    if (isa<FunctionOpInterface>(parent))
+      break;
+  }
+  return failure();
+}
+
 /// fuse-for-get where computing one element costs a bounded amount: the
 /// body holds no scope, loop or call, so reading an element where it is
 /// needed never repeats a reduction. A body with a costly operation (a
@@ -111,6 +213,8 @@ LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
   if (!forOp)
     return failure();
   bool costly = false;
+  bool selects = false;
+  unsigned arithmetic = 0;
   WalkResult walk = forOp.getBody().walk([&](Operation *inner) {
     if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
             lz::AccumulateOp, lz::LoopOp, func::CallOp>(inner))
@@ -118,13 +222,28 @@ LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
     if (isa<math::MathDialect>(inner->getDialect()) ||
         isa<arith::DivFOp, arith::RemFOp>(inner))
       costly = true;
+    // A one-hot value: a choice on an integer comparison (of indices).
+    if (isa<scf::IfOp, arith::SelectOp>(inner) &&
+        inner->getOperand(0).getDefiningOp<arith::CmpIOp>())
+      selects = true;
+    if (isa<arith::ArithDialect>(inner->getDialect()) &&
+        !inner->hasTrait<OpTrait::ConstantLike>() &&
+        !isa<arith::IndexCastOp>(inner))
+      ++arithmetic;
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
     return failure();
-  if (costly && (!forOp->hasOneUse() ||
-                 getIterationDepth(get) >
-                     getIterationDepth(forOp) + forOp.getRanges().size()))
+  bool deeper = getIterationDepth(get) >
+                getIterationDepth(forOp) + forOp.getRanges().size();
+  if (costly && (!forOp->hasOneUse() || deeper))
+    return failure();
+  // Arithmetic read in more index variables than the traversal's elements
+  // is computed again for each of the others: only worth it for a one-hot
+  // value (which the ring rules collapse where it is read) or for at most
+  // two operations, which cost about what reading the element back does
+  // (and keep a scope's nest one traversal that for-flatten can merge).
+  if (deeper && !selects && arithmetic > 2)
     return failure();
   return fuseForGet(op, rewriter);
 }
@@ -168,6 +287,15 @@ LogicalResult forSize(Operation *op, PatternRewriter &rewriter) {
     size = dynamicSize(accumulate.getSizes());
   if (size) {
     rewriter.replaceOp(dim, size);
+    return success();
+  }
+  // A product's rows are its left operand's, its columns its right
+  // operand's (and its batch both operands').
+  Operation *product = source.getDefiningOp();
+  if (isa_and_nonnull<lz::MatmulOp, lz::BatchMatmulOp>(product)) {
+    bool columns = at == type.getRank() - 1;
+    rewriter.replaceOpWithNewOp<tensor::DimOp>(
+        dim, product->getOperand(columns ? 1 : 0), at);
     return success();
   }
   // A loop's state keeps its sizes: those of its initial value.
@@ -1852,9 +1980,15 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "fuse-for-get where the traversal's body has no scope, loop or call "
       "(an element costs a bounded amount)",
       fuseCheapForGet);
+  add("reuse-for-element",
+      "e[i := j] -> (for i. e)[j]: an expression equal to an element of an "
+      "earlier traversal over the same ranges reads it (not a traversal in "
+      "a loop's step)",
+      reuseForElement);
   add("for-size",
       "size(for i < n. e, 0) -> n: the size of a traversal; also of a "
-      "sub-tensor, a fill, an accumulation and a loop's state",
+      "sub-tensor, a fill, an accumulation, a matrix product and a loop's "
+      "state",
       forSize);
   add("tuple-proj", "(a, b).0 -> a: a projection of a tuple", tupleProj);
   add("dim-equal",

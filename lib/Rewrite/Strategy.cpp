@@ -290,7 +290,8 @@ const char *const kNamed[] = {
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
     "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
     "normalize(loop-sum-state <+ for-fusion <+ cse <+ dce) ; "
-    "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce)",
+    "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce) ; "
+    "normalize(reuse-for-element <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 

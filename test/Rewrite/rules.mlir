@@ -11,6 +11,8 @@
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(for-fission) ; normalize(dce)' | FileCheck %s --check-prefix=FISSION
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-dead-state <+ dce)' | FileCheck %s --check-prefix=DEAD
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-sum-state)' | FileCheck %s --check-prefix=SUMSTATE
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(fuse-cheap-for-get)' | FileCheck %s --check-prefix=CHEAP
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(reuse-for-element) ; normalize(dce)' | FileCheck %s --check-prefix=REUSE
 
 // FUSE-LABEL: func.func @fuse
 // FUSE-SAME: (%[[X:.*]]: tensor<?xf64>, %[[N:.*]]: index, %[[J:.*]]: index)
@@ -43,6 +45,194 @@ func.func @size(%x: tensor<?xf64>, %n: index) -> index {
   }
   %d = tensor.dim %sq, %c0 : tensor<?xf64>
   return %d : index
+}
+
+// -----
+
+// A product has its left operand's rows and its right operand's columns.
+// SIZE-LABEL: func.func @product_size
+// SIZE-SAME: (%[[A:.*]]: tensor<?x?xf64>, %[[B:.*]]: tensor<?x?xf64>, %[[P:.*]]: tensor<?x?x?xf64>, %[[Q:.*]]: tensor<?x?x?xf64>)
+// SIZE-DAG: %[[C0:.*]] = arith.constant 0 : index
+// SIZE-DAG: %[[C1:.*]] = arith.constant 1 : index
+// SIZE-DAG: %[[C2:.*]] = arith.constant 2 : index
+// SIZE-DAG: %[[ROWS:.*]] = tensor.dim %[[A]], %[[C0]]
+// SIZE-DAG: %[[COLUMNS:.*]] = tensor.dim %[[B]], %[[C1]]
+// SIZE-DAG: %[[BATCH:.*]] = tensor.dim %[[P]], %[[C0]]
+// SIZE-DAG: %[[BROWS:.*]] = tensor.dim %[[P]], %[[C1]]
+// SIZE-DAG: %[[BCOLUMNS:.*]] = tensor.dim %[[Q]], %[[C2]]
+// SIZE: return %[[ROWS]], %[[COLUMNS]], %[[BATCH]], %[[BROWS]], %[[BCOLUMNS]]
+func.func @product_size(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>, %p: tensor<?x?x?xf64>, %q: tensor<?x?x?xf64>) -> (index, index, index, index, index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %m = lz.matmul %a, %b : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
+  %r = tensor.dim %m, %c0 : tensor<?x?xf64>
+  %c = tensor.dim %m, %c1 : tensor<?x?xf64>
+  %bm = lz.batch_matmul %p, %q : tensor<?x?x?xf64>, tensor<?x?x?xf64> -> tensor<?x?x?xf64>
+  %bb = tensor.dim %bm, %c0 : tensor<?x?x?xf64>
+  %br = tensor.dim %bm, %c1 : tensor<?x?x?xf64>
+  %bc = tensor.dim %bm, %c2 : tensor<?x?x?xf64>
+  return %r, %c, %bb, %br, %bc : index, index, index, index, index
+}
+
+// -----
+
+// A read nested in more index variables than the traversal's elements:
+// two operations are computed where they are read (@deeper_two), three
+// are read back (@deeper_three), unless they choose a one-hot value
+// (@deeper_onehot).
+// CHEAP-LABEL: func.func @deeper_two
+// CHEAP: %[[ROW:.*]] = lz.for
+// CHEAP: lz.sum
+// CHEAP-NOT: lz.get %[[ROW]]
+// CHEAP: arith.negf
+// CHEAP-LABEL: func.func @deeper_three
+// CHEAP: %[[ROW:.*]] = lz.for
+// CHEAP: lz.sum
+// CHEAP-NEXT: lz.get %[[ROW]]
+// CHEAP-LABEL: func.func @deeper_onehot
+// CHEAP: %[[ROW:.*]] = lz.for
+// CHEAP: lz.sum
+// CHEAP-NOT: lz.get %[[ROW]]
+// CHEAP: arith.select
+func.func @deeper_two(%x: tensor<?x?xf64>, %y: tensor<?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %row = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %y[%i] : tensor<?xf64>
+    %f = arith.negf %e : f64
+    %g = arith.mulf %f, %e : f64
+    lz.yield %g : f64
+  }
+  %s = lz.sum %i < %n, %j < %m : f64 {
+    %r = lz.get %row[%i] : tensor<?xf64>
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    %p = arith.mulf %r, %e : f64
+    lz.yield %p : f64
+  }
+  return %s : f64
+}
+
+func.func @deeper_three(%x: tensor<?x?xf64>, %y: tensor<?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %row = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %y[%i] : tensor<?xf64>
+    %f = arith.negf %e : f64
+    %g = arith.mulf %f, %e : f64
+    %h = arith.addf %g, %e : f64
+    lz.yield %h : f64
+  }
+  %s = lz.sum %i < %n, %j < %m : f64 {
+    %r = lz.get %row[%i] : tensor<?xf64>
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    %p = arith.mulf %r, %e : f64
+    lz.yield %p : f64
+  }
+  return %s : f64
+}
+
+func.func @deeper_onehot(%x: tensor<?x?xf64>, %y: tensor<?xf64>, %k: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %row = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %y[%i] : tensor<?xf64>
+    %f = arith.negf %e : f64
+    %g = arith.mulf %f, %e : f64
+    %is = arith.cmpi eq, %i, %k : index
+    %h = arith.select %is, %g, %zero : f64
+    lz.yield %h : f64
+  }
+  %s = lz.sum %i < %n, %j < %m : f64 {
+    %r = lz.get %row[%i] : tensor<?xf64>
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    %p = arith.mulf %r, %e : f64
+    lz.yield %p : f64
+  }
+  return %s : f64
+}
+
+// -----
+
+// An expression equal to an element of an earlier traversal, at points of
+// scopes over the same ranges in another order, reads it (@reuse); not
+// over other ranges (@other_range), nor a traversal in a loop's step
+// (@in_step).
+// REUSE-LABEL: func.func @reuse
+// REUSE: %[[T:.*]] = lz.for %[[I:.*]] < %{{.*}}, %[[J:.*]] < %{{.*}} : tensor<?x?xf64>
+// REUSE: lz.sum %[[K:.*]] < %{{.*}}, %[[L:.*]] < %{{.*}} : f64
+// REUSE-NEXT: %[[E:.*]] = lz.get %[[T]][%[[L]], %[[K]]]
+// REUSE-NEXT: lz.yield %[[E]]
+// REUSE-LABEL: func.func @other_range
+// REUSE: lz.sum
+// REUSE-NEXT: lz.get %arg0
+// REUSE-LABEL: func.func @in_step
+// REUSE: lz.loop %{{.*}} iter_args(%[[S:[^ ]*]] =
+// REUSE: lz.for
+// REUSE: lz.for
+// REUSE-NEXT: %[[E:.*]] = lz.get %[[S]][%{{.*}}]
+// REUSE-NEXT: arith.mulf %[[E]], %[[E]]
+func.func @reuse(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?x?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %t = lz.for %i < %n, %j < %m : tensor<?x?xf64> {
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    %f = arith.mulf %e, %a : f64
+    %g = arith.addf %f, %e : f64
+    lz.yield %g : f64
+  }
+  %s = lz.sum %k < %m, %l < %n : f64 {
+    %e = lz.get %x[%l, %k] : tensor<?x?xf64>
+    %f = arith.mulf %e, %a : f64
+    %g = arith.addf %f, %e : f64
+    lz.yield %g : f64
+  }
+  return %t, %s : tensor<?x?xf64>, f64
+}
+
+func.func @other_range(%x: tensor<?xf64>, %a: f64, %k: index) -> (tensor<?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %t = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.mulf %e, %a : f64
+    lz.yield %f : f64
+  }
+  %s = lz.sum %i < %k : f64 {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.mulf %e, %a : f64
+    lz.yield %f : f64
+  }
+  return %t, %s : tensor<?xf64>, f64
+}
+
+func.func @in_step(%x0: tensor<?xf64>, %steps: index) -> (tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x0, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %steps iter_args(%x = %x0, %y = %x0) : tensor<?xf64>, tensor<?xf64> {
+    %sq = lz.for %i < %n : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      lz.yield %f : f64
+    }
+    %next = lz.for %i < %n : tensor<?xf64> {
+      %e = lz.get %x[%i] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      %g = arith.subf %e, %f : f64
+      lz.yield %g : f64
+    }
+    lz.yield %next, %sq : tensor<?xf64>, tensor<?xf64>
+  }
+  return %r#0, %r#1 : tensor<?xf64>, tensor<?xf64>
 }
 
 // -----

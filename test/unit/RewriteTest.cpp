@@ -245,7 +245,46 @@ func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (index, index, index, index, index
     lz.yield %e : f64
   }
   %d6 = tensor.dim %t, %c0 : tensor<?xf64>
-  return %d0, %d1, %d2, %d3, %d5, %d6, %t : index, index, index, index, index, index, tensor<?xf64>
+  %xt = lz.for %j < %m, %i < %n : tensor<?x?xf64> {
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    lz.yield %e : f64
+  }
+  %p = lz.matmul %xt, %x : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
+  %d7 = tensor.dim %p, %c0 : tensor<?x?xf64>
+  %d8 = tensor.dim %p, %c1 : tensor<?x?xf64>
+  %d9 = arith.muli %d7, %d8 : index
+  %d10 = arith.addi %d6, %d9 : index
+  return %d0, %d1, %d2, %d3, %d5, %d10, %t : index, index, index, index, index, index, tensor<?xf64>
+})mlir"},
+    {"reuse-for-element", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?x?xf64>, f64, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %t = lz.for %i < %n, %j < %m : tensor<?x?xf64> {
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    %f = arith.mulf %e, %a : f64
+    %g = arith.addf %f, %e : f64
+    lz.yield %g : f64
+  }
+  %s = lz.sum %k < %m, %l < %n : f64 {
+    %e = lz.get %x[%l, %k] : tensor<?x?xf64>
+    %f = arith.mulf %e, %a : f64
+    %g = arith.addf %f, %e : f64
+    lz.yield %g : f64
+  }
+  %u = lz.for %i < %n : tensor<?xf64> {
+    %r = lz.sum %j < %m : f64 {
+      %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+      %f = arith.mulf %e, %a : f64
+      %g = arith.addf %f, %e : f64
+      %h = arith.mulf %g, %e : f64
+      lz.yield %h : f64
+    }
+    lz.yield %r : f64
+  }
+  return %t, %s, %u : tensor<?x?xf64>, f64, tensor<?xf64>
 })mlir"},
     {"tuple-proj", R"mlir(
 func.func @f(%a: f64, %b: tensor<?xf64>) -> (f64, tensor<?xf64>) {
