@@ -204,8 +204,10 @@ LogicalResult reuseForElement(Operation *op, PatternRewriter &rewriter) {
 /// math function, a division) is only read where it is its traversal's
 /// one use and the read is not nested in more index variables than the
 /// traversal's elements: elsewhere, the traversal computes each element
-/// once and the reads share it.
-LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
+/// once and the reads share it. Unless `repeat`, neither is a body of more
+/// than two arithmetic operations that does not choose a one-hot value.
+LogicalResult fuseBoundedForGet(Operation *op, PatternRewriter &rewriter,
+                                bool repeat) {
   auto get = dyn_cast<lz::GetOp>(op);
   if (!get)
     return failure();
@@ -243,9 +245,21 @@ LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
   // value (which the ring rules collapse where it is read) or for at most
   // two operations, which cost about what reading the element back does
   // (and keep a scope's nest one traversal that for-flatten can merge).
-  if (deeper && !selects && arithmetic > 2)
+  if (!repeat && deeper && !selects && arithmetic > 2)
     return failure();
   return fuseForGet(op, rewriter);
+}
+
+LogicalResult fuseCheapForGet(Operation *op, PatternRewriter &rewriter) {
+  return fuseBoundedForGet(op, rewriter, /*repeat=*/true);
+}
+
+/// fuse-cheap-for-get that does not repeat arithmetic for the points of a
+/// deeper nest: reverse mode's row cotangents are computed once per row.
+/// Forward mode keeps fuse-cheap-for-get, whose tangents collapse further
+/// where they are read.
+LogicalResult fuseLocalForGet(Operation *op, PatternRewriter &rewriter) {
+  return fuseBoundedForGet(op, rewriter, /*repeat=*/false);
 }
 
 /// `tensor.dim (lz.for %i < n, ...), d` is the range of dimension `d`.
@@ -1980,6 +1994,11 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "fuse-for-get where the traversal's body has no scope, loop or call "
       "(an element costs a bounded amount)",
       fuseCheapForGet);
+  add("fuse-local-for-get",
+      "fuse-cheap-for-get where a body of more than two arithmetic "
+      "operations is not fused into a read nested deeper than its elements, "
+      "unless it chooses a one-hot value",
+      fuseLocalForGet);
   add("reuse-for-element",
       "e[i := j] -> (for i. e)[j]: an expression equal to an element of an "
       "earlier traversal over the same ranges reads it (not a traversal in "

@@ -284,7 +284,7 @@ const char *const kNamed[] = {
     "fwd-ad-opt = fwd-ad-split ; fwd-ad-onehot",
     "rev-ad-split = normalize(inline-call <+ tuple-proj <+ for-size <+ "
     "dim-equal <+ cse <+ dce <+ hoist-invariant)",
-    "rev-ad-fuse = normalize(fuse-cheap-for-get <+ for-identity <+ "
+    "rev-ad-fuse = normalize(fuse-local-for-get <+ for-identity <+ "
     "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "

@@ -11,6 +11,7 @@
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(for-fission) ; normalize(dce)' | FileCheck %s --check-prefix=FISSION
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-dead-state <+ dce)' | FileCheck %s --check-prefix=DEAD
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(loop-sum-state)' | FileCheck %s --check-prefix=SUMSTATE
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(fuse-local-for-get)' | FileCheck %s --check-prefix=LOCAL
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(fuse-cheap-for-get)' | FileCheck %s --check-prefix=CHEAP
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(reuse-for-element) ; normalize(dce)' | FileCheck %s --check-prefix=REUSE
 
@@ -78,23 +79,28 @@ func.func @product_size(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>, %p: tensor<?x?
 // -----
 
 // A read nested in more index variables than the traversal's elements:
-// two operations are computed where they are read (@deeper_two), three
-// are read back (@deeper_three), unless they choose a one-hot value
-// (@deeper_onehot).
-// CHEAP-LABEL: func.func @deeper_two
-// CHEAP: %[[ROW:.*]] = lz.for
-// CHEAP: lz.sum
-// CHEAP-NOT: lz.get %[[ROW]]
-// CHEAP: arith.negf
+// fuse-local-for-get computes two operations where they are read
+// (@deeper_two) and reads three back (@deeper_three), unless they choose a
+// one-hot value (@deeper_onehot); fuse-cheap-for-get fuses all three.
+// LOCAL-LABEL: func.func @deeper_two
+// LOCAL: %[[ROW:.*]] = lz.for
+// LOCAL: lz.sum
+// LOCAL-NOT: lz.get %[[ROW]]
+// LOCAL: arith.negf
+// LOCAL-LABEL: func.func @deeper_three
+// LOCAL: %[[ROW:.*]] = lz.for
+// LOCAL: lz.sum
+// LOCAL-NEXT: lz.get %[[ROW]]
+// LOCAL-LABEL: func.func @deeper_onehot
+// LOCAL: %[[ROW:.*]] = lz.for
+// LOCAL: lz.sum
+// LOCAL-NOT: lz.get %[[ROW]]
+// LOCAL: arith.select
 // CHEAP-LABEL: func.func @deeper_three
 // CHEAP: %[[ROW:.*]] = lz.for
 // CHEAP: lz.sum
-// CHEAP-NEXT: lz.get %[[ROW]]
-// CHEAP-LABEL: func.func @deeper_onehot
-// CHEAP: %[[ROW:.*]] = lz.for
-// CHEAP: lz.sum
 // CHEAP-NOT: lz.get %[[ROW]]
-// CHEAP: arith.select
+// CHEAP: arith.addf
 func.func @deeper_two(%x: tensor<?x?xf64>, %y: tensor<?xf64>) -> f64 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -490,6 +490,39 @@ func.func @f(%x: tensor<?xf64>, %jj: index) -> f64 {
   %r = lz.get %t[%j] : tensor<?xf64>
   return %r : f64
 })mlir"},
+    {"fuse-local-for-get", R"mlir(
+func.func @f(%x: tensor<?x?xf64>, %y: tensor<?xf64>) -> (f64, f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %two = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %y[%i] : tensor<?xf64>
+    %f = arith.negf %e : f64
+    %g = arith.mulf %f, %e : f64
+    lz.yield %g : f64
+  }
+  %three = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %y[%i] : tensor<?xf64>
+    %f = arith.negf %e : f64
+    %g = arith.mulf %f, %e : f64
+    %h = arith.addf %g, %e : f64
+    lz.yield %h : f64
+  }
+  %s = lz.sum %i < %n, %j < %m : f64 {
+    %r = lz.get %two[%i] : tensor<?xf64>
+    %e = lz.get %x[%i, %j] : tensor<?x?xf64>
+    %p = arith.mulf %r, %e : f64
+    lz.yield %p : f64
+  }
+  %t = lz.sum %i < %n : f64 {
+    %r = lz.get %three[%i] : tensor<?xf64>
+    %e = lz.get %x[%i, %c0] : tensor<?x?xf64>
+    %p = arith.mulf %r, %e : f64
+    lz.yield %p : f64
+  }
+  return %s, %t : f64, f64
+})mlir"},
     {"dim-equal", R"mlir(
 func.func @f(%x: tensor<?x?xf64>, %y: tensor<?xf64>) -> f64
     attributes {lz.equal_sizes = [array<i64: 0, 0, 1, 0>]} {
