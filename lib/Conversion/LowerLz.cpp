@@ -516,6 +516,7 @@ bool isOverwrittenStack(lz::FillOp fill) {
     if (!isConstantIntValue(offsets[dim], 0) ||
         !isEqualConstantIntOrValue(sizes[dim], getSize(dim)))
       return false;
+  // (A constant row, of a loop of one step, is not recognized.)
   Value step = body.getArgument(0);
   auto row = dyn_cast<Value>(offsets[0]);
   if (row == step)
@@ -1044,7 +1045,8 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
                   arg.getArgNumber(),
                   bufferization::BufferizationDialect::kWritableAttrName,
                   BoolAttr::get(&getContext(), false));
-    // Stacks that loops write whole before reading need no values.
+    // Stacks whose every row a loop writes before anything reads them
+    // need no values.
     SmallVector<lz::FillOp> stacks;
     getOperation().walk([&](lz::FillOp op) {
       if (isOverwrittenStack(op))

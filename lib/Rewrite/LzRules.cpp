@@ -124,11 +124,16 @@ Value getIndexRange(Value value) {
 /// values defined outside the body, and index variables of scopes over the
 /// same ranges.
 bool matchesElement(lz::ForOp forOp, Value value, Value other,
-                    SmallVectorImpl<Value> &indices, unsigned depth = 0) {
-  // The operations compared, at most.
+                    SmallVectorImpl<Value> &indices,
+                    DenseSet<std::pair<Value, Value>> &matched,
+                    unsigned depth = 0) {
+  // The nesting of the operations compared, at most.
   constexpr unsigned kMaxDepth = 16;
   if (depth > kMaxDepth || value.getType() != other.getType())
     return false;
+  // Shared operands are compared once: the indices they bound stay bound.
+  if (matched.contains({value, other}))
+    return true;
   Block &body = forOp.getBody().front();
   if (auto arg = dyn_cast<BlockArgument>(value);
       arg && arg.getOwner() == &body) {
@@ -153,21 +158,26 @@ bool matchesElement(lz::ForOp forOp, Value value, Value other,
           cast<OpResult>(other).getResultNumber())
     return false;
   for (auto [operand, otherOperand] :
-       llvm::zip(def->getOperands(), otherDef->getOperands()))
-    if (!matchesElement(forOp, operand, otherOperand, indices, depth + 1))
+       llvm::zip_equal(def->getOperands(), otherDef->getOperands()))
+    if (!matchesElement(forOp, operand, otherOperand, indices, matched,
+                        depth + 1))
       return false;
+  matched.insert({value, other});
   return true;
 }
 
-/// An expression in a scope's body that equals an element of an earlier
-/// traversal over the same ranges reads that element: the inverse of
-/// fuse-for-get, where the traversal is computed anyway. Not a traversal
-/// in a loop's step, which would then feed the step's other traversals
-/// (that could not update the loop's states in place).
+/// A float expression in a scope's body that equals an element of an
+/// earlier traversal over the same ranges reads that element: the inverse
+/// of fuse-for-get, where the traversal is computed anyway (so that a
+/// normalize with both would not end). Integers stay computed: an index
+/// read from a tensor would hide an affine access or a one-hot test from
+/// the rules and the lowering. Not a traversal directly in a loop's step,
+/// which would then feed the step's other traversals (that could not
+/// update the loop's states in place).
 LogicalResult reuseForElement(Operation *op, PatternRewriter &rewriter) {
   if (op->getNumResults() != 1 || op->getNumRegions() != 0 ||
-      isa<lz::GetOp>(op) || op->hasTrait<OpTrait::ConstantLike>() ||
-      getIterationDepth(op) == 0)
+      !isa<FloatType>(op->getResult(0).getType()) || isa<lz::GetOp>(op) ||
+      op->hasTrait<OpTrait::ConstantLike>() || getIterationDepth(op) == 0)
     return failure();
   Value result = op->getResult(0);
   for (Operation *anchor = op; anchor->getBlock();
@@ -183,9 +193,10 @@ LogicalResult reuseForElement(Operation *op, PatternRewriter &rewriter) {
           continue;
         Value element = forOp.getYield().getOperand(0);
         SmallVector<Value> indices(forOp.getRanges().size());
+        DenseSet<std::pair<Value, Value>> matched;
         if (element.getDefiningOp() == nullptr ||
             element.getDefiningOp()->getName() != op->getName() ||
-            !matchesElement(forOp, element, result, indices) ||
+            !matchesElement(forOp, element, result, indices, matched) ||
             llvm::is_contained(indices, Value()))
           continue;
         rewriter.replaceOpWithNewOp<lz::GetOp>(op, forOp.getResult(0), indices);
@@ -224,7 +235,8 @@ LogicalResult fuseBoundedForGet(Operation *op, PatternRewriter &rewriter,
     if (isa<math::MathDialect>(inner->getDialect()) ||
         isa<arith::DivFOp, arith::RemFOp>(inner))
       costly = true;
-    // A one-hot value: a choice on an integer comparison (of indices).
+    // A one-hot value, as the seeds and conditionals of derivatives are:
+    // a choice on an integer comparison.
     if (isa<scf::IfOp, arith::SelectOp>(inner) &&
         inner->getOperand(0).getDefiningOp<arith::CmpIOp>())
       selects = true;
@@ -2000,9 +2012,9 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "unless it chooses a one-hot value",
       fuseLocalForGet);
   add("reuse-for-element",
-      "e[i := j] -> (for i. e)[j]: an expression equal to an element of an "
-      "earlier traversal over the same ranges reads it (not a traversal in "
-      "a loop's step)",
+      "e[i := j] -> (for i. e)[j]: a float expression equal to an element "
+      "of an earlier traversal over the same ranges reads it (not a "
+      "traversal directly in a loop's step); the inverse of fuse-for-get",
       reuseForElement);
   add("for-size",
       "size(for i < n. e, 0) -> n: the size of a traversal; also of a "

@@ -19,6 +19,11 @@
 // CHECK: tensor.empty() : tensor<4x2x3xf64>
 // CHECK-NOT: linalg.fill
 // CHECK: scf.for
+// CHECK-LABEL: func.func @constant_count(
+// CHECK-NOT: linalg.fill
+// CHECK: tensor.empty() : tensor<3x2xf64>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
 func.func @reversed(%x0: tensor<?xf64>, %n: index) -> (tensor<?xf64>, tensor<?x?xf64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -57,12 +62,33 @@ func.func @forward(%x0: tensor<2x3xf64>) -> tensor<4x2x3xf64> {
   return %r#1 : tensor<4x2x3xf64>
 }
 
+func.func @constant_count(%x0: tensor<2xf64>) -> tensor<3x2xf64> {
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %stack = lz.fill %zero : tensor<3x2xf64>
+  %r:2 = lz.loop %t < %c3 iter_args(%x = %x0, %s = %stack) : tensor<2xf64>, tensor<3x2xf64> {
+    %row = arith.subi %c2, %t : index
+    %pushed = tensor.insert_slice %x into %s[%row, 0] [1, 2] [1, 1] : tensor<2xf64> into tensor<3x2xf64>
+    %next = lz.for %i < %c2 : tensor<2xf64> {
+      %e = lz.get %x[%i] : tensor<2xf64>
+      %d = arith.addf %e, %e : f64
+      lz.yield %d : f64
+    }
+    lz.yield %next, %pushed : tensor<2xf64>, tensor<3x2xf64>
+  }
+  return %r#1 : tensor<3x2xf64>
+}
+
 // Where an element may be read before it is written, the fill stays: the
-// loop has fewer steps than the tensor has rows (@short), the body reads
+// loop has fewer steps than the tensor has rows (@short), its rows are
+// counted down from another size (@other_last), the body reads
 // the state (@read), writes the same row at every step (@same_row), part
 // of a row (@part), a row under a condition (@conditional), or the fill has
 // another use (@shared).
 // CHECK-LABEL: func.func @short(
+// CHECK: linalg.fill
+// CHECK-LABEL: func.func @other_last(
 // CHECK: linalg.fill
 // CHECK-LABEL: func.func @read(
 // CHECK: linalg.fill
@@ -84,6 +110,21 @@ func.func @short(%x0: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
   %stack = lz.fill %zero, %rows, %m : tensor<?x?xf64>
   %r = lz.loop %t < %n iter_args(%s = %stack) : tensor<?x?xf64> {
     %pushed = tensor.insert_slice %x0 into %s[%t, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+    lz.yield %pushed : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+func.func @other_last(%x0: tensor<?xf64>, %n: index, %k: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f64
+  %m = tensor.dim %x0, %c0 : tensor<?xf64>
+  %stack = lz.fill %zero, %n, %m : tensor<?x?xf64>
+  %last = arith.subi %k, %c1 : index
+  %r = lz.loop %t < %n iter_args(%s = %stack) : tensor<?x?xf64> {
+    %row = arith.subi %last, %t : index
+    %pushed = tensor.insert_slice %x0 into %s[%row, 0] [1, %m] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
     lz.yield %pushed : tensor<?x?xf64>
   }
   return %r : tensor<?x?xf64>
@@ -166,9 +207,10 @@ func.func @shared(%x0: tensor<?xf64>, %n: index) -> (tensor<?x?xf64>, tensor<?x?
   return %r, %stack : tensor<?x?xf64>, tensor<?x?xf64>
 }
 
-func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<4x2x3xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>) {
+func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<4x2x3xf64>, tensor<3x2xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>) {
   %c2 = arith.constant 2 : index
   %c3 = arith.constant 3 : index
+  %c3f = arith.constant 3.0 : f64
   %x = lz.for %i < %c3 : tensor<?xf64> {
     %j = arith.index_cast %i : index to i64
     %f = arith.sitofp %j : i64 to f64
@@ -184,11 +226,17 @@ func.func @main() -> (tensor<?xf64>, tensor<?x?xf64>, tensor<4x2x3xf64>, tensor<
   }
   %r:2 = func.call @reversed(%x, %c3) : (tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?x?xf64>)
   %f = func.call @forward(%y) : (tensor<2x3xf64>) -> tensor<4x2x3xf64>
+  %z = lz.fill %c3f : tensor<2xf64>
+  %cc = func.call @constant_count(%z) : (tensor<2xf64>) -> tensor<3x2xf64>
+  // Any other count than the rows' writes out of bounds: no step.
+  %c0 = arith.constant 0 : index
+  %c4 = arith.constant 4 : index
+  %ol = func.call @other_last(%x, %c0, %c4) : (tensor<?xf64>, index, index) -> tensor<?x?xf64>
   %s = func.call @short(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %d = func.call @read(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %o = func.call @same_row(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %p = func.call @part(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %c = func.call @conditional(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %h:2 = func.call @shared(%x, %c3) : (tensor<?xf64>, index) -> (tensor<?x?xf64>, tensor<?x?xf64>)
-  return %r#0, %r#1, %f, %s, %d, %o, %p, %c, %h#0, %h#1 : tensor<?xf64>, tensor<?x?xf64>, tensor<4x2x3xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>
+  return %r#0, %r#1, %f, %cc, %ol, %s, %d, %o, %p, %c, %h#0, %h#1 : tensor<?xf64>, tensor<?x?xf64>, tensor<4x2x3xf64>, tensor<3x2xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>
 }

@@ -170,7 +170,9 @@ func.func @deeper_onehot(%x: tensor<?x?xf64>, %y: tensor<?xf64>, %k: index) -> f
 // An expression equal to an element of an earlier traversal, at points of
 // scopes over the same ranges in another order, reads it (@reuse); not
 // over other ranges (@other_range), nor a traversal in a loop's step
-// (@in_step).
+// (@in_step); nor where the expressions differ, or the traversal does not
+// give every index (@not_equal: other flags, a call, integers, an index
+// variable the element does not use, a traversal after the scope).
 // REUSE-LABEL: func.func @reuse
 // REUSE: %[[T:.*]] = lz.for %[[I:.*]] < %{{.*}}, %[[J:.*]] < %{{.*}} : tensor<?x?xf64>
 // REUSE: lz.sum %[[K:.*]] < %{{.*}}, %[[L:.*]] < %{{.*}} : f64
@@ -179,6 +181,10 @@ func.func @deeper_onehot(%x: tensor<?x?xf64>, %y: tensor<?xf64>, %k: index) -> f
 // REUSE-LABEL: func.func @other_range
 // REUSE: lz.sum
 // REUSE-NEXT: lz.get %arg0
+// REUSE-LABEL: func.func @not_equal
+// REUSE-NOT: lz.get %{{[0-9]+}}[
+// REUSE: lz.get %{{[0-9]+}}[%c0]
+// REUSE-NEXT: return
 // REUSE-LABEL: func.func @in_step
 // REUSE: lz.loop %{{.*}} iter_args(%[[S:[^ ]*]] =
 // REUSE: lz.for
@@ -219,6 +225,69 @@ func.func @other_range(%x: tensor<?xf64>, %a: f64, %k: index) -> (tensor<?xf64>,
     lz.yield %f : f64
   }
   return %t, %s : tensor<?xf64>, f64
+}
+
+func.func private @g(f64) -> f64
+
+func.func @not_equal(%x: tensor<?xf64>, %y: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?xf64>, tensor<?xi64>, tensor<?x?xf64>, f64, f64, i64, f64, f64, f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %m = tensor.dim %y, %c1 : tensor<?x?xf64>
+  %t = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.mulf %e, %a fastmath<reassoc> : f64
+    lz.yield %f : f64
+  }
+  %c = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = func.call @g(%e) : (f64) -> f64
+    %h = arith.addf %f, %e : f64
+    lz.yield %h : f64
+  }
+  %k = lz.for %i < %n : tensor<?xi64> {
+    %e = arith.index_cast %i : index to i64
+    %f = arith.addi %e, %e : i64
+    lz.yield %f : i64
+  }
+  %u = lz.for %i < %n, %j < %m : tensor<?x?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.mulf %e, %e : f64
+    lz.yield %f : f64
+  }
+  %s1 = lz.sum %i < %n : f64 {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.mulf %e, %a : f64
+    lz.yield %f : f64
+  }
+  %s2 = lz.sum %i < %n : f64 {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = func.call @g(%e) : (f64) -> f64
+    %h = arith.addf %f, %e : f64
+    lz.yield %h : f64
+  }
+  %s3 = lz.sum %i < %n : i64 {
+    %e = arith.index_cast %i : index to i64
+    %f = arith.addi %e, %e : i64
+    lz.yield %f : i64
+  }
+  %s4 = lz.sum %i < %n : f64 {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.mulf %e, %e : f64
+    lz.yield %f : f64
+  }
+  %s5 = lz.sum %i < %n : f64 {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.subf %e, %a : f64
+    lz.yield %f : f64
+  }
+  %after = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %x[%i] : tensor<?xf64>
+    %f = arith.subf %e, %a : f64
+    lz.yield %f : f64
+  }
+  %r = lz.get %after[%c0] : tensor<?xf64>
+  return %t, %c, %k, %u, %s1, %s2, %s3, %s4, %s5, %r : tensor<?xf64>, tensor<?xf64>, tensor<?xi64>, tensor<?x?xf64>, f64, f64, i64, f64, f64, f64
 }
 
 func.func @in_step(%x0: tensor<?xf64>, %steps: index) -> (tensor<?xf64>, tensor<?xf64>) {
