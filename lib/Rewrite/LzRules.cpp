@@ -435,7 +435,8 @@ LogicalResult addZero(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
-/// `x * 1` and `1 * x` are `x` (floats and integers); `x / 1.0` is `x`.
+/// `x * 1` and `1 * x` are `x` (floats and integers); `x / 1.0` is `x`;
+/// `x * -1.0`, `-1.0 * x` and `x / -1.0` are `-x`.
 LogicalResult mulOne(Operation *op, PatternRewriter &rewriter) {
   auto isOne = [](Value v) {
     FloatAttr attr;
@@ -451,9 +452,28 @@ LogicalResult mulOne(Operation *op, PatternRewriter &rewriter) {
   } else if (isa<arith::DivFOp>(op) && isOne(op->getOperand(1))) {
     kept = op->getOperand(0);
   }
-  if (!kept)
+  if (kept) {
+    rewriter.replaceOp(op, kept);
+    return success();
+  }
+  // x * -1.0 and x / -1.0 are -x, exactly.
+  auto isMinusOne = [](Value v) {
+    FloatAttr attr;
+    return matchPattern(v, m_Constant(&attr)) &&
+           attr.getValue().isExactlyValue(-1.0);
+  };
+  Value negated;
+  if (isa<arith::MulFOp>(op)) {
+    if (isMinusOne(op->getOperand(1)))
+      negated = op->getOperand(0);
+    else if (isMinusOne(op->getOperand(0)))
+      negated = op->getOperand(1);
+  } else if (isa<arith::DivFOp>(op) && isMinusOne(op->getOperand(1))) {
+    negated = op->getOperand(0);
+  }
+  if (!negated)
     return failure();
-  rewriter.replaceOp(op, kept);
+  rewriter.replaceOpWithNewOp<arith::NegFOp>(op, negated);
   return success();
 }
 
@@ -470,6 +490,101 @@ LogicalResult mulZeroInt(Operation *op, PatternRewriter &rewriter) {
   if (!zero)
     return failure();
   rewriter.replaceOp(op, zero);
+  return success();
+}
+
+/// The operand of `v`'s negation, or null.
+Value getNegated(Value v) {
+  auto neg = v.getDefiningOp<arith::NegFOp>();
+  return neg ? neg.getOperand() : Value();
+}
+
+/// `x + -y` and `-y + x` are `x - y`, `x - -y` is `x + y`, `-(-x)` is `x`
+/// and the negation of a constant is a constant, exactly (IEEE negation
+/// only flips the sign).
+LogicalResult addNeg(Operation *op, PatternRewriter &rewriter) {
+  if (auto add = dyn_cast<arith::AddFOp>(op)) {
+    Value lhs = add.getLhs(), rhs = add.getRhs();
+    if (Value y = getNegated(rhs)) {
+      rewriter.replaceOpWithNewOp<arith::SubFOp>(op, lhs, y,
+                                                 add.getFastmathAttr());
+      return success();
+    }
+    if (Value y = getNegated(lhs)) {
+      rewriter.replaceOpWithNewOp<arith::SubFOp>(op, rhs, y,
+                                                 add.getFastmathAttr());
+      return success();
+    }
+    return failure();
+  }
+  if (auto sub = dyn_cast<arith::SubFOp>(op)) {
+    Value y = getNegated(sub.getRhs());
+    if (!y)
+      return failure();
+    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, sub.getLhs(), y,
+                                               sub.getFastmathAttr());
+    return success();
+  }
+  if (auto neg = dyn_cast<arith::NegFOp>(op)) {
+    if (Value x = getNegated(neg.getOperand())) {
+      rewriter.replaceOp(op, x);
+      return success();
+    }
+    FloatAttr constant;
+    if (!matchPattern(neg.getOperand(), m_Constant(&constant)))
+      return failure();
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+        op, FloatAttr::get(constant.getType(), -constant.getValue()));
+    return success();
+  }
+  return failure();
+}
+
+/// Whether a negation of `v` can move into each of its uses: an
+/// addition, the subtrahend of a subtraction, a negation, or a product or
+/// quotient (which passes it on to its own uses).
+bool isNegationAccepted(Value v) {
+  if (v.use_empty())
+    return false;
+  return llvm::all_of(v.getUses(), [](OpOperand &use) {
+    Operation *user = use.getOwner();
+    return isa<arith::AddFOp, arith::NegFOp, arith::MulFOp, arith::DivFOp>(
+               user) ||
+           (isa<arith::SubFOp>(user) && use.getOperandNumber() == 1);
+  });
+}
+
+/// `a * -b` and `-a * b` are `-(a * b)`, and so for quotients, exactly
+/// (rounding to nearest is symmetric), where the uses of the product
+/// accept the negation: it moves on until an addition or a subtraction
+/// absorbs it (add-neg). `-a * -b` is `a * b`, and so for quotients. A
+/// negation with several uses becomes one per use, so that it may stay as
+/// several where products lead to neither.
+LogicalResult mulNeg(Operation *op, PatternRewriter &rewriter) {
+  if (!isa<arith::MulFOp, arith::DivFOp>(op))
+    return failure();
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  Value a = getNegated(lhs), b = getNegated(rhs);
+  if (!a && !b)
+    return failure();
+  bool both = a && b;
+  if (!both && !isNegationAccepted(op->getResult(0)))
+    return failure();
+  Value newLhs = a ? a : lhs, newRhs = b ? b : rhs;
+  Location loc = op->getLoc();
+  rewriter.setInsertionPoint(op);
+  Value product;
+  if (auto mul = dyn_cast<arith::MulFOp>(op))
+    product = arith::MulFOp::create(rewriter, loc, newLhs, newRhs,
+                                    mul.getFastmathAttr());
+  else
+    product = arith::DivFOp::create(rewriter, loc, newLhs, newRhs,
+                                    cast<arith::DivFOp>(op).getFastmathAttr());
+  if (both) {
+    rewriter.replaceOp(op, product);
+    return success();
+  }
+  rewriter.replaceOpWithNewOp<arith::NegFOp>(op, product);
   return success();
 }
 
@@ -2032,8 +2147,17 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       deadCode);
   add("add-zero", "x + -0.0 -> x, x - 0.0 -> x, and integer x + 0 -> x",
       addZero);
-  add("mul-one", "x * 1 -> x, x / 1.0 -> x", mulOne);
+  add("mul-one", "x * 1 -> x, x / 1.0 -> x, x * -1.0 -> -x", mulOne);
   add("mul-zero-int", "integer x * 0 -> 0", mulZeroInt);
+  add("add-neg",
+      "x + -y -> x - y, x - -y -> x + y, -(-x) -> x, -(c) -> the constant "
+      "-c: exact",
+      addNeg);
+  add("mul-neg",
+      "a * -b -> -(a * b) (and a / -b) where each use of the product is an "
+      "addition, a subtrahend, a negation or a product; -a * -b -> a * b: "
+      "exact",
+      mulNeg);
   add("hoist-invariant",
       "moves an operation that uses nothing of a scope's or loop's body "
       "before it (let-floating; not reads and divisions, which can fail)",

@@ -277,7 +277,8 @@ const char *const kNamed[] = {
     "fwd-ad-onehot = normalize(fuse-cheap-for-get <+ matmul-to-scopes <+ "
     "tuple-proj <+ for-size <+ if-constant <+ if-same-condition <+ "
     "if-equal-branches <+ mul-one <+ mul-zero-int <+ mul-zero-real <+ "
-    "add-zero <+ add-zero-real <+ push-into-if <+ sum-onehot <+ "
+    "add-zero <+ add-zero-real <+ add-neg <+ mul-neg <+ push-into-if <+ "
+    "sum-onehot <+ "
     "sum-zero <+ sum-onehot-split <+ sum-factor <+ sink-into-if <+ cse <+ "
     "hoist-invariant <+ for-fission <+ "
     "loop-dead-state <+ dce)",
@@ -287,11 +288,13 @@ const char *const kNamed[] = {
     "rev-ad-fuse = normalize(fuse-local-for-get <+ for-identity <+ "
     "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
-    "mul-zero-real <+ add-zero <+ add-zero-real <+ sum-onehot <+ sum-zero <+ "
-    "cse <+ hoist-invariant <+ loop-dead-state <+ dce) ; "
+    "mul-zero-real <+ add-zero <+ add-zero-real <+ add-neg <+ sum-onehot <+ "
+    "sum-zero <+ cse <+ hoist-invariant <+ loop-dead-state <+ "
+    "dce) ; "
     "normalize(loop-sum-state <+ for-fusion <+ cse <+ dce) ; "
     "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce) ; "
-    "normalize(reuse-for-element <+ cse <+ dce)",
+    "normalize(reuse-for-element <+ cse <+ dce) ; "
+    "normalize(add-neg <+ mul-neg <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 

@@ -14,6 +14,7 @@
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(fuse-local-for-get)' | FileCheck %s --check-prefix=LOCAL
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(fuse-cheap-for-get)' | FileCheck %s --check-prefix=CHEAP
 // RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(reuse-for-element) ; normalize(dce)' | FileCheck %s --check-prefix=REUSE
+// RUN: leibniz-opt %s --split-input-file --lz-rewrite='normalize(add-neg <+ mul-neg <+ mul-one <+ dce)' | FileCheck %s --check-prefix=NEG
 
 // FUSE-LABEL: func.func @fuse
 // FUSE-SAME: (%[[X:.*]]: tensor<?xf64>, %[[N:.*]]: index, %[[J:.*]]: index)
@@ -624,4 +625,56 @@ func.func @sum_state_kept(%x: tensor<?xf64>, %a: f64, %steps: index, %k: index) 
     lz.yield %v2, %s2, %u2, %w2, %z2 : tensor<?xf64>, f64, f64, f64, f64
   }
   return %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<?xf64>, f64, f64, f64, f64
+}
+
+// -----
+
+// A negation moves through products into the additions that use them and
+// vanishes; where a use would keep it (a result), it stays.
+// NEG-LABEL: func.func @negations
+// NEG-SAME: (%[[A:.*]]: f64, %[[B:.*]]: f64, %[[C:.*]]: f64)
+// NEG: %[[N:.*]] = arith.negf %[[B]]
+// NEG: %[[P:.*]] = arith.mulf %[[A]], %[[B]]
+// NEG: %[[Q:.*]] = arith.mulf %[[C]], %[[P]]
+// NEG: %[[R:.*]] = arith.subf %[[A]], %[[Q]]
+// NEG: %[[S:.*]] = arith.subf %[[C]], %[[P]]
+// NEG: %[[K:.*]] = arith.mulf %[[C]], %[[N]]
+// NEG: %[[T:.*]] = arith.mulf %[[A]], %[[B]]
+// NEG: %[[U:.*]] = arith.addf %[[A]], %[[B]]
+// NEG: return %[[R]], %[[S]], %[[K]], %[[T]], %[[U]], %[[A]]
+func.func @negations(%a: f64, %b: f64, %c: f64) -> (f64, f64, f64, f64, f64, f64) {
+  %n = arith.negf %b : f64
+  %p = arith.mulf %a, %n : f64
+  %q = arith.mulf %c, %p : f64
+  %r = arith.addf %a, %q : f64
+  %s = arith.addf %p, %c : f64
+  %k = arith.mulf %c, %n : f64
+  %m = arith.negf %a : f64
+  %t = arith.mulf %m, %n : f64
+  %u = arith.subf %a, %n : f64
+  %mm = arith.negf %m : f64
+  return %r, %s, %k, %t, %u, %mm : f64, f64, f64, f64, f64, f64
+}
+
+// -----
+
+// Negated constants fold, and a product by -1.0 is a negation that the
+// subtraction absorbs.
+// NEG-LABEL: func.func @negated_constants
+// NEG-SAME: (%[[A:.*]]: f64, %[[B:.*]]: f64)
+// NEG-DAG: %[[C:.*]] = arith.constant -2.500000e+00 : f64
+// NEG-DAG: %[[Z:.*]] = arith.constant -0.000000e+00 : f64
+// NEG: %[[S:.*]] = arith.addf %[[A]], %[[B]]
+// NEG: %[[D:.*]] = arith.negf %[[A]]
+// NEG: return %[[C]], %[[Z]], %[[S]], %[[D]]
+func.func @negated_constants(%a: f64, %b: f64) -> (f64, f64, f64, f64) {
+  %c = arith.constant 2.5 : f64
+  %z = arith.constant 0.0 : f64
+  %m1 = arith.constant -1.0 : f64
+  %nc = arith.negf %c : f64
+  %nz = arith.negf %z : f64
+  %p = arith.mulf %b, %m1 : f64
+  %s = arith.subf %a, %p : f64
+  %d = arith.divf %a, %m1 : f64
+  return %nc, %nz, %s, %d : f64, f64, f64, f64
 }

@@ -316,14 +316,18 @@ func.func @f(%a: f64, %k: i64) -> (f64, f64, f64, f64, i64, i64) {
   return %r1, %r2, %r3, %r4, %r5, %r6 : f64, f64, f64, f64, i64, i64
 })mlir"},
     {"mul-one", R"mlir(
-func.func @f(%a: f64, %k: i64) -> (f64, f64, f64, i64) {
+func.func @f(%a: f64, %k: i64) -> (f64, f64, f64, i64, f64, f64, f64) {
   %one = arith.constant 1.0 : f64
   %i1 = arith.constant 1 : i64
+  %m1 = arith.constant -1.0 : f64
   %r1 = arith.mulf %a, %one : f64
   %r2 = arith.mulf %one, %a : f64
   %r3 = arith.divf %a, %one : f64
   %r4 = arith.muli %i1, %k : i64
-  return %r1, %r2, %r3, %r4 : f64, f64, f64, i64
+  %r5 = arith.mulf %a, %m1 : f64
+  %r6 = arith.mulf %m1, %a : f64
+  %r7 = arith.divf %a, %m1 : f64
+  return %r1, %r2, %r3, %r4, %r5, %r6, %r7 : f64, f64, f64, i64, f64, f64, f64
 })mlir"},
     {"mul-zero-int", R"mlir(
 func.func @f(%k: i64, %a: f64) -> (i64, i64, f64) {
@@ -574,6 +578,34 @@ func.func @f(%a: f64) -> (f64, f64, f64, f64, f64) {
   return %p, %q, %r, %s, %t : f64, f64, f64, f64, f64
 })mlir",
      true},
+    {"add-neg", R"mlir(
+func.func @f(%a: f64, %b: f64) -> (f64, f64, f64, f64, f64, f64) {
+  %n = arith.negf %b : f64
+  %p = arith.addf %a, %n : f64
+  %q = arith.addf %n, %a : f64
+  %r = arith.subf %a, %n : f64
+  %s = arith.negf %n : f64
+  %c = arith.constant 2.5 : f64
+  %z = arith.constant 0.0 : f64
+  %nc = arith.negf %c : f64
+  %nz = arith.negf %z : f64
+  return %p, %q, %r, %s, %nc, %nz : f64, f64, f64, f64, f64, f64
+})mlir"},
+    {"mul-neg", R"mlir(
+func.func @f(%a: f64, %b: f64, %c: f64) -> (f64, f64, f64, f64, f64) {
+  %n = arith.negf %b : f64
+  %m = arith.negf %a : f64
+  %p = arith.mulf %a, %n : f64
+  %q = arith.divf %p, %c : f64
+  %r = arith.addf %c, %q : f64
+  %s = arith.divf %m, %c : f64
+  %t = arith.subf %a, %s : f64
+  %u = arith.mulf %m, %n : f64
+  %v = arith.divf %c, %m : f64
+  %w = arith.negf %v : f64
+  %x = arith.mulf %n, %c : f64
+  return %r, %t, %u, %w, %x : f64, f64, f64, f64, f64
+})mlir"},
     {"push-into-if", R"mlir(
 func.func @f(%a: f64, %b: f64) -> f64 {
   %c = arith.cmpf olt, %a, %b : f64
