@@ -27,6 +27,37 @@ bool leibniz::lz::isReductionOp(Operation *op) {
   return isa<SumOp, ProdOp, MaxOp, MinOp>(op);
 }
 
+std::optional<std::pair<unsigned, unsigned>>
+leibniz::lz::getEqualSizeLeader(BlockArgument arg, unsigned dim) {
+  Block *entry = arg.getOwner();
+  Operation *func = entry->getParentOp();
+  if (!func || !entry->isEntryBlock())
+    return std::nullopt;
+  auto groups = func->getAttrOfType<ArrayAttr>(kEqualSizesAttrName);
+  if (!groups)
+    return std::nullopt;
+  for (Attribute attr : groups) {
+    auto group = dyn_cast<DenseI64ArrayAttr>(attr);
+    if (!group || group.size() < 2 || group.size() % 2 != 0)
+      continue;
+    ArrayRef<int64_t> pairs = group.asArrayRef();
+    bool member = false;
+    for (size_t i = 0; i < pairs.size(); i += 2)
+      member |= pairs[i] == arg.getArgNumber() && pairs[i + 1] == dim;
+    if (!member)
+      continue;
+    int64_t leader = pairs[0], leaderDim = pairs[1];
+    if (leader < 0 || leader >= entry->getNumArguments())
+      return std::nullopt;
+    auto type =
+        dyn_cast<RankedTensorType>(entry->getArgument(leader).getType());
+    if (!type || leaderDim < 0 || leaderDim >= type.getRank())
+      return std::nullopt;
+    return std::pair<unsigned, unsigned>(leader, leaderDim);
+  }
+  return std::nullopt;
+}
+
 llvm::DenseSet<Value> leibniz::lz::getDependents(Block &body, Value variable) {
   llvm::DenseSet<Value> dependents{variable};
   auto uses = [&](Operation *op) {

@@ -35,6 +35,19 @@ namespace leibniz::lz {
 /// True for the summation scopes: lz.sum, lz.prod, lz.max and lz.min.
 bool isReductionOp(mlir::Operation *op);
 
+/// The function attribute that lists the groups of [argument, dimension]
+/// pairs whose sizes the function's types make equal (`f[n](x: f64[n],
+/// y: f64[n])`), flattened into one `array<i64>` per group; every call and
+/// every entry point checks them.
+constexpr llvm::StringLiteral kEqualSizesAttrName = "lz.equal_sizes";
+
+/// The first [argument, dimension] pair of the `lz.equal_sizes` group that
+/// holds dimension `dim` of `arg`, an argument of a function's entry
+/// block: a size that every size of the group equals. std::nullopt where
+/// the pair is in no group or the group names no such dimension.
+std::optional<std::pair<unsigned, unsigned>>
+getEqualSizeLeader(mlir::BlockArgument arg, unsigned dim);
+
 /// The values of `body` that depend on `variable`: the results of the
 /// operations that use it or such a value, in their operands or in their
 /// regions.

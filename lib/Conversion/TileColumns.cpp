@@ -52,24 +52,9 @@ static bool hasColumns(Value tensor, Value size) {
   auto source = dyn_cast<BlockArgument>(dim.getSource());
   if (!arg || !source || arg.getOwner() != source.getOwner())
     return false;
-  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
-  auto groups =
-      func ? func->getAttrOfType<ArrayAttr>("lz.equal_sizes") : ArrayAttr();
-  if (!groups)
-    return false;
-  for (Attribute attr : groups) {
-    auto group = dyn_cast<DenseI64ArrayAttr>(attr);
-    if (!group || group.size() % 2 != 0)
-      continue;
-    bool hasArg = false, hasSource = false;
-    for (int64_t i = 0; i + 1 < group.size(); i += 2) {
-      hasArg |= group[i] == arg.getArgNumber() && group[i + 1] == 0;
-      hasSource |= group[i] == source.getArgNumber() && group[i + 1] == 0;
-    }
-    if (hasArg && hasSource)
-      return true;
-  }
-  return false;
+  std::optional<std::pair<unsigned, unsigned>> leader =
+      lz::getEqualSizeLeader(arg, 0);
+  return leader && leader == lz::getEqualSizeLeader(source, 0);
 }
 
 namespace {

@@ -1091,7 +1091,7 @@ LogicalResult MLIRGenerator::generateDef(const DefAST &def,
     if (group.size() > 2)
       groups.push_back(builder.getDenseI64ArrayAttr(group));
   if (!groups.empty())
-    func->setAttr("lz.equal_sizes", builder.getArrayAttr(groups));
+    func->setAttr(lz::kEqualSizesAttrName, builder.getArrayAttr(groups));
 
   for (auto [i, param] : llvm::enumerate(signature.params))
     env.emplace_back(signature.paramNames[i],

@@ -362,33 +362,17 @@ LogicalResult dimEqual(Operation *op, PatternRewriter &rewriter) {
   auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
   if (!func || arg.getOwner() != &func.getBody().front())
     return failure();
-  auto groups = func->getAttrOfType<ArrayAttr>("lz.equal_sizes");
-  if (!groups)
+  std::optional<std::pair<unsigned, unsigned>> leader =
+      lz::getEqualSizeLeader(arg, *index);
+  if (!leader ||
+      *leader == std::pair<unsigned, unsigned>(arg.getArgNumber(), *index))
     return failure();
-  for (Attribute attr : groups) {
-    auto group = dyn_cast<DenseI64ArrayAttr>(attr);
-    if (!group || group.size() < 4 || group.size() % 2 != 0)
-      continue;
-    ArrayRef<int64_t> pairs = group.asArrayRef();
-    bool member = false;
-    for (size_t i = 2; i < pairs.size(); i += 2)
-      member |= pairs[i] == arg.getArgNumber() && pairs[i + 1] == *index;
-    if (!member)
-      continue;
-    int64_t first = pairs[0], firstDim = pairs[1];
-    if (first < 0 || first >= func.getNumArguments())
-      return failure();
-    auto type = dyn_cast<RankedTensorType>(func.getArgument(first).getType());
-    if (!type || firstDim < 0 || firstDim >= type.getRank())
-      return failure();
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(&func.getBody().front());
-    rewriter.replaceOpWithNewOp<tensor::DimOp>(
-        dim, func.getArgument(first),
-        arith::ConstantIndexOp::create(rewriter, dim.getLoc(), firstDim));
-    return success();
-  }
-  return failure();
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(&func.getBody().front());
+  rewriter.replaceOpWithNewOp<tensor::DimOp>(
+      dim, func.getArgument(leader->first),
+      arith::ConstantIndexOp::create(rewriter, dim.getLoc(), leader->second));
+  return success();
 }
 
 /// An operation without uses and without effects is removed.
