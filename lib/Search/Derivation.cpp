@@ -943,6 +943,68 @@ std::optional<Derived> search::splitExpression(const Program &program,
   return derived;
 }
 
+std::optional<Derived> search::splitTerms(const Program &program,
+                                          unsigned stageIndex) {
+  if (stageIndex >= program.stages.size())
+    return std::nullopt;
+  const Stage &stage = program.stages[stageIndex];
+  const Node *summand = stage.summand;
+  if (stage.summation.empty() ||
+      (summand->op != Op::Add && summand->op != Op::Sub))
+    return std::nullopt;
+
+  Derived derived{program, ""};
+  Program &result = derived.program;
+  Context &context = program.getContext();
+  llvm::SmallVector<int64_t> shape;
+  llvm::SmallVector<Affine, 4> indices;
+  for (unsigned it : stage.traversal) {
+    const Iterator &iterator = program.iterators[it];
+    shape.push_back(iterator.size());
+    indices.push_back(Affine::getIterator(it) - Affine(iterator.lo));
+  }
+  // One stage per term, over copies of the stage's iterators.
+  llvm::SmallVector<Stage, 2> parts;
+  llvm::SmallVector<const Node *, 2> reads;
+  llvm::SmallVector<std::string, 2> names;
+  for (const Node *term : summand->operands) {
+    Stage part;
+    llvm::DenseMap<unsigned, unsigned> copies;
+    for (unsigned it :
+         llvm::concat<const unsigned>(stage.traversal, stage.summation)) {
+      const Iterator &old = program.iterators[it];
+      copies[it] = result.addIterator(old.name, old.lo, old.hi);
+    }
+    for (unsigned it : stage.traversal)
+      part.traversal.push_back(copies[it]);
+    for (unsigned it : stage.summation)
+      part.summation.push_back(copies[it]);
+    part.summand = mapIndices(context, term, [&](const Affine &index) {
+      Affine mapped = index;
+      for (auto [it, fresh] : copies)
+        mapped = mapped.substitute(it, Affine::getIterator(fresh));
+      return mapped;
+    });
+    names.push_back(getFreshTensorName(result));
+    part.output = result.addTensor(names.back(), shape);
+    reads.push_back(context.getRead(part.output, indices));
+    parts.push_back(std::move(part));
+  }
+  Stage &combined = result.stages[stageIndex];
+  combined.summation.clear();
+  combined.summand = context.get(summand->op, reads);
+
+  llvm::raw_string_ostream os(derived.step);
+  os << "expression splitting: the terms of "
+     << program.tensors[stage.output].name << " into stages " << names[0]
+     << " and " << names[1] << "[";
+  printIterators(os, program, stage.traversal);
+  os << "]";
+  insertStage(result, stageIndex, std::move(parts[1]));
+  insertStage(result, stageIndex, std::move(parts[0]));
+  return derived;
+}
+
 /// The factors of `node` (through products and negations) that are
 /// expressions of reads, not reads themselves.
 static void collectCompoundFactors(const Node *node,
@@ -1218,6 +1280,9 @@ std::vector<Derived> search::deriveAll(const Program &program, bool layouts) {
     deriveReorderings(program, all);
     deriveMerges(program, all);
   }
+  for (unsigned s = 0; s < program.stages.size(); ++s)
+    if (auto derived = splitTerms(program, s))
+      all.push_back(std::move(*derived));
   return all;
 }
 

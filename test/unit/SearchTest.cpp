@@ -999,6 +999,48 @@ TEST(SearchRules, ExpressionSplittingAndFusion) {
   EXPECT_FALSE(mergeStage(summed, 1, scale.output));
 }
 
+TEST(SearchRules, TermSplittingMatchesEachProduct) {
+  // `L<i, j> Σ<k> A[i, k] * B[k, j] - D[i, k] * E[k, j]`: no operator; its
+  // terms, each a stage, are two products.
+  Context context;
+  Program program = makeProduct(context, 4, 5, 3);
+  Stage &stage = program.stages[0];
+  unsigned D = program.addTensor("D", {4, 3});
+  unsigned E = program.addTensor("E", {3, 5});
+  unsigned i = stage.traversal[0], j = stage.traversal[1],
+           k = stage.summation[0];
+  const Node *second =
+      context.get(Op::Mul, {context.getRead(D, {it(i), it(k)}),
+                            context.getRead(E, {it(k), it(j)})});
+  stage.summand = context.get(Op::Sub, {stage.summand, second});
+  EXPECT_FALSE(hasLibraryStage(program));
+  std::optional<Derived> split = splitTerms(program, 0);
+  ASSERT_TRUE(split);
+  EXPECT_EQ(split->step,
+            "expression splitting: the terms of C into stages t1 and t2[i, j]");
+  expectEquivalent(program, split->program, split->step);
+  ASSERT_EQ(split->program.stages.size(), 3u);
+  for (unsigned s = 0; s < 2; ++s) {
+    std::optional<OperatorMatch> match =
+        matchOperator(split->program, split->program.stages[s]);
+    ASSERT_TRUE(match) << print(split->program);
+    EXPECT_EQ(match->describe(), "Matmul(4 x 5 x 3)");
+  }
+  EXPECT_TRUE(split->program.stages[2].summation.empty());
+  // The search finds it, and it is cheaper.
+  SearchOptions options;
+  options.maxDepth = 2;
+  SearchResult result = explore(program, options);
+  EXPECT_LT(result.bestCost, result.originalCost);
+  EXPECT_EQ(result.best.fingerprint(), split->program.fingerprint())
+      << print(result.best);
+  // Not a stage that does not sum (elementwise, nothing to gain), nor a
+  // summand that is no sum of terms.
+  Program plain = makeProduct(context, 4, 5, 3);
+  EXPECT_FALSE(splitTerms(plain, 0));
+  EXPECT_FALSE(splitTerms(split->program, 2));
+}
+
 TEST(SearchRules, TraversalMergingUndoesSplitting) {
   Context context;
   Program g2bmm = makeG2BMM(context, 2, 8, 3, 2, 2);

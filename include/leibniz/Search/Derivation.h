@@ -127,6 +127,14 @@ std::optional<Derived> mergeStage(const Program &program, unsigned stage,
 std::optional<Derived> splitExpression(const Program &program, unsigned stage,
                                        const Node *node);
 
+/// Expression splitting of terms: stage `stage`, which sums `a + b` (or
+/// `a - b`), becomes two stages before it that sum `a` and `b` over the
+/// same iterators, and the stage adds (subtracts) their elements. Each
+/// term can then match an operator of its own: two products, where the
+/// sum of both matched none. The sum is reassociated (as summation
+/// splitting reorders it).
+std::optional<Derived> splitTerms(const Program &program, unsigned stage);
+
 /// Traversal merging: the traversal iterators at `position` and the next
 /// of stage `stage`, which its summand uses only together as `c * (width *
 /// outer + inner)`, become one iterator over their product, and the two
