@@ -165,9 +165,10 @@ private:
 /// worklist of `normalize`, the operations whose rules may now apply
 /// differently: new and modified operations, the users of replaced
 /// results, the producers of the operands of new, replaced and erased
-/// operations (which may have become dead, or gained a use), the
-/// producers of replacement values, and the other users of a moved
-/// operation's operands (which it may now dominate).
+/// operations (which may have become dead, or gained a use), the one user
+/// left of an erased operation's operand, the producers of replacement
+/// values, and the other users of a moved operation's operands (which it
+/// may now dominate).
 struct Tracker : public RewriterBase::Listener {
   void notifyOperationInserted(Operation *op,
                                OpBuilder::InsertPoint previous) override {
@@ -232,9 +233,25 @@ struct Tracker : public RewriterBase::Listener {
     if (!affected)
       return;
     affected->remove(op);
-    for (Value operand : op->getOperands())
-      if (Operation *def = operand.getDefiningOp())
-        affected->insert(def);
+    for (Value operand : op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (!def)
+        continue;
+      affected->insert(def);
+      // A value left with one use: rules at that user may depend on it
+      // (a negation or a conditional used only there).
+      Operation *only = nullptr;
+      unsigned others = 0;
+      for (Operation *user : operand.getUsers()) {
+        if (user == op)
+          continue;
+        only = user;
+        if (++others > 1)
+          break;
+      }
+      if (others == 1)
+        affected->insert(only);
+    }
     if (onErase)
       onErase(op);
   }

@@ -419,6 +419,21 @@ LogicalResult addZero(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// The other operand of a product one of whose operands satisfies
+/// `isScale`, or the dividend of a quotient whose divisor does; null
+/// otherwise.
+Value getScaledOperand(Operation *op, llvm::function_ref<bool(Value)> isScale) {
+  if (isa<arith::MulFOp, arith::MulIOp>(op)) {
+    if (isScale(op->getOperand(1)))
+      return op->getOperand(0);
+    if (isScale(op->getOperand(0)))
+      return op->getOperand(1);
+  } else if (isa<arith::DivFOp>(op) && isScale(op->getOperand(1))) {
+    return op->getOperand(0);
+  }
+  return Value();
+}
+
 /// `x * 1` and `1 * x` are `x` (floats and integers); `x / 1.0` is `x`;
 /// `x * -1.0`, `-1.0 * x` and `x / -1.0` are `-x`.
 LogicalResult mulOne(Operation *op, PatternRewriter &rewriter) {
@@ -427,16 +442,7 @@ LogicalResult mulOne(Operation *op, PatternRewriter &rewriter) {
     return matchPattern(v, m_One()) || (matchPattern(v, m_Constant(&attr)) &&
                                         attr.getValue().isExactlyValue(1.0));
   };
-  Value kept;
-  if (isa<arith::MulFOp, arith::MulIOp>(op)) {
-    if (isOne(op->getOperand(1)))
-      kept = op->getOperand(0);
-    else if (isOne(op->getOperand(0)))
-      kept = op->getOperand(1);
-  } else if (isa<arith::DivFOp>(op) && isOne(op->getOperand(1))) {
-    kept = op->getOperand(0);
-  }
-  if (kept) {
+  if (Value kept = getScaledOperand(op, isOne)) {
     rewriter.replaceOp(op, kept);
     return success();
   }
@@ -446,15 +452,7 @@ LogicalResult mulOne(Operation *op, PatternRewriter &rewriter) {
     return matchPattern(v, m_Constant(&attr)) &&
            attr.getValue().isExactlyValue(-1.0);
   };
-  Value negated;
-  if (isa<arith::MulFOp>(op)) {
-    if (isMinusOne(op->getOperand(1)))
-      negated = op->getOperand(0);
-    else if (isMinusOne(op->getOperand(0)))
-      negated = op->getOperand(1);
-  } else if (isa<arith::DivFOp>(op) && isMinusOne(op->getOperand(1))) {
-    negated = op->getOperand(0);
-  }
+  Value negated = getScaledOperand(op, isMinusOne);
   if (!negated)
     return failure();
   rewriter.replaceOpWithNewOp<arith::NegFOp>(op, negated);
@@ -525,25 +523,31 @@ LogicalResult addNeg(Operation *op, PatternRewriter &rewriter) {
 }
 
 /// Whether a negation of `v` can move into each of its uses: an
-/// addition, the subtrahend of a subtraction, a negation, or a product or
-/// quotient (which passes it on to its own uses).
-bool isNegationAccepted(Value v) {
+/// addition, the subtrahend of a subtraction or a negation, which absorb it
+/// (then `absorbed` is set), or a product or quotient, which passes it on
+/// to its own uses.
+bool isNegationAccepted(Value v, bool &absorbed) {
+  absorbed = true;
   if (v.use_empty())
     return false;
-  return llvm::all_of(v.getUses(), [](OpOperand &use) {
+  for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
-    return isa<arith::AddFOp, arith::NegFOp, arith::MulFOp, arith::DivFOp>(
-               user) ||
-           (isa<arith::SubFOp>(user) && use.getOperandNumber() == 1);
-  });
+    if (isa<arith::AddFOp, arith::NegFOp>(user) ||
+        (isa<arith::SubFOp>(user) && use.getOperandNumber() == 1))
+      continue;
+    if (!isa<arith::MulFOp, arith::DivFOp>(user))
+      return false;
+    absorbed = false;
+  }
+  return true;
 }
 
 /// `a * -b` and `-a * b` are `-(a * b)`, and so for quotients, exactly
-/// (rounding to nearest is symmetric), where the uses of the product
-/// accept the negation: it moves on until an addition or a subtraction
-/// absorbs it (add-neg). `-a * -b` is `a * b`, and so for quotients. A
-/// negation with several uses becomes one per use, so that it may stay as
-/// several where products lead to neither.
+/// (rounding to nearest is symmetric). The rule applies where the uses of
+/// the product absorb the negation (add-neg), or where the product is the
+/// negation's only use, in its block, and its uses absorb the negation or
+/// pass it on: so it never adds an operation, nor moves one into a loop.
+/// `-a * -b` is `a * b`, and so for quotients.
 LogicalResult mulNeg(Operation *op, PatternRewriter &rewriter) {
   if (!isa<arith::MulFOp, arith::DivFOp>(op))
     return failure();
@@ -552,8 +556,15 @@ LogicalResult mulNeg(Operation *op, PatternRewriter &rewriter) {
   if (!a && !b)
     return failure();
   bool both = a && b;
-  if (!both && !isNegationAccepted(op->getResult(0)))
+  bool absorbed;
+  if (!both && !isNegationAccepted(op->getResult(0), absorbed))
     return failure();
+  if (!both && !absorbed) {
+    Value negation = a ? lhs : rhs;
+    if (!negation.hasOneUse() ||
+        negation.getDefiningOp()->getBlock() != op->getBlock())
+      return failure();
+  }
   Value newLhs = a ? a : lhs, newRhs = b ? b : rhs;
   Location loc = op->getLoc();
   rewriter.setInsertionPoint(op);
@@ -1450,12 +1461,15 @@ LogicalResult loopDeadState(Operation *op, PatternRewriter &rewriter) {
   };
   rewriter.inlineRegionBefore(loop.getBody(), newLoop.getBody(),
                               newLoop.getBody().end());
+  // A new yield, so that the producers of the values it no longer yields
+  // are tried again (they may have become dead, or their one use).
   lz::YieldOp yield = newLoop.getYield();
-  rewriter.modifyOpInPlace(yield, [&] {
-    // (A named vector: reverse() of a temporary would outlive it.)
-    for (unsigned index : llvm::reverse(deadIndices))
-      yield->eraseOperand(index);
-  });
+  SmallVector<Value> yielded;
+  for (auto [i, value] : llvm::enumerate(yield.getOperands()))
+    if (!dead.test(i))
+      yielded.push_back(value);
+  rewriter.setInsertionPoint(yield);
+  rewriter.replaceOpWithNewOp<lz::YieldOp>(yield, yielded);
   dropStates(newLoop.getBody(), newLoop.isCounted() ? 1 : 0);
   if (!loop.getCond().empty()) {
     rewriter.inlineRegionBefore(loop.getCond(), newLoop.getCond(),
@@ -2131,16 +2145,17 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       deadCode);
   add("add-zero", "x + -0.0 -> x, x - 0.0 -> x, and integer x + 0 -> x",
       addZero);
-  add("mul-one", "x * 1 -> x, x / 1.0 -> x, x * -1.0 -> -x", mulOne);
+  add("mul-one", "x * 1 -> x, x / 1.0 -> x, x * -1.0 -> -x, x / -1.0 -> -x",
+      mulOne);
   add("mul-zero-int", "integer x * 0 -> 0", mulZeroInt);
   add("add-neg",
-      "x + -y -> x - y, x - -y -> x + y, -(-x) -> x, -(c) -> the constant "
-      "-c: exact",
+      "x + -y -> x - y, -y + x -> x - y, x - -y -> x + y, -(-x) -> x, -(c) "
+      "-> the constant -c: exact",
       addNeg);
   add("mul-neg",
-      "a * -b -> -(a * b) (and a / -b) where each use of the product is an "
-      "addition, a subtrahend, a negation or a product; -a * -b -> a * b: "
-      "exact",
+      "a * -b -> -(a * b) (and a / -b) where the uses of the product absorb "
+      "the negation (additions, subtrahends, negations), or pass it on "
+      "(products) and the product is its only use; -a * -b -> a * b: exact",
       mulNeg);
   add("hoist-invariant",
       "moves an operation that uses nothing of a scope's or loop's body "

@@ -949,7 +949,9 @@ std::optional<Derived> search::splitTerms(const Program &program,
     return std::nullopt;
   const Stage &stage = program.stages[stageIndex];
   const Node *summand = stage.summand;
-  if (stage.summation.empty() ||
+  // Not a scalar stage: a scalar intermediate has no tensor to read in
+  // Leibniz (the result's stage may be one).
+  if (stage.summation.empty() || stage.traversal.empty() ||
       (summand->op != Op::Add && summand->op != Op::Sub))
     return std::nullopt;
 
@@ -996,10 +998,12 @@ std::optional<Derived> search::splitTerms(const Program &program,
 
   llvm::raw_string_ostream os(derived.step);
   os << "expression splitting: the terms of "
-     << program.tensors[stage.output].name << " into stages " << names[0]
-     << " and " << names[1] << "[";
-  printIterators(os, program, stage.traversal);
-  os << "]";
+     << program.tensors[stage.output].name << " into stages ";
+  for (auto [i, name] : llvm::enumerate(names)) {
+    os << (i ? " and " : "") << name << "[";
+    printIterators(os, program, stage.traversal);
+    os << "]";
+  }
   insertStage(result, stageIndex, std::move(parts[1]));
   insertStage(result, stageIndex, std::move(parts[0]));
   return derived;
@@ -1275,14 +1279,15 @@ std::vector<Derived> search::deriveAll(const Program &program, bool layouts) {
             if (auto derived = substituteIndex(program, s, read, d, it))
               all.push_back(std::move(*derived));
   }
-  // Last, so that the other derivations keep their positions (replay).
+  for (unsigned s = 0; s < program.stages.size(); ++s)
+    if (auto derived = splitTerms(program, s))
+      all.push_back(std::move(*derived));
+  // Last, so that the other derivations keep their positions (replay of a
+  // path found without them).
   if (layouts) {
     deriveReorderings(program, all);
     deriveMerges(program, all);
   }
-  for (unsigned s = 0; s < program.stages.size(); ++s)
-    if (auto derived = splitTerms(program, s))
-      all.push_back(std::move(*derived));
   return all;
 }
 

@@ -630,30 +630,48 @@ func.func @sum_state_kept(%x: tensor<?xf64>, %a: f64, %steps: index, %k: index) 
 // -----
 
 // A negation moves through products into the additions that use them and
-// vanishes; where a use would keep it (a result), it stays.
+// vanishes: from a negation used once, through a product that passes it on
+// (P, Q, R), and out of products whose uses absorb it (a negation used
+// twice, M). It stays where it would not vanish: a negation used twice whose
+// products lead to a result (N), and a product that is a minuend (W).
 // NEG-LABEL: func.func @negations
 // NEG-SAME: (%[[A:.*]]: f64, %[[B:.*]]: f64, %[[C:.*]]: f64)
-// NEG: %[[N:.*]] = arith.negf %[[B]]
+// NEG-NOT: arith.negf %[[C]]
 // NEG: %[[P:.*]] = arith.mulf %[[A]], %[[B]]
 // NEG: %[[Q:.*]] = arith.mulf %[[C]], %[[P]]
 // NEG: %[[R:.*]] = arith.subf %[[A]], %[[Q]]
-// NEG: %[[S:.*]] = arith.subf %[[C]], %[[P]]
+// NEG: %[[X:.*]] = arith.mulf %[[A]], %[[C]]
+// NEG: %[[U:.*]] = arith.subf %[[A]], %[[X]]
+// NEG: %[[Y:.*]] = arith.mulf %[[B]], %[[C]]
+// NEG: %[[V:.*]] = arith.addf %[[B]], %[[Y]]
+// NEG: %[[N:.*]] = arith.negf %[[A]]
 // NEG: %[[K:.*]] = arith.mulf %[[C]], %[[N]]
+// NEG: %[[K2:.*]] = arith.mulf %[[K]], %[[B]]
+// NEG: %[[W:.*]] = arith.mulf %[[N]], %[[B]]
+// NEG: %[[Z:.*]] = arith.subf %[[W]], %[[C]]
 // NEG: %[[T:.*]] = arith.mulf %[[A]], %[[B]]
-// NEG: %[[U:.*]] = arith.addf %[[A]], %[[B]]
-// NEG: return %[[R]], %[[S]], %[[K]], %[[T]], %[[U]], %[[A]]
-func.func @negations(%a: f64, %b: f64, %c: f64) -> (f64, f64, f64, f64, f64, f64) {
-  %n = arith.negf %b : f64
-  %p = arith.mulf %a, %n : f64
+// NEG: %[[S:.*]] = arith.addf %[[A]], %[[B]]
+// NEG: return %[[R]], %[[U]], %[[V]], %[[K2]], %[[Z]], %[[T]], %[[S]], %[[A]]
+func.func @negations(%a: f64, %b: f64, %c: f64) -> (f64, f64, f64, f64, f64, f64, f64, f64) {
+  %nb = arith.negf %b : f64
+  %p = arith.mulf %a, %nb : f64
   %q = arith.mulf %c, %p : f64
   %r = arith.addf %a, %q : f64
-  %s = arith.addf %p, %c : f64
+  %m = arith.negf %c : f64
+  %x = arith.mulf %a, %m : f64
+  %u = arith.addf %x, %a : f64
+  %y = arith.mulf %b, %m : f64
+  %v = arith.subf %b, %y : f64
+  %n = arith.negf %a : f64
   %k = arith.mulf %c, %n : f64
-  %m = arith.negf %a : f64
-  %t = arith.mulf %m, %n : f64
-  %u = arith.subf %a, %n : f64
-  %mm = arith.negf %m : f64
-  return %r, %s, %k, %t, %u, %mm : f64, f64, f64, f64, f64, f64
+  %k2 = arith.mulf %k, %b : f64
+  %w = arith.mulf %n, %b : f64
+  %z = arith.subf %w, %c : f64
+  %na = arith.negf %a : f64
+  %t = arith.mulf %na, %nb : f64
+  %s = arith.subf %a, %nb : f64
+  %nn = arith.negf %na : f64
+  return %r, %u, %v, %k2, %z, %t, %s, %nn : f64, f64, f64, f64, f64, f64, f64, f64
 }
 
 // -----

@@ -1016,8 +1016,8 @@ TEST(SearchRules, TermSplittingMatchesEachProduct) {
   EXPECT_FALSE(hasLibraryStage(program));
   std::optional<Derived> split = splitTerms(program, 0);
   ASSERT_TRUE(split);
-  EXPECT_EQ(split->step,
-            "expression splitting: the terms of C into stages t1 and t2[i, j]");
+  EXPECT_EQ(split->step, "expression splitting: the terms of C into stages "
+                         "t1[i, j] and t2[i, j]");
   expectEquivalent(program, split->program, split->step);
   ASSERT_EQ(split->program.stages.size(), 3u);
   for (unsigned s = 0; s < 2; ++s) {
@@ -1034,11 +1034,45 @@ TEST(SearchRules, TermSplittingMatchesEachProduct) {
   EXPECT_LT(result.bestCost, result.originalCost);
   EXPECT_EQ(result.best.fingerprint(), split->program.fingerprint())
       << print(result.best);
+  // Its path replays (as the cache of the pipeline does, with layouts).
+  std::optional<Program> replayed = replay(program, result.path);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->fingerprint(), result.best.fingerprint());
   // Not a stage that does not sum (elementwise, nothing to gain), nor a
   // summand that is no sum of terms.
   Program plain = makeProduct(context, 4, 5, 3);
   EXPECT_FALSE(splitTerms(plain, 0));
   EXPECT_FALSE(splitTerms(split->program, 2));
+
+  // Ranges that do not start at 0, and a scalar stage, which has no
+  // tensor to read: `L<i:2:6> Σ<k:1:3> A[i, k] + A[i - 2, k - 1]`, and
+  // `Σ<i, k> A[i, k] - 2`.
+  Program offset(context);
+  unsigned A = offset.addTensor("A", {6, 3});
+  unsigned oi = offset.addIterator("i", 2, 6),
+           ok = offset.addIterator("k", 1, 3);
+  Stage shifted;
+  shifted.traversal = {oi};
+  shifted.summation = {ok};
+  shifted.summand = context.get(
+      Op::Add, {context.getRead(A, {it(oi), it(ok)}),
+                context.getRead(A, {it(oi) - Affine(2), it(ok) - Affine(1)})});
+  shifted.output = offset.addTensor("C", {4}, 0);
+  offset.stages.push_back(shifted);
+  std::optional<Derived> offsetSplit = splitTerms(offset, 0);
+  ASSERT_TRUE(offsetSplit);
+  expectEquivalent(offset, offsetSplit->program, offsetSplit->step);
+  Program scalar(context);
+  unsigned S = scalar.addTensor("A", {6, 3});
+  unsigned si = scalar.addIterator("i", 0, 6),
+           sk = scalar.addIterator("k", 0, 3);
+  Stage total;
+  total.summation = {si, sk};
+  total.summand = context.get(Op::Sub, {context.getRead(S, {it(si), it(sk)}),
+                                        context.getConstant(2.0)});
+  total.output = scalar.addTensor("C", {}, 0);
+  scalar.stages.push_back(total);
+  EXPECT_FALSE(splitTerms(scalar, 0));
 }
 
 TEST(SearchRules, TraversalMergingUndoesSplitting) {
