@@ -398,7 +398,8 @@ func.func @f(%x: f64, %nn: index) -> (f64, f64) {
     %c2 = arith.addf %c, %b : f64
     lz.yield %a2, %b2, %c2 : f64, f64, f64
   }
-  %w:3 = lz.loop while (%x, %x, %x) : f64, f64, f64 cond {
+  %zero = arith.constant 0.0 : f64
+  %w:3 = lz.loop while (%zero, %x, %x) : f64, f64, f64 cond {
   ^bb0(%a: f64, %b: f64, %c: f64):
     %lim = arith.constant 100.0 : f64
     %go = arith.cmpf olt, %a, %lim : f64

@@ -79,20 +79,22 @@ test::run(interp::Interpreter &interpreter, StringRef name,
 
 interp::RuntimeValue
 leibniz::test::withSpecialFloats(const interp::RuntimeValue &value,
-                                 unsigned &next) {
+                                 unsigned &next, unsigned stride) {
   using interp::RuntimeValue;
   using interp::Tensor;
   static const double specials[] = {-0.0, 0.0, INFINITY, -INFINITY, NAN, -1.5};
   if (value.isTuple()) {
     std::vector<RuntimeValue> elements;
     for (const RuntimeValue &element : value.getElements())
-      elements.push_back(withSpecialFloats(element, next));
+      elements.push_back(withSpecialFloats(element, next, stride));
     return RuntimeValue::getTuple(std::move(elements));
   }
   Tensor tensor = value.getTensor();
   if (tensor.isFloat())
-    for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i)
-      tensor.setFloat(i, specials[next++ % std::size(specials)]);
+    for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i) {
+      tensor.setFloat(i, specials[next % std::size(specials)]);
+      next += stride;
+    }
   return tensor;
 }
 
@@ -131,14 +133,21 @@ void leibniz::test::expectSameResults(ModuleOp before, ModuleOp after,
   ASSERT_TRUE(func) << "no function " << name.str();
   for (uint64_t seed = 0; seed < runs; ++seed) {
     SmallVector<interp::RuntimeValue> args;
-    unsigned next = seed;
+    // The special runs alternate between every float the same special
+    // value (x - x, x + x on signed zeros and infinities), in turn each of
+    // them, and sequences of them at varying strides (pairs of different
+    // ones).
+    unsigned special = seed / 2;
+    unsigned next = special % 2 ? special : special / 2;
+    unsigned stride = special % 2 ? 1 + special / 2 % 5 : 0;
     for (auto [pos, type] : llvm::enumerate(func.getArgumentTypes())) {
       std::string error;
       FailureOr<interp::RuntimeValue> arg =
           interp::makeRandomValue(type, seed * 100 + pos, 3, error);
       ASSERT_TRUE(succeeded(arg)) << error;
-      args.push_back(
-          seed % 2 || realArithmetic ? *arg : withSpecialFloats(*arg, next));
+      args.push_back(seed % 2 || realArithmetic
+                         ? *arg
+                         : withSpecialFloats(*arg, next, stride));
     }
     interp::Interpreter original(before);
     auto expected = run(original, name, args);

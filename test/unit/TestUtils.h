@@ -34,14 +34,16 @@ std::vector<double> randomValues(std::mt19937_64 &rng, size_t count);
 
 /// `value` with its float elements replaced, in turn, by the values that
 /// tell rewrites apart when random data does not: signed zeros, infinities
-/// and NaN. `next` says where in that list to continue.
+/// and NaN. `next` says where in that list to continue, and moves on by
+/// `stride` per element (0: every element the same value).
 interp::RuntimeValue withSpecialFloats(const interp::RuntimeValue &value,
-                                       unsigned &next);
+                                       unsigned &next, unsigned stride = 1);
 
 /// Interprets function `name` of `before` and of `after` on `runs` inputs
 /// (seeded random values, every other run with signed zeros, infinities
-/// and NaN in the floats) and expects identical results (-0.0 differs from
-/// +0.0, NaN equals NaN); `what` names the transformation in messages.
+/// and NaN in the floats: all one of them, or mixed) and expects identical
+/// results (-0.0 differs from +0.0, NaN equals NaN); `what` names the
+/// transformation in messages.
 ///
 /// With `realArithmetic`, for rewrites that hold in real arithmetic but
 /// not in IEEE (x * 0 -> 0, reassociation), the inputs are finite and
