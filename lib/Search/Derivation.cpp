@@ -52,6 +52,18 @@ static const Node *mapIndices(Context &context, const Node *node,
   });
 }
 
+/// `node` with every iterator that `copies` maps replaced by its copy.
+static const Node *
+renameIterators(Context &context, const Node *node,
+                const llvm::DenseMap<unsigned, unsigned> &copies) {
+  return mapIndices(context, node, [&](const Affine &index) {
+    Affine mapped = index;
+    for (auto [it, fresh] : copies)
+      mapped = mapped.substitute(it, Affine::getIterator(fresh));
+    return mapped;
+  });
+}
+
 /// Whether `read` is a factor of `node`: reached from it through products
 /// and negations only, so that the node is 0 where the read is.
 static bool isFactor(const Node *node, const Node *read) {
@@ -209,12 +221,7 @@ std::optional<Derived> search::splitSummation(const Program &program,
   }
   for (unsigned it : inner)
     split.summation.push_back(copy(it));
-  split.summand = mapIndices(context, stage.summand, [&](const Affine &index) {
-    Affine mapped = index;
-    for (auto [it, fresh] : copies)
-      mapped = mapped.substitute(it, Affine::getIterator(fresh));
-    return mapped;
-  });
+  split.summand = renameIterators(context, stage.summand, copies);
   std::string name = getFreshTensorName(result);
   split.output = result.addTensor(name, shape);
 
@@ -910,12 +917,7 @@ std::optional<Derived> search::splitExpression(const Program &program,
     shape.push_back(old.size());
     indices.push_back(Affine::getIterator(it) - Affine(old.lo));
   }
-  split.summand = mapIndices(context, node, [&](const Affine &index) {
-    Affine mapped = index;
-    for (auto [it, fresh] : copies)
-      mapped = mapped.substitute(it, Affine::getIterator(fresh));
-    return mapped;
-  });
+  split.summand = renameIterators(context, node, copies);
   std::string name = getFreshTensorName(result);
   split.output = result.addTensor(name, shape);
   const Node *read = context.getRead(split.output, indices);
@@ -981,12 +983,7 @@ std::optional<Derived> search::splitTerms(const Program &program,
       part.traversal.push_back(copies[it]);
     for (unsigned it : stage.summation)
       part.summation.push_back(copies[it]);
-    part.summand = mapIndices(context, term, [&](const Affine &index) {
-      Affine mapped = index;
-      for (auto [it, fresh] : copies)
-        mapped = mapped.substitute(it, Affine::getIterator(fresh));
-      return mapped;
-    });
+    part.summand = renameIterators(context, term, copies);
     names.push_back(getFreshTensorName(result));
     part.output = result.addTensor(names.back(), shape);
     reads.push_back(context.getRead(part.output, indices));
