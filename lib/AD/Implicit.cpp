@@ -42,7 +42,8 @@ Value ad::detail::buildLeafDot(OpBuilder &builder, Location loc, ValueRange a,
                                ValueRange b) {
   Value total =
       arith::ConstantOp::create(builder, loc, builder.getF64FloatAttr(0.0));
-  for (auto [x, y] : llvm::zip(a, b)) {
+  for (auto pair : llvm::zip_equal(a, b)) {
+    Value x = std::get<0>(pair), y = std::get<1>(pair);
     Value term;
     auto tensor = dyn_cast<RankedTensorType>(x.getType());
     if (!tensor) {
@@ -223,7 +224,8 @@ SmallVector<Value> ad::detail::buildLeafAxpy(OpBuilder &builder, Location loc,
                                              Value alpha, ValueRange a,
                                              ValueRange y) {
   SmallVector<Value> results;
-  for (auto [i, x] : llvm::enumerate(a)) {
+  for (auto [i, element] : llvm::enumerate(a)) {
+    Value x = element;
     Value other = y.empty() ? Value() : y[i];
     // alpha x_k (+ y_k) for an element type `type`.
     auto combine = [&](OpBuilder &b, Type type, Value xk, Value yk) -> Value {

@@ -737,7 +737,7 @@ SmallVector<Value> MinimizeExpansion::updateAdafactor(OpBuilder &b, Value x,
   SmallVector<Value> next;
   Value direction;
   if (auto dims = getFactoredDims(x.getType())) {
-    auto [second, largest] = *dims;
+    unsigned second = dims->first, largest = dims->second;
     Value moments = mapElementsInF64(
         b, loc, {g}, [&](OpBuilder &inner, ValueRange e) -> Value {
           return squared(inner, e[0]);

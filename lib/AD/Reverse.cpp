@@ -148,8 +148,9 @@ void merge(OpBuilder &builder, Location loc, Cotangent &into,
   into.dense = ad::detail::buildAdd(builder, loc, into.dense, from.dense);
   into.sparse.append(from.sparse.begin(), from.sparse.end());
   for (auto &[index, element] : from.elements) {
+    const auto &key = index;
     auto it = llvm::find_if(into.elements,
-                            [&](auto &entry) { return entry.first == index; });
+                            [&](auto &entry) { return entry.first == key; });
     if (it == into.elements.end()) {
       into.elements.push_back({index, element});
       continue;

@@ -675,8 +675,9 @@ LogicalResult ifVjp(Operation *op, ReverseBuilder &reverse) {
           kept.sparse.push_back(term);
           continue;
         }
+        Block &block = *branch->block;
         bool inside = llvm::any_of(term.indices, [&](Value index) {
-          return isDefinedIn(index, *branch->block);
+          return isDefinedIn(index, block);
         });
         outputs.push_back(
             {captured, static_cast<int>(b), static_cast<unsigned>(t), inside});
