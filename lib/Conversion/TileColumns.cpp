@@ -22,6 +22,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -83,6 +84,8 @@ public:
       return isColumnRow(get);
     if (auto loop = dyn_cast<lz::LoopOp>(op))
       return isColumnLoop(loop);
+    if (auto ifOp = dyn_cast<scf::IfOp>(op))
+      return isColumnIf(ifOp);
     return false;
   }
 
@@ -263,6 +266,31 @@ private:
         return false;
     for (auto [result, state] : llvm::zip_equal(op.getResults(), states))
       axes[result] = *getAxis(state);
+    return true;
+  }
+
+  /// A conditional on neither columns nor n whose branches only compute
+  /// columns and yield tensors of columns along the same axes (a
+  /// checkpointed forward sweep pushes its state every k-th step).
+  bool isColumnIf(scf::IfOp op) {
+    Value condition = op.getCondition();
+    if (condition == size || getAxis(condition) || op.getNumResults() == 0)
+      return false;
+    for (Region &region : op->getRegions()) {
+      if (region.empty())
+        return false;
+      Block &branch = region.front();
+      for (Operation &inner : branch.without_terminator())
+        if (!isColumnOp(&inner) && !isIndependent(&inner))
+          return false;
+    }
+    for (auto [index, result] : llvm::enumerate(op.getResults())) {
+      std::optional<unsigned> thenAxis =
+          getAxis(op.thenYield().getOperand(index));
+      if (!thenAxis || getAxis(op.elseYield().getOperand(index)) != thenAxis)
+        return false;
+      axes[result] = *thenAxis;
+    }
     return true;
   }
 

@@ -1322,9 +1322,9 @@ LogicalResult forFission(Operation *op, PatternRewriter &rewriter) {
     return failure();
   SmallVector<Value> results;
   Block &body = forOp.getBody().front();
-  for (auto [i, result] : llvm::enumerate(forOp.getResults())) {
+  for (unsigned i = 0, e = forOp.getNumResults(); i < e; ++i) {
     auto single = lz::ForOp::create(
-        rewriter, forOp.getLoc(), TypeRange{result.getType()},
+        rewriter, forOp.getLoc(), TypeRange{forOp.getResult(i).getType()},
         forOp.getRanges(), [&](OpBuilder &b, Location loc, ValueRange indices) {
           IRMapping mapping;
           mapping.map(body.getArguments(), indices);
@@ -1496,6 +1496,27 @@ bool isNonNegativeRange(Value range) {
   return false;
 }
 
+/// Whether `body`, a loop's step, runs a traversal over `ranges`, directly
+/// or in its loops and conditionals (a checkpointed reverse sweep
+/// recomputes and reverses its segments in inner loops).
+bool traversesRanges(Block &body, ValueRange ranges) {
+  for (Operation &op : body) {
+    auto forOp = dyn_cast<lz::ForOp>(op);
+    if (forOp && forOp.getRanges().size() == ranges.size() &&
+        llvm::all_of(llvm::zip(forOp.getRanges(), ranges), [](auto pair) {
+          return sameValue(std::get<0>(pair), std::get<1>(pair));
+        }))
+      return true;
+    if (!isa<lz::LoopOp, scf::IfOp>(op))
+      continue;
+    for (Region &region : op.getRegions())
+      for (Block &block : region)
+        if (traversesRanges(block, ranges))
+          return true;
+  }
+  return false;
+}
+
 /// A float state of a counted loop that only sums: each step adds
 /// `sum k < n. e(k)` to it, `n` known before the loop, and nothing else
 /// reads it. It becomes a tensor state of `n` partial sums, to which each
@@ -1503,7 +1524,9 @@ bool isNonNegativeRange(Value range) {
 /// chain of dependent additions at every step becomes elementwise work,
 /// which vectorizes, and which `nested-for-fusion` merges with the step's
 /// traversal over the same ranges. So that the state's traffic rides on
-/// that traversal, the step must have one. The ranges must be provably
+/// that traversal, the step must have one, directly or in an inner loop (a
+/// checkpointed sweep's segment, where the new traversal adds one pass
+/// over the partial sums per segment). The ranges must be provably
 /// not negative: the partial sums exist even when the loop runs no step.
 /// Reverse mode yields this form for the cotangent of a scalar a loop
 /// reads: the learning rate of a descent. Real arithmetic: the additions
@@ -1514,7 +1537,8 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
     return failure();
   Block &body = loop.getBody().front();
   lz::YieldOp yield = loop.getYield();
-  for (auto [i, state] : llvm::enumerate(loop.getBodyStateArgs())) {
+  for (unsigned i = 0, e = loop.getNumResults(); i < e; ++i) {
+    BlockArgument state = loop.getBodyStateArgs()[i];
     auto type = dyn_cast<FloatType>(state.getType());
     if (!type || !state.hasOneUse() || loop.getResult(i).use_empty())
       continue;
@@ -1533,14 +1557,7 @@ LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
                                   range.getParentRegion()) ||
                               !isNonNegativeRange(range);
                      }) ||
-        llvm::none_of(body.getOps<lz::ForOp>(), [&](lz::ForOp forOp) {
-          return forOp.getRanges().size() == sum.getRanges().size() &&
-                 llvm::all_of(llvm::zip(forOp.getRanges(), sum.getRanges()),
-                              [](auto pair) {
-                                return sameValue(std::get<0>(pair),
-                                                 std::get<1>(pair));
-                              });
-        }))
+        !traversesRanges(body, sum.getRanges()))
       continue;
 
     // The partial sums start from -0.0, the exact identity of IEEE

@@ -274,7 +274,7 @@ func.func @bits(%v: tensor<?xf64>) -> tensor<?xi64> {
 
 // The same values before and after, bit for bit: 20 columns, in blocks of
 // 8, 8 and 4.
-func.func @main() -> (tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>) {
+func.func @main() -> (tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xi64>) {
   %c3 = arith.constant 3 : index
   %c20 = arith.constant 20 : index
   %lr = arith.constant 0.125 : f64
@@ -299,5 +299,88 @@ func.func @main() -> (tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor
   %us = func.call @uses_size(%x, %c3) : (tensor<?xf64>, index) -> tensor<?x?xf64>
   %eu = func.call @early_use(%x, %c3) : (tensor<?xf64>, index) -> tensor<?xf64>
   %ns = func.call @no_stack(%x, %c3) : (tensor<?xf64>, index) -> tensor<?xf64>
-  return %gx, %ga, %g#2, %nb, %rd#0, %rd#1, %wr, %us, %eu, %ns : tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
+  %c5 = arith.constant 5 : index
+  %ck = func.call @checkpointed(%x, %c5) : (tensor<?xf64>, index) -> tensor<?xf64>
+  %ckb = func.call @bits(%ck) : (tensor<?xf64>) -> tensor<?xi64>
+  return %gx, %ga, %g#2, %nb, %rd#0, %rd#1, %wr, %us, %eu, %ns, %ckb : tensor<?xi64>, tensor<?xi64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, f64, tensor<?x?xf64>, tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xi64>
+}
+
+// A checkpointed forward sweep pushes its state under a conditional, every
+// other step; the reverse sweep reads the checkpoints back. The
+// conditional runs by blocks too, unless a branch prints (@prints_in_if).
+// CHECK-LABEL: func.func @checkpointed(
+// CHECK: %[[N:.*]] = tensor.dim
+// CHECK: %[[CEIL:.*]] = arith.ceildivui %[[N]], %[[COLUMNS:.*]] : index
+// CHECK: lz.loop %{{.*}} < %{{.*}} iter_args
+// CHECK: %[[COUNT:.*]] = arith.minui %[[COLUMNS]]
+// CHECK: lz.loop
+// CHECK: scf.if
+// CHECK: tensor.insert_slice %{{.*}} [1, %[[COUNT]]] [1, 1]
+// CHECK: lz.for %{{.*}} < %[[COUNT]]
+// CHECK-LABEL: func.func @prints_in_if(
+// CHECK-NOT: ceildivui
+// CHECK: return
+func.func @checkpointed(%x0: tensor<?xf64>, %steps: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %zero = arith.constant 0.0 : f64
+  %n = tensor.dim %x0, %c0 : tensor<?xf64>
+  %entries = arith.ceildivsi %steps, %c2 : index
+  %stack0 = lz.fill %zero, %entries, %n : tensor<?x?xf64>
+  %fwd:2 = lz.loop %t < %steps iter_args(%x = %x0, %stack = %stack0) : tensor<?xf64>, tensor<?x?xf64> {
+    %r = arith.remsi %t, %c2 : index
+    %kept = arith.cmpi eq, %r, %c0 : index
+    %row = arith.divsi %t, %c2 : index
+    %pushed = scf.if %kept -> (tensor<?x?xf64>) {
+      %p = tensor.insert_slice %x into %stack[%row, 0] [1, %n] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+      scf.yield %p : tensor<?x?xf64>
+    } else {
+      scf.yield %stack : tensor<?x?xf64>
+    }
+    %next = lz.for %i < %n : tensor<?xf64> {
+      %xi = lz.get %x[%i] : tensor<?xf64>
+      %y = math.sin %xi : f64
+      lz.yield %y : f64
+    }
+    lz.yield %next, %pushed : tensor<?xf64>, tensor<?x?xf64>
+  }
+  %acc0 = lz.fill %zero, %n : tensor<?xf64>
+  %rev = lz.loop %t < %entries iter_args(%acc = %acc0) : tensor<?xf64> {
+    %xs = lz.get %fwd#1[%t] : tensor<?x?xf64>
+    %next = lz.for %i < %n : tensor<?xf64> {
+      %xi = lz.get %xs[%i] : tensor<?xf64>
+      %ai = lz.get %acc[%i] : tensor<?xf64>
+      %y = arith.addf %ai, %xi : f64
+      lz.yield %y : f64
+    }
+    lz.yield %next : tensor<?xf64>
+  }
+  return %rev : tensor<?xf64>
+}
+
+func.func @prints_in_if(%x0: tensor<?xf64>, %steps: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f64
+  %n = tensor.dim %x0, %c0 : tensor<?xf64>
+  %stack0 = lz.fill %zero, %steps, %n : tensor<?x?xf64>
+  %fwd:2 = lz.loop %t < %steps iter_args(%x = %x0, %stack = %stack0) : tensor<?xf64>, tensor<?x?xf64> {
+    %first = arith.cmpi eq, %t, %c0 : index
+    %pushed = scf.if %first -> (tensor<?x?xf64>) {
+      %ti = arith.index_cast %t : index to i64
+      %shown = lz.print %ti : i64
+      %p = tensor.insert_slice %x into %stack[%t, 0] [1, %n] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+      scf.yield %p : tensor<?x?xf64>
+    } else {
+      %p = tensor.insert_slice %x into %stack[%t, 0] [1, %n] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+      scf.yield %p : tensor<?x?xf64>
+    }
+    %next = lz.for %i < %n : tensor<?xf64> {
+      %xi = lz.get %x[%i] : tensor<?xf64>
+      %y = arith.mulf %xi, %xi : f64
+      lz.yield %y : f64
+    }
+    lz.yield %next, %pushed : tensor<?xf64>, tensor<?x?xf64>
+  }
+  return %fwd#1 : tensor<?x?xf64>
 }

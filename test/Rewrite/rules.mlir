@@ -629,6 +629,70 @@ func.func @sum_state_kept(%x: tensor<?xf64>, %a: f64, %steps: index, %k: index) 
 
 // -----
 
+// The step's traversal over n may be in an inner loop (a checkpointed
+// sweep's segment); the new traversal adds one pass per outer step. Not
+// in a scope, which runs it once per point (@sum_state_in_scope).
+// SUMSTATE-LABEL: func.func @sum_state_nested
+// SUMSTATE: %[[P0:.*]] = lz.fill %{{.*}}, %[[N:.*]] : tensor<?xf64>
+// SUMSTATE: %[[R:.*]]:2 = lz.loop %{{.*}} < %{{.*}} iter_args(%[[V:.*]] = %{{.*}}, %[[P:.*]] = %[[P0]]) : tensor<?xf64>, tensor<?xf64> {
+// SUMSTATE: %[[IN:.*]] = lz.loop
+// SUMSTATE: lz.yield %{{.*}} : tensor<?xf64>
+// SUMSTATE: %[[P2:.*]] = lz.for %[[K:.*]] < %[[N]] : tensor<?xf64> {
+// SUMSTATE: lz.get %[[IN]][%[[K]]]
+// SUMSTATE: lz.get %[[P]][%[[K]]]
+// SUMSTATE: lz.yield %[[IN]], %[[P2]]
+// SUMSTATE: lz.sum %{{.*}} < %[[N]] : f64
+// SUMSTATE-LABEL: func.func @sum_state_in_scope
+// SUMSTATE-NOT: -0.000000e+00
+// SUMSTATE: return
+func.func @sum_state_nested(%x: tensor<?xf64>, %a: f64, %steps: index) -> (tensor<?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %steps iter_args(%v = %x, %s = %a) : tensor<?xf64>, f64 {
+    %inner = lz.loop %j < %c2 iter_args(%w = %v) : tensor<?xf64> {
+      %w2 = lz.for %i < %n : tensor<?xf64> {
+        %e = lz.get %w[%i] : tensor<?xf64>
+        %f = arith.mulf %e, %e : f64
+        lz.yield %f : f64
+      }
+      lz.yield %w2 : tensor<?xf64>
+    }
+    %p = lz.sum %i < %n : f64 {
+      %e = lz.get %inner[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %s2 = arith.addf %s, %p : f64
+    lz.yield %inner, %s2 : tensor<?xf64>, f64
+  }
+  return %r#0, %r#1 : tensor<?xf64>, f64
+}
+func.func @sum_state_in_scope(%x: tensor<?xf64>, %a: f64, %steps: index) -> (tensor<?x?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %c2 = arith.constant 2 : index
+  %y = lz.fill %a, %c2, %n : tensor<?x?xf64>
+  %r:2 = lz.loop %t < %steps iter_args(%v = %y, %s = %a) : tensor<?x?xf64>, f64 {
+    %v2 = lz.for %j < %c2 : tensor<?x?xf64> {
+      %row = lz.for %i < %n : tensor<?xf64> {
+        %e = lz.get %v[%j, %i] : tensor<?x?xf64>
+        %f = arith.mulf %e, %e : f64
+        lz.yield %f : f64
+      }
+      lz.yield %row : tensor<?xf64>
+    }
+    %p = lz.sum %i < %n : f64 {
+      %e = lz.get %v[%c0, %i] : tensor<?x?xf64>
+      lz.yield %e : f64
+    }
+    %s2 = arith.addf %s, %p : f64
+    lz.yield %v2, %s2 : tensor<?x?xf64>, f64
+  }
+  return %r#0, %r#1 : tensor<?x?xf64>, f64
+}
+
+// -----
+
 // A negation moves through products into the additions that use them and
 // vanishes: from a negation used once, through a product that passes it on
 // (P, Q, R), and out of products whose uses absorb it (a negation used

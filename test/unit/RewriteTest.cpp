@@ -828,10 +828,13 @@ func.func @f(%x: tensor<?x?xf64>, %w: tensor<?xf64>) -> (tensor<?xf64>, tensor<?
      true},
     // A sum over the step's traversal (t), in both operand orders (u),
     // next to one the rule leaves (w: no traversal over m); at most 3 steps.
+    // A sum over a traversal in an inner loop (z, a checkpointed sweep's
+    // form).
     {"loop-sum-state", R"mlir(
-func.func @f(%x: tensor<?xf64>, %y: tensor<?x?xf64>, %a: f64, %tt: index) -> (tensor<?xf64>, f64, f64, f64) {
+func.func @f(%x: tensor<?xf64>, %y: tensor<?x?xf64>, %a: f64, %tt: index) -> (tensor<?xf64>, f64, f64, f64, tensor<?xf64>, f64) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
   %c4 = arith.constant 4 : index
   %steps = arith.remui %tt, %c4 : index
   %n = tensor.dim %y, %c0 : tensor<?x?xf64>
@@ -861,7 +864,24 @@ func.func @f(%x: tensor<?xf64>, %y: tensor<?x?xf64>, %a: f64, %tt: index) -> (te
     %w2 = arith.addf %w, %q : f64
     lz.yield %v2, %t2, %u2, %w2 : tensor<?xf64>, f64, f64, f64
   }
-  return %r#0, %r#1, %r#2, %r#3 : tensor<?xf64>, f64, f64, f64
+  %o:2 = lz.loop %s < %steps iter_args(%v = %x, %z = %a) : tensor<?xf64>, f64 {
+    %inner = lz.loop %j < %c2 iter_args(%w = %v) : tensor<?xf64> {
+      %w2 = lz.for %k < %n : tensor<?xf64> {
+        %e = lz.get %w[%k] : tensor<?xf64>
+        %f = math.sin %e : f64
+        lz.yield %f : f64
+      }
+      lz.yield %w2 : tensor<?xf64>
+    }
+    %p = lz.sum %k < %n : f64 {
+      %e = lz.get %inner[%k] : tensor<?xf64>
+      %f = arith.mulf %e, %e : f64
+      lz.yield %f : f64
+    }
+    %z2 = arith.addf %z, %p : f64
+    lz.yield %inner, %z2 : tensor<?xf64>, f64
+  }
+  return %r#0, %r#1, %r#2, %r#3, %o#0, %o#1 : tensor<?xf64>, f64, f64, f64, tensor<?xf64>, f64
 })mlir",
      true},
     {"for-fusion", R"mlir(

@@ -365,7 +365,10 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
       columns (`[%r, 0] [1, n] [1, 1]`), or a row of such a matrix;
     - a counted loop whose states are all tensors of columns and whose
       body has only such ops and ops that use neither columns nor `n`
-      and have no effects.
+      and have no effects;
+    - a conditional on neither columns nor `n` whose branches have only
+      such ops and yield tensors of columns (a checkpointed forward sweep
+      pushes every k-th state).
 
     The vectors of `n` elements from outside (the function's arguments
     whose sizes are `n`, by `tensor.dim` or `lz.equal_sizes`) are sliced by
