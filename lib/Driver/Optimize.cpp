@@ -84,9 +84,11 @@ static llvm::ArrayRef<llvm::VecDesc> getExtendedVectorMath() {
         std::string scalar = function.name.str() + (single ? "f" : "");
         std::string intrinsic =
             "llvm." + function.name.str() + (single ? ".f32" : ".f64");
-        for (auto [isa, lanes] :
+        for (std::pair<char, unsigned> variant :
              {std::pair<char, unsigned>{'b', single ? 4 : 2},
               std::pair<char, unsigned>{'d', single ? 8 : 4}}) {
+          char isa = variant.first;
+          unsigned lanes = variant.second;
           std::string vector = "_ZGV" + std::string(1, isa) + "N" +
                                std::to_string(lanes) + params + "_" + scalar;
           std::string prefix = "_ZGV_LLVM_N" + std::to_string(lanes) + params;

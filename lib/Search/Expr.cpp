@@ -269,7 +269,8 @@ std::string Program::verify() const {
                  << "' is not a view of an input of its size",
               message);
   }
-  for (auto [s, stage] : llvm::enumerate(stages)) {
+  for (unsigned s = 0, e = stages.size(); s < e; ++s) {
+    const Stage &stage = stages[s];
     if (stage.output >= tensors.size() ||
         tensors[stage.output].stage != static_cast<int>(s))
       return (os << "stage " << s << " does not compute its tensor", message);

@@ -1447,7 +1447,8 @@ checkDerivatives(interp::Interpreter &interpreter, func::FuncOp entry,
     if (!(error <= worst))
       worst = std::isnan(error) ? error : std::max(worst, error);
   };
-  for (auto [position, index] : llvm::enumerate(arguments)) {
+  for (unsigned position = 0, e = arguments.size(); position < e; ++position) {
+    unsigned index = arguments[position];
     const interp::RuntimeValue &x = args[index];
     SmallVector<double> magnitudes;
     flatten(x, magnitudes);
