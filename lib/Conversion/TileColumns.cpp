@@ -269,28 +269,31 @@ private:
     return true;
   }
 
-  /// A conditional on neither columns nor n whose branches only compute
-  /// columns and yield tensors of columns along the same axes (a
-  /// checkpointed forward sweep pushes its state every k-th step).
+  /// A conditional whose branches only compute columns (and use neither
+  /// columns nor n otherwise) and yield tensors of columns along the same
+  /// axes: a checkpointed forward sweep pushes its state every k-th step.
+  /// Its condition, a scalar, is computed without columns and n (by ops
+  /// that isIndependent accepts, or before the region): every block takes
+  /// the same branch.
   bool isColumnIf(scf::IfOp op) {
-    Value condition = op.getCondition();
-    if (condition == size || getAxis(condition) || op.getNumResults() == 0)
+    if (op.getNumResults() == 0)
       return false;
     for (Region &region : op->getRegions()) {
-      if (region.empty())
-        return false;
       Block &branch = region.front();
       for (Operation &inner : branch.without_terminator())
         if (!isColumnOp(&inner) && !isIndependent(&inner))
           return false;
     }
-    for (auto [index, result] : llvm::enumerate(op.getResults())) {
-      std::optional<unsigned> thenAxis =
-          getAxis(op.thenYield().getOperand(index));
-      if (!thenAxis || getAxis(op.elseYield().getOperand(index)) != thenAxis)
+    SmallVector<unsigned> resultAxes;
+    for (auto [thenValue, elseValue] : llvm::zip_equal(
+             op.thenYield().getOperands(), op.elseYield().getOperands())) {
+      std::optional<unsigned> axis = getAxis(thenValue);
+      if (!axis || getAxis(elseValue) != axis)
         return false;
-      axes[result] = *thenAxis;
+      resultAxes.push_back(*axis);
     }
+    for (auto [result, axis] : llvm::zip_equal(op.getResults(), resultAxes))
+      axes[result] = axis;
     return true;
   }
 

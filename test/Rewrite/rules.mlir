@@ -642,6 +642,12 @@ func.func @sum_state_kept(%x: tensor<?xf64>, %a: f64, %steps: index, %k: index) 
 // SUMSTATE: lz.get %[[P]][%[[K]]]
 // SUMSTATE: lz.yield %[[IN]], %[[P2]]
 // SUMSTATE: lz.sum %{{.*}} < %[[N]] : f64
+// SUMSTATE-LABEL: func.func @sum_state_in_if
+// SUMSTATE: %[[P0:.*]] = lz.fill %{{.*}}, %[[N:.*]] : tensor<?xf64>
+// SUMSTATE: lz.loop %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[P:.*]] = %[[P0]])
+// SUMSTATE: scf.if
+// SUMSTATE: lz.for %{{.*}} < %[[N]]
+// SUMSTATE: lz.get %[[P]]
 // SUMSTATE-LABEL: func.func @sum_state_in_scope
 // SUMSTATE-NOT: -0.000000e+00
 // SUMSTATE: return
@@ -664,6 +670,29 @@ func.func @sum_state_nested(%x: tensor<?xf64>, %a: f64, %steps: index) -> (tenso
     }
     %s2 = arith.addf %s, %p : f64
     lz.yield %inner, %s2 : tensor<?xf64>, f64
+  }
+  return %r#0, %r#1 : tensor<?xf64>, f64
+}
+func.func @sum_state_in_if(%x: tensor<?xf64>, %a: f64, %steps: index, %c: i1) -> (tensor<?xf64>, f64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?xf64>
+  %r:2 = lz.loop %t < %steps iter_args(%v = %x, %s = %a) : tensor<?xf64>, f64 {
+    %w = scf.if %c -> (tensor<?xf64>) {
+      %w2 = lz.for %i < %n : tensor<?xf64> {
+        %e = lz.get %v[%i] : tensor<?xf64>
+        %f = arith.mulf %e, %e : f64
+        lz.yield %f : f64
+      }
+      scf.yield %w2 : tensor<?xf64>
+    } else {
+      scf.yield %v : tensor<?xf64>
+    }
+    %p = lz.sum %i < %n : f64 {
+      %e = lz.get %w[%i] : tensor<?xf64>
+      lz.yield %e : f64
+    }
+    %s2 = arith.addf %s, %p : f64
+    lz.yield %w, %s2 : tensor<?xf64>, f64
   }
   return %r#0, %r#1 : tensor<?xf64>, f64
 }

@@ -366,9 +366,11 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
     - a counted loop whose states are all tensors of columns and whose
       body has only such ops and ops that use neither columns nor `n`
       and have no effects;
-    - a conditional on neither columns nor `n` whose branches have only
-      such ops and yield tensors of columns (a checkpointed forward sweep
-      pushes every k-th state).
+    - a conditional whose branches have only such ops and ops that use
+      neither columns nor `n` and have no effects, and yield tensors of
+      columns along the same axes (a checkpointed forward sweep pushes
+      every k-th state); its condition is computed without columns or
+      `n`, so every block takes the same branch.
 
     The vectors of `n` elements from outside (the function's arguments
     whose sizes are `n`, by `tensor.dim` or `lz.equal_sizes`) are sliced by
@@ -376,7 +378,8 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
     used after it (vectors of columns only; every use after its last op)
     are inserted into tensors of all columns. A block has as many columns,
     a multiple of 8 and at least 8, as keep one block of every matrix that
-    the region's top-level ops fill within `cache-bytes`; where all of
+    the region's top-level ops fill within `cache-bytes` (not those that
+    its loops fill, as a checkpointed sweep's segments); where all of
     those matrices fit within 4 times `cache-bytes`, a single block has
     all the columns (they stay in a larger cache anyway, and shorter loops
     cost more than they save). Every element is computed by the same
