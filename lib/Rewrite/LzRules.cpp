@@ -1526,9 +1526,9 @@ bool traversesRanges(Block &body, ValueRange ranges) {
 /// traversal over the same ranges. So that the state's traffic rides on
 /// that traversal, the step must have one, directly or in an inner loop or
 /// conditional (a checkpointed sweep's segment, where the new traversal
-/// adds one pass over the partial sums per segment). The ranges must be provably
-/// not negative: the partial sums exist even when the loop runs no step.
-/// Reverse mode yields this form for the cotangent of a scalar a loop
+/// adds one pass over the partial sums per segment). The ranges must be
+/// provably not negative: the partial sums exist even when the loop runs no
+/// step. Reverse mode yields this form for the cotangent of a scalar a loop
 /// reads: the learning rate of a descent. Real arithmetic: the additions
 /// are reassociated.
 LogicalResult loopSumState(Operation *op, PatternRewriter &rewriter) {
