@@ -31,6 +31,20 @@ namespace {
 
 Affine it(unsigned iterator) { return Affine::getIterator(iterator); }
 
+/// Appends the stage `L<traversal> Σ<summation> summand` to `program`,
+/// computing a new tensor `name` of `shape`; returns that tensor.
+unsigned addStage(Program &program, llvm::ArrayRef<unsigned> traversal,
+                  llvm::ArrayRef<unsigned> summation, const Node *summand,
+                  llvm::StringRef name, llvm::ArrayRef<int64_t> shape) {
+  Stage stage;
+  stage.traversal.assign(traversal.begin(), traversal.end());
+  stage.summation.assign(summation.begin(), summation.end());
+  stage.summand = summand;
+  stage.output = program.addTensor(name, shape, program.stages.size());
+  program.stages.push_back(stage);
+  return stage.output;
+}
+
 /// The names of a convolution's iterators, in the order n, y, x, f, c, r, s.
 struct ConvNames {
   const char *names[7] = {"n", "y", "x", "f", "c", "r", "s"};
@@ -80,13 +94,10 @@ Program makeProduct(Context &context, int64_t m, int64_t n, int64_t k) {
   unsigned i = program.addIterator("i", 0, m),
            j = program.addIterator("j", 0, n),
            r = program.addIterator("k", 0, k);
-  Stage stage;
-  stage.traversal = {i, j};
-  stage.summation = {r};
-  stage.summand = context.get(Op::Mul, {context.getRead(A, {it(i), it(r)}),
-                                        context.getRead(B, {it(r), it(j)})});
-  stage.output = program.addTensor("C", {m, n}, 0);
-  program.stages.push_back(stage);
+  addStage(program, {i, j}, {r},
+           context.get(Op::Mul, {context.getRead(A, {it(i), it(r)}),
+                                 context.getRead(B, {it(r), it(j)})}),
+           "C", {m, n});
   return program;
 }
 
@@ -738,15 +749,13 @@ TEST(SearchRules, NoRelaxationThroughPoles) {
   unsigned K = program.addTensor("K", {5});
   unsigned i = program.addIterator("i", 0, 4),
            r = program.addIterator("r", 0, 5);
-  Stage stage;
-  stage.traversal = {i};
-  stage.summation = {r};
-  stage.summand = context.get(
-      Op::Mul, {context.getRead(K, {it(r)}),
+  addStage(program, {i}, {r},
+           context.get(
+               Op::Mul,
+               {context.getRead(K, {it(r)}),
                 context.get(Op::Div, {context.getConstant(1.0),
-                                      context.getRead(X, {it(i) + it(r)})})});
-  stage.output = program.addTensor("y", {4}, 0);
-  program.stages.push_back(stage);
+                                      context.getRead(X, {it(i) + it(r)})})}),
+           "y", {4});
   EXPECT_FALSE(splitVariable(program, 0, r, 2));
   EXPECT_FALSE(splitVariable(program, 0, r, 3));
   // The check tells a NaN from a number.
@@ -974,21 +983,16 @@ TEST(SearchRules, ExpressionSplittingAndFusion) {
   Program twice(context);
   unsigned A = twice.addTensor("A", {6});
   unsigned i = twice.addIterator("i", 0, 6), j = twice.addIterator("j", 0, 5);
-  Stage scale;
-  scale.traversal = {i};
-  scale.summand = context.get(
-      Op::Mul, {context.getConstant(2.0), context.getRead(A, {it(i)})});
-  scale.output = twice.addTensor("t", {6}, 0);
-  twice.stages.push_back(scale);
-  Stage product;
-  product.traversal = {j};
-  product.summand = context.get(
-      Op::Mul, {context.getRead(scale.output, {it(j)}),
-                context.getRead(scale.output, {it(j) + Affine(1)})});
-  product.output = twice.addTensor("y", {5}, 1);
-  twice.stages.push_back(product);
+  unsigned t = addStage(twice, {i}, {},
+                        context.get(Op::Mul, {context.getConstant(2.0),
+                                              context.getRead(A, {it(i)})}),
+                        "t", {6});
+  addStage(twice, {j}, {},
+           context.get(Op::Mul, {context.getRead(t, {it(j)}),
+                                 context.getRead(t, {it(j) + Affine(1)})}),
+           "y", {5});
   ASSERT_EQ(twice.verify(), "");
-  std::optional<Derived> fused = mergeStage(twice, 1, scale.output);
+  std::optional<Derived> fused = mergeStage(twice, 1, t);
   ASSERT_TRUE(fused);
   EXPECT_EQ(fused->step, "expression fusion: t into y (2 reads)");
   EXPECT_EQ(fused->program.stages.size(), 1u);
@@ -996,7 +1000,7 @@ TEST(SearchRules, ExpressionSplittingAndFusion) {
   // A stage that sums does not: its sum would be computed twice.
   Program summed = twice;
   summed.stages[0].summation = {summed.addIterator("k", 0, 2)};
-  EXPECT_FALSE(mergeStage(summed, 1, scale.output));
+  EXPECT_FALSE(mergeStage(summed, 1, t));
 }
 
 TEST(SearchRules, TermSplittingMatchesEachProduct) {
@@ -1051,14 +1055,11 @@ TEST(SearchRules, TermSplittingMatchesEachProduct) {
   unsigned A = offset.addTensor("A", {6, 3});
   unsigned oi = offset.addIterator("i", 2, 6),
            ok = offset.addIterator("k", 1, 3);
-  Stage shifted;
-  shifted.traversal = {oi};
-  shifted.summation = {ok};
-  shifted.summand = context.get(
-      Op::Add, {context.getRead(A, {it(oi), it(ok)}),
-                context.getRead(A, {it(oi) - Affine(2), it(ok) - Affine(1)})});
-  shifted.output = offset.addTensor("C", {4}, 0);
-  offset.stages.push_back(shifted);
+  addStage(offset, {oi}, {ok},
+           context.get(Op::Add, {context.getRead(A, {it(oi), it(ok)}),
+                                 context.getRead(A, {it(oi) - Affine(2),
+                                                     it(ok) - Affine(1)})}),
+           "C", {4});
   std::optional<Derived> offsetSplit = splitTerms(offset, 0);
   ASSERT_TRUE(offsetSplit);
   expectEquivalent(offset, offsetSplit->program, offsetSplit->step);
@@ -1066,12 +1067,10 @@ TEST(SearchRules, TermSplittingMatchesEachProduct) {
   unsigned S = scalar.addTensor("A", {6, 3});
   unsigned si = scalar.addIterator("i", 0, 6),
            sk = scalar.addIterator("k", 0, 3);
-  Stage total;
-  total.summation = {si, sk};
-  total.summand = context.get(Op::Sub, {context.getRead(S, {it(si), it(sk)}),
-                                        context.getConstant(2.0)});
-  total.output = scalar.addTensor("C", {}, 0);
-  scalar.stages.push_back(total);
+  addStage(scalar, {}, {si, sk},
+           context.get(Op::Sub, {context.getRead(S, {it(si), it(sk)}),
+                                 context.getConstant(2.0)}),
+           "C", {});
   EXPECT_FALSE(splitTerms(scalar, 0));
 }
 
@@ -1183,14 +1182,11 @@ Program makeBatchedProduct(Context &context) {
            i = program.addIterator("i", 0, 4),
            j = program.addIterator("j", 0, 6),
            k = program.addIterator("k", 0, 5);
-  Stage stage;
-  stage.traversal = {b1, b2, i, j};
-  stage.summation = {k};
-  stage.summand = context.get(
-      Op::Mul, {context.getRead(A, {it(b1), it(b2), it(i), it(k)}),
-                context.getRead(B, {it(b1), it(b2), it(k), it(j)})});
-  stage.output = program.addTensor("C", {2, 3, 4, 6}, 0);
-  program.stages.push_back(stage);
+  addStage(program, {b1, b2, i, j}, {k},
+           context.get(Op::Mul,
+                       {context.getRead(A, {it(b1), it(b2), it(i), it(k)}),
+                        context.getRead(B, {it(b1), it(b2), it(k), it(j)})}),
+           "C", {2, 3, 4, 6});
   return program;
 }
 
