@@ -65,6 +65,8 @@ Token Lexer::lex() {
         return formToken(Token::star, start);
       case '/':
         return formToken(Token::slash, start);
+      case '%':
+        return formToken(Token::percent, start);
       case '^':
         return formToken(Token::caret, start);
       case '@':

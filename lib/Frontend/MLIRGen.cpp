@@ -466,6 +466,9 @@ Value MLIRGenerator::scalarBinary(Token::Kind op, ScalarKind kind, Value lhs,
   case Token::slash:
     return fp ? arith::DivFOp::create(builder, loc, lhs, rhs).getResult()
               : arith::DivSIOp::create(builder, loc, lhs, rhs).getResult();
+  case Token::percent:
+    assert(!fp && "'%' is checked to have integer operands");
+    return arith::RemSIOp::create(builder, loc, lhs, rhs);
   case Token::caret:
     return fp ? math::PowFOp::create(builder, loc, lhs, rhs).getResult()
               : math::IPowIOp::create(builder, loc, lhs, rhs).getResult();
@@ -1618,6 +1621,11 @@ FailureOr<Val> MLIRGenerator::genBinary(const BinaryExprAST &expr) {
   if (!logical && kind == ScalarKind::Bool &&
       !(op == Token::equal_equal || op == Token::bang_equal)) {
     emitError(loc) << what << " needs numbers, not bool";
+    return failure();
+  }
+  if (op == Token::percent && !isInteger(kind)) {
+    emitError(loc) << what << " needs integer operands, not "
+                   << describe(lhs->type) << " and " << describe(rhs->type);
     return failure();
   }
   // Literals fold (floats only: integer arithmetic wraps at run time).

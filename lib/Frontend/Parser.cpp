@@ -402,6 +402,7 @@ static int getPrecedence(Token::Kind kind) {
     return 4;
   case Token::star:
   case Token::slash:
+  case Token::percent:
   case Token::at:
     return 5;
   default:
@@ -413,7 +414,7 @@ static int getPrecedence(Token::Kind kind) {
 /// and-expr ::= cmp-expr (`&&` cmp-expr)*
 /// cmp-expr ::= add-expr (cmp-op add-expr)?
 /// add-expr ::= mul-expr ((`+` | `-`) mul-expr)*
-/// mul-expr ::= unary ((`*` | `/` | `@`) unary)*
+/// mul-expr ::= unary ((`*` | `/` | `%` | `@`) unary)*
 ExprPtr Parser::parseBinary(int minPrecedence) {
   ExprPtr lhs = parseUnary();
   if (!lhs)
