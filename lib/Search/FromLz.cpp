@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -47,16 +48,79 @@ private:
   LogicalResult convertGuardedRead(scf::IfOp ifOp);
   /// Whether `affine` is at least 0 at every point of the bound iterators.
   bool isNonNegative(const Affine &affine);
+  /// The quotient and the remainder of `dividend` by `divisor` (> 0),
+  /// rounded down, where both are affine over the bound iterators' ranges;
+  /// with `truncating` (the language's `/` and `%`), the dividend must be
+  /// at least 0, where truncating and rounding down agree.
+  FailureOr<std::pair<Affine, Affine>>
+  divide(const Affine &dividend, int64_t divisor, bool truncating,
+         Location loc);
+  /// The factor by which the variable `arg` of `scope`, over [0, size),
+  /// splits: a constant that divides `size` and by which a `/` or `%` in
+  /// the scope, or a read of a split tensor, divides an index that uses
+  /// `arg` (the first such); 1 for none.
+  int64_t getSplitFactor(Operation *scope, BlockArgument arg, int64_t size);
+  /// The tensor of a stage whose traversal is `traversal`, recording the
+  /// dimensions that split iterators split.
+  unsigned addStageTensor(ArrayRef<unsigned> traversal);
 
   DenseMap<Value, Affine> indices;
   DenseMap<Value, const Node *> nodes;
   DenseMap<Value, SmallVector<Affine, 4>> conditions;
   /// The tensor of each scope's result.
   DenseMap<Value, unsigned> tensors;
+  /// Iterators split on conversion (`i` as `factor * i1 + i2`, so that
+  /// `i / factor` and `i % factor` are affine): the factor, by `i1`, whose
+  /// `i2` is the next iterator.
+  DenseMap<unsigned, int64_t> splits;
+  /// The tensors of stages over split iterators: the factor of each of
+  /// the scope's dimensions (1 where it is not split), each split one two
+  /// dimensions of the tensor (row-major).
+  DenseMap<unsigned, SmallVector<int64_t, 4>> splitDims;
   unsigned numTraversal = 0, numSummation = 0;
 };
 
 } // namespace
+
+/// Whether `value`, an integer computed by `+`, `-`, `*` and casts, uses
+/// `arg`.
+static bool usesArgument(Value value, BlockArgument arg) {
+  if (value == arg)
+    return true;
+  Operation *op = value.getDefiningOp();
+  if (!isa_and_nonnull<arith::AddIOp, arith::SubIOp, arith::MulIOp,
+                       arith::IndexCastOp, arith::IndexCastUIOp>(op))
+    return false;
+  return llvm::any_of(op->getOperands(), [&](Value operand) {
+    return usesArgument(operand, arg);
+  });
+}
+
+int64_t Converter::getSplitFactor(Operation *scope, BlockArgument arg,
+                                  int64_t size) {
+  SmallVector<std::pair<Value, int64_t>> divided;
+  scope->walk([&](Operation *op) {
+    APInt divisor;
+    if (isa<arith::DivSIOp, arith::RemSIOp>(op) &&
+        matchPattern(op->getOperand(1), m_ConstantInt(&divisor)))
+      divided.push_back({op->getOperand(0), divisor.getSExtValue()});
+    // A read of a split tensor divides its index too.
+    auto get = dyn_cast<lz::GetOp>(op);
+    auto tensor = get ? tensors.find(get.getTensor()) : tensors.end();
+    if (tensor == tensors.end())
+      return;
+    auto split = splitDims.find(tensor->second);
+    if (split == splitDims.end() ||
+        split->second.size() != get.getIndices().size())
+      return;
+    for (auto [index, factor] : llvm::zip(get.getIndices(), split->second))
+      divided.push_back({index, factor});
+  });
+  for (auto [dividend, c] : divided)
+    if (c > 1 && c < size && size % c == 0 && usesArgument(dividend, arg))
+      return c;
+  return 1;
+}
 
 std::string Converter::getIteratorName(bool traversal) {
   static const char *const kTraversal[] = {"i", "j", "k", "l", "m"};
@@ -105,24 +169,29 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
     return emitError(loc) << "the tensor search needs one result per scope";
   Block &body = scope->getRegion(0).front();
   Stage stage;
-  SmallVector<int64_t> shape;
-  for (unsigned it : outer) {
-    stage.traversal.push_back(it);
-    shape.push_back(program.iterators[it].size());
-  }
+  llvm::append_range(stage.traversal, outer);
   for (auto [range, arg] :
        llvm::zip(scope->getOperands(), body.getArguments())) {
     FailureOr<int64_t> size = getConstant(range, loc);
     if (failed(size))
       return failure();
-    unsigned it = program.addIterator(getIteratorName(traversal), 0, *size);
-    indices[arg] = Affine::getIterator(it);
-    if (traversal) {
-      stage.traversal.push_back(it);
-      shape.push_back(*size);
+    // Variable splitting: a variable that `/` or `%` divides by a factor of
+    // its size becomes two, `factor * i1 + i2`.
+    SmallVector<unsigned, 2> its;
+    int64_t factor = getSplitFactor(scope, arg, *size);
+    if (factor > 1) {
+      its.push_back(
+          program.addIterator(getIteratorName(traversal), 0, *size / factor));
+      its.push_back(
+          program.addIterator(getIteratorName(traversal), 0, factor));
+      splits[its[0]] = factor;
+      indices[arg] =
+          Affine::getIterator(its[0]) * factor + Affine::getIterator(its[1]);
     } else {
-      stage.summation.push_back(it);
+      its.push_back(program.addIterator(getIteratorName(traversal), 0, *size));
+      indices[arg] = Affine::getIterator(its[0]);
     }
+    llvm::append_range(traversal ? stage.traversal : stage.summation, its);
   }
   // The body: nested sums are stages of their own over this one's
   // traversal iterators.
@@ -159,12 +228,69 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
   if (failed(summand))
     return failure();
   stage.summand = *summand;
-  std::string name = "t" + std::to_string(program.stages.size() + 1);
-  stage.output = program.addTensor(name, shape, program.stages.size());
+  stage.output = addStageTensor(stage.traversal);
   unsigned output = stage.output;
   program.stages.push_back(std::move(stage));
   tensors[scope->getResult(0)] = output;
   return output;
+}
+
+unsigned Converter::addStageTensor(ArrayRef<unsigned> traversal) {
+  SmallVector<int64_t> shape, factors;
+  bool split = false;
+  for (auto [position, it] : llvm::enumerate(traversal)) {
+    shape.push_back(program.iterators[it].size());
+    if (position > 0 && splits.count(traversal[position - 1]))
+      continue;
+    int64_t factor = splits.lookup(it);
+    factors.push_back(factor > 1 ? factor : 1);
+    split |= factor > 1;
+  }
+  std::string name = "t" + std::to_string(program.stages.size() + 1);
+  unsigned tensor = program.addTensor(name, shape, program.stages.size());
+  if (split)
+    splitDims[tensor] = std::move(factors);
+  return tensor;
+}
+
+FailureOr<std::pair<Affine, Affine>>
+Converter::divide(const Affine &dividend, int64_t divisor, bool truncating,
+                  Location loc) {
+  if (divisor <= 0)
+    return emitError(loc) << "the tensor search needs '/' and '%' by a "
+                             "positive constant";
+  if (truncating && !isNonNegative(dividend))
+    return emitError(loc) << "the tensor search needs '/' and '%' of an "
+                             "index that is never negative";
+  // dividend = divisor * quotient + rest, each coefficient of the rest a
+  // remainder of the term's, c mod divisor or that minus the divisor: the
+  // first choice of those whose rest lies within one multiple of the
+  // divisor and the next, which adds that multiple to the quotient.
+  size_t numTerms = dividend.terms.size();
+  if (numTerms > 8)
+    return emitError(loc) << "the tensor search handles '/' and '%' of "
+                             "indices of 8 variables at most";
+  for (unsigned choice = 0; choice < (1u << numTerms); ++choice) {
+    Affine quotient, rest(dividend.constant);
+    for (auto [t, term] : llvm::enumerate(dividend.terms)) {
+      auto [it, c] = term;
+      int64_t r = c - divisor * llvm::divideFloorSigned(c, divisor);
+      if (r != 0 && (choice & (1u << t)))
+        r -= divisor;
+      quotient = quotient + Affine::getIterator(it) * ((c - r) / divisor);
+      rest = rest + Affine::getIterator(it) * r;
+    }
+    std::optional<std::pair<int64_t, int64_t>> range = program.getRange(rest);
+    int64_t offset =
+        range ? llvm::divideFloorSigned(range->first, divisor) : 0;
+    if (!range || offset == llvm::divideFloorSigned(range->second, divisor))
+      return std::make_pair(quotient + Affine(offset),
+                            rest - Affine(offset * divisor));
+  }
+  return emitError(loc) << "the tensor search needs '/' and '%' whose "
+                           "result is affine in the scope variables (a "
+                           "variable they divide splits where the divisor "
+                           "divides its range's size)";
 }
 
 bool Converter::isNonNegative(const Affine &affine) {
@@ -285,6 +411,19 @@ LogicalResult Converter::convertOp(Operation *op) {
                                        "affine in the scope variables";
             });
       })
+      .Case<arith::DivSIOp, arith::RemSIOp>([&](Operation *) {
+        bool quotient = isa<arith::DivSIOp>(op);
+        return binaryIndex(
+            [&](const Affine &a, const Affine &b) -> FailureOr<Affine> {
+              if (!b.isConstant())
+                return emitError(loc) << "the tensor search needs '/' and "
+                                         "'%' by a constant";
+              auto result = divide(a, b.constant, /*truncating=*/true, loc);
+              if (failed(result))
+                return failure();
+              return quotient ? result->first : result->second;
+            });
+      })
       .Case([&](arith::CmpIOp cmp) -> LogicalResult {
         FailureOr<Affine> a = getIndex(cmp.getLhs(), loc);
         FailureOr<Affine> b = getIndex(cmp.getRhs(), loc);
@@ -335,14 +474,28 @@ LogicalResult Converter::convertOp(Operation *op) {
         if (it == tensors.end())
           return get.emitError("the tensor search reads arguments and "
                                "scopes only");
-        if (get.getIndices().size() != program.tensors[it->second].shape.size())
+        // A split dimension is read at the quotient and the remainder of
+        // its index.
+        SmallVector<int64_t, 4> factors(
+            program.tensors[it->second].shape.size(), 1);
+        if (auto split = splitDims.find(it->second); split != splitDims.end())
+          factors = split->second;
+        if (get.getIndices().size() != factors.size())
           return get.emitError("the tensor search reads elements only");
         SmallVector<Affine, 4> at;
-        for (Value index : get.getIndices()) {
+        for (auto [index, factor] : llvm::zip(get.getIndices(), factors)) {
           FailureOr<Affine> affine = getIndex(index, loc);
           if (failed(affine))
             return failure();
-          at.push_back(*affine);
+          if (factor == 1) {
+            at.push_back(*affine);
+            continue;
+          }
+          auto parts = divide(*affine, factor, /*truncating=*/false, loc);
+          if (failed(parts))
+            return failure();
+          at.push_back(parts->first);
+          at.push_back(parts->second);
         }
         nodes[get] = context.getRead(it->second, at);
         return success();
@@ -394,6 +547,11 @@ LogicalResult Converter::convertFunction(func::FuncOp func,
       terminator->getOperand(0) != last)
     return terminator->emitError("the tensor search needs a function that "
                                  "returns its last scope's value");
+  // Where variables split, the result is a row-major view of its tensor.
+  if (splitDims.count(program.getResult()))
+    program.resultShape.assign(
+        cast<RankedTensorType>(last.getType()).getShape().begin(),
+        cast<RankedTensorType>(last.getType()).getShape().end());
   std::string problem = program.verify();
   if (!problem.empty())
     return func.emitError("the tensor search built an invalid program: ")

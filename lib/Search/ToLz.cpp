@@ -175,8 +175,7 @@ void DefinitionPrinter::printProduct(const Stage &stage) {
           stride == 1 ? flat.str()
                       : "(" + flat.str() + " / " + std::to_string(stride) + ")";
       if (it != group.front())
-        value = "(" + value + " - " + std::to_string(extent) + " * (" +
-                flat.str() + " / " + std::to_string(stride * extent) + "))";
+        value = "(" + value + " % " + std::to_string(extent) + ")";
       iteratorNames[it] = value;
     }
   };

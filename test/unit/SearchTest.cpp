@@ -1371,6 +1371,71 @@ TEST(SearchRules, ViewsBecomeReshapesInIR) {
                           /*realArithmetic=*/true);
 }
 
+/// Indices with `/` and `%` by constants: t reads x at `(i + 3 - 2 * (i %
+/// 2)) / 2 - 1` (the quotient `i1`, after the offset the remainder part
+/// adds) and at the remainder `1 - i2`; y reads t, whose rows split.
+constexpr const char *kDivModIR = R"mlir(
+  func.func @f(%x: tensor<4x6xf64>, %w: tensor<6x5xf64>) -> tensor<8x5xf64> {
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %c5 = arith.constant 5 : index
+    %c6 = arith.constant 6 : index
+    %c8 = arith.constant 8 : index
+    %t = lz.for %i < %c8, %k < %c6 : tensor<8x6xf64> {
+      %r = arith.remsi %i, %c2 : index
+      %twice = arith.muli %r, %c2 : index
+      %a = arith.subi %i, %twice : index
+      %b = arith.addi %a, %c3 : index
+      %q = arith.divsi %b, %c2 : index
+      %row = arith.subi %q, %c1 : index
+      %m = arith.remsi %b, %c2 : index
+      %0 = lz.get %x[%row, %k] : tensor<4x6xf64>
+      %1 = lz.get %x[%m, %k] : tensor<4x6xf64>
+      %2 = arith.mulf %0, %1 : f64
+      lz.yield %2 : f64
+    }
+    %y = lz.for %p < %c8, %j < %c5 : tensor<8x5xf64> {
+      %s = lz.sum %k < %c6 : f64 {
+        %0 = lz.get %t[%p, %k] : tensor<8x6xf64>
+        %1 = lz.get %w[%k, %j] : tensor<6x5xf64>
+        %2 = arith.mulf %0, %1 : f64
+        lz.yield %2 : f64
+      }
+      lz.yield %s : f64
+    }
+    return %y : tensor<8x5xf64>
+  }
+)mlir";
+
+TEST(SearchConversion, DivisionsSplitVariables) {
+  // The conversion splits i and p by 2, so that every index is affine; the
+  // converted program, written back, computes what the function does.
+  std::unique_ptr<mlir::MLIRContext> mlirContext = test::makeContext();
+  mlir::OwningOpRef<mlir::ModuleOp> before =
+      test::parse(*mlirContext, kDivModIR);
+  ASSERT_TRUE(before);
+  mlir::OwningOpRef<mlir::ModuleOp> after = before->clone();
+  auto func = after->lookupSymbol<mlir::func::FuncOp>("f");
+  ASSERT_TRUE(func);
+  Context context;
+  mlir::FailureOr<Program> expression = fromFunction(func, context);
+  ASSERT_TRUE(mlir::succeeded(expression));
+  ASSERT_EQ(expression->stages.size(), 2u);
+  EXPECT_EQ(expression->tensors[expression->stages[0].output].shape,
+            (llvm::SmallVector<int64_t, 4>{4, 2, 6}));
+  EXPECT_EQ(expression->getResultShape(), (llvm::ArrayRef<int64_t>{8, 5}));
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  expression->print(os);
+  EXPECT_NE(text.find("in0[i, k] * in0[-j+1, k]"), std::string::npos) << text;
+  EXPECT_NE(text.find("t1[l, m, p]"), std::string::npos) << text;
+  replaceBody(func, *expression);
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*after)));
+  test::expectSameResults(*before, *after, "f", 4, "division by splitting",
+                          /*realArithmetic=*/true);
+}
+
 TEST(SearchRules, NewRulesPreserveResults) {
   // Every derivation to depth 2 of the other headline expressions, and of
   // the batched product, layout transformations included.
