@@ -8,7 +8,8 @@
 Generates random well-typed Leibniz definitions `f(s: f64, x: f64[4],
 A: f64[3, 4]) -> f64` from seeds: scalar arithmetic, math functions on
 domains where they are smooth (`log(1 + e * e)`, division by `1 + e * e`),
-`for` and `sum` scopes with affine and reversed indices, gathers through an
+`for` and `sum` scopes with affine, reversed, rotated (`%`) and halved
+(`/`) indices, gathers through an
 integer index vector with repeated values and their transposes written as
 one-hot sums, matrix-vector products, counted loops, conditionals, tuples,
 calls of a helper, lambdas, `fixed_point`, `root` and `argmin` (implicit
@@ -213,7 +214,10 @@ class Generator:
         indices = [name for name, n in env["i"] if n == size]
         if indices and self.rng.random() < 0.8:
             i = self.pick(indices)
-            index = self.pick([i, f"{size - 1} - {i}"])
+            # Reversed, rotated and halved.
+            shift = self.rng.randrange(1, size)
+            index = self.pick([i, f"{size - 1} - {i}",
+                               f"({i} + {shift}) % {size}", f"{i} / 2"])
         else:
             index = str(self.rng.randrange(size))
         return leaf(f"{vec}[{index}]", "s")
@@ -307,7 +311,7 @@ def render_program(helper, body, suffix=""):
             f"def f{suffix}(s: f64, x: f64[{N}], A: f64[{M}, {N}]) -> f64 "
             f"{{\n"
             f"  let p = A @ x\n"
-            f"  let idx = for q < {G}. (3 * q + 1) - {N} * ((3 * q + 1) / {N})\n"
+            f"  let idx = for q < {G}. (3 * q + 1) % {N}\n"
             f"  {text}\n"
             f"}}\n")
 
