@@ -6,7 +6,8 @@
 For SEARCH.md's four headline operators, written as plain `for`/`sum`
 expressions in NHWC layout: Conv3x3 (zero padding 1, several channel counts
 and image sizes), ConvTranspose (4x4 kernel, stride 2, padding 1, written on
-a row-major view of its output, docs/search.md), Conv5x5 (padding 2) and
+a row-major view of its output; docs/search.md writes the same with `/`
+and `%`), Conv5x5 (padding 2) and
 Longformer's dilated G2BMM. Each definition is compiled with `leibniz
 compile -O3`, which runs the search and instantiates its cheapest
 derivation (products are OpenBLAS `dgemm`s), and with `-O3 --search=false`

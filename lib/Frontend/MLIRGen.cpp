@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -466,9 +467,20 @@ Value MLIRGenerator::scalarBinary(Token::Kind op, ScalarKind kind, Value lhs,
   case Token::slash:
     return fp ? arith::DivFOp::create(builder, loc, lhs, rhs).getResult()
               : arith::DivSIOp::create(builder, loc, lhs, rhs).getResult();
-  case Token::percent:
+  case Token::percent: {
     assert(!fp && "'%' is checked to have integer operands");
+    // `min % -1` is 0, but `llvm.srem` overflows there (x86 traps): a
+    // divisor of -1 divides as 1.
+    APInt divisor;
+    if (!matchPattern(rhs, m_ConstantInt(&divisor)) || divisor.isAllOnes()) {
+      Value minusOne = scalarConstant(kind, -1);
+      Value isMinusOne = arith::CmpIOp::create(
+          builder, loc, arith::CmpIPredicate::eq, rhs, minusOne);
+      rhs = arith::SelectOp::create(builder, loc, isMinusOne,
+                                    scalarConstant(kind, 1), rhs);
+    }
     return arith::RemSIOp::create(builder, loc, lhs, rhs);
+  }
   case Token::caret:
     return fp ? math::PowFOp::create(builder, loc, lhs, rhs).getResult()
               : math::IPowIOp::create(builder, loc, lhs, rhs).getResult();

@@ -18,6 +18,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace leibniz;
 using namespace leibniz::search;
@@ -56,9 +58,10 @@ private:
   divide(const Affine &dividend, int64_t divisor, bool truncating,
          Location loc);
   /// The factor by which the variable `arg` of `scope`, over [0, size),
-  /// splits: a constant that divides `size` and by which a `/` or `%` in
-  /// the scope, or a read of a split tensor, divides an index that uses
-  /// `arg` (the first such); 1 for none.
+  /// splits: for the first `/` or `%` by a constant c in the scope, or read
+  /// of a split tensor, whose index is affine with a coefficient a of `arg`
+  /// such that c / gcd(a, c) is a proper divisor of `size`, that period;
+  /// 1 for none.
   int64_t getSplitFactor(Operation *scope, BlockArgument arg, int64_t size);
   /// The tensor of a stage whose traversal is `traversal`, recording the
   /// dimensions that split iterators split.
@@ -74,30 +77,52 @@ private:
   /// `i2` is the next iterator.
   DenseMap<unsigned, int64_t> splits;
   /// The tensors of stages over split iterators: the factor of each of
-  /// the scope's dimensions (1 where it is not split), each split one two
-  /// dimensions of the tensor (row-major).
+  /// the scope's dimensions (1 where it is not split). A split dimension
+  /// is two of the tensor's, row-major.
   DenseMap<unsigned, SmallVector<int64_t, 4>> splitDims;
   unsigned numTraversal = 0, numSummation = 0;
 };
 
 } // namespace
 
-/// Whether `value`, an integer computed by `+`, `-`, `*` and casts, uses
-/// `arg`.
-static bool usesArgument(Value value, BlockArgument arg) {
+/// The coefficient of `arg` in `value`, an integer computed by `+`, `-`,
+/// `*` by a constant and casts from constants and variables; none where
+/// `value` is computed otherwise. `known` caches the values seen.
+static std::optional<int64_t>
+getCoefficient(Value value, BlockArgument arg,
+               DenseMap<Value, std::optional<int64_t>> &known) {
   if (value == arg)
-    return true;
+    return 1;
+  if (isa<BlockArgument>(value))
+    return 0;
+  if (auto it = known.find(value); it != known.end())
+    return it->second;
+  std::optional<int64_t> result;
   Operation *op = value.getDefiningOp();
-  if (!isa_and_nonnull<arith::AddIOp, arith::SubIOp, arith::MulIOp,
-                       arith::IndexCastOp, arith::IndexCastUIOp>(op))
-    return false;
-  return llvm::any_of(op->getOperands(), [&](Value operand) {
-    return usesArgument(operand, arg);
-  });
+  APInt constant;
+  if (matchPattern(value, m_ConstantInt(&constant))) {
+    result = 0;
+  } else if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(op)) {
+    result = getCoefficient(op->getOperand(0), arg, known);
+  } else if (isa<arith::AddIOp, arith::SubIOp>(op)) {
+    std::optional<int64_t> a = getCoefficient(op->getOperand(0), arg, known);
+    std::optional<int64_t> b = getCoefficient(op->getOperand(1), arg, known);
+    if (a && b)
+      result = isa<arith::AddIOp>(op) ? *a + *b : *a - *b;
+  } else if (isa<arith::MulIOp>(op)) {
+    for (unsigned i = 0; i < 2; ++i)
+      if (matchPattern(op->getOperand(1 - i), m_ConstantInt(&constant)))
+        if (std::optional<int64_t> c =
+                getCoefficient(op->getOperand(i), arg, known))
+          result = *c * constant.getSExtValue();
+  }
+  known[value] = result;
+  return result;
 }
 
 int64_t Converter::getSplitFactor(Operation *scope, BlockArgument arg,
                                   int64_t size) {
+  DenseMap<Value, std::optional<int64_t>> known;
   SmallVector<std::pair<Value, int64_t>> divided;
   scope->walk([&](Operation *op) {
     APInt divisor;
@@ -116,9 +141,15 @@ int64_t Converter::getSplitFactor(Operation *scope, BlockArgument arg,
     for (auto [index, factor] : llvm::zip(get.getIndices(), split->second))
       divided.push_back({index, factor});
   });
-  for (auto [dividend, c] : divided)
-    if (c > 1 && c < size && size % c == 0 && usesArgument(dividend, arg))
-      return c;
+  // `a * arg` divided by c repeats with the period c / gcd(a, c).
+  for (auto [dividend, c] : divided) {
+    std::optional<int64_t> a = getCoefficient(dividend, arg, known);
+    if (c <= 1 || !a || *a == 0)
+      continue;
+    int64_t period = c / std::gcd(std::abs(*a), c);
+    if (period > 1 && period < size && size % period == 0)
+      return period;
+  }
   return 1;
 }
 
@@ -259,6 +290,12 @@ Converter::divide(const Affine &dividend, int64_t divisor, bool truncating,
   if (divisor <= 0)
     return emitError(loc) << "the tensor search needs '/' and '%' by a "
                              "positive constant";
+  if (dividend.isConstant()) {
+    int64_t a = dividend.constant;
+    int64_t quotient = truncating ? a / divisor
+                                  : llvm::divideFloorSigned(a, divisor);
+    return std::make_pair(Affine(quotient), Affine(a - quotient * divisor));
+  }
   if (truncating && !isNonNegative(dividend))
     return emitError(loc) << "the tensor search needs '/' and '%' of an "
                              "index that is never negative";
@@ -547,6 +584,9 @@ LogicalResult Converter::convertFunction(func::FuncOp func,
       terminator->getOperand(0) != last)
     return terminator->emitError("the tensor search needs a function that "
                                  "returns its last scope's value");
+  if (tensors.lookup(last) != program.getResult())
+    return terminator->emitError("the tensor search needs a function whose "
+                                 "last scope computes its result");
   // Where variables split, the result is a row-major view of its tensor.
   if (splitDims.count(program.getResult()))
     program.resultShape.assign(

@@ -62,7 +62,7 @@ TEST(LexerTest, DefinitionWithComprehension) {
 }
 
 TEST(LexerTest, OperatorsTakeTheLongestMatch) {
-  Lexed lexed = lexAll("a<=b>=c==d!=e=>f->g&&h||!i<j>k=l-m@n^o/p");
+  Lexed lexed = lexAll("a<=b>=c==d!=e=>f->g&&h||!i<j>k=l-m@n^o/p%q");
   std::vector<Token::Kind> operators;
   for (Token::Kind kind : lexed.kinds)
     if (kind != Token::identifier && kind != Token::eof)
@@ -74,7 +74,8 @@ TEST(LexerTest, OperatorsTakeTheLongestMatch) {
                                        Token::bang,        Token::less,
                                        Token::greater,     Token::equal,
                                        Token::minus,       Token::at,
-                                       Token::caret,       Token::slash};
+                                       Token::caret,       Token::slash,
+                                       Token::percent};
   EXPECT_EQ(operators, expected);
 }
 

@@ -82,6 +82,8 @@ TEST(ParserTest, OperatorPrecedence) {
             "(>= x 1.5)))\n");
   EXPECT_EQ(dumpOf("def f(x: f64) = 2 ^ -x ^ 2"),
             "(def f (x: f64) (^ 2 (- (^ x 2))))\n");
+  EXPECT_EQ(dumpOf("def f(i: i64) = i + i % 3 * 2 - i / 2 % 4"),
+            "(def f (i: i64) (- (+ i (* (% i 3) 2)) (% (/ i 2) 4)))\n");
 }
 
 TEST(ParserTest, BlocksLetsAndTuples) {

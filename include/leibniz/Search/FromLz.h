@@ -19,8 +19,11 @@ namespace leibniz::search {
 /// Converts `func` into a program: its tensor arguments (static shapes)
 /// are the inputs, named by `names` where given; each `lz.for` and `lz.sum`
 /// of its body and of the traversals' bodies is a stage, whose summand is
-/// arithmetic of reads with affine indices. The function must return the
-/// last stage's value. Anything else is an error at the operation.
+/// arithmetic of reads with affine indices. `/` and `%` by a constant
+/// split the variable they divide (`i` as `c * i1 + i2`), so that the
+/// quotient and remainder are affine too; a split traversal variable
+/// splits its tensor's dimension. The function must return the last
+/// stage's value. Anything else is an error at the operation.
 mlir::FailureOr<Program> fromFunction(mlir::func::FuncOp func, Context &context,
                                       llvm::ArrayRef<std::string> names = {});
 
