@@ -54,9 +54,9 @@ private:
   /// rounded down, where both are affine over the bound iterators' ranges;
   /// with `truncating` (the language's `/` and `%`), the dividend must be
   /// at least 0, where truncating and rounding down agree.
-  FailureOr<std::pair<Affine, Affine>>
-  divide(const Affine &dividend, int64_t divisor, bool truncating,
-         Location loc);
+  FailureOr<std::pair<Affine, Affine>> divide(const Affine &dividend,
+                                              int64_t divisor, bool truncating,
+                                              Location loc);
   /// The factor by which the variable `arg` of `scope`, over [0, size),
   /// splits: for the first `/` or `%` by a constant c in the scope, or read
   /// of a split tensor, whose index is affine with a coefficient a of `arg`
@@ -213,8 +213,7 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
     if (factor > 1) {
       its.push_back(
           program.addIterator(getIteratorName(traversal), 0, *size / factor));
-      its.push_back(
-          program.addIterator(getIteratorName(traversal), 0, factor));
+      its.push_back(program.addIterator(getIteratorName(traversal), 0, factor));
       splits[its[0]] = factor;
       indices[arg] =
           Affine::getIterator(its[0]) * factor + Affine::getIterator(its[1]);
@@ -284,16 +283,17 @@ unsigned Converter::addStageTensor(ArrayRef<unsigned> traversal) {
   return tensor;
 }
 
-FailureOr<std::pair<Affine, Affine>>
-Converter::divide(const Affine &dividend, int64_t divisor, bool truncating,
-                  Location loc) {
+FailureOr<std::pair<Affine, Affine>> Converter::divide(const Affine &dividend,
+                                                       int64_t divisor,
+                                                       bool truncating,
+                                                       Location loc) {
   if (divisor <= 0)
     return emitError(loc) << "the tensor search needs '/' and '%' by a "
                              "positive constant";
   if (dividend.isConstant()) {
     int64_t a = dividend.constant;
-    int64_t quotient = truncating ? a / divisor
-                                  : llvm::divideFloorSigned(a, divisor);
+    int64_t quotient =
+        truncating ? a / divisor : llvm::divideFloorSigned(a, divisor);
     return std::make_pair(Affine(quotient), Affine(a - quotient * divisor));
   }
   if (truncating && !isNonNegative(dividend))
@@ -318,8 +318,7 @@ Converter::divide(const Affine &dividend, int64_t divisor, bool truncating,
       rest = rest + Affine::getIterator(it) * r;
     }
     std::optional<std::pair<int64_t, int64_t>> range = program.getRange(rest);
-    int64_t offset =
-        range ? llvm::divideFloorSigned(range->first, divisor) : 0;
+    int64_t offset = range ? llvm::divideFloorSigned(range->first, divisor) : 0;
     if (!range || offset == llvm::divideFloorSigned(range->second, divisor))
       return std::make_pair(quotient + Affine(offset),
                             rest - Affine(offset * divisor));

@@ -1340,16 +1340,28 @@ constexpr const char *kBatchedProductIR = R"mlir(
   }
 )mlir";
 
+/// The function `f` of some lz IR, parsed, and a copy of its module whose
+/// `f` a test rewrites.
+struct ParsedFunction {
+  std::unique_ptr<mlir::MLIRContext> mlirContext = test::makeContext();
+  mlir::OwningOpRef<mlir::ModuleOp> before, after;
+  mlir::func::FuncOp func;
+
+  explicit ParsedFunction(const char *ir) {
+    before = test::parse(*mlirContext, ir);
+    if (!before)
+      return;
+    after = before->clone();
+    func = after->lookupSymbol<mlir::func::FuncOp>("f");
+  }
+};
+
 TEST(SearchRules, ViewsBecomeReshapesInIR) {
   // The merged program, written back as lz IR (the views as reshapes of
   // the arguments, the product as a batched product), computes what the
   // original function does.
-  std::unique_ptr<mlir::MLIRContext> mlirContext = test::makeContext();
-  mlir::OwningOpRef<mlir::ModuleOp> before =
-      test::parse(*mlirContext, kBatchedProductIR);
-  ASSERT_TRUE(before);
-  mlir::OwningOpRef<mlir::ModuleOp> after = before->clone();
-  auto func = after->lookupSymbol<mlir::func::FuncOp>("f");
+  ParsedFunction parsed(kBatchedProductIR);
+  mlir::func::FuncOp func = parsed.func;
   ASSERT_TRUE(func);
   Context context;
   mlir::FailureOr<Program> expression = fromFunction(func, context);
@@ -1361,13 +1373,14 @@ TEST(SearchRules, ViewsBecomeReshapesInIR) {
   ASSERT_TRUE(batch);
   ASSERT_TRUE(matchOperator(batch->program, batch->program.getResultStage()));
   replaceBody(func, batch->program);
-  EXPECT_TRUE(mlir::succeeded(mlir::verify(*after)));
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*parsed.after)));
   std::string text;
   llvm::raw_string_ostream os(text);
-  after->print(os);
+  parsed.after->print(os);
   EXPECT_NE(text.find("tensor.collapse_shape %arg0"), std::string::npos)
       << text;
-  test::expectSameResults(*before, *after, "f", 4, "views as reshapes",
+  test::expectSameResults(*parsed.before, *parsed.after, "f", 4,
+                          "views as reshapes",
                           /*realArithmetic=*/true);
 }
 
@@ -1411,12 +1424,8 @@ constexpr const char *kDivModIR = R"mlir(
 TEST(SearchConversion, DivisionsSplitVariables) {
   // The conversion splits i and p by 2, so that every index is affine; the
   // converted program, written back, computes what the function does.
-  std::unique_ptr<mlir::MLIRContext> mlirContext = test::makeContext();
-  mlir::OwningOpRef<mlir::ModuleOp> before =
-      test::parse(*mlirContext, kDivModIR);
-  ASSERT_TRUE(before);
-  mlir::OwningOpRef<mlir::ModuleOp> after = before->clone();
-  auto func = after->lookupSymbol<mlir::func::FuncOp>("f");
+  ParsedFunction parsed(kDivModIR);
+  mlir::func::FuncOp func = parsed.func;
   ASSERT_TRUE(func);
   Context context;
   mlir::FailureOr<Program> expression = fromFunction(func, context);
@@ -1431,8 +1440,9 @@ TEST(SearchConversion, DivisionsSplitVariables) {
   EXPECT_NE(text.find("in0[i, k] * in0[-j+1, k]"), std::string::npos) << text;
   EXPECT_NE(text.find("t1[l, m, p]"), std::string::npos) << text;
   replaceBody(func, *expression);
-  EXPECT_TRUE(mlir::succeeded(mlir::verify(*after)));
-  test::expectSameResults(*before, *after, "f", 4, "division by splitting",
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*parsed.after)));
+  test::expectSameResults(*parsed.before, *parsed.after, "f", 4,
+                          "division by splitting",
                           /*realArithmetic=*/true);
 }
 
