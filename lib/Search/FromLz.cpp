@@ -46,8 +46,19 @@ private:
 
   Context &context;
   Program &program;
-  /// A guard: `value` is the conjunction of `e >= 0` for each `e`.
-  LogicalResult convertGuardedRead(scf::IfOp ifOp);
+  /// `if guard then e else 0.0`, where the guard is the bounds of reads
+  /// that are factors of `e`: `e`, those reads 0 outside their tensors.
+  LogicalResult convertConditional(scf::IfOp ifOp);
+  /// Converts the operations of `scope` that compute `value`.
+  LogicalResult convertSlice(Value value, Operation *scope,
+                             SmallPtrSetImpl<Operation *> &done);
+  /// Solves the congruences `y % c == 0` that guard the summand of the sum
+  /// `scope` for its variables: where `y` has a summed iterator over
+  /// [0, c) with a coefficient prime to c, one value of it satisfies the
+  /// congruence at each point, an affine function of the other iterators.
+  /// The iterator is substituted by it in the scope's variables and leaves
+  /// `stage`'s summation.
+  LogicalResult solveCongruences(Operation *scope, Stage &stage);
   /// Whether `affine` is at least 0 at every point of the bound iterators.
   bool isNonNegative(const Affine &affine);
   /// The quotient and the remainder of `dividend` by `divisor` (> 0),
@@ -57,6 +68,10 @@ private:
   FailureOr<std::pair<Affine, Affine>> divide(const Affine &dividend,
                                               int64_t divisor, bool truncating,
                                               Location loc);
+  /// The same, rounded down, for any sign; none where they are not both
+  /// affine.
+  std::optional<std::pair<Affine, Affine>> divideFloor(const Affine &dividend,
+                                                       int64_t divisor);
   /// The factor by which the variable `arg` of `scope`, over [0, size),
   /// splits: for the first `/` or `%` by a constant c in the scope, or read
   /// of a split tensor, whose index is affine with a coefficient a of `arg`
@@ -69,6 +84,7 @@ private:
 
   DenseMap<Value, Affine> indices;
   DenseMap<Value, const Node *> nodes;
+  /// A condition: `value` is the conjunction of `e >= 0` for each `e`.
   DenseMap<Value, SmallVector<Affine, 4>> conditions;
   /// The tensor of each scope's result.
   DenseMap<Value, unsigned> tensors;
@@ -223,6 +239,8 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
     }
     llvm::append_range(traversal ? stage.traversal : stage.summation, its);
   }
+  if (!traversal && failed(solveCongruences(scope, stage)))
+    return failure();
   // The body: nested sums are stages of their own over this one's
   // traversal iterators.
   for (Operation &op : body.without_terminator()) {
@@ -296,17 +314,35 @@ FailureOr<std::pair<Affine, Affine>> Converter::divide(const Affine &dividend,
         truncating ? a / divisor : llvm::divideFloorSigned(a, divisor);
     return std::make_pair(Affine(quotient), Affine(a - quotient * divisor));
   }
-  if (truncating && !isNonNegative(dividend))
+  // A multiple of the divisor divides exactly, whatever its sign.
+  bool exact = dividend.constant % divisor == 0 &&
+               llvm::all_of(dividend.terms, [&](auto term) {
+                 return term.second % divisor == 0;
+               });
+  if (truncating && !exact && !isNonNegative(dividend))
     return emitError(loc) << "the tensor search needs '/' and '%' of an "
                              "index that is never negative";
+  if (dividend.terms.size() > 8)
+    return emitError(loc) << "the tensor search handles '/' and '%' of "
+                             "indices of 8 variables at most";
+  if (std::optional<std::pair<Affine, Affine>> result =
+          divideFloor(dividend, divisor))
+    return *result;
+  return emitError(loc) << "the tensor search needs '/' and '%' whose "
+                           "result is affine in the scope variables (a "
+                           "variable they divide splits where their period "
+                           "divides its range's size)";
+}
+
+std::optional<std::pair<Affine, Affine>>
+Converter::divideFloor(const Affine &dividend, int64_t divisor) {
   // dividend = divisor * quotient + rest, each coefficient of the rest a
   // remainder of the term's, c mod divisor or that minus the divisor: the
   // first choice of those whose rest lies within one multiple of the
   // divisor and the next, which adds that multiple to the quotient.
   size_t numTerms = dividend.terms.size();
   if (numTerms > 8)
-    return emitError(loc) << "the tensor search handles '/' and '%' of "
-                             "indices of 8 variables at most";
+    return std::nullopt;
   for (unsigned choice = 0; choice < (1u << numTerms); ++choice) {
     Affine quotient, rest(dividend.constant);
     for (auto [t, term] : llvm::enumerate(dividend.terms)) {
@@ -323,10 +359,7 @@ FailureOr<std::pair<Affine, Affine>> Converter::divide(const Affine &dividend,
       return std::make_pair(quotient + Affine(offset),
                             rest - Affine(offset * divisor));
   }
-  return emitError(loc) << "the tensor search needs '/' and '%' whose "
-                           "result is affine in the scope variables (a "
-                           "variable they divide splits where the divisor "
-                           "divides its range's size)";
+  return std::nullopt;
 }
 
 bool Converter::isNonNegative(const Affine &affine) {
@@ -334,15 +367,54 @@ bool Converter::isNonNegative(const Affine &affine) {
   return !range || range->first >= 0;
 }
 
-/// `if inside then T[indices] else 0.0`, where `inside` says that the
-/// indices are in bounds (as a conjunction of comparisons, the bounds that
-/// cannot fail left out), is the search IR's read: 0 outside the tensor.
-LogicalResult Converter::convertGuardedRead(scf::IfOp ifOp) {
+/// `e >= 0` as the same condition on integers, its coefficients divided by
+/// their greatest common divisor.
+static Affine normalizeCondition(const Affine &e) {
+  int64_t g = 0;
+  for (auto [it, c] : e.terms)
+    g = std::gcd(g, std::abs(c));
+  if (g <= 1)
+    return e;
+  Affine result(llvm::divideFloorSigned(e.constant, g));
+  for (auto [it, c] : e.terms)
+    result.terms.push_back({it, c / g});
+  return result;
+}
+
+/// The reads that `node` is a multiple of: itself, or those of the factors
+/// of a product or of a negation. (Not a quotient's dividend: 0 / 0 is not
+/// 0.)
+static void collectFactorReads(const Node *node,
+                               SmallVectorImpl<const Node *> &reads) {
+  switch (node->op) {
+  case search::Op::Read:
+    reads.push_back(node);
+    return;
+  case search::Op::Mul:
+    for (const Node *operand : node->operands)
+      collectFactorReads(operand, reads);
+    return;
+  case search::Op::Neg:
+    collectFactorReads(node->operands[0], reads);
+    return;
+  default:
+    return;
+  }
+}
+
+/// `if guard then e else 0.0`, where the guard (a conjunction of
+/// comparisons) says that reads which are factors of `e` are in bounds, is
+/// `e` in the search IR, whose reads are 0 outside their tensors. Conditions
+/// that always hold are left out, and a read whose bounds the guard takes
+/// must have all of them taken or always true.
+LogicalResult Converter::convertConditional(scf::IfOp ifOp) {
   Location loc = ifOp.getLoc();
   auto notPadding = [&]() {
     return ifOp.emitError("the tensor search handles a conditional only as "
-                          "a read guarded by its bounds with 0 outside: "
-                          "'if in bounds then T[...] else 0.0'");
+                          "reads guarded by their bounds with 0 outside, "
+                          "'if in bounds then T[...] * ... else 0.0', or "
+                          "as a congruence 'y % c == 0' that fixes a "
+                          "summed variable");
   };
   if (ifOp.getNumResults() != 1 || !ifOp.elseBlock() ||
       !ifOp.getResult(0).getType().isF64())
@@ -354,28 +426,142 @@ LogicalResult Converter::convertGuardedRead(scf::IfOp ifOp) {
     for (Operation &inner : block->without_terminator())
       if (failed(convertOp(&inner)))
         return failure();
-  FailureOr<const Node *> read = getNode(ifOp.thenYield().getOperand(0), loc);
+  FailureOr<const Node *> value = getNode(ifOp.thenYield().getOperand(0), loc);
   FailureOr<const Node *> zero = getNode(ifOp.elseYield().getOperand(0), loc);
-  if (failed(read) || failed(zero))
+  if (failed(value) || failed(zero))
     return failure();
-  if ((*read)->op != search::Op::Read || (*zero)->op != search::Op::Constant ||
-      (*zero)->value != 0.0)
+  if ((*zero)->op != search::Op::Constant || (*zero)->value != 0.0)
     return notPadding();
-  // The guard must be exactly the read's bounds: each comparison one of
-  // them, and each bound a comparison or true everywhere.
-  const Tensor &tensor = program.tensors[(*read)->tensor];
-  SmallVector<Affine, 8> bounds;
-  for (auto [d, index] : llvm::enumerate((*read)->indices)) {
-    bounds.push_back(index);
-    bounds.push_back(Affine(tensor.shape[d] - 1) - index);
-  }
+  SmallVector<Affine, 8> taken;
   for (const Affine &condition : guard->second)
-    if (!llvm::is_contained(bounds, condition))
-      return notPadding();
-  for (const Affine &bound : bounds)
-    if (!llvm::is_contained(guard->second, bound) && !isNonNegative(bound))
-      return notPadding();
-  nodes[ifOp.getResult(0)] = *read;
+    if (!isNonNegative(condition))
+      taken.push_back(normalizeCondition(condition));
+  // Each condition taken must be a bound of a factor read; the reads that
+  // have one taken must have all of theirs taken or true everywhere.
+  SmallVector<const Node *, 4> reads;
+  collectFactorReads(*value, reads);
+  SmallVector<bool, 8> covered(taken.size(), false);
+  for (const Node *read : reads) {
+    const Tensor &tensor = program.tensors[read->tensor];
+    SmallVector<Affine, 8> bounds;
+    for (auto [d, index] : llvm::enumerate(read->indices)) {
+      bounds.push_back(index);
+      bounds.push_back(Affine(tensor.shape[d] - 1) - index);
+    }
+    bool guarded = false;
+    for (auto [condition, isCovered] : llvm::zip(taken, covered))
+      for (const Affine &bound : bounds)
+        if (normalizeCondition(bound) == condition)
+          guarded = isCovered = true;
+    if (!guarded)
+      continue;
+    for (const Affine &bound : bounds)
+      if (!isNonNegative(bound) &&
+          !llvm::is_contained(taken, normalizeCondition(bound)))
+        return notPadding();
+  }
+  if (!llvm::all_of(covered, [](bool isCovered) { return isCovered; }))
+    return notPadding();
+  nodes[ifOp.getResult(0)] = *value;
+  return success();
+}
+
+/// The conjuncts of `condition`, an `&&` of comparisons.
+static void collectConjuncts(Value condition, SmallVectorImpl<Value> &into) {
+  if (auto andOp = condition.getDefiningOp<arith::AndIOp>()) {
+    collectConjuncts(andOp.getLhs(), into);
+    collectConjuncts(andOp.getRhs(), into);
+    return;
+  }
+  into.push_back(condition);
+}
+
+/// The conjuncts of the guards that `value`, a summand of `scope`, is 0
+/// outside of: those of `if guard then e else 0.0` where `value` is that
+/// conditional, or a product of factors of which one is, and those of `e`.
+static void collectGuards(Value value, Operation *scope,
+                          SmallVectorImpl<Value> &into) {
+  Operation *op = value.getDefiningOp();
+  if (!op || !scope->isProperAncestor(op))
+    return;
+  if (isa<arith::MulFOp>(op)) {
+    for (Value operand : op->getOperands())
+      collectGuards(operand, scope, into);
+    return;
+  }
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  if (!ifOp || ifOp.getNumResults() != 1 || !ifOp.elseBlock() ||
+      !matchPattern(ifOp.elseYield().getOperand(0), m_AnyZeroFloat()))
+    return;
+  collectConjuncts(ifOp.getCondition(), into);
+  collectGuards(ifOp.thenYield().getOperand(0), scope, into);
+}
+
+LogicalResult Converter::convertSlice(Value value, Operation *scope,
+                                      SmallPtrSetImpl<Operation *> &done) {
+  Operation *op = value.getDefiningOp();
+  if (!op || !scope->isProperAncestor(op) || !done.insert(op).second)
+    return success();
+  for (Value operand : op->getOperands())
+    if (failed(convertSlice(operand, scope, done)))
+      return failure();
+  return convertOp(op);
+}
+
+LogicalResult Converter::solveCongruences(Operation *scope, Stage &stage) {
+  Block &body = scope->getRegion(0).front();
+  SmallVector<Value, 8> guards;
+  collectGuards(body.getTerminator()->getOperand(0), scope, guards);
+  for (Value guard : guards) {
+    // `y % c == 0`, either way round.
+    auto cmp = guard.getDefiningOp<arith::CmpIOp>();
+    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+      continue;
+    Value lhs = cmp.getLhs(), rhs = cmp.getRhs();
+    if (matchPattern(lhs, m_Zero()))
+      std::swap(lhs, rhs);
+    auto rem = lhs.getDefiningOp<arith::RemSIOp>();
+    APInt divisor;
+    if (!rem || !matchPattern(rhs, m_Zero()) ||
+        !matchPattern(rem.getRhs(), m_ConstantInt(&divisor)))
+      continue;
+    int64_t c = divisor.getSExtValue();
+    if (c <= 1)
+      continue;
+    SmallPtrSet<Operation *, 16> done;
+    if (failed(convertSlice(rem.getLhs(), scope, done)))
+      return failure();
+    auto y = indices.find(rem.getLhs());
+    if (y == indices.end())
+      continue;
+    // a * s + rest = 0 (mod c) gives s = -inverse(a) * rest (mod c).
+    for (auto *it = stage.summation.begin(); it != stage.summation.end();
+         ++it) {
+      unsigned s = *it;
+      int64_t a = y->second.getCoefficient(s);
+      a = a - c * llvm::divideFloorSigned(a, c);
+      const Iterator &iterator = program.iterators[s];
+      if (iterator.lo != 0 || iterator.size() != c || std::gcd(a, c) != 1)
+        continue;
+      int64_t inverse = 1;
+      while (a * inverse % c != 1)
+        ++inverse;
+      Affine rest = y->second.substitute(s, Affine(0)) * -inverse;
+      std::optional<std::pair<Affine, Affine>> solution = divideFloor(rest, c);
+      if (!solution)
+        continue;
+      for (BlockArgument arg : body.getArguments())
+        indices[arg] = indices[arg].substitute(s, solution->second);
+      stage.summation.erase(it);
+      // The iterators allocated after it, this sum's, take the names up.
+      std::string name = program.iterators[s].name;
+      for (unsigned later = s + 1; later < program.iterators.size(); ++later)
+        std::swap(name, program.iterators[later].name);
+      program.iterators[s].name = name;
+      --numSummation;
+      break;
+    }
+  }
   return success();
 }
 
@@ -480,9 +666,12 @@ LogicalResult Converter::convertOp(Operation *op) {
         case P::slt:
           conditions[cmp] = {*b - *a - Affine(1)};
           return success();
+        case P::eq:
+          conditions[cmp] = {*a - *b, *b - *a};
+          return success();
         default:
           return cmp.emitError("the tensor search handles signed <, <=, >, "
-                               ">= comparisons of indices only");
+                               ">= and == comparisons of indices only");
         }
       })
       .Case([&](arith::AndIOp andOp) -> LogicalResult {
@@ -496,7 +685,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         conditions[andOp] = std::move(both);
         return success();
       })
-      .Case([&](scf::IfOp ifOp) { return convertGuardedRead(ifOp); })
+      .Case([&](scf::IfOp ifOp) { return convertConditional(ifOp); })
       .Case([&](tensor::DimOp dim) -> LogicalResult {
         auto type = cast<RankedTensorType>(dim.getSource().getType());
         std::optional<int64_t> d = dim.getConstantIndex();

@@ -1446,6 +1446,66 @@ TEST(SearchConversion, DivisionsSplitVariables) {
                           /*realArithmetic=*/true);
 }
 
+// y[h] = sum_r (y = h + 1 - r even and y / 2 a row) x[y / 2] * w[r]: the
+// congruence fixes r % 2 at 1 - h % 2, computed before the conditional.
+constexpr const char *kCongruenceIR = R"mlir(
+  func.func @f(%x: tensor<3xf64>, %w: tensor<4xf64>) -> tensor<6xf64> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %c4 = arith.constant 4 : index
+    %c6 = arith.constant 6 : index
+    %zero = arith.constant 0.0 : f64
+    %y = lz.for %h < %c6 : tensor<6xf64> {
+      %s = lz.sum %r < %c4 : f64 {
+        %a = arith.addi %h, %c1 : index
+        %d = arith.subi %a, %r : index
+        %m = arith.remsi %d, %c2 : index
+        %even = arith.cmpi eq, %c0, %m : index
+        %nonneg = arith.cmpi sge, %d, %c0 : index
+        %q = arith.divsi %d, %c2 : index
+        %below = arith.cmpi slt, %q, %c3 : index
+        %g0 = arith.andi %even, %nonneg : i1
+        %g = arith.andi %g0, %below : i1
+        %v = scf.if %g -> (f64) {
+          %0 = lz.get %x[%q] : tensor<3xf64>
+          %1 = lz.get %w[%r] : tensor<4xf64>
+          %2 = arith.mulf %0, %1 : f64
+          scf.yield %2 : f64
+        } else {
+          scf.yield %zero : f64
+        }
+        lz.yield %v : f64
+      }
+      lz.yield %s : f64
+    }
+    return %y : tensor<6xf64>
+  }
+)mlir";
+
+TEST(SearchConversion, CongruencesFixSummedVariables) {
+  // h and r split by 2; the guard's congruence fixes r's remainder, which
+  // leaves the sum, and the rest of the guard is the bounds of x's read.
+  ParsedFunction parsed(kCongruenceIR);
+  mlir::func::FuncOp func = parsed.func;
+  ASSERT_TRUE(func);
+  Context context;
+  mlir::FailureOr<Program> expression = fromFunction(func, context);
+  ASSERT_TRUE(mlir::succeeded(expression));
+  ASSERT_EQ(expression->stages.size(), 1u);
+  EXPECT_EQ(expression->stages[0].summation.size(), 1u);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  expression->print(os);
+  EXPECT_NE(text.find("(in0[i+j-p] * in1[-j+2*p+1])"), std::string::npos)
+      << text;
+  replaceBody(func, *expression);
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*parsed.after)));
+  test::expectSameResults(*parsed.before, *parsed.after, "f", 4, "congruence",
+                          /*realArithmetic=*/true);
+}
+
 TEST(SearchRules, NewRulesPreserveResults) {
   // Every derivation to depth 2 of the other headline expressions, and of
   // the batched product, layout transformations included.
