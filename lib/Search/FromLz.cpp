@@ -508,33 +508,68 @@ LogicalResult Converter::convertSlice(Value value, Operation *scope,
   return convertOp(op);
 }
 
+namespace {
+/// `y % c == 0` or `c * (y / c) == y`: y a multiple of c > 1.
+struct Congruence {
+  Value dividend;
+  int64_t divisor;
+  /// The `%` or `/`.
+  Operation *op;
+};
+} // namespace
+
+/// The congruence that `condition` is, either way round, if any.
+static std::optional<Congruence> matchCongruence(Value condition) {
+  auto cmp = condition.getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+    return std::nullopt;
+  auto match = [](Value lhs, Value rhs) -> std::optional<Congruence> {
+    APInt divisor;
+    // `y % c == 0`.
+    if (auto rem = lhs.getDefiningOp<arith::RemSIOp>();
+        rem && matchPattern(rhs, m_Zero()) &&
+        matchPattern(rem.getRhs(), m_ConstantInt(&divisor)))
+      return Congruence{rem.getLhs(), divisor.getSExtValue(), rem};
+    // `c * (y / c) == y`, the product either way round.
+    auto mul = lhs.getDefiningOp<arith::MulIOp>();
+    if (!mul)
+      return std::nullopt;
+    for (auto [factor, quotient] : {std::pair(mul.getLhs(), mul.getRhs()),
+                                    std::pair(mul.getRhs(), mul.getLhs())}) {
+      APInt c;
+      auto div = quotient.getDefiningOp<arith::DivSIOp>();
+      if (div && div.getLhs() == rhs &&
+          matchPattern(factor, m_ConstantInt(&c)) &&
+          matchPattern(div.getRhs(), m_ConstantInt(&divisor)) && c == divisor)
+        return Congruence{rhs, divisor.getSExtValue(), div};
+    }
+    return std::nullopt;
+  };
+  std::optional<Congruence> result = match(cmp.getLhs(), cmp.getRhs());
+  if (!result)
+    result = match(cmp.getRhs(), cmp.getLhs());
+  if (!result || result->divisor <= 1)
+    return std::nullopt;
+  return result;
+}
+
 LogicalResult Converter::solveCongruences(Operation *scope, Stage &stage) {
   Block &body = scope->getRegion(0).front();
   SmallVector<Value, 8> guards;
   collectGuards(body.getTerminator()->getOperand(0), scope, guards);
   for (Value guard : guards) {
-    // `y % c == 0`, either way round.
-    auto cmp = guard.getDefiningOp<arith::CmpIOp>();
-    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+    std::optional<Congruence> congruence = matchCongruence(guard);
+    if (!congruence)
       continue;
-    Value lhs = cmp.getLhs(), rhs = cmp.getRhs();
-    if (matchPattern(lhs, m_Zero()))
-      std::swap(lhs, rhs);
-    auto rem = lhs.getDefiningOp<arith::RemSIOp>();
-    APInt divisor;
-    if (!rem || !matchPattern(rhs, m_Zero()) ||
-        !matchPattern(rem.getRhs(), m_ConstantInt(&divisor)))
-      continue;
-    int64_t c = divisor.getSExtValue();
-    if (c <= 1)
-      continue;
+    int64_t c = congruence->divisor;
     SmallPtrSet<Operation *, 16> done;
-    if (failed(convertSlice(rem.getLhs(), scope, done)))
+    if (failed(convertSlice(congruence->dividend, scope, done)))
       return failure();
-    auto y = indices.find(rem.getLhs());
+    auto y = indices.find(congruence->dividend);
     if (y == indices.end())
       continue;
     // a * s + rest = 0 (mod c) gives s = -inverse(a) * rest (mod c).
+    bool solved = false;
     for (auto *it = stage.summation.begin(); it != stage.summation.end();
          ++it) {
       unsigned s = *it;
@@ -559,8 +594,19 @@ LogicalResult Converter::solveCongruences(Operation *scope, Stage &stage) {
         std::swap(name, program.iterators[later].name);
       program.iterators[s].name = name;
       --numSummation;
+      solved = true;
       break;
     }
+    // Unless y is a multiple of c everywhere, the guard is a condition the
+    // search IR cannot express.
+    std::optional<std::pair<Affine, Affine>> exact = divideFloor(y->second, c);
+    if (!solved && !(exact && exact->second == Affine(0)))
+      return congruence->op->emitError(
+          "the tensor search needs a congruence 'y % c == "
+          "0' to fix a summed variable: one over [0, c), "
+          "or split by c, whose coefficient in y is prime "
+          "to c and whose value is then affine in the "
+          "others");
   }
   return success();
 }
