@@ -77,11 +77,7 @@ static bool isFactor(const Node *node, const Node *read) {
   return false;
 }
 
-/// Whether `node` divides or takes a logarithm, which is infinite at 0,
-/// or reads a stage that does: then a factor that is 0 does not make the
-/// product 0 (0 times infinity is NaN), and the rules that rely on it do
-/// not apply.
-static bool hasPole(const Program &program, const Node *node) {
+bool search::hasPole(const Program &program, const Node *node) {
   if (node->op == Op::Div || node->op == Op::Log)
     return true;
   if (node->op == Op::Read) {

@@ -58,7 +58,8 @@ private:
   /// congruence at each point, an affine function of the other iterators.
   /// The iterator is substituted by it in the scope's variables and leaves
   /// `stage`'s summation.
-  LogicalResult solveCongruences(Operation *scope, Stage &stage);
+  /// Returns whether one was solved.
+  FailureOr<bool> solveCongruences(Operation *scope, Stage &stage);
   /// Whether `affine` is at least 0 at every point of the bound iterators.
   bool isNonNegative(const Affine &affine);
   /// The quotient and the remainder of `dividend` by `divisor` (> 0),
@@ -239,8 +240,13 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
     }
     llvm::append_range(traversal ? stage.traversal : stage.summation, its);
   }
-  if (!traversal && failed(solveCongruences(scope, stage)))
-    return failure();
+  bool solvedCongruence = false;
+  if (!traversal) {
+    FailureOr<bool> solved = solveCongruences(scope, stage);
+    if (failed(solved))
+      return failure();
+    solvedCongruence = *solved;
+  }
   // The body: nested sums are stages of their own over this one's
   // traversal iterators.
   for (Operation &op : body.without_terminator()) {
@@ -275,6 +281,13 @@ FailureOr<unsigned> Converter::convertScope(Operation *scope,
   FailureOr<const Node *> summand = getNode(yielded, loc);
   if (failed(summand))
     return failure();
+  // A solved congruence leaves out the points where it fails, at which the
+  // summand is 0 only if no factor can be infinite.
+  if (solvedCongruence && hasPole(program, *summand))
+    return emitError(loc) << "the tensor search solves a congruence that "
+                             "guards a summand only if it neither divides "
+                             "nor takes a logarithm (0 times infinity is "
+                             "NaN)";
   stage.summand = *summand;
   stage.output = addStageTensor(stage.traversal);
   unsigned output = stage.output;
@@ -432,6 +445,10 @@ LogicalResult Converter::convertConditional(scf::IfOp ifOp) {
     return failure();
   if ((*zero)->op != search::Op::Constant || (*zero)->value != 0.0)
     return notPadding();
+  if (hasPole(program, *value))
+    return ifOp.emitError("the tensor search reads a guarded product as 0 "
+                          "where the guard fails only if it neither divides "
+                          "nor takes a logarithm (0 times infinity is NaN)");
   SmallVector<Affine, 8> taken;
   for (const Affine &condition : guard->second)
     if (!isNonNegative(condition))
@@ -478,13 +495,14 @@ static void collectConjuncts(Value condition, SmallVectorImpl<Value> &into) {
 
 /// The conjuncts of the guards that `value`, a summand of `scope`, is 0
 /// outside of: those of `if guard then e else 0.0` where `value` is that
-/// conditional, or a product of factors of which one is, and those of `e`.
+/// conditional, or a product (or negation) of factors of which one is, and
+/// those of `e`.
 static void collectGuards(Value value, Operation *scope,
                           SmallVectorImpl<Value> &into) {
   Operation *op = value.getDefiningOp();
   if (!op || !scope->isProperAncestor(op))
     return;
-  if (isa<arith::MulFOp>(op)) {
+  if (isa<arith::MulFOp, arith::NegFOp>(op)) {
     for (Value operand : op->getOperands())
       collectGuards(operand, scope, into);
     return;
@@ -553,10 +571,14 @@ static std::optional<Congruence> matchCongruence(Value condition) {
   return result;
 }
 
-LogicalResult Converter::solveCongruences(Operation *scope, Stage &stage) {
+FailureOr<bool> Converter::solveCongruences(Operation *scope, Stage &stage) {
   Block &body = scope->getRegion(0).front();
   SmallVector<Value, 8> guards;
   collectGuards(body.getTerminator()->getOperand(0), scope, guards);
+  // The sum's iterators are the last allocated: their names are renamed
+  // in order once one leaves.
+  unsigned firstName = numSummation - stage.summation.size();
+  bool solvedAny = false;
   for (Value guard : guards) {
     std::optional<Congruence> congruence = matchCongruence(guard);
     if (!congruence)
@@ -565,50 +587,57 @@ LogicalResult Converter::solveCongruences(Operation *scope, Stage &stage) {
     SmallPtrSet<Operation *, 16> done;
     if (failed(convertSlice(congruence->dividend, scope, done)))
       return failure();
-    auto y = indices.find(congruence->dividend);
-    if (y == indices.end())
+    auto found = indices.find(congruence->dividend);
+    if (found == indices.end())
       continue;
+    Affine y = found->second;
+    if (y.terms.size() > 8)
+      return congruence->op->emitError(
+          "the tensor search handles '/' and '%' of indices of 8 variables "
+          "at most");
     // a * s + rest = 0 (mod c) gives s = -inverse(a) * rest (mod c).
-    bool solved = false;
-    for (auto *it = stage.summation.begin(); it != stage.summation.end();
-         ++it) {
-      unsigned s = *it;
-      int64_t a = y->second.getCoefficient(s);
-      a = a - c * llvm::divideFloorSigned(a, c);
+    auto solve = [&](unsigned s) -> std::optional<Affine> {
+      int64_t a = y.getCoefficient(s);
+      a -= c * llvm::divideFloorSigned(a, c);
       const Iterator &iterator = program.iterators[s];
       if (iterator.lo != 0 || iterator.size() != c || std::gcd(a, c) != 1)
-        continue;
+        return std::nullopt;
       int64_t inverse = 1;
       while (a * inverse % c != 1)
         ++inverse;
-      Affine rest = y->second.substitute(s, Affine(0)) * -inverse;
-      std::optional<std::pair<Affine, Affine>> solution = divideFloor(rest, c);
+      std::optional<std::pair<Affine, Affine>> solution =
+          divideFloor(y.substitute(s, Affine(0)) * -inverse, c);
       if (!solution)
+        return std::nullopt;
+      return solution->second;
+    };
+    std::optional<Affine> value;
+    auto *it = llvm::find_if(stage.summation, [&](unsigned s) {
+      value = solve(s);
+      return value.has_value();
+    });
+    if (it == stage.summation.end()) {
+      // Unless y is a multiple of c everywhere, the guard is a condition
+      // the search IR cannot express.
+      std::optional<std::pair<Affine, Affine>> exact = divideFloor(y, c);
+      if (exact && exact->second == Affine(0))
         continue;
-      for (BlockArgument arg : body.getArguments())
-        indices[arg] = indices[arg].substitute(s, solution->second);
-      stage.summation.erase(it);
-      // The iterators allocated after it, this sum's, take the names up.
-      std::string name = program.iterators[s].name;
-      for (unsigned later = s + 1; later < program.iterators.size(); ++later)
-        std::swap(name, program.iterators[later].name);
-      program.iterators[s].name = name;
-      --numSummation;
-      solved = true;
-      break;
-    }
-    // Unless y is a multiple of c everywhere, the guard is a condition the
-    // search IR cannot express.
-    std::optional<std::pair<Affine, Affine>> exact = divideFloor(y->second, c);
-    if (!solved && !(exact && exact->second == Affine(0)))
       return congruence->op->emitError(
-          "the tensor search needs a congruence 'y % c == "
-          "0' to fix a summed variable: one over [0, c), "
-          "or split by c, whose coefficient in y is prime "
-          "to c and whose value is then affine in the "
-          "others");
+          "the tensor search needs a congruence 'y % c == 0' to fix a "
+          "summed variable: one over [0, c), or split by c, whose "
+          "coefficient in y is prime to c and whose value is then affine "
+          "in the others");
+    }
+    unsigned s = *it;
+    for (BlockArgument arg : body.getArguments())
+      indices[arg] = indices[arg].substitute(s, *value);
+    stage.summation.erase(it);
+    numSummation = firstName;
+    for (unsigned left : stage.summation)
+      program.iterators[left].name = getIteratorName(/*traversal=*/false);
+    solvedAny = true;
   }
-  return success();
+  return solvedAny;
 }
 
 LogicalResult Converter::convertOp(Operation *op) {

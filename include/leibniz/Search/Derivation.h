@@ -143,6 +143,12 @@ std::optional<Derived> splitTerms(const Program &program, unsigned stage);
 std::optional<Derived> mergeTraversal(const Program &program, unsigned stage,
                                       unsigned position);
 
+/// Whether `node` divides or takes a logarithm, which is infinite at 0,
+/// or reads a stage that does: then a factor that is 0 does not make the
+/// product 0 (0 times infinity is NaN), and what relies on it does not
+/// hold.
+bool hasPole(const Program &program, const Node *node);
+
 /// Every program one rule application derives from `program`; with
 /// `layouts`, also, listed last, the reorderings of inputs into the order
 /// in which the stages that sum over them run (reorderDimensions,
