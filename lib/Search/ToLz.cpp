@@ -188,10 +188,44 @@ void DefinitionPrinter::printProduct(const Stage &stage) {
                                 " + " + iteratorNames.lookup(it);
     return text.empty() ? std::string("0") : text;
   };
+  // Whether `read` reads its whole tensor in the order of `groups`: then
+  // the matrix is a view of it, with the groups' sizes.
+  auto isInOrder = [&](const Node *read,
+                       llvm::ArrayRef<llvm::ArrayRef<unsigned>> groups) {
+    llvm::SmallVector<unsigned> order;
+    for (llvm::ArrayRef<unsigned> group : groups)
+      llvm::append_range(order, group);
+    const Tensor &tensor = program.tensors[read->tensor];
+    if (order.size() != read->indices.size())
+      return false;
+    for (auto [d, index] : llvm::enumerate(read->indices)) {
+      const Iterator &iterator = program.iterators[order[d]];
+      if (!(index == Affine::getIterator(order[d])) || iterator.lo != 0 ||
+          iterator.size() != tensor.shape[d])
+        return false;
+    }
+    return true;
+  };
   std::string bi = fresh("b"), m = fresh("m"), n = fresh("n"), k = fresh("k");
   auto operand = [&](const Node *read, llvm::ArrayRef<unsigned> first,
                      llvm::StringRef firstName, llvm::ArrayRef<unsigned> second,
                      llvm::StringRef secondName) {
+    if (isInOrder(read, {batch, first, second})) {
+      std::string tensor = tensorNames.lookup(read->tensor);
+      llvm::SmallVector<int64_t, 3> shape;
+      if (!batch.empty())
+        shape.push_back(size(batch));
+      shape.push_back(size(first));
+      shape.push_back(size(second));
+      if (llvm::equal(shape, program.tensors[read->tensor].shape))
+        return tensor;
+      std::string name = fresh(tensor + "_mat");
+      os << "  let " << name << " = reshape(" << tensor;
+      for (int64_t extent : shape)
+        os << ", " << extent;
+      os << ")\n";
+      return name;
+    }
     std::string name = fresh(tensorNames.lookup(read->tensor) + "_mat");
     os << "  let " << name << " = for ";
     if (!batch.empty())
@@ -216,6 +250,21 @@ void DefinitionPrinter::printProduct(const Stage &stage) {
   std::string name = fresh(program.tensors[stage.output].name);
   tensorNames[stage.output] = name;
   os << "  let " << name << " = ";
+  // The traversal in the product's order: the same elements.
+  llvm::SmallVector<unsigned> order(batch);
+  llvm::append_range(order, rows);
+  llvm::append_range(order, columns);
+  if (llvm::equal(order, stage.traversal)) {
+    if (batch.size() <= 1 && rows.size() == 1 && columns.size() == 1) {
+      os << product << "\n";
+      return;
+    }
+    os << "reshape(" << product;
+    for (unsigned it : stage.traversal)
+      os << ", " << program.iterators[it].size();
+    os << ")\n";
+    return;
+  }
   printScopes(stage.traversal, "for");
   os << product << "[";
   if (!batch.empty())
