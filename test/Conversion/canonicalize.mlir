@@ -411,3 +411,176 @@ func.func @costly_in_loop(%x: tensor<?xf64>, %n: index) -> f64 {
   }
   return %r : f64
 }
+
+// Reverse mode's stack of every k-th state, with checkpoints: step t
+// pushes where t % k == 0, into row t / k or m - 1 - t / k of the
+// m = ceil(n / k) rows (@every_kth, @every_kth_constant): every row, so
+// the loop starts from the unfilled tensor.
+// CHECK-LABEL: func.func @every_kth
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]])
+func.func @every_kth(%x: tensor<?xf64>, %n: index) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %p = tensor.dim %x, %c0 : tensor<?xf64>
+  %rows = arith.ceildivsi %n, %c3 : index
+  %last = arith.subi %rows, %c1 : index
+  %e = tensor.empty(%rows, %p) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %row = arith.subi %last, %q : index
+    %v = scf.if %due -> tensor<?x?xf64> {
+      %i = tensor.insert_slice %x into %s[%row, 0] [1, %p] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+      scf.yield %i : tensor<?x?xf64>
+    } else {
+      scf.yield %s : tensor<?x?xf64>
+    }
+    scf.yield %v : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @every_kth_constant
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
+func.func @every_kth_constant(%x: f64) -> tensor<4xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c10 = arith.constant 10 : index
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<4xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<4xf64>) -> tensor<4xf64>
+  %r = scf.for %t = %c0 to %c10 step %c1 iter_args(%s = %f) -> tensor<4xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %c0, %m : index
+    %q = arith.divsi %t, %c3 : index
+    %v = scf.if %due -> tensor<4xf64> {
+      %i = tensor.insert %x into %s[%q] : tensor<4xf64>
+      scf.yield %i : tensor<4xf64>
+    } else {
+      scf.yield %s : tensor<4xf64>
+    }
+    scf.yield %v : tensor<4xf64>
+  }
+  return %r : tensor<4xf64>
+}
+
+// The fill stays where a row may stay unwritten: 10 steps push 4 rows of
+// 5 (@every_kth_more_rows), or the row's period is not the condition's
+// (@every_kth_other_period); or where the carried stack is read
+// (@every_kth_read).
+// CHECK-LABEL: func.func @every_kth_more_rows
+// CHECK: linalg.fill
+func.func @every_kth_more_rows(%x: f64) -> tensor<5xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c10 = arith.constant 10 : index
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<5xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<5xf64>) -> tensor<5xf64>
+  %r = scf.for %t = %c0 to %c10 step %c1 iter_args(%s = %f) -> tensor<5xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %v = scf.if %due -> tensor<5xf64> {
+      %i = tensor.insert %x into %s[%q] : tensor<5xf64>
+      scf.yield %i : tensor<5xf64>
+    } else {
+      scf.yield %s : tensor<5xf64>
+    }
+    scf.yield %v : tensor<5xf64>
+  }
+  return %r : tensor<5xf64>
+}
+
+// CHECK-LABEL: func.func @every_kth_other_period
+// CHECK: linalg.fill
+func.func @every_kth_other_period(%x: f64, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %rows = arith.ceildivsi %n, %c3 : index
+  %e = tensor.empty(%rows) : tensor<?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?xf64>) -> tensor<?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c2 : index
+    %v = scf.if %due -> tensor<?xf64> {
+      %i = tensor.insert %x into %s[%q] : tensor<?xf64>
+      scf.yield %i : tensor<?xf64>
+    } else {
+      scf.yield %s : tensor<?xf64>
+    }
+    scf.yield %v : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+// CHECK-LABEL: func.func @every_kth_read
+// CHECK: linalg.fill
+func.func @every_kth_read(%n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %rows = arith.ceildivsi %n, %c3 : index
+  %e = tensor.empty(%rows) : tensor<?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?xf64>) -> tensor<?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %v = scf.if %due -> tensor<?xf64> {
+      %old = tensor.extract %s[%c0] : tensor<?xf64>
+      %i = tensor.insert %old into %s[%q] : tensor<?xf64>
+      scf.yield %i : tensor<?xf64>
+    } else {
+      scf.yield %s : tensor<?xf64>
+    }
+    scf.yield %v : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+// With a constant step count, canonicalization makes the stack static
+// first and casts the branches' values: the same stack.
+// CHECK-LABEL: func.func @every_kth_folded
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
+func.func @every_kth_folded(%x: tensor<?xf64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c10 = arith.constant 10 : index
+  %zero = arith.constant 0.0 : f64
+  %p = tensor.dim %x, %c0 : tensor<?xf64>
+  %rows = arith.ceildivsi %c10, %c3 : index
+  %last = arith.subi %rows, %c1 : index
+  %e = tensor.empty(%rows, %p) : tensor<?x?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?x?xf64>) -> tensor<?x?xf64>
+  %r = scf.for %t = %c0 to %c10 step %c1 iter_args(%s = %f) -> tensor<?x?xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %row = arith.subi %last, %q : index
+    %v = scf.if %due -> tensor<?x?xf64> {
+      %i = tensor.insert_slice %x into %s[%row, 0] [1, %p] [1, 1] : tensor<?xf64> into tensor<?x?xf64>
+      scf.yield %i : tensor<?x?xf64>
+    } else {
+      scf.yield %s : tensor<?x?xf64>
+    }
+    scf.yield %v : tensor<?x?xf64>
+  }
+  return %r : tensor<?x?xf64>
+}

@@ -303,7 +303,9 @@ def Canonicalize : Pass<"lz-canonicalize"> {
     or that element of a vector, and nothing else uses the carried tensor)
     starts from the unfilled tensor: reverse mode's stack of a loop's
     states, which holds the last step's state first, is not written
-    twice.
+    twice. So does a loop that inserts, where `t % k == 0`, row `t / k`
+    or `m - 1 - t / k` of `m = ceil(n / k)` rows, its carried tensor
+    otherwise unchanged: the stack of every k-th state with checkpoints.
   }];
 }
 
