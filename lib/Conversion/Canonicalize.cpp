@@ -140,7 +140,8 @@ static bool isMultiplesCount(OpFoldResult n, Value upper, int64_t k) {
   std::optional<int64_t> constantN = getConstantIntValue(n);
   std::optional<int64_t> constantUpper = getConstantIntValue(upper);
   if (constantN && constantUpper)
-    return *constantUpper >= 0 && *constantN == (*constantUpper + k - 1) / k;
+    return *constantUpper >= 0 &&
+           *constantN == llvm::divideCeilSigned(*constantUpper, k);
   auto value = dyn_cast<Value>(n);
   auto ceilDiv = value ? value.getDefiningOp<arith::CeilDivSIOp>() : nullptr;
   return ceilDiv && ceilDiv.getLhs() == upper &&
@@ -216,15 +217,22 @@ private:
         push->getBlock() != ifOp.thenBlock() || !pushed.hasOneUse() ||
         getCastSource(kept) != carried)
       return false;
-    // The carried value: the push's destination and the else branch's (or
-    // the first of the casts that it yields).
+    // The carried value: the push's destination (not its source) and the
+    // else branch's (or the first of the casts that it yields).
     Operation *keep = ifOp.elseYield();
     for (Value value = kept; value != carried;) {
       keep = value.getDefiningOp();
       value = keep->getOperand(0);
     }
+    auto isPushDest = [&](OpOperand &use) {
+      if (auto element = dyn_cast<tensor::InsertOp>(push))
+        return &use == &element.getDestMutable();
+      if (auto insert = dyn_cast<tensor::InsertSliceOp>(push))
+        return &use == &insert.getDestMutable();
+      return false;
+    };
     for (OpOperand &use : carried.getUses())
-      if (use.getOwner() != push && use.getOwner() != keep)
+      if (!isPushDest(use) && use.getOwner() != keep)
         return false;
     // The row's index is `t / k`, or `m - 1 - t / k`: find the quotient.
     std::optional<OpFoldResult> row = getRowIndex(push);

@@ -584,3 +584,82 @@ func.func @every_kth_folded(%x: tensor<?xf64>) -> tensor<?x?xf64> {
   }
   return %r : tensor<?x?xf64>
 }
+
+// The fill stays where the push reads the carried stack as well
+// (@every_kth_self: a copy of the filled rows onto themselves), the rows
+// are counted with another period (@every_kth_other_count), or the push
+// writes another tensor (@every_kth_elsewhere).
+// CHECK-LABEL: func.func @every_kth_self
+// CHECK: linalg.fill
+func.func @every_kth_self() -> tensor<1x5xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<1x5xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<1x5xf64>) -> tensor<1x5xf64>
+  %r = scf.for %t = %c0 to %c3 step %c1 iter_args(%s = %f) -> tensor<1x5xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %v = scf.if %due -> tensor<1x5xf64> {
+      %i = tensor.insert_slice %s into %s[%q, 0] [1, 5] [1, 1] : tensor<1x5xf64> into tensor<1x5xf64>
+      scf.yield %i : tensor<1x5xf64>
+    } else {
+      scf.yield %s : tensor<1x5xf64>
+    }
+    scf.yield %v : tensor<1x5xf64>
+  }
+  return %r : tensor<1x5xf64>
+}
+
+// CHECK-LABEL: func.func @every_kth_other_count
+// CHECK: linalg.fill
+func.func @every_kth_other_count(%x: f64, %n: index) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %rows = arith.ceildivsi %n, %c2 : index
+  %e = tensor.empty(%rows) : tensor<?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?xf64>) -> tensor<?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %v = scf.if %due -> tensor<?xf64> {
+      %i = tensor.insert %x into %s[%q] : tensor<?xf64>
+      scf.yield %i : tensor<?xf64>
+    } else {
+      scf.yield %s : tensor<?xf64>
+    }
+    scf.yield %v : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}
+
+// CHECK-LABEL: func.func @every_kth_elsewhere
+// CHECK: linalg.fill
+func.func @every_kth_elsewhere(%x: f64, %n: index, %other: tensor<?xf64>) -> tensor<?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f64
+  %rows = arith.ceildivsi %n, %c3 : index
+  %e = tensor.empty(%rows) : tensor<?xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<?xf64>) -> tensor<?xf64>
+  %r = scf.for %t = %c0 to %n step %c1 iter_args(%s = %f) -> tensor<?xf64> {
+    %m = arith.remsi %t, %c3 : index
+    %due = arith.cmpi eq, %m, %c0 : index
+    %q = arith.divsi %t, %c3 : index
+    %v = scf.if %due -> tensor<?xf64> {
+      %i = tensor.insert %x into %other[%q] : tensor<?xf64>
+      scf.yield %i : tensor<?xf64>
+    } else {
+      scf.yield %s : tensor<?xf64>
+    }
+    scf.yield %v : tensor<?xf64>
+  }
+  return %r : tensor<?xf64>
+}

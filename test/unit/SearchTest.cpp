@@ -1276,7 +1276,9 @@ TEST(SearchRules, MergingViewsInputs) {
   printDefinition(os, batch->program, "f");
   EXPECT_NE(definition.find("def f(A: f64[2, 3, 4, 5], B: f64[2, 3, 5, 6]) "
                             "-> f64[2, 3, 4, 6] {\n  let A_6_4_5 = reshape(A, "
-                            "6, 4, 5)\n  let B_6_5_6 = reshape(B, 6, 5, 6)\n"),
+                            "6, 4, 5)\n  let B_6_5_6 = reshape(B, 6, 5, 6)\n"
+                            "  let product = for b < 6. A_6_4_5[b] @ "
+                            "B_6_5_6[b]\n"),
             std::string::npos)
       << definition;
 
