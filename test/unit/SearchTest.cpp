@@ -1356,7 +1356,24 @@ struct ParsedFunction {
     after = before->clone();
     func = after->lookupSymbol<mlir::func::FuncOp>("f");
   }
+
+  /// Writes `program` back as the copy's body, which must verify and
+  /// compute what the original does.
+  void expectSameAfter(const Program &program, const char *what) {
+    replaceBody(func, program);
+    EXPECT_TRUE(mlir::succeeded(mlir::verify(*after)));
+    test::expectSameResults(*before, *after, "f", 4, what,
+                            /*realArithmetic=*/true);
+  }
 };
+
+/// `program` as the search prints it.
+static std::string printProgram(const Program &program) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  program.print(os);
+  return text;
+}
 
 TEST(SearchRules, ViewsBecomeReshapesInIR) {
   // The merged program, written back as lz IR (the views as reshapes of
@@ -1374,16 +1391,12 @@ TEST(SearchRules, ViewsBecomeReshapesInIR) {
   std::optional<Derived> batch = mergeTraversal(all.back().program, 0, 0);
   ASSERT_TRUE(batch);
   ASSERT_TRUE(matchOperator(batch->program, batch->program.getResultStage()));
-  replaceBody(func, batch->program);
-  EXPECT_TRUE(mlir::succeeded(mlir::verify(*parsed.after)));
+  parsed.expectSameAfter(batch->program, "views as reshapes");
   std::string text;
   llvm::raw_string_ostream os(text);
   parsed.after->print(os);
   EXPECT_NE(text.find("tensor.collapse_shape %arg0"), std::string::npos)
       << text;
-  test::expectSameResults(*parsed.before, *parsed.after, "f", 4,
-                          "views as reshapes",
-                          /*realArithmetic=*/true);
 }
 
 /// Indices with `/` and `%` by constants: t reads x at `(i + 3 - 2 * (i %
@@ -1436,16 +1449,10 @@ TEST(SearchConversion, DivisionsSplitVariables) {
   EXPECT_EQ(expression->tensors[expression->stages[0].output].shape,
             (llvm::SmallVector<int64_t, 4>{4, 2, 6}));
   EXPECT_EQ(expression->getResultShape(), (llvm::ArrayRef<int64_t>{8, 5}));
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  expression->print(os);
+  std::string text = printProgram(*expression);
   EXPECT_NE(text.find("in0[i, k] * in0[-j+1, k]"), std::string::npos) << text;
   EXPECT_NE(text.find("t1[l, m, p]"), std::string::npos) << text;
-  replaceBody(func, *expression);
-  EXPECT_TRUE(mlir::succeeded(mlir::verify(*parsed.after)));
-  test::expectSameResults(*parsed.before, *parsed.after, "f", 4,
-                          "division by splitting",
-                          /*realArithmetic=*/true);
+  parsed.expectSameAfter(*expression, "division by splitting");
 }
 
 // y[h] = sum_r (y = h + 1 - r even and y / 2 a row) x[y / 2] * w[r]: the
@@ -1497,15 +1504,10 @@ TEST(SearchConversion, CongruencesFixSummedVariables) {
   ASSERT_TRUE(mlir::succeeded(expression));
   ASSERT_EQ(expression->stages.size(), 1u);
   EXPECT_EQ(expression->stages[0].summation.size(), 1u);
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  expression->print(os);
+  std::string text = printProgram(*expression);
   EXPECT_NE(text.find("(in0[i+j-p] * in1[-j+2*p+1])"), std::string::npos)
       << text;
-  replaceBody(func, *expression);
-  EXPECT_TRUE(mlir::succeeded(mlir::verify(*parsed.after)));
-  test::expectSameResults(*parsed.before, *parsed.after, "f", 4, "congruence",
-                          /*realArithmetic=*/true);
+  parsed.expectSameAfter(*expression, "congruence");
 }
 
 TEST(SearchRules, NewRulesPreserveResults) {
