@@ -57,15 +57,17 @@ private:
   /// [0, c) with a coefficient prime to c, one value of it satisfies the
   /// congruence at each point, an affine function of the other iterators.
   /// The iterator is substituted by it in the scope's variables and leaves
-  /// `stage`'s summation.
-  /// Returns whether one was solved.
+  /// `stage`'s summation. A congruence that none satisfies this way, and
+  /// that does not always hold, is an error. Returns whether one was
+  /// solved.
   FailureOr<bool> solveCongruences(Operation *scope, Stage &stage);
   /// Whether `affine` is at least 0 at every point of the bound iterators.
   bool isNonNegative(const Affine &affine);
   /// The quotient and the remainder of `dividend` by `divisor` (> 0),
   /// rounded down, where both are affine over the bound iterators' ranges;
   /// with `truncating` (the language's `/` and `%`), the dividend must be
-  /// at least 0, where truncating and rounding down agree.
+  /// at least 0, where truncating and rounding down agree, or a multiple
+  /// of the divisor, which both divide exactly.
   FailureOr<std::pair<Affine, Affine>> divide(const Affine &dividend,
                                               int64_t divisor, bool truncating,
                                               Location loc);
