@@ -89,6 +89,17 @@ def batch_time(fn, batch):
             return elapsed / calls
 
 
+def settle_allocator():
+    """Frees one 16 MiB array, which raises glibc's threshold for serving
+    allocations by `mmap` to that size (it adapts to the largest block
+    freed). Below it, a temporary of a few hundred KiB (im2col's patches)
+    was mapped and unmapped at every call, page faults included: the first
+    case of a run took 8 times as long as the same case after a larger
+    one."""
+    block = np.ones(2 << 20)
+    del block
+
+
 def best_time(fn, batch=0.2):
     """Median seconds per call over 5 batches of at least `batch` s."""
     fn()
