@@ -29,6 +29,9 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
 
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_TILECOLUMNS
@@ -366,9 +369,11 @@ static SmallVector<Operation *> findRegion(Block &block, Value size,
 /// Replaces `region` by a loop over blocks of columns whose body computes
 /// the region on the block's columns and inserts its results into
 /// tensors of all columns. A block has as many columns as keep the
-/// matrices of columns within `cacheBytes`, at least 8.
+/// matrices of columns within `cacheBytes`, at least `minColumns` (a
+/// multiple of 8).
 static void tileRegion(ArrayRef<Operation *> region, Value size,
-                       const ColumnAnalysis &analysis, int64_t cacheBytes) {
+                       const ColumnAnalysis &analysis, int64_t cacheBytes,
+                       int64_t minColumns) {
   Operation *last = region.back();
   Location loc = last->getLoc();
   OpBuilder builder(last->getContext());
@@ -399,7 +404,9 @@ static void tileRegion(ArrayRef<Operation *> region, Value size,
   columns = arith::MulIOp::create(
       builder, loc, arith::DivUIOp::create(builder, loc, columns, eight),
       eight);
-  columns = arith::MaxUIOp::create(builder, loc, columns, eight);
+  columns = arith::MaxUIOp::create(
+      builder, loc, columns,
+      arith::ConstantIndexOp::create(builder, loc, minColumns));
   // Matrices that fit four times over run in one block: they stay in a
   // larger cache than the blocks' anyway.
   Value total = arith::MulIOp::create(builder, loc, columnBytes, size);
@@ -484,6 +491,8 @@ struct TileColumnsPass
       return;
     // Within the index arithmetic of the block's size (4 times it, below).
     int64_t budget = std::min<int64_t>(cacheBytes, int64_t(1) << 40);
+    int64_t fewest =
+        llvm::alignTo(std::clamp<int64_t>(minColumns, 8, int64_t(1) << 40), 8);
     Block &block = func.getBody().front();
     // The sizes that traversals in counted loops' bodies run over, defined
     // in the function's body.
@@ -498,7 +507,7 @@ struct TileColumnsPass
       ColumnAnalysis analysis(size);
       SmallVector<Operation *> region = findRegion(block, size, analysis);
       if (!region.empty())
-        tileRegion(region, size, analysis, budget);
+        tileRegion(region, size, analysis, budget, fewest);
     }
   }
 };

@@ -1,10 +1,11 @@
-// RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=64 | FileCheck %s
+// RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" | FileCheck %s
 // RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=0 | FileCheck %s --check-prefix=OFF
+// RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=64 | FileCheck %s --check-prefix=FEWEST
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
-// RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=64 --lz-interpret=entry=main -o /dev/null > %t.after
+// RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" --lz-interpret=entry=main -o /dev/null > %t.after
 // RUN: diff %t.before %t.after
-// RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=64 --lower-lz | FileCheck %s --check-prefix=LOWERED
-// RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=64 --lower-lz --lz-interpret=entry=main -o /dev/null > %t.lowered
+// RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" --lower-lz | FileCheck %s --check-prefix=LOWERED
+// RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" --lower-lz --lz-interpret=entry=main -o /dev/null > %t.lowered
 // RUN: diff %t.before %t.lowered
 
 // A gradient through a loop of elementwise steps, as ad-reverse and
@@ -13,6 +14,13 @@
 // cotangents runs by blocks of columns (64 bytes: blocks of 8 columns, as
 // the stack has 3 rows of f64); the sum over all columns stays after the
 // loop over blocks.
+// By default a block has at least 256 columns: narrower ones lose more to
+// every step's loop control than the cache saves.
+// FEWEST-LABEL: func.func @gradient(
+// FEWEST: %[[FIT:.*]] = arith.muli %{{.*}}, %c8{{.*}} : index
+// FEWEST: %[[C256:.*]] = arith.constant 256 : index
+// FEWEST-NEXT: arith.maxui %[[FIT]], %[[C256]] : index
+
 // CHECK-LABEL: func.func @gradient(
 // CHECK-SAME: %[[X0:[^:]*]]: tensor<?xf64>, %[[A:[^:]*]]: tensor<?xf64>
 // CHECK: %[[N:.*]] = tensor.dim %[[X0]]
