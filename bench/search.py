@@ -5,26 +5,26 @@
 
 For SEARCH.md's four headline operators, written as plain `for`/`sum`
 expressions in NHWC layout: Conv3x3 (zero padding 1, several channel counts
-and image sizes), ConvTranspose (4x4 kernel, stride 2, padding 1, as
-PyTorch defines it: output row `y` gathers input row `(y + 1 - r) / 2`
-where `y + 1 - r` is even), Conv5x5 (padding 2) and Longformer's dilated G2BMM. Each definition is compiled with `leibniz
-compile -O3`, which runs the search and instantiates its cheapest
-derivation (products are OpenBLAS `dgemm`s), and with `-O3 --search=false`
-(the direct lowering); where the headline derivation is not the cheapest
-(Conv5x5 into a wider Conv3x3, G2BMM without dilation), the definition that
-`leibniz search --until` writes for it is compiled and timed too; and
-`-O3 --search-measure`, which times the cheapest derivations and picks the
-fastest. Baselines
-in NumPy with one OpenBLAS thread: im2col + one product for the
-convolutions, one product + a col2im sum over the 16 taps for ConvTranspose,
-one batched dot product per band offset for G2BMM. All are timed through
-the C interface on one thread in the same run (medians of 5 batches of at
-least 0.2 s, after freeing a 16 MiB block so that glibc's allocator keeps
-the temporaries in its heap), and all results must agree to 1e-10 relative. Then the search
-statistics (states, duplicates, time) of the four expressions at depths 4 to
-8, and the states that guided derivation (`--guided --until`) needs to
-reach the headline derivation's pattern. Writes the tables into docs/benchmarks.md and
-bench/benchmarks.md.in between the search markers.
+and image sizes), ConvTranspose (4x4 kernel, stride 2, padding 1, as PyTorch
+defines it: output row `y` gathers input row `(y + 1 - r) / 2` where
+`y + 1 - r` is even), Conv5x5 (padding 2) and Longformer's dilated G2BMM. Each
+definition is compiled with `leibniz compile -O3`, which runs the search and
+instantiates its cheapest derivation (products are OpenBLAS `dgemm`s), and
+with `-O3 --search=false` (the direct lowering); where the headline derivation
+is not the cheapest (Conv5x5 into a wider Conv3x3, G2BMM without dilation),
+the definition that `leibniz search --until` writes for it is compiled and
+timed too; and `-O3 --search-measure`, which times the cheapest derivations
+and picks the fastest. Baselines in NumPy with one OpenBLAS thread: im2col +
+one product for the convolutions, one product + a col2im sum over the 16 taps
+for ConvTranspose, one batched dot product per band offset for G2BMM. All are
+timed through the C interface on one thread in the same run (medians of 5
+batches of at least 0.2 s, after freeing a 16 MiB block so that glibc's
+allocator keeps the temporaries in its heap), and all results must agree to
+1e-10 relative. Then the search statistics (states, duplicates, time) of the
+four expressions at depths 4 to 8, and the states that guided derivation
+(`--guided --until`) needs to reach the headline derivation's pattern. Writes
+the tables into docs/benchmarks.md and bench/benchmarks.md.in between the
+search markers.
 """
 
 import argparse

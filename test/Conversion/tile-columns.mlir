@@ -4,6 +4,8 @@
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
 // RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" --lz-interpret=entry=main -o /dev/null > %t.after
 // RUN: diff %t.before %t.after
+// RUN: leibniz-opt %s --lz-tile-columns=cache-bytes=64 --lz-interpret=entry=main -o /dev/null > %t.default
+// RUN: diff %t.before %t.default
 // RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" --lower-lz | FileCheck %s --check-prefix=LOWERED
 // RUN: leibniz-opt %s --lz-tile-columns="cache-bytes=64 min-columns=8" --lower-lz --lz-interpret=entry=main -o /dev/null > %t.lowered
 // RUN: diff %t.before %t.lowered

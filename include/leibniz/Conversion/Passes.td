@@ -385,9 +385,9 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
     all of those matrices fit within 4 times `cache-bytes`, a single block
     has all the columns (they stay in a larger cache anyway, and shorter
     loops cost more than they save). Every step of a block's loops costs
-    the same loop control and row copies whatever its width: on a
-    1000-step descent, blocks of 8 columns (n = 100) took 4 times as long
-    as one block, of 32 columns (n = 1000) 1.7 times, and 256 to 512 were
+    the same loop control and row copies whatever its width: on gradient
+    descents, blocks of 8 columns (n = 100, 10,000 steps) took 4 times as
+    long as one block, of 32 columns (n = 1000) 1.7 times, and 256 to 512 were
     the fastest, also where the stack spills the cache (n = 10000, twice
     as fast as 32). Every element is computed by the same
     operations in the same order: the results are the same, bit for bit,
@@ -401,7 +401,8 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
            "The bytes of the matrices' blocks (at most 0: the pass does "
            "nothing)">,
     Option<"minColumns", "min-columns", "int64_t", "256",
-           "The fewest columns of a block, rounded up to a multiple of 8">
+           "The fewest columns of a block (at least 8), rounded up to a "
+           "multiple of 8">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::tensor::TensorDialect"];
