@@ -511,7 +511,11 @@ ExprPtr Parser::parsePostfix() {
         return fail(loc, "expected at least one index");
       expr = std::make_unique<IndexExprAST>(loc, std::move(expr),
                                             std::move(indices));
-    } else if (cur().is(Token::dot) && tokenAt(pos + 1).is(Token::integer)) {
+    } else if (cur().is(Token::dot) && tokenAt(pos + 1).is(Token::integer) &&
+               tokenAt(pos + 1).getSpelling().data() ==
+                   cur().getSpelling().end()) {
+      // A projection: the index directly after the `.` (`t.0`); after a
+      // space, the `.` ends a scope's ranges (`sum i < 2. 1`).
       consume();
       Token index = consume();
       std::optional<int64_t> value = index.getIntegerValue();

@@ -135,6 +135,12 @@ private:
     std::string name;
     if (failed(parseName(name)))
       return failure();
+    // An unknown name is reported before its arguments are parsed.
+    if (llvm::find(params, name) == params.end() && !getCore(name) &&
+        !definitions.lookup(name) && !rules.lookup(name)) {
+      pos = start;
+      return fail("unknown rule or strategy '" + name + "'");
+    }
     // Arguments.
     std::vector<StrategyRef> args;
     skipSpace();
@@ -189,8 +195,7 @@ private:
       node->rule = rule;
       return StrategyRef(node);
     }
-    pos = start;
-    return fail("unknown rule or strategy '" + name + "'");
+    llvm_unreachable("the name was looked up above");
   }
 
   LogicalResult parseName(std::string &name) {

@@ -3,6 +3,9 @@
 // UNKNOWN: error: lz-rewrite: column 9: unknown rule or strategy 'nothing'
 // UNKNOWN-NEXT: topDown(nothing)
 // UNKNOWN-NEXT: ^
+// An unknown name is the mistake, not its arguments.
+// RUN: not leibniz-opt %s --lz-rewrite='x(y)' 2>&1 | FileCheck %s --check-prefix=UNKNOWN-CALL
+// UNKNOWN-CALL: error: lz-rewrite: column 1: unknown rule or strategy 'x'
 // RUN: not leibniz-opt %s --lz-rewrite='try(dce, dce)' 2>&1 | FileCheck %s --check-prefix=ARITY
 // ARITY: error: lz-rewrite: column 1: 'try' takes 1 argument, not 2
 // RUN: not leibniz-opt %s --lz-rewrite='dce(id)' 2>&1 | FileCheck %s --check-prefix=RULE-ARGS

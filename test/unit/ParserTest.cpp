@@ -73,6 +73,14 @@ TEST(ParserTest, ExplicitRangesStopAtComparisons) {
             "(def f (n: i64) (for (i < n) (j < (* 2 n)) (< i j)))\n");
 }
 
+TEST(ParserTest, ADotAndASpaceEndTheRanges) {
+  // After a space, a number is a scope's body, not a tuple index.
+  EXPECT_EQ(dumpOf("def f() = (sum i < 2. 1, for j < 3. 2)"),
+            "(def f () (tuple (sum (i < 2) 1) (for (j < 3) 2)))\n");
+  EXPECT_EQ(dumpOf("def f(t: (i64, i64)) = sum i < 2. t.1"),
+            "(def f (t: (i64 i64)) (sum (i < 2) (proj t 1)))\n");
+}
+
 TEST(ParserTest, OperatorPrecedence) {
   EXPECT_EQ(dumpOf("def f(a: f64, b: f64) = -a ^ 2 + b * a @ b - a / b"),
             "(def f (a: f64, b: f64) (- (+ (- (^ a 2)) (@ (* b a) b)) "
