@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
@@ -186,6 +187,38 @@ void checkDivision(CheckBuilder &checks, Operation *op, bool isSigned,
   checks.check(b, loc, ok, "signed integer division overflows");
 }
 
+/// A float converted to an integer: its truncated value fits in the
+/// integer (NaN does not), as the interpreter requires.
+void checkFloatToInt(CheckBuilder &checks, Operation *op, bool isSigned) {
+  auto from = dyn_cast<FloatType>(op->getOperand(0).getType());
+  auto to = dyn_cast<IntegerType>(op->getResult(0).getType());
+  if (!from || !to)
+    return;
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  unsigned width = to.getWidth();
+  // Powers of two, exact in every float type wide enough to hold them.
+  auto power = [&](int exponent, bool negative) -> Value {
+    APFloat value = APFloat::getOne(from.getFloatSemantics(), negative);
+    value = scalbn(value, exponent, APFloat::rmNearestTiesToEven);
+    return arith::ConstantOp::create(b, loc, FloatAttr::get(from, value));
+  };
+  Value truncated = math::TruncOp::create(b, loc, op->getOperand(0));
+  Value low =
+      isSigned ? power(width - 1, /*negative=*/true)
+               : arith::ConstantOp::create(b, loc, FloatAttr::get(from, 0.0));
+  Value high = power(isSigned ? width - 1 : width, /*negative=*/false);
+  Value ok = arith::AndIOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, truncated, low),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, truncated,
+                            high));
+  checks.check(b, loc, ok,
+               "float value does not fit in " +
+                   std::string(isSigned ? "a signed " : "an unsigned ") +
+                   std::to_string(width) + "-bit integer");
+}
+
 struct InsertRuntimeChecksPass
     : public conversion::impl::InsertRuntimeChecksBase<
           InsertRuntimeChecksPass> {
@@ -196,7 +229,8 @@ struct InsertRuntimeChecksPass
       if (isa<tensor::ExtractOp, tensor::ExtractSliceOp, tensor::GenerateOp,
               tensor::EmptyOp, bufferization::AllocTensorOp, arith::DivSIOp,
               arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
-              arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp>(op))
+              arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp,
+              arith::FPToSIOp, arith::FPToUIOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -210,6 +244,8 @@ struct InsertRuntimeChecksPass
         checkSizes(checks, op, empty.getDynamicSizes());
       else if (auto alloc = dyn_cast<bufferization::AllocTensorOp>(op))
         checkSizes(checks, op, alloc.getDynamicSizes());
+      else if (isa<arith::FPToSIOp, arith::FPToUIOp>(op))
+        checkFloatToInt(checks, op, isa<arith::FPToSIOp>(op));
       else
         checkDivision(checks, op,
                       isa<arith::DivSIOp, arith::RemSIOp, arith::FloorDivSIOp,

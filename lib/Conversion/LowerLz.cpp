@@ -704,7 +704,8 @@ void lowerIota(RewriterBase &rewriter, lz::IotaOp op) {
 
 /// `lz.matmul` and `lz.batch_matmul`: the linalg ops, accumulating into
 /// `-0.0` (for floats), the identity of IEEE addition, so that the first
-/// product starts the sum as in the interpreter.
+/// product starts the sum as in the interpreter; into `+0.0` where there
+/// are no products, the interpreter's empty sum.
 template <typename LinalgOp>
 void lowerMatmul(RewriterBase &rewriter, Operation *op) {
   Location loc = op->getLoc();
@@ -721,10 +722,25 @@ void lowerMatmul(RewriterBase &rewriter, Operation *op) {
                 APFloat::getZero(cast<FloatType>(element).getFloatSemantics(),
                                  /*Negative=*/true)))
           : TypedAttr(IntegerAttr::get(element, 0));
-  Value init = linalg::FillOp::create(
-                   rewriter, loc,
-                   arith::ConstantOp::create(rewriter, loc, zero).getResult(),
-                   createEmpty(rewriter, loc, type, sizes))
+  Value identity = arith::ConstantOp::create(rewriter, loc, zero);
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  int64_t products = lhsType.getShape().back();
+  if (isa<FloatType>(element) && products == 0)
+    identity =
+        arith::ConstantOp::create(rewriter, loc, FloatAttr::get(element, 0.0));
+  else if (isa<FloatType>(element) && ShapedType::isDynamic(products)) {
+    Value count =
+        tensor::DimOp::create(rewriter, loc, lhs, lhsType.getRank() - 1);
+    Value none =
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, count,
+                              arith::ConstantIndexOp::create(rewriter, loc, 0));
+    identity = arith::SelectOp::create(
+        rewriter, loc, none,
+        arith::ConstantOp::create(rewriter, loc, FloatAttr::get(element, 0.0)),
+        identity);
+  }
+  Value init = linalg::FillOp::create(rewriter, loc, identity,
+                                      createEmpty(rewriter, loc, type, sizes))
                    .getResult(0);
   rewriter.replaceOp(op,
                      LinalgOp::create(rewriter, loc, TypeRange{type},
@@ -943,6 +959,65 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
   return false;
 }
 
+/// Replaces an integer power `base ^ exponent` (`math.ipowi`, which has no
+/// LLVM lowering) by squaring and multiplying, wrapping around as the
+/// interpreter does. A negative exponent gives the integer part of
+/// `1 / base^-exponent`: 1 for a base of 1, ±1 for -1, else 0.
+static void expandIPowI(IRRewriter &rewriter, math::IPowIOp op) {
+  Location loc = op.getLoc();
+  Type type = op.getType();
+  rewriter.setInsertionPoint(op);
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantOp::create(rewriter, loc,
+                                     rewriter.getIntegerAttr(type, value));
+  };
+  Value base = op.getLhs(), exponent = op.getRhs();
+  Value zero = constant(0), one = constant(1);
+  Value negative = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::slt, exponent, zero);
+  Value count =
+      arith::SelectOp::create(rewriter, loc, negative, zero, exponent);
+  SmallVector<Value> inits = {one, base, count};
+  SmallVector<Type> types(3, type);
+  auto loop = scf::WhileOp::create(rewriter, loc, types, inits);
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    SmallVector<Location> locs(3, loc);
+    Block *before = rewriter.createBlock(&loop.getBefore(), {}, types, locs);
+    Value more = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
+                                       before->getArgument(2), zero);
+    scf::ConditionOp::create(rewriter, loc, more, before->getArguments());
+    Block *after = rewriter.createBlock(&loop.getAfter(), {}, types, locs);
+    Value result = after->getArgument(0), power = after->getArgument(1),
+          bits = after->getArgument(2);
+    Value odd = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(rewriter, loc, bits, one), zero);
+    result = arith::SelectOp::create(
+        rewriter, loc, odd, arith::MulIOp::create(rewriter, loc, result, power),
+        result);
+    power = arith::MulIOp::create(rewriter, loc, power, power);
+    bits = arith::ShRUIOp::create(rewriter, loc, bits, one);
+    scf::YieldOp::create(rewriter, loc, ValueRange{result, power, bits});
+  }
+  Value minusOne = constant(-1);
+  Value oddExponent = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::ne,
+      arith::AndIOp::create(rewriter, loc, exponent, one), zero);
+  Value reciprocal = arith::SelectOp::create(
+      rewriter, loc,
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, base, one),
+      one,
+      arith::SelectOp::create(
+          rewriter, loc,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, base,
+                                minusOne),
+          arith::SelectOp::create(rewriter, loc, oddExponent, minusOne, one),
+          zero));
+  rewriter.replaceOpWithNewOp<arith::SelectOp>(op, negative, reciprocal,
+                                               loop.getResult(0));
+}
+
 struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
   using LowerLzBase::LowerLzBase;
 
@@ -1068,6 +1143,14 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       lowerOp(rewriter, op, reassociate, inPlace.lookup(op),
               inThreads.contains(op->getParentOfType<func::FuncOp>()) ? inThread
                                                                       : policy);
+    // Integer powers, which LLVM has no instruction or libm function for.
+    SmallVector<math::IPowIOp> powers;
+    getOperation().walk([&](math::IPowIOp op) {
+      if (op.getType().isInteger())
+        powers.push_back(op);
+    });
+    for (math::IPowIOp op : powers)
+      expandIPowI(rewriter, op);
   }
 };
 } // namespace

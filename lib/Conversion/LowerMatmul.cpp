@@ -282,16 +282,23 @@ llvm::SmallPtrSet<Operation *, 8> getFunctionsInParallelWork(ModuleOp module) {
   return functions;
 }
 
+/// Whether `value` is a float zero of either sign, or a choice between two.
+static bool isAnyZero(Value value) {
+  if (auto select = value.getDefiningOp<arith::SelectOp>())
+    return isAnyZero(select.getTrueValue()) &&
+           isAnyZero(select.getFalseValue());
+  FloatAttr constant;
+  return matchPattern(value, m_Constant(&constant)) &&
+         constant.getValue().isZero();
+}
+
 /// The `linalg.fill` of zeros (either sign) into `product`'s result just
 /// before it, with only operations free of memory effects in between: BLAS
 /// can overwrite the result instead.
 linalg::FillOp getZeroFill(Operation *product, Value result) {
   for (Operation *op = product->getPrevNode(); op; op = op->getPrevNode()) {
     if (auto fill = dyn_cast<linalg::FillOp>(op)) {
-      FloatAttr value;
-      if (fill.getOutputs()[0] == result &&
-          matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
-          value.getValue().isZero())
+      if (fill.getOutputs()[0] == result && isAnyZero(fill.getInputs()[0]))
         return fill;
       return {};
     }

@@ -235,14 +235,16 @@ cl::opt<bool> gpuEmulation(
 
 cl::opt<bool> runtimeChecks(
     "checks",
-    cl::desc("Check reads and integer divisions in compiled code, reporting "
+    cl::desc("Check reads, integer divisions and float-to-integer conversions "
+             "in compiled code, reporting "
              "the source location of a failure"),
     cl::init(false), cl::sub(emitCommand), cl::sub(compileCommand));
 
 // `leibniz run` checks by default: it is where programs are developed.
 cl::opt<bool> runChecks(
     "checks",
-    cl::desc("Check reads and integer divisions in compiled code, reporting "
+    cl::desc("Check reads, integer divisions and float-to-integer conversions "
+             "in compiled code, reporting "
              "the source location of a failure (default: on; the "
              "interpreter always checks)"),
     cl::init(true), cl::sub(runCommand));

@@ -27,9 +27,10 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     | `lz.sum`, `lz.prod`, `lz.max`, `lz.min` | an `scf.for` nest carrying the accumulator, combined in the scope's order |
     | `lz.get` | `tensor.extract`, or a rank-reducing `tensor.extract_slice` for a sub-tensor |
     | `lz.fill`, `lz.iota` | `linalg.fill` on `tensor.empty` (only the `tensor.empty` where no element is read: the fill starts a state of a counted loop with as many steps as it has rows, whose body writes a whole row of it at every step, row `t` or `count - 1 - t`, and uses it for nothing else, as reverse mode's stacks), `tensor.generate` |
-    | `lz.matmul`, `lz.batch_matmul` | `linalg.matmul`, `linalg.batch_matmul` |
+    | `lz.matmul`, `lz.batch_matmul` | `linalg.matmul`, `linalg.batch_matmul` on a fill of `-0.0` (`+0.0` where there are no products) |
     | `lz.loop` | `scf.for` (counted) or `scf.while` |
     | `lz.random` | `tensor.generate` computing Philox-4x32-10 inline in `arith` |
+    | `math.ipowi` (integers) | an `scf.while` squaring and multiplying; a negative exponent gives 1 for a base of 1, ±1 for -1, else 0, as in the interpreter |
 
     On the CPU (not with `gpu`), a traversal yielding scalars in the body
     of a counted `lz.loop`, whose result the body yields as the loop's
@@ -214,8 +215,10 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
     pass (the driver's `--checks`) inserts the checks: after `lower-lz`,
     every `tensor.extract` and `tensor.extract_slice` whose index can be out
     of bounds, and every integer division or remainder whose divisor can be
-    zero (or, for signed division, whose operands can overflow), and every
-    new tensor (`tensor.generate`, `tensor.empty`) whose size can be
+    zero (or, for signed division, whose operands can overflow), every
+    conversion of a float to an integer (`arith.fptosi`, `arith.fptoui`:
+    the float's truncated value must fit in the integer, not be NaN), and
+    every new tensor (`tensor.generate`, `tensor.empty`) whose size can be
     negative, is guarded by an `scf.if` that calls the runtime when the check
     fails:
 
@@ -237,6 +240,7 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect",
                            "mlir::func::FuncDialect",
+                           "mlir::math::MathDialect",
                            "mlir::scf::SCFDialect"];
 }
 
