@@ -349,7 +349,8 @@ public:
   FailureOr<Operation *> apply(const Strategy &strategy, Operation *point,
                                const Environment &env) {
     using K = Strategy::Kind;
-    // Past the limit on rewrites, everything fails: the error is reported.
+    // After an error (past the limit on rewrites, a `repeat` that would not
+    // terminate), everything fails: the error is reported.
     if (stopped)
       return failure();
     switch (strategy.kind) {
@@ -435,8 +436,11 @@ public:
   bool stopped = false;
 
 private:
+  /// Reports an error at `point` and stops the application: everything
+  /// fails from here on, so that the error is reported once.
   void reportError(Operation *point, const Twine &message) {
     errorReported = true;
+    stopped = true;
     emitError(point ? point->getLoc() : UnknownLoc::get(rewriter.getContext()),
               message);
   }

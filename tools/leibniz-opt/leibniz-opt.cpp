@@ -25,6 +25,8 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
   int status;
@@ -44,6 +46,9 @@ int main(int argc, char **argv) {
   leibniz::driver::registerPipelines();
   leibniz::driver::registerPipelineDependencies(registry);
 
+  llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "leibniz-opt " LEIBNIZ_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
+  });
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Leibniz optimizer driver\n", registry));
 }

@@ -45,6 +45,7 @@
 #include "llvm/Support/Format.h"
 
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -70,8 +71,9 @@ cl::SubCommand runCommand("run", "Run a definition of a program and print "
                                  "its result");
 cl::SubCommand
     gradcheckCommand("gradcheck",
-                     "Compare a definition's forward-mode derivatives with "
-                     "central finite differences at seeded random points");
+                     "Compare a definition's derivatives in forward and "
+                     "reverse mode with each other and with central finite "
+                     "differences at seeded random points");
 cl::SubCommand
     plotCommand("plot",
                 "Draw the loss curves of a trace (leibniz run --trace) as SVG");
@@ -605,6 +607,16 @@ struct Compilation {
     }
     rewrite::StrategyEngine engine(&context);
     engine.setMaxRewrites(maxRewrites);
+    // An error at the module itself, which has no place in the source,
+    // belongs to the strategy.
+    ScopedDiagnosticHandler strategyErrors(
+        &context, [&](Diagnostic &diag) -> LogicalResult {
+          if (!isa<UnknownLoc>(diag.getLocation()))
+            return failure();
+          llvm::errs() << "leibniz: error: --strategy=" << strategyText << ": "
+                       << diag.str() << "\n";
+          return success();
+        });
     FailureOr<Operation *> result = engine.apply(**strategy, point);
     if (engine.hasReportedError())
       return failure();
@@ -1863,6 +1875,13 @@ int runSearch() {
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   driver::registerPipelines();
+  // Without a command, --help lists the commands, not LLVM's own options
+  // (which no command takes).
+  static cl::OptionCategory noOptions("Leibniz");
+  cl::HideUnrelatedOptions(noOptions, cl::SubCommand::getTopLevel());
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "leibniz " LEIBNIZ_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
+  });
   if (!cl::ParseCommandLineOptions(
           argc, argv,
           "Leibniz compiler driver\n\n"
