@@ -93,7 +93,21 @@ public:
   void setParams(ArrayRef<std::string> names) { params = names; }
 
 private:
+  /// The deepest nesting of choices, sequences, calls and parentheses that
+  /// the parser (and the engine, which recurses over the strategy) takes.
+  static constexpr unsigned kMaxDepth = 1000;
+
+  /// Counts a level of nesting for as long as it lives.
+  struct Nesting {
+    explicit Nesting(unsigned &depth) : depth(++depth) {}
+    ~Nesting() { --depth; }
+    unsigned &depth;
+  };
+
   FailureOr<StrategyRef> parseStrategy() {
+    Nesting nesting(depth);
+    if (failed(checkDepth()))
+      return failure();
     FailureOr<StrategyRef> lhs = parseSequence();
     if (failed(lhs))
       return failure();
@@ -108,6 +122,9 @@ private:
   }
 
   FailureOr<StrategyRef> parseSequence() {
+    Nesting nesting(depth);
+    if (failed(checkDepth()))
+      return failure();
     FailureOr<StrategyRef> lhs = parsePrimary();
     if (failed(lhs))
       return failure();
@@ -209,6 +226,13 @@ private:
     return success();
   }
 
+  LogicalResult checkDepth() {
+    if (depth <= kMaxDepth)
+      return success();
+    return fail("the strategy nests deeper than " + std::to_string(kMaxDepth) +
+                " levels of choices, sequences, calls and parentheses");
+  }
+
   StrategyRef make(Strategy::Kind kind, std::vector<StrategyRef> operands) {
     auto node = std::make_shared<Strategy>();
     node->kind = kind;
@@ -241,6 +265,7 @@ private:
   ArrayRef<std::string> params;
   StrategyError &error;
   size_t pos = 0;
+  unsigned depth = 0;
 };
 
 /// The prelude: everything beyond the core, in the text language.

@@ -187,6 +187,40 @@ TEST(StrategyLanguageTest, PrintsWhatItParses) {
   }
 }
 
+TEST(StrategyLanguageTest, LimitsNesting) {
+  // The parser and the engine recurse over the strategy: deep nesting is
+  // an error at the level past the limit, not a stack overflow.
+  auto nested = [](unsigned levels, const std::string &open,
+                   const std::string &close) {
+    std::string text;
+    for (unsigned i = 0; i < levels; ++i)
+      text += open;
+    text += "id";
+    for (unsigned i = 0; i < levels; ++i)
+      text += close;
+    return text;
+  };
+  for (auto [open, close] : {std::pair<std::string, std::string>{"try(", ")"},
+                             {"(", ")"}}) {
+    StrategyError error;
+    EXPECT_TRUE(succeeded(
+        StrategyLibrary::getLz().parse(nested(400, open, close), error)))
+        << error.message;
+    std::string deep = nested(20000, open, close);
+    EXPECT_TRUE(failed(StrategyLibrary::getLz().parse(deep, error)));
+    EXPECT_EQ(error.message, "the strategy nests deeper than 1000 levels of "
+                             "choices, sequences, calls and parentheses");
+    EXPECT_EQ(error.column, 500 * open.size() + 1);
+  }
+  // Long chains nest too.
+  std::string chain;
+  for (unsigned i = 0; i < 20000; ++i)
+    chain += "id ; ";
+  chain += "id";
+  StrategyError error;
+  EXPECT_TRUE(failed(StrategyLibrary::getLz().parse(chain, error)));
+}
+
 //===----------------------------------------------------------------------===//
 // The rules preserve meaning
 //===----------------------------------------------------------------------===//
