@@ -105,9 +105,12 @@ bool leibniz::runtime::parseNpy(std::string_view contents, NpyArray &array,
   std::optional<std::string_view> shapeText = getHeaderEntry(header, "shape");
   if (!descr || !fortran || !shapeText)
     return fail("malformed .npy header: " + std::string(trim(header)));
-  if (*fortran != "False")
+  if (*fortran == "True")
     return fail("Fortran-order .npy files are not supported; save the array "
                 "in C order");
+  if (*fortran != "False")
+    return fail("malformed .npy header: 'fortran_order' is " +
+                std::string(*fortran) + ", not True or False");
   std::string_view dtype = trim(*descr, "'\"");
   if (dtype == "<f8")
     array.dtype = DType::F64;
@@ -130,6 +133,11 @@ bool leibniz::runtime::parseNpy(std::string_view contents, NpyArray &array,
     return fail("the .npy array has too many dimensions");
   int64_t count = 1;
   for (int64_t dim : array.shape) {
+    // Also in an empty array: its loops would still run over the others.
+    if (dim > maxElements)
+      return fail("the .npy array has a dimension of " + std::to_string(dim) +
+                  ", more than the " + std::to_string(maxElements) +
+                  " elements an array may have");
     if (dim != 0 && count > maxElements / dim)
       return fail("the .npy array is too large");
     count *= dim;

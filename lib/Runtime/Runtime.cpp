@@ -251,8 +251,15 @@ int64_t leibniz_trace_write(const char *path) {
     return -1;
   std::fprintf(file, "loop,run,step,loss\n");
   for (const TraceRecord &record : traceRecords) {
-    // A location holds no quotes; a file name may hold a comma.
-    std::fprintf(file, "\"%s\",%lld,%lld,%.17g\n", record.loop.c_str(),
+    // Quoted, for the commas of file names; a quote doubled (RFC 4180),
+    // and a line break made a space, so that each record is one line.
+    std::string loop;
+    for (char c : record.loop) {
+      if (c == '"')
+        loop += '"';
+      loop += c == '\n' || c == '\r' ? ' ' : c;
+    }
+    std::fprintf(file, "\"%s\",%lld,%lld,%.17g\n", loop.c_str(),
                  static_cast<long long>(std::max<int64_t>(record.run, 0)),
                  static_cast<long long>(record.step), record.loss);
   }

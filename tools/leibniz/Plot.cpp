@@ -62,18 +62,27 @@ bool parseTrace(StringRef path, StringRef text, Trace &trace) {
     if (line.empty())
       continue;
     size_t number = n + 1;
-    // The loop, quoted when it holds a comma.
-    StringRef loop, rest;
+    // The loop, quoted when it holds a comma, a quote doubled inside.
+    std::string loop;
+    StringRef rest;
     if (line.consume_front("\"")) {
-      size_t end = line.find('"');
-      if (end == StringRef::npos)
-        return fail(number, "unterminated quoted loop name");
-      loop = line.take_front(end);
-      rest = line.drop_front(end + 1);
+      for (;;) {
+        size_t end = line.find('"');
+        if (end == StringRef::npos)
+          return fail(number, "unterminated quoted loop name");
+        loop += line.take_front(end);
+        line = line.drop_front(end + 1);
+        if (!line.consume_front("\""))
+          break;
+        loop += '"';
+      }
+      rest = line;
       if (!rest.consume_front(","))
         return fail(number, "expected ',' after the loop name");
     } else {
-      std::tie(loop, rest) = line.split(',');
+      StringRef name;
+      std::tie(name, rest) = line.split(',');
+      loop = name.str();
     }
     SmallVector<StringRef> fields;
     rest.split(fields, ',');
@@ -97,7 +106,7 @@ bool parseTrace(StringRef path, StringRef text, Trace &trace) {
       return fail(number, "the loss '" + fields[2] + "' is not a number");
     auto [it, inserted] = loopIndex.try_emplace(loop, trace.loops.size());
     if (inserted)
-      trace.loops.push_back(loop.str());
+      trace.loops.push_back(loop);
     auto key = std::make_pair(it->second, run);
     auto [where, added] = seriesIndex.try_emplace(key, trace.series.size());
     if (added)

@@ -30,6 +30,8 @@ def main(out):
         "complex.npy": npy("<c16", [1], b"\0" * 16),
         "truncated.npy": npy("<f8", [3], struct.pack("<2d", 1.0, 2.0)),
         "garbage.npy": b"not a numpy file at all",
+        # Empty, but a loop over its other dimension would never end.
+        "empty_huge.npy": npy("<f8", [0, 1 << 62], b""),
     }
     # Matrices of small integers, whose products every summation order
     # computes exactly (test/Driver/cuda-blas.lz).
