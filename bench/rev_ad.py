@@ -171,7 +171,12 @@ def main():
     parser.add_argument("--leibniz", default=str(BUILD / "bin" / "leibniz"),
                         help="the compiler to measure (default: the build's)")
     args = parser.parse_args()
-    os.environ["LEIBNIZ_NUM_THREADS"] = str(args.threads)
+    # OpenBLAS (the -O3 gradients' products, and PyTorch's where it links
+    # it) starts a thread per core unless told otherwise: every side gets
+    # the same number of threads, set before anything loads it.
+    for name in ("LEIBNIZ_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "OMP_NUM_THREADS"):
+        os.environ[name] = str(args.threads)
     # glibc gives every large block back to the system when it is freed, so
     # that each call that returns a large tensor pays for fresh pages; keep
     # them, for the compiled code and PyTorch alike (mallopt:
