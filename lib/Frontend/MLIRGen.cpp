@@ -64,6 +64,10 @@ MLIRGenerator::MLIRGenerator(MLIRContext &context,
 //===----------------------------------------------------------------------===//
 
 Location MLIRGenerator::getLoc(SMLoc loc) {
+  // What the builtins build has no place in the source of its own: it is
+  // located at the expression being generated.
+  if (!loc.isValid())
+    return currentLoc;
   return getLocation(&context, sourceMgr, loc);
 }
 
@@ -1133,8 +1137,11 @@ LogicalResult MLIRGenerator::generateDef(const DefAST &def,
   }
   signature.result = result.type;
   Type resultType = result.type.getMLIRType(&context);
-  func::ReturnOp::create(builder, getLoc(def.body->getLoc()),
+  // A lazy tuple is made here, at the body.
+  Location savedLoc = std::exchange(currentLoc, getLoc(def.body->getLoc()));
+  func::ReturnOp::create(builder, currentLoc,
                          castValue(materialize(result), resultType));
+  currentLoc = savedLoc;
   func.setFunctionType(builder.getFunctionType(inputs, resultType));
   return success();
 }
@@ -1328,8 +1335,11 @@ MLIRGenerator::liftFunction(SMLoc loc, const FnValue &fn,
     result = *coerce(loc, result, result.type.scalar);
   signature.result = result.type;
   Type resultType = result.type.getMLIRType(&context);
-  func::ReturnOp::create(builder, getLoc(loc),
+  // A lazy tuple is made here, at the body.
+  Location savedLoc = std::exchange(currentLoc, getLoc(loc));
+  func::ReturnOp::create(builder, currentLoc,
                          castValue(materialize(result), resultType));
+  currentLoc = savedLoc;
   SmallVector<Type> allInputs(entry->getArgumentTypes());
   func.setFunctionType(builder.getFunctionType(allInputs, resultType));
   return &signature;

@@ -197,11 +197,25 @@ cl::opt<bool> countOps(
              "and the elements they produced"),
     cl::init(false), cl::sub(runCommand));
 
-cl::opt<char> optLevel("O",
-                       cl::desc("Optimization level of compiled code: -O0, "
-                                "-O1, -O2 (default) or -O3"),
-                       cl::Prefix, cl::init('2'), cl::sub(emitCommand),
-                       cl::sub(runCommand), cl::sub(compileCommand));
+/// -O0 to -O3: one digit, nothing after it.
+struct OptLevelParser : public cl::parser<char> {
+  using cl::parser<char>::parser;
+  bool parse(cl::Option &option, StringRef argName, StringRef arg,
+             char &value) {
+    if (arg.size() != 1 || arg[0] < '0' || arg[0] > '3')
+      return option.error("invalid optimization level -O" + arg +
+                          "; expected -O0, -O1, -O2 or -O3");
+    value = arg[0];
+    return false;
+  }
+};
+
+cl::opt<char, false, OptLevelParser>
+    optLevel("O",
+             cl::desc("Optimization level of compiled code: -O0, "
+                      "-O1, -O2 (default) or -O3"),
+             cl::Prefix, cl::init('2'), cl::sub(emitCommand),
+             cl::sub(runCommand), cl::sub(compileCommand));
 
 enum class Target { CPU, CUDA };
 
@@ -1032,6 +1046,16 @@ LogicalResult writeResults(ArrayRef<interp::RuntimeValue> results) {
     output->keep();
     return success();
   };
+  // A result of empty tuples would write nothing.
+  std::function<bool(const interp::RuntimeValue &)> hasLeaf =
+      [&](const interp::RuntimeValue &value) {
+        return !value.isTuple() || llvm::any_of(value.getElements(), hasLeaf);
+      };
+  if (!llvm::any_of(results, hasLeaf)) {
+    llvm::errs() << "leibniz: error: --out: the result holds no tensor or "
+                    "scalar to write\n";
+    return failure();
+  }
   if (results.size() == 1)
     return write(results.front(), stem.str());
   for (auto [i, result] : llvm::enumerate(results))
@@ -1055,9 +1079,34 @@ func::FuncOp lookupEntry(ModuleOp module,
   return nullptr;
 }
 
+/// Checks that --out names a file that can be written.
+LogicalResult checkOutFile() {
+  if (!outFile.getNumOccurrences())
+    return success();
+  StringRef path = outFile;
+  StringRef stem = path.ends_with(".npy") ? path.drop_back(4) : path;
+  if (path.empty() || llvm::sys::path::filename(stem).empty() ||
+      llvm::sys::path::is_separator(stem.back())) {
+    llvm::errs() << "leibniz: error: --out='" << path
+                 << "' names no file (expected a file name such as "
+                    "result.npy)\n";
+    return failure();
+  }
+  if (llvm::sys::fs::is_directory(path) ||
+      llvm::sys::fs::is_directory(stem + ".npy")) {
+    llvm::errs() << "leibniz: error: --out='" << path
+                 << "' is a directory; name a file in it, such as "
+                    "result.npy\n";
+    return failure();
+  }
+  return success();
+}
+
 int runRun() {
   FailureOr<driver::CUDAPipelineOptions> pipelineOptions = getPipelineOptions();
   if (failed(pipelineOptions))
+    return 1;
+  if (failed(checkOutFile()))
     return 1;
   Compilation compilation;
   FailureOr<frontend::Program> program = compilation.compile();
@@ -1196,6 +1245,36 @@ int runCompile(const char *argv0) {
       llvm::isDigit(prefix.front())) {
     llvm::errs() << "leibniz: error: the prefix '" << prefix
                  << "' is not a C identifier\n";
+    return 1;
+  }
+  std::string header = headerFilename;
+  if (header.empty()) {
+    SmallString<128> path(llvm::sys::path::parent_path(library));
+    llvm::sys::path::append(path, prefix + ".h");
+    header = path.str().str();
+  }
+  // No output may overwrite the program or the other output.
+  auto same = [](StringRef a, StringRef b) {
+    if (llvm::sys::fs::equivalent(a, b))
+      return true;
+    SmallString<256> absoluteA(a), absoluteB(b);
+    llvm::sys::fs::make_absolute(absoluteA);
+    llvm::sys::fs::make_absolute(absoluteB);
+    llvm::sys::path::remove_dots(absoluteA, /*remove_dot_dot=*/true);
+    llvm::sys::path::remove_dots(absoluteB, /*remove_dot_dot=*/true);
+    return absoluteA == absoluteB;
+  };
+  for (auto [output, what] : {std::pair<StringRef, StringRef>{library, "-o"},
+                              {header, "the header"}}) {
+    if (same(output, inputFilename)) {
+      llvm::errs() << "leibniz: error: " << what << " '" << output
+                   << "' would overwrite the program\n";
+      return 1;
+    }
+  }
+  if (same(header, library)) {
+    llvm::errs() << "leibniz: error: the header '" << header
+                 << "' would overwrite the library (-o)\n";
     return 1;
   }
   // The runtime that the library links, installed next to this program.
@@ -1380,12 +1459,6 @@ int runCompile(const char *argv0) {
   llvm::sys::fs::remove_directories(dir);
   if (failed(linkedOk))
     return 1;
-  std::string header = headerFilename;
-  if (header.empty()) {
-    SmallString<128> path(llvm::sys::path::parent_path(library));
-    llvm::sys::path::append(path, prefix + ".h");
-    header = path.str().str();
-  }
   return failed(writeFile(header, interface->header)) ? 1 : 0;
 }
 
@@ -1558,10 +1631,10 @@ int runGradcheck() {
                  << gradcheckMode << "'\n";
     return 1;
   }
-  if (gradcheckDirections == 0 || gradcheckStep <= 0.0 ||
-      !(gradcheckTolerance >= 0.0)) {
+  if (gradcheckDirections == 0 || !(gradcheckStep > 0.0) ||
+      !std::isfinite(gradcheckStep) || !(gradcheckTolerance >= 0.0)) {
     llvm::errs() << "leibniz: error: --directions and --step must be "
-                    "positive and --tol not negative\n";
+                    "positive (and --step finite) and --tol not negative\n";
     return 1;
   }
   bool checkForward = gradcheckMode != "rev";
@@ -1903,6 +1976,20 @@ int main(int argc, char **argv) {
           "Each command has its own --help.\n",
           &llvm::errs()))
     return 1;
+  // An empty value is a mistake, not the option left out.
+  if (strategyText.getNumOccurrences() &&
+      StringRef(strategyText).trim().empty()) {
+    llvm::errs() << "leibniz: error: --strategy is empty (--strategy=id "
+                    "rewrites nothing)\n";
+    return 1;
+  }
+  if (searchUntil.getNumOccurrences() &&
+      StringRef(searchUntil).trim().empty()) {
+    llvm::errs() << "leibniz: error: --until is empty; expected a pattern "
+                    "(Matmul, Conv3x3 or another window, G2BMM, "
+                    "DilatedG2BMM)\n";
+    return 1;
+  }
   if (emitCommand)
     return runEmit();
   if (checkCommand)
