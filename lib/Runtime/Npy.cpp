@@ -26,48 +26,178 @@ std::string_view trim(std::string_view text, std::string_view chars = " \t\n") {
   return text.substr(begin, end - begin + 1);
 }
 
-/// The value of `key` in the header dictionary: the text after `'key':` up
-/// to the next top-level comma or the closing brace.
-std::optional<std::string_view> getHeaderEntry(std::string_view header,
-                                               const std::string &key) {
-  size_t pos = header.find("'" + key + "'");
-  if (pos == std::string_view::npos)
-    return std::nullopt;
-  std::string_view rest = trim(header.substr(pos + key.size() + 2));
-  if (rest.empty() || rest.front() != ':')
-    return std::nullopt;
-  rest = trim(rest.substr(1));
-  if (!rest.empty() && rest.front() == '(') {
-    size_t close = rest.find(')');
-    if (close == std::string_view::npos)
-      return std::nullopt;
-    return rest.substr(0, close + 1);
+/// `text` printable: other bytes as \xNN.
+std::string printable(std::string_view text) {
+  std::string result;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      result += c;
+      continue;
+    }
+    static const char kHex[] = "0123456789abcdef";
+    result += "\\x";
+    result += kHex[byte >> 4];
+    result += kHex[byte & 15];
   }
-  return trim(rest.substr(0, rest.find_first_of(",}")));
+  return result;
 }
 
-bool parseDims(std::string_view text, std::vector<int64_t> &shape) {
-  text = trim(text);
-  if (text.size() < 2 || text.front() != '(' || text.back() != ')')
-    return false;
-  text = text.substr(1, text.size() - 2);
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view part = trim(text.substr(0, comma));
-    text = comma == std::string_view::npos ? std::string_view()
-                                           : text.substr(comma + 1);
-    if (part.empty())
-      continue;
-    int64_t dim = 0;
-    for (char c : part) {
-      if (c < '0' || c > '9' || dim > (INT64_MAX - 9) / 10)
-        return false;
-      dim = dim * 10 + (c - '0');
+/// The header: a Python dict literal of exactly the keys 'descr' (a
+/// string), 'fortran_order' (True or False) and 'shape' (a tuple of
+/// non-negative integers), as NumPy writes and reads it.
+class HeaderParser {
+public:
+  explicit HeaderParser(std::string_view text) : text(text) {}
+
+  /// Parses the header; on failure, `error` says why.
+  bool parse(std::string &descr, bool &fortranOrder,
+             std::vector<int64_t> &shape, std::string &error) {
+    bool seenDescr = false, seenFortran = false, seenShape = false;
+    skipSpace();
+    if (!consume('{'))
+      return fail("expected '{'", error);
+    skipSpace();
+    while (!consume('}')) {
+      size_t keyStart = pos;
+      std::string key;
+      if (!parseString(key))
+        return fail("expected a key in quotes or '}'", error);
+      skipSpace();
+      if (!consume(':'))
+        return fail("expected ':' after '" + printable(key) + "'", error);
+      skipSpace();
+      bool *seen = key == "descr"           ? &seenDescr
+                   : key == "fortran_order" ? &seenFortran
+                   : key == "shape"         ? &seenShape
+                                            : nullptr;
+      if (!seen || *seen) {
+        pos = keyStart;
+        return fail(seen ? "the key '" + key + "' appears twice"
+                         : "unexpected key '" + printable(key) +
+                               "' (expected 'descr', 'fortran_order' and "
+                               "'shape')",
+                    error);
+      }
+      *seen = true;
+      size_t valueStart = pos;
+      bool ok = key == "descr"           ? parseString(descr)
+                : key == "fortran_order" ? parseBool(fortranOrder)
+                                         : parseShape(shape, error);
+      if (!ok && error.empty())
+        pos = valueStart;
+      if (!ok)
+        return error.empty()
+                   ? fail(key == "descr" ? "'descr' must be a string in quotes"
+                          : key == "fortran_order"
+                              ? "'fortran_order' must be True or False"
+                              : "'shape' must be a tuple of integers, such as "
+                                "(3,) or (2, 3)",
+                          error)
+                   : false;
+      skipSpace();
+      if (consume(','))
+        skipSpace();
+      else if (!peek('}'))
+        return fail("expected ',' or '}'", error);
     }
-    shape.push_back(dim);
+    skipSpace();
+    if (pos != text.size())
+      return fail("unexpected text after '}'", error);
+    if (!seenDescr || !seenFortran || !seenShape) {
+      error = std::string("missing the key '") +
+              (!seenDescr     ? "descr"
+               : !seenFortran ? "fortran_order"
+                              : "shape") +
+              "'";
+      return false;
+    }
+    return true;
   }
-  return true;
-}
+
+private:
+  bool fail(const std::string &message, std::string &error) {
+    error = message + " at column " + std::to_string(pos + 1);
+    return false;
+  }
+
+  void skipSpace() {
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' ||
+                                 text[pos] == '\n' || text[pos] == '\r'))
+      ++pos;
+  }
+  bool peek(char c) const { return pos < text.size() && text[pos] == c; }
+  bool consume(char c) {
+    if (!peek(c))
+      return false;
+    ++pos;
+    return true;
+  }
+  bool consumeWord(std::string_view word) {
+    if (text.substr(pos, word.size()) != word)
+      return false;
+    pos += word.size();
+    return true;
+  }
+
+  /// A string in single or double quotes, without escapes.
+  bool parseString(std::string &value) {
+    if (!peek('\'') && !peek('"'))
+      return false;
+    char quote = text[pos++];
+    size_t end = text.find(quote, pos);
+    if (end == std::string_view::npos ||
+        text.substr(pos, end - pos).find('\\') != std::string_view::npos)
+      return false;
+    value = std::string(text.substr(pos, end - pos));
+    pos = end + 1;
+    return true;
+  }
+
+  bool parseBool(bool &value) {
+    if (consumeWord("True"))
+      return value = true, true;
+    if (consumeWord("False"))
+      return value = false, true;
+    return false;
+  }
+
+  /// `()`, `(n,)`, `(n, m)`, `(n, m,)`, ...: a tuple, which `(n)` is not.
+  bool parseShape(std::vector<int64_t> &shape, std::string &error) {
+    if (!consume('('))
+      return false;
+    skipSpace();
+    size_t count = 0;
+    bool trailingComma = false;
+    while (!consume(')')) {
+      size_t start = pos;
+      int64_t dim = 0;
+      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        if (dim > (INT64_MAX - 9) / 10) {
+          size_t end = text.find_first_not_of("0123456789", start);
+          std::string digits(text.substr(start, end - start));
+          pos = start;
+          return fail("the dimension " + digits + " is too large", error);
+        }
+        dim = dim * 10 + (text[pos++] - '0');
+      }
+      if (pos == start)
+        return false;
+      consume('L'); // As Python 2 wrote them.
+      shape.push_back(dim);
+      ++count;
+      skipSpace();
+      trailingComma = consume(',');
+      skipSpace();
+      if (!trailingComma && !peek(')'))
+        return false;
+    }
+    return count != 1 || trailingComma;
+  }
+
+  std::string_view text;
+  size_t pos = 0;
+};
 
 } // namespace
 
@@ -84,10 +214,12 @@ bool leibniz::runtime::parseNpy(std::string_view contents, NpyArray &array,
     return fail("not a .npy file (bad magic string)");
   contents.remove_prefix(kMagic.size());
   auto major = static_cast<unsigned char>(contents[0]);
+  auto minor = static_cast<unsigned char>(contents[1]);
   contents.remove_prefix(2);
   size_t lengthBytes = major == 1 ? 2 : 4;
-  if (major < 1 || major > 3)
-    return fail("unsupported .npy format version " + std::to_string(major));
+  if (major < 1 || major > 3 || minor != 0)
+    return fail("unsupported .npy format version " + std::to_string(major) +
+                "." + std::to_string(minor) + " (expected 1.0, 2.0 or 3.0)");
   if (contents.size() < lengthBytes)
     return fail("truncated .npy header");
   size_t headerSize = 0;
@@ -99,19 +231,16 @@ bool leibniz::runtime::parseNpy(std::string_view contents, NpyArray &array,
   std::string_view header = contents.substr(0, headerSize);
   std::string_view data = contents.substr(headerSize);
 
-  std::optional<std::string_view> descr = getHeaderEntry(header, "descr");
-  std::optional<std::string_view> fortran =
-      getHeaderEntry(header, "fortran_order");
-  std::optional<std::string_view> shapeText = getHeaderEntry(header, "shape");
-  if (!descr || !fortran || !shapeText)
-    return fail("malformed .npy header: " + std::string(trim(header)));
-  if (*fortran == "True")
+  std::string dtype, headerError;
+  bool fortranOrder = false;
+  array.shape.clear();
+  if (!HeaderParser(header).parse(dtype, fortranOrder, array.shape,
+                                  headerError))
+    return fail("malformed .npy header: " + headerError + ": " +
+                printable(trim(header)));
+  if (fortranOrder)
     return fail("Fortran-order .npy files are not supported; save the array "
                 "in C order");
-  if (*fortran != "False")
-    return fail("malformed .npy header: 'fortran_order' is " +
-                std::string(*fortran) + ", not True or False");
-  std::string_view dtype = trim(*descr, "'\"");
   if (dtype == "<f8")
     array.dtype = DType::F64;
   else if (dtype == "<f4")
@@ -123,12 +252,9 @@ bool leibniz::runtime::parseNpy(std::string_view contents, NpyArray &array,
   else if (dtype == "|b1")
     array.dtype = DType::I1;
   else
-    return fail("unsupported .npy element type '" + std::string(dtype) +
+    return fail("unsupported .npy element type '" + printable(dtype) +
                 "'; expected little-endian f8, f4, i8, i4 or b1");
 
-  array.shape.clear();
-  if (!parseDims(*shapeText, array.shape))
-    return fail("malformed .npy shape " + std::string(*shapeText));
   if (static_cast<int64_t>(array.shape.size()) > maxRank)
     return fail("the .npy array has too many dimensions");
   int64_t count = 1;

@@ -76,7 +76,9 @@ TEST(NpyTest, HeadersAlignTo64Bytes) {
 TEST(NpyTest, ReportsEveryMalformedFile) {
   EXPECT_EQ(parseError("PK\x03\x04"), "not a .npy file (bad magic string)");
   EXPECT_EQ(parseError(std::string("\x93NUMPY\x04\x00", 8)),
-            "unsupported .npy format version 4");
+            "unsupported .npy format version 4.0 (expected 1.0, 2.0 or 3.0)");
+  EXPECT_EQ(parseError(std::string("\x93NUMPY\x01\x05", 8)),
+            "unsupported .npy format version 1.5 (expected 1.0, 2.0 or 3.0)");
   EXPECT_EQ(parseError(std::string("\x93NUMPY\x01\x00\x50", 9)),
             "truncated .npy header");
   EXPECT_EQ(parseError(std::string("\x93NUMPY\x01\x00\x50\x00{'descr'", 17)),
@@ -104,14 +106,61 @@ TEST(NpyTest, ReportsEveryMalformedFile) {
   EXPECT_EQ(
       parseError(npyWithHeader(
           "{'descr': '<f8', 'fortran_order': False, 'shape': (x,), }", 8)),
-      "malformed .npy shape (x,)");
+      "malformed .npy header: 'shape' must be a tuple of integers, such as "
+      "(3,) or (2, 3) at column 51: {'descr': '<f8', 'fortran_order': "
+      "False, 'shape': (x,), }");
   EXPECT_EQ(parseError(npyWithHeader(
                 "{'descr': '<f8', 'fortran_order': False, 'shape': "
                 "(99999999999, 99999999999), }",
                 0)),
+            "the .npy array has a dimension of 99999999999, more than the "
+            "1048576 elements an array may have");
+  EXPECT_EQ(parseError(npyWithHeader("{'descr': '<f8', 'fortran_order': "
+                                     "False, 'shape': (2048, 2048), }",
+                                     0)),
             "the .npy array is too large");
   EXPECT_EQ(parseError(npyWithHeader("{'descr': '<f8'}", 0)),
-            "malformed .npy header: {'descr': '<f8'}");
+            "malformed .npy header: missing the key 'fortran_order': "
+            "{'descr': '<f8'}");
+  // What NumPy itself rejects: a shape that is no tuple, keys twice or
+  // unknown, fortran_order a string; other bytes print as escapes.
+  EXPECT_EQ(
+      parseError(npyWithHeader(
+          "{'descr': '<f8', 'fortran_order': False, 'shape': (3), }", 24)),
+      "malformed .npy header: 'shape' must be a tuple of integers, such "
+      "as (3,) or (2, 3) at column 51: {'descr': '<f8', "
+      "'fortran_order': False, 'shape': (3), }");
+  EXPECT_EQ(parseError(npyWithHeader("{'descr': '<f8', 'fortran_order': "
+                                     "False, 'shape': (3,), 'shape': (4,)}",
+                                     24)),
+            "malformed .npy header: the key 'shape' appears twice at column "
+            "57: {'descr': '<f8', 'fortran_order': False, 'shape': (3,), "
+            "'shape': (4,)}");
+  EXPECT_EQ(parseError(npyWithHeader("{'descr': '<f8', 'fortran_order': "
+                                     "'False', 'shape': (3,)}",
+                                     24)),
+            "malformed .npy header: 'fortran_order' must be True or False at "
+            "column 35: {'descr': '<f8', 'fortran_order': 'False', 'shape': "
+            "(3,)}");
+  EXPECT_EQ(parseError(npyWithHeader("{'descr': '<f8', 'fortran_order': "
+                                     "False, 'shape': (3,), 'x" +
+                                         std::string(1, '\0') + "': 1}",
+                                     24)),
+            "malformed .npy header: unexpected key 'x\\x00' (expected "
+            "'descr', 'fortran_order' and 'shape') at column 57: {'descr': "
+            "'<f8', 'fortran_order': False, 'shape': (3,), 'x\\x00': 1}");
+  // What NumPy writes: no, one or several dimensions, a trailing comma.
+  for (const char *shape : {"()", "(3,)", "(1, 3)", "(1, 3,)", "( 1 ,3 )"}) {
+    NpyArray array;
+    std::string error;
+    size_t bytes = std::string(shape) == "()" ? 8 : 24;
+    EXPECT_TRUE(parseNpy(npyWithHeader("{'descr': '<f8', 'fortran_order': "
+                                       "False, 'shape': " +
+                                           std::string(shape) + ", }",
+                                       bytes),
+                         array, error, 8, 100))
+        << shape << ": " << error;
+  }
   std::string bools = npyWithHeader(
       "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }", 1);
   bools.back() = 2;
