@@ -10,6 +10,7 @@
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "Lz/LzOps.h"
 #include "RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -19,8 +20,10 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace leibniz::conversion {
+#define GEN_PASS_DEF_CHECKRANGES
 #define GEN_PASS_DEF_INSERTRUNTIMECHECKS
 #include "leibniz/Conversion/Passes.h.inc"
 } // namespace leibniz::conversion
@@ -251,6 +254,49 @@ struct InsertRuntimeChecksPass
                       isa<arith::DivSIOp, arith::RemSIOp, arith::FloorDivSIOp,
                           arith::CeilDivSIOp>(op),
                       isa<arith::RemSIOp, arith::RemUIOp>(op));
+    }
+  }
+};
+
+} // namespace
+
+namespace {
+
+/// Whether `range` cannot be negative: a constant that is not, a tensor's
+/// size, a scope's index, or the larger of a value and such a constant.
+bool isKnownNonNegative(Value range) {
+  if (std::optional<int64_t> constant = getConstantIntValue(range))
+    return *constant >= 0;
+  if (isa<BlockArgument>(range))
+    return isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+               lz::AccumulateOp>(range.getParentRegion()->getParentOp());
+  Operation *def = range.getDefiningOp();
+  if (isa<tensor::DimOp>(def))
+    return true;
+  if (auto max = dyn_cast<arith::MaxSIOp>(def))
+    return isKnownNonNegative(max.getLhs()) || isKnownNonNegative(max.getRhs());
+  return false;
+}
+
+struct CheckRangesPass
+    : public leibniz::conversion::impl::CheckRangesBase<CheckRangesPass> {
+  void runOnOperation() override {
+    CheckBuilder checks(getOperation());
+    SmallVector<Operation *> scopes;
+    getOperation().walk([&](Operation *op) {
+      if (isa<lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp, lz::AccumulateOp>(
+              op))
+        scopes.push_back(op);
+    });
+    for (Operation *scope : scopes) {
+      OperandRange ranges =
+          TypeSwitch<Operation *, OperandRange>(scope)
+              .Case<lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+                    lz::AccumulateOp>([](auto op) { return op.getRanges(); });
+      OpBuilder b(scope);
+      for (Value range : ranges)
+        if (!isKnownNonNegative(range))
+          checks.checkSize(b, scope->getLoc(), range);
     }
   }
 };

@@ -76,6 +76,10 @@ void writeScalar(char *dest, Type type, interp::Scalar value) {
     std::memcpy(dest, &v, 4);
   } else {
     int64_t v = value.i;
+    // The interpreter may hold true as any nonzero value; compiled code
+    // reads an i1 byte as 0 or 1.
+    if (type.isInteger(1))
+      v = v != 0;
     std::memcpy(dest, &v, getScalarSize(type)); // little-endian
   }
 }
@@ -108,7 +112,15 @@ struct Descriptor {
   explicit Descriptor(unsigned rank) : words(3 + 2 * rank) {}
 };
 
+/// The sizes in the descriptor at `src`.
+SmallVector<int64_t> readSizes(const char *src, RankedTensorType type) {
+  SmallVector<int64_t> sizes(type.getRank());
+  std::memcpy(sizes.data(), src + 24, 8 * type.getRank());
+  return sizes;
+}
+
 /// Builds a tensor from a descriptor at `src` and returns its allocation.
+/// Its sizes must pass `Tensor::getElementCount`.
 void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
   void *allocated, *aligned;
   int64_t offset;
@@ -439,9 +451,24 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
   // Read the results back and free the buffers the program allocated.
   SmallVector<RuntimeValue> leaves;
   std::set<void *> toFree;
+  // A result too large for the interpreter's values is an error, after the
+  // results' buffers are freed.
+  std::optional<std::string> tooLarge;
   for (auto [type, offset] : llvm::zip(resultTypes, resultOffsets)) {
     const char *src = results.data() + offset;
     if (auto tensorType = dyn_cast<RankedTensorType>(type)) {
+      SmallVector<int64_t> sizes = readSizes(src, tensorType);
+      if (!Tensor::getElementCount(sizes)) {
+        void *allocated;
+        std::memcpy(&allocated, src, 8);
+        if (!argumentBuffers.count(allocated))
+          toFree.insert(allocated);
+        std::string shape;
+        llvm::raw_string_ostream os(shape);
+        llvm::interleave(sizes, os, "x");
+        tooLarge = shape;
+        continue;
+      }
       Tensor tensor;
       void *allocated = readTensor(src, tensorType, tensor);
       if (!argumentBuffers.count(allocated))
@@ -455,6 +482,12 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
   }
   for (void *allocated : toFree)
     freeBuffer(allocated);
+  if (tooLarge)
+    return emitError(entryLoc)
+           << "a result of shape " << *tooLarge << " has more than the "
+           << Tensor::kMaxElements
+           << " elements that 'leibniz run' can print or write; call the "
+              "compiled library ('leibniz compile') for larger results";
   SmallVector<RuntimeValue> values;
   ArrayRef<RuntimeValue> remaining = leaves;
   for (Type type : signature.getResults())

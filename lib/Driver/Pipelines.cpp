@@ -90,8 +90,11 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
                                      bool emulate = false) {
   bool optimize = options.optLevel > 0;
   // lz to upstream dialects on tensors, without tuples.
-  std::string pipeline =
-      "lower-lz-print," + driver::getLowerLzPipeline(options, gpu) + ",";
+  std::string pipeline = "lower-lz-print,";
+  // A reduction's range is checked before lower-lz turns it into a loop.
+  if (options.checks)
+    pipeline += "lz-check-ranges,";
+  pipeline += driver::getLowerLzPipeline(options, gpu) + ",";
   if (options.checks)
     pipeline += "lz-runtime-checks,";
   pipeline += "lz-decompose-tuples,";
