@@ -426,7 +426,8 @@ Value MLIRGenerator::scalarConvert(Value value, ScalarKind from,
                                    ScalarKind to) {
   if (from == to)
     return value;
-  Location loc = value.getLoc();
+  // At the conversion, not at the value (an argument is at its function).
+  Location loc = currentLoc;
   Type type = getScalarType(&context, to);
   if (isFloat(from) && isFloat(to))
     return to == ScalarKind::F64
