@@ -128,8 +128,7 @@ void *readTensor(const char *src, RankedTensorType type, Tensor &tensor) {
   std::memcpy(&aligned, src + 8, 8);
   std::memcpy(&offset, src + 16, 8);
   unsigned rank = type.getRank();
-  SmallVector<int64_t> sizes(rank), strides(rank);
-  std::memcpy(sizes.data(), src + 24, 8 * rank);
+  SmallVector<int64_t> sizes = readSizes(src, type), strides(rank);
   std::memcpy(strides.data(), src + 24 + 8 * rank, 8 * rank);
   Type element = type.getElementType();
   tensor = Tensor(element, sizes);

@@ -688,8 +688,6 @@ bool targetsCUDA() {
   return target == Target::CUDA || (emitCommand && emitStage == Stage::PTX);
 }
 
-/// The pipeline's options from the command line: the CPU pipeline's, and
-/// the CUDA pipeline's where targetsCUDA().
 /// Whether LLVM's NVPTX backend knows the processor `arch` (where the
 /// backend is missing, nothing can be told and ptxas decides).
 bool isKnownGPUArch(StringRef arch) {
@@ -711,12 +709,9 @@ bool isKnownGPUArch(StringRef arch) {
 #endif
 }
 
+/// The pipeline's options from the command line: the CPU pipeline's, and
+/// the CUDA pipeline's where targetsCUDA(). (-O is checked as it is parsed.)
 FailureOr<driver::CUDAPipelineOptions> getPipelineOptions() {
-  if (optLevel < '0' || optLevel > '3') {
-    llvm::errs() << "leibniz: error: invalid optimization level -O"
-                 << optLevel.getValue() << "; expected -O0, -O1, -O2 or -O3\n";
-    return failure();
-  }
   if (!(searchTime >= 0)) {
     llvm::errs() << "leibniz: error: --search-time must be a number of "
                     "seconds, 0 or more\n";
