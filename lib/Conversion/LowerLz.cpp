@@ -654,6 +654,19 @@ void lowerGet(RewriterBase &rewriter, lz::GetOp op) {
     rewriter.replaceOpWithNewOp<tensor::ExtractOp>(op, tensor, op.getIndices());
     return;
   }
+  // A sub-tensor of a tensor with a static empty dimension is empty: a slice
+  // would start at offset 0 of that dimension, which the verifier rejects.
+  int64_t numIndices = op.getIndices().size();
+  if (llvm::is_contained(type.getShape().drop_front(numIndices), 0)) {
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    SmallVector<Value> dynamicSizes;
+    for (int64_t d = 0, e = resultType.getRank(); d < e; ++d)
+      if (resultType.isDynamicDim(d))
+        dynamicSizes.push_back(
+            tensor::DimOp::create(rewriter, loc, tensor, numIndices + d));
+    rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, resultType, dynamicSizes);
+    return;
+  }
   // A sub-tensor: a rank-reducing slice.
   SmallVector<OpFoldResult> offsets(op.getIndices().begin(),
                                     op.getIndices().end());
