@@ -43,6 +43,15 @@ struct Trace {
   std::vector<Series> series;
 };
 
+/// `text` as it may be echoed in a message: bytes other than printable ASCII
+/// as escapes.
+std::string escaped(StringRef text) {
+  std::string result;
+  llvm::raw_string_ostream os(result);
+  llvm::printEscapedString(text, os);
+  return result;
+}
+
 /// Parses the CSV of `leibniz run --trace`; reports the first malformed
 /// line as "file:line: error: ...".
 bool parseTrace(StringRef path, StringRef text, Trace &trace) {
@@ -90,11 +99,11 @@ bool parseTrace(StringRef path, StringRef text, Trace &trace) {
       return fail(number, "expected 4 fields: loop,run,step,loss");
     int64_t run, step;
     if (fields[0].trim().getAsInteger(10, run) || run < 0)
-      return fail(number,
-                  "the run '" + fields[0] + "' is not a non-negative integer");
+      return fail(number, "the run '" + escaped(fields[0]) +
+                              "' is not a non-negative integer");
     if (fields[1].trim().getAsInteger(10, step) || step < 0)
-      return fail(number,
-                  "the step '" + fields[1] + "' is not a non-negative integer");
+      return fail(number, "the step '" + escaped(fields[1]) +
+                              "' is not a non-negative integer");
     double loss;
     StringRef lossText = fields[2].trim();
     if (lossText == "nan" || lossText == "-nan")
@@ -103,7 +112,8 @@ bool parseTrace(StringRef path, StringRef text, Trace &trace) {
       loss = lossText == "inf" ? std::numeric_limits<double>::infinity()
                                : -std::numeric_limits<double>::infinity();
     else if (lossText.getAsDouble(loss))
-      return fail(number, "the loss '" + fields[2] + "' is not a number");
+      return fail(number,
+                  "the loss '" + escaped(fields[2]) + "' is not a number");
     auto [it, inserted] = loopIndex.try_emplace(loop, trace.loops.size());
     if (inserted)
       trace.loops.push_back(loop);
@@ -154,7 +164,12 @@ std::string escapeXML(StringRef text) {
       result += "&quot;";
       break;
     default:
-      result += c;
+      // XML has no control characters other than tab and line breaks, not
+      // even as references.
+      if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+        result += "\uFFFD";
+      else
+        result += c;
     }
   }
   return result;
