@@ -216,10 +216,7 @@ void checkFloatToInt(CheckBuilder &checks, Operation *op, bool isSigned) {
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, truncated, low),
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, truncated,
                             high));
-  checks.check(b, loc, ok,
-               "float value does not fit in " +
-                   std::string(isSigned ? "a signed " : "an unsigned ") +
-                   std::to_string(width) + "-bit integer");
+  checks.checkConversion(b, loc, ok, op->getOperand(0), width, isSigned);
 }
 
 struct InsertRuntimeChecksPass
@@ -284,19 +281,19 @@ struct CheckRangesPass
     CheckBuilder checks(getOperation());
     SmallVector<Operation *> scopes;
     getOperation().walk([&](Operation *op) {
-      if (isa<lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp, lz::AccumulateOp>(
-              op))
+      if (isa<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+              lz::AccumulateOp>(op))
         scopes.push_back(op);
     });
     for (Operation *scope : scopes) {
       OperandRange ranges =
           TypeSwitch<Operation *, OperandRange>(scope)
-              .Case<lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
+              .Case<lz::ForOp, lz::SumOp, lz::ProdOp, lz::MaxOp, lz::MinOp,
                     lz::AccumulateOp>([](auto op) { return op.getRanges(); });
       OpBuilder b(scope);
       for (Value range : ranges)
         if (!isKnownNonNegative(range))
-          checks.checkSize(b, scope->getLoc(), range);
+          checks.checkSize(b, scope->getLoc(), range, "range");
     }
   }
 };

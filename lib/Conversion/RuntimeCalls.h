@@ -29,6 +29,7 @@ using namespace mlir;
 inline constexpr StringLiteral kAllocationCheck = "leibniz_allocation_check";
 inline constexpr StringLiteral kBoundsFailed = "leibniz_bounds_failed";
 inline constexpr StringLiteral kCheckFailed = "leibniz_check_failed";
+inline constexpr StringLiteral kConversionFailed = "leibniz_conversion_failed";
 inline constexpr StringLiteral kSizeFailed = "leibniz_size_failed";
 inline constexpr StringLiteral kToleranceFailed = "leibniz_tolerance_failed";
 inline constexpr StringLiteral kTraceLoss = "leibniz_trace_loss";
@@ -66,14 +67,35 @@ public:
     });
   }
 
-  /// Calls `leibniz_size_failed` unless size >= 0.
-  void checkSize(OpBuilder &b, Location loc, Value size) {
+  /// Calls `leibniz_size_failed` unless size >= 0; `what` names the size
+  /// in the message ("size", "range").
+  void checkSize(OpBuilder &b, Location loc, Value size,
+                 StringRef what = "size") {
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value ok =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, size, zero);
     callUnless(b, loc, ok, kSizeFailed, [&](OpBuilder &nested) {
       return SmallVector<Value>{getString(nested, loc, formatLocation(loc)),
+                                getString(nested, loc, what.str()),
                                 toI64(nested, loc, size)};
+    });
+  }
+
+  /// Calls `leibniz_conversion_failed` with the float `value` unless `ok`:
+  /// its conversion to an integer of `width` bits fits.
+  void checkConversion(OpBuilder &b, Location loc, Value ok, Value value,
+                       unsigned width, bool isSigned) {
+    callUnless(b, loc, ok, kConversionFailed, [&](OpBuilder &nested) {
+      Value wide = value;
+      Type f64 = nested.getF64Type();
+      if (value.getType().getIntOrFloatBitWidth() < 64)
+        wide = arith::ExtFOp::create(nested, loc, f64, value);
+      else if (value.getType() != f64)
+        wide = arith::TruncFOp::create(nested, loc, f64, value);
+      return SmallVector<Value>{
+          getString(nested, loc, formatLocation(loc)), wide,
+          arith::ConstantIntOp::create(nested, loc, width, 64),
+          arith::ConstantIntOp::create(nested, loc, isSigned, 1)};
     });
   }
 

@@ -285,6 +285,7 @@ run(ModuleOp module, StringRef entry, ArrayRef<RuntimeValue> args,
     add("leibniz_check_failed", &leibniz_check_failed);
     add("leibniz_bounds_failed", &leibniz_bounds_failed);
     add("leibniz_size_failed", &leibniz_size_failed);
+    add("leibniz_conversion_failed", &leibniz_conversion_failed);
     add("leibniz_allocation_check", &leibniz_allocation_check);
     add("leibniz_tolerance_failed", &leibniz_tolerance_failed);
     add("leibniz_trace_loss", &leibniz_trace_loss);

@@ -25,10 +25,13 @@ LogicalResult leibniz::interp::checkTensorShape(Interpreter &interp,
                                                 ArrayRef<int64_t> shape) {
   if (Tensor::getElementCount(shape))
     return success();
+  // Compiled code reports a negative size in the same words.
+  for (int64_t size : shape)
+    if (size < 0)
+      return interp.emitError(op) << "size " << size << " is negative";
   InFlightDiagnostic diag = interp.emitError(op) << "a tensor of shape [";
   llvm::interleaveComma(shape, diag);
-  return diag << "] has a negative size or more than " << Tensor::kMaxElements
-              << " elements";
+  return diag << "] has more than " << Tensor::kMaxElements << " elements";
 }
 
 FailureOr<SmallVector<int64_t>>

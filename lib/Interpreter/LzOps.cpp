@@ -33,11 +33,10 @@ namespace {
 FailureOr<SmallVector<int64_t>> readRanges(Interpreter &interp, Operation *op,
                                            ValueRange ranges) {
   SmallVector<int64_t> sizes;
-  for (auto [pos, range] : llvm::enumerate(ranges)) {
+  for (Value range : ranges) {
     int64_t size = interp.lookupTensor(range).getInt(0);
     if (size < 0)
-      return interp.emitError(op)
-             << "range #" << pos << " is negative (" << size << ")";
+      return interp.emitError(op) << "range " << size << " is negative";
     sizes.push_back(size);
   }
   return sizes;
@@ -253,13 +252,12 @@ LogicalResult evaluateAccumulate(Interpreter &interp, lz::AccumulateOp op) {
   auto type = cast<RankedTensorType>(op.getType());
   SmallVector<int64_t> shape;
   auto sizes = op.getSizes().begin();
-  for (auto [dim, size] : llvm::enumerate(type.getShape())) {
+  for (int64_t size : type.getShape()) {
     shape.push_back(ShapedType::isDynamic(size)
                         ? interp.lookupTensor(*sizes++).getInt(0)
                         : size);
     if (shape.back() < 0)
-      return interp.emitError(op) << "size " << shape.back() << " of dimension "
-                                  << dim << " is negative";
+      return interp.emitError(op) << "size " << shape.back() << " is negative";
   }
   if (failed(checkTensorShape(interp, op, shape)))
     return failure();

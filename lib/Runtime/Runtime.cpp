@@ -200,10 +200,21 @@ void leibniz_bounds_failed(const char *location, int64_t index, int64_t dim,
   leibniz_check_failed(message);
 }
 
-void leibniz_size_failed(const char *location, int64_t size) {
+void leibniz_size_failed(const char *location, const char *what, int64_t size) {
   static thread_local char message[1024];
-  std::snprintf(message, sizeof(message), "%s: error: size %lld is negative",
-                location, static_cast<long long>(size));
+  std::snprintf(message, sizeof(message), "%s: error: %s %lld is negative",
+                location, what, static_cast<long long>(size));
+  leibniz_check_failed(message);
+}
+
+void leibniz_conversion_failed(const char *location, double value,
+                               int64_t width, bool isSigned) {
+  static thread_local char message[1024];
+  std::snprintf(message, sizeof(message),
+                "%s: error: float value %.17g does not fit in %s %lld-bit "
+                "integer",
+                location, value, isSigned ? "a signed" : "an unsigned",
+                static_cast<long long>(width));
   leibniz_check_failed(message);
 }
 

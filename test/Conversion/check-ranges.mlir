@@ -1,6 +1,6 @@
 // RUN: leibniz-opt %s --lz-check-ranges | FileCheck %s
 
-// A reduction whose range may be negative is checked before it runs; one
+// A scope whose range may be negative is checked before it runs; one
 // over a tensor's size or a constant is not.
 
 // CHECK-LABEL: func.func @user_range
@@ -33,4 +33,18 @@ func.func @known_ranges(%x: tensor<?xf64>) -> f64 {
     lz.yield %1 : f64
   }
   return %0 : f64
+}
+
+// A traversal's range is checked as well, so that a negative one is the
+// interpreter's error, not a tensor of negative size.
+// CHECK-LABEL: func.func @traversal
+// CHECK: scf.if
+// CHECK: call @leibniz_size_failed
+// CHECK: lz.for
+func.func @traversal(%n: index) -> tensor<?xf64> {
+  %0 = lz.for %i < %n : tensor<?xf64> {
+    %cst = arith.constant 1.0 : f64
+    lz.yield %cst : f64
+  }
+  return %0 : tensor<?xf64>
 }

@@ -224,6 +224,8 @@ def InsertRuntimeChecks : Pass<"lz-runtime-checks", "mlir::ModuleOp"> {
 
     ```
     leibniz_bounds_failed("prog.lz:3:14", index, dim, size)
+    leibniz_size_failed("prog.lz:3:14", "size", size)
+    leibniz_conversion_failed("prog.lz:4:7", value, width, isSigned)
     leibniz_check_failed("prog.lz:5:9: error: integer division by zero")
     ```
 
@@ -248,16 +250,16 @@ def CheckRanges : Pass<"lz-check-ranges", "mlir::ModuleOp"> {
   let summary = "Checks at run time that the ranges of reductions are not "
                 "negative";
   let description = [{
-    A traversal (`lz.for`) of a negative range is an error at run time
-    (its tensor's size is checked by `lz-runtime-checks`), but a reduction
-    (`lz.sum`, `lz.prod`, `lz.max`, `lz.min`) or an `lz.accumulate` of a
-    negative range would lower to a loop that runs no iteration and give
-    the identity, where the interpreter reports an error. Under the
-    driver's `--checks`, this pass runs before `lower-lz` and guards each
-    such scope whose range may be negative (not a constant, not a tensor's
-    size, not a scope's index) with an `scf.if` that calls
-    `leibniz_size_failed("prog.lz:3:14", range)` when the range is
-    negative. `int-range-optimizations` removes the checks that integer
+    A reduction (`lz.sum`, `lz.prod`, `lz.max`, `lz.min`) or an
+    `lz.accumulate` of a negative range would lower to a loop that runs no
+    iteration and give the identity, where the interpreter reports an
+    error; a traversal (`lz.for`) of a negative range would fail only as
+    a tensor of negative size. Under the driver's `--checks`, this pass
+    runs before `lower-lz` and guards each such scope whose range may be
+    negative (not a constant, not a tensor's size, not a scope's index)
+    with an `scf.if` that calls
+    `leibniz_size_failed("prog.lz:3:14", "range", range)` when the range
+    is negative, the interpreter's error. `int-range-optimizations` removes the checks that integer
     range analysis proves redundant.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect",

@@ -55,9 +55,15 @@ void memrefCopy(int64_t elementSize, LeibnizUnrankedMemRef *source,
 [[noreturn]] void leibniz_bounds_failed(const char *location, int64_t index,
                                         int64_t dim, int64_t size);
 
-/// A failed size check: a tensor of negative `size` (a scope's range, or
-/// a size computed from the arguments' sizes).
-[[noreturn]] void leibniz_size_failed(const char *location, int64_t size);
+/// A failed size check: `what` ("size": a new tensor's size, computed from
+/// the arguments; "range": a scope's range) is negative.
+[[noreturn]] void leibniz_size_failed(const char *location, const char *what,
+                                      int64_t size);
+
+/// A failed conversion check: the float `value` truncated does not fit in
+/// a signed (or, without `isSigned`, an unsigned) integer of `width` bits.
+[[noreturn]] void leibniz_conversion_failed(const char *location, double value,
+                                            int64_t width, bool isSigned);
 
 /// Reports a failed check when a new tensor of `bytes` (at `location`)
 /// would not fit in the machine's physical memory: its allocation would
