@@ -62,9 +62,10 @@ std::string
 leibniz::driver::getLowerLzPipeline(const driver::CPUPipelineOptions &options,
                                     bool gpu) {
   std::string pipeline;
-  // On the CPU, the stacks of the reverse sweeps stay in the cache.
+  // On the CPU, the stacks of the reverse sweeps stay in the cache, and
+  // elementwise loops run several steps per traversal.
   if (!gpu && options.optLevel >= 2)
-    pipeline += "func.func(lz-tile-columns),";
+    pipeline += "func.func(lz-tile-columns,lz-jam-steps),";
   // -O3 lets float reductions be reassociated. On the GPU, reductions are
   // reassociated from -O2, split into partitions that run as threads.
   bool reassociate = options.optLevel >= (gpu ? 2 : 3);

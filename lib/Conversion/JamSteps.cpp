@@ -1,0 +1,343 @@
+//===- JamSteps.cpp - Several steps of an elementwise loop per traversal --===//
+//
+// Part of Leibniz.
+//
+// A counted loop whose step is elementwise (an optimizer's step, the
+// reverse sweep of a gradient through one) reads and writes its states in
+// memory at every step: each element goes to memory and back once per
+// step. `lz-jam-steps` runs several steps in one traversal instead, each
+// element's states held as scalars from one step to the next, so that they
+// go to memory once per group of steps. Every element is computed by the
+// same operations in the same order as before.
+//
+//===----------------------------------------------------------------------===//
+
+#include "leibniz/Conversion/Passes.h"
+
+#include "Lz/LzOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace leibniz::conversion {
+#define GEN_PASS_DEF_JAMSTEPS
+#include "leibniz/Conversion/Passes.h.inc"
+} // namespace leibniz::conversion
+
+using namespace mlir;
+using namespace leibniz;
+
+namespace {
+
+/// What an op of an elementwise step is.
+enum class StepOpKind {
+  /// Uses no vector of the step and has no effects: computed once per step,
+  /// before the traversal.
+  Scalar,
+  /// A row of a matrix from outside the loop, `%m[%r]`: a vector whose
+  /// elements the step's traversals read.
+  Row,
+  /// A traversal over the loop's range of columns that reads the step's
+  /// vectors at its own index only.
+  Traversal,
+};
+
+/// A counted loop whose states are vectors and whose step computes each
+/// element of its new states from the same element of its states, of rows
+/// of matrices and of vectors from outside.
+struct ElementwiseLoop {
+  lz::LoopOp loop;
+  /// The range of the step's traversals, defined outside the loop.
+  Value size;
+  SmallVector<StepOpKind> kinds;
+};
+
+bool isDefinedOutside(Value value, Operation *op) {
+  return !op->isAncestor(value.getParentRegion()->getParentOp());
+}
+
+/// Whether `op` or an op in its regions has an effect that running the
+/// steps in another order would reorder (a print, a call).
+bool hasEffects(Operation *op) {
+  WalkResult result = op->walk([](Operation *inner) {
+    if (inner->getNumRegions() == 0 &&
+        !inner->hasTrait<OpTrait::IsTerminator>() && !isMemoryEffectFree(inner))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+/// Whether `op` or an op in its regions uses one of `vectors`.
+bool usesAny(Operation *op, const llvm::DenseSet<Value> &vectors) {
+  WalkResult result = op->walk([&](Operation *inner) {
+    for (Value operand : inner->getOperands())
+      if (vectors.contains(operand))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+bool isVector(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.getRank() == 1;
+}
+
+/// Classifies the step of `loop`; fails where it is not elementwise.
+std::optional<ElementwiseLoop> analyze(lz::LoopOp loop) {
+  if (!loop.isCounted())
+    return std::nullopt;
+  ElementwiseLoop result{loop, Value(), {}};
+  llvm::DenseSet<Value> vectors;
+  llvm::DenseSet<Value> traversalResults;
+  for (Value state : loop.getBodyStateArgs()) {
+    if (!isVector(state.getType()))
+      return std::nullopt;
+    vectors.insert(state);
+  }
+  Block &body = loop.getBody().front();
+  for (Operation &op : body.without_terminator()) {
+    if (auto forOp = dyn_cast<lz::ForOp>(op)) {
+      if (forOp.getRanges().size() != 1 ||
+          !isDefinedOutside(forOp.getRanges()[0], loop) ||
+          (result.size && forOp.getRanges()[0] != result.size) ||
+          !llvm::all_of(forOp.getResultTypes(), isVector) || hasEffects(&op))
+        return std::nullopt;
+      result.size = forOp.getRanges()[0];
+      // The step's vectors are read at the traversal's index only.
+      Value index = forOp.getIndices()[0];
+      WalkResult reads = forOp.getBody().walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands()) {
+          if (!vectors.contains(operand))
+            continue;
+          auto get = dyn_cast<lz::GetOp>(inner);
+          if (!get || get.getTensor() != operand ||
+              get.getIndices().size() != 1 || get.getIndices()[0] != index)
+            return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      });
+      if (reads.wasInterrupted())
+        return std::nullopt;
+      for (Value value : forOp.getResults()) {
+        vectors.insert(value);
+        traversalResults.insert(value);
+      }
+      result.kinds.push_back(StepOpKind::Traversal);
+      continue;
+    }
+    auto get = dyn_cast<lz::GetOp>(op);
+    if (get && get.getIndices().size() == 1 &&
+        isDefinedOutside(get.getTensor(), loop) &&
+        cast<RankedTensorType>(get.getTensor().getType()).getRank() == 2 &&
+        !vectors.contains(get.getIndices()[0])) {
+      vectors.insert(get.getResult());
+      result.kinds.push_back(StepOpKind::Row);
+      continue;
+    }
+    if (usesAny(&op, vectors) || hasEffects(&op))
+      return std::nullopt;
+    result.kinds.push_back(StepOpKind::Scalar);
+  }
+  if (!result.size)
+    return std::nullopt;
+  // The next states are computed by the traversals or are states.
+  bool computes = false;
+  for (Value value : loop.getYield().getOperands()) {
+    bool isState = isa<BlockArgument>(value) &&
+                   cast<BlockArgument>(value).getOwner() == &body;
+    if (!isState && !traversalResults.contains(value))
+      return std::nullopt;
+    computes |= !isState;
+  }
+  if (!computes)
+    return std::nullopt;
+  return result;
+}
+
+/// The value of a state between two steps in the jammed traversal: a
+/// scalar computed by an earlier step, or (until one computes it) the
+/// vector that the jammed loop carries.
+struct StateValue {
+  Value scalar;
+  Value vector;
+};
+
+/// Replaces `info.loop` by a loop that runs `steps` of its steps per
+/// iteration, in one traversal, and a loop of the remaining steps.
+void jam(const ElementwiseLoop &info, int64_t steps) {
+  lz::LoopOp loop = info.loop;
+  Location loc = loop.getLoc();
+  Block &body = loop.getBody().front();
+  BlockArgument oldStep = body.getArgument(0);
+  ValueRange oldStates = loop.getBodyStateArgs();
+  ValueRange oldYields = loop.getYield().getOperands();
+
+  OpBuilder b(loop);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value factor = arith::ConstantIndexOp::create(b, loc, steps);
+  Value count = arith::MaxSIOp::create(b, loc, loop.getCount(), zero);
+  Value groups = arith::DivUIOp::create(b, loc, count, factor);
+  Value jammedSteps = arith::MulIOp::create(b, loc, groups, factor);
+  Value rest = arith::SubIOp::create(b, loc, count, jammedSteps);
+
+  // The loop over groups of steps.
+  SmallVector<Type> stateTypes(loop.getResultTypes());
+  auto jammed = lz::LoopOp::create(b, loc, stateTypes, groups, loop.getInits());
+  SmallVector<Type> argTypes = {b.getIndexType()};
+  llvm::append_range(argTypes, stateTypes);
+  SmallVector<Location> argLocs(argTypes.size(), loc);
+  Block *jammedBody = b.createBlock(&jammed.getBody(), jammed.getBody().end(),
+                                    argTypes, argLocs);
+  b.setInsertionPointToStart(jammedBody);
+  // The first step of the group, where a step uses its number.
+  Value first;
+  if (!oldStep.use_empty())
+    first = arith::MulIOp::create(b, loc, jammedBody->getArgument(0), factor);
+
+  // The scalar ops and rows of every step, before the traversal.
+  SmallVector<IRMapping> mappings(steps);
+  for (int64_t k = 0; k < steps; ++k) {
+    IRMapping &mapping = mappings[k];
+    if (first) {
+      Value step = first;
+      if (k > 0)
+        step = arith::AddIOp::create(b, loc, first,
+                                     arith::ConstantIndexOp::create(b, loc, k));
+      mapping.map(oldStep, step);
+    }
+    for (auto [op, kind] :
+         llvm::zip_equal(body.without_terminator(), info.kinds))
+      if (kind != StepOpKind::Traversal)
+        b.clone(op, mapping);
+  }
+
+  // Which states the steps compute, and which stay the jammed loop's.
+  SmallVector<bool> computed(oldStates.size(), false);
+  for (int64_t k = 0; k < steps; ++k) {
+    SmallVector<bool> next(oldStates.size());
+    for (auto [index, value] : llvm::enumerate(oldYields)) {
+      auto arg = dyn_cast<BlockArgument>(value);
+      next[index] = arg && arg.getOwner() == &body
+                        ? computed[arg.getArgNumber() - 1]
+                        : true;
+    }
+    computed = next;
+  }
+  SmallVector<Type> resultTypes;
+  for (auto [index, type] : llvm::enumerate(stateTypes))
+    if (computed[index])
+      resultTypes.push_back(type);
+
+  SmallVector<StateValue> finalStates;
+  auto traversal = lz::ForOp::create(
+      b, loc, resultTypes, ValueRange{info.size},
+      [&](OpBuilder &fb, Location nestedLoc, ValueRange indices) {
+        Value element = indices[0];
+        SmallVector<StateValue> current;
+        for (Value state : jammedBody->getArguments().drop_front())
+          current.push_back({Value(), state});
+        for (int64_t k = 0; k < steps; ++k) {
+          IRMapping &mapping = mappings[k];
+          // The step's vectors whose elements are scalars here.
+          DenseMap<Value, Value> scalars;
+          for (auto [state, value] : llvm::zip_equal(oldStates, current)) {
+            if (value.scalar)
+              scalars[state] = value.scalar;
+            else
+              mapping.map(state, value.vector);
+          }
+          for (Operation &op : body.without_terminator()) {
+            auto forOp = dyn_cast<lz::ForOp>(op);
+            if (!forOp)
+              continue;
+            mapping.map(forOp.getIndices()[0], element);
+            for (Operation &inner :
+                 forOp.getBody().front().without_terminator()) {
+              auto get = dyn_cast<lz::GetOp>(inner);
+              if (get && scalars.count(get.getTensor())) {
+                mapping.map(get.getResult(), scalars[get.getTensor()]);
+                continue;
+              }
+              Operation *clone = fb.clone(inner, mapping);
+              // Reads nested in the clone's regions.
+              clone->walk([&](lz::GetOp nested) {
+                auto it = scalars.find(nested.getTensor());
+                if (nested != clone && it != scalars.end()) {
+                  nested.getResult().replaceAllUsesWith(it->second);
+                  nested.erase();
+                }
+              });
+            }
+            for (auto [result, value] : llvm::zip_equal(
+                     forOp.getResults(), forOp.getYield().getValues()))
+              scalars[result] = mapping.lookupOrDefault(value);
+          }
+          SmallVector<StateValue> next;
+          for (Value value : oldYields) {
+            auto arg = dyn_cast<BlockArgument>(value);
+            if (arg && arg.getOwner() == &body)
+              next.push_back(current[arg.getArgNumber() - 1]);
+            else
+              next.push_back({scalars.lookup(value), Value()});
+          }
+          current = std::move(next);
+        }
+        SmallVector<Value> yields;
+        for (const StateValue &value : current)
+          if (value.scalar)
+            yields.push_back(value.scalar);
+        lz::YieldOp::create(fb, nestedLoc, yields);
+        finalStates = std::move(current);
+      });
+  SmallVector<Value> jammedYields;
+  unsigned nextResult = 0;
+  for (const StateValue &value : finalStates)
+    jammedYields.push_back(value.scalar ? traversal.getResult(nextResult++)
+                                        : value.vector);
+  lz::YieldOp::create(b, loc, jammedYields);
+
+  // The remaining steps, by the original step.
+  b.setInsertionPoint(loop);
+  auto remainder =
+      lz::LoopOp::create(b, loc, stateTypes, rest, jammed.getResults());
+  remainder.getBody().takeBody(loop.getBody());
+  Block &remainderBody = remainder.getBody().front();
+  if (!oldStep.use_empty()) {
+    b.setInsertionPointToStart(&remainderBody);
+    Value step = arith::AddIOp::create(b, loc, jammedSteps, oldStep);
+    oldStep.replaceAllUsesExcept(step, step.getDefiningOp());
+  }
+  loop.replaceAllUsesWith(remainder.getResults());
+  loop.erase();
+}
+
+struct JamStepsPass : public conversion::impl::JamStepsBase<JamStepsPass> {
+  using JamStepsBase::JamStepsBase;
+
+  void runOnOperation() override {
+    if (steps < 2)
+      return;
+    SmallVector<ElementwiseLoop> loops;
+    getOperation().walk([&](lz::LoopOp loop) {
+      // A loop of fewer steps than a group gains nothing.
+      std::optional<int64_t> count = loop.isCounted()
+                                         ? getConstantIntValue(loop.getCount())
+                                         : std::nullopt;
+      if (count && *count < steps)
+        return;
+      if (std::optional<ElementwiseLoop> info = analyze(loop))
+        loops.push_back(std::move(*info));
+    });
+    for (const ElementwiseLoop &info : loops)
+      jam(info, steps);
+  }
+};
+
+} // namespace
