@@ -236,8 +236,12 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
       resultTypes.push_back(type);
 
   SmallVector<StateValue> finalStates;
+  // At the first traversal's location, where a check of its range reports.
+  Location traversalLoc = (*llvm::find_if(body, [](Operation &op) {
+                            return isa<lz::ForOp>(op);
+                          })).getLoc();
   auto traversal = lz::ForOp::create(
-      b, loc, resultTypes, ValueRange{info.size},
+      b, traversalLoc, resultTypes, ValueRange{info.size},
       [&](OpBuilder &fb, Location nestedLoc, ValueRange indices) {
         Value element = indices[0];
         SmallVector<StateValue> current;

@@ -66,6 +66,10 @@ leibniz::driver::getLowerLzPipeline(const driver::CPUPipelineOptions &options,
   // elementwise loops run several steps per traversal.
   if (!gpu && options.optLevel >= 2)
     pipeline += "func.func(lz-tile-columns,lz-jam-steps),";
+  // A reduction's range is checked before lower-lz turns it into a loop
+  // (after the passes above, whose loops' steps the checks would stop).
+  if (options.checks)
+    pipeline += "lz-check-ranges,";
   // -O3 lets float reductions be reassociated. On the GPU, reductions are
   // reassociated from -O2, split into partitions that run as threads.
   bool reassociate = options.optLevel >= (gpu ? 2 : 3);
@@ -92,9 +96,6 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
   bool optimize = options.optLevel > 0;
   // lz to upstream dialects on tensors, without tuples.
   std::string pipeline = "lower-lz-print,";
-  // A reduction's range is checked before lower-lz turns it into a loop.
-  if (options.checks)
-    pipeline += "lz-check-ranges,";
   pipeline += driver::getLowerLzPipeline(options, gpu) + ",";
   if (options.checks)
     pipeline += "lz-runtime-checks,";

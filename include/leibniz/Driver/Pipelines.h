@@ -73,8 +73,10 @@ void registerPipelines();
 
 /// The lowering of lz to tensor, scf and linalg that the pipelines start
 /// with (`leibniz emit --emit=linalg`), as a pass pipeline string: on the
-/// CPU from -O2, the stacks' sweeps by blocks of columns, then lower-lz,
-/// which reassociates float reductions at -O3 (on the GPU from -O2).
+/// CPU from -O2, the stacks' sweeps by blocks of columns and two steps of
+/// elementwise loops per traversal, the scopes' ranges checked under
+/// `checks`, then lower-lz, which reassociates float reductions at -O3 (on
+/// the GPU from -O2).
 std::string getLowerLzPipeline(const CPUPipelineOptions &options, bool gpu);
 
 /// The CPU pipeline, from lz and ad (without transformations left) to the
