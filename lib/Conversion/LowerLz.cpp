@@ -905,7 +905,8 @@ bool isWorthVectorizing(Operation *scope) {
 
 /// Lowers one op; returns false for ops that stay.
 bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
-             ArrayRef<unsigned> inPlace, const SplitPolicy &policy) {
+             ArrayRef<unsigned> inPlace, const SplitPolicy &policy,
+             lz::SumOp rowSum) {
   rewriter.setInsertionPoint(op);
   if (auto forOp = dyn_cast<lz::ForOp>(op)) {
     bool scalars =
@@ -934,7 +935,7 @@ bool lowerOp(RewriterBase &rewriter, Operation *op, bool reassociate,
     bool split = policy.enabled &&
                  (policy.inLoops ? isOutsideScopes(op) : isOutermost(op));
     lowerScalarReduction(rewriter, op, reassociate && isWorthVectorizing(op),
-                         split ? &policy : nullptr);
+                         split ? &policy : nullptr, rowSum);
     return true;
   }
   if (auto accumulate = dyn_cast<lz::AccumulateOp>(op)) {
@@ -1092,6 +1093,25 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
       for (auto [op, sum] : rowSums)
         lowerRowSums(rewriter, op, sum);
     }
+    // So are reductions of functions of such sums (a loss of a
+    // convolution); the sum stays until its reduction is lowered. Not where
+    // the sum holds such a reduction (inner ones come first), whose sum
+    // would stay in the copies of the outer one's.
+    DenseMap<Operation *, lz::SumOp> reductionRowSums;
+    DenseSet<Operation *> keptSums;
+    if (!gpu)
+      getOperation().walk([&](Operation *op) {
+        lz::SumOp sum = getReductionRowSum(op);
+        if (!sum || sum->walk([&](Operation *nested) {
+                         return reductionRowSums.contains(nested)
+                                    ? WalkResult::interrupt()
+                                    : WalkResult::advance();
+                       })
+                        .wasInterrupted())
+          return;
+        reductionRowSums[op] = sum;
+        keptSums.insert(sum);
+      });
     if (vectorMath && !gpu) {
       SmallVector<lz::AccumulateOp> accumulates;
       getOperation().walk(
@@ -1153,9 +1173,12 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
         ops.push_back(op);
     });
     for (Operation *op : ops)
-      lowerOp(rewriter, op, reassociate, inPlace.lookup(op),
-              inThreads.contains(op->getParentOfType<func::FuncOp>()) ? inThread
-                                                                      : policy);
+      if (!keptSums.contains(op))
+        lowerOp(rewriter, op, reassociate, inPlace.lookup(op),
+                inThreads.contains(op->getParentOfType<func::FuncOp>())
+                    ? inThread
+                    : policy,
+                reductionRowSums.lookup(op));
     // Integer powers, which LLVM has no instruction or libm function for.
     SmallVector<math::IPowIOp> powers;
     getOperation().walk([&](math::IPowIOp op) {

@@ -87,9 +87,11 @@ bool isOutsideScopes(mlir::Operation *op);
 /// it to pay.
 bool isShortConstant(mlir::Value range);
 
-/// A scalar reduction as a loop nest, split into partitions under `split`.
+/// A scalar reduction as a loop nest, split into partitions under `split`;
+/// with `rowSum` (getReductionRowSum), the sum in its body row by row.
 void lowerScalarReduction(mlir::RewriterBase &rewriter, mlir::Operation *scope,
-                          bool reassociate, const SplitPolicy *split);
+                          bool reassociate, const SplitPolicy *split,
+                          lz::SumOp rowSum = {});
 
 /// Splits the reductions in the bodies of the outermost traversals under
 /// `root` (the GPU's threads).
@@ -102,6 +104,11 @@ lz::SumOp getRowSum(lz::ForOp forOp);
 
 /// Computes `forOp`, whose sum is `sum` (getRowSum), row by row.
 void lowerRowSums(mlir::RewriterBase &rewriter, lz::ForOp forOp, lz::SumOp sum);
+
+/// The sum in the body of `scope`, a reduction to a float, if it is computed
+/// row by row, or null. The sum must stay in the body until the reduction
+/// is lowered.
+lz::SumOp getReductionRowSum(mlir::Operation *scope);
 
 //===----------------------------------------------------------------------===//
 // Scatter-adds (LowerLzAccumulate.cpp)

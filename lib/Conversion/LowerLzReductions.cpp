@@ -69,13 +69,23 @@ bool isOutsideScopes(Operation *op) {
   return true;
 }
 
+static Value buildRowReductionNest(RewriterBase &rewriter, Location loc,
+                                   Operation *scope, lz::SumOp rowSum,
+                                   ValueRange lowerBounds,
+                                   ValueRange upperBounds, Value init,
+                                   bool reassociate);
+
 /// A loop nest over [lowerBounds, upperBounds) in the scope's order,
 /// folding the body's values into `init`. With `copy`, the body is cloned
-/// and the scope keeps it.
+/// and the scope keeps it. With `rowSum` (getReductionRowSum), the sum in
+/// the body is computed row by row.
 static Value buildReductionNest(RewriterBase &rewriter, Location loc,
                                 Operation *scope, ValueRange lowerBounds,
                                 ValueRange upperBounds, Value init,
-                                bool reassociate, bool copy) {
+                                bool reassociate, bool copy, lz::SumOp rowSum) {
+  if (rowSum)
+    return buildRowReductionNest(rewriter, loc, scope, rowSum, lowerBounds,
+                                 upperBounds, init, reassociate);
   Block &body = scope->getRegion(0).front();
   SmallVector<Value> steps(upperBounds.size(), indexConstant(rewriter, loc, 1));
   scf::LoopNest nest = scf::buildLoopNest(
@@ -101,7 +111,7 @@ static Value buildReductionNest(RewriterBase &rewriter, Location loc,
 /// loop nest.
 static Value buildSplitReduction(RewriterBase &rewriter, Location loc,
                                  Operation *scope, Value init,
-                                 const SplitPolicy &policy) {
+                                 const SplitPolicy &policy, lz::SumOp rowSum) {
   ValueRange ranges = scope->getOperands();
   Type type = init.getType();
   Value zero = indexConstant(rewriter, loc, 0);
@@ -138,7 +148,8 @@ static Value buildSplitReduction(RewriterBase &rewriter, Location loc,
     lowerBounds[0] = boundary(p);
     upperBounds[0] = boundary(arith::AddIOp::create(rewriter, loc, p, one));
     return buildReductionNest(rewriter, loc, scope, lowerBounds, upperBounds,
-                              init, /*reassociate=*/true, /*copy=*/true);
+                              init, /*reassociate=*/true, /*copy=*/true,
+                              rowSum);
   };
   Value partials;
   if (policy.inLoops) {
@@ -189,8 +200,9 @@ static Value buildSplitReduction(RewriterBase &rewriter, Location loc,
   // One partition: the plain nest, with the scope's body.
   rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
   SmallVector<Value> origin(ranges.size(), zero);
-  Value result = buildReductionNest(rewriter, loc, scope, origin, ranges, init,
-                                    /*reassociate=*/true, /*copy=*/false);
+  Value result =
+      buildReductionNest(rewriter, loc, scope, origin, ranges, init,
+                         /*reassociate=*/true, /*copy=*/false, rowSum);
   scf::YieldOp::create(rewriter, loc, result);
   rewriter.setInsertionPointAfter(ifOp);
   return ifOp.getResult(0);
@@ -201,9 +213,11 @@ static Value buildSplitReduction(RewriterBase &rewriter, Location loc,
 /// of IEEE addition (bit for bit, unlike +0.0), so that the fold equals the
 /// interpreter's fold from the first point; an empty float sum is +0.0.
 /// With `split`, the reduction is reassociated and split into partitions
-/// that may run in parallel.
+/// that may run in parallel. With `rowSum` (getReductionRowSum), the sum in
+/// its body is computed row by row.
 void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
-                          bool reassociate, const SplitPolicy *split) {
+                          bool reassociate, const SplitPolicy *split,
+                          lz::SumOp rowSum) {
   Location loc = scope->getLoc();
   ValueRange ranges = scope->getOperands();
   Type type = scope->getResult(0).getType();
@@ -214,12 +228,12 @@ void lowerScalarReduction(RewriterBase &rewriter, Operation *scope,
   Value init = arith::ConstantOp::create(rewriter, loc, identity);
   Value result;
   if (split && !ranges.empty()) {
-    result = buildSplitReduction(rewriter, loc, scope, init, *split);
+    result = buildSplitReduction(rewriter, loc, scope, init, *split, rowSum);
   } else {
     SmallVector<Value> lowerBounds(ranges.size(),
                                    indexConstant(rewriter, loc, 0));
     result = buildReductionNest(rewriter, loc, scope, lowerBounds, ranges, init,
-                                reassociate, /*copy=*/false);
+                                reassociate, /*copy=*/false, rowSum);
   }
   rewriter.setInsertionPointAfter(scope);
   if (floatSum && !ranges.empty()) {
@@ -444,33 +458,33 @@ constexpr int64_t kRowStrip = 256;
 /// row: its rows run in parallel, but not the elements of a row.
 constexpr int64_t kMinRows = 4;
 
-/// The sum of `forOp` if it is `for i, x < n. sum k. e` to compute row by
-/// row (lowerRowSums): a traversal over at least two ranges, the last one
-/// not a short constant and the others not fewer than kMinRows points when
-/// constant, that yields a float sum over ranges known outside it (or
-/// constants), with no effects, where the body computes only integers
-/// before the sum (which every term computes again), and where the reads
-/// index `x` in their last dimension only, and some read does (so that the
-/// terms of consecutive elements are read at consecutive addresses).
-lz::SumOp getRowSum(lz::ForOp forOp) {
-  ValueRange ranges = forOp.getRanges();
-  if (forOp.getNumResults() != 1 || ranges.size() < 2 ||
-      isShortConstant(ranges.back()))
-    return {};
-  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
-  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
-      !isa<FloatType>(type.getElementType()))
-    return {};
-  Block &body = forOp.getBody().front();
-  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+/// The bytes of the consecutive elements whose sums lowerRowSums carries
+/// through the sum's loops, where the sum's body is cheap: with these in
+/// registers, a term costs its reads and arithmetic, not a load and a store
+/// of its element. Strips of the first width run first, then strips of the
+/// second on what remains (a row of 28 f64 runs as 3 strips of 8).
+constexpr int64_t kRegisterStripBytes[] = {256, 64};
+
+/// The most operations (estimateBodyCost) of a term that lowerRowSums
+/// repeats for each element of a strip in registers.
+constexpr int64_t kMaxRegisterStripCost = 32;
+
+/// Whether `sum`, an op of `body` (the body of `scope`, whose last
+/// variable is a row's `x`), can be computed row by row: a float sum over
+/// ranges known outside the scope (or constants), with no effects, where
+/// the body computes only integers before the sum (which every term
+/// computes again), and where the sum's reads index `x` in their last
+/// dimension only, and some read does (so that the terms of consecutive
+/// elements are read at consecutive addresses).
+static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum) {
+  Region &region = scope->getRegion(0);
   if (!sum || sum->getBlock() != &body || !isMemoryEffectFree(sum) ||
+      !isa<FloatType>(sum.getType()) ||
       llvm::any_of(sum.getRanges(), [&](Value range) {
-        return forOp.getBody().isAncestor(range.getParentRegion()) &&
+        return region.isAncestor(range.getParentRegion()) &&
                !matchPattern(range, m_Constant());
       }))
-    return {};
-  // What the body computes before the sum runs again for every term:
-  // integer arithmetic only (the variables' casts and offsets).
+    return false;
   for (Operation &op : body.without_terminator()) {
     if (&op == sum.getOperation())
       break;
@@ -478,21 +492,13 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
         !isa<arith::ArithDialect>(op.getDialect()) ||
         llvm::any_of(op.getResultTypes(),
                      [](Type type) { return !type.isIntOrIndex(); }))
-      return {};
+      return false;
   }
-  // Only the rows run in parallel: not where they are known to be few.
-  std::optional<int64_t> rows = 1;
-  for (Value range : ranges.drop_back()) {
-    std::optional<int64_t> size = getConstantIntValue(range);
-    rows = rows && size ? std::optional<int64_t>(*rows * *size) : std::nullopt;
-  }
-  if (rows && *rows < kMinRows)
-    return {};
   llvm::DenseSet<Value> dependents =
       lz::getDependents(body, body.getArguments().back());
   auto depends = [&](Value v) { return dependents.contains(v); };
   bool contiguous = false;
-  WalkResult reads = body.walk([&](Operation *op) {
+  WalkResult reads = sum.getBody().walk([&](Operation *op) {
     ValueRange indices;
     if (auto get = dyn_cast<lz::GetOp>(op)) {
       if (isa<ShapedType>(get.getType()))
@@ -508,9 +514,218 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
     contiguous |= depends(indices.back());
     return WalkResult::advance();
   });
-  if (reads.wasInterrupted() || !contiguous)
+  return !reads.wasInterrupted() && contiguous;
+}
+
+/// The sum of `forOp` if it is `for i, x < n. sum k. e` to compute row by
+/// row (lowerRowSums): a traversal over at least two ranges, the last one
+/// not a short constant and the others not fewer than kMinRows points when
+/// constant, that yields a sum that isRowSum accepts.
+lz::SumOp getRowSum(lz::ForOp forOp) {
+  ValueRange ranges = forOp.getRanges();
+  if (forOp.getNumResults() != 1 || ranges.size() < 2 ||
+      isShortConstant(ranges.back()))
+    return {};
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  Block &body = forOp.getBody().front();
+  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+  if (!isRowSum(forOp, body, sum))
+    return {};
+  // Only the rows run in parallel: not where they are known to be few.
+  std::optional<int64_t> rows = 1;
+  for (Value range : ranges.drop_back()) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    rows = rows && size ? std::optional<int64_t>(*rows * *size) : std::nullopt;
+  }
+  if (rows && *rows < kMinRows)
     return {};
   return sum;
+}
+
+/// The sum of `scope`, a reduction to a float, if it is `reduce i, x < n.
+/// f(sum k. e)` to compute row by row (buildRowReductionNest): over at
+/// least two ranges, the last one not a short constant, with a sum that
+/// isRowSum accepts, the only scope in its body, and after it operations
+/// without regions or effects (reads of single elements, arithmetic, math
+/// functions).
+lz::SumOp getReductionRowSum(Operation *scope) {
+  if (!lz::isReductionOp(scope) || scope->getNumResults() != 1 ||
+      !isa<FloatType>(scope->getResult(0).getType()))
+    return {};
+  ValueRange ranges = scope->getOperands();
+  if (ranges.size() < 2 || isShortConstant(ranges.back()))
+    return {};
+  Block &body = scope->getRegion(0).front();
+  lz::SumOp sum;
+  for (Operation &op : body.without_terminator()) {
+    if (auto inner = dyn_cast<lz::SumOp>(op); inner && !sum) {
+      sum = inner;
+      continue;
+    }
+    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op))
+      return {};
+    if (sum && !isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) &&
+        !(isa<lz::GetOp>(op) &&
+          !isa<ShapedType>(cast<lz::GetOp>(op).getType())))
+      return {};
+  }
+  if (!isRowSum(scope, body, sum))
+    return {};
+  return sum;
+}
+
+namespace {
+/// Builds the rows of a sum that isRowSum accepts: each element of a row is
+/// the sum at its point, computed in strips whose elements LLVM vectorizes
+/// (lowerRowSums).
+class RowBuilder {
+public:
+  /// Creates, at the rewriter's insertion point (before the scope), the
+  /// sum's ranges and identity.
+  RowBuilder(RewriterBase &rewriter, Location loc, Block &body, lz::SumOp sum);
+
+  /// The row at `points` (the scope's variables but the last) of `width`
+  /// elements (`staticWidth` where it is known).
+  Value build(OpBuilder &b, Location loc, ValueRange points, Value width,
+              int64_t staticWidth = ShapedType::kDynamic);
+
+private:
+  /// The ops of one term at `points`, `x` and the sum's variables `ivs`.
+  Value cloneTerm(OpBuilder &b, ValueRange points, Value x, ValueRange ivs);
+
+  Block &body;
+  lz::SumOp sum;
+  FloatType elementType;
+  SmallVector<Value> sumRanges;
+  Value identity;
+  /// Whether a term is cheap enough to repeat for the strips in registers.
+  bool inRegisters;
+};
+} // namespace
+
+RowBuilder::RowBuilder(RewriterBase &rewriter, Location loc, Block &body,
+                       lz::SumOp sum)
+    : body(body), sum(sum), elementType(cast<FloatType>(sum.getType())) {
+  Region *scopeRegion = body.getParent();
+  // The sum's ranges, before the scope (a constant in its body too).
+  for (Value range : sum.getRanges()) {
+    if (scopeRegion->isAncestor(range.getParentRegion()))
+      range = rewriter.clone(*range.getDefiningOp())->getResult(0);
+    sumRanges.push_back(range);
+  }
+  Value c0 = indexConstant(rewriter, loc, 0);
+  Value empty;
+  for (Value range : sumRanges) {
+    Value none = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle,
+                                       range, c0);
+    empty = empty ? arith::OrIOp::create(rewriter, loc, empty, none) : none;
+  }
+  identity = arith::ConstantOp::create(rewriter, loc,
+                                       FloatAttr::get(elementType, -0.0));
+  if (empty)
+    identity = arith::SelectOp::create(
+        rewriter, loc, empty,
+        arith::ConstantOp::create(rewriter, loc,
+                                  FloatAttr::get(elementType, 0.0)),
+        identity);
+  int64_t termCost = estimateBodyCost(sum.getBody()) +
+                     std::distance(body.begin(), sum->getIterator());
+  inRegisters = termCost <= kMaxRegisterStripCost;
+}
+
+Value RowBuilder::cloneTerm(OpBuilder &b, ValueRange points, Value x,
+                            ValueRange ivs) {
+  Block &sumBody = sum.getBody().front();
+  IRMapping mapping;
+  mapping.map(body.getArguments().drop_back(), points);
+  mapping.map(body.getArguments().back(), x);
+  mapping.map(sumBody.getArguments(), ivs);
+  for (Operation &op : body) {
+    if (&op == sum.getOperation())
+      break;
+    b.clone(op, mapping);
+  }
+  for (Operation &op : sumBody.without_terminator())
+    b.clone(op, mapping);
+  return mapping.lookupOrDefault(sum.getYield().getOperand(0));
+}
+
+Value RowBuilder::build(OpBuilder &b, Location loc, ValueRange points,
+                        Value width, int64_t staticWidth) {
+  Value c0 = indexConstant(b, loc, 0);
+  Value c1 = indexConstant(b, loc, 1);
+  auto rowType = RankedTensorType::get({staticWidth}, elementType);
+  Value row = createEmpty(b, loc, rowType, width);
+  row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
+  // The strips in registers, each width up to the last of its
+  // multiples that fits in what remains.
+  Value rest = c0;
+  for (int64_t bytes : kRegisterStripBytes) {
+    int64_t lanes = bytes * 8 / elementType.getWidth();
+    if (!inRegisters || lanes < 2)
+      break;
+    Value step = indexConstant(b, loc, lanes);
+    Value end = arith::SubIOp::create(
+        b, loc, width,
+        arith::RemSIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, width, rest), step));
+    auto registerStrips = scf::ForOp::create(
+        b, loc, rest, end, step, ValueRange{row},
+        [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
+          SmallVector<Value> lowers(sumRanges.size(), c0);
+          SmallVector<Value> steps(sumRanges.size(), c1);
+          SmallVector<Value> inits(lanes, identity);
+          scf::LoopNest nest = scf::buildLoopNest(
+              sb, loc, lowers, sumRanges, steps, inits,
+              [&](OpBuilder &nb, Location loc, ValueRange ivs,
+                  ValueRange sums) -> scf::ValueVector {
+                scf::ValueVector next;
+                for (int64_t lane = 0; lane < lanes; ++lane) {
+                  Value x = arith::AddIOp::create(nb, loc, start,
+                                                  indexConstant(nb, loc, lane));
+                  next.push_back(arith::AddFOp::create(
+                      nb, loc, sums[lane], cloneTerm(nb, points, x, ivs)));
+                }
+                return next;
+              });
+          Value filled = acc[0];
+          for (int64_t lane = 0; lane < lanes; ++lane) {
+            Value x = arith::AddIOp::create(sb, loc, start,
+                                            indexConstant(sb, loc, lane));
+            filled = tensor::InsertOp::create(sb, loc, nest.results[lane],
+                                              filled, x);
+          }
+          scf::YieldOp::create(sb, loc, filled);
+        });
+    row = registerStrips.getResult(0);
+    rest = end;
+  }
+  Value strip = indexConstant(b, loc, kRowStrip);
+  auto strips = scf::ForOp::create(
+      b, loc, rest, width, strip, ValueRange{row},
+      [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
+        Value count = arith::MinSIOp::create(
+            sb, loc, strip, arith::SubIOp::create(sb, loc, width, start));
+        SmallVector<Value> uppers(sumRanges);
+        uppers.push_back(count);
+        SmallVector<Value> lowers(uppers.size(), c0);
+        SmallVector<Value> steps(uppers.size(), c1);
+        scf::LoopNest nest = scf::buildLoopNest(
+            sb, loc, lowers, uppers, steps, acc,
+            [&](OpBuilder &nb, Location loc, ValueRange ivs,
+                ValueRange rowAcc) -> scf::ValueVector {
+              Value x = arith::AddIOp::create(nb, loc, start, ivs.back());
+              Value value = cloneTerm(nb, points, x, ivs.drop_back());
+              Value old = tensor::ExtractOp::create(nb, loc, rowAcc[0], x);
+              Value next = arith::AddFOp::create(nb, loc, old, value);
+              return {tensor::InsertOp::create(nb, loc, next, rowAcc[0], x)};
+            });
+        scf::YieldOp::create(sb, loc, nest.results);
+      });
+  return strips.getResult(0);
 }
 
 /// Lowers `forOp`, `for i, x < n. sum k. e` (getRowSum), row by row: a
@@ -521,86 +736,72 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
 /// are independent, and their terms are read at consecutive addresses (a
 /// convolution, `for o, y, x. sum c, r, s. X[c, y + r, x + s] * K[o, c, r,
 /// s]`; the product `for i, j. sum k. A[i, k] * B[k, j]`, which then runs
-/// in the order i, k, j). Each element adds the same terms in the same
-/// order from `-0.0`, as the sum does (`+0.0` where the sum is empty): the
-/// results are the same, bit for bit.
+/// in the order i, k, j). Where a term is cheap, the row's first elements
+/// run in strips of constant widths (kRegisterStripBytes) first, whose
+/// sums the sum's loops carry, each element's term computed in turn: LLVM
+/// keeps them in vector registers instead of loading and storing each
+/// element for every term; the strips of kRowStrip elements compute the
+/// rest. Each element adds the same terms in the same order from `-0.0`,
+/// as the sum does (`+0.0` where the sum is empty): the results are the
+/// same, bit for bit.
 void lowerRowSums(RewriterBase &rewriter, lz::ForOp forOp, lz::SumOp sum) {
   Location loc = forOp.getLoc();
   auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
-  auto elementType = cast<FloatType>(type.getElementType());
   ValueRange ranges = forOp.getRanges();
-  Block &body = forOp.getBody().front();
-  Block &sumBody = sum.getBody().front();
-  Value term = sum.getYield().getOperand(0);
   rewriter.setInsertionPoint(forOp);
-  Value c0 = indexConstant(rewriter, loc, 0);
-  Value c1 = indexConstant(rewriter, loc, 1);
-  // The sum's ranges, before the traversal (a constant in its body too).
-  SmallVector<Value> sumRanges;
-  for (Value range : sum.getRanges()) {
-    if (forOp.getBody().isAncestor(range.getParentRegion()))
-      range = rewriter.clone(*range.getDefiningOp())->getResult(0);
-    sumRanges.push_back(range);
-  }
-  Value empty;
-  for (Value range : sumRanges) {
-    Value none = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle,
-                                       range, c0);
-    empty = empty ? arith::OrIOp::create(rewriter, loc, empty, none) : none;
-  }
-  Value identity = arith::ConstantOp::create(rewriter, loc,
-                                             FloatAttr::get(elementType, -0.0));
-  if (empty)
-    identity = arith::SelectOp::create(
-        rewriter, loc, empty,
-        arith::ConstantOp::create(rewriter, loc,
-                                  FloatAttr::get(elementType, 0.0)),
-        identity);
-  Value width = ranges.back();
-  auto rowType = RankedTensorType::get({type.getShape().back()}, elementType);
+  RowBuilder rowBuilder(rewriter, loc, forOp.getBody().front(), sum);
   auto rows = lz::ForOp::create(
       rewriter, loc, TypeRange{type}, ranges.drop_back(),
       [&](OpBuilder &b, Location loc, ValueRange points) {
-        Value row = createEmpty(b, loc, rowType, width);
-        row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
-        Value strip = indexConstant(b, loc, kRowStrip);
-        auto strips = scf::ForOp::create(
-            b, loc, c0, width, strip, ValueRange{row},
-            [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
-              Value count = arith::MinSIOp::create(
-                  sb, loc, strip, arith::SubIOp::create(sb, loc, width, start));
-              SmallVector<Value> uppers(sumRanges);
-              uppers.push_back(count);
-              SmallVector<Value> lowers(uppers.size(), c0);
-              SmallVector<Value> steps(uppers.size(), c1);
-              scf::LoopNest nest = scf::buildLoopNest(
-                  sb, loc, lowers, uppers, steps, acc,
-                  [&](OpBuilder &nb, Location loc, ValueRange ivs,
-                      ValueRange rowAcc) -> scf::ValueVector {
-                    Value x = arith::AddIOp::create(nb, loc, start, ivs.back());
-                    IRMapping mapping;
-                    mapping.map(body.getArguments().drop_back(), points);
-                    mapping.map(body.getArguments().back(), x);
-                    mapping.map(sumBody.getArguments(), ivs.drop_back());
-                    for (Operation &op : body) {
-                      if (&op == sum.getOperation())
-                        break;
-                      nb.clone(op, mapping);
-                    }
-                    for (Operation &op : sumBody.without_terminator())
-                      nb.clone(op, mapping);
-                    Value old =
-                        tensor::ExtractOp::create(nb, loc, rowAcc[0], x);
-                    Value next = arith::AddFOp::create(
-                        nb, loc, old, mapping.lookupOrDefault(term));
-                    return {
-                        tensor::InsertOp::create(nb, loc, next, rowAcc[0], x)};
-                  });
-              scf::YieldOp::create(sb, loc, nest.results);
-            });
-        lz::YieldOp::create(b, loc, strips.getResult(0));
+        lz::YieldOp::create(b, loc,
+                            rowBuilder.build(b, loc, points, ranges.back(),
+                                             type.getShape().back()));
       });
   rewriter.replaceOp(forOp, rows.getResult(0));
+}
+
+/// Lowers `scope`, `reduce i, x < n. f(sum k. e)` (getReductionRowSum),
+/// over [lowerBounds, upperBounds) (the last range whole): a loop nest over
+/// `i` carrying `init`, whose body computes the sums of a row
+/// (lowerRowSums), then folds `f` of each of its elements in order. Each
+/// element is the same sum, and the reduction folds the same values in the
+/// same order: the results are the same, bit for bit, while the sums'
+/// terms are vectorized along the row.
+static Value buildRowReductionNest(RewriterBase &rewriter, Location loc,
+                                   Operation *scope, lz::SumOp rowSum,
+                                   ValueRange lowerBounds,
+                                   ValueRange upperBounds, Value init,
+                                   bool reassociate) {
+  Block &body = scope->getRegion(0).front();
+  RowBuilder rowBuilder(rewriter, loc, body, rowSum);
+  Value c1 = indexConstant(rewriter, loc, 1);
+  Value width = upperBounds.back();
+  SmallVector<Value> steps(upperBounds.size() - 1, c1);
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lowerBounds.drop_back(), upperBounds.drop_back(), steps,
+      ValueRange{init},
+      [&](OpBuilder &b, Location loc, ValueRange points,
+          ValueRange accs) -> scf::ValueVector {
+        Value row = rowBuilder.build(b, loc, points, width);
+        auto elements = scf::ForOp::create(
+            b, loc, lowerBounds.back(), width, c1, accs,
+            [&](OpBuilder &eb, Location loc, Value x, ValueRange acc) {
+              IRMapping mapping;
+              mapping.map(body.getArguments().drop_back(), points);
+              mapping.map(body.getArguments().back(), x);
+              mapping.map(rowSum.getResult(),
+                          tensor::ExtractOp::create(eb, loc, row, x));
+              for (Operation &op : body.without_terminator())
+                if (&op != rowSum.getOperation())
+                  eb.clone(op, mapping);
+              Value value =
+                  mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
+              scf::YieldOp::create(
+                  eb, loc, combine(eb, loc, scope, acc[0], value, reassociate));
+            });
+        return {elements.getResult(0)};
+      });
+  return nest.results.front();
 }
 
 } // namespace leibniz::lowerlz

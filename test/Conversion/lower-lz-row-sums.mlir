@@ -1,11 +1,14 @@
 // On the CPU, a traversal `for i, x. sum k. e` whose reads index its last
 // variable in their last dimension only is computed row by row: for each
-// `i`, a row filled with the sum's identity, then strips of 256 elements,
-// in each the sum's loops and, innermost, the strip's elements, each adding
-// its term. The innermost loop's elements are independent and read at
-// consecutive addresses, so LLVM vectorizes it without reassociating
-// anything: every element adds the same terms in the same order from -0.0,
-// and an empty sum is +0.0, as the sum's own lowering gives.
+// `i`, a row filled with the sum's identity; where a term is cheap, strips
+// of 32 elements (f64), then of 8, whose sums the sum's loops carry (each
+// element's term in turn, which LLVM keeps in vector registers); then the
+// rest in strips of 256 elements, in each the sum's loops and, innermost,
+// the strip's elements, each adding its term. The elements are independent
+// and read at consecutive addresses, so LLVM vectorizes them without
+// reassociating anything: every element adds the same terms in the same
+// order from -0.0, and an empty sum is +0.0, as the sum's own lowering
+// gives.
 
 // RUN: leibniz-opt %s --lower-lz | FileCheck %s
 // RUN: leibniz-opt %s --lower-lz=gpu=true | FileCheck %s --check-prefix=GPU
@@ -35,7 +38,23 @@
 // CHECK: %[[ID:.*]] = arith.select %[[EMPTY]], %[[POS]], %[[NEG]] : f64
 // CHECK: %[[ROW:.*]] = bufferization.alloc_tensor(%[[N:.*]]) : tensor<?xf64>
 // CHECK: %[[INIT:.*]] = linalg.fill ins(%[[ID]] : f64) outs(%[[ROW]] : tensor<?xf64>)
-// CHECK: scf.for %[[START:.*]] = %{{.*}} to %[[N]] step %c256 iter_args(%{{.*}} = %[[INIT]])
+// CHECK: %[[R32:.*]] = arith.remsi %{{.*}}, %c32
+// CHECK: %[[END32:.*]] = arith.subi %[[N]], %[[R32]]
+// CHECK: %[[WIDE:.*]] = scf.for %[[S32:.*]] = %{{.*}} to %[[END32]] step %c32 iter_args(%[[A32:.*]] = %[[INIT]])
+// CHECK:   %[[SUMS:.*]]:32 = scf.for %{{.*}} = %{{.*}} to %[[C3]] step %{{.*}} iter_args(%[[L0:[^ ]*]] = %[[ID]], %{{[^ ]*}} = %[[ID]], {{.*}}) -> (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK:     %[[X0:.*]] = arith.addi %[[S32]], %c0
+// CHECK:     arith.index_cast %[[X0]] : index to i64
+// CHECK:     arith.mulf
+// CHECK:     %[[T0:.*]] = arith.mulf
+// CHECK:     arith.addf %[[L0]], %[[T0]] : f64
+// CHECK:   tensor.insert %[[SUMS]]#0 into %[[A32]]
+// CHECK:   tensor.insert %[[SUMS]]#31 into
+// CHECK: %[[LEFT8:.*]] = arith.subi %[[N]], %[[END32]]
+// CHECK: %[[R8:.*]] = arith.remsi %[[LEFT8]], %c8
+// CHECK: %[[END8:.*]] = arith.subi %[[N]], %[[R8]]
+// CHECK: %[[NARROW:.*]] = scf.for %{{.*}} = %[[END32]] to %[[END8]] step %c8 iter_args(%{{.*}} = %[[WIDE]])
+// CHECK:   scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK: scf.for %[[START:.*]] = %[[END8]] to %[[N]] step %c256 iter_args(%{{.*}} = %[[NARROW]])
 // CHECK:   %[[LEFT:.*]] = arith.subi %[[N]], %[[START]]
 // CHECK:   %[[COUNT:.*]] = arith.minsi %c256{{.*}}, %[[LEFT]]
 // CHECK:   scf.for %[[S:.*]] = %{{.*}} to %[[C3]] step
@@ -192,7 +211,121 @@ func.func @float_before(%g: tensor<?x?xf64>) -> tensor<?x?xf64> {
   return %r : tensor<?x?xf64>
 }
 
-func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>) {
+// A reduction of functions of such sums (a convolution's loss) is a loop
+// nest over the rows carrying the reduction, whose body computes a row of
+// the sums as above, then folds each element's function in order: the same
+// values in the same order, bit for bit.
+// CHECK-LABEL: func.func @loss
+// CHECK-SAME: (%{{.*}}: tensor<?x3xf64>, %{{.*}}: tensor<?x?xf64>, %[[LW:.*]]: tensor<?xf64>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[LACC:.*]] = %{{.*}}) -> (f64)
+// CHECK:   linalg.fill
+// CHECK:   %{{.*}}:32 = scf.for
+// CHECK:   %{{.*}}:8 = scf.for
+// CHECK:   %[[LROW:.*]] = scf.for %{{.*}} step %c256
+// CHECK:   scf.for %[[LX:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[LA:.*]] = %[[LACC]]) -> (f64)
+// CHECK:     %[[LS:.*]] = tensor.extract %[[LROW]][%[[LX]]]
+// CHECK:     %[[LT:.*]] = math.tanh %[[LS]]
+// CHECK:     %[[LWX:.*]] = tensor.extract %[[LW]][%[[LX]]]
+// CHECK:     %[[LV:.*]] = arith.mulf %[[LT]], %[[LWX]]
+// CHECK:     arith.addf %[[LA]], %[[LV]] : f64
+// CHECK: return
+func.func @loss(%k: tensor<?x3xf64>, %g: tensor<?x?xf64>, %w: tensor<?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %rows = tensor.dim %k, %c0 : tensor<?x3xf64>
+  %m = tensor.dim %g, %c1 : tensor<?x?xf64>
+  %n = arith.subi %m, %c2 : index
+  %r = lz.sum %c < %rows, %x < %n : f64 {
+    %c3 = arith.constant 3 : index
+    %s = lz.sum %t < %c3 : f64 {
+      %a = arith.addi %x, %t : index
+      %kv = lz.get %k[%c, %t] : tensor<?x3xf64>
+      %gv = lz.get %g[%c, %a] : tensor<?x?xf64>
+      %p = arith.mulf %kv, %gv : f64
+      lz.yield %p : f64
+    }
+    %th = math.tanh %s : f64
+    %wv = lz.get %w[%x] : tensor<?xf64>
+    %v = arith.mulf %th, %wv : f64
+    lz.yield %v : f64
+  }
+  return %r : f64
+}
+
+// Not row by row: a second scope after the sum, a short last range.
+// CHECK-LABEL: func.func @loss_scope
+// CHECK-NOT: linalg.fill
+// CHECK-LABEL: func.func @loss_short
+// CHECK-NOT: linalg.fill
+func.func @loss_scope(%g: tensor<?x?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = tensor.dim %g, %c0 : tensor<?x?xf64>
+  %n = tensor.dim %g, %c1 : tensor<?x?xf64>
+  %r = lz.sum %c < %rows, %x < %n : f64 {
+    %s = lz.sum %t < %rows : f64 {
+      %gv = lz.get %g[%t, %x] : tensor<?x?xf64>
+      lz.yield %gv : f64
+    }
+    %u = lz.sum %t < %rows : f64 {
+      %gv = lz.get %g[%c, %t] : tensor<?x?xf64>
+      lz.yield %gv : f64
+    }
+    %v = arith.mulf %s, %u : f64
+    lz.yield %v : f64
+  }
+  return %r : f64
+}
+func.func @loss_short(%g: tensor<?x3xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c3 = arith.constant 3 : index
+  %rows = tensor.dim %g, %c0 : tensor<?x3xf64>
+  %r = lz.sum %c < %rows, %x < %c3 : f64 {
+    %s = lz.sum %t < %rows : f64 {
+      %gv = lz.get %g[%c, %x] : tensor<?x3xf64>
+      lz.yield %gv : f64
+    }
+    %v = math.tanh %s : f64
+    lz.yield %v : f64
+  }
+  return %r : f64
+}
+
+// A reduction of functions of a reduction of functions of such sums: the
+// inner one row by row, the outer one then not (the inner sum would stay in
+// its copies).
+// CHECK-LABEL: func.func @loss_nested
+// CHECK-NOT: lz.sum
+// CHECK: linalg.fill
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: lz.sum
+// CHECK-LABEL: func.func @main
+func.func @loss_nested(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %b, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %b, %c1 : tensor<?x?xf64>
+  %r = lz.sum %i < %n, %j < %m : f64 {
+    %s = lz.sum %c < %n, %x < %m : f64 {
+      %c3 = arith.constant 3 : index
+      %t = lz.sum %k < %c3 : f64 {
+        %xk = arith.addi %x, %k : index
+        %av = lz.get %a[%c, %xk] : tensor<?x?xf64>
+        lz.yield %av : f64
+      }
+      %th = math.tanh %t : f64
+      %bv = lz.get %b[%i, %j] : tensor<?x?xf64>
+      %p = arith.mulf %th, %bv : f64
+      lz.yield %p : f64
+    }
+    %u = math.tanh %s : f64
+    lz.yield %u : f64
+  }
+  return %r : f64
+}
+
+func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64) {
   %c0 = arith.constant 0 : index
   %c4 = arith.constant 4 : index
   %k = arith.constant dense<[[1.0, 2.0, 1.0], [1.0, 0.0, -1.0]]> : tensor<2x3xf64>
@@ -205,5 +338,40 @@ func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>) {
   %hd = tensor.cast %h : tensor<2x2xf64> to tensor<?x?xf64>
   %e = func.call @zeros(%hd, %c0) : (tensor<?x?xf64>, index) -> tensor<?x?xf64>
   %z = func.call @zeros(%hd, %c4) : (tensor<?x?xf64>, index) -> tensor<?x?xf64>
-  return %r, %e, %z : tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>
+  // The loss over rows of 3 sums, and of 43 (strips of 32, 8 and 3).
+  %w3 = arith.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf64>
+  %w3d = tensor.cast %w3 : tensor<3xf64> to tensor<?xf64>
+  %l3 = func.call @loss(%kd, %gd, %w3d) : (tensor<?x3xf64>, tensor<?x?xf64>, tensor<?xf64>) -> f64
+  %c2 = arith.constant 2 : index
+  %c43 = arith.constant 43 : index
+  %c45 = arith.constant 45 : index
+  %gw = lz.for %i < %c2, %j < %c45 : tensor<?x?xf64> {
+    %ij = arith.muli %i, %c45 : index
+    %l = arith.addi %ij, %j : index
+    %li = arith.index_cast %l : index to i64
+    %lf = arith.sitofp %li : i64 to f64
+    %sc = arith.constant 0.37 : f64
+    %a = arith.mulf %lf, %sc : f64
+    %v = math.sin %a : f64
+    lz.yield %v : f64
+  }
+  %ww = lz.for %j < %c43 : tensor<?xf64> {
+    %ji = arith.index_cast %j : index to i64
+    %jf = arith.sitofp %ji : i64 to f64
+    %sc = arith.constant 0.11 : f64
+    %a = arith.mulf %jf, %sc : f64
+    %v = math.cos %a : f64
+    lz.yield %v : f64
+  }
+  %l43 = func.call @loss(%kd, %gw, %ww) : (tensor<?x3xf64>, tensor<?x?xf64>, tensor<?xf64>) -> f64
+  %bw = lz.for %i < %c2, %j < %c43 : tensor<?x?xf64> {
+    %ij = arith.addi %i, %j : index
+    %li = arith.index_cast %ij : index to i64
+    %lf = arith.sitofp %li : i64 to f64
+    %sc = arith.constant 0.05 : f64
+    %v = arith.mulf %lf, %sc : f64
+    lz.yield %v : f64
+  }
+  %ln = func.call @loss_nested(%gw, %bw) : (tensor<?x?xf64>, tensor<?x?xf64>) -> f64
+  return %r, %e, %z, %l3, %l43, %ln : tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64
 }

@@ -75,11 +75,24 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     y, x. sum c, r, s.
     X[c, y + r, x + s] * K[o, c, r, s]`; `for i, j. sum k. A[i, k] *
     B[k, j]`), is computed row by row: a traversal over the other ranges
-    whose body fills a row with `-0.0` (`+0.0` where the sum is empty),
-    then, for each strip of 256 elements of the row, runs the sum's loops
-    and innermost the strip's elements, each adding its term. Each element
-    adds the same terms in the same order: the results are the sum's, bit
-    for bit. An `lz.accumulate` (a scatter-add) whose innermost range is a
+    whose body fills a row with `-0.0` (`+0.0` where the sum is empty);
+    where a term costs at most 32 operations, runs the sum's loops over
+    strips of 256 bytes of the row (32 f64), then of 64 bytes on what
+    remains, carrying the strip's sums, each element's term computed in
+    turn (LLVM keeps them in vector registers); then, for each strip of
+    256 elements of the rest, runs the sum's loops and innermost the
+    strip's elements, each adding its term to the row. A reduction to a
+    float over two ranges or more, the last one not a constant below 16,
+    whose body holds such a sum (the same conditions, read from its
+    body), no other scope, and after the sum only reads of elements,
+    arithmetic and math functions (`sum o, y, x. tanh(sum c, r, s. ...)`,
+    a convolution's loss), is a loop nest over the other ranges carrying
+    the reduction, whose body computes a row of the sums so, then folds
+    the rest of the body of each element in order (split into
+    partitions along the first range with `reassociate`, as other
+    reductions). Each element adds the same terms in the same order, and
+    a reduction folds the same values in the same order: the results are
+    the sum's, bit for bit. An `lz.accumulate` (a scatter-add) whose innermost range is a
     constant below 16 (a stencil's window), and one of whose variables
     indexes the last dimension of the result alone or plus another
     variable, and no other dimension, has no such short range, and is
