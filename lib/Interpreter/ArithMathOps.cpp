@@ -39,22 +39,36 @@ unsigned operandWidth(Operation *op) {
   return getIntegerWidth(getElementTypeOrSelf(op->getOperand(0).getType()));
 }
 
+/// A float op computed by `fn` in double, rounded to the result's type; on
+/// f32, by `single` on floats where given: compiled code calls libm's float
+/// function (`tanhf`, not `tanh` rounded), and the interpreter keeps its
+/// rounding.
 template <typename OpTy>
-void addFloatUnary(OpHandlerRegistry &registry, double (*fn)(double)) {
-  registry.add<OpTy>([fn](Interpreter &interp, OpTy op) {
+void addFloatUnary(OpHandlerRegistry &registry, double (*fn)(double),
+                   float (*single)(float) = nullptr) {
+  registry.add<OpTy>([fn, single](Interpreter &interp, OpTy op) {
+    bool f32 =
+        single && getElementTypeOrSelf(op->getResult(0).getType()).isF32();
     return evaluateElementwise(
         interp, op, [&](ArrayRef<Scalar> x, std::string &) {
-          return std::optional<Scalar>(floatScalar(fn(x[0].f)));
+          double value = f32 ? single(static_cast<float>(x[0].f)) : fn(x[0].f);
+          return std::optional<Scalar>(floatScalar(value));
         });
   });
 }
 
 template <typename OpTy>
-void addFloatBinary(OpHandlerRegistry &registry, double (*fn)(double, double)) {
-  registry.add<OpTy>([fn](Interpreter &interp, OpTy op) {
+void addFloatBinary(OpHandlerRegistry &registry, double (*fn)(double, double),
+                    float (*single)(float, float) = nullptr) {
+  registry.add<OpTy>([fn, single](Interpreter &interp, OpTy op) {
+    bool f32 =
+        single && getElementTypeOrSelf(op->getResult(0).getType()).isF32();
     return evaluateElementwise(
         interp, op, [&](ArrayRef<Scalar> x, std::string &) {
-          return std::optional<Scalar>(floatScalar(fn(x[0].f, x[1].f)));
+          double value = f32 ? single(static_cast<float>(x[0].f),
+                                      static_cast<float>(x[1].f))
+                             : fn(x[0].f, x[1].f);
+          return std::optional<Scalar>(floatScalar(value));
         });
   });
 }
@@ -588,45 +602,90 @@ void leibniz::interp::registerArithMathHandlers(OpHandlerRegistry &registry) {
                                [](double a) { return std::trunc(a); });
   addFloatUnary<math::SqrtOp>(registry, [](double a) { return std::sqrt(a); });
   addFloatUnary<math::RsqrtOp>(registry, rsqrtF);
-  addFloatUnary<math::CbrtOp>(registry, [](double a) { return std::cbrt(a); });
-  addFloatUnary<math::ExpOp>(registry, [](double a) { return std::exp(a); });
-  addFloatUnary<math::Exp2Op>(registry, exp2F);
-  addFloatUnary<math::ExpM1Op>(registry,
-                               [](double a) { return std::expm1(a); });
-  addFloatUnary<math::LogOp>(registry, [](double a) { return std::log(a); });
-  addFloatUnary<math::Log2Op>(registry, [](double a) { return std::log2(a); });
-  addFloatUnary<math::Log10Op>(registry,
-                               [](double a) { return std::log10(a); });
-  addFloatUnary<math::Log1pOp>(registry,
-                               [](double a) { return std::log1p(a); });
-  addFloatUnary<math::SinOp>(registry, [](double a) { return std::sin(a); });
-  addFloatUnary<math::CosOp>(registry, [](double a) { return std::cos(a); });
-  addFloatUnary<math::TanOp>(registry, [](double a) { return std::tan(a); });
-  addFloatUnary<math::SinhOp>(registry, [](double a) { return std::sinh(a); });
-  addFloatUnary<math::CoshOp>(registry, [](double a) { return std::cosh(a); });
-  addFloatUnary<math::TanhOp>(registry, [](double a) { return std::tanh(a); });
-  addFloatUnary<math::AsinOp>(registry, [](double a) { return std::asin(a); });
-  addFloatUnary<math::AcosOp>(registry, [](double a) { return std::acos(a); });
-  addFloatUnary<math::AtanOp>(registry, [](double a) { return std::atan(a); });
-  addFloatUnary<math::AsinhOp>(registry,
-                               [](double a) { return std::asinh(a); });
-  addFloatUnary<math::AcoshOp>(registry,
-                               [](double a) { return std::acosh(a); });
-  addFloatUnary<math::AtanhOp>(registry,
-                               [](double a) { return std::atanh(a); });
-  addFloatUnary<math::ErfOp>(registry, [](double a) { return std::erf(a); });
-  addFloatUnary<math::ErfcOp>(registry, [](double a) { return std::erfc(a); });
+  addFloatUnary<math::CbrtOp>(
+      registry, [](double a) { return std::cbrt(a); },
+      [](float a) { return std::cbrt(a); });
+  addFloatUnary<math::ExpOp>(
+      registry, [](double a) { return std::exp(a); },
+      [](float a) { return std::exp(a); });
+  addFloatUnary<math::Exp2Op>(registry, exp2F,
+                              [](float a) { return std::exp2(a); });
+  addFloatUnary<math::ExpM1Op>(
+      registry, [](double a) { return std::expm1(a); },
+      [](float a) { return std::expm1(a); });
+  addFloatUnary<math::LogOp>(
+      registry, [](double a) { return std::log(a); },
+      [](float a) { return std::log(a); });
+  addFloatUnary<math::Log2Op>(
+      registry, [](double a) { return std::log2(a); },
+      [](float a) { return std::log2(a); });
+  addFloatUnary<math::Log10Op>(
+      registry, [](double a) { return std::log10(a); },
+      [](float a) { return std::log10(a); });
+  addFloatUnary<math::Log1pOp>(
+      registry, [](double a) { return std::log1p(a); },
+      [](float a) { return std::log1p(a); });
+  addFloatUnary<math::SinOp>(
+      registry, [](double a) { return std::sin(a); },
+      [](float a) { return std::sin(a); });
+  addFloatUnary<math::CosOp>(
+      registry, [](double a) { return std::cos(a); },
+      [](float a) { return std::cos(a); });
+  addFloatUnary<math::TanOp>(
+      registry, [](double a) { return std::tan(a); },
+      [](float a) { return std::tan(a); });
+  addFloatUnary<math::SinhOp>(
+      registry, [](double a) { return std::sinh(a); },
+      [](float a) { return std::sinh(a); });
+  addFloatUnary<math::CoshOp>(
+      registry, [](double a) { return std::cosh(a); },
+      [](float a) { return std::cosh(a); });
+  addFloatUnary<math::TanhOp>(
+      registry, [](double a) { return std::tanh(a); },
+      [](float a) { return std::tanh(a); });
+  addFloatUnary<math::AsinOp>(
+      registry, [](double a) { return std::asin(a); },
+      [](float a) { return std::asin(a); });
+  addFloatUnary<math::AcosOp>(
+      registry, [](double a) { return std::acos(a); },
+      [](float a) { return std::acos(a); });
+  addFloatUnary<math::AtanOp>(
+      registry, [](double a) { return std::atan(a); },
+      [](float a) { return std::atan(a); });
+  addFloatUnary<math::AsinhOp>(
+      registry, [](double a) { return std::asinh(a); },
+      [](float a) { return std::asinh(a); });
+  addFloatUnary<math::AcoshOp>(
+      registry, [](double a) { return std::acosh(a); },
+      [](float a) { return std::acosh(a); });
+  addFloatUnary<math::AtanhOp>(
+      registry, [](double a) { return std::atanh(a); },
+      [](float a) { return std::atanh(a); });
+  addFloatUnary<math::ErfOp>(
+      registry, [](double a) { return std::erf(a); },
+      [](float a) { return std::erf(a); });
+  addFloatUnary<math::ErfcOp>(
+      registry, [](double a) { return std::erfc(a); },
+      [](float a) { return std::erfc(a); });
   addFloatBinary<math::PowFOp>(
-      registry, [](double a, double b) { return std::pow(a, b); });
+      registry, [](double a, double b) { return std::pow(a, b); },
+      [](float a, float b) { return std::pow(a, b); });
   addFloatBinary<math::Atan2Op>(
-      registry, [](double a, double b) { return std::atan2(a, b); });
+      registry, [](double a, double b) { return std::atan2(a, b); },
+      [](float a, float b) { return std::atan2(a, b); });
   addFloatBinary<math::CopySignOp>(
       registry, [](double a, double b) { return std::copysign(a, b); });
+  // A fused multiply-add rounds once: on f32 in float (`fmaf`), as compiled
+  // code does.
   registry.add<math::FmaOp>([](Interpreter &interp, math::FmaOp op) {
+    bool f32 = getElementTypeOrSelf(op.getType()).isF32();
     return evaluateElementwise(
         interp, op, [&](ArrayRef<Scalar> x, std::string &) {
-          return std::optional<Scalar>(
-              floatScalar(std::fma(x[0].f, x[1].f, x[2].f)));
+          double value = f32 ? std::fma(static_cast<float>(x[0].f),
+                                        static_cast<float>(x[1].f),
+                                        static_cast<float>(x[2].f))
+                             : std::fma(x[0].f, x[1].f, x[2].f);
+          return std::optional<Scalar>(floatScalar(value));
         });
   });
   registry.add<math::FPowIOp>([](Interpreter &interp, math::FPowIOp op) {
