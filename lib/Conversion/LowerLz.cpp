@@ -1086,10 +1086,21 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
     // consecutive addresses are computed row by row.
     if (!gpu) {
       SmallVector<std::pair<lz::ForOp, lz::SumOp>> rowSums;
+      SmallVector<lz::ForOp> others;
       getOperation().walk([&](lz::ForOp op) {
         if (lz::SumOp sum = getRowSum(op))
           rowSums.push_back({op, sum});
+        else
+          others.push_back(op);
       });
+      // And, where sums keep their order, those that read such a variable
+      // in another dimension, after copies that move it last (a
+      // convolution's kernel gradient). Reassociated, LLVM vectorizes the
+      // sums themselves, as fast on the convolution's gradient.
+      if (!reassociate)
+        for (lz::ForOp op : others)
+          if (lz::ForOp rows = transposeForRowSums(rewriter, op))
+            rowSums.push_back({rows, getRowSum(rows)});
       for (auto [op, sum] : rowSums)
         lowerRowSums(rewriter, op, sum);
     }

@@ -105,6 +105,13 @@ lz::SumOp getRowSum(lz::ForOp forOp);
 /// Computes `forOp`, whose sum is `sum` (getRowSum), row by row.
 void lowerRowSums(mlir::RewriterBase &rewriter, lz::ForOp forOp, lz::SumOp sum);
 
+/// Rewrites `for ..., v, ... . sum k. e` (`forOp`), where getRowSum does not
+/// accept it, into a traversal with `v` last that it accepts, reading
+/// copies of the tensors that have `v` in another dimension with that
+/// dimension last, and a traversal back into `forOp`'s order; returns the
+/// traversal to compute row by row, or null where there is none.
+lz::ForOp transposeForRowSums(mlir::RewriterBase &rewriter, lz::ForOp forOp);
+
 /// The sum in the body of `scope`, a reduction to a float, if it is computed
 /// row by row, or null. The sum must stay in the body until the reduction
 /// is lowered.

@@ -463,7 +463,7 @@ constexpr int64_t kMinRows = 4;
 /// registers, a term costs its reads and arithmetic, not a load and a store
 /// of its element. Strips of the first width run first, then strips of the
 /// second on what remains (a row of 28 f64 runs as 3 strips of 8).
-constexpr int64_t kRegisterStripBytes[] = {256, 64};
+constexpr int64_t kRegisterStripBytes[] = {256, 128, 64};
 
 /// The most operations (estimateBodyCost) of a term that lowerRowSums
 /// repeats for each element of a strip in registers.
@@ -543,6 +543,207 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
   if (rows && *rows < kMinRows)
     return {};
   return sum;
+}
+
+/// A read in `op`'s body of a tensor defined outside it whose dimension
+/// `dim` is the variable `v`, where no other index depends on `v`.
+namespace {
+struct TransposedRead {
+  Value tensor;
+  unsigned dim;
+};
+} // namespace
+
+/// The tensors that `for ..., v, ... . sum k. e` (`forOp`) reads with `v`
+/// as one of their indices but not the last, each in the same dimension in
+/// every read, where every read depends on `v` in that index alone, is
+/// scalar, and reads a tensor defined outside the traversal; failure if
+/// some read is not so, or if none reads `v` (as a last index or not).
+static FailureOr<SmallVector<TransposedRead>>
+getTransposedReads(lz::ForOp forOp, BlockArgument v) {
+  Block &body = forOp.getBody().front();
+  llvm::DenseSet<Value> dependents = lz::getDependents(body, v);
+  SmallVector<TransposedRead> reads;
+  bool readsV = false;
+  WalkResult walk = body.walk([&](Operation *op) {
+    if (isa<tensor::ExtractOp>(op))
+      return WalkResult::interrupt();
+    auto get = dyn_cast<lz::GetOp>(op);
+    if (!get)
+      return WalkResult::advance();
+    if (isa<ShapedType>(get.getType()))
+      return WalkResult::interrupt();
+    std::optional<unsigned> dim;
+    for (auto [index, value] : llvm::enumerate(get.getIndices())) {
+      if (!dependents.contains(value) && value != v)
+        continue;
+      if (value != v || dim)
+        return WalkResult::interrupt();
+      dim = index;
+    }
+    if (!dim)
+      return WalkResult::advance();
+    readsV = true;
+    if (*dim + 1 == get.getIndices().size())
+      return WalkResult::advance();
+    Value tensor = get.getTensor();
+    if (forOp.getBody().isAncestor(tensor.getParentRegion()))
+      return WalkResult::interrupt();
+    auto *known = llvm::find_if(
+        reads, [&](const TransposedRead &r) { return r.tensor == tensor; });
+    if (known == reads.end())
+      reads.push_back({tensor, *dim});
+    else if (known->dim != *dim)
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted() || !readsV)
+    return failure();
+  return reads;
+}
+
+/// `permutation` applied to `values`: result i is values[permutation[i]].
+template <typename Range>
+static auto permute(const Range &values, ArrayRef<unsigned> permutation) {
+  SmallVector<std::decay_t<decltype(values[0])>> result;
+  for (unsigned index : permutation)
+    result.push_back(values[index]);
+  return result;
+}
+
+/// The permutation that moves `dim` of `rank` dimensions last.
+static SmallVector<unsigned> moveLast(unsigned rank, unsigned dim) {
+  SmallVector<unsigned> permutation;
+  for (unsigned index = 0; index < rank; ++index)
+    if (index != dim)
+      permutation.push_back(index);
+  permutation.push_back(dim);
+  return permutation;
+}
+
+lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
+  ValueRange ranges = forOp.getRanges();
+  if (forOp.getNumResults() != 1 || ranges.size() < 2)
+    return {};
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  Block &body = forOp.getBody().front();
+  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+  if (!sum || sum->getBlock() != &body ||
+      body.walk([](lz::ForOp) { return WalkResult::interrupt(); })
+          .wasInterrupted())
+    return {};
+  // A long enough sum for the copies to pay.
+  std::optional<int64_t> terms = 1;
+  for (Value range : sum.getRanges()) {
+    std::optional<int64_t> size = getConstantIntValue(range);
+    terms =
+        terms && size ? std::optional<int64_t>(*terms * *size) : std::nullopt;
+  }
+  if (terms && *terms < 16)
+    return {};
+  // The variable to move last (or to keep there): the last one that some
+  // read indexes, not a short constant range, whose reads can be
+  // transposed.
+  std::optional<unsigned> moved;
+  SmallVector<TransposedRead> reads;
+  for (unsigned index = ranges.size(); index-- > 0;) {
+    if (isShortConstant(ranges[index]))
+      continue;
+    FailureOr<SmallVector<TransposedRead>> candidate =
+        getTransposedReads(forOp, body.getArgument(index));
+    if (succeeded(candidate)) {
+      moved = index;
+      reads = std::move(*candidate);
+      break;
+    }
+  }
+  if (!moved)
+    return {};
+  Location loc = forOp.getLoc();
+  rewriter.setInsertionPoint(forOp);
+  SmallVector<Operation *> created;
+  // The transposed copies of the tensors read, the variable's dimension
+  // last. A copy (alloc_tensor), so that canonicalization does not fold
+  // their reads back into reads of the tensors.
+  IRMapping transposed;
+  for (const TransposedRead &read : reads) {
+    auto tensorType = cast<RankedTensorType>(read.tensor.getType());
+    unsigned rank = tensorType.getRank();
+    SmallVector<unsigned> permutation = moveLast(rank, read.dim);
+    SmallVector<Value> sizes;
+    for (unsigned dim = 0; dim < rank; ++dim) {
+      auto size = tensor::DimOp::create(rewriter, loc, read.tensor, dim);
+      created.push_back(size);
+      sizes.push_back(size);
+    }
+    SmallVector<int64_t> shape = permute(tensorType.getShape(), permutation);
+    auto copyType = RankedTensorType::get(shape, tensorType.getElementType());
+    auto copy = lz::ForOp::create(
+        rewriter, loc, TypeRange{copyType}, permute(sizes, permutation),
+        [&](OpBuilder &b, Location loc, ValueRange indices) {
+          SmallVector<Value> original(rank);
+          for (auto [index, dim] : llvm::enumerate(permutation))
+            original[dim] = indices[index];
+          lz::YieldOp::create(
+              b, loc,
+              lz::GetOp::create(b, loc, read.tensor, original).getResult());
+        });
+    created.push_back(copy);
+    auto kept = bufferization::AllocTensorOp::create(
+        rewriter, loc, copyType, ValueRange{}, copy.getResult(0));
+    created.push_back(kept);
+    transposed.map(read.tensor, kept.getResult());
+  }
+  // The traversal with the variable last, reading the copies.
+  unsigned rank = ranges.size();
+  SmallVector<unsigned> permutation = moveLast(rank, *moved);
+  SmallVector<int64_t> shape = permute(type.getShape(), permutation);
+  auto rowsType = RankedTensorType::get(shape, type.getElementType());
+  auto rows = lz::ForOp::create(
+      rewriter, loc, TypeRange{rowsType}, permute(ranges, permutation),
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        for (auto [index, dim] : llvm::enumerate(permutation))
+          mapping.map(body.getArgument(dim), indices[index]);
+        for (Operation &op : body.without_terminator())
+          b.clone(op, mapping);
+        lz::YieldOp::create(b, loc,
+                            mapping.lookup(forOp.getYield().getOperand(0)));
+      });
+  created.push_back(rows);
+  rows.getBody().walk([&](lz::GetOp get) {
+    auto *read = llvm::find_if(reads, [&](const TransposedRead &r) {
+      return r.tensor == get.getTensor();
+    });
+    if (read == reads.end())
+      return;
+    rewriter.setInsertionPoint(get);
+    SmallVector<Value> indices =
+        permute(get.getIndices(), moveLast(get.getIndices().size(), read->dim));
+    rewriter.replaceOpWithNewOp<lz::GetOp>(get, transposed.lookup(read->tensor),
+                                           indices);
+  });
+  lz::SumOp rowSum = getRowSum(rows);
+  if (!rowSum) {
+    for (Operation *op : llvm::reverse(created))
+      rewriter.eraseOp(op);
+    return {};
+  }
+  // The result in the traversal's order.
+  rewriter.setInsertionPoint(forOp);
+  auto result =
+      lz::ForOp::create(rewriter, loc, TypeRange{type}, ranges,
+                        [&](OpBuilder &b, Location loc, ValueRange indices) {
+                          Value element =
+                              lz::GetOp::create(b, loc, rows.getResult(0),
+                                                permute(indices, permutation));
+                          lz::YieldOp::create(b, loc, element);
+                        });
+  rewriter.replaceOp(forOp, result.getResult(0));
+  return rows;
 }
 
 /// The sum of `scope`, a reduction to a float, if it is `reduce i, x < n.

@@ -1,7 +1,8 @@
 // On the CPU, a traversal `for i, x. sum k. e` whose reads index its last
 // variable in their last dimension only is computed row by row: for each
 // `i`, a row filled with the sum's identity; where a term is cheap, strips
-// of 32 elements (f64), then of 8, whose sums the sum's loops carry (each
+// of 32 elements (f64), then of 16, then of 8, whose sums the sum's loops
+// carry (each
 // element's term in turn, which LLVM keeps in vector registers); then the
 // rest in strips of 256 elements, in each the sum's loops and, innermost,
 // the strip's elements, each adding its term. The elements are independent
@@ -12,6 +13,7 @@
 
 // RUN: leibniz-opt %s --lower-lz | FileCheck %s
 // RUN: leibniz-opt %s --lower-lz=gpu=true | FileCheck %s --check-prefix=GPU
+// RUN: leibniz-opt %s --lower-lz=reassociate=true | FileCheck %s --check-prefix=REASSOCIATED
 // RUN: leibniz-opt %s --lz-interpret=entry=main -o /dev/null > %t.before
 // RUN: leibniz-opt %s --lower-lz --lz-interpret=entry=main -o /dev/null > %t.after
 // RUN: diff %t.before %t.after
@@ -49,10 +51,15 @@
 // CHECK:     arith.addf %[[L0]], %[[T0]] : f64
 // CHECK:   tensor.insert %[[SUMS]]#0 into %[[A32]]
 // CHECK:   tensor.insert %[[SUMS]]#31 into
-// CHECK: %[[LEFT8:.*]] = arith.subi %[[N]], %[[END32]]
+// CHECK: %[[LEFT16:.*]] = arith.subi %[[N]], %[[END32]]
+// CHECK: %[[R16:.*]] = arith.remsi %[[LEFT16]], %c16
+// CHECK: %[[END16:.*]] = arith.subi %[[N]], %[[R16]]
+// CHECK: %[[MIDDLE:.*]] = scf.for %{{.*}} = %[[END32]] to %[[END16]] step %c16 iter_args(%{{.*}} = %[[WIDE]])
+// CHECK:   scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK: %[[LEFT8:.*]] = arith.subi %[[N]], %[[END16]]
 // CHECK: %[[R8:.*]] = arith.remsi %[[LEFT8]], %c8
 // CHECK: %[[END8:.*]] = arith.subi %[[N]], %[[R8]]
-// CHECK: %[[NARROW:.*]] = scf.for %{{.*}} = %[[END32]] to %[[END8]] step %c8 iter_args(%{{.*}} = %[[WIDE]])
+// CHECK: %[[NARROW:.*]] = scf.for %{{.*}} = %[[END16]] to %[[END8]] step %c8 iter_args(%{{.*}} = %[[MIDDLE]])
 // CHECK:   scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64) {
 // CHECK: scf.for %[[START:.*]] = %[[END8]] to %[[N]] step %c256 iter_args(%{{.*}} = %[[NARROW]])
 // CHECK:   %[[LEFT:.*]] = arith.subi %[[N]], %[[START]]
@@ -211,6 +218,51 @@ func.func @float_before(%g: tensor<?x?xf64>) -> tensor<?x?xf64> {
   return %r : tensor<?x?xf64>
 }
 
+// A traversal whose sums read its variable in another dimension than the
+// last (a product by a transposed matrix, a convolution's kernel gradient)
+// is computed row by row after a copy of the tensor with that dimension
+// last (kept apart by a copy from canonicalization, which would fold its
+// reads back), with the variable moved last among the traversal's (here
+// `j` of `i, j, c`), and a traversal back into its order. Not at -O3,
+// where the sums are reassociated instead.
+// CHECK-LABEL: func.func @transposed
+// CHECK-SAME: (%[[TA:.*]]: tensor<?x?xf64>, %[[TB:.*]]: tensor<?x?xf64>)
+// CHECK: %[[TC:.*]] = tensor.generate
+// CHECK:   tensor.extract %[[TB]]
+// CHECK: %[[TBT:.*]] = bufferization.alloc_tensor() copy(%[[TC]])
+// CHECK: linalg.fill
+// CHECK: :32 = scf.for
+// CHECK: tensor.extract %[[TBT]]
+// CHECK: scf.forall
+// CHECK: tensor.generate
+// CHECK-NEXT: ^bb0(%[[TI:.*]]: index, %[[TJ:.*]]: index, %[[TK:.*]]: index):
+// CHECK-NEXT:   tensor.extract %{{.*}}[%[[TI]], %[[TK]], %[[TJ]]] : tensor<?x2x?xf64>
+// CHECK: return
+// REASSOCIATED-LABEL: func.func @transposed
+// REASSOCIATED-NOT: linalg.fill
+// REASSOCIATED: return
+func.func @transposed(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>) -> tensor<?x?x2xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %n = tensor.dim %a, %c0 : tensor<?x?xf64>
+  %k = tensor.dim %a, %c1 : tensor<?x?xf64>
+  %m = tensor.dim %b, %c0 : tensor<?x?xf64>
+  %r = lz.for %i < %n, %j < %m, %c < %c2 : tensor<?x?x2xf64> {
+    %s = lz.sum %p < %k : f64 {
+      %av = lz.get %a[%i, %p] : tensor<?x?xf64>
+      %bv = lz.get %b[%j, %p] : tensor<?x?xf64>
+      %prod = arith.mulf %av, %bv : f64
+      %ci = arith.index_cast %c : index to i64
+      %cf = arith.sitofp %ci : i64 to f64
+      %v = arith.mulf %prod, %cf : f64
+      lz.yield %v : f64
+    }
+    lz.yield %s : f64
+  }
+  return %r : tensor<?x?x2xf64>
+}
+
 // A reduction of functions of such sums (a convolution's loss) is a loop
 // nest over the rows carrying the reduction, whose body computes a row of
 // the sums as above, then folds each element's function in order: the same
@@ -220,6 +272,7 @@ func.func @float_before(%g: tensor<?x?xf64>) -> tensor<?x?xf64> {
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[LACC:.*]] = %{{.*}}) -> (f64)
 // CHECK:   linalg.fill
 // CHECK:   %{{.*}}:32 = scf.for
+// CHECK:   %{{.*}}:16 = scf.for
 // CHECK:   %{{.*}}:8 = scf.for
 // CHECK:   %[[LROW:.*]] = scf.for %{{.*}} step %c256
 // CHECK:   scf.for %[[LX:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[LA:.*]] = %[[LACC]]) -> (f64)
@@ -325,7 +378,7 @@ func.func @loss_nested(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>) -> f64 {
   return %r : f64
 }
 
-func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64) {
+func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64, f64) {
   %c0 = arith.constant 0 : index
   %c4 = arith.constant 4 : index
   %k = arith.constant dense<[[1.0, 2.0, 1.0], [1.0, 0.0, -1.0]]> : tensor<2x3xf64>
@@ -373,5 +426,39 @@ func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f6
     lz.yield %v : f64
   }
   %ln = func.call @loss_nested(%gw, %bw) : (tensor<?x?xf64>, tensor<?x?xf64>) -> f64
-  return %r, %e, %z, %l3, %l43, %ln : tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64
+  // The product of 5 x 20 by 43 x 20 transposed (rows of 43 sums of 20).
+  %c5 = arith.constant 5 : index
+  %c20 = arith.constant 20 : index
+  %ta = lz.for %i < %c5, %p < %c20 : tensor<?x?xf64> {
+    %ip = arith.muli %i, %c20 : index
+    %l = arith.addi %ip, %p : index
+    %li = arith.index_cast %l : index to i64
+    %lf = arith.sitofp %li : i64 to f64
+    %sc = arith.constant 0.21 : f64
+    %a = arith.mulf %lf, %sc : f64
+    %v = math.sin %a : f64
+    lz.yield %v : f64
+  }
+  %tb = lz.for %j < %c43, %p < %c20 : tensor<?x?xf64> {
+    %jp = arith.muli %j, %c20 : index
+    %l = arith.addi %jp, %p : index
+    %li = arith.index_cast %l : index to i64
+    %lf = arith.sitofp %li : i64 to f64
+    %sc = arith.constant 0.13 : f64
+    %a = arith.mulf %lf, %sc : f64
+    %v = math.cos %a : f64
+    lz.yield %v : f64
+  }
+  %tr = func.call @transposed(%ta, %tb) : (tensor<?x?xf64>, tensor<?x?xf64>) -> tensor<?x?x2xf64>
+  %lt = lz.sum %i < %c5, %j < %c43 : f64 {
+    %one = arith.constant 1 : index
+    %x = lz.get %tr[%i, %j, %one] : tensor<?x?x2xf64>
+    %ij = arith.muli %i, %c43 : index
+    %l = arith.addi %ij, %j : index
+    %li = arith.index_cast %l : index to i64
+    %lf = arith.sitofp %li : i64 to f64
+    %v = arith.mulf %x, %lf : f64
+    lz.yield %v : f64
+  }
+  return %r, %e, %z, %l3, %l43, %ln, %lt : tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64, f64
 }

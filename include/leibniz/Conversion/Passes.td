@@ -77,11 +77,20 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     B[k, j]`), is computed row by row: a traversal over the other ranges
     whose body fills a row with `-0.0` (`+0.0` where the sum is empty);
     where a term costs at most 32 operations, runs the sum's loops over
-    strips of 256 bytes of the row (32 f64), then of 64 bytes on what
-    remains, carrying the strip's sums, each element's term computed in
-    turn (LLVM keeps them in vector registers); then, for each strip of
-    256 elements of the rest, runs the sum's loops and innermost the
-    strip's elements, each adding its term to the row. A reduction to a
+    strips of 256 bytes of the row (32 f64), then of 128 and of 64 bytes
+    on what remains, carrying the strip's sums, each element's term
+    computed in turn (LLVM keeps them in vector registers); then, for each
+    strip of 256 elements of the rest, runs the sum's loops and innermost
+    the strip's elements, each adding its term to the row. Without
+    `reassociate`, a traversal of sums whose reads index one of its
+    variables `v` (not a constant below 16) in one dimension, as `v`
+    itself, and in no other (`for o, c, r, s. sum y, x. X[c, y + r, x + s]
+    * G[o, y, x]`, a convolution's kernel gradient; `for i, j. sum k.
+    A[i, k] * B[j, k]`), with 16 terms or more, runs so too after copies
+    of the tensors read with `v` before their last dimension, that
+    dimension moved last, as a traversal with `v` last, followed by a
+    traversal back into its order (reassociated, LLVM vectorizes the sums
+    themselves, which was as fast on the convolution's gradient). A reduction to a
     float over two ranges or more, the last one not a constant below 16,
     whose body holds such a sum (the same conditions, read from its
     body), no other scope, and after the sum only reads of elements,
