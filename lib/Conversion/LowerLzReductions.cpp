@@ -465,6 +465,10 @@ constexpr int64_t kMinRows = 4;
 /// second on what remains (a row of 28 f64 runs as 3 strips of 8).
 constexpr int64_t kRegisterStripBytes[] = {256, 128, 64};
 
+/// The most elements of a strip in registers (f16's strips are no wider
+/// than f32's).
+constexpr int64_t kMaxStripLanes = 64;
+
 /// The most operations (estimateBodyCost) of a term that lowerRowSums
 /// repeats for each element of a strip in registers.
 constexpr int64_t kMaxRegisterStripCost = 32;
@@ -865,7 +869,8 @@ Value RowBuilder::build(OpBuilder &b, Location loc, ValueRange points,
   // multiples that fits in what remains.
   Value rest = c0;
   for (int64_t bytes : kRegisterStripBytes) {
-    int64_t lanes = bytes * 8 / elementType.getWidth();
+    int64_t lanes =
+        std::min<int64_t>(bytes * 8 / elementType.getWidth(), kMaxStripLanes);
     if (!inRegisters || lanes < 2)
       break;
     Value step = indexConstant(b, loc, lanes);

@@ -297,7 +297,12 @@ def LowerMatmul : Pass<"lz-lower-matmul", "mlir::ModuleOp"> {
     bufferization) become loops in the order (batch,) i, k, j, which read
     both operands along rows and give every element the sum over k in
     ascending order, as the interpreter does: bit for bit the results of
-    `convert-linalg-to-loops`, several times faster.
+    `convert-linalg-to-loops`, several times faster. Strips of columns
+    whose elements the loop over k carries in registers (as `lower-lz`'s
+    rows of sums) were measured slower than these loops, whose rows LLVM
+    vectorizes: 218 against 199 µs for 256×64 by 64×128 f64, 829 against
+    674 µs for 200³, the same results; without contracted multiply-adds
+    (bit for bit), both are bound by the multiplications and additions.
 
     With `blas`, products of `f64` or `f32` whose rows are contiguous call
     `cblas_dgemm` / `cblas_sgemm` (row-major, accumulating into the result)
