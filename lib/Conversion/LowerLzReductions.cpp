@@ -462,7 +462,10 @@ constexpr int64_t kMinRows = 4;
 /// through the sum's loops, where the sum's body is cheap: with these in
 /// registers, a term costs its reads and arithmetic, not a load and a store
 /// of its element. Strips of the first width run first, then strips of the
-/// second on what remains (a row of 28 f64 runs as 3 strips of 8).
+/// next ones on what remains, then one strip of the last width over the
+/// rest of the row, its lanes past the row's end computing its last
+/// element again (a row of 29 f64 runs as strips of 16 and 8, then one of
+/// 8 whose last 3 lanes compute element 28 again).
 constexpr int64_t kRegisterStripBytes[] = {256, 128, 64};
 
 /// The most elements of a strip in registers (f16's strips are no wider
@@ -606,6 +609,31 @@ getTransposedReads(lz::ForOp forOp, BlockArgument v) {
   return reads;
 }
 
+/// Whether the reads of `tensor` in `forOp`'s body all read the same
+/// element for every value of some variable of `forOp` whose range is not
+/// a constant below 16: a copy of it is then read that many times over,
+/// not once (as a tensor read at every point would be).
+static bool isReusedAcross(lz::ForOp forOp, Value tensor) {
+  Block &body = forOp.getBody().front();
+  for (auto [range, variable] :
+       llvm::zip(forOp.getRanges(), body.getArguments())) {
+    if (isShortConstant(range))
+      continue;
+    llvm::DenseSet<Value> dependents = lz::getDependents(body, variable);
+    WalkResult walk = body.walk([&](lz::GetOp get) {
+      if (get.getTensor() != tensor)
+        return WalkResult::advance();
+      for (Value index : get.getIndices())
+        if (index == variable || dependents.contains(index))
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (!walk.wasInterrupted())
+      return true;
+  }
+  return false;
+}
+
 /// `permutation` applied to `values`: result i is values[permutation[i]].
 template <typename Range>
 static auto permute(const Range &values, ArrayRef<unsigned> permutation) {
@@ -658,7 +686,10 @@ lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
       continue;
     FailureOr<SmallVector<TransposedRead>> candidate =
         getTransposedReads(forOp, body.getArgument(index));
-    if (succeeded(candidate)) {
+    if (succeeded(candidate) &&
+        llvm::all_of(*candidate, [&](const TransposedRead &read) {
+          return isReusedAcross(forOp, read.tensor);
+        })) {
       moved = index;
       reads = std::move(*candidate);
       break;
@@ -865,50 +896,78 @@ Value RowBuilder::build(OpBuilder &b, Location loc, ValueRange points,
   auto rowType = RankedTensorType::get({staticWidth}, elementType);
   Value row = createEmpty(b, loc, rowType, width);
   row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
-  // The strips in registers, each width up to the last of its
-  // multiples that fits in what remains.
-  Value rest = c0;
-  for (int64_t bytes : kRegisterStripBytes) {
-    int64_t lanes =
-        std::min<int64_t>(bytes * 8 / elementType.getWidth(), kMaxStripLanes);
-    if (!inRegisters || lanes < 2)
-      break;
-    Value step = indexConstant(b, loc, lanes);
-    Value end = arith::SubIOp::create(
-        b, loc, width,
-        arith::RemSIOp::create(
-            b, loc, arith::SubIOp::create(b, loc, width, rest), step));
-    auto registerStrips = scf::ForOp::create(
-        b, loc, rest, end, step, ValueRange{row},
-        [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
-          SmallVector<Value> lowers(sumRanges.size(), c0);
-          SmallVector<Value> steps(sumRanges.size(), c1);
-          SmallVector<Value> inits(lanes, identity);
-          scf::LoopNest nest = scf::buildLoopNest(
-              sb, loc, lowers, sumRanges, steps, inits,
-              [&](OpBuilder &nb, Location loc, ValueRange ivs,
-                  ValueRange sums) -> scf::ValueVector {
-                scf::ValueVector next;
-                for (int64_t lane = 0; lane < lanes; ++lane) {
-                  Value x = arith::AddIOp::create(nb, loc, start,
-                                                  indexConstant(nb, loc, lane));
-                  next.push_back(arith::AddFOp::create(
-                      nb, loc, sums[lane], cloneTerm(nb, points, x, ivs)));
-                }
-                return next;
-              });
-          Value filled = acc[0];
-          for (int64_t lane = 0; lane < lanes; ++lane) {
-            Value x = arith::AddIOp::create(sb, loc, start,
-                                            indexConstant(sb, loc, lane));
-            filled = tensor::InsertOp::create(sb, loc, nest.results[lane],
-                                              filled, x);
-          }
-          scf::YieldOp::create(sb, loc, filled);
+  // A strip of `lanes` elements from `start` whose sums the sum's loops
+  // carry, inserted into `into`; with `last`, the elements past it are
+  // the element at `last` again (computed alike, inserted at `last`).
+  auto buildStrip = [&](OpBuilder &sb, Location loc, Value start, Value into,
+                        int64_t lanes, Value last) {
+    SmallVector<Value> columns;
+    for (int64_t lane = 0; lane < lanes; ++lane) {
+      Value x =
+          arith::AddIOp::create(sb, loc, start, indexConstant(sb, loc, lane));
+      if (last)
+        x = arith::MinSIOp::create(sb, loc, x, last);
+      columns.push_back(x);
+    }
+    SmallVector<Value> lowers(sumRanges.size(), c0);
+    SmallVector<Value> steps(sumRanges.size(), c1);
+    SmallVector<Value> inits(lanes, identity);
+    scf::LoopNest nest =
+        scf::buildLoopNest(sb, loc, lowers, sumRanges, steps, inits,
+                           [&](OpBuilder &nb, Location loc, ValueRange ivs,
+                               ValueRange sums) -> scf::ValueVector {
+                             scf::ValueVector next;
+                             for (int64_t lane = 0; lane < lanes; ++lane)
+                               next.push_back(arith::AddFOp::create(
+                                   nb, loc, sums[lane],
+                                   cloneTerm(nb, points, columns[lane], ivs)));
+                             return next;
+                           });
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      into = tensor::InsertOp::create(sb, loc, nest.results[lane], into,
+                                      columns[lane]);
+    return into;
+  };
+  // The strips in registers, each width up to the last of its multiples
+  // that fits in what remains, then one strip of the narrowest width over
+  // the rest, its elements past the row's last computing the last again
+  // (fewer than kRegisterStripBytes' last width).
+  if (inRegisters) {
+    Value rest = c0;
+    int64_t lanes = 0;
+    for (int64_t bytes : kRegisterStripBytes) {
+      lanes =
+          std::min<int64_t>(bytes * 8 / elementType.getWidth(), kMaxStripLanes);
+      Value step = indexConstant(b, loc, lanes);
+      Value end = arith::SubIOp::create(
+          b, loc, width,
+          arith::RemSIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, width, rest), step));
+      auto registerStrips = scf::ForOp::create(
+          b, loc, rest, end, step, ValueRange{row},
+          [&](OpBuilder &sb, Location loc, Value start, ValueRange acc) {
+            scf::YieldOp::create(
+                sb, loc, buildStrip(sb, loc, start, acc[0], lanes, Value()));
+          });
+      row = registerStrips.getResult(0);
+      rest = end;
+    }
+    Value left =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rest, width);
+    auto partial = scf::IfOp::create(
+        b, loc, left,
+        [&](OpBuilder &tb, Location loc) {
+          Value last = arith::SubIOp::create(tb, loc, width, c1);
+          scf::YieldOp::create(tb, loc,
+                               buildStrip(tb, loc, rest, row, lanes, last));
+        },
+        [&](OpBuilder &eb, Location loc) {
+          scf::YieldOp::create(eb, loc, row);
         });
-    row = registerStrips.getResult(0);
-    rest = end;
+    return partial.getResult(0);
   }
+  // Otherwise, strips of kRowStrip elements in memory.
+  Value rest = c0;
   Value strip = indexConstant(b, loc, kRowStrip);
   auto strips = scf::ForOp::create(
       b, loc, rest, width, strip, ValueRange{row},

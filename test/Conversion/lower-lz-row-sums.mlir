@@ -1,15 +1,16 @@
 // On the CPU, a traversal `for i, x. sum k. e` whose reads index its last
 // variable in their last dimension only is computed row by row: for each
-// `i`, a row filled with the sum's identity; where a term is cheap, strips
-// of 32 elements (f64), then of 16, then of 8, whose sums the sum's loops
-// carry (each
-// element's term in turn, which LLVM keeps in vector registers); then the
-// rest in strips of 256 elements, in each the sum's loops and, innermost,
-// the strip's elements, each adding its term. The elements are independent
-// and read at consecutive addresses, so LLVM vectorizes them without
-// reassociating anything: every element adds the same terms in the same
-// order from -0.0, and an empty sum is +0.0, as the sum's own lowering
-// gives.
+// `i`, a row filled with the sum's identity. Where a term is cheap (at most
+// 32 operations), strips of 32 elements (f64), then of 16, then of 8,
+// whose sums the sum's loops carry (each element's term in turn, which
+// LLVM keeps in vector registers), then one strip of 8 over the rest, its
+// lanes past the row's end computing the last element again (`minsi`);
+// otherwise strips of 256 elements, in each the sum's loops and,
+// innermost, the strip's elements, each adding its term to the row. The
+// elements are independent and read at consecutive addresses, so LLVM
+// vectorizes them without reassociating anything: every element adds the
+// same terms in the same order from -0.0, and an empty sum is +0.0, as the
+// sum's own lowering gives.
 
 // RUN: leibniz-opt %s --lower-lz | FileCheck %s
 // RUN: leibniz-opt %s --lower-lz=gpu=true | FileCheck %s --check-prefix=GPU
@@ -43,13 +44,13 @@
 // CHECK: %[[R32:.*]] = arith.remsi %{{.*}}, %c32
 // CHECK: %[[END32:.*]] = arith.subi %[[N]], %[[R32]]
 // CHECK: %[[WIDE:.*]] = scf.for %[[S32:.*]] = %{{.*}} to %[[END32]] step %c32 iter_args(%[[A32:.*]] = %[[INIT]])
+// CHECK:   %[[X0:.*]] = arith.addi %[[S32]], %c0
 // CHECK:   %[[SUMS:.*]]:32 = scf.for %{{.*}} = %{{.*}} to %[[C3]] step %{{.*}} iter_args(%[[L0:[^ ]*]] = %[[ID]], %{{[^ ]*}} = %[[ID]], {{.*}}) -> (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64) {
-// CHECK:     %[[X0:.*]] = arith.addi %[[S32]], %c0
 // CHECK:     arith.index_cast %[[X0]] : index to i64
 // CHECK:     arith.mulf
 // CHECK:     %[[T0:.*]] = arith.mulf
 // CHECK:     arith.addf %[[L0]], %[[T0]] : f64
-// CHECK:   tensor.insert %[[SUMS]]#0 into %[[A32]]
+// CHECK:   tensor.insert %[[SUMS]]#0 into %[[A32]][%[[X0]]]
 // CHECK:   tensor.insert %[[SUMS]]#31 into
 // CHECK: %[[LEFT16:.*]] = arith.subi %[[N]], %[[END32]]
 // CHECK: %[[R16:.*]] = arith.remsi %[[LEFT16]], %c16
@@ -61,19 +62,15 @@
 // CHECK: %[[END8:.*]] = arith.subi %[[N]], %[[R8]]
 // CHECK: %[[NARROW:.*]] = scf.for %{{.*}} = %[[END16]] to %[[END8]] step %c8 iter_args(%{{.*}} = %[[MIDDLE]])
 // CHECK:   scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64) {
-// CHECK: scf.for %[[START:.*]] = %[[END8]] to %[[N]] step %c256 iter_args(%{{.*}} = %[[NARROW]])
-// CHECK:   %[[LEFT:.*]] = arith.subi %[[N]], %[[START]]
-// CHECK:   %[[COUNT:.*]] = arith.minsi %c256{{.*}}, %[[LEFT]]
-// CHECK:   scf.for %[[S:.*]] = %{{.*}} to %[[C3]] step
-// CHECK:     scf.for %[[XI:.*]] = %{{.*}} to %[[COUNT]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
-// CHECK:       %[[X:.*]] = arith.addi %[[START]], %[[XI]]
-// CHECK:       arith.index_cast %[[X]] : index to i64
-// CHECK:       tensor.extract %[[W]][]
-// CHECK:       arith.mulf
-// CHECK:       %[[TERM:.*]] = arith.mulf
-// CHECK:       %[[OLD:.*]] = tensor.extract %[[ACC]][%[[X]]]
-// CHECK:       %[[NEW:.*]] = arith.addf %[[OLD]], %[[TERM]]
-// CHECK:       tensor.insert %[[NEW]] into %[[ACC]][%[[X]]]
+// CHECK: %[[PARTIAL:.*]] = arith.cmpi slt, %[[END8]], %[[N]]
+// CHECK: scf.if %[[PARTIAL]] -> (tensor<?xf64>) {
+// CHECK:   %[[LAST:.*]] = arith.subi %[[N]], %c1
+// CHECK:   %[[X7:.*]] = arith.addi %[[END8]], %c7
+// CHECK:   %[[C7:.*]] = arith.minsi %[[X7]], %[[LAST]]
+// CHECK:   %[[PSUMS:.*]]:8 = scf.for
+// CHECK:   tensor.insert %[[PSUMS]]#7 into %{{.*}}[%[[C7]]]
+// CHECK: } else {
+// CHECK:   scf.yield %[[NARROW]]
 // CHECK: scf.forall
 // CHECK: return
 // GPU-LABEL: func.func @rows
@@ -98,6 +95,49 @@ func.func @rows(%k: tensor<?x3xf64>, %g: tensor<?x?xf64>, %w: tensor<f64>) -> te
       %wv = lz.get %w[] : tensor<f64>
       %p = arith.mulf %kv, %gv : f64
       %v = arith.mulf %p, %wv : f64
+      lz.yield %v : f64
+    }
+    lz.yield %s : f64
+  }
+  return %r : tensor<?x?xf64>
+}
+
+// A costly term (a nested sum counts 16 times its body) runs in strips of
+// 256 elements in memory.
+// CHECK-LABEL: func.func @costly
+// CHECK-SAME: (%{{.*}}: tensor<?x?xf64>, %[[CG:.*]]: tensor<?x?xf64>)
+// CHECK: %[[CINIT:.*]] = linalg.fill
+// CHECK-NOT: scf.if
+// CHECK: scf.for %[[START:.*]] = %{{.*}} to %[[CN:.*]] step %c256 iter_args(%{{.*}} = %[[CINIT]])
+// CHECK:   %[[LEFT:.*]] = arith.subi %[[CN]], %[[START]]
+// CHECK:   %[[COUNT:.*]] = arith.minsi %c256{{.*}}, %[[LEFT]]
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step
+// CHECK:     scf.for %[[XI:.*]] = %{{.*}} to %[[COUNT]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK:       %[[X:.*]] = arith.addi %[[START]], %[[XI]]
+// CHECK:       tensor.extract %[[CG]][%{{.*}}, %[[X]]]
+// CHECK:       %[[OLD:.*]] = tensor.extract %[[ACC]][%[[X]]]
+// CHECK-NEXT:  %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}}
+// CHECK-NEXT:  tensor.insert %[[NEW]] into %[[ACC]][%[[X]]]
+// CHECK: scf.forall
+// CHECK: return
+func.func @costly(%k: tensor<?x?xf64>, %g: tensor<?x?xf64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = tensor.dim %k, %c0 : tensor<?x?xf64>
+  %m = tensor.dim %k, %c1 : tensor<?x?xf64>
+  %n = tensor.dim %g, %c1 : tensor<?x?xf64>
+  %r = lz.for %c < %rows, %x < %n : tensor<?x?xf64> {
+    %s = lz.sum %t < %m : f64 {
+      %gv = lz.get %g[%c, %x] : tensor<?x?xf64>
+      %c3 = arith.constant 3 : index
+      %inner = lz.sum %u < %c3 : f64 {
+        %uv = lz.get %k[%c, %t] : tensor<?x?xf64>
+        %ui = arith.index_cast %u : index to i64
+        %uf = arith.sitofp %ui : i64 to f64
+        %uw = arith.mulf %uv, %uf : f64
+        lz.yield %uw : f64
+      }
+      %v = arith.mulf %inner, %gv : f64
       lz.yield %v : f64
     }
     lz.yield %s : f64
@@ -274,7 +314,7 @@ func.func @transposed(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>) -> tensor<?x?x2x
 // CHECK:   %{{.*}}:32 = scf.for
 // CHECK:   %{{.*}}:16 = scf.for
 // CHECK:   %{{.*}}:8 = scf.for
-// CHECK:   %[[LROW:.*]] = scf.for %{{.*}} step %c256
+// CHECK:   %[[LROW:.*]] = scf.if
 // CHECK:   scf.for %[[LX:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[LA:.*]] = %[[LACC]]) -> (f64)
 // CHECK:     %[[LS:.*]] = tensor.extract %[[LROW]][%[[LX]]]
 // CHECK:     %[[LT:.*]] = math.tanh %[[LS]]
@@ -378,7 +418,7 @@ func.func @loss_nested(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>) -> f64 {
   return %r : f64
 }
 
-func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64, f64) {
+func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64, f64, f64) {
   %c0 = arith.constant 0 : index
   %c4 = arith.constant 4 : index
   %k = arith.constant dense<[[1.0, 2.0, 1.0], [1.0, 0.0, -1.0]]> : tensor<2x3xf64>
@@ -426,6 +466,16 @@ func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f6
     lz.yield %v : f64
   }
   %ln = func.call @loss_nested(%gw, %bw) : (tensor<?x?xf64>, tensor<?x?xf64>) -> f64
+  %co = func.call @costly(%hd, %bw) : (tensor<?x?xf64>, tensor<?x?xf64>) -> tensor<?x?xf64>
+  %lc = lz.sum %i < %c2, %j < %c43 : f64 {
+    %x = lz.get %co[%i, %j] : tensor<?x?xf64>
+    %ij = arith.muli %i, %c43 : index
+    %l = arith.addi %ij, %j : index
+    %li = arith.index_cast %l : index to i64
+    %lf = arith.sitofp %li : i64 to f64
+    %v = arith.mulf %x, %lf : f64
+    lz.yield %v : f64
+  }
   // The product of 5 x 20 by 43 x 20 transposed (rows of 43 sums of 20).
   %c5 = arith.constant 5 : index
   %c20 = arith.constant 20 : index
@@ -460,5 +510,5 @@ func.func @main() -> (tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f6
     %v = arith.mulf %x, %lf : f64
     lz.yield %v : f64
   }
-  return %r, %e, %z, %l3, %l43, %ln, %lt : tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64, f64
+  return %r, %e, %z, %l3, %l43, %ln, %lt, %lc : tensor<?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>, f64, f64, f64, f64, f64
 }

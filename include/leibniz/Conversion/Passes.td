@@ -79,14 +79,18 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     where a term costs at most 32 operations, runs the sum's loops over
     strips of 256 bytes of the row (32 f64), then of 128 and of 64 bytes
     on what remains, carrying the strip's sums, each element's term
-    computed in turn (LLVM keeps them in vector registers); then, for each
-    strip of 256 elements of the rest, runs the sum's loops and innermost
-    the strip's elements, each adding its term to the row. Without
+    computed in turn (LLVM keeps them in vector registers), then over one
+    strip of 64 bytes on the rest, whose lanes past the row's end compute
+    its last element again; otherwise, for each strip of 256 elements,
+    runs the sum's loops and innermost the strip's elements, each adding
+    its term to the row. Without
     `reassociate`, a traversal of sums whose reads index one of its
     variables `v` (not a constant below 16) in one dimension, as `v`
     itself, and in no other (`for o, c, r, s. sum y, x. X[c, y + r, x + s]
     * G[o, y, x]`, a convolution's kernel gradient; `for i, j. sum k.
-    A[i, k] * B[j, k]`), with 16 terms or more, runs so too after copies
+    A[i, k] * B[j, k]`), with 16 terms or more, where each such tensor
+    is read alike for every value of another variable (not a constant
+    below 16), runs so too after copies
     of the tensors read with `v` before their last dimension, that
     dimension moved last, as a traversal with `v` last, followed by a
     traversal back into its order (reassociated, LLVM vectorizes the sums
