@@ -524,22 +524,30 @@ static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum) {
   return !reads.wasInterrupted() && contiguous;
 }
 
+/// The sum that `forOp` yields, if it is a traversal over two ranges or
+/// more yielding a float tensor of their rank, and the sum is in its body.
+static lz::SumOp getTraversedSum(lz::ForOp forOp) {
+  if (forOp.getNumResults() != 1 || forOp.getRanges().size() < 2)
+    return {};
+  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
+  if (type.getRank() != static_cast<int64_t>(forOp.getRanges().size()) ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+  if (!sum || sum->getBlock() != &forOp.getBody().front())
+    return {};
+  return sum;
+}
+
 /// The sum of `forOp` if it is `for i, x < n. sum k. e` to compute row by
 /// row (lowerRowSums): a traversal over at least two ranges, the last one
 /// not a short constant and the others not fewer than kMinRows points when
 /// constant, that yields a sum that isRowSum accepts.
 lz::SumOp getRowSum(lz::ForOp forOp) {
   ValueRange ranges = forOp.getRanges();
-  if (forOp.getNumResults() != 1 || ranges.size() < 2 ||
-      isShortConstant(ranges.back()))
-    return {};
-  auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
-  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
-      !isa<FloatType>(type.getElementType()))
-    return {};
-  Block &body = forOp.getBody().front();
-  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
-  if (!isRowSum(forOp, body, sum))
+  lz::SumOp sum = getTraversedSum(forOp);
+  if (!sum || isShortConstant(ranges.back()) ||
+      !isRowSum(forOp, forOp.getBody().front(), sum))
     return {};
   // Only the rows run in parallel: not where they are known to be few.
   std::optional<int64_t> rows = 1;
@@ -655,18 +663,12 @@ static SmallVector<unsigned> moveLast(unsigned rank, unsigned dim) {
 
 lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
   ValueRange ranges = forOp.getRanges();
-  if (forOp.getNumResults() != 1 || ranges.size() < 2)
+  Block &body = forOp.getBody().front();
+  lz::SumOp sum = getTraversedSum(forOp);
+  if (!sum || body.walk([](lz::ForOp) { return WalkResult::interrupt(); })
+                  .wasInterrupted())
     return {};
   auto type = cast<RankedTensorType>(forOp.getResult(0).getType());
-  if (type.getRank() != static_cast<int64_t>(ranges.size()) ||
-      !isa<FloatType>(type.getElementType()))
-    return {};
-  Block &body = forOp.getBody().front();
-  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
-  if (!sum || sum->getBlock() != &body ||
-      body.walk([](lz::ForOp) { return WalkResult::interrupt(); })
-          .wasInterrupted())
-    return {};
   // A long enough sum for the copies to pay.
   std::optional<int64_t> terms = 1;
   for (Value range : sum.getRanges()) {
