@@ -314,8 +314,17 @@ unsigned MLIRGenerator::newAtom(std::string name, Value value) {
 SizeExpr MLIRGenerator::toSize(const TValue &value, StringRef name) {
   if (value.size)
     return *value.size;
-  Value index = toIndex(materialize(value));
-  return SizeExpr::getAtom(newAtom(name.str(), index));
+  Value scalar = materialize(value);
+  if (auto known = valueAtoms.find(scalar); known != valueAtoms.end()) {
+    AtomInfo &atom = atoms[known->second];
+    if (atom.owner == current &&
+        atom.value.getParentRegion()->isAncestor(
+            builder.getInsertionBlock()->getParent()))
+      return SizeExpr::getAtom(known->second);
+  }
+  unsigned atom = newAtom(name.str(), toIndex(scalar));
+  valueAtoms[scalar] = atom;
+  return SizeExpr::getAtom(atom);
 }
 
 Ty MLIRGenerator::localizeSizes(const Ty &type, Value value,

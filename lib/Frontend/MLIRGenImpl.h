@@ -273,7 +273,8 @@ public:
   mlir::Value getIndexConstant(int64_t value);
   /// The `index` value of a size.
   mlir::Value materializeSize(const SizeExpr &size);
-  /// A size for the i64 value `value`: its known size expression, or a new
+  /// A size for the i64 value `value`: its known size expression, the atom
+  /// of the same SSA value where that atom's index is in scope, or a new
   /// atom named `name`.
   SizeExpr toSize(const TValue &value, llvm::StringRef name);
   unsigned newAtom(std::string name, mlir::Value value);
@@ -358,6 +359,9 @@ public:
   Env env;
   unsigned depth = 0;
   std::vector<AtomInfo> atoms;
+  /// The atom that toSize made of an i64 value, so that `for j < d` twice
+  /// makes tensors of the same size.
+  llvm::DenseMap<mlir::Value, unsigned> valueAtoms;
   /// Where errors during lazy generation of library definitions are
   /// reported.
   std::vector<llvm::SMLoc> useSites;
