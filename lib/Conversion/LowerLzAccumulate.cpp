@@ -126,6 +126,33 @@ static std::optional<TriangularMask> getTriangularMask(lz::AccumulateOp op) {
                         predicate == P::ule || predicate == P::sle, cmp};
 }
 
+/// The target indices of `op` at the points where its mask holds: where
+/// one is a result of a conditional on the mask (whose result the mask is,
+/// or whose condition), its then branch's value.
+static SmallVector<Value> getMaskedTargets(lz::AccumulateOp op) {
+  SmallVector<Value> targets(op.getTargetIndices());
+  if (!op.getMasked())
+    return targets;
+  Block &body = op.getBody().front();
+  Value mask = body.getTerminator()->getOperand(0);
+  for (Value &target : targets) {
+    auto ifOp = target.getDefiningOp<scf::IfOp>();
+    if (!ifOp || ifOp->getBlock() != &body || !ifOp.elseBlock())
+      continue;
+    bool onMask = mask == ifOp.getCondition();
+    if (auto result = dyn_cast<OpResult>(mask);
+        result && result.getOwner() == ifOp) {
+      unsigned r = result.getResultNumber();
+      onMask = matchPattern(ifOp.thenYield().getOperand(r), m_One()) &&
+               matchPattern(ifOp.elseYield().getOperand(r), m_Zero());
+    }
+    if (onMask)
+      target =
+          ifOp.thenYield().getOperand(cast<OpResult>(target).getResultNumber());
+  }
+  return targets;
+}
+
 /// The variables of `body` that `index` is (one) or adds (two), through
 /// casts between index and 64-bit integers; none for any other index.
 static SmallVector<unsigned, 2> getIndexVariables(Value index, Block &body) {
@@ -177,7 +204,7 @@ getBackwardLoops(lz::AccumulateOp op, ArrayRef<unsigned> order) {
   constexpr int kFree = -1, kFixed = -2;
   SmallVector<int> roles(size, kFree);
   SmallVector<unsigned> firsts;
-  for (Value index : op.getTargetIndices()) {
+  for (Value index : getMaskedTargets(op)) {
     SmallVector<unsigned, 2> variables = getIndexVariables(index, body);
     if (variables.empty() ||
         llvm::any_of(variables, [&](unsigned v) { return roles[v] != kFree; }))
@@ -224,6 +251,28 @@ getBackwardLoops(lz::AccumulateOp op, ArrayRef<unsigned> order) {
   return backwards;
 }
 
+/// Whether the reads in `body`, lowered already or not, depend on a
+/// variable (`depends` of an index) in their last index only; `some` is
+/// set where one does.
+static bool readsInLastIndexOnly(Block &body,
+                                 llvm::function_ref<bool(Value)> depends,
+                                 bool &some) {
+  WalkResult reads = body.walk([&](Operation *read) {
+    ValueRange indices;
+    if (auto get = dyn_cast<lz::GetOp>(read))
+      indices = get.getIndices();
+    else if (auto extract = dyn_cast<tensor::ExtractOp>(read))
+      indices = extract.getIndices();
+    if (indices.empty())
+      return WalkResult::advance();
+    if (llvm::any_of(indices.drop_back(), depends))
+      return WalkResult::interrupt();
+    some |= depends(indices.back());
+    return WalkResult::advance();
+  });
+  return !reads.wasInterrupted();
+}
+
 /// The variable of `op`'s nest to run innermost instead of its last one, a
 /// constant range too short to vectorize (a 3x3 stencil's): the last
 /// variable that indexes the last dimension of the result alone or plus
@@ -255,75 +304,112 @@ static std::optional<unsigned> getVectorVariable(lz::AccumulateOp op) {
     auto depends = [&](Value v) { return dependents.contains(v); };
     if (llvm::any_of(target.drop_back(), depends))
       continue;
-    // The reads, lowered already or not.
-    bool contiguous = true;
-    body.walk([&](Operation *read) {
-      ValueRange indices;
-      if (auto get = dyn_cast<lz::GetOp>(read))
-        indices = get.getIndices();
-      else if (auto extract = dyn_cast<tensor::ExtractOp>(read))
-        indices = extract.getIndices();
-      if (!indices.empty())
-        contiguous &= llvm::none_of(indices.drop_back(), depends);
-    });
-    if (contiguous)
+    bool some = false;
+    if (readsInLastIndexOnly(body, depends, some))
       return candidate;
   }
   return std::nullopt;
 }
 
-/// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
-/// the scope's order that adds each point's value (element by element for a
-/// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
-/// A triangular mask bounds its inner loop instead. The loops may run in
-/// another order (getVectorVariable), some backwards (getBackwardLoops) so
-/// that each element adds its values in the same order, or, with
-/// `reassociate`, in another order.
-void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
-                     bool reassociate) {
+/// Rewrites `loop`, whose one state is a tensor of which its body reads and
+/// then writes one element at indices defined outside it (an accumulation
+/// into one element per run of the loop), to carry that element instead:
+/// read before the loop, written after it. The same additions in the same
+/// order, without a load and a store each that LLVM cannot move out of the
+/// loop (it cannot tell the tensor from the others the body reads).
+static void promoteElement(RewriterBase &rewriter, scf::ForOp loop) {
+  if (loop.getNumRegionIterArgs() != 1)
+    return;
+  Value state = loop.getRegionIterArgs()[0];
+  tensor::ExtractOp read;
+  tensor::InsertOp write;
+  for (Operation *user : state.getUsers()) {
+    if (user->getBlock() != loop.getBody())
+      return;
+    if (auto extract = dyn_cast<tensor::ExtractOp>(user); extract && !read)
+      read = extract;
+    else if (auto insert = dyn_cast<tensor::InsertOp>(user);
+             insert && !write && insert.getDest() == state)
+      write = insert;
+    else
+      return;
+  }
+  if (!read || !write ||
+      !write->isBeforeInBlock(loop.getBody()->getTerminator()) ||
+      !read->isBeforeInBlock(write) || !write->hasOneUse() ||
+      !isa<scf::YieldOp>(*write->getUsers().begin()) ||
+      read.getIndices() != write.getIndices() ||
+      llvm::any_of(read.getIndices(), [&](Value index) {
+        return !loop.isDefinedOutsideOfLoop(index);
+      }))
+    return;
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  Value first = tensor::ExtractOp::create(rewriter, loc, loop.getInitArgs()[0],
+                                          read.getIndices());
+  auto promoted = scf::ForOp::create(
+      rewriter, loc, loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
+      ValueRange{first},
+      [&](OpBuilder &b, Location, Value iv, ValueRange element) {
+        IRMapping mapping;
+        mapping.map(loop.getInductionVar(), iv);
+        mapping.map(read.getResult(), element[0]);
+        for (Operation &op : loop.getBody()->without_terminator())
+          if (&op != read.getOperation() && &op != write.getOperation())
+            b.clone(op, mapping);
+        scf::YieldOp::create(b, loc,
+                             mapping.lookupOrDefault(write.getScalar()));
+      });
+  Value result =
+      tensor::InsertOp::create(rewriter, loc, promoted.getResult(0),
+                               loop.getInitArgs()[0], read.getIndices());
+  rewriter.replaceOp(loop, result);
+}
+
+/// Whether `op`'s target and reads depend on its variable `v` in their last
+/// index only, and some does: a loop over `v` innermost then adds values
+/// read at consecutive addresses, into consecutive elements or into one.
+static bool isContiguousIn(lz::AccumulateOp op, unsigned v) {
+  Block &body = op.getBody().front();
+  for (Operation &inner : body.without_terminator())
+    if (!isMemoryEffectFree(&inner))
+      return false;
+  llvm::DenseSet<Value> dependents =
+      lz::getDependents(body, body.getArgument(v));
+  auto depends = [&](Value index) {
+    return index == body.getArgument(v) || dependents.contains(index);
+  };
+  SmallVector<Value> targets = getMaskedTargets(op);
+  ArrayRef<Value> target = targets;
+  if (target.empty() || llvm::any_of(target.drop_back(), depends))
+    return false;
+  bool some = depends(target.back());
+  return readsInLastIndexOnly(body, depends, some) && some;
+}
+
+/// The fewest points of the range of a triangular mask's `q` (see
+/// lowerAccumulate) for which its loop runs innermost: shorter, the inner
+/// loops are too short to pay for their setup (the GMM's gradient with d =
+/// 2 took 1.2 times its time at -O3 with `q` innermost).
+constexpr int64_t kMinInnerTriangle = 8;
+
+/// The loop nest of `op` in `order` (some loops `backwards`) adding its
+/// values into `init`, at the rewriter's insertion point; with `clone`, the
+/// body is cloned, not moved. Returns the result.
+static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
+                                 Value init, ArrayRef<unsigned> order,
+                                 ArrayRef<bool> backwards, bool clone,
+                                 bool reassociate) {
   Location loc = op.getLoc();
-  auto type = cast<RankedTensorType>(op.getType());
-  Type elementType = type.getElementType();
-  Value empty = tensor::EmptyOp::create(rewriter, loc, type, op.getSizes());
-  Value zero = arith::ConstantOp::create(rewriter, loc,
-                                         rewriter.getZeroAttr(elementType));
-  Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  Type elementType = cast<RankedTensorType>(init.getType()).getElementType();
   Value c0 = indexConstant(rewriter, loc, 0);
   Value c1 = indexConstant(rewriter, loc, 1);
   Block &body = op.getBody().front();
   bool masked = op.getMasked();
   SmallVector<Value> ranges(op.getRanges());
   std::optional<TriangularMask> triangle = getTriangularMask(op);
-
-  // The loops' order: the scope's, or with one variable moved innermost
-  // and the short constant ranges moved out of the next loop, so that
-  // consecutive runs of the innermost loop update different elements.
-  // Without reassociation, only where each element's values then add in
-  // the same order, some loops running backwards.
-  auto order = llvm::to_vector(llvm::seq<unsigned>(0, ranges.size()));
-  SmallVector<bool> backwards(ranges.size(), false);
-  if (std::optional<unsigned> inner = getVectorVariable(op)) {
-    SmallVector<unsigned> longer, shorter, reordered;
-    for (unsigned p : order)
-      if (p != *inner)
-        (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
-    if (!longer.empty()) {
-      reordered.append(longer.begin(), longer.end() - 1);
-      reordered.append(shorter);
-      reordered.push_back(longer.back());
-    } else {
-      reordered.append(shorter);
-    }
-    reordered.push_back(*inner);
-    if (std::optional<SmallVector<bool>> directions =
-            getBackwardLoops(op, reordered)) {
-      order = reordered;
-      backwards = *directions;
-    } else if (reassociate || isa<IntegerType>(elementType)) {
-      // Integers add exactly in any order.
-      order = reordered;
-    }
-  }
+  // Whether the mask's `q` runs inside its `p`, bounded below by it.
+  bool outerInside = triangle && order.back() == triangle->outer;
   SmallVector<Value> loopRanges;
   for (unsigned position : order)
     loopRanges.push_back(ranges[position]);
@@ -333,16 +419,22 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
   SmallVector<Value> indices(ranges.size());
   Value acc = init;
   for (auto [p, position] : llvm::enumerate(order)) {
+    Value lower = c0;
     Value upper = ranges[position];
     if (p == 0)
       upper = getGuardedBound(rewriter, loc, loopRanges, c0, upper);
-    if (triangle && triangle->inner == position) {
+    if (triangle && !outerInside && triangle->inner == position) {
       Value bound = indices[triangle->outer];
       if (triangle->inclusive)
         bound = arith::AddIOp::create(rewriter, loc, bound, c1);
       upper = arith::MinUIOp::create(rewriter, loc, upper, bound);
     }
-    auto loop = scf::ForOp::create(rewriter, loc, c0, upper, c1, acc);
+    if (outerInside && triangle->outer == position) {
+      lower = indices[triangle->inner];
+      if (!triangle->inclusive)
+        lower = arith::AddIOp::create(rewriter, loc, lower, c1);
+    }
+    auto loop = scf::ForOp::create(rewriter, loc, lower, upper, c1, acc);
     if (!loops.empty())
       scf::YieldOp::create(rewriter, loc, loop.getResults());
     loops.push_back(loop);
@@ -356,14 +448,38 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
           loop.getInductionVar());
   }
 
-  SmallVector<Value> yielded = moveBody(rewriter, body, indices);
+  IRMapping mapping;
+  SmallVector<Value> yielded;
+  if (clone) {
+    mapping.map(body.getArguments(), indices);
+    for (Operation &inner : body.without_terminator())
+      rewriter.clone(inner, mapping);
+    for (Value value : body.getTerminator()->getOperands())
+      yielded.push_back(mapping.lookupOrDefault(value));
+  } else {
+    yielded = moveBody(rewriter, body, indices);
+  }
   if (triangle) {
     // Every point of the nest satisfies the mask.
     Value yes = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
-    Value condition = triangle->condition.getResult();
+    Value condition = mapping.lookupOrDefault(triangle->condition.getResult());
     rewriter.replaceAllUsesWith(condition, yes);
     llvm::replace(yielded, condition, yes);
-    rewriter.eraseOp(triangle->condition);
+    rewriter.eraseOp(condition.getDefiningOp());
+    // And a conditional on it takes its then branch.
+    for (unsigned i = 0; i < yielded.size(); ++i) {
+      auto ifOp = yielded[i].getDefiningOp<scf::IfOp>();
+      if (!ifOp || ifOp.getCondition() != yes)
+        continue;
+      auto thenYield = ifOp.thenYield();
+      SmallVector<Value> results(thenYield.getOperands());
+      rewriter.eraseOp(thenYield);
+      rewriter.inlineBlockBefore(ifOp.thenBlock(), ifOp);
+      for (Value &v : yielded)
+        if (v.getDefiningOp() == ifOp)
+          v = results[cast<OpResult>(v).getResultNumber()];
+      rewriter.replaceOp(ifOp, results);
+    }
   }
   Value mask = masked ? yielded.front() : Value();
   Value value = yielded.back();
@@ -387,9 +503,15 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
                         : value;
           Value old =
               tensor::ExtractOp::create(ib, innerLoc, innerAccs[0], position);
+          // Reassociated, an element's additions may vectorize
+          // (promoteElement).
           Value sum =
               isa<FloatType>(elementType)
-                  ? arith::AddFOp::create(ib, innerLoc, old, x).getResult()
+                  ? arith::AddFOp::create(ib, innerLoc, old, x,
+                                          reassociate
+                                              ? arith::FastMathFlags::reassoc
+                                              : arith::FastMathFlags::none)
+                        .getResult()
                   : arith::AddIOp::create(ib, innerLoc, old, x).getResult();
           return {tensor::InsertOp::create(ib, innerLoc, sum, innerAccs[0],
                                            position)};
@@ -411,14 +533,106 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
         });
     next = ifOp.getResult(0);
   }
-  if (loops.empty()) {
-    rewriter.replaceOp(op, next);
-    return;
-  }
+  if (loops.empty())
+    return next;
   scf::YieldOp::create(rewriter, loc, next);
   hoistNestInvariants(loops);
+  // An innermost loop that adds into one element carries it.
+  if (loops.size() > 1 && !valueType)
+    promoteElement(rewriter, loops.back());
   rewriter.setInsertionPointAfter(loops.front());
-  rewriter.replaceOp(op, loops.front().getResult(0));
+  return loops.front().getResult(0);
+}
+
+/// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
+/// the scope's order that adds each point's value (element by element for a
+/// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
+/// A triangular mask bounds its inner loop instead, or the loop of its
+/// other variable, run innermost where its reads and target are
+/// contiguous in it (isContiguousIn) and its range has kMinInnerTriangle
+/// points (a condition at run time). The loops may run in another order
+/// (getVectorVariable), some backwards (getBackwardLoops) so that each
+/// element adds its values in the same order, or, with `reassociate`, in
+/// another order.
+void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
+                     bool reassociate) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getType());
+  Type elementType = type.getElementType();
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type, op.getSizes());
+  Value zero = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getZeroAttr(elementType));
+  Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  SmallVector<Value> ranges(op.getRanges());
+  std::optional<TriangularMask> triangle = getTriangularMask(op);
+
+  // The loops' order: the scope's, or with one variable moved innermost
+  // and the short constant ranges moved out of the next loop, so that
+  // consecutive runs of the innermost loop update different elements.
+  // Without reassociation, only where each element's values then add in
+  // the same order, some loops running backwards.
+  auto scopeOrder = llvm::to_vector(llvm::seq<unsigned>(0, ranges.size()));
+  SmallVector<unsigned> order = scopeOrder;
+  SmallVector<bool> forwards(ranges.size(), false);
+  SmallVector<bool> backwards = forwards;
+  if (std::optional<unsigned> inner = getVectorVariable(op)) {
+    SmallVector<unsigned> longer, shorter, reordered;
+    for (unsigned p : order)
+      if (p != *inner)
+        (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
+    if (!longer.empty()) {
+      reordered.append(longer.begin(), longer.end() - 1);
+      reordered.append(shorter);
+      reordered.push_back(longer.back());
+    } else {
+      reordered.append(shorter);
+    }
+    reordered.push_back(*inner);
+    if (std::optional<SmallVector<bool>> directions =
+            getBackwardLoops(op, reordered)) {
+      order = reordered;
+      backwards = *directions;
+    } else if (reassociate || isa<IntegerType>(elementType)) {
+      // Integers add exactly in any order.
+      order = reordered;
+    }
+  } else if (triangle && isContiguousIn(op, triangle->outer)) {
+    // The mask's `q` innermost, from `p` (+ 1) on: over the packed lower
+    // triangle of a GMM's factor, `(c, q * (2 d - q - 1) / 2 + p - q - 1)`
+    // is consecutive in p. Only forwards: the loop starts at `q`. Where q's
+    // range is short, the scope's order.
+    SmallVector<unsigned> reordered;
+    for (unsigned p : order)
+      if (p != triangle->outer)
+        reordered.push_back(p);
+    reordered.push_back(triangle->outer);
+    std::optional<SmallVector<bool>> directions =
+        getBackwardLoops(op, reordered);
+    if ((directions && llvm::none_of(*directions, [](bool b) { return b; })) ||
+        reassociate || isa<IntegerType>(elementType)) {
+      Value longEnough = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::sge, ranges[triangle->outer],
+          indexConstant(rewriter, loc, kMinInnerTriangle));
+      auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{type}, longEnough,
+                                    /*withElseRegion=*/true);
+      rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(rewriter, loc,
+                           buildAccumulateNest(rewriter, op, init, reordered,
+                                               forwards, /*clone=*/true,
+                                               reassociate));
+      rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(rewriter, loc,
+                           buildAccumulateNest(rewriter, op, init, scopeOrder,
+                                               forwards, /*clone=*/false,
+                                               reassociate));
+      rewriter.setInsertionPointAfter(ifOp);
+      rewriter.replaceOp(op, ifOp.getResult(0));
+      return;
+    }
+  }
+  rewriter.replaceOp(op,
+                     buildAccumulateNest(rewriter, op, init, order, backwards,
+                                         /*clone=*/false, reassociate));
 }
 
 /// Whether `op` calls a math function that LLVM's loop vectorizer replaces

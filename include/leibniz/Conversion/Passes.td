@@ -69,9 +69,12 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     with `gpu`), a traversal over two ranges or more, the last one not a
     constant below 16 and the others not fewer than 4 points when constant
     (only the rows run in parallel), that yields a float sum over ranges
-    known outside it, without effects, computing only integers before the
-    sum (every term computes them again), where every read indexes the
-    last variable in its last dimension only and some read does (`for o,
+    known outside it (or a first range `x + c`, `x` the last variable and
+    `c` a constant of at least 0: a triangular sum), without effects,
+    where what the body computes before the sum and the sum uses is
+    integers (every term computes them again), and where every read
+    indexes the last variable in its last dimension only and some read
+    does (`for o,
     y, x. sum c, r, s.
     X[c, y + r, x + s] * K[o, c, r, s]`; `for i, j. sum k. A[i, k] *
     B[k, j]`), is computed row by row: a traversal over the other ranges
@@ -83,7 +86,12 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     strip of 64 bytes on the rest, whose lanes past the row's end compute
     its last element again; otherwise, for each strip of 256 elements,
     runs the sum's loops and innermost the strip's elements, each adding
-    its term to the row. Without
+    its term to the row. A triangular sum's row runs the latter way, over
+    each `k` adding its term to the elements from `k - c + 1` on (the
+    GMM's `for i, r. sum q < r. L[i, d + q * (2 * d - q - 1) / 2 + r - q -
+    1] * x[i, q]` reads the packed factor at consecutive addresses so),
+    where the row has at least 32 elements (a condition at run time);
+    narrower rows keep the traversal, each sum alone. Without
     `reassociate`, a traversal of sums whose reads index one of its
     variables `v` (not a constant below 16) in one dimension, as `v`
     itself, and in no other (`for o, c, r, s. sum y, x. X[c, y + r, x + s]
@@ -95,11 +103,14 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     dimension moved last, as a traversal with `v` last, followed by a
     traversal back into its order (reassociated, LLVM vectorizes the sums
     themselves, which was as fast on the convolution's gradient). A reduction to a
-    float over two ranges or more, the last one not a constant below 16,
+    float over two ranges or more, or over one in the body of a scope (its
+    points the rows) where the sum is triangular, the last one not a
+    constant below 16,
     whose body holds such a sum (the same conditions, read from its
-    body), no other scope, and after the sum only reads of elements,
+    body), no other scope, and around the sum only reads of elements,
     arithmetic and math functions (`sum o, y, x. tanh(sum c, r, s. ...)`,
-    a convolution's loss), is a loop nest over the other ranges carrying
+    a convolution's loss; the GMM's `sum r. (... + sum q < r. ...)^2`),
+    is a loop nest over the other ranges carrying
     the reduction, whose body computes a row of the sums so, then folds
     the rest of the body of each element in order (split into
     partitions along the first range with `reassociate`, as other
@@ -117,7 +128,16 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     additions in their order (of two variables added into an index, the
     one that comes first orders an element's points), they do, and the
     results are the same, bit for bit; otherwise the loops change order
-    only with `reassociate`, or for integers.
+    only with `reassociate`, or for integers. An accumulation with a
+    triangular mask (`p < q` of two of its variables, q first) bounds its
+    loop over p by q; where its target and reads depend on q in their last
+    index only, and some does, q's loop runs innermost instead, from p + 1
+    (the GMM's gradient adds into the packed factor at consecutive
+    elements so), where each element keeps its order of additions or with
+    `reassociate`, and where q's range has at least 8 points (a condition
+    at run time). An innermost loop that adds into one element carries
+    it, read before the loop and written after it; with `reassociate`,
+    the additions carry the `reassoc` flag, and LLVM vectorizes that loop.
 
     With `reassociate`, a scalar reduction outside every scope
     and loop is also split along its first range into partitions (one per
