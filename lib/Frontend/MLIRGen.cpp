@@ -315,14 +315,28 @@ SizeExpr MLIRGenerator::toSize(const TValue &value, StringRef name) {
   if (value.size)
     return *value.size;
   Value scalar = materialize(value);
-  if (auto known = valueAtoms.find(scalar); known != valueAtoms.end()) {
-    AtomInfo &atom = atoms[known->second];
-    if (atom.owner == current &&
-        atom.value.getParentRegion()->isAncestor(
-            builder.getInsertionBlock()->getParent()))
-      return SizeExpr::getAtom(known->second);
-  }
+  // A value of the function's entry block (an argument, a `let` outside
+  // every scope) gives one atom, whose index follows the value: it is in
+  // scope everywhere below, at the function's top level (depth 0).
+  Block *entry = current && current->func && !current->func.getBody().empty()
+                     ? &current->func.getBody().front()
+                     : nullptr;
+  Block *defined = isa<BlockArgument>(scalar)
+                       ? cast<BlockArgument>(scalar).getOwner()
+                       : scalar.getDefiningOp()->getBlock();
+  if (!entry || defined != entry)
+    return SizeExpr::getAtom(newAtom(name.str(), toIndex(scalar)));
+  // The owner first: a key may be a value of a function erased before.
+  if (auto known = valueAtoms.find(scalar);
+      known != valueAtoms.end() && atoms[known->second].owner == current)
+    return SizeExpr::getAtom(known->second);
+  OpBuilder::InsertionGuard guard(builder);
+  if (isa<BlockArgument>(scalar))
+    builder.setInsertionPointToStart(entry);
+  else
+    builder.setInsertionPointAfterValue(scalar);
   unsigned atom = newAtom(name.str(), toIndex(scalar));
+  atoms[atom].depth = 0;
   valueAtoms[scalar] = atom;
   return SizeExpr::getAtom(atom);
 }

@@ -274,8 +274,8 @@ public:
   /// The `index` value of a size.
   mlir::Value materializeSize(const SizeExpr &size);
   /// A size for the i64 value `value`: its known size expression, the atom
-  /// of the same SSA value where that atom's index is in scope, or a new
-  /// atom named `name`.
+  /// of the same SSA value of the function's entry block, or a new atom
+  /// named `name`.
   SizeExpr toSize(const TValue &value, llvm::StringRef name);
   unsigned newAtom(std::string name, mlir::Value value);
   /// Replaces sizes of `type` that mention atoms not valid at scope depth
@@ -359,8 +359,8 @@ public:
   Env env;
   unsigned depth = 0;
   std::vector<AtomInfo> atoms;
-  /// The atom that toSize made of an i64 value, so that `for j < d` twice
-  /// makes tensors of the same size.
+  /// The atom that toSize made of an i64 value of a function's entry block,
+  /// so that `for j < d` twice makes tensors of the same size.
   llvm::DenseMap<mlir::Value, unsigned> valueAtoms;
   /// Where errors during lazy generation of library definitions are
   /// reported.
