@@ -492,11 +492,9 @@ static std::optional<int64_t> getTriangularOffset(Value range,
   if (range == x)
     return 0;
   auto add = range.getDefiningOp<arith::AddIOp>();
-  if (!add)
+  if (!add || (add.getLhs() != x && add.getRhs() != x))
     return std::nullopt;
   Value other = add.getLhs() == x ? add.getRhs() : add.getLhs();
-  if (add.getLhs() != x && add.getRhs() != x)
-    return std::nullopt;
   std::optional<int64_t> offset = getConstantIntValue(other);
   if (!offset || *offset < 0)
     return std::nullopt;
@@ -822,10 +820,10 @@ lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
 /// f(sum k. e)` to compute row by row (buildRowReductionNest): over at
 /// least two ranges, or over one in the body of a scope where the sum is
 /// triangular (the scope's points are then the rows: not a reduction that
-/// may be split along `x`), the last
-/// one not a short constant, with a sum that isRowSum accepts, the only
-/// scope in its body, and around it operations without regions or effects
-/// (reads of single elements, arithmetic, math functions).
+/// may be split along `x`), the last one not a short constant, with a sum
+/// that isRowSum accepts, the only scope in its body, and around it
+/// operations without regions or effects (reads of single elements,
+/// arithmetic, math functions).
 lz::SumOp getReductionRowSum(Operation *scope) {
   if (!lz::isReductionOp(scope) || scope->getNumResults() != 1 ||
       !isa<FloatType>(scope->getResult(0).getType()))
