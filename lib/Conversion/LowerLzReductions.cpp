@@ -486,15 +486,26 @@ constexpr int64_t kMinTriangularRow = 32;
 constexpr int64_t kMaxRegisterStripCost = 32;
 
 /// The constant `c >= 0` of a sum's range that is `x + c` (`x` alone: 0),
-/// for `x` the variable of a row: a triangular sum, `sum k < x + c`.
+/// for `x` the variable of a row, through casts between index and 64-bit
+/// integers: a triangular sum, `sum k < x + c`.
 static std::optional<int64_t> getTriangularOffset(Value range,
                                                   BlockArgument x) {
+  auto strip = [](Value v) {
+    while (auto cast = v.getDefiningOp<arith::IndexCastOp>()) {
+      Type in = cast.getIn().getType();
+      if (!in.isIndex() && in.getIntOrFloatBitWidth() < 64)
+        break;
+      v = cast.getIn();
+    }
+    return v;
+  };
+  range = strip(range);
   if (range == x)
     return 0;
   auto add = range.getDefiningOp<arith::AddIOp>();
-  if (!add || (add.getLhs() != x && add.getRhs() != x))
+  if (!add || (strip(add.getLhs()) != x && strip(add.getRhs()) != x))
     return std::nullopt;
-  Value other = add.getLhs() == x ? add.getRhs() : add.getLhs();
+  Value other = strip(add.getLhs()) == x ? add.getRhs() : add.getLhs();
   std::optional<int64_t> offset = getConstantIntValue(other);
   if (!offset || *offset < 0)
     return std::nullopt;
