@@ -366,6 +366,14 @@ static void promoteElement(RewriterBase &rewriter, scf::ForOp loop) {
   rewriter.replaceOp(loop, result);
 }
 
+/// promoteElement on each of `loops`.
+static void promoteElements(RewriterBase &rewriter,
+                            ArrayRef<scf::ForOp> loops) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  for (scf::ForOp loop : loops)
+    promoteElement(rewriter, loop);
+}
+
 /// Whether `op`'s target and reads depend on its variable `v` in their last
 /// index only, and some does: a loop over `v` innermost then adds values
 /// read at consecutive addresses, into consecutive elements or into one.
@@ -395,11 +403,14 @@ constexpr int64_t kMinInnerTriangle = 8;
 
 /// The loop nest of `op` in `order` (some loops `backwards`) adding its
 /// values into `init`, at the rewriter's insertion point; with `clone`, the
-/// body is cloned, not moved. Returns the result.
+/// body is cloned, not moved. Returns the result. An innermost loop that
+/// adds into one element goes to `carried`, for promoteElement once `op`,
+/// whose terminator may use what the loop computes, is gone.
 static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
                                  Value init, ArrayRef<unsigned> order,
                                  ArrayRef<bool> backwards, bool clone,
-                                 bool reassociate) {
+                                 bool reassociate,
+                                 SmallVectorImpl<scf::ForOp> &carried) {
   Location loc = op.getLoc();
   Type elementType = cast<RankedTensorType>(init.getType()).getElementType();
   Value c0 = indexConstant(rewriter, loc, 0);
@@ -537,9 +548,8 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
     return next;
   scf::YieldOp::create(rewriter, loc, next);
   hoistNestInvariants(loops);
-  // An innermost loop that adds into one element carries it.
   if (loops.size() > 1 && !valueType)
-    promoteElement(rewriter, loops.back());
+    carried.push_back(loops.back());
   rewriter.setInsertionPointAfter(loops.front());
   return loops.front().getResult(0);
 }
@@ -574,6 +584,8 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
   auto scopeOrder = llvm::to_vector(llvm::seq<unsigned>(0, ranges.size()));
   SmallVector<unsigned> order = scopeOrder;
   SmallVector<bool> forwards(ranges.size(), false);
+  // The innermost loops that add into one element: they carry it.
+  SmallVector<scf::ForOp> carried;
   SmallVector<bool> backwards = forwards;
   if (std::optional<unsigned> inner = getVectorVariable(op)) {
     SmallVector<unsigned> longer, shorter, reordered;
@@ -619,20 +631,22 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
       scf::YieldOp::create(rewriter, loc,
                            buildAccumulateNest(rewriter, op, init, reordered,
                                                forwards, /*clone=*/true,
-                                               reassociate));
+                                               reassociate, carried));
       rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
       scf::YieldOp::create(rewriter, loc,
                            buildAccumulateNest(rewriter, op, init, scopeOrder,
                                                forwards, /*clone=*/false,
-                                               reassociate));
+                                               reassociate, carried));
       rewriter.setInsertionPointAfter(ifOp);
       rewriter.replaceOp(op, ifOp.getResult(0));
+      promoteElements(rewriter, carried);
       return;
     }
   }
-  rewriter.replaceOp(op,
-                     buildAccumulateNest(rewriter, op, init, order, backwards,
-                                         /*clone=*/false, reassociate));
+  rewriter.replaceOp(
+      op, buildAccumulateNest(rewriter, op, init, order, backwards,
+                              /*clone=*/false, reassociate, carried));
+  promoteElements(rewriter, carried);
 }
 
 /// Whether `op` calls a math function that LLVM's loop vectorizer replaces
