@@ -28,24 +28,80 @@ using namespace leibniz;
 
 namespace leibniz::lowerlz {
 
+/// Whether `op` computes a value from its operands alone and cannot fail,
+/// so that it may run where the scope did not evaluate it: arithmetic,
+/// not reads, which may be out of bounds there.
+static bool isTotal(Operation *op) {
+  return op->getNumRegions() == 0 &&
+         isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
+         isMemoryEffectFree(op) && isSpeculatable(op);
+}
+
+/// Puts `loop` under a conditional on its running an iteration, which
+/// yields its results, or its initial values where it runs none.
+static void guardNonEmpty(RewriterBase &rewriter, scf::ForOp loop) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  Value nonEmpty =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt,
+                            loop.getLowerBound(), loop.getUpperBound());
+  auto ifOp = scf::IfOp::create(rewriter, loc, loop.getResultTypes(), nonEmpty,
+                                /*withElseRegion=*/true);
+  rewriter.replaceAllUsesWith(loop.getResults(), ifOp.getResults());
+  rewriter.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(rewriter, loc, loop.getResults());
+  rewriter.moveOpBefore(loop, ifOp.thenYield());
+  rewriter.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(rewriter, loc, loop.getInitArgs());
+}
+
 /// Moves the operations of the bodies of `loops`, a loop nest from the
 /// outermost, that do not depend on a loop's index out of that loop, up to
 /// the body of the outermost. The scope evaluated them at every point; out
 /// of the loop, they are evaluated once for all the points that share the
 /// outer indices, which exist when every range of the nest is positive
-/// (the caller's guard, see getGuardedBound).
-static void hoistNestInvariants(ArrayRef<scf::ForOp> loops) {
-  for (scf::ForOp loop : llvm::reverse(loops.drop_front())) {
+/// (the caller's guard, see getGuardedBound). A loop whose bounds read an
+/// outer index (`mayBeEmpty`, a triangular mask's) can run no iteration
+/// where its outer loops run: arithmetic still leaves it (isTotal), but
+/// the rest, reads valid only inside the triangle, moves under a
+/// conditional on the loop's running (guardNonEmpty), and no further. With
+/// `guardInnermost`, the innermost loop goes under its conditional where
+/// it may be empty even if nothing moves: promoteElement reads the
+/// element it adds into before it, at a target that may be valid only
+/// inside the triangle.
+static void hoistNestInvariants(RewriterBase &rewriter,
+                                ArrayRef<scf::ForOp> loops,
+                                ArrayRef<bool> mayBeEmpty,
+                                bool guardInnermost) {
+  for (unsigned i = loops.size() - 1; i > 0; --i) {
+    scf::ForOp loop = loops[i];
+    bool empty = mayBeEmpty[i];
     Region *region = &loop.getRegion();
-    moveLoopInvariantCode(
-        {region},
-        [&](Value value, Region *) {
-          return !region->isAncestor(value.getParentRegion());
-        },
-        [](Operation *op, Region *) {
-          return isMemoryEffectFree(op) && isSpeculatable(op);
-        },
-        [&](Operation *op, Region *) { op->moveBefore(loop); });
+    auto isDefinedOutside = [&](Value value, Region *) {
+      return !region->isAncestor(value.getParentRegion());
+    };
+    auto isMovable = [](Operation *op, Region *) {
+      return isMemoryEffectFree(op) && isSpeculatable(op);
+    };
+    auto moveOut = [&](Operation *op, Region *) { op->moveBefore(loop); };
+    if (empty) {
+      moveLoopInvariantCode(
+          {region}, isDefinedOutside,
+          [](Operation *op, Region *) { return isTotal(op); }, moveOut);
+      auto isInvariant = [&](Operation &op) {
+        return isMovable(&op, region) &&
+               llvm::all_of(op.getOperands(), [&](Value operand) {
+                 return isDefinedOutside(operand, region);
+               });
+      };
+      bool guard = guardInnermost && i == loops.size() - 1;
+      if (!guard &&
+          llvm::none_of(loop.getBody()->without_terminator(), isInvariant))
+        continue;
+      guardNonEmpty(rewriter, loop);
+    }
+    moveLoopInvariantCode({region}, isDefinedOutside, isMovable, moveOut);
   }
 }
 
@@ -427,6 +483,8 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
 
   // The nest, one loop at a time: a triangular bound reads an outer index.
   SmallVector<scf::ForOp> loops;
+  // Whether a loop's bounds read an outer index (hoistNestInvariants).
+  SmallVector<bool> mayBeEmpty;
   SmallVector<Value> indices(ranges.size());
   Value acc = init;
   for (auto [p, position] : llvm::enumerate(order)) {
@@ -446,6 +504,7 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
         lower = arith::AddIOp::create(rewriter, loc, lower, c1);
     }
     auto loop = scf::ForOp::create(rewriter, loc, lower, upper, c1, acc);
+    mayBeEmpty.push_back(p != 0 && (lower != c0 || upper != ranges[position]));
     if (!loops.empty())
       scf::YieldOp::create(rewriter, loc, loop.getResults());
     loops.push_back(loop);
@@ -547,8 +606,9 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
   if (loops.empty())
     return next;
   scf::YieldOp::create(rewriter, loc, next);
-  hoistNestInvariants(loops);
-  if (loops.size() > 1 && !valueType)
+  bool carries = loops.size() > 1 && !valueType;
+  hoistNestInvariants(rewriter, loops, mayBeEmpty, carries);
+  if (carries)
     carried.push_back(loops.back());
   rewriter.setInsertionPointAfter(loops.front());
   return loops.front().getResult(0);

@@ -135,9 +135,15 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     (the GMM's gradient adds into the packed factor at consecutive
     elements so), where each element keeps its order of additions or with
     `reassociate`, and where q's range has at least 8 points (a condition
-    at run time). An innermost loop that adds into one element carries
-    it, read before the loop and written after it; with `reassociate`,
-    the additions carry the `reassoc` flag, and LLVM vectorizes that loop.
+    at run time). What a point computes without its inner indices moves
+    out of their loops; out of a triangle's inner loop, which can have
+    no points, only arithmetic moves freely, and reads move under a
+    condition that the loop runs (a read such as `y[r - 1]` in `sum q <
+    r` is valid only there, and run-time checks would report it). An
+    innermost loop that adds into one element carries it, read before
+    the loop and written after it (under that condition too); with
+    `reassociate`, the additions carry the `reassoc` flag, and LLVM
+    vectorizes that loop.
 
     With `reassociate`, a scalar reduction outside every scope
     and loop is also split along its first range into partitions (one per
