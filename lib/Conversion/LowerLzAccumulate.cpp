@@ -451,6 +451,112 @@ static bool isContiguousIn(lz::AccumulateOp op, unsigned v) {
   return readsInLastIndexOnly(body, depends, some) && some;
 }
 
+/// The operations of `op`'s body that `value` is computed by, in program
+/// order, into `slice`, and the variables it depends on into `variables`;
+/// false where one of them is not total (isTotal: may run anywhere).
+static bool getTotalSlice(lz::AccumulateOp op, Value value,
+                          SmallVectorImpl<Operation *> &slice,
+                          llvm::SmallDenseSet<unsigned, 4> &variables) {
+  Block &body = op.getBody().front();
+  llvm::SmallPtrSet<Operation *, 16> found;
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      if (arg.getOwner() == &body)
+        variables.insert(arg.getArgNumber());
+      else if (op->isAncestor(arg.getOwner()->getParentOp()))
+        return false;
+      continue;
+    }
+    Operation *def = v.getDefiningOp();
+    if (!op->isProperAncestor(def) || !found.insert(def).second)
+      continue;
+    if (!isTotal(def))
+      return false;
+    llvm::append_range(worklist, def->getOperands());
+  }
+  body.walk<WalkOrder::PreOrder>([&](Operation *inner) {
+    if (found.contains(inner))
+      slice.push_back(inner);
+  });
+  return true;
+}
+
+/// Of a triangular accumulation over `q`, then `p` (its last two
+/// variables, `p < q`), the target's one index that depends on them, where
+/// it depends on no other variable and is computed by `slice` (total):
+/// the GMM's packed factor's, which the lowering cannot show to be
+/// one-to-one. Null where the target is not of that form.
+static Value getTriangleIndex(lz::AccumulateOp op,
+                              const TriangularMask &triangle,
+                              SmallVectorImpl<Operation *> &slice) {
+  unsigned size = op.getRanges().size();
+  if (triangle.outer + 2 != size || triangle.inner + 1 != size)
+    return {};
+  Value index;
+  for (Value target : getMaskedTargets(op)) {
+    SmallVector<Operation *> targetSlice;
+    llvm::SmallDenseSet<unsigned, 4> variables;
+    if (!getTotalSlice(op, target, targetSlice, variables))
+      return {};
+    if (!variables.contains(triangle.outer) &&
+        !variables.contains(triangle.inner))
+      continue;
+    if (index || llvm::any_of(variables, [&](unsigned v) {
+          return v != triangle.outer && v != triangle.inner;
+        }))
+      return {};
+    index = target;
+    slice.assign(targetSlice);
+  }
+  return index;
+}
+
+/// A condition, computed at run time, under which the accumulation of
+/// getTriangleIndex adds each element's values in the same order with p's
+/// loop outside q's: its `index` (computed by `slice`) increases strictly
+/// over the triangle in that order, p, then q from p + 1. The points that
+/// share the other variables then add into different elements, so that
+/// the order of the other variables alone orders an element's values, in
+/// both nests.
+static Value buildIncreasingCheck(RewriterBase &rewriter, lz::AccumulateOp op,
+                                  const TriangularMask &triangle, Value index,
+                                  ArrayRef<Operation *> slice) {
+  Location loc = op.getLoc();
+  Block &body = op.getBody().front();
+  Value c1 = indexConstant(rewriter, loc, 1);
+  Value previous = indexConstant(rewriter, loc, INT64_MIN);
+  Value yes = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+  ValueRange ranges = op.getRanges();
+  auto outerLoop = scf::ForOp::create(
+      rewriter, loc, indexConstant(rewriter, loc, 0), ranges[triangle.inner],
+      c1, ValueRange{previous, yes},
+      [&](OpBuilder &ob, Location, Value p, ValueRange outerState) {
+        Value from = p;
+        if (!triangle.inclusive)
+          from = arith::AddIOp::create(ob, loc, p, c1);
+        auto innerLoop = scf::ForOp::create(
+            ob, loc, from, ranges[triangle.outer], c1, outerState,
+            [&](OpBuilder &ib, Location, Value q, ValueRange state) {
+              IRMapping mapping;
+              mapping.map(body.getArgument(triangle.inner), p);
+              mapping.map(body.getArgument(triangle.outer), q);
+              for (Operation *inner : slice)
+                ib.clone(*inner, mapping);
+              Value next = mapping.lookupOrDefault(index);
+              Value increases = arith::CmpIOp::create(
+                  ib, loc, arith::CmpIPredicate::sgt, next, state[0]);
+              scf::YieldOp::create(
+                  ib, loc,
+                  ValueRange{next, arith::AndIOp::create(ib, loc, state[1],
+                                                         increases)});
+            });
+        scf::YieldOp::create(ob, loc, innerLoop.getResults());
+      });
+  return outerLoop.getResult(1);
+}
+
 /// The fewest points of the range of a triangular mask's `q` (see
 /// lowerAccumulate) for which its loop runs innermost: shorter, the inner
 /// loops are too short to pay for their setup (the GMM's gradient with d =
@@ -680,12 +786,31 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
     reordered.push_back(triangle->outer);
     std::optional<SmallVector<bool>> directions =
         getBackwardLoops(op, reordered);
-    if ((directions && llvm::none_of(*directions, [](bool b) { return b; })) ||
-        reassociate || isa<IntegerType>(elementType)) {
-      Value longEnough = arith::CmpIOp::create(
+    bool ordered =
+        (directions && llvm::none_of(*directions, [](bool b) { return b; })) ||
+        reassociate || isa<IntegerType>(elementType);
+    // Otherwise, where the points of the triangle add into different
+    // elements: a condition at run time.
+    SmallVector<Operation *> slice;
+    Value packed = ordered ? Value() : getTriangleIndex(op, *triangle, slice);
+    if (ordered || packed) {
+      Value condition = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::sge, ranges[triangle->outer],
           indexConstant(rewriter, loc, kMinInnerTriangle));
-      auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{type}, longEnough,
+      if (packed) {
+        auto check = scf::IfOp::create(
+            rewriter, loc, TypeRange{rewriter.getI1Type()}, condition,
+            /*withElseRegion=*/true);
+        rewriter.setInsertionPointToStart(&check.getThenRegion().front());
+        scf::YieldOp::create(
+            rewriter, loc,
+            buildIncreasingCheck(rewriter, op, *triangle, packed, slice));
+        rewriter.setInsertionPointToStart(&check.getElseRegion().front());
+        scf::YieldOp::create(rewriter, loc, condition);
+        rewriter.setInsertionPointAfter(check);
+        condition = check.getResult(0);
+      }
+      auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{type}, condition,
                                     /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
       scf::YieldOp::create(rewriter, loc,

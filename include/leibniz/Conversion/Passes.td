@@ -135,7 +135,12 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     (the GMM's gradient adds into the packed factor at consecutive
     elements so), where each element keeps its order of additions or with
     `reassociate`, and where q's range has at least 8 points (a condition
-    at run time). What a point computes without its inner indices moves
+    at run time). Where p and q are the last variables and the target's
+    one index that depends on them depends on no other, its order is kept
+    under a second condition at run time: over the triangle, in the new
+    order, that index increases strictly (the lowering cannot show the
+    GMM's packed index to be one-to-one; a loop over the triangle, before
+    the nest, computes it). What a point computes without its inner indices moves
     out of their loops; out of a triangle's inner loop, which can have
     no points, only arithmetic moves freely, and reads move under a
     condition that the loop runs (a read such as `y[r - 1]` in `sum q <
