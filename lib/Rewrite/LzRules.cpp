@@ -1991,6 +1991,207 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// `accumulate k, j. (idx, c * t[..., k, ...])`, where `k` is in neither
+/// the target nor the mask and only in one read, outside every conditional
+/// of the body, whose other indices are distinct variables `j'` of the
+/// accumulation or values from outside it, and where the value is linear
+/// in that read (products and quotients by what does not depend on `k`,
+/// negations, a conditional whose other branch yields zero): `accumulate
+/// j. (idx, c * s[j'])` with `s = for j'. sum k. t[..., k, ...]` before it
+/// (summing no point where the other variables have none, so that it reads
+/// what the accumulation read). Only where some variable of `j` is not
+/// among `j'`: the sum over `k` is then computed once for all its points,
+/// where the accumulation multiplied and added at each. The GMM's
+/// gradient with respect to its means adds, per point, its factor's
+/// column times the point's cotangent; the factor does not depend on the
+/// point, so the cotangents are summed over the points first.
+LogicalResult accumulateSumRead(Operation *op, PatternRewriter &rewriter) {
+  auto accumulate = dyn_cast<lz::AccumulateOp>(op);
+  if (!accumulate || !isa<FloatType>(accumulate.getTargetValue().getType()) ||
+      accumulate.getRanges().size() < 2)
+    return failure();
+  Block &body = accumulate.getBody().front();
+  bool pure = true;
+  body.walk([&](Operation *inner) {
+    pure &=
+        inner->hasTrait<OpTrait::IsTerminator>() || isMemoryEffectFree(inner);
+  });
+  if (!pure)
+    return failure();
+  auto isOutside = [&](Value v) {
+    return !accumulate->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  Value result = accumulate.getTargetValue();
+  for (BlockArgument variable : body.getArguments()) {
+    // The read: the only use of `k`, once.
+    if (!variable.hasOneUse())
+      continue;
+    // In the body's block, so that the accumulation read it at every point
+    // (not only under a condition): the sums read nothing else.
+    auto read = dyn_cast<lz::GetOp>(*variable.getUsers().begin());
+    if (!read || read->getBlock() != &body || !isa<FloatType>(read.getType()) ||
+        !isOutside(read.getTensor()))
+      continue;
+    SmallVector<Value> kept;
+    bool valid = true;
+    for (Value index : read.getIndices()) {
+      if (index == variable)
+        continue;
+      auto arg = dyn_cast<BlockArgument>(index);
+      if (arg && arg.getOwner() == &body && !llvm::is_contained(kept, arg))
+        kept.push_back(arg);
+      else if (!isOutside(index))
+        valid = false;
+    }
+    if (!valid || kept.size() + 1 >= body.getNumArguments())
+      continue;
+    // The read's value, linear, up to the yielded value: one use at each
+    // step.
+    llvm::DenseSet<Value> dependents = lz::getDependents(body, variable);
+    auto dependsOnK = [&](Value v) { return dependents.contains(v); };
+    Value value = read.getResult();
+    while (value != result && value.hasOneUse()) {
+      OpOperand &use = *value.use_begin();
+      Operation *user = use.getOwner();
+      Value next;
+      if (isa<arith::MulFOp>(user) ||
+          (isa<arith::DivFOp>(user) && use.getOperandNumber() == 0)) {
+        if (!dependsOnK(user->getOperand(1 - use.getOperandNumber())))
+          next = user->getResult(0);
+      } else if (isa<arith::NegFOp>(user)) {
+        next = user->getResult(0);
+      } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+        // A branch of a conditional whose other branch yields zero.
+        auto ifOp = dyn_cast<scf::IfOp>(yield->getParentOp());
+        if (ifOp && ifOp.elseBlock()) {
+          unsigned n = use.getOperandNumber();
+          scf::YieldOp other = yield->getBlock() == ifOp.thenBlock()
+                                   ? ifOp.elseYield()
+                                   : ifOp.thenYield();
+          if (matchPattern(other.getOperand(n), m_AnyZeroFloat()))
+            next = ifOp.getResult(n);
+        }
+      }
+      if (!next)
+        break;
+      value = next;
+    }
+    if (value != result)
+      continue;
+    // Nothing else that the body yields depends on `k`. getDependents
+    // counts every result of a conditional that computes the chain: such a
+    // result depends on `k` only through its condition or its yields.
+    auto isIndependent = [&](Value v) {
+      if (!dependents.contains(v))
+        return true;
+      auto ifOp = v.getDefiningOp<scf::IfOp>();
+      if (!ifOp)
+        return false;
+      unsigned n = cast<OpResult>(v).getResultNumber();
+      return !dependents.contains(ifOp.thenYield().getOperand(n)) &&
+             !dependents.contains(ifOp.elseYield().getOperand(n)) &&
+             !dependents.contains(ifOp.getCondition());
+    };
+    auto yields = accumulate.getYield().getOperands();
+    if (!llvm::all_of(yields.drop_back(), isIndependent))
+      continue;
+
+    // The sums over `k`, before the accumulation.
+    Location loc = accumulate.getLoc();
+    Type element = read.getType();
+    unsigned position = variable.getArgNumber();
+    Value range = accumulate.getRanges()[position];
+    rewriter.setInsertionPoint(accumulate);
+    // Where the other variables have no points, the accumulation reads
+    // nothing, and neither do the sums.
+    Value positive;
+    for (BlockArgument arg : body.getArguments()) {
+      Value other = accumulate.getRanges()[arg.getArgNumber()];
+      std::optional<int64_t> size = getConstantIntValue(other);
+      if (arg == variable || llvm::is_contained(kept, arg) ||
+          (size && *size > 0))
+        continue;
+      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      Value p = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt,
+                                      other, zero);
+      positive =
+          positive ? arith::AndIOp::create(rewriter, loc, positive, p) : p;
+    }
+    if (positive)
+      range = arith::SelectOp::create(
+          rewriter, loc, positive, range,
+          arith::ConstantIndexOp::create(rewriter, loc, 0));
+    auto buildSum = [&](OpBuilder &b, Location loc, ValueRange at) {
+      return lz::SumOp::create(
+                 b, loc, element, ValueRange{range},
+                 [&](OpBuilder &sb, Location loc, ValueRange k) {
+                   SmallVector<Value> indices;
+                   for (Value index : read.getIndices()) {
+                     if (index == variable) {
+                       indices.push_back(k[0]);
+                       continue;
+                     }
+                     auto it = llvm::find(kept, index);
+                     indices.push_back(
+                         it == kept.end() ? index : at[it - kept.begin()]);
+                   }
+                   lz::YieldOp::create(
+                       sb, loc,
+                       ValueRange{lz::GetOp::create(sb, loc, read.getTensor(),
+                                                    indices)});
+                 })
+          .getResult();
+    };
+    Value sums;
+    if (kept.empty()) {
+      sums = buildSum(rewriter, loc, {});
+    } else {
+      SmallVector<Value> keptRanges;
+      for (Value arg : kept)
+        keptRanges.push_back(
+            accumulate.getRanges()[cast<BlockArgument>(arg).getArgNumber()]);
+      auto type = RankedTensorType::get(
+          SmallVector<int64_t>(kept.size(), ShapedType::kDynamic), element);
+      sums = lz::ForOp::create(rewriter, loc, TypeRange{type}, keptRanges,
+                               [&](OpBuilder &b, Location loc, ValueRange at) {
+                                 lz::YieldOp::create(
+                                     b, loc, ValueRange{buildSum(b, loc, at)});
+                               })
+                 .getResult(0);
+    }
+    // The accumulation without `k`, reading the sums where it read `t`.
+    rewriter.setInsertionPoint(read);
+    Value sum = kept.empty()
+                    ? sums
+                    : lz::GetOp::create(rewriter, loc, sums, kept).getResult();
+    rewriter.replaceOp(read, sum);
+    rewriter.setInsertionPoint(accumulate);
+    SmallVector<Value> ranges;
+    for (auto [i, r] : llvm::enumerate(accumulate.getRanges()))
+      if (i != position)
+        ranges.push_back(r);
+    auto reduced = lz::AccumulateOp::create(
+        rewriter, loc, accumulate.getType(), ranges, accumulate.getSizes(),
+        [&](OpBuilder &b, Location loc, ValueRange indices) {
+          IRMapping mapping;
+          for (BlockArgument arg : body.getArguments())
+            if (arg != variable)
+              mapping.map(arg, indices[arg.getArgNumber() -
+                                       (arg.getArgNumber() > position)]);
+          for (Operation &inner : body.without_terminator())
+            b.clone(inner, mapping);
+          SmallVector<Value> values;
+          for (Value v : yields)
+            values.push_back(mapping.lookupOrDefault(v));
+          lz::YieldOp::create(b, loc, values);
+        });
+    reduced.setMasked(accumulate.getMasked());
+    rewriter.replaceOp(accumulate, reduced.getResult());
+    return success();
+  }
+  return failure();
+}
+
 /// `for i. { ...; for j < m. e }`, a traversal whose body yields an inner
 /// traversal over ranges known outside it, is one traversal over `i, j`:
 /// each element is computed in place, instead of in a tensor per point
@@ -2256,6 +2457,11 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "sum i. (accumulate j. (idx, e)) -> accumulate i, j. (idx, e), in real "
       "arithmetic (reassociates)",
       sumAccumulate);
+  add("accumulate-sum-read",
+      "accumulate k, j. (idx, c * t[k, j']) -> accumulate j. (idx, c * s[j']) "
+      "with s = for j'. sum k. t[k, j'] where k is only in the read and j' "
+      "leaves out a variable of j, in real arithmetic (reassociates)",
+      accumulateSumRead);
   // Predicates.
   add("is-for", "the point is a traversal (lz.for)", isOp<lz::ForOp>, true);
   add("is-sum", "the point is a sum (lz.sum)", isOp<lz::SumOp>, true);

@@ -316,7 +316,8 @@ const char *const kNamed[] = {
     "rev-ad-split = normalize(inline-call <+ tuple-proj <+ for-size <+ "
     "dim-equal <+ cse <+ dce <+ hoist-invariant)",
     "rev-ad-fuse = normalize(fuse-local-for-get <+ for-identity <+ "
-    "accumulate-to-for <+ sum-accumulate <+ tuple-proj <+ for-size <+ "
+    "accumulate-to-for <+ sum-accumulate <+ accumulate-sum-read <+ "
+    "tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ add-neg <+ sum-onehot <+ "
     "sum-zero <+ cse <+ hoist-invariant <+ loop-dead-state <+ "

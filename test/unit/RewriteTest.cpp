@@ -827,6 +827,51 @@ func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>, t
   return %r, %t, %u : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>
 })mlir",
      true},
+    // The GMM's means' cotangent: a masked, triangular accumulation whose
+    // value is a read over the point times what does not depend on it,
+    // under the mask's conditional; a quotient and a read at an index from
+    // outside; sums into a scalar (the read keeps no variable).
+    {"accumulate-sum-read", R"mlir(
+func.func @f(%g: tensor<?x?x?xf64>, %l: tensor<?x?xf64>, %y: tensor<?x?xf64>, %i: index) -> (tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %n = tensor.dim %g, %c0 : tensor<?x?x?xf64>
+  %k = tensor.dim %g, %c1 : tensor<?x?x?xf64>
+  %d = tensor.dim %g, %c2 : tensor<?x?x?xf64>
+  %a = lz.accumulate %p < %n, %c < %k, %r < %d, %q < %d into (%k, %d) : tensor<?x?xf64> {
+    %e = lz.get %g[%p, %c, %r] : tensor<?x?x?xf64>
+    %below = arith.cmpi ult, %q, %r : index
+    %v:4 = scf.if %below -> (i1, index, index, f64) {
+      %f = lz.get %l[%c, %q] : tensor<?x?xf64>
+      %m = arith.mulf %f, %e : f64
+      %neg = arith.negf %m : f64
+      %true = arith.constant true
+      scf.yield %true, %c, %q, %neg : i1, index, index, f64
+    } else {
+      %false = arith.constant false
+      %zero = arith.constant 0.000000e+00 : f64
+      scf.yield %false, %c0, %c0, %zero : i1, index, index, f64
+    }
+    lz.yield %v#0, %v#1, %v#2, %v#3 : i1, index, index, f64
+  } attributes {masked}
+  %ii = arith.remui %i, %d : index
+  %b = lz.accumulate %p < %n, %c < %k, %j < %d into (%d) : tensor<?xf64> {
+    %e = lz.get %g[%p, %c, %ii] : tensor<?x?x?xf64>
+    %f = lz.get %l[%c, %j] : tensor<?x?xf64>
+    %v = arith.divf %e, %f : f64
+    lz.yield %j, %v : index, f64
+  }
+  %m = tensor.dim %y, %c0 : tensor<?x?xf64>
+  %s = lz.accumulate %p < %m, %j < %d into (%d) : tensor<?xf64> {
+    %e = lz.get %y[%p, %c0] : tensor<?x?xf64>
+    %f = lz.get %l[%c0, %j] : tensor<?x?xf64>
+    %v = arith.mulf %f, %e : f64
+    lz.yield %j, %v : index, f64
+  }
+  return %a, %b, %s : tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
+})mlir",
+     true, 3},
     // A gather's transpose inside a sum, with a costly value per point; and
     // a triangular one (j < k), merged with a mask.
     {"sum-accumulate", R"mlir(
