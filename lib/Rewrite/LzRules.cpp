@@ -118,12 +118,14 @@ Value getIndexRange(Value value) {
   return ranges[arg.getArgNumber()];
 }
 
-/// Whether `value`, computed in the body of `forOp`, equals `other` where
-/// `forOp`'s index variables take the values of `indices` (set as they
-/// are met): the same operations without regions or effects on the same
-/// values defined outside the body, and index variables of scopes over the
-/// same ranges.
-bool matchesElement(lz::ForOp forOp, Value value, Value other,
+/// Whether `value`, computed in the bodies of the scopes that own
+/// `variables` (a traversal's index variables, or those of a traversal and
+/// of a sum in its body), equals `other` where the variables take the
+/// values of `indices` (set as they are met): the same operations without
+/// regions or effects, directly in those bodies, on the same values
+/// defined outside them, and index variables of scopes over the same
+/// ranges.
+bool matchesElement(ArrayRef<BlockArgument> variables, Value value, Value other,
                     SmallVectorImpl<Value> &indices,
                     DenseSet<std::pair<Value, Value>> &matched,
                     unsigned depth = 0) {
@@ -134,23 +136,31 @@ bool matchesElement(lz::ForOp forOp, Value value, Value other,
   // Shared operands are compared once: the indices they bound stay bound.
   if (matched.contains({value, other}))
     return true;
-  Block &body = forOp.getBody().front();
-  if (auto arg = dyn_cast<BlockArgument>(value);
-      arg && arg.getOwner() == &body) {
-    Value &index = indices[arg.getArgNumber()];
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    const BlockArgument *it = llvm::find(variables, arg);
+    if (it == variables.end())
+      return value == other;
+    Value &index = indices[it - variables.begin()];
     if (index)
       return index == other;
-    if (getIndexRange(other) != forOp.getRanges()[arg.getArgNumber()])
+    if (getIndexRange(other) != getIndexRange(arg))
       return false;
     index = other;
     return true;
   }
   Operation *def = value.getDefiningOp();
-  if (!def || !forOp->isAncestor(def))
+  if (variables.empty())
+    return value == other;
+  Operation *outermost = variables.front().getOwner()->getParentOp();
+  if (!outermost->isAncestor(def))
     return value == other;
   Operation *otherDef = other.getDefiningOp();
-  if (!otherDef || def->getBlock() != &body || def->getNumRegions() != 0 ||
-      !isMemoryEffectFree(def) || otherDef->getName() != def->getName() ||
+  if (!otherDef ||
+      llvm::none_of(
+          variables,
+          [&](BlockArgument v) { return v.getOwner() == def->getBlock(); }) ||
+      def->getNumRegions() != 0 || !isMemoryEffectFree(def) ||
+      otherDef->getName() != def->getName() ||
       otherDef->getAttrDictionary() != def->getAttrDictionary() ||
       otherDef->getNumOperands() != def->getNumOperands() ||
       otherDef->getResultTypes() != def->getResultTypes() ||
@@ -159,7 +169,7 @@ bool matchesElement(lz::ForOp forOp, Value value, Value other,
     return false;
   for (auto [operand, otherOperand] :
        llvm::zip_equal(def->getOperands(), otherDef->getOperands()))
-    if (!matchesElement(forOp, operand, otherOperand, indices, matched,
+    if (!matchesElement(variables, operand, otherOperand, indices, matched,
                         depth + 1))
       return false;
   matched.insert({value, other});
@@ -196,7 +206,8 @@ LogicalResult reuseForElement(Operation *op, PatternRewriter &rewriter) {
         DenseSet<std::pair<Value, Value>> matched;
         if (element.getDefiningOp() == nullptr ||
             element.getDefiningOp()->getName() != op->getName() ||
-            !matchesElement(forOp, element, result, indices, matched) ||
+            !matchesElement(llvm::to_vector(forOp.getBody().getArguments()),
+                            element, result, indices, matched) ||
             llvm::is_contained(indices, Value()))
           continue;
         rewriter.replaceOpWithNewOp<lz::GetOp>(op, forOp.getResult(0), indices);
@@ -207,6 +218,106 @@ LogicalResult reuseForElement(Operation *op, PatternRewriter &rewriter) {
       break;
   }
   return failure();
+}
+
+/// `sum k. e(k)`, outside every scope or in the body of a traversal over
+/// `i` outside every scope, whose body computes `e` with a math function
+/// or a division, where a later scope computes `e` at its own variables
+/// (the same operations on the same values, as reuse-for-element matches
+/// them): `t = for i, k. e(i, k)` before, and the sum adds `t[i, k]`;
+/// reuse-for-element then reads the later `e` from `t`, so that `e` is
+/// computed once. Softmax's gradient sums `exp(z[k] - m)` for the
+/// log-sum-exp and computes it again per element; the GMM's, per point and
+/// component. Exactly: the same values, added in the same order.
+LogicalResult tabulateSharedSum(Operation *op, PatternRewriter &rewriter) {
+  auto sum = dyn_cast<lz::SumOp>(op);
+  if (!sum || !isa<FloatType>(sum.getResult().getType()))
+    return failure();
+  Operation *parent = sum->getParentOp();
+  auto outer = dyn_cast<lz::ForOp>(parent);
+  Operation *anchor = outer ? outer.getOperation() : sum.getOperation();
+  if (!isa<FunctionOpInterface>(anchor->getParentOp()))
+    return failure();
+  if (outer && llvm::any_of(sum.getRanges(), [&](Value range) {
+        return outer->isAncestor(range.getParentRegion()->getParentOp());
+      }))
+    return failure();
+  // The operations that compute the summand, in the sum's body and in the
+  // traversal's, without regions or effects, one of them costly.
+  Value value = sum.getYield().getOperand(0);
+  llvm::SmallPtrSet<Operation *, 16> slice;
+  bool costly = false;
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || (def->getParentOp() != sum && def->getParentOp() != outer) ||
+        !slice.insert(def).second)
+      continue;
+    if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+      return failure();
+    costly |=
+        isa<math::MathDialect>(def->getDialect()) || isa<arith::DivFOp>(def);
+    llvm::append_range(worklist, def->getOperands());
+  }
+  if (!costly)
+    return failure();
+  SmallVector<BlockArgument> variables;
+  SmallVector<Value> ranges;
+  if (outer) {
+    llvm::append_range(variables, outer.getBody().getArguments());
+    llvm::append_range(ranges, outer.getRanges());
+  }
+  llvm::append_range(variables, sum.getBody().getArguments());
+  llvm::append_range(ranges, sum.getRanges());
+
+  // A later scope that computes the summand at its own variables.
+  bool found = false;
+  for (Operation *later = anchor->getNextNode(); later && !found;
+       later = later->getNextNode()) {
+    later->walk([&](Operation *candidate) {
+      if (candidate->getName() != value.getDefiningOp()->getName() ||
+          candidate->getNumResults() != 1 || getIterationDepth(candidate) == 0)
+        return WalkResult::advance();
+      SmallVector<Value> indices(variables.size());
+      DenseSet<std::pair<Value, Value>> matched;
+      if (matchesElement(variables, value, candidate->getResult(0), indices,
+                         matched) &&
+          !llvm::is_contained(indices, Value())) {
+        found = true;
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+  }
+  if (!found)
+    return failure();
+
+  Location loc = sum.getLoc();
+  rewriter.setInsertionPoint(anchor);
+  auto type = RankedTensorType::get(
+      SmallVector<int64_t>(variables.size(), ShapedType::kDynamic),
+      value.getType());
+  auto table = lz::ForOp::create(
+      rewriter, loc, TypeRange{type}, ranges,
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        mapping.map(variables, indices);
+        for (Block *block : {outer ? &outer.getBody().front() : nullptr,
+                             &sum.getBody().front()}) {
+          if (!block)
+            continue;
+          for (Operation &inner : block->without_terminator())
+            if (slice.contains(&inner))
+              b.clone(inner, mapping);
+        }
+        lz::YieldOp::create(b, loc, mapping.lookupOrDefault(value));
+      });
+  rewriter.setInsertionPoint(sum.getYield());
+  SmallVector<Value> at(variables.begin(), variables.end());
+  Value element = lz::GetOp::create(rewriter, loc, table.getResult(0), at);
+  rewriter.modifyOpInPlace(sum.getYield(),
+                           [&] { sum.getYield()->setOperand(0, element); });
+  return success();
 }
 
 /// fuse-for-get where computing one element costs a bounded amount: the
@@ -2457,6 +2568,10 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "sum i. (accumulate j. (idx, e)) -> accumulate i, j. (idx, e), in real "
       "arithmetic (reassociates)",
       sumAccumulate);
+  add("tabulate-shared-sum",
+      "sum k. e(k) -> sum k. t[k] with t = for k. e(k) before, where a later "
+      "scope computes e too (reuse-for-element then reads t there), exactly",
+      tabulateSharedSum);
   add("accumulate-sum-read",
       "accumulate k, j. (idx, c * t[k, j']) -> accumulate j. (idx, c * s[j']) "
       "with s = for j'. sum k. t[k, j'] where k is only in the read and j' "

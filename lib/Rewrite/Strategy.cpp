@@ -324,7 +324,7 @@ const char *const kNamed[] = {
     "dce) ; "
     "normalize(loop-sum-state <+ for-fusion <+ cse <+ dce) ; "
     "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce) ; "
-    "normalize(reuse-for-element <+ cse <+ dce) ; "
+    "normalize(tabulate-shared-sum <+ reuse-for-element <+ cse <+ dce) ; "
     "normalize(add-neg <+ mul-neg <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };

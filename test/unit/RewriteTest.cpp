@@ -827,6 +827,49 @@ func.func @f(%x: tensor<?x?xf64>, %a: f64) -> (tensor<?xf64>, tensor<?x?xf64>, t
   return %r, %t, %u : tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>
 })mlir",
      true},
+    // Softmax's gradient: a sum of exponentials outside every scope and
+    // the same exponentials later, per element; and per row, in a
+    // traversal's body.
+    {"tabulate-shared-sum", R"mlir(
+func.func @f(%z: tensor<?xf64>, %x: tensor<?x?xf64>, %m: f64) -> (f64, tensor<?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %z, %c0 : tensor<?xf64>
+  %s = lz.sum %k < %n : f64 {
+    %e = lz.get %z[%k] : tensor<?xf64>
+    %d = arith.subf %e, %m : f64
+    %x1 = math.exp %d : f64
+    lz.yield %x1 : f64
+  }
+  %p = lz.for %i < %n : tensor<?xf64> {
+    %e = lz.get %z[%i] : tensor<?xf64>
+    %d = arith.subf %e, %m : f64
+    %x1 = math.exp %d : f64
+    %q = arith.divf %x1, %s : f64
+    lz.yield %q : f64
+  }
+  %r = tensor.dim %x, %c0 : tensor<?x?xf64>
+  %c = tensor.dim %x, %c1 : tensor<?x?xf64>
+  %rows = lz.for %i < %r : tensor<?xf64> {
+    %row = lz.get %x[%i] : tensor<?x?xf64>
+    %t = lz.sum %k < %c : f64 {
+      %e = lz.get %row[%k] : tensor<?xf64>
+      %x1 = math.exp %e : f64
+      lz.yield %x1 : f64
+    }
+    lz.yield %t : f64
+  }
+  %w = lz.for %i < %r, %j < %c : tensor<?x?xf64> {
+    %row = lz.get %x[%i] : tensor<?x?xf64>
+    %e = lz.get %row[%j] : tensor<?xf64>
+    %x1 = math.exp %e : f64
+    %t = lz.get %rows[%i] : tensor<?xf64>
+    %q = arith.divf %x1, %t : f64
+    lz.yield %q : f64
+  }
+  return %s, %p, %w : f64, tensor<?xf64>, tensor<?x?xf64>
+})mlir",
+     false, 2},
     // The GMM's means' cotangent: a masked, triangular accumulation whose
     // value is a read over the point times what does not depend on it,
     // under the mask's conditional; a quotient and a read at an index from
