@@ -307,18 +307,17 @@ getBackwardLoops(lz::AccumulateOp op, ArrayRef<unsigned> order) {
   return backwards;
 }
 
-/// Whether the reads in `body`, lowered already or not, depend on a
-/// variable (`depends` of an index) in their last index only; `some` is
-/// set where one does.
-static bool readsInLastIndexOnly(Block &body,
-                                 llvm::function_ref<bool(Value)> depends,
-                                 bool &some) {
+bool readsInLastIndexOnly(Block &body, llvm::function_ref<bool(Value)> depends,
+                          bool &some, bool elementsOnly) {
   WalkResult reads = body.walk([&](Operation *read) {
     ValueRange indices;
-    if (auto get = dyn_cast<lz::GetOp>(read))
+    if (auto get = dyn_cast<lz::GetOp>(read)) {
+      if (elementsOnly && isa<ShapedType>(get.getType()))
+        return WalkResult::interrupt();
       indices = get.getIndices();
-    else if (auto extract = dyn_cast<tensor::ExtractOp>(read))
+    } else if (auto extract = dyn_cast<tensor::ExtractOp>(read)) {
       indices = extract.getIndices();
+    }
     if (indices.empty())
       return WalkResult::advance();
     if (llvm::any_of(indices.drop_back(), depends))

@@ -125,6 +125,13 @@ lz::SumOp getReductionRowSum(mlir::Operation *scope);
 void lowerAccumulate(mlir::RewriterBase &rewriter, lz::AccumulateOp op,
                      bool reassociate);
 
+/// Whether the reads in `body`, lowered already or not, depend on a
+/// variable (`depends` of an index) in their last index only; `some` is
+/// set where one does. With `elementsOnly`, a read of a sub-tensor fails.
+bool readsInLastIndexOnly(mlir::Block &body,
+                          llvm::function_ref<bool(mlir::Value)> depends,
+                          bool &some, bool elementsOnly = false);
+
 /// Computes the values of a scatter-add that call vector math functions in
 /// a traversal of their own (the CPU at -O3).
 void splitAccumulateValues(

@@ -549,23 +549,9 @@ static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum) {
       lz::getDependents(body, body.getArguments().back());
   auto depends = [&](Value v) { return dependents.contains(v); };
   bool contiguous = false;
-  WalkResult reads = sum.getBody().walk([&](Operation *op) {
-    ValueRange indices;
-    if (auto get = dyn_cast<lz::GetOp>(op)) {
-      if (isa<ShapedType>(get.getType()))
-        return WalkResult::interrupt();
-      indices = get.getIndices();
-    } else if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
-      indices = extract.getIndices();
-    }
-    if (indices.empty())
-      return WalkResult::advance();
-    if (llvm::any_of(indices.drop_back(), depends))
-      return WalkResult::interrupt();
-    contiguous |= depends(indices.back());
-    return WalkResult::advance();
-  });
-  return !reads.wasInterrupted() && contiguous;
+  return readsInLastIndexOnly(sum.getBody().front(), depends, contiguous,
+                              /*elementsOnly=*/true) &&
+         contiguous;
 }
 
 /// The sum that `forOp` yields, if it is a traversal over two ranges or
