@@ -2102,6 +2102,103 @@ LogicalResult sumAccumulate(Operation *op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Whether the body of `accumulate` has only operations without effects.
+bool hasPureBody(lz::AccumulateOp accumulate) {
+  bool pure = true;
+  accumulate.getBody().walk([&](Operation *inner) {
+    pure &=
+        inner->hasTrait<OpTrait::IsTerminator>() || isMemoryEffectFree(inner);
+  });
+  return pure;
+}
+
+/// Whether the value that `accumulate` adds is linear in `value`, a float
+/// of its body used once at each step up to it (products and quotients by
+/// what is not in `dependents`, negations, a conditional whose other branch
+/// yields zero), and nothing else that the body yields (the target, the
+/// mask) is in `dependents`: the values that depend on the variable that
+/// `value` reads at.
+bool isAddedLinearly(lz::AccumulateOp accumulate, Value value,
+                     const llvm::DenseSet<Value> &dependents) {
+  Value result = accumulate.getTargetValue();
+  while (value != result && value.hasOneUse()) {
+    OpOperand &use = *value.use_begin();
+    Operation *user = use.getOwner();
+    Value next;
+    if (isa<arith::MulFOp>(user) ||
+        (isa<arith::DivFOp>(user) && use.getOperandNumber() == 0)) {
+      if (!dependents.contains(user->getOperand(1 - use.getOperandNumber())))
+        next = user->getResult(0);
+    } else if (isa<arith::NegFOp>(user)) {
+      next = user->getResult(0);
+    } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+      // A branch of a conditional whose other branch yields zero.
+      auto ifOp = dyn_cast<scf::IfOp>(yield->getParentOp());
+      if (ifOp && ifOp.elseBlock()) {
+        unsigned n = use.getOperandNumber();
+        scf::YieldOp other = yield->getBlock() == ifOp.thenBlock()
+                                 ? ifOp.elseYield()
+                                 : ifOp.thenYield();
+        if (matchPattern(other.getOperand(n), m_AnyZeroFloat()))
+          next = ifOp.getResult(n);
+      }
+    }
+    if (!next)
+      return false;
+    value = next;
+  }
+  if (value != result)
+    return false;
+  // getDependents counts every result of a conditional that computes the
+  // chain: such a result depends on the variable only through its
+  // condition or its yields.
+  auto isIndependent = [&](Value v) {
+    if (!dependents.contains(v))
+      return true;
+    auto ifOp = v.getDefiningOp<scf::IfOp>();
+    if (!ifOp)
+      return false;
+    unsigned n = cast<OpResult>(v).getResultNumber();
+    return !dependents.contains(ifOp.thenYield().getOperand(n)) &&
+           !dependents.contains(ifOp.elseYield().getOperand(n)) &&
+           !dependents.contains(ifOp.getCondition());
+  };
+  return llvm::all_of(accumulate.getYield().getOperands().drop_back(),
+                      isIndependent);
+}
+
+/// Replaces `accumulate` by the same accumulation without `variable`,
+/// which its body no longer uses.
+void dropVariable(lz::AccumulateOp accumulate, BlockArgument variable,
+                  PatternRewriter &rewriter) {
+  Block &body = accumulate.getBody().front();
+  unsigned position = variable.getArgNumber();
+  rewriter.setInsertionPoint(accumulate);
+  SmallVector<Value> ranges;
+  for (auto [i, r] : llvm::enumerate(accumulate.getRanges()))
+    if (i != position)
+      ranges.push_back(r);
+  auto reduced = lz::AccumulateOp::create(
+      rewriter, accumulate.getLoc(), accumulate.getType(), ranges,
+      accumulate.getSizes(),
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        for (BlockArgument arg : body.getArguments())
+          if (arg != variable)
+            mapping.map(
+                arg,
+                indices[arg.getArgNumber() - (arg.getArgNumber() > position)]);
+        for (Operation &inner : body.without_terminator())
+          b.clone(inner, mapping);
+        SmallVector<Value> values;
+        for (Value v : accumulate.getYield().getOperands())
+          values.push_back(mapping.lookupOrDefault(v));
+        lz::YieldOp::create(b, loc, values);
+      });
+  reduced.setMasked(accumulate.getMasked());
+  rewriter.replaceOp(accumulate, reduced.getResult());
+}
+
 /// `accumulate k, j. (idx, c * t[..., k, ...])`, where `k` is in neither
 /// the target nor the mask and only in one read, outside every conditional
 /// of the body, whose other indices are distinct variables `j'` of the
@@ -2121,18 +2218,12 @@ LogicalResult accumulateSumRead(Operation *op, PatternRewriter &rewriter) {
   if (!accumulate || !isa<FloatType>(accumulate.getTargetValue().getType()) ||
       accumulate.getRanges().size() < 2)
     return failure();
-  Block &body = accumulate.getBody().front();
-  bool pure = true;
-  body.walk([&](Operation *inner) {
-    pure &=
-        inner->hasTrait<OpTrait::IsTerminator>() || isMemoryEffectFree(inner);
-  });
-  if (!pure)
+  if (!hasPureBody(accumulate))
     return failure();
+  Block &body = accumulate.getBody().front();
   auto isOutside = [&](Value v) {
     return !accumulate->isAncestor(v.getParentRegion()->getParentOp());
   };
-  Value result = accumulate.getTargetValue();
   for (BlockArgument variable : body.getArguments()) {
     // The read: the only use of `k`, once.
     if (!variable.hasOneUse())
@@ -2156,55 +2247,8 @@ LogicalResult accumulateSumRead(Operation *op, PatternRewriter &rewriter) {
     }
     if (!valid || kept.size() + 1 >= body.getNumArguments())
       continue;
-    // The read's value, linear, up to the yielded value: one use at each
-    // step.
     llvm::DenseSet<Value> dependents = lz::getDependents(body, variable);
-    auto dependsOnK = [&](Value v) { return dependents.contains(v); };
-    Value value = read.getResult();
-    while (value != result && value.hasOneUse()) {
-      OpOperand &use = *value.use_begin();
-      Operation *user = use.getOwner();
-      Value next;
-      if (isa<arith::MulFOp>(user) ||
-          (isa<arith::DivFOp>(user) && use.getOperandNumber() == 0)) {
-        if (!dependsOnK(user->getOperand(1 - use.getOperandNumber())))
-          next = user->getResult(0);
-      } else if (isa<arith::NegFOp>(user)) {
-        next = user->getResult(0);
-      } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
-        // A branch of a conditional whose other branch yields zero.
-        auto ifOp = dyn_cast<scf::IfOp>(yield->getParentOp());
-        if (ifOp && ifOp.elseBlock()) {
-          unsigned n = use.getOperandNumber();
-          scf::YieldOp other = yield->getBlock() == ifOp.thenBlock()
-                                   ? ifOp.elseYield()
-                                   : ifOp.thenYield();
-          if (matchPattern(other.getOperand(n), m_AnyZeroFloat()))
-            next = ifOp.getResult(n);
-        }
-      }
-      if (!next)
-        break;
-      value = next;
-    }
-    if (value != result)
-      continue;
-    // Nothing else that the body yields depends on `k`. getDependents
-    // counts every result of a conditional that computes the chain: such a
-    // result depends on `k` only through its condition or its yields.
-    auto isIndependent = [&](Value v) {
-      if (!dependents.contains(v))
-        return true;
-      auto ifOp = v.getDefiningOp<scf::IfOp>();
-      if (!ifOp)
-        return false;
-      unsigned n = cast<OpResult>(v).getResultNumber();
-      return !dependents.contains(ifOp.thenYield().getOperand(n)) &&
-             !dependents.contains(ifOp.elseYield().getOperand(n)) &&
-             !dependents.contains(ifOp.getCondition());
-    };
-    auto yields = accumulate.getYield().getOperands();
-    if (!llvm::all_of(yields.drop_back(), isIndependent))
+    if (!isAddedLinearly(accumulate, read.getResult(), dependents))
       continue;
 
     // The sums over `k`, before the accumulation.
@@ -2276,28 +2320,130 @@ LogicalResult accumulateSumRead(Operation *op, PatternRewriter &rewriter) {
                     ? sums
                     : lz::GetOp::create(rewriter, loc, sums, kept).getResult();
     rewriter.replaceOp(read, sum);
+    dropVariable(accumulate, variable, rewriter);
+    return success();
+  }
+  return failure();
+}
+
+/// `accumulate l, j. (idx, c * P[p..., l, j'])` where `P = for p. A @ B`
+/// (or `P = A @ B`) is read only there, `l` is used only by that read and
+/// is in neither the target nor the mask, and the value is linear in the
+/// read (as for `accumulate-sum-read`): `accumulate j. (idx, c * R[p...,
+/// j'])` with `R = for p, j'. sum m. (sum l. A[l, m]) * B[m, j']` before
+/// it. The rows of each product are summed through the rows of its left
+/// operand: m n + n o multiplications and additions per point of `p` where
+/// the product and the accumulation took m n o and m o. The dense GMM's
+/// gradient with respect to its means sums, per component, the rows of the
+/// centered points' cotangent times the factor.
+LogicalResult accumulateMatmulRows(Operation *op, PatternRewriter &rewriter) {
+  auto accumulate = dyn_cast<lz::AccumulateOp>(op);
+  if (!accumulate || !isa<FloatType>(accumulate.getTargetValue().getType()) ||
+      accumulate.getRanges().size() < 2 || !hasPureBody(accumulate))
+    return failure();
+  Block &body = accumulate.getBody().front();
+  for (BlockArgument variable : body.getArguments()) {
+    if (!variable.hasOneUse())
+      continue;
+    auto read = dyn_cast<lz::GetOp>(*variable.getUsers().begin());
+    if (!read || !isa<FloatType>(read.getType()) ||
+        accumulate->isAncestor(
+            read.getTensor().getParentRegion()->getParentOp()) ||
+        !read.getTensor().hasOneUse())
+      continue;
+    // The product, in the body of the traversal that yields it.
+    Value product = read.getTensor();
+    auto forOp = product.getDefiningOp<lz::ForOp>();
+    unsigned numOuter = 0;
+    if (forOp) {
+      if (forOp.getNumResults() != 1)
+        continue;
+      product = forOp.getYield().getOperand(0);
+      numOuter = forOp.getRanges().size();
+    }
+    auto matmul = product.getDefiningOp<lz::MatmulOp>();
+    if (!matmul || (forOp && matmul->getBlock() != &forOp.getBody().front()))
+      continue;
+    ValueRange indices = read.getIndices();
+    if (indices.size() != numOuter + 2 || indices[numOuter] != variable)
+      continue;
+    llvm::DenseSet<Value> dependents = lz::getDependents(body, variable);
+    if (!isAddedLinearly(accumulate, read.getResult(), dependents))
+      continue;
+
+    Location loc = accumulate.getLoc();
+    Type element = read.getType();
+    auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, element);
+    Value rowRange = accumulate.getRanges()[variable.getArgNumber()];
+    // for j < o. sum m < n. (sum l. A[l, m]) * B[m, j], the sum over l
+    // ending where the accumulation's does, and at A's last row (where the
+    // other variables have no points, the accumulation reads no row).
+    auto buildRow = [&](OpBuilder &b, Location loc, Value lhs,
+                        Value rhs) -> Value {
+      Value rows = tensor::DimOp::create(b, loc, lhs, 0);
+      Value inner = tensor::DimOp::create(b, loc, lhs, 1);
+      Value columns = tensor::DimOp::create(b, loc, rhs, 1);
+      Value count = arith::MinSIOp::create(b, loc, rowRange, rows);
+      Value sums = lz::ForOp::create(
+                       b, loc, TypeRange{vectorType}, ValueRange{inner},
+                       [&](OpBuilder &fb, Location loc, ValueRange m) {
+                         Value sum = lz::SumOp::create(
+                             fb, loc, element, ValueRange{count},
+                             [&](OpBuilder &sb, Location loc, ValueRange l) {
+                               lz::YieldOp::create(
+                                   sb, loc,
+                                   ValueRange{lz::GetOp::create(
+                                       sb, loc, lhs, ValueRange{l[0], m[0]})});
+                             });
+                         lz::YieldOp::create(fb, loc, ValueRange{sum});
+                       })
+                       .getResult(0);
+      return lz::ForOp::create(
+                 b, loc, TypeRange{vectorType}, ValueRange{columns},
+                 [&](OpBuilder &fb, Location loc, ValueRange j) {
+                   Value sum = lz::SumOp::create(
+                       fb, loc, element, ValueRange{inner},
+                       [&](OpBuilder &sb, Location loc, ValueRange m) {
+                         Value a = lz::GetOp::create(sb, loc, sums, m);
+                         Value x = lz::GetOp::create(sb, loc, rhs,
+                                                     ValueRange{m[0], j[0]});
+                         lz::YieldOp::create(
+                             sb, loc,
+                             ValueRange{arith::MulFOp::create(sb, loc, a, x)});
+                       });
+                   lz::YieldOp::create(fb, loc, ValueRange{sum});
+                 })
+          .getResult(0);
+    };
     rewriter.setInsertionPoint(accumulate);
-    SmallVector<Value> ranges;
-    for (auto [i, r] : llvm::enumerate(accumulate.getRanges()))
-      if (i != position)
-        ranges.push_back(r);
-    auto reduced = lz::AccumulateOp::create(
-        rewriter, loc, accumulate.getType(), ranges, accumulate.getSizes(),
-        [&](OpBuilder &b, Location loc, ValueRange indices) {
-          IRMapping mapping;
-          for (BlockArgument arg : body.getArguments())
-            if (arg != variable)
-              mapping.map(arg, indices[arg.getArgNumber() -
-                                       (arg.getArgNumber() > position)]);
-          for (Operation &inner : body.without_terminator())
-            b.clone(inner, mapping);
-          SmallVector<Value> values;
-          for (Value v : yields)
-            values.push_back(mapping.lookupOrDefault(v));
-          lz::YieldOp::create(b, loc, values);
-        });
-    reduced.setMasked(accumulate.getMasked());
-    rewriter.replaceOp(accumulate, reduced.getResult());
+    Value rowSums;
+    if (!forOp) {
+      rowSums = buildRow(rewriter, loc, matmul.getLhs(), matmul.getRhs());
+    } else {
+      auto type = RankedTensorType::get(
+          SmallVector<int64_t>(numOuter + 1, ShapedType::kDynamic), element);
+      rowSums = lz::ForOp::create(
+                    rewriter, loc, TypeRange{type}, forOp.getRanges(),
+                    [&](OpBuilder &b, Location loc, ValueRange at) {
+                      IRMapping mapping;
+                      mapping.map(forOp.getBody().front().getArguments(), at);
+                      for (Operation &inner :
+                           forOp.getBody().front().without_terminator())
+                        b.clone(inner, mapping);
+                      lz::YieldOp::create(
+                          b, loc,
+                          ValueRange{buildRow(
+                              b, loc, mapping.lookupOrDefault(matmul.getLhs()),
+                              mapping.lookupOrDefault(matmul.getRhs()))});
+                    })
+                    .getResult(0);
+    }
+    // The accumulation without `l`, reading the sums where it read `P`.
+    SmallVector<Value> at(indices.take_front(numOuter));
+    at.push_back(indices.back());
+    rewriter.setInsertionPoint(read);
+    rewriter.replaceOp(read, lz::GetOp::create(rewriter, loc, rowSums, at));
+    dropVariable(accumulate, variable, rewriter);
     return success();
   }
   return failure();
@@ -2577,6 +2723,11 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "with s = for j'. sum k. t[k, j'] where k is only in the read and j' "
       "leaves out a variable of j, in real arithmetic (reassociates)",
       accumulateSumRead);
+  add("accumulate-matmul-rows",
+      "accumulate l, j. (idx, c * (A @ B)[l, j']) -> accumulate j. (idx, c * "
+      "r[j']) with r = for j'. sum m. (sum l. A[l, m]) * B[m, j'] where l is "
+      "only in the read, in real arithmetic (reassociates)",
+      accumulateMatmulRows);
   // Predicates.
   add("is-for", "the point is a traversal (lz.for)", isOp<lz::ForOp>, true);
   add("is-sum", "the point is a sum (lz.sum)", isOp<lz::SumOp>, true);

@@ -317,6 +317,7 @@ const char *const kNamed[] = {
     "dim-equal <+ cse <+ dce <+ hoist-invariant)",
     "rev-ad-fuse = normalize(fuse-local-for-get <+ for-identity <+ "
     "accumulate-to-for <+ sum-accumulate <+ accumulate-sum-read <+ "
+    "accumulate-matmul-rows <+ "
     "tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ add-neg <+ sum-onehot <+ "

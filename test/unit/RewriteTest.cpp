@@ -915,6 +915,63 @@ func.func @f(%g: tensor<?x?x?xf64>, %l: tensor<?x?xf64>, %y: tensor<?x?xf64>, %i
   return %a, %b, %s : tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
 })mlir",
      true, 3},
+    // The dense GMM's means' cotangent: the rows of each component's
+    // product summed, negated; a product outside a traversal whose rows
+    // are summed in part (the first half) under a conditional, scaled by
+    // what does not depend on the row; a masked one.
+    {"accumulate-matmul-rows", R"mlir(
+func.func @f(%g: tensor<?x?x?xf64>, %q: tensor<?x?x?xf64>, %a: tensor<?x?xf64>, %b: tensor<?x?xf64>, %w: tensor<?xf64>) -> (tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %k = tensor.dim %g, %c0 : tensor<?x?x?xf64>
+  %n = tensor.dim %g, %c1 : tensor<?x?x?xf64>
+  %d = tensor.dim %g, %c2 : tensor<?x?x?xf64>
+  %t = lz.for %c < %k : tensor<?x?x?xf64> {
+    %gc = lz.get %g[%c] : tensor<?x?x?xf64>
+    %qc = lz.get %q[%c] : tensor<?x?x?xf64>
+    %qt = lz.for %i < %d, %j < %d : tensor<?x?xf64> {
+      %e = lz.get %qc[%j, %i] : tensor<?x?xf64>
+      lz.yield %e : f64
+    }
+    %p = lz.matmul %gc, %qt : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
+    lz.yield %p : tensor<?x?xf64>
+  }
+  %means = lz.accumulate %c < %k, %l < %n, %j < %d into (%k, %d) : tensor<?x?xf64> {
+    %e = lz.get %t[%c, %l, %j] : tensor<?x?x?xf64>
+    %v = arith.negf %e : f64
+    lz.yield %c, %j, %v : index, index, f64
+  }
+  %m = tensor.dim %a, %c0 : tensor<?x?xf64>
+  %o = tensor.dim %b, %c1 : tensor<?x?xf64>
+  %half = arith.divui %m, %c2 : index
+  %ab = lz.matmul %a, %b : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
+  %cols = lz.accumulate %j < %o, %l < %half into (%o) : tensor<?xf64> {
+    %odd = arith.remui %j, %c2 : index
+    %is = arith.cmpi eq, %odd, %c1 : index
+    %v = scf.if %is -> (f64) {
+      %e = lz.get %ab[%l, %j] : tensor<?x?xf64>
+      %f = lz.get %w[%j] : tensor<?xf64>
+      %r = arith.divf %e, %f : f64
+      scf.yield %r : f64
+    } else {
+      %zero = arith.constant 0.000000e+00 : f64
+      scf.yield %zero : f64
+    }
+    lz.yield %j, %v : index, f64
+  }
+  %ab2 = lz.matmul %a, %b : tensor<?x?xf64>, tensor<?x?xf64> -> tensor<?x?xf64>
+  %masked = lz.accumulate %l < %m, %j < %o into (%o) : tensor<?xf64> {
+    %e = lz.get %ab2[%l, %j] : tensor<?x?xf64>
+    %f = lz.get %w[%j] : tensor<?xf64>
+    %r = arith.mulf %f, %e : f64
+    %even = arith.remui %j, %c2 : index
+    %keep = arith.cmpi eq, %even, %c0 : index
+    lz.yield %keep, %j, %r : i1, index, f64
+  } attributes {masked}
+  return %means, %cols, %masked : tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
+})mlir",
+     true, 3},
     // A gather's transpose inside a sum, with a costly value per point; and
     // a triangular one (j < k), merged with a mask.
     {"sum-accumulate", R"mlir(
