@@ -2,7 +2,8 @@
 //
 // Part of Leibniz.
 //
-// C[b, i, j] += A[b, i, k] * B[b, k, j] as loops b, i, k, j, or as calls of
+// C[b, i, j] += A[b, i, k] * B[b, k, j] as loops over tiles of C that carry
+// their elements through the sum over k, or as calls of
 // cblas_?gemm(RowMajor, NoTrans, NoTrans, M, N, K, 1, A, lda, B, ldb, 1, C,
 // ldc) guarded by a size threshold, with the loops as the other branch. For
 // the CUDA target, the calls are of the runtime's leibniz_cuda_?gemm, with
@@ -99,34 +100,111 @@ void buildParallelLoops(OpBuilder &builder, Location loc, const Product &p) {
       });
 }
 
-/// The loops (batch,) i, k, j.
+/// The register tiles: rows and columns of C per tile, widest first.
+constexpr unsigned kTileRows[] = {4, 2, 1};
+constexpr unsigned kTileColumns[] = {8, 4, 2, 1};
+
+/// C[i0 + r, j0 + c] for r < `rows`, c < `columns`, summed over k by a loop
+/// that carries them (in registers): each element adds its products in k's
+/// order, as the interpreter does.
+void buildTile(OpBuilder &b, Location loc, const Product &p, ValueRange batch,
+               Value i0, Value j0, unsigned rows, unsigned columns,
+               Value depth) {
+  auto offset = [&](Value base, unsigned n) -> Value {
+    return n == 0 ? base
+                  : arith::AddIOp::create(b, loc, base, index(b, loc, n))
+                        .getResult();
+  };
+  SmallVector<Value> rowIndices, columnIndices;
+  for (unsigned r = 0; r < rows; ++r)
+    rowIndices.push_back(offset(i0, r));
+  for (unsigned c = 0; c < columns; ++c)
+    columnIndices.push_back(offset(j0, c));
+  SmallVector<Value> init;
+  for (Value i : rowIndices)
+    for (Value j : columnIndices)
+      init.push_back(
+          memref::LoadOp::create(b, loc, p.c, elementAt(batch, i, j)));
+  auto loop = scf::ForOp::create(
+      b, loc, index(b, loc, 0), depth, index(b, loc, 1), init,
+      [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+        SmallVector<Value> a, x, sums;
+        for (Value i : rowIndices)
+          a.push_back(
+              memref::LoadOp::create(lb, l, p.a, elementAt(batch, i, k)));
+        for (Value j : columnIndices)
+          x.push_back(
+              memref::LoadOp::create(lb, l, p.b, elementAt(batch, k, j)));
+        for (unsigned r = 0; r < rows; ++r)
+          for (unsigned c = 0; c < columns; ++c)
+            sums.push_back(
+                multiplyAdd(lb, l, acc[r * columns + c], a[r], x[c]));
+        scf::YieldOp::create(lb, l, sums);
+      });
+  for (unsigned r = 0; r < rows; ++r)
+    for (unsigned c = 0; c < columns; ++c)
+      memref::StoreOp::create(
+          b, loc, loop.getResult(r * columns + c), p.c,
+          elementAt(batch, rowIndices[r], columnIndices[c]));
+}
+
+/// `body(at)` for the blocks [at, at + size) that fit in [start, end), in
+/// order; returns where they end.
+Value buildBlocks(OpBuilder &b, Location loc, Value start, Value end,
+                  unsigned size,
+                  function_ref<void(OpBuilder &, Location, Value)> body) {
+  Value last = end;
+  if (size > 1) {
+    Value rest = arith::RemUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, end, start), index(b, loc, size));
+    last = arith::SubIOp::create(b, loc, end, rest);
+  }
+  scf::ForOp::create(b, loc, start, last, index(b, loc, size), ValueRange(),
+                     [&](OpBuilder &lb, Location l, Value at, ValueRange) {
+                       body(lb, l, at);
+                       scf::YieldOp::create(lb, l);
+                     });
+  return last;
+}
+
+/// The loops over tiles of C, (batch,) rows of tiles, tiles, each a loop
+/// over k. C's rows go in blocks of 4, then 2, then 1 (the last rows), and
+/// each block's columns in blocks of 8, then 4, 2 and 1: every element of
+/// C is in one tile, which carries it through the sum over k, where loops
+/// in the order i, k, j added each product to C in memory and waited for
+/// the previous one (a row of C stored at one k and loaded at the next).
 void buildLoops(OpBuilder &builder, Location loc, const Product &p) {
   unsigned first = p.batched ? 1 : 0;
-  auto dim = [&](Value memref, unsigned d) -> Value {
-    return memref::DimOp::create(builder, loc, memref, d);
+  Value rows = memref::DimOp::create(builder, loc, p.c, first);
+  Value columns = memref::DimOp::create(builder, loc, p.c, first + 1);
+  Value depth = memref::DimOp::create(builder, loc, p.a, first + 1);
+  auto buildProduct = [&](OpBuilder &b, Location loc, ValueRange batch) {
+    Value rowStart = index(b, loc, 0);
+    for (unsigned tileRows : kTileRows)
+      rowStart =
+          buildBlocks(b, loc, rowStart, rows, tileRows,
+                      [&](OpBuilder &rb, Location loc, Value i0) {
+                        Value columnStart = index(rb, loc, 0);
+                        for (unsigned tileColumns : kTileColumns)
+                          columnStart = buildBlocks(
+                              rb, loc, columnStart, columns, tileColumns,
+                              [&](OpBuilder &cb, Location loc, Value j0) {
+                                buildTile(cb, loc, p, batch, i0, j0, tileRows,
+                                          tileColumns, depth);
+                              });
+                      });
   };
-  SmallVector<Value> lower, upper, steps;
-  if (p.batched)
-    upper.push_back(dim(p.c, 0));
-  upper.push_back(dim(p.c, first));     // i
-  upper.push_back(dim(p.a, first + 1)); // k
-  upper.push_back(dim(p.c, first + 1)); // j
-  lower.assign(upper.size(), index(builder, loc, 0));
-  steps.assign(upper.size(), index(builder, loc, 1));
-  scf::buildLoopNest(
-      builder, loc, lower, upper, steps,
-      [&](OpBuilder &b, Location nested, ValueRange ivs) {
-        ValueRange batch = ivs.take_front(first);
-        Value i = ivs[first], k = ivs[first + 1], j = ivs[first + 2];
-        Value a =
-            memref::LoadOp::create(b, nested, p.a, elementAt(batch, i, k));
-        Value x =
-            memref::LoadOp::create(b, nested, p.b, elementAt(batch, k, j));
-        Value acc =
-            memref::LoadOp::create(b, nested, p.c, elementAt(batch, i, j));
-        memref::StoreOp::create(b, nested, multiplyAdd(b, nested, acc, a, x),
-                                p.c, elementAt(batch, i, j));
-      });
+  if (!p.batched) {
+    buildProduct(builder, loc, {});
+    return;
+  }
+  scf::ForOp::create(builder, loc, index(builder, loc, 0),
+                     memref::DimOp::create(builder, loc, p.c, 0),
+                     index(builder, loc, 1), ValueRange(),
+                     [&](OpBuilder &b, Location l, Value batch, ValueRange) {
+                       buildProduct(b, l, batch);
+                       scf::YieldOp::create(b, l);
+                     });
 }
 
 /// Whether the rows of `memref` are contiguous (innermost stride 1).

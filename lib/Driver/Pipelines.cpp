@@ -115,10 +115,10 @@ static std::string getBufferPipeline(const driver::CPUPipelineOptions &options,
               "buffer-deallocation-simplification,"
               "bufferization-lower-deallocations,"
               "convert-bufferization-to-memref,scf-forall-to-parallel,";
-  // Matrix products: BLAS at -O3 on the CPU, else loops in the i, k, j
-  // order. Then every linalg operation becomes loops before CSE runs on
-  // buffers: CSE would merge the `linalg.index` of a nested `linalg.map`
-  // with its parent's.
+  // Matrix products: BLAS at -O3 on the CPU, else loops over register
+  // tiles of the result. Then every linalg operation becomes loops before
+  // CSE runs on buffers: CSE would merge the `linalg.index` of a nested
+  // `linalg.map` with its parent's.
   // On the GPU, at -O3, cuBLAS where it loads at run time (not in the
   // emulation, which has no GPU).
   bool blas =

@@ -4,17 +4,21 @@
 // RUN: not leibniz-opt %s --pass-pipeline="builtin.module(lz-lower-matmul{blas=true blas-library=mkl})" 2>&1 | FileCheck %s --check-prefix=BADLIB
 // BADLIB: error: lz-lower-matmul: blas-library must be cblas or cuda, not 'mkl'
 
-// Without a BLAS, loops i, k, j, accumulating into C in k's order.
+// Without a BLAS, loops over tiles of C: blocks of 4 rows, and in them of
+// 8 columns, whose loop over k carries the tile's 32 elements, each adding
+// its products in k's order; then narrower tiles, down to single elements.
 // LOOPS-LABEL: func.func @product
-// LOOPS: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// LOOPS-NEXT: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// LOOPS-NEXT: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// LOOPS: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %c4{{(_[0-9]+)?}} {
+// LOOPS: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c8{{(_[0-9]+)?}} {
+// LOOPS: %[[C:.*]] = memref.load %arg2[%[[I]], %[[J]]]
+// LOOPS: %[[T:.*]]:32 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:[^ ]*]] = %[[C]],
 // LOOPS-NEXT: %[[A:.*]] = memref.load %arg0[%[[I]], %[[K]]]
-// LOOPS-NEXT: %[[B:.*]] = memref.load %arg1[%[[K]], %[[J]]]
-// LOOPS-NEXT: %[[C:.*]] = memref.load %arg2[%[[I]], %[[J]]]
-// LOOPS-NEXT: %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f64
-// LOOPS-NEXT: %[[S:.*]] = arith.addf %[[C]], %[[P]] : f64
-// LOOPS-NEXT: memref.store %[[S]], %arg2[%[[I]], %[[J]]]
+// LOOPS: %[[B:.*]] = memref.load %arg1[%[[K]], %[[J]]]
+// LOOPS: %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f64
+// LOOPS-NEXT: %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f64
+// LOOPS: scf.yield %[[S]],
+// LOOPS: memref.store %[[T]]#0, %arg2[%[[I]], %[[J]]]
+// LOOPS: scf.for %{{.*}} iter_args(%{{.*}}) -> (f64) {
 // LOOPS-NOT: linalg.matmul
 
 // With a BLAS, cblas_dgemm above the threshold, the loops below it.
@@ -33,10 +37,9 @@ func.func @product(%a: memref<?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?xf64>
 // Integers never go to BLAS; batches loop over the batch dimension first.
 // BLAS-LABEL: func.func @batched
 // BLAS-NOT: cblas
-// BLAS: scf.for
-// BLAS-NEXT: scf.for
-// BLAS-NEXT: scf.for
-// BLAS-NEXT: scf.for
+// BLAS: scf.for %[[BATCH:.*]] = %{{.*}} to %{{.*}} step
+// BLAS: scf.for %[[K:.*]] = {{.*}} iter_args
+// BLAS: memref.load %arg0[%[[BATCH]], %{{.*}}, %[[K]]]
 // BLAS: arith.muli
 // BLAS: arith.addi
 func.func @batched(%a: memref<2x3x4xi64>, %b: memref<2x4x5xi64>, %c: memref<2x3x5xi64>) {
