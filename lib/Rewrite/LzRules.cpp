@@ -2449,6 +2449,487 @@ LogicalResult accumulateMatmulRows(Operation *op, PatternRewriter &rewriter) {
   return failure();
 }
 
+/// The operations in `scope` that compute `value`, each after those it
+/// uses (post-order), into `slice`. Fails where one has regions, has
+/// effects other than a read, may not run at any point (an integer division
+/// by what may be zero), or reads a tensor computed in `scope`, or where
+/// the value uses a block argument in `scope` other than those of `blocks`.
+bool getTabulableSlice(Operation *scope, ArrayRef<Block *> blocks, Value value,
+                       llvm::SetVector<Operation *> &slice) {
+  auto isInside = [&](Value v) {
+    return scope->isAncestor(v.getParentRegion()->getParentOp());
+  };
+  std::function<bool(Value)> visit = [&](Value v) -> bool {
+    if (!isInside(v))
+      return true;
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      return llvm::is_contained(blocks, arg.getOwner());
+    Operation *def = v.getDefiningOp();
+    if (slice.contains(def))
+      return true;
+    if (def->getNumRegions() != 0)
+      return false;
+    if (auto read = dyn_cast<lz::GetOp>(def)) {
+      if (isInside(read.getTensor()))
+        return false;
+    } else if (!isPure(def) || !isSpeculatable(def)) {
+      return false;
+    }
+    for (Value operand : def->getOperands())
+      if (!visit(operand))
+        return false;
+    slice.insert(def);
+    return true;
+  };
+  return visit(value);
+}
+
+/// The operations of `slice` that a read of it feeds (the reads included).
+llvm::DenseSet<Operation *>
+getAfterReads(const llvm::SetVector<Operation *> &slice) {
+  llvm::DenseSet<Operation *> after;
+  for (Operation *op : slice)
+    if (isa<lz::GetOp>(op) || llvm::any_of(op->getOperands(), [&](Value v) {
+          return after.contains(v.getDefiningOp());
+        }))
+      after.insert(op);
+  return after;
+}
+
+/// Whether no read of `slice` takes an index from another read, so that a
+/// table can check the indices before it reads.
+bool hasIndicesBeforeReads(const llvm::SetVector<Operation *> &slice) {
+  llvm::DenseSet<Operation *> after = getAfterReads(slice);
+  return llvm::all_of(slice, [&](Operation *op) {
+    auto read = dyn_cast<lz::GetOp>(op);
+    return !read || llvm::none_of(read.getIndices(), [&](Value index) {
+      return after.contains(index.getDefiningOp());
+    });
+  });
+}
+
+/// A bound of a table: its element is zero where `index < bound` does not
+/// hold (both computed from the table's variables).
+struct TableBound {
+  Value index, bound;
+};
+
+/// `for v... < ranges. value`, `variables` being the block arguments that
+/// `slice` (hasIndicesBeforeReads) computes `value` from, the reads run
+/// only where their indices are within their tensors and the `bounds`
+/// hold: zero elsewhere (where the tables of a matrix product are read at
+/// points that their scope did not compute, whose products are not read).
+Value buildTable(OpBuilder &builder, Location loc, ArrayRef<Value> variables,
+                 ArrayRef<Value> ranges,
+                 const llvm::SetVector<Operation *> &slice, Value value,
+                 ArrayRef<TableBound> bounds = {}) {
+  Type element = value.getType();
+  llvm::DenseSet<Operation *> after = getAfterReads(slice);
+  auto type = RankedTensorType::get(
+      SmallVector<int64_t>(ranges.size(), ShapedType::kDynamic), element);
+  return lz::ForOp::create(
+             builder, loc, TypeRange{type}, ranges,
+             [&](OpBuilder &b, Location loc, ValueRange at) {
+               IRMapping mapping;
+               mapping.map(variables, at);
+               for (Operation *op : slice)
+                 if (!after.contains(op))
+                   b.clone(*op, mapping);
+               Value inside;
+               auto below = [&](Value index, Value bound) {
+                 Value holds =
+                     arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           mapping.lookupOrDefault(index),
+                                           mapping.lookupOrDefault(bound));
+                 inside = inside ? arith::AndIOp::create(b, loc, inside, holds)
+                                 : holds;
+               };
+               for (Operation *op : slice)
+                 if (auto read = dyn_cast<lz::GetOp>(op))
+                   for (auto [d, index] : llvm::enumerate(read.getIndices()))
+                     below(index,
+                           tensor::DimOp::create(b, loc, read.getTensor(), d));
+               for (const TableBound &bound : bounds)
+                 below(bound.index, bound.bound);
+               auto cloneRest = [&](OpBuilder &rb) {
+                 for (Operation *op : slice)
+                   if (after.contains(op))
+                     rb.clone(*op, mapping);
+                 return mapping.lookupOrDefault(value);
+               };
+               if (!inside) {
+                 lz::YieldOp::create(b, loc, ValueRange{cloneRest(b)});
+                 return;
+               }
+               auto ifOp = scf::IfOp::create(
+                   b, loc, inside,
+                   [&](OpBuilder &tb, Location loc) {
+                     scf::YieldOp::create(tb, loc, ValueRange{cloneRest(tb)});
+                   },
+                   [&](OpBuilder &eb, Location loc) {
+                     scf::YieldOp::create(
+                         eb, loc,
+                         ValueRange{arith::ConstantOp::create(
+                             eb, loc, element, eb.getZeroAttr(element))});
+                   });
+               lz::YieldOp::create(b, loc, ifOp.getResults());
+             })
+      .getResult(0);
+}
+
+/// `for b. left[b] @ right[b]` over `batchRanges` (or `left @ right`).
+Value buildProducts(OpBuilder &builder, Location loc, Value left, Value right,
+                    ArrayRef<Value> batchRanges) {
+  Type element = cast<RankedTensorType>(left.getType()).getElementType();
+  auto matrixType = RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, element);
+  if (batchRanges.empty())
+    return lz::MatmulOp::create(builder, loc, matrixType, left, right);
+  auto type = RankedTensorType::get(
+      SmallVector<int64_t>(batchRanges.size() + 2, ShapedType::kDynamic),
+      element);
+  return lz::ForOp::create(
+             builder, loc, TypeRange{type}, batchRanges,
+             [&](OpBuilder &b, Location loc, ValueRange at) {
+               Value a = lz::GetOp::create(b, loc, left, at);
+               Value c = lz::GetOp::create(b, loc, right, at);
+               lz::YieldOp::create(
+                   b, loc,
+                   ValueRange{lz::MatmulOp::create(b, loc, matrixType, a, c)});
+             })
+      .getResult(0);
+}
+
+/// The attribute of the copy that a product's rule keeps for small sizes:
+/// the rules leave it.
+constexpr llvm::StringLiteral kSmallProductAttr = "lz.small_product";
+
+/// The fewest rows, columns and terms of the matrix products that
+/// accumulate-outer-products and for-sum-products build, checked at run
+/// time: below, the scope stays as it was (the products' tables and loops
+/// cost more than a short scope's terms; the GMM's gradient at d = 2).
+constexpr int64_t kMinProductSize = 8;
+
+/// Moves `op` (one result, not marked kSmallProductAttr) into the first
+/// branch of `scf.if (every size >= kMinProductSize)`, whose other branch
+/// is a copy of it, marked; the rewriter's insertion point is then before
+/// `op`.
+void guardBySize(PatternRewriter &rewriter, Operation *op,
+                 ArrayRef<Value> sizes) {
+  Location loc = op->getLoc();
+  rewriter.setInsertionPoint(op);
+  Value large;
+  Value least = arith::ConstantIndexOp::create(rewriter, loc, kMinProductSize);
+  for (Value size : sizes) {
+    Value holds = arith::CmpIOp::create(rewriter, loc,
+                                        arith::CmpIPredicate::sge, size, least);
+    large = large ? arith::AndIOp::create(rewriter, loc, large, holds) : holds;
+  }
+  auto ifOp = scf::IfOp::create(
+      rewriter, loc, large,
+      [&](OpBuilder &b, Location loc) {
+        scf::YieldOp::create(b, loc, op->getResults());
+      },
+      [&](OpBuilder &b, Location loc) {
+        Operation *copy = b.clone(*op);
+        copy->setAttr(kSmallProductAttr, b.getUnitAttr());
+        scf::YieldOp::create(b, loc, copy->getResults());
+      });
+  rewriter.replaceAllUsesExcept(op->getResult(0), ifOp.getResult(0),
+                                ifOp.thenYield());
+  rewriter.moveOpBefore(op, ifOp.thenYield());
+  rewriter.setInsertionPoint(op);
+}
+
+/// The variables (positions in `block`) that `value` depends on, given
+/// their dependents.
+SmallVector<unsigned> getVariablesOf(Block &block,
+                                     ArrayRef<llvm::DenseSet<Value>> dependents,
+                                     Value value) {
+  SmallVector<unsigned> variables;
+  for (unsigned i = 0; i < block.getNumArguments(); ++i)
+    if (value == block.getArgument(i) || dependents[i].contains(value))
+      variables.push_back(i);
+  return variables;
+}
+
+/// Splits the variables of `u` and `v` (sorted positions) but `k` into
+/// those of both (`batch`) and the one of each alone (`q` of `u`, `r` of
+/// `v`); fails unless each has exactly one of its own.
+LogicalResult splitProductVariables(ArrayRef<unsigned> uVariables,
+                                    ArrayRef<unsigned> vVariables,
+                                    std::optional<unsigned> k,
+                                    SmallVectorImpl<unsigned> &batch,
+                                    unsigned &q, unsigned &r) {
+  std::optional<unsigned> ownU, ownV;
+  for (unsigned a : uVariables) {
+    if (a == k)
+      continue;
+    if (llvm::is_contained(vVariables, a))
+      batch.push_back(a);
+    else if (ownU)
+      return failure();
+    else
+      ownU = a;
+  }
+  for (unsigned a : vVariables) {
+    if (a == k || llvm::is_contained(uVariables, a))
+      continue;
+    if (ownV)
+      return failure();
+    ownV = a;
+  }
+  if (!ownU || !ownV)
+    return failure();
+  q = *ownU;
+  r = *ownV;
+  return success();
+}
+
+/// `accumulate k, q, r, b... . (idx, c * (u(k, q, b) * v(k, r, b)))`,
+/// where `k` is in neither the target nor the mask and the value is linear
+/// in the product (as for `accumulate-sum-read`), `u` uses `k` and `q` of
+/// the variables and `v` uses `k` and `r`, besides the variables `b` that
+/// both use: `accumulate q, r, b... . (idx, c * P[b..., q, r])` with `P =
+/// for b. U[b] @ V[b]` (or `U @ V`), `U = for b, q, k. u` and `V = for b,
+/// k, r. v` before it, where `q`, `r` and `k` all have at least
+/// kMinProductSize points (checked at run time; the accumulation stays as
+/// it was otherwise). The sum over `k` of the outer products of `u` and
+/// `v` is a matrix product, which runs over register tiles (or BLAS)
+/// instead of adding each product to a target in memory. Where the
+/// accumulation computes `u` under a condition (the mask of a triangle),
+/// the table computes it where its reads are within bounds, and zero
+/// elsewhere: the accumulation reads `P` only where it computed `u` at
+/// every point of `k`, whose elements are those of its sum. The packed
+/// GMM's gradient with respect to its factor sums, per component, the
+/// outer products of each point's centered coordinates and cotangent over
+/// the points.
+LogicalResult accumulateOuterProducts(Operation *op,
+                                      PatternRewriter &rewriter) {
+  auto accumulate = dyn_cast<lz::AccumulateOp>(op);
+  if (!accumulate || accumulate->hasAttr(kSmallProductAttr) ||
+      !isa<FloatType>(accumulate.getTargetValue().getType()) ||
+      accumulate.getRanges().size() < 3 || !hasPureBody(accumulate))
+    return failure();
+  Block &body = accumulate.getBody().front();
+  unsigned numVariables = body.getNumArguments();
+  SmallVector<llvm::DenseSet<Value>> dependents;
+  for (BlockArgument arg : body.getArguments())
+    dependents.push_back(lz::getDependents(body, arg));
+  SmallVector<arith::MulFOp> products;
+  body.walk([&](arith::MulFOp product) { products.push_back(product); });
+  for (unsigned k = 0; k < numVariables; ++k) {
+    for (arith::MulFOp product : products) {
+      if (!isAddedLinearly(accumulate, product.getResult(), dependents[k]))
+        continue;
+      Value u = product.getLhs(), v = product.getRhs();
+      SmallVector<unsigned> uVariables = getVariablesOf(body, dependents, u),
+                            vVariables = getVariablesOf(body, dependents, v);
+      SmallVector<unsigned> batch;
+      unsigned q, r;
+      if (!llvm::is_contained(uVariables, k) ||
+          !llvm::is_contained(vVariables, k) ||
+          failed(splitProductVariables(uVariables, vVariables, k, batch, q, r)))
+        continue;
+      llvm::SetVector<Operation *> uSlice, vSlice;
+      if (!getTabulableSlice(accumulate, {&body}, u, uSlice) ||
+          !getTabulableSlice(accumulate, {&body}, v, vSlice) ||
+          !hasIndicesBeforeReads(uSlice) || !hasIndicesBeforeReads(vSlice))
+        continue;
+      // Only the slices use `k`, and what in them depends on it feeds only
+      // them and the product: without the product, nothing uses `k`.
+      llvm::SetVector<Operation *> slices(uSlice.begin(), uSlice.end());
+      slices.insert(vSlice.begin(), vSlice.end());
+      BlockArgument variable = body.getArgument(k);
+      auto feedsOnlySlices = [&](Value value) {
+        return llvm::all_of(value.getUsers(), [&](Operation *user) {
+          return slices.contains(user) || user == product;
+        });
+      };
+      if (!feedsOnlySlices(variable) ||
+          !llvm::all_of(slices, [&](Operation *x) {
+            return llvm::all_of(x->getResults(), [&](Value result) {
+              return !dependents[k].contains(result) || feedsOnlySlices(result);
+            });
+          }))
+        continue;
+
+      auto variablesAt = [&](ArrayRef<unsigned> positions) {
+        SmallVector<Value> values;
+        for (unsigned a : positions)
+          values.push_back(body.getArgument(a));
+        return values;
+      };
+      auto rangesAt = [&](ArrayRef<unsigned> positions) {
+        SmallVector<Value> values;
+        for (unsigned a : positions)
+          values.push_back(accumulate.getRanges()[a]);
+        return values;
+      };
+      SmallVector<unsigned> uOrder(batch), vOrder(batch);
+      uOrder.append({q, k});
+      vOrder.append({k, r});
+      guardBySize(rewriter, accumulate, rangesAt({q, r, k}));
+      Location loc = accumulate.getLoc();
+      Value left = buildTable(rewriter, loc, variablesAt(uOrder),
+                              rangesAt(uOrder), uSlice, u);
+      Value right = buildTable(rewriter, loc, variablesAt(vOrder),
+                               rangesAt(vOrder), vSlice, v);
+      Value sums = buildProducts(rewriter, loc, left, right, rangesAt(batch));
+      // The accumulation reads the products where it multiplied.
+      SmallVector<unsigned> at(batch);
+      at.append({q, r});
+      rewriter.setInsertionPoint(product);
+      rewriter.replaceOp(
+          product, lz::GetOp::create(rewriter, loc, sums, variablesAt(at)));
+      for (Operation *x : llvm::reverse(slices))
+        if (x->use_empty())
+          rewriter.eraseOp(x);
+      dropVariable(accumulate, variable, rewriter);
+      return success();
+    }
+  }
+  return failure();
+}
+
+/// `for v... . sum k < R. u(k, q, b) * v(k, r, b)`, where `u` uses `k` and
+/// `q` of the traversal's variables, `v` uses `k` and `r`, both the
+/// variables `b`, and the traversal has no other variables: `for v... .
+/// P[b..., q, r]` (or `r, q`, in the traversal's order) with `P = for b.
+/// U[b] @ V[b]`, `U = for b, q, k. u`, `V = for b, k, r. v` before it,
+/// where `q`, `r` and `k` all have at least kMinProductSize points
+/// (checked at run time; the traversal stays as it was otherwise). The
+/// range `R` is known outside the traversal, or is triangular, `x + c` for
+/// `x` one of `q` and `r`: the table over `x` is then zero where `k >= x +
+/// c`, and the products' terms there are zeros. The sums become a matrix
+/// product over register tiles (or BLAS). The packed GMM's gradient
+/// multiplies, per component, every centered point by the factor's lower
+/// triangle, read at packed indices: now by a dense copy of it, at once.
+LogicalResult forSumProducts(Operation *op, PatternRewriter &rewriter) {
+  auto forOp = dyn_cast<lz::ForOp>(op);
+  if (!forOp || forOp->hasAttr(kSmallProductAttr) ||
+      forOp.getNumResults() != 1 || forOp.getRanges().size() < 2)
+    return failure();
+  Block &body = forOp.getBody().front();
+  auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
+  if (!sum || sum->getBlock() != &body || sum.getRanges().size() != 1 ||
+      !isa<FloatType>(sum.getType()) || !isMemoryEffectFree(sum))
+    return failure();
+  Block &sumBody = sum.getBody().front();
+  auto product = sum.getYield().getOperand(0).getDefiningOp<arith::MulFOp>();
+  if (!product || product->getBlock() != &sumBody)
+    return failure();
+  Value u = product.getLhs(), v = product.getRhs();
+  unsigned numVariables = body.getNumArguments();
+  SmallVector<llvm::DenseSet<Value>> dependents;
+  for (BlockArgument arg : body.getArguments())
+    dependents.push_back(lz::getDependents(body, arg));
+  BlockArgument k = sumBody.getArgument(0);
+  llvm::DenseSet<Value> kDependents = lz::getDependents(sumBody, k);
+  auto usesK = [&](Value value) {
+    return value == k || kDependents.contains(value);
+  };
+  SmallVector<unsigned> uVariables = getVariablesOf(body, dependents, u),
+                        vVariables = getVariablesOf(body, dependents, v);
+  SmallVector<unsigned> batch;
+  unsigned q, r;
+  if (!usesK(u) || !usesK(v) ||
+      failed(splitProductVariables(uVariables, vVariables, std::nullopt, batch,
+                                   q, r)) ||
+      batch.size() + 2 != numVariables)
+    return failure();
+  // The range: from outside, or `x + c` for `x` one of `q` and `r`.
+  Value range = sum.getRanges().front();
+  bool inside = forOp->isAncestor(range.getParentRegion()->getParentOp());
+  std::optional<unsigned> triangular;
+  if (inside) {
+    SmallVector<unsigned> rangeVariables =
+        getVariablesOf(body, dependents, range);
+    if (rangeVariables.size() != 1 ||
+        (rangeVariables[0] != q && rangeVariables[0] != r))
+      return failure();
+    triangular = rangeVariables[0];
+  }
+  llvm::SetVector<Operation *> uSlice, vSlice, rangeSlice;
+  if (!getTabulableSlice(forOp, {&body, &sumBody}, u, uSlice) ||
+      !getTabulableSlice(forOp, {&body, &sumBody}, v, vSlice) ||
+      !hasIndicesBeforeReads(uSlice) || !hasIndicesBeforeReads(vSlice) ||
+      (inside && (!getTabulableSlice(forOp, {&body}, range, rangeSlice) ||
+                  llvm::any_of(rangeSlice, [](Operation *x) {
+                    return isa<lz::GetOp>(x);
+                  }))))
+    return failure();
+
+  Location loc = forOp.getLoc();
+  // The terms' range: outside, or the largest `x + c`, `range(x) - 1 + c`.
+  Value terms = range;
+  if (inside) {
+    rewriter.setInsertionPoint(forOp);
+    IRMapping mapping;
+    Value last =
+        arith::SubIOp::create(rewriter, loc, forOp.getRanges()[*triangular],
+                              arith::ConstantIndexOp::create(rewriter, loc, 1));
+    mapping.map(body.getArgument(*triangular), last);
+    for (Operation *x : rangeSlice)
+      rewriter.clone(*x, mapping);
+    terms = arith::MaxSIOp::create(
+        rewriter, loc, mapping.lookupOrDefault(range),
+        arith::ConstantIndexOp::create(rewriter, loc, 0));
+  }
+  auto rangeOf = [&](unsigned a) { return forOp.getRanges()[a]; };
+  guardBySize(rewriter, forOp, {rangeOf(q), rangeOf(r), terms});
+  // The left operand is the table over whichever of q and r comes first.
+  bool swap = r < q;
+  unsigned first = swap ? r : q, second = swap ? q : r;
+  Value firstValue = swap ? v : u, secondValue = swap ? u : v;
+  const llvm::SetVector<Operation *> &firstSlice = swap ? vSlice : uSlice;
+  const llvm::SetVector<Operation *> &secondSlice = swap ? uSlice : vSlice;
+  auto tableOf = [&](unsigned own, bool ownFirst, Value value,
+                     const llvm::SetVector<Operation *> &slice) {
+    SmallVector<Value> variables, ranges;
+    for (unsigned a : batch) {
+      variables.push_back(body.getArgument(a));
+      ranges.push_back(rangeOf(a));
+    }
+    auto addOwn = [&] {
+      variables.push_back(body.getArgument(own));
+      ranges.push_back(rangeOf(own));
+    };
+    if (ownFirst)
+      addOwn();
+    variables.push_back(k);
+    ranges.push_back(terms);
+    if (!ownFirst)
+      addOwn();
+    llvm::SetVector<Operation *> all(slice);
+    SmallVector<TableBound> bounds;
+    if (triangular == own) {
+      all.insert(rangeSlice.begin(), rangeSlice.end());
+      bounds.push_back({k, range});
+    }
+    return buildTable(rewriter, loc, variables, ranges, all, value, bounds);
+  };
+  Value left = tableOf(first, /*ownFirst=*/true, firstValue, firstSlice);
+  Value right = tableOf(second, /*ownFirst=*/false, secondValue, secondSlice);
+  SmallVector<Value> batchRanges;
+  for (unsigned a : batch)
+    batchRanges.push_back(rangeOf(a));
+  Value sums = buildProducts(rewriter, loc, left, right, batchRanges);
+  auto read = lz::ForOp::create(
+      rewriter, loc, forOp.getResultTypes(), forOp.getRanges(),
+      [&](OpBuilder &b, Location loc, ValueRange at) {
+        SmallVector<Value> indices;
+        for (unsigned a : batch)
+          indices.push_back(at[a]);
+        indices.push_back(at[first]);
+        indices.push_back(at[second]);
+        lz::YieldOp::create(
+            b, loc, ValueRange{lz::GetOp::create(b, loc, sums, indices)});
+      });
+  rewriter.replaceOp(forOp, read.getResults());
+  return success();
+}
+
 /// `for i. { ...; for j < m. e }`, a traversal whose body yields an inner
 /// traversal over ranges known outside it, is one traversal over `i, j`:
 /// each element is computed in place, instead of in a tensor per point
@@ -2728,6 +3209,17 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "r[j']) with r = for j'. sum m. (sum l. A[l, m]) * B[m, j'] where l is "
       "only in the read, in real arithmetic (reassociates)",
       accumulateMatmulRows);
+  add("accumulate-outer-products",
+      "accumulate k, q, r. (idx, c * (u(k, q) * v(k, r))) -> accumulate q, "
+      "r. (idx, c * (U @ V)[q, r]) with U = for q, k. u and V = for k, r. v, "
+      "where k is in neither the target nor the mask, in real arithmetic "
+      "(reassociates)",
+      accumulateOuterProducts);
+  add("for-sum-products",
+      "for b, q, r. sum k. u(k, q, b) * v(k, r, b) -> for b, q, r. P[b, q, "
+      "r] with P = for b. U[b] @ V[b], U = for b, q, k. u, V = for b, k, r. "
+      "v (a triangular range zero in a table), in real arithmetic",
+      forSumProducts);
   // Predicates.
   add("is-for", "the point is a traversal (lz.for)", isOp<lz::ForOp>, true);
   add("is-sum", "the point is a sum (lz.sum)", isOp<lz::SumOp>, true);

@@ -317,7 +317,8 @@ const char *const kNamed[] = {
     "dim-equal <+ cse <+ dce <+ hoist-invariant)",
     "rev-ad-fuse = normalize(fuse-local-for-get <+ for-identity <+ "
     "accumulate-to-for <+ sum-accumulate <+ accumulate-sum-read <+ "
-    "accumulate-matmul-rows <+ "
+    "accumulate-matmul-rows <+ accumulate-outer-products <+ "
+    "for-sum-products <+ "
     "tuple-proj <+ for-size <+ "
     "if-constant <+ if-equal-branches <+ mul-one <+ mul-zero-int <+ "
     "mul-zero-real <+ add-zero <+ add-zero-real <+ add-neg <+ sum-onehot <+ "

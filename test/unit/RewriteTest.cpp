@@ -972,6 +972,105 @@ func.func @f(%g: tensor<?x?x?xf64>, %q: tensor<?x?x?xf64>, %a: tensor<?x?xf64>, 
   return %means, %cols, %masked : tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
 })mlir",
      true, 3},
+    // The packed GMM's factor cotangent: the outer products of the centered
+    // points and the cotangents per component, summed over the points,
+    // under a triangle's mask; without a batch, scaled; and one too small
+    // for products (4 points), which the run-time check keeps. Sizes of at
+    // least 8, so that the products run (kMinProductSize).
+    {"accumulate-outer-products", R"mlir(
+func.func @f(%x: tensor<9x8xf64>, %m: tensor<3x8xf64>, %g: tensor<9x3x10xf64>, %a: tensor<9x8xf64>, %y: tensor<4x8xf64>) -> (tensor<?x?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %n = tensor.dim %g, %c0 : tensor<9x3x10xf64>
+  %k = tensor.dim %g, %c1 : tensor<9x3x10xf64>
+  %e = tensor.dim %g, %c2 : tensor<9x3x10xf64>
+  %d = tensor.dim %x, %c1 : tensor<9x8xf64>
+  %t = lz.accumulate %p < %n, %c < %k, %r < %e, %q < %d into (%k, %d, %e) : tensor<?x?x?xf64> {
+    %gv = lz.get %g[%p, %c, %r] : tensor<9x3x10xf64>
+    %below = arith.cmpi ult, %q, %r : index
+    %v:5 = scf.if %below -> (i1, index, index, index, f64) {
+      %xv = lz.get %x[%p, %q] : tensor<9x8xf64>
+      %mv = lz.get %m[%c, %q] : tensor<3x8xf64>
+      %xc = arith.subf %xv, %mv : f64
+      %pr = arith.mulf %xc, %gv : f64
+      %true = arith.constant true
+      scf.yield %true, %c, %q, %r, %pr : i1, index, index, index, f64
+    } else {
+      %false = arith.constant false
+      %zero = arith.constant 0.000000e+00 : f64
+      scf.yield %false, %c0, %c0, %c0, %zero : i1, index, index, index, f64
+    }
+    lz.yield %v#0, %v#1, %v#2, %v#3, %v#4 : i1, index, index, index, f64
+  } attributes {masked}
+  %two = arith.constant 2.5 : f64
+  %s = lz.accumulate %p < %n, %q < %d, %r < %d into (%d, %d) : tensor<?x?xf64> {
+    %u = lz.get %a[%p, %q] : tensor<9x8xf64>
+    %w = lz.get %x[%p, %r] : tensor<9x8xf64>
+    %pr = arith.mulf %u, %w : f64
+    %sc = arith.mulf %two, %pr : f64
+    %ng = arith.negf %sc : f64
+    lz.yield %q, %r, %ng : index, index, f64
+  }
+  %few = tensor.dim %y, %c0 : tensor<4x8xf64>
+  %o = lz.accumulate %p < %few, %q < %d, %r < %d into (%d, %d) : tensor<?x?xf64> {
+    %u = lz.get %y[%p, %q] : tensor<4x8xf64>
+    %w = lz.get %y[%p, %r] : tensor<4x8xf64>
+    %pr = arith.mulf %u, %w : f64
+    lz.yield %q, %r, %pr : index, index, f64
+  }
+  return %t, %s, %o : tensor<?x?x?xf64>, tensor<?x?xf64>, tensor<?x?xf64>
+})mlir",
+     true, 3},
+    // The packed GMM's factor times each centered point (a triangular sum
+    // whose table is zero past the triangle, per component); a product
+    // written as scopes whose traversal runs over the right operand's
+    // columns first; a sum whose range is from outside, of a product whose
+    // left factor is read at a computed index. Sizes of at least 8 terms
+    // (the triangle's 10 columns have 9), so that the products run.
+    {"for-sum-products", R"mlir(
+func.func @f(%l: tensor<3x10x10xf64>, %x: tensor<9x10xf64>, %m: tensor<3x10xf64>, %a: tensor<9x8xf64>, %b: tensor<8x10xf64>) -> (tensor<9x3x10xf64>, tensor<10x9xf64>, tensor<9x10xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %n = tensor.dim %x, %c0 : tensor<9x10xf64>
+  %e = tensor.dim %x, %c1 : tensor<9x10xf64>
+  %d = tensor.dim %a, %c1 : tensor<9x8xf64>
+  %k = tensor.dim %l, %c0 : tensor<3x10x10xf64>
+  %o = tensor.dim %b, %c1 : tensor<8x10xf64>
+  %t = lz.for %i < %n, %c < %k, %r < %e : tensor<9x3x10xf64> {
+    %s = lz.sum %q < %r : f64 {
+      %lv = lz.get %l[%c, %q, %r] : tensor<3x10x10xf64>
+      %xv = lz.get %x[%i, %q] : tensor<9x10xf64>
+      %mv = lz.get %m[%c, %q] : tensor<3x10xf64>
+      %xc = arith.subf %xv, %mv : f64
+      %pr = arith.mulf %lv, %xc : f64
+      lz.yield %pr : f64
+    }
+    lz.yield %s : f64
+  }
+  %u = lz.for %j < %o, %i < %n : tensor<10x9xf64> {
+    %s = lz.sum %q < %d : f64 {
+      %av = lz.get %a[%i, %q] : tensor<9x8xf64>
+      %bv = lz.get %b[%q, %j] : tensor<8x10xf64>
+      %pr = arith.mulf %av, %bv : f64
+      lz.yield %pr : f64
+    }
+    lz.yield %s : f64
+  }
+  %w = lz.for %i < %n, %j < %o : tensor<9x10xf64> {
+    %s = lz.sum %q < %d : f64 {
+      %rev = arith.subi %c7, %q : index
+      %av = lz.get %a[%i, %rev] : tensor<9x8xf64>
+      %bv = lz.get %b[%q, %j] : tensor<8x10xf64>
+      %pr = arith.mulf %av, %bv : f64
+      lz.yield %pr : f64
+    }
+    lz.yield %s : f64
+  }
+  return %t, %u, %w : tensor<9x3x10xf64>, tensor<10x9xf64>, tensor<9x10xf64>
+})mlir",
+     true, 3},
     // A gather's transpose inside a sum, with a costly value per point; and
     // a triangular one (j < k), merged with a mask.
     {"sum-accumulate", R"mlir(
