@@ -2813,7 +2813,10 @@ LogicalResult forSumProducts(Operation *op, PatternRewriter &rewriter) {
   Block &body = forOp.getBody().front();
   auto sum = forOp.getYield().getOperand(0).getDefiningOp<lz::SumOp>();
   if (!sum || sum->getBlock() != &body || sum.getRanges().size() != 1 ||
-      !isa<FloatType>(sum.getType()) || !isMemoryEffectFree(sum))
+      !isa<FloatType>(sum.getType()) ||
+      !llvm::all_of(body.without_terminator(), [](Operation &inner) {
+        return isMemoryEffectFree(&inner);
+      }))
     return failure();
   Block &sumBody = sum.getBody().front();
   auto product = sum.getYield().getOperand(0).getDefiningOp<arith::MulFOp>();

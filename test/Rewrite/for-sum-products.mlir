@@ -6,7 +6,8 @@
 // times every centered point (@triangle): the factor's table is zero past
 // the triangle. The rule leaves a sum of something else than a product
 // (@sum), a factor with two variables of its own (@two), a factor without
-// a variable of its own (@vector) and a sum over two ranges (@ranges).
+// a variable of its own (@vector), a sum over two ranges (@ranges) and a
+// traversal whose body prints (@printed: the print would be lost).
 // RUN: leibniz-opt %s --lz-rewrite='normalize(for-sum-products)' | FileCheck %s
 
 // CHECK-LABEL: func.func @triangle
@@ -122,6 +123,29 @@ func.func @ranges(%a: tensor<?x?x?xf64>, %b: tensor<?x?x?xf64>) -> tensor<?x?xf6
     %s = lz.sum %q < %d, %p < %e : f64 {
       %av = lz.get %a[%i, %q, %p] : tensor<?x?x?xf64>
       %bv = lz.get %b[%q, %p, %j] : tensor<?x?x?xf64>
+      %pr = arith.mulf %av, %bv : f64
+      lz.yield %pr : f64
+    }
+    lz.yield %s : f64
+  }
+  return %t : tensor<?x?xf64>
+}
+
+// CHECK-LABEL: func.func @printed
+// CHECK-NOT: lz.matmul
+// CHECK: lz.print
+// CHECK: return
+func.func @printed(%a: tensor<?x?xf64>, %b: tensor<?x?xf64>) -> tensor<?x?xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %a, %c0 : tensor<?x?xf64>
+  %d = tensor.dim %a, %c1 : tensor<?x?xf64>
+  %o = tensor.dim %b, %c1 : tensor<?x?xf64>
+  %t = lz.for %i < %n, %j < %o : tensor<?x?xf64> {
+    %p = lz.print %i : index
+    %s = lz.sum %q < %d : f64 {
+      %av = lz.get %a[%i, %q] : tensor<?x?xf64>
+      %bv = lz.get %b[%q, %j] : tensor<?x?xf64>
       %pr = arith.mulf %av, %bv : f64
       lz.yield %pr : f64
     }
