@@ -7,17 +7,22 @@
 // memory at every step: each element goes to memory and back once per
 // step. `lz-jam-steps` runs several steps in one traversal instead, each
 // element's states held as scalars from one step to the next, so that they
-// go to memory once per group of steps. Every element is computed by the
-// same operations in the same order as before.
+// go to memory once per group of steps. A loop that pushes rows of a
+// stack (a gradient's forward sweep) runs one step per traversal, which
+// writes the pushed rows instead of a copy at every step. Every element is
+// computed by the same operations in the same order as before.
 //
 //===----------------------------------------------------------------------===//
 
 #include "leibniz/Conversion/Passes.h"
 
+#include "LowerLzInternal.h"
+
 #include "Lz/LzOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -45,6 +50,11 @@ enum class StepOpKind {
   /// A traversal over the loop's range of columns that reads the step's
   /// vectors at its own index only.
   Traversal,
+  /// A push of a vector of the step (a state or a traversal's result) as a
+  /// row `%r` of a matrix state (a gradient's stack),
+  /// `tensor.insert_slice %v into %m[%r, 0] [1, n] [1, 1]`, the matrix's
+  /// only use.
+  Push,
 };
 
 /// A counted loop whose states are vectors and whose step computes each
@@ -89,6 +99,27 @@ bool isVector(Type type) {
   return tensor && tensor.getRank() == 1;
 }
 
+/// The push of `state`, a matrix state of `loop`'s body: its only use,
+/// `tensor.insert_slice %v into %state[%r, 0] [1, n] [1, 1]` at the top
+/// level of the body, yielded in the state's place. Null where the state
+/// is used otherwise.
+tensor::InsertSliceOp getPush(lz::LoopOp loop, BlockArgument state) {
+  auto type = dyn_cast<RankedTensorType>(state.getType());
+  if (!type || type.getRank() != 2 || !state.hasOneUse())
+    return {};
+  auto push = dyn_cast<tensor::InsertSliceOp>(*state.getUsers().begin());
+  if (!push || push.getDest() != state ||
+      push->getBlock() != state.getOwner() || !push.hasUnitStride() ||
+      !isVector(push.getSourceType()) || !push.getResult().hasOneUse() ||
+      loop.getYield().getOperand(state.getArgNumber() - 1) != push.getResult())
+    return {};
+  SmallVector<OpFoldResult> offsets = push.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = push.getMixedSizes();
+  if (!isConstantIntValue(offsets[1], 0) || !isConstantIntValue(sizes[0], 1))
+    return {};
+  return push;
+}
+
 /// Classifies the step of `loop`; fails where it is not elementwise.
 std::optional<ElementwiseLoop> analyze(lz::LoopOp loop) {
   if (!loop.isCounted())
@@ -96,13 +127,35 @@ std::optional<ElementwiseLoop> analyze(lz::LoopOp loop) {
   ElementwiseLoop result{loop, Value(), {}};
   llvm::DenseSet<Value> vectors;
   llvm::DenseSet<Value> traversalResults;
+  llvm::DenseSet<Operation *> pushes;
   for (Value state : loop.getBodyStateArgs()) {
+    if (tensor::InsertSliceOp push =
+            getPush(loop, cast<BlockArgument>(state))) {
+      pushes.insert(push);
+      continue;
+    }
     if (!isVector(state.getType()))
       return std::nullopt;
     vectors.insert(state);
   }
   Block &body = loop.getBody().front();
+  SmallVector<tensor::InsertSliceOp> pushOps;
   for (Operation &op : body.without_terminator()) {
+    if (pushes.contains(&op)) {
+      // It pushes a state or a traversal's result, at a row that the step
+      // computes without its vectors.
+      auto push = cast<tensor::InsertSliceOp>(op);
+      Value source = push.getSource();
+      auto arg = dyn_cast<BlockArgument>(source);
+      bool isState = arg && arg.getOwner() == &body && vectors.contains(arg);
+      if ((!isState && !traversalResults.contains(source)) ||
+          llvm::any_of(push.getOffsets(),
+                       [&](Value offset) { return vectors.contains(offset); }))
+        return std::nullopt;
+      pushOps.push_back(push);
+      result.kinds.push_back(StepOpKind::Push);
+      continue;
+    }
     if (auto forOp = dyn_cast<lz::ForOp>(op)) {
       if (forOp.getRanges().size() != 1 ||
           !isDefinedOutside(forOp.getRanges()[0], loop) ||
@@ -147,9 +200,16 @@ std::optional<ElementwiseLoop> analyze(lz::LoopOp loop) {
   }
   if (!result.size)
     return std::nullopt;
-  // The next states are computed by the traversals or are states.
+  // A push writes a whole row of the traversals' range.
+  for (tensor::InsertSliceOp push : pushOps)
+    if (push.getMixedSizes()[1] != OpFoldResult(result.size))
+      return std::nullopt;
+  // The next states are computed by the traversals, are states or are
+  // pushes.
   bool computes = false;
   for (Value value : loop.getYield().getOperands()) {
+    if (pushes.contains(value.getDefiningOp()))
+      continue;
     bool isState = isa<BlockArgument>(value) &&
                    cast<BlockArgument>(value).getOwner() == &body;
     if (!isState && !traversalResults.contains(value))
@@ -179,13 +239,45 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
   ValueRange oldStates = loop.getBodyStateArgs();
   ValueRange oldYields = loop.getYield().getOperands();
 
+  // The pushes of a step, and the states that they replace.
+  SmallVector<tensor::InsertSliceOp> pushes;
+  DenseMap<Value, unsigned> pushedStates;
+  for (auto [op, kind] :
+       llvm::zip_equal(body.without_terminator(), info.kinds)) {
+    if (kind != StepOpKind::Push)
+      continue;
+    auto push = cast<tensor::InsertSliceOp>(op);
+    pushedStates[push.getDest()] = pushes.size();
+    pushes.push_back(push);
+  }
+  // A stack whose every row the loop writes needs no values: lower-lz
+  // would see that in the loop, not in the groups of steps.
+  for (tensor::InsertSliceOp push : pushes) {
+    auto state = cast<BlockArgument>(push.getDest());
+    auto fill =
+        loop.getInits()[state.getArgNumber() - 1].getDefiningOp<lz::FillOp>();
+    if (!fill || !lowerlz::isOverwrittenStack(fill))
+      continue;
+    OpBuilder fillBuilder(fill);
+    fill.getResult().replaceAllUsesWith(
+        tensor::EmptyOp::create(fillBuilder, fill.getLoc(), fill.getType(),
+                                fill.getSizes())
+            .getResult());
+    fill.erase();
+  }
+
   OpBuilder b(loop);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value factor = arith::ConstantIndexOp::create(b, loc, steps);
-  Value count = arith::MaxSIOp::create(b, loc, loop.getCount(), zero);
-  Value groups = arith::DivUIOp::create(b, loc, count, factor);
-  Value jammedSteps = arith::MulIOp::create(b, loc, groups, factor);
-  Value rest = arith::SubIOp::create(b, loc, count, jammedSteps);
+  // One step per group only fuses the pushes: no steps remain.
+  Value groups = loop.getCount();
+  Value factor, jammedSteps, rest;
+  if (steps > 1) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    factor = arith::ConstantIndexOp::create(b, loc, steps);
+    Value count = arith::MaxSIOp::create(b, loc, loop.getCount(), zero);
+    groups = arith::DivUIOp::create(b, loc, count, factor);
+    jammedSteps = arith::MulIOp::create(b, loc, groups, factor);
+    rest = arith::SubIOp::create(b, loc, count, jammedSteps);
+  }
 
   // The loop over groups of steps.
   SmallVector<Type> stateTypes(loop.getResultTypes());
@@ -199,7 +291,11 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
   // The first step of the group, where a step uses its number.
   Value first;
   if (!oldStep.use_empty())
-    first = arith::MulIOp::create(b, loc, jammedBody->getArgument(0), factor);
+    first =
+        steps > 1
+            ? arith::MulIOp::create(b, loc, jammedBody->getArgument(0), factor)
+                  .getResult()
+            : jammedBody->getArgument(0);
 
   // The scalar ops and rows of every step, before the traversal.
   SmallVector<IRMapping> mappings(steps);
@@ -214,19 +310,23 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
     }
     for (auto [op, kind] :
          llvm::zip_equal(body.without_terminator(), info.kinds))
-      if (kind != StepOpKind::Traversal)
+      if (kind == StepOpKind::Scalar || kind == StepOpKind::Row)
         b.clone(op, mapping);
   }
 
-  // Which states the steps compute, and which stay the jammed loop's.
+  // Which states the steps compute, and which stay the jammed loop's (the
+  // pushes' matrices are written after the traversal).
   SmallVector<bool> computed(oldStates.size(), false);
   for (int64_t k = 0; k < steps; ++k) {
     SmallVector<bool> next(oldStates.size());
     for (auto [index, value] : llvm::enumerate(oldYields)) {
       auto arg = dyn_cast<BlockArgument>(value);
-      next[index] = arg && arg.getOwner() == &body
-                        ? computed[arg.getArgNumber() - 1]
-                        : true;
+      if (pushedStates.count(oldStates[index]))
+        next[index] = false;
+      else
+        next[index] = arg && arg.getOwner() == &body
+                          ? computed[arg.getArgNumber() - 1]
+                          : true;
     }
     computed = next;
   }
@@ -234,6 +334,10 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
   for (auto [index, type] : llvm::enumerate(stateTypes))
     if (computed[index])
       resultTypes.push_back(type);
+  // Then the rows that the steps push, step by step.
+  for (int64_t k = 0; k < steps; ++k)
+    for (tensor::InsertSliceOp push : pushes)
+      resultTypes.push_back(push.getSourceType());
 
   SmallVector<StateValue> finalStates;
   // At the first traversal's location, where a check of its range reports.
@@ -244,6 +348,7 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
       b, traversalLoc, resultTypes, ValueRange{info.size},
       [&](OpBuilder &fb, Location nestedLoc, ValueRange indices) {
         Value element = indices[0];
+        SmallVector<Value> rows;
         SmallVector<StateValue> current;
         for (Value state : jammedBody->getArguments().drop_front())
           current.push_back({Value(), state});
@@ -283,10 +388,25 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
                      forOp.getResults(), forOp.getYield().getValues()))
               scalars[result] = mapping.lookupOrDefault(value);
           }
+          // The elements that the step pushes: its states' before it, its
+          // traversals' results.
+          for (tensor::InsertSliceOp push : pushes) {
+            Value source = push.getSource();
+            auto it = scalars.find(source);
+            if (it != scalars.end()) {
+              rows.push_back(it->second);
+              continue;
+            }
+            rows.push_back(lz::GetOp::create(fb, nestedLoc,
+                                             mapping.lookup(source), element)
+                               .getResult());
+          }
           SmallVector<StateValue> next;
-          for (Value value : oldYields) {
+          for (auto [index, value] : llvm::enumerate(oldYields)) {
             auto arg = dyn_cast<BlockArgument>(value);
-            if (arg && arg.getOwner() == &body)
+            if (pushedStates.count(oldStates[index]))
+              next.push_back(current[index]);
+            else if (arg && arg.getOwner() == &body)
               next.push_back(current[arg.getArgNumber() - 1]);
             else
               next.push_back({scalars.lookup(value), Value()});
@@ -297,6 +417,7 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
         for (const StateValue &value : current)
           if (value.scalar)
             yields.push_back(value.scalar);
+        llvm::append_range(yields, rows);
         lz::YieldOp::create(fb, nestedLoc, yields);
         finalStates = std::move(current);
       });
@@ -305,7 +426,23 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
   for (const StateValue &value : finalStates)
     jammedYields.push_back(value.scalar ? traversal.getResult(nextResult++)
                                         : value.vector);
+  // The rows go into their matrices in the steps' order.
+  for (int64_t k = 0; k < steps; ++k) {
+    for (tensor::InsertSliceOp push : pushes) {
+      auto state = cast<BlockArgument>(push.getDest());
+      Value &matrix = jammedYields[state.getArgNumber() - 1];
+      IRMapping &mapping = mappings[k];
+      mapping.map(push.getSource(), traversal.getResult(nextResult++));
+      mapping.map(push.getDest(), matrix);
+      matrix = b.clone(*push, mapping)->getResult(0);
+    }
+  }
   lz::YieldOp::create(b, loc, jammedYields);
+  if (steps == 1) {
+    loop.replaceAllUsesWith(jammed.getResults());
+    loop.erase();
+    return;
+  }
 
   // The remaining steps, by the original step.
   b.setInsertionPoint(loop);
@@ -328,19 +465,25 @@ struct JamStepsPass : public conversion::impl::JamStepsBase<JamStepsPass> {
   void runOnOperation() override {
     if (steps < 2)
       return;
-    SmallVector<ElementwiseLoop> loops;
+    SmallVector<std::pair<ElementwiseLoop, int64_t>> loops;
     getOperation().walk([&](lz::LoopOp loop) {
-      // A loop of fewer steps than a group gains nothing.
-      std::optional<int64_t> count = loop.isCounted()
-                                         ? getConstantIntValue(loop.getCount())
-                                         : std::nullopt;
-      if (count && *count < steps)
+      std::optional<ElementwiseLoop> info = analyze(loop);
+      if (!info)
         return;
-      if (std::optional<ElementwiseLoop> info = analyze(loop))
-        loops.push_back(std::move(*info));
+      // A loop that pushes rows runs one step per traversal, which writes
+      // the rows: lower-lz makes a pushed row the traversal's destination,
+      // but bufferization would copy the second row of a group (it cannot
+      // tell that two rows of a matrix are different).
+      int64_t factor =
+          llvm::is_contained(info->kinds, StepOpKind::Push) ? 1 : steps;
+      // A loop of fewer steps than a group gains nothing.
+      std::optional<int64_t> count = getConstantIntValue(loop.getCount());
+      if (count && *count < factor)
+        return;
+      loops.emplace_back(std::move(*info), factor);
     });
-    for (const ElementwiseLoop &info : loops)
-      jam(info, steps);
+    for (const auto &[info, factor] : loops)
+      jam(info, factor);
   }
 };
 

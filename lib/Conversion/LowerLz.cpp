@@ -294,6 +294,74 @@ void lowerPeeled(RewriterBase &rewriter, Operation *scope) {
   rewriter.replaceOp(scope, ifOp.getResults());
 }
 
+/// Whether `value` is `count - 1`.
+static bool isLastIndex(Value value, Value count) {
+  std::optional<int64_t> constant = getConstantIntValue(count);
+  if (constant && getConstantIntValue(value) == *constant - 1)
+    return true;
+  auto sub = value.getDefiningOp<arith::SubIOp>();
+  return sub && sub.getLhs() == count && isConstantIntValue(sub.getRhs(), 1);
+}
+
+/// Whether no element of `fill` is ever read: its only use starts a state of
+/// a counted loop with as many steps as the tensor has rows, whose body
+/// writes a whole row of the state at every step, row `t` or `count - 1 - t`
+/// at step `t`, and uses the state for nothing else. Every row is written
+/// once before the loop ends (the stacks of reverse mode): the tensor needs
+/// no values.
+bool isOverwrittenStack(lz::FillOp fill) {
+  RankedTensorType type = fill.getResult().getType();
+  if (type.getRank() < 1 || !fill.getResult().hasOneUse())
+    return false;
+  OpOperand &use = *fill.getResult().getUses().begin();
+  auto loop = dyn_cast<lz::LoopOp>(use.getOwner());
+  if (!loop || !loop.isCounted())
+    return false;
+  unsigned first = loop.getInits().getBeginOperandIndex();
+  if (use.getOperandNumber() < first)
+    return false;
+  unsigned index = use.getOperandNumber() - first;
+  Block &body = loop.getBody().front();
+  BlockArgument state = body.getArgument(index + 1);
+  if (!state.hasOneUse())
+    return false;
+  auto insert = dyn_cast<tensor::InsertSliceOp>(*state.getUsers().begin());
+  if (!insert || insert.getDest() != state || insert->getBlock() != &body ||
+      !insert.getResult().hasOneUse() ||
+      *insert.getResult().getUsers().begin() != body.getTerminator() ||
+      insert.getResult().getUses().begin()->getOperandNumber() != index)
+    return false;
+  // The size of dimension `dim` of the tensor.
+  auto getSize = [&](int64_t dim) -> OpFoldResult {
+    if (!type.isDynamicDim(dim))
+      return IntegerAttr::get(IndexType::get(fill.getContext()),
+                              type.getDimSize(dim));
+    return fill.getSizes()[type.getDynamicDimIndex(dim)];
+  };
+  Value count = loop.getCount();
+  if (!isEqualConstantIntOrValue(getSize(0), count))
+    return false;
+  SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = insert.getMixedSizes();
+  if (!llvm::all_of(
+          insert.getMixedStrides(),
+          [](OpFoldResult stride) { return isConstantIntValue(stride, 1); }) ||
+      !isConstantIntValue(sizes[0], 1))
+    return false;
+  for (int64_t dim = 1; dim < type.getRank(); ++dim)
+    if (!isConstantIntValue(offsets[dim], 0) ||
+        !isEqualConstantIntOrValue(sizes[dim], getSize(dim)))
+      return false;
+  // (A constant row, of a loop of one step, is not recognized.)
+  Value step = body.getArgument(0);
+  auto row = dyn_cast<Value>(offsets[0]);
+  if (row == step)
+    return true;
+  auto reversed = row ? row.getDefiningOp<arith::SubIOp>() : nullptr;
+  return reversed && reversed.getRhs() == step &&
+         isLastIndex(reversed.getLhs(), count);
+}
+
 } // namespace leibniz::lowerlz
 
 namespace {
@@ -458,74 +526,6 @@ bool isReplaceableInPlace(lz::ForOp op, unsigned index) {
   return true;
 }
 
-/// Whether `value` is `count - 1`.
-bool isLastIndex(Value value, Value count) {
-  std::optional<int64_t> constant = getConstantIntValue(count);
-  if (constant && getConstantIntValue(value) == *constant - 1)
-    return true;
-  auto sub = value.getDefiningOp<arith::SubIOp>();
-  return sub && sub.getLhs() == count && isConstantIntValue(sub.getRhs(), 1);
-}
-
-/// Whether no element of `fill` is ever read: its only use starts a state of
-/// a counted loop with as many steps as the tensor has rows, whose body
-/// writes a whole row of the state at every step, row `t` or `count - 1 - t`
-/// at step `t`, and uses the state for nothing else. Every row is written
-/// once before the loop ends (the stacks of reverse mode): the tensor needs
-/// no values.
-bool isOverwrittenStack(lz::FillOp fill) {
-  RankedTensorType type = fill.getResult().getType();
-  if (type.getRank() < 1 || !fill.getResult().hasOneUse())
-    return false;
-  OpOperand &use = *fill.getResult().getUses().begin();
-  auto loop = dyn_cast<lz::LoopOp>(use.getOwner());
-  if (!loop || !loop.isCounted())
-    return false;
-  unsigned first = loop.getInits().getBeginOperandIndex();
-  if (use.getOperandNumber() < first)
-    return false;
-  unsigned index = use.getOperandNumber() - first;
-  Block &body = loop.getBody().front();
-  BlockArgument state = body.getArgument(index + 1);
-  if (!state.hasOneUse())
-    return false;
-  auto insert = dyn_cast<tensor::InsertSliceOp>(*state.getUsers().begin());
-  if (!insert || insert.getDest() != state || insert->getBlock() != &body ||
-      !insert.getResult().hasOneUse() ||
-      *insert.getResult().getUsers().begin() != body.getTerminator() ||
-      insert.getResult().getUses().begin()->getOperandNumber() != index)
-    return false;
-  // The size of dimension `dim` of the tensor.
-  auto getSize = [&](int64_t dim) -> OpFoldResult {
-    if (!type.isDynamicDim(dim))
-      return IntegerAttr::get(IndexType::get(fill.getContext()),
-                              type.getDimSize(dim));
-    return fill.getSizes()[type.getDynamicDimIndex(dim)];
-  };
-  Value count = loop.getCount();
-  if (!isEqualConstantIntOrValue(getSize(0), count))
-    return false;
-  SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
-  SmallVector<OpFoldResult> sizes = insert.getMixedSizes();
-  if (!llvm::all_of(
-          insert.getMixedStrides(),
-          [](OpFoldResult stride) { return isConstantIntValue(stride, 1); }) ||
-      !isConstantIntValue(sizes[0], 1))
-    return false;
-  for (int64_t dim = 1; dim < type.getRank(); ++dim)
-    if (!isConstantIntValue(offsets[dim], 0) ||
-        !isEqualConstantIntOrValue(sizes[dim], getSize(dim)))
-      return false;
-  // (A constant row, of a loop of one step, is not recognized.)
-  Value step = body.getArgument(0);
-  auto row = dyn_cast<Value>(offsets[0]);
-  if (row == step)
-    return true;
-  auto reversed = row ? row.getDefiningOp<arith::SubIOp>() : nullptr;
-  return reversed && reversed.getRhs() == step &&
-         isLastIndex(reversed.getLhs(), count);
-}
-
 /// Whether `producer` is a traversal yielding one scalar whose elements
 /// cost a bounded number of operations without effects: its body has no
 /// region, no call and no tensor.
@@ -584,6 +584,48 @@ void fuseElementReads(RewriterBase &rewriter, lz::ForOp op) {
   }
 }
 
+/// Whether `value` is defined before `op`, in a block that holds it.
+bool isDefinedBefore(Value value, Operation *op) {
+  Operation *def = value.getDefiningOp();
+  Block *block = def ? def->getBlock() : cast<BlockArgument>(value).getOwner();
+  Operation *ancestor = block->findAncestorOpInBlock(*op);
+  return ancestor && (!def || def->isBeforeInBlock(ancestor));
+}
+
+/// Where `result`, a vector of traversal `op`, is pushed as a row of a
+/// matrix, `tensor.insert_slice %result into %m[%r, 0] [1, n] [1, 1]` its
+/// only use (the stacks that lz-jam-steps writes several rows of at once,
+/// one after the other): that row of the matrix, as the traversal's
+/// destination, so that bufferization writes the row in place rather than
+/// copying it. Where rows of one traversal are pushed one after the
+/// other, each is taken from the first matrix: a destination's values are
+/// not read.
+Value getPushedRow(OpBuilder &b, lz::ForOp op, Value result) {
+  if (!result.hasOneUse() || op.getRanges().size() != 1)
+    return {};
+  auto push = dyn_cast<tensor::InsertSliceOp>(*result.getUsers().begin());
+  if (!push || push.getSource() != result || !push.hasUnitStride() ||
+      push.getDestType().getRank() != 2)
+    return {};
+  SmallVector<OpFoldResult> sizes = push.getMixedSizes();
+  if (!isConstantIntValue(sizes[0], 1) ||
+      sizes[1] != OpFoldResult(op.getRanges()[0]))
+    return {};
+  Value matrix = push.getDest();
+  while (auto earlier = matrix.getDefiningOp<tensor::InsertSliceOp>()) {
+    if (earlier.getSource().getDefiningOp() != op)
+      break;
+    matrix = earlier.getDest();
+  }
+  if (!isDefinedBefore(matrix, op) ||
+      !llvm::all_of(push.getOffsets(),
+                    [&](Value offset) { return isDefinedBefore(offset, op); }))
+    return {};
+  return tensor::ExtractSliceOp::create(
+      b, push.getLoc(), cast<RankedTensorType>(result.getType()), matrix,
+      push.getMixedOffsets(), sizes, push.getMixedStrides());
+}
+
 /// A traversal yielding several scalars, or one that replaces a loop's
 /// state: one `linalg.generic` whose outputs are its results, so that its
 /// points run in parallel, as one `tensor.generate` runs a single result's
@@ -620,6 +662,10 @@ void lowerGenericTraversal(RewriterBase &rewriter, lz::ForOp op,
       continue;
     }
     reads[index].clear();
+    if (Value row = getPushedRow(rewriter, op, result)) {
+      outputs.push_back(row);
+      continue;
+    }
     outputs.push_back(createEmpty(
         rewriter, loc, cast<RankedTensorType>(result.getType()), ranges));
   }

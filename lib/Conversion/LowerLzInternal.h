@@ -52,6 +52,14 @@ llvm::SmallVector<mlir::Value> cloneBody(mlir::RewriterBase &rewriter,
                                          mlir::Block &body,
                                          mlir::ValueRange args);
 
+/// Whether no element of `fill` is ever read: its only use starts a state
+/// of a counted loop with as many steps as the tensor has rows, whose body
+/// writes a whole row of the state at every step, row `t` or `count - 1 - t`
+/// at step `t`, and uses the state for nothing else (the stacks of reverse
+/// mode). lower-lz creates such a tensor without values; so does
+/// lz-jam-steps before it runs several of the loop's steps at once.
+bool isOverwrittenStack(lz::FillOp fill);
+
 /// Combines two values of a reduction (elementwise for tensors).
 mlir::Value combine(mlir::OpBuilder &b, mlir::Location loc,
                     mlir::Operation *reduction, mlir::Value acc, mlir::Value x,

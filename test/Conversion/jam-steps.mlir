@@ -158,7 +158,60 @@ func.func @one_step(%x0: tensor<?xf64>) -> tensor<?xf64> {
   return %r : tensor<?xf64>
 }
 
-func.func @main() -> (tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>) {
+// A forward sweep: each step pushes its state as a row of a stack (from
+// the last row up) and its new state as a row of another (from the first
+// row down). Every row of both is written, so they need no values. The
+// traversal yields the pushed rows too, one step per traversal: the pushes
+// follow it, and no steps remain.
+
+// CHECK-LABEL: func.func @forward
+// CHECK: %[[EMPTY:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf64>
+// CHECK: %[[EMPTY2:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf64>
+// CHECK: lz.loop %[[T:.*]] < %{{.*}} iter_args(%[[X:.*]] = %{{.*}}, %[[M:.*]] = %[[EMPTY]], %[[N:.*]] = %[[EMPTY2]])
+// CHECK: %[[ROW:.*]] = arith.subi %{{.*}}, %[[T]] : index
+// CHECK: %[[R:.*]]:3 = lz.for %[[I:.*]] < %{{.*}} : tensor<?xf64>, tensor<?xf64>, tensor<?xf64> {
+// CHECK: arith.subf
+// CHECK: %[[Y:.*]] = arith.subf
+// CHECK: %[[XI:.*]] = lz.get %[[X]][%[[I]]]
+// CHECK: lz.yield %[[Y]], %[[XI]], %[[Y]] : f64, f64, f64
+// CHECK: %[[M1:.*]] = tensor.insert_slice %[[R]]#1 into %[[M]][%[[ROW]], 0]
+// CHECK: %[[N1:.*]] = tensor.insert_slice %[[R]]#2 into %[[N]][%[[T]], 0]
+// CHECK: lz.yield %[[R]]#0, %[[M1]], %[[N1]]
+// CHECK-NOT: lz.loop
+// CHECK: return
+func.func @forward(%x0: tensor<?xf64>, %a: tensor<?xf64>, %lr: f64,
+                   %steps: index)
+    -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x0, %c0 : tensor<?xf64>
+  %zero = arith.constant 0.0 : f64
+  %one = arith.constant 1.0 : f64
+  %last = arith.subi %steps, %c1 : index
+  %m0 = lz.fill %zero, %steps, %n : tensor<?x?xf64>
+  %n0 = lz.fill %zero, %steps, %n : tensor<?x?xf64>
+  %r:3 = lz.loop %t < %steps iter_args(%x = %x0, %m = %m0, %w = %n0)
+      : tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64> {
+    %row = arith.subi %last, %t : index
+    %m1 = tensor.insert_slice %x into %m[%row, 0] [1, %n] [1, 1]
+        : tensor<?xf64> into tensor<?x?xf64>
+    %y = lz.for %i < %n : tensor<?xf64> {
+      %xi = lz.get %x[%i] : tensor<?xf64>
+      %ai = lz.get %a[%i] : tensor<?xf64>
+      %p = arith.mulf %ai, %xi : f64
+      %d = arith.subf %p, %one : f64
+      %s = arith.mulf %lr, %d : f64
+      %z = arith.subf %xi, %s : f64
+      lz.yield %z : f64
+    }
+    %w1 = tensor.insert_slice %y into %w[%t, 0] [1, %n] [1, 1]
+        : tensor<?xf64> into tensor<?x?xf64>
+    lz.yield %y, %m1, %w1 : tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>
+  }
+  return %r#0, %r#1, %r#2 : tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>
+}
+
+func.func @main() -> (tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<4x5xf64>, tensor<4x5xf64>) {
   %x0 = arith.constant dense<[0.5, -1.0, 2.0, 0.25, 3.0]> : tensor<5xf64>
   %a = arith.constant dense<[1.5, 0.5, 0.75, 2.0, 0.1]> : tensor<5xf64>
   %x = tensor.cast %x0 : tensor<5xf64> to tensor<?xf64>
@@ -178,6 +231,11 @@ func.func @main() -> (tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>
     %e = arith.addf %rf, %xi : f64
     lz.yield %e : f64
   }
+  %c4 = arith.constant 4 : index
+  %f:3 = func.call @forward(%x, %av, %lr, %c4) : (tensor<?xf64>, tensor<?xf64>, f64, index) -> (tensor<?xf64>, tensor<?x?xf64>, tensor<?x?xf64>)
+  %r6 = tensor.cast %f#0 : tensor<?xf64> to tensor<5xf64>
+  %r7 = tensor.cast %f#1 : tensor<?x?xf64> to tensor<4x5xf64>
+  %r8 = tensor.cast %f#2 : tensor<?x?xf64> to tensor<4x5xf64>
   %s:3 = func.call @sweep(%stack, %x, %av, %x, %c7) : (tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>, tensor<?xf64>, index) -> (tensor<?xf64>, tensor<?xf64>, tensor<?xf64>)
   %r0 = tensor.cast %d5 : tensor<?xf64> to tensor<5xf64>
   %r1 = tensor.cast %d6 : tensor<?xf64> to tensor<5xf64>
@@ -185,5 +243,5 @@ func.func @main() -> (tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>
   %r3 = tensor.cast %s#0 : tensor<?xf64> to tensor<5xf64>
   %r4 = tensor.cast %s#1 : tensor<?xf64> to tensor<5xf64>
   %r5 = tensor.cast %s#2 : tensor<?xf64> to tensor<5xf64>
-  return %r0, %r1, %r2, %r3, %r4, %r5 : tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>
+  return %r0, %r1, %r2, %r3, %r4, %r5, %r6, %r7, %r8 : tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<5xf64>, tensor<4x5xf64>, tensor<4x5xf64>
 }

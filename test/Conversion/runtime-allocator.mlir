@@ -1,8 +1,9 @@
 // RUN: leibniz-opt %s --lz-runtime-allocator --split-input-file --verify-diagnostics | FileCheck %s
 
 // The allocations and deallocations of finalize-memref-to-llvm call the
-// runtime's functions, which reuse freed buffers.
-// CHECK-LABEL: llvm.func @leibniz_aligned_alloc(i64, i64) -> !llvm.ptr
+// runtime's functions, which reuse freed buffers. A buffer returned aliases
+// no other, as LLVM knows of `aligned_alloc`'s by its name.
+// CHECK-LABEL: llvm.func @leibniz_aligned_alloc(i64, i64) -> (!llvm.ptr {llvm.noalias})
 // CHECK: llvm.func @leibniz_free(!llvm.ptr)
 // CHECK-LABEL: llvm.func @f
 // CHECK: %[[P:.*]] = llvm.call @leibniz_aligned_alloc(%{{.*}}, %{{.*}}) : (i64, i64) -> !llvm.ptr

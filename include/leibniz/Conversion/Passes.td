@@ -57,6 +57,13 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     of `--checks` then check the traversal's other reads too (the bound of
     its points is known from a new output only).
 
+    A vector result of a traversal yielding several scalars whose only use
+    pushes it as a row of a matrix (`tensor.insert_slice %v into %m[%r, 0]
+    [1, n] [1, 1]`, where `lz-jam-steps` fused a forward sweep's push into
+    its step) has that row of the matrix as its output, so that
+    bufferization writes the row in place instead of copying it from a
+    new buffer.
+
     Float sums start from `-0.0`, the identity of IEEE addition, so that a
     sum equals the interpreter's fold from the first point bit for bit; an
     empty scalar sum is `+0.0`. With `reassociate` (the driver's `-O3`),
@@ -522,13 +529,27 @@ def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
     - ops that use none of the step's vectors and have no effects (the
       step's scalars, such as a row's index): they run for every step of
       a group before its traversal;
-    and yields results of its traversals or its states, at least one
-    computed. It becomes a loop over `count / steps` groups, whose step
+    - pushes of a state or of a traversal's result as a row of a matrix
+      state (a forward sweep's stack), `tensor.insert_slice %v into
+      %m[%r, 0] [1, n] [1, 1]`, the matrix's only use, yielded in its
+      place, at a row that the step's scalars compute;
+    and yields results of its traversals, its states or its pushes, at
+    least one computed. It becomes a loop over `count / steps` groups, whose step
     computes the rows and scalars of the group's steps and then one
     traversal over `n` with the group's steps' traversal bodies in order,
     followed by a loop of the remaining `count % steps` steps (the
     original step). A loop of a constant count below `steps` is left as
     it is.
+
+    A loop that pushes rows runs one step per traversal, which yields the
+    pushed rows' elements too; the pushes follow it, and lower-lz makes
+    each row the traversal's output, so that the step writes it in place
+    instead of copying the state (the copy had been a loop of its own at
+    every step). With several steps per traversal, bufferization would
+    copy every row of a group but the first through a new buffer: it
+    cannot tell that two rows of a matrix differ. A stack whose every row
+    the loop writes (lower-lz's test, which sees it in the loop only) is
+    made a `tensor.empty` first.
 
     Every element is computed by the same operations in the same order:
     the results are the same, bit for bit. The CPU pipeline runs the pass
@@ -646,7 +667,12 @@ def RuntimeAllocator : Pass<"lz-runtime-allocator", "mlir::ModuleOp"> {
     allocations of about their size: a loop that makes a tensor at every
     step reuses the same memory, warm in the cache, instead of new memory
     from malloc. The buffers are malloc's, so that a result that leaves
-    compiled code is freed with `free`.
+    compiled code is freed with `free`. The allocation function's result
+    is `noalias`, as LLVM knows `aligned_alloc`'s by its name: loops over
+    buffers that a function allocates need no run-time checks that they
+    do not overlap (a forward sweep's step, which writes its state and a
+    row of its stack, ran as scalar code: its checks, hoisted out of the
+    loop over steps, gave up on the rows that go down the stack).
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
