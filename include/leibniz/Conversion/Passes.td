@@ -672,7 +672,8 @@ def RuntimeAllocator : Pass<"lz-runtime-allocator", "mlir::ModuleOp"> {
     buffers that a function allocates need no run-time checks that they
     do not overlap (a forward sweep's step, which writes its state and a
     row of its stack, ran as scalar code: its checks, hoisted out of the
-    loop over steps, gave up on the rows that go down the stack).
+    loop over steps, gave up on the rows that go down the stack; a
+    gradient descent's function got 1.1 times as fast without them).
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
