@@ -1139,14 +1139,13 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
         else
           others.push_back(op);
       });
-      // And, where sums keep their order, those that read such a variable
-      // in another dimension, after copies that move it last (a
-      // convolution's kernel gradient). Reassociated, LLVM vectorizes the
-      // sums themselves, as fast on the convolution's gradient.
-      if (!reassociate)
-        for (lz::ForOp op : others)
-          if (lz::ForOp rows = transposeForRowSums(rewriter, op))
-            rowSums.push_back({rows, getRowSum(rows)});
+      // And those that read such a variable in another dimension, after
+      // copies that move it last (a convolution's kernel gradient); also
+      // where LLVM could vectorize the reassociated sums themselves, which
+      // measured slower.
+      for (lz::ForOp op : others)
+        if (lz::ForOp rows = transposeForRowSums(rewriter, op))
+          rowSums.push_back({rows, getRowSum(rows)});
       for (auto [op, sum] : rowSums)
         lowerRowSums(rewriter, op, sum);
     }
