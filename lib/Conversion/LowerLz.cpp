@@ -1168,6 +1168,21 @@ struct LowerLzPass : public conversion::impl::LowerLzBase<LowerLzPass> {
         reductionRowSums[op] = sum;
         keptSums.insert(sum);
       });
+    // And scatter-adds of such sums (a convolution's gradient with respect
+    // to its input).
+    if (!gpu) {
+      SmallVector<std::tuple<lz::AccumulateOp, lz::SumOp, unsigned>>
+          accumulateRows;
+      getOperation().walk([&](lz::AccumulateOp op) {
+        unsigned row;
+        if (lz::SumOp sum = getAccumulateRowSum(op, reassociate, &row))
+          accumulateRows.push_back({op, sum, row});
+      });
+      for (auto [op, sum, row] : accumulateRows) {
+        packRowSumReads(rewriter, op, sum, row);
+        keptSums.insert(sum);
+      }
+    }
     if (vectorMath && !gpu) {
       SmallVector<lz::AccumulateOp> accumulates;
       getOperation().walk(

@@ -566,12 +566,17 @@ constexpr int64_t kMinInnerTriangle = 8;
 /// values into `init`, at the rewriter's insertion point; with `clone`, the
 /// body is cloned, not moved. Returns the result. An innermost loop that
 /// adds into one element goes to `carried`, for promoteElement once `op`,
-/// whose terminator may use what the loop computes, is gone.
+/// whose terminator may use what the loop computes, is gone. With
+/// `rowSum` (getAccumulateRowSum along the innermost loop's variable, run
+/// forwards), the body of the loop around the innermost computes the
+/// sums of the innermost loop's points as a row first (RowBuilder), which
+/// the innermost loop reads.
 static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
                                  Value init, ArrayRef<unsigned> order,
                                  ArrayRef<bool> backwards, bool clone,
                                  bool reassociate,
-                                 SmallVectorImpl<scf::ForOp> &carried) {
+                                 SmallVectorImpl<scf::ForOp> &carried,
+                                 lz::SumOp rowSum = {}) {
   Location loc = op.getLoc();
   Type elementType = cast<RankedTensorType>(init.getType()).getElementType();
   Value c0 = indexConstant(rewriter, loc, 0);
@@ -585,6 +590,19 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
   SmallVector<Value> loopRanges;
   for (unsigned position : order)
     loopRanges.push_back(ranges[position]);
+  std::optional<RowBuilder> rowBuilder;
+  // The row of the innermost loop's points, in one buffer for all of them,
+  // allocated before the nest and carried by its loops (which bufferize
+  // in place), but the innermost, which reads it.
+  Value row, rowBuffer;
+  if (rowSum) {
+    rowBuilder.emplace(rewriter, loc, body, rowSum, order.back());
+    rowBuffer =
+        createEmpty(rewriter, loc,
+                    RankedTensorType::get({ShapedType::kDynamic},
+                                          cast<FloatType>(rowSum.getType())),
+                    ranges[order.back()]);
+  }
 
   // The nest, one loop at a time: a triangular bound reads an outer index.
   SmallVector<scf::ForOp> loops;
@@ -608,12 +626,30 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
       if (!triangle->inclusive)
         lower = arith::AddIOp::create(rewriter, loc, lower, c1);
     }
-    auto loop = scf::ForOp::create(rewriter, loc, lower, upper, c1, acc);
+    bool innermost = p + 1 == order.size();
+    if (rowSum && innermost) {
+      SmallVector<Value> points;
+      for (auto [i, index] : llvm::enumerate(indices))
+        if (i != position)
+          points.push_back(index);
+      row = rowBuilder->build(rewriter, loc, points, upper,
+                              ShapedType::kDynamic, rowBuffer);
+    }
+    SmallVector<Value> inits{acc};
+    if (rowSum && !innermost)
+      inits.push_back(rowBuffer);
+    auto loop = scf::ForOp::create(rewriter, loc, lower, upper, c1, inits);
     mayBeEmpty.push_back(p != 0 && (lower != c0 || upper != ranges[position]));
-    if (!loops.empty())
-      scf::YieldOp::create(rewriter, loc, loop.getResults());
+    if (!loops.empty()) {
+      SmallVector<Value> results{loop.getResult(0)};
+      if (rowSum)
+        results.push_back(innermost ? row : loop.getResult(1));
+      scf::YieldOp::create(rewriter, loc, results);
+    }
     loops.push_back(loop);
     acc = loop.getRegionIterArgs()[0];
+    if (rowSum && !innermost)
+      rowBuffer = loop.getRegionIterArgs()[1];
     rewriter.setInsertionPointToStart(loop.getBody());
     indices[position] = loop.getInductionVar();
     if (backwards[position])
@@ -625,7 +661,19 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
 
   IRMapping mapping;
   SmallVector<Value> yielded;
-  if (clone) {
+  if (rowSum) {
+    // The row's element in place of the sum; the rest of the body (the
+    // target's integers) as it is.
+    mapping.map(body.getArguments(), indices);
+    mapping.map(
+        rowSum.getResult(),
+        tensor::ExtractOp::create(rewriter, loc, row, indices[order.back()]));
+    for (Operation &inner : body.without_terminator())
+      if (&inner != rowSum.getOperation())
+        rewriter.clone(inner, mapping);
+    for (Value value : body.getTerminator()->getOperands())
+      yielded.push_back(mapping.lookupOrDefault(value));
+  } else if (clone) {
     mapping.map(body.getArguments(), indices);
     for (Operation &inner : body.without_terminator())
       rewriter.clone(inner, mapping);
@@ -719,6 +767,127 @@ static Value buildAccumulateNest(RewriterBase &rewriter, lz::AccumulateOp op,
   return loops.front().getResult(0);
 }
 
+/// The order of the loops of `op`'s nest with `inner` (getVectorVariable)
+/// innermost and the short constant ranges moved out of the next loop, so
+/// that consecutive runs of the innermost loop update different elements,
+/// into `order`, and which of them run backwards into `backwards`, so that
+/// each element adds its values in the same order (getBackwardLoops).
+/// Where no directions do, only with `reassociate` or for integers, which
+/// add exactly in any order; otherwise the scope's order.
+static void getVectorOrder(lz::AccumulateOp op, unsigned inner,
+                           bool reassociate, SmallVectorImpl<unsigned> &order,
+                           SmallVectorImpl<bool> &backwards) {
+  SmallVector<Value> ranges(op.getRanges());
+  order.assign(llvm::to_vector(llvm::seq<unsigned>(0, ranges.size())));
+  backwards.assign(ranges.size(), false);
+  SmallVector<unsigned> longer, shorter, reordered;
+  for (unsigned p : order)
+    if (p != inner)
+      (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
+  if (!longer.empty()) {
+    reordered.append(longer.begin(), longer.end() - 1);
+    reordered.append(shorter);
+    reordered.push_back(longer.back());
+  } else {
+    reordered.append(shorter);
+  }
+  reordered.push_back(inner);
+  if (std::optional<SmallVector<bool>> directions =
+          getBackwardLoops(op, reordered)) {
+    order.assign(reordered);
+    backwards.assign(*directions);
+  } else if (reassociate || isa<IntegerType>(op.getTargetValue().getType())) {
+    order.assign(reordered);
+  }
+}
+
+lz::SumOp getAccumulateRowSum(lz::AccumulateOp op, bool reassociate,
+                              unsigned *row) {
+  std::optional<unsigned> inner = getVectorVariable(op);
+  if (!inner)
+    return {};
+  SmallVector<unsigned> order;
+  SmallVector<bool> backwards;
+  getVectorOrder(op, *inner, reassociate, order, backwards);
+  if (order.back() != *inner || backwards[*inner])
+    return {};
+  if (row)
+    *row = *inner;
+  return getAccumulateRowSumAlong(op, *inner);
+}
+
+void packRowSumReads(RewriterBase &rewriter, lz::AccumulateOp op, lz::SumOp sum,
+                     unsigned row) {
+  Block &sumBody = sum.getBody().front();
+  llvm::DenseSet<Value> alongRow =
+      lz::getDependents(op.getBody().front(), op.getBody().getArgument(row));
+  SmallVector<lz::GetOp> reads;
+  for (Operation &inner : sumBody.without_terminator()) {
+    auto get = dyn_cast<lz::GetOp>(inner);
+    if (!get || isa<ShapedType>(get.getType()) ||
+        op->isAncestor(get.getTensor().getParentRegion()->getParentOp()))
+      continue;
+    reads.push_back(get);
+  }
+  // What the sum's variables compute in its body.
+  llvm::DenseSet<Value> summed;
+  for (BlockArgument k : sumBody.getArguments()) {
+    summed.insert(k);
+    summed.insert_range(lz::getDependents(sumBody, k));
+  }
+  struct Copy {
+    Value tensor;
+    unsigned dim;
+    Value copy;
+  };
+  SmallVector<Copy> copies;
+  for (lz::GetOp get : reads) {
+    ValueRange indices = get.getIndices();
+    unsigned rank = indices.size();
+    if (rank < 3)
+      continue;
+    // The one index that the sum's variables compute, a variable itself,
+    // before the last two.
+    std::optional<unsigned> dim;
+    bool valid = true;
+    for (auto [position, index] : llvm::enumerate(indices)) {
+      if (!summed.contains(index))
+        continue;
+      auto arg = dyn_cast<BlockArgument>(index);
+      valid &= !dim && arg && arg.getOwner() == &sumBody;
+      dim = position;
+    }
+    Value last = indices.back();
+    if (!valid || !dim || *dim + 2 >= rank ||
+        (last != op.getBody().getArgument(row) && !alongRow.contains(last)) ||
+        !isReusedAcross(op.getBody().front(), op.getRanges(), get.getTensor()))
+      continue;
+    SmallVector<unsigned> permutation;
+    for (unsigned position = 0; position < rank; ++position)
+      if (position != *dim)
+        permutation.push_back(position);
+    permutation.insert(permutation.end() - 1, *dim);
+    Value tensor = get.getTensor();
+    Location loc = get.getLoc();
+    auto *known = llvm::find_if(
+        copies, [&](const Copy &c) { return c.tensor == tensor; });
+    if (known != copies.end() && known->dim != *dim)
+      continue;
+    Value copy = known != copies.end() ? known->copy : Value();
+    if (!copy) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPoint(op);
+      copy = buildPermutedCopy(rewriter, loc, tensor, permutation);
+      copies.push_back({tensor, *dim, copy});
+    }
+    SmallVector<Value> permuted;
+    for (unsigned position : permutation)
+      permuted.push_back(indices[position]);
+    rewriter.setInsertionPoint(get);
+    rewriter.replaceOpWithNewOp<lz::GetOp>(get, copy, permuted);
+  }
+}
+
 /// `lz.accumulate`: a tensor of zeros, then a loop nest over the points in
 /// the scope's order that adds each point's value (element by element for a
 /// sub-tensor) at its indices; when masked, under an `scf.if` on the mask.
@@ -753,26 +922,7 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
   SmallVector<scf::ForOp> carried;
   SmallVector<bool> backwards = forwards;
   if (std::optional<unsigned> inner = getVectorVariable(op)) {
-    SmallVector<unsigned> longer, shorter, reordered;
-    for (unsigned p : order)
-      if (p != *inner)
-        (isShortConstant(ranges[p]) ? shorter : longer).push_back(p);
-    if (!longer.empty()) {
-      reordered.append(longer.begin(), longer.end() - 1);
-      reordered.append(shorter);
-      reordered.push_back(longer.back());
-    } else {
-      reordered.append(shorter);
-    }
-    reordered.push_back(*inner);
-    if (std::optional<SmallVector<bool>> directions =
-            getBackwardLoops(op, reordered)) {
-      order = reordered;
-      backwards = *directions;
-    } else if (reassociate || isa<IntegerType>(elementType)) {
-      // Integers add exactly in any order.
-      order = reordered;
-    }
+    getVectorOrder(op, *inner, reassociate, order, backwards);
   } else if (triangle && isContiguousIn(op, triangle->outer)) {
     // The mask's `q` innermost, from `p` (+ 1) on: over the packed lower
     // triangle of a GMM's factor, `(c, q * (2 d - q - 1) / 2 + p - q - 1)`
@@ -827,9 +977,12 @@ void lowerAccumulate(RewriterBase &rewriter, lz::AccumulateOp op,
       return;
     }
   }
+  // A sum of terms per point along the innermost variable: computed row
+  // by row, in vector registers.
+  lz::SumOp rowSum = getAccumulateRowSum(op, reassociate);
   rewriter.replaceOp(
       op, buildAccumulateNest(rewriter, op, init, order, backwards,
-                              /*clone=*/false, reassociate, carried));
+                              /*clone=*/false, reassociate, carried, rowSum));
   promoteElements(rewriter, carried);
 }
 

@@ -15,6 +15,7 @@
 
 #include "Lz/LzOps.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
@@ -107,6 +108,23 @@ void splitReductionsInTraversals(mlir::RewriterBase &rewriter,
                                  mlir::Operation *root,
                                  const SplitPolicy &policy);
 
+/// Whether the reads of `tensor` in `body`, the body of a scope over
+/// `ranges`, all read the same element for every value of some variable
+/// whose range is not a constant below 16: a copy of it is then read that
+/// many times over, not once (as a tensor read at every point would be).
+bool isReusedAcross(mlir::Block &body, mlir::ValueRange ranges,
+                    mlir::Value tensor);
+
+/// A copy of `tensor` whose dimension i is `tensor`'s dimension
+/// `permutation[i]`, built at the rewriter's insertion point: a traversal,
+/// then an `alloc_tensor` copy, so that canonicalization does not fold
+/// its reads back into reads of `tensor`. The ops built go to `created`
+/// where given.
+mlir::Value
+buildPermutedCopy(mlir::RewriterBase &rewriter, mlir::Location loc,
+                  mlir::Value tensor, llvm::ArrayRef<unsigned> permutation,
+                  llvm::SmallVectorImpl<mlir::Operation *> *created = nullptr);
+
 /// The sum of `forOp` if it is computed row by row, or null.
 lz::SumOp getRowSum(lz::ForOp forOp);
 
@@ -125,9 +143,85 @@ lz::ForOp transposeForRowSums(mlir::RewriterBase &rewriter, lz::ForOp forOp);
 /// is lowered.
 lz::SumOp getReductionRowSum(mlir::Operation *scope);
 
+/// The sum that `op`, a scatter-add, yields as its value, if it is
+/// computed row by row along `op`'s variable `row` (the variable that runs
+/// innermost, see lowerAccumulate): the sum's reads index `row` in their
+/// last dimension only, some do, and what the body computes besides is
+/// integers. Null otherwise.
+lz::SumOp getAccumulateRowSumAlong(lz::AccumulateOp op, unsigned row);
+
+/// Builds the rows of a sum that is computed row by row (getRowSum,
+/// getReductionRowSum, getAccumulateRowSum): each element of a row is the
+/// sum at its point, computed in strips whose elements LLVM vectorizes
+/// (lowerRowSums).
+class RowBuilder {
+public:
+  /// Creates, at the rewriter's insertion point (before the scope), the
+  /// sum's ranges and identity. The row runs along the scope's variable
+  /// `rowVariable` (by default its last).
+  RowBuilder(mlir::RewriterBase &rewriter, mlir::Location loc,
+             mlir::Block &body, lz::SumOp sum,
+             std::optional<unsigned> rowVariable = std::nullopt);
+
+  /// The row at `points` (the scope's variables but the row's, in order)
+  /// of `width` elements (`staticWidth` where it is known), written into
+  /// `into` where given (a row of that width whose values it overwrites),
+  /// else into a new tensor.
+  mlir::Value build(mlir::OpBuilder &b, mlir::Location loc,
+                    mlir::ValueRange points, mlir::Value width,
+                    int64_t staticWidth = mlir::ShapedType::kDynamic,
+                    mlir::Value into = {});
+
+  /// Where the sum is triangular, whether a row of `width` elements is wide
+  /// enough to compute as a row (kMinTriangularRow); else null.
+  mlir::Value isWideEnough(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value width) const;
+
+  /// Maps the scope's variables to `points` and the row's to `x`.
+  void mapPoint(mlir::IRMapping &mapping, mlir::ValueRange points,
+                mlir::Value x) const;
+
+private:
+  /// The ops of one term at `points`, `x` and the sum's variables `ivs`.
+  mlir::Value cloneTerm(mlir::OpBuilder &b, mlir::ValueRange points,
+                        mlir::Value x, mlir::ValueRange ivs);
+
+  mlir::Block &body;
+  lz::SumOp sum;
+  mlir::FloatType elementType;
+  /// The position of the row's variable among the scope's.
+  unsigned row;
+  /// What the body computes before the sum and the sum uses.
+  llvm::SmallVector<mlir::Operation *> prelude;
+  /// The sum's ranges; the first one null where it is `x + c`.
+  llvm::SmallVector<mlir::Value> sumRanges;
+  /// The `c` of a first range `x + c` (getTriangularOffset).
+  std::optional<int64_t> triangle;
+  mlir::Value identity;
+  /// Whether a term is cheap enough to repeat for the strips in registers.
+  bool inRegisters;
+};
+
 //===----------------------------------------------------------------------===//
 // Scatter-adds (LowerLzAccumulate.cpp)
 //===----------------------------------------------------------------------===//
+
+/// The sum that `op` yields as its value if lowerAccumulate computes it row
+/// by row (getAccumulateRowSumAlong its innermost loop's variable), or
+/// null. The sum must stay in the body until `op` is lowered.
+lz::SumOp getAccumulateRowSum(lz::AccumulateOp op, bool reassociate,
+                              unsigned *row = nullptr);
+
+/// Makes the reads of `sum` (getAccumulateRowSum of `op`, along its
+/// variable `row`) of a tensor defined outside `op`, along the row in their
+/// last index, whose index before the last two is a variable of the sum
+/// and whose other indices do not depend on the sum's variables, read a
+/// copy of it with that dimension moved before the last, where the copy is
+/// read many times over: a row's terms then read one block of consecutive
+/// addresses, not rows a whole dimension apart (which may map onto the
+/// same sets of the cache).
+void packRowSumReads(mlir::RewriterBase &rewriter, lz::AccumulateOp op,
+                     lz::SumOp sum, unsigned row);
 
 /// An `lz.accumulate` as a loop nest adding into a tensor of zeros.
 void lowerAccumulate(mlir::RewriterBase &rewriter, lz::AccumulateOp op,

@@ -521,7 +521,8 @@ static std::optional<int64_t> getTriangularOffset(Value range,
 /// reads index `x` in their last dimension only, and some read does (so
 /// that the terms of consecutive elements are read at consecutive
 /// addresses).
-static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum) {
+static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum,
+                     BlockArgument row) {
   Region &region = scope->getRegion(0);
   if (!sum || sum->getBlock() != &body || !isMemoryEffectFree(sum) ||
       !isa<FloatType>(sum.getType()))
@@ -529,8 +530,7 @@ static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum) {
   for (auto [position, range] : llvm::enumerate(sum.getRanges()))
     if (region.isAncestor(range.getParentRegion()) &&
         !matchPattern(range, m_Constant()) &&
-        (position != 0 ||
-         !getTriangularOffset(range, body.getArguments().back())))
+        (position != 0 || !getTriangularOffset(range, row)))
       return false;
   FailureOr<SmallVector<Operation *>> used = getUsedInBlock(sum, body);
   if (failed(used) || llvm::any_of(*used, [](Operation *op) {
@@ -545,8 +545,7 @@ static bool isRowSum(Operation *scope, Block &body, lz::SumOp sum) {
     if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op))
       return false;
   }
-  llvm::DenseSet<Value> dependents =
-      lz::getDependents(body, body.getArguments().back());
+  llvm::DenseSet<Value> dependents = lz::getDependents(body, row);
   auto depends = [&](Value v) { return dependents.contains(v); };
   bool contiguous = false;
   return readsInLastIndexOnly(sum.getBody().front(), depends, contiguous,
@@ -577,7 +576,8 @@ lz::SumOp getRowSum(lz::ForOp forOp) {
   ValueRange ranges = forOp.getRanges();
   lz::SumOp sum = getTraversedSum(forOp);
   if (!sum || isShortConstant(ranges.back()) ||
-      !isRowSum(forOp, forOp.getBody().front(), sum))
+      !isRowSum(forOp, forOp.getBody().front(), sum,
+                forOp.getBody().front().getArguments().back()))
     return {};
   // Only the rows run in parallel: not where they are known to be few.
   std::optional<int64_t> rows = 1;
@@ -647,14 +647,8 @@ getTransposedReads(lz::ForOp forOp, BlockArgument v) {
   return reads;
 }
 
-/// Whether the reads of `tensor` in `forOp`'s body all read the same
-/// element for every value of some variable of `forOp` whose range is not
-/// a constant below 16: a copy of it is then read that many times over,
-/// not once (as a tensor read at every point would be).
-static bool isReusedAcross(lz::ForOp forOp, Value tensor) {
-  Block &body = forOp.getBody().front();
-  for (auto [range, variable] :
-       llvm::zip(forOp.getRanges(), body.getArguments())) {
+bool isReusedAcross(Block &body, ValueRange ranges, Value tensor) {
+  for (auto [range, variable] : llvm::zip(ranges, body.getArguments())) {
     if (isShortConstant(range))
       continue;
     llvm::DenseSet<Value> dependents = lz::getDependents(body, variable);
@@ -691,6 +685,38 @@ static SmallVector<unsigned> moveLast(unsigned rank, unsigned dim) {
   return permutation;
 }
 
+Value buildPermutedCopy(RewriterBase &rewriter, Location loc, Value tensor,
+                        ArrayRef<unsigned> permutation,
+                        SmallVectorImpl<Operation *> *created) {
+  auto tensorType = cast<RankedTensorType>(tensor.getType());
+  unsigned rank = tensorType.getRank();
+  SmallVector<Value> sizes;
+  for (unsigned dim = 0; dim < rank; ++dim) {
+    auto size = tensor::DimOp::create(rewriter, loc, tensor, dim);
+    if (created)
+      created->push_back(size);
+    sizes.push_back(size);
+  }
+  SmallVector<int64_t> shape = permute(tensorType.getShape(), permutation);
+  auto copyType = RankedTensorType::get(shape, tensorType.getElementType());
+  auto copy = lz::ForOp::create(
+      rewriter, loc, TypeRange{copyType}, permute(sizes, permutation),
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        SmallVector<Value> original(rank);
+        for (auto [index, dim] : llvm::enumerate(permutation))
+          original[dim] = indices[index];
+        lz::YieldOp::create(
+            b, loc, lz::GetOp::create(b, loc, tensor, original).getResult());
+      });
+  auto kept = bufferization::AllocTensorOp::create(
+      rewriter, loc, copyType, ValueRange{}, copy.getResult(0));
+  if (created) {
+    created->push_back(copy);
+    created->push_back(kept);
+  }
+  return kept.getResult();
+}
+
 lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
   ValueRange ranges = forOp.getRanges();
   Block &body = forOp.getBody().front();
@@ -720,7 +746,7 @@ lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
         getTransposedReads(forOp, body.getArgument(index));
     if (succeeded(candidate) &&
         llvm::all_of(*candidate, [&](const TransposedRead &read) {
-          return isReusedAcross(forOp, read.tensor);
+          return isReusedAcross(body, ranges, read.tensor);
         })) {
       moved = index;
       reads = std::move(*candidate);
@@ -737,32 +763,10 @@ lz::ForOp transposeForRowSums(RewriterBase &rewriter, lz::ForOp forOp) {
   // their reads back into reads of the tensors.
   IRMapping transposed;
   for (const TransposedRead &read : reads) {
-    auto tensorType = cast<RankedTensorType>(read.tensor.getType());
-    unsigned rank = tensorType.getRank();
-    SmallVector<unsigned> permutation = moveLast(rank, read.dim);
-    SmallVector<Value> sizes;
-    for (unsigned dim = 0; dim < rank; ++dim) {
-      auto size = tensor::DimOp::create(rewriter, loc, read.tensor, dim);
-      created.push_back(size);
-      sizes.push_back(size);
-    }
-    SmallVector<int64_t> shape = permute(tensorType.getShape(), permutation);
-    auto copyType = RankedTensorType::get(shape, tensorType.getElementType());
-    auto copy = lz::ForOp::create(
-        rewriter, loc, TypeRange{copyType}, permute(sizes, permutation),
-        [&](OpBuilder &b, Location loc, ValueRange indices) {
-          SmallVector<Value> original(rank);
-          for (auto [index, dim] : llvm::enumerate(permutation))
-            original[dim] = indices[index];
-          lz::YieldOp::create(
-              b, loc,
-              lz::GetOp::create(b, loc, read.tensor, original).getResult());
-        });
-    created.push_back(copy);
-    auto kept = bufferization::AllocTensorOp::create(
-        rewriter, loc, copyType, ValueRange{}, copy.getResult(0));
-    created.push_back(kept);
-    transposed.map(read.tensor, kept.getResult());
+    unsigned rank = cast<RankedTensorType>(read.tensor.getType()).getRank();
+    transposed.map(read.tensor,
+                   buildPermutedCopy(rewriter, loc, read.tensor,
+                                     moveLast(rank, read.dim), &created));
   }
   // The traversal with the variable last, reading the copies.
   unsigned rank = ranges.size();
@@ -843,7 +847,7 @@ lz::SumOp getReductionRowSum(Operation *scope) {
           !isa<ShapedType>(cast<lz::GetOp>(op).getType())))
       return {};
   }
-  if (!isRowSum(scope, body, sum))
+  if (!isRowSum(scope, body, sum, body.getArguments().back()))
     return {};
   // Over one range, only a triangular sum (measured: the GMM's).
   if (ranges.size() == 1 &&
@@ -852,47 +856,10 @@ lz::SumOp getReductionRowSum(Operation *scope) {
   return sum;
 }
 
-namespace {
-/// Builds the rows of a sum that isRowSum accepts: each element of a row is
-/// the sum at its point, computed in strips whose elements LLVM vectorizes
-/// (lowerRowSums).
-class RowBuilder {
-public:
-  /// Creates, at the rewriter's insertion point (before the scope), the
-  /// sum's ranges and identity.
-  RowBuilder(RewriterBase &rewriter, Location loc, Block &body, lz::SumOp sum);
-
-  /// The row at `points` (the scope's variables but the last) of `width`
-  /// elements (`staticWidth` where it is known).
-  Value build(OpBuilder &b, Location loc, ValueRange points, Value width,
-              int64_t staticWidth = ShapedType::kDynamic);
-
-  /// Where the sum is triangular, whether a row of `width` elements is wide
-  /// enough to compute as a row (kMinTriangularRow); else null.
-  Value isWideEnough(OpBuilder &b, Location loc, Value width) const;
-
-private:
-  /// The ops of one term at `points`, `x` and the sum's variables `ivs`.
-  Value cloneTerm(OpBuilder &b, ValueRange points, Value x, ValueRange ivs);
-
-  Block &body;
-  lz::SumOp sum;
-  FloatType elementType;
-  /// What the body computes before the sum and the sum uses.
-  SmallVector<Operation *> prelude;
-  /// The sum's ranges; the first one null where it is `x + c`.
-  SmallVector<Value> sumRanges;
-  /// The `c` of a first range `x + c` (getTriangularOffset).
-  std::optional<int64_t> triangle;
-  Value identity;
-  /// Whether a term is cheap enough to repeat for the strips in registers.
-  bool inRegisters;
-};
-} // namespace
-
 RowBuilder::RowBuilder(RewriterBase &rewriter, Location loc, Block &body,
-                       lz::SumOp sum)
-    : body(body), sum(sum), elementType(cast<FloatType>(sum.getType())) {
+                       lz::SumOp sum, std::optional<unsigned> rowVariable)
+    : body(body), sum(sum), elementType(cast<FloatType>(sum.getType())),
+      row(rowVariable.value_or(body.getNumArguments() - 1)) {
   Region *scopeRegion = body.getParent();
   prelude = *getUsedInBlock(sum, body);
   // The sum's ranges, before the scope (a constant in its body too), but
@@ -900,7 +867,7 @@ RowBuilder::RowBuilder(RewriterBase &rewriter, Location loc, Block &body,
   for (Value range : sum.getRanges()) {
     if (scopeRegion->isAncestor(range.getParentRegion())) {
       if (sumRanges.empty() && !matchPattern(range, m_Constant())) {
-        triangle = getTriangularOffset(range, body.getArguments().back());
+        triangle = getTriangularOffset(range, body.getArgument(row));
         sumRanges.push_back(Value());
         continue;
       }
@@ -934,14 +901,23 @@ Value RowBuilder::cloneTerm(OpBuilder &b, ValueRange points, Value x,
                             ValueRange ivs) {
   Block &sumBody = sum.getBody().front();
   IRMapping mapping;
-  mapping.map(body.getArguments().drop_back(), points);
-  mapping.map(body.getArguments().back(), x);
+  mapPoint(mapping, points, x);
   mapping.map(sumBody.getArguments(), ivs);
   for (Operation *op : prelude)
     b.clone(*op, mapping);
   for (Operation &op : sumBody.without_terminator())
     b.clone(op, mapping);
   return mapping.lookupOrDefault(sum.getYield().getOperand(0));
+}
+
+void RowBuilder::mapPoint(IRMapping &mapping, ValueRange points,
+                          Value x) const {
+  for (BlockArgument arg : body.getArguments()) {
+    unsigned position = arg.getArgNumber();
+    mapping.map(arg, position == row  ? x
+                     : position < row ? points[position]
+                                      : points[position - 1]);
+  }
 }
 
 Value RowBuilder::isWideEnough(OpBuilder &b, Location loc, Value width) const {
@@ -952,11 +928,11 @@ Value RowBuilder::isWideEnough(OpBuilder &b, Location loc, Value width) const {
 }
 
 Value RowBuilder::build(OpBuilder &b, Location loc, ValueRange points,
-                        Value width, int64_t staticWidth) {
+                        Value width, int64_t staticWidth, Value into) {
   Value c0 = indexConstant(b, loc, 0);
   Value c1 = indexConstant(b, loc, 1);
   auto rowType = RankedTensorType::get({staticWidth}, elementType);
-  Value row = createEmpty(b, loc, rowType, width);
+  Value row = into ? into : createEmpty(b, loc, rowType, width);
   row = linalg::FillOp::create(b, loc, identity, row).getResult(0);
   // A strip of `lanes` elements from `start` whose sums the sum's loops
   // carry, inserted into `into`; with `last`, the elements past it are
@@ -1096,6 +1072,25 @@ Value RowBuilder::build(OpBuilder &b, Location loc, ValueRange points,
         scf::YieldOp::create(sb, loc, nest.results);
       });
   return strips.getResult(0);
+}
+
+lz::SumOp getAccumulateRowSumAlong(lz::AccumulateOp op, unsigned row) {
+  if (op.getMasked() || !isa<FloatType>(op.getTargetValue().getType()))
+    return {};
+  Block &body = op.getBody().front();
+  auto sum = op.getTargetValue().getDefiningOp<lz::SumOp>();
+  if (!sum || sum->getBlock() != &body ||
+      !isRowSum(op, body, sum, body.getArgument(row)) ||
+      getTriangularOffset(sum.getRanges().front(), body.getArgument(row)))
+    return {};
+  // The target is computed from integers, after the sum or before it.
+  for (Operation &inner : body.without_terminator())
+    if (&inner != sum.getOperation() &&
+        (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner) ||
+         llvm::any_of(inner.getResultTypes(),
+                      [](Type type) { return !type.isIntOrIndex(); })))
+      return {};
+  return sum;
 }
 
 /// Lowers `forOp`, `for i, x < n. sum k. e` (getRowSum), row by row: a

@@ -136,7 +136,19 @@ def LowerLz : Pass<"lower-lz", "mlir::ModuleOp"> {
     additions in their order (of two variables added into an index, the
     one that comes first orders an element's points), they do, and the
     results are the same, bit for bit; otherwise the loops change order
-    only with `reassociate`, or for integers. An accumulation with a
+    only with `reassociate`, or for integers. Where such a scatter-add's
+    value is a sum whose reads index that variable in their last
+    dimension only (a convolution's input gradient after `rev-ad-opt`'s
+    `accumulate-inner-sum`: `sum o. K[o, c, r, s] * g[o, y, x]`), and the
+    innermost loop runs forwards, the body of the loop around it computes
+    the sums of the innermost loop's points as a row first, as the
+    traversals above do, into one buffer that the loops around the
+    innermost carry, and the innermost loop adds the row's elements;
+    the sum reads a copy of each tensor that it reads along the row at
+    one of its own variables in an earlier dimension but the last two,
+    with that dimension moved before the last, where the copy is read
+    many times over (the output channels of `g`, whose rows an image apart
+    map onto the same sets of the L1 cache at 32×32). An accumulation with a
     triangular mask (`p < q` of two of its variables, q first) bounds its
     loop over p by q; where its target and reads depend on q in their last
     index only, and some does, q's loop runs innermost instead, from p + 1
