@@ -2326,6 +2326,161 @@ LogicalResult accumulateSumRead(Operation *op, PatternRewriter &rewriter) {
   return failure();
 }
 
+/// The variables (block arguments of `body`) that `index` is, or adds (two
+/// of them), through casts between index and 64-bit integers; none for any
+/// other index.
+SmallVector<BlockArgument, 2> getAddedVariables(Value index, Block &body) {
+  auto strip = [](Value v) {
+    while (auto cast = v.getDefiningOp<arith::IndexCastOp>())
+      v = cast.getIn();
+    return v;
+  };
+  auto asVariable = [&](Value v) {
+    auto arg = dyn_cast<BlockArgument>(strip(v));
+    return arg && arg.getOwner() == &body ? arg : BlockArgument();
+  };
+  if (BlockArgument arg = asVariable(index))
+    return {arg};
+  auto add = strip(index).getDefiningOp<arith::AddIOp>();
+  if (!add)
+    return {};
+  BlockArgument lhs = asVariable(add.getLhs()), rhs = asVariable(add.getRhs());
+  if (!lhs || !rhs || lhs == rhs)
+    return {};
+  return {lhs, rhs};
+}
+
+/// `accumulate k..., j... . ((idx..., x + v), e)`, a stencil's scatter-add
+/// (a convolution's gradient with respect to its input), where the
+/// variables `k` are in no index of the target, and `x` (one of the
+/// variables that the last index adds, not a short constant range) is in
+/// no other index, and every read of `e` that depends on `x` reads it in
+/// its last index only (some do): `accumulate j... . ((idx..., x + v), sum
+/// k... . e)`. Each point of `j` adds one value, a sum of the terms of the
+/// points of `k`, where each point of `k, j` loaded and stored its element
+/// of the result: lower-lz then computes the sums of consecutive `x` in
+/// vector registers, as a row, and adds the row into the result (a
+/// convolution's gradient adds the terms of its output channels first).
+/// The body must be free of effects and regions.
+LogicalResult accumulateInnerSum(Operation *op, PatternRewriter &rewriter) {
+  auto accumulate = dyn_cast<lz::AccumulateOp>(op);
+  if (!accumulate || accumulate.getMasked() ||
+      !isa<FloatType>(accumulate.getTargetValue().getType()) ||
+      accumulate.getRanges().size() < 3 || !hasPureBody(accumulate))
+    return failure();
+  Block &body = accumulate.getBody().front();
+  for (Operation &inner : body.without_terminator())
+    if (inner.getNumRegions() != 0)
+      return failure();
+  ValueRange target = accumulate.getTargetIndices();
+  if (target.empty())
+    return failure();
+  SmallVector<llvm::DenseSet<Value>> dependents;
+  for (BlockArgument arg : body.getArguments())
+    dependents.push_back(lz::getDependents(body, arg));
+  auto dependsOn = [&](Value v, BlockArgument arg) {
+    return v == arg || dependents[arg.getArgNumber()].contains(v);
+  };
+  // The variables in no index of the target, which the value uses.
+  SmallVector<BlockArgument> summed, kept;
+  for (BlockArgument arg : body.getArguments()) {
+    bool inTarget = llvm::any_of(
+        target, [&](Value index) { return dependsOn(index, arg); });
+    if (!inTarget && !arg.use_empty())
+      summed.push_back(arg);
+    else
+      kept.push_back(arg);
+  }
+  if (summed.empty() || kept.size() < 2)
+    return failure();
+  // The row's variable `x`.
+  SmallVector<BlockArgument, 2> added = getAddedVariables(target.back(), body);
+  if (added.size() != 2)
+    return failure();
+  auto isRowVariable = [&](BlockArgument x) {
+    std::optional<int64_t> size =
+        getConstantIntValue(accumulate.getRanges()[x.getArgNumber()]);
+    if ((size && *size < 16) ||
+        llvm::any_of(target.drop_back(),
+                     [&](Value index) { return dependsOn(index, x); }))
+      return false;
+    bool some = false, onlyLast = true;
+    body.walk([&](lz::GetOp read) {
+      if (isa<ShapedType>(read.getType())) {
+        onlyLast = false;
+        return;
+      }
+      ValueRange indices = read.getIndices();
+      if (indices.empty())
+        return;
+      onlyLast &= llvm::none_of(indices.drop_back(), [&](Value index) {
+        return dependsOn(index, x);
+      });
+      some |= dependsOn(indices.back(), x) &&
+              llvm::any_of(summed, [&](BlockArgument k) {
+                return dependsOn(read.getResult(), k);
+              });
+    });
+    return onlyLast && some;
+  };
+  if (llvm::none_of(added, isRowVariable))
+    return failure();
+
+  // The value's operations that depend on a summed variable move into the
+  // sum, the others stay.
+  auto isSummed = [&](Operation &inner) {
+    return llvm::any_of(inner.getResults(), [&](Value result) {
+      return llvm::any_of(
+          summed, [&](BlockArgument k) { return dependsOn(result, k); });
+    });
+  };
+  // What stays outside the sum is the target's integers: the value's
+  // operations all move (lower-lz computes such sums row by row).
+  for (Operation &inner : body.without_terminator())
+    if (!isSummed(inner) && llvm::any_of(inner.getResultTypes(), [](Type type) {
+          return !type.isIntOrIndex();
+        }))
+      return failure();
+  Value value = accumulate.getTargetValue();
+  SmallVector<Value> keptRanges, summedRanges;
+  for (BlockArgument arg : kept)
+    keptRanges.push_back(accumulate.getRanges()[arg.getArgNumber()]);
+  for (BlockArgument arg : summed)
+    summedRanges.push_back(accumulate.getRanges()[arg.getArgNumber()]);
+  rewriter.setInsertionPoint(accumulate);
+  auto reduced = lz::AccumulateOp::create(
+      rewriter, accumulate.getLoc(), accumulate.getType(), keptRanges,
+      accumulate.getSizes(),
+      [&](OpBuilder &b, Location loc, ValueRange indices) {
+        IRMapping mapping;
+        for (auto [arg, index] : llvm::zip_equal(kept, indices))
+          mapping.map(arg, index);
+        for (Operation &inner : body.without_terminator())
+          if (!isSummed(inner))
+            b.clone(inner, mapping);
+        Value sum =
+            lz::SumOp::create(
+                b, loc, value.getType(), summedRanges,
+                [&](OpBuilder &sb, Location, ValueRange ks) {
+                  IRMapping inSum = mapping;
+                  for (auto [arg, k] : llvm::zip_equal(summed, ks))
+                    inSum.map(arg, k);
+                  for (Operation &inner : body.without_terminator())
+                    if (isSummed(inner))
+                      sb.clone(inner, inSum);
+                  lz::YieldOp::create(sb, loc, inSum.lookupOrDefault(value));
+                })
+                .getResult();
+        SmallVector<Value> yielded;
+        for (Value index : target)
+          yielded.push_back(mapping.lookupOrDefault(index));
+        yielded.push_back(sum);
+        lz::YieldOp::create(b, loc, yielded);
+      });
+  rewriter.replaceOp(accumulate, reduced.getResult());
+  return success();
+}
+
 /// `accumulate l, j. (idx, c * P[p..., l, j'])` where `P = for p. A @ B`
 /// (or `P = A @ B`) is read only there, `l` is used only by that read and
 /// is in neither the target nor the mask, and the value is linear in the
@@ -3207,6 +3362,11 @@ void leibniz::rewrite::addLzRules(RuleSet &rules) {
       "with s = for j'. sum k. t[k, j'] where k is only in the read and j' "
       "leaves out a variable of j, in real arithmetic (reassociates)",
       accumulateSumRead);
+  add("accumulate-inner-sum",
+      "accumulate k, j. ((idx, x + v), e) -> accumulate j. ((idx, x + v), "
+      "sum k. e) where k is in no index of the target and the reads contiguous "
+      "in x (a stencil's scatter-add), in real arithmetic (reassociates)",
+      accumulateInnerSum);
   add("accumulate-matmul-rows",
       "accumulate l, j. (idx, c * (A @ B)[l, j']) -> accumulate j. (idx, c * "
       "r[j']) with r = for j'. sum m. (sum l. A[l, m]) * B[m, j'] where l is "

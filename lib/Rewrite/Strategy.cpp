@@ -327,7 +327,8 @@ const char *const kNamed[] = {
     "normalize(loop-sum-state <+ for-fusion <+ cse <+ dce) ; "
     "normalize(nested-for-fusion <+ for-flatten <+ cse <+ dce) ; "
     "normalize(tabulate-shared-sum <+ reuse-for-element <+ cse <+ dce) ; "
-    "normalize(add-neg <+ mul-neg <+ cse <+ dce)",
+    "normalize(add-neg <+ mul-neg <+ cse <+ dce) ; "
+    "normalize(accumulate-inner-sum <+ cse <+ dce)",
     "rev-ad-opt = rev-ad-split ; rev-ad-fuse",
 };
 

@@ -200,8 +200,8 @@ TEST(StrategyLanguageTest, LimitsNesting) {
       text += close;
     return text;
   };
-  for (auto [open, close] : {std::pair<std::string, std::string>{"try(", ")"},
-                             {"(", ")"}}) {
+  for (auto [open, close] :
+       {std::pair<std::string, std::string>{"try(", ")"}, {"(", ")"}}) {
     StrategyError error;
     EXPECT_TRUE(succeeded(
         StrategyLibrary::getLz().parse(nested(400, open, close), error)))
@@ -915,6 +915,40 @@ func.func @f(%g: tensor<?x?x?xf64>, %l: tensor<?x?xf64>, %y: tensor<?x?xf64>, %i
   return %a, %b, %s : tensor<?x?xf64>, tensor<?xf64>, tensor<?xf64>
 })mlir",
      true, 3},
+    // A convolution's gradient with respect to its input: the output
+    // channels summed at each point of the stencil; the same with a
+    // factor outside the sum's reads and two summed variables.
+    {"accumulate-inner-sum", R"mlir(
+func.func @f(%k: tensor<?x?x3x3xf64>, %g: tensor<?x?x?xf64>, %a: f64) -> (tensor<?x?x?xf64>, tensor<?x?xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %f = tensor.dim %g, %c0 : tensor<?x?x?xf64>
+  %h = tensor.dim %g, %c1 : tensor<?x?x?xf64>
+  %w = tensor.dim %g, %c2 : tensor<?x?x?xf64>
+  %c = tensor.dim %k, %c1 : tensor<?x?x3x3xf64>
+  %h2 = arith.addi %h, %c2 : index
+  %w2 = arith.addi %w, %c2 : index
+  %x1 = lz.accumulate %o < %f, %y < %h, %x < %w, %ci < %c, %r < %c3, %s < %c3 into (%c, %h2, %w2) : tensor<?x?x?xf64> {
+    %yr = arith.addi %y, %r : index
+    %xs = arith.addi %x, %s : index
+    %kv = lz.get %k[%o, %ci, %r, %s] : tensor<?x?x3x3xf64>
+    %gv = lz.get %g[%o, %y, %x] : tensor<?x?x?xf64>
+    %p = arith.mulf %kv, %gv : f64
+    lz.yield %ci, %yr, %xs, %p : index, index, index, f64
+  }
+  %x2 = lz.accumulate %o < %f, %y < %h, %x < %w, %r < %c3 into (%h, %w2) : tensor<?x?xf64> {
+    %xr = arith.addi %x, %r : index
+    %gv = lz.get %g[%o, %y, %x] : tensor<?x?x?xf64>
+    %kv = lz.get %k[%o, %y, %r, %c0] : tensor<?x?x3x3xf64>
+    %p = arith.mulf %kv, %gv : f64
+    %q = arith.mulf %p, %a : f64
+    lz.yield %y, %xr, %q : index, index, f64
+  }
+  return %x1, %x2 : tensor<?x?x?xf64>, tensor<?x?xf64>
+})mlir",
+     true, 2},
     // The dense GMM's means' cotangent: the rows of each component's
     // product summed, negated; a product outside a traversal whose rows
     // are summed in part (the first half) under a conditional, scaled by
