@@ -21,13 +21,17 @@
 #include "Lz/LzOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/bit.h"
 
 namespace leibniz::conversion {
 #define GEN_PASS_DEF_JAMSTEPS
@@ -66,6 +70,12 @@ struct ElementwiseLoop {
   Value size;
   SmallVector<StepOpKind> kinds;
 };
+
+/// The narrowest and the widest strip of stripMine, in columns.
+constexpr int64_t kMinStripLanes = 8;
+constexpr int64_t kMaxStripLanes = 64;
+/// The most ops that the lanes of a strip's step may run (its code size).
+constexpr int64_t kMaxStripOps = 2048;
 
 bool isDefinedOutside(Value value, Operation *op) {
   return !op->isAncestor(value.getParentRegion()->getParentOp());
@@ -229,6 +239,26 @@ struct StateValue {
   Value vector;
 };
 
+/// Makes the initial value of each stack that `pushes` write and whose
+/// every row `loop` writes a `tensor.empty`: lower-lz would see that in
+/// the loop, not in the loops that replace it.
+void replaceOverwrittenStacks(lz::LoopOp loop,
+                              ArrayRef<tensor::InsertSliceOp> pushes) {
+  for (tensor::InsertSliceOp push : pushes) {
+    auto state = cast<BlockArgument>(push.getDest());
+    auto fill =
+        loop.getInits()[state.getArgNumber() - 1].getDefiningOp<lz::FillOp>();
+    if (!fill || !lowerlz::isOverwrittenStack(fill))
+      continue;
+    OpBuilder fillBuilder(fill);
+    fill.getResult().replaceAllUsesWith(
+        tensor::EmptyOp::create(fillBuilder, fill.getLoc(), fill.getType(),
+                                fill.getSizes())
+            .getResult());
+    fill.erase();
+  }
+}
+
 /// Replaces `info.loop` by a loop that runs `steps` of its steps per
 /// iteration, in one traversal, and a loop of the remaining steps.
 void jam(const ElementwiseLoop &info, int64_t steps) {
@@ -250,21 +280,7 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
     pushedStates[push.getDest()] = pushes.size();
     pushes.push_back(push);
   }
-  // A stack whose every row the loop writes needs no values: lower-lz
-  // would see that in the loop, not in the groups of steps.
-  for (tensor::InsertSliceOp push : pushes) {
-    auto state = cast<BlockArgument>(push.getDest());
-    auto fill =
-        loop.getInits()[state.getArgNumber() - 1].getDefiningOp<lz::FillOp>();
-    if (!fill || !lowerlz::isOverwrittenStack(fill))
-      continue;
-    OpBuilder fillBuilder(fill);
-    fill.getResult().replaceAllUsesWith(
-        tensor::EmptyOp::create(fillBuilder, fill.getLoc(), fill.getType(),
-                                fill.getSizes())
-            .getResult());
-    fill.erase();
-  }
+  replaceOverwrittenStacks(loop, pushes);
 
   OpBuilder b(loop);
   // One step per group only fuses the pushes: no steps remain.
@@ -459,16 +475,397 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
   loop.erase();
 }
 
+/// Whether `op`, in a traversal's body, lowers to instructions that LLVM
+/// vectorizes across the lanes of a strip: reads, integer and float
+/// arithmetic, and the math functions that are instructions. A call of the
+/// math library would make every lane's states go to memory around it.
+bool isStraightLine(Operation *op) {
+  if (op->getNumRegions() != 0)
+    return false;
+  if (isa<lz::GetOp, math::SqrtOp, math::AbsFOp, math::FmaOp, math::CopySignOp>(
+          op))
+    return true;
+  return isa<arith::ArithDialect>(op->getDialect());
+}
+
+/// Whether `value`, a vector, has `size` elements as far as the IR shows:
+/// it is the vector whose size `size` is, or a traversal, a fill, a new
+/// tensor or a slice of that size, or its size is the constant `size`.
+bool hasSize(Value value, Value size) {
+  auto type = cast<RankedTensorType>(value.getType());
+  std::optional<int64_t> constant = getConstantIntValue(size);
+  if (!type.isDynamicDim(0))
+    return constant && *constant == type.getDimSize(0);
+  if (auto dim = size.getDefiningOp<tensor::DimOp>()) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (dim.getSource() == value && index && *index == 0)
+      return true;
+  }
+  Operation *def = value.getDefiningOp();
+  if (auto forOp = dyn_cast_or_null<lz::ForOp>(def))
+    return forOp.getRanges().size() == 1 && forOp.getRanges()[0] == size;
+  if (auto fill = dyn_cast_or_null<lz::FillOp>(def))
+    return fill.getSizes().size() == 1 && fill.getSizes()[0] == size;
+  if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(def))
+    return empty.getDynamicSizes().size() == 1 &&
+           empty.getDynamicSizes()[0] == size;
+  if (auto slice = dyn_cast_or_null<tensor::ExtractSliceOp>(def))
+    return slice.getSizes().size() == 1 && slice.getSizes()[0] == size;
+  return false;
+}
+
+/// Whether `info`'s step can run by strips (stripMine): its scalars have no
+/// regions and cannot fail, and its traversals' bodies are straight-line
+/// code (isStraightLine).
+bool canStripMine(ElementwiseLoop &info) {
+  Block &body = info.loop.getBody().front();
+  for (auto [op, kind] :
+       llvm::zip_equal(body.without_terminator(), info.kinds)) {
+    if (kind == StepOpKind::Scalar &&
+        (op.getNumRegions() != 0 || !isSpeculatable(&op)))
+      return false;
+    if (kind != StepOpKind::Traversal)
+      continue;
+    for (Operation &inner :
+         cast<lz::ForOp>(op).getBody().front().without_terminator())
+      if (!isStraightLine(&inner))
+        return false;
+  }
+  return true;
+}
+
+/// The columns of the widest strip of `info` (stripMine): its vector
+/// states' elements in `stripBytes`, a power of 2, at most kMaxStripLanes;
+/// 0 where `stripBytes` holds fewer than kMinStripLanes.
+int64_t getStripLanes(ElementwiseLoop &info, int64_t stripBytes) {
+  int64_t stateBytes = 0;
+  for (Value state : info.loop.getBodyStateArgs()) {
+    if (!isVector(state.getType()))
+      continue;
+    Type element = cast<RankedTensorType>(state.getType()).getElementType();
+    if (!element.isIntOrIndexOrFloat())
+      return 0;
+    // An index takes a register of 8 bytes.
+    stateBytes += element.isIndex()
+                      ? 8
+                      : llvm::divideCeil(element.getIntOrFloatBitWidth(), 8);
+  }
+  if (stateBytes == 0 || stripBytes / stateBytes < kMinStripLanes)
+    return 0;
+  return std::min<int64_t>(llvm::bit_floor(uint64_t(stripBytes / stateBytes)),
+                           kMaxStripLanes);
+}
+
+/// The number of ops that one element of one step of `info` runs.
+int64_t getStepOps(ElementwiseLoop &info) {
+  int64_t ops = 0;
+  for (auto [op, kind] : llvm::zip_equal(
+           info.loop.getBody().front().without_terminator(), info.kinds))
+    if (kind == StepOpKind::Traversal)
+      ops += std::distance(cast<lz::ForOp>(op).getBody().front().begin(),
+                           cast<lz::ForOp>(op).getBody().front().end());
+  return ops;
+}
+
+/// Replaces `info.loop` by loops over strips of its columns whose loop over
+/// the steps runs inside: each strip's elements keep their states in
+/// scalars across all steps (`lanes` of them side by side, which LLVM
+/// vectorizes), and its pushes write the strip's part of each row. The
+/// strips are `lanes` wide, then narrower by halves down to kMinStripLanes
+/// over what remains, then one strip of kMinStripLanes whose lanes past the
+/// last column compute the last column again.
+void stripMine(ElementwiseLoop &info, int64_t lanes) {
+  lz::LoopOp loop = info.loop;
+  Location loc = loop.getLoc();
+  Block &body = loop.getBody().front();
+  BlockArgument oldStep = body.getArgument(0);
+  ValueRange oldStates = loop.getBodyStateArgs();
+  ValueRange oldYields = loop.getYield().getOperands();
+  unsigned numStates = oldStates.size();
+
+  SmallVector<tensor::InsertSliceOp> pushes;
+  llvm::DenseSet<unsigned> pushed;
+  for (auto [op, kind] :
+       llvm::zip_equal(body.without_terminator(), info.kinds)) {
+    if (kind != StepOpKind::Push)
+      continue;
+    auto push = cast<tensor::InsertSliceOp>(op);
+    pushed.insert(cast<BlockArgument>(push.getDest()).getArgNumber() - 1);
+    pushes.push_back(push);
+  }
+  replaceOverwrittenStacks(loop, pushes);
+
+  // Ops of the traversals' bodies that depend on the column alone: each
+  // lane computes them once, before the steps.
+  llvm::DenseSet<Operation *> invariant;
+  for (auto [op, kind] :
+       llvm::zip_equal(body.without_terminator(), info.kinds)) {
+    if (kind != StepOpKind::Traversal)
+      continue;
+    auto forOp = cast<lz::ForOp>(op);
+    Value index = forOp.getIndices()[0];
+    for (Operation &inner : forOp.getBody().front().without_terminator()) {
+      if (!isMemoryEffectFree(&inner))
+        continue;
+      if (llvm::all_of(inner.getOperands(), [&](Value operand) {
+            if (operand == index || isDefinedOutside(operand, loop))
+              return true;
+            Operation *def = operand.getDefiningOp();
+            return def && invariant.contains(def);
+          }))
+        invariant.insert(&inner);
+    }
+  }
+
+  // The strips run where a step runs and every vector state starts with
+  // the traversals' size, which a step's traversals keep (a loop's state
+  // keeps its sizes): each strip reads its columns of the vectors from
+  // outside once before its steps, which the loop reads only in a step,
+  // and makes results of that size. Otherwise the loop runs as it is.
+  OpBuilder b(loop);
+  Value size = info.size;
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value runs = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
+                                     loop.getCount(), c0);
+  for (auto [state, init] : llvm::zip_equal(oldStates, loop.getInits())) {
+    if (!isVector(state.getType()) || hasSize(init, size))
+      continue;
+    Value fits = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        tensor::DimOp::create(b, loc, init, 0).getResult(), size);
+    runs = arith::AndIOp::create(b, loc, runs, fits);
+  }
+  auto ifOp = scf::IfOp::create(b, loc, loop.getResultTypes(), runs,
+                                /*withElseRegion=*/true);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, loc, b.clone(*loop)->getResults());
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value last = arith::SubIOp::create(b, loc, size, c1);
+
+  // What the loops over strips carry: a vector for each state that the
+  // steps compute, then the stacks.
+  SmallVector<Value> carried;
+  SmallVector<int> carriedIndex(numStates, -1);
+  for (auto [index, state] : llvm::enumerate(oldStates)) {
+    if (pushed.contains(index))
+      continue;
+    carriedIndex[index] = carried.size();
+    auto type = cast<RankedTensorType>(state.getType());
+    carried.push_back(tensor::EmptyOp::create(
+        b, loc, type, type.isDynamicDim(0) ? ValueRange{size} : ValueRange{}));
+  }
+  for (auto [index, state] : llvm::enumerate(oldStates)) {
+    if (!pushed.contains(index))
+      continue;
+    carriedIndex[index] = carried.size();
+    carried.push_back(loop.getInits()[index]);
+  }
+  SmallVector<Type> carriedTypes =
+      llvm::to_vector(ValueRange(carried).getTypes());
+
+  // One strip of `width` columns from `start` (the last ones `last` where
+  // `clamp`).
+  auto buildStrip = [&](OpBuilder &sb, Value start, ValueRange outs,
+                        int64_t width, bool clamp) {
+    SmallVector<Value> columns;
+    for (int64_t lane = 0; lane < width; ++lane) {
+      Value column = arith::AddIOp::create(
+          sb, loc, start, arith::ConstantIndexOp::create(sb, loc, lane));
+      if (clamp)
+        column = arith::MinSIOp::create(sb, loc, column, last);
+      columns.push_back(column);
+    }
+    // Each lane's invariant ops.
+    SmallVector<IRMapping> hoisted(width);
+    for (auto [op, kind] :
+         llvm::zip_equal(body.without_terminator(), info.kinds)) {
+      if (kind != StepOpKind::Traversal)
+        continue;
+      auto forOp = cast<lz::ForOp>(op);
+      for (int64_t lane = 0; lane < width; ++lane) {
+        hoisted[lane].map(forOp.getIndices()[0], columns[lane]);
+        for (Operation &inner : forOp.getBody().front().without_terminator())
+          if (invariant.contains(&inner))
+            sb.clone(inner, hoisted[lane]);
+      }
+    }
+    // The steps' states: every lane's element of each vector state, then
+    // the stacks.
+    SmallVector<Value> inits;
+    SmallVector<Type> types;
+    for (auto [index, state] : llvm::enumerate(oldStates)) {
+      if (pushed.contains(index))
+        continue;
+      for (int64_t lane = 0; lane < width; ++lane) {
+        inits.push_back(
+            lz::GetOp::create(sb, loc, loop.getInits()[index], columns[lane])
+                .getResult());
+        types.push_back(inits.back().getType());
+      }
+    }
+    for (auto [index, state] : llvm::enumerate(oldStates))
+      if (pushed.contains(index)) {
+        inits.push_back(outs[carriedIndex[index]]);
+        types.push_back(inits.back().getType());
+      }
+    auto steps = lz::LoopOp::create(sb, loc, types, loop.getCount(), inits);
+    SmallVector<Type> argTypes = {sb.getIndexType()};
+    llvm::append_range(argTypes, types);
+    SmallVector<Location> argLocs(argTypes.size(), loc);
+    Block *stepBody = sb.createBlock(&steps.getBody(), steps.getBody().end(),
+                                     argTypes, argLocs);
+    sb.setInsertionPointToStart(stepBody);
+    IRMapping mapping;
+    mapping.map(oldStep, stepBody->getArgument(0));
+    // The states' elements and the stacks, as this step receives them.
+    SmallVector<SmallVector<Value>> elements(numStates);
+    DenseMap<unsigned, Value> stacks;
+    unsigned arg = 1;
+    for (unsigned index = 0; index < numStates; ++index)
+      if (!pushed.contains(index))
+        for (int64_t lane = 0; lane < width; ++lane)
+          elements[index].push_back(stepBody->getArgument(arg++));
+    for (unsigned index = 0; index < numStates; ++index)
+      if (pushed.contains(index))
+        stacks[index] = stepBody->getArgument(arg++);
+    for (auto [op, kind] :
+         llvm::zip_equal(body.without_terminator(), info.kinds))
+      if (kind == StepOpKind::Scalar || kind == StepOpKind::Row)
+        sb.clone(op, mapping);
+    // Each lane's elements of the step's vectors.
+    SmallVector<DenseMap<Value, Value>> scalars(width);
+    for (auto [index, state] : llvm::enumerate(oldStates))
+      if (!pushed.contains(index))
+        for (int64_t lane = 0; lane < width; ++lane)
+          scalars[lane][state] = elements[index][lane];
+    for (auto [op, kind] :
+         llvm::zip_equal(body.without_terminator(), info.kinds)) {
+      if (kind == StepOpKind::Traversal) {
+        auto forOp = cast<lz::ForOp>(op);
+        for (int64_t lane = 0; lane < width; ++lane) {
+          IRMapping laneMapping = mapping;
+          for (auto [key, value] : hoisted[lane].getValueMap())
+            laneMapping.map(key, value);
+          for (Operation &inner :
+               forOp.getBody().front().without_terminator()) {
+            if (invariant.contains(&inner))
+              continue;
+            auto get = dyn_cast<lz::GetOp>(inner);
+            if (get && scalars[lane].count(get.getTensor())) {
+              laneMapping.map(get.getResult(), scalars[lane][get.getTensor()]);
+              continue;
+            }
+            sb.clone(inner, laneMapping);
+          }
+          for (auto [result, value] : llvm::zip_equal(
+                   forOp.getResults(), forOp.getYield().getValues()))
+            scalars[lane][result] = laneMapping.lookupOrDefault(value);
+        }
+        continue;
+      }
+      if (kind != StepOpKind::Push)
+        continue;
+      // The strip's part of the pushed row.
+      auto push = cast<tensor::InsertSliceOp>(op);
+      unsigned index = cast<BlockArgument>(push.getDest()).getArgNumber() - 1;
+      Value row =
+          getValueOrCreateConstantIndexOp(sb, loc, push.getMixedOffsets()[0]);
+      row = mapping.lookupOrDefault(row);
+      Value stack = stacks[index];
+      for (int64_t lane = 0; lane < width; ++lane)
+        stack = tensor::InsertOp::create(sb, loc,
+                                         scalars[lane].lookup(push.getSource()),
+                                         stack, ValueRange{row, columns[lane]});
+      stacks[index] = stack;
+    }
+    SmallVector<Value> yields;
+    for (auto [index, value] : llvm::enumerate(oldYields)) {
+      if (pushed.contains(index))
+        continue;
+      for (int64_t lane = 0; lane < width; ++lane)
+        yields.push_back(scalars[lane].lookup(value));
+    }
+    for (unsigned index = 0; index < numStates; ++index)
+      if (pushed.contains(index))
+        yields.push_back(stacks[index]);
+    lz::YieldOp::create(sb, loc, yields);
+    sb.setInsertionPointAfter(steps);
+    // The strip's elements of the loop's results.
+    SmallVector<Value> next(outs);
+    unsigned result = 0;
+    for (unsigned index = 0; index < numStates; ++index) {
+      if (pushed.contains(index))
+        continue;
+      Value &out = next[carriedIndex[index]];
+      for (int64_t lane = 0; lane < width; ++lane)
+        out = tensor::InsertOp::create(sb, loc, steps.getResult(result++), out,
+                                       columns[lane]);
+    }
+    for (unsigned index = 0; index < numStates; ++index)
+      if (pushed.contains(index))
+        next[carriedIndex[index]] = steps.getResult(result++);
+    return next;
+  };
+
+  // The loops over strips of each width, from `done` on.
+  Value done = c0;
+  auto buildStrips = [&](int64_t width, Value count, bool clamp) {
+    auto strips = lz::LoopOp::create(b, loc, carriedTypes, count, carried);
+    SmallVector<Type> argTypes = {b.getIndexType()};
+    llvm::append_range(argTypes, carriedTypes);
+    SmallVector<Location> argLocs(argTypes.size(), loc);
+    Block *stripBody = b.createBlock(&strips.getBody(), strips.getBody().end(),
+                                     argTypes, argLocs);
+    OpBuilder sb = OpBuilder::atBlockBegin(stripBody);
+    Value start = arith::AddIOp::create(
+        sb, loc, done,
+        arith::MulIOp::create(sb, loc, stripBody->getArgument(0),
+                              arith::ConstantIndexOp::create(sb, loc, width)));
+    SmallVector<Value> next = buildStrip(
+        sb, start, stripBody->getArguments().drop_front(), width, clamp);
+    lz::YieldOp::create(sb, loc, next);
+    b.setInsertionPointAfter(strips);
+    carried = SmallVector<Value>(strips.getResults());
+  };
+  for (int64_t width = lanes; width >= kMinStripLanes; width /= 2) {
+    Value widthValue = arith::ConstantIndexOp::create(b, loc, width);
+    Value count = arith::DivUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, size, done), widthValue);
+    buildStrips(width, count, false);
+    done = arith::AddIOp::create(
+        b, loc, done, arith::MulIOp::create(b, loc, count, widthValue));
+  }
+  Value left =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, done, size);
+  buildStrips(kMinStripLanes, arith::SelectOp::create(b, loc, left, c1, c0),
+              true);
+
+  SmallVector<Value> results;
+  for (unsigned index = 0; index < numStates; ++index)
+    results.push_back(carried[carriedIndex[index]]);
+  scf::YieldOp::create(b, loc, results);
+  loop.replaceAllUsesWith(ifOp.getResults());
+  loop.erase();
+}
+
 struct JamStepsPass : public conversion::impl::JamStepsBase<JamStepsPass> {
   using JamStepsBase::JamStepsBase;
 
   void runOnOperation() override {
-    if (steps < 2)
-      return;
     SmallVector<std::pair<ElementwiseLoop, int64_t>> loops;
+    SmallVector<std::pair<ElementwiseLoop, int64_t>> stripped;
     getOperation().walk([&](lz::LoopOp loop) {
       std::optional<ElementwiseLoop> info = analyze(loop);
       if (!info)
+        return;
+      int64_t lanes = getStripLanes(*info, stripBytes);
+      if (lanes >= kMinStripLanes && canStripMine(*info) &&
+          getStepOps(*info) * lanes <= kMaxStripOps) {
+        stripped.emplace_back(std::move(*info), lanes);
+        return;
+      }
+      if (steps < 2)
         return;
       // A loop that pushes rows runs one step per traversal, which writes
       // the rows: lower-lz makes a pushed row the traversal's destination,
@@ -484,6 +881,8 @@ struct JamStepsPass : public conversion::impl::JamStepsBase<JamStepsPass> {
     });
     for (const auto &[info, factor] : loops)
       jam(info, factor);
+    for (auto &[info, lanes] : stripped)
+      stripMine(info, lanes);
   }
 };
 

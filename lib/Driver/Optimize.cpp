@@ -116,6 +116,12 @@ bool leibniz::driver::hasExtendedVectorMath() {
   return available;
 }
 
+int64_t leibniz::driver::getStripBytes() {
+  static const int64_t bytes =
+      llvm::sys::getHostCPUFeatures().lookup("avx512f") ? 768 : 0;
+  return bytes;
+}
+
 llvm::Error leibniz::driver::optimizeModule(llvm::Module &module,
                                             unsigned optLevel,
                                             llvm::TargetMachine *targetMachine,

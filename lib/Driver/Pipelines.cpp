@@ -63,9 +63,13 @@ leibniz::driver::getLowerLzPipeline(const driver::CPUPipelineOptions &options,
                                     bool gpu) {
   std::string pipeline;
   // On the CPU, the stacks of the reverse sweeps stay in the cache, and
-  // elementwise loops run several steps per traversal.
+  // elementwise loops run their steps by strips of columns in registers,
+  // or several steps per traversal.
   if (!gpu && options.optLevel >= 2)
-    pipeline += "func.func(lz-tile-columns,lz-jam-steps),";
+    pipeline += "func.func(lz-tile-columns,lz-jam-steps{strip-bytes=" +
+                std::to_string(options.stripBytes < 0 ? driver::getStripBytes()
+                                                      : options.stripBytes) +
+                "}),";
   // A reduction's range is checked before lower-lz turns it into a loop
   // (after the passes above, whose loops' steps the checks would stop).
   if (options.checks)
@@ -308,6 +312,12 @@ struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
                       llvm::cl::desc("Insert run-time checks of reads and "
                                      "integer divisions"),
                       llvm::cl::init(false)};
+  Option<int64_t> stripBytes{
+      *this, "strip-bytes",
+      llvm::cl::desc("The bytes of an elementwise loop's states that a strip "
+                     "keeps in registers across its steps (-1: 768 on CPUs "
+                     "with AVX-512, else 0)"),
+      llvm::cl::init(-1)};
 };
 
 struct CUDAPipelineCLOptions
@@ -343,6 +353,7 @@ void leibniz::driver::registerPipelines() {
         CPUPipelineOptions options;
         options.optLevel = cl.optLevel;
         options.checks = cl.checks;
+        options.stripBytes = cl.stripBytes;
         (void)buildCPUPipeline(pm, options);
       });
   PassPipelineRegistration<CUDAPipelineCLOptions>(

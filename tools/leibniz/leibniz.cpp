@@ -222,6 +222,15 @@ cl::opt<char, false, OptLevelParser>
              cl::Prefix, cl::init('2'), cl::sub(emitCommand),
              cl::sub(runCommand), cl::sub(compileCommand));
 
+cl::opt<unsigned> stripBytes(
+    "strip-bytes",
+    cl::desc("The bytes of an elementwise loop's states that a strip of its "
+             "columns keeps in vector registers across all its steps, from "
+             "-O2 on the CPU (default: 768 on CPUs with AVX-512, else 0: two "
+             "steps per traversal instead)"),
+    cl::value_desc("bytes"), cl::sub(emitCommand), cl::sub(runCommand),
+    cl::sub(compileCommand));
+
 enum class Target { CPU, CUDA };
 
 cl::opt<Target> target(
@@ -734,6 +743,8 @@ FailureOr<driver::CUDAPipelineOptions> getPipelineOptions() {
   driver::CUDAPipelineOptions options;
   options.optLevel = optLevel - '0';
   options.checks = runCommand ? runChecks : runtimeChecks;
+  if (stripBytes.getNumOccurrences())
+    options.stripBytes = stripBytes;
   bool cuda = targetsCUDA();
   if (!cuda) {
     for (cl::Option *option : {static_cast<cl::Option *>(&gpuArch),

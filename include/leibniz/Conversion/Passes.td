@@ -523,14 +523,17 @@ def TileColumns : Pass<"lz-tile-columns", "mlir::func::FuncOp"> {
 }
 
 def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
-  let summary = "Runs several steps of an elementwise loop in one traversal";
+  let summary = "Runs the steps of an elementwise loop by strips of columns, "
+                "or several per traversal";
   let description = [{
     A counted loop whose step is elementwise (an optimizer's step, or the
     reverse sweep of a gradient through a loop, docs/ad.md) writes its
     states to memory and reads them back at every step, and reads every
-    vector it uses again. This pass runs `steps` steps in one traversal
-    instead: each element's states pass from one step to the next as
-    scalars, and go to memory once per group of steps.
+    vector it uses again. This pass runs all the steps of a strip of
+    columns in registers where `strip-bytes` is set, and otherwise
+    `steps` steps in one traversal: each element's states pass from one
+    step to the next as scalars, and go to memory once per strip or
+    once per group of steps.
 
     A loop qualifies where its states are vectors (tensors of rank 1) and
     its step consists of
@@ -564,6 +567,35 @@ def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
     the loop writes (lower-lz's test, which sees it in the loop only) is
     made a `tensor.empty` first.
 
+    With `strip-bytes`, a loop whose traversals' bodies are straight-line
+    code (reads, `arith`, and `math.sqrt`, `absf`, `fma` and `copysign`,
+    which are instructions: a call of the math library would send every
+    lane's states to memory around it) and whose scalars have no regions
+    and cannot fail (are speculatable) runs by strips instead, under the
+    condition that it runs a step and that its vector states start with
+    the traversals' `n` elements (which a step keeps; the condition
+    leaves out what the IR shows, such as a fill of `n` elements), and as
+    it is otherwise. A strip is a range of `w` columns: it reads
+    its columns of the initial states and of the vectors from outside
+    that the step reads at its index alone, then runs a loop over all
+    the steps that carries the `w` elements of every state as scalars
+    (the step's scalars and rows computed once per step, each column's
+    copy of the traversals' bodies after them, and the strip's part of
+    each pushed row written into the stack), and writes its columns of
+    the results. `w` is `strip-bytes` over the bytes of a column of the
+    vector states, rounded down to a power of 2 and at most 64; strips of
+    that width cover the columns, then strips of half of it and so on
+    down to 8 what remains, and one strip of 8 columns the rest, its
+    columns past the last computing the last again. LLVM vectorizes each
+    operation across a strip's columns and keeps the states in vector
+    registers across the steps, so that each element goes to memory once
+    per loop instead of once per step (or per pair of steps). A loop
+    whose strips would be less than 8 wide, or whose step's copies for a
+    strip would exceed 2048 operations, is jammed instead. The CPU
+    pipeline sets `strip-bytes` to 768 (three eighths of the 32 vector
+    registers) on CPUs with AVX-512, where it was measured
+    (docs/architecture.md), and leaves it unset elsewhere.
+
     Every element is computed by the same operations in the same order:
     the results are the same, bit for bit. The CPU pipeline runs the pass
     from `-O2`, after `lz-tile-columns`, which leaves the loops' steps
@@ -578,9 +610,14 @@ def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
   let options = [
     Option<"steps", "steps", "int64_t", "2",
            "The steps run in one traversal (below 2: the pass does "
-           "nothing)">
+           "nothing)">,
+    Option<"stripBytes", "strip-bytes", "int64_t", "0",
+           "The bytes of a strip's states that its steps keep in "
+           "registers (0: no strips)">
   ];
-  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def UnrollJam : Pass<"lz-unroll-jam", "mlir::func::FuncOp"> {

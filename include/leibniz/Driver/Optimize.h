@@ -35,6 +35,12 @@ bool usesVectorMathLibrary(unsigned optLevel);
 /// `erf`, `log1p`, ...): where this process finds them.
 bool hasExtendedVectorMath();
 
+/// The bytes of states that a strip of an elementwise loop keeps in vector
+/// registers across the loop's steps (`lz-jam-steps`'s `strip-bytes`): 768,
+/// three eighths of the registers, on a host CPU with AVX-512, where it was
+/// measured; 0 (steps in pairs instead) elsewhere.
+int64_t getStripBytes();
+
 /// Runs LLVM's default pipeline at `optLevel` on `module` for
 /// `targetMachine`. With `vectorMath`, the loop vectorizer may call
 /// libmvec's vector variants of math functions, which are accurate to a few

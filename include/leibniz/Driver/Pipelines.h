@@ -24,6 +24,10 @@ struct CPUPipelineOptions {
   unsigned optLevel = 2;
   /// Insert run-time checks of reads and integer divisions.
   bool checks = false;
+  /// The bytes of states that a strip of an elementwise loop keeps in
+  /// registers across its steps (`lz-jam-steps`' `strip-bytes`); -1: the
+  /// host's, getStripBytes().
+  int64_t stripBytes = -1;
 };
 
 /// How the CUDA pipeline compiles: the CPU pipeline's options for the
