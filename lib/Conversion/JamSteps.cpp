@@ -74,6 +74,8 @@ struct ElementwiseLoop {
 /// The narrowest and the widest strip of stripMine, in columns.
 constexpr int64_t kMinStripLanes = 8;
 constexpr int64_t kMaxStripLanes = 64;
+/// The fewest strips of the widest width that a loop runs by strips.
+constexpr int64_t kMinStripsPerLoop = 2;
 /// The most ops that the lanes of a strip's step may run (its code size).
 constexpr int64_t kMaxStripOps = 2048;
 
@@ -573,8 +575,12 @@ int64_t getStepOps(ElementwiseLoop &info) {
 /// vectorizes), and its pushes write the strip's part of each row. The
 /// strips are `lanes` wide, then narrower by halves down to kMinStripLanes
 /// over what remains, then one strip of kMinStripLanes whose lanes past the
-/// last column compute the last column again.
-void stripMine(ElementwiseLoop &info, int64_t lanes) {
+/// last column compute the last column again. They run where the loop has
+/// at least kMinStripsPerLoop strips of `lanes` columns: a step of a strip
+/// costs about the latency of a column's chain of operations whatever its
+/// width, so that narrower strips cost as much as wide ones. Elsewhere the
+/// loop runs as it is, in the returned copy.
+lz::LoopOp stripMine(ElementwiseLoop &info, int64_t lanes) {
   lz::LoopOp loop = info.loop;
   Location loc = loop.getLoc();
   Block &body = loop.getBody().front();
@@ -626,8 +632,13 @@ void stripMine(ElementwiseLoop &info, int64_t lanes) {
   Value size = info.size;
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value runs = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
-                                     loop.getCount(), c0);
+  Value runs = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, loop.getCount(),
+                            c0),
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::sge, size,
+          arith::ConstantIndexOp::create(b, loc, kMinStripsPerLoop * lanes)));
   for (auto [state, init] : llvm::zip_equal(oldStates, loop.getInits())) {
     if (!isVector(state.getType()) || hasSize(init, size))
       continue;
@@ -639,7 +650,8 @@ void stripMine(ElementwiseLoop &info, int64_t lanes) {
   auto ifOp = scf::IfOp::create(b, loc, loop.getResultTypes(), runs,
                                 /*withElseRegion=*/true);
   b.setInsertionPointToStart(ifOp.elseBlock());
-  scf::YieldOp::create(b, loc, b.clone(*loop)->getResults());
+  auto original = cast<lz::LoopOp>(b.clone(*loop));
+  scf::YieldOp::create(b, loc, original.getResults());
   b.setInsertionPointToStart(ifOp.thenBlock());
   Value last = arith::SubIOp::create(b, loc, size, c1);
 
@@ -847,10 +859,29 @@ void stripMine(ElementwiseLoop &info, int64_t lanes) {
   scf::YieldOp::create(b, loc, results);
   loop.replaceAllUsesWith(ifOp.getResults());
   loop.erase();
+  return original;
 }
 
 struct JamStepsPass : public conversion::impl::JamStepsBase<JamStepsPass> {
   using JamStepsBase::JamStepsBase;
+
+  /// The steps of `info` that jam runs per traversal, if it runs it.
+  std::optional<int64_t> getJamFactor(const ElementwiseLoop &info) {
+    if (steps < 2)
+      return std::nullopt;
+    // A loop that pushes rows runs one step per traversal, which writes
+    // the rows: lower-lz makes a pushed row the traversal's destination,
+    // but bufferization would copy the second row of a group (it cannot
+    // tell that two rows of a matrix are different).
+    int64_t factor =
+        llvm::is_contained(info.kinds, StepOpKind::Push) ? 1 : steps;
+    // A loop of fewer steps than a group gains nothing.
+    std::optional<int64_t> count =
+        getConstantIntValue(const_cast<lz::LoopOp &>(info.loop).getCount());
+    if (count && *count < factor)
+      return std::nullopt;
+    return factor;
+  }
 
   void runOnOperation() override {
     SmallVector<std::pair<ElementwiseLoop, int64_t>> loops;
@@ -865,24 +896,19 @@ struct JamStepsPass : public conversion::impl::JamStepsBase<JamStepsPass> {
         stripped.emplace_back(std::move(*info), lanes);
         return;
       }
-      if (steps < 2)
-        return;
-      // A loop that pushes rows runs one step per traversal, which writes
-      // the rows: lower-lz makes a pushed row the traversal's destination,
-      // but bufferization would copy the second row of a group (it cannot
-      // tell that two rows of a matrix are different).
-      int64_t factor =
-          llvm::is_contained(info->kinds, StepOpKind::Push) ? 1 : steps;
-      // A loop of fewer steps than a group gains nothing.
-      std::optional<int64_t> count = getConstantIntValue(loop.getCount());
-      if (count && *count < factor)
-        return;
-      loops.emplace_back(std::move(*info), factor);
+      if (std::optional<int64_t> factor = getJamFactor(*info))
+        loops.emplace_back(std::move(*info), *factor);
     });
     for (const auto &[info, factor] : loops)
       jam(info, factor);
-    for (auto &[info, lanes] : stripped)
-      stripMine(info, lanes);
+    // Where a loop does not run by strips, it is jammed.
+    for (auto &[info, lanes] : stripped) {
+      std::optional<ElementwiseLoop> original = analyze(stripMine(info, lanes));
+      if (!original)
+        continue;
+      if (std::optional<int64_t> factor = getJamFactor(*original))
+        jam(*original, *factor);
+    }
   }
 };
 

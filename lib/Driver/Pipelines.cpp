@@ -65,11 +65,17 @@ leibniz::driver::getLowerLzPipeline(const driver::CPUPipelineOptions &options,
   // On the CPU, the stacks of the reverse sweeps stay in the cache, and
   // elementwise loops run their steps by strips of columns in registers,
   // or several steps per traversal.
-  if (!gpu && options.optLevel >= 2)
-    pipeline += "func.func(lz-tile-columns,lz-jam-steps{strip-bytes=" +
-                std::to_string(options.stripBytes < 0 ? driver::getStripBytes()
-                                                      : options.stripBytes) +
-                "}),";
+  if (!gpu && options.optLevel >= 2) {
+    int64_t stripBytes =
+        options.stripBytes < 0 ? driver::getStripBytes() : options.stripBytes;
+    // With strips, blocks as narrow as a strip keep a block's stack in the
+    // cache at little cost: a strip's states stay in registers across the
+    // steps (docs/architecture.md).
+    pipeline += stripBytes > 0 ? "func.func(lz-tile-columns{min-columns=128},"
+                               : "func.func(lz-tile-columns,";
+    pipeline +=
+        "lz-jam-steps{strip-bytes=" + std::to_string(stripBytes) + "}),";
+  }
   // A reduction's range is checked before lower-lz turns it into a loop
   // (after the passes above, whose loops' steps the checks would stop).
   if (options.checks)

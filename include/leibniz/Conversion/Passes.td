@@ -572,10 +572,11 @@ def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
     which are instructions: a call of the math library would send every
     lane's states to memory around it) and whose scalars have no regions
     and cannot fail (are speculatable) runs by strips instead, under the
-    condition that it runs a step and that its vector states start with
+    condition that it runs a step, that `n` holds at least two strips of
+    the widest width `w` (below) and that its vector states start with
     the traversals' `n` elements (which a step keeps; the condition
-    leaves out what the IR shows, such as a fill of `n` elements), and as
-    it is otherwise. A strip is a range of `w` columns: it reads
+    leaves out what the IR shows, such as a fill of `n` elements), and
+    jammed otherwise. A strip is a range of `w` columns: it reads
     its columns of the initial states and of the vectors from outside
     that the step reads at its index alone, then runs a loop over all
     the steps that carries the `w` elements of every state as scalars
@@ -589,12 +590,16 @@ def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
     columns past the last computing the last again. LLVM vectorizes each
     operation across a strip's columns and keeps the states in vector
     registers across the steps, so that each element goes to memory once
-    per loop instead of once per step (or per pair of steps). A loop
+    per loop instead of once per step (or per pair of steps). A step of a
+    strip costs about the latency of a column's chain of operations
+    whatever its width, so that the narrower strips cost as much as wide
+    ones: hence the condition of two strips of `w` columns. A loop
     whose strips would be less than 8 wide, or whose step's copies for a
     strip would exceed 2048 operations, is jammed instead. The CPU
     pipeline sets `strip-bytes` to 768 (three eighths of the 32 vector
     registers) on CPUs with AVX-512, where it was measured
-    (docs/architecture.md), and leaves it unset elsewhere.
+    (docs/architecture.md), with blocks of at least 128 columns in
+    `lz-tile-columns` before it, and leaves it unset elsewhere.
 
     Every element is computed by the same operations in the same order:
     the results are the same, bit for bit. The CPU pipeline runs the pass
