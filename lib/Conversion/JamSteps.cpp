@@ -241,6 +241,21 @@ struct StateValue {
   Value vector;
 };
 
+/// Creates a counted `lz.loop` of `count` steps whose states start as
+/// `inits`, with an empty body (the step's number, then the states), and
+/// sets `b` at its start.
+std::pair<lz::LoopOp, Block *>
+createCountedLoop(OpBuilder &b, Location loc, Value count, ValueRange inits) {
+  SmallVector<Type> types(inits.getTypes());
+  auto loop = lz::LoopOp::create(b, loc, types, count, inits);
+  SmallVector<Type> argTypes = {b.getIndexType()};
+  llvm::append_range(argTypes, types);
+  SmallVector<Location> argLocs(argTypes.size(), loc);
+  Block *body =
+      b.createBlock(&loop.getBody(), loop.getBody().end(), argTypes, argLocs);
+  return {loop, body};
+}
+
 /// Makes the initial value of each stack that `pushes` write and whose
 /// every row `loop` writes a `tensor.empty`: lower-lz would see that in
 /// the loop, not in the loops that replace it.
@@ -299,13 +314,8 @@ void jam(const ElementwiseLoop &info, int64_t steps) {
 
   // The loop over groups of steps.
   SmallVector<Type> stateTypes(loop.getResultTypes());
-  auto jammed = lz::LoopOp::create(b, loc, stateTypes, groups, loop.getInits());
-  SmallVector<Type> argTypes = {b.getIndexType()};
-  llvm::append_range(argTypes, stateTypes);
-  SmallVector<Location> argLocs(argTypes.size(), loc);
-  Block *jammedBody = b.createBlock(&jammed.getBody(), jammed.getBody().end(),
-                                    argTypes, argLocs);
-  b.setInsertionPointToStart(jammedBody);
+  auto [jammed, jammedBody] =
+      createCountedLoop(b, loc, groups, loop.getInits());
   // The first step of the group, where a step uses its number.
   Value first;
   if (!oldStep.use_empty())
@@ -673,8 +683,6 @@ lz::LoopOp stripMine(ElementwiseLoop &info, int64_t lanes) {
     carriedIndex[index] = carried.size();
     carried.push_back(loop.getInits()[index]);
   }
-  SmallVector<Type> carriedTypes =
-      llvm::to_vector(ValueRange(carried).getTypes());
 
   // One strip of `width` columns from `start` (the last ones `last` where
   // `clamp`).
@@ -705,29 +713,18 @@ lz::LoopOp stripMine(ElementwiseLoop &info, int64_t lanes) {
     // The steps' states: every lane's element of each vector state, then
     // the stacks.
     SmallVector<Value> inits;
-    SmallVector<Type> types;
     for (auto [index, state] : llvm::enumerate(oldStates)) {
       if (pushed.contains(index))
         continue;
-      for (int64_t lane = 0; lane < width; ++lane) {
+      for (int64_t lane = 0; lane < width; ++lane)
         inits.push_back(
             lz::GetOp::create(sb, loc, loop.getInits()[index], columns[lane])
                 .getResult());
-        types.push_back(inits.back().getType());
-      }
     }
     for (auto [index, state] : llvm::enumerate(oldStates))
-      if (pushed.contains(index)) {
+      if (pushed.contains(index))
         inits.push_back(outs[carriedIndex[index]]);
-        types.push_back(inits.back().getType());
-      }
-    auto steps = lz::LoopOp::create(sb, loc, types, loop.getCount(), inits);
-    SmallVector<Type> argTypes = {sb.getIndexType()};
-    llvm::append_range(argTypes, types);
-    SmallVector<Location> argLocs(argTypes.size(), loc);
-    Block *stepBody = sb.createBlock(&steps.getBody(), steps.getBody().end(),
-                                     argTypes, argLocs);
-    sb.setInsertionPointToStart(stepBody);
+    auto [steps, stepBody] = createCountedLoop(sb, loc, loop.getCount(), inits);
     IRMapping mapping;
     mapping.map(oldStep, stepBody->getArgument(0));
     // The states' elements and the stacks, as this step receives them.
@@ -823,13 +820,8 @@ lz::LoopOp stripMine(ElementwiseLoop &info, int64_t lanes) {
   // The loops over strips of each width, from `done` on.
   Value done = c0;
   auto buildStrips = [&](int64_t width, Value count, bool clamp) {
-    auto strips = lz::LoopOp::create(b, loc, carriedTypes, count, carried);
-    SmallVector<Type> argTypes = {b.getIndexType()};
-    llvm::append_range(argTypes, carriedTypes);
-    SmallVector<Location> argLocs(argTypes.size(), loc);
-    Block *stripBody = b.createBlock(&strips.getBody(), strips.getBody().end(),
-                                     argTypes, argLocs);
-    OpBuilder sb = OpBuilder::atBlockBegin(stripBody);
+    OpBuilder sb(b);
+    auto [strips, stripBody] = createCountedLoop(sb, loc, count, carried);
     Value start = arith::AddIOp::create(
         sb, loc, done,
         arith::MulIOp::create(sb, loc, stripBody->getArgument(0),
