@@ -574,11 +574,11 @@ def JamSteps : Pass<"lz-jam-steps", "mlir::func::FuncOp"> {
     and cannot fail (are speculatable) runs by strips instead, under the
     condition that it runs a step, that `n` holds at least two strips of
     the widest width `w` (below) and that its vector states start with
-    the traversals' `n` elements (which a step keeps; the condition
-    leaves out what the IR shows, such as a fill of `n` elements), and
-    jammed otherwise. A strip is a range of `w` columns: it reads
-    its columns of the initial states and of the vectors from outside
-    that the step reads at its index alone, then runs a loop over all
+    the traversals' `n` elements (which a step keeps; checked at run time
+    where the IR does not show it, as it shows for a fill of `n`
+    elements), and jammed otherwise. A strip is a range of `w` columns:
+    it reads its columns of the initial states and of the vectors from
+    outside that the step reads at its index alone, then runs a loop over all
     the steps that carries the `w` elements of every state as scalars
     (the step's scalars and rows computed once per step, each column's
     copy of the traversals' bodies after them, and the strip's part of
